@@ -1,0 +1,118 @@
+"""The database engine and sessions.
+
+SQLite is the embedded default and is set up for a multi-user server: WAL, a busy timeout, foreign keys on, the
+driver's own transaction handling off, and every write transaction opened with ``BEGIN IMMEDIATE`` and serialized
+in this process, so concurrent staff never lose an update nor see "database is locked". PostgreSQL (asyncpg) runs
+the same code; services that read-then-write take a transaction-scoped advisory lock (see ``serialize``).
+"""
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def _sqlite_engine(url: str, *, begin: str) -> AsyncEngine:
+    engine = create_async_engine(url, connect_args={'timeout': SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine.sync_engine, 'connect')
+    def _on_connect(dbapi_connection, _record) -> None:  # pragma: no cover - exercised through every test
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute('PRAGMA journal_mode=WAL')
+        cursor.execute(f'PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}')
+        cursor.execute('PRAGMA foreign_keys=ON')
+        cursor.execute('PRAGMA synchronous=NORMAL')
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, 'begin')
+    def _on_begin(conn) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.dialect = make_url(url).get_backend_name()
+        if self.is_sqlite:
+            database = make_url(url).database
+            if database and database != ':memory:':
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = _sqlite_engine(url, begin='BEGIN')
+            self.write_engine = _sqlite_engine(url, begin='BEGIN IMMEDIATE')
+            self._write_lock: asyncio.Lock | None = asyncio.Lock()
+        else:
+            self.engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            self.write_engine = self.engine
+            self._write_lock = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == 'sqlite'
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading (and for writes that need no serialization)."""
+        async with AsyncSession(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A session for one write transaction. On SQLite writers queue here instead of failing with "locked"."""
+        if self._write_lock is None:
+            async with AsyncSession(self.write_engine, expire_on_commit=False) as session:
+                yield session
+            return
+        async with self._write_lock:
+            async with AsyncSession(self.write_engine, expire_on_commit=False) as session:
+                yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.write_engine is not self.engine:
+            await self.write_engine.dispose()
+
+
+async def serialize(session: AsyncSession, key: str) -> None:
+    """Serialize read-then-write sections that share ``key`` until the transaction ends.
+
+    SQLite writers are already serialized (BEGIN IMMEDIATE + the write lock); on PostgreSQL this takes a
+    transaction-scoped advisory lock, so e.g. two receptionists booking the same doctor run one after the other.
+    """
+    bind = session.bind
+    if bind is not None and bind.dialect.name == 'postgresql':
+        await session.exec(sa.text('SELECT pg_advisory_xact_lock(:k)').bindparams(k=zlib.crc32(key.encode())))
+
+
+_db: Database | None = None
+
+
+def init_db(url: str) -> Database:
+    global _db  # noqa: PLW0603
+    _db = Database(url)
+    return _db
+
+
+def get_db() -> Database:
+    if _db is None:
+        raise RuntimeError('database not initialised: call init_db() first')
+    return _db
+
+
+async def close_db() -> None:
+    global _db  # noqa: PLW0603
+    if _db is not None:
+        await _db.dispose()
+        _db = None

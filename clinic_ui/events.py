@@ -1,0 +1,66 @@
+"""The event bus: services announce what changed, after the transaction committed; pages subscribe.
+
+Built on NiceGUI's ``Event`` (a subscription made inside a page function ends when the tab goes away).
+Payloads carry ids and small facts only: subscribers re-read what they show.
+"""
+from __future__ import annotations
+
+import asyncio
+from enum import Enum
+from typing import Any
+
+from nicegui import Event
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+_PENDING = 'clinic_pending_events'
+
+
+class Topic(str, Enum):
+    PATIENTS = 'patients'
+    APPOINTMENTS = 'appointments'
+    VISITS = 'visits'
+    QUEUE = 'queue'
+    ORDERS = 'orders'
+    PHARMACY = 'pharmacy'
+    BILLING = 'billing'
+    OUTBOX = 'outbox'
+    STAFF = 'staff'
+    SETTINGS = 'settings'
+
+
+_events: dict[Topic, Event] = {topic: Event() for topic in Topic}
+
+
+def event_for(topic: Topic) -> Event:
+    return _events[topic]
+
+
+def subscribe(topic: Topic, callback) -> None:
+    """Subscribe from inside a page function: the subscription ends with the tab."""
+    _events[topic].subscribe(callback)
+
+
+def emit_after_commit(session: AsyncSession | Session, topic: Topic, **payload: Any) -> None:
+    """Queue an event on the session; it goes out only if (and right after) the transaction commits."""
+    sync_session = session.sync_session if isinstance(session, AsyncSession) else session
+    sync_session.info.setdefault(_PENDING, []).append((topic, payload))
+
+
+@sa_event.listens_for(Session, 'after_commit')
+def _after_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # committed outside the event loop (e.g. a command-line tool): nobody is listening
+        return
+    for topic, payload in pending:
+        loop.call_soon(_events[topic].emit, payload)
+
+
+@sa_event.listens_for(Session, 'after_rollback')
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)

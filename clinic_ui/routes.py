@@ -1,0 +1,113 @@
+"""Page registration with the access check built in.
+
+Page modules declare their pages with ``@staff_page`` / ``@public_page``; ``register_all()`` (called by main.py
+each time the app is built) turns them into NiceGUI routes. A staff page is only built for a signed-in, active
+person whose role may open it: a URL typed by hand gives no access.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import ui
+
+from services import audit, users
+from services.access import Actor
+
+from . import auth, layout
+from .db import get_db
+from .stations import HOME, Station
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PageSpec:
+    path: str
+    builder: Callable[..., Awaitable[Any] | Any]
+    title: str
+    station: Station | None = None  # None: public page, no sign-in needed
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+_specs: dict[str, PageSpec] = {}  # by path: re-importing a page module replaces its pages
+
+
+def staff_page(station: Station, path: str | None = None, *, title: str | None = None, **options: Any):
+    """Declare a page of ``station``; the builder is called as ``builder(actor, **path_params)`` inside the frame."""
+    def decorator(builder: Callable[..., Any]) -> Callable[..., Any]:
+        spec = PageSpec(path or station.path, builder, title or station.title, station, options)
+        _specs[spec.path] = spec
+        return builder
+    return decorator
+
+
+def public_page(path: str, *, title: str, **options: Any):
+    def decorator(builder: Callable[..., Any]) -> Callable[..., Any]:
+        _specs[path] = PageSpec(path, builder, title, None, options)
+        return builder
+    return decorator
+
+
+async def _resolve_actor(request: Request) -> Actor | RedirectResponse:
+    actor = auth.session_actor()
+    if actor is None:
+        return RedirectResponse(auth.login_url(request.url.path), status_code=303)
+    async with get_db().read() as session:
+        fresh = await users.active_actor(session, actor.user_id)
+        must_change = fresh is not None and await users.must_change_password(session, fresh)
+    if fresh is None:
+        auth.sign_out()
+        return RedirectResponse(auth.login_url(reason='deactivated'), status_code=303)
+    if fresh != actor:  # role or name changed by an administrator meanwhile
+        auth.sign_in(fresh)
+    if must_change and request.url.path != '/account/password':
+        return RedirectResponse('/account/password', status_code=303)
+    return fresh
+
+
+async def _show_forbidden(actor: Actor, spec: PageSpec) -> None:
+    async with get_db().write() as session:
+        audit.record(session, actor, 'access_denied', detail=spec.path)
+        await session.commit()
+    home = HOME[actor.role]
+    with layout.frame(actor, 'No access'):
+        with ui.card().classes('max-w-lg'):
+            ui.label(f'Your role ({actor.role.label}) cannot open {spec.title}.').classes('text-lg font-medium')
+            ui.label('If you need it, please ask an administrator.').classes('text-slate-600')
+            ui.button(f'Go to {home.title}', icon=home.icon, on_click=lambda: ui.navigate.to(home.path))
+
+
+def _staff_wrapper(spec: PageSpec) -> Callable[..., Any]:
+    builder_params = [p for name, p in inspect.signature(spec.builder).parameters.items() if name != 'actor']
+
+    async def page(request: Request, **params: Any):
+        actor = await _resolve_actor(request)
+        if isinstance(actor, RedirectResponse):
+            return actor
+        assert spec.station is not None
+        if not spec.station.allows(actor.role):
+            await _show_forbidden(actor, spec)
+            return None
+        with layout.frame(actor, spec.title, current_path=request.url.path):
+            result = spec.builder(actor, **params)
+            if inspect.isawaitable(result):
+                await result
+        return None
+
+    page.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter('request', inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request), *builder_params])
+    page.__name__ = spec.builder.__name__
+    page.__module__ = spec.builder.__module__  # NiceGUI's test reset re-imports page modules by this
+    return page
+
+
+def register_all() -> None:
+    for spec in _specs.values():
+        handler = _staff_wrapper(spec) if spec.station is not None else spec.builder
+        ui.page(spec.path, title=spec.title, **spec.options)(handler)

@@ -1,0 +1,100 @@
+"""Settings from environment variables (prefix ``CLINIC_``) and an optional ``.env`` file.
+
+Nothing secret has a default in code: the storage secret is generated once and kept in the data folder.
+"""
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Minor-unit exponent per ISO 4217 currency (amounts are stored as integers in minor units).
+CURRENCY_EXPONENTS = {'VND': 0, 'JPY': 0, 'KRW': 0, 'USD': 2, 'EUR': 2, 'GBP': 2, 'SGD': 2, 'THB': 2, 'KES': 2,
+                      'NGN': 2, 'INR': 2, 'PHP': 2, 'IDR': 2, 'MYR': 2, 'AUD': 2, 'CAD': 2, 'CHF': 2}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix='CLINIC_', env_file='.env', env_file_encoding='utf-8',
+                                      extra='ignore')
+
+    data_dir: Path = Path('data')
+    database_url: str = ''  # default: a SQLite file in data_dir
+    host: str = '0.0.0.0'
+    port: int = Field(8080, ge=1, le=65535)
+    storage_secret: SecretStr | None = None
+    demo: bool = False
+    demo_password: SecretStr = SecretStr('demo-clinic')
+    demo_patients: int = Field(2000, ge=0, le=200_000)
+
+    clinic_name: str = 'Clinic Flow'
+    clinic_address: str = ''
+    clinic_phone: str = ''
+    timezone: str = 'Asia/Ho_Chi_Minh'
+    currency: str = 'VND'
+    language: str = 'en'
+
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    max_failed_logins: int = Field(5, ge=1, le=100)
+    lockout_minutes: int = Field(15, ge=1, le=24 * 60)
+
+    smtp_host: str = ''
+    smtp_port: int = 587
+    smtp_username: str = ''
+    smtp_password: SecretStr = SecretStr('')
+    smtp_starttls: bool = True
+    smtp_from: str = ''
+
+    @field_validator('timezone')
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f'unknown timezone {value!r} (use an IANA name such as Asia/Ho_Chi_Minh)') from e
+        return value
+
+    @field_validator('currency')
+    @classmethod
+    def _valid_currency(cls, value: str) -> str:
+        value = value.upper()
+        if value not in CURRENCY_EXPONENTS:
+            raise ValueError(f'unsupported currency {value!r}; supported: {", ".join(sorted(CURRENCY_EXPONENTS))}')
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def currency_exponent(self) -> int:
+        return CURRENCY_EXPONENTS[self.currency]
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f'sqlite+aiosqlite:///{(self.data_dir / "clinic.db").as_posix()}'
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith('sqlite')
+
+    def resolved_storage_secret(self) -> str:
+        """The secret that signs session cookies: from settings, else generated once and kept in the data folder."""
+        if self.storage_secret is not None and self.storage_secret.get_secret_value():
+            return self.storage_secret.get_secret_value()
+        path = self.data_dir / 'storage_secret'
+        if path.exists():
+            return path.read_text(encoding='utf-8').strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        path.write_text(secret, encoding='utf-8')
+        path.chmod(0o600)
+        return secret
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,79 @@
+"""Wires the app together: database and migrations at start, demo data, routes, and the start-up banner."""
+from __future__ import annotations
+
+import logging
+import socket
+import time
+
+from nicegui import app
+
+from services.clock import local_today
+
+from .db import close_db, get_db, init_db
+from .migrate import upgrade
+from .settings import Settings
+from .stations import STATIONS
+
+log = logging.getLogger('clinic')
+
+
+def lan_addresses() -> list[str]:
+    addresses = set()
+    try:
+        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            addresses.add(info[4][0])
+    except OSError:
+        pass
+    return sorted(a for a in addresses if not a.startswith('127.'))
+
+
+def base_urls(settings: Settings) -> list[str]:
+    if settings.host in ('0.0.0.0', '::', ''):
+        return [f'http://localhost:{settings.port}'] + [f'http://{a}:{settings.port}' for a in lan_addresses()]
+    return [f'http://{settings.host}:{settings.port}']
+
+
+def banner(settings: Settings, accounts: list | None, started: float) -> str:
+    urls = base_urls(settings)
+    lines = ['', f'{settings.clinic_name} is ready in {time.perf_counter() - started:.1f} s.',
+             f'Open {urls[0]}' + (f'  (from tablets and the TV: {", ".join(urls[1:])})' if urls[1:] else ''),
+             'Stations:']
+    lines += [f'  {station.title:<16} {urls[0]}{station.path}' for station in STATIONS]
+    if accounts:
+        lines.append(f'Demo accounts (password "{settings.demo_password.get_secret_value()}"):')
+        lines += [f'  {account.role.label:<20} {account.username}' for account in accounts]
+    lines.append('')
+    return '\n'.join(lines)
+
+
+def build(settings: Settings, started: float | None = None) -> None:
+    started = started or time.perf_counter()
+
+    async def startup() -> None:
+        database = init_db(settings.effective_database_url) if _no_db() else get_db()
+        await upgrade(database)
+        accounts = None
+        if settings.demo:
+            from services import demo  # only demo installations need it
+            async with database.write() as session:
+                if await demo.is_empty(session):
+                    print('Loading demo data (first start only)…', flush=True)
+                    summary = await demo.load_demo(session, password=settings.demo_password.get_secret_value(),
+                                                   today=local_today(settings.tz), tz=settings.tz,
+                                                   patients=settings.demo_patients)
+                    accounts = summary.accounts
+                else:
+                    accounts = demo.DEMO_ACCOUNTS
+        print(banner(settings, accounts, started), flush=True)
+
+    app.on_startup(startup)
+    app.on_shutdown(close_db)
+
+
+def _no_db() -> bool:
+    try:
+        get_db()
+    except RuntimeError:
+        return True
+    return False
+

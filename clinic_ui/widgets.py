@@ -1,0 +1,93 @@
+"""Shared widgets and the one way pages run a service: errors reach the person as a clear message."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from nicegui import ui
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.errors import DomainError
+
+from . import auth
+from .db import get_db
+
+log = logging.getLogger(__name__)
+T = TypeVar('T')
+
+UNEXPECTED = 'Something went wrong and nothing was saved. Please try again; if it happens again, tell the administrator.'
+
+
+async def run_action(action: Callable[[AsyncSession], Awaitable[T]], *, success: str | None = None,
+                     error_label: ui.label | None = None, write: bool = True) -> T | None:
+    """Run ``action(session)`` in one transaction. Domain errors are shown as they are; anything else as a
+    generic message (and logged). Returns the result, or None when it failed."""
+    if error_label is not None:
+        error_label.set_text('')
+    database = get_db()
+    try:
+        async with (database.write() if write else database.read()) as session:
+            result = await action(session)
+    except DomainError as error:
+        _show_error(str(error), error_label)
+        return None
+    except Exception:  # noqa: BLE001 - the person gets a message, the log gets the trace
+        log.exception('action failed')
+        _show_error(UNEXPECTED, error_label)
+        return None
+    if success:
+        ui.notify(success, type='positive')
+    return result
+
+
+async def staff_action(action: Callable[[AsyncSession], Awaitable[T]], **kwargs: Any) -> T | None:
+    """``run_action`` for signed-in pages: refuses (and sends to sign-in) when the session went idle."""
+    if auth.session_actor() is None:
+        ui.notify('Your session has ended. Please sign in again.', type='warning')
+        ui.navigate.to('/login?reason=idle')
+        return None
+    return await run_action(action, **kwargs)
+
+
+def _show_error(message: str, error_label: ui.label | None) -> None:
+    if error_label is not None:
+        error_label.set_text(message)
+    ui.notify(message, type='negative', multi_line=True)
+
+
+def error_text() -> ui.label:
+    """A label under a form for its error message (read aloud by screen readers)."""
+    return ui.label().classes('text-negative text-sm min-h-[1.25rem]').props('role=alert').mark('form-error')
+
+
+def money(amount: int, currency: str, exponent: int) -> str:
+    """Format minor units: ``money(150000, 'VND', 0)`` -> ``'150,000 VND'``."""
+    if exponent == 0:
+        return f'{amount:,} {currency}'
+    sign = '-' if amount < 0 else ''
+    major, minor = divmod(abs(amount), 10 ** exponent)
+    return f'{sign}{major:,}.{minor:0{exponent}d} {currency}'
+
+
+def data_table(columns: list[dict], rows: list[dict], *, row_key: str = 'id', empty: str = 'Nothing here.',
+               search: bool = True, rows_per_page: int = 25, mark: str = '') -> ui.table:
+    """A paged table with an optional quick filter (for lists that fit in memory; large lists page in the DB)."""
+    columns = [{'align': 'left', 'sortable': True, **column} for column in columns]
+    with ui.column().classes('w-full gap-2'):
+        if search:
+            query = ui.input(placeholder='Filter…').props('outlined dense clearable').classes('w-full sm:w-72') \
+                .mark(f'{mark}-filter' if mark else 'table-filter')
+        table = ui.table(columns=columns, rows=rows, row_key=row_key,
+                         pagination={'rowsPerPage': rows_per_page}) \
+            .props(f'flat bordered wrap-cells no-data-label="{empty}"').classes('w-full')
+        if mark:
+            table.mark(mark)
+        if search:
+            query.bind_value_to(table, 'filter')
+    return table
+
+
+def section_title(text: str, count: int | None = None) -> ui.label:
+    suffix = f' ({count})' if count is not None else ''
+    return ui.label(text + suffix).classes('text-lg font-semibold text-slate-800')

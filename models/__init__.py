@@ -1,0 +1,14 @@
+"""SQLModel tables and enums. Integrity lives in the database: FK, NOT NULL, UNIQUE and CHECK constraints."""
+from .base import metadata
+from .billing import Invoice, InvoiceItem, NumberSequence, Payment, Voucher
+from .clinical import MedicalRecord, Prescription, PrescriptionItem, RecordAmendment, ResultFile, ServiceOrder
+from .enums import (AppointmentStatus, BookingSource, InvoiceItemKind, InvoiceStatus, MovementKind, OrderStatus,
+                    OutboxStatus, PaymentKind, PaymentMethod, PrescriptionStatus, QueueKind, RecordStatus, Role,
+                    RoomKind, ServiceKind, Sex, TicketStatus, VisitStatus)
+from .patients import Address, Patient
+from .pharmacy import Dispense, DispenseItem, Medicine, StockBatch, StockMovement
+from .scheduling import Appointment, AppointmentService, Queue, QueueDayCounter, QueueTicket, Visit
+from .staff import Doctor, DoctorLeave, DoctorService, DoctorSpecialty, Room, Service, Specialty, User, WorkingHours
+from .system import AuditLog, EmailOutbox
+
+__all__ = [name for name in dir() if not name.startswith('_')]

@@ -1,0 +1,116 @@
+"""Invoices, their items, payments and refunds, vouchers, and gap-free number sequences."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from .base import metadata  # noqa: F401
+from .enums import InvoiceItemKind, InvoiceStatus, PaymentKind, PaymentMethod
+from .types import UTCDateTime, enum_type, utcnow
+
+
+class Invoice(SQLModel, table=True):
+    """A bill (seed: billing). All amounts in minor units; paid never exceeds total (enforced here too)."""
+    __tablename__ = 'invoices'
+    __table_args__ = (
+        sa.CheckConstraint('subtotal >= 0', name='subtotal_nonneg'),
+        sa.CheckConstraint('discount_amount >= 0', name='discount_nonneg'),
+        sa.CheckConstraint('insurance_amount >= 0', name='insurance_nonneg'),
+        sa.CheckConstraint('total >= 0', name='total_nonneg'),
+        sa.CheckConstraint('total = subtotal - discount_amount - insurance_amount', name='total_adds_up'),
+        sa.CheckConstraint('amount_paid >= 0', name='paid_nonneg'),
+        sa.CheckConstraint('amount_paid <= total', name='paid_le_total'),
+        sa.Index('ix_invoices_created_at', 'created_at'),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=30, unique=True)  # readable: INV-2026-000123
+    patient_id: int = Field(foreign_key='patients.id', index=True)
+    visit_id: int | None = Field(default=None, foreign_key='visits.id', index=True)
+    status: InvoiceStatus = Field(default=InvoiceStatus.UNPAID, sa_type=enum_type(InvoiceStatus))
+    subtotal: int = Field(default=0, sa_type=sa.BigInteger)
+    discount_amount: int = Field(default=0, sa_type=sa.BigInteger)
+    discount_reason: str = Field(default='', max_length=300)
+    discount_approved_by_id: int | None = Field(default=None, foreign_key='users.id')
+    insurance_amount: int = Field(default=0, sa_type=sa.BigInteger)
+    insurer: str = Field(default='', max_length=120)
+    insurance_policy_no: str = Field(default='', max_length=60)
+    voucher_code: str | None = Field(default=None, max_length=40, unique=True)  # single use
+    total: int = Field(default=0, sa_type=sa.BigInteger)
+    amount_paid: int = Field(default=0, sa_type=sa.BigInteger)
+    void_reason: str = Field(default='', max_length=300)
+    created_by_id: int | None = Field(default=None, foreign_key='users.id')
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class InvoiceItem(SQLModel, table=True):
+    __tablename__ = 'invoice_items'
+    __table_args__ = (
+        sa.CheckConstraint('quantity > 0', name='quantity_positive'),
+        sa.CheckConstraint('unit_price >= 0', name='unit_price_nonneg'),
+        sa.CheckConstraint('line_total = quantity * unit_price', name='line_total_adds_up'),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key='invoices.id', index=True)
+    kind: InvoiceItemKind = Field(sa_type=enum_type(InvoiceItemKind))
+    description: str = Field(max_length=200)
+    # What the line bills; each is billed at most once (seed: billed_services / temp_service_usage).
+    service_order_id: int | None = Field(default=None, foreign_key='service_orders.id', unique=True)
+    dispense_item_id: int | None = Field(default=None, foreign_key='dispense_items.id', unique=True)
+    service_id: int | None = Field(default=None, foreign_key='services.id')
+    quantity: int = 1
+    unit_price: int = Field(sa_type=sa.BigInteger)
+    line_total: int = Field(sa_type=sa.BigInteger)
+
+
+class Payment(SQLModel, table=True):
+    """Money received (or refunded) against an invoice."""
+    __tablename__ = 'payments'
+    __table_args__ = (
+        sa.CheckConstraint('amount > 0', name='amount_positive'),
+        sa.CheckConstraint('tendered IS NULL OR tendered >= amount', name='tendered_covers'),
+        sa.CheckConstraint('change_due >= 0', name='change_nonneg'),
+        sa.Index('ix_payments_received_at', 'received_at'),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key='invoices.id', index=True)
+    kind: PaymentKind = Field(default=PaymentKind.PAYMENT, sa_type=enum_type(PaymentKind))
+    method: PaymentMethod = Field(sa_type=enum_type(PaymentMethod))
+    amount: int = Field(sa_type=sa.BigInteger)
+    tendered: int | None = Field(default=None, sa_type=sa.BigInteger)  # cash handed over
+    change_due: int = Field(default=0, sa_type=sa.BigInteger)
+    reference: str = Field(default='', max_length=80)  # card slip, transfer reference
+    reason: str = Field(default='', max_length=300)  # for refunds
+    receipt_number: str | None = Field(default=None, max_length=30, unique=True)
+    cashier_id: int = Field(foreign_key='users.id', index=True)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Voucher(SQLModel, table=True):
+    __tablename__ = 'vouchers'
+    __table_args__ = (
+        sa.CheckConstraint('percent_off IS NULL OR (percent_off > 0 AND percent_off <= 100)', name='percent_range'),
+        sa.CheckConstraint('amount_off IS NULL OR amount_off > 0', name='amount_positive'),
+        sa.CheckConstraint('(percent_off IS NULL) <> (amount_off IS NULL)', name='one_kind'),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True)
+    percent_off: int | None = None
+    amount_off: int | None = Field(default=None, sa_type=sa.BigInteger)
+    valid_until: date | None = None
+    used_by_invoice_id: int | None = Field(default=None, foreign_key='invoices.id', unique=True)
+
+
+class NumberSequence(SQLModel, table=True):
+    """Gap-free counters (receipts, invoices, patient codes), incremented inside the using transaction."""
+    __tablename__ = 'number_sequences'
+    __table_args__ = (sa.CheckConstraint('last_value >= 0', name='last_value_nonneg'),)
+
+    name: str = Field(max_length=40, primary_key=True)
+    last_value: int = Field(default=0, sa_type=sa.BigInteger)

@@ -1,0 +1,117 @@
+"""Appointments, visits (one per arrival) and the queues of the day."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from .base import metadata  # noqa: F401
+from .enums import AppointmentStatus, BookingSource, QueueKind, TicketStatus, VisitStatus
+from .types import UTCDateTime, enum_type, utcnow
+
+
+class Appointment(SQLModel, table=True):
+    __tablename__ = 'appointments'
+    __table_args__ = (
+        sa.CheckConstraint('end_at > start_at', name='start_before_end'),
+        sa.CheckConstraint('sequence >= 0', name='sequence_nonneg'),
+        sa.Index('ix_appointments_doctor_start', 'doctor_id', 'start_at'),
+        sa.Index('ix_appointments_room_start', 'room_id', 'start_at'),
+        sa.Index('ix_appointments_start_status', 'start_at', 'status'),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(max_length=36, unique=True)  # stable UID for calendar invitations
+    patient_id: int = Field(foreign_key='patients.id', index=True)
+    doctor_id: int = Field(foreign_key='doctors.id')
+    room_id: int | None = Field(default=None, foreign_key='clinic_rooms.id')
+    start_at: datetime = Field(sa_type=UTCDateTime)
+    end_at: datetime = Field(sa_type=UTCDateTime)
+    status: AppointmentStatus = Field(default=AppointmentStatus.SCHEDULED, sa_type=enum_type(AppointmentStatus))
+    source: BookingSource = Field(sa_type=enum_type(BookingSource))
+    reason: str = Field(default='', max_length=500)  # nature of the illness, as told by the patient
+    notes: str = Field(default='', max_length=1000)
+    cancel_reason: str = Field(default='', max_length=500)
+    sequence: int = 0  # iCalendar SEQUENCE, raised on each reschedule
+    created_by_id: int | None = Field(default=None, foreign_key='users.id')
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AppointmentService(SQLModel, table=True):
+    __tablename__ = 'appointment_services'
+
+    appointment_id: int = Field(foreign_key='appointments.id', primary_key=True)
+    service_id: int = Field(foreign_key='services.id', primary_key=True, index=True)
+
+
+class Visit(SQLModel, table=True):
+    """One arrival of a patient at the clinic, from check-in until paid and closed."""
+    __tablename__ = 'visits'
+    __table_args__ = (sa.Index('ix_visits_date_status', 'visit_date', 'status'),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key='patients.id', index=True)
+    appointment_id: int | None = Field(default=None, foreign_key='appointments.id', unique=True)
+    doctor_id: int | None = Field(default=None, foreign_key='doctors.id', index=True)
+    visit_date: date  # the clinic's local date of the arrival
+    status: VisitStatus = Field(default=VisitStatus.WAITING, sa_type=enum_type(VisitStatus))
+    is_walk_in: bool = False
+    checked_in_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    consultation_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    consultation_ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    checked_in_by_id: int | None = Field(default=None, foreign_key='users.id')
+
+
+class Queue(SQLModel, table=True):
+    """A line of waiting patients: one per doctor, or one per station (lab, imaging, ...)."""
+    __tablename__ = 'queues'
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80)
+    prefix: str = Field(max_length=3, unique=True)  # "A" gives tickets A-001, A-002, ...
+    kind: QueueKind = Field(sa_type=enum_type(QueueKind))
+    doctor_id: int | None = Field(default=None, foreign_key='doctors.id', unique=True)
+    room_id: int | None = Field(default=None, foreign_key='clinic_rooms.id')
+    is_active: bool = True
+
+
+class QueueDayCounter(SQLModel, table=True):
+    """The last ticket number issued per queue and clinic-local day; incremented atomically."""
+    __tablename__ = 'queue_day_counters'
+    __table_args__ = (sa.CheckConstraint('last_number >= 0', name='last_number_nonneg'),)
+
+    queue_id: int = Field(foreign_key='queues.id', primary_key=True)
+    service_date: date = Field(primary_key=True)
+    last_number: int = 0
+
+
+class QueueTicket(SQLModel, table=True):
+    __tablename__ = 'queue_tickets'
+    __table_args__ = (
+        sa.UniqueConstraint('queue_id', 'service_date', 'number', name='uq_queue_tickets_number_per_day'),
+        sa.CheckConstraint('number > 0', name='number_positive'),
+        sa.CheckConstraint('priority >= 0', name='priority_nonneg'),
+        sa.CheckConstraint('call_count >= 0', name='call_count_nonneg'),
+        sa.Index('ix_queue_tickets_queue_day_status', 'queue_id', 'service_date', 'status'),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    queue_id: int = Field(foreign_key='queues.id')
+    service_date: date
+    number: int
+    visit_id: int = Field(foreign_key='visits.id', index=True)
+    patient_id: int = Field(foreign_key='patients.id', index=True)
+    status: TicketStatus = Field(default=TicketStatus.WAITING, sa_type=enum_type(TicketStatus))
+    priority: int = 0  # 0 normal; higher is served sooner (elderly, pregnant, urgent)
+    priority_reason: str = Field(default='', max_length=200)
+    appointment_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    room_id: int | None = Field(default=None, foreign_key='clinic_rooms.id')
+    transferred_from_id: int | None = Field(default=None, foreign_key='queue_tickets.id')
+    call_count: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    called_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,51 @@
+"""The durable email outbox and the audit log."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from .base import metadata  # noqa: F401
+from .enums import OutboxStatus
+from .types import UTCDateTime, enum_type, utcnow
+
+
+class EmailOutbox(SQLModel, table=True):
+    """An email to send. Written in the same transaction as what caused it; a background sender delivers it."""
+    __tablename__ = 'email_outbox'
+    __table_args__ = (
+        sa.CheckConstraint('attempts >= 0', name='attempts_nonneg'),
+        sa.Index('ix_email_outbox_status_next', 'status', 'next_attempt_at'),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=120, unique=True)  # e.g. "appointment:42:booked:0"; never queued twice
+    message_id: str = Field(max_length=200, unique=True)
+    to_address: str = Field(max_length=254)
+    subject: str = Field(max_length=200)
+    body_text: str = Field(sa_type=sa.Text)
+    attachment_name: str = Field(default='', max_length=120)
+    attachment_type: str = Field(default='', max_length=80)
+    attachment_data: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    status: OutboxStatus = Field(default=OutboxStatus.PENDING, sa_type=enum_type(OutboxStatus))
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_error: str = Field(default='', max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AuditLog(SQLModel, table=True):
+    """Who did what and when: logins, chart views, edits, payments, refunds, setting changes. Append only."""
+    __tablename__ = 'audit_log'
+    __table_args__ = (sa.Index('ix_audit_log_at', 'at'), sa.Index('ix_audit_log_entity', 'entity', 'entity_id'))
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    user_id: int | None = Field(default=None, foreign_key='users.id', index=True)
+    username: str = Field(default='', max_length=40)  # as typed, also for failed logins of unknown names
+    action: str = Field(max_length=40, index=True)
+    entity: str = Field(default='', max_length=40)
+    entity_id: int | None = None
+    detail: str = Field(default='', max_length=2000)

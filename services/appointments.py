@@ -1,0 +1,69 @@
+"""Appointments: the day's list (booking, rescheduling and check-in build on this)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Appointment, AppointmentService, AppointmentStatus, BookingSource, Doctor, Patient, Role, Room, Service
+
+from .access import Actor, require
+from .clock import day_bounds
+
+
+@dataclass(frozen=True)
+class AppointmentRow:
+    id: int
+    start_at: datetime
+    end_at: datetime
+    patient_code: str
+    patient_name: str
+    doctor_name: str
+    room_code: str
+    services: str
+    status: AppointmentStatus
+    source: BookingSource
+
+
+async def doctor_id_of(session: AsyncSession, user_id: int) -> int | None:
+    return (await session.exec(select(Doctor.id).where(Doctor.user_id == user_id))).first()
+
+
+async def list_for_day(session: AsyncSession, actor: Actor, day: date, tz: ZoneInfo, *,
+                       doctor_id: int | None = None, limit: int = 500) -> list[AppointmentRow]:
+    """Appointments of one clinic-local day, in time order. A doctor sees their own list."""
+    require(actor, Role.RECEPTIONIST, Role.DOCTOR)
+    if actor.role == Role.DOCTOR:
+        doctor_id = await doctor_id_of(session, actor.user_id)
+        if doctor_id is None:
+            return []
+    start, end = day_bounds(day, tz)
+    query = (select(Appointment.id, Appointment.start_at, Appointment.end_at, Patient.code, Patient.full_name,
+                    Doctor.full_name, Room.code, Appointment.status, Appointment.source)
+             .join(Patient, Patient.id == Appointment.patient_id)
+             .join(Doctor, Doctor.id == Appointment.doctor_id)
+             .outerjoin(Room, Room.id == Appointment.room_id)
+             .where(Appointment.start_at >= start, Appointment.start_at < end)
+             .order_by(Appointment.start_at, Appointment.id).limit(limit))
+    if doctor_id is not None:
+        query = query.where(Appointment.doctor_id == doctor_id)
+    rows = (await session.exec(query)).all()
+    names = await _service_names(session, [row[0] for row in rows])
+    return [AppointmentRow(id=r[0], start_at=r[1], end_at=r[2], patient_code=r[3], patient_name=r[4],
+                           doctor_name=r[5], room_code=r[6] or '', services=', '.join(names.get(r[0], [])),
+                           status=r[7], source=r[8]) for r in rows]
+
+
+async def _service_names(session: AsyncSession, appointment_ids: list[int]) -> dict[int, list[str]]:
+    names: dict[int, list[str]] = {}
+    if not appointment_ids:
+        return names
+    query = (select(AppointmentService.appointment_id, Service.name)
+             .join(Service, Service.id == AppointmentService.service_id)
+             .where(AppointmentService.appointment_id.in_(appointment_ids)).order_by(Service.name))
+    for appointment_id, name in (await session.exec(query)).all():
+        names.setdefault(appointment_id, []).append(name)
+    return names

@@ -1,0 +1,27 @@
+"""Domain errors: each carries a message written for the person at the screen."""
+
+
+class DomainError(Exception):
+    """Bad input or a rule that forbids the action. ``str(error)`` is shown to the user as is."""
+
+
+class ValidationError(DomainError):
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFound(DomainError):
+    pass
+
+
+class PermissionDenied(DomainError):
+    pass
+
+
+class Conflict(DomainError):
+    """The action clashes with the current state (already taken, already done, changed meanwhile)."""
+
+
+class AuthenticationFailed(DomainError):
+    pass

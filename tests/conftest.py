@@ -1,0 +1,77 @@
+"""Test setup: a real database, migrated once per run and emptied before each test.
+
+SQLite by default (a temp file). Set ``CLINIC_TEST_DATABASE_URL=postgresql+asyncpg://...`` to run the same suite
+on PostgreSQL (``.ci/run`` does both).
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+_TMP = Path(tempfile.mkdtemp(prefix='clinic-test-'))
+TEST_DATABASE_URL = os.environ.get('CLINIC_TEST_DATABASE_URL') or f'sqlite+aiosqlite:///{_TMP / "test.db"}'
+os.environ['CLINIC_DATABASE_URL'] = TEST_DATABASE_URL
+os.environ['CLINIC_DATA_DIR'] = str(_TMP / 'data')
+os.environ['CLINIC_DEMO'] = '0'
+os.environ['CLINIC_STORAGE_SECRET'] = 'test-only-secret'
+os.environ.setdefault('CLINIC_TIMEZONE', 'Asia/Ho_Chi_Minh')
+os.environ.setdefault('CLINIC_CURRENCY', 'VND')
+
+from clinic_ui import db as db_module  # noqa: E402
+from clinic_ui.db import Database  # noqa: E402
+from clinic_ui.migrate import upgrade  # noqa: E402
+from clinic_ui.settings import get_settings  # noqa: E402
+import models  # noqa: E402
+
+get_settings.cache_clear()
+
+
+async def _migrate() -> None:
+    database = Database(TEST_DATABASE_URL)
+    await upgrade(database)
+    await database.dispose()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    asyncio.run(_migrate())
+
+
+async def truncate_all(database: Database) -> None:
+    tables = [table.name for table in reversed(models.metadata.sorted_tables)]
+    async with database.write_engine.begin() as conn:
+        if database.is_sqlite:
+            for name in tables:
+                await conn.exec_driver_sql(f'DELETE FROM "{name}"')
+        else:
+            await conn.exec_driver_sql(f'TRUNCATE {", ".join(tables)} RESTART IDENTITY CASCADE')
+
+
+@pytest.fixture(autouse=True)
+async def clean_database():
+    """Every test starts from an empty (migrated) database."""
+    database = Database(TEST_DATABASE_URL)
+    await truncate_all(database)
+    await database.dispose()
+    yield
+    await db_module.close_db()
+
+
+@pytest.fixture
+async def db() -> Database:
+    """The app's database (the same object the pages use when a test also opens pages)."""
+    return db_module.init_db(TEST_DATABASE_URL) if db_module._db is None else db_module.get_db()
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    path = ROOT / 'tests' / 'artifacts'
+    path.mkdir(parents=True, exist_ok=True)
+    return path

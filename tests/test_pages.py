@@ -1,0 +1,96 @@
+"""The pages as a person uses them (NiceGUI's simulated user: no browser, real app and database)."""
+import pytest
+from nicegui.testing import User
+
+from clinic_ui.db import get_db
+from models import Role
+from services import users
+
+PASSWORD = 'clinic-pass-1'
+
+
+@pytest.fixture(autouse=True)
+def no_login_delay(monkeypatch):
+    monkeypatch.setattr(users, 'FAILED_LOGIN_DELAY_S', 0)
+
+
+async def make_staff(*roles: Role) -> None:
+    async with get_db().write() as session:
+        admin = await users.create_first_admin(session, username='admin', full_name='Phạm Quốc Bảo',
+                                               password=PASSWORD, password_repeat=PASSWORD)
+    for role in roles:
+        async with get_db().write() as session:
+            await users.create_user(session, admin, username=role.value, full_name=f'Staff {role.label}', role=role,
+                                    password=PASSWORD, must_change_password=False)
+
+
+async def sign_in(user: User, username: str, password: str = PASSWORD) -> None:
+    await user.open('/login')
+    user.find(marker='username').type(username)
+    user.find(marker='password').type(password)
+    user.find(marker='sign-in').click()
+
+
+async def test_a_new_clinic_starts_with_creating_the_administrator(user: User):
+    await user.open('/')
+    await user.should_see('Create the administrator account')
+    user.find(marker='full-name').type('Đỗ Minh Châu')
+    user.find(marker='username').type('admin')
+    user.find(marker='password').type('first-pass-1')
+    user.find(marker='password-repeat').type('first-pass-2')
+    user.find(marker='create-admin').click()
+    await user.should_see('The two passwords differ.')
+    user.find(marker='password-repeat').clear().type('first-pass-1')
+    user.find(marker='create-admin').click()
+    await user.should_see('Administration')
+    await user.should_see('Đỗ Minh Châu')
+    await user.open('/setup')  # once an admin exists, set-up is closed
+    await user.should_not_see('Create the administrator account')
+    await user.should_see(marker='station-title', content='Administration')
+
+
+async def test_wrong_password_gives_a_clear_message_and_no_access(user: User):
+    await user.open('/login')  # starts the app, so the database is ready
+    await make_staff(Role.RECEPTIONIST)
+    await sign_in(user, 'receptionist', 'not-the-password')
+    await user.should_see('Wrong user name or password.')
+    await user.open('/reception')
+    await user.should_see('Sign in')
+    await user.should_not_see("Today's appointments")
+
+
+@pytest.mark.parametrize('role, station', [
+    (Role.RECEPTIONIST, 'Reception'), (Role.DOCTOR, 'Consultation'), (Role.TECHNICIAN, 'Lab & imaging'),
+    (Role.PHARMACIST, 'Pharmacy'), (Role.CASHIER, 'Cashier'), (Role.ADMIN, 'Administration'),
+])
+async def test_each_role_lands_on_its_station(user: User, role: Role, station: str):
+    await user.open('/login')
+    await make_staff(*[r for r in Role if r != Role.ADMIN])
+    await sign_in(user, 'admin' if role == Role.ADMIN else role.value)
+    await user.should_see(marker='station-title', content=station)
+
+
+async def test_navigation_shows_only_the_roles_stations_and_typed_urls_are_refused(user: User):
+    await user.open('/login')
+    await make_staff(Role.PHARMACIST)
+    await sign_in(user, 'pharmacist')
+    await user.should_see('Below reorder level')
+    await user.should_see(marker='nav-pharmacy')
+    await user.should_not_see(marker='nav-cashier')
+    await user.should_not_see(marker='nav-admin')
+    await user.open('/admin')
+    await user.should_see('cannot open Administration')
+    await user.should_not_see('Staff accounts')
+    await user.open('/cashier')
+    await user.should_see('cannot open Cashier')
+
+
+async def test_signing_out_ends_the_session(user: User):
+    await user.open('/login')
+    await make_staff(Role.CASHIER)
+    await sign_in(user, 'cashier')
+    await user.should_see('Invoices waiting for payment')
+    user.find(marker='sign-out').click()
+    await user.should_see('You have signed out.')
+    await user.open('/cashier')
+    await user.should_see('Sign in')
