@@ -7,7 +7,7 @@ from .enums import (AppointmentStatus, BookingSource, InvoiceItemKind, InvoiceSt
                     RoomKind, ServiceKind, Sex, TicketStatus, VisitStatus)
 from .patients import Address, Patient
 from .pharmacy import Dispense, DispenseItem, Medicine, StockBatch, StockMovement
-from .scheduling import Appointment, AppointmentService, Queue, QueueDayCounter, QueueTicket, Visit
+from .scheduling import Appointment, AppointmentService, Queue, QueueDayCounter, QueueTicket, SlotHold, Visit
 from .staff import Doctor, DoctorLeave, DoctorService, DoctorSpecialty, Room, Service, Specialty, User, WorkingHours
 from .system import AuditLog, EmailOutbox
 

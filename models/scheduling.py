@@ -115,3 +115,23 @@ class QueueTicket(SQLModel, table=True):
     called_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SlotHold(SQLModel, table=True):
+    """A slot kept free for a few minutes while a patient fills in the online booking form."""
+    __tablename__ = 'slot_holds'
+    __table_args__ = (
+        sa.CheckConstraint('end_at > start_at', name='start_before_end'),
+        sa.Index('ix_slot_holds_doctor_start', 'doctor_id', 'start_at'),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(max_length=64, unique=True)
+    doctor_id: int = Field(foreign_key='doctors.id')
+    room_id: int | None = Field(default=None, foreign_key='clinic_rooms.id')
+    service_id: int = Field(foreign_key='services.id')
+    start_at: datetime = Field(sa_type=UTCDateTime)
+    end_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    client_key: str = Field(default='', max_length=64)  # hashed address, for rate limits
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -58,10 +58,10 @@ async def login_page(next: str | None = None, reason: str | None = None):  # noq
         if reason in REASONS:
             ui.label(REASONS[reason]).classes('text-sm bg-amber-50 text-amber-900 rounded p-2 w-full') \
                 .mark('login-reason')
-        username = ui.input('User name').props('outlined autofocus autocomplete=username autocapitalize=off') \
+        username = ui.input('User name').props('outlined autofocus autocomplete=username autocapitalize=off name=username') \
             .classes('w-full').mark('username')
         password = ui.input('Password', password=True, password_toggle_button=True) \
-            .props('outlined autocomplete=current-password').classes('w-full').mark('password')
+            .props('outlined autocomplete=current-password name=password').classes('w-full').mark('password')
         error = error_text()
 
         async def submit() -> None:

@@ -7,6 +7,7 @@ from models import Role
 from services import users
 
 PASSWORD = 'clinic-pass-1'
+RETRIES = 50  # sign-in hashes a password in a thread: give the page time to follow
 
 
 @pytest.fixture(autouse=True)
@@ -33,29 +34,29 @@ async def sign_in(user: User, username: str, password: str = PASSWORD) -> None:
 
 async def test_a_new_clinic_starts_with_creating_the_administrator(user: User):
     await user.open('/')
-    await user.should_see('Create the administrator account')
+    await user.should_see('Create the administrator account', retries=RETRIES)
     user.find(marker='full-name').type('Đỗ Minh Châu')
     user.find(marker='username').type('admin')
     user.find(marker='password').type('first-pass-1')
     user.find(marker='password-repeat').type('first-pass-2')
     user.find(marker='create-admin').click()
-    await user.should_see('The two passwords differ.')
+    await user.should_see('The two passwords differ.', retries=RETRIES)
     user.find(marker='password-repeat').clear().type('first-pass-1')
     user.find(marker='create-admin').click()
-    await user.should_see('Administration')
-    await user.should_see('Đỗ Minh Châu')
+    await user.should_see('Administration', retries=RETRIES)
+    await user.should_see('Đỗ Minh Châu', retries=RETRIES)
     await user.open('/setup')  # once an admin exists, set-up is closed
     await user.should_not_see('Create the administrator account')
-    await user.should_see(marker='station-title', content='Administration')
+    await user.should_see(marker='station-title', content='Administration', retries=RETRIES)
 
 
 async def test_wrong_password_gives_a_clear_message_and_no_access(user: User):
     await user.open('/login')  # starts the app, so the database is ready
     await make_staff(Role.RECEPTIONIST)
     await sign_in(user, 'receptionist', 'not-the-password')
-    await user.should_see('Wrong user name or password.')
+    await user.should_see('Wrong user name or password.', retries=RETRIES)
     await user.open('/reception')
-    await user.should_see('Sign in')
+    await user.should_see('Sign in', retries=RETRIES)
     await user.should_not_see("Today's appointments")
 
 
@@ -67,30 +68,30 @@ async def test_each_role_lands_on_its_station(user: User, role: Role, station: s
     await user.open('/login')
     await make_staff(*[r for r in Role if r != Role.ADMIN])
     await sign_in(user, 'admin' if role == Role.ADMIN else role.value)
-    await user.should_see(marker='station-title', content=station)
+    await user.should_see(marker='station-title', content=station, retries=RETRIES)
 
 
 async def test_navigation_shows_only_the_roles_stations_and_typed_urls_are_refused(user: User):
     await user.open('/login')
     await make_staff(Role.PHARMACIST)
     await sign_in(user, 'pharmacist')
-    await user.should_see('Below reorder level')
-    await user.should_see(marker='nav-pharmacy')
+    await user.should_see('Below reorder level', retries=RETRIES)
+    await user.should_see(marker='nav-pharmacy', retries=RETRIES)
     await user.should_not_see(marker='nav-cashier')
     await user.should_not_see(marker='nav-admin')
     await user.open('/admin')
-    await user.should_see('cannot open Administration')
+    await user.should_see('cannot open Administration', retries=RETRIES)
     await user.should_not_see('Staff accounts')
     await user.open('/cashier')
-    await user.should_see('cannot open Cashier')
+    await user.should_see('cannot open Cashier', retries=RETRIES)
 
 
 async def test_signing_out_ends_the_session(user: User):
     await user.open('/login')
     await make_staff(Role.CASHIER)
     await sign_in(user, 'cashier')
-    await user.should_see('Invoices waiting for payment')
+    await user.should_see('Invoices waiting for payment', retries=RETRIES)
     user.find(marker='sign-out').click()
-    await user.should_see('You have signed out.')
+    await user.should_see('You have signed out.', retries=RETRIES)
     await user.open('/cashier')
-    await user.should_see('Sign in')
+    await user.should_see('Sign in', retries=RETRIES)

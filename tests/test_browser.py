@@ -1,0 +1,165 @@
+"""Journeys in a real browser: the real app (python main.py, demo data) driven by headless Chromium.
+
+Screenshots are kept in tests/artifacts/ to look at. Skipped when Chromium is missing, unless
+CLINIC_REQUIRE_BROWSER=1 (CI), where a missing browser fails.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, TEST_DATABASE_URL
+
+CHROMIUM, CHROMEDRIVER = shutil.which('chromium'), shutil.which('chromedriver')
+if not (CHROMIUM and CHROMEDRIVER):
+    if os.environ.get('CLINIC_REQUIRE_BROWSER') == '1':
+        raise RuntimeError('Chromium and chromedriver are required (apt-get install chromium chromium-driver)')
+    pytest.skip('Chromium / chromedriver not installed', allow_module_level=True)
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+PASSWORD = 'demo-browser-1'
+TABLET, LAPTOP, PHONE = (1280, 800), (1440, 900), (390, 844)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+async def _postgres_admin(sql: str) -> None:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+    url = make_url(TEST_DATABASE_URL)
+    connection = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username,
+                                       password=url.password, database='postgres')
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope='module')
+def server() -> Iterator[str]:
+    """The real app on a free port with a fresh demo database (SQLite, or PostgreSQL when testing on it)."""
+    data_dir = Path(tempfile.mkdtemp(prefix='clinic-browser-'))
+    port = free_port()
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(('PYTEST', 'NICEGUI'))}  # not a test run
+    env = {**inherited, 'CLINIC_DATA_DIR': str(data_dir), 'CLINIC_PORT': str(port), 'CLINIC_HOST': '127.0.0.1',
+           'CLINIC_DEMO': '1', 'CLINIC_DEMO_PATIENTS': '120', 'CLINIC_DEMO_PASSWORD': PASSWORD}
+    env.pop('CLINIC_STORAGE_SECRET', None)  # the app must create its own
+    database = None
+    if TEST_DATABASE_URL.startswith('postgresql'):
+        database = f'clinic_browser_{os.getpid()}'
+        asyncio.run(_postgres_admin(f'CREATE DATABASE {database}'))
+        env['CLINIC_DATABASE_URL'] = TEST_DATABASE_URL.rsplit('/', 1)[0] + '/' + database
+    else:
+        env['CLINIC_DATABASE_URL'] = f'sqlite+aiosqlite:///{data_dir / "clinic.db"}'
+    log = open(data_dir / 'server.log', 'w+')  # noqa: SIM115
+    process = subprocess.Popen([sys.executable, 'main.py'], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while 'is ready' not in (data_dir / 'server.log').read_text():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError('the app did not start:\n' + (data_dir / 'server.log').read_text())
+            time.sleep(0.2)
+        yield f'http://127.0.0.1:{port}'
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+        if database:
+            asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS {database} WITH (FORCE)'))
+
+
+@pytest.fixture
+def browser() -> Iterator[webdriver.Chrome]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic',
+                 '--no-first-run', '--disable-background-networking', '--disable-component-update',
+                 '--disable-sync', f'--user-data-dir={tempfile.mkdtemp(prefix="chromium-")}'):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_window_size(*TABLET)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait(driver, seconds: float = 15) -> WebDriverWait:
+    return WebDriverWait(driver, seconds)
+
+
+def sign_in(driver, base: str, username: str, password: str = PASSWORD) -> None:
+    driver.get(base + '/login')
+    field = wait(driver).until(EC.element_to_be_clickable((By.CSS_SELECTOR, 'input[name=username]')))
+    field.send_keys(username)
+    driver.find_element(By.CSS_SELECTOR, 'input[name=password]').send_keys(password + Keys.ENTER)
+
+
+def screenshot(driver, artifacts: Path, name: str, size: tuple[int, int]) -> Path:
+    driver.set_window_size(*size)
+    time.sleep(0.6)  # let the layout settle after resizing
+    path = artifacts / f'{name}.png'
+    driver.save_screenshot(str(path))
+    assert path.stat().st_size > 10_000, f'{name}: the screenshot looks empty'
+    return path
+
+
+def test_receptionist_signs_in_on_a_tablet_and_sees_todays_appointments(server, browser, artifacts_dir):
+    browser.get(server)
+    wait(browser).until(EC.title_contains('Sign in'))
+    screenshot(browser, artifacts_dir, 'login-phone', PHONE)
+    browser.set_window_size(*TABLET)
+    sign_in(browser, server, 'reception', 'wrong-password')
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '[role=alert]'),
+                                                         'Wrong user name or password.'))
+    sign_in(browser, server, 'reception')
+    wait(browser).until(EC.title_contains('Reception'))
+    table = wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, '.q-table tbody tr')))
+    assert table.text.strip(), 'the appointments table is empty'
+    page = browser.find_element(By.TAG_NAME, 'body').text
+    assert "Today's appointments" in page
+    assert any(ch in page for ch in 'ễắơưđảạ'), 'Vietnamese names should show with their diacritics'
+    assert 'Pharmacy' not in browser.find_element(By.CSS_SELECTOR, 'aside').get_attribute('textContent')
+    screenshot(browser, artifacts_dir, 'reception-tablet', TABLET)
+
+
+def test_doctor_signs_in_on_a_laptop_and_a_typed_url_is_refused(server, browser, artifacts_dir):
+    browser.set_window_size(*LAPTOP)
+    sign_in(browser, server, 'doctor')
+    wait(browser).until(EC.title_contains('Consultation'))
+    wait(browser).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'My appointments today'))
+    screenshot(browser, artifacts_dir, 'consultation-laptop', LAPTOP)
+    browser.get(server + '/cashier')
+    wait(browser).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'cannot open Cashier'))
+    browser.get(server + '/logout')
+    wait(browser).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'You have signed out.'))
+    browser.get(server + '/consultation')
+    wait(browser).until(EC.title_contains('Sign in'))
+
+
+@pytest.mark.parametrize('username, title', [('admin', 'Administration'), ('pharmacy', 'Pharmacy'),
+                                             ('cashier', 'Cashier'), ('lab', 'Lab & imaging')])
+def test_every_demo_role_lands_on_its_station(server, browser, artifacts_dir, username, title):
+    sign_in(browser, server, username)
+    wait(browser).until(EC.title_contains(title))
+    screenshot(browser, artifacts_dir, f'{username}-tablet', TABLET)
