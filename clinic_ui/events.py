@@ -6,10 +6,12 @@ Payloads carry ids and small facts only: subscribers re-read what they show.
 from __future__ import annotations
 
 import asyncio
+import inspect
+from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
-from nicegui import Event
+from nicegui import Event, context, helpers
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -37,9 +39,26 @@ def event_for(topic: Topic) -> Event:
     return _events[topic]
 
 
-def subscribe(topic: Topic, callback) -> None:
-    """Subscribe from inside a page function: the subscription ends with the tab."""
-    _events[topic].subscribe(callback)
+def subscribe(topic: Topic, callback: Callable[..., Any]) -> None:
+    """Subscribe from inside a page function: the subscription ends with the tab.
+
+    A tab can close while its callback awaits the database; then the update is simply dropped.
+    """
+    client = context.client
+    takes_payload = helpers.expects_arguments(callback)
+
+    async def guarded(payload: dict) -> None:
+        if client.is_deleted:
+            return
+        try:
+            result = callback(payload) if takes_payload else callback()
+            if inspect.isawaitable(result):
+                await result
+        except RuntimeError:
+            if not client.is_deleted:
+                raise
+
+    _events[topic].subscribe(guarded)
 
 
 def emit_after_commit(session: AsyncSession | Session, topic: Topic, **payload: Any) -> None:

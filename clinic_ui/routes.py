@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse
-from nicegui import ui
+from fastapi.responses import PlainTextResponse, RedirectResponse
+from nicegui import app, ui
 
 from services import audit, users
 from services.access import Actor
@@ -36,6 +36,7 @@ class PageSpec:
 
 
 _specs: dict[str, PageSpec] = {}  # by path: re-importing a page module replaces its pages
+_files: dict[str, PageSpec] = {}  # downloads (PDFs), same access rules as pages
 
 
 def staff_page(station: Station, path: str | None = None, *, title: str | None = None, **options: Any):
@@ -44,6 +45,14 @@ def staff_page(station: Station, path: str | None = None, *, title: str | None =
         spec = PageSpec(path or station.path, builder, title or station.title, station, options)
         _specs[spec.path] = spec
         return builder
+    return decorator
+
+
+def staff_file(station: Station, path: str):
+    """Declare a download of ``station`` (e.g. a PDF): ``handler(actor, **path_params)`` returns a Response."""
+    def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
+        _files[path] = PageSpec(path, handler, path, station)
+        return handler
     return decorator
 
 
@@ -84,8 +93,6 @@ async def _show_forbidden(actor: Actor, spec: PageSpec) -> None:
 
 
 def _staff_wrapper(spec: PageSpec) -> Callable[..., Any]:
-    builder_params = [p for name, p in inspect.signature(spec.builder).parameters.items() if name != 'actor']
-
     async def page(request: Request, **params: Any):
         actor = await _resolve_actor(request)
         if isinstance(actor, RedirectResponse):
@@ -100,14 +107,36 @@ def _staff_wrapper(spec: PageSpec) -> Callable[..., Any]:
                 await result
         return None
 
-    page.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter('request', inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request), *builder_params])
+    page.__signature__ = _signature_with_request(spec.builder)  # type: ignore[attr-defined]
     page.__name__ = spec.builder.__name__
     page.__module__ = spec.builder.__module__  # NiceGUI's test reset re-imports page modules by this
     return page
+
+
+def _file_wrapper(spec: PageSpec) -> Callable[..., Any]:
+    async def download(request: Request, **params: Any):
+        actor = await _resolve_actor(request)
+        if isinstance(actor, RedirectResponse):
+            return actor
+        assert spec.station is not None
+        if not spec.station.allows(actor.role):
+            return PlainTextResponse(f'Your role ({actor.role.label}) cannot open this.', status_code=403)
+        return await spec.builder(actor, **params)
+
+    download.__signature__ = _signature_with_request(spec.builder)  # type: ignore[attr-defined]
+    download.__name__ = spec.builder.__name__
+    return download
+
+
+def _signature_with_request(builder: Callable[..., Any]) -> inspect.Signature:
+    params = [p for name, p in inspect.signature(builder).parameters.items() if name != 'actor']
+    return inspect.Signature([inspect.Parameter('request', inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                annotation=Request), *params])
 
 
 def register_all() -> None:
     for spec in _specs.values():
         handler = _staff_wrapper(spec) if spec.station is not None else spec.builder
         ui.page(spec.path, title=spec.title, **spec.options)(handler)
+    for spec in _files.values():
+        app.get(spec.path, include_in_schema=False)(_file_wrapper(spec))

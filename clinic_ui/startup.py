@@ -1,15 +1,19 @@
 """Wires the app together: database and migrations at start, demo data, routes, and the start-up banner."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import time
 
-from nicegui import app
+from nicegui import app, background_tasks
+
+from services import documents
 
 from services.clock import local_today
 
 from .db import close_db, get_db, init_db
+from .mailer import Mailer
 from .migrate import upgrade
 from .settings import Settings
 from .stations import STATIONS
@@ -48,6 +52,7 @@ def banner(settings: Settings, accounts: list | None, started: float) -> str:
 
 def build(settings: Settings, started: float | None = None) -> None:
     started = started or time.perf_counter()
+    mailer = Mailer(settings)
 
     async def startup() -> None:
         database = init_db(settings.effective_database_url) if _no_db() else get_db()
@@ -64,9 +69,12 @@ def build(settings: Settings, started: float | None = None) -> None:
                     accounts = summary.accounts
                 else:
                     accounts = demo.DEMO_ACCOUNTS
+        mailer.start()
+        background_tasks.create(asyncio.to_thread(documents.prepare_fonts), name='prepare PDF fonts')
         print(banner(settings, accounts, started), flush=True)
 
     app.on_startup(startup)
+    app.on_shutdown(mailer.stop)  # lets a batch in hand finish, before the database closes
     app.on_shutdown(close_db)
 
 

@@ -49,3 +49,18 @@ class AuditLog(SQLModel, table=True):
     entity: str = Field(default='', max_length=40)
     entity_id: int | None = None
     detail: str = Field(default='', max_length=2000)
+
+
+class DisplayKey(SQLModel, table=True):
+    """A key that lets a waiting-room TV open the board without a keyboard (in its URL). Revocable; only the
+    board accepts it. The key itself is never stored, only its SHA-256."""
+    __tablename__ = 'display_keys'
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80)  # e.g. "Waiting room TV, ground floor"
+    key_hash: str = Field(max_length=64, unique=True)
+    queue_ids: str = Field(default='', max_length=500)  # comma-separated queue ids; empty: all queues
+    created_by_id: int | None = Field(default=None, foreign_key='users.id')
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

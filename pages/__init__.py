@@ -1,7 +1,12 @@
-"""One module per station. Importing them declares their pages; ``register()`` turns them into routes."""
+"""One module per station. Importing this package imports every page module in it, which declares its pages;
+``register()`` turns them into routes (main.py calls it each time the app is built)."""
+import importlib
+import pkgutil
+
 from clinic_ui.routes import register_all
 
-from . import admin, cashier, consultation, lab, login, pharmacy, reception  # noqa: F401
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f'{__name__}.{_module.name}')
 
 
 def register() -> None:

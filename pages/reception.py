@@ -1,16 +1,22 @@
-"""Reception: today's appointments (booking, walk-ins and check-in build on this station)."""
+"""Reception: find or register patients, today's appointments with check-in, walk-ins and ticket slips."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
+from fastapi.responses import Response
 from nicegui import ui
 
 from clinic_ui.db import get_db
 from clinic_ui.events import Topic, subscribe
-from clinic_ui.routes import staff_page
+from clinic_ui.pickers import SlotGrid, patient_search
+from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.settings import get_settings
 from clinic_ui.stations import RECEPTION
-from clinic_ui.widgets import data_table, section_title
-from services import appointments
+from clinic_ui.widgets import data_table, error_text, section_title, staff_action
+from models import AppointmentStatus
+from services import appointments, booking, checkin, documents, patients
 from services.access import Actor
+from services.booking import Slot
 from services.clock import local_time_text, local_today
 
 COLUMNS = [
@@ -22,26 +28,285 @@ COLUMNS = [
     {'name': 'status', 'label': 'Status', 'field': 'status'},
     {'name': 'source', 'label': 'Booked by', 'field': 'source'},
 ]
+ACTIONS_SLOT = r'''
+<q-td :props="props" class="whitespace-nowrap">
+  <q-btn v-if="props.row.can_check_in" unelevated dense no-caps color="primary" label="Check in" class="q-px-sm"
+         @click="$parent.$emit('check_in', props.row)" />
+  <q-btn v-if="props.row.checked_in" flat dense no-caps color="primary" icon="print" label="Ticket"
+         @click="$parent.$emit('ticket', props.row)" />
+  <q-btn v-if="props.row.can_change" flat dense round icon="more_vert" aria-label="More">
+    <q-menu auto-close>
+      <q-list style="min-width: 11rem">
+        <q-item clickable @click="$parent.$emit('reschedule', props.row)"><q-item-section>Reschedule</q-item-section></q-item>
+        <q-item clickable @click="$parent.$emit('cancel', props.row)"><q-item-section>Cancel…</q-item-section></q-item>
+        <q-item clickable @click="$parent.$emit('no_show', props.row)"><q-item-section>Did not come</q-item-section></q-item>
+      </q-list>
+    </q-menu>
+  </q-btn>
+</q-td>
+'''
+PRIORITIES = {0: 'Normal', 1: 'Elderly / disability', 2: 'Pregnant / young child', 3: 'Urgent'}
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def format_rows(rows: list[appointments.AppointmentRow]) -> list[dict]:
+    tz = get_settings().tz
+    result = []
+    for r in rows:
+        walk_in = r.source.value == 'walk_in'
+        result.append({
+            'id': r.id, 'time': 'walk-in ' + local_time_text(r.start_at, tz) if walk_in else
+            f'{local_time_text(r.start_at, tz)}–{local_time_text(r.end_at, tz)}',
+            'patient': f'{r.patient_name} · {r.patient_code}', 'doctor': r.doctor_name, 'room': r.room_code,
+            'services': r.services, 'status': r.status.value.replace('_', ' '),
+            'source': r.source.value.replace('_', ' '),
+            'can_check_in': r.status in booking.CHANGEABLE, 'can_change': r.status in booking.CHANGEABLE,
+            'checked_in': r.status in (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS)})
+    return result
 
 
 async def appointment_rows(actor: Actor) -> list[dict]:
+    """Today's appointments as table rows (a doctor gets their own)."""
     tz = get_settings().tz
     async with get_db().read() as session:
         rows = await appointments.list_for_day(session, actor, local_today(tz), tz)
-    return [{'id': r.id, 'time': f'{local_time_text(r.start_at, tz)}–{local_time_text(r.end_at, tz)}',
-             'patient': f'{r.patient_name} · {r.patient_code}', 'doctor': r.doctor_name, 'room': r.room_code,
-             'services': r.services, 'status': r.status.value.replace('_', ' '),
-             'source': r.source.value.replace('_', ' ')} for r in rows]
+    return format_rows(rows)
+
+
+def ticket_url(visit_id: int) -> str:
+    return f'/reception/tickets/{visit_id}.pdf'
+
+
+def show_ticket(ticket: checkin.Ticket) -> None:
+    """The ticket just issued, big, with a button to print the slip."""
+    with ui.dialog() as dialog, ui.card().classes('items-center gap-2 p-6 min-w-[18rem]').mark('ticket-dialog'):
+        ui.label(ticket.patient_name).classes('text-lg font-medium')
+        ui.label(ticket.label).classes('text-6xl font-bold text-primary').mark('ticket-number')
+        ui.label(f'{ticket.queue_name} · {ticket.room}').classes('text-slate-700')
+        ui.label(f'Patients ahead: {ticket.waiting_ahead}').classes('text-slate-600')
+        with ui.row():
+            ui.button('Print ticket', icon='print',
+                      on_click=lambda: ui.navigate.to(ticket_url(ticket.visit_id), new_tab=True)) \
+                .props('unelevated no-caps')
+            ui.button('Done', on_click=dialog.close).props('flat no-caps')
+    dialog.open()
+
+
+async def open_check_in(actor: Actor, appointment_id: int) -> None:
+    """Verify the profile (phone, email can be corrected on the spot), choose a priority, check in."""
+    settings = get_settings()
+    async with get_db().read() as session:
+        detail = await appointments.detail(session, actor, appointment_id)
+        patient = await patients.get(session, actor, detail.patient_id)
+    with ui.dialog() as dialog, ui.card().classes('w-full max-w-lg gap-2').mark('check-in-dialog'):
+        ui.label(f'Check in {patient.full_name}').classes('text-xl font-semibold')
+        ui.label(' · '.join(p for p in (patient.code, patient.date_of_birth.strftime('%d/%m/%Y')
+                                        if patient.date_of_birth else '') if p)).classes('text-slate-600')
+        if patient.allergies:
+            ui.label(f'Allergies: {patient.allergies}').classes('text-negative font-medium')
+        phone = ui.input('Phone', value=patient.phone or '').props('outlined dense').classes('w-full') \
+            .mark('check-in-phone')
+        email = ui.input('Email', value=patient.email or '').props('outlined dense').classes('w-full') \
+            .mark('check-in-email')
+        priority = ui.select(PRIORITIES, value=0, label='Priority').props('outlined dense').classes('w-full')
+        reason = ui.input('Why first? (needed for a priority)').props('outlined dense').classes('w-full')
+        reason.bind_visibility_from(priority, 'value', backward=bool)
+        error = error_text()
+
+        async def confirm() -> None:
+            if (phone.value or '') != (patient.phone or '') or (email.value or '') != (patient.email or ''):
+                data = patients.PatientInput(full_name=patient.full_name, phone=phone.value or '',
+                                             date_of_birth=patient.date_of_birth, sex=patient.sex,
+                                             email=email.value or '', national_id=patient.national_id or '',
+                                             allergies=patient.allergies, notes=patient.notes)
+                saved = await staff_action(lambda s: patients.update(
+                    s, actor, patient.id, data, today=local_today(settings.tz)), error_label=error)
+                if saved is None:
+                    return
+            ticket = await staff_action(lambda s: checkin.check_in(
+                s, actor, appointment_id, tz=settings.tz, now=now_utc(), priority=priority.value or 0,
+                priority_reason=reason.value or ''), error_label=error)
+            if ticket is not None:
+                dialog.close()
+                show_ticket(ticket)
+
+        with ui.row().classes('w-full justify-end'):
+            ui.button('Back', on_click=dialog.close).props('flat no-caps')
+            ui.button('Check in', on_click=confirm).props('unelevated no-caps').mark('confirm-check-in')
+    dialog.open()
+
+
+async def open_walk_in(actor: Actor, patient_id: int | None = None, patient_name: str = '') -> None:
+    """A patient without an appointment: choose the doctor (the complaint suggests specialties), give a ticket."""
+    settings = get_settings()
+    chosen = {'patient_id': patient_id}
+    async with get_db().read() as session:
+        doctors = await booking.doctors_for(session)
+    with ui.dialog() as dialog, ui.card().classes('w-full max-w-xl gap-2').mark('walk-in-dialog'):
+        ui.label('Walk-in').classes('text-xl font-semibold')
+        who = ui.label(patient_name).classes('text-lg font-medium')
+        if patient_id is None:
+            async def pick(hit: patients.PatientHit) -> None:
+                chosen['patient_id'] = hit.id
+                who.set_text(f'{hit.full_name} · {hit.code}')
+            patient_search(actor, pick, today=local_today(settings.tz))
+            ui.link('Not found? Register a new patient', '/reception/patients/new').classes('text-sm')
+        complaint = ui.input('What brings them in? (e.g. fever, rash)').props('outlined dense').classes('w-full') \
+            .mark('walk-in-complaint')
+        suggestion = ui.label().classes('text-sm text-slate-600')
+        doctor = ui.select({d.id: f'{d.name} — {d.specialties}' for d in doctors}, label='Doctor') \
+            .props('outlined dense').classes('w-full').mark('walk-in-doctor')
+        priority = ui.select(PRIORITIES, value=0, label='Priority').props('outlined dense').classes('w-full')
+        reason = ui.input('Why first? (needed for a priority)').props('outlined dense').classes('w-full')
+        reason.bind_visibility_from(priority, 'value', backward=bool)
+        error = error_text()
+
+        async def suggest() -> None:
+            async with get_db().read() as session:
+                found = await booking.specialties_for_complaint(session, complaint.value or '')
+                fitting = await booking.doctors_for(session, specialty_ids=[s.id for s in found]) if found else []
+            if found:
+                suggestion.set_text('Suggested: ' + ', '.join(s.name for s in found[:2]))
+                doctor.set_options({d.id: f'{d.name} — {d.specialties}' for d in fitting + [
+                    d for d in doctors if d.id not in {f.id for f in fitting}]})
+                if fitting and doctor.value is None:
+                    doctor.set_value(fitting[0].id)
+            else:
+                suggestion.set_text('')
+
+        complaint.props('debounce=400')
+        complaint.on_value_change(suggest)
+
+        async def confirm() -> None:
+            if chosen['patient_id'] is None:
+                error.set_text('Please find the patient first (or register them).')
+                return
+            if doctor.value is None:
+                error.set_text('Please choose the doctor.')
+                return
+            ticket = await staff_action(lambda s: checkin.walk_in(
+                s, actor, patient_id=chosen['patient_id'], doctor_id=doctor.value, tz=settings.tz, now=now_utc(),
+                reason=complaint.value or '', priority=priority.value or 0, priority_reason=reason.value or ''),
+                error_label=error)
+            if ticket is not None:
+                dialog.close()
+                show_ticket(ticket)
+
+        with ui.row().classes('w-full justify-end'):
+            ui.button('Back', on_click=dialog.close).props('flat no-caps')
+            ui.button('Give a ticket', on_click=confirm).props('unelevated no-caps').mark('confirm-walk-in')
+    dialog.open()
+
+
+async def open_reschedule(actor: Actor, appointment_id: int) -> None:
+    settings = get_settings()
+    async with get_db().read() as session:
+        detail = await appointments.detail(session, actor, appointment_id)
+        doctors = {d.id: d.name for d in await booking.doctors_for(session, service_id=detail.service_id)}
+    picked: dict[str, Slot | None] = {'slot': None}
+    with ui.dialog() as dialog, ui.card().classes('w-full max-w-4xl gap-2').mark('reschedule-dialog'):
+        ui.label('Reschedule').classes('text-xl font-semibold')
+        ui.label('Now: ' + detail.start_at.astimezone(settings.tz).strftime('%a %d/%m/%Y %H:%M')) \
+            .classes('text-slate-600')
+        doctor = ui.select(doctors, value=detail.doctor_id, label='Doctor').props('outlined dense') \
+            .classes('w-full sm:w-96')
+        grid = SlotGrid(settings.tz, lambda slot: picked.update(slot=slot))
+        error = error_text()
+
+        async def load() -> None:
+            async with get_db().read() as session:
+                grid.show(await booking.free_slots(session, service_id=detail.service_id, doctor_ids=[doctor.value],
+                                                   start_day=local_today(settings.tz), days=7, tz=settings.tz,
+                                                   now=now_utc()))
+
+        doctor.on_value_change(load)
+
+        async def confirm() -> None:
+            slot = picked['slot']
+            if slot is None:
+                error.set_text('Please choose the new time.')
+                return
+            done = await staff_action(lambda s: booking.reschedule(
+                s, actor, appointment_id, start_at=slot.start_at, doctor_id=slot.doctor_id, tz=settings.tz,
+                now=now_utc()), error_label=error, success='Appointment moved. The patient gets an email if we have '
+                                                          'their address.')
+            if done is not None:
+                dialog.close()
+            else:
+                await load()
+
+        with ui.row().classes('w-full justify-end'):
+            ui.button('Back', on_click=dialog.close).props('flat no-caps')
+            ui.button('Move appointment', on_click=confirm).props('unelevated no-caps').mark('confirm-reschedule')
+    await load()
+    dialog.open()
+
+
+def open_cancel(actor: Actor, appointment_id: int, label: str) -> None:
+    with ui.dialog() as dialog, ui.card().classes('w-full max-w-md gap-2').mark('cancel-dialog'):
+        ui.label(f'Cancel the appointment of {label}?').classes('text-lg font-semibold')
+        reason = ui.input('Reason (required)').props('outlined autofocus').classes('w-full').mark('cancel-reason')
+        error = error_text()
+
+        async def confirm() -> None:
+            done = await staff_action(lambda s: booking.cancel(s, actor, appointment_id, reason=reason.value or '',
+                                                               now=now_utc()),
+                                      error_label=error, success='Appointment cancelled.')
+            if done is not None:
+                dialog.close()
+
+        with ui.row().classes('w-full justify-end'):
+            ui.button('Keep it', on_click=dialog.close).props('flat no-caps')
+            ui.button('Cancel appointment', on_click=confirm).props('unelevated no-caps color=negative') \
+                .mark('confirm-cancel')
+    dialog.open()
 
 
 @staff_page(RECEPTION)
 async def reception_page(actor: Actor):
-    today = local_today(get_settings().tz)
-    rows = await appointment_rows(actor)
+    settings = get_settings()
+    today = local_today(settings.tz)
+    with ui.row().classes('w-full items-start gap-3'):
+        with ui.column().classes('grow min-w-[18rem] gap-1'):
+            patient_search(actor, lambda hit: ui.navigate.to(f'/reception/patients/{hit.id}'), today=today,
+                           autofocus=True)
+        with ui.row().classes('gap-2'):
+            ui.button('New patient', icon='person_add', on_click=lambda: ui.navigate.to('/reception/patients/new')) \
+                .props('unelevated no-caps size=lg').mark('new-patient')
+            ui.button('Walk-in', icon='directions_walk', on_click=lambda: open_walk_in(actor)) \
+                .props('outline no-caps size=lg').mark('walk-in')
     with ui.row().classes('w-full items-baseline justify-between'):
+        rows = await appointment_rows(actor)
         title = section_title("Today's appointments", len(rows))
-        ui.label(today.strftime('%A %d %B %Y')).classes('text-slate-600')
-    table = data_table(COLUMNS, rows, empty='No appointments today.', mark='appointments')
+        with ui.row().classes('items-baseline gap-4'):
+            ui.label(today.strftime('%A %d %B %Y')).classes('text-slate-600')
+            ui.link('All appointments', '/reception/appointments')
+            ui.link('Email outbox', '/outbox')
+    table = data_table([*COLUMNS, {'name': 'actions', 'label': '', 'field': 'id', 'sortable': False}], rows,
+                       empty='No appointments today.', mark='appointments')
+    table.add_slot('body-cell-actions', ACTIONS_SLOT)
+
+    def patient_of(row: dict) -> str:
+        return row['patient'].split(' · ')[0]
+
+    async def on_ticket(row: dict) -> None:
+        async with get_db().read() as session:
+            visit_id = await checkin.visit_of_appointment(session, actor, row['id'])
+        if visit_id is not None:
+            ui.navigate.to(ticket_url(visit_id), new_tab=True)
+
+    async def on_no_show(row: dict) -> None:
+        await staff_action(lambda s: booking.mark_no_show(s, actor, row['id'], now=now_utc()),
+                           success=f'{patient_of(row)} marked as not come.')
+
+    table.on('check_in', lambda e: open_check_in(actor, e.args['id']))
+    table.on('reschedule', lambda e: open_reschedule(actor, e.args['id']))
+    table.on('cancel', lambda e: open_cancel(actor, e.args['id'], patient_of(e.args)))
+    table.on('no_show', lambda e: on_no_show(e.args))
+    table.on('ticket', lambda e: on_ticket(e.args))
 
     async def refresh() -> None:
         fresh = await appointment_rows(actor)
@@ -49,3 +314,16 @@ async def reception_page(actor: Actor):
         title.set_text(f"Today's appointments ({len(fresh)})")
 
     subscribe(Topic.APPOINTMENTS, refresh)
+
+
+@staff_file(RECEPTION, '/reception/tickets/{visit_id}.pdf')
+async def ticket_pdf(actor: Actor, visit_id: int):
+    settings = get_settings()
+    async with get_db().read() as session:
+        ticket = await checkin.ticket_for_visit(session, actor, visit_id)
+    pdf = await documents.render_ticket_slip(
+        clinic_name=settings.clinic_name, ticket=ticket.label, patient_name=ticket.patient_name,
+        doctor=ticket.queue_name, room=ticket.room, issued_at_local=ticket.issued_at.astimezone(settings.tz),
+        waiting_ahead=ticket.waiting_ahead)
+    return Response(pdf, media_type='application/pdf',
+                    headers={'Content-Disposition': f'inline; filename="ticket-{ticket.label}.pdf"'})

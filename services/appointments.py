@@ -5,13 +5,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlmodel import select
+from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Appointment, AppointmentService, AppointmentStatus, BookingSource, Doctor, Patient, Role, Room, Service
 
 from .access import Actor, require
 from .clock import day_bounds
+from .errors import NotFound, ValidationError
 
 
 @dataclass(frozen=True)
@@ -67,3 +68,60 @@ async def _service_names(session: AsyncSession, appointment_ids: list[int]) -> d
     for appointment_id, name in (await session.exec(query)).all():
         names.setdefault(appointment_id, []).append(name)
     return names
+
+
+async def list_range(session: AsyncSession, actor: Actor, *, start_day: date, end_day: date, tz: ZoneInfo,
+                     doctor_id: int | None = None, status: AppointmentStatus | None = None,
+                     patient_id: int | None = None, offset: int = 0, limit: int = 50
+                     ) -> tuple[list[AppointmentRow], int]:
+    """Appointments from ``start_day`` to ``end_day`` (inclusive, clinic-local), filtered and paged."""
+    require(actor, Role.RECEPTIONIST, Role.DOCTOR)
+    if end_day < start_day:
+        raise ValidationError('The end date is before the start date.')
+    if (end_day - start_day).days > 366:
+        raise ValidationError('Please choose at most one year.')
+    start, _ = day_bounds(start_day, tz)
+    _, end = day_bounds(end_day, tz)
+    conditions = [Appointment.start_at >= start, Appointment.start_at < end]
+    if doctor_id is not None:
+        conditions.append(Appointment.doctor_id == doctor_id)
+    if status is not None:
+        conditions.append(Appointment.status == status)
+    if patient_id is not None:
+        conditions.append(Appointment.patient_id == patient_id)
+    total = (await session.exec(select(func.count()).select_from(Appointment).where(*conditions))).one()
+    query = (select(Appointment.id, Appointment.start_at, Appointment.end_at, Patient.code, Patient.full_name,
+                    Doctor.full_name, Room.code, Appointment.status, Appointment.source)
+             .join(Patient, Patient.id == Appointment.patient_id)
+             .join(Doctor, Doctor.id == Appointment.doctor_id)
+             .outerjoin(Room, Room.id == Appointment.room_id)
+             .where(*conditions).order_by(Appointment.start_at, Appointment.id)
+             .offset(max(0, offset)).limit(min(max(1, limit), 200)))
+    rows = (await session.exec(query)).all()
+    names = await _service_names(session, [row[0] for row in rows])
+    return [AppointmentRow(id=r[0], start_at=r[1], end_at=r[2], patient_code=r[3], patient_name=r[4],
+                           doctor_name=r[5], room_code=r[6] or '', services=', '.join(names.get(r[0], [])),
+                           status=r[7], source=r[8]) for r in rows], total
+
+
+@dataclass(frozen=True)
+class AppointmentDetail:
+    id: int
+    patient_id: int
+    doctor_id: int
+    service_id: int | None
+    start_at: datetime
+    status: AppointmentStatus
+    reason: str
+    notes: str
+
+
+async def detail(session: AsyncSession, actor: Actor, appointment_id: int) -> AppointmentDetail:
+    require(actor, Role.RECEPTIONIST, Role.DOCTOR)
+    appointment = await session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise NotFound('This appointment does not exist.')
+    service_id = (await session.exec(select(AppointmentService.service_id)
+                                     .where(AppointmentService.appointment_id == appointment_id))).first()
+    return AppointmentDetail(appointment.id, appointment.patient_id, appointment.doctor_id, service_id,
+                             appointment.start_at, appointment.status, appointment.reason, appointment.notes)

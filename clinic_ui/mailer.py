@@ -1,0 +1,78 @@
+"""The background email sender: one task per server process, woken by new outbox rows.
+
+It sends whatever is due (``services.outbox.send_due``), then sleeps until an OUTBOX event arrives (an email
+was queued or re-queued and committed) or ``POLL_S`` pass (retries that became due, rows left by a crash, rows
+queued by another process). Errors are logged and never end the loop.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from nicegui import background_tasks
+
+from services.outbox import send_due
+
+from .db import get_db
+from .events import Topic, event_for
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+POLL_S = 15.0
+ERROR_PAUSE_S = 5.0
+STOP_TIMEOUT_S = 10.0  # on shutdown, let the batch in hand finish (and be marked sent) for at most this long
+
+
+class Mailer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        """Start the sender (call from ``app.on_startup``, after the database is ready)."""
+        if self._task is not None and not self._task.done():
+            return
+        self._wake = asyncio.Event()  # bound to the running loop
+        self._stopping = False
+        event_for(Topic.OUTBOX).subscribe(self._on_outbox_event, unsubscribe_on_delete=False)
+        if not self.settings.smtp_host:
+            log.info('No SMTP server configured (CLINIC_SMTP_HOST): emails stay in the outbox until one is set.')
+        self._task = background_tasks.create(self._run(), name='email sender')
+
+    async def stop(self) -> None:
+        """Stop the sender (``app.on_shutdown``, before the database closes). The batch in hand is finished, so
+        an email the server accepted is also marked sent; if that takes too long the task is cancelled (the
+        claimed rows are then sent again after their lease). Unsent emails stay queued for the next start."""
+        event_for(Topic.OUTBOX).unsubscribe(self._on_outbox_event)
+        if self._task is None or self._task.done():  # never started, or already ended by the server's shutdown
+            self._task = None
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=STOP_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._task = None
+
+    def _on_outbox_event(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                await send_due(get_db(), self.settings)
+            except Exception:  # noqa: BLE001 - e.g. the database is briefly unavailable: try again later
+                log.exception('email sender: sending due emails failed')
+                await asyncio.sleep(ERROR_PAUSE_S)
+            if self._stopping:
+                return
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=POLL_S)

@@ -1,0 +1,101 @@
+"""Email outbox: what was sent to patients, what is waiting, and what failed (with "Send again")."""
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from nicegui import ui
+
+from clinic_ui.db import get_db
+from clinic_ui.events import Topic, subscribe
+from clinic_ui.routes import staff_page
+from clinic_ui.settings import get_settings
+from clinic_ui.stations import RECEPTION
+from clinic_ui.widgets import section_title, staff_action
+from models import OutboxStatus
+from services import outbox
+from services.access import Actor
+
+PAGE_SIZE = 25
+STATUS_FILTER = {'': 'All', **{status.value: status.value.capitalize() for status in OutboxStatus}}
+COLUMNS = [
+    {'name': 'created', 'label': 'Queued', 'field': 'created', 'align': 'left'},
+    {'name': 'to', 'label': 'To', 'field': 'to', 'align': 'left'},
+    {'name': 'subject', 'label': 'Subject', 'field': 'subject', 'align': 'left'},
+    {'name': 'status', 'label': 'Status', 'field': 'status', 'align': 'left'},
+    {'name': 'attempts', 'label': 'Attempts', 'field': 'attempts', 'align': 'right'},
+    {'name': 'next', 'label': 'Next attempt / sent', 'field': 'next', 'align': 'left'},
+    {'name': 'error', 'label': 'Last error', 'field': 'error', 'align': 'left'},
+    {'name': 'actions', 'label': '', 'field': 'id', 'align': 'right'},
+]
+STATUS_COLORS = {'pending': 'blue-grey', 'sending': 'primary', 'sent': 'positive', 'failed': 'negative'}
+# The "Send again" button lives in a Quasar slot; a click reaches Python as the table's "requeue" event.
+ACTIONS_SLOT = r'''
+<q-td :props="props">
+  <q-btn v-if="props.row.status === 'failed'" label="Send again" icon="send" size="sm" flat no-caps
+         color="primary" @click="() => $parent.$emit('requeue', props.row.id)" />
+</q-td>
+'''
+STATUS_SLOT = r'''
+<q-td :props="props"><q-badge :color="props.row.color" :label="props.row.status" /></q-td>
+'''
+
+
+def _time_text(moment: datetime | None, tz) -> str:
+    return f'{moment.astimezone(tz):%d %b %H:%M}' if moment else ''
+
+
+def _table_row(row: outbox.OutboxRow, tz) -> dict:
+    waiting = row.status in (OutboxStatus.PENDING, OutboxStatus.SENDING)
+    return {'id': row.id, 'created': _time_text(row.created_at, tz), 'to': row.to_address, 'subject': row.subject,
+            'status': row.status.value, 'color': STATUS_COLORS[row.status.value], 'attempts': row.attempts,
+            'next': _time_text(row.next_attempt_at if waiting else row.sent_at, tz), 'error': row.last_error}
+
+
+@staff_page(RECEPTION, '/outbox', title='Email outbox')
+async def outbox_page(actor: Actor):
+    tz = get_settings().tz
+    with ui.row().classes('w-full items-center justify-between'):
+        title = section_title('Emails to patients')
+        status_filter = ui.select(STATUS_FILTER, value='', label='Status') \
+            .props('outlined dense').classes('w-40').mark('outbox-status')
+    table = ui.table(columns=COLUMNS, rows=[], row_key='id', pagination=PAGE_SIZE) \
+        .props('flat bordered wrap-cells hide-pagination no-data-label="No emails."').classes('w-full') \
+        .mark('outbox-table')
+    table.add_slot('body-cell-actions', ACTIONS_SLOT)
+    table.add_slot('body-cell-status', STATUS_SLOT)
+    pager = ui.pagination(1, 1, direction_links=True).mark('outbox-pages')
+
+    async def load() -> None:
+        status = OutboxStatus(status_filter.value) if status_filter.value else None
+        async with get_db().read() as session:
+            rows, total = await outbox.list_outbox(session, actor, status=status,
+                                                   offset=(pager.value - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        table.rows = [_table_row(row, tz) for row in rows]
+        title.set_text(f'Emails to patients ({total})')
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        pager.max = pages
+        pager.set_visibility(pages > 1)
+        if pager.value > pages:  # the last page emptied meanwhile: show the new last one
+            pager.value = pages  # triggers another load
+
+    async def filter_changed() -> None:
+        if pager.value != 1:
+            pager.value = 1  # the pager's change handler reloads
+        else:
+            await load()
+
+    async def send_again(event) -> None:
+        outbox_id = int(event.args)
+
+        async def action(session):
+            await outbox.requeue(session, actor, outbox_id)
+
+        await staff_action(action, success='The email will be sent again shortly.')
+        await load()
+
+    status_filter.on_value_change(filter_changed)
+    pager.on_value_change(load)
+    table.on('requeue', send_again)
+    subscribe(Topic.OUTBOX, load)
+    await load()

@@ -1,0 +1,402 @@
+"""Booking: which doctors fit, free slots, and booking, rescheduling, cancelling and no-shows.
+
+Never a double booking: every change that takes a slot runs under one clinic-wide booking lock (SQLite writers
+are serialized anyway; on PostgreSQL an advisory lock) and re-checks the doctor's and the room's appointments
+and the online holds inside that transaction.
+"""
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from clinic_ui.db import serialize
+from clinic_ui.events import Topic, emit_after_commit
+from models import (Appointment, AppointmentService, AppointmentStatus, BookingSource, Doctor, DoctorLeave,
+                    DoctorService, DoctorSpecialty, Patient, Role, Room, Service, SlotHold, Specialty,
+                    WorkingHours)
+
+from . import audit, notifications
+from .access import Actor, require
+from .errors import Conflict, NotFound, ValidationError
+from .text import search_key
+
+ACTIVE = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN,
+          AppointmentStatus.IN_PROGRESS)
+CHANGEABLE = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)
+SLOT_STEP = timedelta(minutes=15)
+MIN_LEAD = timedelta(minutes=5)
+MAX_DAYS_AHEAD = 120
+HOLD_TIME = timedelta(minutes=5)
+BOOKING_LOCK = 'appointments'
+
+
+@dataclass(frozen=True)
+class Slot:
+    doctor_id: int
+    room_id: int
+    start_at: datetime
+    end_at: datetime
+
+
+@dataclass(frozen=True)
+class DoctorOption:
+    id: int
+    name: str
+    specialties: str
+
+
+# ---------------------------------------------------------------- choosing a service and a doctor
+
+async def bookable_services(session: AsyncSession) -> list[Service]:
+    query = select(Service).where(Service.is_active).order_by(Service.kind, Service.name)
+    return list((await session.exec(query)).all())
+
+
+async def specialties_for_complaint(session: AsyncSession, complaint: str) -> list[Specialty]:
+    """Map what the patient says ("sore throat and fever") to specialties, best match first."""
+    words = {word for word in search_key(complaint).replace(',', ' ').split(' ') if len(word) > 2}
+    if not words:
+        return []
+    scored = []
+    for specialty in (await session.exec(select(Specialty).order_by(Specialty.name))).all():
+        phrases = [search_key(p) for p in specialty.keywords.split(',') if p.strip()] + [search_key(specialty.name)]
+        score = sum(1 for phrase in phrases if any(word in phrase.split(' ') for word in words))
+        if score:
+            scored.append((score, specialty))
+    scored.sort(key=lambda pair: -pair[0])
+    return [specialty for _, specialty in scored]
+
+
+async def doctors_for(session: AsyncSession, *, service_id: int | None = None,
+                      specialty_ids: list[int] | None = None) -> list[DoctorOption]:
+    """Active doctors who provide ``service_id`` and/or practise one of ``specialty_ids``."""
+    query = select(Doctor).where(Doctor.is_active).order_by(Doctor.full_name)
+    if service_id is not None:
+        query = query.where(Doctor.id.in_(select(DoctorService.doctor_id).where(DoctorService.service_id == service_id)))
+    if specialty_ids:
+        query = query.where(Doctor.id.in_(select(DoctorSpecialty.doctor_id)
+                                          .where(DoctorSpecialty.specialty_id.in_(specialty_ids))))
+    doctors = list((await session.exec(query)).all())
+    names: dict[int, list[str]] = defaultdict(list)
+    rows = await session.exec(select(DoctorSpecialty.doctor_id, Specialty.name)
+                              .join(Specialty, Specialty.id == DoctorSpecialty.specialty_id)
+                              .where(DoctorSpecialty.doctor_id.in_([d.id for d in doctors])))
+    for doctor_id, name in rows.all():
+        names[doctor_id].append(name)
+    return [DoctorOption(id=d.id, name=f'{d.title} {d.full_name}'.strip(), specialties=', '.join(sorted(names[d.id])))
+            for d in doctors]
+
+
+async def consultation_service_for(session: AsyncSession, doctor_id: int) -> Service | None:
+    """The consultation a doctor provides (what a walk-in gets by default)."""
+    query = (select(Service).join(DoctorService, DoctorService.service_id == Service.id)
+             .where(DoctorService.doctor_id == doctor_id, Service.is_active, Service.kind == 'consultation')
+             .order_by(Service.price))
+    return (await session.exec(query)).first()
+
+
+# ---------------------------------------------------------------- free slots
+
+@dataclass
+class _Day:
+    blocks: dict[int, list[tuple[datetime, datetime, int]]]   # doctor -> (start, end, room)
+    busy_doctor: dict[int, list[tuple[datetime, datetime]]]
+    busy_room: dict[int, list[tuple[datetime, datetime]]]
+
+
+def _overlaps(intervals: list[tuple[datetime, datetime]], start: datetime, end: datetime) -> bool:
+    return any(s < end and start < e for s, e in intervals)
+
+
+async def _load_day(session: AsyncSession, doctor_ids: list[int], day: date, tz: ZoneInfo, now: datetime, *,
+                    exclude_appointment_id: int | None = None, hold_token: str | None = None) -> _Day:
+    """Working blocks, and what already occupies the doctors and their rooms on one clinic-local day."""
+    blocks: dict[int, list[tuple[datetime, datetime, int]]] = defaultdict(list)
+    on_leave = set((await session.exec(select(DoctorLeave.doctor_id).where(
+        DoctorLeave.doctor_id.in_(doctor_ids), DoctorLeave.start_date <= day, DoctorLeave.end_date >= day))).all())
+    hours = await session.exec(select(WorkingHours).where(WorkingHours.doctor_id.in_(doctor_ids),
+                                                          WorkingHours.weekday == day.weekday()))
+    for block in hours.all():
+        if block.doctor_id not in on_leave:
+            blocks[block.doctor_id].append((_at(day, block.start_time, tz), _at(day, block.end_time, tz), block.room_id))
+    day_start, day_end = _at(day, time.min, tz), _at(day + timedelta(days=1), time.min, tz)
+    rooms = {room for doctor_blocks in blocks.values() for _, _, room in doctor_blocks}
+    busy_doctor: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    busy_room: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    taken = select(Appointment.doctor_id, Appointment.room_id, Appointment.start_at, Appointment.end_at).where(
+        Appointment.status.in_(ACTIVE), Appointment.source != BookingSource.WALK_IN,
+        Appointment.start_at < day_end, Appointment.end_at > day_start,
+        or_(Appointment.doctor_id.in_(doctor_ids), Appointment.room_id.in_(rooms)))
+    if exclude_appointment_id is not None:
+        taken = taken.where(Appointment.id != exclude_appointment_id)
+    held = select(SlotHold.doctor_id, SlotHold.room_id, SlotHold.start_at, SlotHold.end_at).where(
+        SlotHold.expires_at > now, SlotHold.start_at < day_end, SlotHold.end_at > day_start,
+        or_(SlotHold.doctor_id.in_(doctor_ids), SlotHold.room_id.in_(rooms)))
+    if hold_token is not None:
+        held = held.where(SlotHold.token != hold_token)
+    for query in (taken, held):
+        for doctor_id, room_id, start, end in (await session.exec(query)).all():
+            busy_doctor[doctor_id].append((start, end))
+            if room_id is not None:
+                busy_room[room_id].append((start, end))
+    return _Day(blocks, busy_doctor, busy_room)
+
+
+def _at(day: date, moment: time, tz: ZoneInfo) -> datetime:
+    from datetime import timezone
+    return datetime.combine(day, moment, tzinfo=tz).astimezone(timezone.utc)
+
+
+async def free_slots(session: AsyncSession, *, service_id: int, doctor_ids: list[int], start_day: date, days: int,
+                     tz: ZoneInfo, now: datetime, limit_per_day: int = 200) -> dict[date, list[Slot]]:
+    """Free start times per clinic-local day for the service's duration, for any of ``doctor_ids``."""
+    service = await session.get(Service, service_id)
+    if service is None or not service.is_active:
+        raise NotFound('This service is not offered (any more).')
+    duration = timedelta(minutes=service.duration_minutes)
+    result: dict[date, list[Slot]] = {}
+    for offset in range(max(0, min(days, MAX_DAYS_AHEAD))):
+        day = start_day + timedelta(days=offset)
+        loaded = await _load_day(session, doctor_ids, day, tz, now)
+        slots: list[Slot] = []
+        for doctor_id in doctor_ids:
+            for block_start, block_end, room_id in sorted(loaded.blocks.get(doctor_id, [])):
+                start = block_start
+                while start + duration <= block_end:
+                    end = start + duration
+                    if (start >= now + MIN_LEAD and not _overlaps(loaded.busy_doctor[doctor_id], start, end)
+                            and not _overlaps(loaded.busy_room[room_id], start, end)):
+                        slots.append(Slot(doctor_id, room_id, start, end))
+                    start += SLOT_STEP
+        slots.sort(key=lambda s: (s.start_at, s.doctor_id))
+        result[day] = slots[:limit_per_day]
+    return result
+
+
+async def _check_slot(session: AsyncSession, *, doctor_id: int, service: Service, start_at: datetime,
+                      tz: ZoneInfo, now: datetime, exclude_appointment_id: int | None = None,
+                      hold_token: str | None = None) -> Slot:
+    """The slot at ``start_at`` if it is free now; a clear error otherwise."""
+    if start_at.tzinfo is None:
+        raise ValidationError('The appointment time needs a time zone.')
+    if start_at < now + MIN_LEAD:
+        raise ValidationError('This time has already passed. Please choose a later time.')
+    if start_at > now + timedelta(days=MAX_DAYS_AHEAD):
+        raise ValidationError(f'Appointments can be booked at most {MAX_DAYS_AHEAD} days ahead.')
+    end_at = start_at + timedelta(minutes=service.duration_minutes)
+    day = start_at.astimezone(tz).date()
+    loaded = await _load_day(session, [doctor_id], day, tz, now, exclude_appointment_id=exclude_appointment_id,
+                             hold_token=hold_token)
+    block = next(((s, e, room) for s, e, room in loaded.blocks.get(doctor_id, []) if s <= start_at and end_at <= e),
+                 None)
+    if block is None:
+        raise ValidationError('The doctor does not work at this time (working hours, day off or leave).')
+    room_id = block[2]
+    if _overlaps(loaded.busy_doctor[doctor_id], start_at, end_at) or _overlaps(loaded.busy_room[room_id],
+                                                                                 start_at, end_at):
+        raise Conflict('This time was just taken. Please choose another slot.')
+    return Slot(doctor_id, room_id, start_at, end_at)
+
+
+# ---------------------------------------------------------------- booking and changes
+
+async def check_bookable(session: AsyncSession, *, patient_id: int, service_id: int, doctor_id: int
+                    ) -> tuple[Patient, Service, Doctor]:
+    patient = await session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound('This patient does not exist.')
+    service = await session.get(Service, service_id)
+    if service is None or not service.is_active:
+        raise ValidationError('Please choose a service from the list.', 'service')
+    doctor = await session.get(Doctor, doctor_id)
+    if doctor is None or not doctor.is_active:
+        raise ValidationError('Please choose a doctor from the list.', 'doctor')
+    provides = (await session.exec(select(DoctorService).where(DoctorService.doctor_id == doctor_id,
+                                                               DoctorService.service_id == service_id))).first()
+    if provides is None:
+        raise ValidationError(f'{doctor.full_name} does not provide {service.name}. Please choose another doctor.',
+                              'doctor')
+    return patient, service, doctor
+
+
+def _check_text(reason: str, notes: str) -> tuple[str, str]:
+    reason, notes = reason.strip(), notes.strip()
+    if len(reason) > 500:
+        raise ValidationError('The reason can have at most 500 characters.', 'reason')
+    if len(notes) > 1000:
+        raise ValidationError('The notes can have at most 1000 characters.', 'notes')
+    return reason, notes
+
+
+async def book(session: AsyncSession, actor: Actor | None, *, patient_id: int, service_id: int, doctor_id: int,
+               start_at: datetime, source: BookingSource, tz: ZoneInfo, now: datetime, reason: str = '',
+               notes: str = '', hold_token: str | None = None, settings=None) -> Appointment:
+    """Book an appointment. Staff book for any source; the public booking page passes ``actor=None`` with the
+    token of the slot it holds."""
+    if actor is None:
+        if source != BookingSource.WEB or hold_token is None:
+            raise ValidationError('Online bookings need a held slot.')
+    else:
+        require(actor, Role.RECEPTIONIST, Role.DOCTOR)
+    if source == BookingSource.WALK_IN:
+        raise ValidationError('Walk-ins are checked in directly, not booked.')
+    reason, notes = _check_text(reason, notes)
+    await serialize(session, BOOKING_LOCK)
+    _, service, _ = await check_bookable(session, patient_id=patient_id, service_id=service_id, doctor_id=doctor_id)
+    slot = await _check_slot(session, doctor_id=doctor_id, service=service, start_at=start_at, tz=tz, now=now,
+                             hold_token=hold_token)
+    if hold_token is not None:
+        await _use_hold(session, hold_token, slot, service_id, now)
+    appointment = Appointment(uuid=str(uuid.uuid4()), patient_id=patient_id, doctor_id=doctor_id,
+                              room_id=slot.room_id, start_at=slot.start_at, end_at=slot.end_at, source=source,
+                              reason=reason, notes=notes, created_by_id=actor.user_id if actor else None)
+    session.add(appointment)
+    await session.flush()
+    session.add(AppointmentService(appointment_id=appointment.id, service_id=service_id))
+    audit.record(session, actor, 'appointment_booked', entity='appointment', entity_id=appointment.id,
+                 detail=f'source={source.value}', username='' if actor else 'online booking')
+    await notifications.queue_appointment_email(session, appointment.id, 'booked', settings=_settings(settings))
+    emit_after_commit(session, Topic.APPOINTMENTS, appointment_id=appointment.id)
+    await session.commit()
+    return appointment
+
+
+def _settings(settings):
+    if settings is not None:
+        return settings
+    from clinic_ui.settings import get_settings
+    return get_settings()
+
+
+async def _changeable(session: AsyncSession, appointment_id: int) -> Appointment:
+    appointment = await session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise NotFound('This appointment does not exist.')
+    if appointment.status not in CHANGEABLE:
+        raise Conflict(f'This appointment is {appointment.status.value.replace("_", " ")} and cannot be changed.')
+    return appointment
+
+
+async def _appointment_service(session: AsyncSession, appointment_id: int) -> Service:
+    service = (await session.exec(select(Service).join(AppointmentService,
+                                                       AppointmentService.service_id == Service.id)
+                                  .where(AppointmentService.appointment_id == appointment_id)
+                                  .order_by(Service.duration_minutes.desc()))).first()
+    if service is None:
+        raise NotFound('This appointment has no service.')
+    return service
+
+
+async def reschedule(session: AsyncSession, actor: Actor, appointment_id: int, *, start_at: datetime,
+                     tz: ZoneInfo, now: datetime, doctor_id: int | None = None, settings=None) -> Appointment:
+    require(actor, Role.RECEPTIONIST, Role.DOCTOR)
+    await serialize(session, BOOKING_LOCK)
+    appointment = await _changeable(session, appointment_id)
+    service = await _appointment_service(session, appointment_id)
+    doctor_id = doctor_id or appointment.doctor_id
+    if doctor_id != appointment.doctor_id:
+        await check_bookable(session, patient_id=appointment.patient_id, service_id=service.id, doctor_id=doctor_id)
+    slot = await _check_slot(session, doctor_id=doctor_id, service=service, start_at=start_at, tz=tz, now=now,
+                             exclude_appointment_id=appointment.id)
+    before = appointment.start_at.astimezone(tz).strftime('%d/%m %H:%M')
+    appointment.doctor_id, appointment.room_id = doctor_id, slot.room_id
+    appointment.start_at, appointment.end_at = slot.start_at, slot.end_at
+    appointment.sequence += 1
+    appointment.updated_at = now
+    session.add(appointment)
+    audit.record(session, actor, 'appointment_rescheduled', entity='appointment', entity_id=appointment.id,
+                 detail=f'{before} -> {slot.start_at.astimezone(tz).strftime("%d/%m %H:%M")}')
+    await session.flush()
+    await notifications.queue_appointment_email(session, appointment.id, 'rescheduled', settings=_settings(settings))
+    emit_after_commit(session, Topic.APPOINTMENTS, appointment_id=appointment.id)
+    await session.commit()
+    return appointment
+
+
+async def cancel(session: AsyncSession, actor: Actor, appointment_id: int, *, reason: str, now: datetime,
+                 settings=None) -> Appointment:
+    require(actor, Role.RECEPTIONIST, Role.DOCTOR)
+    reason = reason.strip()
+    if len(reason) < 3:
+        raise ValidationError('Please give the reason for cancelling.', 'reason')
+    if len(reason) > 500:
+        raise ValidationError('The reason can have at most 500 characters.', 'reason')
+    await serialize(session, BOOKING_LOCK)
+    appointment = await _changeable(session, appointment_id)
+    appointment.status = AppointmentStatus.CANCELLED
+    appointment.cancel_reason = reason
+    appointment.sequence += 1
+    appointment.updated_at = now
+    session.add(appointment)
+    audit.record(session, actor, 'appointment_cancelled', entity='appointment', entity_id=appointment.id,
+                 detail=reason)
+    await session.flush()
+    await notifications.queue_appointment_email(session, appointment.id, 'cancelled', settings=_settings(settings))
+    emit_after_commit(session, Topic.APPOINTMENTS, appointment_id=appointment.id)
+    await session.commit()
+    return appointment
+
+
+async def mark_no_show(session: AsyncSession, actor: Actor, appointment_id: int, *, now: datetime) -> Appointment:
+    require(actor, Role.RECEPTIONIST, Role.DOCTOR)
+    await serialize(session, BOOKING_LOCK)
+    appointment = await _changeable(session, appointment_id)
+    if appointment.start_at > now:
+        raise ValidationError('A patient can only be marked as not come once the appointment time has passed.')
+    appointment.status = AppointmentStatus.NO_SHOW
+    appointment.updated_at = now
+    session.add(appointment)
+    audit.record(session, actor, 'appointment_no_show', entity='appointment', entity_id=appointment.id)
+    emit_after_commit(session, Topic.APPOINTMENTS, appointment_id=appointment.id)
+    await session.commit()
+    return appointment
+
+
+# ---------------------------------------------------------------- holds for the online booking page
+
+async def hold_slot(session: AsyncSession, *, doctor_id: int, service_id: int, start_at: datetime, tz: ZoneInfo,
+                    now: datetime, client_key: str, max_holds_per_client: int = 3) -> SlotHold:
+    """Keep a slot free for a few minutes while the patient types their details."""
+    await serialize(session, BOOKING_LOCK)
+    service = await session.get(Service, service_id)
+    if service is None or not service.is_active:
+        raise ValidationError('Please choose a service from the list.')
+    live = (await session.exec(select(SlotHold).where(SlotHold.client_key == client_key,
+                                                      SlotHold.expires_at > now))).all()
+    if len(live) >= max_holds_per_client:
+        raise Conflict('Too many slots are being held from this connection. Please finish one booking first.')
+    slot = await _check_slot(session, doctor_id=doctor_id, service=service, start_at=start_at, tz=tz, now=now)
+    hold = SlotHold(token=secrets.token_urlsafe(24), doctor_id=doctor_id, room_id=slot.room_id,
+                    service_id=service_id, start_at=slot.start_at, end_at=slot.end_at, expires_at=now + HOLD_TIME,
+                    client_key=client_key)
+    session.add(hold)
+    await session.commit()
+    return hold
+
+
+async def _use_hold(session: AsyncSession, token: str, slot: Slot, service_id: int, now: datetime) -> None:
+    hold = (await session.exec(select(SlotHold).where(SlotHold.token == token))).first()
+    if hold is None or hold.expires_at <= now:
+        raise Conflict('The time you chose was held for 5 minutes and has been released. Please choose it again.')
+    if (hold.doctor_id, hold.start_at, hold.service_id) != (slot.doctor_id, slot.start_at, service_id):
+        raise Conflict('The booking does not match the time you chose. Please choose it again.')
+    hold.expires_at = now  # used: frees nothing else, can't be used twice
+    session.add(hold)
+
+
+async def room_code(session: AsyncSession, room_id: int | None) -> str:
+    room = await session.get(Room, room_id) if room_id else None
+    return room.code if room else ''
+
+
+async def consultation_for_specialty(session: AsyncSession, specialty_id: int) -> Service | None:
+    query = (select(Service).where(Service.specialty_id == specialty_id, Service.is_active,
+                                   Service.kind == 'consultation').order_by(Service.price))
+    return (await session.exec(query)).first()

@@ -1,0 +1,178 @@
+"""Emails to patients, queued in the outbox inside the caller's transaction.
+
+The caller commits: an appointment email exists if and only if the booking (or change) committed, and a
+``dedupe_key`` makes sure the same notice is never queued twice. ``services.outbox`` delivers them.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from email.utils import parseaddr
+from typing import Literal
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from clinic_ui.events import Topic, emit_after_commit
+from models import Appointment, AppointmentService, Doctor, EmailOutbox, OutboxStatus, Patient, Room, Service
+from models.types import utcnow
+
+from .calendar import appointment_ics, appointment_uid
+from .errors import NotFound
+from .text import is_valid_email
+
+AppointmentEmailKind = Literal['booked', 'rescheduled', 'cancelled', 'reminder']
+DEFAULT_FROM_ADDRESS = 'no-reply@clinic-flow.invalid'
+
+
+def new_message_id() -> str:
+    """A globally unique Message-ID, fixed when the email is queued (so a resend is recognisably the same)."""
+    return f'<{uuid.uuid4()}@clinic-flow>'
+
+
+def sender(settings) -> tuple[str, str]:
+    """(display name, address) the clinic sends from: ``smtp_from``, named after the clinic if it has no name."""
+    name, address = parseaddr(settings.smtp_from or '')
+    if not address or '@' not in address:
+        address = settings.smtp_username if '@' in settings.smtp_username else DEFAULT_FROM_ADDRESS
+    return name or settings.clinic_name, address
+
+
+async def _by_dedupe_key(session: AsyncSession, dedupe_key: str) -> EmailOutbox | None:
+    return (await session.exec(select(EmailOutbox).where(EmailOutbox.dedupe_key == dedupe_key))).first()
+
+
+async def queue_email(session: AsyncSession, *, dedupe_key: str, to: str, subject: str, body: str,
+                      attachment_name: str = '', attachment_type: str = '',
+                      attachment_data: bytes | None = None) -> EmailOutbox | None:
+    """Add an email to the outbox in the caller's transaction (not committed here). Returns the row; the
+    existing row if ``dedupe_key`` was queued before (nothing is added); None if there is no address."""
+    to = to.strip()
+    if not to:
+        return None
+    existing = await _by_dedupe_key(session, dedupe_key)
+    if existing is not None:
+        return existing
+    await session.flush()  # the caller's own pending changes first, so an error below is surely ours
+    row = EmailOutbox(dedupe_key=dedupe_key[:120], message_id=new_message_id(), to_address=to[:254],
+                      subject=subject[:200], body_text=body, attachment_name=attachment_name[:120],
+                      attachment_type=attachment_type[:80], attachment_data=attachment_data,
+                      status=OutboxStatus.PENDING, next_attempt_at=utcnow())
+    try:
+        async with session.begin_nested():  # a savepoint: losing a race on dedupe_key keeps the caller's work
+            session.add(row)
+    except IntegrityError:  # another transaction queued the same key meanwhile (PostgreSQL)
+        return await _by_dedupe_key(session, dedupe_key)
+    emit_after_commit(session, Topic.OUTBOX, outbox_id=row.id)
+    return row
+
+
+# --- Appointment emails ---------------------------------------------------------------------------------------
+
+def long_local_text(moment: datetime, tz) -> str:
+    """'Tuesday 24 November 2026, 09:30' in the clinic's time zone."""
+    local = moment.astimezone(tz)
+    return f'{local:%A} {local.day} {local:%B %Y}, {local:%H:%M}'
+
+
+def short_local_text(moment: datetime, tz) -> str:
+    """'Tue 24 Nov 09:30' in the clinic's time zone (for subjects)."""
+    local = moment.astimezone(tz)
+    return f'{local:%a} {local.day} {local:%b} {local:%H:%M}'
+
+
+_SUBJECTS = {
+    'booked': 'Appointment confirmed: {when} with {doctor}',
+    'rescheduled': 'Appointment moved to {when} with {doctor}',
+    'cancelled': 'Appointment cancelled: {when} with {doctor}',
+    'reminder': 'Reminder: appointment {when} with {doctor}',
+}
+_OPENINGS = {
+    'booked': 'Your appointment is confirmed.',
+    'rescheduled': 'Your appointment has been moved. The new time is below.',
+    'cancelled': 'Your appointment has been cancelled.',
+    'reminder': 'This is a reminder of your appointment.',
+}
+
+
+async def _service_names(session: AsyncSession, appointment_id: int) -> list[str]:
+    query = (select(Service.name).join(AppointmentService, AppointmentService.service_id == Service.id)
+             .where(AppointmentService.appointment_id == appointment_id).order_by(Service.name))
+    return list((await session.exec(query)).all())
+
+
+def _room_text(room: Room | None) -> str:
+    if room is None:
+        return ''
+    text = f'{room.name} ({room.code})' if room.name and room.name != room.code else room.code
+    return f'{text}, floor {room.floor}' if room.floor else text
+
+
+def _body(kind: AppointmentEmailKind, *, settings, patient: Patient, appointment: Appointment, doctor: str,
+          services: list[str], room: str) -> str:
+    tz = settings.tz
+    end_time = appointment.end_at.astimezone(tz).strftime('%H:%M')
+    lines = [f'Dear {patient.full_name},', '', _OPENINGS[kind], '',
+             f'  When:     {long_local_text(appointment.start_at, tz)} to {end_time}',
+             f'  Doctor:   {doctor}']
+    if services:
+        lines.append(f'  Service:  {", ".join(services)}')
+    if room:
+        lines.append(f'  Room:     {room}')
+    lines.append(f'  Patient:  {patient.full_name} ({patient.code})')
+    if kind == 'cancelled' and appointment.cancel_reason:
+        lines += ['', f'Reason: {appointment.cancel_reason}']
+    lines.append('')
+    phone = f' on {settings.clinic_phone}' if settings.clinic_phone else ''
+    if kind == 'cancelled':
+        lines.append(f'To book a new appointment, please call us{phone}.')
+    else:
+        lines += ['Please arrive 10 minutes early and bring your ID or insurance card.',
+                  f'To reschedule or cancel, please call us{phone}.',
+                  'The attached invitation adds the appointment to your calendar.']
+    lines += ['', 'Kind regards,', settings.clinic_name]
+    lines += [line for line in (settings.clinic_address, settings.clinic_phone) if line]
+    return '\n'.join(lines) + '\n'
+
+
+def appointment_dedupe_key(appointment: Appointment, kind: AppointmentEmailKind, tz) -> str:
+    """One email per appointment, kind and version (SEQUENCE); reminders once per local day of the visit."""
+    if kind == 'reminder':
+        return f'appointment:{appointment.id}:reminder:{appointment.start_at.astimezone(tz).date().isoformat()}'
+    return f'appointment:{appointment.id}:{kind}:{appointment.sequence}'
+
+
+async def queue_appointment_email(session: AsyncSession, appointment_id: int, kind: AppointmentEmailKind, *,
+                                  settings) -> EmailOutbox | None:
+    """Queue the patient's email (with a calendar invitation) about an appointment, in the caller's transaction.
+    Returns None when the patient has no (valid) email address."""
+    appointment = await session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise NotFound('This appointment no longer exists.')
+    patient = await session.get(Patient, appointment.patient_id)
+    email = (patient.email or '').strip() if patient else ''
+    if patient is None or not is_valid_email(email):
+        return None
+    doctor_row = await session.get(Doctor, appointment.doctor_id)
+    doctor = f'{doctor_row.title} {doctor_row.full_name}'.strip() if doctor_row else 'your doctor'
+    room_row = await session.get(Room, appointment.room_id) if appointment.room_id else None
+    services = await _service_names(session, appointment_id)
+    room = _room_text(room_row)
+
+    subject = _SUBJECTS[kind].format(when=short_local_text(appointment.start_at, settings.tz), doctor=doctor)
+    body = _body(kind, settings=settings, patient=patient, appointment=appointment, doctor=doctor,
+                 services=services, room=room)
+    method = 'CANCEL' if kind == 'cancelled' else 'REQUEST'
+    organizer_name, organizer_email = sender(settings)
+    location = ', '.join(part for part in (room, settings.clinic_name, settings.clinic_address) if part)
+    ics = appointment_ics(
+        uid=appointment_uid(appointment.uuid), sequence=appointment.sequence, method=method,
+        start_at=appointment.start_at, end_at=appointment.end_at,
+        summary=f'{", ".join(services) or "Appointment"} with {doctor}', description=body, location=location,
+        organizer_email=organizer_email, organizer_name=organizer_name,
+        attendee_email=email, attendee_name=patient.full_name, stamp=utcnow())
+    return await queue_email(session, dedupe_key=appointment_dedupe_key(appointment, kind, settings.tz), to=email,
+                             subject=subject, body=body, attachment_name='invite.ics',
+                             attachment_type=f'text/calendar; method={method}',
+                             attachment_data=ics.encode('utf-8'))

@@ -1,0 +1,250 @@
+"""Patient records: search as you type, create and edit with validation, likely-duplicate warnings."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import func, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from clinic_ui.events import Topic, emit_after_commit
+from models import Address, Doctor, Patient, Role, Sex, Visit
+from models.types import utcnow
+
+from . import audit
+from .access import Actor, require
+from .errors import Conflict, NotFound, ValidationError
+from .sequences import next_value
+from .text import clean_name, is_valid_email, is_valid_phone, normalize_phone, search_key
+
+STAFF_WITH_PATIENT_ACCESS = (Role.RECEPTIONIST, Role.DOCTOR, Role.TECHNICIAN, Role.PHARMACIST, Role.CASHIER)
+DATE_RE = re.compile(r'^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$')
+CODE_RE = re.compile(r'^p\d{1,9}$', re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PatientInput:
+    full_name: str
+    phone: str = ''
+    date_of_birth: date | None = None
+    sex: Sex = Sex.UNKNOWN
+    email: str = ''
+    national_id: str = ''
+    allergies: str = ''
+    notes: str = ''
+    address: str = ''  # one line: street, ward, district, city
+
+
+@dataclass(frozen=True)
+class PatientHit:
+    id: int
+    code: str
+    full_name: str
+    date_of_birth: date | None
+    sex: Sex
+    phone: str | None
+
+
+def parse_date(text: str) -> date | None:
+    """``23/11/1980``, ``23-11-1980`` or ``1980-11-23``; None when it is not a date."""
+    text = text.strip()
+    try:
+        if match := DATE_RE.match(text):
+            day, month, year = (int(part) for part in match.groups())
+            return date(year, month, day)
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def validate(data: PatientInput, *, today: date) -> PatientInput:
+    """Clean and check a patient form; raise ValidationError naming the field."""
+    name = clean_name(data.full_name)
+    if not name:
+        raise ValidationError('Please enter the patient\'s full name.', 'full_name')
+    if len(name) > 120:
+        raise ValidationError('The name can have at most 120 characters.', 'full_name')
+    phone = normalize_phone(data.phone) if data.phone.strip() else ''
+    if phone and not is_valid_phone(phone):
+        raise ValidationError('The phone number should have 6 to 15 digits (a leading + is allowed).', 'phone')
+    if not phone and data.date_of_birth is None:
+        raise ValidationError('Please enter a phone number or a date of birth, so the patient can be found again.',
+                              'phone')
+    if data.date_of_birth is not None:
+        if data.date_of_birth > today:
+            raise ValidationError('The date of birth cannot be in the future.', 'date_of_birth')
+        if data.date_of_birth < date(1900, 1, 1):
+            raise ValidationError('Please check the date of birth: it is before 1900.', 'date_of_birth')
+    email = data.email.strip().lower()
+    if email and not is_valid_email(email):
+        raise ValidationError('Please enter a valid email address, or leave it empty.', 'email')
+    for field, value, limit in (('national_id', data.national_id, 30), ('allergies', data.allergies, 1000),
+                                ('notes', data.notes, 2000), ('address', data.address, 200)):
+        if len(value.strip()) > limit:
+            raise ValidationError(f'The {field.replace("_", " ")} can have at most {limit} characters.', field)
+    return PatientInput(full_name=name, phone=phone, date_of_birth=data.date_of_birth, sex=data.sex, email=email,
+                        national_id=data.national_id.strip(), allergies=data.allergies.strip(),
+                        notes=data.notes.strip(), address=clean_name(data.address))
+
+
+async def search(session: AsyncSession, actor: Actor, text: str, *, limit: int = 20) -> list[PatientHit]:
+    """Find patients by name (accent- and case-insensitive, every word must match), phone, code or birth date."""
+    require(actor, *STAFF_WITH_PATIENT_ACCESS)
+    text = text.strip()[:120]
+    if not text:
+        return []
+    columns = (Patient.id, Patient.code, Patient.full_name, Patient.date_of_birth, Patient.sex, Patient.phone)
+    query = select(*columns)
+    if CODE_RE.match(text):
+        code = text.upper()
+        query = query.where(or_(Patient.code == code, Patient.code.startswith(code)))
+    elif (born := parse_date(text)) is not None:
+        query = query.where(Patient.date_of_birth == born)
+    elif re.fullmatch(r'\+?[\d\s.-]{3,20}', text):
+        query = query.where(Patient.phone.contains(normalize_phone(text)))  # people often type the last digits
+    else:
+        words = search_key(text).split(' ')
+        for word in words:
+            query = query.where(or_(Patient.search_name.startswith(word), Patient.search_name.contains(' ' + word)))
+        # names that start with what was typed come first
+        query = query.order_by(sa.case((Patient.search_name.startswith(words[0]), 0), else_=1))
+    query = query.order_by(Patient.search_name, Patient.id).limit(limit)
+    return [PatientHit(*row) for row in (await session.exec(query)).all()]
+
+
+async def likely_duplicates(session: AsyncSession, actor: Actor, data: PatientInput, *,
+                            exclude_id: int | None = None) -> list[PatientHit]:
+    """Patients who may be the same person: same name and birth date, or same phone."""
+    require(actor, Role.RECEPTIONIST)
+    conditions = []
+    if data.date_of_birth is not None:
+        conditions.append(sa.and_(Patient.search_name == search_key(data.full_name),
+                                  Patient.date_of_birth == data.date_of_birth))
+    if data.phone:
+        conditions.append(Patient.phone == normalize_phone(data.phone))
+    if not conditions:
+        return []
+    query = (select(Patient.id, Patient.code, Patient.full_name, Patient.date_of_birth, Patient.sex, Patient.phone)
+             .where(or_(*conditions)).order_by(Patient.id).limit(10))
+    if exclude_id is not None:
+        query = query.where(Patient.id != exclude_id)
+    return [PatientHit(*row) for row in (await session.exec(query)).all()]
+
+
+async def _check_national_id(session: AsyncSession, national_id: str, exclude_id: int | None) -> None:
+    if not national_id:
+        return
+    query = select(Patient.code).where(Patient.national_id == national_id)
+    if exclude_id is not None:
+        query = query.where(Patient.id != exclude_id)
+    if (other := (await session.exec(query)).first()) is not None:
+        raise Conflict(f'The national ID {national_id} already belongs to patient {other}.')
+
+
+def _apply(patient: Patient, data: PatientInput) -> None:
+    patient.full_name = data.full_name
+    patient.search_name = search_key(data.full_name)
+    patient.phone = data.phone or None
+    patient.date_of_birth = data.date_of_birth
+    patient.sex = data.sex
+    patient.email = data.email or None
+    patient.national_id = data.national_id or None
+    patient.allergies = data.allergies
+    patient.notes = data.notes
+
+
+async def _save_address(session: AsyncSession, patient_id: int, line: str) -> None:
+    current = (await session.exec(select(Address).where(Address.patient_id == patient_id, Address.is_primary))).first()
+    if not line:
+        return
+    if current is None:
+        session.add(Address(patient_id=patient_id, line1=line, is_primary=True))
+    elif current.line1 != line:
+        current.line1 = line
+        session.add(current)
+
+
+async def create(session: AsyncSession, actor: Actor, data: PatientInput, *, today: date) -> Patient:
+    """Register a new patient with the next patient code (P0000001, ...)."""
+    require(actor, Role.RECEPTIONIST)
+    data = validate(data, today=today)
+    await _check_national_id(session, data.national_id, None)
+    patient = Patient(code=await _next_code(session), full_name=data.full_name, search_name='')
+    _apply(patient, data)
+    session.add(patient)
+    await session.flush()
+    await _save_address(session, patient.id, data.address)
+    audit.record(session, actor, 'patient_created', entity='patient', entity_id=patient.id)
+    emit_after_commit(session, Topic.PATIENTS, patient_id=patient.id)
+    await session.commit()
+    return patient
+
+
+async def _next_code(session: AsyncSession) -> str:
+    """Continue after the highest existing code, so imported or demo patients never collide."""
+    number = await next_value(session, 'patient_code')
+    while (await session.exec(select(Patient.id).where(Patient.code == f'P{number:07d}'))).first() is not None:
+        number = await next_value(session, 'patient_code')
+    return f'P{number:07d}'
+
+
+async def update(session: AsyncSession, actor: Actor, patient_id: int, data: PatientInput, *, today: date,
+                 expected_updated_at: datetime | None = None) -> Patient:
+    """Save an edited profile. With ``expected_updated_at`` a change made meanwhile by someone else is refused."""
+    require(actor, Role.RECEPTIONIST)
+    data = validate(data, today=today)
+    patient = await session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound('This patient no longer exists.')
+    if expected_updated_at is not None and patient.updated_at != expected_updated_at:
+        raise Conflict('Someone else changed this patient meanwhile. Please reopen the profile and try again.')
+    await _check_national_id(session, data.national_id, patient_id)
+    _apply(patient, data)
+    patient.updated_at = utcnow()
+    session.add(patient)
+    await _save_address(session, patient_id, data.address)
+    audit.record(session, actor, 'patient_updated', entity='patient', entity_id=patient_id)
+    emit_after_commit(session, Topic.PATIENTS, patient_id=patient_id)
+    await session.commit()
+    return patient
+
+
+async def get(session: AsyncSession, actor: Actor, patient_id: int) -> Patient:
+    require(actor, *STAFF_WITH_PATIENT_ACCESS)
+    patient = await session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound('This patient does not exist.')
+    return patient
+
+
+async def primary_address(session: AsyncSession, patient_id: int) -> str:
+    address = (await session.exec(select(Address).where(Address.patient_id == patient_id)
+                                  .order_by(Address.is_primary.desc(), Address.id))).first()
+    if address is None:
+        return ''
+    return ', '.join(part for part in (address.line1, address.line2, address.city, address.province) if part)
+
+
+async def count(session: AsyncSession) -> int:
+    return (await session.exec(select(func.count()).select_from(Patient))).one()
+
+
+@dataclass(frozen=True)
+class PastVisit:
+    id: int
+    visit_date: date
+    doctor_name: str
+    status: str
+    walk_in: bool
+
+
+async def past_visits(session: AsyncSession, actor: Actor, patient_id: int, *, limit: int = 50) -> list[PastVisit]:
+    """The patient's visits, newest first (reception sees dates and doctors; diagnoses stay in the chart)."""
+    require(actor, *STAFF_WITH_PATIENT_ACCESS)
+    query = (select(Visit.id, Visit.visit_date, Doctor.full_name, Visit.status, Visit.is_walk_in)
+             .outerjoin(Doctor, Doctor.id == Visit.doctor_id).where(Visit.patient_id == patient_id)
+             .order_by(Visit.visit_date.desc(), Visit.id.desc()).limit(limit))
+    return [PastVisit(r[0], r[1], r[2] or '', r[3].value.replace('_', ' '), r[4])
+            for r in (await session.exec(query)).all()]

@@ -1,0 +1,626 @@
+"""Queues and tickets: one queue per doctor or station, numbers unique per queue and clinic-local day.
+
+The rules of the waiting room, free of any UI:
+
+* States: waiting -> called -> in_service -> done; a called patient who does not come is skipped (and can be
+  recalled or put back in line later) or marked no-show; a patient can be transferred to another queue (lab and
+  back to the same doctor, or to another doctor). Every status change is recorded in the audit log with what it
+  changed, so the last changes of a ticket can be undone one by one.
+* "Call next" is one atomic step: the queue is serialized (``serialize``) and the chosen ticket is taken with an
+  UPDATE that re-checks it is still waiting, so two doctors or two tabs never get the same patient.
+* Order: priority first (elderly, pregnant, urgent: higher is sooner), then by due time: a booked patient is due at
+  the appointment time (unless they came more than ``LATE_GRACE`` late: then from arrival, like a walk-in), a
+  walk-in from arrival. Walk-ins therefore fill the gaps between appointments.
+* Estimated wait: from the real durations (started_at -> finished_at) of the queue's recent consultations.
+* Every change emits ``Topic.QUEUE`` after commit; pages subscribe, nobody polls.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import statistics
+import string
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from clinic_ui.db import serialize
+from clinic_ui.events import Topic, emit_after_commit
+from models import (AuditLog, Doctor, DoctorSpecialty, Patient, Queue, QueueDayCounter, QueueKind, QueueTicket,
+                    Role, Room, TicketStatus, Visit, VisitStatus, WorkingHours)
+
+from . import audit
+from .access import Actor, require
+from .clock import local_today
+from .errors import Conflict, NotFound, PermissionDenied, ValidationError
+
+LATE_GRACE = timedelta(minutes=15)    # a booked patient later than this is ordered by arrival, like a walk-in
+DEFAULT_MINUTES = 10                   # consultation length assumed until there is history
+DURATION_SAMPLES = 20                  # the last N real consultations of the queue
+DURATION_DAYS = 30                     # ... within this many days
+MIN_SAMPLES = 3
+MAX_PRIORITY = 3
+ACTIVE = (TicketStatus.CALLED, TicketStatus.IN_SERVICE)
+_UNDOABLE = 'queue_status'
+_UNDONE = 'queue_undo'
+_seq = itertools.count(1)  # numbers each emitted queue event (subscribers can share one reload per event)
+
+
+def ticket_label(prefix: str, number: int) -> str:
+    """What is printed and shown: ``A-012``."""
+    return f'{prefix}-{number:03d}'
+
+
+def spoken_label(prefix: str, number: int) -> str:
+    """What is said aloud: ``A 12`` (never "A zero one two")."""
+    return f'{prefix} {number}'
+
+
+def masked_name(full_name: str) -> str:
+    """What a public screen may show of a name: ``Nguyễn Văn An`` -> ``Nguyễn V. A.``."""
+    words = full_name.split()
+    if not words:
+        return ''
+    return ' '.join([words[0], *(f'{word[0].upper()}.' for word in words[1:])])
+
+
+async def queue_for_doctor(session: AsyncSession, doctor_id: int) -> Queue:
+    """The doctor's queue; created (with the next free letter as prefix) the first time it is needed."""
+    queue = (await session.exec(select(Queue).where(Queue.doctor_id == doctor_id))).first()
+    if queue is not None:
+        return queue
+    doctor = await session.get(Doctor, doctor_id)
+    if doctor is None:
+        raise NotFound('This doctor does not exist.')
+    used = set((await session.exec(select(Queue.prefix))).all())
+    prefix = next((letter for letter in string.ascii_uppercase if letter not in used), None) \
+        or next(f'{a}{b}' for a in string.ascii_uppercase for b in string.ascii_uppercase if f'{a}{b}' not in used)
+    room_id = (await session.exec(select(WorkingHours.room_id).where(WorkingHours.doctor_id == doctor_id)
+                                  .order_by(WorkingHours.weekday, WorkingHours.start_time))).first()
+    queue = Queue(name=f'{doctor.title} {doctor.full_name}'.strip(), prefix=prefix, kind=QueueKind.DOCTOR,
+                  doctor_id=doctor_id, room_id=room_id)
+    session.add(queue)
+    await session.flush()
+    return queue
+
+
+async def next_ticket_number(session: AsyncSession, queue_id: int, day: date) -> int:
+    """Atomically take the next number of ``queue_id`` on ``day`` (one statement: safe under concurrent check-ins)."""
+    dialect = session.bind.dialect.name
+    insert = postgresql.insert if dialect == 'postgresql' else sqlite.insert
+    statement = (insert(QueueDayCounter).values(queue_id=queue_id, service_date=day, last_number=1)
+                 .on_conflict_do_update(index_elements=['queue_id', 'service_date'],
+                                        set_={'last_number': QueueDayCounter.last_number + 1})
+                 .returning(QueueDayCounter.last_number))
+    return (await session.exec(statement)).scalar_one()
+
+
+async def issue_ticket(session: AsyncSession, *, queue: Queue, visit_id: int, patient_id: int, day: date,
+                       appointment_at: datetime | None = None, priority: int = 0,
+                       priority_reason: str = '') -> QueueTicket:
+    number = await next_ticket_number(session, queue.id, day)
+    visit = await session.get(Visit, visit_id)  # issued at check-in: the ticket's arrival is the visit's
+    ticket = QueueTicket(queue_id=queue.id, service_date=day, number=number, visit_id=visit_id,
+                         patient_id=patient_id, appointment_at=appointment_at, room_id=queue.room_id,
+                         priority=priority, priority_reason=priority_reason)
+    if visit is not None:
+        ticket.created_at = visit.checked_in_at
+    session.add(ticket)
+    await session.flush()
+    return ticket
+
+
+async def waiting_count(session: AsyncSession, queue_id: int, day: date) -> int:
+    query = (select(sa.func.count()).select_from(QueueTicket)
+             .where(QueueTicket.queue_id == queue_id, QueueTicket.service_date == day,
+                    QueueTicket.status == TicketStatus.WAITING))
+    return (await session.exec(query)).one()
+
+
+# -- ordering and waiting times -------------------------------------------------------------------------------
+
+def due_at(ticket: QueueTicket) -> datetime:
+    """When the patient is due: the appointment time, or the arrival for walk-ins and late arrivals."""
+    if ticket.appointment_at is not None and ticket.created_at <= ticket.appointment_at + LATE_GRACE:
+        return ticket.appointment_at
+    return ticket.created_at
+
+
+def order_key(ticket: QueueTicket) -> tuple:
+    return (-ticket.priority, due_at(ticket), ticket.number, ticket.id)
+
+
+def in_order(tickets: list[QueueTicket]) -> list[QueueTicket]:
+    """Waiting tickets in the order they will be called."""
+    return sorted(tickets, key=order_key)
+
+
+async def typical_minutes(session: AsyncSession, queue_id: int, now: datetime) -> float:
+    """The median length of the queue's recent real consultations (or DEFAULT_MINUTES without enough history)."""
+    rows = (await session.exec(
+        select(QueueTicket.started_at, QueueTicket.finished_at)
+        .where(QueueTicket.queue_id == queue_id, QueueTicket.started_at.is_not(None),
+               QueueTicket.finished_at.is_not(None),
+               QueueTicket.status.in_([TicketStatus.DONE, TicketStatus.TRANSFERRED]),
+               QueueTicket.finished_at >= now - timedelta(days=DURATION_DAYS))
+        .order_by(QueueTicket.finished_at.desc()).limit(DURATION_SAMPLES))).all()
+    minutes = [(end - start).total_seconds() / 60 for start, end in rows if end > start]
+    if len(minutes) < MIN_SAMPLES:
+        return DEFAULT_MINUTES
+    return min(60.0, max(2.0, statistics.median(minutes)))
+
+
+def estimated_waits(active: list[QueueTicket], waiting: list[QueueTicket], typical: float,
+                    now: datetime) -> list[int]:
+    """Minutes each waiting ticket (in order) will probably wait: what is left of the patients being seen, plus
+    one typical consultation per patient ahead."""
+    left = 0.0
+    for ticket in active:
+        if ticket.status == TicketStatus.IN_SERVICE and ticket.started_at is not None:
+            left += max(typical - (now - ticket.started_at).total_seconds() / 60, 1)
+        else:
+            left += typical
+    return [round(left + position * typical) for position in range(len(waiting))]
+
+
+# -- reading: views for the worklist, reception and the board --------------------------------------------------
+
+@dataclass(frozen=True)
+class TicketView:
+    id: int
+    queue_id: int
+    visit_id: int
+    label: str           # A-012
+    spoken: str          # A 12
+    status: TicketStatus
+    priority: int
+    priority_reason: str
+    patient_name: str
+    patient_code: str
+    masked_name: str
+    room_name: str
+    room_code: str
+    is_walk_in: bool
+    appointment_at: datetime | None
+    arrived_at: datetime
+    called_at: datetime | None
+    started_at: datetime | None
+    call_count: int
+    wait_minutes: int | None = None  # waiting tickets only
+
+
+@dataclass(frozen=True)
+class QueueView:
+    id: int
+    name: str
+    prefix: str
+    kind: QueueKind
+    doctor_id: int | None
+    room_name: str
+    room_code: str
+    typical_minutes: float
+    active: list[TicketView] = field(default_factory=list)    # called / in service, latest call first
+    waiting: list[TicketView] = field(default_factory=list)   # in calling order
+    skipped: list[TicketView] = field(default_factory=list)
+    finished: list[TicketView] = field(default_factory=list)  # done, no-show, transferred today (latest first)
+
+    @property
+    def wait_for_newcomer(self) -> int:
+        """Minutes someone joining now would probably wait."""
+        if not self.waiting:
+            return round(self.typical_minutes) if self.active else 0
+        last = self.waiting[-1].wait_minutes or 0
+        return round(last + self.typical_minutes)
+
+    @property
+    def now_serving(self) -> TicketView | None:
+        return self.active[0] if self.active else None
+
+
+async def _rooms(session: AsyncSession, room_ids: set[int]) -> dict[int, Room]:
+    if not room_ids:
+        return {}
+    return {room.id: room for room in (await session.exec(select(Room).where(Room.id.in_(room_ids)))).all()}
+
+
+async def load_views(session: AsyncSession, queues: list[Queue], *, day: date, now: datetime) -> list[QueueView]:
+    """Today's state of ``queues`` (no access check: callers check)."""
+    if not queues:
+        return []
+    queue_ids = [q.id for q in queues]
+    rows = (await session.exec(
+        select(QueueTicket, Patient.full_name, Patient.code, Visit.is_walk_in)
+        .join(Patient, Patient.id == QueueTicket.patient_id).join(Visit, Visit.id == QueueTicket.visit_id)
+        .where(QueueTicket.queue_id.in_(queue_ids), QueueTicket.service_date == day))).all()
+    rooms = await _rooms(session, {q.room_id for q in queues if q.room_id} | {t.room_id for t, *_ in rows if t.room_id})
+    by_queue: dict[int, list] = {q.id: [] for q in queues}
+    for row in rows:
+        by_queue[row[0].queue_id].append(row)
+    views = []
+    for q in queues:
+        typical = await typical_minutes(session, q.id, now)
+        info = {t.id: (name, code, walk_in) for t, name, code, walk_in in by_queue[q.id]}
+        tickets = [row[0] for row in by_queue[q.id]]
+        active = sorted((t for t in tickets if t.status in ACTIVE), key=lambda t: t.called_at or t.created_at,
+                        reverse=True)
+        waiting = in_order([t for t in tickets if t.status == TicketStatus.WAITING])
+        waits = estimated_waits(active, waiting, typical, now)
+
+        def view(t: QueueTicket, wait: int | None = None) -> TicketView:
+            name, code, walk_in = info[t.id]
+            room = rooms.get(t.room_id or q.room_id or 0)
+            return TicketView(id=t.id, queue_id=t.queue_id, visit_id=t.visit_id,
+                              label=ticket_label(q.prefix, t.number), spoken=spoken_label(q.prefix, t.number),
+                              status=t.status, priority=t.priority, priority_reason=t.priority_reason,
+                              patient_name=name, patient_code=code, masked_name=masked_name(name),
+                              room_name=room.name if room else '', room_code=room.code if room else '',
+                              is_walk_in=walk_in, appointment_at=t.appointment_at, arrived_at=t.created_at,
+                              called_at=t.called_at, started_at=t.started_at, call_count=t.call_count,
+                              wait_minutes=wait)
+
+        room = rooms.get(q.room_id or 0)
+        views.append(QueueView(
+            id=q.id, name=q.name, prefix=q.prefix, kind=q.kind, doctor_id=q.doctor_id,
+            room_name=room.name if room else '', room_code=room.code if room else '', typical_minutes=typical,
+            active=[view(t) for t in active], waiting=[view(t, w) for t, w in zip(waiting, waits)],
+            skipped=[view(t) for t in sorted((t for t in tickets if t.status == TicketStatus.SKIPPED),
+                                             key=lambda t: t.called_at or t.created_at)],
+            finished=[view(t) for t in sorted((t for t in tickets if t.status in (
+                TicketStatus.DONE, TicketStatus.NO_SHOW, TicketStatus.TRANSFERRED)),
+                key=lambda t: t.finished_at or t.created_at, reverse=True)]))
+    return views
+
+
+async def doctor_id_of(session: AsyncSession, actor: Actor) -> int | None:
+    return (await session.exec(select(Doctor.id).where(Doctor.user_id == actor.user_id))).first()
+
+
+async def _check_access(session: AsyncSession, actor: Actor, queue: Queue) -> None:
+    """Doctors: their own queue. Nurses / technicians: station queues. Reception and admins: every queue."""
+    require(actor, Role.RECEPTIONIST, Role.DOCTOR, Role.TECHNICIAN)
+    if actor.role == Role.DOCTOR and (queue.doctor_id is None or queue.doctor_id != await doctor_id_of(session, actor)):
+        raise PermissionDenied('You can only manage your own queue.')
+    if actor.role == Role.TECHNICIAN and queue.kind == QueueKind.DOCTOR:
+        raise PermissionDenied("Nurses and technicians manage the station queues, not the doctors' queues.")
+
+
+async def _queue(session: AsyncSession, actor: Actor, queue_id: int) -> Queue:
+    queue = await session.get(Queue, queue_id)
+    if queue is None:
+        raise NotFound('This queue does not exist.')
+    await _check_access(session, actor, queue)
+    return queue
+
+
+async def my_queue(session: AsyncSession, actor: Actor) -> Queue | None:
+    """The signed-in doctor's queue (created the first time; the caller commits)."""
+    require(actor, Role.DOCTOR)
+    doctor_id = await doctor_id_of(session, actor)
+    if doctor_id is None:
+        return None
+    return await queue_for_doctor(session, doctor_id)
+
+
+async def queue_view(session: AsyncSession, actor: Actor, queue_id: int, *, tz: ZoneInfo, now: datetime) -> QueueView:
+    queue = await _queue(session, actor, queue_id)
+    return (await load_views(session, [queue], day=local_today(tz, now), now=now))[0]
+
+
+async def list_queues(session: AsyncSession, actor: Actor) -> list[Queue]:
+    """The active queues this person may manage, doctors' queues first."""
+    require(actor, Role.RECEPTIONIST, Role.DOCTOR, Role.TECHNICIAN)
+    query = select(Queue).where(Queue.is_active.is_(True))
+    if actor.role == Role.DOCTOR:
+        query = query.where(Queue.doctor_id == await doctor_id_of(session, actor))
+    elif actor.role == Role.TECHNICIAN:
+        query = query.where(Queue.kind != QueueKind.DOCTOR)
+    queues = (await session.exec(query)).all()
+    return sorted(queues, key=lambda q: (q.kind != QueueKind.DOCTOR, q.prefix))
+
+
+async def all_queue_views(session: AsyncSession, actor: Actor, *, tz: ZoneInfo, now: datetime) -> list[QueueView]:
+    return await load_views(session, await list_queues(session, actor), day=local_today(tz, now), now=now)
+
+
+async def transfer_targets(session: AsyncSession, actor: Actor) -> list[Queue]:
+    """Where a patient can be sent: every active queue."""
+    require(actor, Role.RECEPTIONIST, Role.DOCTOR, Role.TECHNICIAN)
+    queues = (await session.exec(select(Queue).where(Queue.is_active.is_(True)))).all()
+    return sorted(queues, key=lambda q: (q.kind != QueueKind.DOCTOR, q.prefix))
+
+
+# -- the board ---------------------------------------------------------------------------------------------------
+
+async def board_queues(session: AsyncSession, *, queue_ids: tuple[int, ...] = (), department: int | None = None,
+                       day: date) -> list[Queue]:
+    """The queues a board shows: those of its display key (all when empty), optionally one department
+    (specialty), limited to station queues and doctors who work that day or already have tickets."""
+    query = select(Queue).where(Queue.is_active.is_(True))
+    if queue_ids:
+        query = query.where(Queue.id.in_(queue_ids))
+    if department is not None:
+        doctors = select(DoctorSpecialty.doctor_id).where(DoctorSpecialty.specialty_id == department)
+        query = query.where(Queue.doctor_id.in_(doctors))
+    queues = (await session.exec(query)).all()
+    working = set((await session.exec(select(WorkingHours.doctor_id)
+                                      .where(WorkingHours.weekday == day.weekday()))).all())
+    with_tickets = set((await session.exec(select(QueueTicket.queue_id).where(QueueTicket.service_date == day)
+                                           .distinct())).all())
+    shown = [q for q in queues if q.doctor_id is None or q.doctor_id in working or q.id in with_tickets]
+    return sorted(shown, key=lambda q: (q.kind != QueueKind.DOCTOR, q.prefix))
+
+
+async def board_views(session: AsyncSession, queue_ids: list[int], *, tz: ZoneInfo, now: datetime) -> list[QueueView]:
+    """Today's state of the given queues for a board (a verified display key, not a person, is asking)."""
+    if not queue_ids:
+        return []
+    queues = (await session.exec(select(Queue).where(Queue.id.in_(queue_ids)))).all()
+    return await load_views(session, sorted(queues, key=lambda q: queue_ids.index(q.id)),
+                            day=local_today(tz, now), now=now)
+
+
+# -- changing: every step checks the role, serializes the queue and announces itself after commit -----------------
+
+def _stamp(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _unstamp(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _snapshot(ticket: QueueTicket, visit: Visit | None) -> dict:
+    snapshot = {'status': ticket.status.value, 'called_at': _stamp(ticket.called_at),
+                'started_at': _stamp(ticket.started_at), 'finished_at': _stamp(ticket.finished_at),
+                'call_count': ticket.call_count}
+    if visit is not None:
+        snapshot['visit'] = {'status': visit.status.value, 'doctor_id': visit.doctor_id,
+                             'consultation_started_at': _stamp(visit.consultation_started_at),
+                             'consultation_ended_at': _stamp(visit.consultation_ended_at)}
+    return snapshot
+
+
+async def _locked_ticket(session: AsyncSession, actor: Actor, ticket_id: int) -> tuple[QueueTicket, Queue]:
+    ticket = await session.get(QueueTicket, ticket_id)
+    if ticket is None:
+        raise NotFound('This ticket does not exist.')
+    queue = await _queue(session, actor, ticket.queue_id)
+    await serialize(session, f'queue:{queue.id}')
+    await session.refresh(ticket)  # re-read after the lock: another step may have changed it meanwhile
+    return ticket, queue
+
+
+def _announce(session: AsyncSession, action: str, ticket: QueueTicket, queue: Queue, now: datetime,
+              **extra) -> None:
+    emit_after_commit(session, Topic.QUEUE, seq=next(_seq), action=action, queue_id=queue.id, ticket_id=ticket.id,
+                      visit_id=ticket.visit_id, label=ticket_label(queue.prefix, ticket.number), at=now.timestamp(),
+                      **extra)
+
+
+async def _change(session: AsyncSession, actor: Actor, ticket: QueueTicket, queue: Queue, action: str,
+                  now: datetime, *, allowed: tuple[TicketStatus, ...], to: TicketStatus,
+                  visit_change: dict | None = None, extra_detail: dict | None = None) -> QueueTicket:
+    """Move ``ticket`` to ``to``, record how to undo it, announce it."""
+    if ticket.status not in allowed:
+        label = ticket_label(queue.prefix, ticket.number)
+        raise Conflict(f'{label} is {ticket.status.value.replace("_", " ")}: it cannot be {action.replace("_", " ")} '
+                       'now. The list has been updated.')
+    visit = await session.get(Visit, ticket.visit_id)
+    before = _snapshot(ticket, visit)
+    ticket.status = to
+    if action in ('called', 'recalled'):
+        ticket.called_at = now
+        ticket.call_count += 1
+    elif action == 'started':
+        ticket.started_at = now
+    elif to in (TicketStatus.DONE, TicketStatus.NO_SHOW, TicketStatus.TRANSFERRED):
+        ticket.finished_at = now
+    for name, value in (visit_change or {}).items():
+        setattr(visit, name, value)
+    session.add_all([ticket, visit])
+    audit.record(session, actor, _UNDOABLE, entity='queue_ticket', entity_id=ticket.id,
+                 detail=json.dumps({'action': action, 'to': to.value, 'before': before, **(extra_detail or {})}))
+    _announce(session, action, ticket, queue, now, room_id=ticket.room_id or queue.room_id)
+    return ticket
+
+
+async def call_next(session: AsyncSession, actor: Actor, queue_id: int, *, tz: ZoneInfo,
+                    now: datetime) -> TicketView | None:
+    """Call the next patient of the queue (None when nobody is waiting). Atomic: never the same patient twice."""
+    queue = await _queue(session, actor, queue_id)
+    await serialize(session, f'queue:{queue.id}')
+    day = local_today(tz, now)
+    waiting = (await session.exec(select(QueueTicket).where(
+        QueueTicket.queue_id == queue.id, QueueTicket.service_date == day,
+        QueueTicket.status == TicketStatus.WAITING).execution_options(populate_existing=True))).all()
+    for candidate in in_order(list(waiting)):
+        taken = await session.exec(sa.update(QueueTicket)  # re-check: still waiting at the moment it is taken
+                                   .where(QueueTicket.id == candidate.id, QueueTicket.status == TicketStatus.WAITING)
+                                   .values(status=TicketStatus.CALLED))
+        if taken.rowcount != 1:
+            continue
+        candidate.status = TicketStatus.WAITING  # the audit snapshot records where it came from
+        await _change(session, actor, candidate, queue, 'called', now, allowed=(TicketStatus.WAITING,),
+                      to=TicketStatus.CALLED)
+        await session.commit()
+        return await _view(session, candidate, queue, now)
+    await session.rollback()
+    return None
+
+
+async def _view(session: AsyncSession, ticket: QueueTicket, queue: Queue, now: datetime) -> TicketView:
+    view = await load_views(session, [queue], day=ticket.service_date, now=now)
+    every = [*view[0].active, *view[0].waiting, *view[0].skipped, *view[0].finished]
+    return next(t for t in every if t.id == ticket.id)
+
+
+async def recall(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
+    """Call again: repeat the call on the board, or call back a skipped patient."""
+    ticket, queue = await _locked_ticket(session, actor, ticket_id)
+    await _change(session, actor, ticket, queue, 'recalled', now,
+                  allowed=(TicketStatus.CALLED, TicketStatus.SKIPPED), to=TicketStatus.CALLED)
+    await session.commit()
+    return await _view(session, ticket, queue, now)
+
+
+async def skip(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
+    """Called but did not come: set aside; can be recalled or put back in line later."""
+    ticket, queue = await _locked_ticket(session, actor, ticket_id)
+    await _change(session, actor, ticket, queue, 'skipped', now, allowed=(TicketStatus.CALLED,),
+                  to=TicketStatus.SKIPPED)
+    await session.commit()
+    return await _view(session, ticket, queue, now)
+
+
+async def back_in_line(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
+    """A skipped patient turned up: back to waiting, in their original place."""
+    ticket, queue = await _locked_ticket(session, actor, ticket_id)
+    await _change(session, actor, ticket, queue, 'back_in_line', now, allowed=(TicketStatus.SKIPPED,),
+                  to=TicketStatus.WAITING)
+    await session.commit()
+    return await _view(session, ticket, queue, now)
+
+
+async def mark_no_show(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
+    ticket, queue = await _locked_ticket(session, actor, ticket_id)
+    await _change(session, actor, ticket, queue, 'no_show', now,
+                  allowed=(TicketStatus.CALLED, TicketStatus.SKIPPED), to=TicketStatus.NO_SHOW)
+    await session.commit()
+    return await _view(session, ticket, queue, now)
+
+
+async def start(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
+    """The patient came in: the consultation (or the service at a station) starts."""
+    ticket, queue = await _locked_ticket(session, actor, ticket_id)
+    visit_change = {'status': VisitStatus.IN_CONSULTATION, 'consultation_started_at': now} \
+        if queue.kind == QueueKind.DOCTOR else None
+    await _change(session, actor, ticket, queue, 'started', now,
+                  allowed=(TicketStatus.CALLED, TicketStatus.SKIPPED, TicketStatus.WAITING),
+                  to=TicketStatus.IN_SERVICE, visit_change=visit_change)
+    await session.commit()
+    return await _view(session, ticket, queue, now)
+
+
+async def finish(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
+    ticket, queue = await _locked_ticket(session, actor, ticket_id)
+    visit_change = {'consultation_ended_at': now} if queue.kind == QueueKind.DOCTOR else None
+    await _change(session, actor, ticket, queue, 'finished', now, allowed=(TicketStatus.IN_SERVICE,),
+                  to=TicketStatus.DONE, visit_change=visit_change)
+    await session.commit()
+    return await _view(session, ticket, queue, now)
+
+
+async def transfer(session: AsyncSession, actor: Actor, ticket_id: int, to_queue_id: int, *, tz: ZoneInfo,
+                   now: datetime) -> TicketView:
+    """Send the patient to another queue: a station (lab, imaging: they join its line now) or a doctor (back to the
+    same doctor or assigned to another: they keep their place, i.e. their appointment time, arrival and priority)."""
+    ticket, queue = await _locked_ticket(session, actor, ticket_id)
+    target = await session.get(Queue, to_queue_id)
+    if target is None or not target.is_active:
+        raise NotFound('This queue does not exist.')
+    if target.id == queue.id:
+        raise ValidationError('The patient is already in this queue.', 'queue')
+    await serialize(session, f'queue:{target.id}')
+    visit = await session.get(Visit, ticket.visit_id)
+    to_doctor = target.kind == QueueKind.DOCTOR
+    new = await issue_ticket(session, queue=target, visit_id=ticket.visit_id, patient_id=ticket.patient_id,
+                             day=local_today(tz, now), appointment_at=ticket.appointment_at if to_doctor else None,
+                             priority=ticket.priority, priority_reason=ticket.priority_reason)
+    new.transferred_from_id = ticket.id
+    new.created_at = visit.checked_in_at if to_doctor else now
+    if to_doctor and target.doctor_id == visit.doctor_id and visit.consultation_started_at is not None:
+        room = (await session.exec(select(QueueTicket.room_id).where(
+            QueueTicket.visit_id == visit.id, QueueTicket.queue_id == target.id)
+            .order_by(QueueTicket.id))).first()
+        new.room_id = room or new.room_id  # back to the same doctor: the same room as before
+    session.add(new)
+    visit_change = {'status': VisitStatus.WAITING, 'doctor_id': target.doctor_id} if to_doctor \
+        else {'status': VisitStatus.IN_SERVICES}
+    if ticket.status == TicketStatus.IN_SERVICE and queue.kind == QueueKind.DOCTOR:
+        visit_change['consultation_ended_at'] = now
+    await _change(session, actor, ticket, queue, 'transferred', now,
+                  allowed=(TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SKIPPED, TicketStatus.IN_SERVICE),
+                  to=TicketStatus.TRANSFERRED, visit_change=visit_change,
+                  extra_detail={'new_ticket_id': new.id})
+    _announce(session, 'joined', new, target, now)
+    await session.commit()
+    return await _view(session, new, target, now)
+
+
+def check_priority(priority: int, reason: str) -> str:
+    reason = reason.strip()
+    if not 0 <= priority <= MAX_PRIORITY:
+        raise ValidationError(f'Priority goes from 0 (normal) to {MAX_PRIORITY} (urgent).', 'priority')
+    if priority and len(reason) < 3:
+        raise ValidationError('Please record why this patient goes first (e.g. elderly, pregnant, urgent).',
+                              'priority_reason')
+    if len(reason) > 200:
+        raise ValidationError('The priority reason can have at most 200 characters.', 'priority_reason')
+    return reason if priority else ''
+
+
+async def set_priority(session: AsyncSession, actor: Actor, ticket_id: int, priority: int, reason: str, *,
+                       now: datetime) -> TicketView:
+    """Move a waiting patient up (elderly, pregnant, urgent) or back to normal; the reason is recorded."""
+    reason = check_priority(priority, reason)
+    ticket, queue = await _locked_ticket(session, actor, ticket_id)
+    if ticket.status != TicketStatus.WAITING:
+        raise Conflict(f'{ticket_label(queue.prefix, ticket.number)} is no longer waiting.')
+    before = (ticket.priority, ticket.priority_reason)
+    ticket.priority, ticket.priority_reason = priority, reason
+    session.add(ticket)
+    audit.record(session, actor, 'queue_priority', entity='queue_ticket', entity_id=ticket.id,
+                 detail=f'{ticket_label(queue.prefix, ticket.number)}: priority {before[0]} -> {priority}'
+                        + (f' ({reason})' if reason else ''))
+    _announce(session, 'priority', ticket, queue, now)
+    await session.commit()
+    return await _view(session, ticket, queue, now)
+
+
+async def undo(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
+    """Undo the ticket's last status change not undone yet (e.g. "finished" pressed by mistake). Each undo goes one
+    step back; only while nothing else changed the ticket since."""
+    ticket, queue = await _locked_ticket(session, actor, ticket_id)
+    entries = (await session.exec(select(AuditLog).where(
+        AuditLog.entity == 'queue_ticket', AuditLog.entity_id == ticket.id,
+        AuditLog.action.in_([_UNDOABLE, _UNDONE])).order_by(AuditLog.id.desc()))).all()
+    undone = {json.loads(e.detail)['undid'] for e in entries if e.action == _UNDONE}
+    last = next((e for e in entries if e.action == _UNDOABLE and e.id not in undone), None)
+    if last is None:
+        raise Conflict('There is nothing to undo for this ticket.')
+    change = json.loads(last.detail)
+    if change['to'] != ticket.status.value:
+        raise Conflict('This ticket changed again since: undo is not possible.')
+    if 'new_ticket_id' in change:  # a transfer: take the patient out of the other queue again
+        new = await session.get(QueueTicket, change['new_ticket_id'])
+        if new is not None:
+            await serialize(session, f'queue:{new.queue_id}')
+            await session.refresh(new)
+            if new.status != TicketStatus.WAITING:
+                raise Conflict('The patient has already been called in the other queue: undo is not possible.')
+            new.status = TicketStatus.CANCELLED
+            session.add(new)
+            _announce(session, 'cancelled', new, await session.get(Queue, new.queue_id), now)
+    before = change['before']
+    ticket.status = TicketStatus(before['status'])
+    ticket.called_at, ticket.started_at, ticket.finished_at = (
+        _unstamp(before['called_at']), _unstamp(before['started_at']), _unstamp(before['finished_at']))
+    ticket.call_count = before['call_count']
+    visit = await session.get(Visit, ticket.visit_id)
+    if visit is not None and 'visit' in before:
+        visit.status = VisitStatus(before['visit']['status'])
+        visit.doctor_id = before['visit']['doctor_id']
+        visit.consultation_started_at = _unstamp(before['visit']['consultation_started_at'])
+        visit.consultation_ended_at = _unstamp(before['visit']['consultation_ended_at'])
+        session.add(visit)
+    session.add(ticket)
+    audit.record(session, actor, _UNDONE, entity='queue_ticket', entity_id=ticket.id,
+                 detail=json.dumps({'undid': last.id, 'action': change['action'], 'back_to': before['status']}))
+    _announce(session, 'undone', ticket, queue, now)
+    await session.commit()
+    return await _view(session, ticket, queue, now)

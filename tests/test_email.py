@@ -1,0 +1,416 @@
+"""Appointment emails end to end: queued with the booking, delivered to a real SMTP server on loopback,
+retried with backoff while the server is down, never lost, never queued twice; and the staff outbox page."""
+from __future__ import annotations
+
+import asyncio
+import email
+import socket
+import uuid
+from datetime import datetime, timedelta, timezone
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from icalendar import Calendar
+from nicegui import ui
+from nicegui.testing import User
+from sqlmodel import func, select
+
+from clinic_ui.db import get_db
+from clinic_ui.settings import Settings
+from models import (Appointment, AppointmentService, AuditLog, BookingSource, Doctor, EmailOutbox, OutboxStatus,
+                    Patient, Role, Room, RoomKind, Service, ServiceKind, User as StaffUser)
+from services import notifications, outbox, users
+from services.access import Actor
+
+PATIENT_NAME = 'Trần Thị Ngọc Ánh'
+DOCTOR_NAME = 'Nguyễn Thị Lan'
+START = datetime(2026, 11, 24, 2, 30, tzinfo=timezone.utc)  # 09:30 in Asia/Ho_Chi_Minh
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)  # a fixed past moment, for display only
+
+
+def soon() -> datetime:
+    """A moment just after every row queued so far became due."""
+    return datetime.now(timezone.utc) + timedelta(seconds=1)
+
+
+# --- fixtures and helpers ---------------------------------------------------------------------------------
+
+class Inbox:
+    """aiosmtpd handler: keeps every accepted message."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self.recipients: list[list[str]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(email.message_from_bytes(envelope.original_content or envelope.content,
+                                                      policy=policy.default))
+        self.recipients.append(list(envelope.rcpt_tos))
+        return '250 Message accepted for delivery'
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname='127.0.0.1', port=free_port())
+    controller.start()
+    inbox.port = controller.port
+    yield inbox
+    controller.stop()
+
+
+def mail_settings(port: int, **overrides) -> Settings:
+    values = dict(smtp_host='127.0.0.1', smtp_port=port, smtp_starttls=False, smtp_from='clinic@example.test',
+                  clinic_name='Phòng khám An Bình', clinic_address='12 Lê Lợi, Quận 1, TP. Hồ Chí Minh',
+                  clinic_phone='028 3823 0000', timezone='Asia/Ho_Chi_Minh')
+    return Settings(**{**values, **overrides})
+
+
+async def make_appointment(db, *, patient_email: str | None = 'anh.tran@example.test') -> int:
+    async with db.write() as session:
+        patient = Patient(code='P0000001', full_name=PATIENT_NAME, search_name='tran thi ngoc anh',
+                          phone='0901234567', email=patient_email)
+        doctor = Doctor(full_name=DOCTOR_NAME, license_number='BS-0001')
+        room = Room(code='P203', name='Phòng khám 2', kind=RoomKind.CONSULTATION, floor='2')
+        service = Service(code='KTQ', name='General consultation', kind=ServiceKind.CONSULTATION,
+                          duration_minutes=20, price=150_000)
+        session.add_all([patient, doctor, room, service])
+        await session.flush()
+        appointment = Appointment(uuid=str(uuid.uuid4()), patient_id=patient.id, doctor_id=doctor.id,
+                                  room_id=room.id, start_at=START, end_at=START + timedelta(minutes=20),
+                                  source=BookingSource.PHONE, reason='Ho kéo dài')
+        session.add(appointment)
+        await session.flush()
+        session.add(AppointmentService(appointment_id=appointment.id, service_id=service.id))
+        await session.commit()
+        return appointment.id
+
+
+async def queue(db, appointment_id: int, kind: str, settings: Settings) -> EmailOutbox | None:
+    async with db.write() as session:
+        row = await notifications.queue_appointment_email(session, appointment_id, kind, settings=settings)
+        await session.commit()
+        return row
+
+
+async def outbox_rows(db) -> list[EmailOutbox]:
+    async with db.read() as session:
+        return list((await session.exec(select(EmailOutbox).order_by(EmailOutbox.id))).all())
+
+
+async def make_receptionist(db) -> Actor:
+    async with db.write() as session:
+        user = StaffUser(username='reception1', full_name='Lê Thu Hà', role=Role.RECEPTIONIST, password_hash='!')
+        session.add(user)
+        await session.commit()
+        return Actor(user_id=user.id, username=user.username, full_name=user.full_name, role=user.role)
+
+
+def invitation(message: email.message.EmailMessage) -> tuple[Calendar, email.message.EmailMessage]:
+    part = next(p for p in message.iter_attachments() if p.get_content_type() == 'text/calendar')
+    return Calendar.from_ical(part.get_content()), part
+
+
+# --- queuing and delivery ---------------------------------------------------------------------------------
+
+async def test_a_booking_email_arrives_once_with_a_calendar_invitation(db, smtp):
+    settings = mail_settings(smtp.port)
+    appointment_id = await make_appointment(db)
+    row = await queue(db, appointment_id, 'booked', settings)
+    assert row is not None and row.status == OutboxStatus.PENDING
+    assert row.message_id.startswith('<') and row.message_id.endswith('@clinic-flow>')
+
+    assert await outbox.send_due(db, settings) == 1
+    assert await outbox.send_due(db, settings) == 0
+    assert len(smtp.messages) == 1
+    message = smtp.messages[0]
+    assert smtp.recipients[0] == ['anh.tran@example.test']
+    assert message['Subject'] == f'Appointment confirmed: Tue 24 Nov 09:30 with Dr. {DOCTOR_NAME}'
+    assert message['Message-ID'] == row.message_id
+    assert 'clinic@example.test' in message['From']
+    body = message.get_body(('plain',)).get_content()
+    assert f'Dear {PATIENT_NAME},' in body
+    assert 'Tuesday 24 November 2026, 09:30' in body
+    assert 'General consultation' in body and 'Phòng khám 2 (P203)' in body
+    assert '028 3823 0000' in body and 'Phòng khám An Bình' in body
+
+    calendar, part = invitation(message)
+    assert part.get_param('method') == 'REQUEST' and part.get_content_charset() == 'utf-8'
+    assert part.get_filename() == 'invite.ics'
+    event = calendar.walk('VEVENT')[0]
+    async with db.read() as session:
+        appointment = await session.get(Appointment, appointment_id)
+    assert str(calendar['METHOD']) == 'REQUEST'
+    assert str(event['UID']) == f'{appointment.uuid}@clinic-flow'
+    assert int(event['SEQUENCE']) == 0
+    assert event.decoded('DTSTART') == START
+    assert event.decoded('DTEND') == START + timedelta(minutes=20)
+    assert str(event['ATTENDEE']) == 'mailto:anh.tran@example.test'
+    assert event['ATTENDEE'].params['CN'] == PATIENT_NAME
+    assert str(event['STATUS']) == 'CONFIRMED'
+
+    [stored] = await outbox_rows(db)
+    assert stored.status == OutboxStatus.SENT and stored.sent_at is not None and stored.attempts == 1
+
+
+async def test_the_same_email_is_never_queued_twice(db, smtp):
+    settings = mail_settings(smtp.port)
+    appointment_id = await make_appointment(db)
+    first = await queue(db, appointment_id, 'booked', settings)
+    second = await queue(db, appointment_id, 'booked', settings)
+    async with db.write() as session:  # twice in one transaction, too
+        third = await notifications.queue_appointment_email(session, appointment_id, 'booked', settings=settings)
+        fourth = await notifications.queue_appointment_email(session, appointment_id, 'booked', settings=settings)
+        await session.commit()
+    assert first.id == second.id == third.id == fourth.id
+    assert len(await outbox_rows(db)) == 1
+    assert await outbox.send_due(db, settings) == 1
+    assert len(smtp.messages) == 1
+
+
+async def test_no_email_exists_unless_the_booking_committed(db, smtp):
+    settings = mail_settings(smtp.port)
+    appointment_id = await make_appointment(db)
+    async with db.write() as session:
+        assert await notifications.queue_appointment_email(session, appointment_id, 'booked', settings=settings)
+        await session.rollback()
+    assert await outbox_rows(db) == []
+    assert await outbox.send_due(db, settings) == 0
+
+
+async def test_reschedule_raises_the_sequence_and_cancel_keeps_the_uid(db, smtp):
+    settings = mail_settings(smtp.port)
+    appointment_id = await make_appointment(db)
+    await queue(db, appointment_id, 'booked', settings)
+    new_start = START + timedelta(days=1, hours=1)
+    async with db.write() as session:
+        appointment = await session.get(Appointment, appointment_id)
+        appointment.start_at, appointment.end_at = new_start, new_start + timedelta(minutes=20)
+        appointment.sequence += 1
+        await notifications.queue_appointment_email(session, appointment_id, 'rescheduled', settings=settings)
+        await session.commit()
+    async with db.write() as session:
+        appointment = await session.get(Appointment, appointment_id)
+        appointment.cancel_reason = 'Bác sĩ nghỉ ốm'
+        await notifications.queue_appointment_email(session, appointment_id, 'cancelled', settings=settings)
+        await session.commit()
+
+    assert await outbox.send_due(db, settings) == 3
+    events = {}
+    for message in smtp.messages:
+        calendar, part = invitation(message)
+        events[message['Subject'].split(':')[0].split(' ')[1]] = (calendar, part, message)
+    booked, moved, cancelled = events['confirmed'], events['moved'], events['cancelled']
+    uids = {str(c.walk('VEVENT')[0]['UID']) for c, _, _ in (booked, moved, cancelled)}
+    assert len(uids) == 1
+    assert int(moved[0].walk('VEVENT')[0]['SEQUENCE']) == 1
+    assert moved[0].walk('VEVENT')[0].decoded('DTSTART') == new_start
+    assert moved[2]['Subject'] == f'Appointment moved to Wed 25 Nov 10:30 with Dr. {DOCTOR_NAME}'
+    assert str(cancelled[0]['METHOD']) == 'CANCEL' and cancelled[1].get_param('method') == 'CANCEL'
+    assert str(cancelled[0].walk('VEVENT')[0]['STATUS']) == 'CANCELLED'
+    assert 'Reason: Bác sĩ nghỉ ốm' in cancelled[2].get_body(('plain',)).get_content()
+    assert [row.dedupe_key for row in await outbox_rows(db)] == [
+        f'appointment:{appointment_id}:booked:0', f'appointment:{appointment_id}:rescheduled:1',
+        f'appointment:{appointment_id}:cancelled:1']
+
+
+async def test_a_reminder_is_queued_once_per_day_of_the_visit(db, smtp):
+    settings = mail_settings(smtp.port)
+    appointment_id = await make_appointment(db)
+    first = await queue(db, appointment_id, 'reminder', settings)
+    again = await queue(db, appointment_id, 'reminder', settings)
+    assert first.id == again.id
+    assert first.dedupe_key == f'appointment:{appointment_id}:reminder:2026-11-24'
+    assert first.attachment_type == 'text/calendar; method=REQUEST'
+
+
+async def test_no_email_for_a_patient_without_an_address(db, smtp):
+    settings = mail_settings(smtp.port)
+    appointment_id = await make_appointment(db, patient_email=None)
+    assert await queue(db, appointment_id, 'booked', settings) is None
+    assert await outbox_rows(db) == []
+
+
+# --- failures, retries and crashes ------------------------------------------------------------------------
+
+async def test_while_smtp_is_down_the_email_waits_and_is_delivered_once_later(db, smtp):
+    appointment_id = await make_appointment(db)
+    await queue(db, appointment_id, 'booked', mail_settings(smtp.port))
+    down = mail_settings(free_port())  # nobody listens there
+    t0 = soon()
+
+    assert await outbox.send_due(db, down, now=t0) == 0
+    [row] = await outbox_rows(db)
+    assert (row.status, row.attempts, row.next_attempt_at) == (OutboxStatus.PENDING, 1, t0 + timedelta(seconds=30))
+    assert row.last_error
+
+    assert await outbox.send_due(db, down, now=t0 + timedelta(seconds=10)) == 0  # not due yet: not even tried
+    [row] = await outbox_rows(db)
+    assert row.attempts == 1
+
+    waits = []
+    moment = t0
+    for _ in range(3):
+        moment = row.next_attempt_at
+        assert await outbox.send_due(db, down, now=moment) == 0
+        [row] = await outbox_rows(db)
+        waits.append(row.next_attempt_at - moment)
+    assert row.attempts == 4 and row.status == OutboxStatus.PENDING
+    assert waits == [timedelta(seconds=60), timedelta(seconds=120), timedelta(seconds=240)]
+    assert smtp.messages == []
+
+    up = mail_settings(smtp.port)
+    assert await outbox.send_due(db, up, now=moment + timedelta(seconds=30)) == 0  # still backing off
+    assert await outbox.send_due(db, up, now=row.next_attempt_at) == 1
+    assert await outbox.send_due(db, up, now=row.next_attempt_at + timedelta(hours=2)) == 0
+    assert len(smtp.messages) == 1
+    [row] = await outbox_rows(db)
+    assert row.status == OutboxStatus.SENT and row.attempts == 5
+
+
+async def test_after_the_last_attempt_the_email_fails_and_staff_can_send_it_again(db, smtp):
+    actor = await make_receptionist(db)
+    appointment_id = await make_appointment(db)
+    await queue(db, appointment_id, 'booked', mail_settings(smtp.port))
+    down = mail_settings(free_port())
+    moment = soon()
+    for _ in range(outbox.MAX_ATTEMPTS):
+        await outbox.send_due(db, down, now=moment)
+        moment += timedelta(hours=2)
+    [row] = await outbox_rows(db)
+    assert row.status == OutboxStatus.FAILED and row.attempts == outbox.MAX_ATTEMPTS
+    assert await outbox.send_due(db, down, now=moment) == 0  # given up: no more tries
+
+    async with db.write() as session:
+        await outbox.requeue(session, actor, row.id)
+    async with db.read() as session:
+        audit = (await session.exec(select(AuditLog).where(AuditLog.action == 'email_requeued'))).one()
+    assert audit.entity_id == row.id and audit.user_id == actor.user_id
+    assert await outbox.send_due(db, mail_settings(smtp.port)) == 1
+    assert len(smtp.messages) == 1
+
+
+async def test_an_email_left_sending_by_a_crash_is_sent_after_its_lease(db, smtp):
+    settings = mail_settings(smtp.port)
+    appointment_id = await make_appointment(db)
+    row = await queue(db, appointment_id, 'booked', settings)
+    now = datetime.now(timezone.utc)
+    async with db.write() as session:  # a sender claimed it, then the process died
+        claimed = await session.get(EmailOutbox, row.id)
+        claimed.status, claimed.next_attempt_at = OutboxStatus.SENDING, now + timedelta(seconds=60)
+        await session.commit()
+    assert await outbox.send_due(db, settings, now=now) == 0  # lease still running: maybe still being sent
+    assert await outbox.send_due(db, settings, now=now + timedelta(seconds=61)) == 1
+    assert len(smtp.messages) == 1
+    assert smtp.messages[0]['Message-ID'] == row.message_id
+
+
+async def test_without_an_smtp_server_configured_emails_just_wait(db, smtp):
+    appointment_id = await make_appointment(db)
+    await queue(db, appointment_id, 'booked', mail_settings(smtp.port))
+    assert await outbox.send_due(db, mail_settings(smtp.port, smtp_host='')) == 0
+    [row] = await outbox_rows(db)
+    assert (row.status, row.attempts, row.last_error) == (OutboxStatus.PENDING, 0, '')
+
+
+async def test_the_outbox_list_pages_and_filters_for_reception_only(db, smtp):
+    actor = await make_receptionist(db)
+    async with db.write() as session:
+        for n in range(7):
+            await notifications.queue_email(session, dedupe_key=f'test:{n}', to=f'p{n}@example.test',
+                                            subject=f'Message {n}', body='Xin chào')
+        await session.commit()
+    async with db.read() as session:
+        page, total = await outbox.list_outbox(session, actor, offset=5, limit=5)
+        pending, pending_total = await outbox.list_outbox(session, actor, status=OutboxStatus.PENDING)
+        failed, failed_total = await outbox.list_outbox(session, actor, status=OutboxStatus.FAILED)
+        count = (await session.exec(select(func.count()).select_from(EmailOutbox))).one()
+    assert (total, len(page), pending_total, failed_total, count) == (7, 2, 7, 0, 7)
+    cashier = Actor(user_id=actor.user_id, username='c', full_name='C', role=Role.CASHIER)
+    async with db.read() as session:
+        with pytest.raises(Exception, match='Only Receptionist'):
+            await outbox.list_outbox(session, cashier)
+
+
+# --- the staff page ---------------------------------------------------------------------------------------
+
+PASSWORD = 'clinic-pass-1'
+
+
+@pytest.fixture
+def no_login_delay(monkeypatch):
+    monkeypatch.setattr(users, 'FAILED_LOGIN_DELAY_S', 0)
+
+
+async def test_reception_sees_the_outbox_and_sends_a_failed_email_again(user: User, no_login_delay):
+    await user.open('/login')  # starts the app, so the database is ready
+    database = get_db()
+    async with database.write() as session:
+        admin = await users.create_first_admin(session, username='admin', full_name='Phạm Quốc Bảo',
+                                               password=PASSWORD, password_repeat=PASSWORD)
+    async with database.write() as session:
+        await users.create_user(session, admin, username='receptionist', full_name='Lê Thu Hà',
+                                role=Role.RECEPTIONIST, password=PASSWORD, must_change_password=False)
+    async with database.write() as session:
+        sent = await notifications.queue_email(session, dedupe_key='t:sent', to='a@example.test',
+                                               subject='Appointment confirmed: Tue 24 Nov 09:30', body='.')
+        failed = await notifications.queue_email(session, dedupe_key='t:failed', to='b@example.test',
+                                                 subject='Appointment moved to Wed 25 Nov 10:30', body='.')
+        sent.status, sent.sent_at, sent.attempts = OutboxStatus.SENT, T0, 1
+        failed.status, failed.attempts, failed.last_error = OutboxStatus.FAILED, 10, 'SMTPConnectError: refused'
+        await session.commit()
+
+    await user.open('/login')
+    user.find(marker='username').type('receptionist')
+    user.find(marker='password').type(PASSWORD)
+    user.find(marker='sign-in').click()
+    await user.should_see(marker='station-title', content='Reception', retries=50)  # password check takes a while
+    await user.open('/outbox')
+    await user.should_see(marker='station-title', content='Email outbox')
+    await user.should_see('Emails to patients (2)')
+    table = user.find(marker='outbox-table').elements.pop()
+    assert isinstance(table, ui.table)
+    by_id = {row['id']: row for row in table.rows}
+    assert by_id[failed.id]['status'] == 'failed' and 'refused' in by_id[failed.id]['error']
+    assert by_id[sent.id]['status'] == 'sent' and by_id[sent.id]['to'] == 'a@example.test'
+    assert 'Send again' in table.slots['body-cell-actions'].template  # only rendered for failed rows
+
+    user.find(marker='outbox-table').trigger('requeue', failed.id)  # the row's "Send again" button
+    await user.should_see('The email will be sent again shortly.')
+    async with database.read() as session:
+        assert (await session.get(EmailOutbox, failed.id)).status == OutboxStatus.PENDING
+    for _ in range(50):  # the page refreshes in place
+        if {row['id']: row for row in table.rows}[failed.id]['status'] == 'pending':
+            break
+        await asyncio.sleep(0.02)
+    assert {row['id']: row for row in table.rows}[failed.id]['status'] == 'pending'
+
+
+# --- the background sender --------------------------------------------------------------------------------
+
+async def test_the_mailer_sends_a_queued_email_at_once_and_stops_cleanly(user: User, smtp):
+    from clinic_ui.mailer import POLL_S, Mailer
+    await user.open('/login')  # starts the app: event loop and database ready
+    database = get_db()
+    mailer = Mailer(mail_settings(smtp.port))
+    mailer.start()
+    try:
+        await asyncio.sleep(0.1)  # first pass: nothing due
+        appointment_id = await make_appointment(database)
+        await queue(database, appointment_id, 'booked', mail_settings(smtp.port))
+        for _ in range(100):  # woken by the OUTBOX event, well before the next poll
+            if smtp.messages:
+                break
+            await asyncio.sleep(0.02)
+        assert len(smtp.messages) == 1 and POLL_S > 2
+    finally:
+        await mailer.stop()
+    [row] = await outbox_rows(database)
+    assert row.status == OutboxStatus.SENT
