@@ -1,6 +1,7 @@
 """Pickers shared by reception, booking and the public booking page: find a patient, choose a slot."""
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -29,7 +30,7 @@ def patient_search(actor: Actor, on_pick: Callable[[patients.PatientHit], Awaita
     """A search field with results as you type; picking a result calls ``on_pick(hit)``."""
     with ui.column().classes('w-full gap-1'):
         field = ui.input(label).props(f'outlined clearable {"autofocus" if autofocus else ""} '
-                                      f'debounce={int(SEARCH_DEBOUNCE_S * 1000)} autocomplete=off') \
+                                      f'debounce={int(SEARCH_DEBOUNCE_S * 1000)} autocomplete=off name=patient-search') \
             .classes('w-full text-lg').mark('patient-search')
         results = ui.list().props('bordered separator').classes('w-full bg-white rounded')
         results.visible = False
@@ -59,17 +60,17 @@ def patient_search(actor: Actor, on_pick: Callable[[patients.PatientHit], Awaita
 
 
 class SlotGrid:
-    """Free slots per day as buttons; the chosen one is highlighted. Rebuilt when new slots are loaded."""
+    """Free times per day, one row of time buttons per day; the chosen one is highlighted.
 
-    def __init__(self, tz: ZoneInfo, on_pick: Callable[[Slot], None], *, doctor_names: dict[int, str] | None = None,
-                 days_shown: int = 7) -> None:
+    With several doctors ("any doctor") a time is shown once and goes to the first doctor free then.
+    """
+
+    def __init__(self, tz: ZoneInfo, on_pick: Callable[[Slot], Awaitable[None] | None]) -> None:
         self.tz = tz
         self.on_pick = on_pick
-        self.doctor_names = doctor_names or {}
-        self.days_shown = days_shown
         self.chosen: Slot | None = None
         self.buttons: dict[Slot, ui.button] = {}
-        self.container = ui.row().classes('w-full gap-3 items-start no-wrap overflow-x-auto pb-2').mark('slot-grid')
+        self.container = ui.column().classes('w-full gap-3').mark('slot-grid')
 
     def show(self, slots_by_day: dict[date, list[Slot]]) -> None:
         self.container.clear()
@@ -81,21 +82,25 @@ class SlotGrid:
                     .classes('text-slate-600')
                 return
             for day, slots in slots_by_day.items():
-                with ui.column().classes('gap-1 min-w-[7.5rem] items-stretch'):
-                    ui.label(day.strftime('%a %d/%m')).classes('font-semibold text-center')
-                    if not slots:
-                        ui.label('—').classes('text-center text-slate-400')
-                    for slot in slots:
-                        text = slot.start_at.astimezone(self.tz).strftime('%H:%M')
-                        if self.doctor_names:
-                            text += f' · {self.doctor_names.get(slot.doctor_id, "")}'
-                        button = ui.button(text, on_click=lambda s=slot: self._pick(s)) \
-                            .props('outline no-caps dense').classes('px-2').mark('slot')
-                        self.buttons[slot] = button
+                first_per_time: dict = {}
+                for slot in slots:
+                    first_per_time.setdefault(slot.start_at, slot)
+                with ui.row().classes('w-full items-start gap-2 no-wrap'):
+                    ui.label(day.strftime('%a %d/%m')).classes('font-semibold w-20 shrink-0 pt-1')
+                    with ui.row().classes('gap-1 grow'):
+                        if not first_per_time:
+                            ui.label('full or closed').classes('text-slate-400 pt-1')
+                        for slot in first_per_time.values():
+                            button = ui.button(slot.start_at.astimezone(self.tz).strftime('%H:%M'),
+                                               on_click=lambda s=slot: self._pick(s)) \
+                                .props('outline no-caps dense').classes('px-2 min-w-[4.2rem]').mark('slot')
+                            self.buttons[slot] = button
 
-    def _pick(self, slot: Slot) -> None:
+    async def _pick(self, slot: Slot) -> None:
         if self.chosen in self.buttons:
             self.buttons[self.chosen].props(remove='unelevated', add='outline')
         self.chosen = slot
         self.buttons[slot].props(remove='outline', add='unelevated')
-        self.on_pick(slot)
+        result = self.on_pick(slot)
+        if inspect.isawaitable(result):
+            await result

@@ -106,7 +106,6 @@ async def book_page(actor: Actor, patient_id: int):
             chosen.set_text('Choose the service first.')
             return
         ids = list(state['doctors']) if doctor.value == ANY_DOCTOR else [doctor.value]
-        grid.doctor_names = state['doctors'] if doctor.value == ANY_DOCTOR else {}
         async with get_db().read() as session:
             grid.show(await booking.free_slots(session, service_id=service.value, doctor_ids=ids, start_day=start,
                                                days=DAYS_SHOWN, tz=tz, now=now_utc(), limit_per_day=40))

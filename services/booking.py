@@ -400,3 +400,12 @@ async def consultation_for_specialty(session: AsyncSession, specialty_id: int) -
     query = (select(Service).where(Service.specialty_id == specialty_id, Service.is_active,
                                    Service.kind == 'consultation').order_by(Service.price))
     return (await session.exec(query)).first()
+
+
+async def release_hold(session: AsyncSession, token: str, *, now: datetime) -> None:
+    """The patient chose another time: free the one they held."""
+    hold = (await session.exec(select(SlotHold).where(SlotHold.token == token))).first()
+    if hold is not None and hold.expires_at > now:
+        hold.expires_at = now
+        session.add(hold)
+        await session.commit()

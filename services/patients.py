@@ -99,11 +99,17 @@ async def search(session: AsyncSession, actor: Actor, text: str, *, limit: int =
     query = select(*columns)
     if CODE_RE.match(text):
         code = text.upper()
-        query = query.where(or_(Patient.code == code, Patient.code.startswith(code)))
+        complete = len(code) == 8  # P + 7 digits: use the unique index
+        query = query.where(Patient.code == code if complete else Patient.code.startswith(code))
     elif (born := parse_date(text)) is not None:
         query = query.where(Patient.date_of_birth == born)
     elif re.fullmatch(r'\+?[\d\s.-]{3,20}', text):
-        query = query.where(Patient.phone.contains(normalize_phone(text)))  # people often type the last digits
+        digits = normalize_phone(text)
+        if len(digits) >= 9:  # a whole number: the phone index finds it at once
+            exact = (await session.exec(query.where(Patient.phone == digits).limit(limit))).all()
+            if exact:
+                return [PatientHit(*row) for row in exact]
+        query = query.where(Patient.phone.contains(digits))  # people often type the last digits
     else:
         words = search_key(text).split(' ')
         for word in words:
@@ -171,7 +177,7 @@ async def create(session: AsyncSession, actor: Actor, data: PatientInput, *, tod
     require(actor, Role.RECEPTIONIST)
     data = validate(data, today=today)
     await _check_national_id(session, data.national_id, None)
-    patient = Patient(code=await _next_code(session), full_name=data.full_name, search_name='')
+    patient = Patient(code=await next_code(session), full_name=data.full_name, search_name='')
     _apply(patient, data)
     session.add(patient)
     await session.flush()
@@ -182,7 +188,7 @@ async def create(session: AsyncSession, actor: Actor, data: PatientInput, *, tod
     return patient
 
 
-async def _next_code(session: AsyncSession) -> str:
+async def next_code(session: AsyncSession) -> str:
     """Continue after the highest existing code, so imported or demo patients never collide."""
     number = await next_value(session, 'patient_code')
     while (await session.exec(select(Patient.id).where(Patient.code == f'P{number:07d}'))).first() is not None:

@@ -163,3 +163,70 @@ def test_every_demo_role_lands_on_its_station(server, browser, artifacts_dir, us
     sign_in(browser, server, username)
     wait(browser).until(EC.title_contains(title))
     screenshot(browser, artifacts_dir, f'{username}-tablet', TABLET)
+
+
+def click_text(driver, text: str, tag: str = 'button') -> None:
+    element = wait(driver).until(EC.element_to_be_clickable(
+        (By.XPATH, f"//{tag}[.//*[normalize-space(text())='{text}'] or normalize-space(text())='{text}']")))
+    driver.execute_script('arguments[0].scrollIntoView({block: "center"})', element)
+    element.click()
+
+
+def choose_option(driver, label: str, option_index: int = 0) -> None:
+    """Open the Quasar select whose label is ``label`` and pick one of its options."""
+    field = wait(driver).until(EC.element_to_be_clickable(
+        (By.XPATH, f"//label[.//div[contains(@class,'q-field__label') and normalize-space(text())='{label}']]")))
+    field.click()
+    options = wait(driver).until(EC.visibility_of_all_elements_located((By.CSS_SELECTOR, '.q-menu .q-item')))
+    options[option_index].click()
+
+
+def test_reception_journey_find_book_and_check_in(server, browser, artifacts_dir):
+    sign_in(browser, server, 'reception')
+    wait(browser).until(EC.title_contains('Reception'))
+    browser.find_element(By.CSS_SELECTOR, 'input[name=patient-search]').send_keys('nguyen van')
+    hit = wait(browser).until(EC.element_to_be_clickable(
+        (By.XPATH, "//div[contains(@class,'q-item') and .//div[starts-with(normalize-space(text()),'Nguyễn Văn')]]")))
+    screenshot(browser, artifacts_dir, 'reception-search-tablet', TABLET)
+    hit.click()
+    wait(browser).until(EC.title_contains('Patient'))
+    wait(browser).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'Past visits'))
+    screenshot(browser, artifacts_dir, 'patient-tablet', TABLET)
+    click_text(browser, 'Book appointment')
+    wait(browser).until(EC.title_contains('Book an appointment'))
+    choose_option(browser, 'Service')
+    slot = wait(browser).until(EC.element_to_be_clickable((By.XPATH, "//button[contains(@class,'q-btn--outline') "
+                                                                      "and contains(normalize-space(.), ':')]")))
+    slot.click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'Chosen:'))
+    screenshot(browser, artifacts_dir, 'booking-tablet', TABLET)
+    click_text(browser, 'Book appointment')
+    wait(browser).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'Upcoming appointments (1)'))
+    browser.get(server + '/reception')
+    click_text(browser, 'Check in')
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '.q-dialog'), 'Priority'))
+    screenshot(browser, artifacts_dir, 'check-in-dialog-tablet', TABLET)
+    browser.find_elements(By.XPATH, "//div[contains(@class,'q-dialog')]//button[.//*[text()='Check in']]")[0].click()
+    number = wait(browser).until(EC.visibility_of_element_located((By.CSS_SELECTOR, '.q-dialog .text-6xl')))
+    assert number.text[0].isalpha() and number.text[1] == '-', number.text
+    screenshot(browser, artifacts_dir, 'ticket-dialog-tablet', TABLET)
+
+
+def test_patient_books_online_from_a_phone(server, browser, artifacts_dir):
+    browser.set_window_size(*PHONE)
+    browser.get(server + '/book')
+    wait(browser).until(EC.title_contains('Book an appointment'))
+    choose_option(browser, 'Consultation')
+    click_text(browser, 'chevron_right', tag='button')  # next week: free whatever the hour
+    slot = wait(browser).until(EC.element_to_be_clickable((By.XPATH, "//button[contains(@class,'q-btn--outline')"
+                                                                      " and contains(normalize-space(.), ':')]")))
+    slot.click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'kept for you'))
+    for label, value in (('Full name', 'Đinh Thị Quỳnh'), ('Phone', '0933111222'),
+                         ('Email (the confirmation is sent here)', 'quynh@example.test'),
+                         ('Date of birth (dd/mm/yyyy)', '12/03/1995')):
+        browser.find_element(By.XPATH, f"//label[.//div[normalize-space(text())='{label}']]//input").send_keys(value)
+    screenshot(browser, artifacts_dir, 'online-booking-form-phone', PHONE)
+    click_text(browser, 'Book')
+    wait(browser).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'Your appointment is booked'))
+    screenshot(browser, artifacts_dir, 'online-booking-done-phone', PHONE)

@@ -1,0 +1,86 @@
+"""Booking by patients themselves on the public page: no staff login, nothing shown about other patients."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from clinic_ui.events import Topic, emit_after_commit
+from models import BookingSource, Doctor, Patient, SlotHold
+
+from . import audit, booking, patients
+from .errors import ValidationError
+from .text import normalize_phone, search_key
+
+
+@dataclass(frozen=True)
+class OnlineRequest:
+    full_name: str
+    phone: str
+    email: str
+    date_of_birth: date | None
+    reason: str = ''
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What the patient sees after booking: their own appointment only."""
+    reference: str
+    doctor_name: str
+    start_at: datetime
+    room: str
+    email: str
+
+
+def validate(request: OnlineRequest, *, today: date) -> patients.PatientInput:
+    if not request.phone.strip():
+        raise ValidationError('Please enter your phone number, so the clinic can reach you.', 'phone')
+    if not request.email.strip():
+        raise ValidationError('Please enter your email address: the confirmation is sent there.', 'email')
+    if request.date_of_birth is None:
+        raise ValidationError('Please enter your date of birth.', 'date_of_birth')
+    if len(request.reason) > 500:
+        raise ValidationError('Please describe the reason in at most 500 characters.', 'reason')
+    return patients.validate(patients.PatientInput(full_name=request.full_name, phone=request.phone,
+                                                   email=request.email, date_of_birth=request.date_of_birth),
+                             today=today)
+
+
+async def _patient_for(session: AsyncSession, data: patients.PatientInput) -> Patient:
+    """The same person if name, birth date and phone all match; otherwise a new record (reception merges)."""
+    existing = (await session.exec(select(Patient).where(Patient.search_name == search_key(data.full_name),
+                                                         Patient.date_of_birth == data.date_of_birth,
+                                                         Patient.phone == normalize_phone(data.phone)))).first()
+    if existing is not None:
+        if data.email and existing.email != data.email:
+            existing.email = data.email
+            session.add(existing)
+        return existing
+    patient = Patient(code=await patients.next_code(session), full_name=data.full_name,
+                      search_name=search_key(data.full_name), phone=data.phone, email=data.email,
+                      date_of_birth=data.date_of_birth)
+    session.add(patient)
+    await session.flush()
+    audit.record(session, None, 'patient_created', entity='patient', entity_id=patient.id, username='online booking')
+    emit_after_commit(session, Topic.PATIENTS, patient_id=patient.id)
+    return patient
+
+
+async def book(session: AsyncSession, *, hold_token: str, request: OnlineRequest, tz: ZoneInfo, now: datetime,
+               settings=None) -> Confirmation:
+    data = validate(request, today=now.astimezone(tz).date())
+    hold = (await session.exec(select(SlotHold).where(SlotHold.token == hold_token))).first()
+    if hold is None or hold.expires_at <= now:
+        raise ValidationError('The time you chose was held for 5 minutes and has been released. '
+                              'Please choose a time again.')
+    patient = await _patient_for(session, data)
+    appointment = await booking.book(session, None, patient_id=patient.id, service_id=hold.service_id,
+                                     doctor_id=hold.doctor_id, start_at=hold.start_at, source=BookingSource.WEB,
+                                     tz=tz, now=now, reason=request.reason, hold_token=hold_token, settings=settings)
+    doctor = await session.get(Doctor, appointment.doctor_id)
+    return Confirmation(reference=appointment.uuid[:8].upper(), doctor_name=f'{doctor.title} {doctor.full_name}',
+                        start_at=appointment.start_at, room=await booking.room_code(session, appointment.room_id),
+                        email=data.email)
