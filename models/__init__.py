@@ -9,6 +9,6 @@ from .patients import Address, Patient
 from .pharmacy import Dispense, DispenseItem, Medicine, StockBatch, StockMovement
 from .scheduling import Appointment, AppointmentService, Queue, QueueDayCounter, QueueTicket, SlotHold, Visit
 from .staff import Doctor, DoctorLeave, DoctorService, DoctorSpecialty, Room, Service, Specialty, User, WorkingHours
-from .system import AuditLog, DisplayKey, EmailOutbox
+from .system import AuditLog, ClinicSetting, DisplayKey, EmailOutbox
 
 __all__ = [name for name in dir() if not name.startswith('_')]

@@ -41,6 +41,8 @@ class Invoice(SQLModel, table=True):
     total: int = Field(default=0, sa_type=sa.BigInteger)
     amount_paid: int = Field(default=0, sa_type=sa.BigInteger)
     void_reason: str = Field(default='', max_length=300)
+    voided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    voided_by_id: int | None = Field(default=None, foreign_key='users.id')
     created_by_id: int | None = Field(default=None, foreign_key='users.id')
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -52,15 +54,21 @@ class InvoiceItem(SQLModel, table=True):
         sa.CheckConstraint('quantity > 0', name='quantity_positive'),
         sa.CheckConstraint('unit_price >= 0', name='unit_price_nonneg'),
         sa.CheckConstraint('line_total = quantity * unit_price', name='line_total_adds_up'),
+        # Billed once (seed: billed_services / temp_service_usage), unless the invoice billing it was voided.
+        sa.Index('uq_invoice_items_live_service_order', 'service_order_id', unique=True,
+                 sqlite_where=sa.text('is_void = 0'), postgresql_where=sa.text('NOT is_void')),
+        sa.Index('uq_invoice_items_live_dispense_item', 'dispense_item_id', unique=True,
+                 sqlite_where=sa.text('is_void = 0'), postgresql_where=sa.text('NOT is_void')),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     invoice_id: int = Field(foreign_key='invoices.id', index=True)
     kind: InvoiceItemKind = Field(sa_type=enum_type(InvoiceItemKind))
     description: str = Field(max_length=200)
-    # What the line bills; each is billed at most once (seed: billed_services / temp_service_usage).
-    service_order_id: int | None = Field(default=None, foreign_key='service_orders.id', unique=True)
-    dispense_item_id: int | None = Field(default=None, foreign_key='dispense_items.id', unique=True)
+    # What the line bills; each is billed at most once among invoices that are not void (indexes above).
+    service_order_id: int | None = Field(default=None, foreign_key='service_orders.id')
+    dispense_item_id: int | None = Field(default=None, foreign_key='dispense_items.id')
+    is_void: bool = False  # set with its invoice, so what it billed can be billed again
     service_id: int | None = Field(default=None, foreign_key='services.id')
     quantity: int = 1
     unit_price: int = Field(sa_type=sa.BigInteger)
@@ -87,6 +95,7 @@ class Payment(SQLModel, table=True):
     reference: str = Field(default='', max_length=80)  # card slip, transfer reference
     reason: str = Field(default='', max_length=300)  # for refunds
     receipt_number: str | None = Field(default=None, max_length=30, unique=True)
+    refund_of_id: int | None = Field(default=None, foreign_key='payments.id')  # the payment a refund returns
     cashier_id: int = Field(foreign_key='users.id', index=True)
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -64,3 +64,13 @@ class DisplayKey(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ClinicSetting(SQLModel, table=True):
+    """A clinic setting changed on the administration pages; overrides the CLINIC_* default of the same name."""
+    __tablename__ = 'clinic_settings'
+
+    key: str = Field(max_length=60, primary_key=True)
+    value: str = Field(default='', sa_type=sa.Text)
+    updated_by_id: int | None = Field(default=None, foreign_key='users.id')
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

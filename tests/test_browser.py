@@ -14,7 +14,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -104,7 +106,7 @@ def browser() -> Iterator[webdriver.Chrome]:
         driver.quit()
 
 
-def wait(driver, seconds: float = 15) -> WebDriverWait:
+def wait(driver, seconds: float = 30) -> WebDriverWait:
     return WebDriverWait(driver, seconds)
 
 
@@ -217,7 +219,10 @@ def test_patient_books_online_from_a_phone(server, browser, artifacts_dir):
     browser.get(server + '/book')
     wait(browser).until(EC.title_contains('Book an appointment'))
     choose_option(browser, 'Consultation')
+    wait(browser).until(EC.presence_of_element_located((By.XPATH, "//button[contains(normalize-space(.), ':')]")))
     click_text(browser, 'chevron_right', tag='button')  # next week: free whatever the hour
+    next_week = datetime.now(ZoneInfo('Asia/Ho_Chi_Minh')).date() + timedelta(days=7)
+    wait(browser).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), next_week.strftime('%a %d/%m')))
     slot = wait(browser).until(EC.element_to_be_clickable((By.XPATH, "//button[contains(@class,'q-btn--outline')"
                                                                       " and contains(normalize-space(.), ':')]")))
     slot.click()
