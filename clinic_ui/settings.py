@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     timezone: str = 'Asia/Ho_Chi_Minh'
     currency: str = 'VND'
     language: str = 'en'
+    clinic_logo: Path | None = None  # PNG or JPEG printed on receipts
+    discount_approval_percent: int = Field(10, ge=0, le=100)  # larger discounts need an administrator
+    expiry_warning_days: int = Field(60, ge=1, le=730)  # pharmacy alert for batches expiring this soon
+    upload_max_mb: int = Field(10, ge=1, le=200)  # result files (images, PDF)
 
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
     max_failed_logins: int = Field(5, ge=1, le=100)
