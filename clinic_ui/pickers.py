@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from nicegui import ui
@@ -11,6 +11,7 @@ from nicegui import ui
 from services import patients
 from services.access import Actor
 from services.booking import Slot
+from services.clock import local_today
 
 from .db import get_db
 
@@ -59,24 +60,54 @@ def patient_search(actor: Actor, on_pick: Callable[[patients.PatientHit], Awaita
     return field
 
 
-class SlotGrid:
-    """Free times per day, one row of time buttons per day; the chosen one is highlighted.
+SlotLoader = Callable[[date], Awaitable[dict[date, list[Slot]] | None]]
 
-    With several doctors ("any doctor") a time is shown once and goes to the first doctor free then.
+
+class SlotGrid:
+    """Free times of a few days at a time, one row of time buttons per day, with earlier/later buttons.
+
+    ``load(first_day)`` returns the free slots per day (or None when there is nothing to show yet). With several
+    doctors ("any doctor") a time is shown once and goes to the first doctor free then.
     """
 
-    def __init__(self, tz: ZoneInfo, on_pick: Callable[[Slot], Awaitable[None] | None]) -> None:
+    def __init__(self, tz: ZoneInfo, on_pick: Callable[[Slot], Awaitable[None] | None], load: SlotLoader, *,
+                 days_shown: int = 7, title: str = '') -> None:
         self.tz = tz
         self.on_pick = on_pick
+        self.load = load
+        self.days_shown = days_shown
+        self.start = local_today(tz)
         self.chosen: Slot | None = None
         self.buttons: dict[Slot, ui.button] = {}
+        with ui.row().classes('w-full items-center justify-between'):
+            with ui.row().classes('items-baseline gap-3'):
+                if title:
+                    ui.label(title).classes('font-semibold')
+                self.week = ui.label().classes('font-semibold')
+            with ui.row().classes('gap-0'):
+                self.earlier = ui.button(icon='chevron_left', on_click=lambda: self.move(-days_shown)) \
+                    .props('flat round aria-label="Earlier days"').mark('earlier-days')
+                ui.button(icon='chevron_right', on_click=lambda: self.move(days_shown)) \
+                    .props('flat round aria-label="Later days"').mark('later-days')
         self.container = ui.column().classes('w-full gap-3').mark('slot-grid')
+
+    async def reload(self) -> None:
+        last = self.start + timedelta(days=self.days_shown - 1)
+        self.week.set_text(f'{self.start.strftime("%d/%m")} – {last.strftime("%d/%m/%Y")}')
+        self.earlier.set_enabled(self.start > local_today(self.tz))
+        self.show(await self.load(self.start) or {})
+
+    async def move(self, days: int) -> None:
+        self.start = max(local_today(self.tz), self.start + timedelta(days=days))
+        await self.reload()
 
     def show(self, slots_by_day: dict[date, list[Slot]]) -> None:
         self.container.clear()
         self.buttons.clear()
         self.chosen = None
         with self.container:
+            if not slots_by_day:
+                return
             if not any(slots_by_day.values()):
                 ui.label('No free time in these days. Try the next days or another doctor.') \
                     .classes('text-slate-600')

@@ -1,7 +1,6 @@
 """Booking at reception: what for (service or complaint), which doctor, which free slot, confirm."""
 from __future__ import annotations
 
-from datetime import timedelta
 
 from nicegui import ui
 
@@ -15,7 +14,6 @@ from models import BookingSource
 from services import booking, patients
 from services.access import Actor
 from services.booking import Slot
-from services.clock import local_today
 from services.errors import NotFound
 
 from .reception import now_utc
@@ -36,7 +34,7 @@ async def book_page(actor: Actor, patient_id: int):
     except NotFound as e:
         ui.label(str(e))
         return
-    state: dict = {'start': local_today(tz), 'slot': None, 'doctors': {}}
+    state: dict = {'slot': None, 'doctors': {}}
     ui.link(f'← {patient.full_name}', f'/reception/patients/{patient_id}')
     section_title(f'Book an appointment for {patient.full_name} · {patient.code}')
 
@@ -53,14 +51,7 @@ async def book_page(actor: Actor, patient_id: int):
             .props('outlined').classes('w-full sm:w-[28rem]').mark('doctor')
 
     with ui.card().classes('w-full gap-2'):
-        with ui.row().classes('w-full items-center justify-between'):
-            week = ui.label().classes('font-semibold')
-            with ui.row().classes('gap-1'):
-                earlier = ui.button(icon='chevron_left', on_click=lambda: move(-DAYS_SHOWN)) \
-                    .props('flat round aria-label="Earlier days"')
-                ui.button(icon='chevron_right', on_click=lambda: move(DAYS_SHOWN)) \
-                    .props('flat round aria-label="Later days"').mark('later-days')
-        grid = SlotGrid(tz, lambda slot: choose(slot))
+        grid = SlotGrid(tz, lambda slot: choose(slot), lambda first_day: free_slots(first_day))
         chosen = ui.label('Choose a free time above.').classes('text-slate-600').mark('chosen-slot')
 
     with ui.card().classes('w-full gap-2'):
@@ -93,26 +84,17 @@ async def book_page(actor: Actor, patient_id: int):
         state['doctors'] = {d.id: d.name for d in options}
         doctor.set_options({ANY_DOCTOR: 'Any doctor', **{d.id: f'{d.name} — {d.specialties}' for d in options}},
                            value=doctor.value if doctor.value in state['doctors'] else ANY_DOCTOR)
-        await load_slots()
+        await grid.reload()
 
-    async def load_slots() -> None:
+    async def free_slots(first_day):
         state['slot'] = None
-        chosen.set_text('Choose a free time above.')
-        start = state['start']
-        week.set_text(f'{start.strftime("%d/%m")} – {(start + timedelta(days=DAYS_SHOWN - 1)).strftime("%d/%m/%Y")}')
-        earlier.set_enabled(start > local_today(tz))
+        chosen.set_text('Choose a free time above.' if service.value else 'Choose the service first.')
         if service.value is None:
-            grid.show({})
-            chosen.set_text('Choose the service first.')
-            return
+            return None
         ids = list(state['doctors']) if doctor.value == ANY_DOCTOR else [doctor.value]
         async with get_db().read() as session:
-            grid.show(await booking.free_slots(session, service_id=service.value, doctor_ids=ids, start_day=start,
-                                               days=DAYS_SHOWN, tz=tz, now=now_utc(), limit_per_day=40))
-
-    async def move(days: int) -> None:
-        state['start'] = max(local_today(tz), state['start'] + timedelta(days=days))
-        await load_slots()
+            return await booking.free_slots(session, service_id=service.value, doctor_ids=ids, start_day=first_day,
+                                            days=DAYS_SHOWN, tz=tz, now=now_utc(), limit_per_day=40)
 
     async def confirm() -> None:
         slot: Slot | None = state['slot']
@@ -127,7 +109,7 @@ async def book_page(actor: Actor, patient_id: int):
             start_at=slot.start_at, source=BookingSource(source.value), tz=tz, now=now_utc(),
             reason=reason.value or '', notes=notes.value or ''), error_label=error)
         if appointment is None:
-            await load_slots()  # the slot may have been taken meanwhile: show what is free now
+            await grid.reload()  # the slot may have been taken meanwhile: show what is free now
             return
         ui.notify('Appointment booked' + (': a confirmation email is on its way.' if patient.email else '.'),
                   type='positive')
@@ -135,5 +117,5 @@ async def book_page(actor: Actor, patient_id: int):
 
     service.on_value_change(load_doctors)
     complaint.on_value_change(load_doctors)
-    doctor.on_value_change(load_slots)
+    doctor.on_value_change(grid.reload)
     await load_doctors()

@@ -1,7 +1,7 @@
 """The public booking page: patients book themselves from a phone. No staff login; shows only free times."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from fastapi import Request
 from nicegui import ui
@@ -15,7 +15,6 @@ from clinic_ui.settings import get_settings
 from clinic_ui.widgets import error_text, money, run_action
 from services import booking, online_booking
 from services.booking import Slot
-from services.clock import local_today
 from services.patients import parse_date
 
 DAYS_SHOWN = 7
@@ -39,7 +38,7 @@ async def online_booking_page(request: Request):
     ui.page_title(f'Book an appointment · {settings.clinic_name}')
     async with get_db().read() as session:
         services = [s for s in await booking.bookable_services(session) if s.kind.value == 'consultation']
-    state: dict = {'start': local_today(tz), 'slot': None, 'hold': None, 'doctors': {}}
+    state: dict = {'hold': None, 'doctors': {}}
 
     with ui.column().classes('w-full max-w-3xl mx-auto p-3 sm:p-6 gap-4'):
         with ui.column().classes('gap-0'):
@@ -59,14 +58,8 @@ async def online_booking_page(request: Request):
                 .props('outlined').classes('w-full').mark('online-doctor')
 
         with ui.card().classes('w-full gap-2') as time_card:
-            with ui.row().classes('w-full items-center justify-between'):
-                ui.label('2. Choose a time').classes('font-semibold')
-                with ui.row().classes('gap-0 items-center'):
-                    earlier = ui.button(icon='chevron_left', on_click=lambda: move(-DAYS_SHOWN)) \
-                        .props('flat round aria-label="Earlier days"')
-                    ui.button(icon='chevron_right', on_click=lambda: move(DAYS_SHOWN)) \
-                        .props('flat round aria-label="Later days"').mark('online-later')
-            grid = SlotGrid(tz, lambda slot: pick(slot))
+            grid = SlotGrid(tz, lambda slot: pick(slot), lambda first_day: free_slots(first_day),
+                            title='2. Choose a time')
             held = ui.label('').classes('text-sm text-slate-600').mark('held')
 
         with ui.card().classes('w-full gap-2') as form_card:
@@ -93,29 +86,22 @@ async def online_booking_page(request: Request):
             options = await booking.doctors_for(session, service_id=service.value)
         state['doctors'] = {d.id: d.name for d in options}
         doctor.set_options({ANY_DOCTOR: 'Any doctor', **{d.id: d.name for d in options}}, value=ANY_DOCTOR)
-        await load_slots()
+        await grid.reload()
 
-    async def load_slots() -> None:
+    async def free_slots(first_day):
         await release()
-        start = state['start']
-        earlier.set_enabled(start > local_today(tz))
         form_card.visible = False
         if service.value is None:
-            grid.show({})
             held.set_text('Choose the consultation first.')
-            return
+            return None
         if not SLOT_LOOKUPS.allow(key):
             held.set_text(TOO_MANY)
-            return
+            return None
         held.set_text('')
         ids = list(state['doctors']) if doctor.value == ANY_DOCTOR else [doctor.value]
         async with get_db().read() as session:
-            grid.show(await booking.free_slots(session, service_id=service.value, doctor_ids=ids, start_day=start,
-                                               days=DAYS_SHOWN, tz=tz, now=now_utc(), limit_per_day=30))
-
-    async def move(days: int) -> None:
-        state['start'] = max(local_today(tz), state['start'] + timedelta(days=days))
-        await load_slots()
+            return await booking.free_slots(session, service_id=service.value, doctor_ids=ids, start_day=first_day,
+                                            days=DAYS_SHOWN, tz=tz, now=now_utc(), limit_per_day=30)
 
     async def release() -> None:
         if state['hold'] is not None:
@@ -131,7 +117,7 @@ async def online_booking_page(request: Request):
                                                             start_at=slot.start_at, tz=tz, now=now_utc(),
                                                             client_key=key))
         if hold is None:
-            await load_slots()
+            await grid.reload()
             return
         state['hold'] = hold.token
         held.set_text(f'{slot.start_at.astimezone(tz).strftime("%A %d/%m/%Y at %H:%M")} with '
@@ -170,6 +156,6 @@ async def online_booking_page(request: Request):
                      'To change or cancel, please call the clinic.').classes('text-slate-600')
 
     service.on_value_change(load_doctors)
-    doctor.on_value_change(load_slots)
+    doctor.on_value_change(grid.reload)
     if len(services) == 1:
         service.set_value(services[0].id)

@@ -76,6 +76,14 @@ async def appointment_rows(actor: Actor) -> list[dict]:
     return format_rows(rows)
 
 
+def priority_fields() -> tuple[ui.select, ui.input]:
+    """Priority, and the reason that becomes required once a priority is chosen."""
+    priority = ui.select(PRIORITIES, value=0, label='Priority').props('outlined dense').classes('w-full')
+    reason = ui.input('Why first? (needed for a priority)').props('outlined dense').classes('w-full')
+    reason.bind_visibility_from(priority, 'value', backward=bool)
+    return priority, reason
+
+
 def ticket_url(visit_id: int) -> str:
     return f'/reception/tickets/{visit_id}.pdf'
 
@@ -111,9 +119,7 @@ async def open_check_in(actor: Actor, appointment_id: int) -> None:
             .mark('check-in-phone')
         email = ui.input('Email', value=patient.email or '').props('outlined dense').classes('w-full') \
             .mark('check-in-email')
-        priority = ui.select(PRIORITIES, value=0, label='Priority').props('outlined dense').classes('w-full')
-        reason = ui.input('Why first? (needed for a priority)').props('outlined dense').classes('w-full')
-        reason.bind_visibility_from(priority, 'value', backward=bool)
+        priority, reason = priority_fields()
         error = error_text()
 
         async def confirm() -> None:
@@ -159,9 +165,7 @@ async def open_walk_in(actor: Actor, patient_id: int | None = None, patient_name
         suggestion = ui.label().classes('text-sm text-slate-600')
         doctor = ui.select({d.id: f'{d.name} — {d.specialties}' for d in doctors}, label='Doctor') \
             .props('outlined dense').classes('w-full').mark('walk-in-doctor')
-        priority = ui.select(PRIORITIES, value=0, label='Priority').props('outlined dense').classes('w-full')
-        reason = ui.input('Why first? (needed for a priority)').props('outlined dense').classes('w-full')
-        reason.bind_visibility_from(priority, 'value', backward=bool)
+        priority, reason = priority_fields()
         error = error_text()
 
         async def suggest() -> None:
@@ -213,16 +217,16 @@ async def open_reschedule(actor: Actor, appointment_id: int) -> None:
             .classes('text-slate-600')
         doctor = ui.select(doctors, value=detail.doctor_id, label='Doctor').props('outlined dense') \
             .classes('w-full sm:w-96')
-        grid = SlotGrid(settings.tz, lambda slot: picked.update(slot=slot))
+        grid = SlotGrid(settings.tz, lambda slot: picked.update(slot=slot), lambda first_day: free(first_day))
         error = error_text()
 
-        async def load() -> None:
+        async def free(first_day):
+            picked['slot'] = None
             async with get_db().read() as session:
-                grid.show(await booking.free_slots(session, service_id=detail.service_id, doctor_ids=[doctor.value],
-                                                   start_day=local_today(settings.tz), days=7, tz=settings.tz,
-                                                   now=now_utc()))
+                return await booking.free_slots(session, service_id=detail.service_id, doctor_ids=[doctor.value],
+                                                start_day=first_day, days=7, tz=settings.tz, now=now_utc())
 
-        doctor.on_value_change(load)
+        doctor.on_value_change(grid.reload)
 
         async def confirm() -> None:
             slot = picked['slot']
@@ -236,12 +240,12 @@ async def open_reschedule(actor: Actor, appointment_id: int) -> None:
             if done is not None:
                 dialog.close()
             else:
-                await load()
+                await grid.reload()
 
         with ui.row().classes('w-full justify-end'):
             ui.button('Back', on_click=dialog.close).props('flat no-caps')
             ui.button('Move appointment', on_click=confirm).props('unelevated no-caps').mark('confirm-reschedule')
-    await load()
+    await grid.reload()
     dialog.open()
 
 

@@ -105,7 +105,7 @@ async def test_booking_online_from_a_phone_without_signing_in(user: User):
     await user.should_not_see('Lê Thị Hồng')  # nothing about other patients
     next(iter(user.find(marker='online-service').elements)).set_value(clinic.consultation_id)
     await user.should_see(marker='slot', retries=RETRIES)
-    user.find(marker='online-later').click()
+    user.find(marker='later-days').click()
     next_week = local_today(get_settings().tz) + timedelta(days=7)
     await user.should_see(next_week.strftime('%a %d/%m'), retries=RETRIES)
     await user.should_see(marker='slot', retries=RETRIES)

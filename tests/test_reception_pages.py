@@ -186,3 +186,23 @@ async def test_other_roles_cannot_open_reception_pages(user: User):
     await user.should_see('cannot open Patient', retries=RETRIES)
     response = await user.http_client.get('/reception/tickets/1.pdf')
     assert response.status_code == 403
+
+
+async def test_reschedule_from_todays_list(user: User):
+    clinic = await signed_in_clinic(user)
+    appointment = await book_today(clinic)
+    await user.open('/reception')
+    await user.should_see("Today's appointments (1)", retries=RETRIES)
+    user.find(marker='appointments').trigger('reschedule', {'id': appointment.id})
+    await user.should_see(marker='reschedule-dialog', retries=RETRIES)
+    user.find(marker='confirm-reschedule').click()
+    await user.should_see('Please choose the new time.', retries=RETRIES)
+    user.find(marker='later-days').click()
+    next_week = local_today(get_settings().tz) + timedelta(days=7)
+    await user.should_see(next_week.strftime('%a %d/%m'), retries=RETRIES)
+    UserInteraction(user, {min(user.find(marker='slot').elements, key=lambda b: b.id)}, None).click()
+    user.find(marker='confirm-reschedule').click()
+    await user.should_see('Appointment moved', retries=RETRIES)
+    async with get_db().read() as session:
+        moved = await session.get(Appointment, appointment.id)
+    assert moved.sequence == 1 and moved.start_at.astimezone(get_settings().tz).date() == next_week
