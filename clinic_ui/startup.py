@@ -8,7 +8,7 @@ import time
 
 from nicegui import app, background_tasks
 
-from services import documents
+from services import clinic_settings, documents
 
 from services.clock import local_today
 
@@ -57,6 +57,8 @@ def build(settings: Settings, started: float | None = None) -> None:
     async def startup() -> None:
         database = init_db(settings.effective_database_url) if _no_db() else get_db()
         await upgrade(database)
+        async with database.read() as session:
+            await clinic_settings.load(session)  # values saved on the settings page override CLINIC_* defaults
         accounts = None
         if settings.demo:
             from services import demo  # only demo installations need it

@@ -1,0 +1,307 @@
+"""The catalog: specialties (with the complaint keywords that lead to them), rooms, the service price list and
+the medicines list.
+
+Nothing is deleted: rooms, services and medicines are deactivated (history keeps pointing at them). Prices are
+in minor units of the clinic currency. A price change applies from now on: invoice lines keep the unit price
+they were billed at (``invoice_items.unit_price``), so past invoices never change.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from sqlmodel import col, func, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from clinic_ui.db import serialize
+from clinic_ui.events import Topic, emit_after_commit
+from models import (Doctor, Medicine, Role, Room, RoomKind, Service, ServiceKind, Specialty, WorkingHours)
+
+from . import audit
+from .access import Actor, require
+from .errors import Conflict, NotFound, ValidationError
+from .text import clean_name
+
+CODE_RE = re.compile(r'^[A-Z0-9][A-Z0-9._-]{0,19}$')
+MAX_PRICE = 10 ** 13  # minor units; far above any real price, below BIGINT
+MAX_DURATION = 8 * 60
+_LOCK = 'catalog'
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list
+    total: int
+
+
+# ---------------------------------------------------------------- shared checks
+
+def parse_money(text: str | int | float | None, exponent: int, label: str = 'price') -> int:
+    """``'150,000'`` -> 150000 (VND) or ``'12.50'`` -> 1250 (USD): the amount in minor units."""
+    raw = str(text if text is not None else '').strip().replace(',', '').replace(' ', '')
+    if not raw:
+        raise ValidationError(f'Please enter the {label}.', label)
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ValidationError(f'The {label} must be a number, e.g. 150000.', label) from None
+    if value < 0:
+        raise ValidationError(f'The {label} cannot be negative.', label)
+    minor = value * (10 ** exponent)
+    if minor != minor.to_integral_value():
+        raise ValidationError(f'The {label} has too many decimals for the currency '
+                              f'(at most {exponent}).', label)
+    if minor > MAX_PRICE:
+        raise ValidationError(f'The {label} is too large.', label)
+    return int(minor)
+
+
+def _code(code: str) -> str:
+    code = (code or '').strip().upper()
+    if not CODE_RE.match(code):
+        raise ValidationError('The code needs 1 to 20 characters: letters A–Z, digits, dot, dash or underscore '
+                              '(e.g. R101, CONS-GEN).', 'code')
+    return code
+
+
+def _name(name: str, limit: int, label: str = 'name') -> str:
+    name = clean_name(name or '')
+    if not name:
+        raise ValidationError(f'Please enter the {label}.', label)
+    if len(name) > limit:
+        raise ValidationError(f'The {label} can have at most {limit} characters.', label)
+    return name
+
+
+def _optional(text: str, limit: int, label: str) -> str:
+    text = (text or '').strip()
+    if len(text) > limit:
+        raise ValidationError(f'The {label} can have at most {limit} characters.', label)
+    return text
+
+
+async def _code_free(session: AsyncSession, model, code: str, own_id: int | None, what: str) -> None:
+    query = select(model).where(func.upper(model.code) == code)
+    if own_id is not None:
+        query = query.where(model.id != own_id)
+    other = (await session.exec(query)).first()
+    if other is not None:
+        raise Conflict(f'The code {code} is already used by the {what} "{other.name}".')
+
+
+def _changes(obj, values: dict) -> list[str]:
+    return [f'{key} {getattr(obj, key)!r} -> {value!r}' for key, value in values.items()
+            if getattr(obj, key) != value]
+
+
+def _int(value, label: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+        if number != float(value):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ValidationError(f'The {label} must be a whole number.', label) from None
+    if not low <= number <= high:
+        raise ValidationError(f'The {label} must be between {low} and {high}.', label)
+    return number
+
+
+async def _save(session: AsyncSession, actor: Actor, obj, values: dict, *, entity: str, label: str) -> None:
+    created = obj.id is None
+    changes = [] if created else _changes(obj, values)
+    for key, value in values.items():
+        setattr(obj, key, value)
+    session.add(obj)
+    await session.flush()
+    if created or changes:
+        audit.record(session, actor, f'{entity}_{"created" if created else "updated"}', entity=entity,
+                     entity_id=obj.id, detail=f'{label}' + (f': {"; ".join(changes)}' if changes else ''))
+        emit_after_commit(session, Topic.SETTINGS, catalog=entity, id=obj.id)
+    await session.commit()
+
+
+async def _set_active(session: AsyncSession, actor: Actor, obj, active: bool, *, entity: str, label: str) -> None:
+    if obj.is_active == active:
+        return
+    obj.is_active = active
+    session.add(obj)
+    audit.record(session, actor, f'{entity}_{"reactivated" if active else "deactivated"}', entity=entity,
+                 entity_id=obj.id, detail=label)
+    emit_after_commit(session, Topic.SETTINGS, catalog=entity, id=obj.id)
+    await session.commit()
+
+
+async def _get(session: AsyncSession, model, item_id: int, what: str):
+    item = await session.get(model, item_id)
+    if item is None:
+        raise NotFound(f'This {what} does not exist.')
+    return item
+
+
+# ---------------------------------------------------------------- specialties
+
+async def list_specialties(session: AsyncSession, actor: Actor) -> list[Specialty]:
+    require(actor, Role.ADMIN)
+    return list((await session.exec(select(Specialty).order_by(Specialty.name))).all())
+
+
+def _keywords(text: str) -> str:
+    words = [' '.join(word.split()) for word in (text or '').replace(';', ',').replace('\n', ',').split(',')]
+    result = ', '.join(dict.fromkeys(w.lower() for w in words if w))
+    if len(result) > 1000:
+        raise ValidationError('The keywords can have at most 1000 characters.', 'keywords')
+    return result
+
+
+async def save_specialty(session: AsyncSession, actor: Actor, specialty_id: int | None, *, name: str,
+                         description: str = '', keywords: str = '') -> Specialty:
+    """Create (``specialty_id=None``) or change a specialty. Keywords are the complaints that lead to it
+    ("fever, cough, sore throat"), comma-separated."""
+    require(actor, Role.ADMIN)
+    values = {'name': _name(name, 80), 'description': _optional(description, 500, 'description'),
+              'keywords': _keywords(keywords)}
+    await serialize(session, _LOCK)
+    specialty = await _get(session, Specialty, specialty_id, 'specialty') if specialty_id else Specialty()
+    query = select(Specialty).where(func.lower(Specialty.name) == values['name'].lower())
+    if specialty_id:
+        query = query.where(Specialty.id != specialty_id)
+    if (await session.exec(query)).first() is not None:
+        raise Conflict(f'The specialty "{values["name"]}" already exists.')
+    await _save(session, actor, specialty, values, entity='specialty', label=values['name'])
+    return specialty
+
+
+# ---------------------------------------------------------------- rooms
+
+async def list_rooms(session: AsyncSession, actor: Actor, *, active_only: bool = False) -> list[Room]:
+    require(actor, Role.ADMIN)
+    query = select(Room).order_by(col(Room.is_active).desc(), Room.code)
+    if active_only:
+        query = query.where(Room.is_active)
+    return list((await session.exec(query)).all())
+
+
+async def save_room(session: AsyncSession, actor: Actor, room_id: int | None, *, code: str, name: str,
+                    kind: RoomKind | str, floor: str = '') -> Room:
+    require(actor, Role.ADMIN)
+    try:
+        kind = RoomKind(kind)
+    except ValueError:
+        raise ValidationError('Please choose what the room is used for.', 'kind') from None
+    values = {'code': _code(code), 'name': _name(name, 80), 'kind': kind, 'floor': _optional(floor, 20, 'floor')}
+    await serialize(session, _LOCK)
+    room = await _get(session, Room, room_id, 'room') if room_id else Room()
+    await _code_free(session, Room, values['code'], room_id, 'room')
+    await _save(session, actor, room, values, entity='room', label=f'{values["code"]} {values["name"]}')
+    return room
+
+
+async def set_room_active(session: AsyncSession, actor: Actor, room_id: int, active: bool) -> Room:
+    """A room out of use is deactivated; refused while doctors' weekly hours are planned in it."""
+    require(actor, Role.ADMIN)
+    room = await _get(session, Room, room_id, 'room')
+    if not active:
+        users = (await session.exec(select(Doctor.title, Doctor.full_name).join(
+            WorkingHours, WorkingHours.doctor_id == Doctor.id).where(WorkingHours.room_id == room_id)
+            .distinct())).all()
+        if users:
+            names = ', '.join(f'{title} {name}'.strip() for title, name in users)
+            raise Conflict(f'Room {room.code} is in the weekly hours of {names}. Move those hours to another room '
+                           'first.')
+    await _set_active(session, actor, room, active, entity='room', label=f'{room.code} {room.name}')
+    return room
+
+
+# ---------------------------------------------------------------- services (the price list)
+
+async def list_services(session: AsyncSession, actor: Actor, *, search: str = '', active: bool | None = None,
+                        offset: int = 0, limit: int = 100) -> Page:
+    require(actor, Role.ADMIN)
+    where = []
+    if search.strip():
+        pattern = f'%{search.strip().lower()}%'
+        where.append(or_(func.lower(Service.name).like(pattern), func.lower(Service.code).like(pattern)))
+    if active is not None:
+        where.append(Service.is_active == active)
+    total = (await session.exec(select(func.count()).select_from(Service).where(*where))).one()
+    rows = (await session.exec(select(Service).where(*where)
+                               .order_by(col(Service.is_active).desc(), Service.kind, Service.name)
+                               .offset(max(offset, 0)).limit(max(1, min(limit, 500))))).all()
+    return Page(list(rows), total)
+
+
+async def save_service(session: AsyncSession, actor: Actor, service_id: int | None, *, code: str, name: str,
+                       kind: ServiceKind | str, duration_minutes, price: int, specialty_id: int | None = None,
+                       description: str = '') -> Service:
+    """Create or change a price-list item. ``price`` is in minor units (see ``parse_money``)."""
+    require(actor, Role.ADMIN)
+    try:
+        kind = ServiceKind(kind)
+    except ValueError:
+        raise ValidationError('Please choose the kind of service.', 'kind') from None
+    if not isinstance(price, int) or price < 0 or price > MAX_PRICE:
+        raise ValidationError('The price must be zero or more.', 'price')
+    values = {'code': _code(code), 'name': _name(name, 120), 'kind': kind,
+              'duration_minutes': _int(duration_minutes, 'duration (minutes)', 1, MAX_DURATION), 'price': price,
+              'specialty_id': specialty_id or None, 'description': _optional(description, 500, 'description')}
+    await serialize(session, _LOCK)
+    service = await _get(session, Service, service_id, 'service') if service_id else Service()
+    await _code_free(session, Service, values['code'], service_id, 'service')
+    if values['specialty_id'] is not None and await session.get(Specialty, values['specialty_id']) is None:
+        raise ValidationError('Please choose the specialty from the list.', 'specialty')
+    await _save(session, actor, service, values, entity='service', label=f'{values["code"]} {values["name"]}')
+    return service
+
+
+async def set_service_active(session: AsyncSession, actor: Actor, service_id: int, active: bool) -> Service:
+    """A service no longer offered is deactivated: it can't be booked or ordered; past bills keep it."""
+    require(actor, Role.ADMIN)
+    service = await _get(session, Service, service_id, 'service')
+    await _set_active(session, actor, service, active, entity='service', label=f'{service.code} {service.name}')
+    return service
+
+
+# ---------------------------------------------------------------- medicines
+
+async def list_medicines(session: AsyncSession, actor: Actor, *, search: str = '', active: bool | None = None,
+                         offset: int = 0, limit: int = 50) -> Page:
+    require(actor, Role.ADMIN)
+    where = []
+    if search.strip():
+        pattern = f'%{search.strip().lower()}%'
+        where.append(or_(func.lower(Medicine.name).like(pattern), func.lower(Medicine.code).like(pattern),
+                         func.lower(Medicine.generic_name).like(pattern)))
+    if active is not None:
+        where.append(Medicine.is_active == active)
+    total = (await session.exec(select(func.count()).select_from(Medicine).where(*where))).one()
+    rows = (await session.exec(select(Medicine).where(*where)
+                               .order_by(col(Medicine.is_active).desc(), Medicine.name, Medicine.id)
+                               .offset(max(offset, 0)).limit(max(1, min(limit, 500))))).all()
+    return Page(list(rows), total)
+
+
+async def save_medicine(session: AsyncSession, actor: Actor, medicine_id: int | None, *, code: str, name: str,
+                        unit: str, price: int, reorder_level, generic_name: str = '', form: str = 'tablet',
+                        strength: str = '') -> Medicine:
+    """Create or change a medicine. ``price`` is per ``unit`` (the unit counted in stock), in minor units."""
+    require(actor, Role.ADMIN)
+    if not isinstance(price, int) or price < 0 or price > MAX_PRICE:
+        raise ValidationError('The price must be zero or more.', 'price')
+    values = {'code': _code(code), 'name': _name(name, 120), 'unit': _name(unit, 20, 'unit'), 'price': price,
+              'reorder_level': _int(reorder_level if reorder_level not in (None, '') else 0, 'reorder level', 0,
+                                    10 ** 9),
+              'generic_name': _optional(generic_name, 120, 'generic name'),
+              'form': _optional(form, 30, 'form') or 'tablet', 'strength': _optional(strength, 40, 'strength')}
+    await serialize(session, _LOCK)
+    medicine = await _get(session, Medicine, medicine_id, 'medicine') if medicine_id else Medicine()
+    await _code_free(session, Medicine, values['code'], medicine_id, 'medicine')
+    await _save(session, actor, medicine, values, entity='medicine', label=f'{values["code"]} {values["name"]}')
+    return medicine
+
+
+async def set_medicine_active(session: AsyncSession, actor: Actor, medicine_id: int, active: bool) -> Medicine:
+    require(actor, Role.ADMIN)
+    medicine = await _get(session, Medicine, medicine_id, 'medicine')
+    await _set_active(session, actor, medicine, active, entity='medicine', label=f'{medicine.code} {medicine.name}')
+    return medicine

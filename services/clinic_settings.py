@@ -1,0 +1,321 @@
+"""Clinic settings changed on the administration pages: name, address, phone, logo, region, mail server, queues.
+
+Saved values live in the ``clinic_settings`` table and override the CLINIC_* environment defaults of the same
+name (``clinic_ui.settings.apply_overrides``) for the running app, right after the change commits and at every
+start. Each change is validated with a message for the person at the screen, audited (old -> new; passwords
+never) and announced with ``Topic.SETTINGS``.
+
+Queue prefixes are not stored here: they belong to the queue itself (``queues.prefix``), where tickets read them.
+"""
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, parseaddr
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import aiosmtplib
+from sqlmodel import func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from clinic_ui.db import serialize
+from clinic_ui.events import Topic, emit_after_commit
+from clinic_ui.settings import CURRENCY_EXPONENTS, OVERRIDABLE, Settings, apply_overrides, get_settings
+from models import ClinicSetting, Doctor, Invoice, Medicine, Queue, Role, Room, Service, User, WorkingHours
+from models.types import utcnow
+
+from . import audit
+from .access import Actor, require
+from .errors import Conflict, DomainError, NotFound, ValidationError
+from .notifications import sender
+from .text import clean_name, is_valid_email, is_valid_phone, normalize_phone
+
+LANGUAGES = {'en': 'English', 'vi': 'Tiếng Việt'}  # the languages the waiting-room board can announce in
+LOGO_TYPES = {b'\x89PNG\r\n\x1a\n': '.png', b'\xff\xd8\xff': '.jpg'}
+LOGO_MAX_BYTES = 2 * 1024 * 1024
+HOST_RE = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$')
+PREFIX_RE = re.compile(r'^[A-Z]{1,3}$')
+SECRET_KEYS = {'smtp_password'}
+SMTP_TEST_TIMEOUT_S = 15
+_LOCK = 'clinic-settings'
+
+
+@dataclass(frozen=True)
+class QueuePrefix:
+    queue_id: int
+    name: str
+    prefix: str
+    is_active: bool
+
+
+def timezone_names() -> list[str]:
+    return sorted(available_timezones())
+
+
+async def stored(session: AsyncSession) -> dict[str, str]:
+    """The values saved on the settings page (the rest comes from the environment)."""
+    rows = (await session.exec(select(ClinicSetting))).all()
+    return {row.key: row.value for row in rows if row.key in OVERRIDABLE}
+
+
+async def load(session: AsyncSession) -> Settings:
+    """Apply the saved values to the running app (start-up)."""
+    return apply_overrides(await stored(session))
+
+
+# ---------------------------------------------------------------- validation
+
+def _text(value: str, label: str, limit: int, *, required: bool = False) -> str:
+    value = clean_name(value or '')
+    if required and not value:
+        raise ValidationError(f'Please enter the {label}.')
+    if len(value) > limit:
+        raise ValidationError(f'The {label} can have at most {limit} characters.')
+    return value
+
+
+def _timezone(value: str) -> str:
+    value = (value or '').strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f'Unknown time zone "{value}". Please choose one from the list, '
+                              'e.g. Asia/Ho_Chi_Minh or Europe/London.') from None
+    return value
+
+
+def _phone(value: str) -> str:
+    if not (value or '').strip():
+        return ''
+    phone = normalize_phone(value)
+    if not is_valid_phone(phone):
+        raise ValidationError('The clinic phone needs 6 to 15 digits (a leading + is allowed).')
+    return value.strip()
+
+
+def _from_address(value: str) -> str:
+    value = (value or '').strip()
+    if not value:
+        return ''
+    name, address = parseaddr(value)
+    if not is_valid_email(address):
+        raise ValidationError('The sender address must be an email address, e.g. '
+                              '"Clinic <appointments@clinic.example>".')
+    return formataddr((name, address)) if name else address
+
+
+# ---------------------------------------------------------------- saving
+
+async def _save(session: AsyncSession, actor: Actor, values: dict[str, str]) -> list[str]:
+    """Store ``values`` (already validated), audit what changed, commit, apply. Returns the changed keys."""
+    await serialize(session, _LOCK)
+    current = await stored(session)
+    effective = get_settings()
+    changed = []
+    for key, value in values.items():
+        before = current.get(key, _as_text(getattr(effective, key)))
+        if value == before:
+            continue
+        row = await session.get(ClinicSetting, key)
+        if row is None:
+            row = ClinicSetting(key=key)
+        row.value, row.updated_by_id, row.updated_at = value, actor.user_id, utcnow()
+        session.add(row)
+        current[key] = value
+        changed.append(key)
+        shown = 'changed' if key in SECRET_KEYS else f'"{before}" -> "{value}"'
+        audit.record(session, actor, 'setting_changed', entity='setting', detail=f'{key}: {shown}')
+    if not changed:
+        return []
+    emit_after_commit(session, Topic.SETTINGS, keys=changed)
+    if {'smtp_host', 'smtp_port', 'smtp_username', 'smtp_password', 'smtp_starttls'} & set(changed):
+        emit_after_commit(session, Topic.OUTBOX)  # wakes the email sender: waiting emails may go out now
+    await session.commit()
+    apply_overrides(current)
+    return changed
+
+
+def _as_text(value) -> str:
+    if value is None:
+        return ''
+    if hasattr(value, 'get_secret_value'):
+        return value.get_secret_value()
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    return str(value)
+
+
+async def save_clinic(session: AsyncSession, actor: Actor, *, name: str, address: str, phone: str) -> list[str]:
+    require(actor, Role.ADMIN)
+    values = {'clinic_name': _text(name, 'clinic name', 120, required=True),
+              'clinic_address': _text(address, 'address', 300),
+              'clinic_phone': _phone(phone)}
+    return await _save(session, actor, values)
+
+
+async def save_region(session: AsyncSession, actor: Actor, *, timezone: str, currency: str,
+                      language: str) -> list[str]:
+    require(actor, Role.ADMIN)
+    currency = (currency or '').strip().upper()
+    if currency not in CURRENCY_EXPONENTS:
+        raise ValidationError(f'Please choose a currency from the list ({", ".join(sorted(CURRENCY_EXPONENTS))}).')
+    if language not in LANGUAGES:
+        raise ValidationError('Please choose the announcement language from the list.')
+    values = {'timezone': _timezone(timezone), 'currency': currency, 'language': language}
+    if currency != get_settings().currency:
+        # Amounts are stored in minor units of the currency: switching would change what every bill says.
+        invoices = (await session.exec(select(func.count()).select_from(Invoice))).one()
+        if invoices:
+            raise Conflict(f'The currency cannot change any more: {invoices:,} invoices are in '
+                           f'{get_settings().currency}. Set the currency before the clinic starts billing.')
+    return await _save(session, actor, values)
+
+
+async def save_mail_server(session: AsyncSession, actor: Actor, *, host: str, port: int | float | str | None,
+                           username: str, password: str | None, starttls: bool, from_address: str) -> list[str]:
+    """``password=None`` keeps the stored password; an empty host turns email sending off."""
+    require(actor, Role.ADMIN)
+    host = (host or '').strip()
+    if host and not HOST_RE.match(host):
+        raise ValidationError('The mail server must be a host name such as smtp.example.com (no http://).')
+    try:
+        port_number = int(port) if port not in (None, '') else 587
+    except (TypeError, ValueError):
+        raise ValidationError('The port must be a number, usually 587 (STARTTLS) or 465 (TLS).') from None
+    if not 1 <= port_number <= 65535 or port_number != float(port or port_number):
+        raise ValidationError('The port must be a whole number between 1 and 65535, usually 587 or 465.')
+    username = (username or '').strip()
+    if len(username) > 254:
+        raise ValidationError('The user name can have at most 254 characters.')
+    values = {'smtp_host': host, 'smtp_port': str(port_number), 'smtp_username': username,
+              'smtp_starttls': 'true' if starttls else 'false', 'smtp_from': _from_address(from_address)}
+    if password is not None:
+        if len(password) > 500:
+            raise ValidationError('The password is too long.')
+        values['smtp_password'] = password
+    return await _save(session, actor, values)
+
+
+async def save_logo(session: AsyncSession, actor: Actor, *, data: bytes, data_dir: Path) -> Path:
+    """Keep a PNG or JPEG logo (printed on receipts) in the data folder and point the setting at it."""
+    require(actor, Role.ADMIN)
+    if not data:
+        raise ValidationError('The file is empty.')
+    if len(data) > LOGO_MAX_BYTES:
+        raise ValidationError(f'The logo can be at most {LOGO_MAX_BYTES // (1024 * 1024)} MB.')
+    suffix = next((ext for magic, ext in LOGO_TYPES.items() if data.startswith(magic)), None)
+    if suffix is None:
+        raise ValidationError('The logo must be a PNG or JPEG image.')
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = (data_dir / f'logo{suffix}').resolve()
+    for old in data_dir.glob('logo.*'):
+        old.unlink()
+    path.write_bytes(data)
+    await _save(session, actor, {'clinic_logo': str(path)})
+    return path
+
+
+async def remove_logo(session: AsyncSession, actor: Actor) -> None:
+    require(actor, Role.ADMIN)
+    await _save(session, actor, {'clinic_logo': ''})
+
+
+# ---------------------------------------------------------------- test email
+
+async def send_test_email(session: AsyncSession, actor: Actor, *, to: str) -> str:
+    """Send a short email with the saved mail settings; the outcome is audited either way.
+
+    Talks to the mail server before touching the database, so call it with a read session: no write
+    transaction waits on a slow server."""
+    require(actor, Role.ADMIN)
+    to = (to or '').strip().lower()
+    if not is_valid_email(to):
+        raise ValidationError('Please enter the email address to send the test to.')
+    settings = get_settings()
+    if not settings.smtp_host:
+        raise ValidationError('Please enter and save the mail server first.')
+    message = EmailMessage()
+    message['From'] = formataddr(sender(settings))
+    message['To'] = to
+    message['Subject'] = f'Test email from {settings.clinic_name}'
+    message.set_content(f'This is a test email from {settings.clinic_name}.\n\n'
+                        'If you can read it, appointment emails will reach patients.\n', charset='utf-8')
+    implicit_tls = settings.smtp_port == 465
+    error: Exception | None = None
+    try:
+        await aiosmtplib.send(message, hostname=settings.smtp_host, port=settings.smtp_port,
+                              username=settings.smtp_username or None,
+                              password=settings.smtp_password.get_secret_value() or None,
+                              use_tls=implicit_tls, start_tls=settings.smtp_starttls and not implicit_tls,
+                              timeout=SMTP_TEST_TIMEOUT_S)
+    except Exception as e:  # noqa: BLE001 - every failure becomes a message for the administrator
+        error = e
+    where = f'{settings.smtp_host}:{settings.smtp_port}'
+    audit.record(session, actor, 'smtp_test', entity='setting',
+                 detail=f'to {to} via {where}: ' + (f'failed: {type(error).__name__}: {error}' if error else 'sent'))
+    await session.commit()
+    if error is not None:
+        raise DomainError(_smtp_problem(error, where))
+    return f'A test email was sent to {to}.'
+
+
+def _smtp_problem(error: Exception, where: str) -> str:
+    if isinstance(error, aiosmtplib.SMTPAuthenticationError):
+        return f'The mail server {where} refused the user name or password.'
+    if isinstance(error, (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPConnectTimeoutError, OSError)):
+        return f'Could not reach the mail server {where}. Check the server name and port.'
+    if isinstance(error, aiosmtplib.SMTPTimeoutError):
+        return f'The mail server {where} did not answer in time.'
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        return f'The mail server {where} refused the address.'
+    return f'The test email was not sent: {error}'
+
+
+# ---------------------------------------------------------------- queue prefixes
+
+async def queue_prefixes(session: AsyncSession, actor: Actor) -> list[QueuePrefix]:
+    require(actor, Role.ADMIN)
+    rows = (await session.exec(select(Queue).order_by(Queue.prefix))).all()
+    return [QueuePrefix(q.id, q.name, q.prefix, q.is_active) for q in rows]
+
+
+async def set_queue_prefix(session: AsyncSession, actor: Actor, queue_id: int, prefix: str) -> Queue:
+    """Change the letters printed on a queue's tickets (A-012). Today's tickets keep their numbers."""
+    require(actor, Role.ADMIN)
+    prefix = (prefix or '').strip().upper()
+    if not PREFIX_RE.match(prefix) or any(ch not in string.ascii_uppercase for ch in prefix):
+        raise ValidationError('A queue prefix is 1 to 3 letters A–Z, e.g. A or KB.')
+    await serialize(session, 'queues')
+    queue = await session.get(Queue, queue_id)
+    if queue is None:
+        raise NotFound('This queue does not exist.')
+    if queue.prefix == prefix:
+        return queue
+    other = (await session.exec(select(Queue).where(Queue.prefix == prefix, Queue.id != queue_id))).first()
+    if other is not None:
+        raise Conflict(f'The prefix {prefix} is already used by the queue "{other.name}".')
+    audit.record(session, actor, 'queue_prefix_changed', entity='queue', entity_id=queue.id,
+                 detail=f'{queue.name}: {queue.prefix} -> {prefix}')
+    queue.prefix = prefix
+    session.add(queue)
+    emit_after_commit(session, Topic.SETTINGS, keys=['queue_prefix'])  # boards and queue pages re-read
+    await session.commit()
+    return queue
+
+
+async def setup_progress(session: AsyncSession, actor: Actor) -> dict[str, bool]:
+    """What a new clinic has set up already (the checklist on the administration home)."""
+    require(actor, Role.ADMIN)
+
+    async def some(model, *where) -> bool:
+        return (await session.exec(select(func.count()).select_from(model).where(*where))).one() > 0
+
+    named = get_settings().clinic_name != Settings.model_fields['clinic_name'].default  # set in CLINIC_CLINIC_NAME
+    return {'settings': named or await some(ClinicSetting, ClinicSetting.key == 'clinic_name'),
+            'rooms': await some(Room, Room.is_active), 'services': await some(Service, Service.is_active),
+            'doctors': await some(Doctor, Doctor.is_active), 'hours': await some(WorkingHours),
+            'medicines': await some(Medicine, Medicine.is_active),
+            'staff': await some(User, User.role != Role.ADMIN, User.is_active)}

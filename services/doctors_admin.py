@@ -1,0 +1,487 @@
+"""Doctors for administrators: details and license, specialties, services, weekly hours per room, leave.
+
+Weekly hours never clash: a doctor is in one place at a time, and a room hosts one doctor at a time. Hours and
+leave that would strand booked patients are refused until reception moves those appointments. Every doctor has
+a queue (``services.queue.queue_for_doctor``); its room follows the doctor's first working hours.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from clinic_ui.db import serialize
+from clinic_ui.events import Topic, emit_after_commit
+from models import (Appointment, Doctor, DoctorLeave, DoctorService, DoctorSpecialty, Queue, Role, Room, Service,
+                    Specialty, User, WorkingHours)
+from models.types import utcnow
+
+from . import audit
+from .access import Actor, require
+from .booking import ACTIVE as ACTIVE_APPOINTMENTS
+from .booking import BOOKING_LOCK
+from .errors import Conflict, NotFound, ValidationError
+from .queue import queue_for_doctor
+from .staff_admin import _check_license_free, _license, _phone
+from .text import clean_name, is_valid_email
+
+WEEKDAYS = ('Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday')
+MAX_LEAVE_DAYS = 366
+
+
+@dataclass(frozen=True)
+class DoctorRow:
+    id: int
+    name: str
+    license_number: str
+    specialties: str
+    services: int
+    hours: str
+    queue_prefix: str
+    username: str
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class HoursRow:
+    id: int
+    weekday: int
+    start_time: time
+    end_time: time
+    room_id: int
+    room: str
+
+    @property
+    def text(self) -> str:
+        return f'{WEEKDAYS[self.weekday]} {self.start_time:%H:%M}–{self.end_time:%H:%M}, {self.room}'
+
+
+@dataclass
+class DoctorDetail:
+    doctor: Doctor
+    username: str
+    queue_prefix: str
+    specialty_ids: list[int] = field(default_factory=list)
+    service_ids: list[int] = field(default_factory=list)
+    hours: list[HoursRow] = field(default_factory=list)
+    leaves: list[DoctorLeave] = field(default_factory=list)
+
+
+def doctor_name(doctor: Doctor) -> str:
+    return f'{doctor.title} {doctor.full_name}'.strip()
+
+
+def _hours_summary(blocks: list[WorkingHours]) -> str:
+    days = sorted({b.weekday for b in blocks})
+    if not days:
+        return 'no hours yet'
+    names = [WEEKDAYS[d][:3] for d in days]
+    if days == list(range(days[0], days[-1] + 1)) and len(days) > 2:
+        return f'{names[0]}–{names[-1]}'
+    return ', '.join(names)
+
+
+async def list_doctors(session: AsyncSession, actor: Actor) -> list[DoctorRow]:
+    require(actor, Role.ADMIN)
+    doctors = (await session.exec(select(Doctor).order_by(col(Doctor.is_active).desc(), Doctor.full_name))).all()
+    specialties: dict[int, list[str]] = defaultdict(list)
+    for doctor_id, name in (await session.exec(select(DoctorSpecialty.doctor_id, Specialty.name).join(
+            Specialty, Specialty.id == DoctorSpecialty.specialty_id))).all():
+        specialties[doctor_id].append(name)
+    services = dict((await session.exec(select(DoctorService.doctor_id, func.count())
+                                        .group_by(DoctorService.doctor_id))).all())
+    hours: dict[int, list[WorkingHours]] = defaultdict(list)
+    for block in (await session.exec(select(WorkingHours))).all():
+        hours[block.doctor_id].append(block)
+    prefixes = dict((await session.exec(select(Queue.doctor_id, Queue.prefix).where(Queue.doctor_id.is_not(None))))
+                    .all())
+    usernames = dict((await session.exec(select(User.id, User.username))).all())
+    return [DoctorRow(d.id, doctor_name(d), d.license_number, ', '.join(sorted(specialties[d.id])),
+                      services.get(d.id, 0), _hours_summary(hours[d.id]), prefixes.get(d.id, ''),
+                      usernames.get(d.user_id, '') if d.user_id else '', d.is_active) for d in doctors]
+
+
+async def _doctor(session: AsyncSession, doctor_id: int) -> Doctor:
+    doctor = await session.get(Doctor, doctor_id)
+    if doctor is None:
+        raise NotFound('This doctor does not exist.')
+    return doctor
+
+
+async def detail(session: AsyncSession, actor: Actor, doctor_id: int) -> DoctorDetail:
+    require(actor, Role.ADMIN)
+    doctor = await _doctor(session, doctor_id)
+    user = await session.get(User, doctor.user_id) if doctor.user_id else None
+    queue = (await session.exec(select(Queue).where(Queue.doctor_id == doctor_id))).first()
+    result = DoctorDetail(doctor, user.username if user else '', queue.prefix if queue else '')
+    result.specialty_ids = list((await session.exec(select(DoctorSpecialty.specialty_id)
+                                                    .where(DoctorSpecialty.doctor_id == doctor_id))).all())
+    result.service_ids = list((await session.exec(select(DoctorService.service_id)
+                                                  .where(DoctorService.doctor_id == doctor_id))).all())
+    rows = (await session.exec(select(WorkingHours, Room).join(Room, Room.id == WorkingHours.room_id)
+                               .where(WorkingHours.doctor_id == doctor_id)
+                               .order_by(WorkingHours.weekday, WorkingHours.start_time))).all()
+    result.hours = [HoursRow(h.id, h.weekday, h.start_time, h.end_time, r.id, f'{r.code} · {r.name}')
+                    for h, r in rows]
+    result.leaves = list((await session.exec(select(DoctorLeave).where(DoctorLeave.doctor_id == doctor_id)
+                                             .order_by(col(DoctorLeave.start_date).desc()))).all())
+    return result
+
+
+# ---------------------------------------------------------------- details
+
+def _doctor_fields(full_name: str, title: str, phone: str | None, email: str | None
+                   ) -> tuple[str, str, str | None, str | None]:
+    full_name = clean_name(full_name or '')
+    if not full_name:
+        raise ValidationError('Please enter the doctor\'s full name.', 'full_name')
+    if len(full_name) > 120:
+        raise ValidationError('The full name can have at most 120 characters.', 'full_name')
+    title = clean_name(title or '')
+    if len(title) > 20:
+        raise ValidationError('The title can have at most 20 characters (e.g. Dr., Prof.).', 'title')
+    email = (email or '').strip().lower() or None
+    if email is not None and not is_valid_email(email):
+        raise ValidationError('Please enter a valid email address, or leave it empty.', 'email')
+    return full_name, title, _phone(phone), email
+
+
+async def _check_contacts_free(session: AsyncSession, phone: str | None, email: str | None,
+                               doctor_id: int | None) -> None:
+    for column, value, label in ((Doctor.phone, phone, 'phone number'), (Doctor.email, email, 'email address')):
+        if value is None:
+            continue
+        query = select(Doctor).where(column == value)
+        if doctor_id is not None:
+            query = query.where(Doctor.id != doctor_id)
+        other = (await session.exec(query)).first()
+        if other is not None:
+            raise Conflict(f'The {label} {value} is already used by {doctor_name(other)}.')
+
+
+async def create_doctor(session: AsyncSession, actor: Actor, *, full_name: str, license_number: str,
+                        title: str = 'Dr.', phone: str | None = None, email: str | None = None) -> Doctor:
+    """A doctor without a staff account (e.g. a visiting doctor whose queue reception runs). Doctors who sign in
+    are created on the staff page with the Doctor role."""
+    require(actor, Role.ADMIN)
+    full_name, title, phone, email = _doctor_fields(full_name, title, phone, email)
+    license_number = _license(license_number)
+    await serialize(session, 'users')
+    await _check_license_free(session, license_number)
+    await _check_contacts_free(session, phone, email, None)
+    doctor = Doctor(full_name=full_name, title=title, license_number=license_number, phone=phone, email=email)
+    session.add(doctor)
+    await session.flush()
+    await queue_for_doctor(session, doctor.id)
+    audit.record(session, actor, 'doctor_created', entity='doctor', entity_id=doctor.id,
+                 detail=f'{doctor_name(doctor)}, license {license_number}')
+    emit_after_commit(session, Topic.STAFF, doctor_id=doctor.id)
+    await session.commit()
+    return doctor
+
+
+async def update_doctor(session: AsyncSession, actor: Actor, doctor_id: int, *, full_name: str, title: str,
+                        license_number: str, phone: str | None = None, email: str | None = None) -> Doctor:
+    require(actor, Role.ADMIN)
+    full_name, title, phone, email = _doctor_fields(full_name, title, phone, email)
+    license_number = _license(license_number)
+    await serialize(session, 'users')
+    doctor = await _doctor(session, doctor_id)
+    await _check_license_free(session, license_number, doctor_id)
+    await _check_contacts_free(session, phone, email, doctor_id)
+    changes = [f'{name} "{getattr(doctor, name) or ""}" -> "{value or ""}"'
+               for name, value in (('full_name', full_name), ('title', title), ('license_number', license_number),
+                                   ('phone', phone), ('email', email)) if getattr(doctor, name) != value]
+    doctor.full_name, doctor.title, doctor.license_number, doctor.phone, doctor.email = \
+        full_name, title, license_number, phone, email
+    session.add(doctor)
+    if doctor.user_id:  # the account shows the same name
+        user = await session.get(User, doctor.user_id)
+        if user is not None and user.full_name != full_name:
+            user.full_name = full_name
+            session.add(user)
+    queue = await queue_for_doctor(session, doctor.id)
+    queue.name = doctor_name(doctor)[:80]
+    session.add(queue)
+    if changes:
+        audit.record(session, actor, 'doctor_updated', entity='doctor', entity_id=doctor.id,
+                     detail='; '.join(changes))
+        emit_after_commit(session, Topic.STAFF, doctor_id=doctor.id)
+    await session.commit()
+    return doctor
+
+
+async def set_active(session: AsyncSession, actor: Actor, doctor_id: int, active: bool) -> Doctor:
+    """A doctor who leaves is deactivated: no new bookings, the history stays."""
+    require(actor, Role.ADMIN)
+    await serialize(session, BOOKING_LOCK)
+    doctor = await _doctor(session, doctor_id)
+    if doctor.is_active == active:
+        return doctor
+    if not active:
+        upcoming = (await session.exec(select(func.count()).select_from(Appointment).where(
+            Appointment.doctor_id == doctor_id, Appointment.status.in_(ACTIVE_APPOINTMENTS),
+            Appointment.end_at > utcnow()))).one()
+        if upcoming:
+            raise Conflict(f'{doctor_name(doctor)} has {upcoming} upcoming appointment'
+                           f'{"s" if upcoming != 1 else ""}. Please move or cancel them first.')
+    elif doctor.user_id:
+        user = await session.get(User, doctor.user_id)
+        if user is not None and not user.is_active:
+            raise Conflict('The doctor\'s staff account is deactivated: reactivate the account on the staff page.')
+    doctor.is_active = active
+    session.add(doctor)
+    queue = await queue_for_doctor(session, doctor.id)
+    queue.is_active = active
+    session.add(queue)
+    audit.record(session, actor, 'doctor_reactivated' if active else 'doctor_deactivated', entity='doctor',
+                 entity_id=doctor.id, detail=doctor_name(doctor))
+    emit_after_commit(session, Topic.STAFF, doctor_id=doctor.id)
+    await session.commit()
+    return doctor
+
+
+async def set_offer(session: AsyncSession, actor: Actor, doctor_id: int, *, specialty_ids: list[int],
+                    service_ids: list[int]) -> None:
+    """The doctor's specialties and the services they provide (what patients can book with them)."""
+    require(actor, Role.ADMIN)
+    doctor = await _doctor(session, doctor_id)
+    await _link_specialties(session, actor, doctor, specialty_ids)
+    await _link_services(session, actor, doctor, service_ids)
+    await session.commit()
+
+
+async def set_specialties(session: AsyncSession, actor: Actor, doctor_id: int, specialty_ids: list[int]) -> None:
+    require(actor, Role.ADMIN)
+    await _link_specialties(session, actor, await _doctor(session, doctor_id), specialty_ids)
+    await session.commit()
+
+
+async def set_services(session: AsyncSession, actor: Actor, doctor_id: int, service_ids: list[int]) -> None:
+    require(actor, Role.ADMIN)
+    await _link_services(session, actor, await _doctor(session, doctor_id), service_ids)
+    await session.commit()
+
+
+async def _link_specialties(session: AsyncSession, actor: Actor, doctor: Doctor, specialty_ids: list[int]) -> None:
+    doctor_id = doctor.id
+    wanted = set(specialty_ids or [])
+    known = set((await session.exec(select(Specialty.id).where(col(Specialty.id).in_(wanted)))).all())
+    if wanted - known:
+        raise ValidationError('Please choose the specialties from the list.', 'specialties')
+    current = {row.specialty_id: row for row in (await session.exec(
+        select(DoctorSpecialty).where(DoctorSpecialty.doctor_id == doctor_id))).all()}
+    for specialty_id in set(current) - wanted:
+        await session.delete(current[specialty_id])
+    for specialty_id in wanted - set(current):
+        session.add(DoctorSpecialty(doctor_id=doctor_id, specialty_id=specialty_id))
+    if wanted != set(current):
+        names = (await session.exec(select(Specialty.name).where(col(Specialty.id).in_(wanted)))).all()
+        audit.record(session, actor, 'doctor_specialties', entity='doctor', entity_id=doctor_id,
+                     detail=f'{doctor_name(doctor)}: {", ".join(sorted(names)) or "none"}')
+        emit_after_commit(session, Topic.STAFF, doctor_id=doctor_id)
+
+
+async def _link_services(session: AsyncSession, actor: Actor, doctor: Doctor, service_ids: list[int]) -> None:
+    doctor_id = doctor.id
+    wanted = set(service_ids or [])
+    known = set((await session.exec(select(Service.id).where(col(Service.id).in_(wanted)))).all())
+    if wanted - known:
+        raise ValidationError('Please choose the services from the list.', 'services')
+    current = {row.service_id: row for row in (await session.exec(
+        select(DoctorService).where(DoctorService.doctor_id == doctor_id))).all()}
+    for service_id in set(current) - wanted:
+        await session.delete(current[service_id])
+    for service_id in wanted - set(current):
+        session.add(DoctorService(doctor_id=doctor_id, service_id=service_id))
+    if wanted != set(current):
+        names = (await session.exec(select(Service.name).where(col(Service.id).in_(wanted)))).all()
+        audit.record(session, actor, 'doctor_services', entity='doctor', entity_id=doctor_id,
+                     detail=f'{doctor_name(doctor)}: {", ".join(sorted(names)) or "none"}')
+        emit_after_commit(session, Topic.STAFF, doctor_id=doctor_id)
+
+
+# ---------------------------------------------------------------- weekly hours
+
+def parse_time(text: str | time, label: str) -> time:
+    if isinstance(text, time):
+        return text
+    try:
+        hours, minutes = (text or '').strip().split(':')
+        return time(int(hours), int(minutes))
+    except (ValueError, TypeError):
+        raise ValidationError(f'The {label} time must look like 08:30.') from None
+
+
+async def _appointments_in(session: AsyncSession, doctor_id: int, tz: ZoneInfo, now: datetime,
+                           inside) -> list[Appointment]:
+    """The doctor's upcoming active appointments for which ``inside(local_start, local_end)`` holds."""
+    rows = (await session.exec(select(Appointment).where(
+        Appointment.doctor_id == doctor_id, Appointment.status.in_(ACTIVE_APPOINTMENTS),
+        Appointment.end_at > now).order_by(Appointment.start_at))).all()
+    return [a for a in rows if inside(a.start_at.astimezone(tz), a.end_at.astimezone(tz))]
+
+
+def _stranded(appointments: list[Appointment], tz: ZoneInfo) -> str:
+    first = appointments[0].start_at.astimezone(tz)
+    count = len(appointments)
+    return (f'{count} booked appointment{"s" if count != 1 else ""} would be left outside the doctor\'s hours '
+            f'(the first on {first:%a %d/%m at %H:%M}). Please move or cancel them first.')
+
+
+async def add_hours(session: AsyncSession, actor: Actor, doctor_id: int, *, weekdays: list[int], start: str | time,
+                    end: str | time, room_id: int | None) -> list[WorkingHours]:
+    """Add a weekly block on each of ``weekdays`` (0 = Monday) in ``room_id``. Refused, naming the clash, when
+    the doctor already works elsewhere then or another doctor has the room."""
+    require(actor, Role.ADMIN)
+    start_time, end_time = parse_time(start, 'start'), parse_time(end, 'end')
+    if not weekdays:
+        raise ValidationError('Please choose at least one day.', 'weekdays')
+    if any(not isinstance(day, int) or not 0 <= day <= 6 for day in weekdays):
+        raise ValidationError('Please choose the days from the list.', 'weekdays')
+    if start_time >= end_time:
+        raise ValidationError('The end time must be after the start time.', 'end')
+    if room_id is None:
+        raise ValidationError('Please choose the room.', 'room')
+    await serialize(session, BOOKING_LOCK)
+    doctor = await _doctor(session, doctor_id)
+    room = await session.get(Room, room_id)
+    if room is None or not room.is_active:
+        raise ValidationError('Please choose an active room from the list.', 'room')
+    days = sorted(set(weekdays))
+    clashes = (await session.exec(
+        select(WorkingHours, Doctor, Room).join(Doctor, Doctor.id == WorkingHours.doctor_id)
+        .join(Room, Room.id == WorkingHours.room_id)
+        .where(col(WorkingHours.weekday).in_(days), WorkingHours.start_time < end_time,
+               WorkingHours.end_time > start_time,
+               (WorkingHours.doctor_id == doctor_id) | (WorkingHours.room_id == room_id)))).all()
+    # the doctor's own clash first: "already works elsewhere" is the more useful message
+    for block, other, block_room in sorted(clashes, key=lambda row: (row[0].doctor_id != doctor_id,
+                                                                     row[0].weekday, row[0].start_time)):
+        when = f'{WEEKDAYS[block.weekday]} {block.start_time:%H:%M}–{block.end_time:%H:%M}'
+        if block.doctor_id == doctor_id:
+            raise Conflict(f'{doctor_name(doctor)} already works {when} in {block_room.code}: a doctor can only '
+                           'be in one place at a time.')
+        if other.is_active:
+            raise Conflict(f'Room {room.code} is taken {when} by {doctor_name(other)}.')
+    added = []
+    for day in days:
+        block = WorkingHours(doctor_id=doctor_id, room_id=room_id, weekday=day, start_time=start_time,
+                             end_time=end_time)
+        session.add(block)
+        added.append(block)
+    await session.flush()
+    queue = await queue_for_doctor(session, doctor_id)
+    if queue.room_id is None:
+        queue.room_id = room_id
+        session.add(queue)
+    audit.record(session, actor, 'doctor_hours_added', entity='doctor', entity_id=doctor_id,
+                 detail=f'{doctor_name(doctor)}: {", ".join(WEEKDAYS[d][:3] for d in days)} '
+                        f'{start_time:%H:%M}–{end_time:%H:%M} in {room.code}')
+    emit_after_commit(session, Topic.STAFF, doctor_id=doctor_id)
+    await session.commit()
+    return added
+
+
+async def remove_hours(session: AsyncSession, actor: Actor, hours_id: int, *, tz: ZoneInfo,
+                       now: datetime | None = None) -> None:
+    """Remove a weekly block, unless booked appointments fall in it."""
+    require(actor, Role.ADMIN)
+    now = now or utcnow()
+    await serialize(session, BOOKING_LOCK)
+    block = await session.get(WorkingHours, hours_id)
+    if block is None:
+        raise NotFound('These hours were already removed.')
+    doctor = await _doctor(session, block.doctor_id)
+    others = (await session.exec(select(WorkingHours).where(WorkingHours.doctor_id == block.doctor_id,
+                                                            WorkingHours.id != block.id))).all()
+
+    def inside(start: datetime, end: datetime) -> bool:
+        in_block = (start.weekday() == block.weekday and block.start_time <= start.time()
+                    and end.time() <= block.end_time)
+        covered = any(o.weekday == start.weekday() and o.start_time <= start.time() and end.time() <= o.end_time
+                      for o in others)
+        return in_block and not covered
+
+    stranded = await _appointments_in(session, block.doctor_id, tz, now, inside)
+    if stranded:
+        raise Conflict(_stranded(stranded, tz))
+    room = await session.get(Room, block.room_id)
+    await session.delete(block)
+    audit.record(session, actor, 'doctor_hours_removed', entity='doctor', entity_id=doctor.id,
+                 detail=f'{doctor_name(doctor)}: {WEEKDAYS[block.weekday]} {block.start_time:%H:%M}–'
+                        f'{block.end_time:%H:%M} in {room.code if room else "?"}')
+    emit_after_commit(session, Topic.STAFF, doctor_id=doctor.id)
+    await session.commit()
+
+
+# ---------------------------------------------------------------- leave and days off
+
+async def add_leave(session: AsyncSession, actor: Actor, doctor_id: int, *, start_date: date, end_date: date,
+                    reason: str, tz: ZoneInfo, now: datetime | None = None) -> DoctorLeave:
+    """Days off or leave (both dates included): booking offers no slot inside."""
+    require(actor, Role.ADMIN)
+    now = now or utcnow()
+    if start_date is None or end_date is None:
+        raise ValidationError('Please enter the first and the last day.', 'start_date')
+    if end_date < start_date:
+        raise ValidationError('The last day must not be before the first day.', 'end_date')
+    if end_date < now.astimezone(tz).date():
+        raise ValidationError('This leave is already over: please enter days from today on.', 'end_date')
+    if (end_date - start_date).days + 1 > MAX_LEAVE_DAYS:
+        raise ValidationError(f'A leave can last at most {MAX_LEAVE_DAYS} days; enter longer absences in parts '
+                              'or deactivate the doctor.', 'end_date')
+    reason = clean_name(reason or '')
+    if len(reason) > 200:
+        raise ValidationError('The reason can have at most 200 characters.', 'reason')
+    await serialize(session, BOOKING_LOCK)
+    doctor = await _doctor(session, doctor_id)
+    overlapping = (await session.exec(select(DoctorLeave).where(
+        DoctorLeave.doctor_id == doctor_id, DoctorLeave.start_date <= end_date,
+        DoctorLeave.end_date >= start_date))).first()
+    if overlapping is not None:
+        raise Conflict(f'{doctor_name(doctor)} is already on leave {overlapping.start_date:%d/%m/%Y}–'
+                       f'{overlapping.end_date:%d/%m/%Y}. Change that leave instead.')
+    stranded = await _appointments_in(session, doctor_id, tz, now,
+                                      lambda start, _end: start_date <= start.date() <= end_date)
+    if stranded:
+        raise Conflict(_stranded(stranded, tz))
+    leave = DoctorLeave(doctor_id=doctor_id, start_date=start_date, end_date=end_date, reason=reason)
+    session.add(leave)
+    await session.flush()
+    audit.record(session, actor, 'doctor_leave_added', entity='doctor', entity_id=doctor_id,
+                 detail=f'{doctor_name(doctor)}: {start_date:%d/%m/%Y}–{end_date:%d/%m/%Y} {reason}'.strip())
+    emit_after_commit(session, Topic.STAFF, doctor_id=doctor_id)
+    await session.commit()
+    return leave
+
+
+async def remove_leave(session: AsyncSession, actor: Actor, leave_id: int) -> None:
+    require(actor, Role.ADMIN)
+    leave = await session.get(DoctorLeave, leave_id)
+    if leave is None:
+        raise NotFound('This leave was already removed.')
+    doctor = await _doctor(session, leave.doctor_id)
+    await session.delete(leave)
+    audit.record(session, actor, 'doctor_leave_removed', entity='doctor', entity_id=doctor.id,
+                 detail=f'{doctor_name(doctor)}: {leave.start_date:%d/%m/%Y}–{leave.end_date:%d/%m/%Y}')
+    emit_after_commit(session, Topic.STAFF, doctor_id=doctor.id)
+    await session.commit()
+
+
+async def ensure_queues(session: AsyncSession, actor: Actor) -> int:
+    """Give every doctor a queue (e.g. doctors added before queues existed). Returns how many were created."""
+    require(actor, Role.ADMIN)
+    missing = (await session.exec(select(Doctor.id).where(
+        col(Doctor.id).not_in(select(Queue.doctor_id).where(Queue.doctor_id.is_not(None)))))).all()
+    for doctor_id in missing:
+        await queue_for_doctor(session, doctor_id)
+    if missing:
+        audit.record(session, actor, 'queues_created', detail=f'{len(missing)} doctor queue(s)')
+        await session.commit()
+    return len(missing)
+
