@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Medicine, Role, StockBatch
+from clinic_ui.db import serialize
+from clinic_ui.events import Topic, emit_after_commit
+from models import Medicine, MovementKind, Role, StockBatch, StockMovement
 
+from . import audit
 from .access import Actor, require
+from .errors import NotFound, ValidationError
 
 
 @dataclass(frozen=True)
@@ -19,7 +23,7 @@ class LowStock:
     code: str
     name: str
     unit: str
-    on_hand: int  # usable units: batches not expired
+    on_hand: int  # usable units: batches in date (one expiring today is not handed out)
     reorder_level: int
 
 
@@ -42,7 +46,7 @@ class StockAlerts:
 async def stock_alerts(session: AsyncSession, actor: Actor, today: date, *, expiring_within_days: int = 60,
                        limit: int = 200) -> StockAlerts:
     require(actor, Role.PHARMACIST)
-    usable = sa.func.coalesce(sa.func.sum(StockBatch.quantity).filter(StockBatch.expiry_date >= today), 0)
+    usable = sa.func.coalesce(sa.func.sum(StockBatch.quantity).filter(StockBatch.expiry_date > today), 0)
     low_query = (select(Medicine.id, Medicine.code, Medicine.name, Medicine.unit, usable, Medicine.reorder_level)
                  .outerjoin(StockBatch, StockBatch.medicine_id == Medicine.id)
                  .where(Medicine.is_active)
@@ -56,5 +60,195 @@ async def stock_alerts(session: AsyncSession, actor: Actor, today: date, *, expi
                       .where(StockBatch.quantity > 0,
                              StockBatch.expiry_date <= today + timedelta(days=expiring_within_days))
                       .order_by(StockBatch.expiry_date, Medicine.name).limit(limit))
-    expiring = [ExpiringBatch(*row, expired=row[3] < today) for row in (await session.exec(expiring_query)).all()]
+    expiring = [ExpiringBatch(*row, expired=row[3] <= today) for row in (await session.exec(expiring_query)).all()]
     return StockAlerts(low_stock=low, expiring=expiring)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Goods in, adjustments and the ledger
+# --------------------------------------------------------------------------------------------------------------
+
+ADJUSTMENT_REASONS = {
+    'damaged': 'Damaged',
+    'expired': 'Expired: taken off the shelf',
+    'count': 'Count correction',
+    'returned': 'Returned to the supplier',
+    'other': 'Other',
+}
+
+
+@dataclass
+class GoodsIn:
+    medicine_id: int | None
+    batch_no: str
+    expiry_date: date | None
+    supplier: str
+    quantity: str       # as typed
+    unit_cost: str = ''  # per unit, in minor units, as typed
+
+
+def _whole(text: str, label: str, *, low: int, high: int, name: str) -> int:
+    text = (text or '').strip().replace(',', '').replace(' ', '').removeprefix('+')
+    if not text.removeprefix('-').isdigit():
+        raise ValidationError(f'{label}: please write a whole number.', name)
+    value = int(text)
+    if not low <= value <= high:
+        raise ValidationError(f'{label}: please write a number from {low:,} to {high:,}.', name)
+    return value
+
+
+async def receive(session: AsyncSession, actor: Actor, data: GoodsIn, *, today: date, now: datetime) -> StockBatch:
+    """Goods in: a new batch (or more of a batch already in stock with the same expiry), with a RECEIPT movement."""
+    require(actor, Role.PHARMACIST)
+    if data.medicine_id is None:
+        raise ValidationError('Please pick the medicine.', 'medicine')
+    batch_no = ' '.join((data.batch_no or '').split())
+    if not batch_no:
+        raise ValidationError('Please write the batch number printed on the package.', 'batch_no')
+    if len(batch_no) > 40:
+        raise ValidationError('The batch number can have at most 40 characters.', 'batch_no')
+    if data.expiry_date is None:
+        raise ValidationError('Please give the expiry date (dd/mm/yyyy).', 'expiry_date')
+    if data.expiry_date <= today:
+        raise ValidationError('This batch has already expired: expired goods cannot be received.', 'expiry_date')
+    supplier = ' '.join((data.supplier or '').split())
+    if len(supplier) > 120:
+        raise ValidationError('The supplier can have at most 120 characters.', 'supplier')
+    quantity = _whole(data.quantity, 'Quantity', low=1, high=1_000_000, name='quantity')
+    unit_cost = _whole(data.unit_cost or '0', 'Unit cost', low=0, high=10**12, name='unit_cost')
+    medicine = await session.get(Medicine, data.medicine_id)
+    if medicine is None:
+        raise NotFound('This medicine does not exist.')
+    await serialize(session, f'stock:{medicine.id}')
+    batch = (await session.exec(select(StockBatch).where(StockBatch.medicine_id == medicine.id,
+                                                         StockBatch.batch_no == batch_no)
+                                .execution_options(populate_existing=True))).first()
+    if batch is not None and batch.expiry_date != data.expiry_date:
+        raise ValidationError(f'Batch {batch_no} of {medicine.name} is already in stock with expiry '
+                              f'{batch.expiry_date:%d/%m/%Y}. Please check the batch number and the expiry date.',
+                              'expiry_date')
+    if batch is None:
+        batch = StockBatch(medicine_id=medicine.id, batch_no=batch_no, expiry_date=data.expiry_date,
+                           supplier=supplier, quantity=0, unit_cost=unit_cost, received_at=now)
+        session.add(batch)
+        await session.flush()
+    await session.exec(sa.update(StockBatch).where(StockBatch.id == batch.id)
+                       .values(quantity=StockBatch.quantity + quantity))
+    session.add(StockMovement(batch_id=batch.id, medicine_id=medicine.id, kind=MovementKind.RECEIPT,
+                              quantity=quantity, reason=f'Goods received from {supplier}' if supplier
+                              else 'Goods received', user_id=actor.user_id, at=now))
+    audit.record(session, actor, 'goods_received', entity='stock_batch', entity_id=batch.id,
+                 detail=f'{medicine.code} batch {batch_no}: +{quantity}')
+    emit_after_commit(session, Topic.PHARMACY, medicine_ids=[medicine.id])
+    await session.commit()
+    await session.refresh(batch)
+    return batch
+
+
+async def adjust(session: AsyncSession, actor: Actor, batch_id: int, *, change: str, reason: str, note: str = '',
+                 now: datetime) -> StockBatch:
+    """Correct a batch: ``change`` is signed ("-3" damaged, "+2" found at the count). The stock never goes below 0."""
+    require(actor, Role.PHARMACIST)
+    if reason not in ADJUSTMENT_REASONS:
+        raise ValidationError('Please choose the reason for the adjustment.', 'reason')
+    note = ' '.join((note or '').split())
+    if reason in ('other', 'count') and len(note) < 3:
+        raise ValidationError('Please add a short note explaining the adjustment.', 'note')
+    amount = _whole(change, 'Change', low=-1_000_000, high=1_000_000, name='change')
+    if amount == 0:
+        raise ValidationError('The change cannot be 0: write e.g. -3 to remove 3 units or 2 to add 2.', 'change')
+    if amount > 0 and reason in ('damaged', 'expired', 'returned'):
+        raise ValidationError(f'"{ADJUSTMENT_REASONS[reason]}" removes stock: please write a negative number.',
+                              'change')
+    batch = await session.get(StockBatch, batch_id)
+    if batch is None:
+        raise NotFound('This batch does not exist.')
+    await serialize(session, f'stock:{batch.medicine_id}')
+    result = await session.exec(sa.update(StockBatch)
+                                .where(StockBatch.id == batch.id, StockBatch.quantity + amount >= 0)
+                                .values(quantity=StockBatch.quantity + amount))
+    if result.rowcount != 1:
+        await session.refresh(batch)
+        raise ValidationError(f'Batch {batch.batch_no} has only {batch.quantity} left: it cannot go below 0.',
+                              'change')
+    text = ADJUSTMENT_REASONS[reason] + (f': {note}' if note else '')
+    session.add(StockMovement(batch_id=batch.id, medicine_id=batch.medicine_id, kind=MovementKind.ADJUSTMENT,
+                              quantity=amount, reason=text[:300], user_id=actor.user_id, at=now))
+    audit.record(session, actor, 'stock_adjusted', entity='stock_batch', entity_id=batch.id,
+                 detail=f'{amount:+d}: {text}')
+    emit_after_commit(session, Topic.PHARMACY, medicine_ids=[batch.medicine_id])
+    await session.commit()
+    await session.refresh(batch)
+    return batch
+
+
+@dataclass(frozen=True)
+class MedicineStock:
+    id: int
+    code: str
+    name: str
+    unit: str
+    reorder_level: int
+    on_hand: int   # every batch, expired or not
+    usable: int    # batches in date
+
+
+async def medicines(session: AsyncSession, actor: Actor, text: str = '', *, today: date,
+                    limit: int = 500) -> list[MedicineStock]:
+    require(actor, Role.PHARMACIST)
+    usable = sa.func.coalesce(sa.func.sum(StockBatch.quantity).filter(StockBatch.expiry_date > today), 0)
+    total = sa.func.coalesce(sa.func.sum(StockBatch.quantity), 0)
+    query = (select(Medicine.id, Medicine.code, Medicine.name, Medicine.unit, Medicine.reorder_level, total, usable)
+             .outerjoin(StockBatch, StockBatch.medicine_id == Medicine.id)
+             .group_by(Medicine.id, Medicine.code, Medicine.name, Medicine.unit, Medicine.reorder_level)
+             .order_by(Medicine.name).limit(limit))
+    for word in text.lower().split():
+        query = query.where(sa.func.lower(Medicine.name + ' ' + Medicine.code + ' ' + Medicine.generic_name)
+                            .contains(word))
+    return [MedicineStock(*row) for row in (await session.exec(query)).all()]
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    id: int
+    at: datetime
+    kind: MovementKind
+    batch_no: str
+    quantity: int
+    balance: int  # stock of the medicine after this movement
+    reason: str
+    by: str
+
+
+@dataclass
+class Ledger:
+    medicine: Medicine
+    batches: list[StockBatch]
+    rows: list[LedgerRow]  # oldest first
+    on_hand: int           # sum of the batch quantities
+
+    @property
+    def adds_up(self) -> bool:
+        return (self.rows[-1].balance if self.rows else 0) == self.on_hand
+
+
+async def ledger(session: AsyncSession, actor: Actor, medicine_id: int) -> Ledger:
+    """Every movement of the medicine with a running balance; the last balance equals the stock on hand."""
+    from models import User
+    require(actor, Role.PHARMACIST)
+    medicine = await session.get(Medicine, medicine_id)
+    if medicine is None:
+        raise NotFound('This medicine does not exist.')
+    batches = list((await session.exec(select(StockBatch).where(StockBatch.medicine_id == medicine_id)
+                                       .order_by(StockBatch.expiry_date, StockBatch.id))).all())
+    numbers = {b.id: b.batch_no for b in batches}
+    movements = (await session.exec(select(StockMovement, User.full_name)
+                                    .outerjoin(User, User.id == StockMovement.user_id)
+                                    .where(StockMovement.medicine_id == medicine_id)
+                                    .order_by(StockMovement.at, StockMovement.id))).all()
+    rows, balance = [], 0
+    for movement, by in movements:
+        balance += movement.quantity
+        rows.append(LedgerRow(movement.id, movement.at, movement.kind, numbers.get(movement.batch_id, ''),
+                              movement.quantity, balance, movement.reason, by or ''))
+    return Ledger(medicine, batches, rows, sum(b.quantity for b in batches))

@@ -176,3 +176,29 @@ async def queue_appointment_email(session: AsyncSession, appointment_id: int, ki
                              subject=subject, body=body, attachment_name='invite.ics',
                              attachment_type=f'text/calendar; method={method}',
                              attachment_data=ics.encode('utf-8'))
+
+
+# --- Follow-up reminders ----------------------------------------------------------------------------------------
+
+REMINDER_HOUR = 9  # local time on the day before the appointment
+
+
+def reminder_send_at(start_at: datetime, tz, now: datetime) -> datetime:
+    """When a reminder goes out: 09:00 clinic time the day before; at once if that moment has passed."""
+    from datetime import time, timedelta
+    day_before = start_at.astimezone(tz).date() - timedelta(days=1)
+    moment = datetime.combine(day_before, time(REMINDER_HOUR), tzinfo=tz)
+    return max(moment, now)
+
+
+async def schedule_appointment_reminder(session: AsyncSession, appointment_id: int, *, settings,
+                                        now: datetime) -> EmailOutbox | None:
+    """Queue the reminder email of an appointment to be sent the day before (in the caller's transaction). The
+    outbox sends nothing before ``next_attempt_at``. None when the patient has no email address."""
+    row = await queue_appointment_email(session, appointment_id, 'reminder', settings=settings)
+    if row is None or row.status != OutboxStatus.PENDING or row.attempts:
+        return row
+    appointment = await session.get(Appointment, appointment_id)
+    row.next_attempt_at = reminder_send_at(appointment.start_at, settings.tz, now)
+    session.add(row)
+    return row

@@ -1,15 +1,38 @@
-"""Ordered services (lab, imaging, procedures): the technicians' worklist."""
+"""Ordered services (lab, imaging, procedures): ordering from the price list, and the technicians' worklist.
+
+An order is a task in its station's worklist: pending -> in progress -> completed (or cancelled while pending).
+The price is copied from the price list when ordered (later price changes do not alter it). Results are text and
+a small table of values (name, value, unit, reference range); files are attached through ``services.files``.
+Every change emits ``Topic.ORDERS`` with the visit id, so the worklists and the ordering doctor's chart update at
+once.
+
+When the last open order of a visit is done and the doctor had already finished the consultation (the record is
+signed and the visit is ``in_services``), the visit moves on by itself: to the pharmacy if a prescription waits,
+else to the cashier.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Doctor, OrderStatus, Patient, Role, Service, ServiceKind, ServiceOrder, Visit
+from clinic_ui.db import serialize
+from clinic_ui.events import Topic, emit_after_commit
+from models import (Doctor, MedicalRecord, OrderStatus, Patient, Prescription, PrescriptionStatus, Queue, QueueKind,
+                    RecordStatus, ResultFile, Role, Service, ServiceKind, ServiceOrder, User, Visit, VisitStatus)
 
+from . import audit
 from .access import Actor, require
+from .errors import Conflict, NotFound, ValidationError
+
+OPEN = (OrderStatus.PENDING, OrderStatus.IN_PROGRESS)
+ORDERABLE_KINDS = (ServiceKind.LAB, ServiceKind.IMAGING, ServiceKind.PROCEDURE)
+MAX_VALUES = 40
 
 
 @dataclass(frozen=True)
@@ -36,3 +59,312 @@ async def open_orders(session: AsyncSession, actor: Actor, *, limit: int = 200) 
              .where(ServiceOrder.status.in_([OrderStatus.PENDING, OrderStatus.IN_PROGRESS]))
              .order_by(ServiceOrder.ordered_at).limit(limit))
     return [OrderRow(*row) for row in (await session.exec(query)).all()]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ResultValue:
+    name: str
+    value: str
+    unit: str = ''
+    range: str = ''
+
+
+def parse_values(raw: str) -> list[ResultValue]:
+    if not raw:
+        return []
+    try:
+        return [ResultValue(str(v.get('name', '')), str(v.get('value', '')), str(v.get('unit', '')),
+                            str(v.get('range', ''))) for v in json.loads(raw)]
+    except (ValueError, AttributeError, TypeError):
+        return []
+
+
+def check_values(values: list[ResultValue]) -> list[ResultValue]:
+    """Drop empty rows; every other row needs a name and a value."""
+    kept = []
+    for number, row in enumerate(values, start=1):
+        row = ResultValue(*(part.strip() for part in (row.name, row.value, row.unit, row.range)))
+        if not any((row.name, row.value, row.unit, row.range)):
+            continue
+        if not row.name or not row.value:
+            raise ValidationError(f'Result row {number}: please give both the name and the value '
+                                  f'(or clear the row).', 'values')
+        if max(len(row.name), len(row.value), len(row.unit), len(row.range)) > 80:
+            raise ValidationError(f'Result row {number}: each cell can have at most 80 characters.', 'values')
+        kept.append(row)
+    if len(kept) > MAX_VALUES:
+        raise ValidationError(f'At most {MAX_VALUES} result rows.', 'values')
+    return kept
+
+
+@dataclass(frozen=True)
+class FileView:
+    id: int
+    filename: str
+    content_type: str
+    size_bytes: int
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith('image/')
+
+
+@dataclass
+class OrderView:
+    id: int
+    visit_id: int
+    service_name: str
+    service_code: str
+    kind: ServiceKind
+    status: OrderStatus
+    price: int
+    notes: str
+    result_text: str
+    values: list[ResultValue]
+    ordered_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    ordered_by: str
+    performed_by: str
+    files: list[FileView] = field(default_factory=list)
+    patient_id: int = 0
+    patient_code: str = ''
+    patient_name: str = ''
+    date_of_birth: date | None = None
+
+
+async def _order_views(session: AsyncSession, where, *, order_by=None, limit: int | None = None) -> list[OrderView]:
+    performer = aliased(User)
+    query = (select(ServiceOrder, Service.name, Service.code, Service.kind, Doctor.full_name, performer.full_name,
+                    Patient.id, Patient.code, Patient.full_name, Patient.date_of_birth)
+             .join(Service, Service.id == ServiceOrder.service_id)
+             .join(Doctor, Doctor.id == ServiceOrder.ordered_by_id)
+             .join(Visit, Visit.id == ServiceOrder.visit_id)
+             .join(Patient, Patient.id == Visit.patient_id)
+             .outerjoin(performer, performer.id == ServiceOrder.performed_by_id)
+             .where(*where).order_by(*(order_by or (ServiceOrder.ordered_at, ServiceOrder.id))))
+    if limit:
+        query = query.limit(limit)
+    views = []
+    for order, name, code, kind, doctor, performed, patient_id, patient_code, patient_name, born in \
+            (await session.exec(query)).all():
+        views.append(OrderView(order.id, order.visit_id, name, code, kind, order.status, order.price, order.notes,
+                               order.result_text, parse_values(order.result_values), order.ordered_at,
+                               order.started_at, order.completed_at, doctor, performed or '', [], patient_id,
+                               patient_code, patient_name, born))
+    if views:
+        by_id = {view.id: view for view in views}
+        for row in (await session.exec(select(ResultFile).where(ResultFile.order_id.in_(list(by_id)))
+                                       .order_by(ResultFile.id))).all():
+            by_id[row.order_id].files.append(FileView(row.id, row.filename, row.content_type, row.size_bytes))
+    return views
+
+
+async def visit_orders(session: AsyncSession, visit_id: int) -> list[OrderView]:
+    """A visit's orders with results and files (for the chart)."""
+    return await _order_views(session, [ServiceOrder.visit_id == visit_id])
+
+
+async def open_count(session: AsyncSession, visit_id: int) -> int:
+    return (await session.exec(select(sa.func.count()).select_from(ServiceOrder).where(
+        ServiceOrder.visit_id == visit_id, ServiceOrder.status.in_(list(OPEN))))).one()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Ordering (doctor)
+# --------------------------------------------------------------------------------------------------------------
+
+async def orderable_services(session: AsyncSession, actor: Actor) -> list[Service]:
+    require(actor, Role.DOCTOR)
+    return list((await session.exec(select(Service).where(Service.is_active.is_(True),
+                                                           Service.kind.in_(list(ORDERABLE_KINDS)))
+                                    .order_by(Service.kind, Service.name))).all())
+
+
+async def place(session: AsyncSession, actor: Actor, visit_id: int, service_ids: list[int], *, notes: str = '',
+                now: datetime) -> list[ServiceOrder]:
+    """Order lab tests, imaging or procedures for the visit: each becomes a task in its station's worklist."""
+    from .consultation import editable_visit
+    notes = (notes or '').strip()
+    if not service_ids:
+        raise ValidationError('Please choose at least one service to order.', 'services')
+    if len(notes) > 1000:
+        raise ValidationError('The note to the technician can have at most 1000 characters.', 'notes')
+    visit = await editable_visit(session, actor, visit_id)
+    services = {s.id: s for s in (await session.exec(select(Service).where(Service.id.in_(service_ids)))).all()}
+    already = set((await session.exec(select(ServiceOrder.service_id).where(
+        ServiceOrder.visit_id == visit.id, ServiceOrder.status.in_(list(OPEN))))).all())
+    created = []
+    for service_id in dict.fromkeys(service_ids):
+        service = services.get(service_id)
+        if service is None or not service.is_active:
+            raise NotFound('This service is no longer on the price list.')
+        if service.kind not in ORDERABLE_KINDS:
+            raise ValidationError(f'{service.name} is not a lab, imaging or procedure service.', 'services')
+        if service_id in already:
+            raise Conflict(f'{service.name} is already ordered for this visit and not done yet.')
+        order = ServiceOrder(visit_id=visit.id, service_id=service.id, ordered_by_id=visit.doctor_id,
+                             price=service.price, notes=notes, ordered_at=now)
+        session.add(order)
+        created.append(order)
+    await session.flush()
+    audit.record(session, actor, 'services_ordered', entity='visit', entity_id=visit.id,
+                 detail=', '.join(services[s].code for s in dict.fromkeys(service_ids)))
+    emit_after_commit(session, Topic.ORDERS, visit_id=visit.id, order_ids=[o.id for o in created])
+    await session.commit()
+    return created
+
+
+async def _locked_order(session: AsyncSession, order_id: int) -> ServiceOrder:
+    await serialize(session, f'order:{order_id}')
+    order = await session.get(ServiceOrder, order_id)
+    if order is None:
+        raise NotFound('This order does not exist.')
+    await session.refresh(order)
+    return order
+
+
+async def cancel(session: AsyncSession, actor: Actor, order_id: int, *, reason: str, now: datetime) -> ServiceOrder:
+    """Cancel an order that has not started (the doctor changed their mind, or the patient declined)."""
+    require(actor, Role.DOCTOR, Role.TECHNICIAN)
+    reason = (reason or '').strip()
+    if len(reason) < 3:
+        raise ValidationError('Please give a short reason for cancelling.', 'reason')
+    order = await _locked_order(session, order_id)
+    if actor.role == Role.DOCTOR:
+        from .consultation import editable_visit
+        await editable_visit(session, actor, order.visit_id)
+    if order.status != OrderStatus.PENDING:
+        raise Conflict(f'This order is {order.status.value.replace("_", " ")}: only a pending order can be '
+                       'cancelled.')
+    order.status = OrderStatus.CANCELLED
+    order.notes = (f'{order.notes}\n' if order.notes else '') + f'Cancelled: {reason}'[:300]
+    order.notes = order.notes[:1000]
+    session.add(order)
+    audit.record(session, actor, 'order_cancelled', entity='service_order', entity_id=order.id, detail=reason)
+    await settle_visit(session, order.visit_id)
+    emit_after_commit(session, Topic.ORDERS, visit_id=order.visit_id, order_ids=[order.id])
+    await session.commit()
+    return order
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The worklist (technician)
+# --------------------------------------------------------------------------------------------------------------
+
+KIND_OF_QUEUE = {ServiceKind.LAB: QueueKind.LAB, ServiceKind.IMAGING: QueueKind.IMAGING,
+                 ServiceKind.PROCEDURE: QueueKind.PROCEDURE}
+
+
+async def worklist(session: AsyncSession, actor: Actor, kinds: list[ServiceKind], *, since: datetime,
+                   limit: int = 300) -> list[OrderView]:
+    """Orders of the given kinds: every open one, and those finished or cancelled since ``since``."""
+    require(actor, Role.TECHNICIAN, Role.DOCTOR)
+    recent = sa.or_(ServiceOrder.status.in_(list(OPEN)), ServiceOrder.completed_at >= since,
+                    sa.and_(ServiceOrder.status == OrderStatus.CANCELLED, ServiceOrder.ordered_at >= since))
+    return await _order_views(session, [Service.kind.in_(list(kinds)), recent], limit=limit)
+
+
+async def order(session: AsyncSession, actor: Actor, order_id: int) -> OrderView:
+    require(actor, Role.TECHNICIAN, Role.DOCTOR)
+    views = await _order_views(session, [ServiceOrder.id == order_id])
+    if not views:
+        raise NotFound('This order does not exist.')
+    return views[0]
+
+
+async def start(session: AsyncSession, actor: Actor, order_id: int, *, now: datetime) -> ServiceOrder:
+    """The technician takes the order: pending -> in progress (only one technician gets it)."""
+    require(actor, Role.TECHNICIAN)
+    order = await _locked_order(session, order_id)
+    if order.status != OrderStatus.PENDING:
+        raise Conflict(f'This order is already {order.status.value.replace("_", " ")}. The list has been updated.')
+    order.status = OrderStatus.IN_PROGRESS
+    order.started_at = now
+    order.performed_by_id = actor.user_id
+    session.add(order)
+    audit.record(session, actor, 'order_started', entity='service_order', entity_id=order.id)
+    emit_after_commit(session, Topic.ORDERS, visit_id=order.visit_id, order_ids=[order.id])
+    await session.commit()
+    return order
+
+
+async def record_result(session: AsyncSession, actor: Actor, order_id: int, *, text: str,
+                        values: list[ResultValue], complete: bool, now: datetime) -> ServiceOrder:
+    """Save the result (text and values); with ``complete`` the order is done and the doctor sees it as final.
+    A completed result can be corrected by the technician; the correction is in the audit log."""
+    require(actor, Role.TECHNICIAN)
+    text = (text or '').strip()
+    values = check_values(values)
+    if len(text) > 8000:
+        raise ValidationError('The result text can have at most 8000 characters.', 'result')
+    if complete and not text and not values:
+        raise ValidationError('Please write the result (text or values) before completing.', 'result')
+    order = await _locked_order(session, order_id)
+    if order.status == OrderStatus.CANCELLED:
+        raise Conflict('This order was cancelled: no result can be recorded.')
+    corrected = order.status == OrderStatus.COMPLETED
+    before = order.result_text
+    order.result_text = text
+    order.result_values = json.dumps([v.__dict__ for v in values], ensure_ascii=False) if values else ''
+    if len(order.result_values) > 8000:
+        raise ValidationError('The result values are too long.', 'values')
+    if order.status == OrderStatus.PENDING:
+        order.status = OrderStatus.IN_PROGRESS
+        order.started_at = now
+    order.performed_by_id = order.performed_by_id or actor.user_id
+    if complete and not corrected:
+        order.status = OrderStatus.COMPLETED
+        order.completed_at = now
+    session.add(order)
+    action = 'result_corrected' if corrected else ('order_completed' if complete else 'result_saved')
+    audit.record(session, actor, action, entity='service_order', entity_id=order.id,
+                 detail=f'before: {before[:500]}' if corrected else '')
+    if complete:
+        await settle_visit(session, order.visit_id)
+    emit_after_commit(session, Topic.ORDERS, visit_id=order.visit_id, order_ids=[order.id])
+    await session.commit()
+    return order
+
+
+async def settle_visit(session: AsyncSession, visit_id: int) -> None:
+    """After the last open order: a visit whose consultation is finished goes on to the pharmacy or the cashier.
+    (A patient sent to the lab mid-consultation goes back to the doctor through the queue instead.)"""
+    visit = await session.get(Visit, visit_id)
+    if visit is None or visit.status != VisitStatus.IN_SERVICES or await open_count(session, visit_id):
+        return
+    signed = (await session.exec(select(MedicalRecord.id).where(MedicalRecord.visit_id == visit_id,
+                                                                MedicalRecord.status == RecordStatus.SIGNED))).first()
+    if signed is None:
+        return
+    outstanding = (await session.exec(select(Prescription.id).where(
+        Prescription.visit_id == visit_id,
+        Prescription.status.in_([PrescriptionStatus.ISSUED, PrescriptionStatus.PARTIALLY_DISPENSED])))).first()
+    visit.status = VisitStatus.AWAITING_PHARMACY if outstanding else VisitStatus.AWAITING_PAYMENT
+    session.add(visit)
+    emit_after_commit(session, Topic.VISITS, visit_id=visit.id, patient_id=visit.patient_id,
+                      status=visit.status.value)
+
+
+async def station_queue_id(session: AsyncSession, kind: ServiceKind) -> int | None:
+    """The active queue of the station that performs ``kind`` (lab, imaging, procedures), if there is one."""
+    return (await session.exec(select(Queue.id).where(Queue.kind == KIND_OF_QUEUE[kind], Queue.is_active.is_(True))
+                               .order_by(Queue.id))).first()
+
+
+async def next_station_queue_id(session: AsyncSession, visit_id: int) -> int | None:
+    """Where the patient goes next: the queue of the station of the visit's oldest open order."""
+    kind = (await session.exec(select(Service.kind).join(ServiceOrder, ServiceOrder.service_id == Service.id)
+                               .where(ServiceOrder.visit_id == visit_id, ServiceOrder.status.in_(list(OPEN)))
+                               .order_by(ServiceOrder.ordered_at, ServiceOrder.id))).first()
+    return await station_queue_id(session, kind) if kind else None
+
+
+async def doctor_queue_id(session: AsyncSession, visit_id: int) -> int | None:
+    """The queue of the visit's doctor (to send the patient back after the lab)."""
+    return (await session.exec(select(Queue.id).join(Visit, Visit.doctor_id == Queue.doctor_id)
+                               .where(Visit.id == visit_id, Queue.is_active.is_(True)))).first()

@@ -1,0 +1,555 @@
+"""The consultation: the patient's chart (history at a glance), the record of this visit, signing and amending.
+
+* Opening a chart is written to the audit log (``chart_viewed``), in the same transaction that reads it.
+* The record is a draft while the doctor types (``save_draft``, called by the page a moment after each change);
+  ``sign`` checks it is complete and freezes it; after that it changes only through ``amend``, which keeps a
+  trail (field, old value, new value, reason, who, when) in ``record_amendments``.
+* Vitals are checked against plausible ranges with a message that names the field, its unit and the range
+  (the database has the same ranges as CHECK constraints: nothing implausible is ever stored).
+* ``finish`` ends the consultation: the record is signed, a drafted prescription is issued, and the visit moves on
+  to ``in_services`` (orders still to do), ``awaiting_pharmacy`` (a prescription to dispense) or
+  ``awaiting_payment``.
+* The chart of a patient with 200 past visits is built from six queries, whatever the number of visits.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from clinic_ui.db import serialize
+from clinic_ui.events import Topic, emit_after_commit
+from models import (Doctor, Invoice, InvoiceStatus, MedicalRecord, Medicine, OrderStatus, Patient, Prescription,
+                    PrescriptionItem, PrescriptionStatus, QueueTicket, RecordAmendment, RecordStatus, Role, Service, ServiceOrder,
+                    TicketStatus, User, Visit, VisitStatus)
+
+from . import audit, icd10, orders, prescriptions
+from .access import Actor, require
+from .errors import Conflict, NotFound, PermissionDenied, ValidationError
+
+# Visits whose record, orders and prescription the doctor may still change (afterwards: amendments only).
+EDITABLE = (VisitStatus.WAITING, VisitStatus.IN_CONSULTATION, VisitStatus.IN_SERVICES)
+FINISHABLE = EDITABLE
+
+TEXT_FIELDS = {  # field -> (label, max length)
+    'reason': ('Reason for visit', 1000),
+    'symptoms': ('Symptoms', 2000),
+    'preliminary_diagnosis': ('Preliminary diagnosis', 1000),
+    'diagnosis': ('Final diagnosis', 1000),
+    'advice': ('Advice', 2000),
+    'notes': ('Notes', 4000),
+}
+
+
+@dataclass(frozen=True)
+class Vital:
+    label: str
+    unit: str
+    low: Decimal
+    high: Decimal
+    decimals: int  # 0: whole numbers
+    low_inclusive: bool = True
+
+
+VITALS = {  # the same ranges as the CHECK constraints of medical_records
+    'temperature_c': Vital('Temperature', '°C', Decimal(30), Decimal(45), 1),
+    'pulse_bpm': Vital('Pulse', 'beats/min', Decimal(20), Decimal(250), 0),
+    'bp_systolic': Vital('Blood pressure (systolic)', 'mmHg', Decimal(50), Decimal(260), 0),
+    'bp_diastolic': Vital('Blood pressure (diastolic)', 'mmHg', Decimal(30), Decimal(160), 0),
+    'spo2': Vital('SpO2', '%', Decimal(50), Decimal(100), 0),
+    'weight_kg': Vital('Weight', 'kg', Decimal(0), Decimal(400), 1, low_inclusive=False),
+    'height_cm': Vital('Height', 'cm', Decimal(20), Decimal(260), 1),
+}
+FIELD_LABELS = {**{name: label for name, (label, _) in TEXT_FIELDS.items()},
+                **{name: vital.label for name, vital in VITALS.items()}, 'diagnosis_code': 'ICD-10 code'}
+
+
+@dataclass
+class RecordInput:
+    """The record form as typed: every value a string (empty: not given)."""
+    reason: str = ''
+    symptoms: str = ''
+    temperature_c: str = ''
+    pulse_bpm: str = ''
+    bp_systolic: str = ''
+    bp_diastolic: str = ''
+    spo2: str = ''
+    weight_kg: str = ''
+    height_cm: str = ''
+    preliminary_diagnosis: str = ''
+    diagnosis_code: str = ''
+    diagnosis: str = ''
+    advice: str = ''
+    notes: str = ''
+
+    @classmethod
+    def of(cls, record: MedicalRecord | None) -> RecordInput:
+        if record is None:
+            return cls()
+        return cls(**{f.name: value_text(getattr(record, f.name)) for f in fields(cls)})
+
+
+def value_text(value) -> str:
+    if value is None:
+        return ''
+    if isinstance(value, Decimal):
+        return format(value.normalize(), 'f') if value == value.to_integral() else str(value)
+    return str(value)
+
+
+_NUMBER = re.compile(r'^-?\d+([.,]\d+)?$')
+
+
+def parse_vital(name: str, text: str) -> int | Decimal | None:
+    """``'37,8'`` -> ``Decimal('37.8')``; empty -> None; implausible or not a number -> ValidationError."""
+    vital = VITALS[name]
+    text = (text or '').strip()
+    if not text:
+        return None
+    where = f'{vital.low}' + ('' if vital.low_inclusive else ' (exclusive)') + f' and {vital.high} {vital.unit}'
+    if not _NUMBER.match(text):
+        raise ValidationError(f'{vital.label}: please write a number between {where} (you wrote "{text}").', name)
+    number = Decimal(text.replace(',', '.'))
+    too_low = number < vital.low or (number == vital.low and not vital.low_inclusive)
+    if too_low or number > vital.high:
+        raise ValidationError(f'{vital.label} {text} {vital.unit} is not plausible: it must be between {where}. '
+                              'Please check the measurement.', name)
+    if vital.decimals == 0:
+        if number != number.to_integral():
+            raise ValidationError(f'{vital.label}: please write a whole number of {vital.unit}.', name)
+        return int(number)
+    try:
+        return number.quantize(Decimal(1).scaleb(-vital.decimals))
+    except InvalidOperation as e:  # pragma: no cover - ranges above keep this from happening
+        raise ValidationError(f'{vital.label}: please write a number.', name) from e
+
+
+def parse_record(data: RecordInput) -> dict:
+    """Check the form and return the column values. Raises ValidationError naming the first wrong field."""
+    values: dict = {}
+    for name, (label, limit) in TEXT_FIELDS.items():
+        text = (getattr(data, name) or '').strip()
+        if len(text) > limit:
+            raise ValidationError(f'{label} can have at most {limit} characters (now {len(text)}).', name)
+        values[name] = text
+    for name in VITALS:
+        values[name] = parse_vital(name, getattr(data, name))
+    systolic, diastolic = values['bp_systolic'], values['bp_diastolic']
+    if (systolic is None) != (diastolic is None):
+        raise ValidationError('Blood pressure: please write both numbers (e.g. 120 and 80), or neither.',
+                              'bp_diastolic' if diastolic is None else 'bp_systolic')
+    if systolic is not None and systolic <= diastolic:
+        raise ValidationError(f'Blood pressure {systolic}/{diastolic}: the systolic (upper) value must be higher '
+                              'than the diastolic (lower) one.', 'bp_systolic')
+    code_text = (data.diagnosis_code or '').strip()
+    if code_text:
+        code = icd10.lookup(code_text)
+        if code is None:
+            raise ValidationError(f'"{code_text}" is not an ICD-10 code. Search by code or by words and pick one '
+                                  'from the list.', 'diagnosis_code')
+        values['diagnosis_code'] = code.code
+        if not values['diagnosis']:
+            values['diagnosis'] = code.description
+    else:
+        values['diagnosis_code'] = ''
+    return values
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Access
+# --------------------------------------------------------------------------------------------------------------
+
+async def doctor_id_of(session: AsyncSession, actor: Actor) -> int | None:
+    return (await session.exec(select(Doctor.id).where(Doctor.user_id == actor.user_id))).first()
+
+
+async def _visit(session: AsyncSession, visit_id: int) -> Visit:
+    visit = await session.get(Visit, visit_id)
+    if visit is None:
+        raise NotFound('This visit does not exist.')
+    return visit
+
+
+async def may_edit(session: AsyncSession, actor: Actor, visit: Visit) -> bool:
+    """The visit's own doctor (or an administrator) changes its record, orders and prescription."""
+    if actor.role == Role.ADMIN:
+        return True
+    return actor.role == Role.DOCTOR and visit.doctor_id is not None \
+        and visit.doctor_id == await doctor_id_of(session, actor)
+
+
+async def editable_visit(session: AsyncSession, actor: Actor, visit_id: int, *,
+                         statuses: tuple[VisitStatus, ...] = EDITABLE) -> Visit:
+    """The visit, locked for this change, after checking who may change it and that it is still open."""
+    require(actor, Role.DOCTOR)
+    await serialize(session, f'visit:{visit_id}')
+    visit = await _visit(session, visit_id)
+    await session.refresh(visit)
+    if not await may_edit(session, actor, visit):
+        raise PermissionDenied("This is another doctor's patient: only the treating doctor can change this visit.")
+    if visit.status not in statuses:
+        raise Conflict(f'This visit is {status_text(visit.status)}: the consultation is over. Signed records can '
+                       'still be amended.')
+    return visit
+
+
+def status_text(status: VisitStatus) -> str:
+    return {VisitStatus.IN_SERVICES: 'at lab / imaging', VisitStatus.AWAITING_PHARMACY: 'waiting for the pharmacy',
+            VisitStatus.AWAITING_PAYMENT: 'waiting for payment'}.get(status, status.value.replace('_', ' '))
+
+
+async def record_of(session: AsyncSession, visit_id: int) -> MedicalRecord | None:
+    return (await session.exec(select(MedicalRecord).where(MedicalRecord.visit_id == visit_id))).first()
+
+
+async def ensure_record(session: AsyncSession, visit: Visit) -> MedicalRecord:
+    """The visit's record, created as an empty draft the first time (the caller commits)."""
+    record = await record_of(session, visit.id)
+    if record is None:
+        if visit.doctor_id is None:
+            raise ValidationError('This visit has no doctor: please assign one at reception first.')
+        record = MedicalRecord(visit_id=visit.id, patient_id=visit.patient_id, doctor_id=visit.doctor_id)
+        session.add(record)
+        await session.flush()
+    return record
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The record: draft, sign, amend
+# --------------------------------------------------------------------------------------------------------------
+
+async def save_draft(session: AsyncSession, actor: Actor, visit_id: int, data: RecordInput, *,
+                     now: datetime) -> MedicalRecord:
+    """Save the form as the draft (all or nothing: a wrong vital saves nothing and says which)."""
+    values = parse_record(data)
+    visit = await editable_visit(session, actor, visit_id)
+    record = await ensure_record(session, visit)
+    if record.status == RecordStatus.SIGNED:
+        raise Conflict('This record is signed: changes are made as amendments, with a reason.')
+    for name, value in values.items():
+        setattr(record, name, value)
+    record.updated_at = now
+    session.add(record)
+    await session.commit()
+    return record
+
+
+def _check_signable(record: MedicalRecord) -> None:
+    if not record.reason.strip():
+        raise ValidationError('Please write the reason for the visit before signing.', 'reason')
+    if not (record.diagnosis.strip() or record.diagnosis_code):
+        raise ValidationError('Please give the final diagnosis (an ICD-10 code or words) before signing.',
+                              'diagnosis_code')
+
+
+def _sign(session: AsyncSession, actor: Actor, record: MedicalRecord, now: datetime) -> None:
+    _check_signable(record)
+    record.status = RecordStatus.SIGNED
+    record.signed_at = now
+    record.signed_by_id = actor.user_id
+    record.updated_at = now
+    session.add(record)
+    audit.record(session, actor, 'record_signed', entity='medical_record', entity_id=record.id,
+                 detail=f'visit {record.visit_id}')
+
+
+async def sign(session: AsyncSession, actor: Actor, visit_id: int, data: RecordInput, *,
+               now: datetime) -> MedicalRecord:
+    """Save the form and sign it: from now on it changes only through amendments."""
+    values = parse_record(data)
+    visit = await editable_visit(session, actor, visit_id)
+    record = await ensure_record(session, visit)
+    if record.status == RecordStatus.SIGNED:
+        raise Conflict('This record is already signed.')
+    for name, value in values.items():
+        setattr(record, name, value)
+    _sign(session, actor, record, now)
+    emit_after_commit(session, Topic.VISITS, visit_id=visit.id, patient_id=visit.patient_id)
+    await session.commit()
+    return record
+
+
+async def amend(session: AsyncSession, actor: Actor, visit_id: int, data: RecordInput, reason: str, *,
+                now: datetime) -> list[RecordAmendment]:
+    """Change a signed record: every changed field is kept with its old value, who, when and why."""
+    require(actor, Role.DOCTOR)
+    reason = (reason or '').strip()
+    if len(reason) < 5:
+        raise ValidationError('Please say why the signed record is changed (at least a few words).', 'reason')
+    if len(reason) > 500:
+        raise ValidationError('The reason can have at most 500 characters.', 'reason')
+    values = parse_record(data)
+    await serialize(session, f'visit:{visit_id}')
+    visit = await _visit(session, visit_id)
+    if not await may_edit(session, actor, visit):
+        raise PermissionDenied("Only the treating doctor can amend this record.")
+    record = await record_of(session, visit_id)
+    if record is None or record.status != RecordStatus.SIGNED:
+        raise Conflict('Only a signed record is amended; a draft is simply edited.')
+    await session.refresh(record)
+    changes = []
+    for name, value in values.items():
+        old = getattr(record, name)
+        if value_text(old) != value_text(value):
+            changes.append(RecordAmendment(record_id=record.id, user_id=actor.user_id, field_name=name,
+                                           old_value=value_text(old), new_value=value_text(value), reason=reason,
+                                           at=now))
+            setattr(record, name, value)
+    if not changes:
+        raise ValidationError('Nothing was changed.')
+    _check_signable(record)
+    record.updated_at = now
+    session.add(record)
+    session.add_all(changes)
+    audit.record(session, actor, 'record_amended', entity='medical_record', entity_id=record.id,
+                 detail=f'{", ".join(c.field_name for c in changes)}: {reason}')
+    emit_after_commit(session, Topic.VISITS, visit_id=visit.id, patient_id=visit.patient_id)
+    await session.commit()
+    return changes
+
+
+async def finish(session: AsyncSession, actor: Actor, visit_id: int, *, now: datetime) -> VisitStatus:
+    """End the consultation: sign the record (if still a draft), issue the drafted prescription, move the visit
+    on. Returns the visit's new status."""
+    visit = await editable_visit(session, actor, visit_id, statuses=FINISHABLE)
+    record = await record_of(session, visit.id)
+    if record is None:
+        raise ValidationError('Please write the consultation record first (at least the reason and the diagnosis).',
+                              'reason')
+    if record.status == RecordStatus.DRAFT:
+        _sign(session, actor, record, now)
+    issued = await prescriptions.issue_draft(session, actor, visit.id, now=now)
+    open_orders = await orders.open_count(session, visit.id)
+    if open_orders:
+        visit.status = VisitStatus.IN_SERVICES
+    elif await prescriptions.has_outstanding(session, visit.id):
+        visit.status = VisitStatus.AWAITING_PHARMACY
+    else:
+        visit.status = VisitStatus.AWAITING_PAYMENT
+    visit.consultation_ended_at = now
+    session.add(visit)
+    audit.record(session, actor, 'consultation_finished', entity='visit', entity_id=visit.id,
+                 detail=f'status={visit.status.value}' + (f', prescription {issued.id} issued' if issued else ''))
+    emit_after_commit(session, Topic.VISITS, visit_id=visit.id, patient_id=visit.patient_id,
+                      status=visit.status.value)
+    if issued is not None:
+        emit_after_commit(session, Topic.PHARMACY, prescription_id=issued.id, visit_id=visit.id)
+    await session.commit()
+    return visit.status
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The chart
+# --------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PatientSummary:
+    id: int
+    code: str
+    full_name: str
+    date_of_birth: date | None
+    sex: str
+    phone: str
+    allergies: str
+    notes: str
+
+    def age_on(self, day: date) -> int | None:
+        if self.date_of_birth is None:
+            return None
+        born = self.date_of_birth
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    visit_id: int
+    visit_date: date
+    doctor_name: str
+    status: VisitStatus
+    reason: str
+    diagnosis_code: str
+    diagnosis: str
+    advice: str
+    vitals: str
+    services: list[str]     # "Chest X-ray: No abnormality detected."
+    medicines: list[str]    # "Paracetamol 500 mg tablet × 15 (1 tablet 3×/day, 5 days)"
+    payment: str            # "450,000 paid" / "unpaid" / ""
+    search_text: str        # lower case, no accents: for the chart's search box
+
+
+@dataclass(frozen=True)
+class AmendmentView:
+    field: str
+    old_value: str
+    new_value: str
+    reason: str
+    at: datetime
+    by: str
+
+
+@dataclass
+class Chart:
+    patient: PatientSummary
+    visit: Visit
+    doctor_name: str
+    record: MedicalRecord | None
+    amendments: list[AmendmentView]
+    orders: list[orders.OrderView]
+    prescription: prescriptions.PrescriptionView | None
+    history: list[HistoryEntry] = field(default_factory=list)
+    can_edit: bool = False  # this person may change the visit
+    editable: bool = False  # ... and it is still open
+
+
+def vitals_text(record) -> str:
+    parts = []
+    if record.temperature_c is not None:
+        parts.append(f'T {value_text(record.temperature_c)} °C')
+    if record.pulse_bpm is not None:
+        parts.append(f'P {record.pulse_bpm}')
+    if record.bp_systolic is not None:
+        parts.append(f'BP {record.bp_systolic}/{record.bp_diastolic}')
+    if record.spo2 is not None:
+        parts.append(f'SpO2 {record.spo2}%')
+    if record.weight_kg is not None:
+        parts.append(f'{value_text(record.weight_kg)} kg')
+    if record.height_cm is not None:
+        parts.append(f'{value_text(record.height_cm)} cm')
+    return ' · '.join(parts)
+
+
+def dosage_text(dose: str, times: int | None, days: int | None) -> str:
+    parts = [dose]
+    if times:
+        parts.append(f'{times}×/day')
+    if days:
+        parts.append(f'{days} day{"s" if days != 1 else ""}')
+    return ', '.join(p for p in parts if p)
+
+
+async def history(session: AsyncSession, patient_id: int, *, exclude_visit_id: int | None = None,
+                  currency_format=None) -> list[HistoryEntry]:
+    """Every visit of the patient, newest first, with record, services, medicines and payment (six queries)."""
+    from .text import search_key
+    fmt = currency_format or (lambda amount: f'{amount:,}')
+    visit_rows = (await session.exec(
+        select(Visit.id, Visit.visit_date, Visit.status, Doctor.full_name, MedicalRecord)
+        .outerjoin(Doctor, Doctor.id == Visit.doctor_id)
+        .outerjoin(MedicalRecord, MedicalRecord.visit_id == Visit.id)
+        .where(Visit.patient_id == patient_id, Visit.id != (exclude_visit_id or -1))
+        .order_by(Visit.visit_date.desc(), Visit.id.desc()))).all()
+    visit_ids = [row[0] for row in visit_rows]
+    services: dict[int, list[str]] = {}
+    medicines: dict[int, list[str]] = {}
+    payments: dict[int, str] = {}
+    if visit_ids:
+        for chunk in _chunks(visit_ids):
+            for visit_id, name, status, result in (await session.exec(
+                    select(ServiceOrder.visit_id, Service.name, ServiceOrder.status, ServiceOrder.result_text)
+                    .join(Service, Service.id == ServiceOrder.service_id)
+                    .where(ServiceOrder.visit_id.in_(chunk)).order_by(ServiceOrder.id))).all():
+                text = f'{name}: {result}' if result else f'{name} ({status.value.replace("_", " ")})'
+                services.setdefault(visit_id, []).append(text)
+            for visit_id, name, item in (await session.exec(
+                    select(Prescription.visit_id, Medicine.name, PrescriptionItem)
+                    .join(PrescriptionItem, PrescriptionItem.prescription_id == Prescription.id)
+                    .join(Medicine, Medicine.id == PrescriptionItem.medicine_id)
+                    .where(Prescription.visit_id.in_(chunk), Prescription.status != PrescriptionStatus.CANCELLED)
+                    .order_by(PrescriptionItem.id))).all():
+                medicines.setdefault(visit_id, []).append(
+                    f'{name} × {item.quantity} ({dosage_text(item.dose, item.times_per_day, item.duration_days)})')
+            for visit_id, total, paid, status in (await session.exec(
+                    select(Invoice.visit_id, Invoice.total, Invoice.amount_paid, Invoice.status)
+                    .where(Invoice.visit_id.in_(chunk), Invoice.status != InvoiceStatus.VOID))).all():
+                if status == InvoiceStatus.PAID:
+                    payments[visit_id] = f'{fmt(total)} paid'
+                elif paid:
+                    payments[visit_id] = f'{fmt(paid)} of {fmt(total)} paid'
+                else:
+                    payments[visit_id] = f'{fmt(total)} unpaid'
+    entries = []
+    for visit_id, visit_date, status, doctor, record in visit_rows:
+        record_values = dict(reason=record.reason, diagnosis_code=record.diagnosis_code, diagnosis=record.diagnosis,
+                             advice=record.advice, vitals=vitals_text(record)) if record else \
+            dict(reason='', diagnosis_code='', diagnosis='', advice='', vitals='')
+        entry_services, entry_medicines = services.get(visit_id, []), medicines.get(visit_id, [])
+        text = ' '.join([visit_date.strftime('%d/%m/%Y'), doctor or '', record_values['reason'],
+                         record_values['diagnosis_code'], record_values['diagnosis'], record_values['advice'],
+                         *entry_services, *entry_medicines])
+        entries.append(HistoryEntry(visit_id, visit_date, doctor or '', status, services=entry_services,
+                                    medicines=entry_medicines, payment=payments.get(visit_id, ''),
+                                    search_text=search_key(text), **record_values))
+    return entries
+
+
+def _chunks(ids: list[int], size: int = 500):
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+async def amendments_of(session: AsyncSession, record_id: int) -> list[AmendmentView]:
+    rows = (await session.exec(select(RecordAmendment, User.full_name)
+                               .join(User, User.id == RecordAmendment.user_id)
+                               .where(RecordAmendment.record_id == record_id)
+                               .order_by(RecordAmendment.at.desc(), RecordAmendment.id.desc()))).all()
+    return [AmendmentView(FIELD_LABELS.get(a.field_name, a.field_name), a.old_value, a.new_value, a.reason, a.at,
+                          name) for a, name in rows]
+
+
+async def chart(session: AsyncSession, actor: Actor, visit_id: int, *, today: date, record_view: bool = True,
+                currency_format=None) -> Chart:
+    """Everything the doctor sees for this visit. With ``record_view`` the opening is audited and committed (use a
+    write session); refreshes of an open chart pass False."""
+    require(actor, Role.DOCTOR)
+    visit = await _visit(session, visit_id)
+    patient = await session.get(Patient, visit.patient_id)
+    doctor = await session.get(Doctor, visit.doctor_id) if visit.doctor_id else None
+    record = await record_of(session, visit.id)
+    summary = PatientSummary(patient.id, patient.code, patient.full_name, patient.date_of_birth, patient.sex.value,
+                             patient.phone or '', patient.allergies, patient.notes)
+    result = Chart(
+        patient=summary, visit=visit, doctor_name=f'{doctor.title} {doctor.full_name}' if doctor else '',
+        record=record, amendments=await amendments_of(session, record.id) if record else [],
+        orders=await orders.visit_orders(session, visit.id),
+        prescription=await prescriptions.visit_prescription(session, visit.id, patient=patient, today=today),
+        history=await history(session, patient.id, exclude_visit_id=visit.id, currency_format=currency_format),
+        can_edit=await may_edit(session, actor, visit))
+    result.editable = result.can_edit and visit.status in EDITABLE
+    if record_view:
+        audit.record(session, actor, 'chart_viewed', entity='patient', entity_id=patient.id,
+                     detail=f'visit {visit.id}')
+        await session.commit()
+    return result
+
+
+async def visit_of_ticket_patient(session: AsyncSession, actor: Actor, patient_id: int) -> int | None:
+    """The patient's latest open visit (for links from elsewhere)."""
+    require(actor, Role.DOCTOR)
+    return (await session.exec(select(Visit.id).where(Visit.patient_id == patient_id,
+                                                      Visit.status.in_(list(EDITABLE)))
+                               .order_by(Visit.id.desc()))).first()
+
+
+async def current_ticket(session: AsyncSession, visit_id: int):
+    """The visit's latest queue ticket that is still active (waiting, called or in service), or None."""
+    return (await session.exec(select(QueueTicket).where(
+        QueueTicket.visit_id == visit_id,
+        QueueTicket.status.in_([TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.IN_SERVICE]))
+        .order_by(QueueTicket.id.desc()))).first()
+
+
+
+async def schedule_follow_up_reminder(session: AsyncSession, actor: Actor, appointment_id: int, *, settings,
+                                      now: datetime):
+    """After booking the follow-up (``booking.book``): its reminder email, sent the day before via the outbox."""
+    from . import notifications
+    require(actor, Role.DOCTOR, Role.RECEPTIONIST)
+    row = await notifications.schedule_appointment_reminder(session, appointment_id, settings=settings, now=now)
+    audit.record(session, actor, 'follow_up_reminder', entity='appointment', entity_id=appointment_id,
+                 detail='queued' if row is not None else 'no email address')
+    await session.commit()
+    return row

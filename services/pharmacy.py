@@ -1,0 +1,276 @@
+"""Dispensing: the pharmacist hands out an issued prescription from stock.
+
+* Batches first-expiry-first-out; an expired batch (or one expiring today) is never used.
+* A line may be dispensed in part (the rest stays owed and the prescription stays in the queue) or replaced by
+  another medicine counted in the same unit, with a note saying why.
+* The stock drops in the same transaction as the dispense record: DispenseItem rows (one per batch used, with the
+  price of the day), StockMovement rows (the ledger) and the batch quantities.
+* Stock never goes negative, also when two pharmacists dispense the last units at the same moment: the medicines
+  are locked in id order (``serialize``; SQLite writers are serialized anyway), each batch is decremented with an
+  UPDATE that re-checks the quantity, and the CHECK (quantity >= 0) constraint is the last guard.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from clinic_ui.db import serialize
+from clinic_ui.events import Topic, emit_after_commit
+from models import (Dispense, DispenseItem, Doctor, Medicine, MovementKind, Patient, Prescription, PrescriptionItem,
+                    PrescriptionStatus, Role, StockBatch, StockMovement, Visit, VisitStatus)
+
+from . import audit
+from .access import Actor, require
+from .errors import Conflict, NotFound, ValidationError
+from .prescriptions import OUTSTANDING, ItemView, allergy_warnings, items_of, usable
+
+
+@dataclass(frozen=True)
+class BatchView:
+    id: int
+    batch_no: str
+    expiry_date: date
+    quantity: int
+
+
+@dataclass
+class PlanLine:
+    item: ItemView
+    remaining: int
+    batches: list[BatchView]  # usable, first expiry first
+
+
+@dataclass
+class DispensePlan:
+    prescription_id: int
+    visit_id: int
+    status: PrescriptionStatus
+    patient_name: str
+    patient_code: str
+    allergies: str
+    doctor_name: str
+    issued_at: datetime | None
+    lines: list[PlanLine] = field(default_factory=list)
+
+
+async def usable_batches(session: AsyncSession, medicine_ids: list[int], today: date, *,
+                         lock: bool = False) -> dict[int, list[StockBatch]]:
+    query = (select(StockBatch).where(StockBatch.medicine_id.in_(medicine_ids), StockBatch.quantity > 0,
+                                      usable(today))
+             .order_by(StockBatch.expiry_date, StockBatch.id).execution_options(populate_existing=True))
+    if lock:
+        query = query.with_for_update()
+    batches: dict[int, list[StockBatch]] = defaultdict(list)
+    for batch in (await session.exec(query)).all():
+        batches[batch.medicine_id].append(batch)
+    return batches
+
+
+async def plan(session: AsyncSession, actor: Actor, prescription_id: int, *, today: date) -> DispensePlan:
+    """What the pharmacist reviews: every line with what is still owed, the usable batches, and the warnings."""
+    require(actor, Role.PHARMACIST)
+    prescription = await session.get(Prescription, prescription_id)
+    if prescription is None:
+        raise NotFound('This prescription does not exist.')
+    visit = await session.get(Visit, prescription.visit_id)
+    patient = await session.get(Patient, visit.patient_id)
+    doctor = await session.get(Doctor, prescription.doctor_id)
+    items = await items_of(session, prescription.id, allergies=patient.allergies, today=today)
+    batches = await usable_batches(session, [i.medicine_id for i in items], today)
+    result = DispensePlan(prescription.id, visit.id, prescription.status, patient.full_name, patient.code,
+                          patient.allergies, f'{doctor.title} {doctor.full_name}', prescription.issued_at)
+    for item in items:
+        result.lines.append(PlanLine(item, max(item.quantity - item.dispensed_quantity, 0),
+                                     [BatchView(b.id, b.batch_no, b.expiry_date, b.quantity)
+                                      for b in batches.get(item.medicine_id, [])]))
+    return result
+
+
+@dataclass
+class DispenseLine:
+    prescription_item_id: int
+    quantity: int
+    medicine_id: int | None = None  # another medicine than prescribed: a substitution
+    substitution_note: str = ''
+
+
+async def _take(session: AsyncSession, medicine: Medicine, quantity: int,
+                batches: list[StockBatch]) -> list[tuple[StockBatch, int]]:
+    """Take ``quantity`` from ``batches`` (usable, first expiry first). Raises Conflict if there is not enough."""
+    available = sum(b.quantity for b in batches)
+    if available == 0:
+        raise Conflict(f'{medicine.name} is out of stock (no batch in date). Nothing was dispensed: leave this line '
+                       'at 0 to hand out the others, or substitute.')
+    if available < quantity:
+        raise Conflict(f'Only {available} {medicine.unit} of {medicine.name} can be dispensed (batches in date). '
+                       f'Please dispense {available} now and the rest later, or substitute.')
+    taken = []
+    for batch in batches:
+        if quantity == 0:
+            break
+        amount = min(batch.quantity, quantity)
+        if amount <= 0:
+            continue
+        result = await session.exec(sa.update(StockBatch)
+                                    .where(StockBatch.id == batch.id, StockBatch.quantity >= amount)
+                                    .values(quantity=StockBatch.quantity - amount))
+        if result.rowcount != 1:  # another dispense took it meanwhile
+            raise Conflict(f'The stock of {medicine.name} changed meanwhile. Nothing was dispensed: please look '
+                           'at the stock and try again.')
+        quantity -= amount
+        taken.append((batch, amount))
+    return taken
+
+
+async def dispense(session: AsyncSession, actor: Actor, prescription_id: int, lines: list[DispenseLine], *,
+                   notes: str = '', today: date, now: datetime) -> Dispense:
+    """Dispense the given quantities (all or nothing). Returns the dispense (for labels)."""
+    require(actor, Role.PHARMACIST)
+    notes = (notes or '').strip()
+    if len(notes) > 1000:
+        raise ValidationError('The note can have at most 1000 characters.', 'notes')
+    lines = [line for line in lines if line.quantity]
+    if not lines:
+        raise ValidationError('Please give the quantity to hand out for at least one medicine.', 'quantity')
+    if any(line.quantity < 0 for line in lines):
+        raise ValidationError('Quantities cannot be negative.', 'quantity')
+    await serialize(session, f'prescription:{prescription_id}')
+    prescription = await session.get(Prescription, prescription_id)
+    if prescription is None:
+        raise NotFound('This prescription does not exist.')
+    await session.refresh(prescription)
+    if prescription.status not in OUTSTANDING:
+        raise Conflict(f'This prescription is {prescription.status.value.replace("_", " ")}: there is nothing to '
+                       'dispense. The list has been updated.')
+    items = {i.id: i for i in (await session.exec(
+        select(PrescriptionItem).where(PrescriptionItem.prescription_id == prescription.id)
+        .execution_options(populate_existing=True))).all()}
+    wanted: dict[int, int] = defaultdict(int)
+    for line in lines:
+        item = items.get(line.prescription_item_id)
+        if item is None:
+            raise NotFound('A line of this prescription no longer exists. Please reopen it.')
+        wanted[item.id] += line.quantity
+        remaining = item.quantity - item.dispensed_quantity
+        if wanted[item.id] > remaining:
+            raise ValidationError(f'Line {list(items).index(item.id) + 1}: only {remaining} still to dispense '
+                                  f'(prescribed {item.quantity}, given {item.dispensed_quantity}).', 'quantity')
+        line.medicine_id = line.medicine_id or item.medicine_id
+        line.substitution_note = (line.substitution_note or '').strip()
+        if line.medicine_id != item.medicine_id and len(line.substitution_note) < 3:
+            raise ValidationError('A substitution needs a note saying why (e.g. "out of stock, same active '
+                                  'ingredient").', 'substitution_note')
+        if len(line.substitution_note) > 300:
+            raise ValidationError('The substitution note can have at most 300 characters.', 'substitution_note')
+    medicine_ids = sorted({line.medicine_id for line in lines} | {items[line.prescription_item_id].medicine_id
+                                                                  for line in lines})
+    medicines = {m.id: m for m in (await session.exec(select(Medicine).where(Medicine.id.in_(medicine_ids)))).all()}
+    for line in lines:
+        medicine, prescribed = medicines.get(line.medicine_id), medicines[items[line.prescription_item_id].medicine_id]
+        if medicine is None or not medicine.is_active:
+            raise NotFound('The substitute medicine is not available.')
+        if medicine.unit != prescribed.unit:
+            raise ValidationError(f'{medicine.name} is counted in {medicine.unit}s, {prescribed.name} in '
+                                  f'{prescribed.unit}s: please substitute with a medicine of the same unit.',
+                                  'medicine')
+    for medicine_id in medicine_ids:  # always in id order: two pharmacists never wait on each other in a circle
+        await serialize(session, f'stock:{medicine_id}')
+    batches = await usable_batches(session, medicine_ids, today, lock=True)
+
+    visit = await session.get(Visit, prescription.visit_id)
+    record = Dispense(prescription_id=prescription.id, visit_id=prescription.visit_id, pharmacist_id=actor.user_id,
+                      notes=notes, at=now)
+    session.add(record)
+    await session.flush()
+    for line in lines:
+        medicine = medicines[line.medicine_id]
+        for batch, amount in await _take(session, medicine, line.quantity, batches.get(medicine.id, [])):
+            session.add(DispenseItem(dispense_id=record.id, prescription_item_id=line.prescription_item_id,
+                                     medicine_id=medicine.id, batch_id=batch.id, quantity=amount,
+                                     unit_price=medicine.price, substitution_note=line.substitution_note))
+            session.add(StockMovement(batch_id=batch.id, medicine_id=medicine.id, kind=MovementKind.DISPENSE,
+                                      quantity=-amount, reason=f'Prescription RX-{prescription.id:06d}',
+                                      dispense_id=record.id, user_id=actor.user_id, at=now))
+        item = items[line.prescription_item_id]
+        item.dispensed_quantity += line.quantity
+        session.add(item)
+    done = all(i.dispensed_quantity >= i.quantity for i in items.values())
+    prescription.status = PrescriptionStatus.DISPENSED if done else PrescriptionStatus.PARTIALLY_DISPENSED
+    session.add(prescription)
+    if visit.status == VisitStatus.AWAITING_PHARMACY:
+        visit.status = VisitStatus.AWAITING_PAYMENT  # the patient pays for what was handed out
+        session.add(visit)
+    substituted = [medicines[line.medicine_id].name for line in lines
+                   if line.medicine_id != items[line.prescription_item_id].medicine_id]
+    audit.record(session, actor, 'dispensed', entity='prescription', entity_id=prescription.id,
+                 detail=f'dispense {record.id}; {"complete" if done else "partial"}'
+                        + (f'; substituted: {", ".join(substituted)}' if substituted else ''))
+    emit_after_commit(session, Topic.PHARMACY, prescription_id=prescription.id, visit_id=visit.id,
+                      medicine_ids=medicine_ids)
+    emit_after_commit(session, Topic.VISITS, visit_id=visit.id, patient_id=visit.patient_id,
+                      status=visit.status.value)
+    emit_after_commit(session, Topic.BILLING, visit_id=visit.id)
+    await session.commit()
+    return record
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Labels
+# --------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Label:
+    patient_name: str
+    medicine_name: str
+    quantity: int
+    unit: str
+    dosage: str
+    instructions: str
+    batch_no: str
+    expiry_date: date
+    dispensed_at: datetime
+    substitution_note: str
+
+
+async def labels(session: AsyncSession, actor: Actor, dispense_id: int) -> list[Label]:
+    """One usage-instruction label per medicine handed out in the dispense."""
+    require(actor, Role.PHARMACIST)
+    dispense_row = await session.get(Dispense, dispense_id)
+    if dispense_row is None:
+        raise NotFound('This dispense does not exist.')
+    visit = await session.get(Visit, dispense_row.visit_id)
+    patient = await session.get(Patient, visit.patient_id)
+    rows = (await session.exec(select(DispenseItem, Medicine, PrescriptionItem, StockBatch)
+                               .join(Medicine, Medicine.id == DispenseItem.medicine_id)
+                               .join(StockBatch, StockBatch.id == DispenseItem.batch_id)
+                               .outerjoin(PrescriptionItem, PrescriptionItem.id == DispenseItem.prescription_item_id)
+                               .where(DispenseItem.dispense_id == dispense_id).order_by(DispenseItem.id))).all()
+    grouped: dict[tuple[int, int | None], list] = {}
+    for item, medicine, prescribed, batch in rows:
+        grouped.setdefault((medicine.id, item.prescription_item_id), []).append((item, medicine, prescribed, batch))
+    result = []
+    for parts in grouped.values():
+        item, medicine, prescribed, batch = parts[0]
+        dosage = ''
+        if prescribed is not None:
+            dosage = ', '.join(p for p in (prescribed.dose,
+                                           f'{prescribed.times_per_day} times a day' if prescribed.times_per_day
+                                           else '',
+                                           f'for {prescribed.duration_days} days' if prescribed.duration_days
+                                           else '') if p)
+        result.append(Label(patient.full_name, medicine.name, sum(p[0].quantity for p in parts), medicine.unit,
+                            dosage, prescribed.instructions if prescribed else '',
+                            ', '.join(dict.fromkeys(p[3].batch_no for p in parts)),
+                            min(p[3].expiry_date for p in parts), dispense_row.at, item.substitution_note))
+    return result
+
+
+async def latest_dispense_id(session: AsyncSession, actor: Actor, prescription_id: int) -> int | None:
+    require(actor, Role.PHARMACIST)
+    return (await session.exec(select(Dispense.id).where(Dispense.prescription_id == prescription_id)
+                               .order_by(Dispense.id.desc()))).first()

@@ -1,0 +1,125 @@
+"""The technicians' worklist: take an order, record results, upload files (checked, stored outside the web root)."""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from models import AuditLog, OrderStatus, ResultFile, ServiceKind, ServiceOrder
+from services import consultation, files, orders
+from services.errors import Conflict, PermissionDenied, ValidationError
+from services.orders import ResultValue
+from tests.factories import NOW
+from tests.test_consultation import TODAY, make_ward
+
+PNG = b'\x89PNG\r\n\x1a\n' + b'\x00' * 64
+PDF = b'%PDF-1.7\n' + b'x' * 64
+
+
+async def ordered(db, ward) -> int:
+    async with db.write() as session:
+        created = await orders.place(session, ward.doctor, ward.visit_id, [ward.clinic.lab_id, ward.xray_id],
+                                     notes='Fasting', now=NOW)
+    return created[0].id
+
+
+async def test_worklist_per_station_and_one_technician_per_order(db):
+    ward = await make_ward(db)
+    order_id = await ordered(db, ward)
+    since = NOW - timedelta(hours=12)
+    async with db.read() as session:
+        lab = await orders.worklist(session, ward.technician, [ServiceKind.LAB], since=since)
+        imaging = await orders.worklist(session, ward.technician, [ServiceKind.IMAGING], since=since)
+    assert [o.service_name for o in lab] == ['Blood count'] and [o.service_name for o in imaging] == ['Chest X-ray']
+    assert lab[0].patient_name == 'Lê Thị Hồng' and lab[0].notes == 'Fasting'
+    async with db.write() as session:
+        await orders.start(session, ward.technician, order_id, now=NOW)
+    async with db.write() as session:
+        with pytest.raises(Conflict, match='already in progress'):
+            await orders.start(session, ward.technician, order_id, now=NOW)
+    async with db.write() as session:
+        with pytest.raises(Conflict, match='only a pending order'):
+            await orders.cancel(session, ward.doctor, order_id, reason='Not needed', now=NOW)
+    async with db.write() as session:
+        with pytest.raises(PermissionDenied):
+            await orders.start(session, ward.pharmacist, order_id, now=NOW)
+
+
+async def test_results_reach_the_chart(db):
+    ward = await make_ward(db)
+    order_id = await ordered(db, ward)
+    async with db.write() as session:
+        with pytest.raises(ValidationError, match='row 1'):
+            await orders.record_result(session, ward.technician, order_id, text='',
+                                       values=[ResultValue('Hb', '')], complete=True, now=NOW)
+    async with db.write() as session:
+        with pytest.raises(ValidationError, match='write the result'):
+            await orders.record_result(session, ward.technician, order_id, text=' ', values=[], complete=True,
+                                       now=NOW)
+    async with db.write() as session:
+        await orders.record_result(session, ward.technician, order_id, text='Mild anaemia',
+                                   values=[ResultValue('Hb', '11.2', 'g/dL', '12-16'), ResultValue('', '')],
+                                   complete=True, now=NOW)
+    async with db.read() as session:
+        chart = await consultation.chart(session, ward.doctor, ward.visit_id, today=TODAY, record_view=False)
+    done = next(o for o in chart.orders if o.id == order_id)
+    assert done.status == OrderStatus.COMPLETED and done.result_text == 'Mild anaemia'
+    assert done.values == [ResultValue('Hb', '11.2', 'g/dL', '12-16')] and done.performed_by == 'Lab'
+    async with db.write() as session:  # a correction is allowed and audited
+        await orders.record_result(session, ward.technician, order_id, text='Mild anaemia (repeat)', values=[],
+                                   complete=True, now=NOW)
+    async with db.read() as session:
+        assert (await session.exec(select(AuditLog).where(AuditLog.action == 'result_corrected'))).one()
+
+
+def test_sniffing_trusts_bytes_not_names():
+    assert files.sniff(PNG) == ('image/png', '.png')
+    assert files.sniff(b'\xff\xd8\xff\xe0' + b'0' * 10) == ('image/jpeg', '.jpg')
+    assert files.sniff(PDF) == ('application/pdf', '.pdf')
+    assert files.sniff(b'<html><script>') is None and files.sniff(b'MZ\x90\x00') is None
+    assert files.safe_name('../../etc/passwd.png', '.png') == 'passwd.png'
+    assert files.safe_name('C:\\scan "1".exe', '.pdf') == 'scan 1.pdf'
+
+
+async def test_upload_checks_size_and_type_and_stores_outside_the_web_root(db, tmp_path: Path):
+    ward = await make_ward(db)
+    order_id = await ordered(db, ward)
+    async with db.write() as session:
+        with pytest.raises(ValidationError, match='Only PNG or JPEG'):
+            await files.upload(session, ward.technician, order_id, filename='x.png', data=b'GIF89a....',
+                               max_bytes=1000, data_dir=tmp_path, now=NOW)
+    async with db.write() as session:
+        with pytest.raises(ValidationError, match='at most'):
+            await files.upload(session, ward.technician, order_id, filename='big.pdf', data=PDF * 100,
+                               max_bytes=1000, data_dir=tmp_path, now=NOW)
+    async with db.write() as session:
+        row = await files.upload(session, ward.technician, order_id, filename='scan.PNG', data=PNG,
+                                 max_bytes=1000, data_dir=tmp_path, now=NOW)
+    stored = tmp_path / 'files' / row.storage_key
+    assert stored.read_bytes() == PNG and row.filename == 'scan.png' and row.content_type == 'image/png'
+    assert list((tmp_path / 'files').iterdir()) == [stored]  # the refused uploads left nothing behind
+    async with db.write() as session:
+        with pytest.raises(PermissionDenied):
+            await files.open_file(session, ward.pharmacist, row.id, data_dir=tmp_path)
+    async with db.write() as session:
+        opened = await files.open_file(session, ward.doctor, row.id, data_dir=tmp_path)
+    assert opened.path == stored
+    async with db.read() as session:
+        assert (await session.exec(select(AuditLog).where(AuditLog.action == 'result_file_viewed'))).one()
+        assert len((await session.exec(select(ResultFile))).all()) == 1
+
+
+async def test_cancelled_orders_take_no_results(db):
+    ward = await make_ward(db)
+    order_id = await ordered(db, ward)
+    async with db.write() as session:
+        await orders.cancel(session, ward.doctor, order_id, reason='Patient declined', now=NOW)
+    async with db.write() as session:
+        with pytest.raises(Conflict, match='cancelled'):
+            await orders.record_result(session, ward.technician, order_id, text='x', values=[], complete=True,
+                                       now=NOW)
+    async with db.read() as session:
+        order = await session.get(ServiceOrder, order_id)
+    assert order.status == OrderStatus.CANCELLED and 'Patient declined' in order.notes
