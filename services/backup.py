@@ -37,7 +37,7 @@ from . import audit
 from .access import Actor, require
 from .errors import NotFound, ValidationError
 
-NAME_RE = re.compile(r'^clinic-\d{8}-\d{6}(-\d+)?\.db$')
+NAME_RE = re.compile(r'^clinic-(\d{8}-\d{6})(?:-(\d+))?\.db$')  # time made, and a counter within a second
 NOT_SQLITE = 'This clinic runs on PostgreSQL: back it up with pg_dump (e.g. pg_dump -Fc clinic > clinic.dump).'
 
 
@@ -103,12 +103,18 @@ def _info(path: Path) -> BackupFile:
     return BackupFile(path.name, path, stat.st_size, datetime.fromtimestamp(stat.st_mtime, timezone.utc))
 
 
+def _made_order(backup: BackupFile) -> tuple[str, int]:
+    """clinic-20261123-133854-1.db was made after clinic-20261123-133854.db (same second, hence the counter)."""
+    stamp, counter = NAME_RE.match(backup.name).groups()
+    return stamp, int(counter or 0)
+
+
 def list_backups(settings) -> list[BackupFile]:
     folder = backup_dir(settings)
     if not folder.is_dir():
         return []
     files = [_info(path) for path in folder.iterdir() if NAME_RE.match(path.name)]
-    return sorted(files, key=lambda f: f.name, reverse=True)
+    return sorted(files, key=_made_order, reverse=True)
 
 
 def find_backup(settings, name: str) -> BackupFile:

@@ -113,3 +113,15 @@ async def test_the_command_line_backs_up_and_lists(db, tmp_path):
                                  text=True, timeout=60,
                                  env={**env, 'CLINIC_DATABASE_URL': 'postgresql+asyncpg://x@127.0.0.1/none'})
     assert on_postgres.returncode == 2 and 'pg_dump' in on_postgres.stderr
+
+
+def test_backups_made_in_the_same_second_list_newest_first(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    folder = tmp_path / 'backups'
+    folder.mkdir()
+    for name in ('clinic-20261123-133854.db', 'clinic-20261123-133854-1.db', 'clinic-20261123-133854-2.db',
+                 'clinic-20261122-090000.db', 'notes.txt'):
+        (folder / name).write_bytes(b'x')
+    assert [b.name for b in backup.list_backups(settings)] == [
+        'clinic-20261123-133854-2.db', 'clinic-20261123-133854-1.db', 'clinic-20261123-133854.db',
+        'clinic-20261122-090000.db']
