@@ -32,11 +32,15 @@ class Topic(str, Enum):
     SETTINGS = 'settings'
 
 
-_events: dict[Topic, Event] = {topic: Event() for topic in Topic}
+_events: dict[Topic, Event] = {}
 
 
 def event_for(topic: Topic) -> Event:
-    return _events[topic]
+    """The topic's event; a new one after NiceGUI reset its events (between tests), so no stale subscriber stays."""
+    event = _events.get(topic)
+    if event is None or event not in Event.instances:
+        event = _events[topic] = Event()
+    return event
 
 
 def subscribe(topic: Topic, callback: Callable[..., Any]) -> None:
@@ -58,7 +62,7 @@ def subscribe(topic: Topic, callback: Callable[..., Any]) -> None:
             if not client.is_deleted:
                 raise
 
-    _events[topic].subscribe(guarded)
+    event_for(topic).subscribe(guarded)
 
 
 def emit_after_commit(session: AsyncSession | Session, topic: Topic, **payload: Any) -> None:
@@ -77,7 +81,7 @@ def _after_commit(session: Session) -> None:
     except RuntimeError:  # committed outside the event loop (e.g. a command-line tool): nobody is listening
         return
     for topic, payload in pending:
-        loop.call_soon(_events[topic].emit, payload)
+        loop.call_soon(event_for(topic).emit, payload)
 
 
 @sa_event.listens_for(Session, 'after_rollback')
