@@ -1,16 +1,143 @@
-"""Invoices and payments: what is still to be paid."""
+"""Billing: one itemized invoice per visit, discounts, vouchers, insurance share, payments, refunds and voids.
+
+Rules (what the cashier can rely on):
+
+- **Consolidation.** ``bill_visit`` puts everything billable of a visit on an invoice: the appointment's services
+  at the price list (the consultation fee), completed service orders at their ordered price, dispensed medicines
+  at quantity x unit price. Each service order and dispensed item is billed once among invoices that are not void
+  (partial unique indexes in the database); an appointment service is billed once per visit (checked here, under
+  the visit's lock), and not at all when the doctor also ordered it as a service order (then the order is billed,
+  once it is completed). Items that appear later (a lab test done after the first bill) go on the visit's open
+  invoice while that one is untouched (nothing paid, no discount, no insurance), otherwise on a new invoice.
+- **Money** is an integer in the currency's minor units. A percentage is applied exactly (fractions) and rounded
+  half-up to the minor unit (VND: to the whole dong): 10% of 15,005 is 1,500.5, billed as 1,501.
+- **Adjustments.** One discount per bill: a manual one (percent or amount, with a reason; above
+  ``discount_approval_percent`` of the subtotal only an administrator may approve it) *or* a single-use voucher.
+  The insurer's share (percent or amount, insurer and policy number required) applies to what is left after the
+  discount. ``total = subtotal - discount - insurance`` is never negative. Adjustments change only while nothing
+  is paid on the bill.
+- **Payments** by cash (tendered and change), card, bank transfer or e-wallet, split across methods in one go
+  (one receipt number; the extra tenders get ``-2``, ``-3``). Partial payments leave a balance. The amount paid
+  never exceeds the total: checked under a lock per invoice (PostgreSQL advisory lock, SQLite's serialized
+  writers) and by the database CHECK. Paying in full marks the invoice paid, and the visit paid when it was waiting
+  for payment and nothing else of it is open or unbilled.
+- **Refunds** return money of one payment (up to what is left of it), by its method, with a reason; they do not
+  reopen the bill: ``amount_paid`` counts money received, refunds are rows of their own (net = paid - refunded).
+- **Voids** need a reason and that nothing stays paid (refund first). The invoice turns VOID, its items ``is_void``
+  (so what they billed can be billed again), a voucher on it is released, the visit waits for payment again.
+- Nothing is ever deleted; every change is in the audit log.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 
-from sqlmodel import select
+import sqlalchemy as sa
+from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Invoice, InvoiceStatus, Patient, Role
+from clinic_ui.db import serialize
+from clinic_ui.events import Topic, emit_after_commit
+from models import (Appointment, AppointmentService, Dispense, DispenseItem, Doctor, Invoice, InvoiceItem,
+                    InvoiceItemKind, InvoiceStatus, Medicine, OrderStatus, Patient, Payment, PaymentKind, PaymentMethod,
+                    Role, Service, ServiceKind, ServiceOrder, User, Visit, VisitStatus, Voucher)
+from models.types import utcnow
 
+from . import audit
 from .access import Actor, require
+from .errors import Conflict, NotFound, PermissionDenied, ValidationError
+from .sequences import next_value
 
+OPEN_STATUSES = (InvoiceStatus.UNPAID, InvoiceStatus.PARTIALLY_PAID)
+CASHIER_METHODS = (PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.BANK_TRANSFER, PaymentMethod.E_WALLET)
+METHOD_LABELS = {PaymentMethod.CASH: 'Cash', PaymentMethod.CARD: 'Card', PaymentMethod.BANK_TRANSFER: 'Bank transfer',
+                 PaymentMethod.E_WALLET: 'E-wallet', PaymentMethod.INSURANCE: 'Insurance'}
+MAX_AMOUNT = 10 ** 15  # minor units: far above any bill, far below BIGINT
+
+
+# --- Exact arithmetic ---------------------------------------------------------------------------------------
+
+def round_half_up(value: Fraction) -> int:
+    """Round a non-negative exact value to the nearest minor unit, halves up."""
+    return math.floor(value + Fraction(1, 2))
+
+
+def percent_of(base: int, percent: Decimal) -> int:
+    """``percent`` % of ``base`` minor units, exact, rounded half-up."""
+    return round_half_up(Fraction(base) * Fraction(percent) / 100)
+
+
+@dataclass(frozen=True)
+class Share:
+    """A part of an amount: a percentage or a fixed amount (minor units), never more than the amount itself."""
+    percent: Decimal | None = None
+    amount: int | None = None
+
+    def of(self, base: int) -> int:
+        if self.percent is not None:
+            return min(base, percent_of(base, self.percent))
+        return min(base, self.amount or 0)
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: int
+    discount: int
+    insurance: int
+    total: int
+
+
+def compute_totals(line_totals: list[int], *, discount: Share | None = None,
+                   insurance: Share | None = None) -> Totals:
+    """The bill's figures: discount on the subtotal, the insurer's share of what is left, the patient pays the rest."""
+    subtotal = sum(line_totals)
+    discount_amount = discount.of(subtotal) if discount else 0
+    insurance_amount = insurance.of(subtotal - discount_amount) if insurance else 0
+    return Totals(subtotal, discount_amount, insurance_amount, subtotal - discount_amount - insurance_amount)
+
+
+def parse_money(text: str, exponent: int) -> int:
+    """What the cashier typed, as minor units. VND (no minor unit): ``150.000``, ``150,000``, ``150 000`` are all
+    150000. Two decimals (USD): ``1,234.50`` -> 123450."""
+    cleaned = re.sub(r'[\s_]', '', (text or '').strip())
+    if exponent == 0:
+        cleaned = cleaned.replace(',', '').replace('.', '')
+    else:
+        cleaned = cleaned.replace(',', '')
+    if not cleaned:
+        raise ValidationError('Please enter an amount.')
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation as e:
+        raise ValidationError(f'"{text}" is not an amount.') from e
+    minor = value * (10 ** exponent)
+    if minor != minor.to_integral_value():
+        raise ValidationError(f'"{text}" has more decimals than the currency allows.')
+    if minor < 0:
+        raise ValidationError('The amount cannot be negative.')
+    if minor > MAX_AMOUNT:
+        raise ValidationError('This amount is too large.')
+    return int(minor)
+
+
+def parse_percent(text: str) -> Decimal:
+    """A percentage between 0 (exclusive) and 100, at most two decimals: ``'12.5'`` or ``'12,5'``."""
+    try:
+        value = Decimal((text or '').strip().rstrip('%').strip().replace(',', '.'))
+    except InvalidOperation as e:
+        raise ValidationError(f'"{text}" is not a percentage.') from e
+    if not value.is_finite() or value <= 0 or value > 100:
+        raise ValidationError('The percentage must be more than 0 and at most 100.')
+    if value != value.quantize(Decimal('0.01')):
+        raise ValidationError('Please use at most two decimals in the percentage.')
+    return value
+
+
+# --- Reading -------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class OpenInvoice:
@@ -34,6 +161,731 @@ async def open_invoices(session: AsyncSession, actor: Actor, *, limit: int = 200
     query = (select(Invoice.id, Invoice.number, Invoice.created_at, Patient.code, Patient.full_name, Invoice.total,
                     Invoice.amount_paid, Invoice.status)
              .join(Patient, Patient.id == Invoice.patient_id)
-             .where(Invoice.status.in_([InvoiceStatus.UNPAID, InvoiceStatus.PARTIALLY_PAID]))
+             .where(Invoice.status.in_(OPEN_STATUSES))
              .order_by(Invoice.created_at).limit(limit))
     return [OpenInvoice(*row) for row in (await session.exec(query)).all()]
+
+
+def _live_item():
+    return sa.not_(InvoiceItem.is_void)
+
+
+def _unbilled_orders_query(visit_ids):
+    billed = select(InvoiceItem.id).where(InvoiceItem.service_order_id == ServiceOrder.id, _live_item())
+    return (select(ServiceOrder).where(ServiceOrder.visit_id.in_(visit_ids),
+                                       ServiceOrder.status == OrderStatus.COMPLETED, ~billed.exists())
+            .order_by(ServiceOrder.completed_at, ServiceOrder.id))
+
+
+def _unbilled_dispensed_query(visit_ids):
+    billed = select(InvoiceItem.id).where(InvoiceItem.dispense_item_id == DispenseItem.id, _live_item())
+    return (select(DispenseItem, Dispense.visit_id).join(Dispense, Dispense.id == DispenseItem.dispense_id)
+            .where(Dispense.visit_id.in_(visit_ids), ~billed.exists())
+            .order_by(Dispense.at, DispenseItem.id))
+
+
+@dataclass(frozen=True)
+class Billable:
+    kind: InvoiceItemKind
+    description: str
+    quantity: int
+    unit_price: int
+    service_id: int | None = None
+    service_order_id: int | None = None
+    dispense_item_id: int | None = None
+
+
+async def unbilled(session: AsyncSession, visit: Visit) -> list[Billable]:
+    """What of ``visit`` is billable and not yet on a live invoice line, in the order it happened."""
+    items: list[Billable] = []
+    ordered = set((await session.exec(select(ServiceOrder.service_id).where(
+        ServiceOrder.visit_id == visit.id, ServiceOrder.status != OrderStatus.CANCELLED))).all())
+    if visit.appointment_id is not None:
+        billed = set((await session.exec(
+            select(InvoiceItem.service_id).join(Invoice, Invoice.id == InvoiceItem.invoice_id)
+            .where(Invoice.visit_id == visit.id, _live_item(), InvoiceItem.service_order_id.is_(None),
+                   InvoiceItem.dispense_item_id.is_(None), InvoiceItem.service_id.is_not(None)))).all())
+        services = (await session.exec(
+            select(Service).join(AppointmentService, AppointmentService.service_id == Service.id)
+            .where(AppointmentService.appointment_id == visit.appointment_id)
+            .order_by(Service.kind != ServiceKind.CONSULTATION, Service.name))).all()
+        for service in services:
+            if service.id in billed or service.id in ordered:
+                continue
+            kind = InvoiceItemKind.CONSULTATION if service.kind == ServiceKind.CONSULTATION else InvoiceItemKind.SERVICE
+            items.append(Billable(kind, service.name, 1, service.price, service_id=service.id))
+    orders = (await session.exec(_unbilled_orders_query([visit.id]))).all()
+    names = {s.id: s for s in (await session.exec(select(Service).where(
+        Service.id.in_([o.service_id for o in orders])))).all()} if orders else {}
+    for order in orders:
+        service = names[order.service_id]
+        kind = InvoiceItemKind.CONSULTATION if service.kind == ServiceKind.CONSULTATION else InvoiceItemKind.SERVICE
+        items.append(Billable(kind, service.name, 1, order.price, service_id=service.id, service_order_id=order.id))
+    dispensed = (await session.exec(_unbilled_dispensed_query([visit.id]))).all()
+    medicines = {m.id: m for m in (await session.exec(select(Medicine).where(
+        Medicine.id.in_([d.medicine_id for d, _ in dispensed])))).all()} if dispensed else {}
+    for item, _visit_id in dispensed:
+        medicine = medicines[item.medicine_id]
+        description = medicine.name
+        if medicine.strength and medicine.strength.lower() not in medicine.name.lower():
+            description = f'{description} {medicine.strength}'
+        items.append(Billable(InvoiceItemKind.MEDICINE, f'{description} ({medicine.unit})'[:200], item.quantity,
+                              item.unit_price, dispense_item_id=item.id))
+    return items
+
+
+# --- The cashier's queue ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QueueRow:
+    visit_id: int
+    visit_date: date
+    checked_in_at: datetime
+    patient_id: int
+    patient_code: str
+    patient_name: str
+    doctor: str
+    visit_status: VisitStatus
+    invoices: str  # numbers of the open invoices
+    balance: int   # still to pay on open invoices
+    unbilled: bool  # something is not on a bill yet
+
+
+async def cashier_queue(session: AsyncSession, actor: Actor, *, today: date, limit: int = 300) -> list[QueueRow]:
+    """Visits to settle: waiting for payment, with an open invoice, or (today) with something done and not billed."""
+    require(actor, Role.CASHIER)
+    open_invoice = select(Invoice.id).where(Invoice.visit_id == Visit.id, Invoice.status.in_(OPEN_STATUSES))
+    order_unbilled = select(ServiceOrder.id).where(
+        ServiceOrder.visit_id == Visit.id, ServiceOrder.status == OrderStatus.COMPLETED,
+        ~select(InvoiceItem.id).where(InvoiceItem.service_order_id == ServiceOrder.id, _live_item()).exists())
+    dispense_unbilled = select(DispenseItem.id).join(Dispense, Dispense.id == DispenseItem.dispense_id).where(
+        Dispense.visit_id == Visit.id,
+        ~select(InvoiceItem.id).where(InvoiceItem.dispense_item_id == DispenseItem.id, _live_item()).exists())
+    query = (select(Visit, Patient.code, Patient.full_name, Doctor.full_name)
+             .join(Patient, Patient.id == Visit.patient_id)
+             .join(Doctor, Doctor.id == Visit.doctor_id, isouter=True)
+             .where(Visit.status != VisitStatus.CANCELLED,
+                    sa.or_(Visit.status == VisitStatus.AWAITING_PAYMENT, open_invoice.exists(),
+                           sa.and_(Visit.visit_date == today,
+                                   sa.or_(order_unbilled.exists(), dispense_unbilled.exists()))))
+             .order_by(Visit.visit_date, Visit.checked_in_at).limit(limit))
+    rows = (await session.exec(query)).all()
+    visit_ids = [visit.id for visit, *_ in rows]
+    invoices: dict[int, list[Invoice]] = {}
+    if visit_ids:
+        for invoice in (await session.exec(select(Invoice).where(Invoice.visit_id.in_(visit_ids),
+                                                                 Invoice.status.in_(OPEN_STATUSES))
+                                           .order_by(Invoice.id))).all():
+            invoices.setdefault(invoice.visit_id, []).append(invoice)
+    pending = set()
+    if visit_ids:
+        pending |= {o.visit_id for o in (await session.exec(_unbilled_orders_query(visit_ids))).all()}
+        pending |= {v for _, v in (await session.exec(_unbilled_dispensed_query(visit_ids))).all()}
+    result = []
+    for visit, code, name, doctor in rows:
+        open_ones = invoices.get(visit.id, [])
+        result.append(QueueRow(
+            visit_id=visit.id, visit_date=visit.visit_date, checked_in_at=visit.checked_in_at, patient_id=visit.patient_id,
+            patient_code=code, patient_name=name, doctor=doctor or '', visit_status=visit.status,
+            invoices=', '.join(i.number for i in open_ones), balance=sum(i.total - i.amount_paid for i in open_ones),
+            unbilled=visit.id in pending or not open_ones))
+    return result
+
+
+# --- Building the bill -----------------------------------------------------------------------------------------
+
+async def _visit(session: AsyncSession, visit_id: int) -> Visit:
+    await serialize(session, f'billing:visit:{visit_id}')
+    visit = (await session.exec(select(Visit).where(Visit.id == visit_id).with_for_update()
+                                .execution_options(populate_existing=True))).first()
+    if visit is None:
+        raise NotFound('This visit does not exist.')
+    return visit
+
+
+async def _locked_invoice(session: AsyncSession, invoice_id: int) -> Invoice:
+    """The invoice, locked for this transaction: visit first, then the invoice (always in this order)."""
+    visit_id = (await session.exec(select(Invoice.visit_id).where(Invoice.id == invoice_id))).first()
+    if visit_id is None and (await session.get(Invoice, invoice_id)) is None:
+        raise NotFound('This invoice does not exist.')
+    if visit_id is not None:
+        await serialize(session, f'billing:visit:{visit_id}')
+    await serialize(session, f'billing:invoice:{invoice_id}')
+    invoice = (await session.exec(select(Invoice).where(Invoice.id == invoice_id).with_for_update()
+                                  .execution_options(populate_existing=True))).one()
+    return invoice
+
+
+async def _new_invoice_number(session: AsyncSession, now: datetime) -> str:
+    return f'INV-{now.year}-{await next_value(session, "invoice"):06d}'
+
+
+def _has_adjustments(invoice: Invoice) -> bool:
+    return bool(invoice.discount_amount or invoice.insurance_amount or invoice.voucher_code)
+
+
+def _announce(session: AsyncSession, invoice: Invoice, action: str) -> None:
+    emit_after_commit(session, Topic.BILLING, invoice_id=invoice.id, visit_id=invoice.visit_id, action=action)
+
+
+async def _recalculate(session: AsyncSession, invoice: Invoice) -> None:
+    """Subtotal from the live lines; adjustments kept (the caller checks they still fit)."""
+    lines = (await session.exec(select(InvoiceItem.line_total).where(InvoiceItem.invoice_id == invoice.id,
+                                                                     _live_item()))).all()
+    invoice.subtotal = sum(lines)
+    invoice.total = invoice.subtotal - invoice.discount_amount - invoice.insurance_amount
+
+
+async def bill_visit(session: AsyncSession, actor: Actor, visit_id: int, *, now: datetime | None = None) -> int:
+    """Put everything billable of the visit on an invoice; returns the invoice to show (the one billed, or the
+    visit's open / latest invoice when there was nothing new). Commits."""
+    require(actor, Role.CASHIER)
+    now = now or utcnow()
+    visit = await _visit(session, visit_id)
+    if visit.status == VisitStatus.CANCELLED:
+        raise Conflict('This visit was cancelled: there is nothing to bill.')
+    items = await unbilled(session, visit)
+    invoices = (await session.exec(select(Invoice).where(Invoice.visit_id == visit.id)
+                                   .order_by(Invoice.id.desc()))).all()
+    if not items:
+        shown = next((i for i in invoices if i.status in OPEN_STATUSES), None) or next(
+            (i for i in invoices if i.status != InvoiceStatus.VOID), None)
+        if shown is None:
+            raise Conflict('Nothing of this visit is billable yet (no consultation, service or medicine).')
+        await session.commit()
+        return shown.id
+    target = next((i for i in invoices if i.status == InvoiceStatus.UNPAID and i.amount_paid == 0
+                   and not _has_adjustments(i)), None)
+    if target is None:
+        target = Invoice(number=await _new_invoice_number(session, now), patient_id=visit.patient_id,
+                         visit_id=visit.id, created_by_id=actor.user_id, created_at=now, updated_at=now)
+        session.add(target)
+        await session.flush()
+        action = 'invoice_created'
+    else:
+        await serialize(session, f'billing:invoice:{target.id}')
+        action = 'invoice_extended'
+    for item in items:
+        session.add(InvoiceItem(invoice_id=target.id, kind=item.kind, description=item.description,
+                                service_order_id=item.service_order_id, dispense_item_id=item.dispense_item_id,
+                                service_id=item.service_id, quantity=item.quantity, unit_price=item.unit_price,
+                                line_total=item.quantity * item.unit_price))
+    await session.flush()
+    await _recalculate(session, target)
+    target.updated_at = now
+    session.add(target)
+    if visit.status == VisitStatus.PAID:  # something new to pay
+        visit.status = VisitStatus.AWAITING_PAYMENT
+        session.add(visit)
+        emit_after_commit(session, Topic.VISITS, visit_id=visit.id, status=visit.status.value)
+    audit.record(session, actor, action, entity='invoice', entity_id=target.id,
+                 detail=f'{target.number}: {len(items)} line(s), subtotal {target.subtotal}')
+    _announce(session, target, action)
+    await session.commit()
+    return target.id
+
+
+# --- Adjustments -------------------------------------------------------------------------------------------------
+
+def _check_adjustable(invoice: Invoice) -> None:
+    if invoice.status == InvoiceStatus.VOID:
+        raise Conflict(f'{invoice.number} is void.')
+    if invoice.amount_paid > 0 or invoice.status != InvoiceStatus.UNPAID:
+        raise Conflict(f'Money has been taken on {invoice.number}: its discount and insurance can no longer change. '
+                       'Refund and void it to correct the bill.')
+
+
+def _check_share(percent: Decimal | None, amount: int | None, what: str) -> Share | None:
+    if percent is not None and amount is not None:
+        raise ValidationError(f'Give the {what} as a percentage or as an amount, not both.')
+    if percent is not None:
+        if percent <= 0 or percent > 100:
+            raise ValidationError(f'The {what} percentage must be more than 0 and at most 100.')
+        return Share(percent=Decimal(percent))
+    if amount:
+        if amount < 0 or amount > MAX_AMOUNT:
+            raise ValidationError(f'The {what} amount is not valid.')
+        return Share(amount=amount)
+    return None
+
+
+async def _release_voucher(session: AsyncSession, invoice: Invoice) -> None:
+    if invoice.voucher_code:
+        voucher = (await session.exec(select(Voucher).where(Voucher.code == invoice.voucher_code))).first()
+        if voucher is not None and voucher.used_by_invoice_id == invoice.id:
+            voucher.used_by_invoice_id = None
+            session.add(voucher)
+        invoice.voucher_code = None
+        await session.flush()
+
+
+def _set_figures(invoice: Invoice, discount: int, insurance: int) -> None:
+    invoice.discount_amount = discount
+    invoice.insurance_amount = insurance
+    invoice.total = invoice.subtotal - discount - insurance
+
+
+def _remaining_insurance(invoice: Invoice, discount: int) -> int:
+    """The insurer's share kept as an amount, but never more than what is left after a new discount."""
+    return min(invoice.insurance_amount, invoice.subtotal - discount)
+
+
+async def set_discount(session: AsyncSession, actor: Actor, invoice_id: int, *, percent: Decimal | None = None,
+                       amount: int | None = None, reason: str = '', approver: Actor | None = None,
+                       approval_percent: int | None = None, now: datetime | None = None) -> Invoice:
+    """Set (or with neither percent nor amount, remove) the manual discount. Replaces a voucher. Commits."""
+    require(actor, Role.CASHIER)
+    now = now or utcnow()
+    share = _check_share(percent, amount, 'discount')
+    reason = ' '.join((reason or '').split())
+    if share is not None and not reason:
+        raise ValidationError('Please give the reason for the discount.', 'reason')
+    if len(reason) > 250:
+        raise ValidationError('The reason can have at most 250 characters.', 'reason')
+    invoice = await _locked_invoice(session, invoice_id)
+    _check_adjustable(invoice)
+    if share is not None and share.amount is not None and share.amount > invoice.subtotal:
+        raise ValidationError('The discount is larger than the bill.', 'amount')
+    discount = share.of(invoice.subtotal) if share else 0
+    if approval_percent is None:
+        from clinic_ui.settings import get_settings
+        approval_percent = get_settings().discount_approval_percent
+    approved_by = None
+    above_limit = (share.percent > approval_percent if share and share.percent is not None
+                   else discount * 100 > approval_percent * invoice.subtotal)
+    if discount and above_limit:
+        approved_by = actor if actor.is_admin else approver
+        if approved_by is None or not approved_by.is_admin:
+            raise PermissionDenied(f'A discount above {approval_percent}% of the bill needs an administrator\'s '
+                                   'approval.')
+    await _release_voucher(session, invoice)
+    if share is not None and share.percent is not None:
+        reason = f'{reason} ({share.percent.normalize():f}%)'
+    _set_figures(invoice, discount, _remaining_insurance(invoice, discount))
+    invoice.discount_reason = reason if discount else ''
+    invoice.discount_approved_by_id = (approved_by.user_id if approved_by else None) if discount else None
+    invoice.updated_at = now
+    session.add(invoice)
+    detail = f'{invoice.number}: discount {discount}' + (f' ({reason})' if discount else ' removed')
+    if approved_by is not None:
+        detail += f', approved by {approved_by.username}'
+    audit.record(session, actor, 'discount', entity='invoice', entity_id=invoice.id, detail=detail)
+    _announce(session, invoice, 'discount')
+    await session.commit()
+    return invoice
+
+
+async def apply_voucher(session: AsyncSession, actor: Actor, invoice_id: int, code: str, *, today: date,
+                        now: datetime | None = None) -> Invoice:
+    """Use a voucher as the bill's discount (replaces a manual discount). Each voucher works once. Commits."""
+    require(actor, Role.CASHIER)
+    now = now or utcnow()
+    code = (code or '').strip().upper()
+    if not code:
+        raise ValidationError('Please enter the voucher code.', 'voucher')
+    invoice = await _locked_invoice(session, invoice_id)
+    _check_adjustable(invoice)
+    await serialize(session, f'billing:voucher:{code}')
+    voucher = (await session.exec(select(Voucher).where(func.upper(Voucher.code) == code).with_for_update()
+                                  .execution_options(populate_existing=True))).first()
+    if voucher is None:
+        raise NotFound(f'There is no voucher {code}. Please check the code.')
+    if voucher.used_by_invoice_id is not None and voucher.used_by_invoice_id != invoice.id:
+        used_on = (await session.exec(select(Invoice.number).where(Invoice.id == voucher.used_by_invoice_id))).first()
+        raise Conflict(f'Voucher {voucher.code} has already been used (on {used_on}).')
+    if voucher.valid_until is not None and voucher.valid_until < today:
+        raise Conflict(f'Voucher {voucher.code} expired on {voucher.valid_until:%d/%m/%Y}.')
+    if invoice.voucher_code and invoice.voucher_code != voucher.code:
+        await _release_voucher(session, invoice)
+    share = Share(percent=Decimal(voucher.percent_off)) if voucher.percent_off else Share(amount=voucher.amount_off)
+    discount = share.of(invoice.subtotal)
+    _set_figures(invoice, discount, _remaining_insurance(invoice, discount))
+    invoice.voucher_code = voucher.code
+    label = f'{voucher.percent_off}%' if voucher.percent_off else f'{voucher.amount_off}'
+    invoice.discount_reason = f'Voucher {voucher.code} ({label})'[:300]
+    invoice.discount_approved_by_id = None
+    invoice.updated_at = now
+    voucher.used_by_invoice_id = invoice.id
+    session.add_all([invoice, voucher])
+    audit.record(session, actor, 'voucher', entity='invoice', entity_id=invoice.id,
+                 detail=f'{invoice.number}: voucher {voucher.code}, discount {discount}')
+    _announce(session, invoice, 'voucher')
+    await session.commit()
+    return invoice
+
+
+async def set_insurance(session: AsyncSession, actor: Actor, invoice_id: int, *, percent: Decimal | None = None,
+                        amount: int | None = None, insurer: str = '', policy_no: str = '',
+                        now: datetime | None = None) -> Invoice:
+    """Set (or with neither percent nor amount, remove) the insurer's share of what is left after the discount."""
+    require(actor, Role.CASHIER)
+    now = now or utcnow()
+    share = _check_share(percent, amount, 'insurance')
+    insurer = ' '.join((insurer or '').split())
+    policy_no = (policy_no or '').strip()
+    if share is not None:
+        if not insurer:
+            raise ValidationError('Please enter the insurer.', 'insurer')
+        if not policy_no:
+            raise ValidationError('Please enter the policy number.', 'policy')
+        if len(insurer) > 120 or len(policy_no) > 60:
+            raise ValidationError('The insurer (120) or policy number (60 characters) is too long.')
+    invoice = await _locked_invoice(session, invoice_id)
+    _check_adjustable(invoice)
+    base = invoice.subtotal - invoice.discount_amount
+    if share is not None and share.amount is not None and share.amount > base:
+        raise ValidationError('The insurance share is larger than what is left to pay.', 'amount')
+    insurance = share.of(base) if share else 0
+    _set_figures(invoice, invoice.discount_amount, insurance)
+    invoice.insurer, invoice.insurance_policy_no = (insurer, policy_no) if insurance else ('', '')
+    invoice.updated_at = now
+    session.add(invoice)
+    audit.record(session, actor, 'insurance', entity='invoice', entity_id=invoice.id,
+                 detail=f'{invoice.number}: insurance {insurance}' + (f' ({insurer}, {policy_no})' if insurance else ''))
+    _announce(session, invoice, 'insurance')
+    await session.commit()
+    return invoice
+
+
+async def create_voucher(session: AsyncSession, actor: Actor, *, code: str, percent_off: int | None = None,
+                         amount_off: int | None = None, valid_until: date | None = None) -> Voucher:
+    """An administrator issues a single-use voucher. Commits."""
+    require(actor)  # administrators only
+    code = (code or '').strip().upper()
+    if not re.fullmatch(r'[A-Z0-9-]{4,40}', code):
+        raise ValidationError('A voucher code has 4 to 40 letters, digits or dashes.', 'code')
+    if (percent_off is None) == (amount_off is None):
+        raise ValidationError('Give the voucher a percentage or an amount off.')
+    if percent_off is not None and not 0 < percent_off <= 100:
+        raise ValidationError('The percentage must be between 1 and 100.')
+    if amount_off is not None and not 0 < amount_off <= MAX_AMOUNT:
+        raise ValidationError('The amount off must be more than 0.')
+    if (await session.exec(select(Voucher.id).where(func.upper(Voucher.code) == code))).first() is not None:
+        raise Conflict(f'Voucher {code} already exists.')
+    voucher = Voucher(code=code, percent_off=percent_off, amount_off=amount_off, valid_until=valid_until)
+    session.add(voucher)
+    await session.flush()
+    audit.record(session, actor, 'voucher_created', entity='voucher', entity_id=voucher.id, detail=code)
+    await session.commit()
+    return voucher
+
+
+# --- Payments ----------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Tender:
+    method: PaymentMethod
+    amount: int
+    tendered: int | None = None  # cash handed over (cash only)
+    reference: str = ''
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    receipt_number: str | None
+    invoice_id: int
+    paid_now: int
+    change_due: int
+    balance: int
+    status: InvoiceStatus
+    visit_paid: bool
+
+
+def receipt_number_text(value: int) -> str:
+    return f'R-{value:06d}'
+
+
+async def next_receipt_number(session: AsyncSession) -> str:
+    """The next receipt number (gap-free: taken in the caller's transaction)."""
+    return receipt_number_text(await next_value(session, 'receipt'))
+
+
+def _check_tenders(tenders: list[Tender]) -> list[Tender]:
+    checked = []
+    for tender in tenders:
+        method = PaymentMethod(tender.method)
+        label = METHOD_LABELS[method]
+        if method not in CASHIER_METHODS:
+            raise ValidationError('Insurance is entered as the insurer\'s share of the bill, not as a payment.')
+        if not isinstance(tender.amount, int) or tender.amount <= 0 or tender.amount > MAX_AMOUNT:
+            raise ValidationError(f'The {label.lower()} amount must be more than 0.')
+        tendered = tender.tendered
+        if method == PaymentMethod.CASH:
+            if tendered is not None and tendered < tender.amount:
+                raise ValidationError('The cash handed over is less than the cash amount.')
+        elif tendered is not None:
+            raise ValidationError('Only cash has an amount handed over.')
+        reference = ' '.join((tender.reference or '').split())
+        if len(reference) > 80:
+            raise ValidationError('A reference can have at most 80 characters.')
+        checked.append(Tender(method, tender.amount, tendered, reference))
+    return checked
+
+
+async def _visit_settled(session: AsyncSession, visit: Visit) -> bool:
+    """Nothing of the visit is still open, unbilled, or ordered and not yet done (it would be billed later)."""
+    still_open = (await session.exec(select(Invoice.id).where(Invoice.visit_id == visit.id,
+                                                              Invoice.status.in_(OPEN_STATUSES)))).first()
+    not_done = (await session.exec(select(ServiceOrder.id).where(
+        ServiceOrder.visit_id == visit.id,
+        ServiceOrder.status.in_([OrderStatus.PENDING, OrderStatus.IN_PROGRESS])))).first()
+    return still_open is None and not_done is None and not await unbilled(session, visit)
+
+
+async def pay(session: AsyncSession, actor: Actor, invoice_id: int, tenders: list[Tender], *,
+              now: datetime | None = None) -> PaymentResult:
+    """Take one payment, possibly split across methods, under one receipt number. Commits."""
+    require(actor, Role.CASHIER)
+    now = now or utcnow()
+    tenders = _check_tenders(tenders)
+    invoice = await _locked_invoice(session, invoice_id)
+    if invoice.status == InvoiceStatus.VOID:
+        raise Conflict(f'{invoice.number} is void: it cannot be paid.')
+    balance = invoice.total - invoice.amount_paid
+    if invoice.status == InvoiceStatus.PAID or (balance == 0 and invoice.total > 0):
+        raise Conflict(f'{invoice.number} is already paid in full.')
+    paying = sum(t.amount for t in tenders)
+    if not tenders and invoice.total > 0:
+        raise ValidationError('Please enter the amount paid.')
+    if paying > balance:
+        raise Conflict(f'The balance of {invoice.number} is {balance:,}: it cannot take {paying:,}. '
+                       '(If someone else took a payment meanwhile, the screen now shows it.)')
+    number = await next_receipt_number(session) if tenders else None
+    change = 0
+    for index, tender in enumerate(tenders, start=1):
+        tender_change = (tender.tendered - tender.amount) if tender.tendered is not None else 0
+        change += tender_change
+        session.add(Payment(invoice_id=invoice.id, kind=PaymentKind.PAYMENT, method=tender.method,
+                            amount=tender.amount, tendered=tender.tendered, change_due=tender_change,
+                            reference=tender.reference, receipt_number=number if index == 1 else f'{number}-{index}',
+                            cashier_id=actor.user_id, received_at=now))
+    invoice.amount_paid += paying
+    invoice.status = InvoiceStatus.PAID if invoice.amount_paid == invoice.total else InvoiceStatus.PARTIALLY_PAID
+    invoice.updated_at = now
+    session.add(invoice)
+    await session.flush()
+    visit_paid = False
+    if invoice.status == InvoiceStatus.PAID and invoice.visit_id is not None:
+        visit = await session.get(Visit, invoice.visit_id)
+        if visit.status == VisitStatus.AWAITING_PAYMENT and await _visit_settled(session, visit):
+            visit.status = VisitStatus.PAID
+            session.add(visit)
+            visit_paid = True
+            emit_after_commit(session, Topic.VISITS, visit_id=visit.id, status=visit.status.value)
+    methods = ', '.join(f'{t.method.value} {t.amount}' for t in tenders) or 'nothing to pay'
+    audit.record(session, actor, 'payment', entity='invoice', entity_id=invoice.id,
+                 detail=f'{invoice.number} {number or ""}: {methods}; paid {invoice.amount_paid} of {invoice.total}')
+    _announce(session, invoice, 'payment')
+    await session.commit()
+    return PaymentResult(number, invoice.id, paying, change, invoice.total - invoice.amount_paid, invoice.status,
+                         visit_paid)
+
+
+async def refunded_amounts(session: AsyncSession, payment_ids: list[int]) -> dict[int, int]:
+    if not payment_ids:
+        return {}
+    rows = await session.exec(select(Payment.refund_of_id, func.sum(Payment.amount))
+                              .where(Payment.refund_of_id.in_(payment_ids), Payment.kind == PaymentKind.REFUND)
+                              .group_by(Payment.refund_of_id))
+    return {payment_id: int(total) for payment_id, total in rows.all()}
+
+
+async def refund(session: AsyncSession, actor: Actor, payment_id: int, amount: int, reason: str, *,
+                 now: datetime | None = None) -> str:
+    """Give back (part of) one payment, by its method, with a reason. Returns the refund's receipt number."""
+    require(actor, Role.CASHIER)
+    now = now or utcnow()
+    reason = ' '.join((reason or '').split())
+    if not reason:
+        raise ValidationError('Please give the reason for the refund.', 'reason')
+    if len(reason) > 300:
+        raise ValidationError('The reason can have at most 300 characters.', 'reason')
+    if not isinstance(amount, int) or amount <= 0:
+        raise ValidationError('The refund must be more than 0.', 'amount')
+    original = await session.get(Payment, payment_id)
+    if original is None:
+        raise NotFound('This payment does not exist.')
+    if original.kind != PaymentKind.PAYMENT:
+        raise ValidationError('A refund cannot be refunded.')
+    invoice = await _locked_invoice(session, original.invoice_id)
+    if invoice.status == InvoiceStatus.VOID:
+        raise Conflict(f'{invoice.number} is void.')
+    left = original.amount - (await refunded_amounts(session, [original.id])).get(original.id, 0)
+    if amount > left:
+        raise Conflict(f'Only {left:,} of receipt {original.receipt_number} can still be refunded.')
+    number = await next_receipt_number(session)
+    session.add(Payment(invoice_id=invoice.id, kind=PaymentKind.REFUND, method=original.method, amount=amount,
+                        reason=reason, receipt_number=number, refund_of_id=original.id, cashier_id=actor.user_id,
+                        received_at=now))
+    invoice.updated_at = now
+    session.add(invoice)
+    audit.record(session, actor, 'refund', entity='invoice', entity_id=invoice.id,
+                 detail=f'{invoice.number} {number}: {amount} of {original.receipt_number} ({original.method.value}); '
+                        f'reason: {reason}')
+    _announce(session, invoice, 'refund')
+    await session.commit()
+    return number
+
+
+async def net_paid(session: AsyncSession, invoice_id: int) -> int:
+    """Money received on the invoice minus money given back."""
+    rows = (await session.exec(select(Payment.kind, func.sum(Payment.amount)).where(Payment.invoice_id == invoice_id)
+                               .group_by(Payment.kind))).all()
+    sums = {PaymentKind(kind): int(total) for kind, total in rows}
+    return sums.get(PaymentKind.PAYMENT, 0) - sums.get(PaymentKind.REFUND, 0)
+
+
+async def void(session: AsyncSession, actor: Actor, invoice_id: int, reason: str, *,
+               now: datetime | None = None) -> Invoice:
+    """Cancel a bill (nothing may stay paid on it): its lines can be billed again. Commits."""
+    require(actor, Role.CASHIER)
+    now = now or utcnow()
+    reason = ' '.join((reason or '').split())
+    if not reason:
+        raise ValidationError('Please give the reason for voiding the bill.', 'reason')
+    if len(reason) > 300:
+        raise ValidationError('The reason can have at most 300 characters.', 'reason')
+    invoice = await _locked_invoice(session, invoice_id)
+    if invoice.status == InvoiceStatus.VOID:
+        raise Conflict(f'{invoice.number} is already void.')
+    held = await net_paid(session, invoice.id)
+    if held > 0:
+        raise Conflict(f'{held:,} is still paid on {invoice.number}: refund it before voiding the bill.')
+    await _release_voucher(session, invoice)
+    items = (await session.exec(select(InvoiceItem).where(InvoiceItem.invoice_id == invoice.id))).all()
+    for item in items:
+        item.is_void = True
+        session.add(item)
+    invoice.status = InvoiceStatus.VOID
+    invoice.void_reason = reason
+    invoice.voided_at = now
+    invoice.voided_by_id = actor.user_id
+    invoice.updated_at = now
+    session.add(invoice)
+    if invoice.visit_id is not None:
+        visit = await session.get(Visit, invoice.visit_id)
+        if visit.status in (VisitStatus.PAID, VisitStatus.CLOSED):
+            visit.status = VisitStatus.AWAITING_PAYMENT
+            visit.closed_at = None
+            session.add(visit)
+            emit_after_commit(session, Topic.VISITS, visit_id=visit.id, status=visit.status.value)
+    audit.record(session, actor, 'invoice_void', entity='invoice', entity_id=invoice.id,
+                 detail=f'{invoice.number}: {reason}')
+    _announce(session, invoice, 'void')
+    await session.commit()
+    return invoice
+
+
+# --- One invoice, as the cashier sees it -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ItemView:
+    id: int
+    kind: InvoiceItemKind
+    description: str
+    quantity: int
+    unit_price: int
+    line_total: int
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    id: int
+    kind: PaymentKind
+    method: PaymentMethod
+    amount: int
+    tendered: int | None
+    change_due: int
+    reference: str
+    reason: str
+    receipt_number: str | None
+    refund_of_id: int | None
+    cashier: str
+    received_at: datetime
+    refunded: int  # of a payment: how much was given back already
+
+    @property
+    def refundable(self) -> int:
+        return self.amount - self.refunded if self.kind == PaymentKind.PAYMENT else 0
+
+
+@dataclass(frozen=True)
+class InvoiceView:
+    invoice: Invoice
+    patient: Patient
+    visit: Visit | None
+    doctor: str
+    items: list[ItemView]
+    payments: list[PaymentView]
+    approved_by: str
+    voided_by: str
+    other_invoices: list[tuple[int, str, InvoiceStatus]] = field(default_factory=list)
+
+    @property
+    def balance(self) -> int:
+        return self.invoice.total - self.invoice.amount_paid
+
+    @property
+    def refunded(self) -> int:
+        return sum(p.amount for p in self.payments if p.kind == PaymentKind.REFUND)
+
+    @property
+    def net_paid(self) -> int:
+        return self.invoice.amount_paid - self.refunded
+
+    @property
+    def can_adjust(self) -> bool:
+        return self.invoice.status == InvoiceStatus.UNPAID and self.invoice.amount_paid == 0
+
+    @property
+    def can_pay(self) -> bool:
+        return self.invoice.status in OPEN_STATUSES
+
+    @property
+    def can_void(self) -> bool:
+        return self.invoice.status != InvoiceStatus.VOID and self.net_paid <= 0
+
+
+async def invoice_view(session: AsyncSession, actor: Actor, invoice_id: int) -> InvoiceView:
+    require(actor, Role.CASHIER)
+    invoice = await session.get(Invoice, invoice_id)
+    if invoice is None:
+        raise NotFound('This invoice does not exist.')
+    patient = await session.get(Patient, invoice.patient_id)
+    visit = await session.get(Visit, invoice.visit_id) if invoice.visit_id else None
+    doctor = ''
+    if visit is not None and visit.doctor_id is not None:
+        row = await session.get(Doctor, visit.doctor_id)
+        doctor = f'{row.title} {row.full_name}'.strip() if row else ''
+    items = [ItemView(i.id, i.kind, i.description, i.quantity, i.unit_price, i.line_total) for i in (await session.exec(
+        select(InvoiceItem).where(InvoiceItem.invoice_id == invoice.id).order_by(InvoiceItem.id))).all()]
+    rows = (await session.exec(select(Payment, User.full_name).join(User, User.id == Payment.cashier_id)
+                               .where(Payment.invoice_id == invoice.id)
+                               .order_by(Payment.received_at, Payment.id))).all()
+    refunded = await refunded_amounts(session, [p.id for p, _ in rows if p.kind == PaymentKind.PAYMENT])
+    payments = [PaymentView(p.id, p.kind, p.method, p.amount, p.tendered, p.change_due, p.reference, p.reason,
+                            p.receipt_number, p.refund_of_id, cashier, p.received_at, refunded.get(p.id, 0))
+                for p, cashier in rows]
+    names = {}
+    for user_id in (invoice.discount_approved_by_id, invoice.voided_by_id):
+        if user_id:
+            user = await session.get(User, user_id)
+            names[user_id] = user.full_name if user else ''
+    others = []
+    if invoice.visit_id is not None:
+        others = [(i, n, s) for i, n, s in (await session.exec(
+            select(Invoice.id, Invoice.number, Invoice.status).where(Invoice.visit_id == invoice.visit_id,
+                                                                      Invoice.id != invoice.id)
+            .order_by(Invoice.id))).all()]
+    return InvoiceView(invoice, patient, visit, doctor, items, payments,
+                       names.get(invoice.discount_approved_by_id, ''), names.get(invoice.voided_by_id, ''), others)
+
+
+async def latest_invoice_of_visit(session: AsyncSession, actor: Actor, visit_id: int) -> int | None:
+    require(actor, Role.CASHIER)
+    return (await session.exec(select(Invoice.id).where(Invoice.visit_id == visit_id)
+                               .order_by(Invoice.id.desc()))).first()
+
+
+async def appointment_of_visit(session: AsyncSession, visit: Visit) -> Appointment | None:
+    return await session.get(Appointment, visit.appointment_id) if visit.appointment_id else None

@@ -1,0 +1,518 @@
+"""Receipts (and printable bills) as PDF with fpdf2, in two layouts: A4 and 80 mm thermal paper.
+
+A receipt belongs to one payment action (possibly split across methods) or one refund: its number comes from the
+gap-free ``receipt`` sequence (``billing.next_receipt_number``). Its figures are those *as of* that receipt
+(earlier payments, the balance left then), so a reprint a week later shows the same numbers. The bill of an
+invoice (before or without payment) prints the same way, titled "Invoice".
+
+Layout. The document is first described as a list of blocks (text, table rows, rules, the logo); each block's
+height is measured with the real font (word wrap included), so the 80 mm slip is exactly as long as its content
+and the A4 page never splits a row. Fonts: the DejaVu fonts cut down once per process by
+``services.documents.prepare_fonts`` (Vietnamese, Latin, Greek, Cyrillic), so names with diacritics print.
+
+Building a PDF is CPU work (~30-50 ms): from the event loop call ``render_receipt`` (a worker thread).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from fpdf import FPDF
+from PIL import Image
+from sqlmodel import or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import InvoiceStatus, Payment, PaymentKind, Role
+from models.types import utcnow
+
+from . import audit, billing
+from .access import Actor, require
+from .documents import FONT, prepare_fonts
+from .errors import NotFound, ValidationError
+from .notifications import queue_email
+from .text import is_valid_email
+
+log = logging.getLogger(__name__)
+Layout = Literal['a4', 'thermal']
+LAYOUTS: dict[str, str] = {'a4': 'A4', 'thermal': '80 mm'}
+
+
+@dataclass(frozen=True)
+class ClinicHeader:
+    name: str
+    address: str = ''
+    phone: str = ''
+    logo: Path | None = None
+    currency: str = 'VND'
+    exponent: int = 0
+
+    @classmethod
+    def from_settings(cls, settings) -> ClinicHeader:
+        return cls(settings.clinic_name, settings.clinic_address, settings.clinic_phone, settings.clinic_logo,
+                   settings.currency, settings.currency_exponent)
+
+
+@dataclass(frozen=True)
+class ReceiptLine:
+    description: str
+    quantity: int
+    unit_price: int
+    line_total: int
+
+
+@dataclass(frozen=True)
+class ReceiptPayment:
+    receipt_number: str
+    method: str
+    amount: int
+    tendered: int | None = None
+    change_due: int = 0
+    reference: str = ''
+
+
+@dataclass(frozen=True)
+class ReceiptData:
+    title: str                 # 'Receipt', 'Refund receipt' or 'Invoice'
+    number: str                # the receipt number (or the invoice number for a bill)
+    invoice_number: str
+    issued_at: datetime        # aware; printed in the clinic's time zone
+    patient_name: str
+    patient_code: str
+    cashier: str
+    doctor: str
+    lines: list[ReceiptLine]
+    subtotal: int
+    discount: int
+    discount_reason: str
+    insurance: int
+    insurer: str
+    policy_no: str
+    total: int
+    payments: list[ReceiptPayment] = field(default_factory=list)  # taken (or given back) with this receipt
+    paid_before: int = 0       # received on the invoice before this receipt
+    paid_total: int = 0        # received on the invoice up to and including this receipt
+    refunded_total: int = 0    # given back up to and including this receipt
+    refund_reason: str = ''
+    refund_of: str = ''        # the receipt a refund gives money back from
+    void_reason: str = ''
+
+    @property
+    def is_refund(self) -> bool:
+        return bool(self.refund_of)
+
+    @property
+    def balance(self) -> int:
+        return self.total - self.paid_total
+
+    @property
+    def change_due(self) -> int:
+        return sum(p.change_due for p in self.payments)
+
+
+# --- Reading what to print ----------------------------------------------------------------------------------------
+
+def _lines(view: billing.InvoiceView) -> list[ReceiptLine]:
+    return [ReceiptLine(i.description, i.quantity, i.unit_price, i.line_total) for i in view.items]
+
+
+def _base(view: billing.InvoiceView, **fields) -> ReceiptData:
+    invoice = view.invoice
+    return ReceiptData(
+        invoice_number=invoice.number, patient_name=view.patient.full_name, patient_code=view.patient.code,
+        doctor=view.doctor, lines=_lines(view), subtotal=invoice.subtotal, discount=invoice.discount_amount,
+        discount_reason=invoice.discount_reason, insurance=invoice.insurance_amount, insurer=invoice.insurer,
+        policy_no=invoice.insurance_policy_no, total=invoice.total,
+        void_reason=invoice.void_reason if invoice.status == InvoiceStatus.VOID else '', **fields)
+
+
+def _payment(p: billing.PaymentView) -> ReceiptPayment:
+    return ReceiptPayment(p.receipt_number or '', billing.METHOD_LABELS[p.method], p.amount, p.tendered, p.change_due,
+                          p.reference)
+
+
+async def invoice_of_receipt(session: AsyncSession, actor: Actor, number: str) -> int:
+    require(actor, Role.CASHIER)
+    invoice_id = (await session.exec(select(Payment.invoice_id).where(Payment.receipt_number == number))).first()
+    if invoice_id is None:
+        raise NotFound(f'There is no receipt {number}.')
+    return invoice_id
+
+
+async def receipt_data(session: AsyncSession, actor: Actor, number: str) -> ReceiptData:
+    """The receipt ``number`` (a payment, split or not, or a refund) with the invoice's figures as of then."""
+    require(actor, Role.CASHIER)
+    view = await billing.invoice_view(session, actor, await invoice_of_receipt(session, actor, number))
+    mine = [p for p in view.payments if p.receipt_number == number or
+            (p.receipt_number or '').startswith(number + '-')]
+    last_id = max(p.id for p in mine)
+    first_id = min(p.id for p in mine)
+    payments = [p for p in view.payments if p.kind == PaymentKind.PAYMENT]
+    refunds = [p for p in view.payments if p.kind == PaymentKind.REFUND]
+    paid_before = sum(p.amount for p in payments if p.id < first_id)
+    paid_total = sum(p.amount for p in payments if p.id <= last_id)
+    refunded_total = sum(p.amount for p in refunds if p.id <= last_id)
+    first = mine[0]
+    if first.kind == PaymentKind.REFUND:
+        original = next((p for p in view.payments if p.id == first.refund_of_id), None)
+        return _base(view, title='Refund receipt', number=number, issued_at=first.received_at,
+                     cashier=first.cashier, payments=[_payment(first)], paid_before=paid_before,
+                     paid_total=paid_total, refunded_total=refunded_total, refund_reason=first.reason,
+                     refund_of=(original.receipt_number if original else '') or '?')
+    return _base(view, title='Receipt', number=number, issued_at=first.received_at, cashier=first.cashier,
+                 payments=[_payment(p) for p in mine], paid_before=paid_before, paid_total=paid_total,
+                 refunded_total=refunded_total)
+
+
+async def bill_data(session: AsyncSession, actor: Actor, invoice_id: int, *, now: datetime | None = None) -> ReceiptData:
+    """The invoice itself (for the patient to check before paying, or a statement): every payment so far."""
+    view = await billing.invoice_view(session, actor, invoice_id)
+    payments = [p for p in view.payments if p.kind == PaymentKind.PAYMENT]
+    return _base(view, title='Invoice', number=view.invoice.number, issued_at=now or utcnow(),
+                 cashier=actor.full_name, payments=[_payment(p) for p in payments],
+                 paid_total=view.invoice.amount_paid, refunded_total=view.refunded)
+
+
+# --- Layout ---------------------------------------------------------------------------------------------------------
+
+def format_amount(amount: int, exponent: int) -> str:
+    """``1234500`` -> ``'1,234,500'`` (VND) or ``'12,345.00'`` (two decimals)."""
+    sign = '-' if amount < 0 else ''
+    if exponent == 0:
+        return f'{sign}{abs(amount):,}'
+    major, minor = divmod(abs(amount), 10 ** exponent)
+    return f'{sign}{major:,}.{minor:0{exponent}d}'
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize('NFC', text or '')
+
+
+@dataclass
+class _Cell:
+    text: str
+    width: float
+    align: str = 'L'
+
+
+@dataclass
+class _Block:
+    kind: str                      # 'row', 'rule', 'gap', 'image'
+    cells: list[_Cell] = field(default_factory=list)
+    size: float = 9
+    bold: bool = False
+    line_height: float = 4.5
+    gap: float = 0
+    image: Path | None = None
+    image_size: tuple[float, float] = (0, 0)
+    dashed: bool = True
+    fill: bool = False
+
+
+@dataclass(frozen=True)
+class _Page:
+    width: float
+    margin: float
+    base_size: float
+    line_height: float
+
+    @property
+    def content(self) -> float:
+        return self.width - 2 * self.margin
+
+
+A4_PAGE = _Page(210, 16, 10, 5.2)
+THERMAL_PAGE = _Page(80, 4, 8.5, 4.2)
+
+
+def _wrap(pdf: FPDF, text: str, width: float) -> list[str]:
+    """Split ``text`` into lines no wider than ``width`` (words first, long words by character)."""
+    usable = max(width - 2 * pdf.c_margin, 1)
+    lines: list[str] = []
+    for paragraph in _nfc(text).split('\n'):
+        current = ''
+        for word in paragraph.split(' '):
+            candidate = f'{current} {word}' if current else word
+            if pdf.get_string_width(candidate) <= usable:
+                current = candidate
+                continue
+            if current:
+                lines.append(current)
+            current = ''
+            while pdf.get_string_width(word) > usable and len(word) > 1:
+                cut = len(word)
+                while cut > 1 and pdf.get_string_width(word[:cut]) > usable:
+                    cut -= 1
+                lines.append(word[:cut])
+                word = word[cut:]
+            current = word
+        lines.append(current)
+    return lines or ['']
+
+
+class _Doc:
+    """Blocks of a receipt for one page width; measured, then drawn."""
+
+    def __init__(self, page: _Page) -> None:
+        self.page = page
+        self.blocks: list[_Block] = []
+
+    def text(self, text: str, *, size: float | None = None, bold: bool = False, align: str = 'L',
+             line_height: float | None = None) -> None:
+        if text:
+            self.row([_Cell(text, self.page.content, align)], size=size, bold=bold, line_height=line_height)
+
+    def row(self, cells: list[_Cell], *, size: float | None = None, bold: bool = False,
+            line_height: float | None = None, fill: bool = False) -> None:
+        size = size or self.page.base_size
+        self.blocks.append(_Block('row', cells, size, bold, line_height or self.page.line_height * size
+                                  / self.page.base_size, fill=fill))
+
+    def pair(self, label: str, value: str, *, size: float | None = None, bold: bool = False,
+             value_width: float | None = None) -> None:
+        """A label on the left, a figure on the right."""
+        value_width = value_width or self.page.content * 0.4
+        indent = (len(label) - len(label.lstrip(' '))) * 1.5  # leading spaces: indented by 1.5 mm each
+        cells = [_Cell('', indent)] if indent else []
+        cells += [_Cell(label.strip(), self.page.content - value_width - indent), _Cell(value, value_width, 'R')]
+        self.row(cells, size=size, bold=bold)
+
+    def rule(self, dashed: bool = True) -> None:
+        self.blocks.append(_Block('rule', dashed=dashed, gap=3))
+
+    def gap(self, mm: float) -> None:
+        self.blocks.append(_Block('gap', gap=mm))
+
+    def image(self, path: Path, width: float) -> None:
+        try:
+            with Image.open(path) as picture:
+                w, h = picture.size
+        except (OSError, ValueError):
+            log.warning('clinic logo %s cannot be read; printed without it', path)
+            return
+        height = width * h / w
+        if height > width * 0.6:  # a tall logo: limit its height instead
+            height, width = width * 0.6, width * 0.6 * w / h
+        self.blocks.append(_Block('image', image=path, image_size=(width, height), gap=height + 2))
+
+    # -- measuring and drawing --
+
+    def _lines(self, pdf: FPDF, block: _Block) -> list[list[str]]:
+        pdf.set_font(FONT, 'B' if block.bold else '', block.size)
+        return [_wrap(pdf, cell.text, cell.width) for cell in block.cells]
+
+    def height(self, pdf: FPDF, block: _Block) -> float:
+        if block.kind != 'row':
+            return block.gap
+        return max(len(lines) for lines in self._lines(pdf, block)) * block.line_height
+
+    def total_height(self, pdf: FPDF) -> float:
+        return sum(self.height(pdf, block) for block in self.blocks)
+
+    def draw(self, pdf: FPDF, *, paged: bool) -> None:
+        margin, width = self.page.margin, self.page.width
+        for block in self.blocks:
+            height = self.height(pdf, block)
+            if paged and pdf.get_y() + height > pdf.h - margin:
+                pdf.add_page()
+            y = pdf.get_y()
+            if block.kind == 'rule':
+                pdf.set_draw_color(110, 110, 110)
+                if block.dashed:
+                    pdf.set_dash_pattern(dash=1, gap=1)
+                pdf.line(margin, y + block.gap / 2, width - margin, y + block.gap / 2)
+                pdf.set_dash_pattern()
+            elif block.kind == 'image':
+                image_width, image_height = block.image_size
+                pdf.image(str(block.image), x=(width - image_width) / 2, y=y, w=image_width, h=image_height)
+            elif block.kind == 'row':
+                if block.fill:
+                    pdf.set_fill_color(236, 242, 241)
+                    pdf.rect(margin, y, self.page.content, height, style='F')
+                x = margin
+                for cell, lines in zip(block.cells, self._lines(pdf, block)):
+                    for index, line in enumerate(lines):
+                        pdf.set_xy(x, y + index * block.line_height)
+                        pdf.cell(cell.width, block.line_height, line, align=cell.align)
+                    x += cell.width
+            pdf.set_xy(margin, y + height)
+
+
+def _describe(doc: _Doc, data: ReceiptData, clinic: ClinicHeader, tz, thermal: bool) -> None:
+    page = doc.page
+    money = lambda amount: format_amount(amount, clinic.exponent)  # noqa: E731
+    if clinic.logo:
+        doc.image(Path(clinic.logo), 30 if thermal else 36)
+    doc.text(clinic.name, size=12 if thermal else 15, bold=True, align='C')
+    for line in (clinic.address, f'Tel. {clinic.phone}' if clinic.phone else ''):
+        doc.text(line, size=page.base_size - 1, align='C')
+    doc.gap(2)
+    doc.text(data.title.upper(), size=12 if thermal else 14, bold=True, align='C')
+    doc.text(f'No. {data.number}', size=page.base_size + 1, bold=True, align='C')
+    if data.void_reason:
+        doc.text(f'VOID: {data.void_reason}', size=page.base_size + 1, bold=True, align='C')
+    doc.gap(2)
+    label_width = 20 if thermal else 34
+    info = [('Date', f'{data.issued_at.astimezone(tz):%d/%m/%Y %H:%M}')]
+    if data.number != data.invoice_number:
+        info.append(('Invoice', data.invoice_number))
+    info += [('Patient', f'{data.patient_name} ({data.patient_code})'), ('Doctor', data.doctor),
+             ('Cashier', data.cashier)]
+    for label, value in info:
+        if value:
+            doc.row([_Cell(label, label_width), _Cell(value, page.content - label_width)])
+    doc.rule()
+
+    if thermal:
+        for line in data.lines:
+            doc.text(line.description, bold=True)
+            doc.pair(f'  {line.quantity} x {money(line.unit_price)}', money(line.line_total))
+    else:
+        widths = [10, page.content - 10 - 18 - 34 - 36, 18, 34, 36]
+        heads = ['#', 'Description', 'Qty', 'Unit price', f'Amount ({clinic.currency})']
+        aligns = ['L', 'L', 'R', 'R', 'R']
+        doc.row([_Cell(h, w, a) for h, w, a in zip(heads, widths, aligns)], bold=True, fill=True)
+        for number, line in enumerate(data.lines, start=1):
+            values = [str(number), line.description, str(line.quantity), money(line.unit_price),
+                      money(line.line_total)]
+            doc.row([_Cell(v, w, a) for v, w, a in zip(values, widths, aligns)])
+    doc.rule()
+
+    value_width = page.content * (0.42 if thermal else 0.3)
+    pair = lambda label, value, **kw: doc.pair(label, value, value_width=value_width, **kw)  # noqa: E731
+    pair('Subtotal', money(data.subtotal))
+    if data.discount:
+        pair(f'Discount: {data.discount_reason}' if data.discount_reason else 'Discount', money(-data.discount))
+    if data.insurance:
+        pair(f'Insurance: {data.insurer}, policy {data.policy_no}', money(-data.insurance))
+    pair(f'TOTAL ({clinic.currency})', money(data.total), size=page.base_size + 2, bold=True)
+    doc.rule()
+
+    if data.is_refund:
+        refund = data.payments[0]
+        pair(f'Refunded now: {refund.method}', money(refund.amount), bold=True)
+        doc.text(f'From receipt {data.refund_of}. Reason: {data.refund_reason}', size=page.base_size - 0.5)
+    elif data.payments:
+        if data.title == 'Receipt':
+            if data.paid_before:
+                pair('Paid before', money(data.paid_before))
+            doc.text('Paid now', bold=True)
+        else:
+            doc.text('Payments', bold=True)
+        for payment in data.payments:
+            pair(f'  {payment.method}' + (f' ({payment.reference})' if payment.reference else ''),
+                 money(payment.amount))
+            if payment.tendered is not None:
+                pair('    Cash received', money(payment.tendered), size=page.base_size - 0.5)
+                pair('    Change', money(payment.change_due), size=page.base_size - 0.5)
+    pair('Total paid', money(data.paid_total), bold=True)
+    if data.refunded_total:
+        pair('Refunded', money(-data.refunded_total))
+    pair('Balance due', money(data.balance), size=page.base_size + 1, bold=True)
+    doc.rule()
+    doc.text('Thank you. Please keep this receipt.' if data.title != 'Invoice' else
+             'This is a bill, not a receipt.', size=page.base_size - 1, align='C')
+
+
+def receipt_pdf(data: ReceiptData, clinic: ClinicHeader, *, layout: Layout = 'a4', tz=None) -> bytes:
+    """The receipt as PDF bytes (CPU work: call ``render_receipt`` from the event loop)."""
+    if layout not in LAYOUTS:
+        raise ValidationError(f'Unknown receipt layout {layout!r}.')
+    tz = tz or data.issued_at.tzinfo
+    thermal = layout == 'thermal'
+    page = THERMAL_PAGE if thermal else A4_PAGE
+    pdf = FPDF(unit='mm', format='A4')
+    for style, path in prepare_fonts().items():
+        pdf.add_font(FONT, style, str(path))
+    pdf.set_title(f'{data.title} {data.number}')
+    pdf.set_author(clinic.name)
+    pdf.set_creator('Clinic Flow')
+    pdf.set_margins(page.margin, page.margin, page.margin)
+    pdf.set_auto_page_break(False)
+    doc = _Doc(page)
+    _describe(doc, data, clinic, tz, thermal)
+    if thermal:
+        pdf.add_page(format=(page.width, doc.total_height(pdf) + 2 * page.margin + 2))
+    else:
+        pdf.add_page()
+    doc.draw(pdf, paged=not thermal)
+    return bytes(pdf.output())
+
+
+async def render_receipt(data: ReceiptData, clinic: ClinicHeader, *, layout: Layout = 'a4', tz=None) -> bytes:
+    """``receipt_pdf`` in a worker thread, so the other screens keep moving meanwhile."""
+    return await asyncio.to_thread(receipt_pdf, data, clinic, layout=layout, tz=tz)
+
+
+def file_name(data: ReceiptData) -> str:
+    return f'{"invoice" if data.title == "Invoice" else "receipt"}-{data.number}.pdf'
+
+
+# --- Email ----------------------------------------------------------------------------------------------------------
+
+async def email_receipt(session: AsyncSession, actor: Actor, number: str, *, to: str, settings,
+                        layout: Layout = 'a4') -> str:
+    """Queue the receipt PDF to ``to`` in the outbox (sent in the background). Once per receipt and address.
+    Returns the address. Commits."""
+    require(actor, Role.CASHIER)
+    to = (to or '').strip()
+    if not is_valid_email(to):
+        raise ValidationError('Please enter a valid email address.', 'email')
+    data = await receipt_data(session, actor, number)
+    clinic = ClinicHeader.from_settings(settings)
+    pdf = await render_receipt(data, clinic, layout=layout, tz=settings.tz)
+    money = f'{format_amount(data.total, clinic.exponent)} {clinic.currency}'
+    paid_now = sum(p.amount for p in data.payments)
+    lines = [f'Dear {data.patient_name},', '',
+             (f'We have refunded {format_amount(paid_now, clinic.exponent)} {clinic.currency} of your bill '
+              f'{data.invoice_number}.' if data.is_refund else
+              f'Thank you for your payment of {format_amount(paid_now, clinic.exponent)} {clinic.currency} '
+              f'for bill {data.invoice_number} (total {money}).'),
+             f'Your receipt {data.number} is attached.']
+    if data.balance > 0:
+        lines.append(f'Still to pay: {format_amount(data.balance, clinic.exponent)} {clinic.currency}.')
+    lines += ['', 'Kind regards,', settings.clinic_name]
+    lines += [line for line in (settings.clinic_address, settings.clinic_phone) if line]
+    invoice_id = await invoice_of_receipt(session, actor, number)
+    await queue_email(session, dedupe_key=f'receipt:{number}:{to.lower()}', to=to,
+                      subject=f'{data.title} {data.number} from {settings.clinic_name}',
+                      body='\n'.join(lines) + '\n', attachment_name=file_name(data),
+                      attachment_type='application/pdf', attachment_data=pdf)
+    audit.record(session, actor, 'receipt_emailed', entity='invoice', entity_id=invoice_id,
+                 detail=f'{number} to {to}')
+    await session.commit()
+    return to
+
+
+async def receipts_of_invoice(session: AsyncSession, actor: Actor, invoice_id: int) -> list[str]:
+    """The receipt numbers of an invoice (one per payment action or refund), oldest first."""
+    require(actor, Role.CASHIER)
+    numbers = (await session.exec(select(Payment.receipt_number).where(
+        Payment.invoice_id == invoice_id, Payment.receipt_number.is_not(None),
+        or_(Payment.kind == PaymentKind.REFUND, ~Payment.receipt_number.like('%-%-%'))).order_by(Payment.id))).all()
+    return list(numbers)
+
+
+def sample_receipt(now: datetime) -> ReceiptData:
+    """A realistic receipt (for the benchmark and tests)."""
+    lines = [ReceiptLine('General consultation', 1, 150_000, 150_000),
+             ReceiptLine('Complete blood count (CBC)', 1, 90_000, 90_000),
+             ReceiptLine('Paracetamol 500 mg (tablet)', 20, 1_200, 24_000),
+             ReceiptLine('Amoxicillin 500 mg (capsule)', 21, 2_500, 52_500),
+             ReceiptLine('Siro ho Bảo Thanh 125 ml (bottle)', 1, 48_000, 48_000)]
+    subtotal = sum(line.line_total for line in lines)
+    totals = billing.compute_totals([line.line_total for line in lines], discount=billing.Share(percent=10),
+                                    insurance=billing.Share(percent=40))
+    cash = ReceiptPayment('R-000124', 'Cash', 100_000, 200_000, 100_000)
+    card = ReceiptPayment('R-000124-2', 'Card', totals.total - 100_000, reference='POS 481516')
+    return ReceiptData(title='Receipt', number='R-000124', invoice_number='INV-2026-000123', issued_at=now,
+                       patient_name='Nguyễn Thị Thu Hằng', patient_code='P0001234', cashier='Trần Văn Đức',
+                       doctor='Dr. Lê Quốc Việt', lines=lines, subtotal=subtotal, discount=totals.discount,
+                       discount_reason='Senior citizen (10%)', insurance=totals.insurance,
+                       insurer='Bảo Việt', policy_no='HD-12345678', total=totals.total, payments=[cash, card],
+                       paid_total=totals.total)
+
