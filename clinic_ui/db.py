@@ -46,6 +46,8 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.dialect = make_url(url).get_backend_name()
+        self.migrated = False  # the app applies migrations once per process, even if it starts twice (tests)
+        self.migration_lock = asyncio.Lock()
         if self.is_sqlite:
             database = make_url(url).database
             if database and database != ':memory:':

@@ -56,7 +56,10 @@ def build(settings: Settings, started: float | None = None) -> None:
 
     async def startup() -> None:
         database = init_db(settings.effective_database_url) if _no_db() else get_db()
-        await upgrade(database)
+        async with database.migration_lock:
+            if not database.migrated:
+                await upgrade(database)
+                database.migrated = True
         async with database.read() as session:
             await clinic_settings.load(session)  # values saved on the settings page override CLINIC_* defaults
         accounts = None

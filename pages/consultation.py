@@ -1,31 +1,228 @@
-"""Consultation: the doctor's own list for today (call-next and the consultation record build on this)."""
+"""Consultation: the doctor's worklist, live. Call next, recall (repeat the call on the board), skip, start the
+consultation, finish, send to the lab or another doctor, undo a wrong step. Admins can open any doctor's queue."""
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from nicegui import ui
 
+from clinic_ui.db import get_db
 from clinic_ui.events import Topic, subscribe
 from clinic_ui.routes import staff_page
+from clinic_ui.settings import get_settings
 from clinic_ui.stations import CONSULTATION
-from clinic_ui.widgets import data_table, section_title
-from models import Role
+from clinic_ui.widgets import data_table, section_title, staff_action
+from models import QueueKind, Role, TicketStatus
+from models.types import utcnow
+from services import queue
 from services.access import Actor
 
+from .board import shared_view
+from .chart import chart_url
 from .reception import COLUMNS, appointment_rows
+
+WAITING_COLUMNS = [
+    {'name': 'position', 'label': '#', 'field': 'position', 'align': 'right'},
+    {'name': 'ticket', 'label': 'Ticket', 'field': 'ticket', 'align': 'left'},
+    {'name': 'patient', 'label': 'Patient', 'field': 'patient', 'align': 'left'},
+    {'name': 'booked', 'label': 'Booked for', 'field': 'booked', 'align': 'left'},
+    {'name': 'priority', 'label': 'Priority', 'field': 'priority', 'align': 'left'},
+    {'name': 'arrived', 'label': 'Arrived', 'field': 'arrived', 'align': 'left'},
+    {'name': 'wait', 'label': 'Est. wait', 'field': 'wait', 'align': 'right'},
+]
+
+
+def clock(moment: datetime | None) -> str:
+    return moment.astimezone(get_settings().tz).strftime('%H:%M') if moment else ''
+
+
+def waiting_rows(view: queue.QueueView) -> list[dict]:
+    return [{'id': t.id, 'position': index, 'ticket': t.label, 'patient': f'{t.patient_name} · {t.patient_code}',
+             'booked': clock(t.appointment_at) if t.appointment_at else 'walk-in',
+             'priority': t.priority_reason if t.priority else '', 'arrived': clock(t.arrived_at),
+             'wait': f'{t.wait_minutes} min'} for index, t in enumerate(view.waiting, start=1)]
+
+
+def status_text(ticket: queue.TicketView) -> str:
+    if ticket.status == TicketStatus.IN_SERVICE:
+        return f'In consultation since {clock(ticket.started_at)}'
+    if ticket.status == TicketStatus.CALLED:
+        times = f' ({ticket.call_count}×)' if ticket.call_count > 1 else ''
+        return f'Called at {clock(ticket.called_at)}{times}: waiting for the patient to come in'
+    return ticket.status.value.replace('_', ' ').capitalize()
 
 
 @staff_page(CONSULTATION)
 async def consultation_page(actor: Actor):
-    rows = await appointment_rows(actor)
+    settings = get_settings()
+    if actor.role == Role.DOCTOR:
+        async with get_db().write() as session:
+            mine = await queue.my_queue(session, actor)
+            await session.commit()
+        if mine is None:
+            ui.label('Your account is not linked to a doctor yet: please ask an administrator.') \
+                .classes('text-lg text-slate-700')
+            return
+        choices = {mine.id: mine.name}
+    else:
+        async with get_db().read() as session:
+            choices = {q.id: q.name for q in await queue.list_queues(session, actor) if q.kind == QueueKind.DOCTOR}
+        if not choices:
+            ui.label('There are no doctors\' queues yet.').classes('text-lg text-slate-700')
+            return
+    current = {'id': next(iter(choices)), 'view': None}
+    targets = {}
+    async with get_db().read() as session:
+        targets = {q.id: f'{q.prefix} · {q.name}' for q in await queue.transfer_targets(session, actor)}
+
+    with ui.row().classes('w-full items-center justify-between gap-3'):
+        with ui.column().classes('gap-0'):
+            title = section_title('My queue' if actor.role == Role.DOCTOR else 'Queue')
+            summary = ui.label().classes('text-slate-600').mark('queue-summary')
+        if len(choices) > 1:
+            async def choose(event) -> None:
+                current['id'] = event.value
+                await refresh()
+
+            ui.select(choices, value=current['id'], label='Doctor', on_change=choose) \
+                .props('outlined dense').classes('w-72').mark('queue-select')
+        call_button = ui.button('Call next', icon='campaign', on_click=lambda: call_next()) \
+            .props('size=lg no-caps unelevated').classes('px-6').mark('call-next')
+
+    async def run(action: Callable[..., Awaitable], ticket_id: int, success: str | None = None, **kwargs) -> None:
+        await staff_action(lambda s: action(s, actor, ticket_id, now=utcnow(), **kwargs), success=success)
+
+    async def start_consultation(ticket: queue.TicketView) -> None:
+        started = await staff_action(lambda s: queue.start(s, actor, ticket.id, now=utcnow()))
+        if started is not None:
+            ui.navigate.to(chart_url(ticket.visit_id))
+
+    async def call_next() -> None:
+        call_button.props('loading')
+        try:
+            ticket = await staff_action(lambda s: queue.call_next(s, actor, current['id'], tz=settings.tz,
+                                                                  now=utcnow()))
+        finally:
+            call_button.props(remove='loading')
+        if ticket is None and current['view'] is not None and not current['view'].waiting:
+            ui.notify('Nobody is waiting.', type='info')
+        elif ticket is not None:
+            ui.notify(f'{ticket.label} called: {ticket.patient_name}', type='positive')
+
+    def send_menu(ticket: queue.TicketView) -> None:
+        with ui.button('Send to…', icon='forward').props('outline no-caps').mark('send-to'):
+            with ui.menu():
+                for queue_id, name in targets.items():
+                    if queue_id != ticket.queue_id:
+                        ui.menu_item(name, on_click=lambda q=queue_id: run(
+                            queue.transfer, ticket.id, f'{ticket.label} sent to {targets[q]}', to_queue_id=q,
+                            tz=settings.tz))
+
+    @ui.refreshable
+    def now_panel(view: queue.QueueView | None) -> None:
+        if view is None or not view.active:
+            ui.label('Nobody called yet. Press "Call next" when you are ready.') \
+                .classes('text-slate-600').mark('nobody-called')
+            return
+        for ticket in view.active:
+            with ui.card().classes('w-full').mark(f'active-{ticket.label}'):
+                with ui.row().classes('w-full items-center gap-6'):
+                    ui.label(ticket.label).classes('text-5xl font-bold text-primary').mark('active-ticket')
+                    with ui.column().classes('gap-0 grow'):
+                        ui.label(f'{ticket.patient_name} · {ticket.patient_code}').classes('text-xl font-medium')
+                        ui.label(status_text(ticket)).classes('text-slate-600')
+                        if ticket.priority:
+                            ui.label(f'Priority: {ticket.priority_reason}').classes('text-amber-800')
+                with ui.row().classes('gap-2'):
+                    if ticket.status == TicketStatus.CALLED:
+                        ui.button('Start consultation', icon='play_arrow',
+                                  on_click=lambda t=ticket: start_consultation(t)) \
+                            .props('unelevated no-caps').mark('start')
+                        ui.button('Recall', icon='replay', on_click=lambda t=ticket: run(
+                            queue.recall, t.id, f'{t.label} called again')).props('outline no-caps').mark('recall')
+                        ui.button('Skip', icon='skip_next', on_click=lambda t=ticket: run(queue.skip, t.id)) \
+                            .props('outline no-caps').mark('skip')
+                    else:
+                        ui.button('Open chart', icon='description',
+                                  on_click=lambda t=ticket: ui.navigate.to(chart_url(t.visit_id))) \
+                            .props('unelevated no-caps').mark('open-chart')
+                        ui.button('Finish', icon='check', on_click=lambda t=ticket: run(
+                            queue.finish, t.id, f'{t.label} finished')).props('outline no-caps').mark('finish')
+                    send_menu(ticket)
+                    ui.button('Undo last step', icon='undo', on_click=lambda t=ticket: run(queue.undo, t.id)) \
+                        .props('flat no-caps').mark('undo')
+
+    @ui.refreshable
+    def aside_panel(view: queue.QueueView | None) -> None:
+        if view is None:
+            return
+        if view.skipped:
+            section_title('Skipped: called, did not come', len(view.skipped))
+            for ticket in view.skipped:
+                with ui.row().classes('w-full items-center gap-3').mark(f'skipped-{ticket.label}'):
+                    ui.label(ticket.label).classes('text-lg font-semibold w-20')
+                    ui.label(ticket.patient_name).classes('grow')
+                    ui.button('Call again', icon='replay', on_click=lambda t=ticket: run(queue.recall, t.id)) \
+                        .props('outline dense no-caps')
+                    ui.button('Back in line', on_click=lambda t=ticket: run(queue.back_in_line, t.id)) \
+                        .props('flat dense no-caps')
+                    ui.button('No-show', on_click=lambda t=ticket: run(queue.mark_no_show, t.id)) \
+                        .props('flat dense no-caps color=negative')
+        finished = view.finished[:5]
+        if finished:
+            section_title('Recently finished')
+            for ticket in finished:
+                with ui.row().classes('w-full items-center gap-3').mark(f'finished-{ticket.label}'):
+                    ui.label(ticket.label).classes('font-semibold w-20')
+                    ui.label(ticket.patient_name).classes('grow')
+                    ui.label(ticket.status.value.replace('_', ' ')).classes('text-slate-500')
+                    ui.button('Undo', icon='undo', on_click=lambda t=ticket: run(queue.undo, t.id)) \
+                        .props('flat dense no-caps').mark('undo-finished')
+
+    with ui.card().classes('w-full'):
+        section_title('Now')
+        now_panel(None)
+    with ui.row().classes('w-full items-start gap-4 no-wrap max-lg:flex-wrap'):
+        with ui.column().classes('grow min-w-0 gap-2'):
+            waiting_title = section_title('Waiting')
+            table = ui.table(columns=WAITING_COLUMNS, rows=[], row_key='id') \
+                .props('flat bordered wrap-cells hide-pagination no-data-label="Nobody is waiting."') \
+                .classes('w-full').mark('waiting')
+            table.pagination = {'rowsPerPage': 0}
+        with ui.column().classes('w-full lg:w-[26rem] gap-2'):
+            aside_panel(None)
+
     heading = 'My appointments today' if actor.role == Role.DOCTOR else "All doctors' appointments today"
-    title = section_title(heading, len(rows))
-    if actor.role == Role.DOCTOR and not rows:
-        ui.label('No appointments booked with you today.').classes('text-slate-600')
-    columns = [c for c in COLUMNS if c['name'] != 'doctor' or actor.role != Role.DOCTOR]
-    table = data_table(columns, rows, empty='No appointments today.', mark='my-appointments')
+    booked = await appointment_rows(actor)
+    with ui.expansion(f'{heading} ({len(booked)})', icon='event').classes('w-full bg-white rounded') \
+            .mark('my-appointments-panel') as appointments_panel:
+        columns = [c for c in COLUMNS if c['name'] != 'doctor' or actor.role != Role.DOCTOR]
+        appointments = data_table(columns, booked, empty='No appointments today.', mark='my-appointments')
 
-    async def refresh() -> None:
+    async def refresh_appointments() -> None:
         fresh = await appointment_rows(actor)
-        table.rows = fresh
-        title.set_text(f'{heading} ({len(fresh)})')
+        appointments.rows = fresh
+        appointments_panel.text = f'{heading} ({len(fresh)})'
 
-    subscribe(Topic.APPOINTMENTS, refresh)
+    async def refresh(view: queue.QueueView | None = None) -> None:
+        if view is None:
+            async with get_db().read() as session:
+                view = await queue.queue_view(session, actor, current['id'], tz=settings.tz, now=utcnow())
+        current['view'] = view
+        title.set_text(f'{"My queue" if actor.role == Role.DOCTOR else view.name} · {view.prefix}'
+                       + (f' · {view.room_code}' if view.room_code else ''))
+        summary.set_text(f'{len(view.waiting)} waiting · about {round(view.typical_minutes)} min per patient')
+        waiting_title.set_text(f'Waiting ({len(view.waiting)})')
+        table.rows = waiting_rows(view)
+        call_button.set_enabled(bool(view.waiting))
+        now_panel.refresh(view)
+        aside_panel.refresh(view)
+
+    async def on_queue(event: dict) -> None:
+        if event['queue_id'] == current['id']:  # a queue this person may see (checked by the first refresh)
+            await refresh(await shared_view(event))
+
+    subscribe(Topic.QUEUE, on_queue)
+    subscribe(Topic.APPOINTMENTS, refresh_appointments)
+    await refresh()

@@ -288,6 +288,7 @@ async def reception_page(actor: Actor):
         with ui.row().classes('items-baseline gap-4'):
             ui.label(today.strftime('%A %d %B %Y')).classes('text-slate-600')
             ui.link('All appointments', '/reception/appointments')
+            ui.link('Queues', '/reception/queues')
             ui.link('Email outbox', '/outbox')
     table = data_table([*COLUMNS, {'name': 'actions', 'label': '', 'field': 'id', 'sortable': False}], rows,
                        empty='No appointments today.', mark='appointments')

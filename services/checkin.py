@@ -19,8 +19,6 @@ from .access import Actor, require
 from .clock import local_today
 from .errors import Conflict, NotFound, ValidationError
 
-MAX_PRIORITY = 3
-PRIORITY_REASONS = ('Elderly', 'Pregnant', 'Urgent', 'Disability', 'Young child')
 
 
 @dataclass(frozen=True)
@@ -46,23 +44,11 @@ async def _ticket(session: AsyncSession, ticket: QueueTicket, queue_row: Queue, 
                   waiting_ahead=max(0, ahead))
 
 
-def _check_priority(priority: int, reason: str) -> str:
-    reason = reason.strip()
-    if not 0 <= priority <= MAX_PRIORITY:
-        raise ValidationError(f'Priority goes from 0 (normal) to {MAX_PRIORITY} (urgent).', 'priority')
-    if priority and len(reason) < 3:
-        raise ValidationError('Please record why this patient goes first (e.g. elderly, pregnant, urgent).',
-                              'priority_reason')
-    if len(reason) > 200:
-        raise ValidationError('The priority reason can have at most 200 characters.', 'priority_reason')
-    return reason
-
-
 async def check_in(session: AsyncSession, actor: Actor, appointment_id: int, *, tz: ZoneInfo, now: datetime,
                    priority: int = 0, priority_reason: str = '') -> Ticket:
     """Check in a booked patient on the day of their appointment."""
     require(actor, Role.RECEPTIONIST)
-    priority_reason = _check_priority(priority, priority_reason)
+    priority_reason = queue.check_priority(priority, priority_reason)
     await serialize(session, booking.BOOKING_LOCK)
     appointment = await session.get(Appointment, appointment_id)
     if appointment is None:
@@ -85,7 +71,7 @@ async def walk_in(session: AsyncSession, actor: Actor, *, patient_id: int, docto
                   priority_reason: str = '') -> Ticket:
     """A patient without an appointment: today's next place in the doctor's queue, no fixed time."""
     require(actor, Role.RECEPTIONIST)
-    priority_reason = _check_priority(priority, priority_reason)
+    priority_reason = queue.check_priority(priority, priority_reason)
     reason = reason.strip()
     if len(reason) > 500:
         raise ValidationError('The reason can have at most 500 characters.', 'reason')

@@ -1,0 +1,140 @@
+// The waiting-room board in the browser: the clinic's clock, the one-tap "enable sound" prompt, and the calls:
+// a chime, then the spoken announcement (speech synthesis). Calls queue up and never overlap.
+(function () {
+  if (window.clinicBoard) return;
+  const board = (window.clinicBoard = { log: [] }); // log: the last announcements, for tests and debugging
+  const pending = [];
+  let options = {};
+  let audio = null;
+  let busy = false;
+  let prompt = null;
+
+  board.init = function (opts) {
+    options = opts;
+    audio = window.AudioContext ? new AudioContext() : null;
+    prompt = document.createElement("button");
+    prompt.className = "board-sound-prompt";
+    prompt.textContent = opts.enableText;
+    prompt.addEventListener("click", unlock);
+    document.body.appendChild(prompt);
+    document.addEventListener("pointerdown", unlock, true);
+    document.addEventListener("keydown", unlock, true); // a TV remote's OK button counts as a touch
+    if (audio) audio.addEventListener("statechange", showPrompt);
+    if (window.speechSynthesis) speechSynthesis.getVoices(); // voices load asynchronously
+    showPrompt();
+    startClock();
+  };
+
+  board.soundAllowed = () => !audio || audio.state === "running";
+
+  function showPrompt() {
+    prompt.hidden = board.soundAllowed();
+  }
+
+  function unlock() {
+    if (audio && audio.state !== "running") audio.resume().then(showPrompt, showPrompt);
+    if (window.speechSynthesis && !board.unlockedSpeech) {
+      board.unlockedSpeech = true;
+      const silent = new SpeechSynthesisUtterance(" ");
+      silent.volume = 0;
+      speechSynthesis.speak(silent);
+    }
+  }
+
+  function startClock() {
+    const zone = options.timeZone;
+    const time = new Intl.DateTimeFormat(options.locale, { timeZone: zone, hour: "2-digit", minute: "2-digit", hour12: false });
+    const date = new Intl.DateTimeFormat(options.locale, { timeZone: zone, weekday: "long", day: "numeric", month: "long" });
+    const dayKey = new Intl.DateTimeFormat("en-CA", { timeZone: zone });
+    const today = dayKey.format(new Date());
+    let checking = false;
+    setInterval(tick, 1000);
+    tick();
+
+    function tick() {
+      const now = new Date();
+      document.querySelectorAll(".board-clock").forEach((el) => (el.textContent = time.format(now)));
+      document.querySelectorAll(".board-date").forEach((el) => (el.textContent = date.format(now)));
+      // a new clinic day: ticket numbers restart, so start afresh (only once the server answers)
+      if (dayKey.format(now) !== today && !busy && !checking && now.getSeconds() % 30 === 0) {
+        checking = true;
+        fetch(location.href, { cache: "no-store" })
+          .then((response) => (response.ok ? location.reload() : null))
+          .catch(() => null)
+          .finally(() => (checking = false));
+      }
+    }
+  }
+
+  board.announce = function (text) {
+    pending.push(text);
+    while (pending.length > 12) pending.shift(); // after a long outage, do not read out a whole morning
+    next();
+  };
+
+  async function next() {
+    if (busy || !pending.length) return;
+    busy = true;
+    const entry = { text: pending.shift(), start: Date.now(), end: null };
+    board.log.push(entry);
+    if (board.log.length > 20) board.log.shift();
+    try {
+      await chime();
+      await speak(entry.text);
+    } catch (error) {
+      console.warn("announcement failed", error);
+    }
+    entry.end = Date.now();
+    await sleep(700);
+    busy = false;
+    next();
+  }
+
+  function sleep(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  async function chime() {
+    if (!audio || audio.state !== "running") return;
+    const start = audio.currentTime + 0.05;
+    [[659.25, 0], [523.25, 0.45]].forEach(([frequency, offset]) => { // "ding-dong": E5 then C5
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      tone.type = "sine";
+      tone.frequency.value = frequency;
+      gain.gain.setValueAtTime(0.0001, start + offset);
+      gain.gain.exponentialRampToValueAtTime(0.5, start + offset + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, start + offset + 0.9);
+      tone.connect(gain).connect(audio.destination);
+      tone.start(start + offset);
+      tone.stop(start + offset + 1);
+    });
+    await sleep(1400);
+  }
+
+  function voiceFor(lang) {
+    const voices = window.speechSynthesis ? speechSynthesis.getVoices() : [];
+    const prefix = lang.slice(0, 2).toLowerCase();
+    return voices.find((v) => v.lang.toLowerCase() === lang.toLowerCase()) ||
+      voices.find((v) => v.lang.toLowerCase().startsWith(prefix)) || null;
+  }
+
+  function speak(text) {
+    return new Promise((resolve) => {
+      if (!window.speechSynthesis) return resolve();
+      const utterance = new SpeechSynthesisUtterance(text);
+      utterance.lang = options.lang;
+      utterance.rate = 0.9;
+      const voice = voiceFor(options.lang);
+      if (voice) utterance.voice = voice;
+      const timer = setTimeout(done, 15000); // some devices never report the end
+      utterance.onend = done;
+      utterance.onerror = done;
+      speechSynthesis.speak(utterance);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+})();

@@ -1,0 +1,314 @@
+"""The waiting-room board: a 1080p TV, read from across the room. Opened with an admin-issued display key
+(``/board?key=...``, optionally ``&department=<specialty id>``), no keyboard, no staff session.
+
+Per queue: the room, the number now being served (with a masked name at most), the next numbers and the estimated
+wait; the clinic's name and clock on top. A new call is highlighted, chimes and is announced aloud by the browser
+(``assets/board/board.js``). The page is built once and then updated in place on ``Topic.QUEUE`` events: one
+database read per event is shared by every board. After a reconnect it re-reads everything; after a server
+restart NiceGUI reloads the page by itself (the key is in the URL); a revoked key closes open boards.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from nicegui import context, ui
+
+from clinic_ui.db import get_db
+from clinic_ui.events import Topic, subscribe
+from clinic_ui.routes import public_page
+from clinic_ui.settings import get_settings
+from models.types import utcnow
+from services import display_keys, queue
+from services.display_keys import DisplayScope
+
+log = logging.getLogger(__name__)
+
+BOARD_JS = (Path(__file__).resolve().parent.parent / 'assets' / 'board' / 'board.js').read_text(encoding='utf-8')
+NEXT_SHOWN = 3
+ONE_COLUMN_MAX = 5  # more queues than this: two columns
+
+PHRASES = {
+    'en': {'speech': 'en-US', 'locale': 'en-GB', 'call': 'Number {number}, please go to {room}.',
+           'now': 'Now serving', 'next': 'Next', 'wait': 'Wait', 'room': 'Room', 'no_wait': 'No wait',
+           'minutes': '≈ {minutes} min', 'calling': 'Now calling', 'latest': '{label}  →  {room}',
+           'idle': 'Please wait to be called. Your number will appear here.',
+           'none': 'Nobody is waiting right now.',
+           'priority': 'Elderly, pregnant and urgent patients may be called first.',
+           'sound': 'Tap here to turn on the sound for announcements',
+           'reconnecting': 'Reconnecting… the board will update by itself.',
+           'invalid': 'This display key is not valid. Please ask the administrator for a new board link.'},
+    'vi': {'speech': 'vi-VN', 'locale': 'vi-VN', 'call': 'Xin mời số {number} vào {room}.',
+           'now': 'Đang phục vụ', 'next': 'Tiếp theo', 'wait': 'Chờ', 'room': 'Phòng', 'no_wait': 'Không phải chờ',
+           'minutes': '≈ {minutes} phút', 'calling': 'Đang gọi', 'latest': '{label}  →  {room}',
+           'idle': 'Vui lòng chờ đến lượt. Số của bạn sẽ hiện ở đây.',
+           'none': 'Hiện không có ai đang chờ.',
+           'priority': 'Người cao tuổi, phụ nữ mang thai và ca khẩn cấp có thể được gọi trước.',
+           'sound': 'Chạm vào đây để bật âm thanh thông báo',
+           'reconnecting': 'Đang kết nối lại… bảng sẽ tự cập nhật.',
+           'invalid': 'Mã màn hình không hợp lệ. Vui lòng liên hệ quản trị viên.'},
+}
+
+CSS = '''
+body { background: #0b1a2b; overflow: hidden; }
+.nicegui-content { padding: 0; }
+.board { position: fixed; inset: 0; display: flex; flex-direction: column; color: #f8fafc;
+         font-family: "DejaVu Sans", Roboto, "Noto Sans", sans-serif; }
+.board-head { display: flex; align-items: center; justify-content: space-between; padding: 1vh 2.2vw;
+              background: #0f766e; }
+.board-clinic { font-size: 5vh; font-weight: 700; line-height: 1.1; }
+.board-scope { font-size: 2.8vh; opacity: .9; }
+.board-clock { font-size: 7.5vh; font-weight: 700; font-variant-numeric: tabular-nums; line-height: 1; }
+.board-date { font-size: 2.6vh; text-align: right; opacity: .9; }
+.board-call { display: flex; align-items: center; gap: 2vw; padding: 1vh 2.2vw; min-height: 11vh;
+              background: #fde047; color: #0b1a2b; font-size: 7vh; font-weight: 800; }
+.board-call-title { font-size: 3.4vh; font-weight: 700; text-transform: uppercase; letter-spacing: .05em; }
+.board-columns { display: grid; gap: 0 1.2vw; padding: 1vh 1.2vw 0; }
+.board-columns > div, .board-card { display: grid; grid-template-columns: 26% 38% 36%; align-items: center;
+                                    padding: 0 1.4vw; }
+.board-grid { flex: 1; display: grid; gap: 1vh 1.2vw; padding: .6vh 1.2vw 1vh; grid-auto-flow: column;
+              min-height: 0; }
+.board-card { background: #12304d; border-radius: 1.2vh; min-height: 0; overflow: hidden; }
+.board-empty { display: flex; align-items: center; justify-content: center; font-size: 4vh; opacity: .8; }
+.board-room { font-size: 5.4vh; font-weight: 800; line-height: 1.05; }
+.board-who { font-size: 2.5vh; opacity: .85; line-height: 1.2; overflow: hidden; text-overflow: ellipsis;
+             white-space: nowrap; }
+.board-caption { font-size: 2.2vh; text-transform: uppercase; letter-spacing: .06em; opacity: .75; }
+.board-now { font-size: 9vh; font-weight: 800; color: #fde047; line-height: 1; font-variant-numeric: tabular-nums; }
+.board-now.board-none { color: #64748b; }
+.board-name { font-size: 2.8vh; line-height: 1.2; min-height: 3.4vh; }
+.board-next { font-size: 4.4vh; font-weight: 700; line-height: 1.15; font-variant-numeric: tabular-nums; }
+.board-wait { font-size: 3.4vh; font-weight: 600; color: #a7f3d0; }
+.board-dense .board-now { font-size: 6.5vh; }
+.board-dense .board-room { font-size: 4.2vh; }
+.board-dense .board-next { font-size: 3.4vh; }
+.board-dense .board-name, .board-dense .board-wait { font-size: 2.6vh; }
+.board-foot { display: flex; justify-content: space-between; padding: .8vh 2.2vw 1.2vh; font-size: 2.6vh;
+              opacity: .85; }
+@keyframes board-flash-a { 0%, 100% { background: #12304d; } 50% { background: #b45309; } }
+@keyframes board-flash-b { 0%, 100% { background: #12304d; } 50% { background: #b45309; } }
+.board-flash-a { animation: board-flash-a 1s ease-in-out 8; }
+.board-flash-b { animation: board-flash-b 1s ease-in-out 8; }
+.board-sound-prompt { position: fixed; left: 50%; bottom: 4vh; transform: translateX(-50%); z-index: 50;
+                      padding: 2vh 3vw; font-size: 3.6vh; font-weight: 700; border-radius: 1.5vh; border: 0;
+                      background: #f8fafc; color: #0b1a2b; box-shadow: 0 0 0 .6vh #fde047; cursor: pointer;
+                      font-family: inherit; white-space: nowrap; }
+.board-sound-prompt[hidden] { display: none; }
+#popup.nicegui-error-popup { left: 0; right: 0; top: 0; bottom: auto; margin: 0; border-radius: 0;
+                             padding: 2vh 3vw; background: #b91c1c; color: #fff; font-size: 4vh; z-index: 60;
+                             align-items: center; }
+#popup[aria-hidden="false"] { transition-delay: 1500ms; }
+#popup > span:first-child::before { content: none; }
+#popup > span:first-child { display: none; }
+'''
+
+
+@dataclass
+class Card:
+    """The elements of one queue on the board; updated in place."""
+    element: ui.element
+    room: ui.label
+    who: ui.label
+    now: ui.label
+    name: ui.label
+    next: ui.label
+    wait: ui.label
+    flash: bool = False
+
+
+async def _read(queue_id: int) -> queue.QueueView | None:
+    try:
+        async with get_db().read() as session:
+            views = await queue.board_views(session, [queue_id], tz=get_settings().tz, now=utcnow())
+        return views[0] if views else None
+    except Exception:  # noqa: BLE001 - a board must survive a failed read; the next event or reconnect heals it
+        log.exception('board: reading queue %s failed', queue_id)
+        return None
+
+
+async def shared_view(event: dict) -> queue.QueueView | None:
+    """The queue's new state after an event, read once for every screen: the first subscriber to handle the event
+    reads it, the others await the same read (kept on the event's payload, which all subscribers share). Callers
+    show it only where the person or display key may see that queue (checked when their page was built)."""
+    task = event.get('_board_read')
+    if task is None:
+        task = event['_board_read'] = asyncio.ensure_future(_read(event['queue_id']))
+    return await task
+
+
+def phrases() -> dict[str, str]:
+    return PHRASES.get(get_settings().language[:2], PHRASES['en'])
+
+
+def announcement(ticket: queue.TicketView, words: dict[str, str]) -> str:
+    room = ticket.room_name or ticket.room_code
+    return words['call'].format(number=ticket.spoken, room=room)
+
+
+def _wait_text(view: queue.QueueView, words: dict[str, str]) -> str:
+    minutes = view.wait_for_newcomer
+    return words['no_wait'] if minutes <= 0 else words['minutes'].format(minutes=minutes)
+
+
+async def _scope(key: str | None) -> DisplayScope | None:
+    async with get_db().write() as session:
+        scope = await display_keys.verify(session, key, now=utcnow())
+        await session.commit()
+    return scope
+
+
+@public_page('/board', title='Waiting room')
+async def board_page(key: str | None = None, department: int | None = None):
+    settings = get_settings()
+    words = phrases()
+    ui.add_css(CSS)
+    scope = await _scope(key)
+    if scope is None:
+        with ui.column().classes('w-full h-screen items-center justify-center p-10'):
+            ui.label(words['invalid']).classes('text-5xl text-white text-center max-w-5xl').mark('board-invalid')
+        return
+
+    day_now = utcnow()
+    async with get_db().read() as session:
+        eligible = await queue.board_queues(session, queue_ids=scope.queue_ids, department=department,
+                                            day=day_now.astimezone(settings.tz).date())
+        views = [v for v in await queue.board_views(session, [q.id for q in eligible], tz=settings.tz, now=day_now)
+                 if v.active or v.waiting or v.skipped or v.finished]  # only the queues at work today
+    eligible_ids = {q.id for q in eligible}
+
+    client = context.client
+    cards: dict[int, Card] = {}
+    with ui.element('div').classes('board').mark('board'):
+        with ui.element('div').classes('board-head'):
+            with ui.element('div'):
+                ui.label(settings.clinic_name).classes('board-clinic').mark('board-clinic')
+                ui.label(scope.name).classes('board-scope')
+            with ui.element('div'):
+                ui.label(day_now.astimezone(settings.tz).strftime('%H:%M')).classes('board-clock')
+                ui.label(day_now.astimezone(settings.tz).strftime('%A %d %B')).classes('board-date')
+        with ui.element('div').classes('board-call').mark('board-call'):
+            ui.label(words['calling']).classes('board-call-title')
+            latest = ui.label('—').mark('board-latest')
+        header = ui.element('div').classes('board-columns')
+        grid = ui.element('div').classes('board-grid').mark('board-grid')
+        empty = ui.label(words['none']).classes('board-empty')
+        with ui.element('div').classes('board-foot'):
+            ui.label(words['idle'])
+            ui.label(words['priority'])
+
+    def lay_out() -> None:
+        """One column for a few queues, two for more; the cards share the height."""
+        count = len(cards)
+        columns = 1 if count <= ONE_COLUMN_MAX else 2
+        rows = max(1, math.ceil(count / columns))
+        grid.style(f'grid-template-rows: repeat({rows}, minmax(0, 1fr)); '
+                   f'grid-template-columns: repeat({columns}, minmax(0, 1fr))')
+        grid.classes(add='board-dense' if rows > 4 else '', remove='' if rows > 4 else 'board-dense')
+        header.style(f'grid-template-columns: repeat({columns}, minmax(0, 1fr))')
+        header.clear()
+        with header:
+            for _ in range(columns if count else 0):
+                with ui.element('div'):
+                    for caption in (words['room'], words['now'], f'{words["next"]} · {words["wait"]}'):
+                        ui.label(caption).classes('board-caption')
+        empty.set_visibility(count == 0)
+        grid.set_visibility(count > 0)
+
+    def add_card(view: queue.QueueView) -> Card:
+        with grid:
+            with ui.element('div').classes('board-card').mark(f'board-queue-{view.prefix}') as element:
+                with ui.element('div').classes('min-w-0'):
+                    room = ui.label().classes('board-room')
+                    who = ui.label().classes('board-who')
+                with ui.element('div').classes('min-w-0'):
+                    now = ui.label().classes('board-now').mark(f'board-now-{view.prefix}')
+                    name = ui.label().classes('board-name')
+                with ui.element('div').classes('min-w-0'):
+                    upcoming = ui.label().classes('board-next').mark(f'board-next-{view.prefix}')
+                    wait = ui.label().classes('board-wait').mark(f'board-wait-{view.prefix}')
+        card = Card(element, room, who, now, name, upcoming, wait)
+        cards[view.id] = card
+        lay_out()
+        return card
+
+    def show(view: queue.QueueView) -> None:
+        card = cards.get(view.id) or add_card(view)
+        serving = view.now_serving
+        card.room.set_text((serving.room_code if serving and serving.room_code else view.room_code) or view.prefix)
+        card.who.set_text(view.name)
+        card.now.set_text(serving.label if serving else '—')
+        card.now.classes(remove='board-none' if serving else '', add='' if serving else 'board-none')
+        card.name.set_text(serving.masked_name if serving else '')
+        card.next.set_text('  '.join(t.label for t in view.waiting[:NEXT_SHOWN]) or '—')
+        card.wait.set_text(_wait_text(view, words))
+
+    def highlight(view: queue.QueueView, ticket: queue.TicketView) -> None:
+        card = cards[view.id]
+        card.flash = not card.flash
+        card.element.classes(add='board-flash-a' if card.flash else 'board-flash-b',
+                             remove='board-flash-b' if card.flash else 'board-flash-a')
+        latest.set_text(words['latest'].format(label=ticket.label, room=ticket.room_name or ticket.room_code))
+        ui.run_javascript(f'window.clinicBoard && clinicBoard.announce({json.dumps(announcement(ticket, words))})')
+
+    for view in views:
+        show(view)
+    lay_out()
+    called = [t for v in views for t in v.active if t.called_at]
+    if called:
+        last = max(called, key=lambda t: t.called_at)
+        latest.set_text(words['latest'].format(label=last.label, room=last.room_name or last.room_code))
+
+    def in_scope(queue_id: int) -> bool:
+        if queue_id in cards or queue_id in eligible_ids:
+            return True
+        return department is None and (not scope.queue_ids or queue_id in scope.queue_ids)
+
+    async def on_queue(event: dict) -> None:
+        if not in_scope(event['queue_id']):
+            return
+        view = await shared_view(event)
+        if view is None:
+            return
+        show(view)
+        if event.get('action') in ('called', 'recalled'):
+            ticket = next((t for t in view.active if t.id == event['ticket_id']), None)
+            if ticket is not None:
+                highlight(view, ticket)
+
+    async def refresh_all() -> None:
+        async with get_db().read() as session:
+            if not await display_keys.is_valid(session, scope.key_id):
+                client.run_javascript('location.reload()')
+                return
+            fresh = await queue.board_views(session, list(cards), tz=settings.tz, now=utcnow())
+        for view in fresh:
+            show(view)
+
+    def on_settings(event: dict) -> None:
+        if event.get('display_key_revoked') == scope.key_id:
+            client.run_javascript('location.reload()')  # the key no longer opens the board
+
+    connections = 0
+
+    async def on_connect() -> None:  # after a network drop or sleep: missed events are re-read at once
+        nonlocal connections
+        connections += 1
+        if connections > 1:
+            await refresh_all()
+
+    subscribe(Topic.QUEUE, on_queue)
+    subscribe(Topic.SETTINGS, on_settings)
+    client.on_connect(on_connect)
+    options = {'timeZone': settings.timezone, 'locale': words['locale'], 'lang': words['speech'],
+               'enableText': words['sound']}
+    ui.add_body_html(f'<script>{BOARD_JS}</script>'
+                     f'<script>clinicBoard.init({json.dumps(options)});</script>')
+    # NiceGUI's own "connection lost" popup, restyled above as a red banner across the top
+    ui.add_body_html('<script>document.addEventListener("DOMContentLoaded", () => {'
+                     'const p = document.querySelector("#popup > span:last-child");'
+                     f'if (p) p.textContent = {json.dumps(words["reconnecting"])};'
+                     '});</script>')

@@ -1,0 +1,132 @@
+"""Display keys: how a waiting-room TV opens the board without a keyboard (the key is in its URL).
+
+Only administrators issue, rename and revoke keys. The plain key is shown once, when issued; the database keeps
+its SHA-256 only. A key opens the board and nothing else (no staff session comes with it).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from clinic_ui.events import Topic, emit_after_commit
+from models import DisplayKey, Queue, Role
+from models.types import utcnow
+
+from . import audit
+from .access import Actor, require
+from .errors import Conflict, NotFound, ValidationError
+
+KEY_BYTES = 24            # 32 URL-safe characters
+SEEN_EVERY = timedelta(minutes=5)  # last_seen_at is refreshed at most this often
+
+
+@dataclass(frozen=True)
+class DisplayScope:
+    """What a verified key may show."""
+    key_id: int
+    name: str
+    queue_ids: tuple[int, ...]  # empty: every queue
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _queue_ids_text(queue_ids: list[int] | tuple[int, ...] | None) -> str:
+    return ','.join(str(i) for i in sorted(set(queue_ids or ())))
+
+
+def _parse_queue_ids(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(',') if part.strip())
+
+
+def _clean_name(name: str) -> str:
+    name = ' '.join(name.split())
+    if not name:
+        raise ValidationError('Please name the display, e.g. "Waiting room TV, ground floor".', 'name')
+    if len(name) > 80:
+        raise ValidationError('The name can have at most 80 characters.', 'name')
+    return name
+
+
+async def issue(session: AsyncSession, actor: Actor, name: str, *,
+                queue_ids: list[int] | None = None) -> tuple[DisplayKey, str]:
+    """A new key. Returns the row and the plain key: show it once, it cannot be read back later."""
+    require(actor, Role.ADMIN)
+    name = _clean_name(name)
+    if queue_ids:
+        known = set((await session.exec(select(Queue.id).where(Queue.id.in_(queue_ids)))).all())
+        if known != set(queue_ids):
+            raise ValidationError('One of the chosen queues does not exist.', 'queues')
+    key = secrets.token_urlsafe(KEY_BYTES)
+    row = DisplayKey(name=name, key_hash=hash_key(key), queue_ids=_queue_ids_text(queue_ids),
+                     created_by_id=actor.user_id)
+    session.add(row)
+    await session.flush()
+    audit.record(session, actor, 'display_key_issued', entity='display_key', entity_id=row.id, detail=name)
+    await session.commit()
+    return row, key
+
+
+async def list_keys(session: AsyncSession, actor: Actor) -> list[DisplayKey]:
+    require(actor, Role.ADMIN)
+    return list((await session.exec(select(DisplayKey).order_by(DisplayKey.revoked_at.is_not(None),
+                                                                DisplayKey.created_at.desc()))).all())
+
+
+async def _key(session: AsyncSession, key_id: int) -> DisplayKey:
+    row = await session.get(DisplayKey, key_id)
+    if row is None:
+        raise NotFound('This display key does not exist.')
+    return row
+
+
+async def rename(session: AsyncSession, actor: Actor, key_id: int, name: str) -> DisplayKey:
+    require(actor, Role.ADMIN)
+    row = await _key(session, key_id)
+    row.name = _clean_name(name)
+    session.add(row)
+    audit.record(session, actor, 'display_key_renamed', entity='display_key', entity_id=row.id, detail=row.name)
+    await session.commit()
+    return row
+
+
+async def revoke(session: AsyncSession, actor: Actor, key_id: int, *, now: datetime | None = None) -> DisplayKey:
+    """The key stops working at once (a board open with it is closed by the page)."""
+    require(actor, Role.ADMIN)
+    row = await _key(session, key_id)
+    if row.revoked_at is not None:
+        raise Conflict('This display key is already revoked.')
+    row.revoked_at = now or utcnow()
+    session.add(row)
+    audit.record(session, actor, 'display_key_revoked', entity='display_key', entity_id=row.id, detail=row.name)
+    emit_after_commit(session, Topic.SETTINGS, display_key_revoked=row.id)
+    await session.commit()
+    return row
+
+
+async def verify(session: AsyncSession, key: str | None, *, now: datetime | None = None) -> DisplayScope | None:
+    """The scope of a valid key, or None (missing, unknown or revoked). With ``now``, notes when the display was
+    last seen (the caller commits)."""
+    if not key or len(key) > 200:
+        return None
+    digest = hash_key(key)
+    row = (await session.exec(select(DisplayKey).where(DisplayKey.key_hash == digest))).first()
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
+        return None
+    if now is not None and (row.last_seen_at is None or now - row.last_seen_at > SEEN_EVERY):
+        row.last_seen_at = now
+        session.add(row)
+    return DisplayScope(key_id=row.id, name=row.name, queue_ids=_parse_queue_ids(row.queue_ids))
+
+
+async def is_valid(session: AsyncSession, key_id: int) -> bool:
+    """Whether an open board may go on showing (its key was not revoked meanwhile)."""
+    row = await session.get(DisplayKey, key_id)
+    return row is not None and row.revoked_at is None

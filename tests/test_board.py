@@ -1,0 +1,212 @@
+"""The board, the doctor's worklist, reception's queues and the display-key admin page, as people use them
+(NiceGUI's simulated user: real app and database, no browser)."""
+import json
+import re
+
+import httpx
+import pytest
+from nicegui import core
+from nicegui.testing import User
+from sqlmodel import select
+
+from models import DisplayKey
+from services import checkin, display_keys, queue
+from tests.factories import PASSWORD, make_clinic
+from models.types import utcnow
+from clinic_ui.settings import get_settings
+
+RETRIES = 50
+
+
+@pytest.fixture
+def create_user(user: User):
+    """More simulated people on the already started app. (NiceGUI's own ``create_user`` starts the app a second
+    time, which runs the start-up migrations twice at once: alembic refuses that on PostgreSQL.)"""
+    return lambda: User(httpx.AsyncClient(transport=httpx.ASGITransport(core.app), base_url='http://test'))
+
+
+async def sign_in(user: User, username: str) -> None:
+    await user.open('/login')
+    user.find(marker='username').type(username)
+    user.find(marker='password').type(PASSWORD)
+    user.find(marker='sign-in').click()
+    await user.should_see(marker='signed-in-name', retries=RETRIES)
+
+
+async def arrivals(db, clinic, count: int, doctor: int = 0) -> list:
+    tickets = []
+    for patient in range(count):
+        async with db.write() as session:
+            tickets.append(await checkin.walk_in(session, clinic.reception, patient_id=clinic.patient_ids[patient],
+                                                 doctor_id=clinic.doctor_ids[doctor], tz=get_settings().tz,
+                                                 now=utcnow()))
+    return tickets
+
+
+async def board_key(db, clinic, **kwargs) -> tuple[int, str]:
+    async with db.write() as session:
+        row, key = await display_keys.issue(session, clinic.admin, 'Waiting room TV', **kwargs)
+    return row.id, key
+
+
+def listen_for_announcements(user: User) -> list[str]:
+    """What the board asked the browser to say (call after ``open``)."""
+    spoken: list[str] = []
+    outbox = user.client.outbox
+    emit = outbox._emit
+
+    async def recording_emit(message) -> None:
+        _, kind, data = message
+        if kind == 'run_javascript':
+            found = re.search(r'clinicBoard\.announce\((".*")\)', data['code'])
+            if found:
+                spoken.append(json.loads(found.group(1)))
+        await emit(message)
+
+    outbox._emit = recording_emit
+    return spoken
+
+
+async def test_a_call_on_the_worklist_shows_and_is_announced_on_another_screens_board(db, user: User, create_user):
+    clinic = await make_clinic(db, patients=3)
+    await arrivals(db, clinic, 3)
+    _, key = await board_key(db, clinic)
+    board = create_user()
+    await board.open(f'/board?key={key}')
+    spoken = listen_for_announcements(board)
+    await board.should_see(marker='board-now-A', content='—', retries=RETRIES)
+    await board.should_see(marker='board-next-A', content='A-001  A-002  A-003')
+    await board.should_see(marker='board-wait-A', content='≈ 30 min')
+    await sign_in(user, 'doctor')
+    await user.should_see(marker='queue-summary', content='3 waiting', retries=RETRIES)
+    user.find(marker='call-next').click()
+    await user.should_see(marker='active-ticket', content='A-001', retries=RETRIES)
+    await board.should_see(marker='board-now-A', content='A-001', retries=RETRIES)
+    await board.should_see(marker='board-next-A', content='A-002  A-003')
+    await board.should_see(marker='board-latest', content='A-001  →  Room 1')
+    await board.should_see('Lê T. H.')  # the masked name, never the full one
+    shown = ' '.join(str(element.props.get('text', '')) + getattr(element, 'text', '')
+                     for element in board.client.elements.values())
+    assert 'Lê T. H.' in shown and 'Lê Thị Hồng' not in shown  # notifications of the doctor's tab aside
+    assert spoken == ['Number A 1, please go to Room 1.']
+    user.find(marker='recall').click()  # staff repeat the call
+    await user.should_see('A-001 called again', retries=RETRIES)
+    for _ in range(RETRIES):
+        if len(spoken) == 2:
+            break
+        await board.should_see(marker='board-now-A', content='A-001')
+    assert spoken == ['Number A 1, please go to Room 1.'] * 2
+    user.find(marker='start').click()  # opens the patient's chart
+    await user.should_see(marker='chart-patient', content='Lê Thị Hồng', retries=RETRIES)
+    await user.open('/consultation')
+    await user.should_see(marker='open-chart', retries=RETRIES)
+    user.find(marker='finish').click()
+    await user.should_see(marker='finished-A-001', retries=RETRIES)
+    await board.should_see(marker='board-now-A', content='—', retries=RETRIES)
+    user.find(marker='undo-finished').click()  # finished by mistake
+    await user.should_see(marker='finish', retries=RETRIES)
+    await board.should_see(marker='board-now-A', content='A-001', retries=RETRIES)
+
+
+async def test_skip_and_call_again_from_the_worklist(db, user: User):
+    clinic = await make_clinic(db, patients=2)
+    await arrivals(db, clinic, 2)
+    await sign_in(user, 'doctor')
+    await user.should_see(marker='queue-summary', content='2 waiting', retries=RETRIES)
+    user.find(marker='call-next').click()
+    await user.should_see(marker='skip', retries=RETRIES)
+    user.find(marker='skip').click()
+    await user.should_see(marker='skipped-A-001', retries=RETRIES)
+    await user.should_see(marker='nobody-called')
+    user.find(marker='call-next').click()
+    await user.should_see(marker='active-ticket', content='A-002', retries=RETRIES)
+    user.find('Call again').click()
+    await user.should_see(marker='active-A-001', retries=RETRIES)
+
+
+async def test_wrong_missing_or_revoked_display_key_shows_nothing(db, user: User, create_user):
+    clinic = await make_clinic(db, patients=1)
+    await arrivals(db, clinic, 1)
+    key_id, key = await board_key(db, clinic)
+    await user.open('/board?key=not-a-key')
+    await user.should_see(marker='board-invalid', retries=RETRIES)
+    await user.should_not_see('A-001')
+    await user.open('/board')
+    await user.should_see(marker='board-invalid', retries=RETRIES)
+    tv = create_user()
+    await tv.open(f'/board?key={key}')
+    await tv.should_see(marker='board-next-A', content='A-001', retries=RETRIES)
+    async with db.write() as session:
+        await display_keys.revoke(session, clinic.admin, key_id)
+    await user.open(f'/board?key={key}')
+    await user.should_see(marker='board-invalid', retries=RETRIES)
+    await user.should_not_see('A-001')
+
+
+async def test_a_board_key_for_one_queue_shows_only_that_queue(db, user: User):
+    clinic = await make_clinic(db, patients=2)
+    await arrivals(db, clinic, 1, doctor=0)
+    await arrivals(db, clinic, 1, doctor=1)
+    async with db.read() as session:
+        second = await queue.queue_for_doctor(session, clinic.doctor_ids[1])
+    _, key = await board_key(db, clinic, queue_ids=[second.id])
+    await user.open(f'/board?key={key}')
+    await user.should_see(marker='board-next-B', content='B-001', retries=RETRIES)
+    await user.should_not_see(marker='board-next-A')
+
+
+async def test_reception_sees_all_queues_live_and_prioritises_and_moves_patients(db, user: User, create_user):
+    clinic = await make_clinic(db, patients=3)
+    await arrivals(db, clinic, 3)
+    await arrivals(db, clinic, 1, doctor=1)
+    async with db.read() as session:
+        second_queue = (await queue.queue_for_doctor(session, clinic.doctor_ids[1])).id
+    await sign_in(user, 'reception')
+    await user.open('/reception/queues')
+    await user.should_see(marker='queue-line-A', content='3 waiting', retries=RETRIES)
+    await user.should_see(marker='queue-line-B', content='1 waiting')
+    table = user.find(marker='queue-table-A').elements.pop()
+    third = table.rows[2]
+    user.find(marker='queue-table-A').trigger('ticket_action', ['priority', third['id']])  # the slot's button
+    await user.should_see('Priority for A-003', retries=RETRIES)
+    user.find(marker='priority-reason').type('Pregnant')
+    user.find(marker='priority-save').click()
+    await user.should_see('Priority saved.', retries=RETRIES)
+    for _ in range(RETRIES):  # the table follows the event
+        if table.rows[0]['ticket'] == 'A-003':
+            break
+        await user.should_see(marker='queue-line-A')
+    assert table.rows[0]['ticket'] == 'A-003' and 'priority: Pregnant' in table.rows[0]['state']
+    # a doctor elsewhere calls: reception's view follows
+    doctor = create_user()
+    await sign_in(doctor, 'doctor')
+    await doctor.should_see(marker='call-next', retries=RETRIES)
+    doctor.find(marker='call-next').click()
+    await user.should_see(marker='queue-line-A', content='now A-003', retries=RETRIES)
+    # and moves a waiting patient to the other doctor
+    user.find(marker='queue-table-A').trigger('ticket_action', ['move', table.rows[1]['id']])
+    await user.should_see('Move A-001', retries=RETRIES)
+    user.find(marker='move-target').elements.pop().set_value(second_queue)
+    user.find(marker='move-save').click()
+    await user.should_see(marker='queue-line-B', content='2 waiting', retries=RETRIES)
+    await user.should_see(marker='queue-line-A', content='1 waiting', retries=RETRIES)
+
+
+async def test_admin_issues_and_revokes_a_display_key(db, user: User):
+    await make_clinic(db)
+    await sign_in(user, 'admin')
+    await user.open('/admin/displays')
+    await user.should_see('New display', retries=RETRIES)
+    user.find(marker='display-name').type('Ground floor TV')
+    user.find(marker='issue-key').click()
+    await user.should_see(marker='display-url', retries=RETRIES)
+    url = user.find(marker='display-url').elements.pop().text
+    key = url.split('key=')[1]
+    async with db.read() as session:
+        row = (await session.exec(select(DisplayKey))).one()
+        assert row.key_hash == display_keys.hash_key(key) and row.name == 'Ground floor TV'
+        assert (await display_keys.verify(session, key)) is not None
+    user.find(marker='display-keys').trigger('key_action', ['revoke', row.id])
+    await user.should_see('Key revoked.', retries=RETRIES)
+    async with db.read() as session:
+        assert await display_keys.verify(session, key) is None

@@ -1,0 +1,235 @@
+"""The board in a real browser against the real app (python main.py, demo data): a doctor calls in one Chromium,
+the TV board in another changes at once and announces the call; the server is killed and restarted and the board
+recovers by itself. Screenshots at 1920x1080 go to tests/artifacts/."""
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, TEST_DATABASE_URL
+from tests.test_browser import CHROMEDRIVER, CHROMIUM, PASSWORD, _postgres_admin, free_port, sign_in, wait
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+
+TV = (1920, 1080)
+
+
+class App:
+    """The real app on a fixed port and data folder, so it can be killed and started again."""
+
+    def __init__(self) -> None:
+        self.data_dir = Path(tempfile.mkdtemp(prefix='clinic-board-'))
+        self.port = free_port()
+        self.url = f'http://127.0.0.1:{self.port}'
+        self.database = None
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith(('PYTEST', 'NICEGUI'))}
+        self.env = {**inherited, 'CLINIC_DATA_DIR': str(self.data_dir), 'CLINIC_PORT': str(self.port),
+                    'CLINIC_HOST': '127.0.0.1', 'CLINIC_DEMO': '1', 'CLINIC_DEMO_PATIENTS': '60',
+                    'CLINIC_DEMO_PASSWORD': PASSWORD}
+        self.env.pop('CLINIC_STORAGE_SECRET', None)
+        if TEST_DATABASE_URL.startswith('postgresql'):
+            self.database = f'clinic_board_{os.getpid()}'
+            asyncio.run(_postgres_admin(f'CREATE DATABASE {self.database}'))
+            self.env['CLINIC_DATABASE_URL'] = TEST_DATABASE_URL.rsplit('/', 1)[0] + '/' + self.database
+        else:
+            self.env['CLINIC_DATABASE_URL'] = f'sqlite+aiosqlite:///{self.data_dir / "clinic.db"}'
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log_path = self.data_dir / 'server.log'
+        with open(log_path, 'a') as log:
+            offset = log_path.stat().st_size
+            self.process = subprocess.Popen([sys.executable, 'main.py'], cwd=ROOT, env=self.env, stdout=log,
+                                            stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while 'is ready' not in log_path.read_text()[offset:]:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError('the app did not start:\n' + log_path.read_text())
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=20)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+        if self.database:
+            asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS {self.database} WITH (FORCE)'))
+
+
+async def _prepare(database_url: str) -> str:
+    """Three walk-ins for the first doctor (queue A) and a display key for every queue."""
+    from sqlmodel import select
+
+    from clinic_ui.db import Database
+    from clinic_ui.settings import get_settings
+    from models import Doctor, Patient, User
+    from models.types import utcnow
+    from services import checkin, display_keys, users
+
+    database = Database(database_url)
+    try:
+        async with database.read() as session:
+            reception = users.actor_of((await session.exec(select(User).where(User.username == 'reception'))).one())
+            admin = users.actor_of((await session.exec(select(User).where(User.username == 'admin'))).one())
+            doctor = (await session.exec(select(Doctor).join(User, User.id == Doctor.user_id)
+                                         .where(User.username == 'doctor'))).one()
+            patients = (await session.exec(select(Patient.id).order_by(Patient.id).limit(3))).all()
+        for patient_id in patients:
+            async with database.write() as session:
+                await checkin.walk_in(session, reception, patient_id=patient_id, doctor_id=doctor.id,
+                                      tz=get_settings().tz, now=utcnow())
+        async with database.write() as session:
+            _, key = await display_keys.issue(session, admin, 'Waiting room TV')
+        return key
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture(scope='module')
+def app():
+    app = App()
+    app.start()
+    try:
+        yield app
+    finally:
+        app.stop()
+
+
+def chromium(size: tuple[int, int], *extra: str) -> webdriver.Chrome:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic',
+                 '--no-first-run', '--disable-background-networking', '--disable-component-update',
+                 '--disable-sync', f'--user-data-dir={tempfile.mkdtemp(prefix="chromium-")}', *extra):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_window_size(*size)
+    return driver
+
+
+def click(driver, label: str, seconds: float = 15) -> None:
+    """Click the button with this label (the worklist redraws its buttons after each step: retry if stale)."""
+    xpath = f'//button[.//span[normalize-space()="{label}"]]'
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            wait(driver, seconds).until(EC.element_to_be_clickable((By.XPATH, xpath))).click()
+            return
+        except StaleElementReferenceException:
+            if time.monotonic() > deadline:
+                raise
+
+
+def tv_screen(driver) -> None:
+    """Exactly 1920x1080 CSS pixels, like a full-HD TV in kiosk mode."""
+    driver.execute_cdp_cmd('Emulation.setDeviceMetricsOverride',
+                           {'width': TV[0], 'height': TV[1], 'deviceScaleFactor': 1, 'mobile': False})
+
+
+def shot(driver, artifacts: Path, name: str) -> Path:
+    path = artifacts / f'{name}.png'
+    driver.save_screenshot(str(path))
+    assert path.stat().st_size > 10_000, f'{name}: the screenshot looks empty'
+    return path
+
+
+def text_of(driver, selector: str) -> str:
+    return driver.find_element(By.CSS_SELECTOR, selector).text
+
+
+def test_a_call_reaches_the_tv_at_once_with_chime_and_voice_and_the_board_survives_a_server_restart(
+        app, artifacts_dir):
+    key = asyncio.run(_prepare(app.env['CLINIC_DATABASE_URL']))
+    tv = chromium(TV)
+    doctor = chromium((1440, 900))
+    try:
+        tv_screen(tv)
+        tv.get(f'{app.url}/board?key={key}')
+        wait(tv).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '.board-card'), 'A-001'))
+        # browsers block sound until someone touches the page: the prompt says so
+        prompt = wait(tv).until(EC.visibility_of_element_located((By.CSS_SELECTOR, '.board-sound-prompt')))
+        assert 'turn on the sound' in prompt.text
+        time.sleep(0.5)
+        shot(tv, artifacts_dir, 'board-tv-sound-prompt')
+        prompt.click()
+        wait(tv).until(EC.invisibility_of_element_located((By.CSS_SELECTOR, '.board-sound-prompt')))
+        assert tv.execute_script('return clinicBoard.soundAllowed()')
+
+        sign_in(doctor, app.url, 'doctor')
+        call = wait(doctor).until(EC.element_to_be_clickable(
+            (By.XPATH, '//button[.//span[normalize-space()="Call next"]]')))
+        time.sleep(0.5)  # let the sound unlock settle
+        clicked = time.monotonic()
+        call.click()
+        wait(tv, 5).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '.board-call'), 'A-001'))
+        seen = time.monotonic() - clicked
+        assert seen < 2, f'the board took {seen:.2f} s'
+        now = tv.find_elements(By.CSS_SELECTOR, '.board-now')
+        assert any(element.text == 'A-001' for element in now)
+        wait(tv, 10).until(lambda d: d.execute_script('return clinicBoard.log.length') >= 1)
+        assert tv.execute_script('return clinicBoard.log[0].text').startswith('Number A 1, please go to ')
+        shot(tv, artifacts_dir, 'board-tv-called')
+        # two calls in a row: announced one after the other, never at once
+        click(doctor, 'Recall')
+        wait(doctor).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), '(2×)'))
+        click(doctor, 'Skip')
+        wait(doctor).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'Skipped'))
+        click(doctor, 'Call next')
+        wait(tv, 5).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '.board-call'), 'A-002'))
+        wait(tv, 30).until(lambda d: d.execute_script(
+            'return clinicBoard.log.length >= 3 && clinicBoard.log.every(e => e.end)'))
+        log = tv.execute_script('return clinicBoard.log')
+        assert [entry['text'].split(',')[0] for entry in log] == ['Number A 1', 'Number A 1', 'Number A 2']
+        assert all(later['start'] >= earlier['end'] for earlier, later in zip(log, log[1:]))
+        shot(doctor, artifacts_dir, 'worklist-laptop')
+
+        # the server dies: the TV says it is reconnecting; the server comes back: the board recovers by itself
+        app.kill()
+        wait(tv, 10).until(lambda d: d.execute_script(
+            'return document.getElementById("popup").getAttribute("aria-hidden") === "false"'))
+        time.sleep(2)
+        shot(tv, artifacts_dir, 'board-tv-reconnecting')
+        assert 'Reconnecting' in tv.find_element(By.ID, 'popup').text
+        app.start()
+        restarted = time.monotonic()
+        wait(tv, 30).until(lambda d: d.execute_script(
+            'return document.getElementById("popup").getAttribute("aria-hidden") === "true"'
+            ' && !!document.querySelector(".board-card")'))
+        wait(tv, 10).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '.board-call'), 'A-002'))
+        recovered = time.monotonic() - restarted
+        assert recovered < 15, f'the board took {recovered:.1f} s to recover'
+        # and it is live again: the next call arrives without anybody touching the TV
+        doctor.get(f'{app.url}/consultation')
+        click(doctor, 'Skip', 20)
+        wait(doctor).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'Skipped: called, did not come (2)'))
+        click(doctor, 'Call next')
+        wait(tv, 5).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '.board-call'), 'A-003'))
+        shot(tv, artifacts_dir, 'board-tv-after-restart')
+    finally:
+        tv.quit()
+        doctor.quit()
+
+
+def test_a_wrong_key_shows_no_board(app):
+    tv = chromium(TV)
+    try:
+        tv.get(f'{app.url}/board?key=wrong')
+        wait(tv).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'not valid'))
+        assert not tv.find_elements(By.CSS_SELECTOR, '.board-card')
+    finally:
+        tv.quit()
