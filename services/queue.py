@@ -459,39 +459,35 @@ async def _view(session: AsyncSession, ticket: QueueTicket, queue: Queue, now: d
     return next(t for t in every if t.id == ticket.id)
 
 
-async def recall(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
-    """Call again: repeat the call on the board, or call back a skipped patient."""
+async def _transition(session: AsyncSession, actor: Actor, ticket_id: int, action: str, now: datetime, *,
+                      allowed: tuple[TicketStatus, ...], to: TicketStatus) -> TicketView:
     ticket, queue = await _locked_ticket(session, actor, ticket_id)
-    await _change(session, actor, ticket, queue, 'recalled', now,
-                  allowed=(TicketStatus.CALLED, TicketStatus.SKIPPED), to=TicketStatus.CALLED)
+    await _change(session, actor, ticket, queue, action, now, allowed=allowed, to=to)
     await session.commit()
     return await _view(session, ticket, queue, now)
+
+
+async def recall(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
+    """Call again: repeat the call on the board, or call back a skipped patient."""
+    return await _transition(session, actor, ticket_id, 'recalled', now,
+                             allowed=(TicketStatus.CALLED, TicketStatus.SKIPPED), to=TicketStatus.CALLED)
 
 
 async def skip(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
     """Called but did not come: set aside; can be recalled or put back in line later."""
-    ticket, queue = await _locked_ticket(session, actor, ticket_id)
-    await _change(session, actor, ticket, queue, 'skipped', now, allowed=(TicketStatus.CALLED,),
-                  to=TicketStatus.SKIPPED)
-    await session.commit()
-    return await _view(session, ticket, queue, now)
+    return await _transition(session, actor, ticket_id, 'skipped', now, allowed=(TicketStatus.CALLED,),
+                             to=TicketStatus.SKIPPED)
 
 
 async def back_in_line(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
     """A skipped patient turned up: back to waiting, in their original place."""
-    ticket, queue = await _locked_ticket(session, actor, ticket_id)
-    await _change(session, actor, ticket, queue, 'back_in_line', now, allowed=(TicketStatus.SKIPPED,),
-                  to=TicketStatus.WAITING)
-    await session.commit()
-    return await _view(session, ticket, queue, now)
+    return await _transition(session, actor, ticket_id, 'back_in_line', now, allowed=(TicketStatus.SKIPPED,),
+                             to=TicketStatus.WAITING)
 
 
 async def mark_no_show(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
-    ticket, queue = await _locked_ticket(session, actor, ticket_id)
-    await _change(session, actor, ticket, queue, 'no_show', now,
-                  allowed=(TicketStatus.CALLED, TicketStatus.SKIPPED), to=TicketStatus.NO_SHOW)
-    await session.commit()
-    return await _view(session, ticket, queue, now)
+    return await _transition(session, actor, ticket_id, 'no_show', now,
+                             allowed=(TicketStatus.CALLED, TicketStatus.SKIPPED), to=TicketStatus.NO_SHOW)
 
 
 async def start(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
