@@ -7,8 +7,10 @@ import socket
 import time
 
 from nicegui import app, background_tasks
+from sqlmodel import select
 
-from services import clinic_settings, documents
+from models import User
+from services import clinic_settings, display_keys, documents, users
 
 from services.clock import local_today
 
@@ -37,12 +39,22 @@ def base_urls(settings: Settings) -> list[str]:
     return [f'http://{settings.host}:{settings.port}']
 
 
-def banner(settings: Settings, accounts: list | None, started: float) -> str:
+async def demo_board_key(session) -> str:
+    """A display key for the demo's waiting-room TV, issued as the demo administrator (shown once, at first start)."""
+    admin = (await session.exec(select(User).where(User.username == 'admin'))).one()
+    _, key = await display_keys.issue(session, users.actor_of(admin), 'Demo waiting-room TV')
+    return key
+
+
+def banner(settings: Settings, accounts: list | None, started: float, board_key: str | None = None) -> str:
     urls = base_urls(settings)
     lines = ['', f'{settings.clinic_name} is ready in {time.perf_counter() - started:.1f} s.',
              f'Open {urls[0]}' + (f'  (from tablets and the TV: {", ".join(urls[1:])})' if urls[1:] else ''),
              'Stations:']
     lines += [f'  {station.title:<16} {urls[0]}{station.path}' for station in STATIONS]
+    lines.append(f'  {"Online booking":<16} {urls[0]}/book')
+    lines.append(f'  {"Waiting-room TV":<16} ' + (f'{urls[0]}/board?key={board_key}' if board_key else
+                                                  f'{urls[0]}/board?key=…  (issue a key at {urls[0]}/admin/displays)'))
     if accounts:
         lines.append(f'Demo accounts (password "{settings.demo_password.get_secret_value()}"):')
         lines += [f'  {account.role.label:<20} {account.username}' for account in accounts]
@@ -63,6 +75,7 @@ def build(settings: Settings, started: float | None = None) -> None:
         async with database.read() as session:
             await clinic_settings.load(session)  # values saved on the settings page override CLINIC_* defaults
         accounts = None
+        board_key = None
         if settings.demo:
             from services import demo  # only demo installations need it
             async with database.write() as session:
@@ -72,11 +85,12 @@ def build(settings: Settings, started: float | None = None) -> None:
                                                    today=local_today(settings.tz), tz=settings.tz,
                                                    patients=settings.demo_patients)
                     accounts = summary.accounts
+                    board_key = await demo_board_key(session)
                 else:
                     accounts = demo.DEMO_ACCOUNTS
         mailer.start()
         background_tasks.create(asyncio.to_thread(documents.prepare_fonts), name='prepare PDF fonts')
-        print(banner(settings, accounts, started), flush=True)
+        print(banner(settings, accounts, started, board_key), flush=True)
 
     app.on_startup(startup)
     app.on_shutdown(mailer.stop)  # lets a batch in hand finish, before the database closes
