@@ -21,13 +21,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from clinic_ui.db import serialize
 from clinic_ui.events import Topic, emit_after_commit
-from models import (Dispense, DispenseItem, Doctor, Medicine, MovementKind, Patient, Prescription, PrescriptionItem,
+from models import (Dispense, DispenseItem, Medicine, MovementKind, Patient, Prescription, PrescriptionItem,
                     PrescriptionStatus, Role, StockBatch, StockMovement, Visit, VisitStatus)
 
 from . import audit
 from .access import Actor, require
 from .errors import Conflict, NotFound, ValidationError
-from .prescriptions import OUTSTANDING, ItemView, allergy_warnings, items_of, usable
+from .prescriptions import OUTSTANDING, ItemView, items_of, usable, with_parties
 
 
 @dataclass(frozen=True)
@@ -74,12 +74,7 @@ async def usable_batches(session: AsyncSession, medicine_ids: list[int], today: 
 async def plan(session: AsyncSession, actor: Actor, prescription_id: int, *, today: date) -> DispensePlan:
     """What the pharmacist reviews: every line with what is still owed, the usable batches, and the warnings."""
     require(actor, Role.PHARMACIST)
-    prescription = await session.get(Prescription, prescription_id)
-    if prescription is None:
-        raise NotFound('This prescription does not exist.')
-    visit = await session.get(Visit, prescription.visit_id)
-    patient = await session.get(Patient, visit.patient_id)
-    doctor = await session.get(Doctor, prescription.doctor_id)
+    prescription, visit, patient, doctor = await with_parties(session, prescription_id)
     items = await items_of(session, prescription.id, allergies=patient.allergies, today=today)
     batches = await usable_batches(session, [i.medicine_id for i in items], today)
     result = DispensePlan(prescription.id, visit.id, prescription.status, patient.full_name, patient.code,

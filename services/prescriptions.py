@@ -412,14 +412,21 @@ class PrintedPrescription:
     status: PrescriptionStatus
 
 
-async def printable(session: AsyncSession, actor: Actor, prescription_id: int, *, today: date) -> PrintedPrescription:
-    require(actor, Role.DOCTOR, Role.PHARMACIST)
+async def with_parties(session: AsyncSession, prescription_id: int
+                       ) -> tuple[Prescription, Visit, Patient, Doctor]:
+    """A prescription with its visit, patient and prescribing doctor (NotFound when it does not exist)."""
     prescription = await session.get(Prescription, prescription_id)
     if prescription is None:
         raise NotFound('This prescription does not exist.')
     visit = await session.get(Visit, prescription.visit_id)
     patient = await session.get(Patient, visit.patient_id)
     doctor = await session.get(Doctor, prescription.doctor_id)
+    return prescription, visit, patient, doctor
+
+
+async def printable(session: AsyncSession, actor: Actor, prescription_id: int, *, today: date) -> PrintedPrescription:
+    require(actor, Role.DOCTOR, Role.PHARMACIST)
+    prescription, visit, patient, doctor = await with_parties(session, prescription_id)
     record = await session.get(MedicalRecord, prescription.record_id)
     age = ''
     if patient.date_of_birth:
