@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from clinic_ui.db import serialize
 from clinic_ui.events import Topic, emit_after_commit
-from models import (Doctor, Invoice, InvoiceStatus, MedicalRecord, Medicine, OrderStatus, Patient, Prescription,
+from models import (Doctor, Invoice, InvoiceStatus, MedicalRecord, Medicine, Patient, Prescription,
                     PrescriptionItem, PrescriptionStatus, QueueTicket, RecordAmendment, RecordStatus, Role, Service, ServiceOrder,
                     TicketStatus, User, Visit, VisitStatus)
 

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from models import (AuditLog, EmailOutbox, MedicalRecord, Medicine, MovementKind, Prescription, PrescriptionStatus,
                     Queue, QueueKind, RecordAmendment, RecordStatus, Role, Room, RoomKind, Service, ServiceKind,
-                    ServiceOrder, StockBatch, StockMovement, User, Visit, VisitStatus)
+                    StockBatch, StockMovement, User, Visit, VisitStatus)
 from services import booking, checkin, consultation, icd10, orders, prescriptions, users
 from services.access import Actor
 from services.clock import local_today

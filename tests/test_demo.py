@@ -6,7 +6,6 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import sqlalchemy as sa
 from sqlmodel import func, select
 
 from models import (Address, Appointment, AppointmentService, AppointmentStatus, Dispense, DispenseItem, Doctor,
