@@ -243,6 +243,7 @@ async def chart_page(actor: Actor, visit_id: int):
             pending['task'].cancel()
         pending['task'] = background_tasks.create(delayed_save(), name='chart autosave')
 
+    fill_record(chart)  # at once: the rest of the page loads with the saved record already in place
     for element in inputs.values():
         element.on_value_change(changed)
 
@@ -604,7 +605,7 @@ async def chart_page(actor: Actor, visit_id: int):
 
     subscribe(Topic.ORDERS, on_orders)
     subscribe(Topic.VISITS, on_visits)
-    await refresh_all(chart, record=True)
+    await refresh_all(chart)  # the record was filled in when its form was built: what is typed meanwhile stays
 
 
 @staff_file(CONSULTATION, '/consultation/prescriptions/{prescription_id}.pdf')
