@@ -96,6 +96,7 @@ class QueueTicket(SQLModel, table=True):
         sa.CheckConstraint('priority >= 0', name='priority_nonneg'),
         sa.CheckConstraint('call_count >= 0', name='call_count_nonneg'),
         sa.Index('ix_queue_tickets_queue_day_status', 'queue_id', 'service_date', 'status'),
+        sa.Index('ix_queue_tickets_queue_finished', 'queue_id', 'finished_at'),  # recent consultation lengths
     )
 
     id: int | None = Field(default=None, primary_key=True)
