@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     demo: bool = False
     demo_password: SecretStr = SecretStr('demo-clinic')
     demo_patients: int = Field(2000, ge=0, le=200_000)
+    event_log: Path | None = None  # benchmarks: one line per published event, with the time it was published
 
     clinic_name: str = 'Clinic Flow'
     clinic_address: str = ''
