@@ -31,6 +31,10 @@ startup.build(settings, started)
 pages.register()
 
 if __name__ in {'__main__', '__mp_main__'}:
+    from nicegui import app
+
+    app.on_startup(startup.tune_garbage_collection)  # after start-up's own handler
+    app.on_connect(startup.QuietCollector().on_connect)
     ui.run(host=settings.host, port=settings.port, title=settings.clinic_name, favicon='🩺',
            storage_secret=settings.resolved_storage_secret(), reconnect_timeout=30, show=False, reload=False,
            show_welcome_message=False,
