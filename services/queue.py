@@ -46,6 +46,8 @@ DURATION_DAYS = 30                     # ... within this many days
 MIN_SAMPLES = 3
 MAX_PRIORITY = 3
 ACTIVE = (TicketStatus.CALLED, TicketStatus.IN_SERVICE)
+FINISHED = (TicketStatus.DONE, TicketStatus.NO_SHOW, TicketStatus.TRANSFERRED)
+FINISHED_SHOWN = 10                    # the latest finished tickets a queue's view keeps
 _UNDOABLE = 'queue_status'
 _UNDONE = 'queue_undo'
 _seq = itertools.count(1)  # numbers each emitted queue event (subscribers can share one reload per event)
@@ -207,7 +209,7 @@ class QueueView:
     active: list[TicketView] = field(default_factory=list)    # called / in service, latest call first
     waiting: list[TicketView] = field(default_factory=list)   # in calling order
     skipped: list[TicketView] = field(default_factory=list)
-    finished: list[TicketView] = field(default_factory=list)  # done, no-show, transferred today (latest first)
+    finished: list[TicketView] = field(default_factory=list)  # done, no-show, transferred: the latest, latest first
 
     @property
     def wait_for_newcomer(self) -> int:
@@ -228,51 +230,59 @@ async def _rooms(session: AsyncSession, room_ids: set[int]) -> dict[int, Room]:
     return {room.id: room for room in (await session.exec(select(Room).where(Room.id.in_(room_ids)))).all()}
 
 
+_TICKET_COLUMNS = (QueueTicket.id, QueueTicket.queue_id, QueueTicket.visit_id, QueueTicket.number,
+                   QueueTicket.status, QueueTicket.priority, QueueTicket.priority_reason, QueueTicket.room_id,
+                   QueueTicket.appointment_at, QueueTicket.created_at, QueueTicket.called_at,
+                   QueueTicket.started_at, QueueTicket.finished_at, QueueTicket.call_count,
+                   Patient.full_name, Patient.code, Visit.is_walk_in)
+
+
+def _ticket_view(t, queue: Queue, room: Room | None, wait: int | None = None) -> TicketView:
+    """``t``: a row of _TICKET_COLUMNS (or anything with those attributes)."""
+    return TicketView(id=t.id, queue_id=t.queue_id, visit_id=t.visit_id,
+                      label=ticket_label(queue.prefix, t.number), spoken=spoken_label(queue.prefix, t.number),
+                      status=t.status, priority=t.priority, priority_reason=t.priority_reason,
+                      patient_name=t.full_name, patient_code=t.code, masked_name=masked_name(t.full_name),
+                      room_name=room.name if room else '', room_code=room.code if room else '',
+                      is_walk_in=t.is_walk_in, appointment_at=t.appointment_at, arrived_at=t.created_at,
+                      called_at=t.called_at, started_at=t.started_at, call_count=t.call_count, wait_minutes=wait)
+
+
 async def load_views(session: AsyncSession, queues: list[Queue], *, day: date, now: datetime) -> list[QueueView]:
-    """Today's state of ``queues`` (no access check: callers check)."""
+    """Today's state of ``queues`` (no access check: callers check). Read on every queue change by every live
+    screen, so only the columns shown are read, and only the latest FINISHED_SHOWN finished tickets are kept."""
     if not queues:
         return []
-    queue_ids = [q.id for q in queues]
     rows = (await session.exec(
-        select(QueueTicket, Patient.full_name, Patient.code, Visit.is_walk_in)
+        select(*_TICKET_COLUMNS)
         .join(Patient, Patient.id == QueueTicket.patient_id).join(Visit, Visit.id == QueueTicket.visit_id)
-        .where(QueueTicket.queue_id.in_(queue_ids), QueueTicket.service_date == day))).all()
-    rooms = await _rooms(session, {q.room_id for q in queues if q.room_id} | {t.room_id for t, *_ in rows if t.room_id})
+        .where(QueueTicket.queue_id.in_([q.id for q in queues]), QueueTicket.service_date == day))).all()
+    rooms = await _rooms(session, {q.room_id for q in queues if q.room_id} | {t.room_id for t in rows if t.room_id})
     by_queue: dict[int, list] = {q.id: [] for q in queues}
     for row in rows:
-        by_queue[row[0].queue_id].append(row)
+        by_queue[row.queue_id].append(row)
     views = []
     for q in queues:
         typical = await typical_minutes(session, q.id, now)
-        info = {t.id: (name, code, walk_in) for t, name, code, walk_in in by_queue[q.id]}
-        tickets = [row[0] for row in by_queue[q.id]]
+        tickets = by_queue[q.id]
         active = sorted((t for t in tickets if t.status in ACTIVE), key=lambda t: t.called_at or t.created_at,
                         reverse=True)
         waiting = in_order([t for t in tickets if t.status == TicketStatus.WAITING])
-        waits = estimated_waits(active, waiting, typical, now)
+        skipped = sorted((t for t in tickets if t.status == TicketStatus.SKIPPED),
+                         key=lambda t: t.called_at or t.created_at)
+        finished = sorted((t for t in tickets if t.status in FINISHED), key=lambda t: t.finished_at or t.created_at,
+                          reverse=True)[:FINISHED_SHOWN]
 
-        def view(t: QueueTicket, wait: int | None = None) -> TicketView:
-            name, code, walk_in = info[t.id]
-            room = rooms.get(t.room_id or q.room_id or 0)
-            return TicketView(id=t.id, queue_id=t.queue_id, visit_id=t.visit_id,
-                              label=ticket_label(q.prefix, t.number), spoken=spoken_label(q.prefix, t.number),
-                              status=t.status, priority=t.priority, priority_reason=t.priority_reason,
-                              patient_name=name, patient_code=code, masked_name=masked_name(name),
-                              room_name=room.name if room else '', room_code=room.code if room else '',
-                              is_walk_in=walk_in, appointment_at=t.appointment_at, arrived_at=t.created_at,
-                              called_at=t.called_at, started_at=t.started_at, call_count=t.call_count,
-                              wait_minutes=wait)
+        def view(t, wait: int | None = None) -> TicketView:
+            return _ticket_view(t, q, rooms.get(t.room_id or q.room_id or 0), wait)
 
         room = rooms.get(q.room_id or 0)
         views.append(QueueView(
             id=q.id, name=q.name, prefix=q.prefix, kind=q.kind, doctor_id=q.doctor_id,
             room_name=room.name if room else '', room_code=room.code if room else '', typical_minutes=typical,
-            active=[view(t) for t in active], waiting=[view(t, w) for t, w in zip(waiting, waits)],
-            skipped=[view(t) for t in sorted((t for t in tickets if t.status == TicketStatus.SKIPPED),
-                                             key=lambda t: t.called_at or t.created_at)],
-            finished=[view(t) for t in sorted((t for t in tickets if t.status in (
-                TicketStatus.DONE, TicketStatus.NO_SHOW, TicketStatus.TRANSFERRED)),
-                key=lambda t: t.finished_at or t.created_at, reverse=True)]))
+            active=[view(t) for t in active],
+            waiting=[view(t, w) for t, w in zip(waiting, estimated_waits(active, waiting, typical, now))],
+            skipped=[view(t) for t in skipped], finished=[view(t) for t in finished]))
     return views
 
 
@@ -454,9 +464,16 @@ async def call_next(session: AsyncSession, actor: Actor, queue_id: int, *, tz: Z
 
 
 async def _view(session: AsyncSession, ticket: QueueTicket, queue: Queue, now: datetime) -> TicketView:
-    view = await load_views(session, [queue], day=ticket.service_date, now=now)
-    every = [*view[0].active, *view[0].waiting, *view[0].skipped, *view[0].finished]
-    return next(t for t in every if t.id == ticket.id)
+    """What a step returns. A waiting ticket's wait depends on the whole queue; any other is read on its own."""
+    if ticket.status == TicketStatus.WAITING:
+        views = await load_views(session, [queue], day=ticket.service_date, now=now)
+        return next(t for t in views[0].waiting if t.id == ticket.id)
+    row = (await session.exec(
+        select(*_TICKET_COLUMNS)
+        .join(Patient, Patient.id == QueueTicket.patient_id).join(Visit, Visit.id == QueueTicket.visit_id)
+        .where(QueueTicket.id == ticket.id))).one()
+    room_id = row.room_id or queue.room_id
+    return _ticket_view(row, queue, await session.get(Room, room_id) if room_id else None)
 
 
 async def _transition(session: AsyncSession, actor: Actor, ticket_id: int, action: str, now: datetime, *,
