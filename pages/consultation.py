@@ -12,7 +12,7 @@ from clinic_ui.events import Topic, subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.settings import get_settings
 from clinic_ui.stations import CONSULTATION
-from clinic_ui.widgets import data_table, section_title, staff_action
+from clinic_ui.widgets import KeyedList, data_table, section_title, staff_action
 from models import QueueKind, Role, TicketStatus
 from models.types import utcnow
 from services import queue
@@ -72,9 +72,9 @@ async def consultation_page(actor: Actor):
             ui.label('There are no doctors\' queues yet.').classes('text-lg text-slate-700')
             return
     current = {'id': next(iter(choices)), 'view': None}
-    targets = {}
     async with get_db().read() as session:
-        targets = {q.id: f'{q.prefix} · {q.name}' for q in await queue.transfer_targets(session, actor)}
+        destinations = await queue.transfer_targets(session, actor)
+    targets = {q.id: (q.prefix, q.name) for q in destinations}
 
     with ui.row().classes('w-full items-center justify-between gap-3'):
         with ui.column().classes('gap-0'):
@@ -110,79 +110,109 @@ async def consultation_page(actor: Actor):
         elif ticket is not None:
             ui.notify(f'{ticket.label} called: {ticket.patient_name}', type='positive')
 
-    def send_menu(ticket: queue.TicketView) -> None:
-        with ui.button('Send to…', icon='forward').props('outline no-caps').mark('send-to'):
-            with ui.menu():
-                for queue_id, name in targets.items():
-                    if queue_id != ticket.queue_id:
-                        ui.menu_item(name, on_click=lambda q=queue_id: run(
-                            queue.transfer, ticket.id, f'{ticket.label} sent to {targets[q]}', to_queue_id=q,
-                            tz=settings.tz))
+    # one "send to" dialog for the page, not a menu of every queue per patient: a call then adds a card of a
+    # dozen elements, not of a hundred
+    with ui.dialog() as send_dialog, ui.card().classes('w-[28rem] max-w-full'):
+        send_title = ui.label().classes('text-lg font-semibold')
+        send_buttons = {}
+        with ui.column().classes('w-full gap-1'):
+            stations = [q for q in destinations if q.kind != QueueKind.DOCTOR]
+            doctors = [q for q in destinations if q.kind == QueueKind.DOCTOR]
+            for caption, group in (('Lab, imaging and procedures', stations), ('Another doctor', doctors)):
+                if group:
+                    ui.label(caption).classes('text-sm text-slate-500 mt-1')
+                for q in group:  # the lab first: where patients are sent most
+                    send_buttons[q.id] = ui.button(f'{q.prefix} · {q.name}', on_click=lambda q=q.id: send_to(q)) \
+                        .props('flat no-caps align=left').classes('w-full').mark(f'send-to-{q.prefix}')
+        with ui.row().classes('w-full justify-end'):
+            ui.button('Cancel', on_click=send_dialog.close).props('flat no-caps')
+    sending: dict[str, queue.TicketView | None] = {'ticket': None}
 
-    @ui.refreshable
-    def now_panel(view: queue.QueueView | None) -> None:
-        if view is None or not view.active:
-            ui.label('Nobody called yet. Press "Call next" when you are ready.') \
-                .classes('text-slate-600').mark('nobody-called')
-            return
-        for ticket in view.active:
-            with ui.card().classes('w-full').mark(f'active-{ticket.label}'):
-                with ui.row().classes('w-full items-center gap-6'):
-                    ui.label(ticket.label).classes('text-5xl font-bold text-primary').mark('active-ticket')
-                    with ui.column().classes('gap-0 grow'):
-                        ui.label(f'{ticket.patient_name} · {ticket.patient_code}').classes('text-xl font-medium')
-                        ui.label(status_text(ticket)).classes('text-slate-600')
-                        if ticket.priority:
-                            ui.label(f'Priority: {ticket.priority_reason}').classes('text-amber-800')
-                with ui.row().classes('gap-2'):
-                    if ticket.status == TicketStatus.CALLED:
-                        ui.button('Start consultation', icon='play_arrow',
-                                  on_click=lambda t=ticket: start_consultation(t)) \
-                            .props('unelevated no-caps').mark('start')
-                        ui.button('Recall', icon='replay', on_click=lambda t=ticket: run(
-                            queue.recall, t.id, f'{t.label} called again')).props('outline no-caps').mark('recall')
-                        ui.button('Skip', icon='skip_next', on_click=lambda t=ticket: run(queue.skip, t.id)) \
-                            .props('outline no-caps').mark('skip')
-                    else:
-                        ui.button('Open chart', icon='description',
-                                  on_click=lambda t=ticket: ui.navigate.to(chart_url(t.visit_id))) \
-                            .props('unelevated no-caps').mark('open-chart')
-                        ui.button('Finish', icon='check', on_click=lambda t=ticket: run(
-                            queue.finish, t.id, f'{t.label} finished')).props('outline no-caps').mark('finish')
-                    send_menu(ticket)
-                    ui.button('Undo last step', icon='undo', on_click=lambda t=ticket: run(queue.undo, t.id)) \
-                        .props('flat no-caps').mark('undo')
+    def choose_destination(ticket: queue.TicketView) -> None:
+        sending['ticket'] = ticket
+        send_title.set_text(f'Send {ticket.label} ({ticket.patient_name}) to…')
+        for queue_id, button in send_buttons.items():
+            button.set_visibility(queue_id != ticket.queue_id)
+        send_dialog.open()
 
-    @ui.refreshable
-    def aside_panel(view: queue.QueueView | None) -> None:
-        if view is None:
-            return
-        if view.skipped:
-            section_title('Skipped: called, did not come', len(view.skipped))
-            for ticket in view.skipped:
-                with ui.row().classes('w-full items-center gap-3').mark(f'skipped-{ticket.label}'):
-                    ui.label(ticket.label).classes('text-lg font-semibold w-20')
-                    ui.label(ticket.patient_name).classes('grow')
-                    ui.button('Call again', icon='replay', on_click=lambda t=ticket: run(queue.recall, t.id)) \
-                        .props('outline dense no-caps')
-                    ui.button('Back in line', on_click=lambda t=ticket: run(queue.back_in_line, t.id)) \
-                        .props('flat dense no-caps')
-                    ui.button('No-show', on_click=lambda t=ticket: run(queue.mark_no_show, t.id)) \
-                        .props('flat dense no-caps color=negative')
-        finished = view.finished[:5]
-        if finished:
-            section_title('Recently finished')
-            for ticket in finished:
-                with ui.row().classes('w-full items-center gap-3').mark(f'finished-{ticket.label}'):
-                    ui.label(ticket.label).classes('font-semibold w-20')
-                    ui.label(ticket.patient_name).classes('grow')
-                    ui.label(ticket.status.value.replace('_', ' ')).classes('text-slate-500')
-                    ui.button('Undo', icon='undo', on_click=lambda t=ticket: run(queue.undo, t.id)) \
-                        .props('flat dense no-caps').mark('undo-finished')
+    async def send_to(queue_id: int) -> None:
+        ticket = sending['ticket']
+        send_dialog.close()
+        if ticket is not None:
+            await run(queue.transfer, ticket.id, f'{ticket.label} sent to {" · ".join(targets[queue_id])}',
+                      to_queue_id=queue_id, tz=settings.tz)
+
+    def active_card(ticket: queue.TicketView) -> tuple[ui.element, Callable[[queue.TicketView], None]]:
+        with ui.card().classes('w-full').mark(f'active-{ticket.label}') as card:
+            with ui.row().classes('w-full items-center gap-6'):
+                ui.label(ticket.label).classes('text-5xl font-bold text-primary').mark('active-ticket')
+                with ui.column().classes('gap-0 grow'):
+                    who = ui.label().classes('text-xl font-medium')
+                    status = ui.label().classes('text-slate-600')
+                    priority = ui.label().classes('text-amber-800')
+            actions = ui.row().classes('gap-2')
+        shown = {'status': None}
+
+        def update(fresh: queue.TicketView) -> None:
+            who.set_text(f'{fresh.patient_name} · {fresh.patient_code}')
+            status.set_text(status_text(fresh))
+            priority.set_text(f'Priority: {fresh.priority_reason}' if fresh.priority else '')
+            priority.set_visibility(bool(fresh.priority))
+            if fresh.status != shown['status']:  # other buttons for another step: only then rebuilt
+                shown['status'] = fresh.status
+                actions.clear()
+                with actions:
+                    active_buttons(fresh)
+        return card, update
+
+    def active_buttons(ticket: queue.TicketView) -> None:
+        if ticket.status == TicketStatus.CALLED:
+            ui.button('Start consultation', icon='play_arrow', on_click=lambda: start_consultation(ticket)) \
+                .props('unelevated no-caps').mark('start')
+            ui.button('Recall', icon='replay', on_click=lambda: run(
+                queue.recall, ticket.id, f'{ticket.label} called again')).props('outline no-caps').mark('recall')
+            ui.button('Skip', icon='skip_next', on_click=lambda: run(queue.skip, ticket.id)) \
+                .props('outline no-caps').mark('skip')
+        else:
+            ui.button('Open chart', icon='description', on_click=lambda: ui.navigate.to(chart_url(ticket.visit_id))) \
+                .props('unelevated no-caps').mark('open-chart')
+            ui.button('Finish', icon='check', on_click=lambda: run(
+                queue.finish, ticket.id, f'{ticket.label} finished')).props('outline no-caps').mark('finish')
+        ui.button('Send to…', icon='forward', on_click=lambda: choose_destination(ticket)) \
+            .props('outline no-caps').mark('send-to')
+        ui.button('Undo last step', icon='undo', on_click=lambda: run(queue.undo, ticket.id)) \
+            .props('flat no-caps').mark('undo')
+
+    def skipped_row(ticket: queue.TicketView) -> tuple[ui.element, Callable[[queue.TicketView], None]]:
+        with ui.row().classes('w-full items-center gap-3').mark(f'skipped-{ticket.label}') as row:
+            ui.label(ticket.label).classes('text-lg font-semibold w-20')
+            name = ui.label().classes('grow')
+            ui.button('Call again', icon='replay', on_click=lambda: run(queue.recall, ticket.id)) \
+                .props('outline dense no-caps')
+            ui.button('Back in line', on_click=lambda: run(queue.back_in_line, ticket.id)) \
+                .props('flat dense no-caps')
+            ui.button('No-show', on_click=lambda: run(queue.mark_no_show, ticket.id)) \
+                .props('flat dense no-caps color=negative')
+        return row, lambda fresh: name.set_text(fresh.patient_name)
+
+    def finished_row(ticket: queue.TicketView) -> tuple[ui.element, Callable[[queue.TicketView], None]]:
+        with ui.row().classes('w-full items-center gap-3').mark(f'finished-{ticket.label}') as row:
+            ui.label(ticket.label).classes('font-semibold w-20')
+            name = ui.label().classes('grow')
+            status = ui.label().classes('text-slate-500')
+            ui.button('Undo', icon='undo', on_click=lambda: run(queue.undo, ticket.id)) \
+                .props('flat dense no-caps').mark('undo-finished')
+
+        def update(fresh: queue.TicketView) -> None:
+            name.set_text(fresh.patient_name)
+            status.set_text(fresh.status.value.replace('_', ' '))
+        return row, update
 
     with ui.card().classes('w-full'):
         section_title('Now')
-        now_panel(None)
+        nobody = ui.label('Nobody called yet. Press "Call next" when you are ready.') \
+            .classes('text-slate-600').mark('nobody-called')
+        active = KeyedList(ui.column().classes('w-full gap-4'), active_card, key=lambda t: t.id)
     with ui.row().classes('w-full items-start gap-4 no-wrap max-lg:flex-wrap'):
         with ui.column().classes('grow min-w-0 gap-2'):
             waiting_title = section_title('Waiting')
@@ -191,7 +221,20 @@ async def consultation_page(actor: Actor):
                 .classes('w-full').mark('waiting')
             table.pagination = {'rowsPerPage': 0}
         with ui.column().classes('w-full lg:w-[26rem] gap-2'):
-            aside_panel(None)
+            skipped_title = section_title('Skipped: called, did not come')
+            skipped = KeyedList(ui.column().classes('w-full gap-2'), skipped_row, key=lambda t: t.id)
+            finished_title = section_title('Recently finished')
+            finished = KeyedList(ui.column().classes('w-full gap-2'), finished_row, key=lambda t: t.id)
+
+    def show_lists(view: queue.QueueView) -> None:
+        """Only what changed is sent: a call elsewhere in the clinic leaves this screen untouched."""
+        nobody.set_visibility(not view.active)
+        active.show(view.active)
+        skipped_title.set_text(f'Skipped: called, did not come ({len(view.skipped)})')
+        skipped_title.set_visibility(bool(view.skipped))
+        skipped.show(view.skipped)
+        finished_title.set_visibility(bool(view.finished))
+        finished.show(view.finished[:5])
 
     heading = 'My appointments today' if actor.role == Role.DOCTOR else "All doctors' appointments today"
     booked = await appointment_rows(actor)
@@ -216,8 +259,7 @@ async def consultation_page(actor: Actor):
         waiting_title.set_text(f'Waiting ({len(view.waiting)})')
         table.rows = waiting_rows(view)
         call_button.set_enabled(bool(view.waiting))
-        now_panel.refresh(view)
-        aside_panel.refresh(view)
+        show_lists(view)
 
     async def on_queue(event: dict) -> None:
         if event['queue_id'] == current['id']:  # a queue this person may see (checked by the first refresh)
