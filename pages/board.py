@@ -10,16 +10,20 @@ restart NiceGUI reloads the page by itself (the key is in the URL); a revoked ke
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import math
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
-from nicegui import context, ui
+from nicegui import Client, context, ui
 
 from clinic_ui.db import get_db
-from clinic_ui.events import Topic, subscribe
+from clinic_ui.events import Topic, event_for, subscribe
 from clinic_ui.routes import public_page
 from clinic_ui.settings import get_settings
 from models.types import utcnow
@@ -89,10 +93,8 @@ body { background: #0b1a2b; overflow: hidden; }
 .board-dense .board-name, .board-dense .board-wait { font-size: 2.6vh; }
 .board-foot { display: flex; justify-content: space-between; padding: .8vh 2.2vw 1.2vh; font-size: 2.6vh;
               opacity: .85; }
-@keyframes board-flash-a { 0%, 100% { background: #12304d; } 50% { background: #b45309; } }
-@keyframes board-flash-b { 0%, 100% { background: #12304d; } 50% { background: #b45309; } }
-.board-flash-a { animation: board-flash-a 1s ease-in-out 8; }
-.board-flash-b { animation: board-flash-b 1s ease-in-out 8; }
+@keyframes board-flash { 0%, 100% { background: #12304d; } 50% { background: #b45309; } }
+.board-flash { animation: board-flash 1s ease-in-out 8; }
 .board-sound-prompt { position: fixed; left: 50%; bottom: 4vh; transform: translateX(-50%); z-index: 50;
                       padding: 2vh 3vw; font-size: 3.6vh; font-weight: 700; border-radius: 1.5vh; border: 0;
                       background: #f8fafc; color: #0b1a2b; box-shadow: 0 0 0 .6vh #fde047; cursor: pointer;
@@ -109,15 +111,59 @@ body { background: #0b1a2b; overflow: hidden; }
 
 @dataclass
 class Card:
-    """The elements of one queue on the board; updated in place."""
-    element: ui.element
-    room: ui.label
-    who: ui.label
-    now: ui.label
-    name: ui.label
-    next: ui.label
-    wait: ui.label
-    flash: bool = False
+    """One queue on the board: a single element, its content replaced when the queue changes."""
+    element: ui.html
+
+
+@dataclass(eq=False)
+class Screen:
+    """One open board, as the hub sees it."""
+    client: Client
+    shows: Callable[[int], bool]                          # whether this board shows the queue
+    apply: Callable[[queue.QueueView, str, dict], None]   # the queue's new state, its card's markup, the event
+
+
+class Hub:
+    """Every board open in this process, and their one subscriber: on a queue change it reads the queue once and
+    updates each board that shows it in a single pass (no task and no read per board). Boards leave with their tab.
+    Staff pages subscribe on their own; they are few."""
+
+    def __init__(self) -> None:
+        self.screens: set[Screen] = set()
+        self.event = None
+        self.running: set[asyncio.Task] = set()
+
+    def join(self, screen: Screen) -> None:
+        event = event_for(Topic.QUEUE)
+        if self.event is not event:  # first board, or NiceGUI recreated its events (between tests)
+            self.event = event
+            self.screens.clear()
+            event.subscribe(self.received, unsubscribe_on_delete=False)
+        self.screens.add(screen)
+        screen.client.on_delete(lambda: self.screens.discard(screen))
+
+    def received(self, event: dict) -> None:
+        """Plain function on purpose: it belongs to no board (not to the tab that happened to open first)."""
+        if any(screen.shows(event['queue_id']) for screen in self.screens):
+            task = asyncio.get_running_loop().create_task(self.update(event))
+            self.running.add(task)
+            task.add_done_callback(self.running.discard)
+
+    async def update(self, event: dict) -> None:
+        view = await shared_view(event)
+        if view is None:
+            return
+        markup = card_markup(view, phrases())
+        for screen in list(self.screens):  # a board may have closed while the read ran
+            if screen.client.is_deleted or not screen.shows(view.id):
+                continue
+            try:
+                screen.apply(view, markup, event)
+            except Exception:  # noqa: BLE001 - one broken board must not stop the others
+                log.exception('board: updating a board failed')
+
+
+hub = Hub()
 
 
 async def _read(queue_id: int) -> queue.QueueView | None:
@@ -154,6 +200,28 @@ def _wait_text(view: queue.QueueView, words: dict[str, str]) -> str:
     return words['no_wait'] if minutes <= 0 else words['minutes'].format(minutes=minutes)
 
 
+def latest_markup(text: str, calls) -> str:
+    """The latest call, with the calls still to be announced (one change per call on every board)."""
+    return f'<span data-say="{escape(json.dumps(list(calls)), quote=True)}">{escape(text)}</span>'
+
+
+def card_markup(view: queue.QueueView, words: dict[str, str]) -> str:
+    """A queue's card: room and doctor, the number being served with its masked name, the next numbers and the
+    wait. Built once per change for every board; every text is escaped (names come from patients' records)."""
+    serving = view.now_serving
+    room = (serving.room_code if serving and serving.room_code else view.room_code) or view.prefix
+
+    def part(css: str, text: str) -> str:
+        return f'<div class="{css}">{escape(text)}</div>'
+
+    return ('<div class="min-w-0">' + part('board-room', room) + part('board-who', view.name) + '</div>'
+            '<div class="min-w-0">' + part('board-now' if serving else 'board-now board-none',
+                                           serving.label if serving else '—')
+            + part('board-name', serving.masked_name if serving else '') + '</div>'
+            '<div class="min-w-0">' + part('board-next', '  '.join(t.label for t in view.waiting[:NEXT_SHOWN]) or '—')
+            + part('board-wait', _wait_text(view, words)) + '</div>')
+
+
 async def _scope(key: str | None) -> DisplayScope | None:
     async with get_db().write() as session:
         scope = await display_keys.verify(session, key, now=utcnow())
@@ -182,23 +250,25 @@ async def board_page(key: str | None = None, department: int | None = None):
 
     client = context.client
     cards: dict[int, Card] = {}
+    local = day_now.astimezone(settings.tz)
     with ui.element('div').classes('board').mark('board'):
-        with ui.element('div').classes('board-head'):
-            with ui.element('div'):
-                ui.label(settings.clinic_name).classes('board-clinic').mark('board-clinic')
-                ui.label(scope.name).classes('board-scope')
-            with ui.element('div'):
-                ui.label(day_now.astimezone(settings.tz).strftime('%H:%M')).classes('board-clock')
-                ui.label(day_now.astimezone(settings.tz).strftime('%A %d %B')).classes('board-date')
+        # parts that never change are plain markup: fewer elements per board to keep in memory and to scan
+        ui.html(f'<div><div class="board-clinic">{escape(settings.clinic_name)}</div>'
+                f'<div class="board-scope">{escape(scope.name)}</div></div>'
+                f'<div><div class="board-clock">{local:%H:%M}</div>'
+                f'<div class="board-date">{local:%A %d %B}</div></div>', sanitize=False) \
+            .classes('board-head').mark('board-head')
         with ui.element('div').classes('board-call').mark('board-call'):
             ui.label(words['calling']).classes('board-call-title')
-            latest = ui.label('—').mark('board-latest')
-        header = ui.element('div').classes('board-columns')
+            # also carries the latest calls to announce (data-say: [[sequence, text, queue prefix], ...]);
+            # board.js speaks each new one and flashes its card. In the same update as the new numbers, and never
+            # lost when two calls go out together
+            latest = ui.html(latest_markup('—', []), sanitize=False).mark('board-latest')
+        header = ui.html('', sanitize=False).classes('board-columns')
         grid = ui.element('div').classes('board-grid').mark('board-grid')
         empty = ui.label(words['none']).classes('board-empty')
-        with ui.element('div').classes('board-foot'):
-            ui.label(words['idle'])
-            ui.label(words['priority'])
+        ui.html(f'<div>{escape(words["idle"])}</div><div>{escape(words["priority"])}</div>', sanitize=False) \
+            .classes('board-foot')
 
     def lay_out() -> None:
         """One column for a few queues, two for more; the cards share the height."""
@@ -209,50 +279,31 @@ async def board_page(key: str | None = None, department: int | None = None):
                    f'grid-template-columns: repeat({columns}, minmax(0, 1fr))')
         grid.classes(add='board-dense' if rows > 4 else '', remove='' if rows > 4 else 'board-dense')
         header.style(f'grid-template-columns: repeat({columns}, minmax(0, 1fr))')
-        header.clear()
-        with header:
-            for _ in range(columns if count else 0):
-                with ui.element('div'):
-                    for caption in (words['room'], words['now'], f'{words["next"]} · {words["wait"]}'):
-                        ui.label(caption).classes('board-caption')
+        captions = ''.join(f'<div class="board-caption">{escape(caption)}</div>'
+                           for caption in (words['room'], words['now'], f'{words["next"]} · {words["wait"]}'))
+        header.set_content(f'<div>{captions}</div>' * (columns if count else 0))
         empty.set_visibility(count == 0)
         grid.set_visibility(count > 0)
 
     def add_card(view: queue.QueueView) -> Card:
         with grid:
-            with ui.element('div').classes('board-card').mark(f'board-queue-{view.prefix}') as element:
-                with ui.element('div').classes('min-w-0'):
-                    room = ui.label().classes('board-room')
-                    who = ui.label().classes('board-who')
-                with ui.element('div').classes('min-w-0'):
-                    now = ui.label().classes('board-now').mark(f'board-now-{view.prefix}')
-                    name = ui.label().classes('board-name')
-                with ui.element('div').classes('min-w-0'):
-                    upcoming = ui.label().classes('board-next').mark(f'board-next-{view.prefix}')
-                    wait = ui.label().classes('board-wait').mark(f'board-wait-{view.prefix}')
-        card = Card(element, room, who, now, name, upcoming, wait)
-        cards[view.id] = card
+            element = ui.html('', sanitize=False).classes('board-card').props(f'data-queue={view.prefix}') \
+                .mark(f'board-queue-{view.prefix}')
+        card = cards[view.id] = Card(element)
         lay_out()
         return card
 
-    def show(view: queue.QueueView) -> None:
+    def show(view: queue.QueueView, markup: str | None = None) -> None:
         card = cards.get(view.id) or add_card(view)
-        serving = view.now_serving
-        card.room.set_text((serving.room_code if serving and serving.room_code else view.room_code) or view.prefix)
-        card.who.set_text(view.name)
-        card.now.set_text(serving.label if serving else '—')
-        card.now.classes(remove='board-none' if serving else '', add='' if serving else 'board-none')
-        card.name.set_text(serving.masked_name if serving else '')
-        card.next.set_text('  '.join(t.label for t in view.waiting[:NEXT_SHOWN]) or '—')
-        card.wait.set_text(_wait_text(view, words))
+        card.element.set_content(markup or card_markup(view, words))
+
+    calls: deque[tuple[int, str]] = deque(maxlen=5)
+    sequence = itertools.count(1)
 
     def highlight(view: queue.QueueView, ticket: queue.TicketView) -> None:
-        card = cards[view.id]
-        card.flash = not card.flash
-        card.element.classes(add='board-flash-a' if card.flash else 'board-flash-b',
-                             remove='board-flash-b' if card.flash else 'board-flash-a')
-        latest.set_text(words['latest'].format(label=ticket.label, room=ticket.room_name or ticket.room_code))
-        ui.run_javascript(f'window.clinicBoard && clinicBoard.announce({json.dumps(announcement(ticket, words))})')
+        calls.append((next(sequence), announcement(ticket, words), view.prefix))
+        latest.set_content(latest_markup(
+            words['latest'].format(label=ticket.label, room=ticket.room_name or ticket.room_code), calls))
 
     for view in views:
         show(view)
@@ -260,20 +311,16 @@ async def board_page(key: str | None = None, department: int | None = None):
     called = [t for v in views for t in v.active if t.called_at]
     if called:
         last = max(called, key=lambda t: t.called_at)
-        latest.set_text(words['latest'].format(label=last.label, room=last.room_name or last.room_code))
+        latest.set_content(latest_markup(
+            words['latest'].format(label=last.label, room=last.room_name or last.room_code), []))
 
     def in_scope(queue_id: int) -> bool:
         if queue_id in cards or queue_id in eligible_ids:
             return True
         return department is None and (not scope.queue_ids or queue_id in scope.queue_ids)
 
-    async def on_queue(event: dict) -> None:
-        if not in_scope(event['queue_id']):
-            return
-        view = await shared_view(event)
-        if view is None:
-            return
-        show(view)
+    def apply(view: queue.QueueView, markup: str, event: dict) -> None:
+        show(view, markup)
         if event.get('action') in ('called', 'recalled'):
             ticket = next((t for t in view.active if t.id == event['ticket_id']), None)
             if ticket is not None:
@@ -300,7 +347,7 @@ async def board_page(key: str | None = None, department: int | None = None):
         if connections > 1:
             await refresh_all()
 
-    subscribe(Topic.QUEUE, on_queue)
+    hub.join(Screen(client, in_scope, apply))
     subscribe(Topic.SETTINGS, on_settings)
     client.on_connect(on_connect)
     options = {'timeZone': settings.timezone, 'locale': words['locale'], 'lang': words['speech'],

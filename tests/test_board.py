@@ -2,6 +2,7 @@
 (NiceGUI's simulated user: real app and database, no browser)."""
 import json
 import re
+from html import escape, unescape
 
 import httpx
 import pytest
@@ -9,9 +10,10 @@ from nicegui import core
 from nicegui.testing import User
 from sqlmodel import select
 
-from models import DisplayKey
+from models import DisplayKey, QueueKind, QueueTicket, TicketStatus
 from services import checkin, display_keys, queue
 from tests.factories import PASSWORD, make_clinic
+from tests.test_queue import lab_queue_id
 from models.types import utcnow
 from clinic_ui.settings import get_settings
 
@@ -49,18 +51,29 @@ async def board_key(db, clinic, **kwargs) -> tuple[int, str]:
     return row.id, key
 
 
+def shown(field: str, text: str) -> str:
+    """How a card's field reads in its markup (``card_markup``)."""
+    return f'class="board-{field}">{escape(text)}</div>'
+
+
 def listen_for_announcements(user: User) -> list[str]:
-    """What the board asked the browser to say (call after ``open``)."""
+    """What the board sent the browser to say (call after ``open``): each new entry of the hidden element's
+    ``data-say`` list, read from the messages as they go out, as board.js reads them."""
     spoken: list[str] = []
     outbox = user.client.outbox
     emit = outbox._emit
+    say = user.find(marker='board-latest').elements.pop()
+    last = 0
 
     async def recording_emit(message) -> None:
+        nonlocal last
         _, kind, data = message
-        if kind == 'run_javascript':
-            found = re.search(r'clinicBoard\.announce\((".*")\)', data['code'])
-            if found:
-                spoken.append(json.loads(found.group(1)))
+        if kind == 'update' and say.id in data:
+            found = re.search(r'data-say="([^"]*)"', data[say.id]['props']['innerHTML'])
+            for sequence, text, _ in json.loads(unescape(found.group(1))):
+                if sequence > last:
+                    last = sequence
+                    spoken.append(text)
         await emit(message)
 
     outbox._emit = recording_emit
@@ -74,27 +87,27 @@ async def test_a_call_on_the_worklist_shows_and_is_announced_on_another_screens_
     board = create_user()
     await board.open(f'/board?key={key}')
     spoken = listen_for_announcements(board)
-    await board.should_see(marker='board-now-A', content='—', retries=RETRIES)
-    await board.should_see(marker='board-next-A', content='A-001  A-002  A-003')
-    await board.should_see(marker='board-wait-A', content='≈ 30 min')
+    await board.should_see(marker='board-queue-A', content=shown('now board-none', '—'), retries=RETRIES)
+    await board.should_see(marker='board-queue-A', content=shown('next', 'A-001  A-002  A-003'))
+    await board.should_see(marker='board-queue-A', content=shown('wait', '≈ 30 min'))
     await sign_in(user, 'doctor')
     await user.should_see(marker='queue-summary', content='3 waiting', retries=RETRIES)
     user.find(marker='call-next').click()
     await user.should_see(marker='active-ticket', content='A-001', retries=RETRIES)
-    await board.should_see(marker='board-now-A', content='A-001', retries=RETRIES)
-    await board.should_see(marker='board-next-A', content='A-002  A-003')
-    await board.should_see(marker='board-latest', content='A-001  →  Room 1')
+    await board.should_see(marker='board-queue-A', content=shown('now', 'A-001'), retries=RETRIES)
+    await board.should_see(marker='board-queue-A', content=shown('next', 'A-002  A-003'))
+    await board.should_see(marker='board-latest', content='>A-001  →  Room 1<')
     await board.should_see('Lê T. H.')  # the masked name, never the full one
-    shown = ' '.join(str(element.props.get('text', '')) + getattr(element, 'text', '')
-                     for element in board.client.elements.values())
-    assert 'Lê T. H.' in shown and 'Lê Thị Hồng' not in shown  # notifications of the doctor's tab aside
+    on_board = ' '.join(str(element.props.get('text', '')) + getattr(element, 'text', '')
+                        + getattr(element, 'content', '') for element in board.client.elements.values())
+    assert 'Lê T. H.' in on_board and 'Lê Thị Hồng' not in on_board  # notifications of the doctor's tab aside
     assert spoken == ['Number A 1, please go to Room 1.']
     user.find(marker='recall').click()  # staff repeat the call
     await user.should_see('A-001 called again', retries=RETRIES)
     for _ in range(RETRIES):
         if len(spoken) == 2:
             break
-        await board.should_see(marker='board-now-A', content='A-001')
+        await board.should_see(marker='board-queue-A', content=shown('now', 'A-001'))
     assert spoken == ['Number A 1, please go to Room 1.'] * 2
     user.find(marker='start').click()  # opens the patient's chart
     await user.should_see(marker='chart-patient', content='Lê Thị Hồng', retries=RETRIES)
@@ -102,10 +115,10 @@ async def test_a_call_on_the_worklist_shows_and_is_announced_on_another_screens_
     await user.should_see(marker='open-chart', retries=RETRIES)
     user.find(marker='finish').click()
     await user.should_see(marker='finished-A-001', retries=RETRIES)
-    await board.should_see(marker='board-now-A', content='—', retries=RETRIES)
+    await board.should_see(marker='board-queue-A', content=shown('now board-none', '—'), retries=RETRIES)
     user.find(marker='undo-finished').click()  # finished by mistake
     await user.should_see(marker='finish', retries=RETRIES)
-    await board.should_see(marker='board-now-A', content='A-001', retries=RETRIES)
+    await board.should_see(marker='board-queue-A', content=shown('now', 'A-001'), retries=RETRIES)
 
 
 async def test_skip_and_call_again_from_the_worklist(db, user: User):
@@ -124,6 +137,45 @@ async def test_skip_and_call_again_from_the_worklist(db, user: User):
     await user.should_see(marker='active-A-001', retries=RETRIES)
 
 
+async def test_send_a_called_patient_to_the_lab_from_the_worklist(db, user: User):
+    clinic = await make_clinic(db, patients=2)
+    await arrivals(db, clinic, 2)
+    lab_id = await lab_queue_id(db, clinic)
+    await sign_in(user, 'doctor')
+    await user.should_see(marker='queue-summary', content='2 waiting', retries=RETRIES)
+    user.find(marker='call-next').click()
+    await user.should_see(marker='active-A-001', retries=RETRIES)
+    user.find(marker='send-to').click()
+    await user.should_see('Send A-001 (Lê Thị Hồng) to…')
+    await user.should_not_see(marker='send-to-A')  # not back into the queue it is in
+    user.find(marker='send-to-L').click()
+    await user.should_see('A-001 sent to L · Laboratory', retries=RETRIES)
+    await user.should_see(marker='nobody-called', retries=RETRIES)
+    async with db.read() as session:
+        at_lab = (await session.exec(select(QueueTicket).where(QueueTicket.queue_id == lab_id))).one()
+    assert at_lab.status == TicketStatus.WAITING
+
+
+async def test_every_open_board_is_updated_by_one_read_and_a_closed_one_is_forgotten(db, user: User, create_user):
+    from pages.board import hub
+    clinic = await make_clinic(db, patients=2)
+    await arrivals(db, clinic, 2)
+    _, key = await board_key(db, clinic)
+    tvs = [create_user() for _ in range(3)]
+    for tv in tvs:
+        await tv.open(f'/board?key={key}')
+        await tv.should_see(marker='board-queue-A', content=shown('next', 'A-001  A-002'), retries=RETRIES)
+    assert len(hub.screens) == 3
+    tvs[0].client.delete()  # a TV switched off: its tab is gone
+    assert len(hub.screens) == 2
+    async with db.write() as session:
+        queue_id = (await queue.queue_for_doctor(session, clinic.doctor_ids[0])).id
+        await queue.call_next(session, clinic.admin, queue_id, tz=get_settings().tz, now=utcnow())
+    for tv in tvs[1:]:
+        await tv.should_see(marker='board-queue-A', content=shown('now', 'A-001'), retries=RETRIES)
+        await tv.should_see(marker='board-queue-A', content=shown('next', 'A-002'))
+
+
 async def test_wrong_missing_or_revoked_display_key_shows_nothing(db, user: User, create_user):
     clinic = await make_clinic(db, patients=1)
     await arrivals(db, clinic, 1)
@@ -135,7 +187,7 @@ async def test_wrong_missing_or_revoked_display_key_shows_nothing(db, user: User
     await user.should_see(marker='board-invalid', retries=RETRIES)
     tv = create_user()
     await tv.open(f'/board?key={key}')
-    await tv.should_see(marker='board-next-A', content='A-001', retries=RETRIES)
+    await tv.should_see(marker='board-queue-A', content=shown('next', 'A-001'), retries=RETRIES)
     async with db.write() as session:
         await display_keys.revoke(session, clinic.admin, key_id)
     await user.open(f'/board?key={key}')
@@ -151,8 +203,8 @@ async def test_a_board_key_for_one_queue_shows_only_that_queue(db, user: User):
         second = await queue.queue_for_doctor(session, clinic.doctor_ids[1])
     _, key = await board_key(db, clinic, queue_ids=[second.id])
     await user.open(f'/board?key={key}')
-    await user.should_see(marker='board-next-B', content='B-001', retries=RETRIES)
-    await user.should_not_see(marker='board-next-A')
+    await user.should_see(marker='board-queue-B', content=shown('next', 'B-001'), retries=RETRIES)
+    await user.should_not_see(marker='board-queue-A')
 
 
 async def test_reception_sees_all_queues_live_and_prioritises_and_moves_patients(db, user: User, create_user):
@@ -210,3 +262,24 @@ async def test_admin_issues_and_revokes_a_display_key(db, user: User):
     await user.should_see('Key revoked.', retries=RETRIES)
     async with db.read() as session:
         assert await display_keys.verify(session, key) is None
+
+
+def test_a_card_escapes_what_comes_from_records_and_shows_who_is_served():
+    from pages.board import PHRASES, card_markup
+    now = utcnow()
+    serving = queue.TicketView(id=1, queue_id=1, visit_id=1, label='A-007', spoken='A 7', status=TicketStatus.CALLED,
+                               priority=0, priority_reason='', patient_name='x', patient_code='P1',
+                               masked_name='<img src=x onerror=alert(1)>', room_name='Room 1', room_code='R1',
+                               is_walk_in=True, appointment_at=None, arrived_at=now, called_at=now, started_at=None,
+                               call_count=1)
+    waiting = [queue.TicketView(**{**serving.__dict__, 'id': 2, 'label': 'A-008', 'status': TicketStatus.WAITING,
+                                   'wait_minutes': 12})]
+    view = queue.QueueView(id=1, name='Dr. <b>Bold</b>', prefix='A', kind=QueueKind.DOCTOR, doctor_id=1,
+                           room_name='Room 1', room_code='R1', typical_minutes=12, active=[serving], waiting=waiting)
+    markup = card_markup(view, PHRASES['en'])
+    assert '<img' not in markup and '<b>' not in markup
+    assert '&lt;img src=x onerror=alert(1)&gt;' in markup and 'Dr. &lt;b&gt;Bold&lt;/b&gt;' in markup
+    assert shown('now', 'A-007') in markup and shown('next', 'A-008') in markup and shown('wait', '≈ 24 min') in markup
+    idle = card_markup(queue.QueueView(id=1, name='Dr. A', prefix='A', kind=QueueKind.DOCTOR, doctor_id=1,
+                                       room_name='', room_code='', typical_minutes=12), PHRASES['en'])
+    assert shown('now board-none', '—') in idle and shown('next', '—') in idle and shown('room', 'A') in idle

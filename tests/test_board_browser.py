@@ -181,6 +181,7 @@ def test_a_call_reaches_the_tv_at_once_with_chime_and_voice_and_the_board_surviv
         assert seen < 2, f'the board took {seen:.2f} s'
         now = tv.find_elements(By.CSS_SELECTOR, '.board-now')
         assert any(element.text == 'A-001' for element in now)
+        assert tv.find_elements(By.CSS_SELECTOR, '.board-card.board-flash[data-queue="A"]')  # the called queue flashes
         wait(tv, 10).until(lambda d: d.execute_script('return clinicBoard.log.length') >= 1)
         assert tv.execute_script('return clinicBoard.log[0].text').startswith('Number A 1, please go to ')
         shot(tv, artifacts_dir, 'board-tv-called')
@@ -196,7 +197,14 @@ def test_a_call_reaches_the_tv_at_once_with_chime_and_voice_and_the_board_surviv
         log = tv.execute_script('return clinicBoard.log')
         assert [entry['text'].split(',')[0] for entry in log] == ['Number A 1', 'Number A 1', 'Number A 2']
         assert all(later['start'] >= earlier['end'] for earlier, later in zip(log, log[1:]))
+        assert tv.find_elements(By.CSS_SELECTOR, '.board-card.board-flash[data-queue="A"]')  # kept through updates
         shot(doctor, artifacts_dir, 'worklist-laptop')
+        click(doctor, 'Send to…')  # one dialog for every card: the other queues to send the patient to
+        wait(doctor).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'Send A-002'))
+        time.sleep(0.5)
+        shot(doctor, artifacts_dir, 'worklist-send-to-laptop')
+        click(doctor, 'Cancel')
+        wait(doctor).until(EC.invisibility_of_element_located((By.XPATH, '//*[contains(text(), "Send A-002")]')))
 
         # the server dies: the TV says it is reconnecting; the server comes back: the board recovers by itself
         app.kill()

@@ -23,7 +23,39 @@
     if (window.speechSynthesis) speechSynthesis.getVoices(); // voices load asynchronously
     showPrompt();
     startClock();
+    listen();
   };
+
+  // The "Now calling" line carries data-say="[[sequence, text, queue], ...]" (the last few calls); every entry
+  // with a sequence not seen yet is announced, and its queue's card flashes. A page starts with an empty list
+  // (sequences start at 1 for each page).
+  function listen() {
+    let last = 0;
+    const entries = (element) => {
+      try { return JSON.parse((element && element.getAttribute("data-say")) || "[]"); } catch (error) { return []; }
+    };
+    const check = () => {
+      const element = document.querySelector("[data-say]");
+      if (!element) return;
+      for (const [sequence, text, queue] of entries(element)) {
+        if (sequence > last) {
+          last = sequence;
+          flash(queue);
+          board.announce(text);
+        }
+      }
+    };
+    new MutationObserver(check).observe(document.body, { subtree: true, childList: true, attributes: true,
+                                                          attributeFilter: ["data-say"] });
+  }
+
+  function flash(queue) {
+    const card = document.querySelector(`.board-card[data-queue="${CSS.escape(queue || "")}"]`);
+    if (!card) return;
+    card.classList.remove("board-flash");
+    void card.offsetWidth; // restart the animation when the same queue calls again
+    card.classList.add("board-flash");
+  }
 
   board.soundAllowed = () => !audio || audio.state === "running";
 
