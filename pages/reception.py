@@ -315,6 +315,8 @@ async def reception_page(actor: Actor):
 
     async def refresh() -> None:
         fresh = await appointment_rows(actor)
+        if fresh == table.rows:
+            return
         table.rows = fresh
         title.set_text(f"Today's appointments ({len(fresh)})")
 

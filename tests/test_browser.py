@@ -29,6 +29,7 @@ if not (CHROMIUM and CHROMEDRIVER):
     pytest.skip('Chromium / chromedriver not installed', allow_module_level=True)
 
 from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -107,7 +108,7 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 
 def wait(driver, seconds: float = 30) -> WebDriverWait:
-    return WebDriverWait(driver, seconds)
+    return WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def sign_in(driver, base: str, username: str, password: str = PASSWORD) -> None:
@@ -168,10 +169,18 @@ def test_every_demo_role_lands_on_its_station(server, browser, artifacts_dir, us
 
 
 def click_text(driver, text: str, tag: str = 'button') -> None:
-    element = wait(driver).until(EC.element_to_be_clickable(
-        (By.XPATH, f"//{tag}[.//*[normalize-space(text())='{text}'] or normalize-space(text())='{text}']")))
-    driver.execute_script('arguments[0].scrollIntoView({block: "center"})', element)
-    element.click()
+    """Click the first ``tag`` showing ``text``; live pages may re-render it meanwhile, so retry a stale one."""
+    locator = (By.XPATH, f"//{tag}[.//*[normalize-space(text())='{text}'] or normalize-space(text())='{text}']")
+    for attempt in range(5):
+        try:
+            element = wait(driver).until(EC.element_to_be_clickable(locator))
+            driver.execute_script('arguments[0].scrollIntoView({block: "center"})', element)
+            element.click()
+            return
+        except StaleElementReferenceException:
+            if attempt == 4:
+                raise
+            time.sleep(0.2)
 
 
 def choose_option(driver, label: str, option_index: int = 0) -> None:
