@@ -114,18 +114,13 @@ class KeyedList:
             element, _ = self.shown.pop(gone)
             self.container.remove(element)
         for index, (key, item) in enumerate(zip(keys, items)):
-            if key in self.shown:
-                element, update = self.shown[key]
-                update(item)
-                if self.container.default_slot.children.index(element) != index:
-                    element.move(target_index=index)
-            else:
+            if key not in self.shown:
                 with self.container:
-                    element, update = self.build(item)
-                update(item)
-                self.shown[key] = (element, update)
-                if self.container.default_slot.children.index(element) != index:
-                    element.move(target_index=index)
+                    self.shown[key] = self.build(item)
+            element, update = self.shown[key]
+            update(item)
+            if self.container.default_slot.children.index(element) != index:
+                element.move(target_index=index)
 
     def __len__(self) -> int:
         return len(self.shown)

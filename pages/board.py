@@ -109,12 +109,6 @@ body { background: #0b1a2b; overflow: hidden; }
 '''
 
 
-@dataclass
-class Card:
-    """One queue on the board: a single element, its content replaced when the queue changes."""
-    element: ui.html
-
-
 @dataclass(eq=False)
 class Screen:
     """One open board, as the hub sees it."""
@@ -249,7 +243,7 @@ async def board_page(key: str | None = None, department: int | None = None):
     eligible_ids = {q.id for q in eligible}
 
     client = context.client
-    cards: dict[int, Card] = {}
+    cards: dict[int, ui.html] = {}  # one element per queue, its content replaced when the queue changes
     local = day_now.astimezone(settings.tz)
     with ui.element('div').classes('board').mark('board'):
         # parts that never change are plain markup: fewer elements per board to keep in memory and to scan
@@ -285,25 +279,26 @@ async def board_page(key: str | None = None, department: int | None = None):
         empty.set_visibility(count == 0)
         grid.set_visibility(count > 0)
 
-    def add_card(view: queue.QueueView) -> Card:
+    def add_card(view: queue.QueueView) -> ui.html:
         with grid:
-            element = ui.html('', sanitize=False).classes('board-card').props(f'data-queue={view.prefix}') \
-                .mark(f'board-queue-{view.prefix}')
-        card = cards[view.id] = Card(element)
+            card = cards[view.id] = ui.html('', sanitize=False).classes('board-card') \
+                .props(f'data-queue={view.prefix}').mark(f'board-queue-{view.prefix}')
         lay_out()
         return card
 
     def show(view: queue.QueueView, markup: str | None = None) -> None:
         card = cards.get(view.id) or add_card(view)
-        card.element.set_content(markup or card_markup(view, words))
+        card.set_content(markup or card_markup(view, words))
 
-    calls: deque[tuple[int, str]] = deque(maxlen=5)
+    calls: deque[tuple[int, str, str]] = deque(maxlen=5)  # (sequence, announcement, queue prefix)
     sequence = itertools.count(1)
+
+    def latest_text(ticket: queue.TicketView) -> str:
+        return words['latest'].format(label=ticket.label, room=ticket.room_name or ticket.room_code)
 
     def highlight(view: queue.QueueView, ticket: queue.TicketView) -> None:
         calls.append((next(sequence), announcement(ticket, words), view.prefix))
-        latest.set_content(latest_markup(
-            words['latest'].format(label=ticket.label, room=ticket.room_name or ticket.room_code), calls))
+        latest.set_content(latest_markup(latest_text(ticket), calls))
 
     for view in views:
         show(view)
@@ -311,8 +306,7 @@ async def board_page(key: str | None = None, department: int | None = None):
     called = [t for v in views for t in v.active if t.called_at]
     if called:
         last = max(called, key=lambda t: t.called_at)
-        latest.set_content(latest_markup(
-            words['latest'].format(label=last.label, room=last.room_name or last.room_code), []))
+        latest.set_content(latest_markup(latest_text(last), []))
 
     def in_scope(queue_id: int) -> bool:
         if queue_id in cards or queue_id in eligible_ids:

@@ -74,7 +74,7 @@ async def consultation_page(actor: Actor):
     current = {'id': next(iter(choices)), 'view': None}
     async with get_db().read() as session:
         destinations = await queue.transfer_targets(session, actor)
-    targets = {q.id: (q.prefix, q.name) for q in destinations}
+    targets = {q.id: f'{q.prefix} · {q.name}' for q in destinations}
 
     with ui.row().classes('w-full items-center justify-between gap-3'):
         with ui.column().classes('gap-0'):
@@ -122,7 +122,7 @@ async def consultation_page(actor: Actor):
                 if group:
                     ui.label(caption).classes('text-sm text-slate-500 mt-1')
                 for q in group:  # the lab first: where patients are sent most
-                    send_buttons[q.id] = ui.button(f'{q.prefix} · {q.name}', on_click=lambda q=q.id: send_to(q)) \
+                    send_buttons[q.id] = ui.button(targets[q.id], on_click=lambda q=q.id: send_to(q)) \
                         .props('flat no-caps align=left').classes('w-full').mark(f'send-to-{q.prefix}')
         with ui.row().classes('w-full justify-end'):
             ui.button('Cancel', on_click=send_dialog.close).props('flat no-caps')
@@ -139,7 +139,7 @@ async def consultation_page(actor: Actor):
         ticket = sending['ticket']
         send_dialog.close()
         if ticket is not None:
-            await run(queue.transfer, ticket.id, f'{ticket.label} sent to {" · ".join(targets[queue_id])}',
+            await run(queue.transfer, ticket.id, f'{ticket.label} sent to {targets[queue_id]}',
                       to_queue_id=queue_id, tz=settings.tz)
 
     def active_card(ticket: queue.TicketView) -> tuple[ui.element, Callable[[queue.TicketView], None]]:

@@ -237,6 +237,12 @@ _TICKET_COLUMNS = (QueueTicket.id, QueueTicket.queue_id, QueueTicket.visit_id, Q
                    Patient.full_name, Patient.code, Visit.is_walk_in)
 
 
+def _ticket_rows():
+    """A select of _TICKET_COLUMNS, with the patient and the visit joined; the caller adds the conditions."""
+    return (select(*_TICKET_COLUMNS).join(Patient, Patient.id == QueueTicket.patient_id)
+            .join(Visit, Visit.id == QueueTicket.visit_id))
+
+
 def _ticket_view(t, queue: Queue, room: Room | None, wait: int | None = None) -> TicketView:
     """``t``: a row of _TICKET_COLUMNS (or anything with those attributes)."""
     return TicketView(id=t.id, queue_id=t.queue_id, visit_id=t.visit_id,
@@ -253,10 +259,8 @@ async def load_views(session: AsyncSession, queues: list[Queue], *, day: date, n
     screen, so only the columns shown are read, and only the latest FINISHED_SHOWN finished tickets are kept."""
     if not queues:
         return []
-    rows = (await session.exec(
-        select(*_TICKET_COLUMNS)
-        .join(Patient, Patient.id == QueueTicket.patient_id).join(Visit, Visit.id == QueueTicket.visit_id)
-        .where(QueueTicket.queue_id.in_([q.id for q in queues]), QueueTicket.service_date == day))).all()
+    rows = (await session.exec(_ticket_rows().where(QueueTicket.queue_id.in_([q.id for q in queues]),
+                                                    QueueTicket.service_date == day))).all()
     rooms = await _rooms(session, {q.room_id for q in queues if q.room_id} | {t.room_id for t in rows if t.room_id})
     by_queue: dict[int, list] = {q.id: [] for q in queues}
     for row in rows:
@@ -468,10 +472,7 @@ async def _view(session: AsyncSession, ticket: QueueTicket, queue: Queue, now: d
     if ticket.status == TicketStatus.WAITING:
         views = await load_views(session, [queue], day=ticket.service_date, now=now)
         return next(t for t in views[0].waiting if t.id == ticket.id)
-    row = (await session.exec(
-        select(*_TICKET_COLUMNS)
-        .join(Patient, Patient.id == QueueTicket.patient_id).join(Visit, Visit.id == QueueTicket.visit_id)
-        .where(QueueTicket.id == ticket.id))).one()
+    row = (await session.exec(_ticket_rows().where(QueueTicket.id == ticket.id))).one()
     room_id = row.room_id or queue.room_id
     return _ticket_view(row, queue, await session.get(Room, room_id) if room_id else None)
 
