@@ -10,7 +10,7 @@ import time
 
 from pydantic import ValidationError
 
-from clinic_ui.settings import get_settings
+from services.core.settings import get_settings
 
 started = time.perf_counter()
 if '--demo' in sys.argv[1:]:

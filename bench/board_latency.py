@@ -91,12 +91,12 @@ async def prepare(database_url: str, waiting: int, key: str | None) -> tuple[str
     os.environ['CLINIC_DATABASE_URL'] = database_url
     from sqlmodel import select
 
-    from clinic_ui.db import Database
-    from clinic_ui.settings import get_settings
     from models import Doctor, Patient, QueueTicket, TicketStatus, User
     from models.types import utcnow
     from services import checkin, display_keys, queue, users
-    from services.clock import local_today
+    from services.core.clock import local_today
+    from services.core.db import Database
+    from services.core.settings import get_settings
 
     tz = get_settings().tz
     database = Database(database_url)

@@ -62,14 +62,33 @@ async def seed(url: str, visits: int) -> dict:
     """Past visits for P0000001 and a few open visits today for the pages to show."""
     from sqlmodel import select
 
-    from clinic_ui.db import Database
-    from clinic_ui.settings import get_settings
-    from models import (Dispense, DispenseItem, Doctor, Invoice, InvoiceStatus, MedicalRecord, Medicine,
-                        OrderStatus, Patient, Prescription, PrescriptionItem, PrescriptionStatus, RecordStatus,
-                        Service, ServiceKind, ServiceOrder, StockBatch, User, Visit, VisitStatus)
+    from models import (
+        Dispense,
+        DispenseItem,
+        Doctor,
+        Invoice,
+        InvoiceStatus,
+        MedicalRecord,
+        Medicine,
+        OrderStatus,
+        Patient,
+        Prescription,
+        PrescriptionItem,
+        PrescriptionStatus,
+        RecordStatus,
+        Service,
+        ServiceKind,
+        ServiceOrder,
+        StockBatch,
+        User,
+        Visit,
+        VisitStatus,
+    )
     from services import consultation, orders, prescriptions, users
-    from services.clock import local_today
     from services.consultation import RecordInput
+    from services.core.clock import local_today
+    from services.core.db import Database
+    from services.core.settings import get_settings
     from services.prescriptions import LineInput
 
     tz = get_settings().tz

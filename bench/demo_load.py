@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from clinic_ui.db import Database  # noqa: E402
-from clinic_ui.migrate import upgrade  # noqa: E402
+from services.core.db import Database  # noqa: E402
+from services.core.errors import Conflict  # noqa: E402
+from services.core.migrate import upgrade  # noqa: E402
 from services.demo import load_demo  # noqa: E402
-from services.errors import Conflict  # noqa: E402
 
 
 async def run(url: str, *, patients: int, today: date, tz: ZoneInfo) -> None:

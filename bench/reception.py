@@ -22,10 +22,10 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from clinic_ui.db import Database  # noqa: E402
-from clinic_ui.migrate import upgrade  # noqa: E402
 from models import Doctor, Patient, Service, Sex, User  # noqa: E402
 from services import booking, demo, patients, users  # noqa: E402
+from services.core.db import Database  # noqa: E402
+from services.core.migrate import upgrade  # noqa: E402
 from services.text import search_key  # noqa: E402
 
 TZ = ZoneInfo('Asia/Ho_Chi_Minh')

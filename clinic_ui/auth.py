@@ -8,8 +8,7 @@ from nicegui import app
 
 from models import Role
 from services.access import Actor
-
-from .settings import get_settings
+from services.core.settings import get_settings
 
 _KEY = 'staff'
 

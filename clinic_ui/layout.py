@@ -7,9 +7,9 @@ from contextlib import contextmanager
 from nicegui import ui
 
 from services.access import Actor
+from services.core.settings import get_settings
 
 from . import auth, theme
-from .settings import get_settings
 from .stations import stations_for
 
 IDLE_CHECK_INTERVAL_S = 30

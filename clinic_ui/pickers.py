@@ -11,9 +11,8 @@ from nicegui import ui
 from services import patients
 from services.access import Actor
 from services.booking import Slot
-from services.clock import local_today
-
-from .db import get_db
+from services.core.clock import local_today
+from services.core.db import get_db
 
 SEARCH_DEBOUNCE_S = 0.3
 

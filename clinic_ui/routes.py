@@ -18,9 +18,9 @@ from nicegui import app, ui
 
 from services import audit, users
 from services.access import Actor
+from services.core.db import get_db
 
 from . import auth, layout
-from .db import get_db
 from .stations import HOME, Station
 
 log = logging.getLogger(__name__)

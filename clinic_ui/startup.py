@@ -2,23 +2,26 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
+import json
 import logging
 import socket
 import time
+from collections.abc import Callable
 
 from nicegui import app, background_tasks
 from sqlmodel import select
 
 from models import User
 from services import clinic_settings, display_keys, documents, users
+from services.core.clock import local_today
+from services.core.db import close_db, get_db, init_db
+from services.core.events import DomainEvent, bus
+from services.core.migrate import upgrade
+from services.core.settings import Settings
+from services.mailer import Mailer
 
-from services.clock import local_today
-
-from .db import close_db, get_db, init_db
-from .mailer import Mailer
-from .migrate import upgrade
-from .settings import Settings
 from .stations import STATIONS
 
 log = logging.getLogger('clinic')
@@ -63,8 +66,20 @@ def banner(settings: Settings, accounts: list | None, started: float, board_key:
     return '\n'.join(lines)
 
 
+def event_log_writer(path) -> Callable[[DomainEvent], None]:
+    """Benchmarks (``CLINIC_EVENT_LOG``): one line per event, with the moment its transaction committed."""
+    def write(event: DomainEvent) -> None:
+        facts = {k: v for k, v in dataclasses.asdict(event).items() if k != 'number'}
+        with open(path, 'a', encoding='utf-8') as log_file:
+            log_file.write(f'{time.monotonic():.6f} {event.topic} {json.dumps(facts, default=str)}\n')
+    return write
+
+
 def build(settings: Settings, started: float | None = None) -> None:
     started = started or time.perf_counter()
+    bus.clear()  # a new app: no subscriber of an earlier one (tests build the app many times) stays
+    if settings.event_log is not None:
+        bus.observers.append(event_log_writer(settings.event_log))
     mailer = Mailer(settings)
 
     async def startup() -> None:

@@ -8,10 +8,10 @@ from typing import Any, TypeVar
 from nicegui import ui
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.errors import DomainError
+from services.core.db import get_db
+from services.core.errors import DomainError
 
 from . import auth
-from .db import get_db
 
 log = logging.getLogger(__name__)
 T = TypeVar('T')

@@ -7,7 +7,7 @@ from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import models
-from clinic_ui.settings import get_settings
+from services.core.settings import get_settings
 
 config = context.config
 target_metadata = models.metadata

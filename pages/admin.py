@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from clinic_ui.db import get_db
-from clinic_ui.events import Topic, subscribe
+from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
 from clinic_ui.widgets import section_title
 from services import clinic, clinic_settings
 from services.access import Actor
+from services.core.db import get_db
+from services.core.events import CatalogChanged, SettingsChanged, StaffChanged
 
 SECTIONS = [
     ('/admin/staff', 'badge', 'Staff accounts', 'Create accounts, roles, reset passwords, unlock, deactivate'),
@@ -88,5 +89,6 @@ async def admin_page(actor: Actor):
             figures[label].set_text(f'{value:,}')
         show_checklist(fresh_checklist)
 
-    subscribe(Topic.STAFF, refresh)
-    subscribe(Topic.SETTINGS, refresh)
+    subscribe(StaffChanged, refresh)
+    subscribe(SettingsChanged, refresh)
+    subscribe(CatalogChanged, refresh)

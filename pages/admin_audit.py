@@ -5,14 +5,14 @@ from datetime import date
 
 from nicegui import ui
 
-from clinic_ui.db import get_db
 from clinic_ui.routes import staff_page
-from clinic_ui.settings import get_settings
 from clinic_ui.stations import ADMIN
 from clinic_ui.widgets import error_text, run_action
 from pages.admin import back_link
 from services import audit_view, staff_admin
 from services.access import Actor
+from services.core.db import get_db
+from services.core.settings import get_settings
 
 PAGE_SIZE = 50
 COLUMNS = [

@@ -4,15 +4,15 @@ from __future__ import annotations
 from fastapi.responses import FileResponse, PlainTextResponse
 from nicegui import ui
 
-from clinic_ui.db import get_db
 from clinic_ui.routes import staff_file, staff_page
-from clinic_ui.settings import get_settings
 from clinic_ui.stations import ADMIN
 from clinic_ui.widgets import error_text, run_action, section_title
 from pages.admin import back_link
 from services import backup
 from services.access import Actor
-from services.errors import NotFound
+from services.core.db import get_db
+from services.core.errors import NotFound
+from services.core.settings import get_settings
 
 RESTORE_STEPS = [
     'Stop the clinic app (all staff will be signed out for a moment).',

@@ -5,16 +5,17 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
-from clinic_ui.db import get_db
-from clinic_ui.events import Topic, subscribe
+from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
-from clinic_ui.settings import get_settings
 from clinic_ui.stations import ADMIN
 from clinic_ui.widgets import error_text, money, staff_action
 from models import RoomKind, ServiceKind
 from pages.admin import back_link
 from services import catalog
 from services.access import Actor
+from services.core.db import get_db
+from services.core.events import CatalogChanged
+from services.core.settings import get_settings
 
 PAGE_SIZE = 50
 TABS = {'specialties': 'Specialties', 'rooms': 'Rooms', 'services': 'Services & prices', 'medicines': 'Medicines'}
@@ -304,4 +305,4 @@ async def catalog_page(actor: Actor, tab: str = 'specialties'):
         for load in reloaders:
             await load()
 
-    subscribe(Topic.SETTINGS, refresh)
+    subscribe(CatalogChanged, refresh)

@@ -7,13 +7,13 @@ from datetime import date, timedelta
 from nicegui import ui
 
 from clinic_ui.routes import staff_page
-from clinic_ui.settings import get_settings
 from clinic_ui.stations import ADMIN
 from clinic_ui.widgets import error_text, money, run_action
 from pages.admin import back_link
 from services import dashboard
 from services.access import Actor
-from services.clock import local_today
+from services.core.clock import local_today
+from services.core.settings import get_settings
 
 METHOD_LABELS = {'cash': 'Cash', 'card': 'Card', 'bank_transfer': 'Bank transfer', 'e_wallet': 'E-wallet',
                  'insurance': 'Insurance'}

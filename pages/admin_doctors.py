@@ -5,17 +5,18 @@ from datetime import date
 
 from nicegui import ui
 
-from clinic_ui.db import get_db
-from clinic_ui.events import Topic, subscribe
+from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
-from clinic_ui.settings import get_settings
 from clinic_ui.stations import ADMIN
 from clinic_ui.widgets import data_table, error_text, section_title, staff_action
 from pages.admin import back_link
 from services import catalog, doctors_admin
 from services.access import Actor
+from services.core.db import get_db
+from services.core.errors import NotFound
+from services.core.events import StaffChanged
+from services.core.settings import get_settings
 from services.doctors_admin import WEEKDAYS
-from services.errors import NotFound
 
 COLUMNS = [
     {'name': 'name', 'label': 'Doctor', 'field': 'name'},
@@ -98,7 +99,7 @@ async def doctors_page(actor: Actor):
         table.rows = fresh
         title.set_text(f'Doctors ({len(fresh)})')
 
-    subscribe(Topic.STAFF, refresh)
+    subscribe(StaffChanged, refresh)
 
 
 @staff_page(ADMIN, '/admin/doctors/{doctor_id}', title='Doctor')
@@ -259,8 +260,8 @@ async def doctor_page(actor: Actor, doctor_id: int):
 
     show(info)
 
-    async def refresh(event: dict) -> None:
-        if event.get('doctor_id') != doctor_id:
+    async def refresh(event: StaffChanged) -> None:
+        if event.doctor_id != doctor_id:
             return
         async with get_db().read() as session:
             try:
@@ -269,4 +270,4 @@ async def doctor_page(actor: Actor, doctor_id: int):
                 return
         show(fresh)
 
-    subscribe(Topic.STAFF, refresh)
+    subscribe(StaffChanged, refresh)

@@ -7,16 +7,17 @@ from pathlib import Path
 from fastapi.responses import FileResponse, PlainTextResponse
 from nicegui import events, ui
 
-from clinic_ui.db import get_db
-from clinic_ui.events import Topic, subscribe
+from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_file, staff_page
-from clinic_ui.settings import CURRENCY_EXPONENTS, get_settings
 from clinic_ui.stations import ADMIN
 from clinic_ui.widgets import error_text, run_action, section_title, staff_action
 from pages.admin import back_link
 from services import clinic_settings
 from services.access import Actor
 from services.clinic_settings import LANGUAGES
+from services.core.db import get_db
+from services.core.events import SettingsChanged, StaffChanged
+from services.core.settings import CURRENCY_EXPONENTS, get_settings
 
 PASSWORD_UNCHANGED = '••••••••'
 LOGO_URL = '/admin/settings/logo'
@@ -179,13 +180,12 @@ async def settings_page(actor: Actor):
             show_prefixes(prefixes)
             ui.link('Waiting-room displays (board keys)', '/admin/displays').classes('text-sm')
 
-    async def refresh(event: dict) -> None:
-        if 'queue_prefix' in (event.get('keys') or []) or event.get('catalog') is None:
-            async with get_db().read() as session:
-                show_prefixes(await clinic_settings.queue_prefixes(session, actor))
+    async def refresh() -> None:
+        async with get_db().read() as session:
+            show_prefixes(await clinic_settings.queue_prefixes(session, actor))
 
-    subscribe(Topic.SETTINGS, refresh)
-    subscribe(Topic.STAFF, refresh)
+    subscribe(SettingsChanged, refresh)
+    subscribe(StaffChanged, refresh)
 
 
 @staff_file(ADMIN, LOGO_URL)

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from clinic_ui.db import get_db
-from clinic_ui.events import Topic, subscribe
+from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
-from clinic_ui.settings import get_settings
 from clinic_ui.stations import ADMIN
 from clinic_ui.widgets import error_text, section_title, staff_action
 from models import Role
@@ -14,6 +12,9 @@ from models.types import utcnow
 from pages.admin import back_link
 from services import staff_admin
 from services.access import Actor
+from services.core.db import get_db
+from services.core.events import StaffChanged
+from services.core.settings import get_settings
 
 ROLES = {role.value: role.label for role in Role}
 PAGE_SIZE = 50
@@ -193,4 +194,4 @@ async def staff_page_(actor: Actor):
     search.on_value_change(restart)
     role_filter.on_value_change(restart)
     await load()
-    subscribe(Topic.STAFF, load)
+    subscribe(StaffChanged, load)

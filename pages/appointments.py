@@ -6,17 +6,18 @@ from datetime import timedelta
 
 from nicegui import ui
 
-from clinic_ui.db import get_db
-from clinic_ui.events import Topic, subscribe
+from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
-from clinic_ui.settings import get_settings
 from clinic_ui.stations import RECEPTION
 from clinic_ui.widgets import error_text, section_title
 from models import AppointmentStatus
 from services import appointments, booking
 from services.access import Actor
-from services.clock import local_today
-from services.errors import DomainError
+from services.core.clock import local_today
+from services.core.db import get_db
+from services.core.errors import DomainError
+from services.core.events import AppointmentChanged
+from services.core.settings import get_settings
 from services.patients import parse_date
 
 from .reception import COLUMNS, format_rows
@@ -99,4 +100,4 @@ async def appointments_page(actor: Actor):
     end.props('debounce=500')
     pager.on_value_change(turn)
     await load()
-    subscribe(Topic.APPOINTMENTS, load)
+    subscribe(AppointmentChanged, load)

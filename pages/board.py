@@ -3,31 +3,32 @@
 
 Per queue: the room, the number now being served (with a masked name at most), the next numbers and the estimated
 wait; the clinic's name and clock on top. A new call is highlighted, chimes and is announced aloud by the browser
-(``assets/board/board.js``). The page is built once and then updated in place on ``Topic.QUEUE`` events: one
+(``assets/board/board.js``). The page is built once and then updated in place on ``QueueChanged`` events: one
 database read per event is shared by every board. After a reconnect it re-reads everything; after a server
 restart NiceGUI reloads the page by itself (the key is in the URL); a revoked key closes open boards.
 """
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import logging
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
 from nicegui import Client, context, ui
 
-from clinic_ui.db import get_db
-from clinic_ui.events import Topic, event_for, subscribe
+from clinic_ui import live
+from clinic_ui.live import subscribe
 from clinic_ui.routes import public_page
-from clinic_ui.settings import get_settings
 from models.types import utcnow
 from services import display_keys, queue
+from services.core.db import get_db
+from services.core.events import DisplayKeyRevoked, QueueChanged, bus
+from services.core.settings import get_settings
 from services.display_keys import DisplayScope
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,7 @@ class Screen:
     """One open board, as the hub sees it."""
     client: Client
     shows: Callable[[int], bool]                          # whether this board shows the queue
-    apply: Callable[[queue.QueueView, str, dict], None]   # the queue's new state, its card's markup, the event
+    apply: Callable[[queue.QueueView, str, QueueChanged], None]  # the queue's new state, its card's markup, the event
 
 
 class Hub:
@@ -124,27 +125,24 @@ class Hub:
 
     def __init__(self) -> None:
         self.screens: set[Screen] = set()
-        self.event = None
-        self.running: set[asyncio.Task] = set()
+        self.generation: int | None = None
 
     def join(self, screen: Screen) -> None:
-        event = event_for(Topic.QUEUE)
-        if self.event is not event:  # first board, or NiceGUI recreated its events (between tests)
-            self.event = event
+        if self.generation != bus.generation:  # first board, or the app was built again (between tests)
+            self.generation = bus.generation
             self.screens.clear()
-            event.subscribe(self.received, unsubscribe_on_delete=False)
+            live.subscribe_process(QueueChanged, self.received)
         self.screens.add(screen)
         screen.client.on_delete(lambda: self.screens.discard(screen))
 
-    def received(self, event: dict) -> None:
-        """Plain function on purpose: it belongs to no board (not to the tab that happened to open first)."""
-        if any(screen.shows(event['queue_id']) for screen in self.screens):
-            task = asyncio.get_running_loop().create_task(self.update(event))
-            self.running.add(task)
-            task.add_done_callback(self.running.discard)
+    def received(self, event: QueueChanged) -> Awaitable[None] | None:
+        """It belongs to no board (not to the tab that happened to open first)."""
+        if any(screen.shows(event.queue_id) for screen in self.screens):
+            return self.update(event)
+        return None
 
-    async def update(self, event: dict) -> None:
-        view = await shared_view(event)
+    async def update(self, event: QueueChanged) -> None:
+        view = await live.queue_view(event)
         if view is None:
             return
         markup = card_markup(view, phrases())
@@ -158,26 +156,6 @@ class Hub:
 
 
 hub = Hub()
-
-
-async def _read(queue_id: int) -> queue.QueueView | None:
-    try:
-        async with get_db().read() as session:
-            views = await queue.board_views(session, [queue_id], tz=get_settings().tz, now=utcnow())
-        return views[0] if views else None
-    except Exception:  # noqa: BLE001 - a board must survive a failed read; the next event or reconnect heals it
-        log.exception('board: reading queue %s failed', queue_id)
-        return None
-
-
-async def shared_view(event: dict) -> queue.QueueView | None:
-    """The queue's new state after an event, read once for every screen: the first subscriber to handle the event
-    reads it, the others await the same read (kept on the event's payload, which all subscribers share). Callers
-    show it only where the person or display key may see that queue (checked when their page was built)."""
-    task = event.get('_board_read')
-    if task is None:
-        task = event['_board_read'] = asyncio.ensure_future(_read(event['queue_id']))
-    return await task
 
 
 def phrases() -> dict[str, str]:
@@ -313,10 +291,10 @@ async def board_page(key: str | None = None, department: int | None = None):
             return True
         return department is None and (not scope.queue_ids or queue_id in scope.queue_ids)
 
-    def apply(view: queue.QueueView, markup: str, event: dict) -> None:
+    def apply(view: queue.QueueView, markup: str, event: QueueChanged) -> None:
         show(view, markup)
-        if event.get('action') in ('called', 'recalled'):
-            ticket = next((t for t in view.active if t.id == event['ticket_id']), None)
+        if event.action in ('called', 'recalled'):
+            ticket = next((t for t in view.active if t.id == event.ticket_id), None)
             if ticket is not None:
                 highlight(view, ticket)
 
@@ -329,8 +307,8 @@ async def board_page(key: str | None = None, department: int | None = None):
         for view in fresh:
             show(view)
 
-    def on_settings(event: dict) -> None:
-        if event.get('display_key_revoked') == scope.key_id:
+    def on_revoked(event: DisplayKeyRevoked) -> None:
+        if event.key_id == scope.key_id:
             client.run_javascript('location.reload()')  # the key no longer opens the board
 
     connections = 0
@@ -342,7 +320,7 @@ async def board_page(key: str | None = None, department: int | None = None):
             await refresh_all()
 
     hub.join(Screen(client, in_scope, apply))
-    subscribe(Topic.SETTINGS, on_settings)
+    subscribe(DisplayKeyRevoked, on_revoked)
     client.on_connect(on_connect)
     options = {'timeZone': settings.timezone, 'locale': words['locale'], 'lang': words['speech'],
                'enableText': words['sound']}

@@ -1,20 +1,19 @@
 """Booking at reception: what for (service or complaint), which doctor, which free slot, confirm."""
 from __future__ import annotations
 
-
 from nicegui import ui
 
-from clinic_ui.db import get_db
 from clinic_ui.pickers import SlotGrid
 from clinic_ui.routes import staff_page
-from clinic_ui.settings import get_settings
 from clinic_ui.stations import RECEPTION
 from clinic_ui.widgets import error_text, money, section_title, staff_action
 from models import BookingSource
 from services import booking, patients
 from services.access import Actor
 from services.booking import Slot
-from services.errors import NotFound
+from services.core.db import get_db
+from services.core.errors import NotFound
+from services.core.settings import get_settings
 
 from .reception import now_utc
 

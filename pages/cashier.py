@@ -8,18 +8,19 @@ from decimal import Decimal
 from fastapi.responses import Response
 from nicegui import ui
 
-from clinic_ui.db import get_db
-from clinic_ui.events import Topic, subscribe
+from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_file, staff_page
-from clinic_ui.settings import get_settings
 from clinic_ui.stations import CASHIER
 from clinic_ui.widgets import data_table, error_text, money, section_title, staff_action
 from models import InvoiceStatus, PaymentKind, PaymentMethod
 from services import billing, receipts, users
 from services.access import Actor
 from services.billing import CASHIER_METHODS, METHOD_LABELS, Tender
-from services.clock import local_time_text, local_today
-from services.errors import DomainError, ValidationError
+from services.core.clock import local_time_text, local_today
+from services.core.db import get_db
+from services.core.errors import DomainError, ValidationError
+from services.core.events import BillingChanged, VisitChanged
+from services.core.settings import get_settings
 
 QUEUE_COLUMNS = [
     {'name': 'arrived', 'label': 'Arrived', 'field': 'arrived'},
@@ -128,8 +129,8 @@ async def cashier_page(actor: Actor):
         table.rows = fresh
         title.set_text(f'Waiting to pay ({len(fresh)})')
 
-    subscribe(Topic.BILLING, refresh)
-    subscribe(Topic.VISITS, refresh)
+    subscribe(BillingChanged, refresh)
+    subscribe(VisitChanged, refresh)
 
 
 # --- One invoice ----------------------------------------------------------------------------------------------------
@@ -276,9 +277,9 @@ class InvoiceScreen:
                          'refundable_text': amount_text(p.refundable)})
         self.payments.rows = rows
 
-    async def on_billing(self, event: dict) -> None:
-        if event.get('invoice_id') == self.invoice_id or (
-                self.view is not None and event.get('visit_id') == self.view.invoice.visit_id):
+    async def on_billing(self, event: BillingChanged) -> None:
+        if event.invoice_id == self.invoice_id or (
+                self.view is not None and event.visit_id == self.view.invoice.visit_id):
             await self.load()
 
     # -- actions --
@@ -576,7 +577,7 @@ async def invoice_page(actor: Actor, invoice_id: int):
     except DomainError as e:
         ui.label(str(e)).classes('text-negative text-lg')
         return
-    subscribe(Topic.BILLING, screen.on_billing)
+    subscribe(BillingChanged, screen.on_billing)
 
 
 # --- PDFs ---------------------------------------------------------------------------------------------------------

@@ -12,19 +12,20 @@ from datetime import timedelta
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 from nicegui import background_tasks, ui
 
-from clinic_ui.db import get_db
-from clinic_ui.events import Topic, subscribe
+from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_file, staff_page
-from clinic_ui.settings import get_settings
 from clinic_ui.stations import CONSULTATION
 from clinic_ui.widgets import data_table, error_text, money, section_title, staff_action
 from models import BookingSource, OrderStatus, RecordStatus, TicketStatus, VisitStatus
 from models.types import utcnow
 from services import booking, clinical_pdf, consultation, files, icd10, orders, prescriptions, queue
 from services.access import Actor
-from services.clock import local_today
 from services.consultation import RecordInput
-from services.errors import DomainError
+from services.core.clock import local_today
+from services.core.db import get_db
+from services.core.errors import DomainError
+from services.core.events import OrdersChanged, VisitChanged
+from services.core.settings import get_settings
 from services.prescriptions import LineInput
 
 AUTOSAVE_DELAY_S = 1.0
@@ -591,20 +592,20 @@ async def chart_page(actor: Actor, visit_id: int):
         follow_form.set_visibility(c.can_edit)
         history.rows = history_rows(c)
 
-    async def on_orders(event: dict) -> None:
-        if event.get('visit_id') == visit_id:
+    async def on_orders(event: OrdersChanged) -> None:
+        if event.visit_id == visit_id:
             c = await reload()
             show_orders(c)
             show_status()
 
-    async def on_visits(event: dict) -> None:
-        if event.get('visit_id') == visit_id:
+    async def on_visits(event: VisitChanged) -> None:
+        if event.visit_id == visit_id:
             c = await reload()
             show_status()
             show_prescription(c)
 
-    subscribe(Topic.ORDERS, on_orders)
-    subscribe(Topic.VISITS, on_visits)
+    subscribe(OrdersChanged, on_orders)
+    subscribe(VisitChanged, on_visits)
     await refresh_all(chart)  # the record was filled in when its form was built: what is typed meanwhile stays
 
 

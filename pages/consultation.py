@@ -7,18 +7,19 @@ from datetime import datetime
 
 from nicegui import ui
 
-from clinic_ui.db import get_db
-from clinic_ui.events import Topic, subscribe
+from clinic_ui import live
+from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
-from clinic_ui.settings import get_settings
 from clinic_ui.stations import CONSULTATION
 from clinic_ui.widgets import KeyedList, data_table, section_title, staff_action
 from models import QueueKind, Role, TicketStatus
 from models.types import utcnow
 from services import queue
 from services.access import Actor
+from services.core.db import get_db
+from services.core.events import AppointmentChanged, QueueChanged
+from services.core.settings import get_settings
 
-from .board import shared_view
 from .chart import chart_url
 from .reception import COLUMNS, appointment_rows
 
@@ -261,10 +262,10 @@ async def consultation_page(actor: Actor):
         call_button.set_enabled(bool(view.waiting))
         show_lists(view)
 
-    async def on_queue(event: dict) -> None:
-        if event['queue_id'] == current['id']:  # a queue this person may see (checked by the first refresh)
-            await refresh(await shared_view(event))
+    async def on_queue(event: QueueChanged) -> None:
+        if event.queue_id == current['id']:  # a queue this person may see (checked by the first refresh)
+            await refresh(await live.queue_view(event))
 
-    subscribe(Topic.QUEUE, on_queue)
-    subscribe(Topic.APPOINTMENTS, refresh_appointments)
+    subscribe(QueueChanged, on_queue)
+    subscribe(AppointmentChanged, refresh_appointments)
     await refresh()

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from nicegui import context, ui
 
-from clinic_ui.db import get_db
 from clinic_ui.routes import staff_page
-from clinic_ui.settings import get_settings
 from clinic_ui.stations import ADMIN
 from clinic_ui.widgets import error_text, section_title, staff_action
 from services import display_keys, queue
 from services.access import Actor
+from services.core.db import get_db
+from services.core.settings import get_settings
 
 COLUMNS = [
     {'name': 'name', 'label': 'Display', 'field': 'name', 'align': 'left'},

@@ -3,16 +3,17 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from clinic_ui.db import get_db
-from clinic_ui.events import Topic, subscribe
+from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
-from clinic_ui.settings import get_settings
 from clinic_ui.stations import PHARMACY
 from clinic_ui.widgets import data_table, error_text, section_title, staff_action
 from models.types import utcnow
 from services import inventory
 from services.access import Actor
-from services.clock import local_today
+from services.core.clock import local_today
+from services.core.db import get_db
+from services.core.events import StockChanged
+from services.core.settings import get_settings
 from services.inventory import ADJUSTMENT_REASONS, GoodsIn
 from services.patients import parse_date
 
@@ -154,4 +155,4 @@ async def inventory_page(actor: Actor):
 
     table.on('ledger', lambda e: ledger_dialog(e.args['id']))
     table.on('receive', lambda e: receive_dialog(e.args['id'], e.args['name']))
-    subscribe(Topic.PHARMACY, refresh)
+    subscribe(StockChanged, refresh)

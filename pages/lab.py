@@ -7,16 +7,17 @@ from datetime import timedelta
 
 from nicegui import ui
 
-from clinic_ui.db import get_db
-from clinic_ui.events import Topic, subscribe
+from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_file, staff_page
-from clinic_ui.settings import get_settings
 from clinic_ui.stations import SERVICES
 from clinic_ui.widgets import data_table, error_text, section_title, staff_action
 from models import OrderStatus, ServiceKind
 from models.types import utcnow
 from services import consultation, files, orders, queue
 from services.access import Actor
+from services.core.db import get_db
+from services.core.events import OrdersChanged
+from services.core.settings import get_settings
 from services.orders import ResultValue
 
 from .chart import result_file_response
@@ -187,7 +188,7 @@ async def lab_page(actor: Actor):
         dialog.open()
 
     table.on('open', lambda e: open_order(e.args['id']))
-    subscribe(Topic.ORDERS, refresh)
+    subscribe(OrdersChanged, refresh)
     await refresh()
 
 

@@ -5,13 +5,13 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from clinic_ui import auth, theme
-from clinic_ui.db import get_db
 from clinic_ui.routes import public_page, staff_page
-from clinic_ui.settings import get_settings
 from clinic_ui.stations import ACCOUNT, HOME
 from clinic_ui.widgets import error_text, run_action
 from services import users
 from services.access import Actor
+from services.core.db import get_db
+from services.core.settings import get_settings
 
 REASONS = {
     'idle': 'You were signed out after a while without activity.',

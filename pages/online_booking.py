@@ -7,14 +7,14 @@ from fastapi import Request
 from nicegui import ui
 
 from clinic_ui import theme
-from clinic_ui.db import get_db
 from clinic_ui.pickers import SlotGrid
 from clinic_ui.ratelimit import RateLimiter, client_key
 from clinic_ui.routes import public_page
-from clinic_ui.settings import get_settings
 from clinic_ui.widgets import error_text, money, run_action
 from services import booking, online_booking
 from services.booking import Slot
+from services.core.db import get_db
+from services.core.settings import get_settings
 from services.patients import parse_date
 
 DAYS_SHOWN = 7

@@ -6,15 +6,16 @@ from datetime import datetime
 
 from nicegui import ui
 
-from clinic_ui.db import get_db
-from clinic_ui.events import Topic, subscribe
+from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
-from clinic_ui.settings import get_settings
 from clinic_ui.stations import RECEPTION
 from clinic_ui.widgets import section_title, staff_action
 from models import OutboxStatus
 from services import outbox
 from services.access import Actor
+from services.core.db import get_db
+from services.core.events import OutboxChanged
+from services.core.settings import get_settings
 
 PAGE_SIZE = 25
 STATUS_FILTER = {'': 'All', **{status.value: status.value.capitalize() for status in OutboxStatus}}
@@ -97,5 +98,5 @@ async def outbox_page(actor: Actor):
     status_filter.on_value_change(filter_changed)
     pager.on_value_change(load)
     table.on('requeue', send_again)
-    subscribe(Topic.OUTBOX, load)
+    subscribe(OutboxChanged, load)
     await load()

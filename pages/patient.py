@@ -5,17 +5,18 @@ from datetime import timedelta
 
 from nicegui import ui
 
-from clinic_ui.db import get_db
-from clinic_ui.events import Topic, subscribe
+from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
-from clinic_ui.settings import get_settings
 from clinic_ui.stations import RECEPTION
 from clinic_ui.widgets import error_text, section_title, staff_action
 from models import Patient, Sex
 from services import appointments, patients
 from services.access import Actor
-from services.clock import local_today
-from services.errors import NotFound, ValidationError
+from services.core.clock import local_today
+from services.core.db import get_db
+from services.core.errors import NotFound, ValidationError
+from services.core.events import AppointmentChanged
+from services.core.settings import get_settings
 from services.patients import PatientInput, parse_date
 
 from .reception import open_cancel, open_reschedule, open_walk_in
@@ -202,4 +203,4 @@ async def patient_page(actor: Actor, patient_id: int):
                                 .props('flat round dense color=negative aria-label=Cancel').tooltip('Cancel')
 
     await show_upcoming()
-    subscribe(Topic.APPOINTMENTS, show_upcoming)
+    subscribe(AppointmentChanged, show_upcoming)

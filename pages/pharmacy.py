@@ -5,18 +5,19 @@ from __future__ import annotations
 from fastapi.responses import PlainTextResponse, Response
 from nicegui import ui
 
-from clinic_ui.db import get_db
-from clinic_ui.events import Topic, subscribe
+from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_file, staff_page
-from clinic_ui.settings import get_settings
 from clinic_ui.stations import PHARMACY
 from clinic_ui.widgets import data_table, error_text, section_title, staff_action
 from models import PrescriptionStatus
 from models.types import utcnow
 from services import clinical_pdf, inventory, pharmacy, prescriptions
 from services.access import Actor
-from services.clock import local_today
-from services.errors import DomainError
+from services.core.clock import local_today
+from services.core.db import get_db
+from services.core.errors import DomainError
+from services.core.events import PrescriptionChanged, StockChanged
+from services.core.settings import get_settings
 from services.pharmacy import DispenseLine
 
 QUEUE_COLUMNS = [
@@ -219,7 +220,8 @@ async def pharmacy_page(actor: Actor):
         dialog.open()
 
     table.on('dispense', lambda e: open_dispense(e.args['id']))
-    subscribe(Topic.PHARMACY, refresh)
+    subscribe(PrescriptionChanged, refresh)
+    subscribe(StockChanged, refresh)
     await refresh_queue()
 
 

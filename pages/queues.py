@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from clinic_ui.db import get_db
-from clinic_ui.events import Topic, subscribe
+from clinic_ui import live
+from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
-from clinic_ui.settings import get_settings
 from clinic_ui.stations import RECEPTION
 from clinic_ui.widgets import error_text, section_title, staff_action
 from models import TicketStatus
 from models.types import utcnow
 from services import queue
 from services.access import Actor
-
-from .board import shared_view
+from services.core.db import get_db
+from services.core.events import QueueChanged
+from services.core.settings import get_settings
 
 PRIORITY_REASONS = ['Elderly', 'Pregnant', 'Urgent', 'Disability', 'Young child']
 COLUMNS = [
@@ -159,10 +159,10 @@ async def queues_page(actor: Actor):
             for ticket in [*view.active, *view.waiting, *view.skipped]:
                 tickets[ticket.id] = ticket
 
-    async def on_queue(event: dict) -> None:
-        if event['queue_id'] not in cards:
+    async def on_queue(event: QueueChanged) -> None:
+        if event.queue_id not in cards:
             return
-        view = await shared_view(event)  # one read per event for every board and reception screen
+        view = await live.queue_view(event)  # one read per event for every board and reception screen
         if view is None:
             return
         line, table = cards[view.id]
@@ -171,4 +171,4 @@ async def queues_page(actor: Actor):
         for ticket in [*view.active, *view.waiting, *view.skipped]:
             tickets[ticket.id] = ticket
 
-    subscribe(Topic.QUEUE, on_queue)
+    subscribe(QueueChanged, on_queue)

@@ -6,18 +6,19 @@ from datetime import datetime, timezone
 from fastapi.responses import Response
 from nicegui import ui
 
-from clinic_ui.db import get_db
-from clinic_ui.events import Topic, subscribe
+from clinic_ui.live import subscribe
 from clinic_ui.pickers import SlotGrid, patient_search
 from clinic_ui.routes import staff_file, staff_page
-from clinic_ui.settings import get_settings
 from clinic_ui.stations import RECEPTION
 from clinic_ui.widgets import data_table, error_text, section_title, staff_action
 from models import AppointmentStatus
 from services import appointments, booking, checkin, documents, patients
 from services.access import Actor
 from services.booking import Slot
-from services.clock import local_time_text, local_today
+from services.core.clock import local_time_text, local_today
+from services.core.db import get_db
+from services.core.events import AppointmentChanged
+from services.core.settings import get_settings
 
 COLUMNS = [
     {'name': 'time', 'label': 'Time', 'field': 'time'},
@@ -320,7 +321,7 @@ async def reception_page(actor: Actor):
         table.rows = fresh
         title.set_text(f"Today's appointments ({len(fresh)})")
 
-    subscribe(Topic.APPOINTMENTS, refresh)
+    subscribe(AppointmentChanged, refresh)
 
 
 @staff_file(RECEPTION, '/reception/tickets/{visit_id}.pdf')

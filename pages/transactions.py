@@ -7,18 +7,19 @@ from urllib.parse import urlencode
 from fastapi.responses import Response
 from nicegui import ui
 
-from clinic_ui.db import get_db
-from clinic_ui.events import Topic, subscribe
+from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_file, staff_page
-from clinic_ui.settings import get_settings
 from clinic_ui.stations import CASHIER
 from clinic_ui.widgets import error_text, money, section_title
 from models import PaymentKind, PaymentMethod
 from services import reports
 from services.access import Actor
 from services.billing import METHOD_LABELS
-from services.clock import local_today
-from services.errors import DomainError, ValidationError
+from services.core.clock import local_today
+from services.core.db import get_db
+from services.core.errors import DomainError, ValidationError
+from services.core.events import BillingChanged
+from services.core.settings import get_settings
 from services.patients import parse_date
 
 PAGE_SIZE = 25
@@ -215,13 +216,13 @@ async def transactions_page(actor: Actor):
     await load_close()
     await search(reset=True)
 
-    async def on_billing(event: dict) -> None:
-        if event.get('action') in ('payment', 'refund'):
+    async def on_billing(event: BillingChanged) -> None:
+        if event.action in ('payment', 'refund'):
             await load_close()
             if state['offset'] == 0:
                 await search()
 
-    subscribe(Topic.BILLING, on_billing)
+    subscribe(BillingChanged, on_billing)
 
 
 def _day(text: str) -> date:

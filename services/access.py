@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from models import Role
 
-from .errors import PermissionDenied
+from .core.errors import PermissionDenied
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,21 @@ from zoneinfo import ZoneInfo
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Appointment, AppointmentService, AppointmentStatus, BookingSource, Doctor, Patient, Role, Room, Service
+from models import (
+    Appointment,
+    AppointmentService,
+    AppointmentStatus,
+    BookingSource,
+    Doctor,
+    Patient,
+    Role,
+    Room,
+    Service,
+)
 
 from .access import Actor, require
-from .clock import day_bounds
-from .errors import NotFound, ValidationError
+from .core.clock import day_bounds
+from .core.errors import NotFound, ValidationError
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import AuditLog, Role
 
 from .access import Actor, require
-from .clock import day_bounds
-from .errors import ValidationError
+from .core.clock import day_bounds
+from .core.errors import ValidationError
 
 # kind -> LIKE patterns of its actions; "edits" is every action that matches none of the others.
 KINDS: dict[str, tuple[str, ...]] = {

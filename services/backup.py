@@ -35,7 +35,7 @@ from models import Role
 
 from . import audit
 from .access import Actor, require
-from .errors import NotFound, ValidationError
+from .core.errors import NotFound, ValidationError
 
 NAME_RE = re.compile(r'^clinic-(\d{8}-\d{6})(?:-(\d+))?\.db$')  # time made, and a counter within a second
 NOT_SQLITE = 'This clinic runs on PostgreSQL: back it up with pg_dump (e.g. pg_dump -Fc clinic > clinic.dump).'
@@ -193,7 +193,7 @@ def _app_is_running(settings) -> bool:
 
 
 async def _audit_cli(settings, detail: str) -> None:
-    from clinic_ui.db import Database
+    from .core.db import Database
     database = Database(settings.effective_database_url)
     try:
         async with database.write() as session:
@@ -204,7 +204,7 @@ async def _audit_cli(settings, detail: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from clinic_ui.settings import get_settings
+    from .core.settings import get_settings
     parser = argparse.ArgumentParser(prog='python -m services.backup', description=__doc__.split('\n\n')[0])
     sub = parser.add_subparsers(dest='command')
     sub.add_parser('create', help='take a backup now (the default)')

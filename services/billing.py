@@ -40,16 +40,38 @@ import sqlalchemy as sa
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui.db import serialize
-from clinic_ui.events import Topic, emit_after_commit
-from models import (Appointment, AppointmentService, Dispense, DispenseItem, Doctor, Invoice, InvoiceItem,
-                    InvoiceItemKind, InvoiceStatus, Medicine, OrderStatus, Patient, Payment, PaymentKind, PaymentMethod,
-                    Role, Service, ServiceKind, ServiceOrder, User, Visit, VisitStatus, Voucher)
+from models import (
+    Appointment,
+    AppointmentService,
+    Dispense,
+    DispenseItem,
+    Doctor,
+    Invoice,
+    InvoiceItem,
+    InvoiceItemKind,
+    InvoiceStatus,
+    Medicine,
+    OrderStatus,
+    Patient,
+    Payment,
+    PaymentKind,
+    PaymentMethod,
+    Role,
+    Service,
+    ServiceKind,
+    ServiceOrder,
+    User,
+    Visit,
+    VisitStatus,
+    Voucher,
+)
 from models.types import utcnow
 
 from . import audit
 from .access import Actor, require
-from .errors import Conflict, NotFound, PermissionDenied, ValidationError
+from .core.db import serialize
+from .core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from .core.events import BillingChanged, VisitChanged, publish
 from .sequences import next_value
 
 OPEN_STATUSES = (InvoiceStatus.UNPAID, InvoiceStatus.PARTIALLY_PAID)
@@ -325,7 +347,7 @@ def _has_adjustments(invoice: Invoice) -> bool:
 
 
 def _announce(session: AsyncSession, invoice: Invoice, action: str) -> None:
-    emit_after_commit(session, Topic.BILLING, invoice_id=invoice.id, visit_id=invoice.visit_id, action=action)
+    publish(session, BillingChanged(invoice_id=invoice.id, visit_id=invoice.visit_id, action=action))
 
 
 async def _recalculate(session: AsyncSession, invoice: Invoice) -> None:
@@ -377,7 +399,7 @@ async def bill_visit(session: AsyncSession, actor: Actor, visit_id: int, *, now:
     if visit.status == VisitStatus.PAID:  # something new to pay
         visit.status = VisitStatus.AWAITING_PAYMENT
         session.add(visit)
-        emit_after_commit(session, Topic.VISITS, visit_id=visit.id, status=visit.status.value)
+        publish(session, VisitChanged(visit_id=visit.id, status=visit.status.value))
     audit.record(session, actor, action, entity='invoice', entity_id=target.id,
                  detail=f'{target.number}: {len(items)} line(s), subtotal {target.subtotal}')
     _announce(session, target, action)
@@ -448,7 +470,7 @@ async def set_discount(session: AsyncSession, actor: Actor, invoice_id: int, *, 
         raise ValidationError('The discount is larger than the bill.', 'amount')
     discount = share.of(invoice.subtotal) if share else 0
     if approval_percent is None:
-        from clinic_ui.settings import get_settings
+        from .core.settings import get_settings
         approval_percent = get_settings().discount_approval_percent
     approved_by = None
     above_limit = (share.percent > approval_percent if share and share.percent is not None
@@ -671,7 +693,7 @@ async def pay(session: AsyncSession, actor: Actor, invoice_id: int, tenders: lis
             visit.status = VisitStatus.PAID
             session.add(visit)
             visit_paid = True
-            emit_after_commit(session, Topic.VISITS, visit_id=visit.id, status=visit.status.value)
+            publish(session, VisitChanged(visit_id=visit.id, status=visit.status.value))
     methods = ', '.join(f'{t.method.value} {t.amount}' for t in tenders) or 'nothing to pay'
     audit.record(session, actor, 'payment', entity='invoice', entity_id=invoice.id,
                  detail=f'{invoice.number} {number or ""}: {methods}; paid {invoice.amount_paid} of {invoice.total}')
@@ -768,7 +790,7 @@ async def void(session: AsyncSession, actor: Actor, invoice_id: int, reason: str
             visit.status = VisitStatus.AWAITING_PAYMENT
             visit.closed_at = None
             session.add(visit)
-            emit_after_commit(session, Topic.VISITS, visit_id=visit.id, status=visit.status.value)
+            publish(session, VisitChanged(visit_id=visit.id, status=visit.status.value))
     audit.record(session, actor, 'invoice_void', entity='invoice', entity_id=invoice.id,
                  detail=f'{invoice.number}: {reason}')
     _announce(session, invoice, 'void')

@@ -16,15 +16,29 @@ from zoneinfo import ZoneInfo
 from sqlmodel import or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui.db import serialize
-from clinic_ui.events import Topic, emit_after_commit
-from models import (Appointment, AppointmentService, AppointmentStatus, BookingSource, Doctor, DoctorLeave,
-                    DoctorService, DoctorSpecialty, Patient, Role, Room, Service, SlotHold, Specialty,
-                    WorkingHours)
+from models import (
+    Appointment,
+    AppointmentService,
+    AppointmentStatus,
+    BookingSource,
+    Doctor,
+    DoctorLeave,
+    DoctorService,
+    DoctorSpecialty,
+    Patient,
+    Role,
+    Room,
+    Service,
+    SlotHold,
+    Specialty,
+    WorkingHours,
+)
 
 from . import audit, notifications
 from .access import Actor, require
-from .errors import Conflict, NotFound, ValidationError
+from .core.db import serialize
+from .core.errors import Conflict, NotFound, ValidationError
+from .core.events import AppointmentChanged, publish
 from .text import search_key
 
 ACTIVE = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN,
@@ -263,7 +277,7 @@ async def book(session: AsyncSession, actor: Actor | None, *, patient_id: int, s
     audit.record(session, actor, 'appointment_booked', entity='appointment', entity_id=appointment.id,
                  detail=f'source={source.value}', username='' if actor else 'online booking')
     await notifications.queue_appointment_email(session, appointment.id, 'booked', settings=_settings(settings))
-    emit_after_commit(session, Topic.APPOINTMENTS, appointment_id=appointment.id)
+    publish(session, AppointmentChanged(appointment_id=appointment.id))
     await session.commit()
     return appointment
 
@@ -271,7 +285,7 @@ async def book(session: AsyncSession, actor: Actor | None, *, patient_id: int, s
 def _settings(settings):
     if settings is not None:
         return settings
-    from clinic_ui.settings import get_settings
+    from .core.settings import get_settings
     return get_settings()
 
 
@@ -315,7 +329,7 @@ async def reschedule(session: AsyncSession, actor: Actor, appointment_id: int, *
                  detail=f'{before} -> {slot.start_at.astimezone(tz).strftime("%d/%m %H:%M")}')
     await session.flush()
     await notifications.queue_appointment_email(session, appointment.id, 'rescheduled', settings=_settings(settings))
-    emit_after_commit(session, Topic.APPOINTMENTS, appointment_id=appointment.id)
+    publish(session, AppointmentChanged(appointment_id=appointment.id))
     await session.commit()
     return appointment
 
@@ -339,7 +353,7 @@ async def cancel(session: AsyncSession, actor: Actor, appointment_id: int, *, re
                  detail=reason)
     await session.flush()
     await notifications.queue_appointment_email(session, appointment.id, 'cancelled', settings=_settings(settings))
-    emit_after_commit(session, Topic.APPOINTMENTS, appointment_id=appointment.id)
+    publish(session, AppointmentChanged(appointment_id=appointment.id))
     await session.commit()
     return appointment
 
@@ -354,7 +368,7 @@ async def mark_no_show(session: AsyncSession, actor: Actor, appointment_id: int,
     appointment.updated_at = now
     session.add(appointment)
     audit.record(session, actor, 'appointment_no_show', entity='appointment', entity_id=appointment.id)
-    emit_after_commit(session, Topic.APPOINTMENTS, appointment_id=appointment.id)
+    publish(session, AppointmentChanged(appointment_id=appointment.id))
     await session.commit()
     return appointment
 

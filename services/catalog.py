@@ -14,13 +14,13 @@ from decimal import Decimal, InvalidOperation
 from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui.db import serialize
-from clinic_ui.events import Topic, emit_after_commit
-from models import (Doctor, Medicine, Role, Room, RoomKind, Service, ServiceKind, Specialty, WorkingHours)
+from models import Doctor, Medicine, Role, Room, RoomKind, Service, ServiceKind, Specialty, WorkingHours
 
 from . import audit
 from .access import Actor, require
-from .errors import Conflict, NotFound, ValidationError
+from .core.db import serialize
+from .core.errors import Conflict, NotFound, ValidationError
+from .core.events import CatalogChanged, publish
 from .text import clean_name
 
 CODE_RE = re.compile(r'^[A-Z0-9][A-Z0-9._-]{0,19}$')
@@ -117,7 +117,7 @@ async def _save(session: AsyncSession, actor: Actor, obj, values: dict, *, entit
     if created or changes:
         audit.record(session, actor, f'{entity}_{"created" if created else "updated"}', entity=entity,
                      entity_id=obj.id, detail=f'{label}' + (f': {"; ".join(changes)}' if changes else ''))
-        emit_after_commit(session, Topic.SETTINGS, catalog=entity, id=obj.id)
+        publish(session, CatalogChanged(entity=entity, entity_id=obj.id))
     await session.commit()
 
 
@@ -128,7 +128,7 @@ async def _set_active(session: AsyncSession, actor: Actor, obj, active: bool, *,
     session.add(obj)
     audit.record(session, actor, f'{entity}_{"reactivated" if active else "deactivated"}', entity=entity,
                  entity_id=obj.id, detail=label)
-    emit_after_commit(session, Topic.SETTINGS, catalog=entity, id=obj.id)
+    publish(session, CatalogChanged(entity=entity, entity_id=obj.id))
     await session.commit()
 
 

@@ -9,16 +9,30 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui.db import serialize
-from clinic_ui.events import Topic, emit_after_commit
-from models import (Appointment, AppointmentService, AppointmentStatus, BookingSource, Doctor, DoctorLeave,
-                    Patient, Queue, QueueTicket, Role, Room, Service, Visit, VisitStatus, WorkingHours)
+from models import (
+    Appointment,
+    AppointmentService,
+    AppointmentStatus,
+    BookingSource,
+    Doctor,
+    DoctorLeave,
+    Patient,
+    Queue,
+    QueueTicket,
+    Role,
+    Room,
+    Service,
+    Visit,
+    VisitStatus,
+    WorkingHours,
+)
 
 from . import audit, booking, queue
 from .access import Actor, require
-from .clock import local_today
-from .errors import Conflict, NotFound, ValidationError
-
+from .core.clock import local_today
+from .core.db import serialize
+from .core.errors import Conflict, NotFound, ValidationError
+from .core.events import AppointmentChanged, QueueChanged, VisitChanged, publish
 
 
 @dataclass(frozen=True)
@@ -131,8 +145,10 @@ async def _open_visit(session: AsyncSession, actor: Actor, appointment: Appointm
     audit.record(session, actor, 'walk_in' if walk_in else 'checked_in', entity='visit', entity_id=visit.id,
                  detail=queue.ticket_label(doctor_queue.prefix, ticket.number))
     result = await _ticket(session, ticket, doctor_queue, patient)
-    for topic in (Topic.VISITS, Topic.QUEUE, Topic.APPOINTMENTS):
-        emit_after_commit(session, topic, visit_id=visit.id, queue_id=doctor_queue.id)
+    publish(session, VisitChanged(visit_id=visit.id, patient_id=visit.patient_id, status=visit.status.value))
+    publish(session, QueueChanged(queue_id=doctor_queue.id, ticket_id=ticket.id, visit_id=visit.id, action='issued',
+                                  label=result.label))
+    publish(session, AppointmentChanged(appointment_id=appointment.id))
     await session.commit()
     return result
 

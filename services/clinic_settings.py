@@ -3,7 +3,7 @@
 Saved values live in the ``clinic_settings`` table and override the CLINIC_* environment defaults of the same
 name (``clinic_ui.settings.apply_overrides``) for the running app, right after the change commits and at every
 start. Each change is validated with a message for the person at the screen, audited (old -> new; passwords
-never) and announced with ``Topic.SETTINGS``.
+never) and announced with ``SettingsChanged``.
 
 Queue prefixes are not stored here: they belong to the queue itself (``queues.prefix``), where tickets read them.
 """
@@ -21,15 +21,15 @@ import aiosmtplib
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui.db import serialize
-from clinic_ui.events import Topic, emit_after_commit
-from clinic_ui.settings import CURRENCY_EXPONENTS, OVERRIDABLE, Settings, apply_overrides, get_settings
 from models import ClinicSetting, Doctor, Invoice, Medicine, Queue, Role, Room, Service, User, WorkingHours
 from models.types import utcnow
 
 from . import audit
 from .access import Actor, require
-from .errors import Conflict, DomainError, NotFound, ValidationError
+from .core.db import serialize
+from .core.errors import Conflict, DomainError, NotFound, ValidationError
+from .core.events import OutboxChanged, SettingsChanged, publish
+from .core.settings import CURRENCY_EXPONENTS, OVERRIDABLE, Settings, apply_overrides, get_settings
 from .notifications import sender
 from .text import clean_name, is_valid_email, is_valid_phone, normalize_phone
 
@@ -130,9 +130,9 @@ async def _save(session: AsyncSession, actor: Actor, values: dict[str, str]) -> 
         audit.record(session, actor, 'setting_changed', entity='setting', detail=f'{key}: {shown}')
     if not changed:
         return []
-    emit_after_commit(session, Topic.SETTINGS, keys=changed)
+    publish(session, SettingsChanged(keys=tuple(changed)))
     if {'smtp_host', 'smtp_port', 'smtp_username', 'smtp_password', 'smtp_starttls'} & set(changed):
-        emit_after_commit(session, Topic.OUTBOX)  # wakes the email sender: waiting emails may go out now
+        publish(session, OutboxChanged())  # wakes the email sender: waiting emails may go out now
     await session.commit()
     apply_overrides(current)
     return changed
@@ -301,7 +301,7 @@ async def set_queue_prefix(session: AsyncSession, actor: Actor, queue_id: int, p
                  detail=f'{queue.name}: {queue.prefix} -> {prefix}')
     queue.prefix = prefix
     session.add(queue)
-    emit_after_commit(session, Topic.SETTINGS, keys=['queue_prefix'])  # boards and queue pages re-read
+    publish(session, SettingsChanged(keys=('queue_prefix',)))  # boards and queue pages re-read
     await session.commit()
     return queue
 

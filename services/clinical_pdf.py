@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import unicodedata
-
 from zoneinfo import ZoneInfo
 
 from fpdf import FPDF

@@ -21,15 +21,33 @@ from decimal import Decimal, InvalidOperation
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui.db import serialize
-from clinic_ui.events import Topic, emit_after_commit
-from models import (Doctor, Invoice, InvoiceStatus, MedicalRecord, Medicine, Patient, Prescription,
-                    PrescriptionItem, PrescriptionStatus, QueueTicket, RecordAmendment, RecordStatus, Role, Service, ServiceOrder,
-                    TicketStatus, User, Visit, VisitStatus)
+from models import (
+    Doctor,
+    Invoice,
+    InvoiceStatus,
+    MedicalRecord,
+    Medicine,
+    Patient,
+    Prescription,
+    PrescriptionItem,
+    PrescriptionStatus,
+    QueueTicket,
+    RecordAmendment,
+    RecordStatus,
+    Role,
+    Service,
+    ServiceOrder,
+    TicketStatus,
+    User,
+    Visit,
+    VisitStatus,
+)
 
 from . import audit, icd10, orders, prescriptions
 from .access import Actor, require
-from .errors import Conflict, NotFound, PermissionDenied, ValidationError
+from .core.db import serialize
+from .core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from .core.events import PrescriptionChanged, VisitChanged, publish
 
 # Visits whose record, orders and prescription the doctor may still change (afterwards: amendments only).
 EDITABLE = (VisitStatus.WAITING, VisitStatus.IN_CONSULTATION, VisitStatus.IN_SERVICES)
@@ -268,7 +286,7 @@ async def sign(session: AsyncSession, actor: Actor, visit_id: int, data: RecordI
     for name, value in values.items():
         setattr(record, name, value)
     _sign(session, actor, record, now)
-    emit_after_commit(session, Topic.VISITS, visit_id=visit.id, patient_id=visit.patient_id)
+    publish(session, VisitChanged(visit_id=visit.id, patient_id=visit.patient_id))
     await session.commit()
     return record
 
@@ -307,7 +325,7 @@ async def amend(session: AsyncSession, actor: Actor, visit_id: int, data: Record
     session.add_all(changes)
     audit.record(session, actor, 'record_amended', entity='medical_record', entity_id=record.id,
                  detail=f'{", ".join(c.field_name for c in changes)}: {reason}')
-    emit_after_commit(session, Topic.VISITS, visit_id=visit.id, patient_id=visit.patient_id)
+    publish(session, VisitChanged(visit_id=visit.id, patient_id=visit.patient_id))
     await session.commit()
     return changes
 
@@ -334,10 +352,9 @@ async def finish(session: AsyncSession, actor: Actor, visit_id: int, *, now: dat
     session.add(visit)
     audit.record(session, actor, 'consultation_finished', entity='visit', entity_id=visit.id,
                  detail=f'status={visit.status.value}' + (f', prescription {issued.id} issued' if issued else ''))
-    emit_after_commit(session, Topic.VISITS, visit_id=visit.id, patient_id=visit.patient_id,
-                      status=visit.status.value)
+    publish(session, VisitChanged(visit_id=visit.id, patient_id=visit.patient_id, status=visit.status.value))
     if issued is not None:
-        emit_after_commit(session, Topic.PHARMACY, prescription_id=issued.id, visit_id=visit.id)
+        publish(session, PrescriptionChanged(prescription_id=issued.id, visit_id=visit.id))
     await session.commit()
     return visit.status
 

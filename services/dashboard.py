@@ -15,13 +15,23 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import (Appointment, AppointmentStatus, BookingSource, Doctor, PaymentKind, PaymentMethod, Payment,
-                    Role, Visit, VisitStatus)
+from models import (
+    Appointment,
+    AppointmentStatus,
+    BookingSource,
+    Doctor,
+    Payment,
+    PaymentKind,
+    PaymentMethod,
+    Role,
+    Visit,
+    VisitStatus,
+)
 from models.types import utcnow
 
 from .access import Actor, require
-from .clock import day_bounds
-from .errors import ValidationError
+from .core.clock import day_bounds
+from .core.errors import ValidationError
 
 MAX_DAYS = 366
 MAX_MINUTES = 12 * 60  # a waiting or consultation time above this is a forgotten click, not data

@@ -33,12 +33,30 @@ from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import models
-from models import (AppointmentStatus, BookingSource, InvoiceItemKind, InvoiceStatus, MovementKind, OrderStatus,
-                    Patient, PaymentKind, PaymentMethod, PrescriptionStatus, QueueKind, RecordStatus, Role, RoomKind,
-                    ServiceKind, Sex, TicketStatus, User, VisitStatus)
+from models import (
+    AppointmentStatus,
+    BookingSource,
+    InvoiceItemKind,
+    InvoiceStatus,
+    MovementKind,
+    OrderStatus,
+    Patient,
+    PaymentKind,
+    PaymentMethod,
+    PrescriptionStatus,
+    QueueKind,
+    RecordStatus,
+    Role,
+    RoomKind,
+    ServiceKind,
+    Sex,
+    TicketStatus,
+    User,
+    VisitStatus,
+)
 from models.types import utcnow
 
-from .errors import Conflict
+from .core.errors import Conflict
 from .security import hash_password
 from .text import search_key
 

@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui.events import Topic, emit_after_commit
 from models import DisplayKey, Queue, Role
 from models.types import utcnow
 
 from . import audit
 from .access import Actor, require
-from .errors import Conflict, NotFound, ValidationError
+from .core.errors import Conflict, NotFound, ValidationError
+from .core.events import DisplayKeyRevoked, publish
 
 KEY_BYTES = 24            # 32 URL-safe characters
 SEEN_EVERY = timedelta(minutes=5)  # last_seen_at is refreshed at most this often
@@ -106,7 +106,7 @@ async def revoke(session: AsyncSession, actor: Actor, key_id: int, *, now: datet
     row.revoked_at = now or utcnow()
     session.add(row)
     audit.record(session, actor, 'display_key_revoked', entity='display_key', entity_id=row.id, detail=row.name)
-    emit_after_commit(session, Topic.SETTINGS, display_key_revoked=row.id)
+    publish(session, DisplayKeyRevoked(key_id=row.id))
     await session.commit()
     return row
 

@@ -14,17 +14,29 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui.db import serialize
-from clinic_ui.events import Topic, emit_after_commit
-from models import (Appointment, Doctor, DoctorLeave, DoctorService, DoctorSpecialty, Queue, Role, Room, Service,
-                    Specialty, User, WorkingHours)
+from models import (
+    Appointment,
+    Doctor,
+    DoctorLeave,
+    DoctorService,
+    DoctorSpecialty,
+    Queue,
+    Role,
+    Room,
+    Service,
+    Specialty,
+    User,
+    WorkingHours,
+)
 from models.types import utcnow
 
 from . import audit
 from .access import Actor, require
 from .booking import ACTIVE as ACTIVE_APPOINTMENTS
 from .booking import BOOKING_LOCK
-from .errors import Conflict, NotFound, ValidationError
+from .core.db import serialize
+from .core.errors import Conflict, NotFound, ValidationError
+from .core.events import StaffChanged, publish
 from .queue import queue_for_doctor
 from .staff_admin import _check_license_free, _license, _phone
 from .text import clean_name, is_valid_email
@@ -179,7 +191,7 @@ async def create_doctor(session: AsyncSession, actor: Actor, *, full_name: str, 
     await queue_for_doctor(session, doctor.id)
     audit.record(session, actor, 'doctor_created', entity='doctor', entity_id=doctor.id,
                  detail=f'{doctor_name(doctor)}, license {license_number}')
-    emit_after_commit(session, Topic.STAFF, doctor_id=doctor.id)
+    publish(session, StaffChanged(doctor_id=doctor.id))
     await session.commit()
     return doctor
 
@@ -210,7 +222,7 @@ async def update_doctor(session: AsyncSession, actor: Actor, doctor_id: int, *, 
     if changes:
         audit.record(session, actor, 'doctor_updated', entity='doctor', entity_id=doctor.id,
                      detail='; '.join(changes))
-        emit_after_commit(session, Topic.STAFF, doctor_id=doctor.id)
+        publish(session, StaffChanged(doctor_id=doctor.id))
     await session.commit()
     return doctor
 
@@ -240,7 +252,7 @@ async def set_active(session: AsyncSession, actor: Actor, doctor_id: int, active
     session.add(queue)
     audit.record(session, actor, 'doctor_reactivated' if active else 'doctor_deactivated', entity='doctor',
                  entity_id=doctor.id, detail=doctor_name(doctor))
-    emit_after_commit(session, Topic.STAFF, doctor_id=doctor.id)
+    publish(session, StaffChanged(doctor_id=doctor.id))
     await session.commit()
     return doctor
 
@@ -283,7 +295,7 @@ async def _link_specialties(session: AsyncSession, actor: Actor, doctor: Doctor,
         names = (await session.exec(select(Specialty.name).where(col(Specialty.id).in_(wanted)))).all()
         audit.record(session, actor, 'doctor_specialties', entity='doctor', entity_id=doctor_id,
                      detail=f'{doctor_name(doctor)}: {", ".join(sorted(names)) or "none"}')
-        emit_after_commit(session, Topic.STAFF, doctor_id=doctor_id)
+        publish(session, StaffChanged(doctor_id=doctor_id))
 
 
 async def _link_services(session: AsyncSession, actor: Actor, doctor: Doctor, service_ids: list[int]) -> None:
@@ -302,7 +314,7 @@ async def _link_services(session: AsyncSession, actor: Actor, doctor: Doctor, se
         names = (await session.exec(select(Service.name).where(col(Service.id).in_(wanted)))).all()
         audit.record(session, actor, 'doctor_services', entity='doctor', entity_id=doctor_id,
                      detail=f'{doctor_name(doctor)}: {", ".join(sorted(names)) or "none"}')
-        emit_after_commit(session, Topic.STAFF, doctor_id=doctor_id)
+        publish(session, StaffChanged(doctor_id=doctor_id))
 
 
 # ---------------------------------------------------------------- weekly hours
@@ -382,7 +394,7 @@ async def add_hours(session: AsyncSession, actor: Actor, doctor_id: int, *, week
     audit.record(session, actor, 'doctor_hours_added', entity='doctor', entity_id=doctor_id,
                  detail=f'{doctor_name(doctor)}: {", ".join(WEEKDAYS[d][:3] for d in days)} '
                         f'{start_time:%H:%M}–{end_time:%H:%M} in {room.code}')
-    emit_after_commit(session, Topic.STAFF, doctor_id=doctor_id)
+    publish(session, StaffChanged(doctor_id=doctor_id))
     await session.commit()
     return added
 
@@ -415,7 +427,7 @@ async def remove_hours(session: AsyncSession, actor: Actor, hours_id: int, *, tz
     audit.record(session, actor, 'doctor_hours_removed', entity='doctor', entity_id=doctor.id,
                  detail=f'{doctor_name(doctor)}: {WEEKDAYS[block.weekday]} {block.start_time:%H:%M}–'
                         f'{block.end_time:%H:%M} in {room.code if room else "?"}')
-    emit_after_commit(session, Topic.STAFF, doctor_id=doctor.id)
+    publish(session, StaffChanged(doctor_id=doctor.id))
     await session.commit()
 
 
@@ -455,7 +467,7 @@ async def add_leave(session: AsyncSession, actor: Actor, doctor_id: int, *, star
     await session.flush()
     audit.record(session, actor, 'doctor_leave_added', entity='doctor', entity_id=doctor_id,
                  detail=f'{doctor_name(doctor)}: {start_date:%d/%m/%Y}–{end_date:%d/%m/%Y} {reason}'.strip())
-    emit_after_commit(session, Topic.STAFF, doctor_id=doctor_id)
+    publish(session, StaffChanged(doctor_id=doctor_id))
     await session.commit()
     return leave
 
@@ -469,7 +481,7 @@ async def remove_leave(session: AsyncSession, actor: Actor, leave_id: int) -> No
     await session.delete(leave)
     audit.record(session, actor, 'doctor_leave_removed', entity='doctor', entity_id=doctor.id,
                  detail=f'{doctor_name(doctor)}: {leave.start_date:%d/%m/%Y}–{leave.end_date:%d/%m/%Y}')
-    emit_after_commit(session, Topic.STAFF, doctor_id=doctor.id)
+    publish(session, StaffChanged(doctor_id=doctor.id))
     await session.commit()
 
 

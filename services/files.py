@@ -16,12 +16,12 @@ from pathlib import Path
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui.events import Topic, emit_after_commit
 from models import OrderStatus, ResultFile, Role, ServiceOrder
 
 from . import audit
 from .access import Actor, require
-from .errors import Conflict, NotFound, ValidationError
+from .core.errors import Conflict, NotFound, ValidationError
+from .core.events import OrdersChanged, publish
 
 SIGNATURES = (
     (b'\x89PNG\r\n\x1a\n', 'image/png', '.png'),
@@ -79,7 +79,7 @@ async def upload(session: AsyncSession, actor: Actor, order_id: int, *, filename
         await session.flush()
         audit.record(session, actor, 'result_file_uploaded', entity='service_order', entity_id=order.id,
                      detail=f'{row.filename} ({len(data)} bytes)')
-        emit_after_commit(session, Topic.ORDERS, visit_id=order.visit_id, order_ids=[order.id])
+        publish(session, OrdersChanged(visit_id=order.visit_id, order_ids=tuple([order.id])))
         await session.commit()
     except BaseException:
         path.unlink(missing_ok=True)

@@ -8,13 +8,13 @@ import sqlalchemy as sa
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui.db import serialize
-from clinic_ui.events import Topic, emit_after_commit
 from models import Medicine, MovementKind, Role, StockBatch, StockMovement
 
 from . import audit
 from .access import Actor, require
-from .errors import NotFound, ValidationError
+from .core.db import serialize
+from .core.errors import NotFound, ValidationError
+from .core.events import StockChanged, publish
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ async def receive(session: AsyncSession, actor: Actor, data: GoodsIn, *, today: 
                               else 'Goods received', user_id=actor.user_id, at=now))
     audit.record(session, actor, 'goods_received', entity='stock_batch', entity_id=batch.id,
                  detail=f'{medicine.code} batch {batch_no}: +{quantity}')
-    emit_after_commit(session, Topic.PHARMACY, medicine_ids=[medicine.id])
+    publish(session, StockChanged(medicine_ids=tuple([medicine.id])))
     await session.commit()
     await session.refresh(batch)
     return batch
@@ -176,7 +176,7 @@ async def adjust(session: AsyncSession, actor: Actor, batch_id: int, *, change: 
                               quantity=amount, reason=text[:300], user_id=actor.user_id, at=now))
     audit.record(session, actor, 'stock_adjusted', entity='stock_batch', entity_id=batch.id,
                  detail=f'{amount:+d}: {text}')
-    emit_after_commit(session, Topic.PHARMACY, medicine_ids=[batch.medicine_id])
+    publish(session, StockChanged(medicine_ids=tuple([batch.medicine_id])))
     await session.commit()
     await session.refresh(batch)
     return batch

@@ -14,12 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui.events import Topic, emit_after_commit
 from models import Appointment, AppointmentService, Doctor, EmailOutbox, OutboxStatus, Patient, Room, Service
 from models.types import utcnow
 
 from .calendar import appointment_ics, appointment_uid
-from .errors import NotFound
+from .core.errors import NotFound
+from .core.events import OutboxChanged, publish
 from .text import is_valid_email
 
 AppointmentEmailKind = Literal['booked', 'rescheduled', 'cancelled', 'reminder']
@@ -64,7 +64,7 @@ async def queue_email(session: AsyncSession, *, dedupe_key: str, to: str, subjec
             session.add(row)
     except IntegrityError:  # another transaction queued the same key meanwhile (PostgreSQL)
         return await _by_dedupe_key(session, dedupe_key)
-    emit_after_commit(session, Topic.OUTBOX, outbox_id=row.id)
+    publish(session, OutboxChanged(outbox_id=row.id))
     return row
 
 

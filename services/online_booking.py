@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui.events import Topic, emit_after_commit
 from models import BookingSource, Doctor, Patient, SlotHold
 
 from . import audit, booking, patients
-from .errors import ValidationError
+from .core.errors import ValidationError
+from .core.events import PatientChanged, publish
 from .text import normalize_phone, search_key
 
 
@@ -65,7 +65,7 @@ async def _patient_for(session: AsyncSession, data: patients.PatientInput) -> Pa
     session.add(patient)
     await session.flush()
     audit.record(session, None, 'patient_created', entity='patient', entity_id=patient.id, username='online booking')
-    emit_after_commit(session, Topic.PATIENTS, patient_id=patient.id)
+    publish(session, PatientChanged(patient_id=patient.id))
     return patient
 
 

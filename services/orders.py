@@ -3,7 +3,7 @@
 An order is a task in its station's worklist: pending -> in progress -> completed (or cancelled while pending).
 The price is copied from the price list when ordered (later price changes do not alter it). Results are text and
 a small table of values (name, value, unit, reference range); files are attached through ``services.files``.
-Every change emits ``Topic.ORDERS`` with the visit id, so the worklists and the ordering doctor's chart update at
+Every change publishes ``OrdersChanged`` with the visit id, so the worklists and the ordering doctor's chart update at
 once.
 
 When the last open order of a visit is done and the doctor had already finished the consultation (the record is
@@ -21,14 +21,31 @@ from sqlalchemy.orm import aliased
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui.db import serialize
-from clinic_ui.events import Topic, emit_after_commit
-from models import (Doctor, MedicalRecord, OrderStatus, Patient, Prescription, PrescriptionStatus, Queue, QueueKind,
-                    RecordStatus, ResultFile, Role, Service, ServiceKind, ServiceOrder, User, Visit, VisitStatus)
+from models import (
+    Doctor,
+    MedicalRecord,
+    OrderStatus,
+    Patient,
+    Prescription,
+    PrescriptionStatus,
+    Queue,
+    QueueKind,
+    RecordStatus,
+    ResultFile,
+    Role,
+    Service,
+    ServiceKind,
+    ServiceOrder,
+    User,
+    Visit,
+    VisitStatus,
+)
 
 from . import audit
 from .access import Actor, require
-from .errors import Conflict, NotFound, ValidationError
+from .core.db import serialize
+from .core.errors import Conflict, NotFound, ValidationError
+from .core.events import OrdersChanged, VisitChanged, publish
 
 OPEN = (OrderStatus.PENDING, OrderStatus.IN_PROGRESS)
 ORDERABLE_KINDS = (ServiceKind.LAB, ServiceKind.IMAGING, ServiceKind.PROCEDURE)
@@ -214,7 +231,7 @@ async def place(session: AsyncSession, actor: Actor, visit_id: int, service_ids:
     await session.flush()
     audit.record(session, actor, 'services_ordered', entity='visit', entity_id=visit.id,
                  detail=', '.join(services[s].code for s in dict.fromkeys(service_ids)))
-    emit_after_commit(session, Topic.ORDERS, visit_id=visit.id, order_ids=[o.id for o in created])
+    publish(session, OrdersChanged(visit_id=visit.id, order_ids=tuple([o.id for o in created])))
     await session.commit()
     return created
 
@@ -247,7 +264,7 @@ async def cancel(session: AsyncSession, actor: Actor, order_id: int, *, reason: 
     session.add(order)
     audit.record(session, actor, 'order_cancelled', entity='service_order', entity_id=order.id, detail=reason)
     await settle_visit(session, order.visit_id)
-    emit_after_commit(session, Topic.ORDERS, visit_id=order.visit_id, order_ids=[order.id])
+    publish(session, OrdersChanged(visit_id=order.visit_id, order_ids=tuple([order.id])))
     await session.commit()
     return order
 
@@ -288,7 +305,7 @@ async def start(session: AsyncSession, actor: Actor, order_id: int, *, now: date
     order.performed_by_id = actor.user_id
     session.add(order)
     audit.record(session, actor, 'order_started', entity='service_order', entity_id=order.id)
-    emit_after_commit(session, Topic.ORDERS, visit_id=order.visit_id, order_ids=[order.id])
+    publish(session, OrdersChanged(visit_id=order.visit_id, order_ids=tuple([order.id])))
     await session.commit()
     return order
 
@@ -326,7 +343,7 @@ async def record_result(session: AsyncSession, actor: Actor, order_id: int, *, t
                  detail=f'before: {before[:500]}' if corrected else '')
     if complete:
         await settle_visit(session, order.visit_id)
-    emit_after_commit(session, Topic.ORDERS, visit_id=order.visit_id, order_ids=[order.id])
+    publish(session, OrdersChanged(visit_id=order.visit_id, order_ids=tuple([order.id])))
     await session.commit()
     return order
 
@@ -346,8 +363,7 @@ async def settle_visit(session: AsyncSession, visit_id: int) -> None:
         Prescription.status.in_([PrescriptionStatus.ISSUED, PrescriptionStatus.PARTIALLY_DISPENSED])))).first()
     visit.status = VisitStatus.AWAITING_PHARMACY if outstanding else VisitStatus.AWAITING_PAYMENT
     session.add(visit)
-    emit_after_commit(session, Topic.VISITS, visit_id=visit.id, patient_id=visit.patient_id,
-                      status=visit.status.value)
+    publish(session, VisitChanged(visit_id=visit.id, patient_id=visit.patient_id, status=visit.status.value))
 
 
 async def station_queue_id(session: AsyncSession, kind: ServiceKind) -> int | None:

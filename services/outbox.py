@@ -27,13 +27,13 @@ import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui.events import Topic, emit_after_commit
 from models import EmailOutbox, OutboxStatus, Role
 from models.types import utcnow
 
 from . import audit
 from .access import Actor, require
-from .errors import Conflict, NotFound
+from .core.errors import Conflict, NotFound
+from .core.events import OutboxChanged, publish
 from .notifications import sender
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ async def mark_sent(session: AsyncSession, outbox_id: int, *, now: datetime) -> 
     row.attempts += 1
     row.sent_at = now
     row.last_error = ''
-    emit_after_commit(session, Topic.OUTBOX, outbox_id=outbox_id)
+    publish(session, OutboxChanged(outbox_id=outbox_id))
     await session.commit()
 
 
@@ -100,7 +100,7 @@ async def mark_failed(session: AsyncSession, outbox_id: int, error: str, *, now:
     else:
         row.status = OutboxStatus.PENDING
         row.next_attempt_at = now + retry_delay(row.attempts)
-    emit_after_commit(session, Topic.OUTBOX, outbox_id=outbox_id)
+    publish(session, OutboxChanged(outbox_id=outbox_id))
     await session.commit()
 
 
@@ -225,5 +225,5 @@ async def requeue(session: AsyncSession, actor: Actor, outbox_id: int) -> None:
     row.next_attempt_at = utcnow()
     audit.record(session, actor, 'email_requeued', entity='email_outbox', entity_id=row.id,
                  detail=f'to {row.to_address}: {row.subject}')
-    emit_after_commit(session, Topic.OUTBOX, outbox_id=row.id)
+    publish(session, OutboxChanged(outbox_id=row.id))
     await session.commit()

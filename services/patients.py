@@ -9,13 +9,13 @@ import sqlalchemy as sa
 from sqlmodel import func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui.events import Topic, emit_after_commit
 from models import Address, Doctor, Patient, Role, Sex, Visit
 from models.types import utcnow
 
 from . import audit
 from .access import Actor, require
-from .errors import Conflict, NotFound, ValidationError
+from .core.errors import Conflict, NotFound, ValidationError
+from .core.events import PatientChanged, publish
 from .sequences import next_value
 from .text import clean_name, is_valid_email, is_valid_phone, normalize_phone, search_key
 
@@ -183,7 +183,7 @@ async def create(session: AsyncSession, actor: Actor, data: PatientInput, *, tod
     await session.flush()
     await _save_address(session, patient.id, data.address)
     audit.record(session, actor, 'patient_created', entity='patient', entity_id=patient.id)
-    emit_after_commit(session, Topic.PATIENTS, patient_id=patient.id)
+    publish(session, PatientChanged(patient_id=patient.id))
     await session.commit()
     return patient
 
@@ -212,7 +212,7 @@ async def update(session: AsyncSession, actor: Actor, patient_id: int, data: Pat
     session.add(patient)
     await _save_address(session, patient_id, data.address)
     audit.record(session, actor, 'patient_updated', entity='patient', entity_id=patient_id)
-    emit_after_commit(session, Topic.PATIENTS, patient_id=patient_id)
+    publish(session, PatientChanged(patient_id=patient_id))
     await session.commit()
     return patient
 

@@ -19,14 +19,27 @@ import sqlalchemy as sa
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui.db import serialize
-from clinic_ui.events import Topic, emit_after_commit
-from models import (Dispense, DispenseItem, Medicine, MovementKind, Patient, Prescription, PrescriptionItem,
-                    PrescriptionStatus, Role, StockBatch, StockMovement, Visit, VisitStatus)
+from models import (
+    Dispense,
+    DispenseItem,
+    Medicine,
+    MovementKind,
+    Patient,
+    Prescription,
+    PrescriptionItem,
+    PrescriptionStatus,
+    Role,
+    StockBatch,
+    StockMovement,
+    Visit,
+    VisitStatus,
+)
 
 from . import audit
 from .access import Actor, require
-from .errors import Conflict, NotFound, ValidationError
+from .core.db import serialize
+from .core.errors import Conflict, NotFound, ValidationError
+from .core.events import BillingChanged, PrescriptionChanged, StockChanged, VisitChanged, publish
 from .prescriptions import OUTSTANDING, ItemView, items_of, usable, with_parties
 
 
@@ -205,11 +218,10 @@ async def dispense(session: AsyncSession, actor: Actor, prescription_id: int, li
     audit.record(session, actor, 'dispensed', entity='prescription', entity_id=prescription.id,
                  detail=f'dispense {record.id}; {"complete" if done else "partial"}'
                         + (f'; substituted: {", ".join(substituted)}' if substituted else ''))
-    emit_after_commit(session, Topic.PHARMACY, prescription_id=prescription.id, visit_id=visit.id,
-                      medicine_ids=medicine_ids)
-    emit_after_commit(session, Topic.VISITS, visit_id=visit.id, patient_id=visit.patient_id,
-                      status=visit.status.value)
-    emit_after_commit(session, Topic.BILLING, visit_id=visit.id)
+    publish(session, PrescriptionChanged(prescription_id=prescription.id, visit_id=visit.id))
+    publish(session, StockChanged(medicine_ids=tuple(medicine_ids)))
+    publish(session, VisitChanged(visit_id=visit.id, patient_id=visit.patient_id, status=visit.status.value))
+    publish(session, BillingChanged(visit_id=visit.id))
     await session.commit()
     return record
 

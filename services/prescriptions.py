@@ -16,13 +16,23 @@ import sqlalchemy as sa
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui.events import Topic, emit_after_commit
-from models import (Doctor, MedicalRecord, Medicine, Patient, Prescription, PrescriptionItem, PrescriptionStatus,
-                    Role, StockBatch, Visit)
+from models import (
+    Doctor,
+    MedicalRecord,
+    Medicine,
+    Patient,
+    Prescription,
+    PrescriptionItem,
+    PrescriptionStatus,
+    Role,
+    StockBatch,
+    Visit,
+)
 
 from . import audit
 from .access import Actor, require
-from .errors import Conflict, NotFound, ValidationError
+from .core.errors import Conflict, NotFound, ValidationError
+from .core.events import PrescriptionChanged, publish
 from .text import search_key
 
 COUNTED_UNITS = {'tablet', 'capsule', 'sachet', 'nebule', 'ampoule', 'suppository', 'vial', 'patch'}
@@ -449,4 +459,4 @@ async def printable(session: AsyncSession, actor: Actor, prescription_id: int, *
 
 
 def announce(session: AsyncSession, prescription: Prescription) -> None:
-    emit_after_commit(session, Topic.PHARMACY, prescription_id=prescription.id, visit_id=prescription.visit_id)
+    publish(session, PrescriptionChanged(prescription_id=prescription.id, visit_id=prescription.visit_id))

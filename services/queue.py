@@ -12,11 +12,10 @@ The rules of the waiting room, free of any UI:
   the appointment time (unless they came more than ``LATE_GRACE`` late: then from arrival, like a walk-in), a
   walk-in from arrival. Walk-ins therefore fill the gaps between appointments.
 * Estimated wait: from the real durations (started_at -> finished_at) of the queue's recent consultations.
-* Every change emits ``Topic.QUEUE`` after commit; pages subscribe, nobody polls.
+* Every change publishes ``QueueChanged`` after commit; pages subscribe, nobody polls.
 """
 from __future__ import annotations
 
-import itertools
 import json
 import statistics
 import string
@@ -29,15 +28,29 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui.db import serialize
-from clinic_ui.events import Topic, emit_after_commit
-from models import (AuditLog, Doctor, DoctorSpecialty, Patient, Queue, QueueDayCounter, QueueKind, QueueTicket,
-                    Role, Room, TicketStatus, Visit, VisitStatus, WorkingHours)
+from models import (
+    AuditLog,
+    Doctor,
+    DoctorSpecialty,
+    Patient,
+    Queue,
+    QueueDayCounter,
+    QueueKind,
+    QueueTicket,
+    Role,
+    Room,
+    TicketStatus,
+    Visit,
+    VisitStatus,
+    WorkingHours,
+)
 
 from . import audit
 from .access import Actor, require
-from .clock import local_today
-from .errors import Conflict, NotFound, PermissionDenied, ValidationError
+from .core.clock import local_today
+from .core.db import serialize
+from .core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from .core.events import QueueChanged, publish
 
 LATE_GRACE = timedelta(minutes=15)    # a booked patient later than this is ordered by arrival, like a walk-in
 DEFAULT_MINUTES = 10                   # consultation length assumed until there is history
@@ -50,7 +63,6 @@ FINISHED = (TicketStatus.DONE, TicketStatus.NO_SHOW, TicketStatus.TRANSFERRED)
 FINISHED_SHOWN = 10                    # the latest finished tickets a queue's view keeps
 _UNDOABLE = 'queue_status'
 _UNDONE = 'queue_undo'
-_seq = itertools.count(1)  # numbers each emitted queue event (subscribers can share one reload per event)
 
 
 def ticket_label(prefix: str, number: int) -> str:
@@ -409,11 +421,9 @@ async def _locked_ticket(session: AsyncSession, actor: Actor, ticket_id: int) ->
     return ticket, queue
 
 
-def _announce(session: AsyncSession, action: str, ticket: QueueTicket, queue: Queue, now: datetime,
-              **extra) -> None:
-    emit_after_commit(session, Topic.QUEUE, seq=next(_seq), action=action, queue_id=queue.id, ticket_id=ticket.id,
-                      visit_id=ticket.visit_id, label=ticket_label(queue.prefix, ticket.number), at=now.timestamp(),
-                      **extra)
+def _announce(session: AsyncSession, action: str, ticket: QueueTicket, queue: Queue) -> None:
+    publish(session, QueueChanged(queue_id=queue.id, ticket_id=ticket.id, visit_id=ticket.visit_id, action=action,
+                                  label=ticket_label(queue.prefix, ticket.number)))
 
 
 async def _change(session: AsyncSession, actor: Actor, ticket: QueueTicket, queue: Queue, action: str,
@@ -439,7 +449,7 @@ async def _change(session: AsyncSession, actor: Actor, ticket: QueueTicket, queu
     session.add_all([ticket, visit])
     audit.record(session, actor, _UNDOABLE, entity='queue_ticket', entity_id=ticket.id,
                  detail=json.dumps({'action': action, 'to': to.value, 'before': before, **(extra_detail or {})}))
-    _announce(session, action, ticket, queue, now, room_id=ticket.room_id or queue.room_id)
+    _announce(session, action, ticket, queue)
     return ticket
 
 
@@ -561,7 +571,7 @@ async def transfer(session: AsyncSession, actor: Actor, ticket_id: int, to_queue
                   allowed=(TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SKIPPED, TicketStatus.IN_SERVICE),
                   to=TicketStatus.TRANSFERRED, visit_change=visit_change,
                   extra_detail={'new_ticket_id': new.id})
-    _announce(session, 'joined', new, target, now)
+    _announce(session, 'joined', new, target)
     await session.commit()
     return await _view(session, new, target, now)
 
@@ -591,7 +601,7 @@ async def set_priority(session: AsyncSession, actor: Actor, ticket_id: int, prio
     audit.record(session, actor, 'queue_priority', entity='queue_ticket', entity_id=ticket.id,
                  detail=f'{ticket_label(queue.prefix, ticket.number)}: priority {before[0]} -> {priority}'
                         + (f' ({reason})' if reason else ''))
-    _announce(session, 'priority', ticket, queue, now)
+    _announce(session, 'priority', ticket, queue)
     await session.commit()
     return await _view(session, ticket, queue, now)
 
@@ -619,7 +629,7 @@ async def undo(session: AsyncSession, actor: Actor, ticket_id: int, *, now: date
                 raise Conflict('The patient has already been called in the other queue: undo is not possible.')
             new.status = TicketStatus.CANCELLED
             session.add(new)
-            _announce(session, 'cancelled', new, await session.get(Queue, new.queue_id), now)
+            _announce(session, 'cancelled', new, await session.get(Queue, new.queue_id))
     before = change['before']
     ticket.status = TicketStatus(before['status'])
     ticket.called_at, ticket.started_at, ticket.finished_at = (
@@ -635,6 +645,6 @@ async def undo(session: AsyncSession, actor: Actor, ticket_id: int, *, now: date
     session.add(ticket)
     audit.record(session, actor, _UNDONE, entity='queue_ticket', entity_id=ticket.id,
                  detail=json.dumps({'undid': last.id, 'action': change['action'], 'back_to': before['status']}))
-    _announce(session, 'undone', ticket, queue, now)
+    _announce(session, 'undone', ticket, queue)
     await session.commit()
     return await _view(session, ticket, queue, now)

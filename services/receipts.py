@@ -32,8 +32,8 @@ from models.types import utcnow
 
 from . import audit, billing
 from .access import Actor, require
+from .core.errors import NotFound, ValidationError
 from .documents import FONT, prepare_fonts
-from .errors import NotFound, ValidationError
 from .notifications import queue_email
 from .text import is_valid_email
 

@@ -16,14 +16,26 @@ import sqlalchemy as sa
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import (Appointment, AppointmentService, Doctor, Invoice, InvoiceStatus, Patient, Payment, PaymentKind,
-                    PaymentMethod,
-                    Role, Service, User, Visit)
+from models import (
+    Appointment,
+    AppointmentService,
+    Doctor,
+    Invoice,
+    InvoiceStatus,
+    Patient,
+    Payment,
+    PaymentKind,
+    PaymentMethod,
+    Role,
+    Service,
+    User,
+    Visit,
+)
 
 from .access import Actor, require
 from .billing import METHOD_LABELS
-from .clock import day_bounds
-from .errors import ValidationError
+from .core.clock import day_bounds
+from .core.errors import ValidationError
 from .text import search_key
 
 MAX_EXPORT_DAYS = 366

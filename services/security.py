@@ -5,7 +5,7 @@ import asyncio
 
 from pwdlib import PasswordHash
 
-from .errors import ValidationError
+from .core.errors import ValidationError
 
 _hasher = PasswordHash.recommended()  # Argon2id
 MIN_PASSWORD_LENGTH = 8

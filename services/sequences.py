@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui.db import serialize
 from models import NumberSequence
+
+from .core.db import serialize
 
 
 async def next_value(session: AsyncSession, name: str) -> int:

@@ -14,15 +14,15 @@ import sqlalchemy as sa
 from sqlmodel import func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui.db import serialize
-from clinic_ui.events import Topic, emit_after_commit
 from models import Appointment, Doctor, Role, User
 from models.types import utcnow
 
 from . import audit, users
 from .access import Actor, require
 from .booking import ACTIVE as ACTIVE_APPOINTMENTS
-from .errors import Conflict, NotFound, ValidationError
+from .core.db import serialize
+from .core.errors import Conflict, NotFound, ValidationError
+from .core.events import StaffChanged, publish
 from .queue import queue_for_doctor
 from .security import check_password_policy, hash_password_async
 from .text import is_valid_phone, normalize_phone
@@ -162,7 +162,7 @@ async def create_account(session: AsyncSession, actor: Actor, *, username: str, 
         await queue_for_doctor(session, doctor.id)
         detail += f', doctor license {license_number}'
     audit.record(session, actor, 'user_created', entity='user', entity_id=user.id, detail=detail)
-    emit_after_commit(session, Topic.STAFF, user_id=user.id)
+    publish(session, StaffChanged(user_id=user.id))
     await session.commit()
     return user, password
 
@@ -225,7 +225,7 @@ async def update_account(session: AsyncSession, actor: Actor, user_id: int, *, f
     if changes:
         audit.record(session, actor, 'user_updated', entity='user', entity_id=user.id,
                      detail=f'{user.username}: ' + '; '.join(changes))
-        emit_after_commit(session, Topic.STAFF, user_id=user.id)
+        publish(session, StaffChanged(user_id=user.id))
     await session.commit()
     return user
 
@@ -257,7 +257,7 @@ async def set_active(session: AsyncSession, actor: Actor, user_id: int, active: 
         session.add(doctor)
     audit.record(session, actor, 'user_reactivated' if active else 'user_deactivated', entity='user',
                  entity_id=user.id, detail=user.username)
-    emit_after_commit(session, Topic.STAFF, user_id=user.id)
+    publish(session, StaffChanged(user_id=user.id))
     await session.commit()
     return user
 
@@ -278,7 +278,7 @@ async def reset_password(session: AsyncSession, actor: Actor, user_id: int) -> s
     user.locked_until = None
     session.add(user)
     audit.record(session, actor, 'password_reset', entity='user', entity_id=user.id, detail=user.username)
-    emit_after_commit(session, Topic.STAFF, user_id=user.id)
+    publish(session, StaffChanged(user_id=user.id))
     await session.commit()
     return password
 
@@ -293,7 +293,7 @@ async def unlock(session: AsyncSession, actor: Actor, user_id: int) -> User:
     user.locked_until = None
     session.add(user)
     audit.record(session, actor, 'user_unlocked', entity='user', entity_id=user.id, detail=user.username)
-    emit_after_commit(session, Topic.STAFF, user_id=user.id)
+    publish(session, StaffChanged(user_id=user.id))
     await session.commit()
     return user
 

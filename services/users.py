@@ -9,14 +9,14 @@ import sqlalchemy as sa
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui.db import serialize
-from clinic_ui.events import Topic, emit_after_commit
 from models import Role, User
 from models.types import utcnow
 
 from . import audit
 from .access import Actor, require
-from .errors import AuthenticationFailed, Conflict, NotFound, ValidationError
+from .core.db import serialize
+from .core.errors import AuthenticationFailed, Conflict, NotFound, ValidationError
+from .core.events import StaffChanged, publish
 from .security import check_password_policy, hash_password_async, verify_password_async
 from .text import clean_name, is_valid_email
 
@@ -81,7 +81,7 @@ async def create_first_admin(session: AsyncSession, *, username: str, full_name:
                               password=password, must_change_password=False)
     actor = actor_of(user)
     audit.record(session, actor, 'first_admin_created', entity='user', entity_id=user.id)
-    emit_after_commit(session, Topic.STAFF, user_id=user.id)
+    publish(session, StaffChanged(user_id=user.id))
     await session.commit()
     return actor
 
@@ -94,7 +94,7 @@ async def create_user(session: AsyncSession, actor: Actor, *, username: str, ful
     user = await _insert_user(session, username=username, full_name=full_name, email=email, role=role,
                               password=password, must_change_password=must_change_password)
     audit.record(session, actor, 'user_created', entity='user', entity_id=user.id, detail=f'role={role.value}')
-    emit_after_commit(session, Topic.STAFF, user_id=user.id)
+    publish(session, StaffChanged(user_id=user.id))
     await session.commit()
     return user
 

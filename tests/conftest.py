@@ -25,11 +25,11 @@ os.environ['CLINIC_STORAGE_SECRET'] = 'test-only-secret'
 os.environ.setdefault('CLINIC_TIMEZONE', 'Asia/Ho_Chi_Minh')
 os.environ.setdefault('CLINIC_CURRENCY', 'VND')
 
-from clinic_ui import db as db_module  # noqa: E402
-from clinic_ui.db import Database  # noqa: E402
-from clinic_ui.migrate import upgrade  # noqa: E402
-from clinic_ui.settings import get_settings  # noqa: E402
 import models  # noqa: E402
+from services.core import db as db_module  # noqa: E402
+from services.core.db import Database  # noqa: E402
+from services.core.migrate import upgrade  # noqa: E402
+from services.core.settings import get_settings  # noqa: E402
 
 get_settings.cache_clear()
 

@@ -2,12 +2,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime, time, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from models import (Doctor, DoctorService, DoctorSpecialty, Patient, Role, Room, RoomKind, Service, ServiceKind,
-                    Specialty, User, WorkingHours)
+from models import (
+    Doctor,
+    DoctorService,
+    DoctorSpecialty,
+    Patient,
+    Role,
+    Room,
+    RoomKind,
+    Service,
+    ServiceKind,
+    Specialty,
+    User,
+    WorkingHours,
+)
 from services import users
 from services.access import Actor
 from services.security import hash_password

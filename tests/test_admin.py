@@ -8,11 +8,21 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlmodel import select
 
-from clinic_ui.settings import apply_overrides, get_settings
-from models import (AuditLog, BookingSource, ClinicSetting, Doctor, Invoice, InvoiceItem, InvoiceItemKind, Queue,
-                    Role, User)
-from services import (audit_view, booking, catalog, clinic_settings, doctors_admin, staff_admin, users)
-from services.errors import Conflict, DomainError, PermissionDenied, ValidationError
+from models import (
+    AuditLog,
+    BookingSource,
+    ClinicSetting,
+    Doctor,
+    Invoice,
+    InvoiceItem,
+    InvoiceItemKind,
+    Queue,
+    Role,
+    User,
+)
+from services import audit_view, booking, catalog, clinic_settings, doctors_admin, staff_admin, users
+from services.core.errors import Conflict, DomainError, PermissionDenied, ValidationError
+from services.core.settings import apply_overrides, get_settings
 from tests.factories import NOW, TZ, local, make_clinic
 
 

@@ -7,10 +7,11 @@ import pytest
 from nicegui.testing import User
 from sqlmodel import select
 
-from clinic_ui.db import get_db
-from clinic_ui.settings import apply_overrides, get_settings
-from models import AuditLog, Room, User as Account
+from models import AuditLog, Room
+from models import User as Account
 from services import users
+from services.core.db import get_db
+from services.core.settings import apply_overrides, get_settings
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import PASSWORD, make_clinic
 

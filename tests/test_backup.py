@@ -10,10 +10,10 @@ import sys
 import pytest
 from sqlmodel import func, select
 
-from clinic_ui.settings import Settings, get_settings
 from models import AuditLog, Patient
 from services import backup
-from services.errors import NotFound, PermissionDenied, ValidationError
+from services.core.errors import NotFound, PermissionDenied, ValidationError
+from services.core.settings import Settings, get_settings
 from services.text import search_key
 from tests.conftest import ROOT, TEST_DATABASE_URL
 from tests.factories import make_clinic

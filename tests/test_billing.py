@@ -11,17 +11,37 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from clinic_ui.db import Database
-from models import (Appointment, AppointmentService, AuditLog, BookingSource, Dispense, DispenseItem, Invoice,
-                    InvoiceItem, InvoiceStatus, MedicalRecord, Medicine, OrderStatus, Payment,
-                    PaymentMethod, Prescription, ServiceOrder, StockBatch, Visit, VisitStatus, Voucher)
+from models import (
+    Appointment,
+    AppointmentService,
+    AuditLog,
+    BookingSource,
+    Dispense,
+    DispenseItem,
+    Invoice,
+    InvoiceItem,
+    InvoiceStatus,
+    MedicalRecord,
+    Medicine,
+    OrderStatus,
+    Payment,
+    PaymentMethod,
+    Prescription,
+    ServiceOrder,
+    StockBatch,
+    Visit,
+    VisitStatus,
+    Voucher,
+)
 from services import billing, reports
 from services.billing import Share, Tender
-from services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from services.core.db import Database
+from services.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from tests.conftest import TEST_DATABASE_URL, truncate_all
 from tests.factories import NOW, TZ, local, make_clinic
 

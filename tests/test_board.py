@@ -11,11 +11,11 @@ from nicegui.testing import User
 from sqlmodel import select
 
 from models import DisplayKey, QueueKind, QueueTicket, TicketStatus
+from models.types import utcnow
 from services import checkin, display_keys, queue
+from services.core.settings import get_settings
 from tests.factories import PASSWORD, make_clinic
 from tests.test_queue import lab_queue_id
-from models.types import utcnow
-from clinic_ui.settings import get_settings
 
 RETRIES = 50
 

@@ -12,15 +12,14 @@ import time
 from pathlib import Path
 
 import pytest
+from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 
 from tests.conftest import ROOT, TEST_DATABASE_URL
 from tests.test_browser import CHROMEDRIVER, CHROMIUM, PASSWORD, _postgres_admin, free_port, sign_in, wait
-
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 
 TV = (1920, 1080)
 
@@ -75,11 +74,11 @@ async def _prepare(database_url: str) -> str:
     """Three walk-ins for the first doctor (queue A) and a display key for every queue."""
     from sqlmodel import select
 
-    from clinic_ui.db import Database
-    from clinic_ui.settings import get_settings
     from models import Doctor, Patient, User
     from models.types import utcnow
     from services import checkin, display_keys, users
+    from services.core.db import Database
+    from services.core.settings import get_settings
 
     database = Database(database_url)
     try:

@@ -5,10 +5,10 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
-from clinic_ui.settings import Settings
 from models import Appointment, AppointmentStatus, BookingSource, DoctorLeave, EmailOutbox, QueueTicket, Visit
 from services import booking, checkin
-from services.errors import Conflict, PermissionDenied, ValidationError
+from services.core.errors import Conflict, PermissionDenied, ValidationError
+from services.core.settings import Settings
 from tests.factories import NOW, TZ, local, make_clinic
 
 SETTINGS = Settings(clinic_name='Phòng khám Test', timezone='Asia/Ho_Chi_Minh')

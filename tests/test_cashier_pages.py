@@ -5,10 +5,10 @@ from __future__ import annotations
 from nicegui.testing import User
 from sqlmodel import select
 
-from clinic_ui.db import get_db
 from models import EmailOutbox, Invoice, InvoiceStatus, Payment, PaymentKind, Visit, VisitStatus
 from services import billing, users
 from services.billing import Tender
+from services.core.db import get_db
 from tests.factories import PASSWORD, make_clinic
 from tests.test_billing import CARD, CASH, make_visit
 
@@ -37,8 +37,8 @@ async def test_the_queue_updates_live_and_opening_bills_the_visit(user: User, mo
     await user.should_see(marker='queue-title', content='Waiting to pay (0)', retries=RETRIES)
     visit_id = await make_visit(get_db(), clinic, medicines=((2, 25_000),))
     async with get_db().write() as session:  # a screen elsewhere announces the visit (as the pharmacy would)
-        from clinic_ui.events import Topic, emit_after_commit
-        emit_after_commit(session, Topic.VISITS, visit_id=visit_id, status='awaiting_payment')
+        from services.core.events import VisitChanged, publish
+        publish(session, VisitChanged(visit_id=visit_id, status='awaiting_payment'))
         await session.commit()
     await user.should_see(marker='queue-title', content='Waiting to pay (1)', retries=RETRIES)
     table = element(user, 'cashier-queue')

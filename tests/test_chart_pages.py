@@ -5,10 +5,10 @@ import pytest
 from nicegui.testing import User
 from sqlmodel import select
 
-from clinic_ui.db import get_db
 from models import MedicalRecord, OrderStatus, Prescription, PrescriptionStatus, RecordStatus, ServiceOrder, Visit
 from models.types import utcnow
 from services import orders, users
+from services.core.db import get_db
 from services.orders import ResultValue
 from tests.factories import PASSWORD
 from tests.test_consultation import make_ward

@@ -10,14 +10,34 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
-from models import (AuditLog, EmailOutbox, MedicalRecord, Medicine, MovementKind, Prescription, PrescriptionStatus,
-                    Queue, QueueKind, RecordAmendment, RecordStatus, Role, Room, RoomKind, Service, ServiceKind,
-                    StockBatch, StockMovement, User, Visit, VisitStatus)
+from models import (
+    AuditLog,
+    EmailOutbox,
+    MedicalRecord,
+    Medicine,
+    MovementKind,
+    Prescription,
+    PrescriptionStatus,
+    Queue,
+    QueueKind,
+    RecordAmendment,
+    RecordStatus,
+    Role,
+    Room,
+    RoomKind,
+    Service,
+    ServiceKind,
+    StockBatch,
+    StockMovement,
+    User,
+    Visit,
+    VisitStatus,
+)
 from services import booking, checkin, consultation, icd10, orders, prescriptions, users
 from services.access import Actor
-from services.clock import local_today
 from services.consultation import RecordInput
-from services.errors import Conflict, PermissionDenied, ValidationError
+from services.core.clock import local_today
+from services.core.errors import Conflict, PermissionDenied, ValidationError
 from services.prescriptions import LineInput
 from tests.factories import NOW, TZ, Clinic, make_clinic, password_hash
 
@@ -299,7 +319,7 @@ async def test_finish_without_anything_pending_goes_to_the_cashier(db):
 
 async def test_follow_up_booking_queues_a_reminder_for_the_day_before(db):
     ward = await make_ward(db)
-    from clinic_ui.settings import get_settings
+    from services.core.settings import get_settings
     settings = get_settings()
     start = (NOW + timedelta(days=14)).astimezone(TZ).replace(hour=9, minute=0)
     async with db.write() as session:

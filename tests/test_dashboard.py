@@ -5,10 +5,19 @@ from datetime import date, timedelta
 
 import pytest
 
-from models import (Appointment, AppointmentStatus, BookingSource, Invoice, Payment, PaymentKind, PaymentMethod,
-                    Visit, VisitStatus)
+from models import (
+    Appointment,
+    AppointmentStatus,
+    BookingSource,
+    Invoice,
+    Payment,
+    PaymentKind,
+    PaymentMethod,
+    Visit,
+    VisitStatus,
+)
 from services import dashboard
-from services.errors import PermissionDenied, ValidationError
+from services.core.errors import PermissionDenied, ValidationError
 from tests.factories import NOW, TZ, local, make_clinic
 
 

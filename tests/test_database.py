@@ -6,8 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from models import (Appointment, BookingSource, Doctor, Invoice, Medicine, Patient, Service, ServiceKind,
-                    StockBatch)
+from models import Appointment, BookingSource, Doctor, Invoice, Medicine, Patient, Service, ServiceKind, StockBatch
 from services.sequences import next_value
 from services.text import search_key
 

@@ -8,12 +8,39 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import func, select
 
-from models import (Address, Appointment, AppointmentService, AppointmentStatus, Dispense, DispenseItem, Doctor,
-                    DoctorSpecialty, Invoice, InvoiceItem, InvoiceStatus, Medicine, NumberSequence, Patient, Payment,
-                    PrescriptionItem, QueueDayCounter, QueueTicket, Role, Room, Service, Sex, Specialty, StockBatch,
-                    StockMovement, TicketStatus, User, Visit, WorkingHours)
+from models import (
+    Address,
+    Appointment,
+    AppointmentService,
+    AppointmentStatus,
+    Dispense,
+    DispenseItem,
+    Doctor,
+    DoctorSpecialty,
+    Invoice,
+    InvoiceItem,
+    InvoiceStatus,
+    Medicine,
+    NumberSequence,
+    Patient,
+    Payment,
+    PrescriptionItem,
+    QueueDayCounter,
+    QueueTicket,
+    Role,
+    Room,
+    Service,
+    Sex,
+    Specialty,
+    StockBatch,
+    StockMovement,
+    TicketStatus,
+    User,
+    Visit,
+    WorkingHours,
+)
+from services.core.errors import Conflict
 from services.demo import DemoSummary, is_empty, load_demo
-from services.errors import Conflict
 from services.text import search_key
 from services.users import authenticate
 

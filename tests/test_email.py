@@ -16,12 +16,26 @@ from nicegui import ui
 from nicegui.testing import User
 from sqlmodel import func, select
 
-from clinic_ui.db import get_db
-from clinic_ui.settings import Settings
-from models import (Appointment, AppointmentService, AuditLog, BookingSource, Doctor, EmailOutbox, OutboxStatus,
-                    Patient, Role, Room, RoomKind, Service, ServiceKind, User as StaffUser)
+from models import (
+    Appointment,
+    AppointmentService,
+    AuditLog,
+    BookingSource,
+    Doctor,
+    EmailOutbox,
+    OutboxStatus,
+    Patient,
+    Role,
+    Room,
+    RoomKind,
+    Service,
+    ServiceKind,
+)
+from models import User as StaffUser
 from services import notifications, outbox, users
 from services.access import Actor
+from services.core.db import get_db
+from services.core.settings import Settings
 
 PATIENT_NAME = 'Trần Thị Ngọc Ánh'
 DOCTOR_NAME = 'Nguyễn Thị Lan'
@@ -396,7 +410,7 @@ async def test_reception_sees_the_outbox_and_sends_a_failed_email_again(user: Us
 # --- the background sender --------------------------------------------------------------------------------
 
 async def test_the_mailer_sends_a_queued_email_at_once_and_stops_cleanly(user: User, smtp):
-    from clinic_ui.mailer import POLL_S, Mailer
+    from services.mailer import POLL_S, Mailer
     await user.open('/login')  # starts the app: event loop and database ready
     database = get_db()
     mailer = Mailer(mail_settings(smtp.port))

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from models import AuditLog, OrderStatus, ResultFile, ServiceKind, ServiceOrder
 from services import consultation, files, orders
-from services.errors import Conflict, PermissionDenied, ValidationError
+from services.core.errors import Conflict, PermissionDenied, ValidationError
 from services.orders import ResultValue
 from tests.factories import NOW
 from tests.test_consultation import TODAY, make_ward

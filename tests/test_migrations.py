@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import models
-from clinic_ui.db import Database
-from clinic_ui.migrate import upgrade
+from services.core.db import Database
+from services.core.migrate import upgrade
 
 
 async def schema_diff(database: Database) -> list:
@@ -38,7 +38,7 @@ async def test_migrations_downgrade_and_upgrade_cleanly():
 async def upgrade_to(database: Database, revision: str) -> None:
     from alembic import command
 
-    from clinic_ui.migrate import alembic_config
+    from services.core.migrate import alembic_config
 
     def run(connection) -> None:
         config = alembic_config()

@@ -6,13 +6,13 @@ from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 from sqlmodel import select
 
-from clinic_ui.db import get_db
 from clinic_ui.ratelimit import RateLimiter
-from clinic_ui.settings import get_settings
 from models import Appointment, BookingSource, EmailOutbox, Patient
 from services import booking, online_booking
-from services.clock import local_today
-from services.errors import Conflict, ValidationError
+from services.core.clock import local_today
+from services.core.db import get_db
+from services.core.errors import Conflict, ValidationError
+from services.core.settings import get_settings
 from tests.factories import NOW, TZ, local, make_clinic
 
 RETRIES = 50

@@ -2,9 +2,9 @@
 import pytest
 from nicegui.testing import User
 
-from clinic_ui.db import get_db
 from models import Role
 from services import users
+from services.core.db import get_db
 
 PASSWORD = 'clinic-pass-1'
 RETRIES = 50  # sign-in hashes a password in a thread: give the page time to follow

@@ -5,7 +5,7 @@ import pytest
 
 from models import Sex
 from services import patients
-from services.errors import Conflict, PermissionDenied, ValidationError
+from services.core.errors import Conflict, PermissionDenied, ValidationError
 from services.patients import PatientInput
 from tests.factories import make_clinic
 

@@ -9,11 +9,19 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from clinic_ui.db import Database
-from models import (Dispense, DispenseItem, PrescriptionItem, PrescriptionStatus, StockBatch, StockMovement, Visit,
-                    VisitStatus)
+from models import (
+    Dispense,
+    DispenseItem,
+    PrescriptionItem,
+    PrescriptionStatus,
+    StockBatch,
+    StockMovement,
+    Visit,
+    VisitStatus,
+)
 from services import clinical_pdf, consultation, inventory, pharmacy, prescriptions
-from services.errors import Conflict, PermissionDenied, ValidationError
+from services.core.db import Database
+from services.core.errors import Conflict, PermissionDenied, ValidationError
 from services.inventory import GoodsIn
 from services.pharmacy import DispenseLine
 from services.prescriptions import LineInput

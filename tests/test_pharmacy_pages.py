@@ -7,10 +7,10 @@ import pytest
 from nicegui.testing import User
 from sqlmodel import select
 
-from clinic_ui.db import get_db
 from models import Prescription, PrescriptionStatus, StockBatch
 from models.types import utcnow
 from services import consultation, prescriptions, users
+from services.core.db import get_db
 from services.prescriptions import LineInput
 from tests.test_chart_pages import RETRIES, sign_in, ward_for
 from tests.test_consultation import FULL, TODAY

@@ -7,13 +7,26 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from clinic_ui.events import Topic, event_for
-from clinic_ui.settings import Settings
-from models import (AuditLog, BookingSource, DisplayKey, Queue, QueueKind, QueueTicket, Role, Room, RoomKind,
-                    TicketStatus, User, Visit, VisitStatus)
+from models import (
+    AuditLog,
+    BookingSource,
+    DisplayKey,
+    Queue,
+    QueueKind,
+    QueueTicket,
+    Role,
+    Room,
+    RoomKind,
+    TicketStatus,
+    User,
+    Visit,
+    VisitStatus,
+)
 from services import booking, checkin, display_keys, queue
 from services.access import Actor
-from services.errors import Conflict, PermissionDenied, ValidationError
+from services.core.errors import Conflict, PermissionDenied, ValidationError
+from services.core.events import QueueChanged, bus
+from services.core.settings import Settings
 from tests.factories import TZ, local, make_clinic, password_hash
 
 SETTINGS = Settings(clinic_name='Phòng khám Test', timezone='Asia/Ho_Chi_Minh')
@@ -99,7 +112,7 @@ async def test_a_patient_goes_through_call_skip_recall_start_and_finish_with_eve
     await walk_in(db, clinic, 1, local(DAY, 8, 5))
     queue_id = await doctor_queue_id(db, clinic)
     events = []
-    event_for(Topic.QUEUE).subscribe(events.append)
+    bus.subscribe(QueueChanged, events.append)
     doctor = clinic.doctor_actor
     ticket = await call(db, doctor, queue_id, local(DAY, 8, 30))
     assert ticket.label == 'A-001' and ticket.status == TicketStatus.CALLED and ticket.room_code == 'R1'
@@ -121,10 +134,10 @@ async def test_a_patient_goes_through_call_skip_recall_start_and_finish_with_eve
     no_show = await step(db, queue.mark_no_show, doctor, second.id, local(DAY, 8, 54))
     assert no_show.status == TicketStatus.NO_SHOW
     await asyncio.sleep(0)  # events go out right after each commit
-    assert [e['action'] for e in events] == ['called', 'skipped', 'called', 'recalled', 'started', 'finished',
-                                             'no_show']
-    assert all(e['queue_id'] == queue_id for e in events) and events[0]['label'] == 'A-001'
-    assert len({e['seq'] for e in events}) == len(events)
+    assert [e.action for e in events] == ['called', 'skipped', 'called', 'recalled', 'started', 'finished',
+                                          'no_show']
+    assert all(e.queue_id == queue_id for e in events) and events[0].label == 'A-001'
+    assert len({e.number for e in events}) == len(events)
 
 
 async def test_wrong_status_changes_can_be_undone_step_by_step(db):

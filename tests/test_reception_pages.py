@@ -6,11 +6,11 @@ from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 from sqlmodel import select
 
-from clinic_ui.db import get_db
-from clinic_ui.settings import get_settings
 from models import Appointment, AppointmentStatus, BookingSource, Patient, QueueTicket
 from services import booking, users
-from services.clock import local_today
+from services.core.clock import local_today
+from services.core.db import get_db
+from services.core.settings import get_settings
 from tests.factories import PASSWORD, make_clinic
 
 RETRIES = 50

@@ -2,7 +2,7 @@
 import pytest
 from pydantic import ValidationError
 
-from clinic_ui.settings import Settings
+from services.core.settings import Settings
 
 
 def test_storage_secret_is_generated_once_and_kept(tmp_path, monkeypatch):

@@ -11,11 +11,11 @@ from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 from sqlmodel import select
 
-from clinic_ui.db import get_db
-from clinic_ui.settings import apply_overrides, get_settings
 from models import Appointment, Doctor, Medicine, Queue, Service, WorkingHours
 from services import users
-from services.clock import local_today
+from services.core.clock import local_today
+from services.core.db import get_db
+from services.core.settings import apply_overrides, get_settings
 
 RETRIES = 60
 

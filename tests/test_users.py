@@ -7,7 +7,7 @@ from sqlmodel import select
 from models import AuditLog, Role, User
 from models.types import utcnow
 from services import users
-from services.errors import AuthenticationFailed, Conflict, PermissionDenied, ValidationError
+from services.core.errors import AuthenticationFailed, Conflict, PermissionDenied, ValidationError
 
 
 @pytest.fixture(autouse=True)

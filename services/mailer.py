@@ -10,13 +10,10 @@ import asyncio
 import contextlib
 import logging
 
-from nicegui import background_tasks
-
-from services.outbox import send_due
-
-from .db import get_db
-from .events import Topic, event_for
-from .settings import Settings
+from .core.db import get_db
+from .core.events import OutboxChanged, bus
+from .core.settings import Settings
+from .outbox import send_due
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +28,7 @@ class Mailer:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task | None = None
+        self._unsubscribe = lambda: None
 
     def start(self) -> None:
         """Start the sender (call from ``app.on_startup``, after the database is ready)."""
@@ -38,16 +36,16 @@ class Mailer:
             return
         self._wake = asyncio.Event()  # bound to the running loop
         self._stopping = False
-        event_for(Topic.OUTBOX).subscribe(self._on_outbox_event, unsubscribe_on_delete=False)
+        self._unsubscribe = bus.subscribe(OutboxChanged, self._on_outbox_event)
         if not self.settings.smtp_host:
             log.info('No SMTP server configured (CLINIC_SMTP_HOST): emails stay in the outbox until one is set.')
-        self._task = background_tasks.create(self._run(), name='email sender')
+        self._task = asyncio.create_task(self._run(), name='email sender')
 
     async def stop(self) -> None:
         """Stop the sender (``app.on_shutdown``, before the database closes). The batch in hand is finished, so
         an email the server accepted is also marked sent; if that takes too long the task is cancelled (the
         claimed rows are then sent again after their lease). Unsent emails stay queued for the next start."""
-        event_for(Topic.OUTBOX).unsubscribe(self._on_outbox_event)
+        self._unsubscribe()
         if self._task is None or self._task.done():  # never started, or already ended by the server's shutdown
             self._task = None
             return
@@ -61,7 +59,7 @@ class Mailer:
                 await self._task
         self._task = None
 
-    def _on_outbox_event(self) -> None:
+    def _on_outbox_event(self, _event: OutboxChanged) -> None:
         self._wake.set()
 
     async def _run(self) -> None:

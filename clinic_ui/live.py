@@ -1,0 +1,99 @@
+"""The one adapter from domain events to screens: every station subscribes here.
+
+``subscribe(QueueChanged, callback)`` inside a page function: the callback runs for each event of that class, in
+the tab's own context, and the subscription ends with the tab. Underneath, one NiceGUI ``Event`` per event class
+is fed by the foundation's bus (``services.core.events``), so a tab that closes mid-update is simply skipped.
+
+``read_once(event, key, loader)`` shares one database read between every screen that reacts to the same event
+(the boards, the worklists and reception's queue view all show a queue after a call): the first asks, the others
+await the same answer. The answer is kept beside the event here, for a few seconds, never on the event itself.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from nicegui import Event, context, helpers
+
+from models.types import utcnow
+from services import queue
+from services.core.db import get_db
+from services.core.events import DomainEvent, QueueChanged, bus
+from services.core.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+E = TypeVar('E', bound=DomainEvent)
+T = TypeVar('T')
+
+_bridges: dict[type[DomainEvent], tuple[Event, int]] = {}
+
+
+def _event_for(kind: type[DomainEvent]) -> Event:
+    """The NiceGUI event fed by the bus for ``kind``; made again after the app was rebuilt (between tests)."""
+    bridge = _bridges.get(kind)
+    if bridge is None or bridge[0] not in Event.instances or bridge[1] != bus.generation:
+        event = Event()
+        bus.subscribe(kind, event.emit)
+        bridge = _bridges[kind] = (event, bus.generation)
+    return bridge[0]
+
+
+def subscribe(kind: type[E], callback: Callable[[E], Any] | Callable[[], Any]) -> None:
+    """Call ``callback`` (with the event, or without arguments) for each ``kind`` event while this tab is open.
+
+    Call it inside a page function. A tab can close while its callback awaits the database; the update is then
+    simply dropped."""
+    client = context.client
+    takes_event = helpers.expects_arguments(callback)
+
+    async def guarded(event: E) -> None:
+        if client.is_deleted:
+            return
+        try:
+            result = callback(event) if takes_event else callback()
+            if inspect.isawaitable(result):
+                await result
+        except RuntimeError:
+            if not client.is_deleted:
+                raise
+
+    _event_for(kind).subscribe(guarded)
+
+
+def subscribe_process(kind: type[E], callback: Callable[[E], Any]) -> Callable[[], None]:
+    """A subscription that belongs to no tab (e.g. the boards' hub); returns the unsubscribe function."""
+    return bus.subscribe(kind, callback)
+
+
+_reads: dict[tuple[int, str], asyncio.Future] = {}
+KEEP_READ_S = 5.0
+
+
+def read_once(event: DomainEvent, key: str, loader: Callable[[], Awaitable[T]]) -> Awaitable[T]:
+    """The answer of ``loader()`` for this event, asked once however many screens want it."""
+    slot = (event.number, key)
+    future = _reads.get(slot)
+    if future is None:
+        future = _reads[slot] = asyncio.ensure_future(loader())
+        asyncio.get_running_loop().call_later(KEEP_READ_S, _reads.pop, slot, None)
+    return asyncio.shield(future)
+
+
+async def _read_queue(queue_id: int) -> queue.QueueView | None:
+    try:
+        async with get_db().read() as session:
+            views = await queue.board_views(session, [queue_id], tz=get_settings().tz, now=utcnow())
+        return views[0] if views else None
+    except Exception:  # noqa: BLE001 - a screen must survive a failed read; the next event or reconnect heals it
+        log.exception('live: reading queue %s failed', queue_id)
+        return None
+
+
+def queue_view(event: QueueChanged) -> Awaitable[queue.QueueView | None]:
+    """The queue's new state after ``event``, read once for every screen. Callers show it only where the person or
+    display key may see that queue (checked when their page was built)."""
+    return read_once(event, 'queue', lambda: _read_queue(event.queue_id))
