@@ -197,7 +197,6 @@ def card_markup(view: queue.QueueView, words: dict[str, str]) -> str:
 async def _scope(key: str | None) -> DisplayScope | None:
     async with get_db().write() as session:
         scope = await display_keys.verify(session, key, now=utcnow())
-        await session.commit()
     return scope
 
 

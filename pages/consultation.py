@@ -60,7 +60,6 @@ async def consultation_page(actor: Actor):
     if actor.role == Role.DOCTOR:
         async with get_db().write() as session:
             mine = await queue.my_queue(session, actor)
-            await session.commit()
         if mine is None:
             ui.label('Your account is not linked to a doctor yet: please ask an administrator.') \
                 .classes('text-lg text-slate-700')

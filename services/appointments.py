@@ -21,6 +21,7 @@ from models import (
 )
 
 from .access import Actor, require
+from .core.boundary import query
 from .core.clock import day_bounds
 from .core.errors import NotFound, ValidationError
 
@@ -43,6 +44,7 @@ async def doctor_id_of(session: AsyncSession, user_id: int) -> int | None:
     return (await session.exec(select(Doctor.id).where(Doctor.user_id == user_id))).first()
 
 
+@query
 async def list_for_day(session: AsyncSession, actor: Actor, day: date, tz: ZoneInfo, *,
                        doctor_id: int | None = None, limit: int = 500) -> list[AppointmentRow]:
     """Appointments of one clinic-local day, in time order. A doctor sees their own list."""
@@ -80,6 +82,7 @@ async def _service_names(session: AsyncSession, appointment_ids: list[int]) -> d
     return names
 
 
+@query
 async def list_range(session: AsyncSession, actor: Actor, *, start_day: date, end_day: date, tz: ZoneInfo,
                      doctor_id: int | None = None, status: AppointmentStatus | None = None,
                      patient_id: int | None = None, offset: int = 0, limit: int = 50
@@ -126,6 +129,7 @@ class AppointmentDetail:
     notes: str
 
 
+@query
 async def detail(session: AsyncSession, actor: Actor, appointment_id: int) -> AppointmentDetail:
     require(actor, Role.RECEPTIONIST, Role.DOCTOR)
     appointment = await session.get(Appointment, appointment_id)

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import AuditLog, Role
 
 from .access import Actor, require
+from .core.boundary import query
 from .core.clock import day_bounds
 from .core.errors import ValidationError
 
@@ -61,6 +62,7 @@ def _kind_filter(kind: str):
     return or_(*(col(AuditLog.action).like(p) for p in KINDS[kind]))
 
 
+@query
 async def search(session: AsyncSession, actor: Actor, *, kind: str | None = None, user_id: int | None = None,
                  username: str = '', entity: str = '', entity_id: int | None = None, start_day: date | None = None,
                  end_day: date | None = None, tz=None, before_id: int | None = None,

@@ -69,6 +69,7 @@ from models.types import utcnow
 
 from . import audit
 from .access import Actor, require
+from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from .core.events import BillingChanged, VisitChanged, publish
@@ -177,6 +178,7 @@ class OpenInvoice:
         return self.total - self.amount_paid
 
 
+@query
 async def open_invoices(session: AsyncSession, actor: Actor, *, limit: int = 200) -> list[OpenInvoice]:
     """Unpaid and partly paid invoices, oldest first."""
     require(actor, Role.CASHIER)
@@ -273,6 +275,7 @@ class QueueRow:
     unbilled: bool  # something is not on a bill yet
 
 
+@query
 async def cashier_queue(session: AsyncSession, actor: Actor, *, today: date, limit: int = 300) -> list[QueueRow]:
     """Visits to settle: waiting for payment, with an open invoice, or (today) with something done and not billed."""
     require(actor, Role.CASHIER)
@@ -358,6 +361,7 @@ async def _recalculate(session: AsyncSession, invoice: Invoice) -> None:
     invoice.total = invoice.subtotal - invoice.discount_amount - invoice.insurance_amount
 
 
+@action
 async def bill_visit(session: AsyncSession, actor: Actor, visit_id: int, *, now: datetime | None = None) -> int:
     """Put everything billable of the visit on an invoice; returns the invoice to show (the one billed, or the
     visit's open / latest invoice when there was nothing new). Commits."""
@@ -374,7 +378,6 @@ async def bill_visit(session: AsyncSession, actor: Actor, visit_id: int, *, now:
             (i for i in invoices if i.status != InvoiceStatus.VOID), None)
         if shown is None:
             raise Conflict('Nothing of this visit is billable yet (no consultation, service or medicine).')
-        await session.commit()
         return shown.id
     target = next((i for i in invoices if i.status == InvoiceStatus.UNPAID and i.amount_paid == 0
                    and not _has_adjustments(i)), None)
@@ -403,7 +406,6 @@ async def bill_visit(session: AsyncSession, actor: Actor, visit_id: int, *, now:
     audit.record(session, actor, action, entity='invoice', entity_id=target.id,
                  detail=f'{target.number}: {len(items)} line(s), subtotal {target.subtotal}')
     _announce(session, target, action)
-    await session.commit()
     return target.id
 
 
@@ -452,6 +454,7 @@ def _remaining_insurance(invoice: Invoice, discount: int) -> int:
     return min(invoice.insurance_amount, invoice.subtotal - discount)
 
 
+@action
 async def set_discount(session: AsyncSession, actor: Actor, invoice_id: int, *, percent: Decimal | None = None,
                        amount: int | None = None, reason: str = '', approver: Actor | None = None,
                        approval_percent: int | None = None, now: datetime | None = None) -> Invoice:
@@ -493,10 +496,10 @@ async def set_discount(session: AsyncSession, actor: Actor, invoice_id: int, *, 
         detail += f', approved by {approved_by.username}'
     audit.record(session, actor, 'discount', entity='invoice', entity_id=invoice.id, detail=detail)
     _announce(session, invoice, 'discount')
-    await session.commit()
     return invoice
 
 
+@action
 async def apply_voucher(session: AsyncSession, actor: Actor, invoice_id: int, code: str, *, today: date,
                         now: datetime | None = None) -> Invoice:
     """Use a voucher as the bill's discount (replaces a manual discount). Each voucher works once. Commits."""
@@ -532,10 +535,10 @@ async def apply_voucher(session: AsyncSession, actor: Actor, invoice_id: int, co
     audit.record(session, actor, 'voucher', entity='invoice', entity_id=invoice.id,
                  detail=f'{invoice.number}: voucher {voucher.code}, discount {discount}')
     _announce(session, invoice, 'voucher')
-    await session.commit()
     return invoice
 
 
+@action
 async def set_insurance(session: AsyncSession, actor: Actor, invoice_id: int, *, percent: Decimal | None = None,
                         amount: int | None = None, insurer: str = '', policy_no: str = '',
                         now: datetime | None = None) -> Invoice:
@@ -565,10 +568,10 @@ async def set_insurance(session: AsyncSession, actor: Actor, invoice_id: int, *,
     audit.record(session, actor, 'insurance', entity='invoice', entity_id=invoice.id,
                  detail=f'{invoice.number}: insurance {insurance}' + (f' ({insurer}, {policy_no})' if insurance else ''))
     _announce(session, invoice, 'insurance')
-    await session.commit()
     return invoice
 
 
+@action
 async def create_voucher(session: AsyncSession, actor: Actor, *, code: str, percent_off: int | None = None,
                          amount_off: int | None = None, valid_until: date | None = None) -> Voucher:
     """An administrator issues a single-use voucher. Commits."""
@@ -588,7 +591,6 @@ async def create_voucher(session: AsyncSession, actor: Actor, *, code: str, perc
     session.add(voucher)
     await session.flush()
     audit.record(session, actor, 'voucher_created', entity='voucher', entity_id=voucher.id, detail=code)
-    await session.commit()
     return voucher
 
 
@@ -654,6 +656,7 @@ async def _visit_settled(session: AsyncSession, visit: Visit) -> bool:
     return still_open is None and not_done is None and not await unbilled(session, visit)
 
 
+@action
 async def pay(session: AsyncSession, actor: Actor, invoice_id: int, tenders: list[Tender], *,
               now: datetime | None = None) -> PaymentResult:
     """Take one payment, possibly split across methods, under one receipt number. Commits."""
@@ -698,7 +701,6 @@ async def pay(session: AsyncSession, actor: Actor, invoice_id: int, tenders: lis
     audit.record(session, actor, 'payment', entity='invoice', entity_id=invoice.id,
                  detail=f'{invoice.number} {number or ""}: {methods}; paid {invoice.amount_paid} of {invoice.total}')
     _announce(session, invoice, 'payment')
-    await session.commit()
     return PaymentResult(number, invoice.id, paying, change, invoice.total - invoice.amount_paid, invoice.status,
                          visit_paid)
 
@@ -712,6 +714,7 @@ async def refunded_amounts(session: AsyncSession, payment_ids: list[int]) -> dic
     return {payment_id: int(total) for payment_id, total in rows.all()}
 
 
+@action
 async def refund(session: AsyncSession, actor: Actor, payment_id: int, amount: int, reason: str, *,
                  now: datetime | None = None) -> str:
     """Give back (part of) one payment, by its method, with a reason. Returns the refund's receipt number."""
@@ -745,7 +748,6 @@ async def refund(session: AsyncSession, actor: Actor, payment_id: int, amount: i
                  detail=f'{invoice.number} {number}: {amount} of {original.receipt_number} ({original.method.value}); '
                         f'reason: {reason}')
     _announce(session, invoice, 'refund')
-    await session.commit()
     return number
 
 
@@ -757,6 +759,7 @@ async def net_paid(session: AsyncSession, invoice_id: int) -> int:
     return sums.get(PaymentKind.PAYMENT, 0) - sums.get(PaymentKind.REFUND, 0)
 
 
+@action
 async def void(session: AsyncSession, actor: Actor, invoice_id: int, reason: str, *,
                now: datetime | None = None) -> Invoice:
     """Cancel a bill (nothing may stay paid on it): its lines can be billed again. Commits."""
@@ -794,7 +797,6 @@ async def void(session: AsyncSession, actor: Actor, invoice_id: int, reason: str
     audit.record(session, actor, 'invoice_void', entity='invoice', entity_id=invoice.id,
                  detail=f'{invoice.number}: {reason}')
     _announce(session, invoice, 'void')
-    await session.commit()
     return invoice
 
 
@@ -868,6 +870,7 @@ class InvoiceView:
         return self.invoice.status != InvoiceStatus.VOID and self.net_paid <= 0
 
 
+@query
 async def invoice_view(session: AsyncSession, actor: Actor, invoice_id: int) -> InvoiceView:
     require(actor, Role.CASHIER)
     invoice = await session.get(Invoice, invoice_id)
@@ -903,6 +906,7 @@ async def invoice_view(session: AsyncSession, actor: Actor, invoice_id: int) -> 
                        names.get(invoice.discount_approved_by_id, ''), names.get(invoice.voided_by_id, ''), others)
 
 
+@query
 async def latest_invoice_of_visit(session: AsyncSession, actor: Actor, visit_id: int) -> int | None:
     require(actor, Role.CASHIER)
     return (await session.exec(select(Invoice.id).where(Invoice.visit_id == visit_id)

@@ -36,6 +36,7 @@ from models import (
 
 from . import audit, notifications
 from .access import Actor, require
+from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
 from .core.events import AppointmentChanged, publish
@@ -68,11 +69,13 @@ class DoctorOption:
 
 # ---------------------------------------------------------------- choosing a service and a doctor
 
+@query
 async def bookable_services(session: AsyncSession) -> list[Service]:
     query = select(Service).where(Service.is_active).order_by(Service.kind, Service.name)
     return list((await session.exec(query)).all())
 
 
+@query
 async def specialties_for_complaint(session: AsyncSession, complaint: str) -> list[Specialty]:
     """Map what the patient says ("sore throat and fever") to specialties, best match first."""
     words = {word for word in search_key(complaint).replace(',', ' ').split(' ') if len(word) > 2}
@@ -88,6 +91,7 @@ async def specialties_for_complaint(session: AsyncSession, complaint: str) -> li
     return [specialty for _, specialty in scored]
 
 
+@query
 async def doctors_for(session: AsyncSession, *, service_id: int | None = None,
                       specialty_ids: list[int] | None = None) -> list[DoctorOption]:
     """Active doctors who provide ``service_id`` and/or practise one of ``specialty_ids``."""
@@ -108,6 +112,7 @@ async def doctors_for(session: AsyncSession, *, service_id: int | None = None,
             for d in doctors]
 
 
+@query
 async def consultation_service_for(session: AsyncSession, doctor_id: int) -> Service | None:
     """The consultation a doctor provides (what a walk-in gets by default)."""
     query = (select(Service).join(DoctorService, DoctorService.service_id == Service.id)
@@ -155,8 +160,8 @@ async def _load_day(session: AsyncSession, doctor_ids: list[int], day: date, tz:
         or_(SlotHold.doctor_id.in_(doctor_ids), SlotHold.room_id.in_(rooms)))
     if hold_token is not None:
         held = held.where(SlotHold.token != hold_token)
-    for query in (taken, held):
-        for doctor_id, room_id, start, end in (await session.exec(query)).all():
+    for statement in (taken, held):
+        for doctor_id, room_id, start, end in (await session.exec(statement)).all():
             busy_doctor[doctor_id].append((start, end))
             if room_id is not None:
                 busy_room[room_id].append((start, end))
@@ -168,6 +173,7 @@ def _at(day: date, moment: time, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, moment, tzinfo=tz).astimezone(timezone.utc)
 
 
+@query
 async def free_slots(session: AsyncSession, *, service_id: int, doctor_ids: list[int], start_day: date, days: int,
                      tz: ZoneInfo, now: datetime, limit_per_day: int = 200) -> dict[date, list[Slot]]:
     """Free start times per clinic-local day for the service's duration, for any of ``doctor_ids``."""
@@ -249,6 +255,7 @@ def _check_text(reason: str, notes: str) -> tuple[str, str]:
     return reason, notes
 
 
+@action
 async def book(session: AsyncSession, actor: Actor | None, *, patient_id: int, service_id: int, doctor_id: int,
                start_at: datetime, source: BookingSource, tz: ZoneInfo, now: datetime, reason: str = '',
                notes: str = '', hold_token: str | None = None, settings=None) -> Appointment:
@@ -278,7 +285,6 @@ async def book(session: AsyncSession, actor: Actor | None, *, patient_id: int, s
                  detail=f'source={source.value}', username='' if actor else 'online booking')
     await notifications.queue_appointment_email(session, appointment.id, 'booked', settings=_settings(settings))
     publish(session, AppointmentChanged(appointment_id=appointment.id))
-    await session.commit()
     return appointment
 
 
@@ -308,6 +314,7 @@ async def _appointment_service(session: AsyncSession, appointment_id: int) -> Se
     return service
 
 
+@action
 async def reschedule(session: AsyncSession, actor: Actor, appointment_id: int, *, start_at: datetime,
                      tz: ZoneInfo, now: datetime, doctor_id: int | None = None, settings=None) -> Appointment:
     require(actor, Role.RECEPTIONIST, Role.DOCTOR)
@@ -330,10 +337,10 @@ async def reschedule(session: AsyncSession, actor: Actor, appointment_id: int, *
     await session.flush()
     await notifications.queue_appointment_email(session, appointment.id, 'rescheduled', settings=_settings(settings))
     publish(session, AppointmentChanged(appointment_id=appointment.id))
-    await session.commit()
     return appointment
 
 
+@action
 async def cancel(session: AsyncSession, actor: Actor, appointment_id: int, *, reason: str, now: datetime,
                  settings=None) -> Appointment:
     require(actor, Role.RECEPTIONIST, Role.DOCTOR)
@@ -354,10 +361,10 @@ async def cancel(session: AsyncSession, actor: Actor, appointment_id: int, *, re
     await session.flush()
     await notifications.queue_appointment_email(session, appointment.id, 'cancelled', settings=_settings(settings))
     publish(session, AppointmentChanged(appointment_id=appointment.id))
-    await session.commit()
     return appointment
 
 
+@action
 async def mark_no_show(session: AsyncSession, actor: Actor, appointment_id: int, *, now: datetime) -> Appointment:
     require(actor, Role.RECEPTIONIST, Role.DOCTOR)
     await serialize(session, BOOKING_LOCK)
@@ -369,12 +376,12 @@ async def mark_no_show(session: AsyncSession, actor: Actor, appointment_id: int,
     session.add(appointment)
     audit.record(session, actor, 'appointment_no_show', entity='appointment', entity_id=appointment.id)
     publish(session, AppointmentChanged(appointment_id=appointment.id))
-    await session.commit()
     return appointment
 
 
 # ---------------------------------------------------------------- holds for the online booking page
 
+@action
 async def hold_slot(session: AsyncSession, *, doctor_id: int, service_id: int, start_at: datetime, tz: ZoneInfo,
                     now: datetime, client_key: str, max_holds_per_client: int = 3) -> SlotHold:
     """Keep a slot free for a few minutes while the patient types their details."""
@@ -391,7 +398,6 @@ async def hold_slot(session: AsyncSession, *, doctor_id: int, service_id: int, s
                     service_id=service_id, start_at=slot.start_at, end_at=slot.end_at, expires_at=now + HOLD_TIME,
                     client_key=client_key)
     session.add(hold)
-    await session.commit()
     return hold
 
 
@@ -416,10 +422,10 @@ async def consultation_for_specialty(session: AsyncSession, specialty_id: int) -
     return (await session.exec(query)).first()
 
 
+@action
 async def release_hold(session: AsyncSession, token: str, *, now: datetime) -> None:
     """The patient chose another time: free the one they held."""
     hold = (await session.exec(select(SlotHold).where(SlotHold.token == token))).first()
     if hold is not None and hold.expires_at > now:
         hold.expires_at = now
         session.add(hold)
-        await session.commit()

@@ -18,6 +18,7 @@ from models import Doctor, Medicine, Role, Room, RoomKind, Service, ServiceKind,
 
 from . import audit
 from .access import Actor, require
+from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
 from .core.events import CatalogChanged, publish
@@ -118,7 +119,6 @@ async def _save(session: AsyncSession, actor: Actor, obj, values: dict, *, entit
         audit.record(session, actor, f'{entity}_{"created" if created else "updated"}', entity=entity,
                      entity_id=obj.id, detail=f'{label}' + (f': {"; ".join(changes)}' if changes else ''))
         publish(session, CatalogChanged(entity=entity, entity_id=obj.id))
-    await session.commit()
 
 
 async def _set_active(session: AsyncSession, actor: Actor, obj, active: bool, *, entity: str, label: str) -> None:
@@ -129,7 +129,6 @@ async def _set_active(session: AsyncSession, actor: Actor, obj, active: bool, *,
     audit.record(session, actor, f'{entity}_{"reactivated" if active else "deactivated"}', entity=entity,
                  entity_id=obj.id, detail=label)
     publish(session, CatalogChanged(entity=entity, entity_id=obj.id))
-    await session.commit()
 
 
 async def _get(session: AsyncSession, model, item_id: int, what: str):
@@ -141,6 +140,7 @@ async def _get(session: AsyncSession, model, item_id: int, what: str):
 
 # ---------------------------------------------------------------- specialties
 
+@query
 async def list_specialties(session: AsyncSession, actor: Actor) -> list[Specialty]:
     require(actor, Role.ADMIN)
     return list((await session.exec(select(Specialty).order_by(Specialty.name))).all())
@@ -154,6 +154,7 @@ def _keywords(text: str) -> str:
     return result
 
 
+@action
 async def save_specialty(session: AsyncSession, actor: Actor, specialty_id: int | None, *, name: str,
                          description: str = '', keywords: str = '') -> Specialty:
     """Create (``specialty_id=None``) or change a specialty. Keywords are the complaints that lead to it
@@ -174,6 +175,7 @@ async def save_specialty(session: AsyncSession, actor: Actor, specialty_id: int 
 
 # ---------------------------------------------------------------- rooms
 
+@query
 async def list_rooms(session: AsyncSession, actor: Actor, *, active_only: bool = False) -> list[Room]:
     require(actor, Role.ADMIN)
     query = select(Room).order_by(col(Room.is_active).desc(), Room.code)
@@ -182,6 +184,7 @@ async def list_rooms(session: AsyncSession, actor: Actor, *, active_only: bool =
     return list((await session.exec(query)).all())
 
 
+@action
 async def save_room(session: AsyncSession, actor: Actor, room_id: int | None, *, code: str, name: str,
                     kind: RoomKind | str, floor: str = '') -> Room:
     require(actor, Role.ADMIN)
@@ -197,6 +200,7 @@ async def save_room(session: AsyncSession, actor: Actor, room_id: int | None, *,
     return room
 
 
+@action
 async def set_room_active(session: AsyncSession, actor: Actor, room_id: int, active: bool) -> Room:
     """A room out of use is deactivated; refused while doctors' weekly hours are planned in it."""
     require(actor, Role.ADMIN)
@@ -215,6 +219,7 @@ async def set_room_active(session: AsyncSession, actor: Actor, room_id: int, act
 
 # ---------------------------------------------------------------- services (the price list)
 
+@query
 async def list_services(session: AsyncSession, actor: Actor, *, search: str = '', active: bool | None = None,
                         offset: int = 0, limit: int = 100) -> Page:
     require(actor, Role.ADMIN)
@@ -231,6 +236,7 @@ async def list_services(session: AsyncSession, actor: Actor, *, search: str = ''
     return Page(list(rows), total)
 
 
+@action
 async def save_service(session: AsyncSession, actor: Actor, service_id: int | None, *, code: str, name: str,
                        kind: ServiceKind | str, duration_minutes, price: int, specialty_id: int | None = None,
                        description: str = '') -> Service:
@@ -254,6 +260,7 @@ async def save_service(session: AsyncSession, actor: Actor, service_id: int | No
     return service
 
 
+@action
 async def set_service_active(session: AsyncSession, actor: Actor, service_id: int, active: bool) -> Service:
     """A service no longer offered is deactivated: it can't be booked or ordered; past bills keep it."""
     require(actor, Role.ADMIN)
@@ -264,6 +271,7 @@ async def set_service_active(session: AsyncSession, actor: Actor, service_id: in
 
 # ---------------------------------------------------------------- medicines
 
+@query
 async def list_medicines(session: AsyncSession, actor: Actor, *, search: str = '', active: bool | None = None,
                          offset: int = 0, limit: int = 50) -> Page:
     require(actor, Role.ADMIN)
@@ -281,6 +289,7 @@ async def list_medicines(session: AsyncSession, actor: Actor, *, search: str = '
     return Page(list(rows), total)
 
 
+@action
 async def save_medicine(session: AsyncSession, actor: Actor, medicine_id: int | None, *, code: str, name: str,
                         unit: str, price: int, reorder_level, generic_name: str = '', form: str = 'tablet',
                         strength: str = '') -> Medicine:
@@ -300,6 +309,7 @@ async def save_medicine(session: AsyncSession, actor: Actor, medicine_id: int | 
     return medicine
 
 
+@action
 async def set_medicine_active(session: AsyncSession, actor: Actor, medicine_id: int, active: bool) -> Medicine:
     require(actor, Role.ADMIN)
     medicine = await _get(session, Medicine, medicine_id, 'medicine')

@@ -29,6 +29,7 @@ from models import (
 
 from . import audit, booking, queue
 from .access import Actor, require
+from .core.boundary import action, query
 from .core.clock import local_today
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
@@ -58,6 +59,7 @@ async def _ticket(session: AsyncSession, ticket: QueueTicket, queue_row: Queue, 
                   waiting_ahead=max(0, ahead))
 
 
+@action
 async def check_in(session: AsyncSession, actor: Actor, appointment_id: int, *, tz: ZoneInfo, now: datetime,
                    priority: int = 0, priority_reason: str = '') -> Ticket:
     """Check in a booked patient on the day of their appointment."""
@@ -80,6 +82,7 @@ async def check_in(session: AsyncSession, actor: Actor, appointment_id: int, *, 
                              priority_reason=priority_reason)
 
 
+@action
 async def walk_in(session: AsyncSession, actor: Actor, *, patient_id: int, doctor_id: int, tz: ZoneInfo,
                   now: datetime, service_id: int | None = None, reason: str = '', priority: int = 0,
                   priority_reason: str = '') -> Ticket:
@@ -149,10 +152,10 @@ async def _open_visit(session: AsyncSession, actor: Actor, appointment: Appointm
     publish(session, QueueChanged(queue_id=doctor_queue.id, ticket_id=ticket.id, visit_id=visit.id, action='issued',
                                   label=result.label))
     publish(session, AppointmentChanged(appointment_id=appointment.id))
-    await session.commit()
     return result
 
 
+@query
 async def ticket_for_visit(session: AsyncSession, actor: Actor, visit_id: int) -> Ticket:
     """The ticket of a visit, e.g. to print the slip again."""
     require(actor, Role.RECEPTIONIST)
@@ -171,6 +174,7 @@ async def service_names(session: AsyncSession, appointment_id: int) -> list[str]
     return list(rows.all())
 
 
+@query
 async def visit_of_appointment(session: AsyncSession, actor: Actor, appointment_id: int) -> int | None:
     require(actor, Role.RECEPTIONIST)
     return (await session.exec(select(Visit.id).where(Visit.appointment_id == appointment_id))).first()

@@ -7,8 +7,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Doctor, Medicine, Patient, Role, Room, Service, User
 
 from .access import Actor, require
+from .core.boundary import query
 
 
+@query
 async def summary(session: AsyncSession, actor: Actor) -> dict[str, int]:
     require(actor, Role.ADMIN)
     counts = {}

@@ -26,6 +26,7 @@ from models.types import utcnow
 
 from . import audit
 from .access import Actor, require
+from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, DomainError, NotFound, ValidationError
 from .core.events import OutboxChanged, SettingsChanged, publish
@@ -148,6 +149,7 @@ def _as_text(value) -> str:
     return str(value)
 
 
+@action
 async def save_clinic(session: AsyncSession, actor: Actor, *, name: str, address: str, phone: str) -> list[str]:
     require(actor, Role.ADMIN)
     values = {'clinic_name': _text(name, 'clinic name', 120, required=True),
@@ -156,6 +158,7 @@ async def save_clinic(session: AsyncSession, actor: Actor, *, name: str, address
     return await _save(session, actor, values)
 
 
+@action
 async def save_region(session: AsyncSession, actor: Actor, *, timezone: str, currency: str,
                       language: str) -> list[str]:
     require(actor, Role.ADMIN)
@@ -174,6 +177,7 @@ async def save_region(session: AsyncSession, actor: Actor, *, timezone: str, cur
     return await _save(session, actor, values)
 
 
+@action
 async def save_mail_server(session: AsyncSession, actor: Actor, *, host: str, port: int | float | str | None,
                            username: str, password: str | None, starttls: bool, from_address: str) -> list[str]:
     """``password=None`` keeps the stored password; an empty host turns email sending off."""
@@ -199,6 +203,7 @@ async def save_mail_server(session: AsyncSession, actor: Actor, *, host: str, po
     return await _save(session, actor, values)
 
 
+@action
 async def save_logo(session: AsyncSession, actor: Actor, *, data: bytes, data_dir: Path) -> Path:
     """Keep a PNG or JPEG logo (printed on receipts) in the data folder and point the setting at it."""
     require(actor, Role.ADMIN)
@@ -218,6 +223,7 @@ async def save_logo(session: AsyncSession, actor: Actor, *, data: bytes, data_di
     return path
 
 
+@action
 async def remove_logo(session: AsyncSession, actor: Actor) -> None:
     require(actor, Role.ADMIN)
     await _save(session, actor, {'clinic_logo': ''})
@@ -225,6 +231,7 @@ async def remove_logo(session: AsyncSession, actor: Actor) -> None:
 
 # ---------------------------------------------------------------- test email
 
+@action
 async def send_test_email(session: AsyncSession, actor: Actor, *, to: str) -> str:
     """Send a short email with the saved mail settings; the outcome is audited either way.
 
@@ -276,12 +283,14 @@ def _smtp_problem(error: Exception, where: str) -> str:
 
 # ---------------------------------------------------------------- queue prefixes
 
+@query
 async def queue_prefixes(session: AsyncSession, actor: Actor) -> list[QueuePrefix]:
     require(actor, Role.ADMIN)
     rows = (await session.exec(select(Queue).order_by(Queue.prefix))).all()
     return [QueuePrefix(q.id, q.name, q.prefix, q.is_active) for q in rows]
 
 
+@action
 async def set_queue_prefix(session: AsyncSession, actor: Actor, queue_id: int, prefix: str) -> Queue:
     """Change the letters printed on a queue's tickets (A-012). Today's tickets keep their numbers."""
     require(actor, Role.ADMIN)
@@ -306,6 +315,7 @@ async def set_queue_prefix(session: AsyncSession, actor: Actor, queue_id: int, p
     return queue
 
 
+@query
 async def setup_progress(session: AsyncSession, actor: Actor) -> dict[str, bool]:
     """What a new clinic has set up already (the checklist on the administration home)."""
     require(actor, Role.ADMIN)

@@ -45,6 +45,7 @@ from models import (
 
 from . import audit, icd10, orders, prescriptions
 from .access import Actor, require
+from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from .core.events import PrescriptionChanged, VisitChanged, publish
@@ -181,6 +182,7 @@ def parse_record(data: RecordInput) -> dict:
 # Access
 # --------------------------------------------------------------------------------------------------------------
 
+@query
 async def doctor_id_of(session: AsyncSession, actor: Actor) -> int | None:
     return (await session.exec(select(Doctor.id).where(Doctor.user_id == actor.user_id))).first()
 
@@ -192,6 +194,7 @@ async def _visit(session: AsyncSession, visit_id: int) -> Visit:
     return visit
 
 
+@query
 async def may_edit(session: AsyncSession, actor: Actor, visit: Visit) -> bool:
     """The visit's own doctor (or an administrator) changes its record, orders and prescription."""
     if actor.role == Role.ADMIN:
@@ -200,6 +203,7 @@ async def may_edit(session: AsyncSession, actor: Actor, visit: Visit) -> bool:
         and visit.doctor_id == await doctor_id_of(session, actor)
 
 
+@query
 async def editable_visit(session: AsyncSession, actor: Actor, visit_id: int, *,
                          statuses: tuple[VisitStatus, ...] = EDITABLE) -> Visit:
     """The visit, locked for this change, after checking who may change it and that it is still open."""
@@ -240,6 +244,7 @@ async def ensure_record(session: AsyncSession, visit: Visit) -> MedicalRecord:
 # The record: draft, sign, amend
 # --------------------------------------------------------------------------------------------------------------
 
+@action
 async def save_draft(session: AsyncSession, actor: Actor, visit_id: int, data: RecordInput, *,
                      now: datetime) -> MedicalRecord:
     """Save the form as the draft (all or nothing: a wrong vital saves nothing and says which)."""
@@ -252,7 +257,6 @@ async def save_draft(session: AsyncSession, actor: Actor, visit_id: int, data: R
         setattr(record, name, value)
     record.updated_at = now
     session.add(record)
-    await session.commit()
     return record
 
 
@@ -275,6 +279,7 @@ def _sign(session: AsyncSession, actor: Actor, record: MedicalRecord, now: datet
                  detail=f'visit {record.visit_id}')
 
 
+@action
 async def sign(session: AsyncSession, actor: Actor, visit_id: int, data: RecordInput, *,
                now: datetime) -> MedicalRecord:
     """Save the form and sign it: from now on it changes only through amendments."""
@@ -287,10 +292,10 @@ async def sign(session: AsyncSession, actor: Actor, visit_id: int, data: RecordI
         setattr(record, name, value)
     _sign(session, actor, record, now)
     publish(session, VisitChanged(visit_id=visit.id, patient_id=visit.patient_id))
-    await session.commit()
     return record
 
 
+@action
 async def amend(session: AsyncSession, actor: Actor, visit_id: int, data: RecordInput, reason: str, *,
                 now: datetime) -> list[RecordAmendment]:
     """Change a signed record: every changed field is kept with its old value, who, when and why."""
@@ -326,10 +331,10 @@ async def amend(session: AsyncSession, actor: Actor, visit_id: int, data: Record
     audit.record(session, actor, 'record_amended', entity='medical_record', entity_id=record.id,
                  detail=f'{", ".join(c.field_name for c in changes)}: {reason}')
     publish(session, VisitChanged(visit_id=visit.id, patient_id=visit.patient_id))
-    await session.commit()
     return changes
 
 
+@action
 async def finish(session: AsyncSession, actor: Actor, visit_id: int, *, now: datetime) -> VisitStatus:
     """End the consultation: sign the record (if still a draft), issue the drafted prescription, move the visit
     on. Returns the visit's new status."""
@@ -355,7 +360,6 @@ async def finish(session: AsyncSession, actor: Actor, visit_id: int, *, now: dat
     publish(session, VisitChanged(visit_id=visit.id, patient_id=visit.patient_id, status=visit.status.value))
     if issued is not None:
         publish(session, PrescriptionChanged(prescription_id=issued.id, visit_id=visit.id))
-    await session.commit()
     return visit.status
 
 
@@ -517,6 +521,7 @@ async def amendments_of(session: AsyncSession, record_id: int) -> list[Amendment
                           name) for a, name in rows]
 
 
+@action
 async def chart(session: AsyncSession, actor: Actor, visit_id: int, *, today: date, record_view: bool = True,
                 currency_format=None) -> Chart:
     """Everything the doctor sees for this visit. With ``record_view`` the opening is audited and committed (use a
@@ -539,10 +544,10 @@ async def chart(session: AsyncSession, actor: Actor, visit_id: int, *, today: da
     if record_view:
         audit.record(session, actor, 'chart_viewed', entity='patient', entity_id=patient.id,
                      detail=f'visit {visit.id}')
-        await session.commit()
     return result
 
 
+@query
 async def visit_of_ticket_patient(session: AsyncSession, actor: Actor, patient_id: int) -> int | None:
     """The patient's latest open visit (for links from elsewhere)."""
     require(actor, Role.DOCTOR)
@@ -560,6 +565,7 @@ async def current_ticket(session: AsyncSession, visit_id: int):
 
 
 
+@action
 async def schedule_follow_up_reminder(session: AsyncSession, actor: Actor, appointment_id: int, *, settings,
                                       now: datetime):
     """After booking the follow-up (``booking.book``): its reminder email, sent the day before via the outbox."""
@@ -568,5 +574,4 @@ async def schedule_follow_up_reminder(session: AsyncSession, actor: Actor, appoi
     row = await notifications.schedule_appointment_reminder(session, appointment_id, settings=settings, now=now)
     audit.record(session, actor, 'follow_up_reminder', entity='appointment', entity_id=appointment_id,
                  detail='queued' if row is not None else 'no email address')
-    await session.commit()
     return row

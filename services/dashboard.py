@@ -30,6 +30,7 @@ from models import (
 from models.types import utcnow
 
 from .access import Actor, require
+from .core.boundary import query
 from .core.clock import day_bounds
 from .core.errors import ValidationError
 
@@ -87,6 +88,7 @@ def _avg(values: list[float]) -> float | None:
     return round(mean(values), 1) if values else None
 
 
+@query
 async def build(session: AsyncSession, actor: Actor, *, start_day: date, end_day: date, tz: ZoneInfo,
                 now: datetime | None = None) -> Dashboard:
     require(actor, Role.ADMIN)

@@ -19,6 +19,7 @@ from models.types import utcnow
 
 from . import audit
 from .access import Actor, require
+from .core.boundary import action, query
 from .core.errors import Conflict, NotFound, ValidationError
 from .core.events import DisplayKeyRevoked, publish
 
@@ -55,6 +56,7 @@ def _clean_name(name: str) -> str:
     return name
 
 
+@action
 async def issue(session: AsyncSession, actor: Actor, name: str, *,
                 queue_ids: list[int] | None = None) -> tuple[DisplayKey, str]:
     """A new key. Returns the row and the plain key: show it once, it cannot be read back later."""
@@ -70,10 +72,10 @@ async def issue(session: AsyncSession, actor: Actor, name: str, *,
     session.add(row)
     await session.flush()
     audit.record(session, actor, 'display_key_issued', entity='display_key', entity_id=row.id, detail=name)
-    await session.commit()
     return row, key
 
 
+@query
 async def list_keys(session: AsyncSession, actor: Actor) -> list[DisplayKey]:
     require(actor, Role.ADMIN)
     return list((await session.exec(select(DisplayKey).order_by(DisplayKey.revoked_at.is_not(None),
@@ -87,16 +89,17 @@ async def _key(session: AsyncSession, key_id: int) -> DisplayKey:
     return row
 
 
+@action
 async def rename(session: AsyncSession, actor: Actor, key_id: int, name: str) -> DisplayKey:
     require(actor, Role.ADMIN)
     row = await _key(session, key_id)
     row.name = _clean_name(name)
     session.add(row)
     audit.record(session, actor, 'display_key_renamed', entity='display_key', entity_id=row.id, detail=row.name)
-    await session.commit()
     return row
 
 
+@action
 async def revoke(session: AsyncSession, actor: Actor, key_id: int, *, now: datetime | None = None) -> DisplayKey:
     """The key stops working at once (a board open with it is closed by the page)."""
     require(actor, Role.ADMIN)
@@ -107,10 +110,10 @@ async def revoke(session: AsyncSession, actor: Actor, key_id: int, *, now: datet
     session.add(row)
     audit.record(session, actor, 'display_key_revoked', entity='display_key', entity_id=row.id, detail=row.name)
     publish(session, DisplayKeyRevoked(key_id=row.id))
-    await session.commit()
     return row
 
 
+@action
 async def verify(session: AsyncSession, key: str | None, *, now: datetime | None = None) -> DisplayScope | None:
     """The scope of a valid key, or None (missing, unknown or revoked). With ``now``, notes when the display was
     last seen (the caller commits)."""
@@ -126,6 +129,7 @@ async def verify(session: AsyncSession, key: str | None, *, now: datetime | None
     return DisplayScope(key_id=row.id, name=row.name, queue_ids=_parse_queue_ids(row.queue_ids))
 
 
+@query
 async def is_valid(session: AsyncSession, key_id: int) -> bool:
     """Whether an open board may go on showing (its key was not revoked meanwhile)."""
     row = await session.get(DisplayKey, key_id)

@@ -34,6 +34,7 @@ from . import audit
 from .access import Actor, require
 from .booking import ACTIVE as ACTIVE_APPOINTMENTS
 from .booking import BOOKING_LOCK
+from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
 from .core.events import StaffChanged, publish
@@ -97,6 +98,7 @@ def _hours_summary(blocks: list[WorkingHours]) -> str:
     return ', '.join(names)
 
 
+@query
 async def list_doctors(session: AsyncSession, actor: Actor) -> list[DoctorRow]:
     require(actor, Role.ADMIN)
     doctors = (await session.exec(select(Doctor).order_by(col(Doctor.is_active).desc(), Doctor.full_name))).all()
@@ -124,6 +126,7 @@ async def _doctor(session: AsyncSession, doctor_id: int) -> Doctor:
     return doctor
 
 
+@query
 async def detail(session: AsyncSession, actor: Actor, doctor_id: int) -> DoctorDetail:
     require(actor, Role.ADMIN)
     doctor = await _doctor(session, doctor_id)
@@ -175,6 +178,7 @@ async def _check_contacts_free(session: AsyncSession, phone: str | None, email: 
             raise Conflict(f'The {label} {value} is already used by {doctor_name(other)}.')
 
 
+@action
 async def create_doctor(session: AsyncSession, actor: Actor, *, full_name: str, license_number: str,
                         title: str = 'Dr.', phone: str | None = None, email: str | None = None) -> Doctor:
     """A doctor without a staff account (e.g. a visiting doctor whose queue reception runs). Doctors who sign in
@@ -192,10 +196,10 @@ async def create_doctor(session: AsyncSession, actor: Actor, *, full_name: str, 
     audit.record(session, actor, 'doctor_created', entity='doctor', entity_id=doctor.id,
                  detail=f'{doctor_name(doctor)}, license {license_number}')
     publish(session, StaffChanged(doctor_id=doctor.id))
-    await session.commit()
     return doctor
 
 
+@action
 async def update_doctor(session: AsyncSession, actor: Actor, doctor_id: int, *, full_name: str, title: str,
                         license_number: str, phone: str | None = None, email: str | None = None) -> Doctor:
     require(actor, Role.ADMIN)
@@ -223,10 +227,10 @@ async def update_doctor(session: AsyncSession, actor: Actor, doctor_id: int, *, 
         audit.record(session, actor, 'doctor_updated', entity='doctor', entity_id=doctor.id,
                      detail='; '.join(changes))
         publish(session, StaffChanged(doctor_id=doctor.id))
-    await session.commit()
     return doctor
 
 
+@action
 async def set_active(session: AsyncSession, actor: Actor, doctor_id: int, active: bool) -> Doctor:
     """A doctor who leaves is deactivated: no new bookings, the history stays."""
     require(actor, Role.ADMIN)
@@ -253,10 +257,10 @@ async def set_active(session: AsyncSession, actor: Actor, doctor_id: int, active
     audit.record(session, actor, 'doctor_reactivated' if active else 'doctor_deactivated', entity='doctor',
                  entity_id=doctor.id, detail=doctor_name(doctor))
     publish(session, StaffChanged(doctor_id=doctor.id))
-    await session.commit()
     return doctor
 
 
+@action
 async def set_offer(session: AsyncSession, actor: Actor, doctor_id: int, *, specialty_ids: list[int],
                     service_ids: list[int]) -> None:
     """The doctor's specialties and the services they provide (what patients can book with them)."""
@@ -264,19 +268,18 @@ async def set_offer(session: AsyncSession, actor: Actor, doctor_id: int, *, spec
     doctor = await _doctor(session, doctor_id)
     await _link_specialties(session, actor, doctor, specialty_ids)
     await _link_services(session, actor, doctor, service_ids)
-    await session.commit()
 
 
+@action
 async def set_specialties(session: AsyncSession, actor: Actor, doctor_id: int, specialty_ids: list[int]) -> None:
     require(actor, Role.ADMIN)
     await _link_specialties(session, actor, await _doctor(session, doctor_id), specialty_ids)
-    await session.commit()
 
 
+@action
 async def set_services(session: AsyncSession, actor: Actor, doctor_id: int, service_ids: list[int]) -> None:
     require(actor, Role.ADMIN)
     await _link_services(session, actor, await _doctor(session, doctor_id), service_ids)
-    await session.commit()
 
 
 async def _link_specialties(session: AsyncSession, actor: Actor, doctor: Doctor, specialty_ids: list[int]) -> None:
@@ -345,6 +348,7 @@ def _stranded(appointments: list[Appointment], tz: ZoneInfo) -> str:
             f'(the first on {first:%a %d/%m at %H:%M}). Please move or cancel them first.')
 
 
+@action
 async def add_hours(session: AsyncSession, actor: Actor, doctor_id: int, *, weekdays: list[int], start: str | time,
                     end: str | time, room_id: int | None) -> list[WorkingHours]:
     """Add a weekly block on each of ``weekdays`` (0 = Monday) in ``room_id``. Refused, naming the clash, when
@@ -395,10 +399,10 @@ async def add_hours(session: AsyncSession, actor: Actor, doctor_id: int, *, week
                  detail=f'{doctor_name(doctor)}: {", ".join(WEEKDAYS[d][:3] for d in days)} '
                         f'{start_time:%H:%M}–{end_time:%H:%M} in {room.code}')
     publish(session, StaffChanged(doctor_id=doctor_id))
-    await session.commit()
     return added
 
 
+@action
 async def remove_hours(session: AsyncSession, actor: Actor, hours_id: int, *, tz: ZoneInfo,
                        now: datetime | None = None) -> None:
     """Remove a weekly block, unless booked appointments fall in it."""
@@ -428,11 +432,11 @@ async def remove_hours(session: AsyncSession, actor: Actor, hours_id: int, *, tz
                  detail=f'{doctor_name(doctor)}: {WEEKDAYS[block.weekday]} {block.start_time:%H:%M}–'
                         f'{block.end_time:%H:%M} in {room.code if room else "?"}')
     publish(session, StaffChanged(doctor_id=doctor.id))
-    await session.commit()
 
 
 # ---------------------------------------------------------------- leave and days off
 
+@action
 async def add_leave(session: AsyncSession, actor: Actor, doctor_id: int, *, start_date: date, end_date: date,
                     reason: str, tz: ZoneInfo, now: datetime | None = None) -> DoctorLeave:
     """Days off or leave (both dates included): booking offers no slot inside."""
@@ -468,10 +472,10 @@ async def add_leave(session: AsyncSession, actor: Actor, doctor_id: int, *, star
     audit.record(session, actor, 'doctor_leave_added', entity='doctor', entity_id=doctor_id,
                  detail=f'{doctor_name(doctor)}: {start_date:%d/%m/%Y}–{end_date:%d/%m/%Y} {reason}'.strip())
     publish(session, StaffChanged(doctor_id=doctor_id))
-    await session.commit()
     return leave
 
 
+@action
 async def remove_leave(session: AsyncSession, actor: Actor, leave_id: int) -> None:
     require(actor, Role.ADMIN)
     leave = await session.get(DoctorLeave, leave_id)
@@ -482,9 +486,9 @@ async def remove_leave(session: AsyncSession, actor: Actor, leave_id: int) -> No
     audit.record(session, actor, 'doctor_leave_removed', entity='doctor', entity_id=doctor.id,
                  detail=f'{doctor_name(doctor)}: {leave.start_date:%d/%m/%Y}–{leave.end_date:%d/%m/%Y}')
     publish(session, StaffChanged(doctor_id=doctor.id))
-    await session.commit()
 
 
+@action
 async def ensure_queues(session: AsyncSession, actor: Actor) -> int:
     """Give every doctor a queue (e.g. doctors added before queues existed). Returns how many were created."""
     require(actor, Role.ADMIN)
@@ -494,6 +498,5 @@ async def ensure_queues(session: AsyncSession, actor: Actor) -> int:
         await queue_for_doctor(session, doctor_id)
     if missing:
         audit.record(session, actor, 'queues_created', detail=f'{len(missing)} doctor queue(s)')
-        await session.commit()
     return len(missing)
 

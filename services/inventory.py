@@ -12,6 +12,7 @@ from models import Medicine, MovementKind, Role, StockBatch, StockMovement
 
 from . import audit
 from .access import Actor, require
+from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import NotFound, ValidationError
 from .core.events import StockChanged, publish
@@ -43,6 +44,7 @@ class StockAlerts:
     expiring: list[ExpiringBatch]
 
 
+@query
 async def stock_alerts(session: AsyncSession, actor: Actor, today: date, *, expiring_within_days: int = 60,
                        limit: int = 200) -> StockAlerts:
     require(actor, Role.PHARMACIST)
@@ -97,6 +99,7 @@ def _whole(text: str, label: str, *, low: int, high: int, name: str) -> int:
     return value
 
 
+@action
 async def receive(session: AsyncSession, actor: Actor, data: GoodsIn, *, today: date, now: datetime) -> StockBatch:
     """Goods in: a new batch (or more of a batch already in stock with the same expiry), with a RECEIPT movement."""
     require(actor, Role.PHARMACIST)
@@ -140,11 +143,11 @@ async def receive(session: AsyncSession, actor: Actor, data: GoodsIn, *, today: 
     audit.record(session, actor, 'goods_received', entity='stock_batch', entity_id=batch.id,
                  detail=f'{medicine.code} batch {batch_no}: +{quantity}')
     publish(session, StockChanged(medicine_ids=tuple([medicine.id])))
-    await session.commit()
     await session.refresh(batch)
     return batch
 
 
+@action
 async def adjust(session: AsyncSession, actor: Actor, batch_id: int, *, change: str, reason: str, note: str = '',
                  now: datetime) -> StockBatch:
     """Correct a batch: ``change`` is signed ("-3" damaged, "+2" found at the count). The stock never goes below 0."""
@@ -177,7 +180,6 @@ async def adjust(session: AsyncSession, actor: Actor, batch_id: int, *, change: 
     audit.record(session, actor, 'stock_adjusted', entity='stock_batch', entity_id=batch.id,
                  detail=f'{amount:+d}: {text}')
     publish(session, StockChanged(medicine_ids=tuple([batch.medicine_id])))
-    await session.commit()
     await session.refresh(batch)
     return batch
 
@@ -193,6 +195,7 @@ class MedicineStock:
     usable: int    # batches in date
 
 
+@query
 async def medicines(session: AsyncSession, actor: Actor, text: str = '', *, today: date,
                     limit: int = 500) -> list[MedicineStock]:
     require(actor, Role.PHARMACIST)
@@ -232,6 +235,7 @@ class Ledger:
         return (self.rows[-1].balance if self.rows else 0) == self.on_hand
 
 
+@query
 async def ledger(session: AsyncSession, actor: Actor, medicine_id: int) -> Ledger:
     """Every movement of the medicine with a running balance; the last balance equals the stock on hand."""
     from models import User

@@ -43,6 +43,7 @@ from models import (
 
 from . import audit
 from .access import Actor, require
+from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
 from .core.events import OrdersChanged, VisitChanged, publish
@@ -64,6 +65,7 @@ class OrderRow:
     status: OrderStatus
 
 
+@query
 async def open_orders(session: AsyncSession, actor: Actor, *, limit: int = 200) -> list[OrderRow]:
     """Orders still to do (pending or in progress), oldest first."""
     require(actor, Role.TECHNICIAN, Role.DOCTOR)
@@ -195,6 +197,7 @@ async def open_count(session: AsyncSession, visit_id: int) -> int:
 # Ordering (doctor)
 # --------------------------------------------------------------------------------------------------------------
 
+@query
 async def orderable_services(session: AsyncSession, actor: Actor) -> list[Service]:
     require(actor, Role.DOCTOR)
     return list((await session.exec(select(Service).where(Service.is_active.is_(True),
@@ -202,6 +205,7 @@ async def orderable_services(session: AsyncSession, actor: Actor) -> list[Servic
                                     .order_by(Service.kind, Service.name))).all())
 
 
+@action
 async def place(session: AsyncSession, actor: Actor, visit_id: int, service_ids: list[int], *, notes: str = '',
                 now: datetime) -> list[ServiceOrder]:
     """Order lab tests, imaging or procedures for the visit: each becomes a task in its station's worklist."""
@@ -232,7 +236,6 @@ async def place(session: AsyncSession, actor: Actor, visit_id: int, service_ids:
     audit.record(session, actor, 'services_ordered', entity='visit', entity_id=visit.id,
                  detail=', '.join(services[s].code for s in dict.fromkeys(service_ids)))
     publish(session, OrdersChanged(visit_id=visit.id, order_ids=tuple([o.id for o in created])))
-    await session.commit()
     return created
 
 
@@ -245,6 +248,7 @@ async def _locked_order(session: AsyncSession, order_id: int) -> ServiceOrder:
     return order
 
 
+@action
 async def cancel(session: AsyncSession, actor: Actor, order_id: int, *, reason: str, now: datetime) -> ServiceOrder:
     """Cancel an order that has not started (the doctor changed their mind, or the patient declined)."""
     require(actor, Role.DOCTOR, Role.TECHNICIAN)
@@ -265,7 +269,6 @@ async def cancel(session: AsyncSession, actor: Actor, order_id: int, *, reason: 
     audit.record(session, actor, 'order_cancelled', entity='service_order', entity_id=order.id, detail=reason)
     await settle_visit(session, order.visit_id)
     publish(session, OrdersChanged(visit_id=order.visit_id, order_ids=tuple([order.id])))
-    await session.commit()
     return order
 
 
@@ -277,6 +280,7 @@ KIND_OF_QUEUE = {ServiceKind.LAB: QueueKind.LAB, ServiceKind.IMAGING: QueueKind.
                  ServiceKind.PROCEDURE: QueueKind.PROCEDURE}
 
 
+@query
 async def worklist(session: AsyncSession, actor: Actor, kinds: list[ServiceKind], *, since: datetime,
                    limit: int = 300) -> list[OrderView]:
     """Orders of the given kinds: every open one, and those finished or cancelled since ``since``."""
@@ -286,6 +290,7 @@ async def worklist(session: AsyncSession, actor: Actor, kinds: list[ServiceKind]
     return await _order_views(session, [Service.kind.in_(list(kinds)), recent], limit=limit)
 
 
+@query
 async def order(session: AsyncSession, actor: Actor, order_id: int) -> OrderView:
     require(actor, Role.TECHNICIAN, Role.DOCTOR)
     views = await _order_views(session, [ServiceOrder.id == order_id])
@@ -294,6 +299,7 @@ async def order(session: AsyncSession, actor: Actor, order_id: int) -> OrderView
     return views[0]
 
 
+@action
 async def start(session: AsyncSession, actor: Actor, order_id: int, *, now: datetime) -> ServiceOrder:
     """The technician takes the order: pending -> in progress (only one technician gets it)."""
     require(actor, Role.TECHNICIAN)
@@ -306,10 +312,10 @@ async def start(session: AsyncSession, actor: Actor, order_id: int, *, now: date
     session.add(order)
     audit.record(session, actor, 'order_started', entity='service_order', entity_id=order.id)
     publish(session, OrdersChanged(visit_id=order.visit_id, order_ids=tuple([order.id])))
-    await session.commit()
     return order
 
 
+@action
 async def record_result(session: AsyncSession, actor: Actor, order_id: int, *, text: str,
                         values: list[ResultValue], complete: bool, now: datetime) -> ServiceOrder:
     """Save the result (text and values); with ``complete`` the order is done and the doctor sees it as final.
@@ -344,7 +350,6 @@ async def record_result(session: AsyncSession, actor: Actor, order_id: int, *, t
     if complete:
         await settle_visit(session, order.visit_id)
     publish(session, OrdersChanged(visit_id=order.visit_id, order_ids=tuple([order.id])))
-    await session.commit()
     return order
 
 

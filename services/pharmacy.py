@@ -37,6 +37,7 @@ from models import (
 
 from . import audit
 from .access import Actor, require
+from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
 from .core.events import BillingChanged, PrescriptionChanged, StockChanged, VisitChanged, publish
@@ -84,6 +85,7 @@ async def usable_batches(session: AsyncSession, medicine_ids: list[int], today: 
     return batches
 
 
+@query
 async def plan(session: AsyncSession, actor: Actor, prescription_id: int, *, today: date) -> DispensePlan:
     """What the pharmacist reviews: every line with what is still owed, the usable batches, and the warnings."""
     require(actor, Role.PHARMACIST)
@@ -135,6 +137,7 @@ async def _take(session: AsyncSession, medicine: Medicine, quantity: int,
     return taken
 
 
+@action
 async def dispense(session: AsyncSession, actor: Actor, prescription_id: int, lines: list[DispenseLine], *,
                    notes: str = '', today: date, now: datetime) -> Dispense:
     """Dispense the given quantities (all or nothing). Returns the dispense (for labels)."""
@@ -222,7 +225,6 @@ async def dispense(session: AsyncSession, actor: Actor, prescription_id: int, li
     publish(session, StockChanged(medicine_ids=tuple(medicine_ids)))
     publish(session, VisitChanged(visit_id=visit.id, patient_id=visit.patient_id, status=visit.status.value))
     publish(session, BillingChanged(visit_id=visit.id))
-    await session.commit()
     return record
 
 
@@ -244,6 +246,7 @@ class Label:
     substitution_note: str
 
 
+@query
 async def labels(session: AsyncSession, actor: Actor, dispense_id: int) -> list[Label]:
     """One usage-instruction label per medicine handed out in the dispense."""
     require(actor, Role.PHARMACIST)
@@ -277,6 +280,7 @@ async def labels(session: AsyncSession, actor: Actor, dispense_id: int) -> list[
     return result
 
 
+@query
 async def latest_dispense_id(session: AsyncSession, actor: Actor, prescription_id: int) -> int | None:
     require(actor, Role.PHARMACIST)
     return (await session.exec(select(Dispense.id).where(Dispense.prescription_id == prescription_id)

@@ -31,6 +31,7 @@ from models import (
 
 from . import audit
 from .access import Actor, require
+from .core.boundary import action, query
 from .core.errors import Conflict, NotFound, ValidationError
 from .core.events import PrescriptionChanged, publish
 from .text import search_key
@@ -100,6 +101,7 @@ class MedicineHit:
         return f'{self.name} · {stock}'
 
 
+@query
 async def search_medicines(session: AsyncSession, actor: Actor, text: str, *, today: date,
                            limit: int = 20) -> list[MedicineHit]:
     """Active medicines whose name, generic name or code contains every word typed, with usable stock."""
@@ -311,6 +313,7 @@ class Added:
     warnings: list[str]
 
 
+@action
 async def add_item(session: AsyncSession, actor: Actor, visit_id: int, line: LineInput, *, today: date,
                    now: datetime) -> Added:
     """Add a medicine to the visit's draft prescription. Returns the line and its warnings (allergy, stock)."""
@@ -335,10 +338,10 @@ async def add_item(session: AsyncSession, actor: Actor, visit_id: int, line: Lin
     if warnings:
         audit.record(session, actor, 'prescribed_with_warning', entity='prescription', entity_id=draft.id,
                      detail=f'{checked.medicine.name}: {"; ".join(warnings)}')
-    await session.commit()
     return Added(item, warnings)
 
 
+@action
 async def remove_item(session: AsyncSession, actor: Actor, visit_id: int, item_id: int) -> None:
     from .consultation import editable_visit
     visit = await editable_visit(session, actor, visit_id)
@@ -347,9 +350,9 @@ async def remove_item(session: AsyncSession, actor: Actor, visit_id: int, item_i
     if draft is None or item is None or item.prescription_id != draft.id:
         raise NotFound('This line is no longer on the prescription.')
     await session.delete(item)
-    await session.commit()
 
 
+@action
 async def issue_draft(session: AsyncSession, actor: Actor, visit_id: int, *, now: datetime) -> Prescription | None:
     """Issue the visit's draft prescription to the pharmacy (an empty draft is dropped). The caller commits."""
     draft = (await session.exec(select(Prescription).where(Prescription.visit_id == visit_id,
@@ -392,6 +395,7 @@ class QueueRow:
     items: int
 
 
+@query
 async def pharmacy_queue(session: AsyncSession, actor: Actor, *, limit: int = 200) -> list[QueueRow]:
     """Issued prescriptions still to dispense (also those dispensed in part), oldest first."""
     require(actor, Role.PHARMACIST)
@@ -434,6 +438,7 @@ async def with_parties(session: AsyncSession, prescription_id: int
     return prescription, visit, patient, doctor
 
 
+@action
 async def printable(session: AsyncSession, actor: Actor, prescription_id: int, *, today: date) -> PrintedPrescription:
     require(actor, Role.DOCTOR, Role.PHARMACIST)
     prescription, visit, patient, doctor = await with_parties(session, prescription_id)
@@ -454,7 +459,6 @@ async def printable(session: AsyncSession, actor: Actor, prescription_id: int, *
         items=await items_of(session, prescription.id, allergies='', today=today, with_stock=False),
         status=prescription.status)
     audit.record(session, actor, 'prescription_printed', entity='prescription', entity_id=prescription.id)
-    await session.commit()
     return printed
 
 

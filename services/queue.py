@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import statistics
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -47,8 +48,9 @@ from models import (
 
 from . import audit
 from .access import Actor, require
+from .core.boundary import action, query
 from .core.clock import local_today
-from .core.db import serialize
+from .core.db import load, serialize
 from .core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from .core.events import QueueChanged, publish
 
@@ -302,6 +304,7 @@ async def load_views(session: AsyncSession, queues: list[Queue], *, day: date, n
     return views
 
 
+@query
 async def doctor_id_of(session: AsyncSession, actor: Actor) -> int | None:
     return (await session.exec(select(Doctor.id).where(Doctor.user_id == actor.user_id))).first()
 
@@ -323,8 +326,9 @@ async def _queue(session: AsyncSession, actor: Actor, queue_id: int) -> Queue:
     return queue
 
 
+@action
 async def my_queue(session: AsyncSession, actor: Actor) -> Queue | None:
-    """The signed-in doctor's queue (created the first time; the caller commits)."""
+    """The signed-in doctor's queue (created the first time it is needed)."""
     require(actor, Role.DOCTOR)
     doctor_id = await doctor_id_of(session, actor)
     if doctor_id is None:
@@ -332,11 +336,13 @@ async def my_queue(session: AsyncSession, actor: Actor) -> Queue | None:
     return await queue_for_doctor(session, doctor_id)
 
 
+@query
 async def queue_view(session: AsyncSession, actor: Actor, queue_id: int, *, tz: ZoneInfo, now: datetime) -> QueueView:
     queue = await _queue(session, actor, queue_id)
     return (await load_views(session, [queue], day=local_today(tz, now), now=now))[0]
 
 
+@query
 async def list_queues(session: AsyncSession, actor: Actor) -> list[Queue]:
     """The active queues this person may manage, doctors' queues first."""
     require(actor, Role.RECEPTIONIST, Role.DOCTOR, Role.TECHNICIAN)
@@ -349,10 +355,12 @@ async def list_queues(session: AsyncSession, actor: Actor) -> list[Queue]:
     return sorted(queues, key=lambda q: (q.kind != QueueKind.DOCTOR, q.prefix))
 
 
+@query
 async def all_queue_views(session: AsyncSession, actor: Actor, *, tz: ZoneInfo, now: datetime) -> list[QueueView]:
     return await load_views(session, await list_queues(session, actor), day=local_today(tz, now), now=now)
 
 
+@query
 async def transfer_targets(session: AsyncSession, actor: Actor) -> list[Queue]:
     """Where a patient can be sent: every active queue."""
     require(actor, Role.RECEPTIONIST, Role.DOCTOR, Role.TECHNICIAN)
@@ -362,6 +370,7 @@ async def transfer_targets(session: AsyncSession, actor: Actor) -> list[Queue]:
 
 # -- the board ---------------------------------------------------------------------------------------------------
 
+@query
 async def board_queues(session: AsyncSession, *, queue_ids: tuple[int, ...] = (), department: int | None = None,
                        day: date) -> list[Queue]:
     """The queues a board shows: those of its display key (all when empty), optionally one department
@@ -381,6 +390,7 @@ async def board_queues(session: AsyncSession, *, queue_ids: tuple[int, ...] = ()
     return sorted(shown, key=lambda q: (q.kind != QueueKind.DOCTOR, q.prefix))
 
 
+@query
 async def board_views(session: AsyncSession, queue_ids: list[int], *, tz: ZoneInfo, now: datetime) -> list[QueueView]:
     """Today's state of the given queues for a board (a verified display key, not a person, is asking)."""
     if not queue_ids:
@@ -411,12 +421,20 @@ def _snapshot(ticket: QueueTicket, visit: Visit | None) -> dict:
     return snapshot
 
 
-async def _locked_ticket(session: AsyncSession, actor: Actor, ticket_id: int) -> tuple[QueueTicket, Queue]:
-    ticket = await session.get(QueueTicket, ticket_id)
-    if ticket is None:
-        raise NotFound('This ticket does not exist.')
+async def lock_queues(session: AsyncSession, queue_ids: Iterable[int | None]) -> None:
+    """Serialize changes to these queues until the transaction ends. Always in the order of their ids: a doctor
+    sending patient A to the lab while the lab sends patient B back to that doctor then wait for each other instead
+    of deadlocking (each holding one queue and waiting for the other)."""
+    for queue_id in sorted({q for q in queue_ids if q is not None}):
+        await serialize(session, f'queue:{queue_id}')
+
+
+async def _locked_ticket(session: AsyncSession, actor: Actor, ticket_id: int,
+                         also: Iterable[int | None] = ()) -> tuple[QueueTicket, Queue]:
+    """The ticket with its queue (and the queues in ``also``) locked, re-read after the lock."""
+    ticket = await load(session, QueueTicket, ticket_id, 'This ticket does not exist.')
     queue = await _queue(session, actor, ticket.queue_id)
-    await serialize(session, f'queue:{queue.id}')
+    await lock_queues(session, [queue.id, *also])
     await session.refresh(ticket)  # re-read after the lock: another step may have changed it meanwhile
     return ticket, queue
 
@@ -453,6 +471,7 @@ async def _change(session: AsyncSession, actor: Actor, ticket: QueueTicket, queu
     return ticket
 
 
+@action
 async def call_next(session: AsyncSession, actor: Actor, queue_id: int, *, tz: ZoneInfo,
                     now: datetime) -> TicketView | None:
     """Call the next patient of the queue (None when nobody is waiting). Atomic: never the same patient twice."""
@@ -471,7 +490,6 @@ async def call_next(session: AsyncSession, actor: Actor, queue_id: int, *, tz: Z
         candidate.status = TicketStatus.WAITING  # the audit snapshot records where it came from
         await _change(session, actor, candidate, queue, 'called', now, allowed=(TicketStatus.WAITING,),
                       to=TicketStatus.CALLED)
-        await session.commit()
         return await _view(session, candidate, queue, now)
     await session.rollback()
     return None
@@ -491,33 +509,37 @@ async def _transition(session: AsyncSession, actor: Actor, ticket_id: int, actio
                       allowed: tuple[TicketStatus, ...], to: TicketStatus) -> TicketView:
     ticket, queue = await _locked_ticket(session, actor, ticket_id)
     await _change(session, actor, ticket, queue, action, now, allowed=allowed, to=to)
-    await session.commit()
     return await _view(session, ticket, queue, now)
 
 
+@action
 async def recall(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
     """Call again: repeat the call on the board, or call back a skipped patient."""
     return await _transition(session, actor, ticket_id, 'recalled', now,
                              allowed=(TicketStatus.CALLED, TicketStatus.SKIPPED), to=TicketStatus.CALLED)
 
 
+@action
 async def skip(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
     """Called but did not come: set aside; can be recalled or put back in line later."""
     return await _transition(session, actor, ticket_id, 'skipped', now, allowed=(TicketStatus.CALLED,),
                              to=TicketStatus.SKIPPED)
 
 
+@action
 async def back_in_line(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
     """A skipped patient turned up: back to waiting, in their original place."""
     return await _transition(session, actor, ticket_id, 'back_in_line', now, allowed=(TicketStatus.SKIPPED,),
                              to=TicketStatus.WAITING)
 
 
+@action
 async def mark_no_show(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
     return await _transition(session, actor, ticket_id, 'no_show', now,
                              allowed=(TicketStatus.CALLED, TicketStatus.SKIPPED), to=TicketStatus.NO_SHOW)
 
 
+@action
 async def start(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
     """The patient came in: the consultation (or the service at a station) starts."""
     ticket, queue = await _locked_ticket(session, actor, ticket_id)
@@ -526,30 +548,29 @@ async def start(session: AsyncSession, actor: Actor, ticket_id: int, *, now: dat
     await _change(session, actor, ticket, queue, 'started', now,
                   allowed=(TicketStatus.CALLED, TicketStatus.SKIPPED, TicketStatus.WAITING),
                   to=TicketStatus.IN_SERVICE, visit_change=visit_change)
-    await session.commit()
     return await _view(session, ticket, queue, now)
 
 
+@action
 async def finish(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
     ticket, queue = await _locked_ticket(session, actor, ticket_id)
     visit_change = {'consultation_ended_at': now} if queue.kind == QueueKind.DOCTOR else None
     await _change(session, actor, ticket, queue, 'finished', now, allowed=(TicketStatus.IN_SERVICE,),
                   to=TicketStatus.DONE, visit_change=visit_change)
-    await session.commit()
     return await _view(session, ticket, queue, now)
 
 
+@action
 async def transfer(session: AsyncSession, actor: Actor, ticket_id: int, to_queue_id: int, *, tz: ZoneInfo,
                    now: datetime) -> TicketView:
     """Send the patient to another queue: a station (lab, imaging: they join its line now) or a doctor (back to the
     same doctor or assigned to another: they keep their place, i.e. their appointment time, arrival and priority)."""
-    ticket, queue = await _locked_ticket(session, actor, ticket_id)
     target = await session.get(Queue, to_queue_id)
     if target is None or not target.is_active:
         raise NotFound('This queue does not exist.')
+    ticket, queue = await _locked_ticket(session, actor, ticket_id, also=[target.id])
     if target.id == queue.id:
         raise ValidationError('The patient is already in this queue.', 'queue')
-    await serialize(session, f'queue:{target.id}')
     visit = await session.get(Visit, ticket.visit_id)
     to_doctor = target.kind == QueueKind.DOCTOR
     new = await issue_ticket(session, queue=target, visit_id=ticket.visit_id, patient_id=ticket.patient_id,
@@ -572,7 +593,6 @@ async def transfer(session: AsyncSession, actor: Actor, ticket_id: int, to_queue
                   to=TicketStatus.TRANSFERRED, visit_change=visit_change,
                   extra_detail={'new_ticket_id': new.id})
     _announce(session, 'joined', new, target)
-    await session.commit()
     return await _view(session, new, target, now)
 
 
@@ -588,6 +608,7 @@ def check_priority(priority: int, reason: str) -> str:
     return reason if priority else ''
 
 
+@action
 async def set_priority(session: AsyncSession, actor: Actor, ticket_id: int, priority: int, reason: str, *,
                        now: datetime) -> TicketView:
     """Move a waiting patient up (elderly, pregnant, urgent) or back to normal; the reason is recorded."""
@@ -602,19 +623,36 @@ async def set_priority(session: AsyncSession, actor: Actor, ticket_id: int, prio
                  detail=f'{ticket_label(queue.prefix, ticket.number)}: priority {before[0]} -> {priority}'
                         + (f' ({reason})' if reason else ''))
     _announce(session, 'priority', ticket, queue)
-    await session.commit()
     return await _view(session, ticket, queue, now)
 
 
+async def _undo_entries(session: AsyncSession, ticket_id: int) -> list[AuditLog]:
+    return list((await session.exec(select(AuditLog).where(
+        AuditLog.entity == 'queue_ticket', AuditLog.entity_id == ticket_id,
+        AuditLog.action.in_([_UNDOABLE, _UNDONE])).order_by(AuditLog.id.desc()))).all())
+
+
+def _last_undoable(entries: list[AuditLog]) -> AuditLog | None:
+    """The latest change that was not undone yet (``entries`` newest first)."""
+    undone = {json.loads(e.detail)['undid'] for e in entries if e.action == _UNDONE}
+    return next((e for e in entries if e.action == _UNDOABLE and e.id not in undone), None)
+
+
+async def _transferred_to_queue(session: AsyncSession, ticket_id: int) -> int | None:
+    """If the change to undo is a transfer: the queue it sent the patient to (locked with the ticket's own)."""
+    last = _last_undoable(await _undo_entries(session, ticket_id))
+    new_ticket_id = json.loads(last.detail).get('new_ticket_id') if last is not None else None
+    new = await session.get(QueueTicket, new_ticket_id) if new_ticket_id is not None else None
+    return new.queue_id if new is not None else None
+
+
+@action
 async def undo(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
     """Undo the ticket's last status change not undone yet (e.g. "finished" pressed by mistake). Each undo goes one
     step back; only while nothing else changed the ticket since."""
-    ticket, queue = await _locked_ticket(session, actor, ticket_id)
-    entries = (await session.exec(select(AuditLog).where(
-        AuditLog.entity == 'queue_ticket', AuditLog.entity_id == ticket.id,
-        AuditLog.action.in_([_UNDOABLE, _UNDONE])).order_by(AuditLog.id.desc()))).all()
-    undone = {json.loads(e.detail)['undid'] for e in entries if e.action == _UNDONE}
-    last = next((e for e in entries if e.action == _UNDOABLE and e.id not in undone), None)
+    ticket, queue = await _locked_ticket(session, actor, ticket_id,
+                                         also=[await _transferred_to_queue(session, ticket_id)])
+    last = _last_undoable(await _undo_entries(session, ticket.id))
     if last is None:
         raise Conflict('There is nothing to undo for this ticket.')
     change = json.loads(last.detail)
@@ -622,8 +660,7 @@ async def undo(session: AsyncSession, actor: Actor, ticket_id: int, *, now: date
         raise Conflict('This ticket changed again since: undo is not possible.')
     if 'new_ticket_id' in change:  # a transfer: take the patient out of the other queue again
         new = await session.get(QueueTicket, change['new_ticket_id'])
-        if new is not None:
-            await serialize(session, f'queue:{new.queue_id}')
+        if new is not None:  # its queue is locked with the ticket's
             await session.refresh(new)
             if new.status != TicketStatus.WAITING:
                 raise Conflict('The patient has already been called in the other queue: undo is not possible.')
@@ -646,5 +683,4 @@ async def undo(session: AsyncSession, actor: Actor, ticket_id: int, *, now: date
     audit.record(session, actor, _UNDONE, entity='queue_ticket', entity_id=ticket.id,
                  detail=json.dumps({'undid': last.id, 'action': change['action'], 'back_to': before['status']}))
     _announce(session, 'undone', ticket, queue)
-    await session.commit()
     return await _view(session, ticket, queue, now)

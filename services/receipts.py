@@ -32,6 +32,7 @@ from models.types import utcnow
 
 from . import audit, billing
 from .access import Actor, require
+from .core.boundary import action, query
 from .core.errors import NotFound, ValidationError
 from .documents import FONT, prepare_fonts
 from .notifications import queue_email
@@ -135,6 +136,7 @@ def _payment(p: billing.PaymentView) -> ReceiptPayment:
                           p.reference)
 
 
+@query
 async def invoice_of_receipt(session: AsyncSession, actor: Actor, number: str) -> int:
     require(actor, Role.CASHIER)
     invoice_id = (await session.exec(select(Payment.invoice_id).where(Payment.receipt_number == number))).first()
@@ -143,6 +145,7 @@ async def invoice_of_receipt(session: AsyncSession, actor: Actor, number: str) -
     return invoice_id
 
 
+@query
 async def receipt_data(session: AsyncSession, actor: Actor, number: str) -> ReceiptData:
     """The receipt ``number`` (a payment, split or not, or a refund) with the invoice's figures as of then."""
     require(actor, Role.CASHIER)
@@ -168,6 +171,7 @@ async def receipt_data(session: AsyncSession, actor: Actor, number: str) -> Rece
                  refunded_total=refunded_total)
 
 
+@query
 async def bill_data(session: AsyncSession, actor: Actor, invoice_id: int, *, now: datetime | None = None) -> ReceiptData:
     """The invoice itself (for the patient to check before paying, or a statement): every payment so far."""
     view = await billing.invoice_view(session, actor, invoice_id)
@@ -454,6 +458,7 @@ def file_name(data: ReceiptData) -> str:
 
 # --- Email ----------------------------------------------------------------------------------------------------------
 
+@action
 async def email_receipt(session: AsyncSession, actor: Actor, number: str, *, to: str, settings,
                         layout: Layout = 'a4') -> str:
     """Queue the receipt PDF to ``to`` in the outbox (sent in the background). Once per receipt and address.
@@ -484,10 +489,10 @@ async def email_receipt(session: AsyncSession, actor: Actor, number: str, *, to:
                       attachment_type='application/pdf', attachment_data=pdf)
     audit.record(session, actor, 'receipt_emailed', entity='invoice', entity_id=invoice_id,
                  detail=f'{number} to {to}')
-    await session.commit()
     return to
 
 
+@query
 async def receipts_of_invoice(session: AsyncSession, actor: Actor, invoice_id: int) -> list[str]:
     """The receipt numbers of an invoice (one per payment action or refund), oldest first."""
     require(actor, Role.CASHIER)

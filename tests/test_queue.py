@@ -347,3 +347,30 @@ async def test_the_board_shows_doctors_working_today_and_station_queues(db):
     assert views[0].waiting[0].label == 'A-001' and views[0].wait_for_newcomer == 10
     details = json.dumps([t.masked_name for t in views[0].waiting], ensure_ascii=False)
     assert 'Lê' in details and 'Hồng' not in details
+
+
+async def test_transfers_in_opposite_directions_and_calls_at_once_never_deadlock(db):
+    """A doctor sends patients to the lab while the lab sends others back to that doctor, and both call their
+    next patient, all at the same moment: every step gets through (queues are locked in one global order)."""
+    clinic = await make_clinic(db, patients=100)
+    queue_id, lab_id = await doctor_queue_id(db, clinic), await lab_queue_id(db, clinic)
+    tickets = [await walk_in(db, clinic, p, local(DAY, 8, 0) + timedelta(seconds=p)) for p in range(100)]
+    at_lab = []
+    for ticket in tickets[50:]:
+        async with db.write() as session:
+            at_lab.append(await queue.transfer(session, clinic.reception, ticket.ticket_id, lab_id, tz=TZ,
+                                               now=local(DAY, 8, 30)))
+
+    async def send(ticket_id: int, target: int):
+        async with db.write() as session:
+            return await queue.transfer(session, clinic.reception, ticket_id, target, tz=TZ, now=local(DAY, 9, 0))
+
+    steps = [send(t.ticket_id, lab_id) for t in tickets[:50]] + [send(t.id, queue_id) for t in at_lab]
+    steps += [call(db, clinic.reception, q, local(DAY, 9, 0)) for q in (queue_id, lab_id) for _ in range(10)]
+    results = await asyncio.gather(*steps, return_exceptions=True)
+    failures = [r for r in results if isinstance(r, Exception) and not isinstance(r, Conflict)]
+    assert failures == []
+    async with db.read() as session:  # every patient is in exactly one open place
+        open_tickets = (await session.exec(select(QueueTicket).where(
+            QueueTicket.status.in_([TicketStatus.WAITING, TicketStatus.CALLED])))).all()
+    assert sorted(t.visit_id for t in open_tickets) == sorted(t.visit_id for t in tickets)

@@ -12,12 +12,17 @@ import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from .errors import NotFound
+
+T = TypeVar('T')
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -96,6 +101,15 @@ async def serialize(session: AsyncSession, key: str) -> None:
     bind = session.bind
     if bind is not None and bind.dialect.name == 'postgresql':
         await session.exec(sa.text('SELECT pg_advisory_xact_lock(:k)').bindparams(k=zlib.crc32(key.encode())))
+
+
+async def load(session: AsyncSession, model: type[T], row_id: int | None, missing: str) -> T:
+    """The row of ``model`` with this id, or ``NotFound(missing)``: say what is missing in the person's words
+    ("This appointment does not exist.")."""
+    row = await session.get(model, row_id) if row_id is not None else None
+    if row is None:
+        raise NotFound(missing)
+    return row
 
 
 _db: Database | None = None
