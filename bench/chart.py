@@ -168,7 +168,7 @@ async def seed(url: str, visits: int) -> dict:
         await consultation.save_draft(session, doctor_actor, pharmacy_visit,
                                       RecordInput(reason='Sore throat', diagnosis_code='J02.9'), now=now)
     async with database.write() as session:
-        await consultation.finish(session, doctor_actor, pharmacy_visit, now=now)
+        await consultation.finish(session, doctor_actor, pharmacy_visit, tz=tz, now=now)
     async with database.write() as session:
         await orders.place(session, doctor_actor, lab_visit, [lab.id], now=now)
     timings = []

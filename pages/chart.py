@@ -16,9 +16,9 @@ from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import CONSULTATION
 from clinic_ui.widgets import data_table, error_text, money, section_title, staff_action
-from models import BookingSource, OrderStatus, RecordStatus, TicketStatus, VisitStatus
+from models import BookingSource, OrderStatus, RecordStatus
 from models.types import utcnow
-from services import booking, clinical_pdf, consultation, files, icd10, orders, prescriptions, queue
+from services import booking, clinical_pdf, consultation, files, icd10, orders, prescriptions
 from services.access import Actor
 from services.consultation import RecordInput
 from services.core.clock import local_today
@@ -529,33 +529,16 @@ async def chart_page(actor: Actor, visit_id: int):
         follow_slots.clear()
 
     # -- finishing -------------------------------------------------------------------------------------------------
-    async def queue_step(transfer_to: int | None) -> str:
-        """Move the patient's queue ticket along (a second step: the consultation itself is saved already)."""
-        async with get_db().read() as session:
-            ticket = await consultation.current_ticket(session, visit_id)
-        if ticket is None:
-            return ''
-        if transfer_to is not None:
-            done = await staff_action(lambda s: queue.transfer(s, actor, ticket.id, transfer_to, tz=tz, now=utcnow()))
-            return f' Ticket {done.label}: the patient can go there now.' if done else ''
-        if ticket.status == TicketStatus.IN_SERVICE:
-            await staff_action(lambda s: queue.finish(s, actor, ticket.id, now=utcnow()))
-        return ''
-
-    async def station_for_visit() -> int | None:
-        async with get_db().read() as session:
-            return await orders.next_station_queue_id(session, visit_id)
+    def ticket_text(label: str) -> str:
+        return f' Ticket {label}: the patient can go there now.' if label else ''
 
     async def send_to_services() -> None:
         await flush_autosave()
-        target = await station_for_visit()
-        if target is None:
-            ui.notify('The orders are in the worklist; there is no station queue to send the patient to.',
-                      type='info')
+        label = await staff_action(lambda s: consultation.send_to_services(s, actor, visit_id, tz=tz, now=utcnow()))
+        if label is None:
             return
-        extra = await queue_step(target)
-        ui.notify('Sent to the lab / imaging. The record stays a draft until the patient comes back.' + extra,
-                  type='positive', multi_line=True)
+        ui.notify('Sent to the lab / imaging. The record stays a draft until the patient comes back.'
+                  + ticket_text(label), type='positive', multi_line=True)
         ui.navigate.to('/consultation')
 
     async def flush_autosave() -> None:
@@ -566,14 +549,12 @@ async def chart_page(actor: Actor, visit_id: int):
 
     async def finish() -> None:
         await flush_autosave()
-        status = await staff_action(lambda s: consultation.finish(s, actor, visit_id, now=utcnow()),
-                                    error_label=record_error)
-        if status is None:
+        done = await staff_action(lambda s: consultation.finish(s, actor, visit_id, tz=tz, now=utcnow()),
+                                  error_label=record_error)
+        if done is None:
             return
-        target = await station_for_visit() if status == VisitStatus.IN_SERVICES else None
-        extra = await queue_step(target)
-        ui.notify(f'Consultation finished: the patient is now {consultation.status_text(status)}.{extra}',
-                  type='positive', multi_line=True)
+        ui.notify(f'Consultation finished: the patient is now {consultation.status_text(done.status)}.'
+                  + ticket_text(done.ticket_label), type='positive', multi_line=True)
         ui.navigate.to('/consultation')
 
     async def refresh_all(c: consultation.Chart | None = None, *, record: bool = False) -> None:

@@ -124,18 +124,10 @@ async def open_check_in(actor: Actor, appointment_id: int) -> None:
         error = error_text()
 
         async def confirm() -> None:
-            if (phone.value or '') != (patient.phone or '') or (email.value or '') != (patient.email or ''):
-                data = patients.PatientInput(full_name=patient.full_name, phone=phone.value or '',
-                                             date_of_birth=patient.date_of_birth, sex=patient.sex,
-                                             email=email.value or '', national_id=patient.national_id or '',
-                                             allergies=patient.allergies, notes=patient.notes)
-                saved = await staff_action(lambda s: patients.update(
-                    s, actor, patient.id, data, today=local_today(settings.tz)), error_label=error)
-                if saved is None:
-                    return
             ticket = await staff_action(lambda s: checkin.check_in(
                 s, actor, appointment_id, tz=settings.tz, now=now_utc(), priority=priority.value or 0,
-                priority_reason=reason.value or ''), error_label=error)
+                priority_reason=reason.value or '', phone=phone.value or '', email=email.value or ''),
+                error_label=error)
             if ticket is not None:
                 dialog.close()
                 show_ticket(ticket)

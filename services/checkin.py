@@ -27,11 +27,11 @@ from models import (
     WorkingHours,
 )
 
-from . import audit, booking, queue
+from . import audit, booking, patients, queue
 from .access import Actor, require
 from .core.boundary import action, query
 from .core.clock import local_today
-from .core.db import serialize
+from .core.db import load, serialize
 from .core.errors import Conflict, NotFound, ValidationError
 from .core.events import AppointmentChanged, QueueChanged, VisitChanged, publish
 
@@ -61,14 +61,14 @@ async def _ticket(session: AsyncSession, ticket: QueueTicket, queue_row: Queue, 
 
 @action
 async def check_in(session: AsyncSession, actor: Actor, appointment_id: int, *, tz: ZoneInfo, now: datetime,
-                   priority: int = 0, priority_reason: str = '') -> Ticket:
-    """Check in a booked patient on the day of their appointment."""
+                   priority: int = 0, priority_reason: str = '', phone: str | None = None,
+                   email: str | None = None) -> Ticket:
+    """Check in a booked patient on the day of their appointment. A phone or email corrected at the desk is saved
+    with it: both, or neither."""
     require(actor, Role.RECEPTIONIST)
     priority_reason = queue.check_priority(priority, priority_reason)
     await serialize(session, booking.BOOKING_LOCK)
-    appointment = await session.get(Appointment, appointment_id)
-    if appointment is None:
-        raise NotFound('This appointment does not exist.')
+    appointment = await load(session, Appointment, appointment_id, 'This appointment does not exist.')
     if appointment.status == AppointmentStatus.CHECKED_IN:
         raise Conflict('This patient is already checked in.')
     if appointment.status not in booking.CHANGEABLE:
@@ -78,6 +78,7 @@ async def check_in(session: AsyncSession, actor: Actor, appointment_id: int, *, 
     if day != today:
         raise ValidationError(f'This appointment is for {day.strftime("%d/%m/%Y")}, not today. '
                               'Reschedule it, or register the patient as a walk-in.')
+    await patients.change_contact(session, actor, appointment.patient_id, phone=phone, email=email, today=today)
     return await _open_visit(session, actor, appointment, today=today, now=now, walk_in=False, priority=priority,
                              priority_reason=priority_reason)
 

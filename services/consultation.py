@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -43,7 +44,7 @@ from models import (
     VisitStatus,
 )
 
-from . import audit, icd10, orders, prescriptions
+from . import audit, icd10, orders, prescriptions, queue
 from .access import Actor, require
 from .core.boundary import action, query
 from .core.db import serialize
@@ -334,10 +335,17 @@ async def amend(session: AsyncSession, actor: Actor, visit_id: int, data: Record
     return changes
 
 
+@dataclass(frozen=True)
+class Finished:
+    status: VisitStatus
+    ticket_label: str = ''  # the patient's new ticket, when sent to a station's queue
+
+
 @action
-async def finish(session: AsyncSession, actor: Actor, visit_id: int, *, now: datetime) -> VisitStatus:
+async def finish(session: AsyncSession, actor: Actor, visit_id: int, *, tz: ZoneInfo, now: datetime) -> Finished:
     """End the consultation: sign the record (if still a draft), issue the drafted prescription, move the visit
-    on. Returns the visit's new status."""
+    on and the patient with it (to the station of an open order, else out of the doctor's queue). One step: if
+    any part fails, the record stays a draft and the patient stays where they are."""
     visit = await editable_visit(session, actor, visit_id, statuses=FINISHABLE)
     record = await record_of(session, visit.id)
     if record is None:
@@ -360,7 +368,34 @@ async def finish(session: AsyncSession, actor: Actor, visit_id: int, *, now: dat
     publish(session, VisitChanged(visit_id=visit.id, patient_id=visit.patient_id, status=visit.status.value))
     if issued is not None:
         publish(session, PrescriptionChanged(prescription_id=issued.id, visit_id=visit.id))
-    return visit.status
+    return Finished(visit.status, await _route(session, actor, visit, tz=tz, now=now))
+
+
+async def _route(session: AsyncSession, actor: Actor, visit: Visit, *, tz: ZoneInfo, now: datetime) -> str:
+    """Move the visit's queue ticket along after the consultation; the new ticket's label when there is one."""
+    ticket = await current_ticket(session, visit.id)
+    if ticket is None:
+        return ''
+    station = await orders.next_station_queue_id(session, visit.id) \
+        if visit.status == VisitStatus.IN_SERVICES else None
+    if station is not None:
+        return (await queue.transfer(session, actor, ticket.id, station, tz=tz, now=now)).label
+    if ticket.status == TicketStatus.IN_SERVICE:
+        await queue.finish(session, actor, ticket.id, now=now)
+    return ''
+
+
+@action
+async def send_to_services(session: AsyncSession, actor: Actor, visit_id: int, *, tz: ZoneInfo,
+                           now: datetime) -> str:
+    """Send the patient to the station of their oldest open order before the consultation is finished (the
+    record stays a draft until they come back). Returns their new ticket's label."""
+    visit = await editable_visit(session, actor, visit_id, statuses=FINISHABLE)
+    ticket = await current_ticket(session, visit.id)
+    station = await orders.next_station_queue_id(session, visit.id)
+    if ticket is None or station is None:
+        raise ValidationError('The orders are in the worklist; there is no station queue to send the patient to.')
+    return (await queue.transfer(session, actor, ticket.id, station, tz=tz, now=now)).label
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -14,7 +14,9 @@ from models.types import utcnow
 
 from . import audit
 from .access import Actor, require
-from .core.errors import Conflict, NotFound, ValidationError
+from .core.boundary import action, query
+from .core.db import load
+from .core.errors import Conflict, ValidationError
 from .core.events import PatientChanged, publish
 from .sequences import next_value
 from .text import clean_name, is_valid_email, is_valid_phone, normalize_phone, search_key
@@ -89,6 +91,7 @@ def validate(data: PatientInput, *, today: date) -> PatientInput:
                         notes=data.notes.strip(), address=clean_name(data.address))
 
 
+@query
 async def search(session: AsyncSession, actor: Actor, text: str, *, limit: int = 20) -> list[PatientHit]:
     """Find patients by name (accent- and case-insensitive, every word must match), phone, code or birth date."""
     require(actor, *STAFF_WITH_PATIENT_ACCESS)
@@ -120,6 +123,7 @@ async def search(session: AsyncSession, actor: Actor, text: str, *, limit: int =
     return [PatientHit(*row) for row in (await session.exec(query)).all()]
 
 
+@query
 async def likely_duplicates(session: AsyncSession, actor: Actor, data: PatientInput, *,
                             exclude_id: int | None = None) -> list[PatientHit]:
     """Patients who may be the same person: same name and birth date, or same phone."""
@@ -172,6 +176,7 @@ async def _save_address(session: AsyncSession, patient_id: int, line: str) -> No
         session.add(current)
 
 
+@action
 async def create(session: AsyncSession, actor: Actor, data: PatientInput, *, today: date) -> Patient:
     """Register a new patient with the next patient code (P0000001, ...)."""
     require(actor, Role.RECEPTIONIST)
@@ -184,7 +189,6 @@ async def create(session: AsyncSession, actor: Actor, data: PatientInput, *, tod
     await _save_address(session, patient.id, data.address)
     audit.record(session, actor, 'patient_created', entity='patient', entity_id=patient.id)
     publish(session, PatientChanged(patient_id=patient.id))
-    await session.commit()
     return patient
 
 
@@ -196,14 +200,13 @@ async def next_code(session: AsyncSession) -> str:
     return f'P{number:07d}'
 
 
+@action
 async def update(session: AsyncSession, actor: Actor, patient_id: int, data: PatientInput, *, today: date,
                  expected_updated_at: datetime | None = None) -> Patient:
     """Save an edited profile. With ``expected_updated_at`` a change made meanwhile by someone else is refused."""
     require(actor, Role.RECEPTIONIST)
     data = validate(data, today=today)
-    patient = await session.get(Patient, patient_id)
-    if patient is None:
-        raise NotFound('This patient no longer exists.')
+    patient = await load(session, Patient, patient_id, 'This patient no longer exists.')
     if expected_updated_at is not None and patient.updated_at != expected_updated_at:
         raise Conflict('Someone else changed this patient meanwhile. Please reopen the profile and try again.')
     await _check_national_id(session, data.national_id, patient_id)
@@ -213,16 +216,29 @@ async def update(session: AsyncSession, actor: Actor, patient_id: int, data: Pat
     await _save_address(session, patient_id, data.address)
     audit.record(session, actor, 'patient_updated', entity='patient', entity_id=patient_id)
     publish(session, PatientChanged(patient_id=patient_id))
-    await session.commit()
     return patient
 
 
+@action
+async def change_contact(session: AsyncSession, actor: Actor, patient_id: int, *, phone: str | None,
+                         email: str | None, today: date) -> Patient:
+    """Correct the phone and/or email (None: keep it), e.g. at the check-in desk; validated like the whole
+    profile. Nothing is written when nothing changed."""
+    patient = await load(session, Patient, patient_id, 'This patient no longer exists.')
+    phone = patient.phone or '' if phone is None else phone
+    email = patient.email or '' if email is None else email
+    if (phone, email) == (patient.phone or '', patient.email or ''):
+        return patient
+    data = PatientInput(full_name=patient.full_name, phone=phone, date_of_birth=patient.date_of_birth,
+                        sex=patient.sex, email=email, national_id=patient.national_id or '',
+                        allergies=patient.allergies, notes=patient.notes)
+    return await update(session, actor, patient_id, data, today=today)
+
+
+@query
 async def get(session: AsyncSession, actor: Actor, patient_id: int) -> Patient:
     require(actor, *STAFF_WITH_PATIENT_ACCESS)
-    patient = await session.get(Patient, patient_id)
-    if patient is None:
-        raise NotFound('This patient does not exist.')
-    return patient
+    return await load(session, Patient, patient_id, 'This patient does not exist.')
 
 
 async def primary_address(session: AsyncSession, patient_id: int) -> str:
@@ -246,6 +262,7 @@ class PastVisit:
     walk_in: bool
 
 
+@query
 async def past_visits(session: AsyncSession, actor: Actor, patient_id: int, *, limit: int = 50) -> list[PastVisit]:
     """The patient's visits, newest first (reception sees dates and doctors; diagnoses stay in the chart)."""
     require(actor, *STAFF_WITH_PATIENT_ACCESS)

@@ -272,11 +272,11 @@ async def test_orders_prescription_and_finish_move_the_visit(db):
                 ward.amoxicillin, dose='1 capsule', times_per_day='', duration_days='7'), today=TODAY, now=NOW)
     async with db.write() as session:
         with pytest.raises(ValidationError, match='reason for the visit'):
-            await consultation.finish(session, ward.doctor, ward.visit_id, now=NOW)  # nothing written yet
+            await consultation.finish(session, ward.doctor, ward.visit_id, tz=TZ, now=NOW)  # nothing written yet
     async with db.write() as session:
         await consultation.save_draft(session, ward.doctor, ward.visit_id, FULL, now=NOW)
     async with db.write() as session:
-        status = await consultation.finish(session, ward.doctor, ward.visit_id, now=NOW)
+        status = (await consultation.finish(session, ward.doctor, ward.visit_id, tz=TZ, now=NOW)).status
     assert status == VisitStatus.IN_SERVICES  # the lab test is still to do
     async with db.read() as session:
         rx = (await session.exec(select(Prescription))).one()
@@ -308,13 +308,13 @@ async def test_finish_without_anything_pending_goes_to_the_cashier(db):
         line = (await session.exec(select(PrescriptionItem))).one()
         await prescriptions.remove_item(session, ward.doctor, ward.visit_id, line.id)
     async with db.write() as session:
-        assert await consultation.finish(session, ward.doctor, ward.visit_id, now=NOW) == \
+        assert (await consultation.finish(session, ward.doctor, ward.visit_id, tz=TZ, now=NOW)).status == \
             VisitStatus.AWAITING_PAYMENT
     async with db.read() as session:  # the empty draft is dropped
         assert await session.get(Prescription, item_id) is None
     async with db.write() as session:
         with pytest.raises(Conflict, match='consultation is over'):
-            await consultation.finish(session, ward.doctor, ward.visit_id, now=NOW)
+            await consultation.finish(session, ward.doctor, ward.visit_id, tz=TZ, now=NOW)
 
 
 async def test_follow_up_booking_queues_a_reminder_for_the_day_before(db):

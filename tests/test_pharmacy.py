@@ -37,7 +37,7 @@ async def issued(db, ward, lines: list[LineInput]) -> int:
     async with db.write() as session:
         await consultation.save_draft(session, ward.doctor, ward.visit_id, FULL, now=NOW)
     async with db.write() as session:
-        assert await consultation.finish(session, ward.doctor, ward.visit_id, now=NOW) == \
+        assert (await consultation.finish(session, ward.doctor, ward.visit_id, tz=TZ, now=NOW)).status == \
             VisitStatus.AWAITING_PHARMACY
     async with db.read() as session:
         return max(r.prescription_id for r in await prescriptions.pharmacy_queue(session, ward.pharmacist))

@@ -12,6 +12,7 @@ from models.types import utcnow
 from services import consultation, prescriptions, users
 from services.core.db import get_db
 from services.prescriptions import LineInput
+from tests.factories import TZ
 from tests.test_chart_pages import RETRIES, sign_in, ward_for
 from tests.test_consultation import FULL, TODAY
 
@@ -29,7 +30,7 @@ async def issue(ward) -> None:
     async with db.write() as session:
         await consultation.save_draft(session, ward.doctor, ward.visit_id, FULL, now=utcnow())
     async with db.write() as session:
-        await consultation.finish(session, ward.doctor, ward.visit_id, now=utcnow())
+        await consultation.finish(session, ward.doctor, ward.visit_id, tz=TZ, now=utcnow())
 
 
 async def test_the_queue_updates_live_and_dispensing_drops_the_stock(user: User):
