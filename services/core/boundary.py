@@ -34,7 +34,9 @@ from .errors import DomainError, NotFound, PermissionDenied, ValidationError
 
 F = TypeVar('F', bound=Callable[..., Any])
 
-MIN_INT, MAX_INT = -2 ** 63, 2 ** 63 - 1  # what both databases store in a BIGINT
+MIN_INT, MAX_INT = -2 ** 63, 2 ** 63 - 1  # what both databases store in a BIGINT (amounts)
+MAX_ID = 2 ** 31 - 1  # row ids are INTEGER columns
+MAX_PAGE = 10_000  # the most rows one screen asks for
 MAX_TEXT = 100_000  # longer than any field the clinic has; more is an attack or an accident
 # Bidirectional controls (embedding, override, isolate and marks): they reorder what is around them on screen.
 BIDI_CONTROLS = frozenset('\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069')
@@ -181,9 +183,13 @@ def _bool(value: Any, name: str) -> bool:
 def _int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):  # True is an int to Python, not to a cashier
         raise ValidationError(f'The {label_of(name)} must be a whole number.', name)
-    if not MIN_INT <= value <= MAX_INT:
-        if name.endswith(('_id', '_ids')):
+    if name == 'id' or name.endswith(('_id', '_ids')):
+        if not 1 <= value <= MAX_ID:  # no such row can exist: the same answer as for any unknown id
             raise NotFound(f'This {label_of(name)} does not exist.')
+    elif name in ('limit', 'offset'):
+        if not 0 <= value <= MAX_PAGE * 1000:
+            raise ValidationError(f'The {label_of(name)} must be from 0 to {MAX_PAGE * 1000:,}.', name)
+    elif not MIN_INT <= value <= MAX_INT:
         raise ValidationError(f'The {label_of(name)} is far too large.', name)
     return value
 
