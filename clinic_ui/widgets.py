@@ -88,6 +88,11 @@ def data_table(columns: list[dict], rows: list[dict], *, row_key: str = 'id', em
     return table
 
 
+def back_link() -> None:
+    """The way back to the administration home, at the top of every administration page."""
+    ui.link('← Administration', '/admin').classes('text-sm text-primary no-underline').mark('back-to-admin')
+
+
 def section_title(text: str, count: int | None = None) -> ui.label:
     suffix = f' ({count})' if count is not None else ''
     return ui.label(text + suffix).classes('text-lg font-semibold text-slate-800')

@@ -24,11 +24,6 @@ SECTIONS = [
 ]
 
 
-def back_link() -> None:
-    """The way back to the administration home, at the top of every administration page."""
-    ui.link('← Administration', '/admin').classes('text-sm text-primary no-underline').mark('back-to-admin')
-
-
 async def _load(actor: Actor) -> tuple[dict[str, int], list[tuple[str, bool, str]]]:
     async with get_db().read() as session:
         counts = await clinic.summary(session, actor)

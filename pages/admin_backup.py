@@ -6,8 +6,7 @@ from nicegui import ui
 
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import error_text, run_action, section_title
-from pages.admin import back_link
+from clinic_ui.widgets import back_link, error_text, run_action, section_title
 from services import backup
 from services.access import Actor
 from services.core.db import get_db

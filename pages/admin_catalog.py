@@ -8,9 +8,8 @@ from nicegui import ui
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import error_text, money, staff_action
+from clinic_ui.widgets import back_link, error_text, money, staff_action
 from models import RoomKind, ServiceKind
-from pages.admin import back_link
 from services import catalog
 from services.access import Actor
 from services.core.db import get_db

@@ -8,8 +8,7 @@ from nicegui import ui
 
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import error_text, money, run_action
-from pages.admin import back_link
+from clinic_ui.widgets import back_link, error_text, money, run_action
 from services import dashboard
 from services.access import Actor
 from services.core.clock import local_today

@@ -8,8 +8,7 @@ from nicegui import ui
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import data_table, error_text, section_title, staff_action
-from pages.admin import back_link
+from clinic_ui.widgets import back_link, data_table, error_text, section_title, staff_action
 from services import catalog, doctors_admin
 from services.access import Actor
 from services.core.db import get_db

@@ -10,8 +10,7 @@ from nicegui import events, ui
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import error_text, run_action, section_title, staff_action
-from pages.admin import back_link
+from clinic_ui.widgets import back_link, error_text, run_action, section_title, staff_action
 from services import clinic_settings
 from services.access import Actor
 from services.clinic_settings import LANGUAGES
@@ -65,7 +64,17 @@ async def settings_page(actor: Actor):
                 logo.set_visibility(bool(settings.clinic_logo))
                 logo_state = ui.label('A logo is set.' if settings.clinic_logo else 'No logo yet.') \
                     .classes('text-sm text-slate-600').mark('logo-state')
+                remove = ui.button('Remove logo', icon='delete', on_click=lambda: remove_logo()) \
+                    .props('flat no-caps color=negative').mark('remove-logo')
+                remove.set_visibility(bool(settings.clinic_logo))
             logo_error = error_text()
+
+            async def remove_logo() -> None:
+                if await staff_action(lambda s: clinic_settings.remove_logo(s, actor), error_label=logo_error,
+                                      success='Logo removed.') is not None:
+                    logo_state.set_text('No logo: receipts print the clinic name only.')
+                    logo.set_visibility(False)
+                    remove.set_visibility(False)
 
             async def upload(event: events.UploadEventArguments) -> None:
                 data = await event.file.read()
@@ -76,6 +85,7 @@ async def settings_page(actor: Actor):
                     logo_state.set_text(f'Logo saved ({len(data) // 1024 or 1} KB). It is printed on receipts.')
                     logo.set_source(f'{LOGO_URL}?v={time.time():.0f}')
                     logo.set_visibility(True)
+                    remove.set_visibility(True)
                 uploader.reset()
 
             uploader = ui.upload(on_upload=upload, auto_upload=True, max_file_size=clinic_settings.LOGO_MAX_BYTES,

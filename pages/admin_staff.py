@@ -6,10 +6,9 @@ from nicegui import ui
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import error_text, section_title, staff_action
+from clinic_ui.widgets import back_link, error_text, section_title, staff_action
 from models import Role
 from models.types import utcnow
-from pages.admin import back_link
 from services import staff_admin
 from services.access import Actor
 from services.core.db import get_db

@@ -41,7 +41,6 @@ from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import (
-    Appointment,
     AppointmentService,
     Dispense,
     DispenseItem,
@@ -176,18 +175,6 @@ class OpenInvoice:
     @property
     def balance(self) -> int:
         return self.total - self.amount_paid
-
-
-@query
-async def open_invoices(session: AsyncSession, actor: Actor, *, limit: int = 200) -> list[OpenInvoice]:
-    """Unpaid and partly paid invoices, oldest first."""
-    require(actor, Role.CASHIER)
-    query = (select(Invoice.id, Invoice.number, Invoice.created_at, Patient.code, Patient.full_name, Invoice.total,
-                    Invoice.amount_paid, Invoice.status)
-             .join(Patient, Patient.id == Invoice.patient_id)
-             .where(Invoice.status.in_(OPEN_STATUSES))
-             .order_by(Invoice.created_at).limit(limit))
-    return [OpenInvoice(*row) for row in (await session.exec(query)).all()]
 
 
 def _live_item():
@@ -905,13 +892,3 @@ async def invoice_view(session: AsyncSession, actor: Actor, invoice_id: int) -> 
     return InvoiceView(invoice, patient, visit, doctor, items, payments,
                        names.get(invoice.discount_approved_by_id, ''), names.get(invoice.voided_by_id, ''), others)
 
-
-@query
-async def latest_invoice_of_visit(session: AsyncSession, actor: Actor, visit_id: int) -> int | None:
-    require(actor, Role.CASHIER)
-    return (await session.exec(select(Invoice.id).where(Invoice.visit_id == visit_id)
-                               .order_by(Invoice.id.desc()))).first()
-
-
-async def appointment_of_visit(session: AsyncSession, visit: Visit) -> Appointment | None:
-    return await session.get(Appointment, visit.appointment_id) if visit.appointment_id else None

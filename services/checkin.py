@@ -21,7 +21,6 @@ from models import (
     QueueTicket,
     Role,
     Room,
-    Service,
     Visit,
     VisitStatus,
     WorkingHours,
@@ -167,12 +166,6 @@ async def ticket_for_visit(session: AsyncSession, actor: Actor, visit_id: int) -
     queue_row = await session.get(Queue, ticket.queue_id)
     patient = await session.get(Patient, ticket.patient_id)
     return await _ticket(session, ticket, queue_row, patient)
-
-
-async def service_names(session: AsyncSession, appointment_id: int) -> list[str]:
-    rows = await session.exec(select(Service.name).join(AppointmentService, AppointmentService.service_id == Service.id)
-                              .where(AppointmentService.appointment_id == appointment_id))
-    return list(rows.all())
 
 
 @query

@@ -582,15 +582,6 @@ async def chart(session: AsyncSession, actor: Actor, visit_id: int, *, today: da
     return result
 
 
-@query
-async def visit_of_ticket_patient(session: AsyncSession, actor: Actor, patient_id: int) -> int | None:
-    """The patient's latest open visit (for links from elsewhere)."""
-    require(actor, Role.DOCTOR)
-    return (await session.exec(select(Visit.id).where(Visit.patient_id == patient_id,
-                                                      Visit.status.in_(list(EDITABLE)))
-                               .order_by(Visit.id.desc()))).first()
-
-
 async def current_ticket(session: AsyncSession, visit_id: int):
     """The visit's latest queue ticket that is still active (waiting, called or in service), or None."""
     return (await session.exec(select(QueueTicket).where(

@@ -270,18 +270,6 @@ async def set_offer(session: AsyncSession, actor: Actor, doctor_id: int, *, spec
     await _link_services(session, actor, doctor, service_ids)
 
 
-@action
-async def set_specialties(session: AsyncSession, actor: Actor, doctor_id: int, specialty_ids: list[int]) -> None:
-    require(actor, Role.ADMIN)
-    await _link_specialties(session, actor, await _doctor(session, doctor_id), specialty_ids)
-
-
-@action
-async def set_services(session: AsyncSession, actor: Actor, doctor_id: int, service_ids: list[int]) -> None:
-    require(actor, Role.ADMIN)
-    await _link_services(session, actor, await _doctor(session, doctor_id), service_ids)
-
-
 async def _link_specialties(session: AsyncSession, actor: Actor, doctor: Doctor, specialty_ids: list[int]) -> None:
     doctor_id = doctor.id
     wanted = set(specialty_ids or [])
@@ -486,17 +474,4 @@ async def remove_leave(session: AsyncSession, actor: Actor, leave_id: int) -> No
     audit.record(session, actor, 'doctor_leave_removed', entity='doctor', entity_id=doctor.id,
                  detail=f'{doctor_name(doctor)}: {leave.start_date:%d/%m/%Y}–{leave.end_date:%d/%m/%Y}')
     publish(session, StaffChanged(doctor_id=doctor.id))
-
-
-@action
-async def ensure_queues(session: AsyncSession, actor: Actor) -> int:
-    """Give every doctor a queue (e.g. doctors added before queues existed). Returns how many were created."""
-    require(actor, Role.ADMIN)
-    missing = (await session.exec(select(Doctor.id).where(
-        col(Doctor.id).not_in(select(Queue.doctor_id).where(Queue.doctor_id.is_not(None)))))).all()
-    for doctor_id in missing:
-        await queue_for_doctor(session, doctor_id)
-    if missing:
-        audit.record(session, actor, 'queues_created', detail=f'{len(missing)} doctor queue(s)')
-    return len(missing)
 

@@ -127,10 +127,6 @@ class FileView:
     content_type: str
     size_bytes: int
 
-    @property
-    def is_image(self) -> bool:
-        return self.content_type.startswith('image/')
-
 
 @dataclass
 class OrderView:

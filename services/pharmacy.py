@@ -279,9 +279,3 @@ async def labels(session: AsyncSession, actor: Actor, dispense_id: int) -> list[
                             min(p[3].expiry_date for p in parts), dispense_row.at, item.substitution_note))
     return result
 
-
-@query
-async def latest_dispense_id(session: AsyncSession, actor: Actor, prescription_id: int) -> int | None:
-    require(actor, Role.PHARMACIST)
-    return (await session.exec(select(Dispense.id).where(Dispense.prescription_id == prescription_id)
-                               .order_by(Dispense.id.desc()))).first()

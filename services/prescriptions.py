@@ -33,7 +33,6 @@ from . import audit
 from .access import Actor, require
 from .core.boundary import action, query
 from .core.errors import Conflict, NotFound, ValidationError
-from .core.events import PrescriptionChanged, publish
 from .text import search_key
 
 COUNTED_UNITS = {'tablet', 'capsule', 'sachet', 'nebule', 'ampoule', 'suppository', 'vial', 'patch'}
@@ -461,6 +460,3 @@ async def printable(session: AsyncSession, actor: Actor, prescription_id: int, *
     audit.record(session, actor, 'prescription_printed', entity='prescription', entity_id=prescription.id)
     return printed
 
-
-def announce(session: AsyncSession, prescription: Prescription) -> None:
-    publish(session, PrescriptionChanged(prescription_id=prescription.id, visit_id=prescription.visit_id))

@@ -147,10 +147,6 @@ def shot(driver, artifacts: Path, name: str) -> Path:
     return path
 
 
-def text_of(driver, selector: str) -> str:
-    return driver.find_element(By.CSS_SELECTOR, selector).text
-
-
 def test_a_call_reaches_the_tv_at_once_with_chime_and_voice_and_the_board_survives_a_server_restart(
         app, artifacts_dir):
     key = asyncio.run(_prepare(app.env['CLINIC_DATABASE_URL']))

@@ -110,7 +110,7 @@ async def make_ward(db, *, allergies: str = '') -> Ward:
     await add_stock(db, ids[0], 'SOON', TODAY + timedelta(days=20), 30)
     await add_stock(db, ids[1], 'A1', TODAY + timedelta(days=300), 20)
     async with db.write() as session:
-        ticket = await checkin.walk_in(session, clinic.reception, patient_id=clinic.patient_ids[0],
+        await checkin.walk_in(session, clinic.reception, patient_id=clinic.patient_ids[0],
                                        doctor_id=clinic.doctor_ids[0], tz=TZ, now=NOW, reason='Fever')
     async with db.read() as session:
         visit_id = (await session.exec(select(Visit.id))).one()

@@ -154,9 +154,6 @@ class Bus:
                 handlers.remove(handler)
         return unsubscribe
 
-    def subscribers(self, kind: type[DomainEvent]) -> int:
-        return len(self._handlers.get(kind, ()))
-
     def committed(self, event: DomainEvent) -> None:
         """``event``'s transaction has just committed: tell the observers now, the subscribers on the next turn of
         the event loop (the code that committed goes on first)."""
