@@ -152,8 +152,13 @@ async def online_booking_page(request: Request):
             ui.label(confirmation.start_at.astimezone(tz).strftime('%A %d %B %Y, %H:%M')).classes('text-lg')
             ui.label(f'{confirmation.doctor_name}' + (f' · room {confirmation.room}' if confirmation.room else ''))
             ui.label(f'Reference {confirmation.reference}').classes('font-mono')
-            ui.label(f'A confirmation with a calendar invitation is on its way to {confirmation.email}. '
-                     'To change or cancel, please call the clinic.').classes('text-slate-600')
+            if confirmation.details_to_check:
+                ui.label('Some details you typed differ from what the clinic has on record: reception will check '
+                         'them with you before using them. Until then the clinic uses the contact details it '
+                         'already has. To change or cancel, please call the clinic.').classes('text-slate-600')
+            else:
+                ui.label(f'A confirmation with a calendar invitation is on its way to {confirmation.email}. '
+                         'To change or cancel, please call the clinic.').classes('text-slate-600')
 
     service.on_value_change(load_doctors)
     doctor.on_value_change(grid.reload)

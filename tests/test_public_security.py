@@ -4,16 +4,35 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
+import pytest
+from nicegui.testing import User
+from nicegui.testing.user_interaction import UserInteraction
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from models import Patient, Payment, PaymentMethod
-from services import billing, booking, checkin, online_booking, queue, reports
+from models import (
+    Appointment,
+    AuditLog,
+    ChangeStatus,
+    EmailOutbox,
+    Patient,
+    PatientContactChange,
+    Payment,
+    PaymentMethod,
+)
+from services import billing, booking, checkin, online_booking, patients, queue, reports, users
 from services.billing import Tender
+from services.core.clock import local_today
+from services.core.db import get_db
+from services.core.errors import Conflict, PermissionDenied
+from services.core.settings import get_settings
 from services.csv_export import csv_bytes, safe_cell
-from tests.factories import NOW, TZ, local, make_clinic
+from tests.factories import NOW, PASSWORD, TZ, local, make_clinic
 from tests.test_billing import bill, make_visit, pay
+
+RETRIES = 50
 
 DAY = 23
 
@@ -79,8 +98,9 @@ async def test_transaction_export_quotes_text_cells_and_keeps_a_refund_a_negativ
         payment_id = (await session.exec(select(Payment.id))).one()
         await billing.refund(session, clinic.cashier, payment_id, 30_000, '=1+1 goodwill', now=NOW)
     async with db.read() as session:
-        data = await reports.transactions_csv(session, clinic.cashier, reports.TransactionFilter(NOW.date(), NOW.date()),
-                                              tz=TZ, currency='VND', exponent=0)
+        data = await reports.transactions_csv(session, clinic.cashier,
+                                              reports.TransactionFilter(NOW.date(), NOW.date()), tz=TZ,
+                                              currency='VND', exponent=0)
     rows = parsed(data)
     assert {r['patient_name'] for r in rows} == {'\'@SUM(1+1)*cmd|"/C calc"!A0'}
     assert sorted(r['amount'] for r in rows) == ['-30000', '150000']
@@ -94,3 +114,178 @@ def test_every_formula_start_is_neutralised_and_numbers_stay_numbers():
     assert safe_cell('Lê Thị Hồng') == 'Lê Thị Hồng' and safe_cell(None) == '' and safe_cell(-30000) == -30000
     assert safe_cell(reports.major_units(-1250, 2)) == reports.major_units(-1250, 2)
     assert csv_bytes(['a', 'b'], [['=1', -5]]).decode('utf-8-sig') == "a,b\r\n'=1,-5\r\n"
+
+
+# ---------------------------------------------------------------- /book never changes an existing record
+
+BORN = date(1970, 1, 1)
+
+
+async def known_patient(db, *, email: str | None = 'patient0@example.test') -> tuple:
+    """The clinic, with its first patient (Lê Thị Hồng, 0901234500) born on BORN and the given email on record."""
+    clinic = await make_clinic(db)
+    async with db.write() as session:
+        patient = await session.get(Patient, clinic.patient_ids[0])
+        patient.date_of_birth, patient.email = BORN, email
+        session.add(patient)
+        await session.commit()
+    return clinic, clinic.patient_ids[0]
+
+
+async def book_online(db, clinic, *, name='Lê Thị Hồng', email='attacker@evil.test', start=None, client='visitor'):
+    async with db.write() as session:
+        held = await booking.hold_slot(session, doctor_id=clinic.doctor_ids[0], service_id=clinic.consultation_id,
+                                       start_at=start or local(DAY, 10, 0), tz=TZ, now=NOW, client_key=client)
+    request = online_booking.OnlineRequest(full_name=name, phone='0901 234 500', email=email, date_of_birth=BORN)
+    async with db.write() as session:
+        return await online_booking.book(session, hold_token=held.token, request=request, tz=TZ, now=NOW)
+
+
+async def rows(db, model, *where):
+    async with db.read() as session:
+        return (await session.exec(select(model).where(*where).order_by(model.id))).all()
+
+
+async def test_a_booking_with_a_known_patients_details_and_another_email_leaves_the_record_alone(db):
+    clinic, patient_id = await known_patient(db)
+    confirmation = await book_online(db, clinic, name='LÊ THỊ HỒNG')
+    assert confirmation.details_to_check and confirmation.email == ''  # neither address is shown to the visitor
+    async with db.read() as session:
+        patient = await session.get(Patient, patient_id)
+    assert (patient.email, patient.full_name) == ('patient0@example.test', 'Lê Thị Hồng')
+    assert [a.patient_id for a in await rows(db, Appointment)] == [patient_id]  # booked for the recognised patient
+    assert [e.to_address for e in await rows(db, EmailOutbox)] == ['patient0@example.test']  # the address on record
+    changes = await rows(db, PatientContactChange)
+    assert {(c.field, c.old_value, c.new_value, c.status, c.source) for c in changes} == {
+        ('email', 'patient0@example.test', 'attacker@evil.test', ChangeStatus.PENDING, 'online booking'),
+        ('full_name', 'Lê Thị Hồng', 'LÊ THỊ HỒNG', ChangeStatus.PENDING, 'online booking')}
+    assert len(await rows(db, AuditLog, AuditLog.action == 'patient_change_proposed')) == 2
+    await book_online(db, clinic, name='LÊ THỊ HỒNG', start=local(DAY, 11, 0))  # asked again: not listed twice
+    assert len(await rows(db, PatientContactChange)) == 2
+
+
+async def test_the_same_details_as_on_record_book_without_anything_to_check(db):
+    clinic, _ = await known_patient(db)
+    confirmation = await book_online(db, clinic, email='patient0@example.test')
+    assert not confirmation.details_to_check and confirmation.email == 'patient0@example.test'
+    assert await rows(db, PatientContactChange) == []
+
+
+async def test_reception_accepts_or_rejects_each_change_once_and_both_are_audited(db):
+    clinic, patient_id = await known_patient(db)
+    await book_online(db, clinic, name='LÊ THỊ HỒNG')
+    email_change, name_change = sorted(await rows(db, PatientContactChange), key=lambda c: c.field)
+    async with db.read() as session:
+        shown = await patients.pending_changes(session, clinic.reception, patient_id)
+        assert await patients.patients_with_pending_changes(session, clinic.reception) == (
+            2, [patients.PatientWithChanges(patient_id, 'P0000001', 'Lê Thị Hồng', 2)])
+    assert [(c.label, c.new_value) for c in shown] == [('Name', 'LÊ THỊ HỒNG'), ('Email', 'attacker@evil.test')]
+    async with db.write() as session:
+        with pytest.raises(PermissionDenied):
+            await patients.decide_change(session, clinic.cashier, email_change.id, accept=True, now=NOW)
+    async with db.write() as session:
+        await patients.decide_change(session, clinic.reception, email_change.id, accept=False, now=NOW)
+    async with db.write() as session:
+        record = await patients.decide_change(session, clinic.reception, name_change.id, accept=True, now=NOW)
+    assert (record.full_name, record.email) == ('LÊ THỊ HỒNG', 'patient0@example.test')
+    async with db.write() as session:
+        with pytest.raises(Conflict, match='already rejected'):
+            await patients.decide_change(session, clinic.reception, email_change.id, accept=True, now=NOW)
+    async with db.read() as session:
+        patient = await session.get(Patient, patient_id)
+        assert (patient.email, patient.search_name) == ('patient0@example.test', 'le thi hong')
+        assert await patients.patients_with_pending_changes(session, clinic.reception) == (0, [])
+    decided = await rows(db, PatientContactChange)
+    assert {c.status for c in decided} == {ChangeStatus.ACCEPTED, ChangeStatus.REJECTED}
+    assert {c.decided_by_id for c in decided} == {clinic.reception.user_id}
+    audit = await rows(db, AuditLog, AuditLog.action.in_(['patient_change_accepted', 'patient_change_rejected']))
+    assert [(a.action, a.user_id) for a in audit] == [('patient_change_rejected', clinic.reception.user_id),
+                                                       ('patient_change_accepted', clinic.reception.user_id)]
+    assert 'attacker@evil.test' in audit[0].detail
+
+
+async def test_without_an_email_on_record_the_confirmation_waits_until_reception_accepts_the_address(db):
+    clinic, _ = await known_patient(db, email=None)
+    confirmation = await book_online(db, clinic, email='hong.new@example.test')
+    assert confirmation.details_to_check and await rows(db, EmailOutbox) == []
+    change = (await rows(db, PatientContactChange))[0]
+    async with db.write() as session:
+        await patients.decide_change(session, clinic.reception, change.id, accept=True, now=NOW)
+    sent = await rows(db, EmailOutbox)
+    assert [e.to_address for e in sent] == ['hong.new@example.test'] and 'confirmed' in sent[0].subject
+
+
+async def test_the_database_refuses_an_undecided_decision_and_an_unknown_field(db):
+    _, patient_id = await known_patient(db)
+    for values in ({'field': 'phone'}, {'status': ChangeStatus.ACCEPTED}, {'new_value': 'patient0@example.test'}):
+        async with db.write() as session:
+            session.add(PatientContactChange(**{'patient_id': patient_id, 'field': 'email', 'new_value': 'a@b.test',
+                                                'old_value': 'patient0@example.test', 'source': 'online booking',
+                                                **values}))
+            with pytest.raises(IntegrityError):
+                await session.flush()
+            await session.rollback()
+
+
+async def sign_in(user: User, username: str = 'reception') -> None:
+    await user.open('/login')
+    user.find(marker='username').type(username)
+    user.find(marker='password').type(PASSWORD)
+    user.find(marker='sign-in').click()
+    await user.should_see(marker='station-title', retries=RETRIES)
+
+
+async def test_reception_sees_the_count_and_accepts_a_change_on_the_patients_page(user: User, monkeypatch):
+    monkeypatch.setattr(users, 'FAILED_LOGIN_DELAY_S', 0)
+    await user.open('/login')  # starts the app
+    clinic, patient_id = await known_patient(get_db())
+    now = datetime.now(timezone.utc)
+    async with get_db().write() as session:
+        held = await booking.hold_slot(session, doctor_id=clinic.doctor_ids[0], service_id=clinic.consultation_id,
+                                       start_at=await first_free(clinic, now), tz=TZ, now=now, client_key='v')
+    async with get_db().write() as session:
+        request = online_booking.OnlineRequest(full_name='Lê Thị Hồng', phone='0901234500',
+                                               email='hong.new@example.test', date_of_birth=BORN)
+        await online_booking.book(session, hold_token=held.token, request=request, tz=TZ, now=now)
+    await sign_in(user)
+    await user.should_see('Details typed online to check: 1', retries=RETRIES)
+    user.find('Lê Thị Hồng · P0000001').click()
+    await user.should_see(marker='pending-change', content='patient0@example.test → hong.new@example.test',
+                          retries=RETRIES)
+    user.find(marker='accept-change').click()
+    await user.should_see('Accepted: the record is updated.', retries=RETRIES)
+    await user.should_not_see(marker='pending-change', retries=RETRIES)
+    async with get_db().read() as session:
+        assert (await session.get(Patient, patient_id)).email == 'hong.new@example.test'
+    assert next(iter(user.find(marker='email').elements)).value == 'hong.new@example.test'
+
+
+async def first_free(clinic, now):
+    """The first free slot of the first doctor from tomorrow on (whatever the time the test runs)."""
+    tz = get_settings().tz
+    async with get_db().read() as session:
+        slots = await booking.free_slots(session, service_id=clinic.consultation_id,
+                                         doctor_ids=clinic.doctor_ids[:1],
+                                         start_day=local_today(tz) + timedelta(days=1), days=2, tz=tz, now=now)
+    return next(s for day in slots.values() for s in day).start_at
+
+
+async def test_the_booking_page_does_not_say_where_a_recognised_patients_email_goes(user: User):
+    await user.open('/login')  # starts the app
+    clinic, patient_id = await known_patient(get_db())
+    await user.open('/book')
+    next(iter(user.find(marker='online-service').elements)).set_value(clinic.consultation_id)
+    await user.should_see(marker='slot', retries=RETRIES)
+    UserInteraction(user, {min(user.find(marker='slot').elements, key=lambda b: b.id)}, None).click()
+    await user.should_see('is kept for you for 5 minutes', retries=RETRIES)
+    user.find(marker='online-name').type('Lê Thị Hồng')
+    user.find(marker='online-phone').type('0901234500')
+    user.find(marker='online-dob').type('01/01/1970')
+    user.find(marker='online-email').type('attacker@evil.test')
+    user.find(marker='online-confirm').click()
+    await user.should_see('Your appointment is booked', retries=RETRIES)
+    await user.should_see('reception will check them', retries=RETRIES)
+    await user.should_not_see('patient0@example.test')
+    await user.should_not_see('on its way to attacker@evil.test')
+    async with get_db().read() as session:
+        assert (await session.get(Patient, patient_id)).email == 'patient0@example.test'
