@@ -8,7 +8,7 @@ from nicegui import ui
 
 from clinic_ui import theme
 from clinic_ui.pickers import SlotGrid
-from clinic_ui.ratelimit import RateLimiter, client_key
+from clinic_ui.ratelimit import RateLimiter, client_address, client_key
 from clinic_ui.routes import public_page
 from clinic_ui.widgets import error_text, money, run_action
 from services import booking, online_booking
@@ -33,7 +33,7 @@ def now_utc() -> datetime:
 async def online_booking_page(request: Request):
     settings = get_settings()
     tz = settings.tz
-    key = client_key(request.client.host if request.client else None, settings.resolved_storage_secret())
+    key = client_key(client_address(request), settings.resolved_storage_secret())
     theme.apply()
     ui.page_title(f'Book an appointment · {settings.clinic_name}')
     async with get_db().read() as session:

@@ -6,12 +6,15 @@ import io
 import json
 from datetime import date, datetime, timedelta, timezone
 
+import pydantic
 import pytest
 from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
+from starlette.requests import Request
 
+from clinic_ui.ratelimit import client_address
 from models import (
     Appointment,
     AuditLog,
@@ -21,13 +24,14 @@ from models import (
     PatientContactChange,
     Payment,
     PaymentMethod,
+    SlotHold,
 )
 from services import billing, booking, checkin, online_booking, patients, queue, reports, users
 from services.billing import Tender
 from services.core.clock import local_today
 from services.core.db import get_db
 from services.core.errors import Conflict, PermissionDenied
-from services.core.settings import get_settings
+from services.core.settings import Settings, get_settings
 from services.csv_export import csv_bytes, safe_cell
 from tests.factories import NOW, PASSWORD, TZ, local, make_clinic
 from tests.test_billing import bill, make_visit, pay
@@ -289,3 +293,98 @@ async def test_the_booking_page_does_not_say_where_a_recognised_patients_email_g
     await user.should_not_see('on its way to attacker@evil.test')
     async with get_db().read() as session:
         assert (await session.get(Patient, patient_id)).email == 'patient0@example.test'
+
+
+# ---------------------------------------------------------------- forwarded headers and slot hoarding
+
+def http_request(peer: str, forwarded: str | None = None) -> Request:
+    headers = [(b'x-forwarded-for', forwarded.encode())] if forwarded is not None else []
+    return Request({'type': 'http', 'method': 'GET', 'path': '/book', 'headers': headers, 'client': (peer, 40000)})
+
+
+def test_x_forwarded_for_counts_only_from_the_clinics_own_proxies(monkeypatch):
+    monkeypatch.setattr(get_settings(), 'trusted_proxies', '')  # the default: no proxy is trusted
+    assert client_address(http_request('127.0.0.1', '198.51.100.1')) == '127.0.0.1'
+    assert client_address(http_request('203.0.113.9', '198.51.100.1')) == '203.0.113.9'
+    monkeypatch.setattr(get_settings(), 'trusted_proxies', '10.0.0.5, 10.1.0.0/16')
+    assert client_address(http_request('203.0.113.9', '198.51.100.1')) == '203.0.113.9'  # not a proxy of ours
+    assert client_address(http_request('10.0.0.5', '198.51.100.1')) == '198.51.100.1'
+    # what the visitor wrote themselves stands left of what our proxies saw: the rightmost outsider counts
+    assert client_address(http_request('10.0.0.5', '1.2.3.4, 198.51.100.1, 10.1.2.3')) == '198.51.100.1'
+    assert client_address(http_request('10.0.0.5', '[2001:db8::7]:443')) == '2001:db8::7'
+    assert client_address(http_request('10.0.0.5', 'garbage')) == '10.0.0.5'
+    assert client_address(http_request('10.0.0.5')) == '10.0.0.5'
+
+
+def test_a_wrong_trusted_proxy_setting_stops_the_start_with_its_name():
+    with pytest.raises(pydantic.ValidationError, match='trusted_proxies'):
+        Settings(trusted_proxies='10.0.0.5, my-proxy')
+
+
+async def test_holds_from_many_addresses_stop_at_a_share_of_the_days_slots(db):
+    clinic = await make_clinic(db)  # both doctors give the consultation: 2 x 30 slots a day
+    day = local(24, 0).date()
+    async with db.read() as session:
+        slots = (await booking.free_slots(session, service_id=clinic.consultation_id, doctor_ids=clinic.doctor_ids,
+                                          start_day=day, days=1, tz=TZ, now=NOW))[day]
+    assert len(slots) == 60
+    held, refused = 0, None
+    for number, slot in enumerate(slots):  # a new address for every hold
+        try:
+            async with db.write() as session:
+                await booking.hold_slot(session, doctor_id=slot.doctor_id, service_id=clinic.consultation_id,
+                                        start_at=slot.start_at, tz=TZ, now=NOW, client_key=f'address-{number}')
+            held += 1
+        except Conflict as error:
+            refused = str(error)
+            break
+    assert held == 15 and 'General consultation times on 24/11/2026 are being held online' in refused
+    async with db.write() as session:  # another day is not affected
+        await booking.hold_slot(session, doctor_id=clinic.doctor_ids[0], service_id=clinic.consultation_id,
+                                start_at=local(25, 9, 0), tz=TZ, now=NOW, client_key='someone-else')
+    async with db.write() as session:  # and once the holds expire, the day is open again
+        await booking.hold_slot(session, doctor_id=slots[-1].doctor_id, service_id=clinic.consultation_id,
+                                start_at=slots[-1].start_at, tz=TZ, now=NOW + booking.HOLD_TIME, client_key='late')
+
+
+async def test_a_day_with_one_free_slot_can_still_be_held(db):
+    clinic = await make_clinic(db)
+    settings = get_settings().model_copy(update={'public_hold_share': 0.01})
+    async with db.write() as session:
+        await booking.hold_slot(session, doctor_id=clinic.doctor_ids[0], service_id=clinic.consultation_id,
+                                start_at=local(24, 9, 0), tz=TZ, now=NOW, client_key='a', settings=settings)
+    async with db.write() as session:
+        with pytest.raises(Conflict, match='being held online'):
+            await booking.hold_slot(session, doctor_id=clinic.doctor_ids[0], service_id=clinic.consultation_id,
+                                    start_at=local(24, 10, 0), tz=TZ, now=NOW, client_key='b', settings=settings)
+
+
+async def hold_from_the_booking_page(user: User, clinic, forwarded_for: str) -> None:
+    user.http_client.headers['X-Forwarded-For'] = forwarded_for
+    await user.open('/book')
+    next(iter(user.find(marker='online-service').elements)).set_value(clinic.consultation_id)
+    await user.should_see(marker='slot', retries=RETRIES)
+    UserInteraction(user, {min(user.find(marker='slot').elements, key=lambda b: b.id)}, None).click()
+
+
+async def test_behind_a_trusted_proxy_each_visitor_has_their_own_hold_limit(user: User, monkeypatch):
+    await user.open('/login')  # starts the app
+    clinic = await make_clinic(get_db())
+    monkeypatch.setattr(get_settings(), 'trusted_proxies', '127.0.0.1')  # the test client connects from here
+    for visitor in ('198.51.100.1', '198.51.100.2'):
+        await hold_from_the_booking_page(user, clinic, visitor)
+        await user.should_see('is kept for you for 5 minutes', retries=RETRIES)
+    async with get_db().read() as session:
+        keys = (await session.exec(select(SlotHold.client_key))).all()
+    assert len(set(keys)) == 2
+
+
+async def test_without_a_trusted_proxy_x_forwarded_for_does_not_make_new_visitors(user: User, monkeypatch):
+    await user.open('/login')  # starts the app
+    clinic = await make_clinic(get_db())
+    monkeypatch.setattr(get_settings(), 'trusted_proxies', '')
+    for number in range(get_settings().public_holds_per_address):
+        await hold_from_the_booking_page(user, clinic, f'198.51.100.{number + 1}')
+        await user.should_see('is kept for you for 5 minutes', retries=RETRIES)
+    await hold_from_the_booking_page(user, clinic, '198.51.100.99')
+    await user.should_see('Too many slots are being held from this connection', retries=RETRIES)
