@@ -22,6 +22,7 @@ from services.core.migrate import upgrade
 from services.core.settings import Settings
 from services.mailer import Mailer
 
+from .security_headers import SecurityHeaders
 from .stations import STATIONS
 
 log = logging.getLogger('clinic')
@@ -81,6 +82,7 @@ def build(settings: Settings, started: float | None = None) -> None:
     if settings.event_log is not None:
         bus.observers.append(event_log_writer(settings.event_log))
     mailer = Mailer(settings)
+    app.add_middleware(SecurityHeaders)
 
     async def startup() -> None:
         database = init_db(settings.effective_database_url) if _no_db() else get_db()

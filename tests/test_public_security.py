@@ -388,3 +388,29 @@ async def test_without_a_trusted_proxy_x_forwarded_for_does_not_make_new_visitor
         await user.should_see('is kept for you for 5 minutes', retries=RETRIES)
     await hold_from_the_booking_page(user, clinic, '198.51.100.99')
     await user.should_see('Too many slots are being held from this connection', retries=RETRIES)
+
+
+# ---------------------------------------------------------------- security headers on every response
+
+SECURITY_HEADERS = ('content-security-policy', 'x-frame-options', 'referrer-policy', 'x-content-type-options')
+
+
+async def test_every_response_carries_the_security_headers(user: User, monkeypatch):
+    monkeypatch.setattr(users, 'FAILED_LOGIN_DELAY_S', 0)
+    await user.open('/login')  # starts the app
+    await make_clinic(get_db())
+    responses = [await user.http_client.get(path) for path in
+                 ('/login', '/book', '/board?key=wrong', '/reception/tickets/1.pdf', '/no-such-page')]
+    responses.append(await user.http_client.post('/_nicegui/client/nobody/upload/1', content=b'x'))
+    await sign_in(user, 'cashier')
+    today = local_today(get_settings().tz).isoformat()
+    download = await user.http_client.get(f'/cashier/transactions.csv?date_from={today}&date_to={today}')
+    assert download.status_code == 200 and download.headers['content-type'].startswith('text/csv')
+    responses.append(download)
+    for response in responses:
+        assert all(name in response.headers for name in SECURITY_HEADERS), (response.url, response.headers)
+        policy = response.headers['content-security-policy']
+        assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy and "object-src 'none'" in policy
+        assert (response.headers['x-frame-options'], response.headers['x-content-type-options'],
+                response.headers['referrer-policy']) == ('DENY', 'nosniff', 'same-origin')
+
