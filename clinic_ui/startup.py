@@ -14,7 +14,7 @@ from nicegui import app, background_tasks
 from sqlmodel import select
 
 from models import User
-from services import clinic_settings, display_keys, documents, users
+from services import clinic_settings, display_keys, documents, private_files, users
 from services.core.clock import local_today
 from services.core.db import close_db, get_db, init_db
 from services.core.events import DomainEvent, bus
@@ -82,6 +82,7 @@ def build(settings: Settings, started: float | None = None) -> None:
     if settings.event_log is not None:
         bus.observers.append(event_log_writer(settings.event_log))
     mailer = Mailer(settings)
+    private_files.make_private(settings)  # before the database, the secret or a session file is created
     app.add_middleware(SecurityHeaders)
 
     async def startup() -> None:

@@ -1,8 +1,10 @@
 """The public side of the real app (python main.py, demo data) in headless Chromium: the pages work under the
-Content-Security-Policy, and X-Forwarded-For from an untrusted peer does not make new visitors."""
+Content-Security-Policy, X-Forwarded-For from an untrusted peer does not make new visitors, and the data folder
+is the owner's only."""
 from __future__ import annotations
 
 import asyncio
+import stat
 import tempfile
 import time
 from datetime import datetime, timedelta
@@ -123,3 +125,12 @@ def test_x_forwarded_for_from_an_untrusted_peer_does_not_make_new_visitors(app):
         driver.quit()
     assert messages == ['held', 'held', 'held', 'refused']
 
+
+def test_the_data_folder_the_database_and_the_secret_are_the_owners_only(app):
+    private = [app.data_dir, app.data_dir / 'storage_secret', app.data_dir / 'sessions']
+    if not app.env['CLINIC_DATABASE_URL'].startswith('postgresql'):
+        private.append(app.data_dir / 'clinic.db')
+    private += [path for path in (app.data_dir / 'sessions').iterdir()]
+    for path in private:
+        assert path.exists(), path
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, f'{path}: {oct(path.stat().st_mode)}'

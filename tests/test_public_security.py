@@ -4,7 +4,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import stat
+import subprocess
+import sys
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pydantic
 import pytest
@@ -26,13 +31,14 @@ from models import (
     PaymentMethod,
     SlotHold,
 )
-from services import billing, booking, checkin, online_booking, patients, queue, reports, users
+from services import billing, booking, checkin, online_booking, patients, private_files, queue, reports, users
 from services.billing import Tender
 from services.core.clock import local_today
 from services.core.db import get_db
 from services.core.errors import Conflict, PermissionDenied
 from services.core.settings import Settings, get_settings
 from services.csv_export import csv_bytes, safe_cell
+from tests.conftest import ROOT, TEST_DATABASE_URL
 from tests.factories import NOW, PASSWORD, TZ, local, make_clinic
 from tests.test_billing import bill, make_visit, pay
 
@@ -413,4 +419,52 @@ async def test_every_response_carries_the_security_headers(user: User, monkeypat
         assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy and "object-src 'none'" in policy
         assert (response.headers['x-frame-options'], response.headers['x-content-type-options'],
                 response.headers['referrer-policy']) == ('DENY', 'nosniff', 'same-origin')
+
+
+# ---------------------------------------------------------------- the clinic's files are the owner's only
+
+@pytest.fixture
+def umask_restored():
+    before = os.umask(0o022)
+    os.umask(0o022)
+    yield
+    os.umask(before)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+def test_the_data_folder_is_made_owner_only_and_new_files_are_created_so(tmp_path, umask_restored):
+    data, outside = tmp_path / 'data', tmp_path / 'outside.txt'
+    for folder in ('backups', 'files', 'sessions'):
+        (data / folder).mkdir(parents=True)
+    clinic_files = [data / 'storage_secret', data / 'clinic.db', data / 'clinic.db-wal',
+                    data / 'clinic.db.before-restore-20261123-091500', data / 'backups' / 'clinic-20261123-091500.db',
+                    data / 'files' / 'ab12.png', data / 'sessions' / 'storage-user-1.json']
+    others = [data / 'notes.txt', outside]
+    for path in clinic_files + others:
+        path.write_text('x')
+        path.chmod(0o644)
+    for folder in (data, data / 'backups', data / 'files', data / 'sessions'):
+        folder.chmod(0o755)
+    (data / 'files' / 'link').symlink_to(outside)
+    settings = Settings(data_dir=data, database_url=f'sqlite+aiosqlite:///{data / "clinic.db"}')
+    private_files.make_private(settings)
+    assert {path.name: mode(path) for path in clinic_files} == {path.name: 0o600 for path in clinic_files}
+    assert {mode(folder) for folder in (data, data / 'backups', data / 'files', data / 'sessions')} == {0o700}
+    assert [mode(path) for path in others] == [0o644, 0o644]  # not the clinic's: untouched, also through a link
+    (data / 'files' / 'new.pdf').write_bytes(b'%PDF-')
+    assert mode(data / 'files' / 'new.pdf') == 0o600
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL.startswith('sqlite'), reason='SQLite backups only')
+async def test_a_backup_from_the_command_line_is_the_owners_only(db, tmp_path):
+    await make_clinic(db, patients=1)
+    env = {**os.environ, 'CLINIC_DATA_DIR': str(tmp_path)}
+    made = subprocess.run([sys.executable, '-m', 'services.backup'], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60, preexec_fn=lambda: os.umask(0o022))
+    assert made.returncode == 0, made.stderr
+    backup_file = Path(made.stdout.strip())
+    assert mode(backup_file) == 0o600 and mode(backup_file.parent) == 0o700
 
