@@ -4,6 +4,7 @@ is the owner's only."""
 from __future__ import annotations
 
 import asyncio
+import io
 import stat
 import tempfile
 import time
@@ -45,6 +46,27 @@ def logged_chromium(size: tuple[int, int]) -> webdriver.Chrome:
     return driver
 
 
+async def latest_visit(app) -> int:
+    from sqlmodel import func, select
+
+    from models import QueueTicket
+    from services.core.db import Database
+    database = Database(app.env['CLINIC_DATABASE_URL'])
+    try:
+        async with database.read() as session:
+            return (await session.exec(select(func.max(QueueTicket.visit_id)))).one()
+    finally:
+        await database.dispose()
+
+
+def shows_a_pdf(driver) -> bool:
+    """Chromium's PDF viewer: a dark grey viewer around a white page. An error or "blocked" page is neither."""
+    from PIL import Image
+    image = Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert('L')
+    histogram, pixels = image.histogram(), image.width * image.height
+    return sum(histogram[:64]) / pixels > 0.3 and sum(histogram[240:]) / pixels > 0.05
+
+
 def csp_violations(driver) -> list[str]:
     return [entry['message'] for entry in driver.get_log('browser')
             if 'Content Security Policy' in entry['message'] or 'Content-Security-Policy' in entry['message']]
@@ -64,6 +86,9 @@ def test_sign_in_reception_and_the_board_work_under_the_content_security_policy(
         wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, '.q-table tbody tr')))
         settle(driver)
         assert csp_violations(driver) == []
+        driver.get(f'{app.url}/reception/tickets/{asyncio.run(latest_visit(app))}.pdf')  # the ticket slip prints
+        time.sleep(2)
+        assert shows_a_pdf(driver)  # the policy does not keep Chromium's PDF viewer from showing the slip
         driver.get(f'{app.url}/board?key={key}')
         wait(driver).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'A-001'))
         settle(driver)
