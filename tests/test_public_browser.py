@@ -113,12 +113,14 @@ def test_sign_in_reception_and_the_board_work_under_the_content_security_policy(
         driver.quit()
 
 
+SLOT = (By.XPATH, "//button[contains(@class,'q-btn--outline') and contains(normalize-space(.), ':')]")
+
+
 def click_first_slot(driver) -> None:
     """The slot grid re-renders when it has loaded: retry a button that went stale meanwhile."""
     for attempt in range(5):
         try:
-            wait(driver).until(EC.element_to_be_clickable(
-                (By.XPATH, "//button[contains(@class,'q-btn--outline') and contains(normalize-space(.), ':')]"))).click()
+            wait(driver).until(EC.element_to_be_clickable(SLOT)).click()
             return
         except StaleElementReferenceException:
             if attempt == 4:
