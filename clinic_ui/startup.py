@@ -24,6 +24,7 @@ from services.mailer import Mailer
 
 from .security_headers import SecurityHeaders
 from .stations import STATIONS
+from .upload_limit import UploadLimit
 
 log = logging.getLogger('clinic')
 
@@ -83,7 +84,8 @@ def build(settings: Settings, started: float | None = None) -> None:
         bus.observers.append(event_log_writer(settings.event_log))
     mailer = Mailer(settings)
     private_files.make_private(settings)  # before the database, the secret or a session file is created
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(UploadLimit, max_bytes=settings.upload_max_mb * 1_048_576)
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so also on the upload limit's refusals
 
     async def startup() -> None:
         database = init_db(settings.effective_database_url) if _no_db() else get_db()

@@ -29,9 +29,10 @@ from models import (
     PatientContactChange,
     Payment,
     PaymentMethod,
+    ResultFile,
     SlotHold,
 )
-from services import billing, booking, checkin, online_booking, patients, private_files, queue, reports, users
+from services import billing, booking, checkin, online_booking, orders, patients, private_files, queue, reports, users
 from services.billing import Tender
 from services.core.clock import local_today
 from services.core.db import get_db
@@ -41,6 +42,7 @@ from services.csv_export import csv_bytes, safe_cell
 from tests.conftest import ROOT, TEST_DATABASE_URL
 from tests.factories import NOW, PASSWORD, TZ, local, make_clinic
 from tests.test_billing import bill, make_visit, pay
+from tests.test_consultation import make_ward
 
 RETRIES = 50
 
@@ -468,3 +470,70 @@ async def test_a_backup_from_the_command_line_is_the_owners_only(db, tmp_path):
     backup_file = Path(made.stdout.strip())
     assert mode(backup_file) == 0o600 and mode(backup_file.parent) == 0o700
 
+
+
+# ---------------------------------------------------------------- an oversized upload is refused before it is read
+
+PNG = b'\x89PNG\r\n\x1a\n' + b'\x00' * 64
+BOUNDARY = 'clinicflowtestboundary'
+MEGABYTE = 1_048_576
+
+
+class Body:
+    """A multipart form with one file of ``megabytes``, handed out a megabyte at a time; counts what was taken."""
+
+    def __init__(self, megabytes: int) -> None:
+        self.head = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="scan.png"\r\n'
+                     'Content-Type: image/png\r\n\r\n').encode() + PNG
+        self.tail = f'\r\n--{BOUNDARY}--\r\n'.encode()
+        self.megabytes = megabytes
+        self.taken = 0
+
+    @property
+    def length(self) -> int:
+        return len(self.head) + self.megabytes * MEGABYTE + len(self.tail)
+
+    async def __aiter__(self):
+        for chunk in (self.head, *(b'\x00' * MEGABYTE for _ in range(self.megabytes)), self.tail):
+            self.taken += len(chunk)
+            yield chunk
+
+
+async def open_upload(user: User) -> str:
+    """A technician's result dialog with its upload element: the URL NiceGUI receives its file on."""
+    await user.open('/login')  # starts the app
+    ward = await make_ward(get_db())
+    async with get_db().write() as session:
+        created = await orders.place(session, ward.doctor, ward.visit_id, [ward.clinic.lab_id],
+                                     now=datetime.now(timezone.utc))
+    await sign_in(user, 'lab')
+    await user.should_see('1 pending', retries=RETRIES)
+    user.find(marker='worklist').trigger('open', {'id': created[0].id})
+    await user.should_see(marker='upload', retries=RETRIES)
+    return next(iter(user.find(marker='upload').elements))._props['url']
+
+
+async def test_an_upload_within_the_limit_is_attached(user: User, monkeypatch):
+    monkeypatch.setattr(users, 'FAILED_LOGIN_DELAY_S', 0)
+    url = await open_upload(user)
+    body = Body(0)
+    response = await user.http_client.post(url, content=body.__aiter__(), headers={
+        'Content-Type': f'multipart/form-data; boundary={BOUNDARY}', 'Content-Length': str(body.length)})
+    assert response.status_code == 200
+    await user.should_see('File attached.', retries=RETRIES)
+    assert len(await rows(get_db(), ResultFile)) == 1
+
+
+@pytest.mark.parametrize('declared', [True, False], ids=['with-length', 'chunked'])
+async def test_a_60_mb_upload_is_refused_before_it_is_read(user: User, monkeypatch, declared):
+    monkeypatch.setattr(users, 'FAILED_LOGIN_DELAY_S', 0)
+    url = await open_upload(user)
+    body = Body(60)
+    headers = {'Content-Type': f'multipart/form-data; boundary={BOUNDARY}'}
+    if declared:
+        headers['Content-Length'] = str(body.length)
+    response = await user.http_client.post(url, content=body.__aiter__(), headers=headers)
+    limit = get_settings().upload_max_mb * MEGABYTE
+    assert response.status_code == 413 and f'larger than {get_settings().upload_max_mb} MB' in response.text
+    assert body.taken <= (MEGABYTE if declared else limit + 2 * MEGABYTE)  # the rest was never read
+    assert await rows(get_db(), ResultFile) == []
