@@ -37,5 +37,5 @@ if __name__ in {'__main__', '__mp_main__'}:
     app.on_connect(startup.QuietCollector().on_connect)
     ui.run(host=settings.host, port=settings.port, title=settings.clinic_name, favicon='🩺',
            storage_secret=settings.resolved_storage_secret(), reconnect_timeout=30, show=False, reload=False,
-           show_welcome_message=False,
+           show_welcome_message=False, proxy_headers=False,  # forwarded headers: clinic_ui.ratelimit.client_address
            session_middleware_kwargs={'max_age': 12 * 3600, 'same_site': 'lax'})

@@ -14,7 +14,7 @@ from nicegui import app, background_tasks
 from sqlmodel import select
 
 from models import User
-from services import clinic_settings, display_keys, documents, users
+from services import clinic_settings, display_keys, documents, private_files, users
 from services.core.clock import local_today
 from services.core.db import close_db, get_db, init_db
 from services.core.events import DomainEvent, bus
@@ -22,7 +22,9 @@ from services.core.migrate import upgrade
 from services.core.settings import Settings
 from services.mailer import Mailer
 
+from .security_headers import SecurityHeaders
 from .stations import STATIONS
+from .upload_limit import UploadLimit
 
 log = logging.getLogger('clinic')
 
@@ -81,6 +83,9 @@ def build(settings: Settings, started: float | None = None) -> None:
     if settings.event_log is not None:
         bus.observers.append(event_log_writer(settings.event_log))
     mailer = Mailer(settings)
+    private_files.make_private(settings)  # before the database, the secret or a session file is created
+    app.add_middleware(UploadLimit, max_bytes=settings.upload_max_mb * 1_048_576)
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so also on the upload limit's refusals
 
     async def startup() -> None:
         database = init_db(settings.effective_database_url) if _no_db() else get_db()

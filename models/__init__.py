@@ -2,10 +2,10 @@
 from .base import metadata
 from .billing import Invoice, InvoiceItem, NumberSequence, Payment, Voucher
 from .clinical import MedicalRecord, Prescription, PrescriptionItem, RecordAmendment, ResultFile, ServiceOrder
-from .enums import (AppointmentStatus, BookingSource, InvoiceItemKind, InvoiceStatus, MovementKind, OrderStatus,
-                    OutboxStatus, PaymentKind, PaymentMethod, PrescriptionStatus, QueueKind, RecordStatus, Role,
-                    RoomKind, ServiceKind, Sex, TicketStatus, VisitStatus)
-from .patients import Address, Patient
+from .enums import (AppointmentStatus, BookingSource, ChangeStatus, InvoiceItemKind, InvoiceStatus, MovementKind,
+                    OrderStatus, OutboxStatus, PaymentKind, PaymentMethod, PrescriptionStatus, QueueKind, RecordStatus,
+                    Role, RoomKind, ServiceKind, Sex, TicketStatus, VisitStatus)
+from .patients import Address, Patient, PatientContactChange
 from .pharmacy import Dispense, DispenseItem, Medicine, StockBatch, StockMovement
 from .scheduling import Appointment, AppointmentService, Queue, QueueDayCounter, QueueTicket, SlotHold, Visit
 from .staff import Doctor, DoctorLeave, DoctorService, DoctorSpecialty, Room, Service, Specialty, User, WorkingHours

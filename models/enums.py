@@ -24,6 +24,13 @@ class Sex(str, Enum):
     UNKNOWN = 'unknown'
 
 
+class ChangeStatus(str, Enum):
+    """A change to a patient's record asked for from outside (the public booking page), until reception decides."""
+    PENDING = 'pending'
+    ACCEPTED = 'accepted'
+    REJECTED = 'rejected'
+
+
 class ServiceKind(str, Enum):
     CONSULTATION = 'consultation'
     LAB = 'lab'

@@ -1,4 +1,4 @@
-"""Patients and their addresses."""
+"""Patients, their addresses, and changes to their details that reception has to confirm."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from .base import metadata  # noqa: F401
-from .enums import Sex
+from .enums import ChangeStatus, Sex
 from .types import UTCDateTime, enum_type, utcnow
 
 
@@ -48,3 +48,32 @@ class Address(SQLModel, table=True):
     postal_code: str = Field(default='', max_length=20)
     country: str = Field(default='', max_length=80)
     is_primary: bool = False
+
+
+class PatientContactChange(SQLModel, table=True):
+    """A detail typed for a recognised patient (on the public booking page) that differs from their record.
+
+    The record is not changed by whoever typed it: anyone who knows a patient's name, birth date and phone could.
+    Reception accepts (the record takes the new value) or rejects (it stays as it was); both are audited.
+    """
+    __tablename__ = 'patient_contact_changes'
+    __table_args__ = (
+        sa.CheckConstraint("field IN ('full_name', 'email')", name='known_field'),
+        sa.CheckConstraint('length(new_value) > 0 AND new_value <> old_value', name='is_a_change'),
+        sa.CheckConstraint('length(source) > 0', name='source_given'),
+        sa.CheckConstraint("(status = 'pending' AND decided_at IS NULL AND decided_by_id IS NULL) OR "
+                           "(status <> 'pending' AND decided_at IS NOT NULL AND decided_by_id IS NOT NULL)",
+                           name='decided_by_someone'),
+        sa.Index('ix_patient_contact_changes_status_patient', 'status', 'patient_id'),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key='patients.id', index=True)
+    field: str = Field(max_length=20)  # the Patient column: full_name or email
+    old_value: str = Field(default='', max_length=254)  # what the record had when it was asked ('' for nothing)
+    new_value: str = Field(max_length=254)
+    source: str = Field(max_length=40)  # e.g. "online booking"
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    status: ChangeStatus = Field(default=ChangeStatus.PENDING, sa_type=enum_type(ChangeStatus))
+    decided_by_id: int | None = Field(default=None, foreign_key='users.id')
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

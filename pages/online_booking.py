@@ -8,7 +8,7 @@ from nicegui import ui
 
 from clinic_ui import theme
 from clinic_ui.pickers import SlotGrid
-from clinic_ui.ratelimit import RateLimiter, client_key
+from clinic_ui.ratelimit import RateLimiter, client_address, client_key
 from clinic_ui.routes import public_page
 from clinic_ui.widgets import error_text, money, run_action
 from services import booking, online_booking
@@ -33,7 +33,7 @@ def now_utc() -> datetime:
 async def online_booking_page(request: Request):
     settings = get_settings()
     tz = settings.tz
-    key = client_key(request.client.host if request.client else None, settings.resolved_storage_secret())
+    key = client_key(client_address(request), settings.resolved_storage_secret())
     theme.apply()
     ui.page_title(f'Book an appointment · {settings.clinic_name}')
     async with get_db().read() as session:
@@ -152,8 +152,13 @@ async def online_booking_page(request: Request):
             ui.label(confirmation.start_at.astimezone(tz).strftime('%A %d %B %Y, %H:%M')).classes('text-lg')
             ui.label(f'{confirmation.doctor_name}' + (f' · room {confirmation.room}' if confirmation.room else ''))
             ui.label(f'Reference {confirmation.reference}').classes('font-mono')
-            ui.label(f'A confirmation with a calendar invitation is on its way to {confirmation.email}. '
-                     'To change or cancel, please call the clinic.').classes('text-slate-600')
+            if confirmation.details_to_check:
+                ui.label('Some details you typed differ from what the clinic has on record: reception will check '
+                         'them with you before using them. Until then the clinic uses the contact details it '
+                         'already has. To change or cancel, please call the clinic.').classes('text-slate-600')
+            else:
+                ui.label(f'A confirmation with a calendar invitation is on its way to {confirmation.email}. '
+                         'To change or cancel, please call the clinic.').classes('text-slate-600')
 
     service.on_value_change(load_doctors)
     doctor.on_value_change(grid.reload)

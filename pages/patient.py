@@ -1,4 +1,5 @@
-"""A patient's page at reception: profile (create or edit), upcoming appointments and past visits."""
+"""A patient's page at reception: profile (create or edit), details typed online to check, upcoming appointments
+and past visits."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,12 +11,13 @@ from clinic_ui.routes import staff_page
 from clinic_ui.stations import RECEPTION
 from clinic_ui.widgets import error_text, section_title, staff_action
 from models import Patient, Sex
+from models.types import utcnow
 from services import appointments, patients
 from services.access import Actor
 from services.core.clock import local_today
 from services.core.db import get_db
 from services.core.errors import NotFound, ValidationError
-from services.core.events import AppointmentChanged
+from services.core.events import AppointmentChanged, PatientChanged
 from services.core.settings import get_settings
 from services.patients import PatientInput, parse_date
 
@@ -139,6 +141,7 @@ async def patient_page(actor: Actor, patient_id: int):
             ui.button('Walk-in now', icon='directions_walk',
                       on_click=lambda: open_walk_in(actor, patient_id, patient.full_name)) \
                 .props('outline no-caps').mark('walk-in-now')
+    changes = ui.card().classes('w-full gap-1 bg-amber-50').mark('pending-changes')
     with ui.grid().classes('w-full gap-4 grid-cols-1 lg:grid-cols-5'):
         with ui.card().classes('lg:col-span-3 gap-3'):
             section_title('Profile')
@@ -202,5 +205,40 @@ async def patient_page(actor: Actor, patient_id: int):
                                       on_click=lambda a=r.id: open_cancel(actor, a, patient.full_name)) \
                                 .props('flat round dense color=negative aria-label=Cancel').tooltip('Cancel')
 
+    async def show_changes() -> None:
+        """Details typed on the booking page that differ from the record: reception checks them with the patient."""
+        async with get_db().read() as session:
+            pending = await patients.pending_changes(session, actor, patient_id)
+        changes.clear()
+        changes.visible = bool(pending)
+        with changes:
+            section_title('Details typed online, to check', len(pending))
+            ui.label('The record is unchanged until you accept. Please check with the patient first: whoever typed '
+                     'these only needed their name, birth date and phone.').classes('text-sm text-slate-600')
+            for change in pending:
+                with ui.row().classes('w-full items-center justify-between border-b py-1 gap-2'):
+                    with ui.column().classes('gap-0'):
+                        ui.label(f'{change.label}: {change.old_value or "(none)"} → {change.new_value}') \
+                            .classes('font-medium').mark('pending-change')
+                        ui.label(f'{change.source}, {change.created_at.astimezone(tz).strftime("%d/%m/%Y %H:%M")}') \
+                            .classes('text-xs text-slate-500')
+                    with ui.row().classes('gap-1 no-wrap'):
+                        ui.button('Accept', icon='check', on_click=lambda c=change.id: decide(c, True)) \
+                            .props('unelevated dense no-caps').mark('accept-change')
+                        ui.button('Reject', icon='close', on_click=lambda c=change.id: decide(c, False)) \
+                            .props('outline dense no-caps color=negative').mark('reject-change')
+
+    async def decide(change_id: int, accept: bool) -> None:
+        record = await staff_action(lambda s: patients.decide_change(s, actor, change_id, accept=accept, now=utcnow()),
+                                    success='Accepted: the record is updated.' if accept else
+                                    'Rejected: the record stays as it was.')
+        if record is not None and accept:  # show the new value; a later save must not count it as someone else's
+            form.name.value, form.email.value = record.full_name, record.email or ''
+            state['updated_at'] = record.updated_at
+            heading.set_text(f'{record.full_name} · {record.code}')
+        await show_changes()
+
     await show_upcoming()
+    await show_changes()
     subscribe(AppointmentChanged, show_upcoming)
+    subscribe(PatientChanged, lambda event: show_changes() if event.patient_id == patient_id else None)

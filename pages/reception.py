@@ -17,7 +17,7 @@ from services.access import Actor
 from services.booking import Slot
 from services.core.clock import local_time_text, local_today
 from services.core.db import get_db
-from services.core.events import AppointmentChanged
+from services.core.events import AppointmentChanged, PatientChanged
 from services.core.settings import get_settings
 
 COLUMNS = [
@@ -283,6 +283,8 @@ async def reception_page(actor: Actor):
             ui.link('All appointments', '/reception/appointments')
             ui.link('Queues', '/reception/queues')
             ui.link('Email outbox', '/outbox')
+    to_check = ui.row().classes('w-full items-baseline gap-x-3 gap-y-0 rounded bg-amber-50 px-3 py-1') \
+        .mark('changes-to-check')
     table = data_table([*COLUMNS, {'name': 'actions', 'label': '', 'field': 'id', 'sortable': False}], rows,
                        empty='No appointments today.', mark='appointments')
     table.add_slot('body-cell-actions', ACTIONS_SLOT)
@@ -313,7 +315,20 @@ async def reception_page(actor: Actor):
         table.rows = fresh
         title.set_text(f"Today's appointments ({len(fresh)})")
 
+    async def show_changes_to_check() -> None:
+        """Details typed on the booking page wait for reception: how many, and whose pages to open."""
+        async with get_db().read() as session:
+            total, people = await patients.patients_with_pending_changes(session, actor, limit=5)
+        to_check.clear()
+        to_check.visible = total > 0
+        with to_check:
+            ui.label(f'Details typed online to check: {total}').classes('font-medium')
+            for person in people:
+                ui.link(f'{person.full_name} · {person.code}', f'/reception/patients/{person.patient_id}')
+
+    await show_changes_to_check()
     subscribe(AppointmentChanged, refresh)
+    subscribe(PatientChanged, show_changes_to_check)
 
 
 @staff_file(RECEPTION, '/reception/tickets/{visit_id}.pdf')

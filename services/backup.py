@@ -36,6 +36,7 @@ from models import Role
 from . import audit
 from .access import Actor, require
 from .core.errors import NotFound, ValidationError
+from .private_files import make_private
 
 NAME_RE = re.compile(r'^clinic-(\d{8}-\d{6})(?:-(\d+))?\.db$')  # time made, and a counter within a second
 NOT_SQLITE = 'This clinic runs on PostgreSQL: back it up with pg_dump (e.g. pg_dump -Fc clinic > clinic.dump).'
@@ -214,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     restore_parser.add_argument('--force', action='store_true', help='even if something answers on the app port')
     args = parser.parse_args(argv)
     settings = get_settings()
+    make_private(settings)  # backups and a restored database are the owner's only, like the app's own files
     try:
         if args.command == 'list':
             for item in list_backups(settings):

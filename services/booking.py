@@ -383,22 +383,43 @@ async def mark_no_show(session: AsyncSession, actor: Actor, appointment_id: int,
 
 @action
 async def hold_slot(session: AsyncSession, *, doctor_id: int, service_id: int, start_at: datetime, tz: ZoneInfo,
-                    now: datetime, client_key: str, max_holds_per_client: int = 3) -> SlotHold:
-    """Keep a slot free for a few minutes while the patient types their details."""
+                    now: datetime, client_key: str, settings=None) -> SlotHold:
+    """Keep a slot free for a few minutes while the patient types their details. Nobody can hoard slots: an address
+    holds at most ``public_holds_per_address`` at once, and all holds together at most ``public_hold_share`` of a
+    day's slots of the service (whatever the number of addresses)."""
+    settings = _settings(settings)
     await serialize(session, BOOKING_LOCK)
     service = await session.get(Service, service_id)
     if service is None or not service.is_active:
         raise ValidationError('Please choose a service from the list.')
     live = (await session.exec(select(SlotHold).where(SlotHold.client_key == client_key,
                                                       SlotHold.expires_at > now))).all()
-    if len(live) >= max_holds_per_client:
+    if len(live) >= settings.public_holds_per_address:
         raise Conflict('Too many slots are being held from this connection. Please finish one booking first.')
     slot = await _check_slot(session, doctor_id=doctor_id, service=service, start_at=start_at, tz=tz, now=now)
+    await _check_hold_share(session, service, slot.start_at.astimezone(tz).date(), tz=tz, now=now,
+                            share=settings.public_hold_share)
     hold = SlotHold(token=secrets.token_urlsafe(24), doctor_id=doctor_id, room_id=slot.room_id,
                     service_id=service_id, start_at=slot.start_at, end_at=slot.end_at, expires_at=now + HOLD_TIME,
                     client_key=client_key)
     session.add(hold)
     return hold
+
+
+async def _check_hold_share(session: AsyncSession, service: Service, day: date, *, tz: ZoneInfo, now: datetime,
+                            share: float) -> None:
+    """Refuse one more hold when the live holds already take ``share`` of the day's slots of the service (the
+    slots still free plus those held; at least one hold is always possible, so a nearly full day stays bookable)."""
+    day_start, day_end = _at(day, time.min, tz), _at(day + timedelta(days=1), time.min, tz)
+    held = len((await session.exec(select(SlotHold.id).where(
+        SlotHold.service_id == service.id, SlotHold.expires_at > now,
+        SlotHold.start_at >= day_start, SlotHold.start_at < day_end))).all())
+    doctor_ids = [d.id for d in await doctors_for(session, service_id=service.id)]
+    free = await free_slots(session, service_id=service.id, doctor_ids=doctor_ids, start_day=day, days=1, tz=tz,
+                            now=now)
+    if held + 1 > max(1, int(share * (held + len(free.get(day, []))))):
+        raise Conflict(f'Many {service.name} times on {day.strftime("%d/%m/%Y")} are being held online just now. '
+                       'Please choose another day, try again in a few minutes, or call the clinic.')
 
 
 async def _use_hold(session: AsyncSession, token: str, slot: Slot, service_id: int, now: datetime) -> None:

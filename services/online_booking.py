@@ -11,9 +11,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import BookingSource, Doctor, Patient, SlotHold
 
 from . import audit, booking, patients
+from .core.boundary import action
 from .core.errors import ValidationError
 from .core.events import PatientChanged, publish
 from .text import normalize_phone, search_key
+
+SOURCE = 'online booking'
 
 
 @dataclass(frozen=True)
@@ -27,12 +30,15 @@ class OnlineRequest:
 
 @dataclass(frozen=True)
 class Confirmation:
-    """What the patient sees after booking: their own appointment only."""
+    """What the patient sees after booking: their own appointment only. ``email`` is where the confirmation goes
+    when that is the address they typed; empty when the typed details wait for reception (the confirmation then
+    goes to the address on record, if any, which is never shown here)."""
     reference: str
     doctor_name: str
     start_at: datetime
     room: str
     email: str
+    details_to_check: bool = False
 
 
 def validate(request: OnlineRequest, *, today: date) -> patients.PatientInput:
@@ -49,26 +55,27 @@ def validate(request: OnlineRequest, *, today: date) -> patients.PatientInput:
                              today=today)
 
 
-async def _patient_for(session: AsyncSession, data: patients.PatientInput) -> Patient:
-    """The same person if name, birth date and phone all match; otherwise a new record (reception merges)."""
+async def _patient_for(session: AsyncSession, data: patients.PatientInput, now: datetime) -> tuple[Patient, bool]:
+    """The same person if name, birth date and phone all match (otherwise a new record, which reception merges),
+    and whether the typed details differ from that person's record. An online booking never changes an existing
+    record: differing details wait as pending changes until reception accepts them."""
     existing = (await session.exec(select(Patient).where(Patient.search_name == search_key(data.full_name),
                                                          Patient.date_of_birth == data.date_of_birth,
                                                          Patient.phone == normalize_phone(data.phone)))).first()
     if existing is not None:
-        if data.email and existing.email != data.email:
-            existing.email = data.email
-            session.add(existing)
-        return existing
+        differing = await patients.propose_changes(session, existing, data, source=SOURCE, now=now)
+        return existing, bool(differing)
     patient = Patient(code=await patients.next_code(session), full_name=data.full_name,
                       search_name=search_key(data.full_name), phone=data.phone, email=data.email,
                       date_of_birth=data.date_of_birth)
     session.add(patient)
     await session.flush()
-    audit.record(session, None, 'patient_created', entity='patient', entity_id=patient.id, username='online booking')
+    audit.record(session, None, 'patient_created', entity='patient', entity_id=patient.id, username=SOURCE)
     publish(session, PatientChanged(patient_id=patient.id))
-    return patient
+    return patient, False
 
 
+@action
 async def book(session: AsyncSession, *, hold_token: str, request: OnlineRequest, tz: ZoneInfo, now: datetime,
                settings=None) -> Confirmation:
     data = validate(request, today=now.astimezone(tz).date())
@@ -76,11 +83,11 @@ async def book(session: AsyncSession, *, hold_token: str, request: OnlineRequest
     if hold is None or hold.expires_at <= now:
         raise ValidationError('The time you chose was held for 5 minutes and has been released. '
                               'Please choose a time again.')
-    patient = await _patient_for(session, data)
+    patient, details_to_check = await _patient_for(session, data, now)
     appointment = await booking.book(session, None, patient_id=patient.id, service_id=hold.service_id,
                                      doctor_id=hold.doctor_id, start_at=hold.start_at, source=BookingSource.WEB,
                                      tz=tz, now=now, reason=request.reason, hold_token=hold_token, settings=settings)
     doctor = await session.get(Doctor, appointment.doctor_id)
     return Confirmation(reference=appointment.uuid[:8].upper(), doctor_name=f'{doctor.title} {doctor.full_name}',
                         start_at=appointment.start_at, room=await booking.room_code(session, appointment.room_id),
-                        email=data.email)
+                        email='' if details_to_check else data.email, details_to_check=details_to_check)

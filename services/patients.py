@@ -9,15 +9,27 @@ import sqlalchemy as sa
 from sqlmodel import func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Address, Doctor, Patient, Role, Sex, Visit
+from models import (
+    Address,
+    Appointment,
+    AppointmentStatus,
+    ChangeStatus,
+    Doctor,
+    Patient,
+    PatientContactChange,
+    Role,
+    Sex,
+    Visit,
+)
 from models.types import utcnow
 
-from . import audit
+from . import audit, notifications
 from .access import Actor, require
 from .core.boundary import action, query
-from .core.db import load
+from .core.db import load, serialize
 from .core.errors import Conflict, ValidationError
 from .core.events import PatientChanged, publish
+from .core.settings import get_settings
 from .sequences import next_value
 from .text import clean_name, is_valid_email, is_valid_phone, normalize_phone, search_key
 
@@ -271,3 +283,128 @@ async def past_visits(session: AsyncSession, actor: Actor, patient_id: int, *, l
              .order_by(Visit.visit_date.desc(), Visit.id.desc()).limit(limit))
     return [PastVisit(r[0], r[1], r[2] or '', r[3].value.replace('_', ' '), r[4])
             for r in (await session.exec(query)).all()]
+
+
+# ---------------------------------------------------------------- changes typed by patients, confirmed by reception
+
+CHANGEABLE_FIELDS = {'full_name': 'Name', 'email': 'Email'}  # phone and birth date are how a patient is recognised
+CHANGES_LOCK = 'patient_contact_changes'
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    id: int
+    field: str
+    label: str
+    old_value: str
+    new_value: str
+    source: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class PatientWithChanges:
+    patient_id: int
+    code: str
+    full_name: str
+    pending: int
+
+
+def _current(patient: Patient, field: str) -> str:
+    return getattr(patient, field) or ''
+
+
+async def propose_changes(session: AsyncSession, patient: Patient, data: PatientInput, *, source: str,
+                          now: datetime) -> list[str]:
+    """Details typed for a recognised patient (``data``, validated) that differ from the record become pending
+    changes for reception; the record itself stays as it is, so knowing someone's name, birth date and phone is not
+    enough to redirect their email. A value already waiting for a decision is not asked again. Returns the fields
+    that differ. Not committed."""
+    await serialize(session, CHANGES_LOCK)
+    differing, asked = [], False
+    for field in CHANGEABLE_FIELDS:
+        typed, current = getattr(data, field) or '', _current(patient, field)
+        if not typed or typed == current:
+            continue
+        differing.append(field)
+        waiting = (await session.exec(select(PatientContactChange.id).where(
+            PatientContactChange.patient_id == patient.id, PatientContactChange.field == field,
+            PatientContactChange.new_value == typed,
+            PatientContactChange.status == ChangeStatus.PENDING))).first()
+        if waiting is None:
+            session.add(PatientContactChange(patient_id=patient.id, field=field, old_value=current,
+                                             new_value=typed, source=source, created_at=now))
+            audit.record(session, None, 'patient_change_proposed', entity='patient', entity_id=patient.id,
+                         detail=field, username=source)
+            asked = True
+    if asked:
+        publish(session, PatientChanged(patient_id=patient.id))
+    return differing
+
+
+@query
+async def pending_changes(session: AsyncSession, actor: Actor, patient_id: int) -> list[ChangeView]:
+    """The patient's changes waiting for reception, oldest first."""
+    require(actor, Role.RECEPTIONIST)
+    rows = (await session.exec(select(PatientContactChange).where(
+        PatientContactChange.patient_id == patient_id, PatientContactChange.status == ChangeStatus.PENDING)
+        .order_by(PatientContactChange.id))).all()
+    return [ChangeView(r.id, r.field, CHANGEABLE_FIELDS[r.field], r.old_value, r.new_value, r.source, r.created_at)
+            for r in rows]
+
+
+@query
+async def patients_with_pending_changes(session: AsyncSession, actor: Actor, *,
+                                        limit: int = 10) -> tuple[int, list[PatientWithChanges]]:
+    """How many changes wait for reception in all, and the first patients they belong to (oldest first)."""
+    require(actor, Role.RECEPTIONIST)
+    pending = PatientContactChange.status == ChangeStatus.PENDING
+    total = (await session.exec(select(func.count()).select_from(PatientContactChange).where(pending))).one()
+    if not total:
+        return 0, []
+    rows = (await session.exec(
+        select(Patient.id, Patient.code, Patient.full_name, func.count(PatientContactChange.id))
+        .join(Patient, Patient.id == PatientContactChange.patient_id).where(pending)
+        .group_by(Patient.id, Patient.code, Patient.full_name)
+        .order_by(func.min(PatientContactChange.id)).limit(limit))).all()
+    return total, [PatientWithChanges(*row) for row in rows]
+
+
+@action
+async def decide_change(session: AsyncSession, actor: Actor, change_id: int, *, accept: bool, now: datetime,
+                        settings=None) -> Patient:
+    """Accept (the record takes the new value) or reject (it stays) one pending change; audited. When a new email
+    is accepted, upcoming appointments that never had a confirmation (no address before) get one now. Returns the
+    patient's record as it is after the decision."""
+    require(actor, Role.RECEPTIONIST)
+    await serialize(session, CHANGES_LOCK)
+    change = await load(session, PatientContactChange, change_id, 'This change no longer exists.')
+    if change.status != ChangeStatus.PENDING:
+        raise Conflict(f'This change was already {change.status.value} (by someone else meanwhile).')
+    patient = await session.get(Patient, change.patient_id)
+    before = _current(patient, change.field)
+    change.status = ChangeStatus.ACCEPTED if accept else ChangeStatus.REJECTED
+    change.decided_by_id, change.decided_at = actor.user_id, now
+    session.add(change)
+    if accept:
+        setattr(patient, change.field, change.new_value)
+        patient.search_name = search_key(patient.full_name)
+        patient.updated_at = now
+        session.add(patient)
+    audit.record(session, actor, f'patient_change_{change.status.value}', entity='patient', entity_id=patient.id,
+                 detail=f'{change.field}: {before!r} -> {change.new_value!r} ({change.source})')
+    if accept and change.field == 'email':
+        await _confirm_upcoming(session, patient.id, now=now, settings=settings)
+    publish(session, PatientChanged(patient_id=patient.id))
+    return patient
+
+
+async def _confirm_upcoming(session: AsyncSession, patient_id: int, *, now: datetime, settings) -> None:
+    """Queue the booking confirmation of each upcoming appointment; one already sent is not sent again."""
+    settings = settings or get_settings()
+    upcoming = (await session.exec(select(Appointment.id).where(
+        Appointment.patient_id == patient_id, Appointment.start_at > now,
+        Appointment.status.in_((AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED))))).all()
+    await session.flush()
+    for appointment_id in upcoming:
+        await notifications.queue_appointment_email(session, appointment_id, 'booked', settings=settings)

@@ -78,11 +78,12 @@ def spoken_label(prefix: str, number: int) -> str:
 
 
 def masked_name(full_name: str) -> str:
-    """What a public screen may show of a name: ``Nguyễn Văn An`` -> ``Nguyễn V. A.``."""
+    """What a public screen may show of a name: ``Nguyễn Văn An`` -> ``Nguyễn V. A.``. The family name stays
+    whole only when other words follow; a one-word name is the person's whole name, so it shows as its initial
+    (``Hùng`` -> ``H.``)."""
     words = full_name.split()
-    if not words:
-        return ''
-    return ' '.join([words[0], *(f'{word[0].upper()}.' for word in words[1:])])
+    initials = [f'{word[0].upper()}.' for word in words]
+    return ' '.join([words[0], *initials[1:]] if len(words) > 1 else initials)
 
 
 async def queue_for_doctor(session: AsyncSession, doctor_id: int) -> Queue:

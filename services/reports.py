@@ -2,14 +2,15 @@
 
 Days are the clinic's local days (``settings.tz``). Refunds count negative. CSV files are UTF-8 with a BOM (so
 spreadsheet programs read Vietnamese names right), ISO dates (2026-11-23) and times (14:05), amounts as plain
-numbers in the currency's major unit (150000 for VND, 12.50 for USD), one header row.
+numbers in the currency's major unit (150000 for VND, 12.50 for USD), one header row. Text that could start a
+spreadsheet formula (a name typed on the booking page such as ``=HYPERLINK(...)``) is written with a leading
+quote (``services.csv_export``).
 """
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -36,6 +37,7 @@ from .access import Actor, require
 from .billing import METHOD_LABELS
 from .core.clock import day_bounds
 from .core.errors import ValidationError
+from .csv_export import csv_bytes
 from .text import search_key
 
 MAX_EXPORT_DAYS = 366
@@ -196,23 +198,12 @@ async def daily_close(session: AsyncSession, actor: Actor, day: date, *, tz: Zon
 
 # --- CSV --------------------------------------------------------------------------------------------------------------
 
-def major_units(amount: int | None, exponent: int) -> str:
-    """``15000050, 2`` -> ``'150000.50'``; plain digits a spreadsheet reads as a number."""
+def major_units(amount: int | None, exponent: int) -> Decimal | str:
+    """``15000050, 2`` -> ``Decimal('150000.50')``: a number (written as plain digits, which a spreadsheet reads
+    as a number), so the CSV writer keeps it a number; ``''`` when there is no amount."""
     if amount is None:
         return ''
-    if exponent == 0:
-        return str(amount)
-    sign = '-' if amount < 0 else ''
-    major, minor = divmod(abs(amount), 10 ** exponent)
-    return f'{sign}{major}.{minor:0{exponent}d}'
-
-
-def _csv(header: list[str], rows: list[list]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator='\r\n')
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue().encode('utf-8-sig')
+    return Decimal(amount).scaleb(-exponent)
 
 
 async def transactions_csv(session: AsyncSession, actor: Actor, filters: TransactionFilter, *, tz: ZoneInfo,
@@ -228,7 +219,7 @@ async def transactions_csv(session: AsyncSession, actor: Actor, filters: Transac
                     t.method.value, major_units(t.amount, exponent), currency,
                     major_units(t.tendered, exponent), major_units(t.change_due, exponent), t.reference, t.reason,
                     t.invoice_number, t.patient_code, t.patient_name, t.cashier])
-    return _csv(['date', 'time', 'receipt', 'kind', 'method', 'amount', 'currency', 'cash_received', 'change',
+    return csv_bytes(['date', 'time', 'receipt', 'kind', 'method', 'amount', 'currency', 'cash_received', 'change',
                  'reference', 'reason', 'invoice', 'patient_code', 'patient_name', 'cashier'], out)
 
 
@@ -269,7 +260,7 @@ async def appointments_csv(session: AsyncSession, actor: Actor, date_from: date,
                     appointment.status.value, appointment.source.value, appointment.reason,
                     '; '.join(b[0] for b in live), major_units(sum(b[1] for b in live), exponent) if live else '',
                     '; '.join(b[2] for b in live)])
-    return _csv(['appointment_id', 'date', 'start', 'end', 'patient_code', 'patient_name', 'doctor', 'services',
+    return csv_bytes(['appointment_id', 'date', 'start', 'end', 'patient_code', 'patient_name', 'doctor', 'services',
                  'services_price', 'currency', 'status', 'booked_via', 'reason', 'invoices', 'billed_total',
                  'invoice_status'], out)
 

@@ -4,6 +4,7 @@ Nothing secret has a default in code: the storage secret is generated once and k
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 from functools import lru_cache
@@ -45,6 +46,12 @@ class Settings(BaseSettings):
     expiry_warning_days: int = Field(60, ge=1, le=730)  # pharmacy alert for batches expiring this soon
     upload_max_mb: int = Field(10, ge=1, le=200)  # result files (images, PDF)
 
+    # The public pages: reverse proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs; empty:
+    # none, the connecting address counts), and how much of a day's slots of a service online holds may take.
+    trusted_proxies: str = ''
+    public_hold_share: float = Field(0.25, gt=0, le=1)
+    public_holds_per_address: int = Field(3, ge=1, le=50)
+
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
     max_failed_logins: int = Field(5, ge=1, le=100)
     lockout_minutes: int = Field(15, ge=1, le=24 * 60)
@@ -72,6 +79,23 @@ class Settings(BaseSettings):
         if value not in CURRENCY_EXPONENTS:
             raise ValueError(f'unsupported currency {value!r}; supported: {", ".join(sorted(CURRENCY_EXPONENTS))}')
         return value
+
+    @field_validator('trusted_proxies')
+    @classmethod
+    def _valid_proxies(cls, value: str) -> str:
+        for part in value.split(','):
+            if part.strip():
+                try:
+                    ipaddress.ip_network(part.strip(), strict=False)
+                except ValueError as e:
+                    raise ValueError(f'{part.strip()!r} is not an IP address or network (e.g. 10.0.0.5 or '
+                                     '10.0.0.0/24)') from e
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(part.strip(), strict=False)
+                     for part in self.trusted_proxies.split(',') if part.strip())
 
     @property
     def tz(self) -> ZoneInfo:
