@@ -10,7 +10,7 @@ from nicegui import events, ui
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import error_text, run_action, section_title, staff_action
+from clinic_ui.widgets import error_text, section_title, staff_action
 from pages.admin import back_link
 from services import clinic_settings
 from services.access import Actor
@@ -141,7 +141,7 @@ async def settings_page(actor: Actor):
                 async def send_test() -> None:
                     test_button.props('loading')
                     try:
-                        sent = await run_action(lambda s: clinic_settings.send_test_email(
+                        sent = await staff_action(lambda s: clinic_settings.send_test_email(
                             s, actor, to=test_to.value or ''), error_label=smtp_error, write=False)
                     finally:
                         test_button.props(remove='loading')
