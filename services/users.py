@@ -158,9 +158,10 @@ async def sign_in(session: AsyncSession, username: str, password: str, *, addres
                   max_failed: int = 5, lockout_minutes: int = 15, now: datetime | None = None) -> SignedIn:
     """Check a sign-in from ``address`` (the client's address, for the throttle and the audit log).
 
-    An unknown user name, a wrong password and a user name locked for this address all get the same answer in
-    the same time: one Argon2 check always runs (against a stand-in hash for unknown names), then the same delay.
-    Too many failures from one address make that address wait (``sign_in_guard``); no stranger can lock an
+    An unknown user name and a wrong password get the same answer in the same time: one Argon2 check always runs
+    (against a stand-in hash for unknown names), then the same delay. Too many failures from one address make
+    that address wait, and lock a user name for that address only (``sign_in_guard``): such attempts are refused
+    at once, with no password check, alike for names that exist and names that do not. No stranger can lock an
     account for the other addresses. Every outcome is audited with the address.
 
     Give it a read session (``run_action(..., write=False)``): the slow part (the password check and the delay)

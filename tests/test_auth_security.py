@@ -262,7 +262,7 @@ async def test_unknown_names_and_wrong_passwords_take_as_long_and_read_the_same(
     await make_clinic(db)
     await timed_failure('warm-up', 'whatever-1', max_failed=100)
     unknown, wrong = [], []
-    for attempt in range(7):  # interleaved, so a busy moment of the machine hits both alike
+    for attempt in range(9):  # interleaved, so a busy moment of the machine hits both alike
         took, message = await timed_failure(f'nobody{attempt}', 'whatever-1', max_failed=100)
         unknown.append(took)
         assert message == 'Wrong user name or password.'
@@ -271,7 +271,8 @@ async def test_unknown_names_and_wrong_passwords_take_as_long_and_read_the_same(
         assert message == 'Wrong user name or password.'
     slow, fast = max(statistics.median(unknown), statistics.median(wrong)), \
         min(statistics.median(unknown), statistics.median(wrong))
-    assert slow - fast < 0.35 * slow, f'unknown name {statistics.median(unknown):.3f} s, ' \
+    # before: an unknown name skipped the password check and answered in a fraction of the time
+    assert slow - fast < 0.5 * slow, f'unknown name {statistics.median(unknown):.3f} s, ' \
                                       f'wrong password {statistics.median(wrong):.3f} s'
 
 
@@ -372,6 +373,7 @@ async def test_a_sign_in_link_works_once_and_only_in_its_own_browser(user: User,
     user.find(marker='password').type(PASSWORD)
     user.find(marker='sign-in').click()
     await eventually(lambda: links, 'the sign-in did not finish')
+    await user.should_see(marker='username', retries=RETRIES)  # the sign-in page again, not yet signed in
     thief = browser()
     await thief.http_client.get('/login')
     response = await thief.http_client.get(links[0], follow_redirects=False)
