@@ -144,6 +144,7 @@ class Page:
     next_id: int | None = None
     waiting_for: str | None = None
     arrived: dict[str, float] = field(default_factory=dict)
+    opened: str | None = None  # a page the server told this tab to open (as the browser then would)
 
     def load(self, html: str) -> None:
         self.client_id = re.search(r"'client_id': '([0-9a-f-]+)'", html).group(1)
@@ -220,6 +221,8 @@ class Page:
                         self.elements[id_] = element
                     elif element is None:  # deleted
                         self.elements.pop(id_, None)
+            elif kind == 'open':
+                self.opened = message['path']
             elif kind == 'run_javascript' and 'request_id' in message:  # e.g. is the staff drawer open
                 await self._send('javascript_response', {'request_id': message['request_id'],
                                                          'client_id': self.client_id, 'result': True})
@@ -261,11 +264,14 @@ async def signed_in(base: str, username: str) -> httpx.AsyncClient:
     await login.emit(password_id, 'update:value', PASSWORD)
     await asyncio.sleep(0.2)
     await login.emit(button_id, 'click', {})
-    for _ in range(100):  # signing in hashes the password in a thread
-        await asyncio.sleep(0.1)
-        check = await http.get(base + '/', follow_redirects=False)
-        if check.headers.get('location', '').rstrip('/') not in ('/login', ''):
+    for _ in range(100):  # signing in checks the password in a thread; then the page opens the link that
+        await asyncio.sleep(0.1)  # completes it (and gives this browser its new session cookie)
+        if login.opened is not None:
+            await http.get(base + login.opened, follow_redirects=False)
             break
+    check = await http.get(base + '/', follow_redirects=False)
+    if check.headers.get('location', '').rstrip('/') in ('/login', ''):
+        raise RuntimeError(f'signing in as {username} failed')
     await login.close()
     return http
 

@@ -12,7 +12,8 @@ from services import patients
 from services.access import Actor
 from services.booking import Slot
 from services.core.clock import local_today
-from services.core.db import get_db
+
+from .widgets import staff_read
 
 SEARCH_DEBOUNCE_S = 0.3
 
@@ -43,8 +44,10 @@ def patient_search(actor: Actor, on_pick: Callable[[patients.PatientHit], Awaita
             results.visible = False
             hint.set_text('')
             return
-        async with get_db().read() as session:
-            hits = await patients.search(session, actor, text)
+        hits = await staff_read(lambda session: patients.search(session, actor, text), error_label=hint)
+        if hits is None:  # refused (the session ended: the tab is on its way to sign-in) or failed
+            results.visible = False
+            return
         results.visible = bool(hits)
         hint.set_text('' if hits else 'No patient found. Check the spelling, or register a new patient.')
         with results:

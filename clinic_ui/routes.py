@@ -20,7 +20,7 @@ from services import audit, users
 from services.access import Actor
 from services.core.db import get_db
 
-from . import auth, layout
+from . import auth, layout, tabs
 from .stations import HOME, Station
 
 log = logging.getLogger(__name__)
@@ -64,20 +64,18 @@ def public_page(path: str, *, title: str, **options: Any):
 
 
 async def _resolve_actor(request: Request) -> Actor | RedirectResponse:
-    actor = auth.session_actor()
-    if actor is None:
+    """The person this browser is signed in as, checked against their account; or where to send the browser."""
+    if auth.session_actor(touch=False) is None:
         return RedirectResponse(auth.login_url(request.url.path), status_code=303)
-    async with get_db().read() as session:
-        fresh = await users.active_actor(session, actor.user_id)
-        must_change = fresh is not None and await users.must_change_password(session, fresh)
-    if fresh is None:
-        auth.sign_out()
-        return RedirectResponse(auth.login_url(reason='deactivated'), status_code=303)
-    if fresh != actor:  # role or name changed by an administrator meanwhile
-        auth.sign_in(fresh)
-    if must_change and request.url.path != '/account/password':
+    try:
+        async with get_db().read() as session:
+            account = await auth.verify(session)
+    except users.SessionEnded as ended:
+        next_path = request.url.path if ended.reason != 'deactivated' else None
+        return RedirectResponse(auth.login_url(next_path, reason=ended.reason), status_code=303)
+    if account.must_change_password and request.url.path != '/account/password':
         return RedirectResponse('/account/password', status_code=303)
-    return fresh
+    return account.actor
 
 
 async def _show_forbidden(actor: Actor, spec: PageSpec) -> None:
@@ -101,6 +99,7 @@ def _staff_wrapper(spec: PageSpec) -> Callable[..., Any]:
         if not spec.station.allows(actor.role):
             await _show_forbidden(actor, spec)
             return None
+        tabs.register(actor.user_id)
         with layout.frame(actor, spec.title, current_path=request.url.path):
             result = spec.builder(actor, **params)
             if inspect.isawaitable(result):
@@ -134,9 +133,18 @@ def _signature_with_request(builder: Callable[..., Any]) -> inspect.Signature:
                                                 annotation=Request), *params])
 
 
+async def _complete_sign_in(request: Request, token: str = ''):
+    """The end of a sign-in (see ``auth.begin_sign_in``): a new browser session, then on to the page."""
+    target = await auth.complete_sign_in(request, token)
+    if target is None:
+        return RedirectResponse(auth.login_url(reason='expired'), status_code=303)
+    return RedirectResponse(target, status_code=303, headers={'Cache-Control': 'no-store'})
+
+
 def register_all() -> None:
     for spec in _specs.values():
         handler = _staff_wrapper(spec) if spec.station is not None else spec.builder
         ui.page(spec.path, title=spec.title, **spec.options)(handler)
     for spec in _files.values():
         app.get(spec.path, include_in_schema=False)(_file_wrapper(spec))
+    app.get('/login/complete', include_in_schema=False)(_complete_sign_in)

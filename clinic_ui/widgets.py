@@ -5,13 +5,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from nicegui import ui
+from nicegui import context, ui
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.core.db import get_db
 from services.core.errors import DomainError
+from services.users import SessionEnded
 
-from . import auth
+from . import auth, tabs
 
 log = logging.getLogger(__name__)
 T = TypeVar('T')
@@ -20,15 +21,24 @@ UNEXPECTED = 'Something went wrong and nothing was saved. Please try again; if i
 
 
 async def run_action(action: Callable[[AsyncSession], Awaitable[T]], *, success: str | None = None,
-                     error_label: ui.label | None = None, write: bool = True) -> T | None:
+                     error_label: ui.label | None = None, write: bool = True, signed_in: bool = False,
+                     touch: bool = True) -> T | None:
     """Run ``action(session)`` in one transaction. Domain errors are shown as they are; anything else as a
-    generic message (and logged). Returns the result, or None when it failed."""
+    generic message (and logged). Returns the result, or None when it failed.
+
+    ``signed_in``: first check, in the same transaction, that this browser's session is still good (see
+    ``staff_action``); ``touch``: that check counts as the person's activity."""
     if error_label is not None:
         error_label.set_text('')
     database = get_db()
     try:
         async with (database.write() if write else database.read()) as session:
+            if signed_in:
+                await auth.verify(session, touch=touch)
             result = await action(session)
+    except SessionEnded as ended:
+        _leave(ended)
+        return None
     except DomainError as error:
         _show_error(str(error), error_label)
         return None
@@ -42,12 +52,33 @@ async def run_action(action: Callable[[AsyncSession], Awaitable[T]], *, success:
 
 
 async def staff_action(action: Callable[[AsyncSession], Awaitable[T]], **kwargs: Any) -> T | None:
-    """``run_action`` for signed-in pages: refuses (and sends to sign-in) when the session went idle."""
-    if auth.session_actor() is None:
-        ui.notify('Your session has ended. Please sign in again.', type='warning')
-        ui.navigate.to('/login?reason=idle')
-        return None
-    return await run_action(action, **kwargs)
+    """``run_action`` for signed-in pages: ``staff_action(lambda s: service(s, actor, ...), error_label=...)``.
+
+    Before the action, in its transaction, the session is checked against the account (one look-up by primary
+    key): not idle, the account still active, its sessions not ended since this one began (password changed or
+    reset, role changed). Otherwise nothing runs, the person is told, and the tab goes to the sign-in page."""
+    return await run_action(action, signed_in=True, **kwargs)
+
+
+async def staff_read(read: Callable[[AsyncSession], Awaitable[T]], *, error_label: ui.label | None = None,
+                     touch: bool = True) -> T | None:
+    """The one way a signed-in page reads after it was built: ``staff_read(lambda s: service(s, actor, ...))``.
+
+    A page opened earlier may outlive its session (signed out in another tab, idle, account deactivated or its
+    password reset): whatever it reads on a click, a search or a filter is checked like an action (see
+    ``staff_action``) and, when the session ended, answered with nothing while the tab goes to sign-in. Returns
+    the result, or None when refused or failed (the person has been told). Use ``touch=False`` for reads nobody
+    asked for (a live update, a timer): they do not keep an idle session alive."""
+    return await run_action(read, write=False, error_label=error_label, signed_in=True, touch=touch)
+
+
+def _leave(ended: SessionEnded) -> None:
+    """This tab's session ended: say so, and go to the sign-in page (with every other tab of this browser)."""
+    ui.notify(str(ended), type='warning')
+    ui.navigate.to(auth.login_url(reason=ended.reason))
+    browser = auth.browser_id()
+    if browser:
+        tabs.end_browser(browser, ended.reason, keep=context.client)
 
 
 def _show_error(message: str, error_label: ui.label | None) -> None:

@@ -12,11 +12,17 @@ from .types import UTCDateTime, enum_type, utcnow
 
 
 class User(SQLModel, table=True):
-    """A staff member who signs in. Never deleted: deactivated."""
+    """A staff member who signs in. Never deleted: deactivated.
+
+    ``session_epoch`` goes up whenever the sessions already signed in must end (password changed or reset,
+    deactivated, role changed): a signed-in browser keeps the epoch it was issued with and is let in only while
+    it matches. ``locked_until`` says until when at least one device is locked out of the account after too many
+    wrong passwords from it (the account itself stays usable from other devices)."""
     __tablename__ = 'users'
     __table_args__ = (
         sa.CheckConstraint('failed_logins >= 0', name='failed_logins_nonneg'),
         sa.CheckConstraint("length(username) >= 3", name='username_len'),
+        sa.CheckConstraint('session_epoch >= 0', name='session_epoch_nonneg'),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -32,6 +38,7 @@ class User(SQLModel, table=True):
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    session_epoch: int = Field(default=0, sa_column_kwargs={'server_default': '0'})
 
 
 class Specialty(SQLModel, table=True):

@@ -7,7 +7,7 @@ from nicegui import ui
 
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import back_link, error_text, run_action
+from clinic_ui.widgets import back_link, error_text, staff_read
 from services import audit_view, staff_admin
 from services.access import Actor
 from services.core.db import get_db
@@ -69,10 +69,10 @@ async def audit_page(actor: Actor, entity: str = '', entity_id: int | None = Non
 
     async def load() -> None:
         name, number = subject_filter()
-        page = await run_action(lambda s: audit_view.search(
+        page = await staff_read(lambda s: audit_view.search(
             s, actor, kind=kind.value or None, user_id=person.value or None, entity=name, entity_id=number,
             start_day=_date(first_day.value), end_day=_date(last_day.value), tz=tz,
-            before_id=cursors[state['page']], limit=PAGE_SIZE), error_label=error, write=False)
+            before_id=cursors[state['page']], limit=PAGE_SIZE), error_label=error)
         if page is None:
             return
         table.rows = [{'id': e.id, 'at': e.at.astimezone(tz).strftime('%d/%m/%Y %H:%M:%S'),

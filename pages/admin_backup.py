@@ -6,7 +6,7 @@ from nicegui import ui
 
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import back_link, error_text, run_action, section_title
+from clinic_ui.widgets import back_link, error_text, section_title, staff_action
 from services import backup
 from services.access import Actor
 from services.core.db import get_db
@@ -66,7 +66,8 @@ async def backup_page(actor: Actor):
     async def run() -> None:
         button.props('loading')
         try:
-            made = await run_action(lambda s: backup.backup_now(s, actor, settings), error_label=error, write=False)
+            made = await staff_action(lambda s: backup.backup_now(s, actor, settings), error_label=error,
+                                      write=False)
         finally:
             button.props(remove='loading')
         if made is not None:

@@ -8,7 +8,7 @@ from nicegui import ui
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import back_link, error_text, money, staff_action
+from clinic_ui.widgets import back_link, error_text, money, staff_action, staff_read
 from models import RoomKind, ServiceKind
 from services import catalog
 from services.access import Actor
@@ -205,9 +205,11 @@ async def catalog_page(actor: Actor, tab: str = 'specialties'):
             service_pager = ui.row().classes('w-full items-center justify-end gap-2')
 
             async def load_services() -> None:
-                async with get_db().read() as session:
-                    page = await catalog.list_services(session, actor, search=service_search.value or '',
-                                                       offset=service_state['offset'], limit=PAGE_SIZE)
+                page = await staff_read(lambda session: catalog.list_services(
+                    session, actor, search=service_search.value or '', offset=service_state['offset'],
+                    limit=PAGE_SIZE))
+                if page is None:
+                    return
                 services_by_id.clear()
                 services_by_id.update({s.id: s for s in page.rows})
                 service_table.rows = [{'id': s.id, 'code': s.code, 'name': s.name, 'kind': s.kind.value,
@@ -265,9 +267,11 @@ async def catalog_page(actor: Actor, tab: str = 'specialties'):
             medicine_pager = ui.row().classes('w-full items-center justify-end gap-2')
 
             async def load_medicines() -> None:
-                async with get_db().read() as session:
-                    page = await catalog.list_medicines(session, actor, search=medicine_search.value or '',
-                                                        offset=medicine_state['offset'], limit=PAGE_SIZE)
+                page = await staff_read(lambda session: catalog.list_medicines(
+                    session, actor, search=medicine_search.value or '', offset=medicine_state['offset'],
+                    limit=PAGE_SIZE))
+                if page is None:
+                    return
                 medicines_by_id.clear()
                 medicines_by_id.update({m.id: m for m in page.rows})
                 medicine_table.rows = [{'id': m.id, 'code': m.code, 'name': m.name,

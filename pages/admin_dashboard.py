@@ -8,7 +8,7 @@ from nicegui import ui
 
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import back_link, error_text, money, run_action
+from clinic_ui.widgets import back_link, error_text, money, staff_read
 from services import dashboard
 from services.access import Actor
 from services.core.clock import local_today
@@ -91,8 +91,8 @@ async def dashboard_page(actor: Actor):
         except ValueError:
             error.set_text('Please enter both days.')
             return
-        data = await run_action(lambda s: dashboard.build(s, actor, start_day=start, end_day=end, tz=settings.tz),
-                                error_label=error, write=False)
+        data = await staff_read(lambda s: dashboard.build(s, actor, start_day=start, end_day=end, tz=settings.tz),
+                                error_label=error)
         if data is None:
             return
         labels = [d.strftime('%d/%m') for d in data.days]

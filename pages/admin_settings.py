@@ -10,7 +10,7 @@ from nicegui import events, ui
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import back_link, error_text, run_action, section_title, staff_action
+from clinic_ui.widgets import back_link, error_text, section_title, staff_action
 from services import clinic_settings
 from services.access import Actor
 from services.clinic_settings import LANGUAGES
@@ -151,7 +151,7 @@ async def settings_page(actor: Actor):
                 async def send_test() -> None:
                     test_button.props('loading')
                     try:
-                        sent = await run_action(lambda s: clinic_settings.send_test_email(
+                        sent = await staff_action(lambda s: clinic_settings.send_test_email(
                             s, actor, to=test_to.value or ''), error_label=smtp_error, write=False)
                     finally:
                         test_button.props(remove='loading')

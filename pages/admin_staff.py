@@ -6,7 +6,7 @@ from nicegui import ui
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import back_link, error_text, section_title, staff_action
+from clinic_ui.widgets import back_link, error_text, section_title, staff_action, staff_read
 from models import Role
 from models.types import utcnow
 from services import staff_admin
@@ -169,11 +169,13 @@ async def staff_page_(actor: Actor):
         previous = ui.button(icon='chevron_left', on_click=lambda: move(-PAGE_SIZE)).props('flat round dense')
         following = ui.button(icon='chevron_right', on_click=lambda: move(PAGE_SIZE)).props('flat round dense')
 
-    async def load() -> None:
-        async with get_db().read() as session:
-            rows, total = await staff_admin.list_accounts(
-                session, actor, search=search.value or '', role=Role(role_filter.value) if role_filter.value else None,
-                offset=state['offset'], limit=PAGE_SIZE)
+    async def load(touch: bool = True) -> None:
+        found = await staff_read(lambda session: staff_admin.list_accounts(
+            session, actor, search=search.value or '', role=Role(role_filter.value) if role_filter.value else None,
+            offset=state['offset'], limit=PAGE_SIZE), touch=touch)
+        if found is None:
+            return
+        rows, total = found
         now = utcnow()
         table.rows = [_row(r, tz, now) for r in rows]
         title.set_text(f'Staff accounts ({total})')
@@ -193,4 +195,4 @@ async def staff_page_(actor: Actor):
     search.on_value_change(restart)
     role_filter.on_value_change(restart)
     await load()
-    subscribe(StaffChanged, load)
+    subscribe(StaffChanged, lambda: load(touch=False))

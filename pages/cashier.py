@@ -8,6 +8,7 @@ from decimal import Decimal
 from fastapi.responses import Response
 from nicegui import ui
 
+from clinic_ui import auth
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import CASHIER
@@ -426,8 +427,9 @@ class InvoiceScreen:
                 if approver_name is not None and (approver_name.value or '').strip():
                     approver = await staff_action(lambda s: users.authenticate(
                         s, approver_name.value or '', approver_password.value or '',
+                        address=auth.client_address(auth.this_request()),
                         max_failed=settings.max_failed_logins, lockout_minutes=settings.lockout_minutes),
-                        error_label=error)
+                        error_label=error, write=False)  # the check writes its outcome itself
                     if approver is None:
                         return
                 done = await staff_action(lambda s: billing.set_discount(

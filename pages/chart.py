@@ -15,7 +15,7 @@ from nicegui import background_tasks, ui
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import CONSULTATION
-from clinic_ui.widgets import data_table, error_text, money, section_title, staff_action
+from clinic_ui.widgets import data_table, error_text, money, section_title, staff_action, staff_read
 from models import BookingSource, OrderStatus, RecordStatus
 from models.types import utcnow
 from services import booking, clinical_pdf, consultation, files, icd10, orders, prescriptions
@@ -402,8 +402,10 @@ async def chart_page(actor: Actor, visit_id: int):
         text = medicine_search.value or ''
         hits = []
         if len(text.strip()) >= 2:
-            async with get_db().read() as session:
-                hits = await prescriptions.search_medicines(session, actor, text, today=local_today(tz), limit=8)
+            hits = await staff_read(lambda session: prescriptions.search_medicines(
+                session, actor, text, today=local_today(tz), limit=8))
+            if hits is None:
+                return
         medicine_hits.clear()
         with medicine_hits:
             for hit in hits:

@@ -4,10 +4,10 @@ from __future__ import annotations
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from clinic_ui import auth, theme
+from clinic_ui import auth, tabs, theme
 from clinic_ui.routes import public_page, staff_page
 from clinic_ui.stations import ACCOUNT, HOME
-from clinic_ui.widgets import error_text, run_action
+from clinic_ui.widgets import error_text, run_action, staff_action
 from services import users
 from services.access import Actor
 from services.core.db import get_db
@@ -17,6 +17,8 @@ REASONS = {
     'idle': 'You were signed out after a while without activity.',
     'deactivated': 'This account has been deactivated.',
     'signed_out': 'You have signed out.',
+    'ended': 'Your password or access was changed, so you were signed out. Please sign in again.',
+    'expired': 'Signing in took too long. Please try again.',
 }
 
 
@@ -66,20 +68,21 @@ async def login_page(next: str | None = None, reason: str | None = None):  # noq
 
         async def submit() -> None:
             settings = get_settings()
+            address = auth.client_address(auth.this_request())
             button.props('loading')
             try:
                 signed_in = await run_action(
-                    lambda s: users.authenticate(s, username.value or '', password.value or '',
-                                                 max_failed=settings.max_failed_logins,
-                                                 lockout_minutes=settings.lockout_minutes),
-                    error_label=error)
+                    lambda s: users.sign_in(s, username.value or '', password.value or '', address=address,
+                                            max_failed=settings.max_failed_logins,
+                                            lockout_minutes=settings.lockout_minutes),
+                    error_label=error, write=False)  # the service writes the outcome in a short transaction
             finally:
                 button.props(remove='loading')
             if signed_in is None:
                 password.set_value('')
                 return
-            auth.sign_in(signed_in)
-            ui.navigate.to(target or HOME[signed_in.role].path)
+            ui.navigate.to(auth.begin_sign_in(signed_in.actor, signed_in.session_epoch,
+                                              target or HOME[signed_in.actor.role].path))
 
         button = ui.button('Sign in', on_click=submit).props('unelevated size=lg no-caps').classes('w-full') \
             .mark('sign-in')
@@ -95,7 +98,11 @@ async def logout_page(reason: str | None = None):
         async with get_db().write() as session:
             await users.record_logout(session, actor, reason=reason or '')
     auth.sign_out()
-    return RedirectResponse(auth.login_url(reason=reason if reason in REASONS else 'signed_out'), status_code=303)
+    reason = reason if reason in REASONS else 'signed_out'
+    browser = auth.browser_id()
+    if browser:
+        tabs.end_browser(browser, reason)  # the other open tabs of this browser follow at once
+    return RedirectResponse(auth.login_url(reason=reason), status_code=303)
 
 
 @public_page('/setup', title='Set up the clinic')
@@ -120,9 +127,8 @@ async def setup_page():
                 s, username=username.value or '', full_name=full_name.value or '', email=email.value or None,
                 password=password.value or '', password_repeat=repeat.value or ''), error_label=error)
             if actor is not None:
-                auth.sign_in(actor)
                 ui.notify('Administrator account created.', type='positive')
-                ui.navigate.to(HOME[actor.role].path)
+                ui.navigate.to(auth.begin_sign_in(actor, users.NEW_ACCOUNT_EPOCH, HOME[actor.role].path))
 
         ui.button('Create account', on_click=submit).props('unelevated size=lg no-caps').classes('w-full') \
             .mark('create-admin')
@@ -142,10 +148,16 @@ async def change_password_page(actor: Actor):
             .classes('w-full').mark('repeat-password')
         error = error_text()
 
+        async def change(session) -> int:
+            epoch = await users.change_password(session, actor, current=current.value or '', new=new.value or '',
+                                                repeat=repeat.value or '')
+            # this browser carries on with the new epoch; done before the news of the change goes out (the bus
+            # delivers on the next turn of the event loop), so only the other sessions end
+            auth.sign_in(actor, epoch)
+            return epoch
+
         async def submit() -> None:
-            done = await run_action(lambda s: users.change_password(
-                s, actor, current=current.value or '', new=new.value or '', repeat=repeat.value or ''),
-                error_label=error)
+            done = await staff_action(change, error_label=error)
             if done is None:
                 return
             ui.notify('Password changed.', type='positive')

@@ -9,7 +9,7 @@ from nicegui import ui
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import RECEPTION
-from clinic_ui.widgets import error_text, section_title, staff_action
+from clinic_ui.widgets import error_text, section_title, staff_action, staff_read
 from models import Patient, Sex
 from models.types import utcnow
 from services import appointments, patients
@@ -88,8 +88,10 @@ async def new_patient_page(actor: Actor):
             except ValidationError as e:
                 error.set_text(str(e))
                 return
-            async with get_db().read() as session:
-                twins = await patients.likely_duplicates(session, actor, data)
+            twins = await staff_read(lambda session: patients.likely_duplicates(session, actor, data),
+                                     error_label=error)
+            if twins is None:
+                return
             if not twins:
                 await create(data)
                 return

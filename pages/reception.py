@@ -10,7 +10,7 @@ from clinic_ui.live import subscribe
 from clinic_ui.pickers import SlotGrid, patient_search
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import RECEPTION
-from clinic_ui.widgets import data_table, error_text, section_title, staff_action
+from clinic_ui.widgets import data_table, error_text, section_title, staff_action, staff_read
 from models import AppointmentStatus
 from services import appointments, booking, checkin, documents, patients
 from services.access import Actor
@@ -162,9 +162,14 @@ async def open_walk_in(actor: Actor, patient_id: int | None = None, patient_name
         error = error_text()
 
         async def suggest() -> None:
-            async with get_db().read() as session:
+            async def read(session):
                 found = await booking.specialties_for_complaint(session, complaint.value or '')
-                fitting = await booking.doctors_for(session, specialty_ids=[s.id for s in found]) if found else []
+                return found, (await booking.doctors_for(session, specialty_ids=[s.id for s in found]) if found
+                               else [])
+            answer = await staff_read(read)
+            if answer is None:
+                return
+            found, fitting = answer
             if found:
                 suggestion.set_text('Suggested: ' + ', '.join(s.name for s in found[:2]))
                 doctor.set_options({d.id: f'{d.name} — {d.specialties}' for d in fitting + [

@@ -10,7 +10,7 @@ from nicegui import ui
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import CASHIER
-from clinic_ui.widgets import error_text, money, section_title
+from clinic_ui.widgets import error_text, money, section_title, staff_read
 from models import PaymentKind, PaymentMethod
 from services import reports
 from services.access import Actor
@@ -152,12 +152,15 @@ async def transactions_page(actor: Actor):
             filters = read_filters()
             if reset:
                 state['offset'] = 0
-            async with get_db().read() as session:
-                rows, count = await reports.transactions(session, actor, filters, tz=tz, offset=state['offset'],
-                                                         limit=PAGE_SIZE)
         except DomainError as e:
             tx_error.set_text(str(e))
             return
+        found = await staff_read(lambda session: reports.transactions(session, actor, filters, tz=tz,
+                                                                      offset=state['offset'], limit=PAGE_SIZE),
+                                 error_label=tx_error)
+        if found is None:
+            return
+        rows, count = found
         state['filters'] = filters
         table.rows = [{'id': t.id, 'time': t.received_at.astimezone(tz).strftime('%d/%m/%Y %H:%M'),
                        'receipt': t.receipt_number, 'patient': f'{t.patient_name} · {t.patient_code}',

@@ -220,6 +220,8 @@ async def update_account(session: AsyncSession, actor: Actor, user_id: int, *, f
         if getattr(user, field) != value:
             changes.append(f'{field} "{getattr(user, field) or ""}" -> "{value or ""}"')
             setattr(user, field, value)
+    if user.role != role:
+        users.end_sessions(user)  # pages opened with the old role must not keep its rights
     user.role = role
     session.add(user)
     if changes:
@@ -251,6 +253,8 @@ async def set_active(session: AsyncSession, actor: Actor, user_id: int, active: 
                 raise Conflict(f'{user.full_name} has {upcoming} upcoming appointment'
                                f'{"s" if upcoming != 1 else ""}. Please move or cancel them first.')
     user.is_active = active
+    if not active:
+        users.end_sessions(user)  # open pages go to sign-in at once
     session.add(user)
     if doctor is not None and user.role == Role.DOCTOR:
         doctor.is_active = active
@@ -264,7 +268,7 @@ async def set_active(session: AsyncSession, actor: Actor, user_id: int, active: 
 
 async def reset_password(session: AsyncSession, actor: Actor, user_id: int) -> str:
     """Give the account a new temporary password (returned, to hand over) that must be changed at next sign-in.
-    Also unlocks the account."""
+    Every session signed in with the old password ends; the account is unlocked."""
     require(actor, Role.ADMIN)
     user = await session.get(User, user_id)
     if user is None:
@@ -276,6 +280,8 @@ async def reset_password(session: AsyncSession, actor: Actor, user_id: int) -> s
     user.must_change_password = True
     user.failed_logins = 0
     user.locked_until = None
+    users.end_sessions(user)
+    users.sign_in_guard.forget(user.username)
     session.add(user)
     audit.record(session, actor, 'password_reset', entity='user', entity_id=user.id, detail=user.username)
     publish(session, StaffChanged(user_id=user.id))
@@ -284,13 +290,14 @@ async def reset_password(session: AsyncSession, actor: Actor, user_id: int) -> s
 
 
 async def unlock(session: AsyncSession, actor: Actor, user_id: int) -> User:
-    """Lift a lockout after too many wrong passwords."""
+    """Lift the lockouts after too many wrong passwords (from every device that was locked out)."""
     require(actor, Role.ADMIN)
     user = await session.get(User, user_id)
     if user is None:
         raise NotFound('This account does not exist.')
     user.failed_logins = 0
     user.locked_until = None
+    users.sign_in_guard.forget(user.username)
     session.add(user)
     audit.record(session, actor, 'user_unlocked', entity='user', entity_id=user.id, detail=user.username)
     publish(session, StaffChanged(user_id=user.id))

@@ -1,8 +1,12 @@
-"""Staff accounts: first-admin setup, sign-in with lockout, creating accounts and changing passwords."""
+"""Staff accounts: first-admin setup, sign-in (throttled per address), session checks, creating accounts and
+changing passwords."""
 from __future__ import annotations
 
 import asyncio
+import math
 import re
+import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -18,11 +22,14 @@ from .core.db import serialize
 from .core.errors import AuthenticationFailed, Conflict, NotFound, ValidationError
 from .core.events import StaffChanged, publish
 from .security import check_password_policy, hash_password_async, verify_password_async
+from .sign_in_guard import SignInGuard
 from .text import clean_name, is_valid_email
 
 USERNAME_RE = re.compile(r'^[a-z0-9._-]{3,40}$')
-FAILED_LOGIN_DELAY_S = 0.5  # every failed attempt costs this, on top of the lockout
+FAILED_LOGIN_DELAY_S = 0.5  # every failed attempt costs this, whatever failed
 _BAD_CREDENTIALS = 'Wrong user name or password.'
+NEW_ACCOUNT_EPOCH = 0  # the session epoch of a new account (the column's default)
+sign_in_guard = SignInGuard()  # this process's record of failed sign-ins, per address and per name and address
 
 
 def actor_of(user: User) -> Actor:
@@ -99,61 +106,130 @@ async def create_user(session: AsyncSession, actor: Actor, *, username: str, ful
     return user
 
 
-async def authenticate(session: AsyncSession, username: str, password: str, *, max_failed: int = 5,
-                       lockout_minutes: int = 15, now: datetime | None = None) -> Actor:
-    """Check a sign-in. After ``max_failed`` wrong passwords in a row the account is locked for a while.
+@dataclass(frozen=True)
+class SignedIn:
+    """Who signed in, and the session epoch their session is issued with."""
+    actor: Actor
+    session_epoch: int
 
-    Every outcome is audited; every failure is slowed down a little.
+
+class SessionEnded(AuthenticationFailed):
+    """A signed-in session that may no longer act: ``reason`` is what the sign-in page tells the person
+    (``idle``, ``deactivated``, ``ended``, ``signed_out``)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+SESSION_ENDED = {
+    'idle': 'You were signed out after a while without activity. Please sign in again.',
+    'deactivated': 'This account has been deactivated.',
+    'ended': 'Your password or access has changed. Please sign in again.',
+    'signed_out': 'You have signed out. Please sign in again.',
+}
+
+
+def session_ended(reason: str) -> SessionEnded:
+    return SessionEnded(reason, SESSION_ENDED[reason])
+
+
+_dummy_hash: str | None = None
+
+
+async def _hash_for_unknown_names() -> str:
+    """An Argon2 hash of a random password, made with today's parameters: checking a password against it takes as
+    long as against a real account's, so the answer's timing does not tell which user names exist."""
+    global _dummy_hash  # noqa: PLW0603
+    if _dummy_hash is None:
+        _dummy_hash = await hash_password_async(secrets.token_urlsafe(24))
+    return _dummy_hash
+
+
+def _wait_text(seconds: float) -> str:
+    if seconds < 90:
+        whole = max(1, math.ceil(seconds))
+        return f'{whole} second{"s" if whole != 1 else ""}'
+    minutes = math.ceil(seconds / 60)
+    return f'{minutes} minute{"s" if minutes != 1 else ""}'
+
+
+async def sign_in(session: AsyncSession, username: str, password: str, *, address: str | None = None,
+                  max_failed: int = 5, lockout_minutes: int = 15, now: datetime | None = None) -> SignedIn:
+    """Check a sign-in from ``address`` (the client's address, for the throttle and the audit log).
+
+    An unknown user name and a wrong password get the same answer in the same time: one Argon2 check always runs
+    (against a stand-in hash for unknown names), then the same delay. Too many failures from one address make
+    that address wait, and lock a user name for that address only (``sign_in_guard``): such attempts are refused
+    at once, with no password check, alike for names that exist and names that do not. No stranger can lock an
+    account for the other addresses. Every outcome is audited with the address.
+
+    Give it a read session (``run_action(..., write=False)``): the slow part (the password check and the delay)
+    then holds no transaction, and the outcome is written in a short one of its own.
     """
     now = now or utcnow()
+    address = address or 'unknown'
     username = username.strip().lower()
     if not username or not password:
         raise ValidationError('Please enter your user name and password.')
-    if len(username) > 40 or len(password) > 128:
-        await asyncio.sleep(FAILED_LOGIN_DELAY_S)
-        raise AuthenticationFailed(_BAD_CREDENTIALS)
-    user = (await session.exec(select(User).where(User.username == username))).first()
-    if user is None:
-        audit.record(session, None, 'login_failed', username=username, detail='unknown user name')
-        await session.commit()
-        await asyncio.sleep(FAILED_LOGIN_DELAY_S)
-        raise AuthenticationFailed(_BAD_CREDENTIALS)
-    if user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, round((user.locked_until - now).total_seconds() / 60))
-        audit.record(session, None, 'login_refused', username=username, entity='user', entity_id=user.id,
-                     detail='account locked')
-        await session.commit()
-        raise AuthenticationFailed(f'Too many wrong passwords: this account is locked for {minutes} more '
-                                   f'minute{"s" if minutes != 1 else ""}. An administrator can unlock it.')
-    if not await verify_password_async(password, user.password_hash):
-        user.failed_logins += 1
-        detail = f'wrong password ({user.failed_logins} in a row)'
-        if user.failed_logins >= max_failed:
-            user.locked_until = now + timedelta(minutes=lockout_minutes)
-            user.failed_logins = 0
-            detail += f'; locked for {lockout_minutes} minutes'
-        session.add(user)
-        audit.record(session, None, 'login_failed', username=username, entity='user', entity_id=user.id,
-                     detail=detail)
-        await session.commit()
-        await asyncio.sleep(FAILED_LOGIN_DELAY_S)
-        if user.locked_until is not None and user.locked_until > now:
-            raise AuthenticationFailed(f'Too many wrong passwords: this account is locked for {lockout_minutes} '
-                                       'minutes. An administrator can unlock it.')
+    too_long = len(username) > 40 or len(password) > 128  # no account has such a name or password
+    username = username[:40]
+    window_s = lockout_minutes * 60
+    verdict = sign_in_guard.check(address, username, now.timestamp(), max_failed=max_failed, window_s=window_s)
+    if verdict.wait_s > 0:
+        if verdict.first_refusal:
+            audit.record(session, None, 'login_refused', username=username,
+                         detail=f'too many failed sign-ins from {address}')
+            await session.commit()
+        raise AuthenticationFailed(f'Too many failed sign-ins from this device. Please wait '
+                                   f'{_wait_text(verdict.wait_s)} and try again.')
+    user = None if too_long else (await session.exec(select(User).where(User.username == username))).first()
+    await session.commit()  # ends the read: nothing is held during the slow part
+    right = await verify_password_async(password[:128], user.password_hash if user is not None
+                                        else await _hash_for_unknown_names())
+    if user is None or not right:
+        await _failed(session, user, username, address, now, max_failed=max_failed, window_s=window_s)
         raise AuthenticationFailed(_BAD_CREDENTIALS)
     if not user.is_active:
         audit.record(session, None, 'login_refused', username=username, entity='user', entity_id=user.id,
-                     detail='account deactivated')
+                     detail=f'account deactivated; from {address}')
         await session.commit()
         raise AuthenticationFailed('This account has been deactivated. Please ask an administrator.')
+    sign_in_guard.succeeded(address, username)
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
     session.add(user)
     actor = actor_of(user)
-    audit.record(session, actor, 'login', entity='user', entity_id=user.id)
+    audit.record(session, actor, 'login', entity='user', entity_id=user.id, detail=f'from {address}')
     await session.commit()
-    return actor
+    return SignedIn(actor, user.session_epoch)
+
+
+async def _failed(session: AsyncSession, user: User | None, username: str, address: str, now: datetime, *,
+                  max_failed: int, window_s: float) -> None:
+    """Count and audit a failed attempt, after the same delay whoever it was for."""
+    locked = sign_in_guard.failed(address, username, now.timestamp(), max_failed=max_failed)
+    await asyncio.sleep(FAILED_LOGIN_DELAY_S)
+    detail = f'from {address}'
+    if user is None:
+        detail = f'unknown user name; {detail}'
+    else:
+        user.failed_logins += 1
+        detail = f'wrong password ({user.failed_logins} since the last sign-in); {detail}'
+        if locked:
+            user.locked_until = now + timedelta(seconds=window_s)  # shown to administrators, who can unlock
+        session.add(user)
+    if locked:
+        detail += f'; this user name is locked for this address for {round(window_s / 60)} minutes'
+    audit.record(session, None, 'login_failed', username=username, entity='user' if user else '',
+                 entity_id=user.id if user else None, detail=detail)
+    await session.commit()
+
+
+async def authenticate(session: AsyncSession, username: str, password: str, **options) -> Actor:
+    """``sign_in`` for a one-off check of someone's password (e.g. an administrator approving a discount)."""
+    return (await sign_in(session, username, password, **options)).actor
 
 
 async def must_change_password(session: AsyncSession, actor: Actor) -> bool:
@@ -161,7 +237,9 @@ async def must_change_password(session: AsyncSession, actor: Actor) -> bool:
     return bool(user and user.must_change_password)
 
 
-async def change_password(session: AsyncSession, actor: Actor, *, current: str, new: str, repeat: str) -> Actor:
+async def change_password(session: AsyncSession, actor: Actor, *, current: str, new: str, repeat: str) -> int:
+    """Change one's own password. Every other signed-in session of the account ends (a new session epoch, which
+    is returned: the session that changed it carries on with it)."""
     user = await session.get(User, actor.user_id)
     if user is None or not user.is_active:
         raise NotFound('This account no longer exists or was deactivated.')
@@ -174,14 +252,48 @@ async def change_password(session: AsyncSession, actor: Actor, *, current: str, 
     check_password_policy(new, username=user.username)
     user.password_hash = await hash_password_async(new)
     user.must_change_password = False
+    end_sessions(user)
     session.add(user)
     audit.record(session, actor, 'password_changed', entity='user', entity_id=user.id)
+    publish(session, StaffChanged(user_id=user.id))
     await session.commit()
-    return actor
+    return user.session_epoch
+
+
+def end_sessions(user: User) -> None:
+    """Every session signed in with the account's current epoch ends (at its next step, or at once where a page
+    is open: pages follow ``StaffChanged``). The caller publishes ``StaffChanged`` and commits."""
+    user.session_epoch += 1
+
+
+@dataclass(frozen=True)
+class SessionAccount:
+    actor: Actor
+    must_change_password: bool
+
+
+async def signed_in_account(session: AsyncSession, user_id: int, session_epoch: int) -> SessionAccount:
+    """The account behind a signed-in session, read fresh (one look-up by primary key). Raises ``SessionEnded``
+    when the account was deactivated or removed, or its sessions were ended since this one began."""
+    row = (await session.exec(select(User.username, User.full_name, User.role, User.is_active,
+                                     User.must_change_password, User.session_epoch)
+                              .where(User.id == user_id))).first()
+    if row is None or not row.is_active:
+        raise session_ended('deactivated')
+    if row.session_epoch != session_epoch:
+        raise session_ended('ended')
+    actor = Actor(user_id=user_id, username=row.username, full_name=row.full_name, role=row.role)
+    return SessionAccount(actor, row.must_change_password)
+
+
+async def live_session_epoch(session: AsyncSession, user_id: int) -> int | None:
+    """The account's session epoch, or None when it was deactivated or removed (no session of it is valid)."""
+    row = (await session.exec(select(User.is_active, User.session_epoch).where(User.id == user_id))).first()
+    return row.session_epoch if row is not None and row.is_active else None
 
 
 async def active_actor(session: AsyncSession, user_id: int) -> Actor | None:
-    """The actor for a signed-in session, or None if the account was deactivated or removed meanwhile."""
+    """The actor for an account, or None if the account was deactivated or removed meanwhile."""
     user = await session.get(User, user_id)
     if user is None or not user.is_active:
         return None

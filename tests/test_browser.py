@@ -244,3 +244,19 @@ def test_patient_books_online_from_a_phone(server, browser, artifacts_dir):
     click_text(browser, 'Book')
     wait(browser).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'Your appointment is booked'))
     screenshot(browser, artifacts_dir, 'online-booking-done-phone', PHONE)
+
+
+def test_signing_out_in_one_tab_takes_the_other_tab_to_sign_in(server, browser):
+    sign_in(browser, server, 'pharmacy')
+    wait(browser).until(EC.title_contains('Pharmacy'))
+    first = browser.current_window_handle
+    browser.switch_to.new_window('tab')
+    browser.get(server + '/pharmacy')
+    wait(browser).until(EC.title_contains('Pharmacy'))
+    second = browser.current_window_handle
+    browser.switch_to.window(first)
+    click_text(browser, 'Sign out')
+    wait(browser).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'You have signed out.'))
+    browser.switch_to.window(second)  # nobody touched it: the server sent it to the sign-in page
+    wait(browser).until(EC.title_contains('Sign in'))
+    wait(browser).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'You have signed out.'))

@@ -68,20 +68,22 @@ async def test_sign_in_checks_the_password_and_audits(db):
     assert actions == ['first_admin_created', 'login', 'login_failed', 'login_failed']
 
 
-async def test_repeated_wrong_passwords_lock_the_account_for_a_while(db):
+async def test_repeated_wrong_passwords_lock_the_name_for_that_address_only(db):
     await first_admin(db)
     now = utcnow()
     async with db.write() as session:
-        for _ in range(2):
+        for _ in range(3):
             with pytest.raises(AuthenticationFailed, match='Wrong'):
-                await users.authenticate(session, 'admin', 'bad-guess', max_failed=3, now=now)
-        with pytest.raises(AuthenticationFailed, match='locked for 15 minutes'):
-            await users.authenticate(session, 'admin', 'bad-guess', max_failed=3, now=now)
-        # even the right password is refused while locked
-        with pytest.raises(AuthenticationFailed, match='locked for 15 more minutes'):
-            await users.authenticate(session, 'admin', 's3cure-pass', max_failed=3, now=now)
+                await users.authenticate(session, 'admin', 'bad-guess', max_failed=3, now=now, address='10.0.0.7')
+        # even the right password is refused at that address while the name is locked there
+        with pytest.raises(AuthenticationFailed, match='Too many failed sign-ins from this device'):
+            await users.authenticate(session, 'admin', 's3cure-pass', max_failed=3, now=now + timedelta(minutes=5),
+                                     address='10.0.0.7')
+        # the administrator at another workstation is not locked out
+        assert (await users.authenticate(session, 'admin', 's3cure-pass', max_failed=3,
+                                         now=now + timedelta(minutes=5), address='10.0.0.8')).username == 'admin'
         actor = await users.authenticate(session, 'admin', 's3cure-pass', max_failed=3,
-                                         now=now + timedelta(minutes=16))
+                                         now=now + timedelta(minutes=16), address='10.0.0.7')
         assert actor.username == 'admin'
 
 
