@@ -35,7 +35,9 @@ from models import Role
 
 from . import audit
 from .access import Actor, require
+from .core.boundary import action, query
 from .core.errors import NotFound, ValidationError
+from .core.settings import Settings
 from .private_files import make_private
 
 NAME_RE = re.compile(r'^clinic-(\d{8}-\d{6})(?:-(\d+))?\.db$')  # time made, and a counter within a second
@@ -163,24 +165,25 @@ def restore(settings, backup: Path, *, now: datetime | None = None) -> Path:
 
 # ---------------------------------------------------------------- from the administration page
 
-async def backup_now(session: AsyncSession, actor: Actor, settings) -> BackupFile:
+@action
+async def backup_now(session: AsyncSession, actor: Actor, settings: Settings) -> BackupFile:
     """Take a backup (in a thread: the clinic keeps working) and audit it. Call with a read session, so no write
     transaction of the app waits for the copy."""
     require(actor, Role.ADMIN)
     result = await asyncio.to_thread(make_backup, settings)
     audit.record(session, actor, 'backup_created', detail=f'{result.name} ({result.size:,} bytes)')
-    await session.commit()
     return result
 
 
+@action
 async def record_download(session: AsyncSession, actor: Actor, name: str) -> None:
     """A backup holds every patient's data: who downloaded one is audited."""
     require(actor, Role.ADMIN)
     audit.record(session, actor, 'backup_downloaded', detail=name)
-    await session.commit()
 
 
-async def backups(actor: Actor, settings) -> list[BackupFile]:
+@query
+async def backups(actor: Actor, settings: Settings) -> list[BackupFile]:
     require(actor, Role.ADMIN)
     return await asyncio.to_thread(list_backups, settings)
 

@@ -40,6 +40,7 @@ from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
 from .core.events import AppointmentChanged, publish
+from .core.settings import Settings, get_settings
 from .text import search_key
 
 ACTIVE = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN,
@@ -258,7 +259,7 @@ def _check_text(reason: str, notes: str) -> tuple[str, str]:
 @action
 async def book(session: AsyncSession, actor: Actor | None, *, patient_id: int, service_id: int, doctor_id: int,
                start_at: datetime, source: BookingSource, tz: ZoneInfo, now: datetime, reason: str = '',
-               notes: str = '', hold_token: str | None = None, settings=None) -> Appointment:
+               notes: str = '', hold_token: str | None = None, settings: Settings | None = None) -> Appointment:
     """Book an appointment. Staff book for any source; the public booking page passes ``actor=None`` with the
     token of the slot it holds."""
     if actor is None:
@@ -288,11 +289,8 @@ async def book(session: AsyncSession, actor: Actor | None, *, patient_id: int, s
     return appointment
 
 
-def _settings(settings):
-    if settings is not None:
-        return settings
-    from .core.settings import get_settings
-    return get_settings()
+def _settings(settings: Settings | None) -> Settings:
+    return settings if settings is not None else get_settings()
 
 
 async def _changeable(session: AsyncSession, appointment_id: int) -> Appointment:
@@ -316,7 +314,7 @@ async def _appointment_service(session: AsyncSession, appointment_id: int) -> Se
 
 @action
 async def reschedule(session: AsyncSession, actor: Actor, appointment_id: int, *, start_at: datetime,
-                     tz: ZoneInfo, now: datetime, doctor_id: int | None = None, settings=None) -> Appointment:
+                     tz: ZoneInfo, now: datetime, doctor_id: int | None = None, settings: Settings | None = None) -> Appointment:
     require(actor, Role.RECEPTIONIST, Role.DOCTOR)
     await serialize(session, BOOKING_LOCK)
     appointment = await _changeable(session, appointment_id)
@@ -342,7 +340,7 @@ async def reschedule(session: AsyncSession, actor: Actor, appointment_id: int, *
 
 @action
 async def cancel(session: AsyncSession, actor: Actor, appointment_id: int, *, reason: str, now: datetime,
-                 settings=None) -> Appointment:
+                 settings: Settings | None = None) -> Appointment:
     require(actor, Role.RECEPTIONIST, Role.DOCTOR)
     reason = reason.strip()
     if len(reason) < 3:
@@ -383,7 +381,7 @@ async def mark_no_show(session: AsyncSession, actor: Actor, appointment_id: int,
 
 @action
 async def hold_slot(session: AsyncSession, *, doctor_id: int, service_id: int, start_at: datetime, tz: ZoneInfo,
-                    now: datetime, client_key: str, settings=None) -> SlotHold:
+                    now: datetime, client_key: str, settings: Settings | None = None) -> SlotHold:
     """Keep a slot free for a few minutes while the patient types their details. Nobody can hoard slots: an address
     holds at most ``public_holds_per_address`` at once, and all holds together at most ``public_hold_share`` of a
     day's slots of the service (whatever the number of addresses)."""

@@ -50,6 +50,7 @@ from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from .core.events import PrescriptionChanged, VisitChanged, publish
+from .core.settings import Settings
 
 # Visits whose record, orders and prescription the doctor may still change (afterwards: amendments only).
 EDITABLE = (VisitStatus.WAITING, VisitStatus.IN_CONSULTATION, VisitStatus.IN_SERVICES)
@@ -592,7 +593,7 @@ async def current_ticket(session: AsyncSession, visit_id: int):
 
 
 @action
-async def schedule_follow_up_reminder(session: AsyncSession, actor: Actor, appointment_id: int, *, settings,
+async def schedule_follow_up_reminder(session: AsyncSession, actor: Actor, appointment_id: int, *, settings: Settings,
                                       now: datetime):
     """After booking the follow-up (``booking.book``): its reminder email, sent the day before via the outbox."""
     from . import notifications

@@ -20,6 +20,7 @@ from models import OrderStatus, ResultFile, Role, ServiceOrder
 
 from . import audit
 from .access import Actor, require
+from .core.boundary import action
 from .core.errors import Conflict, NotFound, ValidationError
 from .core.events import OrdersChanged, publish
 
@@ -50,6 +51,7 @@ def safe_name(filename: str, extension: str) -> str:
     return f'{stem[:150]}{extension}'
 
 
+@action
 async def upload(session: AsyncSession, actor: Actor, order_id: int, *, filename: str, data: bytes,
                  max_bytes: int, data_dir: Path, now: datetime) -> ResultFile:
     require(actor, Role.TECHNICIAN)
@@ -101,6 +103,7 @@ class StoredFile:
     content_type: str
 
 
+@action
 async def open_file(session: AsyncSession, actor: Actor, file_id: int, *, data_dir: Path) -> StoredFile:
     """A result file for download (doctors and technicians); every opening is audited (committed here)."""
     require(actor, Role.DOCTOR, Role.TECHNICIAN)
@@ -112,5 +115,4 @@ async def open_file(session: AsyncSession, actor: Actor, file_id: int, *, data_d
         raise NotFound('The file is missing from the server storage. Please tell the administrator.')
     audit.record(session, actor, 'result_file_viewed', entity='result_file', entity_id=row.id,
                  detail=f'order {row.order_id}')
-    await session.commit()
     return StoredFile(path, row.filename, row.content_type)

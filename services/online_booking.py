@@ -14,6 +14,7 @@ from . import audit, booking, patients
 from .core.boundary import action
 from .core.errors import ValidationError
 from .core.events import PatientChanged, publish
+from .core.settings import Settings
 from .text import normalize_phone, search_key
 
 SOURCE = 'online booking'
@@ -77,7 +78,7 @@ async def _patient_for(session: AsyncSession, data: patients.PatientInput, now: 
 
 @action
 async def book(session: AsyncSession, *, hold_token: str, request: OnlineRequest, tz: ZoneInfo, now: datetime,
-               settings=None) -> Confirmation:
+               settings: Settings | None = None) -> Confirmation:
     data = validate(request, today=now.astimezone(tz).date())
     hold = (await session.exec(select(SlotHold).where(SlotHold.token == hold_token))).first()
     if hold is None or hold.expires_at <= now:

@@ -32,6 +32,7 @@ from models.types import utcnow
 
 from . import audit
 from .access import Actor, require
+from .core.boundary import action, query
 from .core.errors import Conflict, NotFound
 from .core.events import OutboxChanged, publish
 from .notifications import sender
@@ -196,6 +197,7 @@ class OutboxRow:
     sent_at: datetime | None
 
 
+@query
 async def list_outbox(session: AsyncSession, actor: Actor, *, status: OutboxStatus | None = None,
                       offset: int = 0, limit: int = 50) -> tuple[list[OutboxRow], int]:
     """One page of the outbox, newest first, and the total count (bodies and attachments are not loaded)."""
@@ -212,6 +214,7 @@ async def list_outbox(session: AsyncSession, actor: Actor, *, status: OutboxStat
     return rows, total
 
 
+@action
 async def requeue(session: AsyncSession, actor: Actor, outbox_id: int) -> None:
     """Send a FAILED email again (e.g. after the address or the mail settings were fixed). Audited; commits."""
     require(actor, Role.RECEPTIONIST)
@@ -226,4 +229,3 @@ async def requeue(session: AsyncSession, actor: Actor, outbox_id: int) -> None:
     audit.record(session, actor, 'email_requeued', entity='email_outbox', entity_id=row.id,
                  detail=f'to {row.to_address}: {row.subject}')
     publish(session, OutboxChanged(outbox_id=row.id))
-    await session.commit()

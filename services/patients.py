@@ -29,7 +29,7 @@ from .core.boundary import action, query
 from .core.db import load, serialize
 from .core.errors import Conflict, ValidationError
 from .core.events import PatientChanged, publish
-from .core.settings import get_settings
+from .core.settings import Settings, get_settings
 from .sequences import next_value
 from .text import clean_name, is_valid_email, is_valid_phone, normalize_phone, search_key
 
@@ -372,7 +372,7 @@ async def patients_with_pending_changes(session: AsyncSession, actor: Actor, *,
 
 @action
 async def decide_change(session: AsyncSession, actor: Actor, change_id: int, *, accept: bool, now: datetime,
-                        settings=None) -> Patient:
+                        settings: Settings | None = None) -> Patient:
     """Accept (the record takes the new value) or reject (it stays) one pending change; audited. When a new email
     is accepted, upcoming appointments that never had a confirmation (no address before) get one now. Returns the
     patient's record as it is after the decision."""

@@ -35,6 +35,7 @@ from models import (
 
 from .access import Actor, require
 from .billing import METHOD_LABELS
+from .core.boundary import query
 from .core.clock import day_bounds
 from .core.errors import ValidationError
 from .csv_export import csv_bytes
@@ -112,6 +113,7 @@ def _transaction(row) -> Transaction:
                        payment.reason, payment.invoice_id, number, code, name, cashier)
 
 
+@query
 async def transactions(session: AsyncSession, actor: Actor, filters: TransactionFilter, *, tz: ZoneInfo,
                        offset: int = 0, limit: int = 50) -> tuple[list[Transaction], int]:
     """One page of payments and refunds, newest first, and how many match in all."""
@@ -126,6 +128,7 @@ async def transactions(session: AsyncSession, actor: Actor, filters: Transaction
     return [_transaction(row) for row in rows], total
 
 
+@query
 async def cashiers(session: AsyncSession, actor: Actor) -> list[tuple[int, str]]:
     """Everyone who ever took a payment or refund (for the filter), by name."""
     require(actor, Role.CASHIER)
@@ -162,6 +165,7 @@ class DailyClose:
     discounts: int = 0
 
 
+@query
 async def daily_close(session: AsyncSession, actor: Actor, day: date, *, tz: ZoneInfo) -> DailyClose:
     """Money in and out on ``day`` per method and per cashier; every figure adds up to the total line."""
     require(actor, Role.CASHIER)
@@ -206,6 +210,7 @@ def major_units(amount: int | None, exponent: int) -> Decimal | str:
     return Decimal(amount).scaleb(-exponent)
 
 
+@query
 async def transactions_csv(session: AsyncSession, actor: Actor, filters: TransactionFilter, *, tz: ZoneInfo,
                            currency: str, exponent: int) -> bytes:
     require(actor, Role.CASHIER)
@@ -223,6 +228,7 @@ async def transactions_csv(session: AsyncSession, actor: Actor, filters: Transac
                  'reference', 'reason', 'invoice', 'patient_code', 'patient_name', 'cashier'], out)
 
 
+@query
 async def appointments_csv(session: AsyncSession, actor: Actor, date_from: date, date_to: date, *, tz: ZoneInfo,
                            currency: str, exponent: int) -> bytes:
     """Appointment summaries for the date range (seed: export of appointments to CSV), with the bill if any."""

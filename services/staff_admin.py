@@ -20,6 +20,7 @@ from models.types import utcnow
 from . import audit, users
 from .access import Actor, require
 from .booking import ACTIVE as ACTIVE_APPOINTMENTS
+from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
 from .core.events import StaffChanged, publish
@@ -62,6 +63,7 @@ def _columns():
             User.must_change_password, User.locked_until, User.last_login_at, Doctor.id, Doctor.license_number)
 
 
+@query
 async def list_accounts(session: AsyncSession, actor: Actor, *, search: str = '', role: Role | None = None,
                         active: bool | None = None, offset: int = 0, limit: int = 50) -> tuple[list[AccountRow], int]:
     """One page of accounts (by name) and how many match."""
@@ -82,6 +84,7 @@ async def list_accounts(session: AsyncSession, actor: Actor, *, search: str = ''
     return [AccountRow(*row) for row in (await session.exec(query)).all()], total
 
 
+@query
 async def get_account(session: AsyncSession, actor: Actor, user_id: int) -> AccountRow:
     require(actor, Role.ADMIN)
     row = (await session.exec(select(*_columns()).outerjoin(Doctor, Doctor.user_id == User.id)
@@ -134,6 +137,7 @@ async def _doctor_of(session: AsyncSession, user_id: int) -> Doctor | None:
     return (await session.exec(select(Doctor).where(Doctor.user_id == user_id))).first()
 
 
+@action
 async def create_account(session: AsyncSession, actor: Actor, *, username: str, full_name: str, role: Role,
                          email: str | None = None, phone: str | None = None, license_number: str | None = None,
                          title: str = 'Dr.', password: str | None = None) -> tuple[User, str]:
@@ -163,10 +167,10 @@ async def create_account(session: AsyncSession, actor: Actor, *, username: str, 
         detail += f', doctor license {license_number}'
     audit.record(session, actor, 'user_created', entity='user', entity_id=user.id, detail=detail)
     publish(session, StaffChanged(user_id=user.id))
-    await session.commit()
     return user, password
 
 
+@action
 async def update_account(session: AsyncSession, actor: Actor, user_id: int, *, full_name: str, role: Role,
                          email: str | None = None, phone: str | None = None,
                          license_number: str | None = None) -> User:
@@ -228,10 +232,10 @@ async def update_account(session: AsyncSession, actor: Actor, user_id: int, *, f
         audit.record(session, actor, 'user_updated', entity='user', entity_id=user.id,
                      detail=f'{user.username}: ' + '; '.join(changes))
         publish(session, StaffChanged(user_id=user.id))
-    await session.commit()
     return user
 
 
+@action
 async def set_active(session: AsyncSession, actor: Actor, user_id: int, active: bool) -> User:
     """Deactivate (the person can no longer sign in; everything they did stays) or reactivate an account."""
     require(actor, Role.ADMIN)
@@ -262,10 +266,10 @@ async def set_active(session: AsyncSession, actor: Actor, user_id: int, active: 
     audit.record(session, actor, 'user_reactivated' if active else 'user_deactivated', entity='user',
                  entity_id=user.id, detail=user.username)
     publish(session, StaffChanged(user_id=user.id))
-    await session.commit()
     return user
 
 
+@action
 async def reset_password(session: AsyncSession, actor: Actor, user_id: int) -> str:
     """Give the account a new temporary password (returned, to hand over) that must be changed at next sign-in.
     Every session signed in with the old password ends; the account is unlocked."""
@@ -285,10 +289,10 @@ async def reset_password(session: AsyncSession, actor: Actor, user_id: int) -> s
     session.add(user)
     audit.record(session, actor, 'password_reset', entity='user', entity_id=user.id, detail=user.username)
     publish(session, StaffChanged(user_id=user.id))
-    await session.commit()
     return password
 
 
+@action
 async def unlock(session: AsyncSession, actor: Actor, user_id: int) -> User:
     """Lift the lockouts after too many wrong passwords (from every device that was locked out)."""
     require(actor, Role.ADMIN)
@@ -301,10 +305,10 @@ async def unlock(session: AsyncSession, actor: Actor, user_id: int) -> User:
     session.add(user)
     audit.record(session, actor, 'user_unlocked', entity='user', entity_id=user.id, detail=user.username)
     publish(session, StaffChanged(user_id=user.id))
-    await session.commit()
     return user
 
 
+@query
 async def people(session: AsyncSession, actor: Actor) -> dict[int, str]:
     """Every account as ``{id: "Full name (username)"}`` (for filters)."""
     require(actor, Role.ADMIN)

@@ -9,7 +9,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,6 +17,7 @@ from models.types import utcnow
 
 from . import audit
 from .access import Actor, require
+from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import AuthenticationFailed, Conflict, NotFound, ValidationError
 from .core.events import StaffChanged, publish
@@ -74,6 +74,7 @@ async def _insert_user(session: AsyncSession, *, username: str, full_name: str, 
     return user
 
 
+@action
 async def create_first_admin(session: AsyncSession, *, username: str, full_name: str, password: str,
                              password_repeat: str, email: str | None = None) -> Actor:
     """Create the first account of a new clinic. Refused once any account exists (no default password exists)."""
@@ -89,10 +90,10 @@ async def create_first_admin(session: AsyncSession, *, username: str, full_name:
     actor = actor_of(user)
     audit.record(session, actor, 'first_admin_created', entity='user', entity_id=user.id)
     publish(session, StaffChanged(user_id=user.id))
-    await session.commit()
     return actor
 
 
+@action
 async def create_user(session: AsyncSession, actor: Actor, *, username: str, full_name: str, role: Role,
                       password: str, email: str | None = None, must_change_password: bool = True) -> User:
     require(actor, Role.ADMIN)
@@ -102,7 +103,6 @@ async def create_user(session: AsyncSession, actor: Actor, *, username: str, ful
                               password=password, must_change_password=must_change_password)
     audit.record(session, actor, 'user_created', entity='user', entity_id=user.id, detail=f'role={role.value}')
     publish(session, StaffChanged(user_id=user.id))
-    await session.commit()
     return user
 
 
@@ -154,6 +154,7 @@ def _wait_text(seconds: float) -> str:
     return f'{minutes} minute{"s" if minutes != 1 else ""}'
 
 
+@action(audits_refusals=True)
 async def sign_in(session: AsyncSession, username: str, password: str, *, address: str | None = None,
                   max_failed: int = 5, lockout_minutes: int = 15, now: datetime | None = None) -> SignedIn:
     """Check a sign-in from ``address`` (the client's address, for the throttle and the audit log).
@@ -227,16 +228,19 @@ async def _failed(session: AsyncSession, user: User | None, username: str, addre
     await session.commit()
 
 
+@action(audits_refusals=True)
 async def authenticate(session: AsyncSession, username: str, password: str, **options) -> Actor:
     """``sign_in`` for a one-off check of someone's password (e.g. an administrator approving a discount)."""
     return (await sign_in(session, username, password, **options)).actor
 
 
+@query
 async def must_change_password(session: AsyncSession, actor: Actor) -> bool:
     user = await session.get(User, actor.user_id)
     return bool(user and user.must_change_password)
 
 
+@action
 async def change_password(session: AsyncSession, actor: Actor, *, current: str, new: str, repeat: str) -> int:
     """Change one's own password. Every other signed-in session of the account ends (a new session epoch, which
     is returned: the session that changed it carries on with it)."""
@@ -256,7 +260,6 @@ async def change_password(session: AsyncSession, actor: Actor, *, current: str, 
     session.add(user)
     audit.record(session, actor, 'password_changed', entity='user', entity_id=user.id)
     publish(session, StaffChanged(user_id=user.id))
-    await session.commit()
     return user.session_epoch
 
 
@@ -292,19 +295,7 @@ async def live_session_epoch(session: AsyncSession, user_id: int) -> int | None:
     return row.session_epoch if row is not None and row.is_active else None
 
 
-async def active_actor(session: AsyncSession, user_id: int) -> Actor | None:
-    """The actor for an account, or None if the account was deactivated or removed meanwhile."""
-    user = await session.get(User, user_id)
-    if user is None or not user.is_active:
-        return None
-    return actor_of(user)
-
-
+@action
 async def record_logout(session: AsyncSession, actor: Actor, *, reason: str = '') -> None:
     audit.record(session, actor, 'logout', entity='user', entity_id=actor.user_id, detail=reason)
-    await session.commit()
 
-
-async def list_users(session: AsyncSession, actor: Actor) -> list[User]:
-    require(actor, Role.ADMIN)
-    return list((await session.exec(select(User).order_by(sa.func.lower(User.full_name)))).all())

@@ -98,7 +98,7 @@ async def test_deactivated_accounts_cannot_sign_in(db):
     async with db.write() as session:
         with pytest.raises(AuthenticationFailed, match='deactivated'):
             await users.authenticate(session, 'thu.ngan', 'cashier-pass')
-        assert await users.active_actor(session, user.id) is None
+        assert await users.live_session_epoch(session, user.id) is None
 
 
 async def test_only_admins_create_accounts_and_names_are_unique(db):

@@ -47,9 +47,14 @@ _DEPTH = 'clinic_boundary_depth'
 boundaries: list[Callable[..., Any]] = []  # every marked function, for tests that drive them all
 
 
-def action(fn: F) -> F:
-    """Mark ``fn(session, ...)`` as one user action: arguments checked, committed once when it returns."""
-    return _boundary(fn, commit=True)
+def action(fn: F | None = None, *, audits_refusals: bool = False) -> Any:
+    """Mark ``fn(session, ...)`` as one user action: arguments checked, committed once when it returns.
+
+    ``@action(audits_refusals=True)``: the action writes down its own refusals before it raises (a failed sign-in
+    is counted and audited); everything else it does still stays only if it succeeds."""
+    def mark(function: F) -> F:
+        return _boundary(function, commit=True, audits_refusals=audits_refusals)
+    return mark(fn) if fn is not None else mark
 
 
 def query(fn: F) -> F:
@@ -57,7 +62,7 @@ def query(fn: F) -> F:
     return _boundary(fn, commit=False)
 
 
-def _boundary(fn: F, *, commit: bool) -> F:
+def _boundary(fn: F, *, commit: bool, audits_refusals: bool = False) -> F:
     signature = inspect.signature(fn)
     hints: dict[str, Any] | None = None
 
@@ -86,6 +91,7 @@ def _boundary(fn: F, *, commit: bool) -> F:
             info[_DEPTH] = depth
 
     wrapper.boundary = 'action' if commit else 'query'  # type: ignore[attr-defined]
+    wrapper.audits_refusals = audits_refusals  # type: ignore[attr-defined]
     boundaries.append(wrapper)
     return typing.cast(F, wrapper)
 
