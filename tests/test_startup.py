@@ -15,6 +15,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -434,3 +435,90 @@ def test_a_certificate_without_its_key_or_a_wrong_key_is_named(data_dir):
     code, output = start_app(env, data_dir, 'mismatch').finished()
     assert code != 0 and 'Traceback' not in output
     assert output.strip().startswith('Clinic Flow cannot start: CLINIC_SSL_CERTFILE / CLINIC_SSL_KEYFILE: ')
+
+
+# --- 3b. the email sender stops without losing an email, and never marks an unsent one sent -------------------
+
+class SlowInbox:
+    """An SMTP server that takes ``delay`` seconds to accept each email (``delay=None``: never answers)."""
+
+    def __init__(self, delay: float | None) -> None:
+        self.delay = delay
+        self.accepted: list[str] = []
+        self.receiving = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.receiving.set()
+        if self.delay is None:
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
+            return '451 Try again later'
+        await asyncio.sleep(self.delay)
+        self.accepted.append(re.search(rb'Message-ID: (\S+)', envelope.content).group(1).decode())
+        return '250 Message accepted for delivery'
+
+
+@pytest.fixture
+def slow_smtp(request):
+    from aiosmtpd.controller import Controller
+    inbox = SlowInbox(request.param)
+    controller = Controller(inbox, hostname='127.0.0.1', port=free_port())
+    controller.start()
+    inbox.port = controller.port
+    yield inbox
+    inbox.release.set()
+    controller.stop()
+
+
+async def queue_emails(db, count: int) -> None:
+    from models import EmailOutbox
+    async with db.write() as session:
+        session.add_all(EmailOutbox(dedupe_key=f'test:{n}', message_id=f'<mail-{n}@clinic.test>',
+                                    to_address=f'patient{n}@example.test', subject=f'Email {n}', body_text='Hello')
+                        for n in range(count))
+        await session.commit()
+
+
+async def outbox_states(db) -> dict[str, tuple]:
+    from sqlmodel import select
+
+    from models import EmailOutbox
+    async with db.read() as session:
+        rows = (await session.exec(select(EmailOutbox))).all()
+    return {row.message_id: (row.status.value, row.next_attempt_at, row.attempts) for row in rows}
+
+
+def sender_settings(port: int) -> Settings:
+    return Settings(smtp_host='127.0.0.1', smtp_port=port, smtp_starttls=False, smtp_from='clinic@example.test')
+
+
+@pytest.mark.parametrize('slow_smtp', [None], indirect=True)
+async def test_stopping_while_the_smtp_server_hangs_hands_the_claimed_emails_back(db, slow_smtp, monkeypatch):
+    from models.types import utcnow
+    from services import mailer
+    monkeypatch.setattr(mailer, 'STOP_TIMEOUT_S', 0.3)
+    await queue_emails(db, 3)
+    sender = mailer.Mailer(sender_settings(slow_smtp.port))
+    sender.start()
+    await asyncio.to_thread(slow_smtp.receiving.wait, 10)  # the first email is in flight, the batch is claimed
+    began = time.monotonic()
+    await sender.stop()
+    assert time.monotonic() - began < 5  # the shutdown does not wait out the SMTP timeout (20 s)
+    states = await outbox_states(db)
+    assert {status for status, _, _ in states.values()} == {'pending'}  # none left claimed, none marked sent
+    assert all(due <= utcnow() for _, due, _ in states.values())  # due at once for the next start, not in minutes
+
+
+@pytest.mark.parametrize('slow_smtp', [0.2], indirect=True)
+async def test_stopping_mid_batch_marks_sent_exactly_what_the_server_accepted(db, slow_smtp):
+    from services import mailer
+    await queue_emails(db, 5)
+    sender = mailer.Mailer(sender_settings(slow_smtp.port))
+    sender.start()
+    await asyncio.to_thread(slow_smtp.receiving.wait, 10)
+    await sender.stop()
+    states = await outbox_states(db)
+    sent = {message_id for message_id, (status, _, _) in states.items() if status == 'sent'}
+    assert sent == set(slow_smtp.accepted) and len(sent) < 5  # stopped after the email in hand
+    assert {status for message_id, (status, _, _) in states.items() if message_id not in sent} == {'pending'}
