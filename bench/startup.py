@@ -61,13 +61,13 @@ def start(data_dir: Path, *, demo: bool, patients: int, database_url: str | None
         began = time.perf_counter()
         process = subprocess.Popen([sys.executable, 'main.py'], cwd=ROOT, env=env, stdout=log,
                                    stderr=subprocess.STDOUT)
-        first_answer, early = float('nan'), 0
+        first_answer, early = None, 0
         try:
             while 'is ready' not in log_path.read_text():
                 if process.poll() is not None:
                     raise SystemExit('the app did not start:\n' + log_path.read_text())
                 answer = status(f'http://127.0.0.1:{port}/reception')
-                if answer is not None and first_answer != first_answer:  # the first answer (NaN until then)
+                if answer is not None and first_answer is None:
                     first_answer = time.perf_counter() - began
                 if answer is not None and answer != 503 and 'is ready' not in log_path.read_text():
                     early += 1
@@ -75,7 +75,7 @@ def start(data_dir: Path, *, demo: bool, patients: int, database_url: str | None
             ready = time.perf_counter() - began
             urllib.request.urlopen(f'http://127.0.0.1:{port}/login', timeout=10).read()
             time.sleep(2)
-            return first_answer, ready, rss_mb(process.pid), early
+            return first_answer or ready, ready, rss_mb(process.pid), early
         finally:
             process.terminate()
             process.wait(timeout=20)

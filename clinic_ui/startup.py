@@ -14,7 +14,6 @@ import logging
 import socket
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import psutil
 from nicegui import app, background_tasks

@@ -132,7 +132,8 @@ def get(url: str, *, context: ssl.SSLContext | None = None) -> tuple[int, dict[s
     try:
         connection.request('GET', parsed.path + (f'?{parsed.query}' if parsed.query else ''))
         response = connection.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read().decode(errors='replace')
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        return response.status, headers, response.read().decode(errors='replace')
     finally:
         connection.close()
 
@@ -261,10 +262,10 @@ def test_wrong_settings_are_one_line_each_without_pydantic_boilerplate(data_dir)
     code, output = start_app(env, data_dir).finished()
     assert code != 0 and 'Traceback' not in output
     assert output.strip().splitlines() == [
-        "Clinic Flow cannot start: CLINIC_PORT: input should be a valid integer, unable to parse string as an "
-        "integer (got 'eighty')",
-        "Clinic Flow cannot start: CLINIC_TIMEZONE: unknown timezone 'Mars/Olympus_Mons' (use an IANA name such as "
-        "Asia/Ho_Chi_Minh)"]
+        ("Clinic Flow cannot start: CLINIC_PORT: input should be a valid integer, unable to parse string as an "
+         "integer (got 'eighty')"),
+        ("Clinic Flow cannot start: CLINIC_TIMEZONE: unknown timezone 'Mars/Olympus_Mons' (use an IANA name such "
+         "as Asia/Ho_Chi_Minh)")]
 
 
 def test_a_port_in_use_is_named(data_dir, database_url):
@@ -333,7 +334,8 @@ def test_the_banner_lists_every_lan_address_of_the_machine():
     ip = shutil.which('ip')
     if ip is None:
         pytest.skip('needs the ip command to list the interfaces independently')
-    listing = subprocess.run([ip, '-o', '-4', 'addr', 'show', 'up'], capture_output=True, text=True).stdout
+    listing = subprocess.run([ip, '-o', '-4', 'addr', 'show', 'up'], capture_output=True, text=True,
+                             check=True).stdout
     expected = [a for a in re.findall(r'inet (\d+\.\d+\.\d+\.\d+)/', listing)
                 if not a.startswith(('127.', '169.254.'))]
     if not expected:
@@ -414,7 +416,7 @@ def test_the_clinic_serves_https_with_its_certificate(data_dir, database_url):
         output = app.wait_for('is ready')
         assert f'Open https://127.0.0.1:{app.port}' in output
         trusted = ssl.create_default_context(cafile=str(cert))  # the browser told to trust this certificate
-        status, headers, page = get(f'https://127.0.0.1:{app.port}/login', context=trusted)
+        status, _, page = get(f'https://127.0.0.1:{app.port}/login', context=trusted)
         assert status == 200 and 'Sign in' in page
         with pytest.raises((http.client.HTTPException, OSError)):  # plain HTTP gets no page
             get(f'http://127.0.0.1:{app.port}/login')
@@ -448,7 +450,7 @@ class SlowInbox:
         self.receiving = threading.Event()
         self.release = threading.Event()
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook name
         self.receiving.set()
         if self.delay is None:
             while not self.release.is_set():
