@@ -4,7 +4,9 @@
 
 Starts `python main.py` three ways on a fresh data folder and prints: the first start with demo data (loads the
 demo), a restart on the same database, and a start on an empty database without demo data; for each, the seconds
-until the app printed it was ready and the server's resident memory once idle (after a page was served).
+until the server first answered (its "starting…" page), until the app printed it was ready, the answers other
+than "starting…" (503) seen before ready (should be none), and the server's resident memory once idle (after a
+page was served).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -34,7 +37,20 @@ def rss_mb(pid: int) -> float:
     return float('nan')
 
 
-def start(data_dir: Path, *, demo: bool, patients: int, database_url: str | None) -> tuple[float, float]:
+def status(url: str) -> int | None:
+    """The HTTP status of one GET (redirects not followed), or None while nothing listens."""
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+    try:
+        return urllib.request.build_opener(NoRedirect).open(url, timeout=5).status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return None
+
+
+def start(data_dir: Path, *, demo: bool, patients: int, database_url: str | None) -> tuple[float, float, float, int]:
     port = free_port()
     env = {**os.environ, 'CLINIC_DATA_DIR': str(data_dir), 'CLINIC_PORT': str(port), 'CLINIC_HOST': '127.0.0.1',
            'CLINIC_DEMO': '1' if demo else '0', 'CLINIC_DEMO_PATIENTS': str(patients)}
@@ -45,15 +61,21 @@ def start(data_dir: Path, *, demo: bool, patients: int, database_url: str | None
         began = time.perf_counter()
         process = subprocess.Popen([sys.executable, 'main.py'], cwd=ROOT, env=env, stdout=log,
                                    stderr=subprocess.STDOUT)
+        first_answer, early = None, 0
         try:
             while 'is ready' not in log_path.read_text():
                 if process.poll() is not None:
                     raise SystemExit('the app did not start:\n' + log_path.read_text())
+                answer = status(f'http://127.0.0.1:{port}/reception')
+                if answer is not None and first_answer is None:
+                    first_answer = time.perf_counter() - began
+                if answer is not None and answer != 503 and 'is ready' not in log_path.read_text():
+                    early += 1
                 time.sleep(0.05)
             ready = time.perf_counter() - began
             urllib.request.urlopen(f'http://127.0.0.1:{port}/login', timeout=10).read()
             time.sleep(2)
-            return ready, rss_mb(process.pid)
+            return first_answer or ready, ready, rss_mb(process.pid), early
         finally:
             process.terminate()
             process.wait(timeout=20)
@@ -68,11 +90,11 @@ def main() -> None:
     first = start(demo_dir, demo=True, patients=args.patients, database_url=args.database_url)
     again = start(demo_dir, demo=True, patients=args.patients, database_url=args.database_url)
     empty = start(Path(tempfile.mkdtemp(prefix='clinic-bench-')), demo=False, patients=0, database_url=None)
-    print(f'{"start":<42} {"ready (s)":>10} {"idle RSS (MB)":>14}')
-    for label, (seconds, memory) in ((f'first start, loads demo ({args.patients} patients)', first),
-                                     ('restart on the demo database', again),
-                                     ('first start, empty database', empty)):
-        print(f'{label:<42} {seconds:>10.2f} {memory:>14.1f}')
+    print(f'{"start":<42} {"answers (s)":>12} {"ready (s)":>10} {"idle RSS (MB)":>14} {"not 503 before ready":>21}')
+    for label, (answers, seconds, memory, early) in ((f'first start, loads demo ({args.patients} patients)', first),
+                                                     ('restart on the demo database', again),
+                                                     ('first start, empty database', empty)):
+        print(f'{label:<42} {answers:>12.2f} {seconds:>10.2f} {memory:>14.1f} {early:>21}')
 
 
 if __name__ == '__main__':

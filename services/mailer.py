@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 POLL_S = 15.0
 ERROR_PAUSE_S = 5.0
-STOP_TIMEOUT_S = 10.0  # on shutdown, let the batch in hand finish (and be marked sent) for at most this long
+STOP_TIMEOUT_S = 10.0  # on shutdown, let the email in hand finish (and be marked sent) for at most this long
+QUIT_GRACE_S = 1.0  # after cancelling, how long the SMTP client may say goodbye (QUIT) to a server that hangs
 
 
 class Mailer:
@@ -42,9 +43,11 @@ class Mailer:
         self._task = asyncio.create_task(self._run(), name='email sender')
 
     async def stop(self) -> None:
-        """Stop the sender (``app.on_shutdown``, before the database closes). The batch in hand is finished, so
-        an email the server accepted is also marked sent; if that takes too long the task is cancelled (the
-        claimed rows are then sent again after their lease). Unsent emails stay queued for the next start."""
+        """Stop the sender (``app.on_shutdown``, before the database closes). The email in hand is finished, so
+        one the server accepted is also marked sent, and the rest of the claimed batch goes back to the queue;
+        if the email in hand takes too long (a slow SMTP server) the task is cancelled, and that email goes back
+        to the queue too. Nothing is lost, and nothing is marked sent that was not: unsent emails are sent after
+        the next start, or by another server process."""
         self._unsubscribe()
         if self._task is None or self._task.done():  # never started, or already ended by the server's shutdown
             self._task = None
@@ -54,6 +57,10 @@ class Mailer:
         try:
             await asyncio.wait_for(asyncio.shield(self._task), timeout=STOP_TIMEOUT_S)
         except asyncio.TimeoutError:
+            self._task.cancel()
+            # A cancelled SMTP client still sends QUIT and waits for the answer (up to its timeout); a server
+            # that hangs would hold the shutdown that long. A second cancel ends the goodbye.
+            await asyncio.wait({self._task}, timeout=QUIT_GRACE_S)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -66,7 +73,7 @@ class Mailer:
         while not self._stopping:
             self._wake.clear()
             try:
-                await send_due(get_db(), self.settings)
+                await send_due(get_db(), self.settings, stopping=lambda: self._stopping)
             except Exception:  # noqa: BLE001 - e.g. the database is briefly unavailable: try again later
                 log.exception('email sender: sending due emails failed')
                 await asyncio.sleep(ERROR_PAUSE_S)

@@ -84,3 +84,12 @@ def artifacts_dir() -> Path:
     path = ROOT / 'tests' / 'artifacts'
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture
+async def user(user):
+    """NiceGUI's simulated user, once the app has started: until then it answers "starting…" (503), as it
+    does to a browser, which simply reloads."""
+    from clinic_ui import startup
+    await startup.wait_until_ready()
+    return user

@@ -8,6 +8,8 @@ the same code; services that read-then-write take a transaction-scoped advisory 
 from __future__ import annotations
 
 import asyncio
+import socket
+import sqlite3
 import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,6 +27,7 @@ from .errors import NotFound
 T = TypeVar('T')
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+CONNECT_TIMEOUT_S = 5.0  # how long the start waits for the database to answer before giving up with a message
 
 
 def _sqlite_engine(url: str, *, begin: str) -> AsyncEngine:
@@ -48,7 +51,7 @@ def _sqlite_engine(url: str, *, begin: str) -> AsyncEngine:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, connect_timeout: float | None = None) -> None:
         self.url = url
         self.dialect = make_url(url).get_backend_name()
         self.migrated = False  # the app applies migrations once per process, even if it starts twice (tests)
@@ -61,7 +64,9 @@ class Database:
             self.write_engine = _sqlite_engine(url, begin='BEGIN IMMEDIATE')
             self._write_lock: asyncio.Lock | None = asyncio.Lock()
         else:
-            self.engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            connect_args = {} if connect_timeout is None else {'timeout': connect_timeout}
+            self.engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                                              connect_args=connect_args)
             self.write_engine = self.engine
             self._write_lock = None
 
@@ -110,6 +115,82 @@ async def load(session: AsyncSession, model: type[T], row_id: int | None, missin
     if row is None:
         raise NotFound(missing)
     return row
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be used at all (refused, missing, not a database, ...). The message says why in words
+    a person can act on; the start stops with it instead of serving pages that all fail."""
+
+
+async def check_connection(url: str, *, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Open the database the way the app will and read from it, or raise ``DatabaseUnavailable`` naming the
+    cause. A server gets ``timeout`` seconds to answer; an SQLite file is local, and may rightly wait for a lock
+    held by another process of the clinic (e.g. one loading the demo)."""
+    parsed = make_url(url)
+    try:
+        database = Database(url, connect_timeout=timeout)
+    except OSError as error:  # the SQLite file's folder cannot be made
+        raise DatabaseUnavailable(_folder_problem(Path(parsed.database or '').parent, error)) from None
+    try:
+        async with asyncio.timeout(None if database.is_sqlite else timeout + 1):
+            async with database.read() as session:
+                await session.exec(sa.text('SELECT count(*) FROM sqlite_master' if database.is_sqlite else 'SELECT 1'))
+    except Exception as error:  # noqa: BLE001 - every failure becomes one sentence; the cause is in the chain
+        raise DatabaseUnavailable(_describe_failure(parsed, error, timeout)) from None
+    finally:
+        await database.dispose()
+
+
+def _describe_failure(url, error: BaseException, timeout: float) -> str:
+    """The first cause in the exception chain that we can put in words, else the driver's own message."""
+    if url.get_backend_name() == 'sqlite':
+        where = f'the SQLite file {url.database}'
+    else:
+        where = f'PostgreSQL at {url.host or "the local socket"}' + (f':{url.port or 5432}' if url.host else '')
+    for cause in _chain(error):
+        if isinstance(cause, (TimeoutError, asyncio.TimeoutError)):
+            return f'{where} did not answer within {timeout:g} s'
+        if isinstance(cause, ConnectionRefusedError):
+            return f'{where} refused the connection (is PostgreSQL running and listening there?)'
+        if isinstance(cause, socket.gaierror):
+            return f'the host {url.host!r} is unknown'
+        if isinstance(cause, sqlite3.Error):
+            return where + _sqlite_problem(str(cause))
+        if type(cause).__module__.startswith('asyncpg'):
+            name = type(cause).__name__
+            if name == 'InvalidCatalogNameError':
+                return f'{where} has no database {url.database!r} (create it first, e.g. createdb {url.database})'
+            if name == 'InvalidPasswordError':
+                return f'{where} refused the password of user {url.username!r}'
+            return f'{where}: {cause}'
+        if isinstance(cause, OSError):
+            return f'{where}: {cause.strerror or cause}'
+    return f'{where}: {error}'
+
+
+def _folder_problem(folder: Path, error: OSError) -> str:
+    if isinstance(error, (FileExistsError, NotADirectoryError)):
+        return f'cannot create the folder {folder} for the SQLite file: part of that path is a file, not a folder'
+    return f'cannot create the folder {folder} for the SQLite file: {error.strerror or error}'
+
+
+def _sqlite_problem(message: str) -> str:
+    return {'unable to open database file': ' cannot be opened (does its folder exist, and may this user write it?)',
+            'attempt to write a readonly database': ' is read-only for this user',
+            'file is not a database': ' is not an SQLite database'}.get(message, f': {message}')
+
+
+def _chain(error: BaseException):
+    """The error, the driver error SQLAlchemy wrapped (``orig``), and their causes, each once."""
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending += [getattr(current, 'orig', None), current.__cause__, current.__context__]
 
 
 _db: Database | None = None

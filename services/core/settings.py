@@ -11,10 +11,18 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 log = logging.getLogger(__name__)
+
+# The database drivers Clinic Flow runs on, and the async driver a plain URL scheme stands for.
+DATABASE_DRIVERS = {'sqlite': 'sqlite+aiosqlite', 'sqlite+aiosqlite': 'sqlite+aiosqlite',
+                    'postgresql': 'postgresql+asyncpg', 'postgres': 'postgresql+asyncpg',
+                    'postgresql+asyncpg': 'postgresql+asyncpg'}
+DATABASE_URL_EXAMPLES = ('PostgreSQL (postgresql+asyncpg://user:password@host/database) or SQLite '
+                         '(sqlite+aiosqlite:///path/to/clinic.db)')
 
 # Minor-unit exponent per ISO 4217 currency (amounts are stored as integers in minor units).
 CURRENCY_EXPONENTS = {'VND': 0, 'JPY': 0, 'KRW': 0, 'USD': 2, 'EUR': 2, 'GBP': 2, 'SGD': 2, 'THB': 2, 'KES': 2,
@@ -34,6 +42,8 @@ class Settings(BaseSettings):
     demo_password: SecretStr = SecretStr('demo-clinic')
     demo_patients: int = Field(2000, ge=0, le=200_000)
     event_log: Path | None = None  # benchmarks: one line per published event, with the time it was published
+    ssl_certfile: Path | None = None  # serve HTTPS with this certificate (PEM) ...
+    ssl_keyfile: Path | None = None   # ... and its private key (PEM)
 
     clinic_name: str = 'Clinic Flow'
     clinic_address: str = ''
@@ -62,6 +72,38 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = SecretStr('')
     smtp_starttls: bool = True
     smtp_from: str = ''
+
+    @field_validator('database_url')
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        """Only the two async drivers the app is built on. A plain ``postgresql://`` or ``sqlite://`` URL (as
+        hosting panels and other tools print them) means the same database, so it is mapped to the async driver
+        rather than refused; any other driver (``mysql://``, ``postgresql+psycopg2://``) is refused by name."""
+        value = value.strip()
+        if not value:
+            return value
+        try:
+            url = make_url(value)
+        except Exception as e:  # noqa: BLE001 - SQLAlchemy raises ArgumentError or ValueError (e.g. a bad port)
+            raise ValueError(f'not a database URL; Clinic Flow runs on {DATABASE_URL_EXAMPLES}') from e
+        driver = DATABASE_DRIVERS.get(url.drivername)
+        if driver is None:
+            raise ValueError(f'unsupported database {url.drivername!r}; Clinic Flow runs on {DATABASE_URL_EXAMPLES}')
+        if driver.startswith('sqlite') and url.database in (None, '', ':memory:'):
+            raise ValueError('an SQLite database needs a file (sqlite+aiosqlite:///path/to/clinic.db); '
+                             'an in-memory one would vanish at each connection')
+        return url.set(drivername=driver).render_as_string(hide_password=False)
+
+    @model_validator(mode='after')
+    def _certificate_with_key(self) -> Settings:
+        """HTTPS needs both files; one without the other is a mistake, not a wish for plain HTTP."""
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            missing = 'CLINIC_SSL_KEYFILE' if self.ssl_keyfile is None else 'CLINIC_SSL_CERTFILE'
+            raise ValueError(f'HTTPS needs both CLINIC_SSL_CERTFILE and CLINIC_SSL_KEYFILE; {missing} is not set')
+        for name, path in (('CLINIC_SSL_CERTFILE', self.ssl_certfile), ('CLINIC_SSL_KEYFILE', self.ssl_keyfile)):
+            if path is not None and not path.is_file():
+                raise ValueError(f'{name}: no file at {path}')
+        return self
 
     @field_validator('timezone')
     @classmethod
@@ -113,6 +155,15 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith('sqlite')
 
+    @property
+    def uses_tls(self) -> bool:
+        return self.ssl_certfile is not None and self.ssl_keyfile is not None
+
+    @property
+    def database_setting(self) -> str:
+        """The setting a person changes to fix the database: the URL, or the data folder the default lives in."""
+        return 'CLINIC_DATABASE_URL' if self.database_url else 'CLINIC_DATA_DIR'
+
     def resolved_storage_secret(self) -> str:
         """The secret that signs session cookies: from settings, else generated once and kept in the data folder."""
         if self.storage_secret is not None and self.storage_secret.get_secret_value():
@@ -130,6 +181,23 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def describe_errors(error: ValidationError) -> list[str]:
+    """One line per wrong setting, naming the variable a person sets (``CLINIC_PORT: ...``), without pydantic's
+    error codes and documentation links. Our own checks word the whole message; pydantic's type checks ("input
+    should be a valid integer") get the value that was given, except for secrets and the database URL."""
+    lines = []
+    for problem in error.errors(include_url=False):
+        field = str(problem['loc'][0]) if problem['loc'] else ''
+        if problem['type'] == 'value_error':
+            message = problem['msg'].removeprefix('Value error, ')
+        else:
+            given = problem.get('input')
+            hidden = 'secret' in field or 'password' in field or field == 'database_url' or given is None
+            message = problem['msg'][:1].lower() + problem['msg'][1:] + ('' if hidden else f' (got {str(given)!r})')
+        lines.append(f'CLINIC_{field.upper()}: {message}' if field else message)
+    return lines
 
 
 # Settings an administrator may change on the settings page (stored in the clinic_settings table). A stored value
