@@ -19,6 +19,7 @@ from nicegui import app, ui
 from services import audit, users
 from services.access import Actor
 from services.core.db import get_db
+from services.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 
 from . import auth, layout, tabs
 from .stations import HOME, Station
@@ -100,10 +101,15 @@ def _staff_wrapper(spec: PageSpec) -> Callable[..., Any]:
             await _show_forbidden(actor, spec)
             return None
         tabs.register(actor.user_id)
-        with layout.frame(actor, spec.title, current_path=request.url.path):
-            result = spec.builder(actor, **params)
-            if inspect.isawaitable(result):
-                await result
+        with layout.frame(actor, spec.title, current_path=request.url.path) as content:
+            try:
+                result = spec.builder(actor, **params)
+                if inspect.isawaitable(result):
+                    await result
+            except DomainError as error:  # e.g. /consultation/visits/999999: say so, on the station's frame
+                content.clear()
+                with content:
+                    problem(str(error), HOME[actor.role])
         return None
 
     page.__signature__ = _signature_with_request(spec.builder)  # type: ignore[attr-defined]
@@ -120,11 +126,40 @@ def _file_wrapper(spec: PageSpec) -> Callable[..., Any]:
         assert spec.station is not None
         if not spec.station.allows(actor.role):
             return PlainTextResponse(f'Your role ({actor.role.label}) cannot open this.', status_code=403)
-        return await spec.builder(actor, **params)
+        try:
+            return await spec.builder(actor, **params)
+        except DomainError as error:  # e.g. an unknown or impossible id typed into the address: 404, not 500
+            return PlainTextResponse(str(error), status_code=_STATUS.get(type(error), 400))
 
     download.__signature__ = _signature_with_request(spec.builder)  # type: ignore[attr-defined]
     download.__name__ = spec.builder.__name__
     return download
+
+
+_STATUS = {NotFound: 404, PermissionDenied: 403, Conflict: 409}
+
+
+def problem(message: str, home: Station) -> None:
+    """What a page shows instead of itself when what it is about cannot be shown (unknown id, no permission)."""
+    with ui.card().classes('max-w-lg').mark('page-problem'):
+        ui.label(message).classes('text-lg font-medium')
+        ui.button(f'Go to {home.title}', icon=home.icon, on_click=lambda: ui.navigate.to(home.path))
+
+
+def _public_wrapper(spec: PageSpec) -> Callable[..., Any]:
+    """A public page whose subject cannot be shown answers with a plain message (never a 500)."""
+    async def page(**params: Any):
+        try:
+            result = spec.builder(**params)
+            return await result if inspect.isawaitable(result) else result
+        except DomainError as error:
+            ui.label(str(error)).classes('text-lg p-6').mark('page-problem')
+            return None
+
+    page.__signature__ = inspect.signature(spec.builder)  # type: ignore[attr-defined]
+    page.__name__ = spec.builder.__name__
+    page.__module__ = spec.builder.__module__
+    return page
 
 
 def _signature_with_request(builder: Callable[..., Any]) -> inspect.Signature:
@@ -143,7 +178,7 @@ async def _complete_sign_in(request: Request, token: str = ''):
 
 def register_all() -> None:
     for spec in _specs.values():
-        handler = _staff_wrapper(spec) if spec.station is not None else spec.builder
+        handler = _staff_wrapper(spec) if spec.station is not None else _public_wrapper(spec)
         ui.page(spec.path, title=spec.title, **spec.options)(handler)
     for spec in _files.values():
         app.get(spec.path, include_in_schema=False)(_file_wrapper(spec))

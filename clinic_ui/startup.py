@@ -28,6 +28,7 @@ from services.core.migrate import upgrade
 from services.core.settings import Settings
 from services.mailer import Mailer
 
+from . import socket_guard
 from .security_headers import SecurityHeaders
 from .stations import STATIONS
 from .upload_limit import UploadLimit
@@ -178,6 +179,7 @@ def build(settings: Settings, started: float | None = None, *, database_prepared
         bus.observers.append(event_log_writer(settings.event_log))
     mailer = Mailer(settings)
     private_files.make_private(settings)  # before the database, the secret or a session file is created
+    socket_guard.install()  # values sent over the websocket are checked before any page sees them
     state = readiness = Readiness()
     app.add_middleware(StartingGate, readiness=state, clinic_name=settings.clinic_name)
     app.add_middleware(UploadLimit, max_bytes=settings.upload_max_mb * 1_048_576)

@@ -5,7 +5,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from nicegui import context, ui
+from nicegui import context, events, ui
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.core.db import get_db
@@ -85,6 +85,29 @@ def _show_error(message: str, error_label: ui.label | None) -> None:
     if error_label is not None:
         error_label.set_text(message)
     ui.notify(message, type='negative', multi_line=True)
+
+
+def on_row(table: ui.table, event: str, handler: Callable[..., Any], *, choices: tuple[str, ...] = ()) -> None:
+    """Call ``handler(row)`` when a row's button sends ``event`` (``$parent.$emit(event, props.row.id)`` in a slot,
+    or ``[choice, props.row.id]`` with ``choices``: then ``handler(choice, row)``); also for NiceGUI's own
+    ``rowClick``. The row is the server's own copy, found by its key: what the browser sends only points at it,
+    and anything that points at no row of the table (junk sent over the socket) is ignored."""
+    def dispatch(e: events.GenericEventArguments) -> Any:
+        args, choice = e.args, None
+        if event == 'rowClick':  # NiceGUI sends [event, row, index]
+            args = args[1].get(table.row_key) if isinstance(args, list) and len(args) > 1 and \
+                isinstance(args[1], dict) else None
+        elif choices:
+            if not (isinstance(args, list) and len(args) == 2 and args[0] in choices):
+                return None
+            choice, args = args
+        row = next((r for r in table.rows if r.get(table.row_key) == args), None) \
+            if isinstance(args, (int, str)) and not isinstance(args, bool) else None
+        if row is None:
+            return None
+        return handler(choice, row) if choices else handler(row)
+
+    table.on(event, dispatch)
 
 
 def error_text() -> ui.label:

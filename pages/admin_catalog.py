@@ -8,7 +8,7 @@ from nicegui import ui
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import back_link, error_text, money, staff_action, staff_read
+from clinic_ui.widgets import back_link, error_text, money, on_row, staff_action, staff_read
 from models import RoomKind, ServiceKind
 from services import catalog
 from services.access import Actor
@@ -113,7 +113,7 @@ async def catalog_page(actor: Actor, tab: str = 'specialties'):
             specialty_table = table(_columns(('name', 'Specialty'), ('keywords', 'Complaints / keywords'),
                                              ('description', 'Description')), 'specialties-table',
                                     'No specialties yet.')
-            specialty_table.on('rowClick', lambda e: edit_specialty(specialties_by_id.get(e.args[1]['id'])))
+            on_row(specialty_table, 'rowClick', lambda row: edit_specialty(specialties_by_id.get(row['id'])))
 
             async def load_specialties() -> None:
                 async with get_db().read() as session:
@@ -145,7 +145,7 @@ async def catalog_page(actor: Actor, tab: str = 'specialties'):
             toolbar('Add room', lambda: edit_room())
             room_table = table(_columns(('code', 'Code'), ('name', 'Name'), ('kind', 'Used for'), ('floor', 'Floor'),
                                         ('state', 'State')), 'rooms-table', 'No rooms yet.')
-            room_table.on('rowClick', lambda e: edit_room(rooms_by_id.get(e.args[1]['id'])))
+            on_row(room_table, 'rowClick', lambda row: edit_room(rooms_by_id.get(row['id'])))
 
             async def load_rooms() -> None:
                 async with get_db().read() as session:
@@ -201,7 +201,7 @@ async def catalog_page(actor: Actor, tab: str = 'specialties'):
             service_table = table(_columns(('code', 'Code'), ('name', 'Service'), ('kind', 'Kind'),
                                            ('duration', 'Minutes'), ('price', 'Price'), ('state', 'State')),
                                   'services-table', 'No services yet.')
-            service_table.on('rowClick', lambda e: edit_service(services_by_id.get(e.args[1]['id'])))
+            on_row(service_table, 'rowClick', lambda row: edit_service(services_by_id.get(row['id'])))
             service_pager = ui.row().classes('w-full items-center justify-end gap-2')
 
             async def load_services() -> None:
@@ -263,7 +263,7 @@ async def catalog_page(actor: Actor, tab: str = 'specialties'):
                                             ('unit', 'Unit'), ('price', 'Price per unit'),
                                             ('reorder', 'Reorder level'), ('state', 'State')),
                                    'medicines-table', 'No medicines yet.')
-            medicine_table.on('rowClick', lambda e: edit_medicine(medicines_by_id.get(e.args[1]['id'])))
+            on_row(medicine_table, 'rowClick', lambda row: edit_medicine(medicines_by_id.get(row['id'])))
             medicine_pager = ui.row().classes('w-full items-center justify-end gap-2')
 
             async def load_medicines() -> None:

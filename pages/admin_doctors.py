@@ -8,7 +8,7 @@ from nicegui import ui
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import back_link, data_table, error_text, section_title, staff_action
+from clinic_ui.widgets import back_link, data_table, error_text, on_row, section_title, staff_action
 from services import catalog, doctors_admin
 from services.access import Actor
 from services.core.db import get_db
@@ -30,7 +30,7 @@ COLUMNS = [
 HOURS_SLOT = r'''
 <q-td :props="props">
   <q-btn flat dense round icon="delete" color="negative" aria-label="Remove"
-         @click="$parent.$emit('remove', props.row)" />
+         @click="$parent.$emit('remove', props.row.id)" />
 </q-td>
 '''
 TIME_OPTIONS = [f'{h:02d}:{m:02d}' for h in range(5, 23) for m in (0, 15, 30, 45)]
@@ -90,7 +90,7 @@ async def doctors_page(actor: Actor):
     ui.label('Click a doctor to set specialties, services, weekly hours and leave.').classes('text-sm text-slate-600')
     table = data_table(COLUMNS, first, empty='No doctors yet: create a doctor account on the staff page.',
                        mark='doctors')
-    table.on('rowClick', lambda e: ui.navigate.to(f'/admin/doctors/{e.args[1]["id"]}'))
+    on_row(table, 'rowClick', lambda row: ui.navigate.to(f'/admin/doctors/{row["id"]}'))
     table.props('table-class="cursor-pointer"')
 
     async def refresh() -> None:
@@ -210,7 +210,7 @@ async def doctor_page(actor: Actor, doctor_id: int):
                 await staff_action(lambda s: doctors_admin.remove_hours(s, actor, row['id'], tz=settings.tz),
                                    error_label=hours_error, success='Hours removed.')
 
-            hours_table.on('remove', lambda e: remove_hours(e.args))
+            on_row(hours_table, 'remove', remove_hours)
             with ui.row().classes('w-full justify-end'):
                 ui.button('Add hours', icon='add', on_click=add_hours).props('unelevated no-caps').mark('add-hours')
 
@@ -246,7 +246,7 @@ async def doctor_page(actor: Actor, doctor_id: int):
                 await staff_action(lambda s: doctors_admin.remove_leave(s, actor, row['id']),
                                    error_label=leave_error, success='Leave removed.')
 
-            leave_table.on('remove', lambda e: remove_leave(e.args))
+            on_row(leave_table, 'remove', remove_leave)
             with ui.row().classes('w-full justify-end'):
                 ui.button('Add leave', icon='add', on_click=add_leave).props('unelevated no-caps').mark('add-leave')
 

@@ -6,7 +6,7 @@ from nicegui import ui
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import back_link, error_text, section_title, staff_action, staff_read
+from clinic_ui.widgets import back_link, error_text, on_row, section_title, staff_action, staff_read
 from models import Role
 from models.types import utcnow
 from services import staff_admin
@@ -27,7 +27,7 @@ COLUMNS = [
 ]
 ACTIONS_SLOT = r'''
 <q-td :props="props" class="whitespace-nowrap">
-  <q-btn flat dense no-caps color="primary" icon="edit" label="Edit" @click="$parent.$emit('edit', props.row)" />
+  <q-btn flat dense no-caps color="primary" icon="edit" label="Edit" @click="$parent.$emit('edit', props.row.id)" />
 </q-td>
 '''
 STATE_SLOT = r'''
@@ -163,7 +163,7 @@ async def staff_page_(actor: Actor):
         .classes('w-full').mark('staff-table')
     table.add_slot('body-cell-actions', ACTIONS_SLOT)
     table.add_slot('body-cell-state', STATE_SLOT)
-    table.on('edit', lambda e: open_account(actor, e.args['id']))
+    on_row(table, 'edit', lambda row: open_account(actor, row['id']))
     with ui.row().classes('w-full items-center justify-end gap-2'):
         position = ui.label().classes('text-sm text-slate-600')
         previous = ui.button(icon='chevron_left', on_click=lambda: move(-PAGE_SIZE)).props('flat round dense')

@@ -213,7 +213,7 @@ async def board_page(key: str | None = None, department: int | None = None):
 
     day_now = utcnow()
     async with get_db().read() as session:
-        eligible = await queue.board_queues(session, queue_ids=scope.queue_ids, department=department,
+        eligible = await queue.board_queues(session, queue_ids=scope.queue_ids, department_id=department,
                                             day=day_now.astimezone(settings.tz).date())
         views = [v for v in await queue.board_views(session, [q.id for q in eligible], tz=settings.tz, now=day_now)
                  if v.active or v.waiting or v.skipped or v.finished]  # only the queues at work today

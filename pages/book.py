@@ -6,7 +6,7 @@ from nicegui import ui
 from clinic_ui.pickers import SlotGrid
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import RECEPTION
-from clinic_ui.widgets import error_text, money, section_title, staff_action
+from clinic_ui.widgets import error_text, money, section_title, staff_action, staff_read
 from models import BookingSource
 from services import booking, patients
 from services.access import Actor
@@ -68,16 +68,23 @@ async def book_page(actor: Actor, patient_id: int):
                         f' with {state["doctors"].get(slot.doctor_id, "")}')
 
     async def load_doctors() -> None:
-        async with get_db().read() as session:
+        async def read(session):
             found = await booking.specialties_for_complaint(session, complaint.value or '') \
                 if complaint.value else []
             if found and service.value is None:  # a complaint alone: book that specialty's consultation
                 fitting = await booking.consultation_for_specialty(session, found[0].id)
                 if fitting is not None:
-                    service.set_value(fitting.id)  # reloads the doctors through on_value_change
-                    return
-            options = await booking.doctors_for(session, service_id=service.value,
-                                                specialty_ids=[s.id for s in found] or None)
+                    return found, fitting, []
+            return found, None, await booking.doctors_for(session, service_id=service.value,
+                                                          specialty_ids=[s.id for s in found] or None)
+
+        answer = await staff_read(read)
+        if answer is None:
+            return
+        found, fitting, options = answer
+        if fitting is not None:
+            service.set_value(fitting.id)  # reloads the doctors through on_value_change
+            return
         suggestion.set_text('Suggested specialty: ' + ', '.join(s.name for s in found[:2]) if found else
                             ('No specialty matches these words: choose the service.' if complaint.value else ''))
         state['doctors'] = {d.id: d.name for d in options}
@@ -91,9 +98,9 @@ async def book_page(actor: Actor, patient_id: int):
         if service.value is None:
             return None
         ids = list(state['doctors']) if doctor.value == ANY_DOCTOR else [doctor.value]
-        async with get_db().read() as session:
-            return await booking.free_slots(session, service_id=service.value, doctor_ids=ids, start_day=first_day,
-                                            days=DAYS_SHOWN, tz=tz, now=now_utc(), limit_per_day=40)
+        return await staff_read(lambda s: booking.free_slots(s, service_id=service.value, doctor_ids=ids,
+                                                             start_day=first_day, days=DAYS_SHOWN, tz=tz,
+                                                             now=now_utc(), limit_per_day=40))
 
     async def confirm() -> None:
         slot: Slot | None = state['slot']

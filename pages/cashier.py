@@ -12,7 +12,7 @@ from clinic_ui import auth
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import CASHIER
-from clinic_ui.widgets import data_table, error_text, money, section_title, staff_action
+from clinic_ui.widgets import data_table, error_text, money, on_row, section_title, staff_action
 from models import InvoiceStatus, PaymentKind, PaymentMethod
 from services import billing, receipts, users
 from services.access import Actor
@@ -35,7 +35,7 @@ QUEUE_COLUMNS = [
 QUEUE_ACTIONS = r'''
 <q-td :props="props" class="whitespace-nowrap">
   <q-btn unelevated dense no-caps color="primary" icon="receipt_long" class="q-px-sm"
-         :label="props.row.unbilled ? 'Bill' : 'Open'" @click="$parent.$emit('open', props.row)" />
+         :label="props.row.unbilled ? 'Bill' : 'Open'" @click="$parent.$emit('open', props.row.id)" />
 </q-td>
 '''
 ITEM_COLUMNS = [
@@ -55,11 +55,11 @@ PAYMENT_COLUMNS = [
 PAYMENT_ACTIONS = r'''
 <q-td :props="props" class="whitespace-nowrap">
   <template v-if="props.row.first">
-    <q-btn flat dense no-caps color="primary" icon="print" label="A4" @click="$parent.$emit('print', {row: props.row, layout: 'a4'})" />
-    <q-btn flat dense no-caps color="primary" icon="receipt" label="80 mm" @click="$parent.$emit('print', {row: props.row, layout: 'thermal'})" />
-    <q-btn flat dense round color="primary" icon="mail" aria-label="Email" @click="$parent.$emit('email', props.row)" />
+    <q-btn flat dense no-caps color="primary" icon="print" label="A4" @click="$parent.$emit('print', ['a4', props.row.id])" />
+    <q-btn flat dense no-caps color="primary" icon="receipt" label="80 mm" @click="$parent.$emit('print', ['thermal', props.row.id])" />
+    <q-btn flat dense round color="primary" icon="mail" aria-label="Email" @click="$parent.$emit('email', props.row.id)" />
   </template>
-  <q-btn v-if="props.row.refundable" flat dense no-caps color="negative" label="Refund…" @click="$parent.$emit('refund', props.row)" />
+  <q-btn v-if="props.row.refundable" flat dense no-caps color="negative" label="Refund…" @click="$parent.$emit('refund', props.row.id)" />
 </q-td>
 '''
 STATUS_COLORS = {InvoiceStatus.UNPAID: 'orange', InvoiceStatus.PARTIALLY_PAID: 'amber-8',
@@ -123,7 +123,7 @@ async def cashier_page(actor: Actor):
         .classes('text-sm text-slate-600 -mt-2')
     table = data_table(QUEUE_COLUMNS, rows, empty='Nobody is waiting to pay.', mark='cashier-queue')
     table.add_slot('body-cell-actions', QUEUE_ACTIONS)
-    table.on('open', lambda e: open_visit(actor, e.args['id']))
+    on_row(table, 'open', lambda row: open_visit(actor, row['id']))
 
     async def refresh() -> None:
         fresh = await queue_rows(actor)
@@ -201,10 +201,10 @@ class InvoiceScreen:
                 .props('flat dense wrap-cells hide-bottom no-data-label="No payment yet."').classes('w-full') \
                 .mark('invoice-payments')
             self.payments.add_slot('body-cell-actions', PAYMENT_ACTIONS)
-            self.payments.on('print', lambda e: ui.navigate.to(receipt_url(e.args['row']['receipt'],
-                                                                           e.args['layout']), new_tab=True))
-            self.payments.on('email', lambda e: self.open_email(e.args['receipt']))
-            self.payments.on('refund', lambda e: self.open_refund(e.args))
+            on_row(self.payments, 'print', lambda layout, row: ui.navigate.to(receipt_url(row['receipt'], layout),
+                                                                              new_tab=True), choices=('a4', 'thermal'))
+            on_row(self.payments, 'email', lambda row: self.open_email(row['receipt']))
+            on_row(self.payments, 'refund', self.open_refund)
 
     async def load(self) -> None:
         async with get_db().read() as session:

@@ -5,7 +5,7 @@ from nicegui import context, ui
 
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import error_text, section_title, staff_action
+from clinic_ui.widgets import error_text, on_row, section_title, staff_action
 from services import display_keys, queue
 from services.access import Actor
 from services.core.db import get_db
@@ -100,11 +100,10 @@ async def displays_page(actor: Actor):
             rename_dialog.close()
             await load()
 
-    async def key_action(event) -> None:
-        action, key_id = event.args
-        chosen['id'] = key_id
+    async def key_action(action: str, row: dict) -> None:
+        key_id = chosen['id'] = row['id']
         if action == 'rename':
-            new_name.value = next((r['name'] for r in table.rows if r['id'] == key_id), '')
+            new_name.value = row['name']
             rename_dialog.open()
         elif action == 'revoke':
             await staff_action(lambda s: display_keys.revoke(s, actor, key_id), success='Key revoked.')
@@ -112,5 +111,5 @@ async def displays_page(actor: Actor):
 
     issue_button.on_click(issue)
     rename_save.on_click(save_name)
-    table.on('key_action', key_action)
+    on_row(table, 'key_action', key_action, choices=('rename', 'revoke'))
     await load()

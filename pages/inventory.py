@@ -6,7 +6,7 @@ from nicegui import ui
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import PHARMACY
-from clinic_ui.widgets import data_table, error_text, section_title, staff_action
+from clinic_ui.widgets import data_table, error_text, on_row, section_title, staff_action
 from models.types import utcnow
 from services import inventory
 from services.access import Actor
@@ -36,8 +36,8 @@ LEDGER_COLUMNS = [
 ]
 OPEN_SLOT = r'''
 <q-td :props="props" class="whitespace-nowrap">
-  <q-btn flat dense no-caps color="primary" label="Ledger" @click="$parent.$emit('ledger', props.row)" />
-  <q-btn flat dense no-caps color="primary" label="Goods in" @click="$parent.$emit('receive', props.row)" />
+  <q-btn flat dense no-caps color="primary" label="Ledger" @click="$parent.$emit('ledger', props.row.id)" />
+  <q-btn flat dense no-caps color="primary" label="Goods in" @click="$parent.$emit('receive', props.row.id)" />
 </q-td>
 '''
 
@@ -153,6 +153,6 @@ async def inventory_page(actor: Actor):
                 ui.button('Save', on_click=confirm).props('unelevated no-caps').mark('confirm-adjust')
         dialog.open()
 
-    table.on('ledger', lambda e: ledger_dialog(e.args['id']))
-    table.on('receive', lambda e: receive_dialog(e.args['id'], e.args['name']))
+    on_row(table, 'ledger', lambda row: ledger_dialog(row['id']))
+    on_row(table, 'receive', lambda row: receive_dialog(row['id'], row['name']))
     subscribe(StockChanged, refresh)

@@ -10,7 +10,7 @@ from nicegui import ui
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import SERVICES
-from clinic_ui.widgets import data_table, error_text, section_title, staff_action
+from clinic_ui.widgets import data_table, error_text, on_row, section_title, staff_action
 from models import OrderStatus, ServiceKind
 from models.types import utcnow
 from services import consultation, files, orders, queue
@@ -37,7 +37,7 @@ COLUMNS = [
 ACTIONS_SLOT = r'''
 <q-td :props="props" class="whitespace-nowrap">
   <q-btn unelevated dense no-caps color="primary" class="q-px-sm"
-         :label="props.row.state === 'pending' ? 'Take' : 'Open'" @click="$parent.$emit('open', props.row)" />
+         :label="props.row.state === 'pending' ? 'Take' : 'Open'" @click="$parent.$emit('open', props.row.id)" />
 </q-td>
 '''
 STATUS_SLOT = r'''
@@ -187,7 +187,7 @@ async def lab_page(actor: Actor):
                         .mark('complete-result')
         dialog.open()
 
-    table.on('open', lambda e: open_order(e.args['id']))
+    on_row(table, 'open', lambda row: open_order(row['id']))
     subscribe(OrdersChanged, refresh)
     await refresh()
 

@@ -9,7 +9,7 @@ from nicegui import ui
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import RECEPTION
-from clinic_ui.widgets import section_title, staff_action
+from clinic_ui.widgets import on_row, section_title, staff_action
 from models import OutboxStatus
 from services import outbox
 from services.access import Actor
@@ -86,8 +86,8 @@ async def outbox_page(actor: Actor):
         else:
             await load()
 
-    async def send_again(event) -> None:
-        outbox_id = int(event.args)
+    async def send_again(row: dict) -> None:
+        outbox_id = row['id']
 
         async def action(session):
             await outbox.requeue(session, actor, outbox_id)
@@ -97,6 +97,6 @@ async def outbox_page(actor: Actor):
 
     status_filter.on_value_change(filter_changed)
     pager.on_value_change(load)
-    table.on('requeue', send_again)
+    on_row(table, 'requeue', send_again)
     subscribe(OutboxChanged, load)
     await load()

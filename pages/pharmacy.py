@@ -8,7 +8,7 @@ from nicegui import ui
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import PHARMACY
-from clinic_ui.widgets import data_table, error_text, section_title, staff_action
+from clinic_ui.widgets import data_table, error_text, on_row, section_title, staff_action
 from models import PrescriptionStatus
 from models.types import utcnow
 from services import clinical_pdf, inventory, pharmacy, prescriptions
@@ -31,7 +31,7 @@ QUEUE_COLUMNS = [
 QUEUE_SLOT = r'''
 <q-td :props="props" class="whitespace-nowrap">
   <q-btn unelevated dense no-caps color="primary" label="Dispense" class="q-px-sm"
-         @click="$parent.$emit('dispense', props.row)" />
+         @click="$parent.$emit('dispense', props.row.id)" />
 </q-td>
 '''
 
@@ -219,7 +219,7 @@ async def pharmacy_page(actor: Actor):
                     .props('unelevated no-caps').mark('confirm-dispense')
         dialog.open()
 
-    table.on('dispense', lambda e: open_dispense(e.args['id']))
+    on_row(table, 'dispense', lambda row: open_dispense(row['id']))
     subscribe(PrescriptionChanged, refresh)
     subscribe(StockChanged, refresh)
     await refresh_queue()

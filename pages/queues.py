@@ -8,7 +8,7 @@ from clinic_ui import live
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import RECEPTION
-from clinic_ui.widgets import error_text, section_title, staff_action
+from clinic_ui.widgets import error_text, on_row, section_title, staff_action
 from models import TicketStatus
 from models.types import utcnow
 from services import queue
@@ -115,8 +115,8 @@ async def queues_page(actor: Actor):
     priority_save.on_click(save_priority)
     move_save.on_click(save_move)
 
-    async def ticket_action(event) -> None:
-        action, ticket_id = event.args
+    async def ticket_action(action: str, row: dict) -> None:
+        ticket_id = row['id']
         ticket = tickets.get(ticket_id)
         if ticket is None:
             return
@@ -154,7 +154,7 @@ async def queues_page(actor: Actor):
                     .classes('w-full').mark(f'queue-table-{view.prefix}')
                 table.pagination = {'rowsPerPage': 0}
                 table.add_slot('body-cell-actions', ACTIONS_SLOT)
-                table.on('ticket_action', ticket_action)
+                on_row(table, 'ticket_action', ticket_action, choices=('priority', 'recall', 'back', 'move', 'undo'))
                 cards[view.id] = (line, table)
             for ticket in [*view.active, *view.waiting, *view.skipped]:
                 tickets[ticket.id] = ticket

@@ -10,7 +10,7 @@ from clinic_ui.live import subscribe
 from clinic_ui.pickers import SlotGrid, patient_search
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import RECEPTION
-from clinic_ui.widgets import data_table, error_text, section_title, staff_action, staff_read
+from clinic_ui.widgets import data_table, error_text, on_row, section_title, staff_action, staff_read
 from models import AppointmentStatus
 from services import appointments, booking, checkin, documents, patients
 from services.access import Actor
@@ -32,15 +32,15 @@ COLUMNS = [
 ACTIONS_SLOT = r'''
 <q-td :props="props" class="whitespace-nowrap">
   <q-btn v-if="props.row.can_check_in" unelevated dense no-caps color="primary" label="Check in" class="q-px-sm"
-         @click="$parent.$emit('check_in', props.row)" />
+         @click="$parent.$emit('check_in', props.row.id)" />
   <q-btn v-if="props.row.checked_in" flat dense no-caps color="primary" icon="print" label="Ticket"
-         @click="$parent.$emit('ticket', props.row)" />
+         @click="$parent.$emit('ticket', props.row.id)" />
   <q-btn v-if="props.row.can_change" flat dense round icon="more_vert" aria-label="More">
     <q-menu auto-close>
       <q-list style="min-width: 11rem">
-        <q-item clickable @click="$parent.$emit('reschedule', props.row)"><q-item-section>Reschedule</q-item-section></q-item>
-        <q-item clickable @click="$parent.$emit('cancel', props.row)"><q-item-section>Cancel…</q-item-section></q-item>
-        <q-item clickable @click="$parent.$emit('no_show', props.row)"><q-item-section>Did not come</q-item-section></q-item>
+        <q-item clickable @click="$parent.$emit('reschedule', props.row.id)"><q-item-section>Reschedule</q-item-section></q-item>
+        <q-item clickable @click="$parent.$emit('cancel', props.row.id)"><q-item-section>Cancel…</q-item-section></q-item>
+        <q-item clickable @click="$parent.$emit('no_show', props.row.id)"><q-item-section>Did not come</q-item-section></q-item>
       </q-list>
     </q-menu>
   </q-btn>
@@ -307,11 +307,11 @@ async def reception_page(actor: Actor):
         await staff_action(lambda s: booking.mark_no_show(s, actor, row['id'], now=now_utc()),
                            success=f'{patient_of(row)} marked as not come.')
 
-    table.on('check_in', lambda e: open_check_in(actor, e.args['id']))
-    table.on('reschedule', lambda e: open_reschedule(actor, e.args['id']))
-    table.on('cancel', lambda e: open_cancel(actor, e.args['id'], patient_of(e.args)))
-    table.on('no_show', lambda e: on_no_show(e.args))
-    table.on('ticket', lambda e: on_ticket(e.args))
+    on_row(table, 'check_in', lambda row: open_check_in(actor, row['id']))
+    on_row(table, 'reschedule', lambda row: open_reschedule(actor, row['id']))
+    on_row(table, 'cancel', lambda row: open_cancel(actor, row['id'], patient_of(row)))
+    on_row(table, 'no_show', on_no_show)
+    on_row(table, 'ticket', on_ticket)
 
     async def refresh() -> None:
         fresh = await appointment_rows(actor)

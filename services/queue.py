@@ -372,15 +372,15 @@ async def transfer_targets(session: AsyncSession, actor: Actor) -> list[Queue]:
 # -- the board ---------------------------------------------------------------------------------------------------
 
 @query
-async def board_queues(session: AsyncSession, *, queue_ids: tuple[int, ...] = (), department: int | None = None,
+async def board_queues(session: AsyncSession, *, queue_ids: tuple[int, ...] = (), department_id: int | None = None,
                        day: date) -> list[Queue]:
     """The queues a board shows: those of its display key (all when empty), optionally one department
     (specialty), limited to station queues and doctors who work that day or already have tickets."""
     query = select(Queue).where(Queue.is_active.is_(True))
     if queue_ids:
         query = query.where(Queue.id.in_(queue_ids))
-    if department is not None:
-        doctors = select(DoctorSpecialty.doctor_id).where(DoctorSpecialty.specialty_id == department)
+    if department_id is not None:
+        doctors = select(DoctorSpecialty.doctor_id).where(DoctorSpecialty.specialty_id == department_id)
         query = query.where(Queue.doctor_id.in_(doctors))
     queues = (await session.exec(query)).all()
     working = set((await session.exec(select(WorkingHours.doctor_id)

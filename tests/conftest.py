@@ -93,3 +93,30 @@ async def user(user):
     from clinic_ui import startup
     await startup.wait_until_ready()
     return user
+
+
+# --- shared by the page tests -----------------------------------------------------------------------------------
+
+RETRIES = 50  # NiceGUI's simulated user looks this many times (0.1 s apart) before a check fails
+
+
+@pytest.fixture(autouse=True)
+def no_login_delay(monkeypatch):
+    """A wrong password costs a delay on purpose; tests that try one need not wait for it."""
+    from services import users
+    monkeypatch.setattr(users, 'FAILED_LOGIN_DELAY_S', 0)
+
+
+async def sign_in(user, username: str, password: str | None = None, *, station: str | None = None) -> None:
+    """Sign in through the real sign-in page and wait for the station (``make_clinic``'s accounts by default)."""
+    from tests.factories import PASSWORD
+    await user.open('/login')
+    user.find(marker='username').type(username)
+    user.find(marker='password').type(password or PASSWORD)
+    user.find(marker='sign-in').click()
+    await user.should_see(marker='station-title', content=station, retries=RETRIES)
+
+
+def element(user, marker: str):
+    """The one element with this marker on the simulated user's page."""
+    return next(iter(user.find(marker=marker).elements))

@@ -105,7 +105,7 @@ async def test_editing_an_account_resets_its_password(user: User):
     clinic = await signed_in(user)
     await user.open('/admin/staff')
     await user.should_see('Staff accounts (4)', retries=RETRIES)
-    user.find(marker='staff-table').trigger('edit', {'id': clinic.cashier.user_id})
+    user.find(marker='staff-table').trigger('edit', clinic.cashier.user_id)
     await user.should_see(marker='account-dialog', retries=RETRIES)
     user.find(marker='reset-password').click()
     await user.should_see('Temporary password for Cashier', retries=RETRIES)

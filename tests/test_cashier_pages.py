@@ -43,7 +43,7 @@ async def test_the_queue_updates_live_and_opening_bills_the_visit(user: User, mo
     await user.should_see(marker='queue-title', content='Waiting to pay (1)', retries=RETRIES)
     table = element(user, 'cashier-queue')
     assert table.rows[0]['patient'] == 'Lê Thị Hồng · P0000001' and table.rows[0]['invoices'] == 'to bill'
-    user.find(marker='cashier-queue').trigger('open', {'id': visit_id})  # what the row's button does
+    user.find(marker='cashier-queue').trigger('open', visit_id)  # what the row's button does
     await user.should_see(marker='invoice-heading', retries=RETRIES)
     await user.should_see(marker='invoice-balance', content='200,000 VND', retries=RETRIES)
     assert [r['description'] for r in element(user, 'invoice-items').rows][0] == 'General consultation'
@@ -111,7 +111,7 @@ async def test_discount_insurance_split_payment_refund_and_receipts(user: User, 
     assert response.status_code == 200 and response.content.startswith(b'%PDF')
 
     table = element(user, 'invoice-payments')
-    user.find(marker='invoice-payments').trigger('refund', next(r for r in table.rows if r['id'] == payments[0].id))
+    user.find(marker='invoice-payments').trigger('refund', payments[0].id)
     await user.should_see(marker='refund-dialog', retries=RETRIES)
     user.find(marker='refund-amount').clear().type('20000')
     user.find(marker='refund-reason').type('Medicine returned')

@@ -112,7 +112,7 @@ async def test_lab_worklist_records_a_result(user: User):
         created = await orders.place(session, ward.doctor, ward.visit_id, [ward.clinic.lab_id], now=utcnow())
     await sign_in(user, 'lab', 'Lab & imaging')
     await user.should_see('1 pending', retries=RETRIES)
-    user.find(marker='worklist').trigger('open', {'id': created[0].id})
+    user.find(marker='worklist').trigger('open', created[0].id)
     await user.should_see(marker='result-dialog', retries=RETRIES)
     user.find(marker='complete-result').click()
     await user.should_see('Please write the result', retries=RETRIES)

@@ -41,7 +41,7 @@ async def test_check_in_with_a_corrected_email_keeps_nothing_when_the_check_in_f
         email_before = (await session.get(Patient, clinic.patient_ids[0])).email
     await user.open('/reception')
     await user.should_see("Today's appointments (1)", retries=RETRIES)
-    user.find(marker='appointments').trigger('check_in', {'id': appointment.id})
+    user.find(marker='appointments').trigger('check_in', appointment.id)
     await user.should_see(marker='check-in-dialog', retries=RETRIES)
     user.find(marker='check-in-email').clear().type('new.address@example.test')
     monkeypatch.setattr(queue, 'issue_ticket', fail)  # the ticket cannot be issued

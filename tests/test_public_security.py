@@ -508,7 +508,7 @@ async def open_upload(user: User) -> str:
                                      now=datetime.now(timezone.utc))
     await sign_in(user, 'lab')
     await user.should_see('1 pending', retries=RETRIES)
-    user.find(marker='worklist').trigger('open', {'id': created[0].id})
+    user.find(marker='worklist').trigger('open', created[0].id)
     await user.should_see(marker='upload', retries=RETRIES)
     return next(iter(user.find(marker='upload').elements))._props['url']
 
