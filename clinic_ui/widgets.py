@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.core.db import get_db
 from services.core.errors import DomainError
+from services.core.money import format_money
 from services.users import SessionEnded
 
 from . import auth, tabs
@@ -117,11 +118,7 @@ def error_text() -> ui.label:
 
 def money(amount: int, currency: str, exponent: int) -> str:
     """Format minor units: ``money(150000, 'VND', 0)`` -> ``'150,000 VND'``."""
-    if exponent == 0:
-        return f'{amount:,} {currency}'
-    sign = '-' if amount < 0 else ''
-    major, minor = divmod(abs(amount), 10 ** exponent)
-    return f'{sign}{major:,}.{minor:0{exponent}d} {currency}'
+    return format_money(amount, currency, exponent)
 
 
 def data_table(columns: list[dict], rows: list[dict], *, row_key: str = 'id', empty: str = 'Nothing here.',

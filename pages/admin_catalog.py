@@ -14,6 +14,7 @@ from services import catalog
 from services.access import Actor
 from services.core.db import get_db
 from services.core.events import CatalogChanged
+from services.core.money import parse_money
 from services.core.settings import get_settings
 
 PAGE_SIZE = 50
@@ -187,7 +188,7 @@ async def catalog_page(actor: Actor, tab: str = 'specialties'):
                     description = _input('Description (optional)', item.description if item else '')
 
                     def save(s):
-                        minor = catalog.parse_money(price.value, settings.currency_exponent)
+                        minor = parse_money(price.value, settings.currency_exponent, 'price')
                         return catalog.save_service(s, actor, item.id if item else None, code=code.value,
                                                     name=name.value, kind=kind.value or '',
                                                     duration_minutes=(duration.value or '').strip() or None,
@@ -248,7 +249,7 @@ async def catalog_page(actor: Actor, tab: str = 'specialties'):
                             .props('outlined dense inputmode=numeric').classes('w-32').mark('medicine-reorder')
 
                     def save(s):
-                        minor = catalog.parse_money(price.value, settings.currency_exponent)
+                        minor = parse_money(price.value, settings.currency_exponent, 'price')
                         return catalog.save_medicine(s, actor, item.id if item else None, code=code.value,
                                                      name=name.value, unit=unit.value, price=minor,
                                                      reorder_level=(reorder.value or '').strip(),

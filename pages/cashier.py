@@ -21,6 +21,7 @@ from services.core.clock import local_time_text, local_today
 from services.core.db import get_db
 from services.core.errors import DomainError, ValidationError
 from services.core.events import BillingChanged, VisitChanged
+from services.core.money import parse_money
 from services.core.settings import get_settings
 
 QUEUE_COLUMNS = [
@@ -76,7 +77,7 @@ def fmt(amount: int) -> str:
 
 
 def parse_amount(text: str) -> int:
-    return billing.parse_money(text, get_settings().currency_exponent)
+    return parse_money(text, get_settings().currency_exponent)
 
 
 def amount_text(amount: int) -> str:

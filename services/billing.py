@@ -72,13 +72,13 @@ from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from .core.events import BillingChanged, VisitChanged, publish
+from .core.money import MAX_AMOUNT
 from .sequences import next_value
 
 OPEN_STATUSES = (InvoiceStatus.UNPAID, InvoiceStatus.PARTIALLY_PAID)
 CASHIER_METHODS = (PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.BANK_TRANSFER, PaymentMethod.E_WALLET)
 METHOD_LABELS = {PaymentMethod.CASH: 'Cash', PaymentMethod.CARD: 'Card', PaymentMethod.BANK_TRANSFER: 'Bank transfer',
                  PaymentMethod.E_WALLET: 'E-wallet', PaymentMethod.INSURANCE: 'Insurance'}
-MAX_AMOUNT = 10 ** 15  # minor units: far above any bill, far below BIGINT
 
 
 # --- Exact arithmetic ---------------------------------------------------------------------------------------
@@ -120,30 +120,6 @@ def compute_totals(line_totals: list[int], *, discount: Share | None = None,
     discount_amount = discount.of(subtotal) if discount else 0
     insurance_amount = insurance.of(subtotal - discount_amount) if insurance else 0
     return Totals(subtotal, discount_amount, insurance_amount, subtotal - discount_amount - insurance_amount)
-
-
-def parse_money(text: str, exponent: int) -> int:
-    """What the cashier typed, as minor units. VND (no minor unit): ``150.000``, ``150,000``, ``150 000`` are all
-    150000. Two decimals (USD): ``1,234.50`` -> 123450."""
-    cleaned = re.sub(r'[\s_]', '', (text or '').strip())
-    if exponent == 0:
-        cleaned = cleaned.replace(',', '').replace('.', '')
-    else:
-        cleaned = cleaned.replace(',', '')
-    if not cleaned:
-        raise ValidationError('Please enter an amount.')
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation as e:
-        raise ValidationError(f'"{text}" is not an amount.') from e
-    minor = value * (10 ** exponent)
-    if minor != minor.to_integral_value():
-        raise ValidationError(f'"{text}" has more decimals than the currency allows.')
-    if minor < 0:
-        raise ValidationError('The amount cannot be negative.')
-    if minor > MAX_AMOUNT:
-        raise ValidationError('This amount is too large.')
-    return int(minor)
 
 
 def parse_percent(text: str) -> Decimal:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
 from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,10 +21,10 @@ from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
 from .core.events import CatalogChanged, publish
+from .core.money import MAX_AMOUNT
 from .text import clean_name
 
 CODE_RE = re.compile(r'^[A-Z0-9][A-Z0-9._-]{0,19}$')
-MAX_PRICE = 10 ** 13  # minor units; far above any real price, below BIGINT
 MAX_DURATION = 8 * 60
 _LOCK = 'catalog'
 
@@ -37,26 +36,6 @@ class Page:
 
 
 # ---------------------------------------------------------------- shared checks
-
-def parse_money(text: str | int | float | None, exponent: int, label: str = 'price') -> int:
-    """``'150,000'`` -> 150000 (VND) or ``'12.50'`` -> 1250 (USD): the amount in minor units."""
-    raw = str(text if text is not None else '').strip().replace(',', '').replace(' ', '')
-    if not raw:
-        raise ValidationError(f'Please enter the {label}.', label)
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ValidationError(f'The {label} must be a number, e.g. 150000.', label) from None
-    if value < 0:
-        raise ValidationError(f'The {label} cannot be negative.', label)
-    minor = value * (10 ** exponent)
-    if minor != minor.to_integral_value():
-        raise ValidationError(f'The {label} has too many decimals for the currency '
-                              f'(at most {exponent}).', label)
-    if minor > MAX_PRICE:
-        raise ValidationError(f'The {label} is too large.', label)
-    return int(minor)
-
 
 def _code(code: str) -> str:
     code = (code or '').strip().upper()
@@ -246,7 +225,7 @@ async def save_service(session: AsyncSession, actor: Actor, service_id: int | No
         kind = ServiceKind(kind)
     except ValueError:
         raise ValidationError('Please choose the kind of service.', 'kind') from None
-    if not isinstance(price, int) or price < 0 or price > MAX_PRICE:
+    if not isinstance(price, int) or price < 0 or price > MAX_AMOUNT:
         raise ValidationError('The price must be zero or more.', 'price')
     values = {'code': _code(code), 'name': _name(name, 120), 'kind': kind,
               'duration_minutes': _int(duration_minutes, 'duration (minutes)', 1, MAX_DURATION), 'price': price,
@@ -295,7 +274,7 @@ async def save_medicine(session: AsyncSession, actor: Actor, medicine_id: int | 
                         strength: str = '') -> Medicine:
     """Create or change a medicine. ``price`` is per ``unit`` (the unit counted in stock), in minor units."""
     require(actor, Role.ADMIN)
-    if not isinstance(price, int) or price < 0 or price > MAX_PRICE:
+    if not isinstance(price, int) or price < 0 or price > MAX_AMOUNT:
         raise ValidationError('The price must be zero or more.', 'price')
     values = {'code': _code(code), 'name': _name(name, 120), 'unit': _name(unit, 20, 'unit'), 'price': price,
               'reorder_level': _int(reorder_level if reorder_level not in (None, '') else 0, 'reorder level', 0,

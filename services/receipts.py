@@ -34,6 +34,7 @@ from . import audit, billing
 from .access import Actor, require
 from .core.boundary import action, query
 from .core.errors import NotFound, ValidationError
+from .core.money import format_amount
 from .documents import FONT, prepare_fonts
 from .notifications import queue_email
 from .text import is_valid_email
@@ -182,15 +183,6 @@ async def bill_data(session: AsyncSession, actor: Actor, invoice_id: int, *, now
 
 
 # --- Layout ---------------------------------------------------------------------------------------------------------
-
-def format_amount(amount: int, exponent: int) -> str:
-    """``1234500`` -> ``'1,234,500'`` (VND) or ``'12,345.00'`` (two decimals)."""
-    sign = '-' if amount < 0 else ''
-    if exponent == 0:
-        return f'{sign}{abs(amount):,}'
-    major, minor = divmod(abs(amount), 10 ** exponent)
-    return f'{sign}{major:,}.{minor:0{exponent}d}'
-
 
 def _nfc(text: str) -> str:
     return unicodedata.normalize('NFC', text or '')

@@ -22,6 +22,7 @@ from models import (
 )
 from services import audit_view, booking, catalog, clinic_settings, doctors_admin, staff_admin, users
 from services.core.errors import Conflict, DomainError, PermissionDenied, ValidationError
+from services.core.money import parse_money
 from services.core.settings import apply_overrides, get_settings
 from tests.factories import NOW, TZ, local, make_clinic
 
@@ -254,7 +255,7 @@ async def test_a_price_change_never_alters_past_invoices(db):
     async with db.write() as session:
         await catalog.save_service(session, clinic.admin, clinic.consultation_id, code='C1',
                                    name='General consultation', kind='consultation', duration_minutes=20,
-                                   price=catalog.parse_money('180,000', 0))
+                                   price=parse_money('180,000', 0))
     async with db.read() as session:
         item = (await session.exec(select(InvoiceItem).where(InvoiceItem.invoice_id == invoice.id))).one()
         stored_invoice = await session.get(Invoice, invoice.id)
@@ -268,14 +269,14 @@ async def test_a_price_change_never_alters_past_invoices(db):
 
 @pytest.mark.parametrize('text, exponent, expected', [('150,000', 0, 150_000), ('12.50', 2, 1250), ('0', 0, 0)])
 def test_money_is_parsed_into_minor_units(text, exponent, expected):
-    assert catalog.parse_money(text, exponent) == expected
+    assert parse_money(text, exponent) == expected
 
 
 @pytest.mark.parametrize('text, message', [('', 'enter the price'), ('abc', 'must be a number'),
                                            ('-5', 'cannot be negative'), ('1.5', 'too many decimals')])
 def test_bad_money_gives_a_clear_message(text, message):
     with pytest.raises(ValidationError, match=message):
-        catalog.parse_money(text, 0)
+        parse_money(text, 0, 'price')
 
 
 async def test_catalog_validates_and_deactivates_instead_of_deleting(db):

@@ -110,7 +110,6 @@ async def test_discount_insurance_split_payment_refund_and_receipts(user: User, 
     response = await user.http_client.get(f'/cashier/invoices/{invoice_id}/bill.pdf')
     assert response.status_code == 200 and response.content.startswith(b'%PDF')
 
-    table = element(user, 'invoice-payments')
     user.find(marker='invoice-payments').trigger('refund', payments[0].id)
     await user.should_see(marker='refund-dialog', retries=RETRIES)
     user.find(marker='refund-amount').clear().type('20000')
