@@ -6,8 +6,8 @@ from contextlib import contextmanager
 
 from nicegui import ui
 
+from services import clinic_settings
 from services.access import Actor
-from services.core.settings import get_settings
 
 from . import auth, theme
 from .stations import stations_for
@@ -17,7 +17,7 @@ IDLE_CHECK_INTERVAL_S = 30
 
 @contextmanager
 def frame(actor: Actor, title: str, *, current_path: str = '') -> Iterator[ui.column]:
-    settings = get_settings()
+    settings = clinic_settings.current()
     theme.apply()
     ui.page_title(f'{title} · {settings.clinic_name}')
     with ui.header(elevated=True).classes('items-center gap-2 px-3 py-2 bg-primary text-white'):

@@ -19,10 +19,9 @@ from typing import Any, TypeVar
 from nicegui import Event, context, helpers
 
 from models.types import utcnow
-from services import queue
+from services import clinic_settings, queue
 from services.core.db import get_db
 from services.core.events import DomainEvent, QueueChanged, bus
-from services.core.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +85,7 @@ def read_once(event: DomainEvent, key: str, loader: Callable[[], Awaitable[T]]) 
 async def _read_queue(queue_id: int) -> queue.QueueView | None:
     try:
         async with get_db().read() as session:
-            views = await queue.board_views(session, [queue_id], tz=get_settings().tz, now=utcnow())
+            views = await queue.board_views(session, [queue_id], tz=clinic_settings.current().tz, now=utcnow())
         return views[0] if views else None
     except Exception:  # noqa: BLE001 - a screen must survive a failed read; the next event or reconnect heals it
         log.exception('live: reading queue %s failed', queue_id)

@@ -177,7 +177,8 @@ def build(settings: Settings, started: float | None = None, *, database_prepared
     bus.clear()  # a new app: no subscriber of an earlier one (tests build the app many times) stays
     if settings.event_log is not None:
         bus.observers.append(event_log_writer(settings.event_log))
-    mailer = Mailer(settings)
+    mailer = Mailer()
+    clinic_settings.put_in_force(None)  # a new app: its start-up reads the saved settings again
     private_files.make_private(settings)  # before the database, the secret or a session file is created
     socket_guard.install()  # values sent over the websocket are checked before any page sees them
     state = readiness = Readiness()

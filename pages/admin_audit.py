@@ -8,10 +8,9 @@ from nicegui import ui
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
 from clinic_ui.widgets import back_link, error_text, staff_read
-from services import audit_view, staff_admin
+from services import audit_view, clinic_settings, staff_admin
 from services.access import Actor
 from services.core.db import get_db
-from services.core.settings import get_settings
 
 PAGE_SIZE = 50
 COLUMNS = [
@@ -33,7 +32,7 @@ def _date(text: str | None) -> date | None:
 
 @staff_page(ADMIN, '/admin/audit', title='Audit log')
 async def audit_page(actor: Actor, entity: str = '', entity_id: int | None = None):
-    tz = get_settings().tz
+    tz = clinic_settings.current().tz
     async with get_db().read() as session:
         people = await staff_admin.people(session, actor)
     back_link()

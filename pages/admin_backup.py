@@ -7,11 +7,10 @@ from nicegui import ui
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import ADMIN
 from clinic_ui.widgets import back_link, error_text, section_title, staff_action
-from services import backup
+from services import backup, clinic_settings
 from services.access import Actor
 from services.core.db import get_db
 from services.core.errors import NotFound
-from services.core.settings import get_settings
 
 RESTORE_STEPS = [
     'Stop the clinic app (all staff will be signed out for a moment).',
@@ -24,7 +23,7 @@ RESTORE_STEPS = [
 
 @staff_page(ADMIN, '/admin/backup', title='Backup')
 async def backup_page(actor: Actor):
-    settings = get_settings()
+    settings = clinic_settings.current()
     back_link()
     if not settings.is_sqlite:
         with ui.card().classes('max-w-2xl'):
@@ -82,7 +81,7 @@ async def backup_page(actor: Actor):
 @staff_file(ADMIN, '/admin/backups/{name}')
 async def download_backup(actor: Actor, name: str):
     try:
-        found = backup.find_backup(get_settings(), name)
+        found = backup.find_backup(clinic_settings.current(), name)
     except NotFound as error:
         return PlainTextResponse(str(error), status_code=404)
     async with get_db().write() as session:

@@ -10,12 +10,11 @@ from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
 from clinic_ui.widgets import back_link, error_text, money, on_row, staff_action, staff_read
 from models import RoomKind, ServiceKind
-from services import catalog
+from services import catalog, clinic_settings
 from services.access import Actor
 from services.core.db import get_db
 from services.core.events import CatalogChanged
 from services.core.money import parse_money
-from services.core.settings import get_settings
 
 PAGE_SIZE = 50
 TABS = {'specialties': 'Specialties', 'rooms': 'Rooms', 'services': 'Services & prices', 'medicines': 'Medicines'}
@@ -66,7 +65,7 @@ def _input(label: str, value: object = '', mark: str = '') -> ui.input:
 
 @staff_page(ADMIN, '/admin/catalog', title='Catalog & prices')
 async def catalog_page(actor: Actor, tab: str = 'specialties'):
-    settings = get_settings()
+    settings = clinic_settings.current()
     back_link()
     with ui.tabs().props('align=left no-caps active-color=primary indicator-color=primary').classes('w-full') as tabs:
         for key, label in TABS.items():

@@ -9,10 +9,9 @@ from nicegui import ui
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
 from clinic_ui.widgets import back_link, error_text, money, staff_read
-from services import dashboard
+from services import clinic_settings, dashboard
 from services.access import Actor
 from services.core.clock import local_today
-from services.core.settings import get_settings
 
 METHOD_LABELS = {'cash': 'Cash', 'card': 'Card', 'bank_transfer': 'Bank transfer', 'e_wallet': 'E-wallet',
                  'insurance': 'Insurance'}
@@ -44,7 +43,7 @@ def _pie(title: str, data: dict[str, float]) -> dict:
 
 @staff_page(ADMIN, '/admin/dashboard', title='Dashboard')
 async def dashboard_page(actor: Actor):
-    settings = get_settings()
+    settings = clinic_settings.current()
     today = local_today(settings.tz)
     exponent = settings.currency_exponent
     back_link()

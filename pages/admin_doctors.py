@@ -9,12 +9,11 @@ from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
 from clinic_ui.widgets import back_link, data_table, error_text, on_row, section_title, staff_action
-from services import catalog, doctors_admin
+from services import catalog, clinic_settings, doctors_admin
 from services.access import Actor
 from services.core.db import get_db
 from services.core.errors import NotFound
 from services.core.events import StaffChanged
-from services.core.settings import get_settings
 from services.doctors_admin import WEEKDAYS
 
 COLUMNS = [
@@ -103,7 +102,7 @@ async def doctors_page(actor: Actor):
 
 @staff_page(ADMIN, '/admin/doctors/{doctor_id}', title='Doctor')
 async def doctor_page(actor: Actor, doctor_id: int):
-    settings = get_settings()
+    settings = clinic_settings.current()
     async with get_db().read() as session:
         info = await doctors_admin.detail(session, actor, doctor_id)
         specialties = {s.id: s.name for s in await catalog.list_specialties(session, actor)}

@@ -16,7 +16,7 @@ from services.access import Actor
 from services.clinic_settings import LANGUAGES
 from services.core.db import get_db
 from services.core.events import SettingsChanged, StaffChanged
-from services.core.settings import CURRENCY_EXPONENTS, get_settings
+from services.core.settings import CURRENCY_EXPONENTS
 
 PASSWORD_UNCHANGED = '••••••••'
 LOGO_URL = '/admin/settings/logo'
@@ -31,7 +31,7 @@ def _saved(changed: list[str] | None) -> None:
 
 @staff_page(ADMIN, '/admin/settings', title='Clinic settings')
 async def settings_page(actor: Actor):
-    settings = get_settings()
+    settings = clinic_settings.current()
     async with get_db().read() as session:
         prefixes = await clinic_settings.queue_prefixes(session, actor)
     back_link()
@@ -200,7 +200,7 @@ async def settings_page(actor: Actor):
 
 @staff_file(ADMIN, LOGO_URL)
 async def logo_file(actor: Actor):
-    path = get_settings().clinic_logo
+    path = clinic_settings.current().clinic_logo
     if not path or not Path(path).is_file():
         return PlainTextResponse('No logo.', status_code=404)
     return FileResponse(path, headers={'Cache-Control': 'no-store'})

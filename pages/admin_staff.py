@@ -9,11 +9,10 @@ from clinic_ui.stations import ADMIN
 from clinic_ui.widgets import back_link, error_text, on_row, section_title, staff_action, staff_read
 from models import Role
 from models.types import utcnow
-from services import staff_admin
+from services import clinic_settings, staff_admin
 from services.access import Actor
 from services.core.db import get_db
 from services.core.events import StaffChanged
-from services.core.settings import get_settings
 
 ROLES = {role.value: role.label for role in Role}
 PAGE_SIZE = 50
@@ -147,7 +146,7 @@ async def open_account(actor: Actor, user_id: int | None) -> None:
 
 @staff_page(ADMIN, '/admin/staff', title='Staff accounts')
 async def staff_page_(actor: Actor):
-    tz = get_settings().tz
+    tz = clinic_settings.current().tz
     state = {'offset': 0}
     back_link()
     with ui.row().classes('w-full items-center gap-3'):

@@ -11,13 +11,12 @@ from clinic_ui.routes import staff_page
 from clinic_ui.stations import RECEPTION
 from clinic_ui.widgets import error_text, section_title
 from models import AppointmentStatus
-from services import appointments, booking
+from services import appointments, booking, clinic_settings
 from services.access import Actor
 from services.core.clock import local_today
 from services.core.db import get_db
 from services.core.errors import DomainError
 from services.core.events import AppointmentChanged
-from services.core.settings import get_settings
 from services.patients import parse_date
 
 from .reception import COLUMNS, format_rows
@@ -28,7 +27,7 @@ ALL = ''
 
 @staff_page(RECEPTION, '/reception/appointments', title='Appointments')
 async def appointments_page(actor: Actor):
-    tz = get_settings().tz
+    tz = clinic_settings.current().tz
     today = local_today(tz)
     async with get_db().read() as session:
         doctors = await booking.doctors_for(session)

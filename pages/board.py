@@ -25,10 +25,9 @@ from clinic_ui import live
 from clinic_ui.live import subscribe
 from clinic_ui.routes import public_page
 from models.types import utcnow
-from services import display_keys, queue
+from services import clinic_settings, display_keys, queue
 from services.core.db import get_db
 from services.core.events import DisplayKeyRevoked, QueueChanged, bus
-from services.core.settings import get_settings
 from services.display_keys import DisplayScope
 
 log = logging.getLogger(__name__)
@@ -159,7 +158,7 @@ hub = Hub()
 
 
 def phrases() -> dict[str, str]:
-    return PHRASES.get(get_settings().language[:2], PHRASES['en'])
+    return PHRASES.get(clinic_settings.current().language[:2], PHRASES['en'])
 
 
 def announcement(ticket: queue.TicketView, words: dict[str, str]) -> str:
@@ -202,7 +201,7 @@ async def _scope(key: str | None) -> DisplayScope | None:
 
 @public_page('/board', title='Waiting room')
 async def board_page(key: str | None = None, department: int | None = None):
-    settings = get_settings()
+    settings = clinic_settings.current()
     words = phrases()
     ui.add_css(CSS)
     scope = await _scope(key)

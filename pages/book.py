@@ -8,12 +8,11 @@ from clinic_ui.routes import staff_page
 from clinic_ui.stations import RECEPTION
 from clinic_ui.widgets import error_text, money, section_title, staff_action, staff_read
 from models import BookingSource
-from services import booking, patients
+from services import booking, clinic_settings, patients
 from services.access import Actor
 from services.booking import Slot
 from services.core.db import get_db
 from services.core.errors import NotFound
-from services.core.settings import get_settings
 
 from .reception import now_utc
 
@@ -24,7 +23,7 @@ SOURCES = {BookingSource.PHONE.value: 'Phone', BookingSource.IN_PERSON.value: 'I
 
 @staff_page(RECEPTION, '/reception/book/{patient_id}', title='Book an appointment')
 async def book_page(actor: Actor, patient_id: int):
-    settings = get_settings()
+    settings = clinic_settings.current()
     tz = settings.tz
     try:
         async with get_db().read() as session:

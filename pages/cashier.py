@@ -14,7 +14,7 @@ from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import CASHIER
 from clinic_ui.widgets import data_table, error_text, money, on_row, section_title, staff_action
 from models import InvoiceStatus, PaymentKind, PaymentMethod
-from services import billing, receipts, users
+from services import billing, clinic_settings, receipts, users
 from services.access import Actor
 from services.billing import CASHIER_METHODS, METHOD_LABELS, Tender
 from services.core.clock import local_time_text, local_today
@@ -22,7 +22,6 @@ from services.core.db import get_db
 from services.core.errors import DomainError, ValidationError
 from services.core.events import BillingChanged, VisitChanged
 from services.core.money import parse_money
-from services.core.settings import get_settings
 
 QUEUE_COLUMNS = [
     {'name': 'arrived', 'label': 'Arrived', 'field': 'arrived'},
@@ -72,12 +71,12 @@ def now_utc() -> datetime:
 
 
 def fmt(amount: int) -> str:
-    settings = get_settings()
+    settings = clinic_settings.current()
     return money(amount, settings.currency, settings.currency_exponent)
 
 
 def parse_amount(text: str) -> int:
-    return parse_money(text, get_settings().currency_exponent)
+    return parse_money(text, clinic_settings.current().currency_exponent)
 
 
 def amount_text(amount: int) -> str:
@@ -96,7 +95,7 @@ def bill_url(invoice_id: int, layout: str = 'a4') -> str:
 # --- The queue ------------------------------------------------------------------------------------------------------
 
 async def queue_rows(actor: Actor) -> list[dict]:
-    settings = get_settings()
+    settings = clinic_settings.current()
     today = local_today(settings.tz)
     async with get_db().read() as session:
         rows = await billing.cashier_queue(session, actor, today=today)
@@ -213,7 +212,7 @@ class InvoiceScreen:
         self.show()
 
     def show(self) -> None:
-        view, settings = self.view, get_settings()
+        view, settings = self.view, clinic_settings.current()
         invoice = view.invoice
         self.heading.set_text(f'{invoice.number} · {view.patient.full_name}')
         visit_day = view.visit.visit_date.strftime('%d/%m/%Y') if view.visit else ''
@@ -400,7 +399,7 @@ class InvoiceScreen:
         dialog.open()
 
     def open_discount(self) -> None:
-        settings = get_settings()
+        settings = clinic_settings.current()
         with ui.dialog() as dialog, ui.card().classes('w-full max-w-lg gap-2').mark('discount-dialog'):
             ui.label('Discount').classes('text-xl font-semibold')
             ui.label(f'One discount per bill. Above {settings.discount_approval_percent}% an administrator '
@@ -501,7 +500,7 @@ class InvoiceScreen:
         dialog.open()
 
     def open_email(self, number: str) -> None:
-        settings = get_settings()
+        settings = clinic_settings.current()
         with ui.dialog() as dialog, ui.card().classes('w-full max-w-md gap-2').mark('email-dialog'):
             ui.label(f'Email receipt {number}').classes('text-xl font-semibold')
             address = ui.input('Email address', value=self.view.patient.email or '').props('outlined dense') \
@@ -591,7 +590,7 @@ def _pdf_response(pdf: bytes, name: str) -> Response:
 
 @staff_file(CASHIER, '/cashier/receipts/{number}.pdf')
 async def receipt_pdf(actor: Actor, number: str, layout: str = 'a4'):
-    settings = get_settings()
+    settings = clinic_settings.current()
     try:
         async with get_db().read() as session:
             data = await receipts.receipt_data(session, actor, number)
@@ -604,7 +603,7 @@ async def receipt_pdf(actor: Actor, number: str, layout: str = 'a4'):
 
 @staff_file(CASHIER, '/cashier/invoices/{invoice_id}/bill.pdf')
 async def bill_pdf(actor: Actor, invoice_id: int, layout: str = 'a4'):
-    settings = get_settings()
+    settings = clinic_settings.current()
     try:
         async with get_db().read() as session:
             data = await receipts.bill_data(session, actor, invoice_id, now=now_utc())

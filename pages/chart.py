@@ -18,14 +18,13 @@ from clinic_ui.stations import CONSULTATION
 from clinic_ui.widgets import data_table, error_text, money, section_title, staff_action, staff_read
 from models import BookingSource, OrderStatus, RecordStatus
 from models.types import utcnow
-from services import booking, clinical_pdf, consultation, files, icd10, orders, prescriptions
+from services import booking, clinic_settings, clinical_pdf, consultation, files, icd10, orders, prescriptions
 from services.access import Actor
 from services.consultation import RecordInput
 from services.core.clock import local_today
 from services.core.db import get_db
 from services.core.errors import DomainError
 from services.core.events import OrdersChanged, VisitChanged
-from services.core.settings import get_settings
 from services.prescriptions import LineInput
 
 AUTOSAVE_DELAY_S = 1.0
@@ -57,7 +56,7 @@ def chart_url(visit_id: int) -> str:
 
 
 def _money(amount: int) -> str:
-    settings = get_settings()
+    settings = clinic_settings.current()
     return money(amount, settings.currency, settings.currency_exponent)
 
 
@@ -72,7 +71,7 @@ def history_rows(chart: consultation.Chart) -> list[dict]:
 
 @staff_page(CONSULTATION, '/consultation/visits/{visit_id}', title='Consultation', reconnect_timeout=30)
 async def chart_page(actor: Actor, visit_id: int):
-    settings = get_settings()
+    settings = clinic_settings.current()
     tz = settings.tz
     today = local_today(tz)
     await asyncio.to_thread(icd10.preload)
@@ -594,7 +593,7 @@ async def chart_page(actor: Actor, visit_id: int):
 
 @staff_file(CONSULTATION, '/consultation/prescriptions/{prescription_id}.pdf')
 async def prescription_pdf(actor: Actor, prescription_id: int):
-    settings = get_settings()
+    settings = clinic_settings.current()
     try:
         async with get_db().write() as session:
             printed = await prescriptions.printable(session, actor, prescription_id, today=local_today(settings.tz))
@@ -609,7 +608,7 @@ async def prescription_pdf(actor: Actor, prescription_id: int):
 
 async def result_file_response(actor: Actor, file_id: int):
     """A result file, for doctors and technicians (role-checked and audited by ``files.open_file``)."""
-    settings = get_settings()
+    settings = clinic_settings.current()
     try:
         async with get_db().write() as session:
             stored = await files.open_file(session, actor, file_id, data_dir=settings.data_dir)

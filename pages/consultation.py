@@ -14,11 +14,10 @@ from clinic_ui.stations import CONSULTATION
 from clinic_ui.widgets import KeyedList, data_table, section_title, staff_action
 from models import QueueKind, Role, TicketStatus
 from models.types import utcnow
-from services import queue
+from services import clinic_settings, queue
 from services.access import Actor
 from services.core.db import get_db
 from services.core.events import AppointmentChanged, QueueChanged
-from services.core.settings import get_settings
 
 from .chart import chart_url
 from .reception import COLUMNS, appointment_rows
@@ -35,7 +34,7 @@ WAITING_COLUMNS = [
 
 
 def clock(moment: datetime | None) -> str:
-    return moment.astimezone(get_settings().tz).strftime('%H:%M') if moment else ''
+    return moment.astimezone(clinic_settings.current().tz).strftime('%H:%M') if moment else ''
 
 
 def waiting_rows(view: queue.QueueView) -> list[dict]:
@@ -56,7 +55,7 @@ def status_text(ticket: queue.TicketView) -> str:
 
 @staff_page(CONSULTATION)
 async def consultation_page(actor: Actor):
-    settings = get_settings()
+    settings = clinic_settings.current()
     if actor.role == Role.DOCTOR:
         async with get_db().write() as session:
             mine = await queue.my_queue(session, actor)

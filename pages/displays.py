@@ -6,10 +6,9 @@ from nicegui import context, ui
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
 from clinic_ui.widgets import error_text, on_row, section_title, staff_action
-from services import display_keys, queue
+from services import clinic_settings, display_keys, queue
 from services.access import Actor
 from services.core.db import get_db
-from services.core.settings import get_settings
 
 COLUMNS = [
     {'name': 'name', 'label': 'Display', 'field': 'name', 'align': 'left'},
@@ -31,7 +30,7 @@ ACTIONS_SLOT = r'''
 
 @staff_page(ADMIN, '/admin/displays', title='Waiting-room displays')
 async def displays_page(actor: Actor):
-    tz = get_settings().tz
+    tz = clinic_settings.current().tz
     base = str(context.client.request.base_url).rstrip('/')  # the address this admin used: the TV can use it too
     async with get_db().read() as session:
         queues = {q.id: f'{q.prefix} · {q.name}' for q in await queue.transfer_targets(session, actor)}

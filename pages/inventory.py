@@ -8,12 +8,11 @@ from clinic_ui.routes import staff_page
 from clinic_ui.stations import PHARMACY
 from clinic_ui.widgets import data_table, error_text, on_row, section_title, staff_action
 from models.types import utcnow
-from services import inventory
+from services import clinic_settings, inventory
 from services.access import Actor
 from services.core.clock import local_today
 from services.core.db import get_db
 from services.core.events import StockChanged
-from services.core.settings import get_settings
 from services.inventory import ADJUSTMENT_REASONS, GoodsIn
 from services.patients import parse_date
 
@@ -49,7 +48,7 @@ def stock_rows(items: list[inventory.MedicineStock]) -> list[dict]:
 
 @staff_page(PHARMACY, '/pharmacy/inventory', title='Inventory')
 async def inventory_page(actor: Actor):
-    tz = get_settings().tz
+    tz = clinic_settings.current().tz
 
     async def load() -> list[inventory.MedicineStock]:
         async with get_db().read() as session:

@@ -13,11 +13,10 @@ from clinic_ui.stations import SERVICES
 from clinic_ui.widgets import data_table, error_text, on_row, section_title, staff_action
 from models import OrderStatus, ServiceKind
 from models.types import utcnow
-from services import consultation, files, orders, queue
+from services import clinic_settings, consultation, files, orders, queue
 from services.access import Actor
 from services.core.db import get_db
 from services.core.events import OrdersChanged
-from services.core.settings import get_settings
 from services.orders import ResultValue
 
 from .chart import result_file_response
@@ -50,7 +49,7 @@ VALUE_ROWS = 4
 
 
 def rows_of(views: list[orders.OrderView]) -> list[dict]:
-    tz = get_settings().tz
+    tz = clinic_settings.current().tz
     views = sorted(views, key=lambda o: (STATUS_ORDER[o.status], o.ordered_at))
     return [{'id': o.id, 'ordered': o.ordered_at.astimezone(tz).strftime('%d/%m %H:%M'),
              'patient': f'{o.patient_name} · {o.patient_code}', 'service': o.service_name, 'by': o.ordered_by,
@@ -59,7 +58,7 @@ def rows_of(views: list[orders.OrderView]) -> list[dict]:
 
 @staff_page(SERVICES, reconnect_timeout=30)
 async def lab_page(actor: Actor):
-    settings = get_settings()
+    settings = clinic_settings.current()
     tz = settings.tz
     current = {'station': 'lab'}
 

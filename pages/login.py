@@ -8,10 +8,9 @@ from clinic_ui import auth, tabs, theme
 from clinic_ui.routes import public_page, staff_page
 from clinic_ui.stations import ACCOUNT, HOME
 from clinic_ui.widgets import error_text, run_action, staff_action
-from services import users
+from services import clinic_settings, users
 from services.access import Actor
 from services.core.db import get_db
-from services.core.settings import get_settings
 
 REASONS = {
     'idle': 'You were signed out after a while without activity.',
@@ -29,10 +28,10 @@ async def _needs_setup() -> bool:
 
 def _card_page(title: str) -> ui.card:
     theme.apply()
-    ui.page_title(f'{title} · {get_settings().clinic_name}')
+    ui.page_title(f'{title} · {clinic_settings.current().clinic_name}')
     with ui.column().classes('w-full min-h-screen items-center justify-center p-4'):
         with ui.card().classes('w-full max-w-sm p-6 gap-3') as card:
-            ui.label(get_settings().clinic_name).classes('text-sm text-slate-500')
+            ui.label(clinic_settings.current().clinic_name).classes('text-sm text-slate-500')
             ui.label(title).classes('text-2xl font-semibold')
     return card
 
@@ -67,7 +66,7 @@ async def login_page(next: str | None = None, reason: str | None = None):  # noq
         error = error_text()
 
         async def submit() -> None:
-            settings = get_settings()
+            settings = clinic_settings.current()
             address = auth.client_address(auth.this_request())
             button.props('loading')
             try:

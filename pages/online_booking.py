@@ -11,10 +11,9 @@ from clinic_ui.pickers import SlotGrid
 from clinic_ui.ratelimit import RateLimiter, client_address, client_key
 from clinic_ui.routes import public_page
 from clinic_ui.widgets import error_text, money, run_action
-from services import booking, online_booking
+from services import booking, clinic_settings, online_booking
 from services.booking import Slot
 from services.core.db import get_db
-from services.core.settings import get_settings
 from services.patients import parse_date
 
 DAYS_SHOWN = 7
@@ -31,7 +30,7 @@ def now_utc() -> datetime:
 
 @public_page('/book', title='Book an appointment')
 async def online_booking_page(request: Request):
-    settings = get_settings()
+    settings = clinic_settings.current()
     tz = settings.tz
     key = client_key(client_address(request), settings.resolved_storage_secret())
     theme.apply()

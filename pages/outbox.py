@@ -11,11 +11,10 @@ from clinic_ui.routes import staff_page
 from clinic_ui.stations import RECEPTION
 from clinic_ui.widgets import on_row, section_title, staff_action
 from models import OutboxStatus
-from services import outbox
+from services import clinic_settings, outbox
 from services.access import Actor
 from services.core.db import get_db
 from services.core.events import OutboxChanged
-from services.core.settings import get_settings
 
 PAGE_SIZE = 25
 STATUS_FILTER = {'': 'All', **{status.value: status.value.capitalize() for status in OutboxStatus}}
@@ -55,7 +54,7 @@ def _table_row(row: outbox.OutboxRow, tz) -> dict:
 
 @staff_page(RECEPTION, '/outbox', title='Email outbox')
 async def outbox_page(actor: Actor):
-    tz = get_settings().tz
+    tz = clinic_settings.current().tz
     with ui.row().classes('w-full items-center justify-between'):
         title = section_title('Emails to patients')
         status_filter = ui.select(STATUS_FILTER, value='', label='Status') \

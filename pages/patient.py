@@ -12,13 +12,12 @@ from clinic_ui.stations import RECEPTION
 from clinic_ui.widgets import error_text, section_title, staff_action, staff_read
 from models import Patient, Sex
 from models.types import utcnow
-from services import appointments, patients
+from services import appointments, clinic_settings, patients
 from services.access import Actor
 from services.core.clock import local_today
 from services.core.db import get_db
 from services.core.errors import NotFound, ValidationError
 from services.core.events import AppointmentChanged, PatientChanged
-from services.core.settings import get_settings
 from services.patients import PatientInput, parse_date
 
 from .reception import open_cancel, open_reschedule, open_walk_in
@@ -65,7 +64,7 @@ class ProfileForm:
 
 @staff_page(RECEPTION, '/reception/patients/new', title='New patient')
 async def new_patient_page(actor: Actor):
-    settings = get_settings()
+    settings = clinic_settings.current()
     ui.link('← Reception', '/reception')
     with ui.card().classes('w-full max-w-3xl gap-3'):
         section_title('Register a new patient')
@@ -121,7 +120,7 @@ async def new_patient_page(actor: Actor):
 
 @staff_page(RECEPTION, '/reception/patients/{patient_id}', title='Patient')
 async def patient_page(actor: Actor, patient_id: int):
-    settings = get_settings()
+    settings = clinic_settings.current()
     tz = settings.tz
     try:
         async with get_db().read() as session:

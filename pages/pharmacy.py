@@ -11,13 +11,12 @@ from clinic_ui.stations import PHARMACY
 from clinic_ui.widgets import data_table, error_text, on_row, section_title, staff_action
 from models import PrescriptionStatus
 from models.types import utcnow
-from services import clinical_pdf, inventory, pharmacy, prescriptions
+from services import clinic_settings, clinical_pdf, inventory, pharmacy, prescriptions
 from services.access import Actor
 from services.core.clock import local_today
 from services.core.db import get_db
 from services.core.errors import DomainError
 from services.core.events import PrescriptionChanged, StockChanged
-from services.core.settings import get_settings
 from services.pharmacy import DispenseLine
 
 QUEUE_COLUMNS = [
@@ -37,7 +36,7 @@ QUEUE_SLOT = r'''
 
 
 def queue_rows(rows: list[prescriptions.QueueRow]) -> list[dict]:
-    tz = get_settings().tz
+    tz = clinic_settings.current().tz
     return [{'id': r.prescription_id, 'issued': r.issued_at.astimezone(tz).strftime('%d/%m %H:%M'),
              'patient': f'{r.patient_name} · {r.patient_code}' + (' ⚠ allergies' if r.allergies else ''),
              'doctor': r.doctor_name, 'items': r.items,
@@ -58,7 +57,7 @@ def expiring_rows(alerts: inventory.StockAlerts) -> list[dict]:
 
 @staff_page(PHARMACY, reconnect_timeout=30)
 async def pharmacy_page(actor: Actor):
-    settings = get_settings()
+    settings = clinic_settings.current()
     tz = settings.tz
     days = settings.expiry_warning_days
 
@@ -227,7 +226,7 @@ async def pharmacy_page(actor: Actor):
 
 @staff_file(PHARMACY, '/pharmacy/labels/{dispense_id}.pdf')
 async def labels_pdf(actor: Actor, dispense_id: int):
-    settings = get_settings()
+    settings = clinic_settings.current()
     try:
         async with get_db().read() as session:
             labels = await pharmacy.labels(session, actor, dispense_id)

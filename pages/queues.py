@@ -11,11 +11,10 @@ from clinic_ui.stations import RECEPTION
 from clinic_ui.widgets import error_text, on_row, section_title, staff_action
 from models import TicketStatus
 from models.types import utcnow
-from services import queue
+from services import clinic_settings, queue
 from services.access import Actor
 from services.core.db import get_db
 from services.core.events import QueueChanged
-from services.core.settings import get_settings
 
 PRIORITY_REASONS = ['Elderly', 'Pregnant', 'Urgent', 'Disability', 'Young child']
 COLUMNS = [
@@ -62,7 +61,7 @@ def headline(view: queue.QueueView) -> str:
 
 @staff_page(RECEPTION, '/reception/queues', title='Queues')
 async def queues_page(actor: Actor):
-    settings = get_settings()
+    settings = clinic_settings.current()
     async with get_db().read() as session:
         views = await queue.all_queue_views(session, actor, tz=settings.tz, now=utcnow())
         targets = {q.id: f'{q.prefix} · {q.name}' for q in await queue.transfer_targets(session, actor)}

@@ -12,13 +12,12 @@ from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import RECEPTION
 from clinic_ui.widgets import data_table, error_text, on_row, section_title, staff_action, staff_read
 from models import AppointmentStatus
-from services import appointments, booking, checkin, documents, patients
+from services import appointments, booking, checkin, clinic_settings, documents, patients
 from services.access import Actor
 from services.booking import Slot
 from services.core.clock import local_time_text, local_today
 from services.core.db import get_db
 from services.core.events import AppointmentChanged, PatientChanged
-from services.core.settings import get_settings
 
 COLUMNS = [
     {'name': 'time', 'label': 'Time', 'field': 'time'},
@@ -54,7 +53,7 @@ def now_utc() -> datetime:
 
 
 def format_rows(rows: list[appointments.AppointmentRow]) -> list[dict]:
-    tz = get_settings().tz
+    tz = clinic_settings.current().tz
     result = []
     for r in rows:
         walk_in = r.source.value == 'walk_in'
@@ -71,7 +70,7 @@ def format_rows(rows: list[appointments.AppointmentRow]) -> list[dict]:
 
 async def appointment_rows(actor: Actor) -> list[dict]:
     """Today's appointments as table rows (a doctor gets their own)."""
-    tz = get_settings().tz
+    tz = clinic_settings.current().tz
     async with get_db().read() as session:
         rows = await appointments.list_for_day(session, actor, local_today(tz), tz)
     return format_rows(rows)
@@ -106,7 +105,7 @@ def show_ticket(ticket: checkin.Ticket) -> None:
 
 async def open_check_in(actor: Actor, appointment_id: int) -> None:
     """Verify the profile (phone, email can be corrected on the spot), choose a priority, check in."""
-    settings = get_settings()
+    settings = clinic_settings.current()
     async with get_db().read() as session:
         detail = await appointments.detail(session, actor, appointment_id)
         patient = await patients.get(session, actor, detail.patient_id)
@@ -140,7 +139,7 @@ async def open_check_in(actor: Actor, appointment_id: int) -> None:
 
 async def open_walk_in(actor: Actor, patient_id: int | None = None, patient_name: str = '') -> None:
     """A patient without an appointment: choose the doctor (the complaint suggests specialties), give a ticket."""
-    settings = get_settings()
+    settings = clinic_settings.current()
     chosen = {'patient_id': patient_id}
     async with get_db().read() as session:
         doctors = await booking.doctors_for(session)
@@ -204,7 +203,7 @@ async def open_walk_in(actor: Actor, patient_id: int | None = None, patient_name
 
 
 async def open_reschedule(actor: Actor, appointment_id: int) -> None:
-    settings = get_settings()
+    settings = clinic_settings.current()
     async with get_db().read() as session:
         detail = await appointments.detail(session, actor, appointment_id)
         doctors = {d.id: d.name for d in await booking.doctors_for(session, service_id=detail.service_id)}
@@ -269,7 +268,7 @@ def open_cancel(actor: Actor, appointment_id: int, label: str) -> None:
 
 @staff_page(RECEPTION)
 async def reception_page(actor: Actor):
-    settings = get_settings()
+    settings = clinic_settings.current()
     today = local_today(settings.tz)
     with ui.row().classes('w-full items-start gap-3'):
         with ui.column().classes('grow min-w-[18rem] gap-1'):
@@ -338,7 +337,7 @@ async def reception_page(actor: Actor):
 
 @staff_file(RECEPTION, '/reception/tickets/{visit_id}.pdf')
 async def ticket_pdf(actor: Actor, visit_id: int):
-    settings = get_settings()
+    settings = clinic_settings.current()
     async with get_db().read() as session:
         ticket = await checkin.ticket_for_visit(session, actor, visit_id)
     pdf = await documents.render_ticket_slip(

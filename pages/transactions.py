@@ -12,14 +12,13 @@ from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import CASHIER
 from clinic_ui.widgets import error_text, money, section_title, staff_read
 from models import PaymentKind, PaymentMethod
-from services import reports
+from services import clinic_settings, reports
 from services.access import Actor
 from services.billing import METHOD_LABELS
 from services.core.clock import local_today
 from services.core.db import get_db
 from services.core.errors import DomainError, ValidationError
 from services.core.events import BillingChanged
-from services.core.settings import get_settings
 from services.patients import parse_date
 
 PAGE_SIZE = 25
@@ -46,7 +45,7 @@ CLOSE_COLUMNS = [
 
 
 def fmt(amount: int) -> str:
-    settings = get_settings()
+    settings = clinic_settings.current()
     return money(amount, settings.currency, settings.currency_exponent)
 
 
@@ -64,7 +63,7 @@ def close_rows(lines: list[reports.CloseLine]) -> list[dict]:
 
 @staff_page(CASHIER, '/cashier/transactions', title='Transactions')
 async def transactions_page(actor: Actor):
-    settings = get_settings()
+    settings = clinic_settings.current()
     tz = settings.tz
     today = local_today(tz)
     start, end = reports.default_range(today)
@@ -243,7 +242,7 @@ def _csv_response(data: bytes, name: str) -> Response:
 @staff_file(CASHIER, '/cashier/transactions.csv')
 async def transactions_csv(actor: Actor, date_from: str, date_to: str, method: str = '', cashier_id: int | None = None,
                            kind: str = '', patient: str = ''):
-    settings = get_settings()
+    settings = clinic_settings.current()
     try:
         filters = reports.TransactionFilter(_day(date_from), _day(date_to),
                                             method=PaymentMethod(method) if method else None, cashier_id=cashier_id,
@@ -258,7 +257,7 @@ async def transactions_csv(actor: Actor, date_from: str, date_to: str, method: s
 
 @staff_file(CASHIER, '/cashier/appointments.csv')
 async def appointments_csv(actor: Actor, date_from: str, date_to: str):
-    settings = get_settings()
+    settings = clinic_settings.current()
     try:
         async with get_db().read() as session:
             data = await reports.appointments_csv(session, actor, _day(date_from), _day(date_to), tz=settings.tz,

@@ -73,6 +73,7 @@ from .core.db import serialize
 from .core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from .core.events import BillingChanged, VisitChanged, publish
 from .core.money import MAX_AMOUNT
+from .core.settings import get_settings
 from .sequences import next_value
 
 OPEN_STATUSES = (InvoiceStatus.UNPAID, InvoiceStatus.PARTIALLY_PAID)
@@ -436,7 +437,6 @@ async def set_discount(session: AsyncSession, actor: Actor, invoice_id: int, *, 
         raise ValidationError('The discount is larger than the bill.', 'amount')
     discount = share.of(invoice.subtotal) if share else 0
     if approval_percent is None:
-        from .core.settings import get_settings
         approval_percent = get_settings().discount_approval_percent
     approved_by = None
     above_limit = (share.percent > approval_percent if share and share.percent is not None

@@ -34,13 +34,13 @@ from models import (
     WorkingHours,
 )
 
-from . import audit, notifications
+from . import audit, clinic_settings, notifications
 from .access import Actor, require
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
 from .core.events import AppointmentChanged, publish
-from .core.settings import Settings, get_settings
+from .core.settings import Settings
 from .text import search_key
 
 ACTIVE = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN,
@@ -290,7 +290,7 @@ async def book(session: AsyncSession, actor: Actor | None, *, patient_id: int, s
 
 
 def _settings(settings: Settings | None) -> Settings:
-    return settings if settings is not None else get_settings()
+    return settings if settings is not None else clinic_settings.current()
 
 
 async def _changeable(session: AsyncSession, appointment_id: int) -> Appointment:

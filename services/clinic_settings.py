@@ -1,14 +1,15 @@
 """Clinic settings changed on the administration pages: name, address, phone, logo, region, mail server, queues.
 
 Saved values live in the ``clinic_settings`` table and override the CLINIC_* environment defaults of the same
-name (``clinic_ui.settings.apply_overrides``) for the running app, right after the change commits and at every
-start. Each change is validated with a message for the person at the screen, audited (old -> new; passwords
+name. ``current()`` is the one way to read them: the start-up settings (never changed) with the saved values over
+them, put in force at start and again right after a change commits. Each change is validated with a message for the person at the screen, audited (old -> new; passwords
 never) and announced with ``SettingsChanged``.
 
 Queue prefixes are not stored here: they belong to the queue itself (``queues.prefix``), where tickets read them.
 """
 from __future__ import annotations
 
+import logging
 import re
 import string
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import aiosmtplib
+from pydantic import ValidationError as PydanticValidationError
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,12 +29,20 @@ from models.types import utcnow
 from . import audit
 from .access import Actor, require
 from .core.boundary import action, query
-from .core.db import serialize
+from .core.db import call_after_commit, serialize
 from .core.errors import Conflict, DomainError, NotFound, ValidationError
 from .core.events import OutboxChanged, SettingsChanged, publish
-from .core.settings import CURRENCY_EXPONENTS, OVERRIDABLE, Settings, apply_overrides, get_settings
+from .core.settings import CURRENCY_EXPONENTS, Settings, get_settings
 from .notifications import sender
 from .text import clean_name, is_valid_email, is_valid_phone, normalize_phone
+
+log = logging.getLogger(__name__)
+
+# Settings an administrator may change on the settings page (stored in the clinic_settings table). A stored value
+# overrides the CLINIC_* environment default of the same name; removing it brings the default back.
+OVERRIDABLE = ('clinic_name', 'clinic_address', 'clinic_phone', 'clinic_logo', 'timezone', 'currency', 'language',
+               'smtp_host', 'smtp_port', 'smtp_username', 'smtp_password', 'smtp_starttls', 'smtp_from')
+_in_force: Settings | None = None
 
 LANGUAGES = {'en': 'English', 'vi': 'Tiếng Việt'}  # the languages the waiting-room board can announce in
 LOGO_TYPES = {b'\x89PNG\r\n\x1a\n': '.png', b'\xff\xd8\xff': '.jpg'}
@@ -62,9 +72,44 @@ async def stored(session: AsyncSession) -> dict[str, str]:
     return {row.key: row.value for row in rows if row.key in OVERRIDABLE}
 
 
+def current() -> Settings:
+    """The clinic's settings in force: the start-up ones (``CLINIC_*``) with the values saved on the settings page
+    over them. Never changed in place: a saved change puts a new object in force once it committed, so a rule
+    that read it once works with one consistent set."""
+    return _in_force if _in_force is not None else get_settings()
+
+
+def effective(saved: dict[str, str]) -> Settings:
+    """The start-up settings with ``saved`` over them. A saved value that no longer validates (e.g. after an
+    upgrade) is skipped and logged rather than stopping the clinic."""
+    updates = {}
+    for key, raw in saved.items():
+        if key not in OVERRIDABLE:
+            continue
+        try:
+            updates[key] = parse_setting(key, raw)
+        except PydanticValidationError as error:
+            log.warning('ignoring the stored setting %s: %s', key, error)
+    return get_settings().model_copy(update=updates)
+
+
+def parse_setting(key: str, raw: str):
+    """The typed value of a stored setting, validated like the environment variable."""
+    value = None if key == 'clinic_logo' and raw == '' else raw
+    return getattr(Settings(**{key: value}), key)
+
+
+def put_in_force(settings: Settings | None) -> None:
+    """Make ``settings`` the ones ``current()`` returns (None: the start-up settings alone)."""
+    global _in_force  # noqa: PLW0603 - one value per process, replaced as a whole
+    _in_force = settings
+
+
 async def load(session: AsyncSession) -> Settings:
-    """Apply the saved values to the running app (start-up)."""
-    return apply_overrides(await stored(session))
+    """Put the saved values in force (at start)."""
+    settings = effective(await stored(session))
+    put_in_force(settings)
+    return settings
 
 
 # ---------------------------------------------------------------- validation
@@ -111,13 +156,14 @@ def _from_address(value: str) -> str:
 # ---------------------------------------------------------------- saving
 
 async def _save(session: AsyncSession, actor: Actor, values: dict[str, str]) -> list[str]:
-    """Store ``values`` (already validated), audit what changed, commit, apply. Returns the changed keys."""
+    """Store ``values`` (already validated), audit what changed; they are in force once the change committed.
+    Returns the changed keys."""
     await serialize(session, _LOCK)
-    current = await stored(session)
-    effective = get_settings()
+    saved = await stored(session)
+    in_force = current()
     changed = []
     for key, value in values.items():
-        before = current.get(key, _as_text(getattr(effective, key)))
+        before = saved.get(key, _as_text(getattr(in_force, key)))
         if value == before:
             continue
         row = await session.get(ClinicSetting, key)
@@ -125,7 +171,7 @@ async def _save(session: AsyncSession, actor: Actor, values: dict[str, str]) -> 
             row = ClinicSetting(key=key)
         row.value, row.updated_by_id, row.updated_at = value, actor.user_id, utcnow()
         session.add(row)
-        current[key] = value
+        saved[key] = value
         changed.append(key)
         shown = 'changed' if key in SECRET_KEYS else f'"{before}" -> "{value}"'
         audit.record(session, actor, 'setting_changed', entity='setting', detail=f'{key}: {shown}')
@@ -134,8 +180,8 @@ async def _save(session: AsyncSession, actor: Actor, values: dict[str, str]) -> 
     publish(session, SettingsChanged(keys=tuple(changed)))
     if {'smtp_host', 'smtp_port', 'smtp_username', 'smtp_password', 'smtp_starttls'} & set(changed):
         publish(session, OutboxChanged())  # wakes the email sender: waiting emails may go out now
-    await session.commit()
-    apply_overrides(current)
+    new = effective(saved)
+    call_after_commit(session, lambda: put_in_force(new))
     return changed
 
 
@@ -168,12 +214,12 @@ async def save_region(session: AsyncSession, actor: Actor, *, timezone: str, cur
     if language not in LANGUAGES:
         raise ValidationError('Please choose the announcement language from the list.')
     values = {'timezone': _timezone(timezone), 'currency': currency, 'language': language}
-    if currency != get_settings().currency:
+    if currency != current().currency:
         # Amounts are stored in minor units of the currency: switching would change what every bill says.
         invoices = (await session.exec(select(func.count()).select_from(Invoice))).one()
         if invoices:
             raise Conflict(f'The currency cannot change any more: {invoices:,} invoices are in '
-                           f'{get_settings().currency}. Set the currency before the clinic starts billing.')
+                           f'{current().currency}. Set the currency before the clinic starts billing.')
     return await _save(session, actor, values)
 
 
@@ -241,7 +287,7 @@ async def send_test_email(session: AsyncSession, actor: Actor, *, to: str) -> st
     to = (to or '').strip().lower()
     if not is_valid_email(to):
         raise ValidationError('Please enter the email address to send the test to.')
-    settings = get_settings()
+    settings = current()
     if not settings.smtp_host:
         raise ValidationError('Please enter and save the mail server first.')
     message = EmailMessage()

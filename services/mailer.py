@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 
+from . import clinic_settings
 from .core.db import get_db
 from .core.events import OutboxChanged, bus
 from .core.settings import Settings
@@ -24,8 +25,8 @@ QUIT_GRACE_S = 1.0  # after cancelling, how long the SMTP client may say goodbye
 
 
 class Mailer:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings  # None: the clinic's settings in force at each batch (they may change)
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task | None = None
@@ -38,9 +39,12 @@ class Mailer:
         self._wake = asyncio.Event()  # bound to the running loop
         self._stopping = False
         self._unsubscribe = bus.subscribe(OutboxChanged, self._on_outbox_event)
-        if not self.settings.smtp_host:
+        if not self._settings().smtp_host:
             log.info('No SMTP server configured (CLINIC_SMTP_HOST): emails stay in the outbox until one is set.')
         self._task = asyncio.create_task(self._run(), name='email sender')
+
+    def _settings(self) -> Settings:
+        return self.settings or clinic_settings.current()
 
     async def stop(self) -> None:
         """Stop the sender (``app.on_shutdown``, before the database closes). The email in hand is finished, so
@@ -73,7 +77,7 @@ class Mailer:
         while not self._stopping:
             self._wake.clear()
             try:
-                await send_due(get_db(), self.settings, stopping=lambda: self._stopping)
+                await send_due(get_db(), self._settings(), stopping=lambda: self._stopping)
             except Exception:  # noqa: BLE001 - e.g. the database is briefly unavailable: try again later
                 log.exception('email sender: sending due emails failed')
                 await asyncio.sleep(ERROR_PAUSE_S)

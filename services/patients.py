@@ -23,13 +23,13 @@ from models import (
 )
 from models.types import utcnow
 
-from . import audit, notifications
+from . import audit, clinic_settings, notifications
 from .access import Actor, require
 from .core.boundary import action, query
 from .core.db import load, serialize
 from .core.errors import Conflict, ValidationError
 from .core.events import PatientChanged, publish
-from .core.settings import Settings, get_settings
+from .core.settings import Settings
 from .sequences import next_value
 from .text import clean_name, is_valid_email, is_valid_phone, normalize_phone, search_key
 
@@ -401,7 +401,7 @@ async def decide_change(session: AsyncSession, actor: Actor, change_id: int, *, 
 
 async def _confirm_upcoming(session: AsyncSession, patient_id: int, *, now: datetime, settings) -> None:
     """Queue the booking confirmation of each upcoming appointment; one already sent is not sent again."""
-    settings = settings or get_settings()
+    settings = settings or clinic_settings.current()
     upcoming = (await session.exec(select(Appointment.id).where(
         Appointment.patient_id == patient_id, Appointment.start_at > now,
         Appointment.status.in_((AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED))))).all()

@@ -23,14 +23,13 @@ from models import (
 from services import audit_view, booking, catalog, clinic_settings, doctors_admin, staff_admin, users
 from services.core.errors import Conflict, DomainError, PermissionDenied, ValidationError
 from services.core.money import parse_money
-from services.core.settings import apply_overrides, get_settings
 from tests.factories import NOW, TZ, local, make_clinic
 
 
 @pytest.fixture(autouse=True)
 def restore_settings():
     yield
-    apply_overrides({})
+    clinic_settings.put_in_force(None)
 
 
 @pytest.fixture(autouse=True)
@@ -319,7 +318,7 @@ async def test_saved_settings_override_the_defaults_for_the_running_app(db):
         changed = await clinic_settings.save_clinic(session, clinic.admin, name='Phòng khám An Bình',
                                                     address='12 Lê Lợi, Huế', phone='0234 382 1234')
     assert changed == ['clinic_name', 'clinic_address', 'clinic_phone']
-    assert get_settings().clinic_name == 'Phòng khám An Bình'
+    assert clinic_settings.current().clinic_name == 'Phòng khám An Bình'
     async with db.write() as session:
         with pytest.raises(ValidationError, match='Unknown time zone "Mars/Base"'):
             await clinic_settings.save_region(session, clinic.admin, timezone='Mars/Base', currency='VND',
@@ -330,11 +329,11 @@ async def test_saved_settings_override_the_defaults_for_the_running_app(db):
     async with db.write() as session:
         await clinic_settings.save_region(session, clinic.admin, timezone='Asia/Bangkok', currency='VND',
                                           language='vi')
-    apply_overrides({})  # as after a restart: the stored values come back from the database
-    assert get_settings().clinic_name != 'Phòng khám An Bình'
+    clinic_settings.put_in_force(None)  # as after a restart: the stored values come back from the database
+    assert clinic_settings.current().clinic_name != 'Phòng khám An Bình'
     async with db.read() as session:
         await clinic_settings.load(session)
-    assert (get_settings().clinic_name, get_settings().timezone, get_settings().language) == \
+    assert (clinic_settings.current().clinic_name, clinic_settings.current().timezone, clinic_settings.current().language) == \
         ('Phòng khám An Bình', 'Asia/Bangkok', 'vi')
     async with db.read() as session:
         details = (await session.exec(select(AuditLog.detail).where(AuditLog.action == 'setting_changed'))).all()
@@ -360,7 +359,7 @@ async def test_logo_must_be_an_image(db, tmp_path):
     png = b'\x89PNG\r\n\x1a\n' + b'\0' * 100
     async with db.write() as session:
         path = await clinic_settings.save_logo(session, clinic.admin, data=png, data_dir=tmp_path)
-    assert path.read_bytes() == png and get_settings().clinic_logo == path
+    assert path.read_bytes() == png and clinic_settings.current().clinic_logo == path
 
 
 class _Inbox:

@@ -9,9 +9,8 @@ from sqlmodel import select
 
 from models import AuditLog, Room
 from models import User as Account
-from services import users
+from services import clinic_settings, users
 from services.core.db import get_db
-from services.core.settings import apply_overrides, get_settings
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import PASSWORD, make_clinic
 
@@ -28,7 +27,7 @@ def no_login_delay(monkeypatch):
 @pytest.fixture(autouse=True)
 def restore_settings():
     yield
-    apply_overrides({})
+    clinic_settings.put_in_force(None)
 
 
 def element(user: User, marker: str):
@@ -160,7 +159,7 @@ async def test_settings_change_the_clinic_name_everywhere(user: User):
     user.find(marker='clinic-phone').clear().type('028 3823 4567')
     user.find(marker='save-clinic').click()
     await user.should_see('Saved.', retries=RETRIES)
-    assert get_settings().clinic_name == 'Phòng khám Hòa An'
+    assert clinic_settings.current().clinic_name == 'Phòng khám Hòa An'
     await user.open('/admin')
     await user.should_see(marker='clinic-name', content='Phòng khám Hòa An', retries=RETRIES)
     await user.open('/admin/audit')

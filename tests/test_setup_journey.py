@@ -12,10 +12,9 @@ from nicegui.testing.user_interaction import UserInteraction
 from sqlmodel import select
 
 from models import Appointment, Doctor, Medicine, Queue, Service, WorkingHours
-from services import users
+from services import clinic_settings, users
 from services.core.clock import local_today
 from services.core.db import get_db
-from services.core.settings import apply_overrides, get_settings
 
 RETRIES = 60
 
@@ -28,7 +27,7 @@ def no_login_delay(monkeypatch):
 @pytest.fixture(autouse=True)
 def restore_settings():
     yield
-    apply_overrides({})
+    clinic_settings.put_in_force(None)
 
 
 def element(user: User, marker: str):
@@ -154,7 +153,7 @@ async def test_a_fresh_clinic_is_set_up_through_the_pages_and_takes_a_booking(us
         assert len((await session.exec(select(WorkingHours))).all()) == 7
         assert (await session.exec(select(Queue).where(Queue.doctor_id == doctor.id))).one().room_id is not None
         assert (await session.exec(select(Medicine))).one().price == 1500
-    assert get_settings().clinic_name == 'Phòng khám Hòa An' and get_settings().language == 'vi'
+    assert clinic_settings.current().clinic_name == 'Phòng khám Hòa An' and clinic_settings.current().language == 'vi'
 
     # 6. The receptionist signs in (sets her own password), registers a patient and books her
     await sign_in_first_time(user, 'thuha', reception_password, 'ha-own-pass-1')
@@ -170,7 +169,7 @@ async def test_a_fresh_clinic_is_set_up_through_the_pages_and_takes_a_booking(us
     element(user, 'service').set_value(service.id)
     await user.should_see(marker='slot', retries=RETRIES)
     user.find(marker='later-days').click()  # next week, whatever the hour now
-    next_week = local_today(get_settings().tz) + timedelta(days=7)
+    next_week = local_today(clinic_settings.current().tz) + timedelta(days=7)
     await user.should_see(next_week.strftime('%d/%m') + ' –', retries=RETRIES)
     await user.should_see(marker='slot', retries=RETRIES)
     first_slot = min(user.find(marker='slot').elements, key=lambda button: button.id)

@@ -11,7 +11,7 @@ import asyncio
 import socket
 import sqlite3
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .errors import NotFound
@@ -106,6 +107,26 @@ async def serialize(session: AsyncSession, key: str) -> None:
     bind = session.bind
     if bind is not None and bind.dialect.name == 'postgresql':
         await session.exec(sa.text('SELECT pg_advisory_xact_lock(:k)').bindparams(k=zlib.crc32(key.encode())))
+
+
+_AFTER_COMMIT = 'clinic_after_commit'
+
+
+def call_after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the session's transaction has committed (never if it rolls back): for effects outside
+    the database that must not happen for a change that did not stay, e.g. putting new clinic settings in force."""
+    session.sync_session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+@event.listens_for(Session, 'after_commit')
+def _run_after_commit(session: Session) -> None:
+    for callback in session.info.pop(_AFTER_COMMIT, ()):
+        callback()
+
+
+@event.listens_for(Session, 'after_rollback')
+def _forget_after_commit(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
 
 
 async def load(session: AsyncSession, model: type[T], row_id: int | None, missing: str) -> T:

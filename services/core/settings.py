@@ -198,35 +198,3 @@ def describe_errors(error: ValidationError) -> list[str]:
             message = problem['msg'][:1].lower() + problem['msg'][1:] + ('' if hidden else f' (got {str(given)!r})')
         lines.append(f'CLINIC_{field.upper()}: {message}' if field else message)
     return lines
-
-
-# Settings an administrator may change on the settings page (stored in the clinic_settings table). A stored value
-# overrides the CLINIC_* environment default of the same name; removing it brings the default back.
-OVERRIDABLE = ('clinic_name', 'clinic_address', 'clinic_phone', 'clinic_logo', 'timezone', 'currency', 'language',
-               'smtp_host', 'smtp_port', 'smtp_username', 'smtp_password', 'smtp_starttls', 'smtp_from')
-
-
-def parse_setting(key: str, raw: str):
-    """The typed value of a stored setting, validated like the environment variable (raises ValidationError)."""
-    if key not in OVERRIDABLE:
-        raise KeyError(key)
-    value = None if key == 'clinic_logo' and raw == '' else raw
-    return getattr(Settings(**{key: value}), key)
-
-
-def apply_overrides(overrides: dict[str, str]) -> Settings:
-    """Put the stored values over the environment defaults, in the cached ``get_settings()`` object itself, so
-    every caller (also code that kept a reference, like the email sender) sees them. Call at start-up and after
-    each change; ``apply_overrides({})`` restores the defaults. A stored value that no longer validates is skipped
-    (and logged) rather than stopping the clinic."""
-    settings = get_settings()
-    defaults = Settings()
-    for key in OVERRIDABLE:
-        value = getattr(defaults, key)
-        if key in overrides:
-            try:
-                value = parse_setting(key, overrides[key])
-            except ValidationError as error:
-                log.warning('ignoring the stored setting %s: %s', key, error)
-        setattr(settings, key, value)
-    return settings
