@@ -8,9 +8,10 @@ from typing import Any, TypeVar
 from nicegui import context, events, ui
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services import clinic_settings
 from services.core.db import get_db
 from services.core.errors import DomainError
-from services.core.money import format_money
+from services.core.money import format_amount, format_money
 from services.users import SessionEnded
 
 from . import auth, tabs
@@ -116,9 +117,15 @@ def error_text() -> ui.label:
     return ui.label().classes('text-negative text-sm min-h-[1.25rem]').props('role=alert').mark('form-error')
 
 
-def money(amount: int, currency: str, exponent: int) -> str:
-    """Format minor units: ``money(150000, 'VND', 0)`` -> ``'150,000 VND'``."""
-    return format_money(amount, currency, exponent)
+def money(amount: int) -> str:
+    """An amount in the clinic's currency: ``money(150000)`` -> ``'150,000 VND'``."""
+    settings = clinic_settings.current()
+    return format_money(amount, settings.currency, settings.currency_exponent)
+
+
+def amount_text(amount: int) -> str:
+    """An amount as a person types it, without the currency: ``'150,000'``."""
+    return format_amount(amount, clinic_settings.current().currency_exponent)
 
 
 def data_table(columns: list[dict], rows: list[dict], *, row_key: str = 'id', empty: str = 'Nothing here.',

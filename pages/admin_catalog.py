@@ -214,7 +214,7 @@ async def catalog_page(actor: Actor, tab: str = 'specialties'):
                 services_by_id.update({s.id: s for s in page.rows})
                 service_table.rows = [{'id': s.id, 'code': s.code, 'name': s.name, 'kind': s.kind.value,
                                        'duration': s.duration_minutes,
-                                       'price': money(s.price, settings.currency, settings.currency_exponent),
+                                       'price': money(s.price),
                                        'state': 'active' if s.is_active else 'deactivated'} for s in page.rows]
                 pager(service_pager, service_state, page.total, len(page.rows), load_services)
             service_search.on_value_change(lambda: restart(service_state, load_services))
@@ -276,7 +276,7 @@ async def catalog_page(actor: Actor, tab: str = 'specialties'):
                 medicines_by_id.update({m.id: m for m in page.rows})
                 medicine_table.rows = [{'id': m.id, 'code': m.code, 'name': m.name,
                                         'form': ' '.join(p for p in (m.form, m.strength) if p), 'unit': m.unit,
-                                        'price': money(m.price, settings.currency, settings.currency_exponent),
+                                        'price': money(m.price),
                                         'reorder': m.reorder_level,
                                         'state': 'active' if m.is_active else 'deactivated'} for m in page.rows]
                 pager(medicine_pager, medicine_state, page.total, len(page.rows), load_medicines)

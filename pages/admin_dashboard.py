@@ -96,7 +96,7 @@ async def dashboard_page(actor: Actor):
             return
         labels = [d.strftime('%d/%m') for d in data.days]
         figures['visits'].set_text(f'{data.total_visits:,}')
-        figures['revenue'].set_text(money(data.total_revenue, settings.currency, exponent).rsplit(' ', 1)[0])
+        figures['revenue'].set_text(money(data.total_revenue).rsplit(' ', 1)[0])
         figures['wait'].set_text(f'{data.avg_wait:.0f} min' if data.avg_wait is not None else '—')
         figures['consult'].set_text(f'{data.avg_consultation:.0f} min' if data.avg_consultation is not None else '—')
         rate = data.no_show_rate

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from nicegui import ui
 
+from clinic_ui import appointment_rows
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import RECEPTION
@@ -18,8 +19,6 @@ from services.core.db import get_db
 from services.core.errors import DomainError
 from services.core.events import AppointmentChanged
 from services.patients import parse_date
-
-from .reception import COLUMNS, format_rows
 
 PAGE_SIZE = 50
 ALL = ''
@@ -46,7 +45,7 @@ async def appointments_page(actor: Actor):
                            value=ALL, label='Status').props('outlined dense').classes('w-44')
     error = error_text()
     title = section_title('Appointments')
-    table = ui.table(columns=COLUMNS, rows=[], row_key='id').props('flat bordered wrap-cells hide-pagination '
+    table = ui.table(columns=appointment_rows.COLUMNS, rows=[], row_key='id').props('flat bordered wrap-cells hide-pagination '
                                                                    'no-data-label="No appointments."') \
         .classes('w-full').mark('appointment-list')
     table.pagination = {'rowsPerPage': 0}
@@ -79,7 +78,7 @@ async def appointments_page(actor: Actor):
         except DomainError as e:
             error.set_text(str(e))
             return
-        table.rows = format_rows(rows)
+        table.rows = appointment_rows.format_rows(rows)
         span = first.strftime('%d/%m/%Y') + ('' if first == last else f' – {last.strftime("%d/%m/%Y")}')
         title.set_text(f'Appointments {span}: {total}')
         pager.max = max(1, math.ceil(total / PAGE_SIZE))

@@ -8,13 +8,12 @@ from clinic_ui.routes import staff_page
 from clinic_ui.stations import RECEPTION
 from clinic_ui.widgets import error_text, money, section_title, staff_action, staff_read
 from models import BookingSource
+from models.types import utcnow
 from services import booking, clinic_settings, patients
 from services.access import Actor
 from services.booking import Slot
 from services.core.db import get_db
 from services.core.errors import NotFound
-
-from .reception import now_utc
 
 DAYS_SHOWN = 7
 ANY_DOCTOR = 0
@@ -39,7 +38,7 @@ async def book_page(actor: Actor, patient_id: int):
     with ui.card().classes('w-full gap-3'):
         with ui.row().classes('w-full gap-3 items-start'):
             service = ui.select({s.id: f'{s.name} · {s.duration_minutes} min · '
-                                       f'{money(s.price, settings.currency, settings.currency_exponent)}'
+                                       f'{money(s.price)}'
                                  for s in services}, label='Service', with_input=True) \
                 .props('outlined').classes('grow min-w-[16rem]').mark('service')
             complaint = ui.input('Or: what is the problem? (suggests the doctor)') \
@@ -99,7 +98,7 @@ async def book_page(actor: Actor, patient_id: int):
         ids = list(state['doctors']) if doctor.value == ANY_DOCTOR else [doctor.value]
         return await staff_read(lambda s: booking.free_slots(s, service_id=service.value, doctor_ids=ids,
                                                              start_day=first_day, days=DAYS_SHOWN, tz=tz,
-                                                             now=now_utc(), limit_per_day=40))
+                                                             now=utcnow(), limit_per_day=40))
 
     async def confirm() -> None:
         slot: Slot | None = state['slot']
@@ -111,7 +110,7 @@ async def book_page(actor: Actor, patient_id: int):
             return
         appointment = await staff_action(lambda s: booking.book(
             s, actor, patient_id=patient_id, service_id=service.value, doctor_id=slot.doctor_id,
-            start_at=slot.start_at, source=BookingSource(source.value), tz=tz, now=now_utc(),
+            start_at=slot.start_at, source=BookingSource(source.value), tz=tz, now=utcnow(),
             reason=reason.value or '', notes=notes.value or ''), error_label=error)
         if appointment is None:
             await grid.reload()  # the slot may have been taken meanwhile: show what is free now

@@ -2,7 +2,6 @@
 payments with change, receipts (print A4 / 80 mm or email), refunds and voids."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from decimal import Decimal
 
 from fastapi.responses import Response
@@ -12,8 +11,9 @@ from clinic_ui import auth
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import CASHIER
-from clinic_ui.widgets import data_table, error_text, money, on_row, section_title, staff_action
+from clinic_ui.widgets import amount_text, data_table, error_text, money, on_row, section_title, staff_action
 from models import InvoiceStatus, PaymentKind, PaymentMethod
+from models.types import utcnow
 from services import billing, clinic_settings, receipts, users
 from services.access import Actor
 from services.billing import CASHIER_METHODS, METHOD_LABELS, Tender
@@ -66,22 +66,9 @@ STATUS_COLORS = {InvoiceStatus.UNPAID: 'orange', InvoiceStatus.PARTIALLY_PAID: '
                  InvoiceStatus.PAID: 'positive', InvoiceStatus.VOID: 'grey'}
 
 
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def fmt(amount: int) -> str:
-    settings = clinic_settings.current()
-    return money(amount, settings.currency, settings.currency_exponent)
-
 
 def parse_amount(text: str) -> int:
     return parse_money(text, clinic_settings.current().currency_exponent)
-
-
-def amount_text(amount: int) -> str:
-    """An amount as the cashier would type it (no currency)."""
-    return fmt(amount).rsplit(' ', 1)[0]
 
 
 def receipt_url(number: str, layout: str = 'a4') -> str:
@@ -102,12 +89,12 @@ async def queue_rows(actor: Actor) -> list[dict]:
     return [{'id': r.visit_id, 'arrived': local_time_text(r.checked_in_at, settings.tz) if r.visit_date == today
              else r.visit_date.strftime('%d/%m'), 'patient': f'{r.patient_name} · {r.patient_code}',
              'doctor': r.doctor, 'status': r.visit_status.value.replace('_', ' '),
-             'invoices': r.invoices or ('to bill' if r.unbilled else ''), 'balance': fmt(r.balance) if r.balance else '',
+             'invoices': r.invoices or ('to bill' if r.unbilled else ''), 'balance': money(r.balance) if r.balance else '',
              'unbilled': r.unbilled} for r in rows]
 
 
 async def open_visit(actor: Actor, visit_id: int) -> None:
-    invoice_id = await staff_action(lambda s: billing.bill_visit(s, actor, visit_id, now=now_utc()))
+    invoice_id = await staff_action(lambda s: billing.bill_visit(s, actor, visit_id, now=utcnow()))
     if invoice_id is not None:
         ui.navigate.to(f'/cashier/invoices/{invoice_id}')
 
@@ -228,18 +215,18 @@ class InvoiceScreen:
                                                                           InvoiceStatus.VOID else ''),
                             'quantity': i.quantity, 'unit_price': amount_text(i.unit_price),
                             'line_total': amount_text(i.line_total)} for i in view.items]
-        lines = [('Subtotal', fmt(invoice.subtotal), '')]
+        lines = [('Subtotal', money(invoice.subtotal), '')]
         if invoice.discount_amount:
             approved = f', approved by {view.approved_by}' if view.approved_by else ''
-            lines.append((f'Discount: {invoice.discount_reason}{approved}', '− ' + fmt(invoice.discount_amount), ''))
+            lines.append((f'Discount: {invoice.discount_reason}{approved}', '− ' + money(invoice.discount_amount), ''))
         if invoice.insurance_amount:
             lines.append((f'Insurance: {invoice.insurer}, policy {invoice.insurance_policy_no}',
-                          '− ' + fmt(invoice.insurance_amount), ''))
-        lines.append(('Total', fmt(invoice.total), 'font-bold text-lg'))
+                          '− ' + money(invoice.insurance_amount), ''))
+        lines.append(('Total', money(invoice.total), 'font-bold text-lg'))
         if invoice.amount_paid:
-            lines.append(('Paid', fmt(invoice.amount_paid), ''))
+            lines.append(('Paid', money(invoice.amount_paid), ''))
         if view.refunded:
-            lines.append(('Refunded', '− ' + fmt(view.refunded), 'text-negative'))
+            lines.append(('Refunded', '− ' + money(view.refunded), 'text-negative'))
         if invoice.status == InvoiceStatus.VOID:
             lines.append((f'Void: {invoice.void_reason} ({view.voided_by})', '', 'text-negative font-medium'))
         self.figures.clear()
@@ -252,7 +239,7 @@ class InvoiceScreen:
             self.balance.set_text('Void')
             self.balance_note.set_text('This bill was cancelled; its items can be billed again.')
         else:
-            self.balance.set_text(fmt(view.balance))
+            self.balance.set_text(money(view.balance))
             self.balance_note.set_text('Balance due' if view.balance else 'Paid in full')
         self.pay_button.set_visibility(view.can_pay and view.balance > 0)
         self.settle_button.set_visibility(view.can_pay and invoice.total == 0)
@@ -286,7 +273,7 @@ class InvoiceScreen:
     # -- actions --
 
     async def settle(self) -> None:
-        await staff_action(lambda s: billing.pay(s, self.actor, self.invoice_id, [], now=now_utc()),
+        await staff_action(lambda s: billing.pay(s, self.actor, self.invoice_id, [], now=utcnow()),
                            success='Bill closed.')
 
     def open_payment(self) -> None:
@@ -294,7 +281,7 @@ class InvoiceScreen:
         tenders: list[dict] = []
         with ui.dialog() as dialog, ui.card().classes('w-full max-w-xl gap-2').mark('payment-dialog'):
             ui.label(f'Take payment · {self.view.invoice.number}').classes('text-xl font-semibold')
-            ui.label(f'Balance due: {fmt(balance)}').classes('text-lg')
+            ui.label(f'Balance due: {money(balance)}').classes('text-lg')
             rows = ui.column().classes('w-full gap-2')
             summary = ui.label().classes('text-slate-700').mark('payment-summary')
             error = error_text()
@@ -313,11 +300,11 @@ class InvoiceScreen:
 
             def update() -> None:
                 total, change = amounts()
-                parts = [f'Entered {fmt(total)}', f'left after this {fmt(max(balance - total, 0))}']
+                parts = [f'Entered {money(total)}', f'left after this {money(max(balance - total, 0))}']
                 if change:
-                    parts.append(f'change {fmt(change)}')
+                    parts.append(f'change {money(change)}')
                 if total > balance:
-                    parts = [f'{fmt(total - balance)} more than the balance']
+                    parts = [f'{money(total - balance)} more than the balance']
                 summary.set_text(' · '.join(parts))
 
             def add(method: PaymentMethod = PaymentMethod.CASH, amount: int | None = None) -> None:
@@ -367,7 +354,7 @@ class InvoiceScreen:
                     error.set_text(str(e))
                     return
                 result = await staff_action(lambda s: billing.pay(s, self.actor, self.invoice_id, chosen,
-                                                                  now=now_utc()), error_label=error)
+                                                                  now=utcnow()), error_label=error)
                 if result is not None:
                     dialog.close()
                     self.show_result(result)
@@ -383,8 +370,8 @@ class InvoiceScreen:
             ui.label(f'Receipt {result.receipt_number}').classes('text-lg font-medium')
             if result.change_due:
                 ui.label('Change to give').classes('text-slate-600')
-                ui.label(fmt(result.change_due)).classes('text-5xl font-bold text-primary').mark('change-due')
-            ui.label('Paid in full' if result.balance == 0 else f'Still to pay: {fmt(result.balance)}') \
+                ui.label(money(result.change_due)).classes('text-5xl font-bold text-primary').mark('change-due')
+            ui.label('Paid in full' if result.balance == 0 else f'Still to pay: {money(result.balance)}') \
                 .classes('text-lg')
             if result.visit_paid:
                 ui.label('The visit is paid and closed at the cashier.').classes('text-sm text-slate-600')
@@ -434,13 +421,13 @@ class InvoiceScreen:
                         return
                 done = await staff_action(lambda s: billing.set_discount(
                     s, self.actor, self.invoice_id, percent=percent, amount=amount, reason=reason.value or '',
-                    approver=approver, approval_percent=settings.discount_approval_percent, now=now_utc()),
+                    approver=approver, approval_percent=settings.discount_approval_percent, now=utcnow()),
                     error_label=error, success='Discount applied.')
                 if done is not None:
                     dialog.close()
 
             async def remove() -> None:
-                done = await staff_action(lambda s: billing.set_discount(s, self.actor, self.invoice_id, now=now_utc()),
+                done = await staff_action(lambda s: billing.set_discount(s, self.actor, self.invoice_id, now=utcnow()),
                                           error_label=error, success='Discount removed.')
                 if done is not None:
                     dialog.close()
@@ -457,7 +444,7 @@ class InvoiceScreen:
                 async def use_voucher() -> None:
                     done = await staff_action(lambda s: billing.apply_voucher(
                         s, self.actor, self.invoice_id, code.value or '', today=local_today(settings.tz),
-                        now=now_utc()), error_label=error, success='Voucher applied.')
+                        now=utcnow()), error_label=error, success='Voucher applied.')
                     if done is not None:
                         dialog.close()
 
@@ -487,7 +474,7 @@ class InvoiceScreen:
                     return
                 done = await staff_action(lambda s: billing.set_insurance(
                     s, self.actor, self.invoice_id, percent=percent, amount=amount, insurer=insurer.value or '',
-                    policy_no=policy.value or '', now=now_utc()), error_label=error,
+                    policy_no=policy.value or '', now=utcnow()), error_label=error,
                     success='Insurance removed.' if remove else 'Insurance share applied.')
                 if done is not None:
                     dialog.close()
@@ -536,11 +523,11 @@ class InvoiceScreen:
                     error.set_text(str(e))
                     return
                 number = await staff_action(lambda s: billing.refund(s, self.actor, row['id'], value,
-                                                                     reason.value or '', now=now_utc()),
+                                                                     reason.value or '', now=utcnow()),
                                             error_label=error)
                 if number is not None:
                     dialog.close()
-                    ui.notify(f'Refunded {fmt(value)}: refund receipt {number}.', type='positive')
+                    ui.notify(f'Refunded {money(value)}: refund receipt {number}.', type='positive')
 
             with ui.row().classes('w-full justify-end'):
                 ui.button('Back', on_click=dialog.close).props('flat no-caps')
@@ -558,7 +545,7 @@ class InvoiceScreen:
 
             async def confirm() -> None:
                 done = await staff_action(lambda s: billing.void(s, self.actor, self.invoice_id, reason.value or '',
-                                                                 now=now_utc()), error_label=error,
+                                                                 now=utcnow()), error_label=error,
                                           success='The bill is void.')
                 if done is not None:
                     dialog.close()
@@ -606,7 +593,7 @@ async def bill_pdf(actor: Actor, invoice_id: int, layout: str = 'a4'):
     settings = clinic_settings.current()
     try:
         async with get_db().read() as session:
-            data = await receipts.bill_data(session, actor, invoice_id, now=now_utc())
+            data = await receipts.bill_data(session, actor, invoice_id, now=utcnow())
         pdf = await receipts.render_receipt(data, receipts.ClinicHeader.from_settings(settings),
                                             layout='thermal' if layout == 'thermal' else 'a4', tz=settings.tz)
     except DomainError as e:

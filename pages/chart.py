@@ -9,16 +9,16 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from fastapi.responses import FileResponse, PlainTextResponse, Response
 from nicegui import background_tasks, ui
 
+from clinic_ui import downloads
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import CONSULTATION
 from clinic_ui.widgets import data_table, error_text, money, section_title, staff_action, staff_read
 from models import BookingSource, OrderStatus, RecordStatus
 from models.types import utcnow
-from services import booking, clinic_settings, clinical_pdf, consultation, files, icd10, orders, prescriptions
+from services import booking, clinic_settings, consultation, icd10, orders, prescriptions
 from services.access import Actor
 from services.consultation import RecordInput
 from services.core.clock import local_today
@@ -51,15 +51,6 @@ HISTORY_VISIT_SLOT = r'''
 '''
 
 
-def chart_url(visit_id: int) -> str:
-    return f'/consultation/visits/{visit_id}'
-
-
-def _money(amount: int) -> str:
-    settings = clinic_settings.current()
-    return money(amount, settings.currency, settings.currency_exponent)
-
-
 def history_rows(chart: consultation.Chart) -> list[dict]:
     """One row per past visit; ``search`` (lower case, no accents) is what the filter box searches."""
     return [{'id': h.visit_id, 'date': f'{h.visit_date:%d/%m/%Y}', 'doctor': h.doctor_name, 'payment': h.payment,
@@ -77,7 +68,7 @@ async def chart_page(actor: Actor, visit_id: int):
     await asyncio.to_thread(icd10.preload)
     try:
         async with get_db().write() as session:
-            chart = await consultation.chart(session, actor, visit_id, today=today, currency_format=_money)
+            chart = await consultation.chart(session, actor, visit_id, today=today, currency_format=money)
     except DomainError as error:
         ui.label(str(error)).classes('text-lg text-negative')
         ui.link('← Back to my queue', '/consultation')
@@ -88,7 +79,7 @@ async def chart_page(actor: Actor, visit_id: int):
     async def reload(record_view: bool = False) -> consultation.Chart:
         async with get_db().read() as session:
             state['chart'] = await consultation.chart(session, actor, visit_id, today=local_today(tz),
-                                                      record_view=record_view, currency_format=_money)
+                                                      record_view=record_view, currency_format=money)
         return state['chart']
 
     # -- header: who, allergies, status, the main actions ----------------------------------------------------------
@@ -307,7 +298,7 @@ async def chart_page(actor: Actor, visit_id: int):
     with orders_card:
         section_title('Lab, imaging and procedures')
         with ui.row().classes('w-full items-start gap-2') as order_form:
-            service_select = ui.select({s.id: f'{s.name} · {_money(s.price)}' for s in orderable}, multiple=True,
+            service_select = ui.select({s.id: f'{s.name} · {money(s.price)}' for s in orderable}, multiple=True,
                                        label='Order services', with_input=True) \
                 .props('outlined use-chips').classes('grow min-w-[16rem]').mark('order-services')
             order_notes = ui.input('Note to the technician').props('outlined').classes('w-64').mark('order-notes')
@@ -328,7 +319,7 @@ async def chart_page(actor: Actor, visit_id: int):
                         ui.label(o.service_name).classes('font-medium')
                         ui.badge(o.status.value.replace('_', ' '), color=STATUS_COLORS[o.status]) \
                             .mark('order-status')
-                        ui.label(_money(o.price)).classes('text-sm text-slate-500')
+                        ui.label(money(o.price)).classes('text-sm text-slate-500')
                         ui.space()
                         if o.status == OrderStatus.PENDING and c.editable:
                             ui.button('Cancel', on_click=lambda order_id=o.id: cancel_order(order_id)) \
@@ -591,34 +582,11 @@ async def chart_page(actor: Actor, visit_id: int):
     await refresh_all(chart)  # the record was filled in when its form was built: what is typed meanwhile stays
 
 
-@staff_file(CONSULTATION, '/consultation/prescriptions/{prescription_id}.pdf')
-async def prescription_pdf(actor: Actor, prescription_id: int):
-    settings = clinic_settings.current()
-    try:
-        async with get_db().write() as session:
-            printed = await prescriptions.printable(session, actor, prescription_id, today=local_today(settings.tz))
-    except DomainError as error:
-        return PlainTextResponse(str(error), status_code=404)
-    pdf = await clinical_pdf.render_prescription(printed, clinic_name=settings.clinic_name,
-                                                 clinic_address=settings.clinic_address,
-                                                 clinic_phone=settings.clinic_phone, tz=settings.tz)
-    return Response(pdf, media_type='application/pdf',
-                    headers={'Content-Disposition': f'inline; filename="{printed.number}.pdf"'})
-
-
-async def result_file_response(actor: Actor, file_id: int):
-    """A result file, for doctors and technicians (role-checked and audited by ``files.open_file``)."""
-    settings = clinic_settings.current()
-    try:
-        async with get_db().write() as session:
-            stored = await files.open_file(session, actor, file_id, data_dir=settings.data_dir)
-    except DomainError as error:
-        return PlainTextResponse(str(error), status_code=404)
-    return FileResponse(stored.path, media_type=stored.content_type, filename=stored.filename,
-                        content_disposition_type='inline',
-                        headers={'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff'})
-
-
 @staff_file(CONSULTATION, '/consultation/files/{file_id}')
 async def consultation_result_file(actor: Actor, file_id: int):
-    return await result_file_response(actor, file_id)
+    return await downloads.result_file(actor, file_id)
+
+
+@staff_file(CONSULTATION, '/consultation/prescriptions/{prescription_id}.pdf')
+async def consultation_prescription_pdf(actor: Actor, prescription_id: int):
+    return await downloads.prescription_pdf(actor, prescription_id)

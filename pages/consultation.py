@@ -7,7 +7,7 @@ from datetime import datetime
 
 from nicegui import ui
 
-from clinic_ui import live
+from clinic_ui import appointment_rows, downloads, live
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import CONSULTATION
@@ -18,9 +18,6 @@ from services import clinic_settings, queue
 from services.access import Actor
 from services.core.db import get_db
 from services.core.events import AppointmentChanged, QueueChanged
-
-from .chart import chart_url
-from .reception import COLUMNS, appointment_rows
 
 WAITING_COLUMNS = [
     {'name': 'position', 'label': '#', 'field': 'position', 'align': 'right'},
@@ -95,7 +92,7 @@ async def consultation_page(actor: Actor):
     async def start_consultation(ticket: queue.TicketView) -> None:
         started = await staff_action(lambda s: queue.start(s, actor, ticket.id, now=utcnow()))
         if started is not None:
-            ui.navigate.to(chart_url(ticket.visit_id))
+            ui.navigate.to(downloads.chart_url(ticket.visit_id))
 
     async def call_next() -> None:
         call_button.props('loading')
@@ -173,7 +170,7 @@ async def consultation_page(actor: Actor):
             ui.button('Skip', icon='skip_next', on_click=lambda: run(queue.skip, ticket.id)) \
                 .props('outline no-caps').mark('skip')
         else:
-            ui.button('Open chart', icon='description', on_click=lambda: ui.navigate.to(chart_url(ticket.visit_id))) \
+            ui.button('Open chart', icon='description', on_click=lambda: ui.navigate.to(downloads.chart_url(ticket.visit_id))) \
                 .props('unelevated no-caps').mark('open-chart')
             ui.button('Finish', icon='check', on_click=lambda: run(
                 queue.finish, ticket.id, f'{ticket.label} finished')).props('outline no-caps').mark('finish')
@@ -236,14 +233,14 @@ async def consultation_page(actor: Actor):
         finished.show(view.finished[:5])
 
     heading = 'My appointments today' if actor.role == Role.DOCTOR else "All doctors' appointments today"
-    booked = await appointment_rows(actor)
+    booked = await appointment_rows.todays_rows(actor)
     with ui.expansion(f'{heading} ({len(booked)})', icon='event').classes('w-full bg-white rounded') \
             .mark('my-appointments-panel') as appointments_panel:
-        columns = [c for c in COLUMNS if c['name'] != 'doctor' or actor.role != Role.DOCTOR]
+        columns = [c for c in appointment_rows.COLUMNS if c['name'] != 'doctor' or actor.role != Role.DOCTOR]
         appointments = data_table(columns, booked, empty='No appointments today.', mark='my-appointments')
 
     async def refresh_appointments() -> None:
-        fresh = await appointment_rows(actor)
+        fresh = await appointment_rows.todays_rows(actor)
         appointments.rows = fresh
         appointments_panel.text = f'{heading} ({len(fresh)})'
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from nicegui import ui
 
+from clinic_ui import downloads
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import SERVICES
@@ -18,8 +19,6 @@ from services.access import Actor
 from services.core.db import get_db
 from services.core.events import OrdersChanged
 from services.orders import ResultValue
-
-from .chart import result_file_response
 
 STATIONS = {'lab': ('Laboratory', [ServiceKind.LAB]), 'imaging': ('Imaging', [ServiceKind.IMAGING]),
             'procedure': ('Procedures', [ServiceKind.PROCEDURE])}
@@ -193,4 +192,4 @@ async def lab_page(actor: Actor):
 
 @staff_file(SERVICES, '/lab/files/{file_id}')
 async def lab_result_file(actor: Actor, file_id: int):
-    return await result_file_response(actor, file_id)
+    return await downloads.result_file(actor, file_id)

@@ -1,8 +1,6 @@
 """The public booking page: patients book themselves from a phone. No staff login; shows only free times."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from fastapi import Request
 from nicegui import ui
 
@@ -11,6 +9,7 @@ from clinic_ui.pickers import SlotGrid
 from clinic_ui.ratelimit import RateLimiter, client_address, client_key
 from clinic_ui.routes import public_page
 from clinic_ui.widgets import error_text, money, run_action
+from models.types import utcnow
 from services import booking, clinic_settings, online_booking
 from services.booking import Slot
 from services.core.db import get_db
@@ -23,9 +22,6 @@ HOLDS = RateLimiter(limit=15, window_s=600)
 BOOKINGS = RateLimiter(limit=5, window_s=3600)
 TOO_MANY = 'Too many requests from your connection. Please wait a few minutes, or call the clinic.'
 
-
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @public_page('/book', title='Book an appointment')
@@ -50,7 +46,7 @@ async def online_booking_page(request: Request):
         with ui.card().classes('w-full gap-3'):
             ui.label('1. What do you need?').classes('font-semibold')
             service = ui.select({s.id: f'{s.name} · {s.duration_minutes} min · '
-                                       f'{money(s.price, settings.currency, settings.currency_exponent)}'
+                                       f'{money(s.price)}'
                                  for s in services}, label='Consultation').props('outlined').classes('w-full') \
                 .mark('online-service')
             doctor = ui.select({ANY_DOCTOR: 'Any doctor'}, value=ANY_DOCTOR, label='Doctor') \
@@ -100,12 +96,12 @@ async def online_booking_page(request: Request):
         ids = list(state['doctors']) if doctor.value == ANY_DOCTOR else [doctor.value]
         async with get_db().read() as session:
             return await booking.free_slots(session, service_id=service.value, doctor_ids=ids, start_day=first_day,
-                                            days=DAYS_SHOWN, tz=tz, now=now_utc(), limit_per_day=30)
+                                            days=DAYS_SHOWN, tz=tz, now=utcnow(), limit_per_day=30)
 
     async def release() -> None:
         if state['hold'] is not None:
             token, state['hold'] = state['hold'], None
-            await run_action(lambda s: booking.release_hold(s, token, now=now_utc()))
+            await run_action(lambda s: booking.release_hold(s, token, now=utcnow()))
 
     async def pick(slot: Slot) -> None:
         await release()
@@ -113,7 +109,7 @@ async def online_booking_page(request: Request):
             held.set_text(TOO_MANY)
             return
         hold = await run_action(lambda s: booking.hold_slot(s, doctor_id=slot.doctor_id, service_id=service.value,
-                                                            start_at=slot.start_at, tz=tz, now=now_utc(),
+                                                            start_at=slot.start_at, tz=tz, now=utcnow(),
                                                             client_key=key))
         if hold is None:
             await grid.reload()
@@ -140,7 +136,7 @@ async def online_booking_page(request: Request):
                                                     email=email.value or '', date_of_birth=date_of_birth,
                                                     reason=reason.value or '')
         confirmation = await run_action(lambda s: online_booking.book(
-            s, hold_token=state['hold'], request=request_data, tz=tz, now=now_utc()), error_label=error)
+            s, hold_token=state['hold'], request=request_data, tz=tz, now=utcnow()), error_label=error)
         if confirmation is None:
             return
         state['hold'] = None

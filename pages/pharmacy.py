@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.responses import PlainTextResponse, Response
 from nicegui import ui
 
+from clinic_ui import downloads
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import PHARMACY
@@ -239,5 +240,4 @@ async def labels_pdf(actor: Actor, dispense_id: int):
 
 @staff_file(PHARMACY, '/pharmacy/prescriptions/{prescription_id}.pdf')
 async def pharmacy_prescription_pdf(actor: Actor, prescription_id: int):
-    from .chart import prescription_pdf
-    return await prescription_pdf(actor, prescription_id)
+    return await downloads.prescription_pdf(actor, prescription_id)

@@ -1,33 +1,23 @@
 """Reception: find or register patients, today's appointments with check-in, walk-ins and ticket slips."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from fastapi.responses import Response
 from nicegui import ui
 
+from clinic_ui import appointment_rows
 from clinic_ui.live import subscribe
 from clinic_ui.pickers import SlotGrid, patient_search
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import RECEPTION
 from clinic_ui.widgets import data_table, error_text, on_row, section_title, staff_action, staff_read
-from models import AppointmentStatus
+from models.types import utcnow
 from services import appointments, booking, checkin, clinic_settings, documents, patients
 from services.access import Actor
 from services.booking import Slot
-from services.core.clock import local_time_text, local_today
+from services.core.clock import local_today
 from services.core.db import get_db
 from services.core.events import AppointmentChanged, PatientChanged
 
-COLUMNS = [
-    {'name': 'time', 'label': 'Time', 'field': 'time'},
-    {'name': 'patient', 'label': 'Patient', 'field': 'patient'},
-    {'name': 'doctor', 'label': 'Doctor', 'field': 'doctor'},
-    {'name': 'room', 'label': 'Room', 'field': 'room'},
-    {'name': 'services', 'label': 'Service', 'field': 'services'},
-    {'name': 'status', 'label': 'Status', 'field': 'status'},
-    {'name': 'source', 'label': 'Booked by', 'field': 'source'},
-]
 ACTIONS_SLOT = r'''
 <q-td :props="props" class="whitespace-nowrap">
   <q-btn v-if="props.row.can_check_in" unelevated dense no-caps color="primary" label="Check in" class="q-px-sm"
@@ -47,33 +37,6 @@ ACTIONS_SLOT = r'''
 '''
 PRIORITIES = {0: 'Normal', 1: 'Elderly / disability', 2: 'Pregnant / young child', 3: 'Urgent'}
 
-
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def format_rows(rows: list[appointments.AppointmentRow]) -> list[dict]:
-    tz = clinic_settings.current().tz
-    result = []
-    for r in rows:
-        walk_in = r.source.value == 'walk_in'
-        result.append({
-            'id': r.id, 'time': 'walk-in ' + local_time_text(r.start_at, tz) if walk_in else
-            f'{local_time_text(r.start_at, tz)}–{local_time_text(r.end_at, tz)}',
-            'patient': f'{r.patient_name} · {r.patient_code}', 'doctor': r.doctor_name, 'room': r.room_code,
-            'services': r.services, 'status': r.status.value.replace('_', ' '),
-            'source': r.source.value.replace('_', ' '),
-            'can_check_in': r.status in booking.CHANGEABLE, 'can_change': r.status in booking.CHANGEABLE,
-            'checked_in': r.status in (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS)})
-    return result
-
-
-async def appointment_rows(actor: Actor) -> list[dict]:
-    """Today's appointments as table rows (a doctor gets their own)."""
-    tz = clinic_settings.current().tz
-    async with get_db().read() as session:
-        rows = await appointments.list_for_day(session, actor, local_today(tz), tz)
-    return format_rows(rows)
 
 
 def priority_fields() -> tuple[ui.select, ui.input]:
@@ -124,7 +87,7 @@ async def open_check_in(actor: Actor, appointment_id: int) -> None:
 
         async def confirm() -> None:
             ticket = await staff_action(lambda s: checkin.check_in(
-                s, actor, appointment_id, tz=settings.tz, now=now_utc(), priority=priority.value or 0,
+                s, actor, appointment_id, tz=settings.tz, now=utcnow(), priority=priority.value or 0,
                 priority_reason=reason.value or '', phone=phone.value or '', email=email.value or ''),
                 error_label=error)
             if ticket is not None:
@@ -189,7 +152,7 @@ async def open_walk_in(actor: Actor, patient_id: int | None = None, patient_name
                 error.set_text('Please choose the doctor.')
                 return
             ticket = await staff_action(lambda s: checkin.walk_in(
-                s, actor, patient_id=chosen['patient_id'], doctor_id=doctor.value, tz=settings.tz, now=now_utc(),
+                s, actor, patient_id=chosen['patient_id'], doctor_id=doctor.value, tz=settings.tz, now=utcnow(),
                 reason=complaint.value or '', priority=priority.value or 0, priority_reason=reason.value or ''),
                 error_label=error)
             if ticket is not None:
@@ -221,7 +184,7 @@ async def open_reschedule(actor: Actor, appointment_id: int) -> None:
             picked['slot'] = None
             async with get_db().read() as session:
                 return await booking.free_slots(session, service_id=detail.service_id, doctor_ids=[doctor.value],
-                                                start_day=first_day, days=7, tz=settings.tz, now=now_utc())
+                                                start_day=first_day, days=7, tz=settings.tz, now=utcnow())
 
         doctor.on_value_change(grid.reload)
 
@@ -232,7 +195,7 @@ async def open_reschedule(actor: Actor, appointment_id: int) -> None:
                 return
             done = await staff_action(lambda s: booking.reschedule(
                 s, actor, appointment_id, start_at=slot.start_at, doctor_id=slot.doctor_id, tz=settings.tz,
-                now=now_utc()), error_label=error, success='Appointment moved. The patient gets an email if we have '
+                now=utcnow()), error_label=error, success='Appointment moved. The patient gets an email if we have '
                                                           'their address.')
             if done is not None:
                 dialog.close()
@@ -254,7 +217,7 @@ def open_cancel(actor: Actor, appointment_id: int, label: str) -> None:
 
         async def confirm() -> None:
             done = await staff_action(lambda s: booking.cancel(s, actor, appointment_id, reason=reason.value or '',
-                                                               now=now_utc()),
+                                                               now=utcnow()),
                                       error_label=error, success='Appointment cancelled.')
             if done is not None:
                 dialog.close()
@@ -280,7 +243,7 @@ async def reception_page(actor: Actor):
             ui.button('Walk-in', icon='directions_walk', on_click=lambda: open_walk_in(actor)) \
                 .props('outline no-caps size=lg').mark('walk-in')
     with ui.row().classes('w-full items-baseline justify-between'):
-        rows = await appointment_rows(actor)
+        rows = await appointment_rows.todays_rows(actor)
         title = section_title("Today's appointments", len(rows))
         with ui.row().classes('items-baseline gap-4'):
             ui.label(today.strftime('%A %d %B %Y')).classes('text-slate-600')
@@ -289,12 +252,10 @@ async def reception_page(actor: Actor):
             ui.link('Email outbox', '/outbox')
     to_check = ui.row().classes('w-full items-baseline gap-x-3 gap-y-0 rounded bg-amber-50 px-3 py-1') \
         .mark('changes-to-check')
-    table = data_table([*COLUMNS, {'name': 'actions', 'label': '', 'field': 'id', 'sortable': False}], rows,
+    table = data_table([*appointment_rows.COLUMNS, {'name': 'actions', 'label': '', 'field': 'id', 'sortable': False}], rows,
                        empty='No appointments today.', mark='appointments')
     table.add_slot('body-cell-actions', ACTIONS_SLOT)
 
-    def patient_of(row: dict) -> str:
-        return row['patient'].split(' · ')[0]
 
     async def on_ticket(row: dict) -> None:
         async with get_db().read() as session:
@@ -303,17 +264,17 @@ async def reception_page(actor: Actor):
             ui.navigate.to(ticket_url(visit_id), new_tab=True)
 
     async def on_no_show(row: dict) -> None:
-        await staff_action(lambda s: booking.mark_no_show(s, actor, row['id'], now=now_utc()),
-                           success=f'{patient_of(row)} marked as not come.')
+        await staff_action(lambda s: booking.mark_no_show(s, actor, row['id'], now=utcnow()),
+                           success=f'{row["patient_name"]} marked as not come.')
 
     on_row(table, 'check_in', lambda row: open_check_in(actor, row['id']))
     on_row(table, 'reschedule', lambda row: open_reschedule(actor, row['id']))
-    on_row(table, 'cancel', lambda row: open_cancel(actor, row['id'], patient_of(row)))
+    on_row(table, 'cancel', lambda row: open_cancel(actor, row['id'], row['patient_name']))
     on_row(table, 'no_show', on_no_show)
     on_row(table, 'ticket', on_ticket)
 
     async def refresh() -> None:
-        fresh = await appointment_rows(actor)
+        fresh = await appointment_rows.todays_rows(actor)
         if fresh == table.rows:
             return
         table.rows = fresh

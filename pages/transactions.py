@@ -44,11 +44,6 @@ CLOSE_COLUMNS = [
 ]
 
 
-def fmt(amount: int) -> str:
-    settings = clinic_settings.current()
-    return money(amount, settings.currency, settings.currency_exponent)
-
-
 def read_day(text: str, label: str) -> date:
     day = parse_date(text or '')
     if day is None:
@@ -57,8 +52,8 @@ def read_day(text: str, label: str) -> date:
 
 
 def close_rows(lines: list[reports.CloseLine]) -> list[dict]:
-    return [{'label': line.label, 'payments': line.payments, 'received': fmt(line.received), 'refunds': line.refunds,
-             'refunded': fmt(line.refunded), 'net': fmt(line.net)} for line in lines]
+    return [{'label': line.label, 'payments': line.payments, 'received': money(line.received), 'refunds': line.refunds,
+             'refunded': money(line.refunded), 'net': money(line.net)} for line in lines]
 
 
 @staff_page(CASHIER, '/cashier/transactions', title='Transactions')
@@ -103,9 +98,9 @@ async def transactions_page(actor: Actor):
         by_method.rows = close_rows([*close.by_method, close.total])
         by_cashier.rows = close_rows([*close.by_cashier, close.total])
         close_summary.set_text(
-            f'Net {fmt(close.total.net)} · cash in the drawer {fmt(close.cash_in_drawer)} · '
-            f'{close.invoices} bill(s) made that day for {fmt(close.billed)} '
-            f'(discounts {fmt(close.discounts)}, insurers to claim {fmt(close.insurance)})')
+            f'Net {money(close.total.net)} · cash in the drawer {money(close.cash_in_drawer)} · '
+            f'{close.invoices} bill(s) made that day for {money(close.billed)} '
+            f'(discounts {money(close.discounts)}, insurers to claim {money(close.insurance)})')
 
     close_day.on('keydown.enter', load_close)
     close_day.on('blur', load_close)
@@ -165,7 +160,7 @@ async def transactions_page(actor: Actor):
                        'receipt': t.receipt_number, 'patient': f'{t.patient_name} · {t.patient_code}',
                        'invoice': t.invoice_number, 'invoice_id': t.invoice_id,
                        'method': METHOD_LABELS[t.method] + (f': {t.reason}' if t.reason else ''),
-                       'amount': fmt(t.amount), 'cashier': t.cashier} for t in rows]
+                       'amount': money(t.amount), 'cashier': t.cashier} for t in rows]
         first = state['offset'] + 1 if count else 0
         position.set_text(f'{first}–{state["offset"] + len(rows)} of {count}')
         previous.set_enabled(state['offset'] > 0)

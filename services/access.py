@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models import Role
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Doctor, Role
 
 from .core.errors import PermissionDenied
 
@@ -18,6 +21,11 @@ class Actor:
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+
+async def doctor_id_of(session: AsyncSession, actor: Actor) -> int | None:
+    """The doctor record of the person acting, if they are a doctor (their own queue, patients, appointments)."""
+    return (await session.exec(select(Doctor.id).where(Doctor.user_id == actor.user_id))).first()
 
 
 def require(actor: Actor | None, *roles: Role) -> Actor:

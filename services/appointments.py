@@ -20,7 +20,7 @@ from models import (
     Service,
 )
 
-from .access import Actor, require
+from .access import Actor, doctor_id_of, require
 from .core.boundary import query
 from .core.clock import day_bounds
 from .core.errors import NotFound, ValidationError
@@ -40,17 +40,13 @@ class AppointmentRow:
     source: BookingSource
 
 
-async def doctor_id_of(session: AsyncSession, user_id: int) -> int | None:
-    return (await session.exec(select(Doctor.id).where(Doctor.user_id == user_id))).first()
-
-
 @query
 async def list_for_day(session: AsyncSession, actor: Actor, day: date, tz: ZoneInfo, *,
                        doctor_id: int | None = None, limit: int = 500) -> list[AppointmentRow]:
     """Appointments of one clinic-local day, in time order. A doctor sees their own list."""
     require(actor, Role.RECEPTIONIST, Role.DOCTOR)
     if actor.role == Role.DOCTOR:
-        doctor_id = await doctor_id_of(session, actor.user_id)
+        doctor_id = await doctor_id_of(session, actor)
         if doctor_id is None:
             return []
     start, end = day_bounds(day, tz)

@@ -45,7 +45,7 @@ from models import (
 )
 
 from . import audit, icd10, orders, prescriptions, queue
-from .access import Actor, require
+from .access import Actor, doctor_id_of, require
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -183,11 +183,6 @@ def parse_record(data: RecordInput) -> dict:
 # --------------------------------------------------------------------------------------------------------------
 # Access
 # --------------------------------------------------------------------------------------------------------------
-
-@query
-async def doctor_id_of(session: AsyncSession, actor: Actor) -> int | None:
-    return (await session.exec(select(Doctor.id).where(Doctor.user_id == actor.user_id))).first()
-
 
 async def _visit(session: AsyncSession, visit_id: int) -> Visit:
     visit = await session.get(Visit, visit_id)

@@ -47,7 +47,7 @@ from models import (
 )
 
 from . import audit
-from .access import Actor, require
+from .access import Actor, doctor_id_of, require
 from .core.boundary import action, query
 from .core.clock import local_today
 from .core.db import load, serialize
@@ -303,11 +303,6 @@ async def load_views(session: AsyncSession, queues: list[Queue], *, day: date, n
             waiting=[view(t, w) for t, w in zip(waiting, estimated_waits(active, waiting, typical, now))],
             skipped=[view(t) for t in skipped], finished=[view(t) for t in finished]))
     return views
-
-
-@query
-async def doctor_id_of(session: AsyncSession, actor: Actor) -> int | None:
-    return (await session.exec(select(Doctor.id).where(Doctor.user_id == actor.user_id))).first()
 
 
 async def _check_access(session: AsyncSession, actor: Actor, queue: Queue) -> None:
