@@ -28,7 +28,7 @@ from services.core.migrate import upgrade
 from services.core.settings import Settings
 from services.mailer import Mailer
 
-from . import socket_guard
+from . import i18n, socket_guard
 from .security_headers import SecurityHeaders
 from .stations import STATIONS
 from .upload_limit import UploadLimit
@@ -181,6 +181,7 @@ def build(settings: Settings, started: float | None = None, *, database_prepared
     clinic_settings.put_in_force(None)  # a new app: its start-up reads the saved settings again
     private_files.make_private(settings)  # before the database, the secret or a session file is created
     socket_guard.install()  # values sent over the websocket are checked before any page sees them
+    i18n.install()  # each tab in its viewer's language
     state = readiness = Readiness()
     app.add_middleware(StartingGate, readiness=state, clinic_name=settings.clinic_name)
     app.add_middleware(UploadLimit, max_bytes=settings.upload_max_mb * 1_048_576)

@@ -28,6 +28,7 @@ from models.types import utcnow
 
 from . import audit
 from .access import Actor, require
+from .core import i18n
 from .core.boundary import action, query
 from .core.db import call_after_commit, serialize
 from .core.errors import Conflict, DomainError, NotFound, ValidationError
@@ -103,6 +104,7 @@ def put_in_force(settings: Settings | None) -> None:
     """Make ``settings`` the ones ``current()`` returns (None: the start-up settings alone)."""
     global _in_force  # noqa: PLW0603 - one value per process, replaced as a whole
     _in_force = settings
+    i18n.set_clinic_language(current().language)
 
 
 async def load(session: AsyncSession) -> Settings:

@@ -1,0 +1,43 @@
+"""Each tab in its viewer's language: the app shell's side of ``services.core.i18n``.
+
+A page sets its tab's language once, when it is built (``show_in(language)``): the signed-in person's own, the
+language a patient chose on ``/book``, a board's. Every ``_()`` that runs for that tab afterwards, also in a live
+update caused by someone else's click (NiceGUI runs it in the subscriber's tab), writes in that language. Quasar's
+own texts (date pickers, table paging) follow: the tab gets Quasar's language pack of the same language.
+"""
+from __future__ import annotations
+
+import copy
+from weakref import WeakKeyDictionary
+
+from nicegui import Client, context
+from nicegui.slot import Slot
+
+from services.core import i18n
+
+QUASAR_PACKS = {'en': 'en-GB', 'vi': 'vi', i18n.PSEUDO: 'en-GB'}
+
+_languages: WeakKeyDictionary[Client, str] = WeakKeyDictionary()
+
+
+def _viewer_language() -> str | None:
+    if not Slot.get_stack():  # not drawing any tab (a background job, a test calling a service)
+        return None
+    return _languages.get(context.client)
+
+
+def install() -> None:
+    i18n.set_viewer_language(_viewer_language)
+
+
+def show_in(language_code: str | None) -> str:
+    """This tab is read in ``language_code`` (None or unknown: the clinic's language). Call while building the
+    page, before its HTML is sent. Returns the language used."""
+    client = context.client
+    code = i18n.normalize(language_code) or i18n.current()
+    _languages[client] = code
+    pack = QUASAR_PACKS.get(code, 'en-GB')
+    if client.page.resolve_language() != pack:  # the route's page object is shared: give this tab its own copy
+        client.page = copy.copy(client.page)
+        client.page.language = pack
+    return code

@@ -1,0 +1,63 @@
+"""Texts in the reader's language: catalogs read from the .po files, the explicit language first, then the
+viewer's, then the clinic's; numbers, money and dates formatted for the language."""
+from datetime import date
+
+import pytest
+
+from services.core import i18n
+
+CATALOG = '''msgid ""
+msgstr ""
+"Language: vi\\n"
+"Plural-Forms: nplurals=1; plural=0;\\n"
+"Content-Type: text/plain; charset=utf-8\\n"
+
+msgid "Patients ahead: {count}"
+msgstr "Số người phía trước: {count}"
+
+msgid "One patient ahead"
+msgid_plural "{count} patients ahead"
+msgstr[0] "{count} người phía trước"
+'''
+
+
+@pytest.fixture
+def catalogs(tmp_path, monkeypatch):
+    folder = tmp_path / 'vi' / 'LC_MESSAGES'
+    folder.mkdir(parents=True)
+    (folder / 'messages.po').write_text(CATALOG, encoding='utf-8')
+    monkeypatch.setattr(i18n, 'LOCALES_DIR', tmp_path)
+    i18n._translations.cache_clear()
+    yield
+    i18n._translations.cache_clear()
+    i18n.set_viewer_language(lambda: None)
+    i18n.set_clinic_language('en')
+
+
+def test_the_explicit_language_wins_over_the_viewer_and_the_clinic(catalogs):
+    i18n.set_clinic_language('en')
+    i18n.set_viewer_language(lambda: 'en')
+    with i18n.use('vi'):
+        assert i18n._('Patients ahead: {count}').format(count=2) == 'Số người phía trước: 2'
+        assert i18n.ngettext('One patient ahead', '{count} patients ahead', 3) == '3 người phía trước'
+    assert i18n._('Patients ahead: {count}') == 'Patients ahead: {count}'
+    i18n.set_viewer_language(lambda: 'vi-VN')
+    assert i18n.current() == 'vi'
+    i18n.set_viewer_language(lambda: None)
+    i18n.set_clinic_language('vi')
+    assert i18n.current() == 'vi' and i18n._('Untranslated text') == 'Untranslated text'
+
+
+def test_the_pseudo_language_marks_every_translated_text():
+    with i18n.use(i18n.PSEUDO):
+        assert i18n._('Check in') == '⟦Check in⟧'
+
+
+def test_numbers_money_and_dates_follow_the_reader():
+    with i18n.use('vi'):
+        assert i18n.money(1_234_567, 'VND', 0) == '1.234.567\xa0₫'
+        assert i18n.day(date(2026, 11, 30), 'full') == 'Thứ Hai, 30 tháng 11, 2026'
+        assert i18n.number(1_234_567) == '1.234.567'
+    with i18n.use('en'):
+        assert i18n.money(123_450, 'USD', 2) == 'US$1,234.50'
+        assert i18n.day(date(2026, 11, 30), 'short') == '30/11/2026'
