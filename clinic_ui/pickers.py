@@ -29,37 +29,48 @@ def patient_search(actor: Actor, on_pick: Callable[[patients.PatientHit], Awaita
                    today: date, label: str = 'Find a patient: name, phone, code (P…) or birth date',
                    autofocus: bool = False) -> ui.input:
     """A search field with results as you type; picking a result calls ``on_pick(hit)``."""
-    with ui.column().classes('w-full gap-1'):
-        field = ui.input(label).props(f'outlined clearable {"autofocus" if autofocus else ""} '
-                                      f'debounce={int(SEARCH_DEBOUNCE_S * 1000)} autocomplete=off name=patient-search') \
-            .classes('w-full text-lg').mark('patient-search')
-        results = ui.list().props('bordered separator').classes('w-full bg-white rounded')
-        results.visible = False
-        hint = ui.label().classes('text-sm text-slate-500')
+    return PatientSearch(actor, on_pick, today=today, label=label, autofocus=autofocus).field
 
-    async def show(text: str) -> None:
-        results.clear()
+
+class PatientSearch:
+    """The field, the hits under it (name; code, birth date and age, phone) and a hint when nothing matches."""
+
+    def __init__(self, actor: Actor, on_pick: Callable[[patients.PatientHit], Awaitable[None] | None], *,
+                 today: date, label: str, autofocus: bool) -> None:
+        self.actor, self.on_pick, self.today = actor, on_pick, today
+        with ui.column().classes('w-full gap-1'):
+            self.field = ui.input(label).props(f'outlined clearable {"autofocus" if autofocus else ""} '
+                                               f'debounce={int(SEARCH_DEBOUNCE_S * 1000)} autocomplete=off '
+                                               'name=patient-search') \
+                .classes('w-full text-lg').mark('patient-search')
+            self.results = ui.list().props('bordered separator').classes('w-full bg-white rounded')
+            self.results.visible = False
+            self.hint = ui.label().classes('text-sm text-slate-500')
+        self.field.on_value_change(lambda e: self.search(e.value))
+
+    async def search(self, text: str) -> None:
+        self.results.clear()
         text = (text or '').strip()
         if len(text) < 2:
-            results.visible = False
-            hint.set_text('')
+            self.results.visible = False
+            self.hint.set_text('')
             return
-        hits = await staff_read(lambda session: patients.search(session, actor, text), error_label=hint)
+        hits = await staff_read(lambda session: patients.search(session, self.actor, text), error_label=self.hint)
         if hits is None:  # refused (the session ended: the tab is on its way to sign-in) or failed
-            results.visible = False
+            self.results.visible = False
             return
-        results.visible = bool(hits)
-        hint.set_text('' if hits else 'No patient found. Check the spelling, or register a new patient.')
-        with results:
+        self.show(hits)
+
+    def show(self, hits: list[patients.PatientHit]) -> None:
+        self.results.visible = bool(hits)
+        self.hint.set_text('' if hits else 'No patient found. Check the spelling, or register a new patient.')
+        with self.results:
             for hit in hits:
-                with ui.item(on_click=lambda h=hit: on_pick(h)).props('clickable').mark('patient-hit'):
+                with ui.item(on_click=lambda h=hit: self.on_pick(h)).props('clickable').mark('patient-hit'):
                     with ui.item_section():
                         ui.item_label(hit.full_name).classes('text-base font-medium')
-                        ui.item_label(' · '.join(p for p in (hit.code, _age(hit.date_of_birth, today),
+                        ui.item_label(' · '.join(p for p in (hit.code, _age(hit.date_of_birth, self.today),
                                                              hit.phone or '') if p)).props('caption')
-
-    field.on_value_change(lambda e: show(e.value))
-    return field
 
 
 SlotLoader = Callable[[date], Awaitable[dict[date, list[Slot]] | None]]

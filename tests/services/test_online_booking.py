@@ -1,21 +1,15 @@
-"""The public booking page: patients book themselves; holds, limits and privacy."""
+"""Online booking, the rules behind the public page: holds, limits, a returning patient, clear errors. (The page
+itself is tested in tests/pages/test_online_booking.py.)"""
 from datetime import date, timedelta
 
 import pytest
-from nicegui.testing import User
-from nicegui.testing.user_interaction import UserInteraction
 from sqlmodel import select
 
-from clinic_ui.ratelimit import RateLimiter
 from models import Appointment, BookingSource, EmailOutbox, Patient
 from services import booking, online_booking
-from services.core.clock import local_today
-from services.core.db import get_db
 from services.core.errors import Conflict, ValidationError
-from services.core.settings import get_settings
 from tests.factories import NOW, TZ, local, make_clinic
 
-RETRIES = 50
 REQUEST = online_booking.OnlineRequest(full_name='Lê Thị Hồng', phone='0901234500', email='hong@example.test',
                                        date_of_birth=date(1970, 1, 1), reason='Đau họng')
 
@@ -88,38 +82,3 @@ async def test_holds_per_connection_are_limited(db):
         await hold(db, clinic, local(23, 10, minute))
     with pytest.raises(Conflict, match='Too many slots'):
         await hold(db, clinic, local(23, 11, 0))
-
-
-def test_rate_limiter_allows_a_burst_then_refuses_until_the_window_passes():
-    limiter = RateLimiter(limit=3, window_s=60)
-    assert [limiter.allow('a', now=t) for t in (0, 1, 2, 3)] == [True, True, True, False]
-    assert limiter.allow('b', now=3)  # other addresses are not affected
-    assert limiter.allow('a', now=61)
-
-
-async def test_booking_online_from_a_phone_without_signing_in(user: User):
-    await user.open('/login')  # starts the app
-    clinic = await make_clinic(get_db())
-    await user.open('/book')
-    await user.should_see('Book an appointment', retries=RETRIES)
-    await user.should_not_see('Lê Thị Hồng')  # nothing about other patients
-    next(iter(user.find(marker='online-service').elements)).set_value(clinic.consultation_id)
-    await user.should_see(marker='slot', retries=RETRIES)
-    user.find(marker='later-days').click()
-    next_week = local_today(get_settings().tz) + timedelta(days=7)
-    await user.should_see(next_week.strftime('%a %d/%m'), retries=RETRIES)
-    await user.should_see(marker='slot', retries=RETRIES)
-    UserInteraction(user, {min(user.find(marker='slot').elements, key=lambda b: b.id)}, None).click()
-    await user.should_see('is kept for you for 5 minutes', retries=RETRIES)
-    user.find(marker='online-name').type('Trịnh Công Sơn')
-    user.find(marker='online-phone').type('0977123456')
-    user.find(marker='online-dob').type('28/02/1939')
-    user.find(marker='online-confirm').click()
-    await user.should_see('Please enter your email address', retries=RETRIES)
-    user.find(marker='online-email').type('son@example.test')
-    user.find(marker='online-confirm').click()
-    await user.should_see('Your appointment is booked', retries=RETRIES)
-    async with get_db().read() as session:
-        appointment = (await session.exec(select(Appointment))).one()
-        patient = await session.get(Patient, appointment.patient_id)
-    assert patient.full_name == 'Trịnh Công Sơn' and appointment.source == BookingSource.WEB

@@ -1,5 +1,6 @@
 """Appointment emails end to end: queued with the booking, delivered to a real SMTP server on loopback,
-retried with backoff while the server is down, never lost, never queued twice; and the staff outbox page."""
+retried with backoff while the server is down, never lost, never queued twice. (The outbox page's test is in
+tests/pages/reception/test_outbox.py.)"""
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +13,6 @@ from email import policy
 import pytest
 from aiosmtpd.controller import Controller
 from icalendar import Calendar
-from nicegui import ui
 from nicegui.testing import User
 from sqlmodel import func, select
 
@@ -32,7 +32,7 @@ from models import (
     ServiceKind,
 )
 from models import User as StaffUser
-from services import notifications, outbox, users
+from services import notifications, outbox
 from services.access import Actor
 from services.core.db import get_db
 from services.core.settings import Settings
@@ -40,7 +40,6 @@ from services.core.settings import Settings
 PATIENT_NAME = 'Trần Thị Ngọc Ánh'
 DOCTOR_NAME = 'Nguyễn Thị Lan'
 START = datetime(2026, 11, 24, 2, 30, tzinfo=timezone.utc)  # 09:30 in Asia/Ho_Chi_Minh
-T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)  # a fixed past moment, for display only
 
 
 def soon() -> datetime:
@@ -351,60 +350,6 @@ async def test_the_outbox_list_pages_and_filters_for_reception_only(db, smtp):
     async with db.read() as session:
         with pytest.raises(Exception, match='Only Receptionist'):
             await outbox.list_outbox(session, cashier)
-
-
-# --- the staff page ---------------------------------------------------------------------------------------
-
-PASSWORD = 'clinic-pass-1'
-
-
-@pytest.fixture
-def no_login_delay(monkeypatch):
-    monkeypatch.setattr(users, 'FAILED_LOGIN_DELAY_S', 0)
-
-
-async def test_reception_sees_the_outbox_and_sends_a_failed_email_again(user: User, no_login_delay):
-    await user.open('/login')  # starts the app, so the database is ready
-    database = get_db()
-    async with database.write() as session:
-        admin = await users.create_first_admin(session, username='admin', full_name='Phạm Quốc Bảo',
-                                               password=PASSWORD, password_repeat=PASSWORD)
-    async with database.write() as session:
-        await users.create_user(session, admin, username='receptionist', full_name='Lê Thu Hà',
-                                role=Role.RECEPTIONIST, password=PASSWORD, must_change_password=False)
-    async with database.write() as session:
-        sent = await notifications.queue_email(session, dedupe_key='t:sent', to='a@example.test',
-                                               subject='Appointment confirmed: Tue 24 Nov 09:30', body='.')
-        failed = await notifications.queue_email(session, dedupe_key='t:failed', to='b@example.test',
-                                                 subject='Appointment moved to Wed 25 Nov 10:30', body='.')
-        sent.status, sent.sent_at, sent.attempts = OutboxStatus.SENT, T0, 1
-        failed.status, failed.attempts, failed.last_error = OutboxStatus.FAILED, 10, 'SMTPConnectError: refused'
-        await session.commit()
-
-    await user.open('/login')
-    user.find(marker='username').type('receptionist')
-    user.find(marker='password').type(PASSWORD)
-    user.find(marker='sign-in').click()
-    await user.should_see(marker='station-title', content='Reception', retries=50)  # password check takes a while
-    await user.open('/outbox')
-    await user.should_see(marker='station-title', content='Email outbox')
-    await user.should_see('Emails to patients (2)')
-    table = user.find(marker='outbox-table').elements.pop()
-    assert isinstance(table, ui.table)
-    by_id = {row['id']: row for row in table.rows}
-    assert by_id[failed.id]['status'] == 'failed' and 'refused' in by_id[failed.id]['error']
-    assert by_id[sent.id]['status'] == 'sent' and by_id[sent.id]['to'] == 'a@example.test'
-    assert 'Send again' in table.slots['body-cell-actions'].template  # only rendered for failed rows
-
-    user.find(marker='outbox-table').trigger('requeue', failed.id)  # the row's "Send again" button
-    await user.should_see('The email will be sent again shortly.')
-    async with database.read() as session:
-        assert (await session.get(EmailOutbox, failed.id)).status == OutboxStatus.PENDING
-    for _ in range(50):  # the page refreshes in place
-        if {row['id']: row for row in table.rows}[failed.id]['status'] == 'pending':
-            break
-        await asyncio.sleep(0.02)
-    assert {row['id']: row for row in table.rows}[failed.id]['status'] == 'pending'
 
 
 # --- the background sender --------------------------------------------------------------------------------

@@ -1,0 +1,343 @@
+"""Reception's dialogs: check in, walk in, reschedule, cancel, the ticket just issued, a likely duplicate before
+registering, and a queue ticket's priority or move. Each ``open_…`` reads what the dialog needs, then shows it;
+each dialog's button calls one service action."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date
+
+from nicegui import ui
+
+from clinic_ui.pickers import SlotGrid, patient_search
+from clinic_ui.widgets import error_text, staff_action, staff_read
+from models import Patient
+from models.types import utcnow
+from services import appointments, booking, checkin, clinic_settings, patients, queue
+from services.access import Actor
+from services.booking import Slot
+from services.core.clock import local_today
+
+from .tickets import ticket_url
+
+PRIORITIES = {0: 'Normal', 1: 'Elderly / disability', 2: 'Pregnant / young child', 3: 'Urgent'}
+QUEUE_PRIORITIES = {0: 'Normal', 1: 'Priority', 2: 'High priority', 3: 'Urgent'}
+PRIORITY_REASONS = ['Elderly', 'Pregnant', 'Urgent', 'Disability', 'Young child']
+
+
+def priority_fields() -> tuple[ui.select, ui.input]:
+    """Priority, and the reason that becomes required once a priority is chosen."""
+    priority = ui.select(PRIORITIES, value=0, label='Priority').props('outlined dense').classes('w-full')
+    reason = ui.input('Why first? (needed for a priority)').props('outlined dense').classes('w-full')
+    reason.bind_visibility_from(priority, 'value', backward=bool)
+    return priority, reason
+
+
+def show_ticket(ticket: checkin.Ticket) -> None:
+    """The ticket just issued, big, with a button to print the slip."""
+    with ui.dialog() as dialog, ui.card().classes('items-center gap-2 p-6 min-w-[18rem]').mark('ticket-dialog'):
+        ui.label(ticket.patient_name).classes('text-lg font-medium')
+        ui.label(ticket.label).classes('text-6xl font-bold text-primary').mark('ticket-number')
+        ui.label(f'{ticket.queue_name} · {ticket.room}').classes('text-slate-700')
+        ui.label(f'Patients ahead: {ticket.waiting_ahead}').classes('text-slate-600')
+        with ui.row():
+            ui.button('Print ticket', icon='print',
+                      on_click=lambda: ui.navigate.to(ticket_url(ticket.visit_id), new_tab=True)) \
+                .props('unelevated no-caps')
+            ui.button('Done', on_click=dialog.close).props('flat no-caps')
+    dialog.open()
+
+
+async def _patient_of(session, actor: Actor, appointment_id: int) -> Patient:
+    detail = await appointments.detail(session, actor, appointment_id)
+    return await patients.get(session, actor, detail.patient_id)
+
+
+async def open_check_in(actor: Actor, appointment_id: int) -> None:
+    patient = await staff_read(lambda s: _patient_of(s, actor, appointment_id))
+    if patient is not None:
+        CheckInDialog(actor, appointment_id, patient).dialog.open()
+
+
+class CheckInDialog:
+    """Verify the profile (phone, email can be corrected on the spot), choose a priority, check in."""
+
+    def __init__(self, actor: Actor, appointment_id: int, patient: Patient) -> None:
+        self.actor, self.appointment_id = actor, appointment_id
+        with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-lg gap-2').mark('check-in-dialog'):
+            ui.label(f'Check in {patient.full_name}').classes('text-xl font-semibold')
+            born = patient.date_of_birth.strftime('%d/%m/%Y') if patient.date_of_birth else ''
+            ui.label(' · '.join(p for p in (patient.code, born) if p)).classes('text-slate-600')
+            if patient.allergies:
+                ui.label(f'Allergies: {patient.allergies}').classes('text-negative font-medium')
+            self.phone = ui.input('Phone', value=patient.phone or '').props('outlined dense').classes('w-full') \
+                .mark('check-in-phone')
+            self.email = ui.input('Email', value=patient.email or '').props('outlined dense').classes('w-full') \
+                .mark('check-in-email')
+            self.priority, self.reason = priority_fields()
+            self.error = error_text()
+            with ui.row().classes('w-full justify-end'):
+                ui.button('Back', on_click=self.dialog.close).props('flat no-caps')
+                ui.button('Check in', on_click=self.check_in).props('unelevated no-caps').mark('confirm-check-in')
+
+    async def check_in(self) -> None:
+        ticket = await staff_action(lambda s: checkin.check_in(
+            s, self.actor, self.appointment_id, tz=clinic_settings.current().tz, now=utcnow(),
+            priority=self.priority.value or 0, priority_reason=self.reason.value or '',
+            phone=self.phone.value or '', email=self.email.value or ''), error_label=self.error)
+        if ticket is not None:
+            self.dialog.close()
+            show_ticket(ticket)
+
+
+async def open_walk_in(actor: Actor, patient_id: int | None = None, patient_name: str = '') -> None:
+    doctors = await staff_read(lambda s: booking.doctors_for(s))
+    if doctors is not None:
+        WalkInDialog(actor, doctors, patient_id, patient_name).dialog.open()
+
+
+def _doctor_options(doctors: list[booking.DoctorOption]) -> dict[int, str]:
+    return {d.id: f'{d.name} — {d.specialties}' for d in doctors}
+
+
+async def _fitting_doctors(session, complaint: str) -> tuple[list, list[booking.DoctorOption]]:
+    """The specialties a complaint suggests, and their doctors."""
+    found = await booking.specialties_for_complaint(session, complaint)
+    return found, (await booking.doctors_for(session, specialty_ids=[s.id for s in found]) if found else [])
+
+
+class WalkInDialog:
+    """A patient without an appointment: choose the doctor (the complaint suggests specialties), give a ticket."""
+
+    def __init__(self, actor: Actor, doctors: list[booking.DoctorOption], patient_id: int | None,
+                 patient_name: str) -> None:
+        self.actor, self.doctors, self.patient_id = actor, doctors, patient_id
+        with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-xl gap-2').mark('walk-in-dialog'):
+            ui.label('Walk-in').classes('text-xl font-semibold')
+            self.who = ui.label(patient_name).classes('text-lg font-medium')
+            if patient_id is None:
+                patient_search(actor, self.choose_patient, today=local_today(clinic_settings.current().tz))
+                ui.link('Not found? Register a new patient', '/reception/patients/new').classes('text-sm')
+            self.complaint = ui.input('What brings them in? (e.g. fever, rash)').props('outlined dense') \
+                .classes('w-full').mark('walk-in-complaint')
+            self.suggestion = ui.label().classes('text-sm text-slate-600')
+            self.doctor = ui.select(_doctor_options(doctors), label='Doctor').props('outlined dense') \
+                .classes('w-full').mark('walk-in-doctor')
+            self.priority, self.reason = priority_fields()
+            self.error = error_text()
+            with ui.row().classes('w-full justify-end'):
+                ui.button('Back', on_click=self.dialog.close).props('flat no-caps')
+                ui.button('Give a ticket', on_click=self.give_ticket).props('unelevated no-caps') \
+                    .mark('confirm-walk-in')
+        self.complaint.props('debounce=400')
+        self.complaint.on_value_change(self.suggest_doctor)
+
+    def choose_patient(self, hit: patients.PatientHit) -> None:
+        self.patient_id = hit.id
+        self.who.set_text(f'{hit.full_name} · {hit.code}')
+
+    async def suggest_doctor(self) -> None:
+        answer = await staff_read(lambda s: _fitting_doctors(s, self.complaint.value or ''))
+        if answer is None:
+            return
+        found, fitting = answer
+        if not found:
+            self.suggestion.set_text('')
+            return
+        self.suggestion.set_text('Suggested: ' + ', '.join(s.name for s in found[:2]))
+        fitting_ids = {f.id for f in fitting}
+        self.doctor.set_options(_doctor_options(fitting + [d for d in self.doctors if d.id not in fitting_ids]))
+        if fitting and self.doctor.value is None:
+            self.doctor.set_value(fitting[0].id)
+
+    async def give_ticket(self) -> None:
+        if self.patient_id is None:
+            self.error.set_text('Please find the patient first (or register them).')
+            return
+        if self.doctor.value is None:
+            self.error.set_text('Please choose the doctor.')
+            return
+        ticket = await staff_action(lambda s: checkin.walk_in(
+            s, self.actor, patient_id=self.patient_id, doctor_id=self.doctor.value, tz=clinic_settings.current().tz,
+            now=utcnow(), reason=self.complaint.value or '', priority=self.priority.value or 0,
+            priority_reason=self.reason.value or ''), error_label=self.error)
+        if ticket is not None:
+            self.dialog.close()
+            show_ticket(ticket)
+
+
+async def _reschedule_choices(session, actor: Actor, appointment_id: int):
+    detail = await appointments.detail(session, actor, appointment_id)
+    return detail, {d.id: d.name for d in await booking.doctors_for(session, service_id=detail.service_id)}
+
+
+async def open_reschedule(actor: Actor, appointment_id: int) -> None:
+    answer = await staff_read(lambda s: _reschedule_choices(s, actor, appointment_id))
+    if answer is not None:
+        dialog = RescheduleDialog(actor, *answer)
+        await dialog.times.reload()
+        dialog.dialog.open()
+
+
+class RescheduleDialog:
+    """Another time, with the same doctor or another one who provides the service."""
+
+    def __init__(self, actor: Actor, detail: appointments.AppointmentDetail, doctors: dict[int, str]) -> None:
+        self.actor, self.detail = actor, detail
+        self.slot: Slot | None = None
+        tz = clinic_settings.current().tz
+        with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-4xl gap-2').mark('reschedule-dialog'):
+            ui.label('Reschedule').classes('text-xl font-semibold')
+            ui.label('Now: ' + detail.start_at.astimezone(tz).strftime('%a %d/%m/%Y %H:%M')).classes('text-slate-600')
+            self.doctor = ui.select(doctors, value=detail.doctor_id, label='Doctor').props('outlined dense') \
+                .classes('w-full sm:w-96')
+            self.times = SlotGrid(tz, self.choose, self.free_times)
+            self.error = error_text()
+            with ui.row().classes('w-full justify-end'):
+                ui.button('Back', on_click=self.dialog.close).props('flat no-caps')
+                ui.button('Move appointment', on_click=self.move).props('unelevated no-caps') \
+                    .mark('confirm-reschedule')
+        self.doctor.on_value_change(self.times.reload)
+
+    def choose(self, slot: Slot) -> None:
+        self.slot = slot
+
+    async def free_times(self, first_day: date) -> dict[date, list[Slot]] | None:
+        self.slot = None
+        return await staff_read(lambda s: booking.free_slots(
+            s, service_id=self.detail.service_id, doctor_ids=[self.doctor.value], start_day=first_day, days=7,
+            tz=clinic_settings.current().tz, now=utcnow()))
+
+    async def move(self) -> None:
+        slot = self.slot
+        if slot is None:
+            self.error.set_text('Please choose the new time.')
+            return
+        done = await staff_action(lambda s: booking.reschedule(
+            s, self.actor, self.detail.id, start_at=slot.start_at, doctor_id=slot.doctor_id,
+            tz=clinic_settings.current().tz, now=utcnow()), error_label=self.error,
+            success='Appointment moved. The patient gets an email if we have their address.')
+        if done is not None:
+            self.dialog.close()
+        else:
+            await self.times.reload()
+
+
+def open_cancel(actor: Actor, appointment_id: int, label: str) -> None:
+    CancelDialog(actor, appointment_id, label).dialog.open()
+
+
+class CancelDialog:
+    """Cancelling needs a reason (the patient is told by email when we have their address)."""
+
+    def __init__(self, actor: Actor, appointment_id: int, label: str) -> None:
+        self.actor, self.appointment_id = actor, appointment_id
+        with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-md gap-2').mark('cancel-dialog'):
+            ui.label(f'Cancel the appointment of {label}?').classes('text-lg font-semibold')
+            self.reason = ui.input('Reason (required)').props('outlined autofocus').classes('w-full') \
+                .mark('cancel-reason')
+            self.error = error_text()
+            with ui.row().classes('w-full justify-end'):
+                ui.button('Keep it', on_click=self.dialog.close).props('flat no-caps')
+                ui.button('Cancel appointment', on_click=self.cancel).props('unelevated no-caps color=negative') \
+                    .mark('confirm-cancel')
+
+    async def cancel(self) -> None:
+        done = await staff_action(lambda s: booking.cancel(s, self.actor, self.appointment_id,
+                                                           reason=self.reason.value or '', now=utcnow()),
+                                  error_label=self.error, success='Appointment cancelled.')
+        if done is not None:
+            self.dialog.close()
+
+
+class DuplicateWarning:
+    """Before registering: patients with the same name and birth date, or the same phone. Open one of them, or
+    register the new one anyway."""
+
+    def __init__(self, twins: list[patients.PatientHit], register: Callable[[], Awaitable[None]]) -> None:
+        self.register = register
+        with ui.dialog() as self.dialog, ui.card().classes('max-w-lg gap-2').mark('duplicate-warning'):
+            ui.label('This patient may already be registered').classes('text-lg font-semibold')
+            ui.label('Same name and birth date, or same phone:').classes('text-slate-600')
+            for twin in twins:
+                born = twin.date_of_birth.strftime('%d/%m/%Y') if twin.date_of_birth else ''
+                with ui.row().classes('w-full items-center justify-between'):
+                    ui.label(f'{twin.full_name} · {twin.code} · {born} · {twin.phone or ""}')
+                    ui.button('Open', on_click=lambda t=twin: ui.navigate.to(f'/reception/patients/{t.id}')) \
+                        .props('flat no-caps')
+            with ui.row().classes('w-full justify-end'):
+                ui.button('Back', on_click=self.dialog.close).props('flat no-caps')
+                ui.button('Register anyway', on_click=self.register_anyway).props('unelevated no-caps') \
+                    .mark('register-anyway')
+        self.dialog.open()
+
+    async def register_anyway(self) -> None:
+        self.dialog.close()
+        await self.register()
+
+
+class PriorityDialog:
+    """A waiting patient goes first, with the reason (elderly, pregnant, urgent…)."""
+
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
+        self.ticket_id: int | None = None
+        with ui.dialog() as self.dialog, ui.card().classes('w-96'):
+            self.title = ui.label().classes('text-lg font-semibold')
+            self.level = ui.select(QUEUE_PRIORITIES, value=1, label='Priority').props('outlined').classes('w-full') \
+                .mark('priority-level')
+            self.reason = ui.input('Reason', placeholder='Elderly, pregnant, urgent…', autocomplete=PRIORITY_REASONS) \
+                .props('outlined').classes('w-full').mark('priority-reason')
+            self.error = error_text()
+            with ui.row().classes('w-full justify-end'):
+                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps')
+                ui.button('Save', on_click=self.save).props('unelevated no-caps').mark('priority-save')
+
+    def edit(self, ticket: queue.TicketView) -> None:
+        self.ticket_id = ticket.id
+        self.title.set_text(f'Priority for {ticket.label} · {ticket.patient_name}')
+        self.level.value = ticket.priority or 1
+        self.reason.value = ticket.priority_reason
+        self.error.set_text('')
+        self.dialog.open()
+
+    async def save(self) -> None:
+        ticket_id = self.ticket_id
+        done = await staff_action(lambda s: queue.set_priority(s, self.actor, ticket_id, self.level.value or 0,
+                                                               self.reason.value or '', now=utcnow()),
+                                  error_label=self.error, success='Priority saved.')
+        if done is not None:
+            self.dialog.close()
+
+
+class MoveDialog:
+    """Send a patient to another doctor's queue or to a station (lab, imaging)."""
+
+    def __init__(self, actor: Actor, targets: dict[int, str]) -> None:
+        self.actor, self.targets = actor, targets
+        self.ticket_id: int | None = None
+        with ui.dialog() as self.dialog, ui.card().classes('w-96'):
+            self.title = ui.label().classes('text-lg font-semibold')
+            self.target = ui.select(targets, label='Send to').props('outlined').classes('w-full').mark('move-target')
+            self.error = error_text()
+            with ui.row().classes('w-full justify-end'):
+                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps')
+                ui.button('Move', on_click=self.move).props('unelevated no-caps').mark('move-save')
+
+    def edit(self, ticket: queue.TicketView) -> None:
+        self.ticket_id = ticket.id
+        self.title.set_text(f'Move {ticket.label} · {ticket.patient_name}')
+        self.target.value = None
+        self.error.set_text('')
+        self.dialog.open()
+
+    async def move(self) -> None:
+        ticket_id, target = self.ticket_id, self.target.value
+        if target is None:
+            self.error.set_text('Please choose where to send the patient.')
+            return
+        done = await staff_action(lambda s: queue.transfer(s, self.actor, ticket_id, target,
+                                                           tz=clinic_settings.current().tz, now=utcnow()),
+                                  error_label=self.error)
+        if done is not None:
+            ui.notify(f'Moved: now {done.label} in {self.targets[done.queue_id]}', type='positive')
+            self.dialog.close()

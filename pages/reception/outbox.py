@@ -1,0 +1,110 @@
+"""Email outbox: what was sent to patients, what is waiting, and what failed (with "Send again")."""
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from nicegui import ui
+
+from clinic_ui.live import subscribe
+from clinic_ui.routes import staff_page
+from clinic_ui.stations import RECEPTION
+from clinic_ui.widgets import on_row, section_title, staff_action, staff_read
+from models import OutboxStatus
+from services import clinic_settings, outbox
+from services.access import Actor
+from services.core.events import OutboxChanged
+
+PAGE_SIZE = 25
+STATUS_FILTER = {'': 'All', **{status.value: status.value.capitalize() for status in OutboxStatus}}
+COLUMNS = [
+    {'name': 'created', 'label': 'Queued', 'field': 'created', 'align': 'left'},
+    {'name': 'to', 'label': 'To', 'field': 'to', 'align': 'left'},
+    {'name': 'subject', 'label': 'Subject', 'field': 'subject', 'align': 'left'},
+    {'name': 'status', 'label': 'Status', 'field': 'status', 'align': 'left'},
+    {'name': 'attempts', 'label': 'Attempts', 'field': 'attempts', 'align': 'right'},
+    {'name': 'next', 'label': 'Next attempt / sent', 'field': 'next', 'align': 'left'},
+    {'name': 'error', 'label': 'Last error', 'field': 'error', 'align': 'left'},
+    {'name': 'actions', 'label': '', 'field': 'id', 'align': 'right'},
+]
+STATUS_COLORS = {'pending': 'blue-grey', 'sending': 'primary', 'sent': 'positive', 'failed': 'negative'}
+# The "Send again" button lives in a Quasar slot; a click reaches Python as the table's "requeue" event.
+ACTIONS_SLOT = r'''
+<q-td :props="props">
+  <q-btn v-if="props.row.status === 'failed'" label="Send again" icon="send" size="sm" flat no-caps
+         color="primary" @click="() => $parent.$emit('requeue', props.row.id)" />
+</q-td>
+'''
+STATUS_SLOT = r'''
+<q-td :props="props"><q-badge :color="props.row.color" :label="props.row.status" /></q-td>
+'''
+
+
+def _time_text(moment: datetime | None, tz) -> str:
+    return f'{moment.astimezone(tz):%d %b %H:%M}' if moment else ''
+
+
+def _table_row(row: outbox.OutboxRow, tz) -> dict:
+    waiting = row.status in (OutboxStatus.PENDING, OutboxStatus.SENDING)
+    return {'id': row.id, 'created': _time_text(row.created_at, tz), 'to': row.to_address, 'subject': row.subject,
+            'status': row.status.value, 'color': STATUS_COLORS[row.status.value], 'attempts': row.attempts,
+            'next': _time_text(row.next_attempt_at if waiting else row.sent_at, tz), 'error': row.last_error}
+
+
+@staff_page(RECEPTION, '/outbox', title='Email outbox')
+async def outbox_page(actor: Actor):
+    emails = Outbox(actor)
+    subscribe(OutboxChanged, emails.refresh)
+    await emails.load()
+
+
+class Outbox:
+    """The emails to patients, newest first, a page at a time, filtered by status; a failed one can be sent again."""
+
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
+        with ui.row().classes('w-full items-center justify-between'):
+            self.title = section_title('Emails to patients')
+            self.status = ui.select(STATUS_FILTER, value='', label='Status') \
+                .props('outlined dense').classes('w-40').mark('outbox-status')
+        self.table = ui.table(columns=COLUMNS, rows=[], row_key='id', pagination=PAGE_SIZE) \
+            .props('flat bordered wrap-cells hide-pagination no-data-label="No emails."').classes('w-full') \
+            .mark('outbox-table')
+        self.table.add_slot('body-cell-actions', ACTIONS_SLOT)
+        self.table.add_slot('body-cell-status', STATUS_SLOT)
+        self.pager = ui.pagination(1, 1, direction_links=True).mark('outbox-pages')
+        self.status.on_value_change(self.filter)
+        self.pager.on_value_change(self.load)
+        on_row(self.table, 'requeue', self.send_again)
+
+    async def refresh(self) -> None:
+        await self.load(touch=False)
+
+    async def load(self, *, touch: bool = True) -> None:
+        status = OutboxStatus(self.status.value) if self.status.value else None
+        offset = (self.pager.value - 1) * PAGE_SIZE
+        answer = await staff_read(lambda s: outbox.list_outbox(s, self.actor, status=status, offset=offset,
+                                                               limit=PAGE_SIZE), touch=touch)
+        if answer is not None:
+            self.show(*answer)
+
+    def show(self, rows: list[outbox.OutboxRow], total: int) -> None:
+        tz = clinic_settings.current().tz
+        self.table.rows = [_table_row(row, tz) for row in rows]
+        self.title.set_text(f'Emails to patients ({total})')
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        self.pager.max = pages
+        self.pager.set_visibility(pages > 1)
+        if self.pager.value > pages:  # the last page emptied meanwhile: show the new last one
+            self.pager.value = pages  # triggers another load
+
+    async def filter(self) -> None:
+        if self.pager.value != 1:
+            self.pager.value = 1  # the pager's change handler reloads
+        else:
+            await self.load()
+
+    async def send_again(self, row: dict) -> None:
+        await staff_action(lambda s: outbox.requeue(s, self.actor, row['id']),
+                           success='The email will be sent again shortly.')
+        await self.load()

@@ -1,0 +1,163 @@
+"""Reception: every queue of the day, live. Prioritise a patient (with the reason), move them to another doctor or
+send them to a station (lab, imaging) and back, call a skipped patient again, undo a wrong step."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nicegui import ui
+
+from clinic_ui import live
+from clinic_ui.live import subscribe
+from clinic_ui.routes import staff_page
+from clinic_ui.stations import RECEPTION
+from clinic_ui.widgets import on_row, section_title, staff_action, staff_read
+from models import TicketStatus
+from models.types import utcnow
+from services import clinic_settings, queue
+from services.access import Actor
+from services.core.events import QueueChanged
+
+from .dialogs import MoveDialog, PriorityDialog
+
+COLUMNS = [
+    {'name': 'ticket', 'label': 'Ticket', 'field': 'ticket', 'align': 'left'},
+    {'name': 'patient', 'label': 'Patient', 'field': 'patient', 'align': 'left'},
+    {'name': 'state', 'label': 'State', 'field': 'state', 'align': 'left'},
+    {'name': 'wait', 'label': 'Est. wait', 'field': 'wait', 'align': 'right'},
+    {'name': 'actions', 'label': '', 'field': 'id', 'align': 'right'},
+]
+# Buttons in a Quasar slot: a click reaches Python as the table's "ticket_action" event with [action, ticket id].
+ACTIONS_SLOT = r'''
+<q-td :props="props" class="whitespace-nowrap">
+  <q-btn v-if="props.row.waiting" label="Priority" icon="priority_high" size="sm" flat no-caps color="accent"
+         @click="() => $parent.$emit('ticket_action', ['priority', props.row.id])" />
+  <q-btn v-if="props.row.skipped" label="Call again" icon="replay" size="sm" flat no-caps color="primary"
+         @click="() => $parent.$emit('ticket_action', ['recall', props.row.id])" />
+  <q-btn v-if="props.row.skipped" label="Back in line" size="sm" flat no-caps color="primary"
+         @click="() => $parent.$emit('ticket_action', ['back', props.row.id])" />
+  <q-btn label="Move" icon="forward" size="sm" flat no-caps color="primary"
+         @click="() => $parent.$emit('ticket_action', ['move', props.row.id])" />
+  <q-btn label="Undo" icon="undo" size="sm" flat no-caps
+         @click="() => $parent.$emit('ticket_action', ['undo', props.row.id])" />
+</q-td>
+'''
+TICKET_ACTIONS = ('priority', 'recall', 'back', 'move', 'undo')
+
+
+def tickets_of(view: queue.QueueView) -> list[queue.TicketView]:
+    return [*view.active, *view.waiting, *view.skipped]
+
+
+def rows_of(view: queue.QueueView) -> list[dict]:
+    rows = []
+    for ticket in tickets_of(view):
+        state = ticket.status.value.replace('_', ' ')
+        if ticket.priority:
+            state += f' · priority: {ticket.priority_reason}'
+        rows.append({'id': ticket.id, 'ticket': ticket.label, 'patient': f'{ticket.patient_name} · {ticket.patient_code}',
+                     'state': state, 'wait': f'{ticket.wait_minutes} min' if ticket.wait_minutes is not None else '',
+                     'waiting': ticket.status == TicketStatus.WAITING, 'skipped': ticket.status == TicketStatus.SKIPPED})
+    return rows
+
+
+def headline(view: queue.QueueView) -> str:
+    serving = view.now_serving
+    now = f'now {serving.label}' if serving else 'nobody called'
+    return f'{now} · {len(view.waiting)} waiting · new arrivals wait ≈ {view.wait_for_newcomer} min'
+
+
+@dataclass(frozen=True)
+class QueuesToday:
+    views: list[queue.QueueView]
+    targets: dict[int, str]
+
+
+async def _queues_today(session, actor: Actor) -> QueuesToday:
+    views = await queue.all_queue_views(session, actor, tz=clinic_settings.current().tz, now=utcnow())
+    targets = {q.id: f'{q.prefix} · {q.name}' for q in await queue.transfer_targets(session, actor)}
+    return QueuesToday(views, targets)
+
+
+@staff_page(RECEPTION, '/reception/queues', title='Queues')
+async def queues_page(actor: Actor):
+    today = await staff_read(lambda s: _queues_today(s, actor))
+    if today is None:
+        return
+    section_title("Today's queues")
+    ui.label('Live: changes made by doctors, the lab and other receptionists appear at once.') \
+        .classes('text-slate-600 -mt-3')
+    cards = QueueCards(actor, PriorityDialog(actor), MoveDialog(actor, today.targets), today.views)
+    subscribe(QueueChanged, cards.update)
+
+
+class QueueCard:
+    """One queue: who is served, how many wait, and its tickets."""
+
+    def __init__(self, view: queue.QueueView) -> None:
+        with ui.card().classes('w-full gap-2').mark(f'queue-{view.prefix}'):
+            with ui.row().classes('w-full items-baseline justify-between'):
+                ui.label(f'{view.prefix} · {view.name}').classes('text-lg font-semibold')
+                ui.label(view.room_code).classes('text-slate-500')
+            self.line = ui.label(headline(view)).classes('text-slate-700').mark(f'queue-line-{view.prefix}')
+            self.table = ui.table(columns=COLUMNS, rows=rows_of(view), row_key='id') \
+                .props('flat dense wrap-cells hide-pagination no-data-label="Nobody in this queue."') \
+                .classes('w-full').mark(f'queue-table-{view.prefix}')
+            self.table.pagination = {'rowsPerPage': 0}
+            self.table.add_slot('body-cell-actions', ACTIONS_SLOT)
+
+    def show(self, view: queue.QueueView) -> None:
+        self.line.set_text(headline(view))
+        self.table.rows = rows_of(view)
+
+
+class QueueCards:
+    """A card per queue, updated in place when a queue changes; each ticket's buttons act on it."""
+
+    def __init__(self, actor: Actor, priority: PriorityDialog, move: MoveDialog,
+                 views: list[queue.QueueView]) -> None:
+        self.actor, self.priority, self.move = actor, priority, move
+        self.cards: dict[int, QueueCard] = {}
+        self.tickets: dict[int, queue.TicketView] = {}
+        with ui.element('div').classes('w-full grid grid-cols-1 xl:grid-cols-2 gap-4'):
+            for view in views:
+                card = self.cards[view.id] = QueueCard(view)
+                on_row(card.table, 'ticket_action', self.act, choices=TICKET_ACTIONS)
+                self.remember(view)
+
+    def remember(self, view: queue.QueueView) -> None:
+        for ticket in tickets_of(view):
+            self.tickets[ticket.id] = ticket
+
+    async def update(self, event: QueueChanged) -> None:
+        if event.queue_id not in self.cards:
+            return
+        view = await live.queue_view(event)  # one read per event for every board and reception screen
+        if view is None:
+            return
+        self.cards[view.id].show(view)
+        self.remember(view)
+
+    async def act(self, action: str, row: dict) -> None:
+        ticket = self.tickets.get(row['id'])
+        if ticket is None:
+            return
+        if action == 'priority':
+            self.priority.edit(ticket)
+        elif action == 'move':
+            self.move.edit(ticket)
+        elif action == 'recall':
+            await self.call_again(ticket)
+        elif action == 'back':
+            await self.put_back_in_line(ticket)
+        else:
+            await self.undo(ticket)
+
+    async def call_again(self, ticket: queue.TicketView) -> None:
+        await staff_action(lambda s: queue.recall(s, self.actor, ticket.id, now=utcnow()),
+                           success=f'{ticket.label} called again.')
+
+    async def put_back_in_line(self, ticket: queue.TicketView) -> None:
+        await staff_action(lambda s: queue.back_in_line(s, self.actor, ticket.id, now=utcnow()))
+
+    async def undo(self, ticket: queue.TicketView) -> None:
+        await staff_action(lambda s: queue.undo(s, self.actor, ticket.id, now=utcnow()), success='Undone.')

@@ -1,0 +1,100 @@
+"""Reception's desk as a receptionist uses it: find a patient, then check in, cancel, reschedule from today's
+list (NiceGUI's simulated user)."""
+from datetime import timedelta
+
+from nicegui.testing import User
+from nicegui.testing.user_interaction import UserInteraction
+from sqlmodel import select
+
+from models import Appointment, AppointmentStatus, Patient, QueueTicket
+from services.core.clock import local_today
+from services.core.db import get_db
+from services.core.settings import get_settings
+from tests.conftest import RETRIES, sign_in
+from tests.factories import make_clinic
+from tests.pages.reception.helpers import book_today, first_slot, signed_in_clinic
+
+
+async def test_search_as_you_type_opens_the_patient(user: User):
+    await signed_in_clinic(user)
+    user.find(marker='patient-search').type('hong le')
+    await user.should_see('Lê Thị Hồng', retries=RETRIES)
+    user.find(marker='patient-hit').click()
+    await user.should_see(marker='patient-heading', content='Lê Thị Hồng', retries=RETRIES)
+    await user.should_see('None booked.', retries=RETRIES)
+
+
+async def open_todays_dialog(user: User, action: str, appointment_id: int, dialog: str) -> None:
+    """On the reception page, the row's button ``action`` of today's appointment opens ``dialog``."""
+    await user.open('/reception')
+    await user.should_see("Today's appointments (1)", retries=RETRIES)
+    user.find(marker='appointments').trigger(action, appointment_id)
+    await user.should_see(marker=dialog, retries=RETRIES)
+
+
+async def test_check_in_refuses_a_bad_email_then_gives_a_ticket(user: User):
+    clinic = await signed_in_clinic(user)
+    appointment = await book_today(clinic)
+    await open_todays_dialog(user, 'check_in', appointment.id, 'check-in-dialog')
+    user.find(marker='check-in-email').clear().type('not-an-email')
+    user.find(marker='confirm-check-in').click()
+    await user.should_see('valid email', retries=RETRIES)
+    user.find(marker='check-in-email').clear().type('hong.le@example.test')
+    user.find(marker='confirm-check-in').click()
+    await user.should_see(marker='ticket-number', content='A-001', retries=RETRIES)
+    async with get_db().read() as session:
+        assert (await session.get(Appointment, appointment.id)).status == AppointmentStatus.CHECKED_IN
+        assert (await session.get(Patient, clinic.patient_ids[0])).email == 'hong.le@example.test'
+
+
+async def test_the_ticket_slip_of_a_checked_in_patient_prints(user: User):
+    clinic = await signed_in_clinic(user)
+    appointment = await book_today(clinic)
+    await open_todays_dialog(user, 'check_in', appointment.id, 'check-in-dialog')
+    user.find(marker='confirm-check-in').click()
+    await user.should_see(marker='ticket-number', content='A-001', retries=RETRIES)
+    async with get_db().read() as session:
+        ticket = (await session.exec(select(QueueTicket))).one()
+    response = await user.http_client.get(f'/reception/tickets/{ticket.visit_id}.pdf')
+    assert response.status_code == 200 and response.headers['content-type'] == 'application/pdf'
+    assert response.content.startswith(b'%PDF')
+
+
+async def test_cancel_needs_a_reason(user: User):
+    clinic = await signed_in_clinic(user)
+    appointment = await book_today(clinic)
+    await open_todays_dialog(user, 'cancel', appointment.id, 'cancel-dialog')
+    user.find(marker='confirm-cancel').click()
+    await user.should_see('Please give the reason for cancelling.', retries=RETRIES)
+    user.find(marker='cancel-reason').type('Patient called: feeling better')
+    user.find(marker='confirm-cancel').click()
+    await user.should_see('cancelled', retries=RETRIES)
+    async with get_db().read() as session:
+        assert (await session.get(Appointment, appointment.id)).status == AppointmentStatus.CANCELLED
+
+
+async def test_reschedule_from_todays_list_needs_a_new_time_and_moves_it(user: User):
+    clinic = await signed_in_clinic(user)
+    appointment = await book_today(clinic)
+    await open_todays_dialog(user, 'reschedule', appointment.id, 'reschedule-dialog')
+    user.find(marker='confirm-reschedule').click()
+    await user.should_see('Please choose the new time.', retries=RETRIES)
+    user.find(marker='later-days').click()
+    next_week = local_today(get_settings().tz) + timedelta(days=7)
+    await user.should_see(next_week.strftime('%a %d/%m'), retries=RETRIES)
+    UserInteraction(user, {first_slot(user)}, None).click()
+    user.find(marker='confirm-reschedule').click()
+    await user.should_see('Appointment moved', retries=RETRIES)
+    async with get_db().read() as session:
+        moved = await session.get(Appointment, appointment.id)
+    assert moved.sequence == 1 and moved.start_at.astimezone(get_settings().tz).date() == next_week
+
+
+async def test_other_roles_cannot_open_reception_pages(user: User):
+    await user.open('/login')
+    await make_clinic(get_db())
+    await sign_in(user, 'cashier', station='Cashier')
+    await user.open('/reception/patients/1')
+    await user.should_see('cannot open Patient', retries=RETRIES)
+    response = await user.http_client.get('/reception/tickets/1.pdf')
+    assert response.status_code == 403

@@ -1,0 +1,54 @@
+"""The public booking page: a patient books from a phone without signing in; addresses are rate-limited."""
+from datetime import timedelta
+
+from nicegui.testing import User
+from nicegui.testing.user_interaction import UserInteraction
+from sqlmodel import select
+
+from clinic_ui.ratelimit import RateLimiter
+from models import Appointment, BookingSource, Patient
+from services.core.clock import local_today
+from services.core.db import get_db
+from services.core.settings import get_settings
+from tests.conftest import RETRIES, element
+from tests.factories import make_clinic
+
+
+def test_rate_limiter_allows_a_burst_then_refuses_until_the_window_passes():
+    limiter = RateLimiter(limit=3, window_s=60)
+    assert [limiter.allow('a', now=t) for t in (0, 1, 2, 3)] == [True, True, True, False]
+    assert limiter.allow('b', now=3)  # other addresses are not affected
+    assert limiter.allow('a', now=61)
+
+
+async def hold_a_time_next_week(user: User, service_id: int) -> None:
+    """The service, then next week (free whatever the hour), then the first free time: it is held."""
+    element(user, 'online-service').set_value(service_id)
+    await user.should_see(marker='slot', retries=RETRIES)
+    user.find(marker='later-days').click()
+    next_week = local_today(get_settings().tz) + timedelta(days=7)
+    await user.should_see(next_week.strftime('%a %d/%m'), retries=RETRIES)
+    await user.should_see(marker='slot', retries=RETRIES)
+    UserInteraction(user, {min(user.find(marker='slot').elements, key=lambda b: b.id)}, None).click()
+    await user.should_see('is kept for you for 5 minutes', retries=RETRIES)
+
+
+async def test_booking_online_from_a_phone_without_signing_in(user: User):
+    await user.open('/login')  # starts the app
+    clinic = await make_clinic(get_db())
+    await user.open('/book')
+    await user.should_see('Book an appointment', retries=RETRIES)
+    await user.should_not_see('Lê Thị Hồng')  # nothing about other patients
+    await hold_a_time_next_week(user, clinic.consultation_id)
+    user.find(marker='online-name').type('Trịnh Công Sơn')
+    user.find(marker='online-phone').type('0977123456')
+    user.find(marker='online-dob').type('28/02/1939')
+    user.find(marker='online-confirm').click()
+    await user.should_see('Please enter your email address', retries=RETRIES)
+    user.find(marker='online-email').type('son@example.test')
+    user.find(marker='online-confirm').click()
+    await user.should_see('Your appointment is booked', retries=RETRIES)
+    async with get_db().read() as session:
+        appointment = (await session.exec(select(Appointment))).one()
+        patient = await session.get(Patient, appointment.patient_id)
+    assert patient.full_name == 'Trịnh Công Sơn' and appointment.source == BookingSource.WEB
