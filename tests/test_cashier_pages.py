@@ -10,7 +10,7 @@ from services import billing, users
 from services.billing import Tender
 from services.core.db import get_db
 from tests.factories import PASSWORD, make_clinic
-from tests.test_billing import CARD, CASH, make_visit
+from tests.services.test_billing import CARD, CASH, make_visit
 
 RETRIES = 50
 

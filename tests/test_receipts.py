@@ -15,7 +15,7 @@ import pytest
 from services import billing, receipts
 from services.billing import Tender
 from tests.factories import NOW, TZ, make_clinic
-from tests.test_billing import CARD, CASH, bill, make_visit
+from tests.services.test_billing import CARD, CASH, bill, make_visit
 
 CLINIC = receipts.ClinicHeader('Phòng khám Đa khoa Hòa Bình', '12 Lê Lợi, Quận 1, TP. Hồ Chí Minh', '028 3822 1234')
 needs_poppler = pytest.mark.skipif(not (shutil.which('pdftotext') and shutil.which('pdftoppm')),
