@@ -4,11 +4,13 @@ event about it."""
 from __future__ import annotations
 
 from nicegui import ui
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from clinic_ui.live import subscribe
+from clinic_ui.panels import LivePanel
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import CASHIER
-from clinic_ui.widgets import amount_text, money, on_row, section_title, staff_action, staff_read
+from clinic_ui.widgets import amount_text, money, on_row, section_title, staff_action
 from models import InvoiceStatus, PaymentKind
 from models.types import utcnow
 from services import billing, clinic_settings
@@ -236,25 +238,25 @@ class PaymentsPanel:
         RefundDialog(self.actor, row).open()
 
 
-class Invoice:
-    """The invoice on screen: reads it and shows it in every panel."""
+class Invoice(LivePanel[billing.InvoiceView]):
+    """The invoice on screen: read once, shown in every panel; what cannot be shown is said in ``problem``."""
 
     def __init__(self, actor: Actor, invoice_id: int, panels: list, problem: ui.label) -> None:
-        self.actor, self.invoice_id, self.panels, self.problem = actor, invoice_id, panels, problem
+        self.actor, self.invoice_id, self.panels, self.error_label = actor, invoice_id, panels, problem
         self.visit_id: int | None = None
 
-    async def load(self, *, touch: bool = True) -> None:
-        view = await staff_read(lambda s: billing.invoice_view(s, self.actor, self.invoice_id),
-                                error_label=self.problem, touch=touch)
-        if view is not None:
-            self.visit_id = view.invoice.visit_id
-            for panel in self.panels:
-                panel.show(view)
+    async def read(self, session: AsyncSession) -> billing.InvoiceView:
+        return await billing.invoice_view(session, self.actor, self.invoice_id)
+
+    def show(self, view: billing.InvoiceView) -> None:
+        self.visit_id = view.invoice.visit_id
+        for panel in self.panels:
+            panel.show(view)
 
     async def on_billing(self, event: BillingChanged) -> None:
         """A live update: this invoice, or another of its visit, changed."""
         if event.invoice_id == self.invoice_id or (self.visit_id is not None and event.visit_id == self.visit_id):
-            await self.load(touch=False)
+            await self.refresh()
 
 
 @staff_page(CASHIER, '/cashier/invoices/{invoice_id}', title='Invoice')

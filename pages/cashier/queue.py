@@ -3,11 +3,13 @@ invoice and opens it."""
 from __future__ import annotations
 
 from nicegui import ui
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from clinic_ui.live import subscribe
+from clinic_ui.panels import LivePanel
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import CASHIER
-from clinic_ui.widgets import data_table, money, on_row, section_title, staff_action, staff_read
+from clinic_ui.widgets import data_table, money, on_row, section_title, staff_action
 from models.types import utcnow
 from services import billing, clinic_settings
 from services.access import Actor
@@ -41,7 +43,7 @@ def queue_rows(rows: list[billing.QueueRow]) -> list[dict]:
              'unbilled': r.unbilled} for r in rows]
 
 
-class WaitingList:
+class WaitingList(LivePanel[list[billing.QueueRow]]):
     """Invoices waiting for payment and visits to bill, oldest first."""
 
     def __init__(self, actor: Actor) -> None:
@@ -56,16 +58,12 @@ class WaitingList:
         self.table.add_slot('body-cell-actions', QUEUE_ACTIONS)
         on_row(self.table, 'open', self.bill)
 
-    async def load(self, *, touch: bool = True) -> None:
-        today = local_today(clinic_settings.current().tz)
-        rows = await staff_read(lambda s: billing.cashier_queue(s, self.actor, today=today), touch=touch)
-        if rows is not None:
-            self.table.rows = queue_rows(rows)
-            self.title.set_text(f'Waiting to pay ({len(rows)})')
+    async def read(self, session: AsyncSession) -> list[billing.QueueRow]:
+        return await billing.cashier_queue(session, self.actor, today=local_today(clinic_settings.current().tz))
 
-    async def refresh(self) -> None:
-        """A live update: a bill or a visit changed."""
-        await self.load(touch=False)
+    def show(self, rows: list[billing.QueueRow]) -> None:
+        self.table.rows = queue_rows(rows)
+        self.title.set_text(f'Waiting to pay ({len(rows)})')
 
     async def bill(self, row: dict) -> None:
         """Put everything billable of the visit on its open invoice (made if needed), and open it."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from nicegui import ui
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from clinic_ui import downloads
 from clinic_ui.live import subscribe
+from clinic_ui.panels import LivePanel
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import SERVICES
 from clinic_ui.widgets import data_table, on_row, section_title, staff_action, staff_read
@@ -54,7 +56,7 @@ def rows_of(views: list[orders.OrderView]) -> list[dict]:
              'status': o.status.value.replace('_', ' '), 'state': o.status.value} for o in views]
 
 
-class Worklist:
+class Worklist(LivePanel[list[orders.OrderView]]):
     """The chosen station's orders, with their counts; the toggle chooses the station."""
 
     def __init__(self, actor: Actor) -> None:
@@ -71,15 +73,8 @@ class Worklist:
         self.table.add_slot('body-cell-status', STATUS_SLOT)
         on_row(self.table, 'open', self.open)
 
-    async def load(self, *, touch: bool = True) -> None:
-        kinds, since = STATIONS[self.station][1], utcnow() - RECENT
-        views = await staff_read(lambda s: orders.worklist(s, self.actor, kinds, since=since), touch=touch)
-        if views is not None:
-            self.show(views)
-
-    async def refresh(self) -> None:
-        """A live update: an order changed somewhere."""
-        await self.load(touch=False)
+    async def read(self, session: AsyncSession) -> list[orders.OrderView]:
+        return await orders.worklist(session, self.actor, STATIONS[self.station][1], since=utcnow() - RECENT)
 
     def show(self, views: list[orders.OrderView]) -> None:
         self.table.rows = rows_of(views)

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from fastapi.responses import PlainTextResponse, Response
 from nicegui import ui
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from clinic_ui import downloads
 from clinic_ui.file_read import file_read
 from clinic_ui.live import subscribe
+from clinic_ui.panels import LivePanel
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import PHARMACY
 from clinic_ui.widgets import data_table, on_row, section_title, staff_read
@@ -84,7 +86,7 @@ class LastDispense:
         self.box.set_visibility(True)
 
 
-class PrescriptionQueue:
+class PrescriptionQueue(LivePanel[list[prescriptions.QueueRow]]):
     """Prescriptions waiting to be dispensed, oldest first; "Dispense" opens one."""
 
     def __init__(self, actor: Actor) -> None:
@@ -99,15 +101,12 @@ class PrescriptionQueue:
         self.table.add_slot('body-cell-actions', QUEUE_SLOT)
         on_row(self.table, 'dispense', self.open)
 
-    async def load(self, *, touch: bool = True) -> None:
-        rows = await staff_read(lambda s: prescriptions.pharmacy_queue(s, self.actor), touch=touch)
-        if rows is not None:
-            self.table.rows = queue_rows(rows)
-            self.title.set_text(f'Prescriptions to dispense ({len(rows)})')
+    async def read(self, session: AsyncSession) -> list[prescriptions.QueueRow]:
+        return await prescriptions.pharmacy_queue(session, self.actor)
 
-    async def refresh(self) -> None:
-        """A live update: a prescription was issued or dispensed, or stock changed."""
-        await self.load(touch=False)
+    def show(self, rows: list[prescriptions.QueueRow]) -> None:
+        self.table.rows = queue_rows(rows)
+        self.title.set_text(f'Prescriptions to dispense ({len(rows)})')
 
     async def open(self, row: dict) -> None:
         """The dispense dialog of the prescription, with its batches first expiry first."""
@@ -117,7 +116,7 @@ class PrescriptionQueue:
             DispenseDialog(self.actor, plan, on_dispensed=self.last.show).open()
 
 
-class StockAlerts:
+class StockAlerts(LivePanel[inventory.StockAlerts]):
     """Medicines below their reorder level, and batches expired or expiring soon."""
 
     def __init__(self, actor: Actor) -> None:
@@ -133,16 +132,9 @@ class StockAlerts:
                 self.expiring = data_table(EXPIRING_COLUMNS, [], empty='No batch expires soon.', mark='expiring',
                                            rows_per_page=10)
 
-    async def load(self, *, touch: bool = True) -> None:
+    async def read(self, session: AsyncSession) -> inventory.StockAlerts:
         today = local_today(clinic_settings.current().tz)
-        alerts = await staff_read(lambda s: inventory.stock_alerts(s, self.actor, today,
-                                                                   expiring_within_days=self.days), touch=touch)
-        if alerts is not None:
-            self.show(alerts)
-
-    async def refresh(self) -> None:
-        """A live update: stock changed (a dispense, goods in, an adjustment)."""
-        await self.load(touch=False)
+        return await inventory.stock_alerts(session, self.actor, today, expiring_within_days=self.days)
 
     def show(self, alerts: inventory.StockAlerts) -> None:
         self.low.rows = low_rows(alerts)

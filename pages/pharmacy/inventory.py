@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from nicegui import ui
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from clinic_ui.live import subscribe
+from clinic_ui.panels import LivePanel
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import PHARMACY
 from clinic_ui.widgets import data_table, on_row, section_title, staff_read
@@ -35,7 +37,7 @@ def stock_rows(items: list[inventory.MedicineStock]) -> list[dict]:
              'on_hand': m.on_hand, 'reorder': m.reorder_level} for m in items]
 
 
-class StockList:
+class StockList(LivePanel[list[inventory.MedicineStock]]):
     """Stock by medicine (live); each row opens the medicine's ledger or takes goods in."""
 
     def __init__(self, actor: Actor) -> None:
@@ -46,15 +48,11 @@ class StockList:
         on_row(self.table, 'ledger', self.open_ledger)
         on_row(self.table, 'receive', self.receive)
 
-    async def load(self, *, touch: bool = True) -> None:
-        today = local_today(clinic_settings.current().tz)
-        items = await staff_read(lambda s: inventory.medicines(s, self.actor, today=today), touch=touch)
-        if items is not None:
-            self.table.rows = stock_rows(items)
+    async def read(self, session: AsyncSession) -> list[inventory.MedicineStock]:
+        return await inventory.medicines(session, self.actor, today=local_today(clinic_settings.current().tz))
 
-    async def refresh(self) -> None:
-        """A live update: stock changed."""
-        await self.load(touch=False)
+    def show(self, items: list[inventory.MedicineStock]) -> None:
+        self.table.rows = stock_rows(items)
 
     def receive(self, row: dict) -> None:
         GoodsInDialog(self.actor, row['id'], row['name']).open()
