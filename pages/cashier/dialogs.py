@@ -2,6 +2,7 @@
 voucher, the insurer's share, a receipt by email, a refund, a void."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from nicegui import ui
@@ -44,7 +45,7 @@ class ShareInputs:
 class TenderRow:
     """One method of a payment: the method, the amount, the cash received (cash) or a reference (other methods)."""
 
-    def __init__(self, method: PaymentMethod, amount: int, on_remove) -> None:
+    def __init__(self, method: PaymentMethod, amount: int, on_remove: Callable[[TenderRow], None]) -> None:
         with ui.row().classes('w-full items-center gap-2 no-wrap') as self.row:
             self.method = ui.select({m: METHOD_LABELS[m] for m in CASHIER_METHODS}, value=method) \
                 .props('outlined dense').classes('w-36').mark('tender-method')
