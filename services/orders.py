@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -41,7 +42,7 @@ from models import (
     VisitStatus,
 )
 
-from . import audit
+from . import audit, queue
 from .access import Actor, require
 from .core.boundary import action, query
 from .core.db import serialize
@@ -385,3 +386,18 @@ async def doctor_queue_id(session: AsyncSession, visit_id: int) -> int | None:
     """The queue of the visit's doctor (to send the patient back after the lab)."""
     return (await session.exec(select(Queue.id).join(Visit, Visit.doctor_id == Queue.doctor_id)
                                .where(Visit.id == visit_id, Queue.is_active.is_(True)))).first()
+
+
+@action
+async def send_back_to_doctor(session: AsyncSession, actor: Actor, visit_id: int, *, tz: ZoneInfo,
+                              now: datetime) -> str:
+    """The technician sends the patient back to the visit's doctor: their ticket moves to the doctor's queue, where
+    they keep their place (``queue.transfer``). Returns the new ticket's label; '' when the patient holds no active
+    ticket or the doctor has no queue (they go back in person)."""
+    from .consultation import current_ticket  # consultation builds on this module
+    require(actor, Role.TECHNICIAN)
+    ticket = await current_ticket(session, visit_id)
+    doctor_queue = await doctor_queue_id(session, visit_id)
+    if ticket is None or doctor_queue is None:
+        return ''
+    return (await queue.transfer(session, actor, ticket.id, doctor_queue, tz=tz, now=now)).label

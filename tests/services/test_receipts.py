@@ -15,7 +15,7 @@ import pytest
 from services import billing, receipts
 from services.billing import Tender
 from tests.factories import NOW, TZ, make_clinic
-from tests.test_billing import CARD, CASH, bill, make_visit
+from tests.services.test_billing import CARD, CASH, bill, make_visit
 
 CLINIC = receipts.ClinicHeader('Phòng khám Đa khoa Hòa Bình', '12 Lê Lợi, Quận 1, TP. Hồ Chí Minh', '028 3822 1234')
 needs_poppler = pytest.mark.skipif(not (shutil.which('pdftotext') and shutil.which('pdftoppm')),
@@ -91,8 +91,9 @@ def test_dollars_print_with_cents():
     assert pdf.startswith(b'%PDF')
 
 
-@needs_poppler
-async def test_receipts_from_the_database_show_the_figures_as_of_then(db, tmp_path):
+async def paid_twice_then_refunded(db):
+    """A bill of 200,000, a quarter insured, paid 60,000 in cash (100,000 given) then 90,000 by card, of which
+    15,000 is refunded: (clinic, invoice id, first receipt, second receipt, refund receipt)."""
     clinic = await make_clinic(db)
     invoice_id = await bill(db, clinic.cashier, await make_visit(db, clinic, medicines=((2, 25_000),)))  # 200,000
     async with db.write() as session:
@@ -108,16 +109,29 @@ async def test_receipts_from_the_database_show_the_figures_as_of_then(db, tmp_pa
         card = (await billing.invoice_view(session, clinic.cashier, invoice_id)).payments[1]
     async with db.write() as session:
         refund = await billing.refund(session, clinic.cashier, card.id, 15_000, 'Overcharged', now=NOW)
+    return clinic, invoice_id, first.receipt_number, second.receipt_number, refund
+
+
+async def test_receipts_from_the_database_show_the_figures_as_of_then(db):
+    clinic, invoice_id, first, second, refund = await paid_twice_then_refunded(db)
     async with db.read() as session:
-        one = await receipts.receipt_data(session, clinic.cashier, first.receipt_number)
-        two = await receipts.receipt_data(session, clinic.cashier, second.receipt_number)
+        one = await receipts.receipt_data(session, clinic.cashier, first)
+        two = await receipts.receipt_data(session, clinic.cashier, second)
         back = await receipts.receipt_data(session, clinic.cashier, refund)
-        bill_of = await receipts.bill_data(session, clinic.cashier, invoice_id, now=NOW)
         numbers = await receipts.receipts_of_invoice(session, clinic.cashier, invoice_id)
     assert numbers == ['R-000001', 'R-000002', 'R-000003']
     assert (one.paid_before, one.paid_total, one.balance, one.change_due) == (0, 60_000, 90_000, 40_000)
     assert (two.paid_before, two.paid_total, two.balance) == (60_000, 150_000, 0)
     assert back.is_refund and back.refund_of == 'R-000002' and back.refunded_total == 15_000
+
+
+@needs_poppler
+async def test_receipts_from_the_database_print_their_figures(db, tmp_path):
+    clinic, invoice_id, first, _, refund = await paid_twice_then_refunded(db)
+    async with db.read() as session:
+        one = await receipts.receipt_data(session, clinic.cashier, first)
+        back = await receipts.receipt_data(session, clinic.cashier, refund)
+        bill_of = await receipts.bill_data(session, clinic.cashier, invoice_id, now=NOW)
     text = flat(pdf_text(receipts.receipt_pdf(one, CLINIC, layout='thermal', tz=TZ), tmp_path))
     assert 'Lê Thị Hồng' in text and '90,000' in text and 'PVI, policy' in text and 'P-42' in text and '-50,000' in text
     text = pdf_text(receipts.receipt_pdf(back, CLINIC, layout='a4', tz=TZ), tmp_path)

@@ -12,6 +12,7 @@ from sqlmodel import select
 from models import (
     Dispense,
     DispenseItem,
+    Medicine,
     PrescriptionItem,
     PrescriptionStatus,
     StockBatch,
@@ -19,7 +20,7 @@ from models import (
     Visit,
     VisitStatus,
 )
-from services import clinical_pdf, consultation, inventory, pharmacy, prescriptions
+from services import checkin, clinical_pdf, consultation, inventory, pharmacy, prescriptions
 from services.core.db import Database
 from services.core.errors import Conflict, PermissionDenied, ValidationError
 from services.inventory import GoodsIn
@@ -73,41 +74,48 @@ async def test_dispense_first_expiry_first_never_expired_and_stock_drops_with_it
     assert pdf.startswith(b'%PDF')
 
 
-async def test_partial_dispense_then_substitution_with_a_note(db):
-    ward = await make_ward(db)
+async def amoxicillin_rx(db, ward) -> tuple[int, int]:
+    """30 capsules of amoxicillin prescribed, 20 in stock: the prescription's id and its item's."""
     rx = await issued(db, ward, [LineInput(ward.amoxicillin, dose='1 capsule', times_per_day='3',
-                                           duration_days='10')])  # 30 prescribed, 20 in stock
+                                           duration_days='10')])
     async with db.read() as session:
-        item_id = (await pharmacy.plan(session, ward.pharmacist, rx, today=TODAY)).lines[0].item.id
+        return rx, (await pharmacy.plan(session, ward.pharmacist, rx, today=TODAY)).lines[0].item.id
+
+
+async def dispense(db, ward, rx: int, *lines: DispenseLine) -> Dispense:
     async with db.write() as session:
-        with pytest.raises(Conflict, match='Only 20 capsule'):
-            await pharmacy.dispense(session, ward.pharmacist, rx, [DispenseLine(item_id, 30)], today=TODAY, now=NOW)
-    async with db.write() as session:
-        with pytest.raises(ValidationError, match='only 30 still to dispense'):
-            await pharmacy.dispense(session, ward.pharmacist, rx, [DispenseLine(item_id, 31)], today=TODAY, now=NOW)
+        return await pharmacy.dispense(session, ward.pharmacist, rx, list(lines), today=TODAY, now=NOW)
+
+
+async def test_a_partial_dispense_leaves_the_rest_owed(db):
+    ward = await make_ward(db)
+    rx, item_id = await amoxicillin_rx(db, ward)
+    with pytest.raises(Conflict, match='Only 20 capsule'):
+        await dispense(db, ward, rx, DispenseLine(item_id, 30))
+    with pytest.raises(ValidationError, match='only 30 still to dispense'):
+        await dispense(db, ward, rx, DispenseLine(item_id, 31))
     async with db.read() as session:  # nothing half-saved by the refused attempts
         assert (await session.exec(select(sa.func.count()).select_from(Dispense))).one() == 0
     assert await batches(db, ward.amoxicillin) == {'A1': 20}
-    async with db.write() as session:
-        await pharmacy.dispense(session, ward.pharmacist, rx, [DispenseLine(item_id, 20)], today=TODAY, now=NOW)
+    await dispense(db, ward, rx, DispenseLine(item_id, 20))
     async with db.read() as session:
         queue = await prescriptions.pharmacy_queue(session, ward.pharmacist)
     assert queue[0].status == PrescriptionStatus.PARTIALLY_DISPENSED
-    from models import Medicine
+
+
+async def test_the_rest_is_given_as_a_substitute_with_a_note(db):
+    ward = await make_ward(db)
+    rx, item_id = await amoxicillin_rx(db, ward)
+    await dispense(db, ward, rx, DispenseLine(item_id, 20))
     async with db.write() as session:  # another amoxicillin, from another maker
         other = Medicine(code='M9', name='Amoxicillin 500 mg capsule (Stada)', generic_name='Amoxicillin',
                          unit='capsule', price=1_400)
         session.add(other)
         await session.commit()
     await add_stock(db, other.id, 'S1', TODAY + timedelta(days=200), 50)
-    async with db.write() as session:
-        with pytest.raises(ValidationError, match='needs a note'):
-            await pharmacy.dispense(session, ward.pharmacist, rx, [DispenseLine(item_id, 10, other.id)],
-                                    today=TODAY, now=NOW)
-    async with db.write() as session:
-        await pharmacy.dispense(session, ward.pharmacist, rx,
-                                [DispenseLine(item_id, 10, other.id, 'Out of stock, same active ingredient')],
-                                today=TODAY, now=NOW)
+    with pytest.raises(ValidationError, match='needs a note'):
+        await dispense(db, ward, rx, DispenseLine(item_id, 10, other.id))
+    await dispense(db, ward, rx, DispenseLine(item_id, 10, other.id, 'Out of stock, same active ingredient'))
     async with db.read() as session:
         item = await session.get(PrescriptionItem, item_id)
         substituted = (await session.exec(select(DispenseItem).where(DispenseItem.medicine_id == other.id))).one()
@@ -124,26 +132,26 @@ async def test_only_pharmacists_dispense(db):
             await pharmacy.dispense(session, ward.doctor, rx, [DispenseLine(1, 1)], today=TODAY, now=NOW)
 
 
-async def test_two_pharmacists_dispensing_the_last_units_at_once_never_go_negative(db):
-    """Two prescriptions each want the last 20 capsules; both pharmacists press "Dispense" at the same moment,
-    each in their own connection. One wins, the other is told; the stock ends at 0, never below."""
-    ward = await make_ward(db)
-    rx1 = await issued(db, ward, [LineInput(ward.amoxicillin, dose='1 capsule', times_per_day='2',
-                                            duration_days='10')])
+async def two_prescriptions_of_the_last_capsules(db, ward) -> list[tuple[int, int]]:
+    """Two patients' prescriptions, each for the last 20 capsules: (prescription id, item id) of each."""
+    first = await issued(db, ward, [LineInput(ward.amoxicillin, dose='1 capsule', times_per_day='2',
+                                              duration_days='10')])
     async with db.write() as session:  # a second patient's visit with the same prescription
-        from services import checkin
         await checkin.walk_in(session, ward.clinic.reception, patient_id=ward.clinic.patient_ids[1],
                               doctor_id=ward.clinic.doctor_ids[0], tz=TZ, now=NOW)
     async with db.read() as session:
-        second_visit = (await session.exec(select(Visit.id).order_by(Visit.id.desc()))).first()
-    ward.visit_id = second_visit
-    rx2 = await issued(db, ward, [LineInput(ward.amoxicillin, dose='1 capsule', times_per_day='2',
-                                            duration_days='10')])
+        ward.visit_id = (await session.exec(select(Visit.id).order_by(Visit.id.desc()))).first()
+    second = await issued(db, ward, [LineInput(ward.amoxicillin, dose='1 capsule', times_per_day='2',
+                                               duration_days='10')])
     async with db.read() as session:
-        item1 = (await pharmacy.plan(session, ward.pharmacist, rx1, today=TODAY)).lines[0].item.id
-        item2 = (await pharmacy.plan(session, ward.pharmacist, rx2, today=TODAY)).lines[0].item.id
-    # Two separate Database objects: two connection pools, like two server processes on PostgreSQL.
-    first, second = Database(TEST_DATABASE_URL), Database(TEST_DATABASE_URL)
+        return [(rx, (await pharmacy.plan(session, ward.pharmacist, rx, today=TODAY)).lines[0].item.id)
+                for rx in (first, second)]
+
+
+async def dispense_apart(ward, prescriptions_and_items: list[tuple[int, int]]) -> list[str]:
+    """Each prescription dispensed at the same moment through its own connection pool (like two server processes
+    on PostgreSQL): 'dispensed', or the message of the refusal."""
+    databases = [Database(TEST_DATABASE_URL) for _ in prescriptions_and_items]
 
     async def run(database, rx, item):
         try:
@@ -155,10 +163,17 @@ async def test_two_pharmacists_dispensing_the_last_units_at_once_never_go_negati
             return str(error)
 
     try:
-        results = await asyncio.gather(run(first, rx1, item1), run(second, rx2, item2))
+        return await asyncio.gather(*(run(d, rx, item) for d, (rx, item) in zip(databases, prescriptions_and_items)))
     finally:
-        await first.dispose()
-        await second.dispose()
+        for database in databases:
+            await database.dispose()
+
+
+async def test_two_pharmacists_dispensing_the_last_units_at_once_never_go_negative(db):
+    """Two prescriptions each want the last 20 capsules; both pharmacists press "Dispense" at the same moment,
+    each in their own connection. One wins, the other is told; the stock ends at 0, never below."""
+    ward = await make_ward(db)
+    results = await dispense_apart(ward, await two_prescriptions_of_the_last_capsules(db, ward))
     assert results.count('dispensed') == 1
     assert any('Amoxicillin 500 mg capsule is out of stock' in r for r in results)
     assert await batches(db, ward.amoxicillin) == {'A1': 0}
@@ -167,40 +182,42 @@ async def test_two_pharmacists_dispensing_the_last_units_at_once_never_go_negati
     assert ledger.adds_up and ledger.on_hand == 0
 
 
-async def test_goods_in_adjustments_and_a_ledger_that_adds_up(db):
+async def receive(db, ward, quantity: str, unit_cost: str = '', *, expiry=TODAY + timedelta(days=90)):
+    async with db.write() as session:
+        return await inventory.receive(session, ward.pharmacist, GoodsIn(ward.syrup, 'B1', expiry, 'Zuellig',
+                                                                          quantity, unit_cost),
+                                       today=TODAY, now=NOW)
+
+
+async def adjust(db, ward, batch_id: int, change: str, reason: str, note: str = '') -> None:
+    async with db.write() as session:
+        await inventory.adjust(session, ward.pharmacist, batch_id, change=change, reason=reason, note=note, now=NOW)
+
+
+async def test_goods_in_refuses_expired_goods_and_adds_to_a_batch_already_in_stock(db):
     ward = await make_ward(db)
-    async with db.write() as session:
-        with pytest.raises(ValidationError, match='already expired'):
-            await inventory.receive(session, ward.pharmacist, GoodsIn(ward.syrup, 'B1', TODAY, 'Zuellig', '10'),
-                                    today=TODAY, now=NOW)
-    async with db.write() as session:
-        with pytest.raises(ValidationError, match='whole number'):
-            await inventory.receive(session, ward.pharmacist, GoodsIn(ward.syrup, 'B1', TODAY + timedelta(days=90),
-                                                                      'Zuellig', 'ten'), today=TODAY, now=NOW)
-    async with db.write() as session:
-        batch = await inventory.receive(session, ward.pharmacist,
-                                        GoodsIn(ward.syrup, 'B1', TODAY + timedelta(days=90), 'Zuellig', '12',
-                                                '21000'), today=TODAY, now=NOW)
+    with pytest.raises(ValidationError, match='already expired'):
+        await receive(db, ward, '10', expiry=TODAY)
+    with pytest.raises(ValidationError, match='whole number'):
+        await receive(db, ward, 'ten')
+    batch = await receive(db, ward, '12', '21000')
     assert batch.quantity == 12 and batch.unit_cost == 21_000
-    async with db.write() as session:  # more of the same batch
-        batch = await inventory.receive(session, ward.pharmacist,
-                                        GoodsIn(ward.syrup, 'B1', TODAY + timedelta(days=90), 'Zuellig', '3'),
-                                        today=TODAY, now=NOW)
+    batch = await receive(db, ward, '3')  # more of the same batch
     assert batch.quantity == 15
-    async with db.write() as session:
-        with pytest.raises(ValidationError, match='negative number'):
-            await inventory.adjust(session, ward.pharmacist, batch.id, change='2', reason='damaged', now=NOW)
-    async with db.write() as session:
-        with pytest.raises(ValidationError, match='cannot go below 0'):
-            await inventory.adjust(session, ward.pharmacist, batch.id, change='-16', reason='damaged', now=NOW)
-    async with db.write() as session:
-        with pytest.raises(ValidationError, match='short note'):
-            await inventory.adjust(session, ward.pharmacist, batch.id, change='1', reason='count', now=NOW)
-    async with db.write() as session:
-        await inventory.adjust(session, ward.pharmacist, batch.id, change='-2', reason='damaged', now=NOW)
-    async with db.write() as session:
-        await inventory.adjust(session, ward.pharmacist, batch.id, change='+1', reason='count',
-                               note='Found one behind the shelf', now=NOW)
+
+
+async def test_adjustments_need_a_reason_and_the_ledger_adds_up(db):
+    ward = await make_ward(db)
+    await receive(db, ward, '12', '21000')
+    batch = await receive(db, ward, '3')
+    with pytest.raises(ValidationError, match='negative number'):
+        await adjust(db, ward, batch.id, '2', 'damaged')
+    with pytest.raises(ValidationError, match='cannot go below 0'):
+        await adjust(db, ward, batch.id, '-16', 'damaged')
+    with pytest.raises(ValidationError, match='short note'):
+        await adjust(db, ward, batch.id, '1', 'count')
+    await adjust(db, ward, batch.id, '-2', 'damaged')
+    await adjust(db, ward, batch.id, '+1', 'count', note='Found one behind the shelf')
     async with db.read() as session:
         ledger = await inventory.ledger(session, ward.pharmacist, ward.syrup)
     assert [r.quantity for r in ledger.rows] == [12, 3, -2, 1] and [r.balance for r in ledger.rows][-1] == 14

@@ -70,30 +70,32 @@ async def make_visit(db, clinic, *, patient: int = 0, orders: tuple[tuple[int, O
             session.add(ServiceOrder(visit_id=visit.id, service_id=clinic.lab_id, ordered_by_id=clinic.doctor_ids[0],
                                      status=order_status, price=price))
         if medicines:
-            record = MedicalRecord(visit_id=visit.id, patient_id=visit.patient_id, doctor_id=clinic.doctor_ids[0])
-            session.add(record)
-            await session.flush()
-            prescription = Prescription(visit_id=visit.id, record_id=record.id, doctor_id=clinic.doctor_ids[0])
-            dispense = None
-            session.add(prescription)
-            await session.flush()
-            dispense = Dispense(prescription_id=prescription.id, visit_id=visit.id,
-                                pharmacist_id=clinic.admin.user_id)
-            session.add(dispense)
-            await session.flush()
-            for index, (quantity, price) in enumerate(medicines):
-                medicine = Medicine(code=f'M{visit.id}-{index}', name=f'Thuốc số {index}', strength='500 mg',
-                                    price=price)
-                session.add(medicine)
-                await session.flush()
-                batch = StockBatch(medicine_id=medicine.id, batch_no='B1', expiry_date=DAY + timedelta(days=300),
-                                   quantity=1000)
-                session.add(batch)
-                await session.flush()
-                session.add(DispenseItem(dispense_id=dispense.id, medicine_id=medicine.id, batch_id=batch.id,
-                                         quantity=quantity, unit_price=price))
+            await dispensed(session, clinic, visit, medicines)
         await session.commit()
         return visit.id
+
+
+async def dispensed(session, clinic, visit: Visit, medicines: tuple[tuple[int, int], ...]) -> None:
+    """A signed-off prescription of the visit, dispensed: one new medicine (with stock) per (quantity, price)."""
+    record = MedicalRecord(visit_id=visit.id, patient_id=visit.patient_id, doctor_id=clinic.doctor_ids[0])
+    session.add(record)
+    await session.flush()
+    prescription = Prescription(visit_id=visit.id, record_id=record.id, doctor_id=clinic.doctor_ids[0])
+    session.add(prescription)
+    await session.flush()
+    dispense = Dispense(prescription_id=prescription.id, visit_id=visit.id, pharmacist_id=clinic.admin.user_id)
+    session.add(dispense)
+    await session.flush()
+    for index, (quantity, price) in enumerate(medicines):
+        medicine = Medicine(code=f'M{visit.id}-{index}', name=f'Thuốc số {index}', strength='500 mg', price=price)
+        session.add(medicine)
+        await session.flush()
+        batch = StockBatch(medicine_id=medicine.id, batch_no='B1', expiry_date=DAY + timedelta(days=300),
+                           quantity=1000)
+        session.add(batch)
+        await session.flush()
+        session.add(DispenseItem(dispense_id=dispense.id, medicine_id=medicine.id, batch_id=batch.id,
+                                 quantity=quantity, unit_price=price))
 
 
 async def bill(db, actor, visit_id) -> int:
@@ -299,38 +301,47 @@ async def test_insurance_covers_a_share_of_what_is_left_after_the_discount(db):
             await billing.set_insurance(session, clinic.cashier, invoice_id, now=NOW)
 
 
-async def test_a_voucher_works_once_and_a_void_gives_it_back(db):
+async def test_only_administrators_create_vouchers(db):
     clinic = await make_clinic(db)
     async with db.write() as session:
         await billing.create_voucher(session, clinic.admin, code='tet2026', percent_off=20)
     with pytest.raises(PermissionDenied):
         async with db.write() as session:
             await billing.create_voucher(session, clinic.cashier, code='FREE-ALL', percent_off=100)
+
+
+async def apply_voucher(db, clinic, invoice_id: int, code: str) -> Invoice:
+    async with db.write() as session:
+        return await billing.apply_voucher(session, clinic.cashier, invoice_id, code, today=DAY, now=NOW)
+
+
+async def test_a_voucher_works_once_and_a_void_gives_it_back(db):
+    clinic = await make_clinic(db)
+    async with db.write() as session:
+        await billing.create_voucher(session, clinic.admin, code='tet2026', percent_off=20)
     first = await bill(db, clinic.cashier, await make_visit(db, clinic, patient=0))
     second = await bill(db, clinic.cashier, await make_visit(db, clinic, patient=1))
-    async with db.write() as session:
-        invoice = await billing.apply_voucher(session, clinic.cashier, first, 'TET2026', today=DAY, now=NOW)
+    invoice = await apply_voucher(db, clinic, first, 'TET2026')
     assert (invoice.discount_amount, invoice.total, invoice.voucher_code) == (30_000, 120_000, 'TET2026')
     with pytest.raises(Conflict, match='already been used'):
-        async with db.write() as session:
-            await billing.apply_voucher(session, clinic.cashier, second, 'tet2026', today=DAY, now=NOW)
+        await apply_voucher(db, clinic, second, 'tet2026')
     with pytest.raises(NotFound):
-        async with db.write() as session:
-            await billing.apply_voucher(session, clinic.cashier, second, 'NOPE', today=DAY, now=NOW)
+        await apply_voucher(db, clinic, second, 'NOPE')
     async with db.write() as session:
         await billing.void(session, clinic.cashier, first, 'Wrong patient', now=NOW)
+    assert (await apply_voucher(db, clinic, second, 'tet2026')).total == 120_000
+    async with db.read() as session:
+        assert (await session.exec(select(Voucher))).one().used_by_invoice_id == second
+
+
+async def test_an_expired_voucher_is_refused(db):
+    clinic = await make_clinic(db)
     async with db.write() as session:
-        invoice = await billing.apply_voucher(session, clinic.cashier, second, 'tet2026', today=DAY, now=NOW)
-    assert invoice.total == 120_000
-    async with db.write() as session:
-        voucher = (await session.exec(select(Voucher))).one()
-        assert voucher.used_by_invoice_id == second
         session.add(Voucher(code='OLD', amount_off=5_000, valid_until=DAY - timedelta(days=1)))
         await session.commit()
     third = await bill(db, clinic.cashier, await make_visit(db, clinic, patient=2))
     with pytest.raises(Conflict, match='expired'):
-        async with db.write() as session:
-            await billing.apply_voucher(session, clinic.cashier, third, 'old', today=DAY, now=NOW)
+        await apply_voucher(db, clinic, third, 'old')
 
 
 # --- Payments --------------------------------------------------------------------------------------------------------
@@ -393,35 +404,49 @@ async def test_the_database_refuses_paid_above_total_and_totals_that_do_not_add_
 
 # --- Refunds and voids ------------------------------------------------------------------------------------------------
 
-async def test_refunds_up_to_what_was_paid_then_void(db):
+async def paid_in_cash_and_card(db):
+    """A bill of 200,000 paid 120,000 in cash and 80,000 by card: (clinic, visit id, invoice id, cash, card)."""
     clinic = await make_clinic(db)
     visit_id = await make_visit(db, clinic, medicines=((1, 50_000),))  # 200,000
     invoice_id = await bill(db, clinic.cashier, visit_id)
     await pay(db, clinic.cashier, invoice_id, Tender(CASH, 120_000), Tender(CARD, 80_000))
     cash, card = (await view(db, clinic.cashier, invoice_id)).payments
-    with pytest.raises(Conflict, match='still paid'):
-        async with db.write() as session:
-            await billing.void(session, clinic.cashier, invoice_id, 'Wrong patient', now=NOW)
-    with pytest.raises(PermissionDenied):
-        async with db.write() as session:
-            await billing.refund(session, clinic.doctor_actor, cash.id, 10_000, 'Goodwill', now=NOW)
-    with pytest.raises(ValidationError, match='reason'):
-        async with db.write() as session:
-            await billing.refund(session, clinic.cashier, cash.id, 10_000, '', now=NOW)
+    return clinic, visit_id, invoice_id, cash, card
+
+
+async def refund(db, actor, payment_id: int, amount: int, reason: str) -> str:
     async with db.write() as session:
-        number = await billing.refund(session, clinic.cashier, cash.id, 50_000, 'Medicine returned', now=NOW)
-    assert number == 'R-000002'
+        return await billing.refund(session, actor, payment_id, amount, reason, now=NOW)
+
+
+async def void(db, actor, invoice_id: int, reason: str) -> None:
+    async with db.write() as session:
+        await billing.void(session, actor, invoice_id, reason, now=NOW)
+
+
+async def test_refunds_need_a_cashier_and_a_reason_and_go_up_to_what_was_paid(db):
+    clinic, _, invoice_id, cash, _ = await paid_in_cash_and_card(db)
+    with pytest.raises(Conflict, match='still paid'):
+        await void(db, clinic.cashier, invoice_id, 'Wrong patient')
+    with pytest.raises(PermissionDenied):
+        await refund(db, clinic.doctor_actor, cash.id, 10_000, 'Goodwill')
+    with pytest.raises(ValidationError, match='reason'):
+        await refund(db, clinic.cashier, cash.id, 10_000, '')
+    assert await refund(db, clinic.cashier, cash.id, 50_000, 'Medicine returned') == 'R-000002'
     with pytest.raises(Conflict, match='70,000'):
-        async with db.write() as session:
-            await billing.refund(session, clinic.cashier, cash.id, 70_001, 'Too much', now=NOW)
+        await refund(db, clinic.cashier, cash.id, 70_001, 'Too much')
     shown = await view(db, clinic.cashier, invoice_id)
     assert (shown.invoice.status, shown.invoice.amount_paid, shown.refunded, shown.net_paid, shown.balance) == (
         InvoiceStatus.PAID, 200_000, 50_000, 150_000, 0)
+
+
+async def test_a_void_after_refunds_deletes_nothing_and_the_visit_can_be_billed_again(db):
+    clinic, visit_id, invoice_id, cash, card = await paid_in_cash_and_card(db)
+    await refund(db, clinic.cashier, cash.id, 50_000, 'Medicine returned')
     async with db.write() as session:
         await billing.refund(session, clinic.cashier, cash.id, 70_000, 'Wrong patient', now=NOW)
         await billing.refund(session, clinic.cashier, card.id, 80_000, 'Wrong patient', now=NOW)
-    async with db.write() as session:
-        await billing.void(session, clinic.cashier, invoice_id, 'Billed to the wrong patient', now=NOW)
+    await void(db, clinic.cashier, invoice_id, 'Billed to the wrong patient')
     shown = await view(db, clinic.cashier, invoice_id)
     assert shown.invoice.status == InvoiceStatus.VOID and shown.invoice.voided_by_id == clinic.cashier.user_id
     async with db.read() as session:
@@ -439,7 +464,9 @@ async def test_refunds_up_to_what_was_paid_then_void(db):
 
 # --- Reports ------------------------------------------------------------------------------------------------------------
 
-async def test_daily_close_history_and_csv_add_up(db):
+async def a_day_of_payments(db):
+    """Two bills paid on DAY (cash with change and e-wallet by the cashier, card by the admin), 30,000 of the card
+    payment refunded."""
     clinic = await make_clinic(db)
     first = await bill(db, clinic.cashier, await make_visit(db, clinic, patient=0))
     second = await bill(db, clinic.admin, await make_visit(db, clinic, patient=1, medicines=((2, 25_000),)))
@@ -448,28 +475,48 @@ async def test_daily_close_history_and_csv_add_up(db):
     card = (await view(db, clinic.cashier, second)).payments[0]
     async with db.write() as session:
         await billing.refund(session, clinic.cashier, card.id, 30_000, 'Goodwill', now=NOW)
+    return clinic
+
+
+async def test_the_daily_close_adds_up_per_method_and_per_cashier(db):
+    clinic = await a_day_of_payments(db)
     async with db.read() as session:
         close = await reports.daily_close(session, clinic.cashier, NOW.astimezone(TZ).date(), tz=TZ)
+    assert (close.total.received, close.total.refunded, close.total.net) == (350_000, 30_000, 320_000)
+    assert {line.label: line.net for line in close.by_method} == {'Cash': 100_000, 'Card': 170_000, 'E-wallet': 50_000}
+    assert sum(line.net for line in close.by_cashier) == close.total.net == sum(line.net for line in close.by_method)
+    assert close.cash_in_drawer == 100_000 and close.invoices == 2 and close.billed == 350_000
+
+
+async def test_the_history_pages_and_filters_by_patient_and_method(db):
+    clinic = await a_day_of_payments(db)
+    async with db.read() as session:
         page, count = await reports.transactions(
             session, clinic.cashier, reports.TransactionFilter(DAY, DAY), tz=TZ, offset=0, limit=2)
         _, by_patient = await reports.transactions(
             session, clinic.cashier, reports.TransactionFilter(DAY, DAY, patient='duc pham'), tz=TZ)
         _, cash_only = await reports.transactions(
             session, clinic.cashier, reports.TransactionFilter(DAY, DAY, method=CASH), tz=TZ)
+    assert count == 4 and len(page) == 2 and by_patient == 2 and cash_only == 1
+
+
+async def test_the_transactions_csv_adds_up(db):
+    clinic = await a_day_of_payments(db)
+    async with db.read() as session:
         data = await reports.transactions_csv(session, clinic.cashier, reports.TransactionFilter(DAY, DAY), tz=TZ,
                                               currency='VND', exponent=0)
-        appointments = await reports.appointments_csv(session, clinic.cashier, DAY, DAY, tz=TZ, currency='VND',
-                                                      exponent=0)
-    assert (close.total.received, close.total.refunded, close.total.net) == (350_000, 30_000, 320_000)
-    assert {line.label: line.net for line in close.by_method} == {'Cash': 100_000, 'Card': 170_000, 'E-wallet': 50_000}
-    assert sum(line.net for line in close.by_cashier) == close.total.net == sum(line.net for line in close.by_method)
-    assert close.cash_in_drawer == 100_000 and close.invoices == 2 and close.billed == 350_000
-    assert count == 4 and len(page) == 2 and by_patient == 2 and cash_only == 1
     assert data.startswith('\ufeff'.encode('utf-8'))
     rows = list(csv.DictReader(io.StringIO(data.decode('utf-8-sig'))))
     assert [r['date'] for r in rows] == ['2026-11-23'] * 4
     assert sorted(int(r['amount']) for r in rows) == [-30_000, 50_000, 100_000, 200_000]
     assert {r['patient_name'] for r in rows} == {'Lê Thị Hồng', 'Phạm Văn Đức'}
+
+
+async def test_the_appointments_csv_names_the_services_and_the_invoices(db):
+    clinic = await a_day_of_payments(db)
+    async with db.read() as session:
+        appointments = await reports.appointments_csv(session, clinic.cashier, DAY, DAY, tz=TZ, currency='VND',
+                                                      exponent=0)
     rows = list(csv.DictReader(io.StringIO(appointments.decode('utf-8-sig'))))
     assert len(rows) == 2 and rows[0]['date'] == '2026-11-23' and rows[0]['start'] == '09:00'
     assert rows[0]['services'] == 'General consultation' and rows[0]['invoices'].startswith('INV-2026-')
@@ -486,31 +533,42 @@ adjustment = st.one_of(st.none(), st.tuples(st.just('percent'), percents),
                        st.tuples(st.just('amount'), st.integers(1, 600_000)))
 
 
+async def _adjust(database, clinic, invoice_id: int, discount, insurance) -> None:
+    """The drawn discount and insurer's share, each as a percent or an amount (one larger than the bill is
+    refused)."""
+    for kind, value, call in ((discount and discount[0], discount and discount[1], billing.set_discount),
+                              (insurance and insurance[0], insurance and insurance[1], billing.set_insurance)):
+        if not kind:
+            continue
+        try:
+            async with database.write() as session:
+                extra = {'reason': 'Test'} if call is billing.set_discount else {'insurer': 'PVI', 'policy_no': 'P-1'}
+                await call(session, clinic.admin, invoice_id, now=NOW, **{kind: value}, **extra)
+        except ValidationError:
+            pass  # an amount larger than the bill is refused
+
+
+async def _pay_all(database, clinic, invoice_id: int, payments) -> int:
+    """The drawn payments, in turn: what was taken (a payment above the balance is refused)."""
+    expected_paid = 0
+    for method, amount in payments:
+        shown = await view(database, clinic.admin, invoice_id)
+        try:
+            await pay(database, clinic.admin, invoice_id, Tender(method, amount))
+            expected_paid += amount
+        except Conflict:
+            assert amount > shown.balance or shown.balance == 0
+    return expected_paid
+
+
 async def _scenario(medicines, discount, insurance, payments) -> None:
     database = Database(TEST_DATABASE_URL)
     try:
         await truncate_all(database)
         clinic = await make_clinic(database)
         invoice_id = await bill(database, clinic.admin, await make_visit(database, clinic, medicines=tuple(medicines)))
-        for kind, value, call in ((discount and discount[0], discount and discount[1], billing.set_discount),
-                                  (insurance and insurance[0], insurance and insurance[1], billing.set_insurance)):
-            if not kind:
-                continue
-            try:
-                async with database.write() as session:
-                    extra = {'reason': 'Test'} if call is billing.set_discount else {'insurer': 'PVI',
-                                                                                    'policy_no': 'P-1'}
-                    await call(session, clinic.admin, invoice_id, now=NOW, **{kind: value}, **extra)
-            except ValidationError:
-                pass  # an amount larger than the bill is refused
-        expected_paid = 0
-        for method, amount in payments:
-            shown = await view(database, clinic.admin, invoice_id)
-            try:
-                await pay(database, clinic.admin, invoice_id, Tender(method, amount))
-                expected_paid += amount
-            except Conflict:
-                assert amount > shown.balance or shown.balance == 0
+        await _adjust(database, clinic, invoice_id, discount, insurance)
+        expected_paid = await _pay_all(database, clinic, invoice_id, payments)
         shown = await view(database, clinic.admin, invoice_id)
         if shown.invoice.total == 0:  # fully discounted or insured: the cashier closes the bill without money
             assert shown.invoice.status == InvoiceStatus.UNPAID

@@ -1,0 +1,7 @@
+"""Cashier: the live queue of visits to settle, the itemized invoice with discount, voucher and insurance, split
+payments with change, receipts (print A4 / 80 mm or email), refunds and voids; the transaction history, the daily
+close and CSV exports.
+
+``queue``: the cashier's page; ``invoice``: one invoice and its panels; ``dialogs``: payment, discount, insurance,
+email, refund, void; ``transactions``: history, daily close and exports; ``downloads``: receipts, bills and CSV
+files."""

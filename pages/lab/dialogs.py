@@ -1,0 +1,122 @@
+"""The result of one order: text, a small table of values, attached images or PDFs; saved, completed (or corrected),
+and the patient sent back to the doctor."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from nicegui import events, ui
+
+from clinic_ui.widgets import error_text, staff_action, staff_read
+from models import OrderStatus
+from models.types import utcnow
+from services import clinic_settings, files, orders
+from services.access import Actor
+from services.orders import ResultValue
+
+VALUE_ROWS = 4
+VALUE_LABELS = ('Name', 'Value', 'Unit', 'Reference range')
+ACCEPTED = '.png,.jpg,.jpeg,.pdf,image/png,image/jpeg,application/pdf'
+
+
+class ResultDialog:
+    """The technician's form for one order's result."""
+
+    def __init__(self, actor: Actor, view: orders.OrderView) -> None:
+        self.actor = actor
+        self.view = view
+        settings = clinic_settings.current()
+        self.max_mb = settings.upload_max_mb
+        with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-3xl gap-3').mark('result-dialog'):
+            self.describe(view, settings.tz)
+            self.result = ui.textarea('Result', value=view.result_text).props('outlined autogrow') \
+                .classes('w-full').mark('result-text')
+            ui.label('Values (optional)').classes('text-sm font-medium text-slate-700')
+            self.cells = self.value_grid(view.values)
+            self.files = ui.column().classes('gap-0')
+            self.show_files(view.files)
+            self.error = error_text()
+            self.upload = ui.upload(label=f'Attach image or PDF (max {self.max_mb} MB)', auto_upload=True,
+                                    on_upload=self.attach, max_file_size=self.max_mb * 1_048_576) \
+                .props(f'accept="{ACCEPTED}" flat bordered').classes('w-full').mark('upload')
+            self.upload.on_rejected(lambda: self.error.set_text(f'The file is larger than {self.max_mb} MB.'))
+            self.buttons(view.status)
+
+    @staticmethod
+    def describe(view: orders.OrderView, tz: ZoneInfo) -> None:
+        ui.label(f'{view.service_name}').classes('text-xl font-semibold')
+        born = f', born {view.date_of_birth:%d/%m/%Y}' if view.date_of_birth else ''
+        ui.label(f'{view.patient_name} · {view.patient_code}{born} · ordered by {view.ordered_by} at '
+                 f'{view.ordered_at.astimezone(tz):%H:%M}').classes('text-slate-600')
+        if view.notes:
+            ui.label(f'Note: {view.notes}').classes('text-amber-800')
+
+    @staticmethod
+    def value_grid(values: list[ResultValue]) -> list[list[ui.input]]:
+        """One row of inputs per value, and at least one empty row (four rows in all for a new result)."""
+        values = values + [ResultValue('', '')] * max(VALUE_ROWS - len(values), 1)
+        cells = []
+        with ui.grid(columns=4).classes('w-full gap-1'):
+            for number, value in enumerate(values):
+                row = [ui.input(label if number == 0 else '', value=text).props('outlined dense')
+                       for label, text in zip(VALUE_LABELS, (value.name, value.value, value.unit, value.range))]
+                row[0].mark(f'value-name-{number}')
+                row[1].mark(f'value-{number}')
+                cells.append(row)
+        return cells
+
+    def buttons(self, status: OrderStatus) -> None:
+        with ui.row().classes('w-full justify-end gap-2'):
+            ui.button('Back to the doctor', icon='undo', on_click=self.send_back).props('flat no-caps') \
+                .mark('back-to-doctor')
+            ui.button('Close', on_click=self.dialog.close).props('flat no-caps')
+            if status != OrderStatus.CANCELLED:
+                ui.button('Save', on_click=self.save).props('outline no-caps').mark('save-result')
+                ui.button('Complete' if status != OrderStatus.COMPLETED else 'Save correction', icon='check',
+                          on_click=self.complete).props('unelevated no-caps').mark('complete-result')
+
+    def open(self) -> None:
+        self.dialog.open()
+
+    def show_files(self, items: list[orders.FileView]) -> None:
+        self.files.clear()
+        with self.files:
+            for f in items:
+                ui.link(f'📎 {f.filename} ({f.size_bytes // 1024 + 1} KB)', f'/lab/files/{f.id}', new_tab=True) \
+                    .classes('text-sm')
+
+    async def attach(self, event: events.UploadEventArguments) -> None:
+        """Store an uploaded file with the order, then list the order's files again."""
+        settings, data = clinic_settings.current(), await event.file.read()
+        stored = await staff_action(lambda s: files.upload(
+            s, self.actor, self.view.id, filename=event.file.name, data=data, max_bytes=self.max_mb * 1_048_576,
+            data_dir=settings.data_dir, now=utcnow()), error_label=self.error, success='File attached.')
+        self.upload.reset()
+        if stored is not None:
+            fresh = await staff_read(lambda s: orders.order(s, self.actor, self.view.id))
+            if fresh is not None:
+                self.show_files(fresh.files)
+
+    async def save(self) -> None:
+        await self.record(complete=False)
+
+    async def complete(self) -> None:
+        await self.record(complete=True)
+
+    async def record(self, *, complete: bool) -> None:
+        values = [ResultValue(*(cell.value or '' for cell in row)) for row in self.cells]
+        done = await staff_action(lambda s: orders.record_result(
+            s, self.actor, self.view.id, text=self.result.value or '', values=values, complete=complete,
+            now=utcnow()), error_label=self.error,
+            success='Result completed: the doctor sees it now.' if complete else 'Result saved.')
+        if done is not None and complete:
+            self.dialog.close()
+
+    async def send_back(self) -> None:
+        """Send the patient back to the doctor's queue (they keep their place there)."""
+        label = await staff_action(lambda s: orders.send_back_to_doctor(
+            s, self.actor, self.view.visit_id, tz=clinic_settings.current().tz, now=utcnow()))
+        if label == '':
+            ui.notify('This patient has no ticket in a station queue: please send them back in person.', type='info')
+        elif label is not None:
+            ui.notify(f'Sent back to the doctor: ticket {label}.', type='positive')
+            self.dialog.close()

@@ -1,0 +1,248 @@
+"""The pharmacy's dialogs: dispensing a prescription (per medicine how much to give, or a substitute with a note),
+goods in, a medicine's ledger, and an adjustment of one batch."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date
+
+from nicegui import ui
+
+from clinic_ui.widgets import data_table, error_text, section_title, staff_action, staff_read
+from models import StockBatch
+from models.types import utcnow
+from services import clinic_settings, inventory, pharmacy, prescriptions
+from services.access import Actor
+from services.core.clock import local_today
+from services.inventory import ADJUSTMENT_REASONS, GoodsIn
+from services.patients import parse_date
+from services.pharmacy import DispenseLine
+
+LEDGER_COLUMNS = [
+    {'name': 'at', 'label': 'When', 'field': 'at'},
+    {'name': 'kind', 'label': 'Movement', 'field': 'kind'},
+    {'name': 'batch', 'label': 'Batch', 'field': 'batch'},
+    {'name': 'quantity', 'label': 'Change', 'field': 'quantity', 'align': 'right'},
+    {'name': 'balance', 'label': 'Balance', 'field': 'balance', 'align': 'right'},
+    {'name': 'reason', 'label': 'Reason', 'field': 'reason'},
+    {'name': 'by', 'label': 'By', 'field': 'by'},
+]
+
+
+def today() -> date:
+    return local_today(clinic_settings.current().tz)
+
+
+async def once(button: ui.button, action: Callable[[], Awaitable[None]]) -> None:
+    """Run ``action`` unless it is already running from this button: a double click does it once."""
+    if button.props.get('loading'):
+        return
+    button.props('loading')
+    try:
+        await action()
+    finally:
+        button.props(remove='loading')
+
+
+# --- Dispensing ------------------------------------------------------------------------------------------------------
+
+class DispenseLineForm:
+    """One prescribed medicine: what it is, how much to give, and an optional substitute (same unit) with a note."""
+
+    def __init__(self, actor: Actor, line: pharmacy.PlanLine) -> None:
+        self.actor = actor
+        item = self.item = line.item
+        self.medicine_id: int | None = None
+        with ui.column().classes('w-full gap-1 border rounded p-3').mark('dispense-line'):
+            with ui.row().classes('w-full items-start gap-3'):
+                self.describe(line)
+                self.quantity = ui.number(f'Give ({item.unit})', value=min(line.remaining, item.on_hand), min=0,
+                                          max=line.remaining, step=1, format='%d') \
+                    .props('outlined dense').classes('w-36').mark('give-quantity')
+            with ui.expansion('Substitute…').classes('w-full text-sm').props('dense'):
+                with ui.row().classes('w-full gap-2 items-start'):
+                    self.search = ui.input('Find the substitute').props('outlined dense clearable') \
+                        .classes('grow').mark('substitute-search')
+                    self.note = ui.input('Why (required)').props('outlined dense').classes('grow') \
+                        .mark('substitute-note')
+                self.hits = ui.column().classes('w-full gap-0')
+                self.chosen = ui.label('').classes('text-primary text-sm')
+        self.search.on_value_change(self.find)
+
+    @staticmethod
+    def describe(line: pharmacy.PlanLine) -> None:
+        item = line.item
+        with ui.column().classes('gap-0 grow min-w-0'):
+            ui.label(f'{item.medicine_name}').classes('font-medium')
+            ui.label(f'{item.dosage}' + (f' · {item.instructions}' if item.instructions else '')) \
+                .classes('text-sm text-slate-600')
+            ui.label(f'Prescribed {item.quantity} {item.unit} · given {item.dispensed_quantity} · '
+                     f'in stock {item.on_hand}').classes('text-sm')
+            batches = ', '.join(f'{b.batch_no} (exp. {b.expiry_date:%d/%m/%Y}: {b.quantity})'
+                                for b in line.batches[:3])
+            ui.label(f'Batches, first expiry first: {batches}' if batches else 'No batch in date.') \
+                .classes('text-xs text-slate-500')
+            for warning in item.warnings:
+                ui.label(f'⚠ {warning}').classes('text-sm text-negative')
+
+    async def find(self) -> None:
+        """Medicines matching what was typed (two letters at least), in the prescribed unit."""
+        text, found = self.search.value, []
+        if len((text or '').strip()) >= 2:
+            found = await staff_read(lambda s: prescriptions.search_medicines(s, self.actor, text, today=today(),
+                                                                              limit=6)) or []
+        self.hits.clear()
+        with self.hits:
+            for hit in found:
+                if hit.unit == self.item.unit:
+                    ui.item(hit.label, on_click=lambda hit=hit: self.choose(hit)).props('clickable dense') \
+                        .classes('w-full')
+
+    def choose(self, hit: prescriptions.MedicineHit) -> None:
+        self.medicine_id = hit.id
+        self.chosen.set_text(f'Substitute: {hit.name} ({hit.on_hand} in stock)')
+        self.hits.clear()
+
+    def entered(self) -> DispenseLine:
+        return DispenseLine(self.item.id, int(self.quantity.value or 0), self.medicine_id, self.note.value or '')
+
+
+class DispenseDialog:
+    """A prescription to dispense: one form per medicine, a note, and "Dispense" (all or nothing)."""
+
+    def __init__(self, actor: Actor, plan: pharmacy.DispensePlan,
+                 on_dispensed: Callable[[int, pharmacy.DispensePlan], None]) -> None:
+        self.actor, self.plan, self.on_dispensed = actor, plan, on_dispensed
+        tz = clinic_settings.current().tz
+        with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-4xl gap-3').mark('dispense-dialog'):
+            ui.label(f'RX-{plan.prescription_id:06d} · {plan.patient_name} · {plan.patient_code}') \
+                .classes('text-xl font-semibold')
+            ui.label(f'Prescribed by {plan.doctor_name}'
+                     + (f' at {plan.issued_at.astimezone(tz):%d/%m %H:%M}' if plan.issued_at else '')) \
+                .classes('text-slate-600')
+            if plan.allergies:
+                ui.label(f'⚠ Allergies: {plan.allergies}').classes('text-negative font-medium')
+            self.lines = [DispenseLineForm(actor, line) for line in plan.lines]
+            self.notes = ui.input('Note (optional)').props('outlined dense').classes('w-full')
+            self.error = error_text()
+            with ui.row().classes('w-full justify-end gap-2'):
+                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps')
+                self.button = ui.button('Dispense', icon='medication').props('unelevated no-caps') \
+                    .mark('confirm-dispense')
+        self.button.on_click(lambda: once(self.button, self.dispense))
+
+    def open(self) -> None:
+        self.dialog.open()
+
+    async def dispense(self) -> None:
+        lines = [line.entered() for line in self.lines]
+        done = await staff_action(lambda s: pharmacy.dispense(s, self.actor, self.plan.prescription_id, lines,
+                                                              notes=self.notes.value or '', today=today(),
+                                                              now=utcnow()),
+                                  error_label=self.error, success='Dispensed: stock updated.')
+        if done is not None:
+            self.dialog.close()
+            self.on_dispensed(done.id, self.plan)
+
+
+# --- Inventory -------------------------------------------------------------------------------------------------------
+
+class GoodsInDialog:
+    """A delivery of one medicine: a batch with its expiry, supplier, quantity and unit cost."""
+
+    def __init__(self, actor: Actor, medicine_id: int, name: str) -> None:
+        self.actor, self.medicine_id = actor, medicine_id
+        with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-lg gap-2').mark('receive-dialog'):
+            section_title(f'Goods in: {name}')
+            self.batch_no = ui.input('Batch number *').props('outlined dense').mark('batch-no')
+            self.expiry = ui.input('Expiry (dd/mm/yyyy) *').props('outlined dense inputmode=numeric').mark('expiry')
+            self.supplier = ui.input('Supplier').props('outlined dense').mark('supplier')
+            with ui.row().classes('w-full gap-2 no-wrap'):
+                self.quantity = ui.input('Quantity *').props('outlined dense inputmode=numeric').classes('grow') \
+                    .mark('receive-quantity')
+                self.cost = ui.input('Unit cost').props('outlined dense inputmode=numeric').classes('grow') \
+                    .mark('unit-cost')
+            self.error = error_text()
+            with ui.row().classes('w-full justify-end gap-2'):
+                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps')
+                self.button = ui.button('Receive', icon='move_to_inbox').props('unelevated no-caps') \
+                    .mark('confirm-receive')
+        self.button.on_click(lambda: once(self.button, self.receive))
+
+    def open(self) -> None:
+        self.dialog.open()
+
+    async def receive(self) -> None:
+        typed = (self.expiry.value or '').strip()
+        day = parse_date(self.expiry.value or '') if typed else None
+        if typed and day is None:
+            self.error.set_text('Please write the expiry date as dd/mm/yyyy, e.g. 31/12/2027.')
+            return
+        data = GoodsIn(self.medicine_id, self.batch_no.value or '', day, self.supplier.value or '',
+                       self.quantity.value or '', self.cost.value or '')
+        done = await staff_action(lambda s: inventory.receive(s, self.actor, data, today=today(), now=utcnow()),
+                                  error_label=self.error, success='Goods received.')
+        if done is not None:
+            self.dialog.close()
+
+
+class LedgerDialog:
+    """A medicine's batches and every movement of its stock, with the check that they add up."""
+
+    def __init__(self, actor: Actor, ledger: inventory.Ledger) -> None:
+        self.actor = actor
+        tz = clinic_settings.current().tz
+        with ui.dialog().props('maximized') as self.dialog, ui.card().classes('w-full gap-3').mark('ledger-dialog'):
+            with ui.row().classes('w-full items-center justify-between'):
+                section_title(f'Ledger: {ledger.medicine.name}')
+                ui.button(icon='close', on_click=self.dialog.close).props('flat round aria-label="Close"')
+            check = 'adds up' if ledger.adds_up else 'DOES NOT ADD UP: please report'
+            ui.label(f'On hand {ledger.on_hand} {ledger.medicine.unit} · ledger {check}') \
+                .classes('text-positive' if ledger.adds_up else 'text-negative').mark('ledger-check')
+            with ui.row().classes('w-full gap-2'):
+                for batch in ledger.batches:
+                    with ui.card().classes('p-2 gap-0').mark('batch'):
+                        ui.label(f'{batch.batch_no}').classes('font-medium')
+                        ui.label(f'exp. {batch.expiry_date:%d/%m/%Y} · {batch.quantity} left') \
+                            .classes('text-sm text-slate-600')
+                        ui.button('Adjust…', on_click=lambda b=batch: self.adjust(b)) \
+                            .props('flat dense no-caps').mark('adjust')
+            rows = [{'id': r.id, 'at': r.at.astimezone(tz).strftime('%d/%m/%Y %H:%M'), 'kind': r.kind.value,
+                     'batch': r.batch_no, 'quantity': f'{r.quantity:+d}', 'balance': r.balance, 'reason': r.reason,
+                     'by': r.by} for r in reversed(ledger.rows)]
+            data_table(LEDGER_COLUMNS, rows, empty='No movements.', mark='ledger', rows_per_page=20)
+
+    def open(self) -> None:
+        self.dialog.open()
+
+    def adjust(self, batch: StockBatch) -> None:
+        """Adjust one batch; once saved, this ledger closes (it is out of date)."""
+        AdjustDialog(self.actor, batch.id, batch.batch_no, on_saved=self.dialog.close).open()
+
+
+class AdjustDialog:
+    """A correction of one batch's quantity, with a reason (and a note)."""
+
+    def __init__(self, actor: Actor, batch_id: int, batch_no: str, on_saved: Callable[[], None]) -> None:
+        self.actor, self.batch_id, self.on_saved = actor, batch_id, on_saved
+        with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-md gap-2').mark('adjust-dialog'):
+            section_title(f'Adjust batch {batch_no}')
+            self.reason = ui.select(ADJUSTMENT_REASONS, value='damaged', label='Reason').props('outlined dense') \
+                .mark('adjust-reason')
+            self.change = ui.input('Change (e.g. -3 or +2) *').props('outlined dense').mark('adjust-change')
+            self.note = ui.input('Note').props('outlined dense').mark('adjust-note')
+            self.error = error_text()
+            with ui.row().classes('w-full justify-end gap-2'):
+                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps')
+                ui.button('Save', on_click=self.adjust).props('unelevated no-caps').mark('confirm-adjust')
+
+    def open(self) -> None:
+        self.dialog.open()
+
+    async def adjust(self) -> None:
+        change, reason, note = self.change.value or '', self.reason.value, self.note.value or ''
+        done = await staff_action(lambda s: inventory.adjust(s, self.actor, self.batch_id, change=change,
+                                                             reason=reason, note=note, now=utcnow()),
+                                  error_label=self.error, success='Stock adjusted.')
+        if done is not None:
+            self.dialog.close()
+            self.on_saved()

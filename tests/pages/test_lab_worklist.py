@@ -1,0 +1,82 @@
+"""The lab's worklist as a technician uses it: one station at a time, values saved with the result, the patient sent
+back to the doctor (NiceGUI's simulated user). Completing a result is tested with the doctor's chart, in
+tests/test_chart_pages.py."""
+from __future__ import annotations
+
+import json
+
+from nicegui.testing import User
+from sqlmodel import select
+
+from models import OrderStatus, QueueTicket, ServiceOrder, TicketStatus
+from models.types import utcnow
+from services import orders, queue
+from services.core.db import get_db
+from tests.conftest import RETRIES, element, sign_in
+from tests.factories import TZ
+from tests.pages.counter_setup import ward_for
+
+
+async def ordered(ward, *service_ids: int) -> list[int]:
+    async with get_db().write() as session:
+        return [o.id for o in await orders.place(session, ward.doctor, ward.visit_id, list(service_ids),
+                                                 now=utcnow())]
+
+
+async def open_order(user: User, order_id: int) -> None:
+    await sign_in(user, 'lab', station='Lab & imaging')
+    await user.should_see(marker='worklist-counts', content='1 pending', retries=RETRIES)
+    user.find(marker='worklist').trigger('open', order_id)
+    await user.should_see(marker='result-dialog', retries=RETRIES)
+
+
+async def test_the_station_toggle_shows_that_stations_orders(user: User):
+    ward = await ward_for(user)
+    await ordered(ward, ward.clinic.lab_id, ward.xray_id)
+    await sign_in(user, 'lab', station='Lab & imaging')
+    await user.should_see(marker='worklist-counts', content='1 pending', retries=RETRIES)
+    element(user, 'station').set_value('imaging')
+    await user.should_see('Worklist · Imaging', retries=RETRIES)
+    assert [r['service'] for r in element(user, 'worklist').rows] == ['Chest X-ray']
+
+
+async def test_values_are_saved_with_the_result_and_the_order_is_taken(user: User):
+    ward = await ward_for(user)
+    order_id, = await ordered(ward, ward.clinic.lab_id)
+    await open_order(user, order_id)
+    user.find(marker='result-text').type('Mild anaemia')
+    user.find(marker='value-name-0').type('Hb')
+    user.find(marker='value-0').type('11.2')
+    user.find(marker='save-result').click()
+    await user.should_see('Result saved.', retries=RETRIES)
+    async with get_db().read() as session:
+        order = await session.get(ServiceOrder, order_id)
+    assert order.status == OrderStatus.IN_PROGRESS and order.result_text == 'Mild anaemia'
+    assert [(v['name'], v['value']) for v in json.loads(order.result_values)] == [('Hb', '11.2')]
+
+
+async def test_back_to_the_doctor_moves_the_patient_to_the_doctors_queue(user: User):
+    ward = await ward_for(user)
+    order_id, = await ordered(ward, ward.clinic.lab_id)
+    async with get_db().write() as session:  # the doctor sends the patient to the lab
+        ticket = (await session.exec(select(QueueTicket))).one()
+        await queue.transfer(session, ward.doctor, ticket.id, ward.lab_queue_id, tz=TZ, now=utcnow())
+    await open_order(user, order_id)
+    user.find(marker='back-to-doctor').click()
+    await user.should_see('Sent back to the doctor: ticket A-', retries=RETRIES)
+    async with get_db().read() as session:
+        back = (await session.exec(select(QueueTicket).order_by(QueueTicket.id.desc()))).first()
+    assert back.queue_id == ticket.queue_id and back.status == TicketStatus.WAITING
+
+
+async def test_a_patient_without_a_ticket_is_sent_back_in_person(user: User):
+    ward = await ward_for(user)
+    order_id, = await ordered(ward, ward.clinic.lab_id)
+    async with get_db().write() as session:  # the patient's ticket is done with
+        ticket = (await session.exec(select(QueueTicket))).one()
+        ticket.status = TicketStatus.DONE
+        session.add(ticket)
+        await session.commit()
+    await open_order(user, order_id)
+    user.find(marker='back-to-doctor').click()
+    await user.should_see('please send them back in person', retries=RETRIES)
