@@ -10,8 +10,8 @@ from models.types import utcnow
 from services import orders, users
 from services.core.db import get_db
 from services.orders import ResultValue
+from tests.clinical import ward_for
 from tests.factories import PASSWORD
-from tests.test_consultation import make_ward
 
 RETRIES = 50
 
@@ -27,11 +27,6 @@ async def sign_in(user: User, username: str, station: str) -> None:
     user.find(marker='password').type(PASSWORD)
     user.find(marker='sign-in').click()
     await user.should_see(marker='station-title', content=station, retries=RETRIES)
-
-
-async def ward_for(user: User, **kwargs):
-    await user.open('/login')  # starts the app (and its database)
-    return await make_ward(get_db(), **kwargs)
 
 
 async def test_consultation_end_to_end_with_lab_result_seen_live(user: User):

@@ -17,9 +17,9 @@ from models import (
 from models.types import utcnow
 from services import consultation, queue
 from services.core.db import get_db
+from tests.clinical import FULL
 from tests.factories import NOW, TZ
 from tests.test_chart_pages import RETRIES, sign_in, ward_for
-from tests.test_consultation import FULL
 from tests.test_reception_pages import book_today, signed_in_clinic
 
 

@@ -12,9 +12,9 @@ from models.types import utcnow
 from services import consultation, prescriptions, users
 from services.core.db import get_db
 from services.prescriptions import LineInput
+from tests.clinical import FULL, TODAY
 from tests.factories import TZ
 from tests.test_chart_pages import RETRIES, sign_in, ward_for
-from tests.test_consultation import FULL, TODAY
 
 
 @pytest.fixture(autouse=True)
