@@ -19,7 +19,7 @@ from services import consultation, queue
 from services.core.db import get_db
 from tests.clinical import FULL
 from tests.factories import NOW, TZ
-from tests.test_chart_pages import RETRIES, sign_in, ward_for
+from tests.pages.test_consultation_chart import RETRIES, sign_in, ward_for
 from tests.test_reception_pages import book_today, signed_in_clinic
 
 

@@ -14,7 +14,7 @@ from services.core.db import get_db
 from services.prescriptions import LineInput
 from tests.clinical import FULL, TODAY
 from tests.factories import TZ
-from tests.test_chart_pages import RETRIES, sign_in, ward_for
+from tests.pages.test_consultation_chart import RETRIES, sign_in, ward_for
 
 
 @pytest.fixture(autouse=True)
