@@ -14,6 +14,7 @@ from models import (
     EmailOutbox,
     MedicalRecord,
     Prescription,
+    PrescriptionItem,
     PrescriptionStatus,
     RecordAmendment,
     RecordStatus,
@@ -25,7 +26,7 @@ from services import booking, consultation, icd10, orders, prescriptions
 from services.consultation import RecordInput
 from services.core.errors import Conflict, PermissionDenied, ValidationError
 from services.prescriptions import LineInput
-from tests.clinical import FULL, TODAY, add_user, make_ward
+from tests.clinical import FULL, TODAY, Ward, add_user, make_ward
 from tests.factories import NOW, TZ
 
 
@@ -34,7 +35,38 @@ async def visit(db, visit_id: int) -> Visit:
         return await session.get(Visit, visit_id)
 
 
-# --------------------------------------------------------------------------------------------------------------
+async def record(db) -> MedicalRecord:
+    async with db.read() as session:
+        return (await session.exec(select(MedicalRecord))).one()
+
+
+async def save_draft(db, ward: Ward, data: RecordInput = FULL) -> None:
+    async with db.write() as session:
+        await consultation.save_draft(session, ward.doctor, ward.visit_id, data, now=NOW)
+
+
+async def sign(db, ward: Ward, data: RecordInput = FULL) -> None:
+    async with db.write() as session:
+        await consultation.sign(session, ward.doctor, ward.visit_id, data, now=NOW)
+
+
+async def prescribe(db, ward: Ward, medicine_id: int, dose: str, times: str, days: str, **kwargs):
+    async with db.write() as session:
+        return await prescriptions.add_item(session, ward.doctor, ward.visit_id, LineInput(
+            medicine_id, dose=dose, times_per_day=times, duration_days=days, **kwargs), today=TODAY, now=NOW)
+
+
+async def order_blood_count(db, ward: Ward):
+    async with db.write() as session:
+        return await orders.place(session, ward.doctor, ward.visit_id, [ward.clinic.lab_id], now=NOW)
+
+
+async def finish(db, ward: Ward) -> VisitStatus:
+    async with db.write() as session:
+        return (await consultation.finish(session, ward.doctor, ward.visit_id, tz=TZ, now=NOW)).status
+
+
+# -- the record ------------------------------------------------------------------------------------------------
 
 def test_icd10_search_is_real_and_fast():
     icd10.preload()
@@ -68,32 +100,47 @@ def test_blood_pressure_needs_both_and_in_order():
         consultation.parse_record(RecordInput(bp_systolic='120'))
     with pytest.raises(ValidationError, match='must be higher'):
         consultation.parse_record(RecordInput(bp_systolic='80', bp_diastolic='120'))
+
+
+def test_an_unknown_icd10_code_is_refused():
     with pytest.raises(ValidationError, match='not an ICD-10 code'):
         consultation.parse_record(RecordInput(diagnosis_code='Q99.99'))
+
+
+def test_the_code_is_normalised_and_fills_in_the_diagnosis():
     values = consultation.parse_record(FULL)
     assert values['temperature_c'] == Decimal('38.4') and values['diagnosis_code'] == 'J06.9'
     assert values['diagnosis'] == 'Acute upper respiratory infection, unspecified'  # filled from the code
 
 
-async def test_draft_autosave_sign_and_amend_with_trail(db):
+async def test_a_wrong_vital_saves_nothing_of_the_draft(db):
     ward = await make_ward(db)
-    async with db.write() as session:
-        await consultation.save_draft(session, ward.doctor, ward.visit_id, RecordInput(reason='Fever'), now=NOW)
-    async with db.write() as session:  # a wrong vital saves nothing at all
-        with pytest.raises(ValidationError):
-            await consultation.save_draft(session, ward.doctor, ward.visit_id,
-                                          RecordInput(reason='Changed', temperature_c='50'), now=NOW)
-    async with db.read() as session:
-        record = (await session.exec(select(MedicalRecord))).one()
-        assert record.reason == 'Fever' and record.status == RecordStatus.DRAFT
-    async with db.write() as session:
-        with pytest.raises(ValidationError, match='final diagnosis'):
-            await consultation.sign(session, ward.doctor, ward.visit_id, RecordInput(reason='Fever'), now=NOW)
-    async with db.write() as session:
-        await consultation.sign(session, ward.doctor, ward.visit_id, FULL, now=NOW)
-    async with db.write() as session:
-        with pytest.raises(Conflict, match='amendments'):
-            await consultation.save_draft(session, ward.doctor, ward.visit_id, FULL, now=NOW)
+    await save_draft(db, ward, RecordInput(reason='Fever'))
+    with pytest.raises(ValidationError):
+        await save_draft(db, ward, RecordInput(reason='Changed', temperature_c='50'))
+    saved = await record(db)
+    assert saved.reason == 'Fever' and saved.status == RecordStatus.DRAFT
+
+
+async def test_signing_needs_a_final_diagnosis(db):
+    ward = await make_ward(db)
+    await save_draft(db, ward, RecordInput(reason='Fever'))
+    with pytest.raises(ValidationError, match='final diagnosis'):
+        await sign(db, ward, RecordInput(reason='Fever'))
+    await sign(db, ward)
+    assert (await record(db)).status == RecordStatus.SIGNED
+
+
+async def test_a_signed_record_is_no_draft_any_more(db):
+    ward = await make_ward(db)
+    await sign(db, ward)
+    with pytest.raises(Conflict, match='amendments'):
+        await save_draft(db, ward)
+
+
+async def test_an_amendment_needs_a_reason_and_keeps_a_trail(db):
+    ward = await make_ward(db)
+    await sign(db, ward)
     changed = RecordInput(**{**FULL.__dict__, 'diagnosis_code': 'J02.9', 'diagnosis': 'Acute pharyngitis'})
     async with db.write() as session:
         with pytest.raises(ValidationError, match='why'):
@@ -102,10 +149,10 @@ async def test_draft_autosave_sign_and_amend_with_trail(db):
         await consultation.amend(session, ward.doctor, ward.visit_id, changed, 'Throat swab result', now=NOW)
     async with db.read() as session:
         trail = (await session.exec(select(RecordAmendment).order_by(RecordAmendment.field_name))).all()
-        assert [(a.field_name, a.old_value, a.new_value) for a in trail] == [
-            ('diagnosis', 'Acute upper respiratory infection, unspecified', 'Acute pharyngitis'),
-            ('diagnosis_code', 'J06.9', 'J02.9')]
-        assert (await session.exec(select(MedicalRecord))).one().diagnosis_code == 'J02.9'
+    assert [(a.field_name, a.old_value, a.new_value) for a in trail] == [
+        ('diagnosis', 'Acute upper respiratory infection, unspecified', 'Acute pharyngitis'),
+        ('diagnosis_code', 'J06.9', 'J02.9')]
+    assert (await record(db)).diagnosis_code == 'J02.9'
 
 
 async def test_other_doctors_and_other_roles_cannot_write(db):
@@ -119,21 +166,29 @@ async def test_other_doctors_and_other_roles_cannot_write(db):
             await consultation.chart(session, ward.pharmacist, ward.visit_id, today=TODAY)
 
 
-async def test_chart_shows_history_and_is_audited(db):
-    ward = await make_ward(db)
-    async with db.write() as session:  # a past visit with a signed record and a prescription
-        past = Visit(patient_id=ward.patient_id, doctor_id=ward.clinic.doctor_ids[0], status=VisitStatus.CLOSED,
+# -- the chart ---------------------------------------------------------------------------------------------------
+
+async def add_past_visit(db, ward: Ward) -> None:
+    """A visit 40 days ago with a signed record (headache, high blood pressure) and a dispensed prescription."""
+    doctor_id = ward.clinic.doctor_ids[0]
+    async with db.write() as session:
+        past = Visit(patient_id=ward.patient_id, doctor_id=doctor_id, status=VisitStatus.CLOSED,
                      visit_date=TODAY - timedelta(days=40))
         session.add(past)
         await session.flush()
-        record = MedicalRecord(visit_id=past.id, patient_id=ward.patient_id, doctor_id=ward.clinic.doctor_ids[0],
-                               status=RecordStatus.SIGNED, reason='Headache', diagnosis_code='R51',
-                               diagnosis='Headache', bp_systolic=150, bp_diastolic=95)
-        session.add(record)
+        past_record = MedicalRecord(visit_id=past.id, patient_id=ward.patient_id, doctor_id=doctor_id,
+                                    status=RecordStatus.SIGNED, reason='Headache', diagnosis_code='R51',
+                                    diagnosis='Headache', bp_systolic=150, bp_diastolic=95)
+        session.add(past_record)
         await session.flush()
-        session.add(Prescription(visit_id=past.id, record_id=record.id, doctor_id=ward.clinic.doctor_ids[0],
+        session.add(Prescription(visit_id=past.id, record_id=past_record.id, doctor_id=doctor_id,
                                  status=PrescriptionStatus.DISPENSED))
         await session.commit()
+
+
+async def test_chart_shows_history_and_is_audited(db):
+    ward = await make_ward(db)
+    await add_past_visit(db, ward)
     async with db.write() as session:
         chart = await consultation.chart(session, ward.doctor, ward.visit_id, today=TODAY)
     assert chart.editable and chart.record is None and len(chart.history) == 1
@@ -144,57 +199,66 @@ async def test_chart_shows_history_and_is_audited(db):
     assert logged.entity_id == ward.patient_id and logged.username == 'doctor'
 
 
-async def test_orders_prescription_and_finish_move_the_visit(db):
-    ward = await make_ward(db, allergies='Penicillin, seafood')
-    async with db.write() as session:
-        created = await orders.place(session, ward.doctor, ward.visit_id, [ward.clinic.lab_id], now=NOW)
+# -- orders and prescriptions --------------------------------------------------------------------------------------
+
+async def test_a_service_is_ordered_once_at_its_price_and_only_from_the_stations(db):
+    ward = await make_ward(db)
+    created = await order_blood_count(db, ward)
     assert created[0].price == 90_000
-    async with db.write() as session:
-        with pytest.raises(Conflict, match='already ordered'):
-            await orders.place(session, ward.doctor, ward.visit_id, [ward.clinic.lab_id], now=NOW)
+    with pytest.raises(Conflict, match='already ordered'):
+        await order_blood_count(db, ward)
     async with db.write() as session:
         with pytest.raises(ValidationError, match='not a lab'):
             await orders.place(session, ward.doctor, ward.visit_id, [ward.clinic.consultation_id], now=NOW)
     async with db.read() as session:
         assert await orders.next_station_queue_id(session, ward.visit_id) == ward.lab_queue_id
+
+
+async def test_medicine_search_counts_only_usable_stock(db):
+    ward = await make_ward(db)
+    async with db.read() as session:
         hits = await prescriptions.search_medicines(session, ward.doctor, 'parac', today=TODAY)
     assert hits[0].on_hand == 100  # the expired batch does not count
-    async with db.write() as session:
-        added = await prescriptions.add_item(session, ward.doctor, ward.visit_id, LineInput(
-            ward.paracetamol, dose='1 tablet', times_per_day='3', duration_days='5', instructions='After meals'),
-            today=TODAY, now=NOW)
+
+
+async def test_a_prescription_line_computes_its_quantity_and_warns_of_allergies_and_stock(db):
+    ward = await make_ward(db, allergies='Penicillin, seafood')
+    added = await prescribe(db, ward, ward.paracetamol, '1 tablet', '3', '5', instructions='After meals')
     assert added.item.quantity == 15 and added.warnings == []
-    async with db.write() as session:
-        added = await prescriptions.add_item(session, ward.doctor, ward.visit_id, LineInput(
-            ward.amoxicillin, dose='1 capsule', times_per_day='2', duration_days='7'), today=TODAY, now=NOW)
+    added = await prescribe(db, ward, ward.amoxicillin, '1 capsule', '2', '7')
     assert added.warnings == ['Allergy recorded: Penicillin']
-    async with db.write() as session:
-        added = await prescriptions.add_item(session, ward.doctor, ward.visit_id, LineInput(
-            ward.syrup, dose='5 ml', times_per_day='3', duration_days='5'), today=TODAY, now=NOW)
+    added = await prescribe(db, ward, ward.syrup, '5 ml', '3', '5')
     assert added.item.quantity == 1 and added.warnings == ['Out of stock at the clinic pharmacy']
-    async with db.write() as session:
-        with pytest.raises(ValidationError, match='times a day'):
-            await prescriptions.add_item(session, ward.doctor, ward.visit_id, LineInput(
-                ward.amoxicillin, dose='1 capsule', times_per_day='', duration_days='7'), today=TODAY, now=NOW)
-    async with db.write() as session:
-        with pytest.raises(ValidationError, match='reason for the visit'):
-            await consultation.finish(session, ward.doctor, ward.visit_id, tz=TZ, now=NOW)  # nothing written yet
-    async with db.write() as session:
-        await consultation.save_draft(session, ward.doctor, ward.visit_id, FULL, now=NOW)
-    async with db.write() as session:
-        status = (await consultation.finish(session, ward.doctor, ward.visit_id, tz=TZ, now=NOW)).status
-    assert status == VisitStatus.IN_SERVICES  # the lab test is still to do
+    with pytest.raises(ValidationError, match='times a day'):
+        await prescribe(db, ward, ward.amoxicillin, '1 capsule', '', '7')
+
+
+# -- finishing -----------------------------------------------------------------------------------------------------
+
+async def test_finish_needs_a_record_then_signs_it_issues_the_prescription_and_sends_to_the_lab(db):
+    ward = await make_ward(db)
+    await order_blood_count(db, ward)
+    await prescribe(db, ward, ward.paracetamol, '1 tablet', '3', '5')
+    with pytest.raises(ValidationError, match='reason for the visit'):
+        await finish(db, ward)  # nothing written yet
+    await save_draft(db, ward)
+    assert await finish(db, ward) == VisitStatus.IN_SERVICES  # the lab test is still to do
     async with db.read() as session:
         rx = (await session.exec(select(Prescription))).one()
-        assert rx.status == PrescriptionStatus.ISSUED and rx.issued_at is not None
-        assert (await session.exec(select(MedicalRecord))).one().status == RecordStatus.SIGNED
+    assert rx.status == PrescriptionStatus.ISSUED and rx.issued_at is not None
+    assert (await record(db)).status == RecordStatus.SIGNED
+    with pytest.raises(Conflict, match='already gone to the pharmacy'):
+        await prescribe(db, ward, ward.paracetamol, '1', '1', '1')
+
+
+async def test_the_last_result_sends_the_patient_on_to_the_pharmacy(db):
+    ward = await make_ward(db)
+    created = await order_blood_count(db, ward)
+    await prescribe(db, ward, ward.paracetamol, '1 tablet', '3', '5')
+    await save_draft(db, ward)
+    await finish(db, ward)
     async with db.write() as session:
-        with pytest.raises(Conflict, match='already gone to the pharmacy'):
-            await prescriptions.add_item(session, ward.doctor, ward.visit_id, LineInput(
-                ward.paracetamol, dose='1', times_per_day='1', duration_days='1'), today=TODAY, now=NOW)
-    order_id = created[0].id
-    async with db.write() as session:
-        await orders.record_result(session, ward.technician, order_id, text='WBC normal',
+        await orders.record_result(session, ward.technician, created[0].id, text='WBC normal',
                                    values=[orders.ResultValue('WBC', '7.2', '10^9/L', '4-10')], complete=True,
                                    now=NOW)
     assert (await visit(db, ward.visit_id)).status == VisitStatus.AWAITING_PHARMACY
@@ -202,26 +266,21 @@ async def test_orders_prescription_and_finish_move_the_visit(db):
 
 async def test_finish_without_anything_pending_goes_to_the_cashier(db):
     ward = await make_ward(db)
-    async with db.write() as session:
-        await consultation.save_draft(session, ward.doctor, ward.visit_id, FULL, now=NOW)
-    async with db.write() as session:
-        await prescriptions.add_item(session, ward.doctor, ward.visit_id, LineInput(
-            ward.paracetamol, dose='1 tablet', times_per_day='2', duration_days='2'), today=TODAY, now=NOW)
+    await save_draft(db, ward)
+    await prescribe(db, ward, ward.paracetamol, '1 tablet', '2', '2')
     async with db.read() as session:
-        item_id = (await session.exec(select(Prescription.id))).one()
-    async with db.write() as session:
-        from models import PrescriptionItem
+        prescription_id = (await session.exec(select(Prescription.id))).one()
         line = (await session.exec(select(PrescriptionItem))).one()
+    async with db.write() as session:
         await prescriptions.remove_item(session, ward.doctor, ward.visit_id, line.id)
-    async with db.write() as session:
-        assert (await consultation.finish(session, ward.doctor, ward.visit_id, tz=TZ, now=NOW)).status == \
-            VisitStatus.AWAITING_PAYMENT
+    assert await finish(db, ward) == VisitStatus.AWAITING_PAYMENT
     async with db.read() as session:  # the empty draft is dropped
-        assert await session.get(Prescription, item_id) is None
-    async with db.write() as session:
-        with pytest.raises(Conflict, match='consultation is over'):
-            await consultation.finish(session, ward.doctor, ward.visit_id, tz=TZ, now=NOW)
+        assert await session.get(Prescription, prescription_id) is None
+    with pytest.raises(Conflict, match='consultation is over'):
+        await finish(db, ward)
 
+
+# -- the follow-up -------------------------------------------------------------------------------------------------
 
 async def test_follow_up_booking_queues_a_reminder_for_the_day_before(db):
     ward = await make_ward(db)
