@@ -12,9 +12,9 @@ from models.types import utcnow
 from services import consultation, prescriptions, users
 from services.core.db import get_db
 from services.prescriptions import LineInput
-from tests.clinical import FULL, TODAY
+from tests.clinical import FULL, TODAY, ward_for
+from tests.conftest import RETRIES, sign_in
 from tests.factories import TZ
-from tests.pages.test_consultation_chart import RETRIES, sign_in, ward_for
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +35,7 @@ async def issue(ward) -> None:
 
 async def test_the_queue_updates_live_and_dispensing_drops_the_stock(user: User):
     ward = await ward_for(user)
-    await sign_in(user, 'pharmacy', 'Pharmacy')
+    await sign_in(user, 'pharmacy', station='Pharmacy')
     await user.should_see('Prescriptions to dispense (0)', retries=RETRIES)
     await issue(ward)  # the doctor finishes: the pharmacy's queue shows it without reloading
     await user.should_see('Prescriptions to dispense (1)', retries=RETRIES)
@@ -56,7 +56,7 @@ async def test_the_queue_updates_live_and_dispensing_drops_the_stock(user: User)
 
 async def test_alerts(user: User):
     ward = await ward_for(user)
-    await sign_in(user, 'pharmacy', 'Pharmacy')
+    await sign_in(user, 'pharmacy', station='Pharmacy')
     await user.should_see('Below reorder level (2)', retries=RETRIES)
     await user.should_see('Expired or expiring within 60 days (2)', retries=RETRIES)
     assert ward.syrup
@@ -64,7 +64,7 @@ async def test_alerts(user: User):
 
 async def test_goods_in_and_ledger(user: User):
     ward = await ward_for(user)
-    await sign_in(user, 'pharmacy', 'Pharmacy')
+    await sign_in(user, 'pharmacy', station='Pharmacy')
     await user.open('/pharmacy/inventory')
     await user.should_see(marker='stock', retries=RETRIES)
     user.find(marker='stock').trigger('receive', ward.syrup)
