@@ -10,15 +10,19 @@ import pytest
 from sqlmodel import select
 
 from models import (
+    Appointment,
     AuditLog,
+    BookingSource,
     EmailOutbox,
     MedicalRecord,
+    Patient,
     Prescription,
     PrescriptionItem,
     PrescriptionStatus,
     RecordAmendment,
     RecordStatus,
     Role,
+    Service,
     Visit,
     VisitStatus,
 )
@@ -300,3 +304,75 @@ async def test_follow_up_booking_queues_a_reminder_for_the_day_before(db):
     local = reminder.next_attempt_at.astimezone(TZ)
     assert local.date() == start.date() - timedelta(days=1) and local.hour == 9
     assert reminder.to_address == 'patient0@example.test'
+
+
+async def follow_up_times(db, ward: Ward):
+    async with db.read() as session:
+        return await consultation.follow_up_times(session, ward.doctor, ward.visit_id,
+                                                  start_day=TODAY + timedelta(days=14), days=4, tz=TZ, now=NOW)
+
+
+async def book_follow_up(db, ward: Ward, start_at) -> consultation.FollowUp:
+    from services.core.settings import get_settings
+    async with db.write() as session:
+        return await consultation.book_follow_up(session, ward.doctor, ward.visit_id,
+                                                 service_id=ward.clinic.consultation_id, start_at=start_at,
+                                                 settings=get_settings(), now=NOW)
+
+
+async def follow_ups(db) -> list[Appointment]:
+    async with db.read() as session:
+        return list((await session.exec(select(Appointment).where(Appointment.source == BookingSource.IN_PERSON)))
+                    .all())
+
+
+async def test_follow_up_times_are_the_free_times_of_the_visits_doctor(db):
+    ward = await make_ward(db)
+    times = await follow_up_times(db, ward)
+    assert times.service_id == ward.clinic.consultation_id and len(times.slots) == 4
+    first = times.slots[TODAY + timedelta(days=14)][0]
+    assert first.doctor_id == ward.clinic.doctor_ids[0] and f'{first.start_at.astimezone(TZ):%H:%M}' == '08:00'
+
+
+async def test_no_follow_up_times_when_the_doctor_has_no_consultation_on_the_price_list(db):
+    ward = await make_ward(db)
+    async with db.write() as session:
+        service = await session.get(Service, ward.clinic.consultation_id)
+        service.is_active = False
+        session.add(service)
+        await session.commit()
+    assert await follow_up_times(db, ward) == consultation.FollowUpTimes(None, {})
+
+
+async def test_a_follow_up_is_booked_with_its_reminder_in_one_step(db):
+    ward = await make_ward(db)
+    times = await follow_up_times(db, ward)
+    booked = await book_follow_up(db, ward, times.slots[TODAY + timedelta(days=14)][0].start_at)
+    assert booked.reminded and booked.appointment.reason == f'Follow-up of {TODAY:%d/%m/%Y}'
+    assert [a.id for a in await follow_ups(db)] == [booked.appointment.id]
+    async with db.read() as session:
+        reminder = (await session.exec(select(EmailOutbox).where(EmailOutbox.subject.startswith('Reminder')))).one()
+    assert reminder.to_address == 'patient0@example.test'
+
+
+async def test_a_follow_up_of_a_patient_without_email_has_no_reminder(db):
+    ward = await make_ward(db)
+    async with db.write() as session:
+        patient = await session.get(Patient, ward.patient_id)
+        patient.email = None
+        session.add(patient)
+        await session.commit()
+    booked = await book_follow_up(db, ward, (NOW + timedelta(days=14)).astimezone(TZ).replace(hour=9, minute=0))
+    assert not booked.reminded and len(await follow_ups(db)) == 1
+
+
+async def test_a_follow_up_whose_reminder_fails_is_not_booked(db, monkeypatch):
+    from services import notifications
+    ward = await make_ward(db)
+
+    async def fail(*_args, **_kwargs):
+        raise RuntimeError('the outbox failed')
+    monkeypatch.setattr(notifications, 'schedule_appointment_reminder', fail)
+    with pytest.raises(RuntimeError):
+        await book_follow_up(db, ward, (NOW + timedelta(days=14)).astimezone(TZ).replace(hour=9, minute=0))
+    assert await follow_ups(db) == []
