@@ -156,7 +156,7 @@ async def test_the_icd10_search_says_when_nothing_matches(user: User):
 
 
 async def test_a_live_update_keeps_what_the_doctor_is_typing(user: User, monkeypatch):
-    import pages.chart as record
+    from pages.consultation.chart import record
     monkeypatch.setattr(record, 'AUTOSAVE_DELAY_S', 60)  # nothing saved meanwhile: only the screen holds the text
     ward = await ward_for(user)
     await open_chart(user, ward)

@@ -84,25 +84,26 @@ async def test_undo_puts_a_called_patient_back_in_line(user: User):
     await user.should_see(marker='nobody-called')
 
 
-async def test_a_skipped_patient_goes_back_in_line(user: User):
-    clinic = await clinic_for(user)
-    await arrive(clinic, 0, 1)
-    await sign_in(user, 'doctor', station='Consultation')
-    await call_next(user, 2)
-    user.find(marker='skip').click()
-    await user.should_see('Skipped: called, did not come (1)', retries=RETRIES)
-    user.find('Back in line').click()
-    await user.should_see(marker='queue-summary', content='2 waiting', retries=RETRIES)
-    await user.should_not_see(marker='skipped-A-001')
-
-
-async def test_a_skipped_patient_who_never_comes_is_a_no_show(user: User):
+async def first_of_two_skipped(user: User) -> None:
+    """Two patients wait; the doctor calls the first, who does not come, and skips them."""
     clinic = await clinic_for(user)
     await arrive(clinic, 0, 1)
     await sign_in(user, 'doctor', station='Consultation')
     await call_next(user, 2)
     user.find(marker='skip').click()
     await user.should_see(marker='skipped-A-001', retries=RETRIES)
+
+
+async def test_a_skipped_patient_goes_back_in_line(user: User):
+    await first_of_two_skipped(user)
+    await user.should_see('Skipped: called, did not come (1)')
+    user.find('Back in line').click()
+    await user.should_see(marker='queue-summary', content='2 waiting', retries=RETRIES)
+    await user.should_not_see(marker='skipped-A-001')
+
+
+async def test_a_skipped_patient_who_never_comes_is_a_no_show(user: User):
+    await first_of_two_skipped(user)
     user.find('No-show').click()
     await user.should_see(marker='finished-A-001', retries=RETRIES)
     await user.should_see('no show')
