@@ -23,6 +23,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import (
+    Appointment,
+    BookingSource,
     Doctor,
     Invoice,
     InvoiceStatus,
@@ -44,7 +46,7 @@ from models import (
     VisitStatus,
 )
 
-from . import audit, icd10, orders, prescriptions, queue
+from . import audit, booking, icd10, orders, prescriptions, queue
 from .access import Actor, doctor_id_of, require
 from .core.boundary import action, query
 from .core.db import serialize
@@ -597,3 +599,50 @@ async def schedule_follow_up_reminder(session: AsyncSession, actor: Actor, appoi
     audit.record(session, actor, 'follow_up_reminder', entity='appointment', entity_id=appointment_id,
                  detail='queued' if row is not None else 'no email address')
     return row
+
+
+@dataclass(frozen=True)
+class FollowUpTimes:
+    service_id: int | None  # the doctor's consultation, which the follow-up books (None: no doctor, or none offered)
+    slots: dict[date, list[booking.Slot]] = field(default_factory=dict)
+
+
+@query
+async def follow_up_times(session: AsyncSession, actor: Actor, visit_id: int, *, start_day: date, days: int,
+                          tz: ZoneInfo, now: datetime) -> FollowUpTimes:
+    """The free times of the visit's doctor for a follow-up (their consultation), ``days`` days from
+    ``start_day``. No service and no times when the visit has no doctor or the doctor has no consultation on the
+    price list."""
+    require(actor, Role.DOCTOR)
+    visit = await _visit(session, visit_id)
+    if visit.doctor_id is None:
+        return FollowUpTimes(None)
+    service = await booking.consultation_service_for(session, visit.doctor_id)
+    if service is None:
+        return FollowUpTimes(None)
+    slots = await booking.free_slots(session, service_id=service.id, doctor_ids=[visit.doctor_id],
+                                     start_day=start_day, days=days, tz=tz, now=now)
+    return FollowUpTimes(service.id, slots)
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    appointment: Appointment
+    reminded: bool  # its reminder email goes out the day before (False: the patient has no email address)
+
+
+@action
+async def book_follow_up(session: AsyncSession, actor: Actor, visit_id: int, *, service_id: int, start_at: datetime,
+                         settings: Settings, now: datetime) -> FollowUp:
+    """Book the patient's follow-up with the visit's doctor and queue its reminder, in one step: a booking
+    whose reminder could not be queued does not stay."""
+    require(actor, Role.DOCTOR)
+    visit = await _visit(session, visit_id)
+    if visit.doctor_id is None:
+        raise ValidationError('This visit has no doctor: please assign one at reception first.')
+    appointment = await booking.book(session, actor, patient_id=visit.patient_id, service_id=service_id,
+                                     doctor_id=visit.doctor_id, start_at=start_at, source=BookingSource.IN_PERSON,
+                                     tz=settings.tz, now=now, reason=f'Follow-up of {visit.visit_date:%d/%m/%Y}',
+                                     settings=settings)
+    reminder = await schedule_follow_up_reminder(session, actor, appointment.id, settings=settings, now=now)
+    return FollowUp(appointment, reminder is not None)

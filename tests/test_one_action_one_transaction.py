@@ -17,10 +17,10 @@ from models import (
 from models.types import utcnow
 from services import consultation, queue
 from services.core.db import get_db
+from tests.clinical import FULL, ward_for
+from tests.conftest import RETRIES, sign_in
 from tests.factories import NOW, TZ
 from tests.pages.reception.helpers import book_today, signed_in_clinic
-from tests.test_chart_pages import RETRIES, sign_in, ward_for
-from tests.test_consultation import FULL
 
 
 def fail(*_args, **_kwargs):
@@ -64,7 +64,7 @@ async def test_finishing_a_consultation_keeps_nothing_when_the_patient_cannot_be
                                        tz=TZ, now=NOW)
     async with get_db().write() as session:
         await queue.start(session, ward.doctor, ticket.id, now=NOW)
-    await sign_in(user, 'doctor', 'Consultation')
+    await sign_in(user, 'doctor', station='Consultation')
     await user.open(f'/consultation/visits/{ward.visit_id}')
     await user.should_see(marker='finish-consultation', retries=RETRIES)
     monkeypatch.setattr(queue, 'finish', fail)  # the queue step fails

@@ -39,10 +39,10 @@ from services.core.db import get_db
 from services.core.errors import Conflict, PermissionDenied
 from services.core.settings import Settings, get_settings
 from services.csv_export import csv_bytes, safe_cell
+from tests.clinical import make_ward
 from tests.conftest import ROOT, TEST_DATABASE_URL
 from tests.factories import NOW, PASSWORD, TZ, local, make_clinic
 from tests.services.test_billing import bill, make_visit, pay
-from tests.test_consultation import make_ward
 
 RETRIES = 50
 

@@ -11,13 +11,6 @@ from services.core.db import get_db
 from tests.conftest import RETRIES, element, sign_in
 from tests.factories import Clinic, make_clinic
 from tests.services.test_billing import make_visit
-from tests.test_consultation import Ward, make_ward
-
-
-async def ward_for(user: User, **kwargs) -> Ward:
-    """``make_ward`` in the app's database (a doctor's walk-in patient, a technician, a pharmacist, stock)."""
-    await user.open('/login')  # starts the app (and its database)
-    return await make_ward(get_db(), **kwargs)
 
 
 async def cashier_clinic(user: User, username: str = 'cashier') -> Clinic:

@@ -1,6 +1,5 @@
 """The lab's worklist as a technician uses it: one station at a time, values saved with the result, the patient sent
-back to the doctor (NiceGUI's simulated user). Completing a result is tested with the doctor's chart, in
-tests/test_chart_pages.py."""
+back to the doctor, a result completed (NiceGUI's simulated user)."""
 from __future__ import annotations
 
 import json
@@ -12,9 +11,9 @@ from models import OrderStatus, QueueTicket, ServiceOrder, TicketStatus
 from models.types import utcnow
 from services import orders, queue
 from services.core.db import get_db
+from tests.clinical import ward_for
 from tests.conftest import RETRIES, element, sign_in
 from tests.factories import TZ
-from tests.pages.counter_setup import ward_for
 
 
 async def ordered(ward, *service_ids: int) -> list[int]:
@@ -80,3 +79,22 @@ async def test_a_patient_without_a_ticket_is_sent_back_in_person(user: User):
     await open_order(user, order_id)
     user.find(marker='back-to-doctor').click()
     await user.should_see('please send them back in person', retries=RETRIES)
+
+
+async def test_lab_worklist_records_a_result(user: User):
+    ward = await ward_for(user)
+    async with get_db().write() as session:
+        created = await orders.place(session, ward.doctor, ward.visit_id, [ward.clinic.lab_id], now=utcnow())
+    await sign_in(user, 'lab', station='Lab & imaging')
+    await user.should_see('1 pending', retries=RETRIES)
+    user.find(marker='worklist').trigger('open', created[0].id)
+    await user.should_see(marker='result-dialog', retries=RETRIES)
+    user.find(marker='complete-result').click()
+    await user.should_see('Please write the result', retries=RETRIES)
+    user.find(marker='result-text').type('Normal blood count')
+    user.find(marker='complete-result').click()
+    await user.should_see('Result completed', retries=RETRIES)
+    await user.should_see('1 completed', retries=RETRIES)
+    async with get_db().read() as session:
+        order = await session.get(ServiceOrder, created[0].id)
+    assert order.status == OrderStatus.COMPLETED and order.result_text == 'Normal blood count'

@@ -10,10 +10,9 @@ from models.types import utcnow
 from services import consultation, prescriptions
 from services.core.db import get_db
 from services.prescriptions import LineInput
+from tests.clinical import FULL, TODAY, ward_for
 from tests.conftest import RETRIES, sign_in
 from tests.factories import TZ
-from tests.pages.counter_setup import ward_for
-from tests.test_consultation import FULL, TODAY
 
 
 async def issue(ward) -> int:

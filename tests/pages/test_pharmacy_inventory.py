@@ -10,9 +10,9 @@ from models.types import utcnow
 from services import inventory
 from services.core.db import get_db
 from services.inventory import GoodsIn
+from tests.clinical import TODAY, ward_for
 from tests.conftest import RETRIES, sign_in
-from tests.pages.counter_setup import rows_when_filled, ward_for
-from tests.test_consultation import TODAY
+from tests.pages.counter_setup import rows_when_filled
 
 NEXT_YEAR = TODAY + timedelta(days=365)
 

@@ -12,8 +12,8 @@ from models import AuditLog, OrderStatus, QueueTicket, ResultFile, ServiceKind, 
 from services import consultation, files, orders, queue
 from services.core.errors import Conflict, PermissionDenied, ValidationError
 from services.orders import ResultValue
+from tests.clinical import TODAY, make_ward
 from tests.factories import NOW, TZ
-from tests.test_consultation import TODAY, make_ward
 
 PNG = b'\x89PNG\r\n\x1a\n' + b'\x00' * 64
 PDF = b'%PDF-1.7\n' + b'x' * 64

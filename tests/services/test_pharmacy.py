@@ -26,9 +26,9 @@ from services.core.errors import Conflict, PermissionDenied, ValidationError
 from services.inventory import GoodsIn
 from services.pharmacy import DispenseLine
 from services.prescriptions import LineInput
+from tests.clinical import FULL, TODAY, add_stock, make_ward
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import NOW, TZ
-from tests.test_consultation import FULL, TODAY, add_stock, make_ward
 
 
 async def issued(db, ward, lines: list[LineInput]) -> int:

@@ -1,0 +1,1 @@
+"""Consultation: the doctor's worklist (``worklist``) and the chart of a visit (``chart``), with their dialogs."""

@@ -1,0 +1,17 @@
+"""What the chart hands out: result files (from the lab or imaging) and the printable prescription."""
+from __future__ import annotations
+
+from clinic_ui import downloads
+from clinic_ui.routes import staff_file
+from clinic_ui.stations import CONSULTATION
+from services.access import Actor
+
+
+@staff_file(CONSULTATION, '/consultation/files/{file_id}')
+async def consultation_result_file(actor: Actor, file_id: int):
+    return await downloads.result_file(actor, file_id)
+
+
+@staff_file(CONSULTATION, '/consultation/prescriptions/{prescription_id}.pdf')
+async def consultation_prescription_pdf(actor: Actor, prescription_id: int):
+    return await downloads.prescription_pdf(actor, prescription_id)

@@ -1,0 +1,105 @@
+"""Who the patient is (allergies first), where the visit stands, and their history at a glance."""
+from __future__ import annotations
+
+from datetime import date
+
+from nicegui import ui
+
+from clinic_ui.widgets import data_table, section_title
+from services import consultation
+from services.core.clock import local_today
+from services.core.events import OrdersChanged, VisitChanged
+
+from .visit import OpenVisit
+
+HISTORY_COLUMNS = [
+    {'name': 'date', 'label': 'Date', 'field': 'date', 'sortable': False, 'style': 'width: 7rem'},
+    {'name': 'visit', 'label': 'Diagnosis, services, medicines', 'field': 'search', 'sortable': False},
+]
+HISTORY_DATE_SLOT = r'''
+<q-td :props="props" class="align-top">
+  <div class="font-medium">{{ props.row.date }}</div>
+  <div class="text-xs text-slate-500" style="white-space: normal">{{ props.row.doctor }}</div>
+  <div class="text-xs text-slate-600 q-mt-xs" style="white-space: normal">{{ props.row.payment }}</div>
+</q-td>
+'''
+HISTORY_VISIT_SLOT = r'''
+<q-td :props="props" style="white-space: normal" class="align-top">
+  <div class="font-medium">{{ props.row.diagnosis }}</div>
+  <div v-if="props.row.vitals" class="text-xs text-slate-500">{{ props.row.vitals }}</div>
+  <div v-for="line in props.row.lines" class="text-sm">{{ line }}</div>
+  <div v-if="props.row.advice" class="text-xs text-slate-600">Advice: {{ props.row.advice }}</div>
+</q-td>
+'''
+
+
+def facts_text(patient: consultation.PatientSummary, today: date) -> str:
+    age = patient.age_on(today)
+    facts = [patient.code, f'{age} years' if age is not None else '', patient.sex if patient.sex != 'unknown'
+             else '', f'born {patient.date_of_birth:%d/%m/%Y}' if patient.date_of_birth else '', patient.phone]
+    return ' · '.join(f for f in facts if f)
+
+
+def history_rows(chart: consultation.Chart) -> list[dict]:
+    """One row per past visit; ``search`` (lower case, no accents) is what the filter box searches."""
+    return [{'id': h.visit_id, 'date': f'{h.visit_date:%d/%m/%Y}', 'doctor': h.doctor_name, 'payment': h.payment,
+             'diagnosis': ' '.join(p for p in (h.diagnosis_code, h.diagnosis) if p) or h.reason or '—',
+             'vitals': h.vitals, 'advice': h.advice,
+             'lines': [*(f'• {s}' for s in h.services), *(f'℞ {m}' for m in h.medicines)],
+             'search': h.search_text} for h in chart.history]
+
+
+class PatientHeader:
+    """The patient's name and facts, their allergies, the visit's status; ``actions`` holds the main buttons."""
+    follows = (OrdersChanged, VisitChanged)
+
+    def __init__(self, visit: OpenVisit) -> None:
+        patient = visit.chart.patient
+        with ui.row().classes('w-full items-start justify-between gap-3'):
+            with ui.column().classes('gap-1 min-w-0'):
+                ui.link('← My queue', '/consultation').classes('text-sm')
+                ui.label(patient.full_name).classes('text-2xl font-semibold leading-tight').mark('chart-patient')
+                ui.label(facts_text(patient, local_today(visit.tz))).classes('text-slate-600')
+                with ui.row().classes('items-center gap-2'):
+                    self._allergies(patient.allergies)
+                    self.status = ui.chip('', color='teal-1', text_color='primary').props('square') \
+                        .mark('visit-status')
+            self.actions = ui.row().classes('gap-2 items-center')
+        if not visit.chart.can_edit:
+            ui.label('You are viewing the chart of another doctor\'s patient: read only (this opening is logged).') \
+                .classes('text-amber-800')
+        visit.watch(self)
+
+    @staticmethod
+    def _allergies(allergies: str) -> None:
+        if allergies:
+            ui.chip(f'Allergies: {allergies}', icon='warning', color='red-1', text_color='negative') \
+                .props('square').classes('font-medium').mark('allergies')
+        else:
+            ui.chip('No known allergies', icon='check', color='green-1', text_color='positive').props('square')
+
+    def show(self, chart: consultation.Chart) -> None:
+        self.status.set_text(f'Visit {chart.visit.visit_date:%d/%m/%Y} · {consultation.status_text(chart.visit.status)}'
+                             + (f' · {chart.doctor_name}' if chart.doctor_name else ''))
+
+
+class HistoryPanel:
+    """Every earlier visit, newest first, searchable."""
+    follows = ()
+
+    def __init__(self, visit: OpenVisit) -> None:
+        history = visit.chart.history
+        section_title('History', len(history)).mark('history-title')
+        if history:
+            last = history[0]
+            ui.label(f'Last visit {last.visit_date:%d/%m/%Y}: {last.diagnosis_code} {last.diagnosis}'.strip()) \
+                .classes('text-slate-600 text-sm')
+        self.table = data_table(HISTORY_COLUMNS, history_rows(visit.chart), empty='No earlier visits.',
+                                mark='history', rows_per_page=8)
+        self.table.props('dense')
+        self.table.add_slot('body-cell-date', HISTORY_DATE_SLOT)
+        self.table.add_slot('body-cell-visit', HISTORY_VISIT_SLOT)
+        visit.watch(self)
+
+    def show(self, chart: consultation.Chart) -> None:
+        self.table.rows = history_rows(chart)

@@ -1,0 +1,148 @@
+"""The prescription: medicines found with their stock, the quantity computed from the dose, allergy and stock
+warnings, lines to remove while it is a draft, and the printable prescription."""
+from __future__ import annotations
+
+from nicegui import ui
+
+from clinic_ui.widgets import error_text, section_title, staff_action, staff_read
+from models.types import utcnow
+from services import consultation, prescriptions
+from services.core.clock import local_today
+from services.core.events import VisitChanged
+from services.prescriptions import LineInput
+
+from .visit import OpenVisit
+
+
+class PrescriptionPanel:
+    """Find a medicine, write the dose, add it; the lines so far with their warnings."""
+    follows = (VisitChanged,)
+
+    def __init__(self, visit: OpenVisit) -> None:
+        self.visit = visit
+        self.picked: prescriptions.MedicineHit | None = None
+        with ui.card().classes('w-full gap-3'):
+            with ui.row().classes('w-full items-center justify-between'):
+                section_title('Prescription')
+                self.print_link = ui.link('Print prescription (PDF)', '#', new_tab=True).mark('print-prescription')
+            with ui.column().classes('w-full gap-2') as self.form:
+                self._line_form()
+            self.error = error_text()
+            self.lines = ui.column().classes('w-full gap-1')
+        self.search.on_value_change(self.find)
+        for element in (self.dose, self.times, self.days, self.quantity):
+            element.on_value_change(self.show_quantity)
+        visit.watch(self)
+
+    def _line_form(self) -> None:
+        self.search = ui.input('Find a medicine (name or code)').props('outlined clearable').classes('w-full') \
+            .mark('medicine-search')
+        self.hits = ui.column().classes('w-full gap-0')
+        self.picked_label = ui.label('').classes('font-medium text-primary').mark('picked-medicine')
+        with ui.grid().classes('w-full gap-2 grid-cols-2 md:grid-cols-5'):
+            self.dose = ui.input('Dose', placeholder='1 tablet').props('outlined dense').mark('dose')
+            self.times = ui.input('Times a day').props('outlined dense inputmode=numeric').mark('times')
+            self.days = ui.input('Days').props('outlined dense inputmode=numeric').mark('days')
+            self.quantity = ui.input('Quantity', placeholder='computed').props('outlined dense inputmode=numeric') \
+                .mark('quantity')
+            self.instructions = ui.input('Instructions', placeholder='After meals').props('outlined dense') \
+                .classes('col-span-2 md:col-span-1').mark('instructions')
+        with ui.row().classes('items-center gap-3'):
+            ui.button('Add to prescription', icon='add', on_click=self.add).props('unelevated no-caps') \
+                .mark('add-medicine')
+            self.quantity_hint = ui.label('').classes('text-sm text-slate-600')
+
+    async def find(self) -> None:
+        text = self.search.value or ''
+        hits = []
+        if len(text.strip()) >= 2:
+            hits = await staff_read(lambda s: prescriptions.search_medicines(
+                s, self.visit.actor, text, today=local_today(self.visit.tz), limit=8))
+            if hits is None:
+                return
+        self.hits.clear()
+        with self.hits:
+            for hit in hits:
+                with ui.item(on_click=lambda h=hit: self.pick(h)).props('clickable dense') \
+                        .classes('w-full rounded hover:bg-teal-50').mark('medicine-hit'):
+                    with ui.item_section():
+                        ui.label(hit.name)
+                    with ui.item_section().props('side'):
+                        ui.label(f'{hit.on_hand} {hit.unit}' if hit.on_hand else 'out of stock') \
+                            .classes('text-positive' if hit.on_hand else 'text-negative font-medium')
+
+    def pick(self, hit: prescriptions.MedicineHit) -> None:
+        self.picked = hit
+        self.picked_label.set_text(f'{hit.name} · {hit.on_hand} {hit.unit} in stock' if hit.on_hand
+                                   else f'{hit.name} · OUT OF STOCK')
+        self.search.set_value('')
+        self.hits.clear()
+        self.show_quantity()
+
+    def show_quantity(self) -> None:
+        """The quantity the dose, times a day and days come to, while none is written."""
+        hit = self.picked
+        if hit is None:
+            self.quantity_hint.set_text('')
+            return
+        try:
+            computed = prescriptions.compute_quantity(self.dose.value or '', int(self.times.value or 0),
+                                                      int(self.days.value or 0), hit.unit)
+        except ValueError:
+            computed = None
+        self.quantity_hint.set_text(f'= {computed} {hit.unit}' if computed and not self.quantity.value else '')
+
+    async def add(self) -> None:
+        hit = self.picked
+        line = LineInput(hit.id if hit else None, dose=self.dose.value or '', times_per_day=self.times.value or '',
+                         duration_days=self.days.value or '', quantity=self.quantity.value or '',
+                         instructions=self.instructions.value or '')
+        added = await staff_action(lambda s: prescriptions.add_item(s, self.visit.actor, self.visit.id, line,
+                                                                    today=local_today(self.visit.tz), now=utcnow()),
+                                   error_label=self.error)
+        if added is None:
+            return
+        if added.warnings:
+            ui.notify(f'{hit.name} added. Warning: {"; ".join(added.warnings)}', type='warning', multi_line=True,
+                      timeout=8000)
+        else:
+            ui.notify(f'{hit.name} × {added.item.quantity} added.', type='positive')
+        self.picked = None
+        self.picked_label.set_text('')
+        for element in (self.dose, self.times, self.days, self.quantity, self.instructions):
+            element.set_value('')
+        await self.visit.refresh()
+
+    async def remove(self, item_id: int) -> None:
+        await staff_action(lambda s: prescriptions.remove_item(s, self.visit.actor, self.visit.id, item_id))
+        await self.visit.refresh()
+
+    def show(self, chart: consultation.Chart) -> None:
+        rx = chart.prescription
+        draft = rx is None or rx.status.value == 'draft'
+        self.form.set_visibility(chart.editable and draft)
+        self.print_link.set_visibility(rx is not None and bool(rx.items))
+        if rx is not None:
+            self.print_link.props(f'href=/consultation/prescriptions/{rx.id}.pdf')
+        self.lines.clear()
+        with self.lines:
+            if rx is None or not rx.items:
+                ui.label('No medicines prescribed.').classes('text-slate-500 text-sm')
+                return
+            if not draft:
+                ui.label(f'Issued to the pharmacy · {rx.status.value.replace("_", " ")}') \
+                    .classes('text-sm text-slate-600')
+            for item in rx.items:
+                self._line(item, removable=draft and chart.editable)
+
+    def _line(self, item: prescriptions.ItemView, *, removable: bool) -> None:
+        with ui.row().classes('w-full items-start gap-2 border-b py-1 no-wrap').mark('rx-item'):
+            with ui.column().classes('gap-0 grow min-w-0'):
+                ui.label(f'{item.medicine_name} × {item.quantity} {item.unit}').classes('font-medium')
+                ui.label(item.dosage + (f' · {item.instructions}' if item.instructions else '')) \
+                    .classes('text-sm text-slate-600')
+                for warning in item.warnings:
+                    ui.label(f'⚠ {warning}').classes('text-sm text-negative font-medium').mark('rx-warning')
+            if removable:
+                ui.button(icon='delete', on_click=lambda: self.remove(item.id)) \
+                    .props('flat round dense color=grey-7 aria-label="Remove"')

@@ -1,0 +1,265 @@
+"""The doctor's chart of a visit as people use it (NiceGUI's simulated user): the record with its autosave, ICD-10
+search, signing and amending; orders and their results as they arrive; the prescription; the follow-up; finishing."""
+from __future__ import annotations
+
+from nicegui import ui
+from nicegui.testing import User
+from sqlmodel import select
+
+from models import (
+    Appointment,
+    BookingSource,
+    EmailOutbox,
+    MedicalRecord,
+    OrderStatus,
+    Prescription,
+    PrescriptionStatus,
+    QueueTicket,
+    RecordStatus,
+    Role,
+    ServiceOrder,
+    TicketStatus,
+    Visit,
+)
+from models.types import utcnow
+from services import consultation, orders, queue
+from services.core.db import get_db
+from services.orders import ResultValue
+from tests.clinical import FULL, TODAY, Ward, add_user, ward_for
+from tests.conftest import RETRIES, element, sign_in
+from tests.factories import NOW, TZ
+
+
+async def open_chart(user: User, ward: Ward, username: str = 'doctor') -> None:
+    await sign_in(user, username, station='Consultation')
+    await user.open(f'/consultation/visits/{ward.visit_id}')
+    await user.should_see(marker='chart-patient', content='Lê Thị Hồng', retries=RETRIES)
+
+
+async def in_consultation(ward: Ward) -> QueueTicket:
+    """The doctor called the ward's patient in and started: their ticket is in service."""
+    async with get_db().write() as session:
+        ticket = await queue.call_next(session, ward.doctor, (await session.exec(select(QueueTicket.queue_id))).one(),
+                                       tz=TZ, now=NOW)  # the day the ward's patient arrived
+    async with get_db().write() as session:
+        return await queue.start(session, ward.doctor, ticket.id, now=NOW)
+
+
+async def place_blood_count(ward: Ward) -> ServiceOrder:
+    async with get_db().write() as session:
+        return (await orders.place(session, ward.doctor, ward.visit_id, [ward.clinic.lab_id], now=utcnow()))[0]
+
+
+async def pick_medicine(user: User, search: str, dose: str, times: str, days: str) -> None:
+    user.find(marker='medicine-search').type(search)
+    await user.should_see(marker='medicine-hit', retries=RETRIES)
+    user.find(marker='medicine-hit').click()
+    user.find(marker='dose').type(dose)
+    user.find(marker='times').type(times)
+    user.find(marker='days').type(days)
+
+
+# -- the whole consultation, step by step ---------------------------------------------------------------------------
+
+async def write_the_record(user: User) -> None:
+    user.find(marker='reason').type('Fever and cough')
+    user.find(marker='temperature_c').type('50')
+    await user.should_see('Temperature 50 °C is not plausible', retries=RETRIES)
+    user.find(marker='temperature_c').clear().type('38.5')
+    await user.should_see('Draft saved', retries=RETRIES)
+
+
+async def code_the_diagnosis(user: User) -> None:
+    user.find(marker='icd-search').type('upper respiratory infection, unsp')
+    await user.should_see(marker='icd-hit', retries=RETRIES)
+    user.find(marker='icd-hit').click()
+    await user.should_see(marker='diagnosis-code', retries=RETRIES)
+    assert element(user, 'diagnosis-code').value == 'J06.9'
+
+
+async def order_a_blood_count(user: User, ward: Ward) -> None:
+    element(user, 'order-services').set_value([ward.clinic.lab_id])
+    user.find(marker='place-order').click()
+    await user.should_see('ordered', retries=RETRIES)
+
+
+async def prescribe_amoxicillin_despite_the_allergy(user: User) -> None:
+    await pick_medicine(user, 'amoxi', '1 capsule', '2', '5')
+    user.find(marker='add-medicine').click()
+    await user.should_see('Allergy recorded: Penicillin', retries=RETRIES)
+    await user.should_see('Amoxicillin 500 mg capsule × 10 capsule', retries=RETRIES)
+
+
+async def the_result_arrives_without_reloading(user: User, ward: Ward) -> None:
+    """The technician completes the result in another session: the doctor's page shows it at once."""
+    async with get_db().read() as session:
+        order = (await session.exec(select(ServiceOrder))).one()
+    async with get_db().write() as session:
+        await orders.record_result(session, ward.technician, order.id, text='WBC 12.5, raised',
+                                   values=[ResultValue('WBC', '12.5', '10^9/L', '4-10')], complete=True,
+                                   now=utcnow())
+    await user.should_see('WBC 12.5, raised', retries=RETRIES)
+    await user.should_see('WBC: 12.5 10^9/L (ref. 4-10)', retries=RETRIES)
+
+
+async def the_visit_went_to_the_pharmacy_signed(ward: Ward) -> None:
+    async with get_db().read() as session:
+        visit = await session.get(Visit, ward.visit_id)
+        record = (await session.exec(select(MedicalRecord))).one()
+        rx = (await session.exec(select(Prescription))).one()
+    assert record.status == RecordStatus.SIGNED and rx.status == PrescriptionStatus.ISSUED
+    assert float(record.temperature_c) == 38.5 and record.diagnosis_code == 'J06.9'
+    assert record.reason == 'Fever and cough'
+    assert visit.status.value == 'awaiting_pharmacy'
+
+
+async def test_consultation_end_to_end_with_lab_result_seen_live(user: User):
+    ward = await ward_for(user, allergies='Penicillin')
+    await open_chart(user, ward)
+    await user.should_see('Allergies: Penicillin', retries=RETRIES)
+    await write_the_record(user)
+    await code_the_diagnosis(user)
+    await order_a_blood_count(user, ward)
+    await prescribe_amoxicillin_despite_the_allergy(user)
+    await the_result_arrives_without_reloading(user, ward)
+    user.find(marker='finish-consultation').click()
+    await user.should_see('Consultation finished', retries=RETRIES)
+    await the_visit_went_to_the_pharmacy_signed(ward)
+
+
+# -- the record ------------------------------------------------------------------------------------------------------
+
+async def test_signing_needs_a_diagnosis_and_amending_keeps_a_trail(user: User):
+    ward = await ward_for(user)
+    await open_chart(user, ward)
+    user.find(marker='reason').type('Headache')
+    user.find(marker='sign-record').click()
+    await user.should_see('final diagnosis', retries=RETRIES)
+    user.find(marker='diagnosis-code').type('R51')
+    user.find(marker='sign-record').click()
+    await user.should_see('Record signed.', retries=RETRIES)
+    await user.should_see(marker='amend', retries=RETRIES)
+    user.find(marker='amend').click()
+    await user.should_see(marker='amend-dialog', retries=RETRIES)
+    user.find(marker='advice').type('Drink water')
+    user.find(marker='amend-reason').type('Advice given at the end')
+    user.find(marker='confirm-amend').click()
+    await user.should_see('Amendment saved.', retries=RETRIES)
+    await user.should_see(marker='amendment', retries=RETRIES)
+
+
+async def test_the_icd10_search_says_when_nothing_matches(user: User):
+    ward = await ward_for(user)
+    await open_chart(user, ward)
+    user.find(marker='icd-search').type('qqzzx')
+    await user.should_see('No ICD-10 code matches.', retries=RETRIES)
+
+
+async def test_a_live_update_keeps_what_the_doctor_is_typing(user: User, monkeypatch):
+    from pages.consultation.chart import record
+    monkeypatch.setattr(record, 'AUTOSAVE_DELAY_S', 60)  # nothing saved meanwhile: only the screen holds the text
+    ward = await ward_for(user)
+    await open_chart(user, ward)
+    user.find(marker='symptoms').type('Dry cough')
+    await place_blood_count(ward)  # elsewhere: the orders change live on this page
+    await user.should_see('Blood count', retries=RETRIES)
+    assert element(user, 'symptoms').value == 'Dry cough'
+    await user.should_see(marker='save-state', content='Saving…')
+
+
+# -- orders, prescription, follow-up ------------------------------------------------------------------------------
+
+async def test_a_pending_order_can_be_cancelled(user: User):
+    ward = await ward_for(user)
+    order = await place_blood_count(ward)
+    await open_chart(user, ward)
+    await user.should_see(marker=f'order-{order.id}', retries=RETRIES)
+    user.find(kind=ui.button, content='Cancel').click()
+    await user.should_see('Order cancelled.', retries=RETRIES)
+    async with get_db().read() as session:
+        assert (await session.get(ServiceOrder, order.id)).status == OrderStatus.CANCELLED
+
+
+async def test_the_quantity_is_computed_and_a_line_can_be_removed(user: User):
+    ward = await ward_for(user)
+    await open_chart(user, ward)
+    await pick_medicine(user, 'parac', '1 tablet', '3', '5')
+    await user.should_see(marker='picked-medicine', content='Paracetamol 500 mg tablet · 100 tablet in stock')
+    await user.should_see('= 15 tablet', retries=RETRIES)
+    user.find(marker='add-medicine').click()
+    await user.should_see('Paracetamol 500 mg tablet × 15 added.', retries=RETRIES)
+    await user.should_see(marker='rx-item', retries=RETRIES)
+    user.find(kind=ui.button, content='delete').click()
+    await user.should_see('No medicines prescribed.', retries=RETRIES)
+
+
+async def test_a_follow_up_is_booked_in_the_doctors_free_time_with_a_reminder(user: User):
+    ward = await ward_for(user)
+    await open_chart(user, ward)
+    user.find(marker='find-slots').click()
+    await user.should_see(marker='follow-slot', retries=RETRIES)
+    first = min(user.find(marker='follow-slot').elements, key=lambda slot: slot.id)
+    user.find(marker='follow-slot', content=first.text).click()
+    await user.should_see('A reminder email goes out the day before.', retries=RETRIES)
+    async with get_db().read() as session:
+        booked = (await session.exec(select(Appointment).where(Appointment.source == BookingSource.IN_PERSON))).one()
+        reminder = (await session.exec(select(EmailOutbox).where(EmailOutbox.subject.startswith('Reminder')))).one()
+    assert booked.reason == f'Follow-up of {TODAY:%d/%m/%Y}' and reminder.to_address == 'patient0@example.test'
+    when = booked.start_at.astimezone(TZ)
+    await user.should_see(marker='follow-up-booked', content=f'Follow-up booked for {when:%A %d/%m/%Y %H:%M}.')
+    await user.should_not_see(marker='follow-slot')
+
+
+# -- finishing and sending on -------------------------------------------------------------------------------------
+
+async def test_sending_to_the_lab_gives_the_patient_a_lab_ticket(user: User):
+    ward = await ward_for(user)
+    await in_consultation(ward)
+    await place_blood_count(ward)
+    await open_chart(user, ward)
+    user.find(marker='send-to-services').click()
+    await user.should_see('The record stays a draft until the patient comes back. Ticket L-001: the patient can go '
+                          'there now.', retries=RETRIES)
+    await user.should_see(marker='call-next', retries=RETRIES)  # back on the worklist
+    async with get_db().read() as session:
+        at_lab = (await session.exec(select(QueueTicket).where(QueueTicket.queue_id == ward.lab_queue_id))).one()
+    assert at_lab.status == TicketStatus.WAITING
+
+
+async def test_a_visit_finished_elsewhere_shows_at_once(user: User):
+    ward = await ward_for(user)
+    await open_chart(user, ward)
+    await user.should_see(marker='finish-consultation')
+    async with get_db().write() as session:
+        await consultation.save_draft(session, ward.doctor, ward.visit_id, FULL, now=utcnow())
+    async with get_db().write() as session:
+        await consultation.finish(session, ward.doctor, ward.visit_id, tz=TZ, now=utcnow())
+    await user.should_see(marker='visit-status', content='waiting for payment', retries=RETRIES)
+    await user.should_not_see(marker='finish-consultation', retries=RETRIES)
+
+
+# -- who may see what ---------------------------------------------------------------------------------------------
+
+async def test_another_doctors_patient_is_read_only(user: User):
+    ward = await ward_for(user)
+    await add_user(get_db(), 'doctor2', Role.DOCTOR)
+    await open_chart(user, ward, 'doctor2')
+    await user.should_see('read only (this opening is logged)', retries=RETRIES)
+    await user.should_not_see(marker='finish-consultation')
+    await user.should_not_see(marker='sign-record')
+    await user.should_not_see(marker='follow-in')
+
+
+async def test_an_unknown_visit_says_so_with_the_way_back(user: User):
+    await ward_for(user)
+    await sign_in(user, 'doctor', station='Consultation')
+    await user.open('/consultation/visits/999999')
+    await user.should_see('This visit does not exist.', retries=RETRIES)
+    await user.should_see('← Back to my queue')
+
+
+async def test_pharmacist_cannot_open_a_chart(user: User):
+    ward = await ward_for(user)
+    await sign_in(user, 'pharmacy', station='Pharmacy')
+    await user.open(f'/consultation/visits/{ward.visit_id}')
+    await user.should_see('cannot open', retries=RETRIES)
