@@ -1,14 +1,18 @@
 """Administration: the display keys of the waiting-room boards (issue, name, revoke)."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
 from nicegui import context, ui
 
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import error_text, on_row, section_title, staff_action
+from clinic_ui.widgets import error_text, on_row, section_title, staff_action, staff_read
 from services import clinic_settings, display_keys, queue
 from services.access import Actor
-from services.core.db import get_db
+
+from .dialogs import RenameDisplayDialog
 
 COLUMNS = [
     {'name': 'name', 'label': 'Display', 'field': 'name', 'align': 'left'},
@@ -28,87 +32,98 @@ ACTIONS_SLOT = r'''
 '''
 
 
-@staff_page(ADMIN, '/admin/displays', title='Waiting-room displays')
-async def displays_page(actor: Actor):
-    tz = clinic_settings.current().tz
-    base = str(context.client.request.base_url).rstrip('/')  # the address this admin used: the TV can use it too
-    async with get_db().read() as session:
-        queues = {q.id: f'{q.prefix} · {q.name}' for q in await queue.transfer_targets(session, actor)}
+class NewDisplay:
+    """Issue a key for a new display; its board address is shown once, to copy. ``on_issued`` then runs (the
+    list of keys reads again)."""
 
-    def when(moment) -> str:
-        return moment.astimezone(tz).strftime('%d/%m/%Y %H:%M') if moment else '—'
+    def __init__(self, actor: Actor, queues: dict[int, str]) -> None:
+        self.actor = actor
+        self.on_issued: Callable[[], Awaitable[None]] | None = None
+        self.base = str(context.client.request.base_url).rstrip('/')  # the address this admin used: the TV's too
+        with ui.card().classes('w-full max-w-3xl'):
+            ui.label('New display').classes('text-lg font-semibold')
+            with ui.row().classes('w-full items-start gap-3'):
+                self.name = ui.input('Name', placeholder='Waiting room TV, ground floor').props('outlined') \
+                    .classes('grow').mark('display-name')
+                self.scope = ui.select(queues, multiple=True, label='Queues (empty: all)') \
+                    .props('outlined use-chips').classes('w-80').mark('display-queues')
+            self.error = error_text()
+            ui.button('Issue key', icon='key', on_click=self.issue).props('unelevated no-caps').mark('issue-key')
+            self.issued = ui.column().classes('w-full gap-1')
 
-    section_title('Waiting-room displays')
-    ui.label('A display key lets a TV open the board without signing in. It opens the board and nothing else; '
-             'revoke it when a TV is replaced or the link was shared by mistake.').classes('text-slate-600 -mt-3')
-    with ui.card().classes('w-full max-w-3xl'):
-        ui.label('New display').classes('text-lg font-semibold')
-        with ui.row().classes('w-full items-start gap-3'):
-            name = ui.input('Name', placeholder='Waiting room TV, ground floor').props('outlined') \
-                .classes('grow').mark('display-name')
-            scope = ui.select(queues, multiple=True, label='Queues (empty: all)').props('outlined use-chips') \
-                .classes('w-80').mark('display-queues')
-        error = error_text()
-        issue_button = ui.button('Issue key', icon='key').props('unelevated no-caps').mark('issue-key')
-        issued = ui.column().classes('w-full gap-1')
-
-    table = ui.table(columns=COLUMNS, rows=[], row_key='id') \
-        .props('flat bordered wrap-cells hide-pagination no-data-label="No displays yet."').classes('w-full') \
-        .mark('display-keys')
-    table.pagination = {'rowsPerPage': 0}
-    table.add_slot('body-cell-actions', ACTIONS_SLOT)
-
-    async def load() -> None:
-        async with get_db().read() as session:
-            rows = await display_keys.list_keys(session, actor)
-        table.rows = [{'id': r.id, 'name': r.name, 'created': when(r.created_at), 'seen': when(r.last_seen_at),
-                       'queues': ', '.join(queues.get(int(i), '?') for i in r.queue_ids.split(',') if i) or 'All queues',
-                       'state': f'revoked {when(r.revoked_at)}' if r.revoked_at else 'active',
-                       'revoked': r.revoked_at is not None} for r in rows]
-
-    async def issue() -> None:
-        result = await staff_action(lambda s: display_keys.issue(s, actor, name.value or '',
-                                                                 queue_ids=list(scope.value or [])),
-                                    error_label=error)
+    async def issue(self) -> None:
+        result = await staff_action(lambda s: display_keys.issue(s, self.actor, self.name.value or '',
+                                                                 queue_ids=list(self.scope.value or [])),
+                                    error_label=self.error)
         if result is None:
             return
-        row, key = result
-        issued.clear()
-        with issued:
+        self.show_address(*result)
+        self.name.value = ''
+        self.scope.value = []
+        if self.on_issued is not None:
+            await self.on_issued()
+
+    def show_address(self, row: display_keys.DisplayKey, key: str) -> None:
+        self.issued.clear()
+        with self.issued:
             ui.label(f'Open this address on "{row.name}" (shown once: copy it now):').classes('font-medium')
-            ui.label(f'{base}/board?key={key}').classes('font-mono text-sm bg-slate-100 p-2 rounded break-all') \
+            ui.label(f'{self.base}/board?key={key}').classes('font-mono text-sm bg-slate-100 p-2 rounded break-all') \
                 .mark('display-url')
             ui.label('Tip: start the TV browser in kiosk mode with --autoplay-policy=no-user-gesture-required so '
                      'announcements play without a tap, also after a restart.').classes('text-sm text-slate-600')
-        name.value = ''
-        scope.value = []
-        await load()
 
-    with ui.dialog() as rename_dialog, ui.card().classes('w-96'):
-        new_name = ui.input('Name').props('outlined').classes('w-full').mark('rename-input')
-        rename_error = error_text()
-        with ui.row().classes('w-full justify-end'):
-            ui.button('Cancel', on_click=rename_dialog.close).props('flat no-caps')
-            rename_save = ui.button('Save').props('unelevated no-caps').mark('rename-save')
-    chosen = {'id': None}
 
-    async def save_name() -> None:
-        done = await staff_action(lambda s: display_keys.rename(s, actor, chosen['id'], new_name.value or ''),
-                                  error_label=rename_error)
-        if done is not None:
-            rename_dialog.close()
-            await load()
+class DisplayKeys:
+    """Every key issued, with what it shows and when it was last seen; rename or revoke one."""
 
-    async def key_action(action: str, row: dict) -> None:
-        key_id = chosen['id'] = row['id']
+    def __init__(self, actor: Actor, queues: dict[int, str]) -> None:
+        self.actor = actor
+        self.queues = queues
+        self.tz = clinic_settings.current().tz
+        self.table = ui.table(columns=COLUMNS, rows=[], row_key='id') \
+            .props('flat bordered wrap-cells hide-pagination no-data-label="No displays yet."').classes('w-full') \
+            .mark('display-keys')
+        self.table.pagination = {'rowsPerPage': 0}
+        self.table.add_slot('body-cell-actions', ACTIONS_SLOT)
+        on_row(self.table, 'key_action', self.act, choices=('rename', 'revoke'))
+
+    def when(self, moment: datetime | None) -> str:
+        return moment.astimezone(self.tz).strftime('%d/%m/%Y %H:%M') if moment else '—'
+
+    def show(self, keys: list[display_keys.DisplayKey]) -> None:
+        self.table.rows = [{'id': r.id, 'name': r.name, 'created': self.when(r.created_at),
+                            'seen': self.when(r.last_seen_at), 'revoked': r.revoked_at is not None,
+                            'queues': ', '.join(self.queues.get(int(i), '?') for i in r.queue_ids.split(',') if i)
+                            or 'All queues',
+                            'state': f'revoked {self.when(r.revoked_at)}' if r.revoked_at else 'active'}
+                           for r in keys]
+
+    async def load(self) -> None:
+        keys = await staff_read(lambda s: display_keys.list_keys(s, self.actor))
+        if keys is not None:
+            self.show(keys)
+
+    async def act(self, action: str, row: dict) -> None:
         if action == 'rename':
-            new_name.value = row['name']
-            rename_dialog.open()
-        elif action == 'revoke':
-            await staff_action(lambda s: display_keys.revoke(s, actor, key_id), success='Key revoked.')
-            await load()
+            RenameDisplayDialog(self.actor, row['id'], row['name'], on_renamed=self.load)
+        else:
+            await self.revoke(row['id'])
 
-    issue_button.on_click(issue)
-    rename_save.on_click(save_name)
-    on_row(table, 'key_action', key_action, choices=('rename', 'revoke'))
-    await load()
+    async def revoke(self, key_id: int) -> None:
+        await staff_action(lambda s: display_keys.revoke(s, self.actor, key_id), success='Key revoked.')
+        await self.load()
+
+
+@staff_page(ADMIN, '/admin/displays', title='Waiting-room displays')
+async def displays_page(actor: Actor):
+    targets = await staff_read(lambda s: queue.transfer_targets(s, actor))
+    if targets is None:
+        return
+    queues = {q.id: f'{q.prefix} · {q.name}' for q in targets}
+    section_title('Waiting-room displays')
+    ui.label('A display key lets a TV open the board without signing in. It opens the board and nothing else; '
+             'revoke it when a TV is replaced or the link was shared by mistake.').classes('text-slate-600 -mt-3')
+    new_display = NewDisplay(actor, queues)
+    keys = DisplayKeys(actor, queues)
+    new_display.on_issued = keys.load
+    await keys.load()
