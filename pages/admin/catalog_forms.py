@@ -62,6 +62,16 @@ class CatalogForm:
     def item_id(self) -> int | None:
         return self.item.id if self.item else None
 
+    def value(self, name: str, new: object = '') -> Any:
+        """The item's ``name`` as the form shows it; ``new`` for a new item."""
+        return getattr(self.item, name) if self.item else new
+
+    def price_input(self, label: str, mark: str) -> ui.input:
+        """A price as people type it, in the clinic's currency."""
+        shown = amount_text(self.item.price) if self.item else ''
+        return ui.input(f'{label} ({self.settings.currency})', value=shown) \
+            .props('outlined dense inputmode=decimal').classes('grow').mark(mark)
+
     def price(self, field: ui.input) -> int:
         return parse_money(field.value, self.settings.currency_exponent, 'price')
 
@@ -81,11 +91,11 @@ class SpecialtyForm(CatalogForm):
     deactivates = False
 
     def fields(self, item: Specialty | None) -> None:
-        self.name = _input('Name', item.name if item else '', 'specialty-name')
+        self.name = _input('Name', self.value('name'), 'specialty-name')
         self.keywords = ui.textarea('Complaints that lead here (comma-separated, e.g. fever, cough)',
-                                    value=item.keywords if item else '').props('outlined dense autogrow') \
+                                    value=self.value('keywords')).props('outlined dense autogrow') \
             .classes('w-full').mark('specialty-keywords')
-        self.description = _input('Description (optional)', item.description if item else '')
+        self.description = _input('Description (optional)', self.value('description'))
 
     async def save_item(self, session) -> Specialty:
         return await catalog.save_specialty(session, self.actor, self.item_id, name=self.name.value,
@@ -99,12 +109,12 @@ class RoomForm(CatalogForm):
         return f'Room {item.code}'
 
     def fields(self, item: Room | None) -> None:
-        self.code = _input('Code (on tickets and the board, e.g. R101)', item.code if item else '', 'room-code')
-        self.name = _input('Name (e.g. Consultation room 1)', item.name if item else '', 'room-name')
+        self.code = _input('Code (on tickets and the board, e.g. R101)', self.value('code'), 'room-code')
+        self.name = _input('Name (e.g. Consultation room 1)', self.value('name'), 'room-name')
         self.kind = ui.select(ROOM_KINDS, label='Used for',
-                              value=item.kind.value if item else RoomKind.CONSULTATION.value) \
+                              value=self.value('kind', RoomKind.CONSULTATION).value) \
             .props('outlined dense').classes('w-full').mark('room-kind')
-        self.floor = _input('Floor (optional)', item.floor if item else '')
+        self.floor = _input('Floor (optional)', self.value('floor'))
 
     async def save_item(self, session) -> Room:
         return await catalog.save_room(session, self.actor, self.item_id, code=self.code.value, name=self.name.value,
@@ -123,24 +133,22 @@ class ServiceForm(CatalogForm):
         super().__init__(actor, item)
 
     def fields(self, item: Service | None) -> None:
-        self.code = _input('Code (e.g. CONS-GEN)', item.code if item else '', 'service-code')
-        self.name = _input('Name', item.name if item else '', 'service-name')
+        self.code = _input('Code (e.g. CONS-GEN)', self.value('code'), 'service-code')
+        self.name = _input('Name', self.value('name'), 'service-name')
         self.kind = ui.select(SERVICE_KINDS, label='Kind',
-                              value=item.kind.value if item else ServiceKind.CONSULTATION.value) \
+                              value=self.value('kind', ServiceKind.CONSULTATION).value) \
             .props('outlined dense').classes('w-full').mark('service-kind')
         self.specialty = ui.select({0: '—', **self.specialties}, label='Specialty (optional)',
-                                   value=(item.specialty_id or 0) if item else 0) \
+                                   value=self.value('specialty_id') or 0) \
             .props('outlined dense').classes('w-full').mark('service-specialty')
         with ui.row().classes('w-full gap-2 no-wrap'):
-            self.duration = ui.input('Duration (minutes)', value=str(item.duration_minutes) if item else '15') \
+            self.duration = ui.input('Duration (minutes)', value=str(self.value('duration_minutes', 15))) \
                 .props('outlined dense inputmode=numeric').classes('grow').mark('service-duration')
-            self.price_field = ui.input(f'Price ({self.settings.currency})',
-                                        value=amount_text(item.price) if item else '') \
-                .props('outlined dense inputmode=decimal').classes('grow').mark('service-price')
+            self.price_field = self.price_input('Price', 'service-price')
         if item:
             ui.label('A new price applies from now on; invoices already made keep their prices.') \
                 .classes('text-xs text-slate-600')
-        self.description = _input('Description (optional)', item.description if item else '')
+        self.description = _input('Description (optional)', self.value('description'))
 
     async def save_item(self, session) -> Service:
         return await catalog.save_service(session, self.actor, self.item_id, code=self.code.value,
@@ -158,18 +166,16 @@ class MedicineForm(CatalogForm):
 
     def fields(self, item: Medicine | None) -> None:
         with ui.row().classes('w-full gap-2 no-wrap'):
-            self.code = _input('Code', item.code if item else '', 'medicine-code', 'w-32')
-            self.name = _input('Name (e.g. Paracetamol 500 mg)', item.name if item else '', 'medicine-name', 'grow')
-        self.generic = _input('Generic name (optional)', item.generic_name if item else '')
+            self.code = _input('Code', self.value('code'), 'medicine-code', 'w-32')
+            self.name = _input('Name (e.g. Paracetamol 500 mg)', self.value('name'), 'medicine-name', 'grow')
+        self.generic = _input('Generic name (optional)', self.value('generic_name'))
         with ui.row().classes('w-full gap-2 no-wrap'):
-            self.form = _input('Form', item.form if item else 'tablet', classes='grow')
-            self.strength = _input('Strength', item.strength if item else '', classes='grow')
+            self.form = _input('Form', self.value('form', 'tablet'), classes='grow')
+            self.strength = _input('Strength', self.value('strength'), classes='grow')
         with ui.row().classes('w-full gap-2 no-wrap'):
-            self.unit = _input('Unit counted and sold', item.unit if item else 'tablet', 'medicine-unit', 'grow')
-            self.price_field = ui.input(f'Price per unit ({self.settings.currency})',
-                                        value=amount_text(item.price) if item else '') \
-                .props('outlined dense inputmode=decimal').classes('grow').mark('medicine-price')
-            self.reorder = ui.input('Reorder level', value=str(item.reorder_level) if item else '0') \
+            self.unit = _input('Unit counted and sold', self.value('unit', 'tablet'), 'medicine-unit', 'grow')
+            self.price_field = self.price_input('Price per unit', 'medicine-price')
+            self.reorder = ui.input('Reorder level', value=str(self.value('reorder_level', 0))) \
                 .props('outlined dense inputmode=numeric').classes('w-32').mark('medicine-reorder')
 
     async def save_item(self, session) -> Medicine:
