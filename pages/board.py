@@ -16,18 +16,20 @@ import math
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from html import escape
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from nicegui import Client, context, ui
 
-from clinic_ui import live
+from clinic_ui import live, transaction
 from clinic_ui.live import subscribe
 from clinic_ui.routes import public_page
 from models.types import utcnow
 from services import clinic_settings, display_keys, queue
-from services.core.db import get_db
 from services.core.events import DisplayKeyRevoked, QueueChanged, bus
+from services.core.settings import Settings
 from services.display_keys import DisplayScope
 
 log = logging.getLogger(__name__)
@@ -194,132 +196,156 @@ def card_markup(view: queue.QueueView, words: dict[str, str]) -> str:
 
 
 async def _scope(key: str | None) -> DisplayScope | None:
-    async with get_db().write() as session:
-        scope = await display_keys.verify(session, key, now=utcnow())
-    return scope
+    return await transaction.write(lambda s: display_keys.verify(s, key, now=utcnow()))
 
 
-@public_page('/board', title='Waiting room')
-async def board_page(key: str | None = None, department: int | None = None):
-    settings = clinic_settings.current()
-    words = phrases()
-    ui.add_css(CSS)
-    scope = await _scope(key)
-    if scope is None:
-        with ui.column().classes('w-full h-screen items-center justify-center p-10'):
-            ui.label(words['invalid']).classes('text-5xl text-white text-center max-w-5xl').mark('board-invalid')
-        return
+@dataclass(frozen=True)
+class Opening:
+    """What a board shows when it opens: the queues it may show today, and those at work now."""
+    eligible_ids: set[int]
+    views: list[queue.QueueView]
 
-    day_now = utcnow()
-    async with get_db().read() as session:
+
+async def _opening(scope: DisplayScope, department: int | None, tz: ZoneInfo, now: datetime) -> Opening:
+    async def read(session) -> Opening:
         eligible = await queue.board_queues(session, queue_ids=scope.queue_ids, department_id=department,
-                                            day=day_now.astimezone(settings.tz).date())
-        views = [v for v in await queue.board_views(session, [q.id for q in eligible], tz=settings.tz, now=day_now)
+                                            day=now.astimezone(tz).date())
+        views = [v for v in await queue.board_views(session, [q.id for q in eligible], tz=tz, now=now)
                  if v.active or v.waiting or v.skipped or v.finished]  # only the queues at work today
-    eligible_ids = {q.id for q in eligible}
+        return Opening({q.id for q in eligible}, views)
+    return await transaction.read(read)
 
-    client = context.client
-    cards: dict[int, ui.html] = {}  # one element per queue, its content replaced when the queue changes
-    local = day_now.astimezone(settings.tz)
-    with ui.element('div').classes('board').mark('board'):
-        # parts that never change are plain markup: fewer elements per board to keep in memory and to scan
-        ui.html(f'<div><div class="board-clinic">{escape(settings.clinic_name)}</div>'
-                f'<div class="board-scope">{escape(scope.name)}</div></div>'
-                f'<div><div class="board-clock">{local:%H:%M}</div>'
-                f'<div class="board-date">{local:%A %d %B}</div></div>', sanitize=False) \
-            .classes('board-head').mark('board-head')
-        with ui.element('div').classes('board-call').mark('board-call'):
-            ui.label(words['calling']).classes('board-call-title')
-            # also carries the latest calls to announce (data-say: [[sequence, text, queue prefix], ...]);
-            # board.js speaks each new one and flashes its card. In the same update as the new numbers, and never
-            # lost when two calls go out together
-            latest = ui.html(latest_markup('—', []), sanitize=False).mark('board-latest')
-        header = ui.html('', sanitize=False).classes('board-columns')
-        grid = ui.element('div').classes('board-grid').mark('board-grid')
-        empty = ui.label(words['none']).classes('board-empty')
-        ui.html(f'<div>{escape(words["idle"])}</div><div>{escape(words["priority"])}</div>', sanitize=False) \
-            .classes('board-foot')
 
-    def lay_out() -> None:
+async def _fresh(scope: DisplayScope, queue_ids: list[int], tz: ZoneInfo) -> list[queue.QueueView] | None:
+    """The queues' state now; None when the key no longer opens the board."""
+    async def read(session) -> list[queue.QueueView] | None:
+        if not await display_keys.is_valid(session, scope.key_id):
+            return None
+        return await queue.board_views(session, queue_ids, tz=tz, now=utcnow())
+    return await transaction.read(read)
+
+
+class Board:
+    """One open board: its elements (one per queue card, its content replaced when the queue changes), the calls
+    still to announce, and which queues it shows."""
+
+    def __init__(self, settings: Settings, scope: DisplayScope, department: int | None, opening: Opening,
+                 words: dict[str, str], now: datetime) -> None:
+        self.scope = scope
+        self.department = department
+        self.eligible_ids = opening.eligible_ids
+        self.words = words
+        self.client = context.client
+        self.cards: dict[int, ui.html] = {}
+        self.calls: deque[tuple[int, str, str]] = deque(maxlen=5)  # (sequence, announcement, queue prefix)
+        self.sequence = itertools.count(1)
+        self.connections = 0
+        self._build(settings, now)
+
+    def _build(self, settings: Settings, now: datetime) -> None:
+        words, local = self.words, now.astimezone(settings.tz)
+        with ui.element('div').classes('board').mark('board'):
+            # parts that never change are plain markup: fewer elements per board to keep in memory and to scan
+            ui.html(f'<div><div class="board-clinic">{escape(settings.clinic_name)}</div>'
+                    f'<div class="board-scope">{escape(self.scope.name)}</div></div>'
+                    f'<div><div class="board-clock">{local:%H:%M}</div>'
+                    f'<div class="board-date">{local:%A %d %B}</div></div>', sanitize=False) \
+                .classes('board-head').mark('board-head')
+            with ui.element('div').classes('board-call').mark('board-call'):
+                ui.label(words['calling']).classes('board-call-title')
+                # also carries the latest calls to announce (data-say: [[sequence, text, queue prefix], ...]);
+                # board.js speaks each new one and flashes its card. In the same update as the new numbers, and
+                # never lost when two calls go out together
+                self.latest = ui.html(latest_markup('—', []), sanitize=False).mark('board-latest')
+            self.header = ui.html('', sanitize=False).classes('board-columns')
+            self.grid = ui.element('div').classes('board-grid').mark('board-grid')
+            self.empty = ui.label(words['none']).classes('board-empty')
+            ui.html(f'<div>{escape(words["idle"])}</div><div>{escape(words["priority"])}</div>', sanitize=False) \
+                .classes('board-foot')
+
+    def start(self, views: list[queue.QueueView]) -> None:
+        """The queues at work, and the last call made so far (not announced again)."""
+        for view in views:
+            self.show(view)
+        self.lay_out()
+        called = [t for v in views for t in v.active if t.called_at]
+        if called:
+            last = max(called, key=lambda t: t.called_at)
+            self.latest.set_content(latest_markup(self.latest_text(last), []))
+
+    def lay_out(self) -> None:
         """One column for a few queues, two for more; the cards share the height."""
-        count = len(cards)
+        count = len(self.cards)
         columns = 1 if count <= ONE_COLUMN_MAX else 2
         rows = max(1, math.ceil(count / columns))
-        grid.style(f'grid-template-rows: repeat({rows}, minmax(0, 1fr)); '
-                   f'grid-template-columns: repeat({columns}, minmax(0, 1fr))')
-        grid.classes(add='board-dense' if rows > 4 else '', remove='' if rows > 4 else 'board-dense')
-        header.style(f'grid-template-columns: repeat({columns}, minmax(0, 1fr))')
+        self.grid.style(f'grid-template-rows: repeat({rows}, minmax(0, 1fr)); '
+                        f'grid-template-columns: repeat({columns}, minmax(0, 1fr))')
+        self.grid.classes(add='board-dense' if rows > 4 else '', remove='' if rows > 4 else 'board-dense')
+        self.header.style(f'grid-template-columns: repeat({columns}, minmax(0, 1fr))')
+        words = self.words
         captions = ''.join(f'<div class="board-caption">{escape(caption)}</div>'
                            for caption in (words['room'], words['now'], f'{words["next"]} · {words["wait"]}'))
-        header.set_content(f'<div>{captions}</div>' * (columns if count else 0))
-        empty.set_visibility(count == 0)
-        grid.set_visibility(count > 0)
+        self.header.set_content(f'<div>{captions}</div>' * (columns if count else 0))
+        self.empty.set_visibility(count == 0)
+        self.grid.set_visibility(count > 0)
 
-    def add_card(view: queue.QueueView) -> ui.html:
-        with grid:
-            card = cards[view.id] = ui.html('', sanitize=False).classes('board-card') \
+    def add_card(self, view: queue.QueueView) -> ui.html:
+        with self.grid:
+            card = self.cards[view.id] = ui.html('', sanitize=False).classes('board-card') \
                 .props(f'data-queue={view.prefix}').mark(f'board-queue-{view.prefix}')
-        lay_out()
+        self.lay_out()
         return card
 
-    def show(view: queue.QueueView, markup: str | None = None) -> None:
-        card = cards.get(view.id) or add_card(view)
-        card.set_content(markup or card_markup(view, words))
+    def show(self, view: queue.QueueView, markup: str | None = None) -> None:
+        card = self.cards.get(view.id) or self.add_card(view)
+        card.set_content(markup or card_markup(view, self.words))
 
-    calls: deque[tuple[int, str, str]] = deque(maxlen=5)  # (sequence, announcement, queue prefix)
-    sequence = itertools.count(1)
+    def latest_text(self, ticket: queue.TicketView) -> str:
+        return self.words['latest'].format(label=ticket.label, room=ticket.room_name or ticket.room_code)
 
-    def latest_text(ticket: queue.TicketView) -> str:
-        return words['latest'].format(label=ticket.label, room=ticket.room_name or ticket.room_code)
+    def highlight(self, view: queue.QueueView, ticket: queue.TicketView) -> None:
+        self.calls.append((next(self.sequence), announcement(ticket, self.words), view.prefix))
+        self.latest.set_content(latest_markup(self.latest_text(ticket), self.calls))
 
-    def highlight(view: queue.QueueView, ticket: queue.TicketView) -> None:
-        calls.append((next(sequence), announcement(ticket, words), view.prefix))
-        latest.set_content(latest_markup(latest_text(ticket), calls))
-
-    for view in views:
-        show(view)
-    lay_out()
-    called = [t for v in views for t in v.active if t.called_at]
-    if called:
-        last = max(called, key=lambda t: t.called_at)
-        latest.set_content(latest_markup(latest_text(last), []))
-
-    def in_scope(queue_id: int) -> bool:
-        if queue_id in cards or queue_id in eligible_ids:
+    def in_scope(self, queue_id: int) -> bool:
+        if queue_id in self.cards or queue_id in self.eligible_ids:
             return True
-        return department is None and (not scope.queue_ids or queue_id in scope.queue_ids)
+        return self.department is None and (not self.scope.queue_ids or queue_id in self.scope.queue_ids)
 
-    def apply(view: queue.QueueView, markup: str, event: QueueChanged) -> None:
-        show(view, markup)
+    def apply(self, view: queue.QueueView, markup: str, event: QueueChanged) -> None:
+        """The hub's update: the queue's new card, and a call highlighted and announced."""
+        self.show(view, markup)
         if event.action in ('called', 'recalled'):
             ticket = next((t for t in view.active if t.id == event.ticket_id), None)
             if ticket is not None:
-                highlight(view, ticket)
+                self.highlight(view, ticket)
 
-    async def refresh_all() -> None:
-        async with get_db().read() as session:
-            if not await display_keys.is_valid(session, scope.key_id):
-                client.run_javascript('location.reload()')
-                return
-            fresh = await queue.board_views(session, list(cards), tz=settings.tz, now=utcnow())
+    async def refresh_all(self) -> None:
+        fresh = await _fresh(self.scope, list(self.cards), clinic_settings.current().tz)
+        if fresh is None:
+            self.client.run_javascript('location.reload()')
+            return
         for view in fresh:
-            show(view)
+            self.show(view)
 
-    def on_revoked(event: DisplayKeyRevoked) -> None:
-        if event.key_id == scope.key_id:
-            client.run_javascript('location.reload()')  # the key no longer opens the board
+    def on_revoked(self, event: DisplayKeyRevoked) -> None:
+        if event.key_id == self.scope.key_id:
+            self.client.run_javascript('location.reload()')  # the key no longer opens the board
 
-    connections = 0
+    async def on_connect(self) -> None:
+        """After a network drop or sleep: missed events are re-read at once."""
+        self.connections += 1
+        if self.connections > 1:
+            await self.refresh_all()
 
-    async def on_connect() -> None:  # after a network drop or sleep: missed events are re-read at once
-        nonlocal connections
-        connections += 1
-        if connections > 1:
-            await refresh_all()
 
-    hub.join(Screen(client, in_scope, apply))
-    subscribe(DisplayKeyRevoked, on_revoked)
-    client.on_connect(on_connect)
+def invalid_key(words: dict[str, str]) -> None:
+    with ui.column().classes('w-full h-screen items-center justify-center p-10'):
+        ui.label(words['invalid']).classes('text-5xl text-white text-center max-w-5xl').mark('board-invalid')
+
+
+def scripts(settings: Settings, words: dict[str, str]) -> None:
+    """board.js (the clock, sound and speech, flashing a called card) and the reconnecting banner's text."""
     options = {'timeZone': settings.timezone, 'locale': words['locale'], 'lang': words['speech'],
                'enableText': words['sound']}
     ui.add_body_html(f'<script>{BOARD_JS}</script>'
@@ -329,3 +355,22 @@ async def board_page(key: str | None = None, department: int | None = None):
                      'const p = document.querySelector("#popup > span:last-child");'
                      f'if (p) p.textContent = {json.dumps(words["reconnecting"])};'
                      '});</script>')
+
+
+@public_page('/board', title='Waiting room')
+async def board_page(key: str | None = None, department: int | None = None):
+    settings = clinic_settings.current()
+    words = phrases()
+    ui.add_css(CSS)
+    scope = await _scope(key)
+    if scope is None:
+        invalid_key(words)
+        return
+    now = utcnow()
+    opening = await _opening(scope, department, settings.tz, now)
+    board = Board(settings, scope, department, opening, words, now)
+    board.start(opening.views)
+    hub.join(Screen(board.client, board.in_scope, board.apply))
+    subscribe(DisplayKeyRevoked, board.on_revoked)
+    board.client.on_connect(board.on_connect)
+    scripts(settings, words)

@@ -147,6 +147,88 @@ def shot(driver, artifacts: Path, name: str) -> Path:
     return path
 
 
+def allow_the_sound(tv, artifacts: Path) -> None:
+    """Browsers block sound until someone touches the page: the prompt says so, and a tap turns it on."""
+    prompt = wait(tv).until(EC.visibility_of_element_located((By.CSS_SELECTOR, '.board-sound-prompt')))
+    assert 'turn on the sound' in prompt.text
+    time.sleep(0.5)
+    shot(tv, artifacts, 'board-tv-sound-prompt')
+    prompt.click()
+    wait(tv).until(EC.invisibility_of_element_located((By.CSS_SELECTOR, '.board-sound-prompt')))
+    assert tv.execute_script('return clinicBoard.soundAllowed()')
+
+
+def call_and_see_it_at_once(doctor, tv, artifacts: Path) -> None:
+    call = wait(doctor).until(EC.element_to_be_clickable(
+        (By.XPATH, '//button[.//span[normalize-space()="Call next"]]')))
+    time.sleep(0.5)  # let the sound unlock settle
+    clicked = time.monotonic()
+    call.click()
+    wait(tv, 5).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '.board-call'), 'A-001'))
+    seen = time.monotonic() - clicked
+    assert seen < 2, f'the board took {seen:.2f} s'
+    now = tv.find_elements(By.CSS_SELECTOR, '.board-now')
+    assert any(element.text == 'A-001' for element in now)
+    assert tv.find_elements(By.CSS_SELECTOR, '.board-card.board-flash[data-queue="A"]')  # the called queue flashes
+    wait(tv, 10).until(lambda d: d.execute_script('return clinicBoard.log.length') >= 1)
+    assert tv.execute_script('return clinicBoard.log[0].text').startswith('Number A 1, please go to ')
+    shot(tv, artifacts, 'board-tv-called')
+
+
+def announce_two_calls_one_after_the_other(doctor, tv) -> None:
+    """A recall, a skip and the next call: announced one after the other, never at once."""
+    click(doctor, 'Recall')
+    wait(doctor).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), '(2×)'))
+    click(doctor, 'Skip')
+    wait(doctor).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'Skipped'))
+    click(doctor, 'Call next')
+    wait(tv, 5).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '.board-call'), 'A-002'))
+    wait(tv, 30).until(lambda d: d.execute_script(
+        'return clinicBoard.log.length >= 3 && clinicBoard.log.every(e => e.end)'))
+    log = tv.execute_script('return clinicBoard.log')
+    assert [entry['text'].split(',')[0] for entry in log] == ['Number A 1', 'Number A 1', 'Number A 2']
+    assert all(later['start'] >= earlier['end'] for earlier, later in zip(log, log[1:]))
+    assert tv.find_elements(By.CSS_SELECTOR, '.board-card.board-flash[data-queue="A"]')  # kept through updates
+
+
+def look_at_the_send_to_dialog(doctor, artifacts: Path) -> None:
+    shot(doctor, artifacts, 'worklist-laptop')
+    click(doctor, 'Send to…')  # one dialog for every card: the other queues to send the patient to
+    wait(doctor).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'Send A-002'))
+    time.sleep(0.5)
+    shot(doctor, artifacts, 'worklist-send-to-laptop')
+    click(doctor, 'Cancel')
+    wait(doctor).until(EC.invisibility_of_element_located((By.XPATH, '//*[contains(text(), "Send A-002")]')))
+
+
+def restart_the_server(app, tv, artifacts: Path) -> None:
+    """The server dies: the TV says it is reconnecting; the server comes back: the board recovers by itself."""
+    app.kill()
+    wait(tv, 10).until(lambda d: d.execute_script(
+        'return document.getElementById("popup").getAttribute("aria-hidden") === "false"'))
+    time.sleep(2)
+    shot(tv, artifacts, 'board-tv-reconnecting')
+    assert 'Reconnecting' in tv.find_element(By.ID, 'popup').text
+    app.start()
+    restarted = time.monotonic()
+    wait(tv, 30).until(lambda d: d.execute_script(
+        'return document.getElementById("popup").getAttribute("aria-hidden") === "true"'
+        ' && !!document.querySelector(".board-card")'))
+    wait(tv, 10).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '.board-call'), 'A-002'))
+    recovered = time.monotonic() - restarted
+    assert recovered < 15, f'the board took {recovered:.1f} s to recover'
+
+
+def call_again_untouched(app, doctor, tv, artifacts: Path) -> None:
+    """Live again: the next call arrives without anybody touching the TV."""
+    doctor.get(f'{app.url}/consultation')
+    click(doctor, 'Skip', 20)
+    wait(doctor).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'Skipped: called, did not come (2)'))
+    click(doctor, 'Call next')
+    wait(tv, 5).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '.board-call'), 'A-003'))
+    shot(tv, artifacts, 'board-tv-after-restart')
+
+
 def test_a_call_reaches_the_tv_at_once_with_chime_and_voice_and_the_board_survives_a_server_restart(
         app, artifacts_dir):
     key = asyncio.run(_prepare(app.env['CLINIC_DATABASE_URL']))
@@ -156,73 +238,13 @@ def test_a_call_reaches_the_tv_at_once_with_chime_and_voice_and_the_board_surviv
         tv_screen(tv)
         tv.get(f'{app.url}/board?key={key}')
         wait(tv).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '.board-card'), 'A-001'))
-        # browsers block sound until someone touches the page: the prompt says so
-        prompt = wait(tv).until(EC.visibility_of_element_located((By.CSS_SELECTOR, '.board-sound-prompt')))
-        assert 'turn on the sound' in prompt.text
-        time.sleep(0.5)
-        shot(tv, artifacts_dir, 'board-tv-sound-prompt')
-        prompt.click()
-        wait(tv).until(EC.invisibility_of_element_located((By.CSS_SELECTOR, '.board-sound-prompt')))
-        assert tv.execute_script('return clinicBoard.soundAllowed()')
-
+        allow_the_sound(tv, artifacts_dir)
         sign_in(doctor, app.url, 'doctor')
-        call = wait(doctor).until(EC.element_to_be_clickable(
-            (By.XPATH, '//button[.//span[normalize-space()="Call next"]]')))
-        time.sleep(0.5)  # let the sound unlock settle
-        clicked = time.monotonic()
-        call.click()
-        wait(tv, 5).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '.board-call'), 'A-001'))
-        seen = time.monotonic() - clicked
-        assert seen < 2, f'the board took {seen:.2f} s'
-        now = tv.find_elements(By.CSS_SELECTOR, '.board-now')
-        assert any(element.text == 'A-001' for element in now)
-        assert tv.find_elements(By.CSS_SELECTOR, '.board-card.board-flash[data-queue="A"]')  # the called queue flashes
-        wait(tv, 10).until(lambda d: d.execute_script('return clinicBoard.log.length') >= 1)
-        assert tv.execute_script('return clinicBoard.log[0].text').startswith('Number A 1, please go to ')
-        shot(tv, artifacts_dir, 'board-tv-called')
-        # two calls in a row: announced one after the other, never at once
-        click(doctor, 'Recall')
-        wait(doctor).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), '(2×)'))
-        click(doctor, 'Skip')
-        wait(doctor).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'Skipped'))
-        click(doctor, 'Call next')
-        wait(tv, 5).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '.board-call'), 'A-002'))
-        wait(tv, 30).until(lambda d: d.execute_script(
-            'return clinicBoard.log.length >= 3 && clinicBoard.log.every(e => e.end)'))
-        log = tv.execute_script('return clinicBoard.log')
-        assert [entry['text'].split(',')[0] for entry in log] == ['Number A 1', 'Number A 1', 'Number A 2']
-        assert all(later['start'] >= earlier['end'] for earlier, later in zip(log, log[1:]))
-        assert tv.find_elements(By.CSS_SELECTOR, '.board-card.board-flash[data-queue="A"]')  # kept through updates
-        shot(doctor, artifacts_dir, 'worklist-laptop')
-        click(doctor, 'Send to…')  # one dialog for every card: the other queues to send the patient to
-        wait(doctor).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'Send A-002'))
-        time.sleep(0.5)
-        shot(doctor, artifacts_dir, 'worklist-send-to-laptop')
-        click(doctor, 'Cancel')
-        wait(doctor).until(EC.invisibility_of_element_located((By.XPATH, '//*[contains(text(), "Send A-002")]')))
-
-        # the server dies: the TV says it is reconnecting; the server comes back: the board recovers by itself
-        app.kill()
-        wait(tv, 10).until(lambda d: d.execute_script(
-            'return document.getElementById("popup").getAttribute("aria-hidden") === "false"'))
-        time.sleep(2)
-        shot(tv, artifacts_dir, 'board-tv-reconnecting')
-        assert 'Reconnecting' in tv.find_element(By.ID, 'popup').text
-        app.start()
-        restarted = time.monotonic()
-        wait(tv, 30).until(lambda d: d.execute_script(
-            'return document.getElementById("popup").getAttribute("aria-hidden") === "true"'
-            ' && !!document.querySelector(".board-card")'))
-        wait(tv, 10).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '.board-call'), 'A-002'))
-        recovered = time.monotonic() - restarted
-        assert recovered < 15, f'the board took {recovered:.1f} s to recover'
-        # and it is live again: the next call arrives without anybody touching the TV
-        doctor.get(f'{app.url}/consultation')
-        click(doctor, 'Skip', 20)
-        wait(doctor).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'Skipped: called, did not come (2)'))
-        click(doctor, 'Call next')
-        wait(tv, 5).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '.board-call'), 'A-003'))
-        shot(tv, artifacts_dir, 'board-tv-after-restart')
+        call_and_see_it_at_once(doctor, tv, artifacts_dir)
+        announce_two_calls_one_after_the_other(doctor, tv)
+        look_at_the_send_to_dialog(doctor, artifacts_dir)
+        restart_the_server(app, tv, artifacts_dir)
+        call_again_untouched(app, doctor, tv, artifacts_dir)
     finally:
         tv.quit()
         doctor.quit()

@@ -1,21 +1,18 @@
-"""The pages as a person uses them (NiceGUI's simulated user: no browser, real app and database)."""
+"""Signing in, landing on one's station, what a role may open, and signing out (NiceGUI's simulated user: no
+browser, real app and database)."""
 import pytest
 from nicegui.testing import User
 
 from models import Role
 from services import users
 from services.core.db import get_db
+from tests.conftest import RETRIES, sign_in
 
 PASSWORD = 'clinic-pass-1'
-RETRIES = 50  # sign-in hashes a password in a thread: give the page time to follow
-
-
-@pytest.fixture(autouse=True)
-def no_login_delay(monkeypatch):
-    monkeypatch.setattr(users, 'FAILED_LOGIN_DELAY_S', 0)
 
 
 async def make_staff(*roles: Role) -> None:
+    """The first administrator, and an account named after each role (its value) with the same password."""
     async with get_db().write() as session:
         admin = await users.create_first_admin(session, username='admin', full_name='Phạm Quốc Bảo',
                                                password=PASSWORD, password_repeat=PASSWORD)
@@ -23,13 +20,6 @@ async def make_staff(*roles: Role) -> None:
         async with get_db().write() as session:
             await users.create_user(session, admin, username=role.value, full_name=f'Staff {role.label}', role=role,
                                     password=PASSWORD, must_change_password=False)
-
-
-async def sign_in(user: User, username: str, password: str = PASSWORD) -> None:
-    await user.open('/login')
-    user.find(marker='username').type(username)
-    user.find(marker='password').type(password)
-    user.find(marker='sign-in').click()
 
 
 async def test_a_new_clinic_starts_with_creating_the_administrator(user: User):
@@ -53,7 +43,10 @@ async def test_a_new_clinic_starts_with_creating_the_administrator(user: User):
 async def test_wrong_password_gives_a_clear_message_and_no_access(user: User):
     await user.open('/login')  # starts the app, so the database is ready
     await make_staff(Role.RECEPTIONIST)
-    await sign_in(user, 'receptionist', 'not-the-password')
+    await user.open('/login')
+    user.find(marker='username').type('receptionist')
+    user.find(marker='password').type('not-the-password')
+    user.find(marker='sign-in').click()
     await user.should_see('Wrong user name or password.', retries=RETRIES)
     await user.open('/reception')
     await user.should_see('Sign in', retries=RETRIES)
@@ -67,14 +60,13 @@ async def test_wrong_password_gives_a_clear_message_and_no_access(user: User):
 async def test_each_role_lands_on_its_station(user: User, role: Role, station: str):
     await user.open('/login')
     await make_staff(*[r for r in Role if r != Role.ADMIN])
-    await sign_in(user, 'admin' if role == Role.ADMIN else role.value)
-    await user.should_see(marker='station-title', content=station, retries=RETRIES)
+    await sign_in(user, 'admin' if role == Role.ADMIN else role.value, PASSWORD, station=station)
 
 
 async def test_navigation_shows_only_the_roles_stations_and_typed_urls_are_refused(user: User):
     await user.open('/login')
     await make_staff(Role.PHARMACIST)
-    await sign_in(user, 'pharmacist')
+    await sign_in(user, 'pharmacist', PASSWORD)
     await user.should_see('Below reorder level', retries=RETRIES)
     await user.should_see(marker='nav-pharmacy', retries=RETRIES)
     await user.should_not_see(marker='nav-cashier')
@@ -89,7 +81,7 @@ async def test_navigation_shows_only_the_roles_stations_and_typed_urls_are_refus
 async def test_signing_out_ends_the_session(user: User):
     await user.open('/login')
     await make_staff(Role.CASHIER)
-    await sign_in(user, 'cashier')
+    await sign_in(user, 'cashier', PASSWORD)
     await user.should_see('Invoices waiting for payment', retries=RETRIES)
     user.find(marker='sign-out').click()
     await user.should_see('You have signed out.', retries=RETRIES)

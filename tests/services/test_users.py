@@ -10,11 +10,6 @@ from services import users
 from services.core.errors import AuthenticationFailed, Conflict, PermissionDenied, ValidationError
 
 
-@pytest.fixture(autouse=True)
-def no_login_delay(monkeypatch):
-    monkeypatch.setattr(users, 'FAILED_LOGIN_DELAY_S', 0)
-
-
 async def first_admin(db, password='s3cure-pass'):
     async with db.write() as session:
         return await users.create_first_admin(session, username='Admin', full_name='  Nguyễn   Thị Mai ',

@@ -30,29 +30,35 @@ def count(path, table: str) -> int:
         connection.close()
 
 
-async def test_a_backup_is_consistent_while_staff_keep_writing(db):
-    clinic = await make_clinic(db, patients=3)
-    settings = get_settings()
+async def keep_registering(db, stop: asyncio.Event) -> int:
+    """Register patients one after the other until ``stop``; how many."""
+    written = 0
+    while not stop.is_set():
+        async with db.write() as session:
+            name = f'Busy Patient {written}'
+            session.add(Patient(code=f'B{written:07d}', full_name=name, search_name=search_key(name),
+                                phone=f'0912{written:06d}'))
+            await session.commit()
+        written += 1
+        await asyncio.sleep(0)
+    return written
+
+
+async def backup_while_writing(db, clinic, settings) -> tuple[backup.BackupFile, int]:
+    """A backup taken while patients are being registered: the backup, and how many were registered."""
     stop = asyncio.Event()
-
-    async def keep_registering() -> int:
-        written = 0
-        while not stop.is_set():
-            async with db.write() as session:
-                name = f'Busy Patient {written}'
-                session.add(Patient(code=f'B{written:07d}', full_name=name, search_name=search_key(name),
-                                    phone=f'0912{written:06d}'))
-                await session.commit()
-            written += 1
-            await asyncio.sleep(0)
-        return written
-
-    writer = asyncio.create_task(keep_registering())
+    writer = asyncio.create_task(keep_registering(db, stop))
     await asyncio.sleep(0.05)
     async with db.read() as session:
         made = await backup.backup_now(session, clinic.admin, settings)
     stop.set()
-    written = await writer
+    return made, await writer
+
+
+async def test_a_backup_is_consistent_while_staff_keep_writing(db):
+    clinic = await make_clinic(db, patients=3)
+    settings = get_settings()
+    made, written = await backup_while_writing(db, clinic, settings)
     assert written > 0 and made.path.parent == settings.data_dir / 'backups'
     connection = sqlite3.connect(made.path)
     assert connection.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'
@@ -62,9 +68,13 @@ async def test_a_backup_is_consistent_while_staff_keep_writing(db):
     async with db.read() as session:
         assert (await session.exec(select(func.count()).select_from(AuditLog)
                                    .where(AuditLog.action == 'backup_created'))).one() == 1
+
+
+async def test_only_an_administrator_backs_up(db):
+    clinic = await make_clinic(db, patients=3)
     with pytest.raises(PermissionDenied):
         async with db.read() as session:
-            await backup.backup_now(session, clinic.reception, settings)
+            await backup.backup_now(session, clinic.reception, get_settings())
 
 
 def test_only_backup_files_can_be_fetched(tmp_path):

@@ -1,38 +1,27 @@
-"""The board, the doctor's worklist, reception's queues and the display-key admin page, as people use them
-(NiceGUI's simulated user: real app and database, no browser)."""
+"""The waiting-room board as the TV shows it, live (NiceGUI's simulated user: real app and database, no browser).
+
+The helpers here (more simulated people, walk-ins, a display key) are shared with the worklist and reception
+queue tests."""
 import json
 import re
 from html import escape, unescape
 
 import httpx
-import pytest
 from nicegui import core
 from nicegui.testing import User
-from sqlmodel import select
 
-from models import DisplayKey, QueueKind, QueueTicket, TicketStatus
+from models import QueueKind, TicketStatus
 from models.types import utcnow
 from services import checkin, display_keys, queue
 from services.core.settings import get_settings
-from tests.factories import PASSWORD, make_clinic
-from tests.test_queue import lab_queue_id
-
-RETRIES = 50
+from tests.conftest import RETRIES, sign_in
+from tests.factories import make_clinic
 
 
-@pytest.fixture
-def create_user(user: User):
-    """More simulated people on the already started app. (NiceGUI's own ``create_user`` starts the app a second
-    time, which runs the start-up migrations twice at once: alembic refuses that on PostgreSQL.)"""
-    return lambda: User(httpx.AsyncClient(transport=httpx.ASGITransport(core.app), base_url='http://test'))
-
-
-async def sign_in(user: User, username: str) -> None:
-    await user.open('/login')
-    user.find(marker='username').type(username)
-    user.find(marker='password').type(PASSWORD)
-    user.find(marker='sign-in').click()
-    await user.should_see(marker='signed-in-name', retries=RETRIES)
+def another_person() -> User:
+    """One more simulated person on the app started by the ``user`` fixture. (NiceGUI's own ``create_user`` starts
+    the app a second time, which runs the start-up migrations twice at once: alembic refuses that on PostgreSQL.)"""
+    return User(httpx.AsyncClient(transport=httpx.ASGITransport(core.app), base_url='http://test'))
 
 
 async def arrivals(db, clinic, count: int, doctor: int = 0) -> list:
@@ -80,17 +69,20 @@ def listen_for_announcements(user: User) -> list[str]:
     return spoken
 
 
-async def test_a_call_on_the_worklist_shows_and_is_announced_on_another_screens_board(db, user: User, create_user):
-    clinic = await make_clinic(db, patients=3)
-    await arrivals(db, clinic, 3)
+async def open_the_board(db, clinic) -> tuple[User, list[str]]:
+    """A TV opens the board: queue A has three waiting, nobody called yet; what it says is recorded."""
     _, key = await board_key(db, clinic)
-    board = create_user()
+    board = another_person()
     await board.open(f'/board?key={key}')
     spoken = listen_for_announcements(board)
     await board.should_see(marker='board-queue-A', content=shown('now board-none', '—'), retries=RETRIES)
     await board.should_see(marker='board-queue-A', content=shown('next', 'A-001  A-002  A-003'))
     await board.should_see(marker='board-queue-A', content=shown('wait', '≈ 30 min'))
-    await sign_in(user, 'doctor')
+    return board, spoken
+
+
+async def call_the_first_number(user: User, board: User, spoken: list[str]) -> None:
+    """The doctor calls: the board shows the number, the masked name only, and announces it."""
     await user.should_see(marker='queue-summary', content='3 waiting', retries=RETRIES)
     user.find(marker='call-next').click()
     await user.should_see(marker='active-ticket', content='A-001', retries=RETRIES)
@@ -102,13 +94,21 @@ async def test_a_call_on_the_worklist_shows_and_is_announced_on_another_screens_
                         + getattr(element, 'content', '') for element in board.client.elements.values())
     assert 'Lê T. H.' in on_board and 'Lê Thị Hồng' not in on_board  # notifications of the doctor's tab aside
     assert spoken == ['Number A 1, please go to Room 1.']
-    user.find(marker='recall').click()  # staff repeat the call
+
+
+async def call_it_again(user: User, board: User, spoken: list[str]) -> None:
+    """Staff repeat the call: the board announces it a second time."""
+    user.find(marker='recall').click()
     await user.should_see('A-001 called again', retries=RETRIES)
     for _ in range(RETRIES):
         if len(spoken) == 2:
             break
         await board.should_see(marker='board-queue-A', content=shown('now', 'A-001'))
     assert spoken == ['Number A 1, please go to Room 1.'] * 2
+
+
+async def finish_by_mistake_and_undo(user: User, board: User) -> None:
+    """The chart opens; finished, the number leaves the board; undone, it comes back."""
     user.find(marker='start').click()  # opens the patient's chart
     await user.should_see(marker='chart-patient', content='Lê Thị Hồng', retries=RETRIES)
     await user.open('/consultation')
@@ -116,52 +116,27 @@ async def test_a_call_on_the_worklist_shows_and_is_announced_on_another_screens_
     user.find(marker='finish').click()
     await user.should_see(marker='finished-A-001', retries=RETRIES)
     await board.should_see(marker='board-queue-A', content=shown('now board-none', '—'), retries=RETRIES)
-    user.find(marker='undo-finished').click()  # finished by mistake
+    user.find(marker='undo-finished').click()
     await user.should_see(marker='finish', retries=RETRIES)
     await board.should_see(marker='board-queue-A', content=shown('now', 'A-001'), retries=RETRIES)
 
 
-async def test_skip_and_call_again_from_the_worklist(db, user: User):
-    clinic = await make_clinic(db, patients=2)
-    await arrivals(db, clinic, 2)
+async def test_a_call_on_the_worklist_shows_and_is_announced_on_another_screens_board(db, user: User):
+    clinic = await make_clinic(db, patients=3)
+    await arrivals(db, clinic, 3)
+    board, spoken = await open_the_board(db, clinic)
     await sign_in(user, 'doctor')
-    await user.should_see(marker='queue-summary', content='2 waiting', retries=RETRIES)
-    user.find(marker='call-next').click()
-    await user.should_see(marker='skip', retries=RETRIES)
-    user.find(marker='skip').click()
-    await user.should_see(marker='skipped-A-001', retries=RETRIES)
-    await user.should_see(marker='nobody-called')
-    user.find(marker='call-next').click()
-    await user.should_see(marker='active-ticket', content='A-002', retries=RETRIES)
-    user.find('Call again').click()
-    await user.should_see(marker='active-A-001', retries=RETRIES)
+    await call_the_first_number(user, board, spoken)
+    await call_it_again(user, board, spoken)
+    await finish_by_mistake_and_undo(user, board)
 
 
-async def test_send_a_called_patient_to_the_lab_from_the_worklist(db, user: User):
-    clinic = await make_clinic(db, patients=2)
-    await arrivals(db, clinic, 2)
-    lab_id = await lab_queue_id(db, clinic)
-    await sign_in(user, 'doctor')
-    await user.should_see(marker='queue-summary', content='2 waiting', retries=RETRIES)
-    user.find(marker='call-next').click()
-    await user.should_see(marker='active-A-001', retries=RETRIES)
-    user.find(marker='send-to').click()
-    await user.should_see('Send A-001 (Lê Thị Hồng) to…')
-    await user.should_not_see(marker='send-to-A')  # not back into the queue it is in
-    user.find(marker='send-to-L').click()
-    await user.should_see('A-001 sent to L · Laboratory', retries=RETRIES)
-    await user.should_see(marker='nobody-called', retries=RETRIES)
-    async with db.read() as session:
-        at_lab = (await session.exec(select(QueueTicket).where(QueueTicket.queue_id == lab_id))).one()
-    assert at_lab.status == TicketStatus.WAITING
-
-
-async def test_every_open_board_is_updated_by_one_read_and_a_closed_one_is_forgotten(db, user: User, create_user):
+async def test_every_open_board_is_updated_by_one_read_and_a_closed_one_is_forgotten(db, user: User):
     from pages.board import hub
     clinic = await make_clinic(db, patients=2)
     await arrivals(db, clinic, 2)
     _, key = await board_key(db, clinic)
-    tvs = [create_user() for _ in range(3)]
+    tvs = [another_person() for _ in range(3)]
     for tv in tvs:
         await tv.open(f'/board?key={key}')
         await tv.should_see(marker='board-queue-A', content=shown('next', 'A-001  A-002'), retries=RETRIES)
@@ -176,7 +151,7 @@ async def test_every_open_board_is_updated_by_one_read_and_a_closed_one_is_forgo
         await tv.should_see(marker='board-queue-A', content=shown('next', 'A-002'))
 
 
-async def test_wrong_missing_or_revoked_display_key_shows_nothing(db, user: User, create_user):
+async def test_wrong_missing_or_revoked_display_key_shows_nothing(db, user: User):
     clinic = await make_clinic(db, patients=1)
     await arrivals(db, clinic, 1)
     key_id, key = await board_key(db, clinic)
@@ -185,7 +160,7 @@ async def test_wrong_missing_or_revoked_display_key_shows_nothing(db, user: User
     await user.should_not_see('A-001')
     await user.open('/board')
     await user.should_see(marker='board-invalid', retries=RETRIES)
-    tv = create_user()
+    tv = another_person()
     await tv.open(f'/board?key={key}')
     await tv.should_see(marker='board-queue-A', content=shown('next', 'A-001'), retries=RETRIES)
     async with db.write() as session:
@@ -205,63 +180,6 @@ async def test_a_board_key_for_one_queue_shows_only_that_queue(db, user: User):
     await user.open(f'/board?key={key}')
     await user.should_see(marker='board-queue-B', content=shown('next', 'B-001'), retries=RETRIES)
     await user.should_not_see(marker='board-queue-A')
-
-
-async def test_reception_sees_all_queues_live_and_prioritises_and_moves_patients(db, user: User, create_user):
-    clinic = await make_clinic(db, patients=3)
-    await arrivals(db, clinic, 3)
-    await arrivals(db, clinic, 1, doctor=1)
-    async with db.read() as session:
-        second_queue = (await queue.queue_for_doctor(session, clinic.doctor_ids[1])).id
-    await sign_in(user, 'reception')
-    await user.open('/reception/queues')
-    await user.should_see(marker='queue-line-A', content='3 waiting', retries=RETRIES)
-    await user.should_see(marker='queue-line-B', content='1 waiting')
-    table = user.find(marker='queue-table-A').elements.pop()
-    third = table.rows[2]
-    user.find(marker='queue-table-A').trigger('ticket_action', ['priority', third['id']])  # the slot's button
-    await user.should_see('Priority for A-003', retries=RETRIES)
-    user.find(marker='priority-reason').type('Pregnant')
-    user.find(marker='priority-save').click()
-    await user.should_see('Priority saved.', retries=RETRIES)
-    for _ in range(RETRIES):  # the table follows the event
-        if table.rows[0]['ticket'] == 'A-003':
-            break
-        await user.should_see(marker='queue-line-A')
-    assert table.rows[0]['ticket'] == 'A-003' and 'priority: Pregnant' in table.rows[0]['state']
-    # a doctor elsewhere calls: reception's view follows
-    doctor = create_user()
-    await sign_in(doctor, 'doctor')
-    await doctor.should_see(marker='call-next', retries=RETRIES)
-    doctor.find(marker='call-next').click()
-    await user.should_see(marker='queue-line-A', content='now A-003', retries=RETRIES)
-    # and moves a waiting patient to the other doctor
-    user.find(marker='queue-table-A').trigger('ticket_action', ['move', table.rows[1]['id']])
-    await user.should_see('Move A-001', retries=RETRIES)
-    user.find(marker='move-target').elements.pop().set_value(second_queue)
-    user.find(marker='move-save').click()
-    await user.should_see(marker='queue-line-B', content='2 waiting', retries=RETRIES)
-    await user.should_see(marker='queue-line-A', content='1 waiting', retries=RETRIES)
-
-
-async def test_admin_issues_and_revokes_a_display_key(db, user: User):
-    await make_clinic(db)
-    await sign_in(user, 'admin')
-    await user.open('/admin/displays')
-    await user.should_see('New display', retries=RETRIES)
-    user.find(marker='display-name').type('Ground floor TV')
-    user.find(marker='issue-key').click()
-    await user.should_see(marker='display-url', retries=RETRIES)
-    url = user.find(marker='display-url').elements.pop().text
-    key = url.split('key=')[1]
-    async with db.read() as session:
-        row = (await session.exec(select(DisplayKey))).one()
-        assert row.key_hash == display_keys.hash_key(key) and row.name == 'Ground floor TV'
-        assert (await display_keys.verify(session, key)) is not None
-    user.find(marker='display-keys').trigger('key_action', ['revoke', row.id])
-    await user.should_see('Key revoked.', retries=RETRIES)
-    async with db.read() as session:
-        assert await display_keys.verify(session, key) is None
 
 
 def test_a_card_escapes_what_comes_from_records_and_shows_who_is_served():

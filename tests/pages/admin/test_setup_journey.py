@@ -1,37 +1,21 @@
 """The issue's "done when": a fresh install with no demo data is set up completely through the administration
 pages (first admin, settings, rooms, a doctor with hours, services, medicines, staff), and then takes a booking.
-Driven as a person would, with NiceGUI's simulated user."""
+Driven as a person would, with NiceGUI's simulated user, one step after the other."""
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
 
-import pytest
 from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 from sqlmodel import select
 
 from models import Appointment, Doctor, Medicine, Queue, Service, WorkingHours
-from services import clinic_settings, users
+from services import clinic_settings
 from services.core.clock import local_today
 from services.core.db import get_db
-
-RETRIES = 60
-
-
-@pytest.fixture(autouse=True)
-def no_login_delay(monkeypatch):
-    monkeypatch.setattr(users, 'FAILED_LOGIN_DELAY_S', 0)
-
-
-@pytest.fixture(autouse=True)
-def restore_settings():
-    yield
-    clinic_settings.put_in_force(None)
-
-
-def element(user: User, marker: str):
-    return next(iter(user.find(marker=marker).elements))
+from tests.conftest import RETRIES, element
+from tests.pages.admin.helpers import restore_settings  # noqa: F401 - an autouse fixture
 
 
 async def saved(user: User) -> None:
@@ -39,17 +23,66 @@ async def saved(user: User) -> None:
     await asyncio.sleep(0.6)  # let the notification go, so the next "Saved." is a new one
 
 
-async def sign_in_first_time(user: User, username: str, temporary: str, own: str) -> None:
-    await user.open('/logout')
-    await user.open('/login')
-    user.find(marker='username').type(username)
-    user.find(marker='password').type(temporary)
-    user.find(marker='sign-in').click()
-    await user.should_see(marker='new-password', retries=RETRIES)
-    user.find(marker='current-password').type(temporary)
-    user.find(marker='new-password').type(own)
-    user.find(marker='repeat-password').type(own)
-    user.find(marker='change-password').click()
+async def open_catalog(user: User, tab: str, add: str) -> None:
+    await user.open(f'/admin/catalog?tab={tab}')
+    await user.should_see(marker=f'{tab}-table', retries=RETRIES)
+    user.find(marker=add).click()
+
+
+async def create_the_administrator(user: User) -> None:
+    await user.open('/')
+    await user.should_see('Create the administrator account', retries=RETRIES)
+    user.find(marker='full-name').type('Đỗ Minh Châu')
+    user.find(marker='username').type('chau')
+    user.find(marker='password').type('first-admin-1')
+    user.find(marker='password-repeat').type('first-admin-1')
+    user.find(marker='create-admin').click()
+    await user.should_see(marker='setup-checklist', retries=RETRIES)
+    await user.should_see('Rooms')
+
+
+async def enter_the_settings(user: User) -> None:
+    await user.open('/admin/settings')
+    await user.should_see(marker='clinic-name-input', retries=RETRIES)
+    user.find(marker='clinic-name-input').clear().type('Phòng khám Hòa An')
+    user.find(marker='clinic-address').type('12 Lê Lợi, Quận 1, TP. Hồ Chí Minh')
+    user.find(marker='clinic-phone').type('028 3823 4567')
+    user.find(marker='save-clinic').click()
+    await saved(user)
+    element(user, 'language').set_value('vi')
+    user.find(marker='save-region').click()
+    await saved(user)
+
+
+async def add_a_specialty_and_a_room(user: User) -> None:
+    await open_catalog(user, 'specialties', 'add-Add specialty')
+    user.find(marker='specialty-name').type('General medicine')
+    user.find(marker='specialty-keywords').type('fever, cough, sore throat')
+    user.find(marker='catalog-save').click()
+    await saved(user)
+    await open_catalog(user, 'rooms', 'add-Add room')
+    user.find(marker='room-code').type('P101')
+    user.find(marker='room-name').type('Phòng khám 101')
+    user.find(marker='catalog-save').click()
+    await saved(user)
+
+
+async def add_a_service_and_a_medicine(user: User) -> None:
+    await open_catalog(user, 'services', 'add-service-search')
+    await user.should_see(marker='service-code', retries=RETRIES)
+    user.find(marker='service-code').type('KHAM')
+    user.find(marker='service-name').type('General consultation')
+    user.find(marker='service-duration').clear().type('20')
+    user.find(marker='service-price').type('150,000')
+    user.find(marker='catalog-save').click()
+    await saved(user)
+    await open_catalog(user, 'medicines', 'add-medicine-search')
+    user.find(marker='medicine-code').type('PARA500')
+    user.find(marker='medicine-name').type('Paracetamol 500 mg')
+    user.find(marker='medicine-price').type('1,500')
+    user.find(marker='medicine-reorder').clear().type('200')
+    user.find(marker='catalog-save').click()
+    await saved(user)
 
 
 async def create_account(user: User, full_name: str, username: str, role: str, license_number: str = '') -> str:
@@ -67,73 +100,8 @@ async def create_account(user: User, full_name: str, username: str, role: str, l
     return element(user, 'temporary-password').text
 
 
-async def test_a_fresh_clinic_is_set_up_through_the_pages_and_takes_a_booking(user: User):
-    # 1. First start: the administrator account
-    await user.open('/')
-    await user.should_see('Create the administrator account', retries=RETRIES)
-    user.find(marker='full-name').type('Đỗ Minh Châu')
-    user.find(marker='username').type('chau')
-    user.find(marker='password').type('first-admin-1')
-    user.find(marker='password-repeat').type('first-admin-1')
-    user.find(marker='create-admin').click()
-    await user.should_see(marker='setup-checklist', retries=RETRIES)
-    await user.should_see('Rooms')
-
-    # 2. Settings
-    await user.open('/admin/settings')
-    await user.should_see(marker='clinic-name-input', retries=RETRIES)
-    user.find(marker='clinic-name-input').clear().type('Phòng khám Hòa An')
-    user.find(marker='clinic-address').type('12 Lê Lợi, Quận 1, TP. Hồ Chí Minh')
-    user.find(marker='clinic-phone').type('028 3823 4567')
-    user.find(marker='save-clinic').click()
-    await saved(user)
-    element(user, 'language').set_value('vi')
-    user.find(marker='save-region').click()
-    await saved(user)
-
-    # 3. Catalog: a specialty, a room, a service with its price, a medicine
-    await user.open('/admin/catalog?tab=specialties')
-    await user.should_see(marker='specialties-table', retries=RETRIES)
-    user.find(marker='add-Add specialty').click()
-    user.find(marker='specialty-name').type('General medicine')
-    user.find(marker='specialty-keywords').type('fever, cough, sore throat')
-    user.find(marker='catalog-save').click()
-    await saved(user)
-    await user.open('/admin/catalog?tab=rooms')
-    await user.should_see(marker='rooms-table', retries=RETRIES)
-    user.find(marker='add-Add room').click()
-    user.find(marker='room-code').type('P101')
-    user.find(marker='room-name').type('Phòng khám 101')
-    user.find(marker='catalog-save').click()
-    await saved(user)
-    await user.open('/admin/catalog?tab=services')
-    await user.should_see(marker='services-table', retries=RETRIES)
-    user.find(marker='add-service-search').click()
-    await user.should_see(marker='service-code', retries=RETRIES)
-    user.find(marker='service-code').type('KHAM')
-    user.find(marker='service-name').type('General consultation')
-    user.find(marker='service-duration').clear().type('20')
-    user.find(marker='service-price').type('150,000')
-    user.find(marker='catalog-save').click()
-    await saved(user)
-    await user.open('/admin/catalog?tab=medicines')
-    await user.should_see(marker='medicines-table', retries=RETRIES)
-    user.find(marker='add-medicine-search').click()
-    user.find(marker='medicine-code').type('PARA500')
-    user.find(marker='medicine-name').type('Paracetamol 500 mg')
-    user.find(marker='medicine-price').type('1,500')
-    user.find(marker='medicine-reorder').clear().type('200')
-    user.find(marker='catalog-save').click()
-    await saved(user)
-
-    # 4. Staff: a doctor (with license) and a receptionist
-    await create_account(user, 'Nguyễn Thị Lan', 'lan', 'doctor', license_number='CCHN-0001')
-    reception_password = await create_account(user, 'Trần Thu Hà', 'thuha', 'receptionist')
-
-    # 5. The doctor: specialty, service, hours every day (so the test does not depend on the weekday)
-    async with get_db().read() as session:
-        doctor = (await session.exec(select(Doctor))).one()
-        service = (await session.exec(select(Service))).one()
+async def set_up_the_doctor(user: User, doctor: Doctor, service: Service) -> None:
+    """Specialty, service, and hours every day (so the test does not depend on the weekday)."""
     await user.open('/admin/doctors')
     await user.should_see(marker='doctors', retries=RETRIES)
     await user.open(f'/admin/doctors/{doctor.id}')
@@ -147,6 +115,9 @@ async def test_a_fresh_clinic_is_set_up_through_the_pages_and_takes_a_booking(us
     element(user, 'hours-end').set_value('17:00')
     user.find(marker='add-hours').click()
     await user.should_see('Hours added.', retries=RETRIES)
+
+
+async def check_the_clinic_is_set_up(user: User, doctor: Doctor) -> None:
     await user.open('/admin')
     await user.should_not_see(marker='setup-checklist', retries=RETRIES)
     async with get_db().read() as session:
@@ -155,15 +126,31 @@ async def test_a_fresh_clinic_is_set_up_through_the_pages_and_takes_a_booking(us
         assert (await session.exec(select(Medicine))).one().price == 1500
     assert clinic_settings.current().clinic_name == 'Phòng khám Hòa An' and clinic_settings.current().language == 'vi'
 
-    # 6. The receptionist signs in (sets her own password), registers a patient and books her
-    await sign_in_first_time(user, 'thuha', reception_password, 'ha-own-pass-1')
+
+async def sign_in_first_time(user: User, username: str, temporary: str, own: str) -> None:
+    await user.open('/logout')
+    await user.open('/login')
+    user.find(marker='username').type(username)
+    user.find(marker='password').type(temporary)
+    user.find(marker='sign-in').click()
+    await user.should_see(marker='new-password', retries=RETRIES)
+    user.find(marker='current-password').type(temporary)
+    user.find(marker='new-password').type(own)
+    user.find(marker='repeat-password').type(own)
+    user.find(marker='change-password').click()
     await user.should_see(marker='station-title', content='Reception', retries=RETRIES)
+
+
+async def register_a_patient(user: User) -> None:
     await user.open('/reception/patients/new')
     await user.should_see(marker='full-name', retries=RETRIES)
     user.find(marker='full-name').type('Lê Thị Hồng')
     user.find(marker='phone').type('0901234567')
     user.find(marker='save-patient').click()
     await user.should_see(marker='patient-heading', content='Lê Thị Hồng', retries=RETRIES)
+
+
+async def book_her_next_week(user: User, service: Service) -> None:
     user.find(marker='book').click()
     await user.should_see(marker='service', retries=RETRIES)
     element(user, 'service').set_value(service.id)
@@ -178,6 +165,23 @@ async def test_a_fresh_clinic_is_set_up_through_the_pages_and_takes_a_booking(us
     user.find(marker='reason').type('Sốt, ho')
     user.find(marker='confirm-booking').click()
     await user.should_see('Upcoming appointments (1)', retries=RETRIES)
+
+
+async def test_a_fresh_clinic_is_set_up_through_the_pages_and_takes_a_booking(user: User):
+    await create_the_administrator(user)
+    await enter_the_settings(user)
+    await add_a_specialty_and_a_room(user)
+    await add_a_service_and_a_medicine(user)
+    await create_account(user, 'Nguyễn Thị Lan', 'lan', 'doctor', license_number='CCHN-0001')
+    reception_password = await create_account(user, 'Trần Thu Hà', 'thuha', 'receptionist')
+    async with get_db().read() as session:
+        doctor = (await session.exec(select(Doctor))).one()
+        service = (await session.exec(select(Service))).one()
+    await set_up_the_doctor(user, doctor, service)
+    await check_the_clinic_is_set_up(user, doctor)
+    await sign_in_first_time(user, 'thuha', reception_password, 'ha-own-pass-1')
+    await register_a_patient(user)
+    await book_her_next_week(user, service)
     async with get_db().read() as session:
         appointment = (await session.exec(select(Appointment))).one()
     assert appointment.doctor_id == doctor.id and appointment.end_at - appointment.start_at == timedelta(minutes=20)

@@ -1,0 +1,190 @@
+"""Administration, the catalog: the dialog that creates or edits a specialty, a room, a service or a medicine.
+
+``Save`` runs one service action, and so does ``Deactivate`` / ``Reactivate`` where the item has it. Amounts are
+shown as people type them and read back by the one money parser."""
+from __future__ import annotations
+
+from typing import Any
+
+from nicegui import ui
+
+from clinic_ui.widgets import amount_text, error_text, staff_action
+from models import Medicine, Room, RoomKind, Service, ServiceKind, Specialty
+from services import catalog, clinic_settings
+from services.access import Actor
+from services.core.money import parse_money
+
+ROOM_KINDS = {kind.value: kind.value.capitalize() for kind in RoomKind}
+SERVICE_KINDS = {kind.value: kind.value.capitalize() for kind in ServiceKind}
+
+
+def _input(label: str, value: object = '', mark: str = '', classes: str = 'w-full') -> ui.input:
+    field = ui.input(label, value='' if value is None else str(value)).props('outlined dense').classes(classes)
+    return field.mark(mark) if mark else field
+
+
+class CatalogForm:
+    """The dialog; a subclass makes its fields (``fields``) and names its actions (``save_item``, and
+    ``set_item_active`` unless its items are never deactivated)."""
+    new_title = ''
+    deactivates = True
+
+    def __init__(self, actor: Actor, item: Any = None) -> None:
+        self.actor = actor
+        self.item = item
+        self.settings = clinic_settings.current()
+        with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-lg gap-2').mark('catalog-dialog'):
+            ui.label(self.title(item) if item else self.new_title).classes('text-xl font-semibold')
+            self.fields(item)
+            self.error = error_text()
+            with ui.row().classes('w-full items-center'):
+                if item is not None and self.deactivates:
+                    ui.button('Reactivate' if not item.is_active else 'Deactivate', on_click=self.toggle_active) \
+                        .props('flat no-caps color=grey-8').mark('catalog-toggle')
+                ui.space()
+                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps')
+                ui.button('Save', on_click=self.save).props('unelevated no-caps').mark('catalog-save')
+        self.dialog.open()
+
+    def title(self, item: Any) -> str:
+        return item.name
+
+    def fields(self, item: Any) -> None:
+        raise NotImplementedError
+
+    async def save_item(self, session) -> Any:
+        raise NotImplementedError
+
+    async def set_item_active(self, session, item_id: int, active: bool) -> Any:
+        raise NotImplementedError
+
+    @property
+    def item_id(self) -> int | None:
+        return self.item.id if self.item else None
+
+    def value(self, name: str, new: object = '') -> Any:
+        """The item's ``name`` as the form shows it; ``new`` for a new item."""
+        return getattr(self.item, name) if self.item else new
+
+    def price_input(self, label: str, mark: str) -> ui.input:
+        """A price as people type it, in the clinic's currency."""
+        shown = amount_text(self.item.price) if self.item else ''
+        return ui.input(f'{label} ({self.settings.currency})', value=shown) \
+            .props('outlined dense inputmode=decimal').classes('grow').mark(mark)
+
+    def price(self, field: ui.input) -> int:
+        return parse_money(field.value, self.settings.currency_exponent, 'price')
+
+    async def save(self) -> None:
+        if await staff_action(self.save_item, error_label=self.error, success='Saved.') is not None:
+            self.dialog.close()
+
+    async def toggle_active(self) -> None:
+        active = not self.item.is_active
+        if await staff_action(lambda s: self.set_item_active(s, self.item.id, active), error_label=self.error,
+                              success='Reactivated.' if active else 'Deactivated.') is not None:
+            self.dialog.close()
+
+
+class SpecialtyForm(CatalogForm):
+    new_title = 'New specialty'
+    deactivates = False
+
+    def fields(self, item: Specialty | None) -> None:
+        self.name = _input('Name', self.value('name'), 'specialty-name')
+        self.keywords = ui.textarea('Complaints that lead here (comma-separated, e.g. fever, cough)',
+                                    value=self.value('keywords')).props('outlined dense autogrow') \
+            .classes('w-full').mark('specialty-keywords')
+        self.description = _input('Description (optional)', self.value('description'))
+
+    async def save_item(self, session) -> Specialty:
+        return await catalog.save_specialty(session, self.actor, self.item_id, name=self.name.value,
+                                            description=self.description.value, keywords=self.keywords.value)
+
+
+class RoomForm(CatalogForm):
+    new_title = 'New room'
+
+    def title(self, item: Room) -> str:
+        return f'Room {item.code}'
+
+    def fields(self, item: Room | None) -> None:
+        self.code = _input('Code (on tickets and the board, e.g. R101)', self.value('code'), 'room-code')
+        self.name = _input('Name (e.g. Consultation room 1)', self.value('name'), 'room-name')
+        self.kind = ui.select(ROOM_KINDS, label='Used for',
+                              value=self.value('kind', RoomKind.CONSULTATION).value) \
+            .props('outlined dense').classes('w-full').mark('room-kind')
+        self.floor = _input('Floor (optional)', self.value('floor'))
+
+    async def save_item(self, session) -> Room:
+        return await catalog.save_room(session, self.actor, self.item_id, code=self.code.value, name=self.name.value,
+                                       kind=self.kind.value or '', floor=self.floor.value)
+
+    async def set_item_active(self, session, room_id: int, active: bool) -> Room:
+        return await catalog.set_room_active(session, self.actor, room_id, active)
+
+
+class ServiceForm(CatalogForm):
+    """A service with its price and duration; ``specialties`` are the choices for its specialty."""
+    new_title = 'New service'
+
+    def __init__(self, actor: Actor, item: Service | None, specialties: dict[int, str]) -> None:
+        self.specialties = specialties
+        super().__init__(actor, item)
+
+    def fields(self, item: Service | None) -> None:
+        self.code = _input('Code (e.g. CONS-GEN)', self.value('code'), 'service-code')
+        self.name = _input('Name', self.value('name'), 'service-name')
+        self.kind = ui.select(SERVICE_KINDS, label='Kind',
+                              value=self.value('kind', ServiceKind.CONSULTATION).value) \
+            .props('outlined dense').classes('w-full').mark('service-kind')
+        self.specialty = ui.select({0: '—', **self.specialties}, label='Specialty (optional)',
+                                   value=self.value('specialty_id') or 0) \
+            .props('outlined dense').classes('w-full').mark('service-specialty')
+        with ui.row().classes('w-full gap-2 no-wrap'):
+            self.duration = ui.input('Duration (minutes)', value=str(self.value('duration_minutes', 15))) \
+                .props('outlined dense inputmode=numeric').classes('grow').mark('service-duration')
+            self.price_field = self.price_input('Price', 'service-price')
+        if item:
+            ui.label('A new price applies from now on; invoices already made keep their prices.') \
+                .classes('text-xs text-slate-600')
+        self.description = _input('Description (optional)', self.value('description'))
+
+    async def save_item(self, session) -> Service:
+        return await catalog.save_service(session, self.actor, self.item_id, code=self.code.value,
+                                          name=self.name.value, kind=self.kind.value or '',
+                                          duration_minutes=(self.duration.value or '').strip() or None,
+                                          price=self.price(self.price_field), specialty_id=self.specialty.value or None,
+                                          description=self.description.value)
+
+    async def set_item_active(self, session, service_id: int, active: bool) -> Service:
+        return await catalog.set_service_active(session, self.actor, service_id, active)
+
+
+class MedicineForm(CatalogForm):
+    new_title = 'New medicine'
+
+    def fields(self, item: Medicine | None) -> None:
+        with ui.row().classes('w-full gap-2 no-wrap'):
+            self.code = _input('Code', self.value('code'), 'medicine-code', 'w-32')
+            self.name = _input('Name (e.g. Paracetamol 500 mg)', self.value('name'), 'medicine-name', 'grow')
+        self.generic = _input('Generic name (optional)', self.value('generic_name'))
+        with ui.row().classes('w-full gap-2 no-wrap'):
+            self.form = _input('Form', self.value('form', 'tablet'), classes='grow')
+            self.strength = _input('Strength', self.value('strength'), classes='grow')
+        with ui.row().classes('w-full gap-2 no-wrap'):
+            self.unit = _input('Unit counted and sold', self.value('unit', 'tablet'), 'medicine-unit', 'grow')
+            self.price_field = self.price_input('Price per unit', 'medicine-price')
+            self.reorder = ui.input('Reorder level', value=str(self.value('reorder_level', 0))) \
+                .props('outlined dense inputmode=numeric').classes('w-32').mark('medicine-reorder')
+
+    async def save_item(self, session) -> Medicine:
+        return await catalog.save_medicine(session, self.actor, self.item_id, code=self.code.value,
+                                           name=self.name.value, unit=self.unit.value,
+                                           price=self.price(self.price_field),
+                                           reorder_level=(self.reorder.value or '').strip(),
+                                           generic_name=self.generic.value, form=self.form.value,
+                                           strength=self.strength.value)
+
+    async def set_item_active(self, session, medicine_id: int, active: bool) -> Medicine:
+        return await catalog.set_medicine_active(session, self.actor, medicine_id, active)

@@ -1,0 +1,166 @@
+"""Administration: the dashboard for a chosen period (visits, revenue, waiting and consultation times,
+workload per doctor, no-shows), drawn with ECharts."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from nicegui import ui
+
+from clinic_ui.routes import staff_page
+from clinic_ui.stations import ADMIN
+from clinic_ui.widgets import amount_text, back_link, error_text, staff_read
+from services import clinic_settings, dashboard
+from services.access import Actor
+from services.core.clock import local_today
+
+METHOD_LABELS = {'cash': 'Cash', 'card': 'Card', 'bank_transfer': 'Bank transfer', 'e_wallet': 'E-wallet',
+                 'insurance': 'Insurance'}
+CHART_CLASSES = 'w-full h-72'
+
+
+def _bar(title: str, labels: list[str], values: list, *, color: str = '#0f766e', unit: str = '') -> dict:
+    return {'title': {'text': title, 'textStyle': {'fontSize': 14}},
+            'tooltip': {'trigger': 'axis'}, 'grid': {'left': 60, 'right': 16, 'top': 40, 'bottom': 30},
+            'xAxis': {'type': 'category', 'data': labels},
+            'yAxis': {'type': 'value', 'name': unit, 'minInterval': 1},
+            'series': [{'type': 'bar', 'data': values, 'itemStyle': {'color': color}}]}
+
+
+def _lines(title: str, labels: list[str], series: dict[str, list], unit: str) -> dict:
+    return {'title': {'text': title, 'textStyle': {'fontSize': 14}}, 'tooltip': {'trigger': 'axis'},
+            'legend': {'bottom': 0}, 'grid': {'left': 60, 'right': 16, 'top': 40, 'bottom': 50},
+            'xAxis': {'type': 'category', 'data': labels}, 'yAxis': {'type': 'value', 'name': unit},
+            'series': [{'type': 'line', 'name': name, 'data': values, 'connectNulls': True, 'smooth': True}
+                       for name, values in series.items()]}
+
+
+def _pie(title: str, data: dict[str, float]) -> dict:
+    return {'title': {'text': title, 'textStyle': {'fontSize': 14}}, 'tooltip': {'trigger': 'item'},
+            'legend': {'bottom': 0},
+            'series': [{'type': 'pie', 'radius': ['40%', '70%'], 'center': ['50%', '48%'],
+                        'data': [{'name': k, 'value': v} for k, v in data.items()]}]}
+
+
+class Period:
+    """The days the dashboard sums: two date fields and quick choices (the last 7, 30 or 90 days)."""
+
+    def __init__(self, today: date) -> None:
+        self.today = today
+        with ui.row().classes('w-full items-end gap-2'):
+            self.first_day = ui.input('From', value=(today - timedelta(days=29)).isoformat()) \
+                .props('outlined dense type=date stack-label').classes('w-40').mark('dashboard-from')
+            self.last_day = ui.input('To', value=today.isoformat()).props('outlined dense type=date stack-label') \
+                .classes('w-40').mark('dashboard-to')
+            for label, days in (('Last 7 days', 7), ('Last 30 days', 30), ('Last 90 days', 90)):
+                ui.button(label, on_click=lambda d=days: self.choose_last(d)).props('flat no-caps dense')
+
+    def days(self) -> tuple[date, date] | None:
+        try:
+            return date.fromisoformat(self.first_day.value or ''), date.fromisoformat(self.last_day.value or '')
+        except ValueError:
+            return None
+
+    def on_change(self, handler) -> None:
+        self.first_day.on_value_change(handler)
+        self.last_day.on_value_change(handler)
+
+    def choose_last(self, days: int) -> None:
+        self.first_day.set_value((self.today - timedelta(days=days - 1)).isoformat())
+        self.last_day.set_value(self.today.isoformat())
+
+
+class Figures:
+    """The period's key figures, one card each."""
+
+    def __init__(self, currency: str) -> None:
+        self.labels: dict[str, ui.label] = {}
+        with ui.row().classes('w-full gap-3'):
+            for key, label in (('visits', 'Visits'), ('revenue', f'Revenue ({currency})'), ('wait', 'Average wait'),
+                               ('consult', 'Average consultation'), ('no_show', 'No-show rate')):
+                with ui.card().classes('px-4 py-3 min-w-[11rem]').mark(f'kpi-{key}'):
+                    self.labels[key] = ui.label('—').classes('text-2xl font-semibold text-primary')
+                    ui.label(label).classes('text-sm text-slate-600')
+                    if key == 'no_show':
+                        self.no_show_detail = ui.label('').classes('text-xs text-slate-500')
+
+    def show(self, data: dashboard.Dashboard) -> None:
+        self.labels['visits'].set_text(f'{data.total_visits:,}')
+        self.labels['revenue'].set_text(amount_text(data.total_revenue))
+        self.labels['wait'].set_text(_minutes(data.avg_wait))
+        self.labels['consult'].set_text(_minutes(data.avg_consultation))
+        rate = data.no_show_rate
+        self.labels['no_show'].set_text(f'{rate:.1%}' if rate is not None else '—')
+        self.no_show_detail.set_text(f'{data.no_shows} of {data.appointments_due} booked appointments')
+
+
+def _minutes(value: float | None) -> str:
+    return f'{value:.0f} min' if value is not None else '—'
+
+
+class Charts:
+    """Visits and revenue per day, revenue by payment method, average times per day, visits per doctor."""
+
+    def __init__(self, currency: str, exponent: int) -> None:
+        self.currency = currency
+        self.exponent = exponent
+        with ui.element('div').classes('w-full grid gap-4 grid-cols-1 lg:grid-cols-2'):
+            self.visits = self._chart(_bar('Visits per day', [], []), 'chart-visits')
+            self.revenue = self._chart(_bar('Revenue per day', [], [], color='#2563eb'), 'chart-revenue')
+            self.methods = self._chart(_pie('Revenue by payment method', {}), 'chart-methods')
+            self.times = self._chart(_lines('Average times per day', [], {}, 'min'), 'chart-times')
+            self.doctors = self._chart(_bar('Visits per doctor', [], []), 'chart-doctors', 'lg:col-span-2')
+
+    @staticmethod
+    def _chart(options: dict, mark: str, classes: str = '') -> ui.echart:
+        with ui.card().classes(classes):
+            return ui.echart(options).classes(CHART_CLASSES).mark(mark)
+
+    def major(self, amount: int) -> float:
+        return round(amount / 10 ** self.exponent, self.exponent)
+
+    def show(self, data: dashboard.Dashboard) -> None:
+        labels = [d.strftime('%d/%m') for d in data.days]
+        self.visits.options.update(_bar('Visits per day', labels, data.visits_per_day))
+        self.revenue.options.update(_bar('Revenue per day', labels, [self.major(v) for v in data.revenue_per_day],
+                                         color='#2563eb', unit=self.currency))
+        self.methods.options.update(_pie('Revenue by payment method', {
+            METHOD_LABELS.get(k, k): self.major(v) for k, v in data.revenue_by_method.items()}))
+        self.times.options.update(_lines('Average times per day (minutes)', labels, {
+            'Waiting (check-in to consultation)': data.avg_wait_per_day,
+            'Consultation': data.avg_consult_per_day}, 'min'))
+        self.doctors.options.update(_bar('Visits per doctor', [d.name for d in data.doctors],
+                                         [d.visits for d in data.doctors], color='#7c3aed'))
+        for chart in (self.visits, self.revenue, self.methods, self.times, self.doctors):
+            chart.update()
+
+
+class Dashboard:
+    """The period, its figures and its charts, read again when the period changes."""
+
+    def __init__(self, actor: Actor) -> None:
+        settings = clinic_settings.current()
+        self.actor = actor
+        self.tz = settings.tz
+        self.period = Period(local_today(settings.tz))
+        self.error = error_text()
+        self.figures = Figures(settings.currency)
+        self.charts = Charts(settings.currency, settings.currency_exponent)
+        self.period.on_change(self.load)
+
+    async def load(self) -> None:
+        days = self.period.days()
+        if days is None:
+            self.error.set_text('Please enter both days.')
+            return
+        data = await staff_read(lambda s: dashboard.build(s, self.actor, start_day=days[0], end_day=days[1],
+                                                          tz=self.tz), error_label=self.error)
+        if data is not None:
+            self.figures.show(data)
+            self.charts.show(data)
+
+
+@staff_page(ADMIN, '/admin/dashboard', title='Dashboard')
+async def dashboard_page(actor: Actor):
+    back_link()
+    board = Dashboard(actor)
+    ui.timer(0.05, board.load, once=True)  # the page shows at once; the figures follow

@@ -1,0 +1,49 @@
+"""Administration: clinic settings (name, logo, region, queue prefixes, email server with a test email); the panels
+are in ``settings_panels.py``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.responses import FileResponse, PlainTextResponse
+from nicegui import ui
+
+from clinic_ui.live import subscribe
+from clinic_ui.routes import staff_file, staff_page
+from clinic_ui.stations import ADMIN
+from clinic_ui.widgets import back_link, staff_read
+from services import clinic_settings
+from services.access import Actor
+from services.core.events import SettingsChanged, StaffChanged
+
+from .settings_panels import LOGO_URL, ClinicPanel, MailPanel, PrefixesPanel, RegionPanel
+
+
+@staff_page(ADMIN, '/admin/settings', title='Clinic settings')
+async def settings_page(actor: Actor):
+    settings = clinic_settings.current()
+    prefixes = await staff_read(lambda s: clinic_settings.queue_prefixes(s, actor))
+    if prefixes is None:
+        return
+    back_link()
+    with ui.element('div').classes('w-full grid gap-4 grid-cols-1 lg:grid-cols-2'):
+        ClinicPanel(actor, settings)
+        RegionPanel(actor, settings)
+        MailPanel(actor, settings)
+        queues = PrefixesPanel(actor)
+    queues.show(prefixes)
+
+    async def refresh() -> None:
+        fresh = await staff_read(lambda s: clinic_settings.queue_prefixes(s, actor), touch=False)
+        if fresh is not None:
+            queues.show(fresh)
+
+    subscribe(SettingsChanged, refresh)
+    subscribe(StaffChanged, refresh)
+
+
+@staff_file(ADMIN, LOGO_URL)
+async def logo_file(actor: Actor):
+    path = clinic_settings.current().clinic_logo
+    if not path or not Path(path).is_file():
+        return PlainTextResponse('No logo.', status_code=404)
+    return FileResponse(path, headers={'Cache-Control': 'no-store'})

@@ -1,0 +1,46 @@
+"""The catalog page: a room and a medicine, with clear messages before they are saved."""
+from __future__ import annotations
+
+from nicegui.testing import User
+from sqlmodel import select
+
+from models import Room
+from services.core.db import get_db
+from tests.conftest import RETRIES, element
+from tests.pages.admin.helpers import rows_where, signed_in
+
+
+async def test_a_new_room_gets_clear_messages_and_is_saved(user: User):
+    await signed_in(user)
+    await user.open('/admin/catalog?tab=rooms')
+    await user.should_see(marker='rooms-table', retries=RETRIES)
+    user.find(marker='add-Add room').click()
+    await user.should_see('New room', retries=RETRIES)
+    user.find(marker='room-code').type('R 1!')
+    user.find(marker='room-name').type('Ultrasound')
+    user.find(marker='catalog-save').click()
+    await user.should_see('The code needs 1 to 20 characters', retries=RETRIES)
+    user.find(marker='room-code').clear().type('US1')
+    element(user, 'room-kind').set_value('imaging')
+    user.find(marker='catalog-save').click()
+    await user.should_see('Saved.', retries=RETRIES)
+    async with get_db().read() as session:
+        room = (await session.exec(select(Room).where(Room.code == 'US1'))).one()
+    assert room.kind.value == 'imaging'
+
+
+async def test_a_new_medicines_price_is_read_as_typed(user: User):
+    await signed_in(user)
+    await user.open('/admin/catalog?tab=medicines')
+    await user.should_see(marker='medicines-table', retries=RETRIES)
+    user.find(marker='add-medicine-search').click()
+    user.find(marker='medicine-code').type('AMOX500')
+    user.find(marker='medicine-name').type('Amoxicillin 500 mg')
+    user.find(marker='medicine-price').type('1.5')
+    user.find(marker='catalog-save').click()
+    await user.should_see('too many decimals', retries=RETRIES)
+    user.find(marker='medicine-price').clear().type('2,500')
+    user.find(marker='medicine-reorder').clear().type('100')
+    user.find(marker='catalog-save').click()
+    await user.should_see('Saved.', retries=RETRIES)
+    await rows_where(user, 'medicines-table', lambda rows: any(r['price'] == '2,500 VND' for r in rows))

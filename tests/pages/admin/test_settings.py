@@ -1,0 +1,32 @@
+"""The settings page: the clinic's name, checked, saved, shown everywhere and audited."""
+from __future__ import annotations
+
+from nicegui.testing import User
+
+from services import clinic_settings
+from tests.conftest import RETRIES, element
+from tests.pages.admin.helpers import restore_settings, rows_where, signed_in  # noqa: F401 - an autouse fixture
+
+
+async def test_settings_change_the_clinic_name_everywhere(user: User):
+    await signed_in(user)
+    await user.open('/admin/settings')
+    await user.should_see(marker='clinic-name-input', retries=RETRIES)
+    user.find(marker='clinic-name-input').clear()
+    user.find(marker='save-clinic').click()
+    await user.should_see('Please enter the clinic name.', retries=RETRIES)
+    user.find(marker='clinic-name-input').type('Phòng khám Hòa An')
+    user.find(marker='clinic-phone').type('abc')
+    user.find(marker='save-clinic').click()
+    await user.should_see('6 to 15 digits', retries=RETRIES)
+    user.find(marker='clinic-phone').clear().type('028 3823 4567')
+    user.find(marker='save-clinic').click()
+    await user.should_see('Saved.', retries=RETRIES)
+    assert clinic_settings.current().clinic_name == 'Phòng khám Hòa An'
+    await user.open('/admin')
+    await user.should_see(marker='clinic-name', content='Phòng khám Hòa An', retries=RETRIES)
+    await user.open('/admin/audit')
+    await user.should_see(marker='audit-table', retries=RETRIES)
+    element(user, 'audit-kind').set_value('settings')
+    await rows_where(user, 'audit-table', lambda rows: any(
+        r['detail'] == 'clinic_name: "Clinic Flow" -> "Phòng khám Hòa An"' for r in rows))

@@ -1,0 +1,101 @@
+"""The catalog: prices that never alter past invoices, prices as typed, codes, deactivating instead of deleting,
+the keywords that lead a complaint to a specialty."""
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from models import AuditLog, Invoice, InvoiceItem, InvoiceItemKind
+from services import booking, catalog
+from services.core.errors import Conflict, ValidationError
+from services.core.money import parse_money
+from tests.factories import make_clinic
+
+
+async def audit_actions(db) -> set[str]:
+    async with db.read() as session:
+        return set((await session.exec(select(AuditLog.action))).all())
+
+
+async def test_a_price_change_never_alters_past_invoices(db):
+    clinic = await make_clinic(db)
+    async with db.write() as session:
+        invoice = Invoice(number='INV-2026-000001', patient_id=clinic.patient_ids[0], subtotal=150_000,
+                          total=150_000)
+        session.add(invoice)
+        await session.flush()
+        session.add(InvoiceItem(invoice_id=invoice.id, kind=InvoiceItemKind.CONSULTATION,
+                                description='General consultation', service_id=clinic.consultation_id,
+                                unit_price=150_000, line_total=150_000))
+        await session.commit()
+    async with db.write() as session:
+        await catalog.save_service(session, clinic.admin, clinic.consultation_id, code='C1',
+                                   name='General consultation', kind='consultation', duration_minutes=20,
+                                   price=parse_money('180,000', 0))
+    async with db.read() as session:
+        item = (await session.exec(select(InvoiceItem).where(InvoiceItem.invoice_id == invoice.id))).one()
+        stored_invoice = await session.get(Invoice, invoice.id)
+        page = await catalog.list_services(session, clinic.admin, search='general')
+    assert (item.unit_price, item.line_total, stored_invoice.total) == (150_000, 150_000, 150_000)
+    assert page.rows[0].price == 180_000 and page.rows[0].duration_minutes == 20
+    async with db.read() as session:
+        change = (await session.exec(select(AuditLog).where(AuditLog.action == 'service_updated'))).one()
+    assert "price 150000 -> 180000" in change.detail
+
+
+@pytest.mark.parametrize('text, exponent, expected', [('150,000', 0, 150_000), ('12.50', 2, 1250), ('0', 0, 0)])
+def test_a_typed_price_is_read_into_minor_units(text, exponent, expected):
+    assert parse_money(text, exponent) == expected
+
+
+@pytest.mark.parametrize('text, message', [('', 'enter the price'), ('abc', 'must be a number'),
+                                           ('-5', 'cannot be negative'), ('1.5', 'too many decimals')])
+def test_a_price_that_cannot_be_read_gets_a_clear_message(text, message):
+    with pytest.raises(ValidationError, match=message):
+        parse_money(text, 0, 'price')
+
+
+async def test_the_catalog_refuses_a_taken_code_and_bad_values(db):
+    clinic = await make_clinic(db)
+    async with db.write() as session:
+        with pytest.raises(Conflict, match='R1 is already used by the room "Room 1"'):
+            await catalog.save_room(session, clinic.admin, None, code='r1', name='Another', kind='consultation')
+    async with db.write() as session:
+        with pytest.raises(ValidationError, match='duration'):
+            await catalog.save_service(session, clinic.admin, None, code='X1', name='X', kind='lab',
+                                       duration_minutes=0, price=100)
+    async with db.write() as session:
+        with pytest.raises(ValidationError, match='code needs'):
+            await catalog.save_medicine(session, clinic.admin, None, code='bad code!', name='X', unit='tablet',
+                                        price=100, reorder_level=5)
+
+
+async def test_a_room_in_a_doctors_weekly_hours_stays_active(db):
+    clinic = await make_clinic(db)
+    async with db.write() as session:
+        with pytest.raises(Conflict, match='weekly hours of Dr. Nguyễn Thị Lan'):
+            await catalog.set_room_active(session, clinic.admin, clinic.room_ids[0], False)
+
+
+async def test_a_medicine_is_deactivated_instead_of_deleted(db):
+    clinic = await make_clinic(db)
+    async with db.write() as session:
+        medicine = await catalog.save_medicine(session, clinic.admin, None, code='PARA500', name='Paracetamol 500 mg',
+                                               unit='tablet', price=1_500, reorder_level='200')
+    async with db.write() as session:
+        await catalog.set_medicine_active(session, clinic.admin, medicine.id, False)
+    async with db.read() as session:
+        page = await catalog.list_medicines(session, clinic.admin, search='para')
+    assert page.total == 1 and not page.rows[0].is_active
+    assert {'medicine_created', 'medicine_deactivated'} <= await audit_actions(db)
+
+
+async def test_a_specialtys_keywords_lead_a_complaint_to_it(db):
+    clinic = await make_clinic(db)
+    async with db.write() as session:
+        specialty = await catalog.save_specialty(session, clinic.admin, None, name='Cardiology',
+                                                 keywords='Chest pain;  palpitations\nchest pain')
+    async with db.read() as session:
+        found = await booking.specialties_for_complaint(session, 'palpitations at night')
+    assert specialty.keywords == 'chest pain, palpitations' and [s.name for s in found] == ['Cardiology']
+    assert 'specialty_created' in await audit_actions(db)
