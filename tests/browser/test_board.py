@@ -18,8 +18,8 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 
+from tests.browser.test_journeys import CHROMEDRIVER, CHROMIUM, PASSWORD, _postgres_admin, free_port, sign_in, wait
 from tests.conftest import ROOT, TEST_DATABASE_URL
-from tests.test_browser import CHROMEDRIVER, CHROMIUM, PASSWORD, _postgres_admin, free_port, sign_in, wait
 
 TV = (1920, 1080)
 

@@ -18,8 +18,8 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
-from tests.test_board_browser import App, _prepare, chromium
-from tests.test_browser import CHROMEDRIVER, CHROMIUM, PHONE, TABLET, choose_option, click_text, sign_in, wait
+from tests.browser.test_board import App, _prepare, chromium
+from tests.browser.test_journeys import CHROMEDRIVER, CHROMIUM, PHONE, TABLET, choose_option, click_text, sign_in, wait
 
 
 @pytest.fixture(scope='module')
