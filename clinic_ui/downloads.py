@@ -1,13 +1,16 @@
-"""Documents that two stations hand out: prescriptions (the doctor and the pharmacy print them) and result files
-(the doctor and the lab open them). Each checks the role and is audited in the service it calls."""
+"""Documents handed out at more than one station: ticket slips (reception, and wherever a patient is sent on),
+prescriptions (the doctor and the pharmacy print them) and result files (the doctor and the lab open them). Each
+checks the role and is audited in the service it calls; a download has no screen for a message, so a domain error
+goes to ``@staff_file``, which answers with its status (404 for an unknown id)."""
 from __future__ import annotations
 
 from fastapi.responses import FileResponse, Response
 
-from services import clinic_settings, clinical_pdf, files, prescriptions
+from services import checkin, clinic_settings, clinical_pdf, documents, files, prescriptions
 from services.access import Actor
 from services.core.clock import local_today
-from services.core.db import get_db
+
+from . import transaction
 
 
 def chart_url(visit_id: int) -> str:
@@ -17,8 +20,8 @@ def chart_url(visit_id: int) -> str:
 
 async def prescription_pdf(actor: Actor, prescription_id: int) -> Response:
     settings = clinic_settings.current()
-    async with get_db().write() as session:
-        printed = await prescriptions.printable(session, actor, prescription_id, today=local_today(settings.tz))
+    printed = await transaction.write(lambda s: prescriptions.printable(s, actor, prescription_id,
+                                                                        today=local_today(settings.tz)))
     pdf = await clinical_pdf.render_prescription(printed, clinic_name=settings.clinic_name,
                                                  clinic_address=settings.clinic_address,
                                                  clinic_phone=settings.clinic_phone, tz=settings.tz)
@@ -28,8 +31,20 @@ async def prescription_pdf(actor: Actor, prescription_id: int) -> Response:
 
 async def result_file(actor: Actor, file_id: int) -> FileResponse:
     """A result file, for doctors and technicians (role-checked and audited by ``files.open_file``)."""
-    async with get_db().write() as session:
-        stored = await files.open_file(session, actor, file_id, data_dir=clinic_settings.current().data_dir)
+    stored = await transaction.write(lambda s: files.open_file(s, actor, file_id,
+                                                               data_dir=clinic_settings.current().data_dir))
     return FileResponse(stored.path, media_type=stored.content_type, filename=stored.filename,
                         content_disposition_type='inline',
                         headers={'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff'})
+
+
+async def ticket_pdf(actor: Actor, visit_id: int) -> Response:
+    """The 80 mm ticket slip of the visit's latest ticket, opened in a new tab to print."""
+    settings = clinic_settings.current()
+    ticket = await transaction.read(lambda s: checkin.ticket_for_visit(s, actor, visit_id))
+    pdf = await documents.render_ticket_slip(
+        clinic_name=settings.clinic_name, ticket=ticket.label, patient_name=ticket.patient_name,
+        doctor=ticket.queue_name, room=ticket.room, issued_at_local=ticket.issued_at.astimezone(settings.tz),
+        waiting_ahead=ticket.waiting_ahead)
+    return Response(pdf, media_type='application/pdf',
+                    headers={'Content-Disposition': f'inline; filename="ticket-{ticket.label}.pdf"'})

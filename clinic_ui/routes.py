@@ -16,12 +16,12 @@ from fastapi import Request
 from fastapi.responses import PlainTextResponse, RedirectResponse
 from nicegui import app, ui
 
-from services import audit, users
+from services import users
 from services.access import Actor
 from services.core.db import get_db
 from services.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 
-from . import auth, layout, tabs
+from . import auth, layout, tabs, transaction
 from .stations import HOME, Station
 
 log = logging.getLogger(__name__)
@@ -80,9 +80,7 @@ async def _resolve_actor(request: Request) -> Actor | RedirectResponse:
 
 
 async def _show_forbidden(actor: Actor, spec: PageSpec) -> None:
-    async with get_db().write() as session:
-        audit.record(session, actor, 'access_denied', detail=spec.path)
-        await session.commit()
+    await transaction.write(lambda s: users.record_refused_page(s, actor, spec.path))
     home = HOME[actor.role]
     with layout.frame(actor, 'No access'):
         with ui.card().classes('max-w-lg'):

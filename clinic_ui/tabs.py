@@ -103,7 +103,3 @@ def _subscribe_once() -> None:
         _open.clear()
         live.subscribe_process(StaffChanged, account_changed)
 
-
-def forget_all() -> None:
-    """Tests: start from no open tabs."""
-    _open.clear()

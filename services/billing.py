@@ -138,22 +138,6 @@ def parse_percent(text: str) -> Decimal:
 
 # --- Reading -------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class OpenInvoice:
-    id: int
-    number: str
-    created_at: datetime
-    patient_code: str
-    patient_name: str
-    total: int
-    amount_paid: int
-    status: InvoiceStatus
-
-    @property
-    def balance(self) -> int:
-        return self.total - self.amount_paid
-
-
 def _live_item():
     return sa.not_(InvoiceItem.is_void)
 

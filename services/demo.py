@@ -123,7 +123,6 @@ ROOMS = [
     ('R202', 'Imaging (X-ray and ultrasound)', RoomKind.IMAGING, '2'),
     ('R203', 'Procedure room', RoomKind.PROCEDURE, '2'),
 ]
-ROOM_BY_KIND = {ServiceKind.LAB: 5, ServiceKind.IMAGING: 6, ServiceKind.PROCEDURE: 7}  # index into ROOMS
 
 # (code, name, kind, specialty or None, minutes, price in VND)
 SERVICES = [

@@ -296,6 +296,12 @@ async def live_session_epoch(session: AsyncSession, user_id: int) -> int | None:
 
 
 @action
+async def record_refused_page(session: AsyncSession, actor: Actor, path: str) -> None:
+    """Someone opened a page their role may not see (audited: it may be curiosity, or a stolen link)."""
+    audit.record(session, actor, 'access_denied', detail=path[:300])
+
+
+@action
 async def record_logout(session: AsyncSession, actor: Actor, *, reason: str = '') -> None:
     audit.record(session, actor, 'logout', entity='user', entity_id=actor.user_id, detail=reason)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -120,3 +121,23 @@ async def sign_in(user, username: str, password: str | None = None, *, station: 
 def element(user, marker: str):
     """The one element with this marker on the simulated user's page."""
     return next(iter(user.find(marker=marker).elements))
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now (for a server the test starts)."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+async def postgres_admin(sql: str) -> None:
+    """Run ``sql`` on the test PostgreSQL server's maintenance database (create or drop a database)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+    url = make_url(TEST_DATABASE_URL)
+    connection = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username,
+                                       password=url.password, database='postgres')
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()

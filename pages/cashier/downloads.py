@@ -5,7 +5,7 @@ from datetime import date
 
 from fastapi.responses import Response
 
-from clinic_ui.file_read import file_read
+from clinic_ui import transaction
 from clinic_ui.routes import staff_file
 from clinic_ui.stations import CASHIER
 from models import PaymentKind, PaymentMethod
@@ -37,7 +37,7 @@ async def _receipt_response(data: receipts.ReceiptData, layout: str) -> Response
 @staff_file(CASHIER, '/cashier/receipts/{number}.pdf')
 async def receipt_pdf(actor: Actor, number: str, layout: str = 'a4'):
     try:
-        data = await file_read(lambda s: receipts.receipt_data(s, actor, number))
+        data = await transaction.read(lambda s: receipts.receipt_data(s, actor, number))
         return await _receipt_response(data, layout)
     except DomainError as e:
         return Response(str(e), status_code=404, media_type='text/plain')
@@ -46,7 +46,7 @@ async def receipt_pdf(actor: Actor, number: str, layout: str = 'a4'):
 @staff_file(CASHIER, '/cashier/invoices/{invoice_id}/bill.pdf')
 async def bill_pdf(actor: Actor, invoice_id: int, layout: str = 'a4'):
     try:
-        data = await file_read(lambda s: receipts.bill_data(s, actor, invoice_id, now=utcnow()))
+        data = await transaction.read(lambda s: receipts.bill_data(s, actor, invoice_id, now=utcnow()))
         return await _receipt_response(data, layout)
     except DomainError as e:
         return Response(str(e), status_code=404, media_type='text/plain')
@@ -72,7 +72,7 @@ async def transactions_csv(actor: Actor, date_from: str, date_to: str, method: s
         filters = reports.TransactionFilter(_day(date_from), _day(date_to),
                                             method=PaymentMethod(method) if method else None, cashier_id=cashier_id,
                                             patient=patient, kind=PaymentKind(kind) if kind else None)
-        data = await file_read(lambda s: reports.transactions_csv(s, actor, filters, tz=settings.tz,
+        data = await transaction.read(lambda s: reports.transactions_csv(s, actor, filters, tz=settings.tz,
                                                                   currency=settings.currency,
                                                                   exponent=settings.currency_exponent))
     except (DomainError, ValueError) as e:
@@ -85,7 +85,7 @@ async def appointments_csv(actor: Actor, date_from: str, date_to: str):
     settings = clinic_settings.current()
     try:
         first, last = _day(date_from), _day(date_to)
-        data = await file_read(lambda s: reports.appointments_csv(s, actor, first, last, tz=settings.tz,
+        data = await transaction.read(lambda s: reports.appointments_csv(s, actor, first, last, tz=settings.tz,
                                                                   currency=settings.currency,
                                                                   exponent=settings.currency_exponent))
     except DomainError as e:

@@ -5,8 +5,7 @@ from fastapi.responses import PlainTextResponse, Response
 from nicegui import ui
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui import downloads
-from clinic_ui.file_read import file_read
+from clinic_ui import downloads, transaction
 from clinic_ui.live import subscribe
 from clinic_ui.panels import LivePanel
 from clinic_ui.routes import staff_file, staff_page
@@ -158,7 +157,7 @@ async def pharmacy_page(actor: Actor):
 async def labels_pdf(actor: Actor, dispense_id: int):
     settings = clinic_settings.current()
     try:
-        labels = await file_read(lambda s: pharmacy.labels(s, actor, dispense_id))
+        labels = await transaction.read(lambda s: pharmacy.labels(s, actor, dispense_id))
     except DomainError as error:
         return PlainTextResponse(str(error), status_code=404)
     pdf = await clinical_pdf.render_labels(labels, clinic_name=settings.clinic_name, tz=settings.tz)

@@ -1,7 +1,7 @@
 """The ticket slip: an 80 mm PDF the browser prints after a check-in or a walk-in."""
 from __future__ import annotations
 
-from clinic_ui import ticket_slip
+from clinic_ui import downloads
 from clinic_ui.routes import staff_file
 from clinic_ui.stations import RECEPTION
 from services.access import Actor
@@ -13,4 +13,4 @@ def ticket_url(visit_id: int) -> str:
 
 @staff_file(RECEPTION, '/reception/tickets/{visit_id}.pdf')
 async def ticket_pdf(actor: Actor, visit_id: int):
-    return await ticket_slip.ticket_pdf(actor, visit_id)
+    return await downloads.ticket_pdf(actor, visit_id)

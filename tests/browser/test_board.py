@@ -12,14 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
-from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 
-from tests.browser.test_journeys import CHROMEDRIVER, CHROMIUM, PASSWORD, _postgres_admin, free_port, sign_in, wait
-from tests.conftest import ROOT, TEST_DATABASE_URL
+from tests.browser.support import chromium
+from tests.browser.test_journeys import PASSWORD, sign_in, wait
+from tests.conftest import ROOT, TEST_DATABASE_URL, free_port, postgres_admin
 
 TV = (1920, 1080)
 
@@ -39,7 +38,7 @@ class App:
         self.env.pop('CLINIC_STORAGE_SECRET', None)
         if TEST_DATABASE_URL.startswith('postgresql'):
             self.database = f'clinic_board_{os.getpid()}'
-            asyncio.run(_postgres_admin(f'CREATE DATABASE {self.database}'))
+            asyncio.run(postgres_admin(f'CREATE DATABASE {self.database}'))
             self.env['CLINIC_DATABASE_URL'] = TEST_DATABASE_URL.rsplit('/', 1)[0] + '/' + self.database
         else:
             self.env['CLINIC_DATABASE_URL'] = f'sqlite+aiosqlite:///{self.data_dir / "clinic.db"}'
@@ -67,7 +66,7 @@ class App:
             self.process.terminate()
             self.process.wait(timeout=20)
         if self.database:
-            asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS {self.database} WITH (FORCE)'))
+            asyncio.run(postgres_admin(f'DROP DATABASE IF EXISTS {self.database} WITH (FORCE)'))
 
 
 async def _prepare(database_url: str) -> str:
@@ -107,18 +106,6 @@ def app():
         yield app
     finally:
         app.stop()
-
-
-def chromium(size: tuple[int, int], *extra: str) -> webdriver.Chrome:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic',
-                 '--no-first-run', '--disable-background-networking', '--disable-component-update',
-                 '--disable-sync', f'--user-data-dir={tempfile.mkdtemp(prefix="chromium-")}', *extra):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_window_size(*size)
-    return driver
 
 
 def click(driver, label: str, seconds: float = 15) -> None:

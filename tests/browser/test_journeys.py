@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import ROOT, TEST_DATABASE_URL
+from tests.browser.support import CHROMEDRIVER, CHROMIUM, chromium
+from tests.conftest import ROOT, TEST_DATABASE_URL, free_port, postgres_admin
 
-CHROMIUM, CHROMEDRIVER = shutil.which('chromium'), shutil.which('chromedriver')
 if not (CHROMIUM and CHROMEDRIVER):
     if os.environ.get('CLINIC_REQUIRE_BROWSER') == '1':
         raise RuntimeError('Chromium and chromedriver are required (apt-get install chromium chromium-driver)')
@@ -30,7 +28,6 @@ if not (CHROMIUM and CHROMEDRIVER):
 
 from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
@@ -38,24 +35,6 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 PASSWORD = 'demo-browser-1'
 TABLET, LAPTOP, PHONE = (1280, 800), (1440, 900), (390, 844)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-async def _postgres_admin(sql: str) -> None:
-    import asyncpg
-    from sqlalchemy.engine import make_url
-    url = make_url(TEST_DATABASE_URL)
-    connection = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username,
-                                       password=url.password, database='postgres')
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
 
 
 @pytest.fixture(scope='module')
@@ -70,7 +49,7 @@ def server() -> Iterator[str]:
     database = None
     if TEST_DATABASE_URL.startswith('postgresql'):
         database = f'clinic_browser_{os.getpid()}'
-        asyncio.run(_postgres_admin(f'CREATE DATABASE {database}'))
+        asyncio.run(postgres_admin(f'CREATE DATABASE {database}'))
         env['CLINIC_DATABASE_URL'] = TEST_DATABASE_URL.rsplit('/', 1)[0] + '/' + database
     else:
         env['CLINIC_DATABASE_URL'] = f'sqlite+aiosqlite:///{data_dir / "clinic.db"}'
@@ -88,19 +67,12 @@ def server() -> Iterator[str]:
         process.wait(timeout=20)
         log.close()
         if database:
-            asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS {database} WITH (FORCE)'))
+            asyncio.run(postgres_admin(f'DROP DATABASE IF EXISTS {database} WITH (FORCE)'))
 
 
 @pytest.fixture
 def browser() -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic',
-                 '--no-first-run', '--disable-background-networking', '--disable-component-update',
-                 '--disable-sync', f'--user-data-dir={tempfile.mkdtemp(prefix="chromium-")}'):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_window_size(*TABLET)
+    driver = chromium(TABLET)
     try:
         yield driver
     finally:

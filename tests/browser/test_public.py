@@ -6,20 +6,18 @@ from __future__ import annotations
 import asyncio
 import io
 import stat
-import tempfile
 import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
-from tests.browser.test_board import App, _prepare, chromium
-from tests.browser.test_journeys import CHROMEDRIVER, CHROMIUM, PHONE, TABLET, choose_option, click_text, sign_in, wait
+from tests.browser.support import chromium
+from tests.browser.test_board import App, _prepare
+from tests.browser.test_journeys import PHONE, TABLET, choose_option, click_text, sign_in, wait
 
 
 @pytest.fixture(scope='module')
@@ -30,20 +28,6 @@ def app():
         yield app
     finally:
         app.stop()
-
-
-def logged_chromium(size: tuple[int, int]) -> webdriver.Chrome:
-    """Chromium that keeps its console messages (CSP violations are reported there)."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
-                 '--disable-background-networking', '--disable-component-update', '--disable-sync',
-                 f'--user-data-dir={tempfile.mkdtemp(prefix="chromium-")}'):
-        options.add_argument(flag)
-    options.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_window_size(*size)
-    return driver
 
 
 async def latest_visit(app) -> int:
@@ -79,7 +63,7 @@ def settle(driver, seconds: float = 1.5) -> None:
 
 def test_sign_in_reception_and_the_board_work_under_the_content_security_policy(app):
     key = asyncio.run(_prepare(app.env['CLINIC_DATABASE_URL']))
-    driver = logged_chromium(TABLET)
+    driver = chromium(TABLET, console=True)
     try:
         sign_in(driver, app.url, 'reception')
         wait(driver).until(EC.title_contains('Reception'))

@@ -26,27 +26,10 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from services.core.settings import Settings
-from tests.conftest import ROOT, TEST_DATABASE_URL
+from tests.conftest import ROOT, TEST_DATABASE_URL, free_port, postgres_admin
 
 ON_POSTGRESQL = TEST_DATABASE_URL.startswith('postgresql')
 PASSWORD = 'demo-start-1'
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-async def _postgres_admin(sql: str) -> None:
-    import asyncpg
-    url = make_url(TEST_DATABASE_URL)
-    connection = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username,
-                                       password=url.password, database='postgres')
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
 
 
 @pytest.fixture
@@ -63,11 +46,11 @@ def database_url(data_dir: Path) -> Iterator[str]:
         yield f'sqlite+aiosqlite:///{data_dir / "clinic.db"}'
         return
     name = f'clinic_start_{uuid.uuid4().hex[:12]}'
-    asyncio.run(_postgres_admin(f'CREATE DATABASE {name}'))
+    asyncio.run(postgres_admin(f'CREATE DATABASE {name}'))
     try:
         yield TEST_DATABASE_URL.rsplit('/', 1)[0] + '/' + name
     finally:
-        asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS {name} WITH (FORCE)'))
+        asyncio.run(postgres_admin(f'DROP DATABASE IF EXISTS {name} WITH (FORCE)'))
 
 
 def app_env(data_dir: Path, database_url: str, **settings: str) -> dict[str, str]:
