@@ -44,7 +44,7 @@ from services.demo import DemoSummary, is_empty, load_demo
 from services.text import search_key
 from services.users import authenticate
 
-from .conftest import truncate_all
+from tests.conftest import truncate_all
 
 TZ = ZoneInfo('Asia/Ho_Chi_Minh')
 WEDNESDAY = date(2026, 11, 25)
