@@ -1,13 +1,15 @@
 """SQLModel tables and enums. Integrity lives in the database: FK, NOT NULL, UNIQUE and CHECK constraints."""
 from .base import metadata
 from .billing import Invoice, InvoiceItem, NumberSequence, Payment, Voucher
-from .clinical import MedicalRecord, Prescription, PrescriptionItem, RecordAmendment, ResultFile, ServiceOrder
-from .enums import (AppointmentStatus, BookingSource, ChangeStatus, InvoiceItemKind, InvoiceStatus, MovementKind,
+from .clinical import (LabAnalyte, LabReferenceRange, MedicalRecord, Prescription, PrescriptionItem, RecordAmendment,
+                       ResultFile, ResultValue, ServiceOrder)
+from .enums import (AllergySeverity, AllergyStatus, AppointmentStatus, BookingSource, ChangeStatus, InvoiceItemKind,
+                    InvoiceStatus, MovementKind,
                     OrderStatus, OutboxStatus, PaymentKind, PaymentMethod, PrescriptionStatus, QueueKind, RecordStatus,
-                    Role, RoomKind, ServiceKind, Sex, TicketStatus, VisitStatus)
-from .patients import Address, Patient, PatientContactChange
+                    ResultFlag, Role, RoomKind, ServiceKind, Sex, TicketStatus, VisitStatus)
+from .patients import Address, Patient, PatientAllergy, PatientContactChange
 from .pharmacy import Dispense, DispenseItem, Medicine, StockBatch, StockMovement
-from .scheduling import Appointment, AppointmentService, Queue, QueueDayCounter, QueueTicket, SlotHold, Visit
+from .scheduling import Appointment, AppointmentService, DayClosure, Queue, QueueDayCounter, QueueTicket, SlotHold, Visit
 from .staff import Doctor, DoctorLeave, DoctorService, DoctorSpecialty, Room, Service, Specialty, User, WorkingHours
 from .system import AuditLog, ClinicSetting, DisplayKey, EmailOutbox
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from .base import metadata  # noqa: F401
-from .enums import OrderStatus, PrescriptionStatus, RecordStatus
+from .enums import OrderStatus, PrescriptionStatus, RecordStatus, ResultFlag, Sex
 from .types import UTCDateTime, enum_type, utcnow
 
 
@@ -83,11 +83,71 @@ class ServiceOrder(SQLModel, table=True):
     price: int = Field(sa_type=sa.BigInteger)  # price list value when ordered; later price changes don't alter it
     notes: str = Field(default='', max_length=1000)
     result_text: str = Field(default='', max_length=8000)
-    result_values: str = Field(default='', max_length=8000)  # JSON: [{"name", "value", "unit", "range"}]
     performed_by_id: int | None = Field(default=None, foreign_key='users.id')
     ordered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LabAnalyte(SQLModel, table=True):
+    """One value a lab panel measures (a full blood count has about 18), in the order it is entered and printed."""
+    __tablename__ = 'lab_analytes'
+    __table_args__ = (
+        sa.UniqueConstraint('service_id', 'position', name='uq_lab_analytes_position'),
+        sa.CheckConstraint('position >= 0', name='position_nonneg'),
+        sa.CheckConstraint('length(name) > 0', name='name_not_empty'),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: int = Field(foreign_key='services.id', index=True)
+    position: int
+    name: str = Field(max_length=80)
+    unit: str = Field(default='', max_length=30)
+    is_active: bool = True
+
+
+class LabReferenceRange(SQLModel, table=True):
+    """A reference range of an analyte, for everyone or for one sex and age band; the most specific one applies."""
+    __tablename__ = 'lab_reference_ranges'
+    __table_args__ = (
+        sa.CheckConstraint('low IS NULL OR high IS NULL OR low <= high', name='low_le_high'),
+        sa.CheckConstraint('critical_low IS NULL OR low IS NULL OR critical_low <= low', name='critical_low_below'),
+        sa.CheckConstraint('critical_high IS NULL OR high IS NULL OR critical_high >= high', name='critical_high_above'),
+        sa.CheckConstraint('min_age_years IS NULL OR min_age_years >= 0', name='min_age_nonneg'),
+        sa.CheckConstraint('max_age_years IS NULL OR min_age_years IS NULL OR max_age_years > min_age_years',
+                           name='age_band'),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    analyte_id: int = Field(foreign_key='lab_analytes.id', index=True)
+    sex: Sex | None = Field(default=None, sa_type=enum_type(Sex))  # None: any sex
+    min_age_years: int | None = None  # inclusive
+    max_age_years: int | None = None  # exclusive
+    low: Decimal | None = Field(default=None, sa_type=sa.Numeric(12, 4))
+    high: Decimal | None = Field(default=None, sa_type=sa.Numeric(12, 4))
+    critical_low: Decimal | None = Field(default=None, sa_type=sa.Numeric(12, 4))
+    critical_high: Decimal | None = Field(default=None, sa_type=sa.Numeric(12, 4))
+
+
+class ResultValue(SQLModel, table=True):
+    """One measured value of an order's result, with the range and flag as they were when it was entered."""
+    __tablename__ = 'result_values'
+    __table_args__ = (
+        sa.UniqueConstraint('order_id', 'position', name='uq_result_values_position'),
+        sa.CheckConstraint('position >= 0', name='position_nonneg'),
+        sa.CheckConstraint('length(name) > 0', name='name_not_empty'),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key='service_orders.id', index=True)
+    analyte_id: int | None = Field(default=None, foreign_key='lab_analytes.id')
+    position: int
+    name: str = Field(max_length=80)
+    value: str = Field(max_length=60)
+    numeric_value: Decimal | None = Field(default=None, sa_type=sa.Numeric(12, 4))
+    unit: str = Field(default='', max_length=30)
+    reference: str = Field(default='', max_length=60)  # "4.0–10.0" as printed
+    flag: ResultFlag = Field(default=ResultFlag.NONE, sa_type=enum_type(ResultFlag))
 
 
 class ResultFile(SQLModel, table=True):
@@ -136,3 +196,7 @@ class PrescriptionItem(SQLModel, table=True):
     quantity: int
     instructions: str = Field(default='', max_length=500)
     dispensed_quantity: int = 0
+    # Prescribed although it matches an allergy: the doctor's reason, and the pharmacist who acknowledged it.
+    allergy_override_reason: str = Field(default='', max_length=500)
+    allergy_acknowledged_by_id: int | None = Field(default=None, foreign_key='users.id')
+    allergy_acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

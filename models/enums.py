@@ -154,3 +154,28 @@ class OutboxStatus(str, Enum):
     SENDING = 'sending'
     SENT = 'sent'
     FAILED = 'failed'  # gave up after the last retry; staff can requeue
+
+
+class ResultFlag(str, Enum):
+    """How a measured value compares with its reference range ('' when there is no range to compare with)."""
+    NONE = 'none'
+    NORMAL = 'normal'
+    LOW = 'low'
+    HIGH = 'high'
+    CRITICAL_LOW = 'critical_low'
+    CRITICAL_HIGH = 'critical_high'
+    ABNORMAL = 'abnormal'  # a text result the technician marked abnormal
+
+
+class AllergyStatus(str, Enum):
+    """Whether anyone asked: 'none' only when recorded as "no known allergies"."""
+    UNKNOWN = 'unknown'
+    NONE = 'none'
+    RECORDED = 'recorded'
+
+
+class AllergySeverity(str, Enum):
+    MILD = 'mild'
+    MODERATE = 'moderate'
+    SEVERE = 'severe'
+    LIFE_THREATENING = 'life_threatening'

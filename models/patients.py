@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from .base import metadata  # noqa: F401
-from .enums import ChangeStatus, Sex
+from .enums import AllergySeverity, AllergyStatus, ChangeStatus, Sex
 from .types import UTCDateTime, enum_type, utcnow
 
 
@@ -29,7 +29,8 @@ class Patient(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=20, index=True)  # not unique: families share phones
     email: str | None = Field(default=None, max_length=254)
     national_id: str | None = Field(default=None, max_length=30, unique=True)
-    allergies: str = Field(default='', max_length=1000)
+    allergies: str = Field(default='', max_length=1000)  # free-text note beside the structured entries
+    allergy_status: AllergyStatus = Field(default=AllergyStatus.UNKNOWN, sa_type=enum_type(AllergyStatus))
     notes: str = Field(default='', max_length=2000)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -77,3 +78,21 @@ class PatientContactChange(SQLModel, table=True):
     status: ChangeStatus = Field(default=ChangeStatus.PENDING, sa_type=enum_type(ChangeStatus))
     decided_by_id: int | None = Field(default=None, foreign_key='users.id')
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PatientAllergy(SQLModel, table=True):
+    """One allergy of a patient: a substance (amoxicillin) or a drug group (penicillins), its reaction and severity."""
+    __tablename__ = 'patient_allergies'
+    __table_args__ = (
+        sa.CheckConstraint("length(substance) > 0 OR length(drug_group) > 0", name='substance_or_group'),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key='patients.id', index=True)
+    substance: str = Field(default='', max_length=120)
+    drug_group: str = Field(default='', max_length=60)
+    reaction: str = Field(default='', max_length=200)
+    severity: AllergySeverity = Field(default=AllergySeverity.MODERATE, sa_type=enum_type(AllergySeverity))
+    is_active: bool = True
+    recorded_by_id: int | None = Field(default=None, foreign_key='users.id')
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

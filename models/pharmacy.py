@@ -22,6 +22,7 @@ class Medicine(SQLModel, table=True):
     code: str = Field(max_length=20, unique=True)
     name: str = Field(max_length=120, index=True)
     generic_name: str = Field(default='', max_length=120)
+    drug_group: str = Field(default='', max_length=60)  # e.g. "penicillins": matched against allergy groups
     form: str = Field(default='tablet', max_length=30)
     strength: str = Field(default='', max_length=40)
     unit: str = Field(default='tablet', max_length=20)  # the unit that is counted and priced

@@ -62,6 +62,11 @@ class Visit(SQLModel, table=True):
     consultation_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     consultation_ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    close_reason: str = Field(default='', max_length=200)  # set when the day's close ends an unfinished visit
+    # The doctor let the patient go to tests and will finish the consultation when the results are in.
+    awaiting_results: bool = False
+    payment_deferred_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    payment_deferred_reason: str = Field(default='', max_length=300)
     checked_in_by_id: int | None = Field(default=None, foreign_key='users.id')
 
 
@@ -112,6 +117,8 @@ class QueueTicket(SQLModel, table=True):
     room_id: int | None = Field(default=None, foreign_key='clinic_rooms.id')
     transferred_from_id: int | None = Field(default=None, foreign_key='queue_tickets.id')
     call_count: int = 0
+    back_with_results: bool = False  # returns to the doctor with results: served before new arrivals
+    close_reason: str = Field(default='', max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     called_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -136,3 +143,19 @@ class SlotHold(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
     client_key: str = Field(default='', max_length=64)  # hashed address, for rate limits
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DayClosure(SQLModel, table=True):
+    """A clinic day the end-of-day job has closed: no-shows marked and open tickets ended (runs once per day)."""
+    __tablename__ = 'day_closures'
+    __table_args__ = (
+        sa.CheckConstraint('no_shows >= 0', name='no_shows_nonneg'),
+        sa.CheckConstraint('tickets_closed >= 0', name='tickets_closed_nonneg'),
+        sa.CheckConstraint('visits_closed >= 0', name='visits_closed_nonneg'),
+    )
+
+    service_date: date = Field(primary_key=True)
+    closed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    no_shows: int = 0
+    tickets_closed: int = 0
+    visits_closed: int = 0

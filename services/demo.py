@@ -936,7 +936,7 @@ class _DemoBuilder:
             order_id = self.add(
                 'service_orders', visit_id=visit_id, service_id=self.service_ids[code],
                 ordered_by_id=self.doctor_ids[plan.doctor], status=OrderStatus.COMPLETED, price=price, notes='',
-                result_text=rng.choice(RESULTS[kind]), result_values='', performed_by_id=self.user_ids['lab'],
+                result_text=rng.choice(RESULTS[kind]), performed_by_id=self.user_ids['lab'],
                 ordered_at=self.at(plan.day, consult_end - 1), started_at=self.at(plan.day, started),
                 completed_at=self.at(plan.day, clock))
             lines.append((InvoiceItemKind.SERVICE, code, order_id, None, 1, price))

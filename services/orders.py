@@ -12,7 +12,6 @@ else to the cashier.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -33,6 +32,8 @@ from models import (
     QueueKind,
     RecordStatus,
     ResultFile,
+    ResultFlag,
+    ResultValue as ResultValueRow,
     Role,
     Service,
     ServiceKind,
@@ -91,23 +92,32 @@ class ResultValue:
     value: str
     unit: str = ''
     range: str = ''
+    flag: ResultFlag = ResultFlag.NONE
 
 
-def parse_values(raw: str) -> list[ResultValue]:
-    if not raw:
-        return []
-    try:
-        return [ResultValue(str(v.get('name', '')), str(v.get('value', '')), str(v.get('unit', '')),
-                            str(v.get('range', ''))) for v in json.loads(raw)]
-    except (ValueError, AttributeError, TypeError):
-        return []
+async def _values_of(session: AsyncSession, order_ids: list[int]) -> dict[int, list[ResultValue]]:
+    found: dict[int, list[ResultValue]] = {}
+    if order_ids:
+        rows = (await session.exec(select(ResultValueRow).where(ResultValueRow.order_id.in_(order_ids))
+                                   .order_by(ResultValueRow.order_id, ResultValueRow.position))).all()
+        for row in rows:
+            found.setdefault(row.order_id, []).append(ResultValue(row.name, row.value, row.unit, row.reference,
+                                                                  row.flag))
+    return found
+
+
+async def _replace_values(session: AsyncSession, order_id: int, values: list[ResultValue]) -> None:
+    await session.exec(sa.delete(ResultValueRow).where(ResultValueRow.order_id == order_id))
+    for position, value in enumerate(values):
+        session.add(ResultValueRow(order_id=order_id, position=position, name=value.name, value=value.value,
+                                   unit=value.unit, reference=value.range, flag=value.flag))
 
 
 def check_values(values: list[ResultValue]) -> list[ResultValue]:
     """Drop empty rows; every other row needs a name and a value."""
     kept = []
     for number, row in enumerate(values, start=1):
-        row = ResultValue(*(part.strip() for part in (row.name, row.value, row.unit, row.range)))
+        row = ResultValue(*(part.strip() for part in (row.name, row.value, row.unit, row.range)), flag=row.flag)
         if not any((row.name, row.value, row.unit, row.range)):
             continue
         if not row.name or not row.value:
@@ -169,11 +179,13 @@ async def _order_views(session: AsyncSession, where, *, order_by=None, limit: in
     for order, name, code, kind, doctor, performed, patient_id, patient_code, patient_name, born in \
             (await session.exec(query)).all():
         views.append(OrderView(order.id, order.visit_id, name, code, kind, order.status, order.price, order.notes,
-                               order.result_text, parse_values(order.result_values), order.ordered_at,
+                               order.result_text, [], order.ordered_at,
                                order.started_at, order.completed_at, doctor, performed or '', [], patient_id,
                                patient_code, patient_name, born))
     if views:
         by_id = {view.id: view for view in views}
+        for order_id, values in (await _values_of(session, list(by_id))).items():
+            by_id[order_id].values = values
         for row in (await session.exec(select(ResultFile).where(ResultFile.order_id.in_(list(by_id)))
                                        .order_by(ResultFile.id))).all():
             by_id[row.order_id].files.append(FileView(row.id, row.filename, row.content_type, row.size_bytes))
@@ -330,9 +342,7 @@ async def record_result(session: AsyncSession, actor: Actor, order_id: int, *, t
     corrected = order.status == OrderStatus.COMPLETED
     before = order.result_text
     order.result_text = text
-    order.result_values = json.dumps([v.__dict__ for v in values], ensure_ascii=False) if values else ''
-    if len(order.result_values) > 8000:
-        raise ValidationError('The result values are too long.', 'values')
+    await _replace_values(session, order.id, values)
     if order.status == OrderStatus.PENDING:
         order.status = OrderStatus.IN_PROGRESS
         order.started_at = now

@@ -2,12 +2,10 @@
 back to the doctor, a result completed (NiceGUI's simulated user)."""
 from __future__ import annotations
 
-import json
-
 from nicegui.testing import User
 from sqlmodel import select
 
-from models import OrderStatus, QueueTicket, ServiceOrder, TicketStatus
+from models import OrderStatus, QueueTicket, ResultValue, ServiceOrder, TicketStatus
 from models.types import utcnow
 from services import orders, queue
 from services.core.db import get_db
@@ -50,8 +48,9 @@ async def test_values_are_saved_with_the_result_and_the_order_is_taken(user: Use
     await user.should_see('Result saved.', retries=RETRIES)
     async with get_db().read() as session:
         order = await session.get(ServiceOrder, order_id)
+        values = (await session.exec(select(ResultValue).where(ResultValue.order_id == order_id))).all()
     assert order.status == OrderStatus.IN_PROGRESS and order.result_text == 'Mild anaemia'
-    assert [(v['name'], v['value']) for v in json.loads(order.result_values)] == [('Hb', '11.2')]
+    assert [(v.name, v.value) for v in values] == [('Hb', '11.2')]
 
 
 async def test_back_to_the_doctor_moves_the_patient_to_the_doctors_queue(user: User):
