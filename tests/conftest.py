@@ -18,7 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 _TMP = Path(tempfile.mkdtemp(prefix='clinic-test-'))
-TEST_DATABASE_URL = os.environ.get('CLINIC_TEST_DATABASE_URL') or f'sqlite+aiosqlite:///{_TMP / "test.db"}'
+_WORKER = os.environ.get('PYTEST_XDIST_WORKER', '')  # running in parallel (pytest -n N): one database per worker
+_GIVEN_URL = os.environ.get('CLINIC_TEST_DATABASE_URL', '')
+TEST_DATABASE_URL = (f'{_GIVEN_URL}_{_WORKER}' if _GIVEN_URL and _WORKER else _GIVEN_URL) \
+    or f'sqlite+aiosqlite:///{_TMP / "test.db"}'
 os.environ['CLINIC_DATABASE_URL'] = TEST_DATABASE_URL
 os.environ['CLINIC_DATA_DIR'] = str(_TMP / 'data')
 os.environ['CLINIC_DEMO'] = '0'
@@ -41,8 +44,20 @@ async def _migrate() -> None:
     await database.dispose()
 
 
+async def _worker_database(sql: str) -> None:
+    """A parallel worker on PostgreSQL makes (and afterwards drops) its own copy of the given test database."""
+    if _WORKER and TEST_DATABASE_URL.startswith('postgresql'):
+        await postgres_admin(sql.format(TEST_DATABASE_URL.rsplit('/', 1)[1]))
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    asyncio.run(_worker_database('DROP DATABASE IF EXISTS {0} WITH (FORCE)'))
+    asyncio.run(_worker_database('CREATE DATABASE {0}'))
     asyncio.run(_migrate())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    asyncio.run(_worker_database('DROP DATABASE IF EXISTS {0} WITH (FORCE)'))
 
 
 async def truncate_all(database: Database) -> None:

@@ -34,6 +34,7 @@ async def open_chart(user: User, ward: Ward, username: str = 'doctor') -> None:
     await sign_in(user, username, station='Consultation')
     await user.open(f'/consultation/visits/{ward.visit_id}')
     await user.should_see(marker='chart-patient', content='Lê Thị Hồng', retries=RETRIES)
+    await user.should_see(marker='chart-panels', retries=RETRIES)  # the actions are built after the header
 
 
 async def in_consultation(ward: Ward) -> QueueTicket:

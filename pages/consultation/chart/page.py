@@ -50,7 +50,7 @@ async def chart_page(actor: Actor, visit_id: int):
     if visit is None:
         return
     header = PatientHeader(visit)
-    with ui.element('div').classes(COLUMNS):
+    with ui.element('div').classes(COLUMNS) as panels:
         with ui.column().classes('gap-4 min-w-0'):
             record = RecordPanel(visit)
             OrdersPanel(visit, await orderable(visit))
@@ -60,6 +60,7 @@ async def chart_page(actor: Actor, visit_id: int):
             HistoryPanel(visit)
     with header.actions:
         FinishPanel(visit, record)
+    panels.mark('chart-panels')  # only now: every panel and action is on the page
     subscribe(OrdersChanged, visit.follow)
     subscribe(VisitChanged, visit.follow)
     visit.show()  # the record was filled in when its form was built: what is typed meanwhile stays
