@@ -132,10 +132,6 @@ class Allergies:
     summary: str
     note: str
 
-    @property
-    def recorded(self) -> bool:
-        return bool(self.entries)
-
 
 async def active_entries(session: AsyncSession, patient_id: int) -> list[PatientAllergy]:
     return list((await session.exec(select(PatientAllergy).where(

@@ -12,12 +12,17 @@ from models import (
     Medicine,
     Patient,
     PatientAllergy,
+    Prescription,
+    PrescriptionItem,
+    VisitStatus,
 )
-from services import allergies
+from services import allergies, consultation, pharmacy, prescriptions
 from services.allergies import AllergyInput
-from services.core.errors import Conflict, PermissionDenied, ValidationError
-from tests.clinical import make_ward
-from tests.factories import NOW
+from services.core.errors import AllergyConflict, Conflict, PermissionDenied, ValidationError
+from services.pharmacy import DispenseLine
+from services.prescriptions import LineInput
+from tests.clinical import FULL, TODAY, make_ward
+from tests.factories import NOW, TZ
 
 
 def medicine(name: str, generic: str = '', group: str = '') -> Medicine:
@@ -122,3 +127,107 @@ async def test_an_allergy_needs_a_substance_or_group_and_only_some_roles_record_
         shown = await allergies.patient_allergies(session, ward.pharmacist, ward.patient_id)
     assert shown.summary == 'Allergies: Latex (hives, mild)'
     assert await audited(db, 'allergy_changed') == ['Latex (moderate) -> Latex (hives, mild)']
+
+
+# -- prescribing -----------------------------------------------------------------------------------------------------
+
+AMOXICILLIN = {'dose': '1 capsule', 'times_per_day': '2', 'duration_days': '5'}
+
+
+async def penicillin_allergic_ward(db):
+    ward = await make_ward(db)
+    async with db.write() as session:
+        await allergies.add_allergy(session, ward.doctor, ward.patient_id, AllergyInput(
+            drug_group='penicillins', reaction='rash', severity=AllergySeverity.SEVERE), now=NOW)
+    return ward
+
+
+async def add(db, ward, medicine_id: int, reason: str = '') -> prescriptions.Added:
+    async with db.write() as session:
+        return await prescriptions.add_item(session, ward.doctor, ward.visit_id, LineInput(medicine_id, **AMOXICILLIN),
+                                            today=TODAY, now=NOW, allergy_override_reason=reason)
+
+
+async def items(db) -> list[PrescriptionItem]:
+    async with db.read() as session:
+        return list((await session.exec(select(PrescriptionItem))).all())
+
+
+async def test_a_matching_medicine_is_stopped_before_anything_is_added(db):
+    ward = await penicillin_allergic_ward(db)
+    with pytest.raises(AllergyConflict) as refused:
+        await add(db, ward, ward.amoxicillin)
+    assert refused.value.allergies == ['Penicillins (rash, severe)']
+    assert 'Amoxicillin 500 mg capsule' in str(refused.value)
+    assert await items(db) == []
+    async with db.read() as session:
+        assert (await session.exec(select(Prescription))).all() == []  # not even an empty draft
+    with pytest.raises(AllergyConflict):
+        await add(db, ward, ward.amoxicillin, reason='   ')  # blank is no reason
+    with pytest.raises(ValidationError, match='500 characters'):
+        await add(db, ward, ward.amoxicillin, reason='x' * 501)
+    assert (await add(db, ward, ward.paracetamol)).warnings == []  # other medicines go on as before
+
+
+async def test_an_override_keeps_the_reason_on_the_line_and_in_the_audit(db):
+    ward = await penicillin_allergic_ward(db)
+    added = await add(db, ward, ward.amoxicillin, reason='Tolerated amoxicillin last year, skin test negative')
+    assert added.warnings == ['Allergy: Penicillins (rash, severe)']
+    [item] = await items(db)
+    assert item.allergy_override_reason == 'Tolerated amoxicillin last year, skin test negative'
+    assert item.allergy_acknowledged_at is None
+    [detail] = await audited(db, 'allergy_override')
+    assert 'Amoxicillin 500 mg capsule' in detail and 'skin test negative' in detail
+    async with db.read() as session:
+        chart = await consultation.chart(session, ward.doctor, ward.visit_id, today=TODAY, record_view=False)
+    assert chart.prescription.items[0].allergy_override_reason.startswith('Tolerated')
+    assert chart.patient.allergy.summary == 'Allergies: Penicillins (rash, severe)'
+
+
+async def test_unknown_allergies_do_not_block(db):
+    ward = await make_ward(db)
+    assert (await add(db, ward, ward.amoxicillin)).warnings == []
+    async with db.read() as session:
+        chart = await consultation.chart(session, ward.doctor, ward.visit_id, today=TODAY, record_view=False)
+    assert chart.patient.allergy.summary == 'Allergies not recorded'
+
+
+# -- dispensing ------------------------------------------------------------------------------------------------------
+
+async def issued_with_override(db) -> tuple:
+    ward = await penicillin_allergic_ward(db)
+    await add(db, ward, ward.amoxicillin, reason='Skin test negative')
+    async with db.write() as session:
+        await consultation.save_draft(session, ward.doctor, ward.visit_id, FULL, now=NOW)
+    async with db.write() as session:
+        assert (await consultation.finish(session, ward.doctor, ward.visit_id, tz=TZ, now=NOW)).status == \
+            VisitStatus.AWAITING_PHARMACY
+    async with db.read() as session:
+        [row] = await prescriptions.pharmacy_queue(session, ward.pharmacist)
+    return ward, row
+
+
+async def dispense(db, ward, rx_id: int, item_id: int, acknowledged: list[int] | None = None):
+    async with db.write() as session:
+        return await pharmacy.dispense(session, ward.pharmacist, rx_id, [DispenseLine(item_id, 10)], today=TODAY,
+                                       now=NOW, acknowledged_item_ids=acknowledged)
+
+
+async def test_the_pharmacist_must_acknowledge_an_override_before_dispensing(db):
+    ward, row = await issued_with_override(db)
+    assert row.overrides == 1 and row.allergy_status == AllergyStatus.RECORDED
+    async with db.read() as session:
+        plan = await pharmacy.plan(session, ward.pharmacist, row.prescription_id, today=TODAY)
+    line = plan.lines[0]
+    assert line.item.allergy_override_reason == 'Skin test negative' and not line.item.allergy_acknowledged
+    assert plan.allergies == 'Allergies: Penicillins (rash, severe)'
+    with pytest.raises(ValidationError, match='Skin test negative'):
+        await dispense(db, ward, row.prescription_id, line.item.id)
+    [item] = await items(db)
+    assert item.dispensed_quantity == 0 and item.allergy_acknowledged_at is None  # nothing dispensed
+    await dispense(db, ward, row.prescription_id, line.item.id, acknowledged=[line.item.id])
+    [item] = await items(db)
+    assert item.dispensed_quantity == 10
+    assert item.allergy_acknowledged_by_id == ward.pharmacist.user_id and item.allergy_acknowledged_at is not None
+    [detail] = await audited(db, 'allergy_override_acknowledged')
+    assert 'Amoxicillin' in detail and 'Skin test negative' in detail
