@@ -69,11 +69,16 @@ def group_label(text: str) -> str:
     return GROUP_LABELS.get(group_key(text), text.strip())
 
 
+def groups_of_name(name: str) -> list[str]:
+    """The known groups a medicine's name belongs to: ``'Amoxicillin/Clavulanate'`` -> ``['penicillins']``."""
+    key = search_key(name)
+    return [group for group, members in DRUG_GROUPS.items() if any(member in key for member in members)]
+
+
 def medicine_groups(medicine: Medicine) -> set[str]:
     """The groups of a medicine: its own drug group, and those its generic name or name belongs to."""
     groups = {group_key(medicine.drug_group)} if medicine.drug_group.strip() else set()
-    names = search_key(f'{medicine.generic_name} {medicine.name}')
-    groups.update(group for group, members in DRUG_GROUPS.items() if any(member in names for member in members))
+    groups.update(groups_of_name(f'{medicine.generic_name} {medicine.name}'))
     return groups
 
 
