@@ -49,7 +49,7 @@ class AllergyChip:
 
     def show(self, shown: Allergies) -> None:
         icon, colour, text_colour, _ = LOOKS[status_of(shown)]
-        self.chip.set_text(shown.summary)
+        self.chip.set_text(shown.summary + (f' · note: {shown.note}' if shown.note else ''))
         self.chip.props(f'icon={icon} color={colour} text-color={text_colour}')
 
 

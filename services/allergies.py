@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -130,7 +131,8 @@ class AllergyEntry:
 
 @dataclass(frozen=True)
 class Allergies:
-    """A patient's allergy status, active entries, the summary line, and the free-text note kept beside them."""
+    """A patient's allergy status, active entries, the summary line, and the free-text note kept beside them (when
+    it says more than the list)."""
     patient_id: int
     status: AllergyStatus
     entries: list[AllergyEntry]
@@ -144,12 +146,21 @@ async def active_entries(session: AsyncSession, patient_id: int) -> list[Patient
         .order_by(PatientAllergy.id))).all())
 
 
+def unlisted_note(note: str, entries: list[PatientAllergy]) -> str:
+    """The free-text allergy note, unless each of its items is on the list already (the notes written before the
+    list existed were copied into it)."""
+    listed = {search_key(e.substance) for e in entries} | {group_key(e.drug_group) for e in entries if e.drug_group}
+    parts = [search_key(part) for part in re.split(r'[,;\n]', note or '') if part.strip()]
+    return '' if all(part in listed or group_key(part) in listed for part in parts) else note.strip()
+
+
 async def allergies_of(session: AsyncSession, patient: Patient) -> Allergies:
     """The patient's allergies as every screen shows them (no role check: the caller's service made it)."""
     entries = await active_entries(session, patient.id)
     return Allergies(patient.id, patient.allergy_status,
                      [AllergyEntry(e.id, e.substance, e.drug_group, e.reaction, e.severity, entry_text(e))
-                      for e in entries], summary_text(patient.allergy_status, entries), patient.allergies)
+                      for e in entries], summary_text(patient.allergy_status, entries),
+                     unlisted_note(patient.allergies, entries))
 
 
 async def conflicts(session: AsyncSession, patient: Patient, medicine: Medicine) -> list[PatientAllergy]:

@@ -12,6 +12,7 @@ from models import (
     EmailOutbox,
     MedicalRecord,
     OrderStatus,
+    Patient,
     Prescription,
     PrescriptionItem,
     PrescriptionStatus,
@@ -254,6 +255,17 @@ async def test_the_header_says_not_recorded_until_someone_asks(user: User):
     await user.should_not_see(marker='allergies', content='No known allergies')
     user.find(marker='remove-allergy').click()
     await user.should_see(marker='allergies', content='Allergies not recorded', retries=RETRIES)
+
+
+async def test_a_free_text_allergy_note_is_shown_beside_the_status(user: User):
+    ward = await ward_for(user)
+    async with get_db().write() as session:
+        patient = await session.get(Patient, ward.patient_id)
+        patient.allergies = 'Latex gloves'  # typed at reception, not on the list
+        session.add(patient)
+        await session.commit()
+    await open_chart(user, ward)
+    await user.should_see(marker='allergies', content='Allergies not recorded · note: Latex gloves', retries=RETRIES)
 
 
 async def test_no_known_allergies_is_refused_while_allergies_are_listed(user: User):

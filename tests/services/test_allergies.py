@@ -231,3 +231,11 @@ async def test_the_pharmacist_must_acknowledge_an_override_before_dispensing(db)
     assert item.allergy_acknowledged_by_id == ward.pharmacist.user_id and item.allergy_acknowledged_at is not None
     [detail] = await audited(db, 'allergy_override_acknowledged')
     assert 'Amoxicillin' in detail and 'Skin test negative' in detail
+
+
+def test_the_free_text_note_shows_only_when_it_says_more_than_the_list():
+    listed = [entry(substance='Penicillin'), entry(substance='Seafood')]
+    assert allergies.unlisted_note('Penicillin, seafood', listed) == ''  # copied into the list
+    assert allergies.unlisted_note('Penicillin, latex gloves', listed) == 'Penicillin, latex gloves'
+    assert allergies.unlisted_note('Penicillins', [entry(group='penicillins')]) == ''
+    assert allergies.unlisted_note('', []) == ''
