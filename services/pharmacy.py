@@ -22,7 +22,6 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import (
-    AllergyStatus,
     Dispense,
     DispenseItem,
     Medicine,
@@ -40,7 +39,7 @@ from models import (
 
 from . import audit
 from .access import Actor, require
-from .allergies import active_entries, allergies_of
+from .allergies import Allergies, active_entries, allergies_of
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
@@ -71,7 +70,7 @@ class DispensePlan:
     patient_name: str
     patient_code: str
     allergies: str  # the summary line: "Allergies: Penicillins (rash, severe)", "No known allergies", ...
-    allergy_status: AllergyStatus
+    allergy: Allergies
     doctor_name: str
     issued_at: datetime | None
     lines: list[PlanLine] = field(default_factory=list)
@@ -99,7 +98,7 @@ async def plan(session: AsyncSession, actor: Actor, prescription_id: int, *, tod
     items = await items_of(session, prescription.id, allergies=await active_entries(session, patient.id), today=today)
     batches = await usable_batches(session, [i.medicine_id for i in items], today)
     result = DispensePlan(prescription.id, visit.id, prescription.status, patient.full_name, patient.code,
-                          allergy.summary, allergy.status, f'{doctor.title} {doctor.full_name}',
+                          allergy.summary, allergy, f'{doctor.title} {doctor.full_name}',
                           prescription.issued_at)
     for item in items:
         result.lines.append(PlanLine(item, max(item.quantity - item.dispensed_quantity, 0),

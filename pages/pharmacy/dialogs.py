@@ -7,7 +7,7 @@ from datetime import date
 
 from nicegui import ui
 
-from clinic_ui.allergies import LOOKS
+from clinic_ui.allergies import AllergyLine
 from clinic_ui.widgets import data_table, error_text, section_title, staff_action, staff_read
 from models import StockBatch
 from models.types import utcnow
@@ -136,7 +136,7 @@ class DispenseDialog:
             ui.label(f'Prescribed by {plan.doctor_name}'
                      + (f' at {plan.issued_at.astimezone(tz):%d/%m %H:%M}' if plan.issued_at else '')) \
                 .classes('text-slate-600')
-            ui.label(plan.allergies).classes(LOOKS[plan.allergy_status][3]).mark('allergy-summary')
+            AllergyLine(plan.allergy)
             self.lines = [DispenseLineForm(actor, line) for line in plan.lines]
             self.notes = ui.input('Note (optional)').props('outlined dense').classes('w-full')
             self.error = error_text()
