@@ -23,6 +23,7 @@ from . import audit
 from .access import Actor, require
 from .core.boundary import action, query
 from .core.errors import Conflict, NotFound, ValidationError
+from .core.events import PatientChanged, publish
 from .text import search_key
 
 # The drug groups the clinic knows, with the generic names that belong to them (lower case, no accents).
@@ -212,6 +213,7 @@ def _touch(session: AsyncSession, patient: Patient, status: AllergyStatus, now: 
     patient.allergy_status = status
     patient.updated_at = now
     session.add(patient)
+    publish(session, PatientChanged(patient_id=patient.id))
 
 
 @action
