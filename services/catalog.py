@@ -17,6 +17,7 @@ from models import Doctor, Medicine, Role, Room, RoomKind, Service, ServiceKind,
 
 from . import audit
 from .access import Actor, require
+from .allergies import DRUG_GROUPS, group_key
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
@@ -271,8 +272,9 @@ async def list_medicines(session: AsyncSession, actor: Actor, *, search: str = '
 @action
 async def save_medicine(session: AsyncSession, actor: Actor, medicine_id: int | None, *, code: str, name: str,
                         unit: str, price: int, reorder_level, generic_name: str = '', form: str = 'tablet',
-                        strength: str = '') -> Medicine:
-    """Create or change a medicine. ``price`` is per ``unit`` (the unit counted in stock), in minor units."""
+                        strength: str = '', drug_group: str = '') -> Medicine:
+    """Create or change a medicine. ``price`` is per ``unit`` (the unit counted in stock), in minor units.
+    ``drug_group`` ("Penicillins", or any group typed) is matched against the patients' allergies."""
     require(actor, Role.ADMIN)
     if not isinstance(price, int) or price < 0 or price > MAX_AMOUNT:
         raise ValidationError('The price must be zero or more.', 'price')
@@ -280,12 +282,19 @@ async def save_medicine(session: AsyncSession, actor: Actor, medicine_id: int | 
               'reorder_level': _int(reorder_level if reorder_level not in (None, '') else 0, 'reorder level', 0,
                                     10 ** 9),
               'generic_name': _optional(generic_name, 120, 'generic name'),
-              'form': _optional(form, 30, 'form') or 'tablet', 'strength': _optional(strength, 40, 'strength')}
+              'form': _optional(form, 30, 'form') or 'tablet', 'strength': _optional(strength, 40, 'strength'),
+              'drug_group': _drug_group(drug_group)}
     await serialize(session, _LOCK)
     medicine = await _get(session, Medicine, medicine_id, 'medicine') if medicine_id else Medicine()
     await _code_free(session, Medicine, values['code'], medicine_id, 'medicine')
     await _save(session, actor, medicine, values, entity='medicine', label=f'{values["code"]} {values["name"]}')
     return medicine
+
+
+def _drug_group(text: str) -> str:
+    """A group the clinic knows is stored by its key ("penicillins"); any other group as typed."""
+    group = _optional(text, 60, 'drug group')
+    return group_key(group) if group_key(group) in DRUG_GROUPS else group
 
 
 @action

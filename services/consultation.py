@@ -48,6 +48,7 @@ from models import (
 
 from . import audit, booking, icd10, orders, prescriptions, queue
 from .access import Actor, doctor_id_of, require
+from .allergies import Allergies, allergies_of
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -410,6 +411,7 @@ class PatientSummary:
     phone: str
     allergies: str
     notes: str
+    allergy: Allergies | None = None  # the structured allergies, their status and summary line
 
     def age_on(self, day: date) -> int | None:
         if self.date_of_birth is None:
@@ -565,7 +567,8 @@ async def chart(session: AsyncSession, actor: Actor, visit_id: int, *, today: da
     doctor = await session.get(Doctor, visit.doctor_id) if visit.doctor_id else None
     record = await record_of(session, visit.id)
     summary = PatientSummary(patient.id, patient.code, patient.full_name, patient.date_of_birth, patient.sex.value,
-                             patient.phone or '', patient.allergies, patient.notes)
+                             patient.phone or '', patient.allergies, patient.notes,
+                             allergy=await allergies_of(session, patient))
     result = Chart(
         patient=summary, visit=visit, doctor_name=f'{doctor.title} {doctor.full_name}' if doctor else '',
         record=record, amendments=await amendments_of(session, record.id) if record else [],

@@ -34,6 +34,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import models
 from models import (
+    AllergySeverity,
+    AllergyStatus,
     AppointmentStatus,
     BookingSource,
     InvoiceItemKind,
@@ -56,6 +58,7 @@ from models import (
 )
 from models.types import utcnow
 
+from .allergies import groups_of_name
 from .core.errors import Conflict
 from .security import hash_password
 from .text import search_key
@@ -317,6 +320,9 @@ SUPPLIERS = ['Công ty CP Dược Hậu Giang', 'Zuellig Pharma Việt Nam', 'DK
 
 ALLERGIES = ['Penicillin', 'Aspirin', 'Sulfonamides', 'Seafood', 'Peanuts', 'Cephalosporins', 'Ibuprofen',
              'Dust mites', 'Latex']
+# How the demo's allergies are recorded: a drug group, or a substance (the rest).
+ALLERGY_GROUPS = {'Penicillin': 'penicillins', 'Cephalosporins': 'cephalosporins', 'Sulfonamides': 'sulfonamides'}
+REACTIONS = ['rash', 'hives', 'itching', 'swelling of the lips', 'shortness of breath', 'vomiting']
 AVOID_FOR_ALLERGY = {
     'Penicillin': {'Amoxicillin', 'Amoxicillin/Clavulanate'},
     'Cephalosporins': {'Cefuroxime'},
@@ -637,7 +643,8 @@ class _DemoBuilder:
             counted = unit in COUNTED_UNITS
             reorder = rng.randrange(50, 310, 10) if counted else rng.randrange(5, 25)
             medicine_id = self.add('medicines', code=f'M{index + 1:04d}', name=name, generic_name=generic, form=form,
-                                   strength=strength, unit=unit, price=price, reorder_level=reorder, is_active=True)
+                                   strength=strength, unit=unit, price=price, reorder_level=reorder, is_active=True,
+                                   drug_group=next(iter(groups_of_name(generic)), ''))
             medicine = _Medicine(medicine_id, generic, form, unit, price, name)
             self.medicines.append(medicine)
             self.medicines_by_generic[generic].append(medicine)
@@ -719,18 +726,35 @@ class _DemoBuilder:
                     national_id = f'0{rng.randint(1, 96):02d}{rng.randint(0, 999_999_999):09d}'
                 national_ids.add(national_id)
             allergies = set(rng.sample(ALLERGIES, rng.choice([1, 1, 1, 2]))) if self.chance(0.1) else set()
+            if number == 1:
+                allergies = {'Penicillin'}  # the first patient: always one to try the allergy check on
+            # the others: "no known allergies" or nobody asked (own random numbers: the rest stays as it was)
+            asked = bool(allergies) or Random(f'allergy-{number}').random() < 0.4
             registered = max(self.first_day - timedelta(days=rng.randint(1, 900)), dob)
             created = self.at(registered, rng.randint(7 * 60, 17 * 60))
             row = self.add_row('patients', code=f'P{number:07d}', full_name=full_name,
                                search_name=search_key(full_name), date_of_birth=dob, sex=sex, phone=phone,
-                               email=email, national_id=national_id, allergies=', '.join(sorted(allergies)),
-                               notes='', created_at=created, updated_at=created)
+                               email=email, national_id=national_id, allergies='',
+                               allergy_status=(AllergyStatus.RECORDED if allergies else AllergyStatus.NONE) if asked
+                               else AllergyStatus.UNKNOWN, notes='', created_at=created, updated_at=created)
             patient_id = row['id']
+            self.add_allergies(patient_id, allergies, created)
             self.patients.append(_PatientInfo(patient_id, row, dob, sex, allergies, self.main_specialty(age)))
             city, province, streets, wards = rng.choice(PLACES)
             self.add('addresses', patient_id=patient_id, kind='home',
                      line1=f'{rng.randint(1, 450)} {rng.choice(streets)}', line2=rng.choice(wards), city=city,
                      province=province, postal_code='', country='Việt Nam', is_primary=True)
+
+    def add_allergies(self, patient_id: int, allergies: set[str], at: datetime) -> None:
+        """Structured entries: a drug group (penicillins, ...) or a substance, with a reaction and a severity."""
+        rng = Random(f'allergies-{patient_id}')
+        for allergy in sorted(allergies):
+            severity = rng.choice([AllergySeverity.MILD, AllergySeverity.MODERATE, AllergySeverity.MODERATE,
+                                   AllergySeverity.SEVERE])
+            group = ALLERGY_GROUPS.get(allergy, '')
+            self.add('patient_allergies', patient_id=patient_id, substance='' if group else allergy,
+                     drug_group=group, reaction=rng.choice(REACTIONS), severity=severity, is_active=True,
+                     recorded_by_id=None, recorded_at=at)
 
     def random_age(self) -> int:
         band = self.rng.choices([(0, 5), (6, 15), (16, 39), (40, 64), (65, 90)], [10, 12, 35, 30, 13])[0]

@@ -5,6 +5,8 @@
   another medicine counted in the same unit, with a note saying why.
 * The stock drops in the same transaction as the dispense record: DispenseItem rows (one per batch used, with the
   price of the day), StockMovement rows (the ledger) and the batch quantities.
+* A line the doctor prescribed despite an allergy (with a reason) is dispensed only once the pharmacist has
+  acknowledged it; the acknowledgement (who, when) is kept on the line and audited with the dispense.
 * Stock never goes negative, also when two pharmacists dispense the last units at the same moment: the medicines
   are locked in id order (``serialize``; SQLite writers are serialized anyway), each batch is decremented with an
   UPDATE that re-checks the quantity, and the CHECK (quantity >= 0) constraint is the last guard.
@@ -37,6 +39,7 @@ from models import (
 
 from . import audit
 from .access import Actor, require
+from .allergies import Allergies, active_entries, allergies_of
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
@@ -66,7 +69,8 @@ class DispensePlan:
     status: PrescriptionStatus
     patient_name: str
     patient_code: str
-    allergies: str
+    allergies: str  # the summary line: "Allergies: Penicillins (rash, severe)", "No known allergies", ...
+    allergy: Allergies
     doctor_name: str
     issued_at: datetime | None
     lines: list[PlanLine] = field(default_factory=list)
@@ -90,10 +94,12 @@ async def plan(session: AsyncSession, actor: Actor, prescription_id: int, *, tod
     """What the pharmacist reviews: every line with what is still owed, the usable batches, and the warnings."""
     require(actor, Role.PHARMACIST)
     prescription, visit, patient, doctor = await with_parties(session, prescription_id)
-    items = await items_of(session, prescription.id, allergies=patient.allergies, today=today)
+    allergy = await allergies_of(session, patient)
+    items = await items_of(session, prescription.id, allergies=await active_entries(session, patient.id), today=today)
     batches = await usable_batches(session, [i.medicine_id for i in items], today)
     result = DispensePlan(prescription.id, visit.id, prescription.status, patient.full_name, patient.code,
-                          patient.allergies, f'{doctor.title} {doctor.full_name}', prescription.issued_at)
+                          allergy.summary, allergy, f'{doctor.title} {doctor.full_name}',
+                          prescription.issued_at)
     for item in items:
         result.lines.append(PlanLine(item, max(item.quantity - item.dispensed_quantity, 0),
                                      [BatchView(b.id, b.batch_no, b.expiry_date, b.quantity)
@@ -137,10 +143,30 @@ async def _take(session: AsyncSession, medicine: Medicine, quantity: int,
     return taken
 
 
+def _acknowledge(session: AsyncSession, actor: Actor, items: list[PrescriptionItem], medicines: dict[int, Medicine],
+                 acknowledged_item_ids: list[int], now: datetime) -> None:
+    """Lines prescribed despite an allergy are handed out only once the pharmacist has acknowledged the doctor's
+    reason; the acknowledgement is kept on the line (who, when) and audited."""
+    for item in items:
+        if not item.allergy_override_reason or item.allergy_acknowledged_at is not None:
+            continue
+        name = medicines[item.medicine_id].name
+        if item.id not in acknowledged_item_ids:
+            raise ValidationError(f'{name} was prescribed despite an allergy (the doctor\'s reason: '
+                                  f'"{item.allergy_override_reason}"). Please check it with the patient or the doctor '
+                                  'and tick the box before dispensing. Nothing was dispensed.', 'acknowledged')
+        item.allergy_acknowledged_by_id, item.allergy_acknowledged_at = actor.user_id, now
+        session.add(item)
+        audit.record(session, actor, 'allergy_override_acknowledged', entity='prescription',
+                     entity_id=item.prescription_id, detail=f'{name}; doctor\'s reason: {item.allergy_override_reason}')
+
+
 @action
 async def dispense(session: AsyncSession, actor: Actor, prescription_id: int, lines: list[DispenseLine], *,
-                   notes: str = '', today: date, now: datetime) -> Dispense:
-    """Dispense the given quantities (all or nothing). Returns the dispense (for labels)."""
+                   notes: str = '', today: date, now: datetime, acknowledged_item_ids: list[int] | None = None
+                   ) -> Dispense:
+    """Dispense the given quantities (all or nothing). Returns the dispense (for labels). A line prescribed despite
+    an allergy needs its id in ``acknowledged_item_ids`` (the pharmacist has checked it) the first time."""
     require(actor, Role.PHARMACIST)
     notes = (notes or '').strip()
     if len(notes) > 1000:
@@ -189,6 +215,8 @@ async def dispense(session: AsyncSession, actor: Actor, prescription_id: int, li
             raise ValidationError(f'{medicine.name} is counted in {medicine.unit}s, {prescribed.name} in '
                                   f'{prescribed.unit}s: please substitute with a medicine of the same unit.',
                                   'medicine')
+    _acknowledge(session, actor, [items[i] for i in dict.fromkeys(line.prescription_item_id for line in lines)],
+                 medicines, acknowledged_item_ids or [], now)
     for medicine_id in medicine_ids:  # always in id order: two pharmacists never wait on each other in a circle
         await serialize(session, f'stock:{medicine_id}')
     batches = await usable_batches(session, medicine_ids, today, lock=True)

@@ -1,6 +1,7 @@
 """Prescriptions: the doctor picks medicines (seeing the stock on hand), dose, frequency, duration and instructions;
-the quantity is computed for counted units (tablets, capsules, sachets). A recorded allergy or a medicine out of
-stock gives a warning (the doctor decides; the pharmacist sees the same warnings).
+the quantity is computed for counted units (tablets, capsules, sachets). A medicine that matches a recorded allergy
+is not added unless the doctor gives a reason (kept on the line, shown to the pharmacist, who acknowledges it
+before dispensing); a medicine out of stock gives a warning.
 
 A prescription is a draft while the consultation goes on and is issued to the pharmacy when the doctor finishes.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
@@ -17,10 +19,12 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import (
+    AllergyStatus,
     Doctor,
     MedicalRecord,
     Medicine,
     Patient,
+    PatientAllergy,
     Prescription,
     PrescriptionItem,
     PrescriptionStatus,
@@ -31,39 +35,19 @@ from models import (
 
 from . import audit
 from .access import Actor, require
+from .allergies import active_entries, conflicts, entry_text, matching
 from .core.boundary import action, query
-from .core.errors import Conflict, NotFound, ValidationError
+from .core.errors import AllergyConflict, Conflict, NotFound, ValidationError
 from .text import search_key
 
 COUNTED_UNITS = {'tablet', 'capsule', 'sachet', 'nebule', 'ampoule', 'suppository', 'vial', 'patch'}
 OUTSTANDING = (PrescriptionStatus.ISSUED, PrescriptionStatus.PARTIALLY_DISPENSED)
-# An allergy to the group (as people write it) also warns for these medicines (generic names, lower case).
-ALLERGY_GROUPS = {
-    'penicillin': ('amoxicillin', 'ampicillin', 'penicillin', 'cloxacillin', 'piperacillin', 'oxacillin'),
-    'cephalosporin': ('cef', 'cephalexin', 'cefalexin'),
-    'aspirin': ('aspirin', 'acetylsalicylic', 'ibuprofen', 'diclofenac', 'meloxicam', 'naproxen', 'ketoprofen'),
-    'nsaid': ('aspirin', 'ibuprofen', 'diclofenac', 'meloxicam', 'naproxen', 'ketoprofen', 'celecoxib'),
-    'ibuprofen': ('ibuprofen', 'diclofenac', 'meloxicam', 'naproxen', 'ketoprofen'),
-    'sulfonamide': ('sulfamethoxazole', 'cotrimoxazole', 'co-trimoxazole', 'sulfasalazine', 'sulfadiazine'),
-    'sulfa': ('sulfamethoxazole', 'cotrimoxazole', 'co-trimoxazole', 'sulfasalazine', 'sulfadiazine'),
-    'macrolide': ('azithromycin', 'clarithromycin', 'erythromycin'),
-    'quinolone': ('ciprofloxacin', 'levofloxacin', 'ofloxacin', 'moxifloxacin'),
-    'tetracycline': ('doxycycline', 'tetracycline', 'minocycline'),
-}
+MAX_OVERRIDE_REASON = 500
 
 
-def allergy_warnings(allergies: str, medicine: Medicine) -> list[str]:
-    """``'Penicillin, Seafood'`` and Amoxicillin -> ``['Allergy recorded: Penicillin']``."""
-    names = search_key(f'{medicine.name} {medicine.generic_name}')
-    warnings = []
-    for allergy in re.split(r'[,;\n/]+', allergies or ''):
-        term = search_key(allergy)
-        if len(term) < 3:
-            continue
-        group = next((members for key, members in ALLERGY_GROUPS.items() if term.startswith(key)), ())
-        if term in names or any(member in names for member in group):
-            warnings.append(f'Allergy recorded: {allergy.strip()}')
-    return warnings
+def allergy_warnings(entries: Sequence[PatientAllergy], medicine: Medicine) -> list[str]:
+    """The patient's allergies that ``medicine`` matches: ``['Allergy: Penicillins (rash, severe)']``."""
+    return [f'Allergy: {entry_text(entry)}' for entry in matching(entries, medicine)]
 
 
 def usable(today: date):
@@ -222,6 +206,8 @@ class ItemView:
     dispensed_quantity: int
     on_hand: int
     warnings: list[str]
+    allergy_override_reason: str = ''  # prescribed despite an allergy: the doctor's reason
+    allergy_acknowledged: bool = False  # ... and the pharmacist has acknowledged it
 
     @property
     def dosage(self) -> str:
@@ -256,8 +242,8 @@ def stock_warnings(on_hand: int, quantity: int, unit: str) -> list[str]:
     return []
 
 
-async def items_of(session: AsyncSession, prescription_id: int, *, allergies: str, today: date,
-                   with_stock: bool = True) -> list[ItemView]:
+async def items_of(session: AsyncSession, prescription_id: int, *, allergies: Sequence[PatientAllergy],
+                   today: date, with_stock: bool = True) -> list[ItemView]:
     rows = (await session.exec(select(PrescriptionItem, Medicine)
                                .join(Medicine, Medicine.id == PrescriptionItem.medicine_id)
                                .where(PrescriptionItem.prescription_id == prescription_id)
@@ -272,7 +258,7 @@ async def items_of(session: AsyncSession, prescription_id: int, *, allergies: st
             warnings += stock_warnings(on_hand, remaining, medicine.unit)
         views.append(ItemView(item.id, medicine.id, medicine.name, medicine.unit, item.dose, item.times_per_day,
                               item.duration_days, item.quantity, item.instructions, item.dispensed_quantity, on_hand,
-                              warnings))
+                              warnings, item.allergy_override_reason, item.allergy_acknowledged_at is not None))
     return views
 
 
@@ -286,7 +272,8 @@ async def visit_prescription(session: AsyncSession, visit_id: int, *, patient: P
         return None
     view = PrescriptionView(prescription.id, visit_id, prescription.status, prescription.created_at,
                             prescription.issued_at, prescription.notes)
-    view.items = await items_of(session, prescription.id, allergies=patient.allergies, today=today)
+    view.items = await items_of(session, prescription.id,
+                                allergies=await active_entries(session, patient.id), today=today)
     return view
 
 
@@ -312,14 +299,30 @@ class Added:
     warnings: list[str]
 
 
+def _override_reason(text: str) -> str:
+    reason = ' '.join((text or '').split())
+    if len(reason) > MAX_OVERRIDE_REASON:
+        raise ValidationError(f'The reason can have at most {MAX_OVERRIDE_REASON} characters.',
+                              'allergy_override_reason')
+    return reason
+
+
 @action
 async def add_item(session: AsyncSession, actor: Actor, visit_id: int, line: LineInput, *, today: date,
-                   now: datetime) -> Added:
-    """Add a medicine to the visit's draft prescription. Returns the line and its warnings (allergy, stock)."""
+                   now: datetime, allergy_override_reason: str = '') -> Added:
+    """Add a medicine to the visit's draft prescription. Returns the line and its warnings (allergy, stock).
+
+    A medicine that matches one of the patient's allergies raises AllergyConflict before anything is added, unless
+    ``allergy_override_reason`` says why it is prescribed anyway (kept on the line and audited)."""
     from .consultation import editable_visit
     require(actor, Role.DOCTOR)
     checked = await check_line(session, line)
+    reason = _override_reason(allergy_override_reason)
     visit = await editable_visit(session, actor, visit_id)
+    patient = await session.get(Patient, visit.patient_id)
+    conflicting = await conflicts(session, patient, checked.medicine)
+    if conflicting and not reason:
+        raise AllergyConflict(checked.medicine.name, [entry_text(entry) for entry in conflicting])
     draft = await _draft(session, visit, create=True)
     existing = (await session.exec(select(PrescriptionItem.id).where(
         PrescriptionItem.prescription_id == draft.id, PrescriptionItem.medicine_id == checked.medicine.id))).first()
@@ -327,13 +330,17 @@ async def add_item(session: AsyncSession, actor: Actor, visit_id: int, line: Lin
         raise Conflict(f'{checked.medicine.name} is already on this prescription: remove it first to change it.')
     item = PrescriptionItem(prescription_id=draft.id, medicine_id=checked.medicine.id, dose=checked.dose,
                             times_per_day=checked.times_per_day, duration_days=checked.duration_days,
-                            quantity=checked.quantity, instructions=checked.instructions)
+                            quantity=checked.quantity, instructions=checked.instructions,
+                            allergy_override_reason=reason if conflicting else '')
     session.add(item)
-    patient = await session.get(Patient, visit.patient_id)
     on_hand = (await stock_on_hand(session, [checked.medicine.id], today))[checked.medicine.id]
-    warnings = allergy_warnings(patient.allergies, checked.medicine) + \
+    warnings = allergy_warnings(conflicting, checked.medicine) + \
         stock_warnings(on_hand, checked.quantity, checked.medicine.unit)
     await session.flush()
+    if conflicting:
+        audit.record(session, actor, 'allergy_override', entity='prescription', entity_id=draft.id,
+                     detail=f'{checked.medicine.name} despite {"; ".join(entry_text(e) for e in conflicting)}; '
+                            f'reason: {reason}')
     if warnings:
         audit.record(session, actor, 'prescribed_with_warning', entity='prescription', entity_id=draft.id,
                      detail=f'{checked.medicine.name}: {"; ".join(warnings)}')
@@ -387,11 +394,12 @@ class QueueRow:
     visit_id: int
     patient_code: str
     patient_name: str
-    allergies: str
+    allergy_status: AllergyStatus
     doctor_name: str
     issued_at: datetime
     status: PrescriptionStatus
     items: int
+    overrides: int  # lines prescribed despite an allergy, not yet acknowledged by a pharmacist
 
 
 @query
@@ -400,8 +408,12 @@ async def pharmacy_queue(session: AsyncSession, actor: Actor, *, limit: int = 20
     require(actor, Role.PHARMACIST)
     items = (select(sa.func.count()).select_from(PrescriptionItem)
              .where(PrescriptionItem.prescription_id == Prescription.id).scalar_subquery())
-    query = (select(Prescription.id, Prescription.visit_id, Patient.code, Patient.full_name, Patient.allergies,
-                    Doctor.full_name, Prescription.issued_at, Prescription.status, items)
+    overrides = (select(sa.func.count()).select_from(PrescriptionItem)
+                 .where(PrescriptionItem.prescription_id == Prescription.id,
+                        PrescriptionItem.allergy_override_reason != '',
+                        PrescriptionItem.allergy_acknowledged_at.is_(None)).scalar_subquery())
+    query = (select(Prescription.id, Prescription.visit_id, Patient.code, Patient.full_name, Patient.allergy_status,
+                    Doctor.full_name, Prescription.issued_at, Prescription.status, items, overrides)
              .join(Visit, Visit.id == Prescription.visit_id)
              .join(Patient, Patient.id == Visit.patient_id)
              .join(Doctor, Doctor.id == Prescription.doctor_id)
@@ -455,7 +467,7 @@ async def printable(session: AsyncSession, actor: Actor, prescription_id: int, *
         patient_name=patient.full_name, patient_code=patient.code, age=age,
         sex=patient.sex.value if patient.sex.value != 'unknown' else '', diagnosis=diagnosis,
         doctor_name=f'{doctor.title} {doctor.full_name}', advice=record.advice if record else '',
-        items=await items_of(session, prescription.id, allergies='', today=today, with_stock=False),
+        items=await items_of(session, prescription.id, allergies=(), today=today, with_stock=False),
         status=prescription.status)
     audit.record(session, actor, 'prescription_printed', entity='prescription', entity_id=prescription.id)
     return printed

@@ -8,9 +8,11 @@ from datetime import date, timedelta
 from sqlmodel import select
 
 from models import (
+    AllergyStatus,
     Medicine,
     MovementKind,
     Patient,
+    PatientAllergy,
     Queue,
     QueueKind,
     Role,
@@ -91,10 +93,12 @@ async def make_ward(db, *, allergies: str = '') -> Ward:
                 Medicine(code='M3', name='Ambroxol 15 mg/5 ml syrup', generic_name='Ambroxol', form='syrup',
                          unit='bottle', price=30_000, reorder_level=5)]
         session.add_all([lab_queue, xray, *meds])
-        if allergies:
+        if allergies:  # recorded as structured entries, one per item of the list (substances)
             patient = await session.get(Patient, clinic.patient_ids[0])
-            patient.allergies = allergies
+            patient.allergy_status = AllergyStatus.RECORDED
             session.add(patient)
+            session.add_all([PatientAllergy(patient_id=patient.id, substance=part.strip())
+                             for part in allergies.split(',') if part.strip()])
         await session.commit()
         ids = [m.id for m in meds]
     await add_stock(db, ids[0], 'OLD', TODAY - timedelta(days=3), 50)            # expired: never used

@@ -12,10 +12,12 @@ from clinic_ui.widgets import amount_text, error_text, staff_action
 from models import Medicine, Room, RoomKind, Service, ServiceKind, Specialty
 from services import catalog, clinic_settings
 from services.access import Actor
+from services.allergies import DRUG_GROUPS, group_label
 from services.core.money import parse_money
 
 ROOM_KINDS = {kind.value: kind.value.capitalize() for kind in RoomKind}
 SERVICE_KINDS = {kind.value: kind.value.capitalize() for kind in ServiceKind}
+DRUG_GROUP_LABELS = [group_label(group) for group in DRUG_GROUPS]
 
 
 def _input(label: str, value: object = '', mark: str = '', classes: str = 'w-full') -> ui.input:
@@ -169,6 +171,12 @@ class MedicineForm(CatalogForm):
             self.code = _input('Code', self.value('code'), 'medicine-code', 'w-32')
             self.name = _input('Name (e.g. Paracetamol 500 mg)', self.value('name'), 'medicine-name', 'grow')
         self.generic = _input('Generic name (optional)', self.value('generic_name'))
+        group = group_label(self.value('drug_group')) or None
+        options = list(dict.fromkeys([*DRUG_GROUP_LABELS, *([group] if group else [])]))  # a typed group too
+        self.drug_group = ui.select(options, value=group,
+                                    label='Drug group (for allergy checks; choose or type)', with_input=True,
+                                    new_value_mode='add-unique', clearable=True) \
+            .props('outlined dense').classes('w-full').mark('medicine-group')
         with ui.row().classes('w-full gap-2 no-wrap'):
             self.form = _input('Form', self.value('form', 'tablet'), classes='grow')
             self.strength = _input('Strength', self.value('strength'), classes='grow')
@@ -184,7 +192,7 @@ class MedicineForm(CatalogForm):
                                            price=self.price(self.price_field),
                                            reorder_level=(self.reorder.value or '').strip(),
                                            generic_name=self.generic.value, form=self.form.value,
-                                           strength=self.strength.value)
+                                           strength=self.strength.value, drug_group=self.drug_group.value or '')
 
     async def set_item_active(self, session, medicine_id: int, active: bool) -> Medicine:
         return await catalog.set_medicine_active(session, self.actor, medicine_id, active)

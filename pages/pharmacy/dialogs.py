@@ -7,6 +7,7 @@ from datetime import date
 
 from nicegui import ui
 
+from clinic_ui.allergies import AllergyLine
 from clinic_ui.widgets import data_table, error_text, section_title, staff_action, staff_read
 from models import StockBatch
 from models.types import utcnow
@@ -58,6 +59,7 @@ class DispenseLineForm:
                 self.quantity = ui.number(f'Give ({item.unit})', value=min(line.remaining, item.on_hand), min=0,
                                           max=line.remaining, step=1, format='%d') \
                     .props('outlined dense').classes('w-36').mark('give-quantity')
+            self.checked = self.override(item)
             with ui.expansion('Substitute…').classes('w-full text-sm').props('dense'):
                 with ui.row().classes('w-full gap-2 items-start'):
                     self.search = ui.input('Find the substitute').props('outlined dense clearable') \
@@ -67,6 +69,18 @@ class DispenseLineForm:
                 self.hits = ui.column().classes('w-full gap-0')
                 self.chosen = ui.label('').classes('text-primary text-sm')
         self.search.on_value_change(self.find)
+
+    @staticmethod
+    def override(item: prescriptions.ItemView) -> ui.checkbox | None:
+        """Prescribed despite an allergy: the doctor's reason, and the box the pharmacist ticks once checked."""
+        if not item.allergy_override_reason:
+            return None
+        ui.label(f'Prescribed despite an allergy. Doctor\'s reason: {item.allergy_override_reason}') \
+            .classes('text-negative font-medium').mark('override-reason')
+        if item.allergy_acknowledged:
+            ui.label('Checked by a pharmacist at an earlier dispense.').classes('text-sm text-slate-600')
+            return None
+        return ui.checkbox('I have checked this with the patient/doctor').mark('acknowledge-override')
 
     @staticmethod
     def describe(line: pharmacy.PlanLine) -> None:
@@ -102,6 +116,9 @@ class DispenseLineForm:
         self.chosen.set_text(f'Substitute: {hit.name} ({hit.on_hand} in stock)')
         self.hits.clear()
 
+    def acknowledged(self) -> bool:
+        return self.checked is not None and bool(self.checked.value)
+
     def entered(self) -> DispenseLine:
         return DispenseLine(self.item.id, int(self.quantity.value or 0), self.medicine_id, self.note.value or '')
 
@@ -119,8 +136,7 @@ class DispenseDialog:
             ui.label(f'Prescribed by {plan.doctor_name}'
                      + (f' at {plan.issued_at.astimezone(tz):%d/%m %H:%M}' if plan.issued_at else '')) \
                 .classes('text-slate-600')
-            if plan.allergies:
-                ui.label(f'⚠ Allergies: {plan.allergies}').classes('text-negative font-medium')
+            AllergyLine(plan.allergy)
             self.lines = [DispenseLineForm(actor, line) for line in plan.lines]
             self.notes = ui.input('Note (optional)').props('outlined dense').classes('w-full')
             self.error = error_text()
@@ -135,9 +151,10 @@ class DispenseDialog:
 
     async def dispense(self) -> None:
         lines = [line.entered() for line in self.lines]
+        checked = [line.item.id for line in self.lines if line.acknowledged()]
         done = await staff_action(lambda s: pharmacy.dispense(s, self.actor, self.plan.prescription_id, lines,
                                                               notes=self.notes.value or '', today=today(),
-                                                              now=utcnow()),
+                                                              now=utcnow(), acknowledged_item_ids=checked),
                                   error_label=self.error, success='Dispensed: stock updated.')
         if done is not None:
             self.dialog.close()

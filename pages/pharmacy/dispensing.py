@@ -11,7 +11,7 @@ from clinic_ui.panels import LivePanel
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import PHARMACY
 from clinic_ui.widgets import data_table, on_row, section_title, staff_read
-from models import PrescriptionStatus
+from models import AllergyStatus, PrescriptionStatus
 from services import clinic_settings, clinical_pdf, inventory, pharmacy, prescriptions
 from services.access import Actor
 from services.core.clock import local_today
@@ -51,7 +51,9 @@ EXPIRING_COLUMNS = [
 def queue_rows(rows: list[prescriptions.QueueRow]) -> list[dict]:
     tz = clinic_settings.current().tz
     return [{'id': r.prescription_id, 'issued': r.issued_at.astimezone(tz).strftime('%d/%m %H:%M'),
-             'patient': f'{r.patient_name} · {r.patient_code}' + (' ⚠ allergies' if r.allergies else ''),
+             'patient': f'{r.patient_name} · {r.patient_code}'
+             + (' ⚠ allergies' if r.allergy_status == AllergyStatus.RECORDED else '')
+             + (f' · {r.overrides} allergy override(s) to check' if r.overrides else ''),
              'doctor': r.doctor_name, 'items': r.items,
              'status': 'partly dispensed: rest owed' if r.status == PrescriptionStatus.PARTIALLY_DISPENSED
              else 'to dispense'} for r in rows]

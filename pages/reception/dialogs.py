@@ -8,12 +8,14 @@ from datetime import date
 
 from nicegui import ui
 
+from clinic_ui.allergies import AllergyDialog, AllergyLine
 from clinic_ui.pickers import SlotGrid, patient_search
 from clinic_ui.widgets import error_text, staff_action, staff_read
 from models import Patient
 from models.types import utcnow
-from services import appointments, booking, checkin, clinic_settings, patients, queue
+from services import allergies, appointments, booking, checkin, clinic_settings, patients, queue
 from services.access import Actor
+from services.allergies import Allergies
 from services.booking import Slot
 from services.core.clock import local_today
 
@@ -52,23 +54,30 @@ async def _patient_of(session, actor: Actor, appointment_id: int) -> Patient:
     return await patients.get(session, actor, detail.patient_id)
 
 
+async def _patient_with_allergies(session, actor: Actor, appointment_id: int) -> tuple[Patient, Allergies]:
+    patient = await _patient_of(session, actor, appointment_id)
+    return patient, await allergies.patient_allergies(session, actor, patient.id)
+
+
 async def open_check_in(actor: Actor, appointment_id: int) -> None:
-    patient = await staff_read(lambda s: _patient_of(s, actor, appointment_id))
-    if patient is not None:
-        CheckInDialog(actor, appointment_id, patient).dialog.open()
+    found = await staff_read(lambda s: _patient_with_allergies(s, actor, appointment_id))
+    if found is not None:
+        CheckInDialog(actor, appointment_id, *found).dialog.open()
 
 
 class CheckInDialog:
     """Verify the profile (phone, email can be corrected on the spot), choose a priority, check in."""
 
-    def __init__(self, actor: Actor, appointment_id: int, patient: Patient) -> None:
+    def __init__(self, actor: Actor, appointment_id: int, patient: Patient, shown: Allergies) -> None:
         self.actor, self.appointment_id = actor, appointment_id
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-lg gap-2').mark('check-in-dialog'):
             ui.label(f'Check in {patient.full_name}').classes('text-xl font-semibold')
             born = patient.date_of_birth.strftime('%d/%m/%Y') if patient.date_of_birth else ''
             ui.label(' · '.join(p for p in (patient.code, born) if p)).classes('text-slate-600')
-            if patient.allergies:
-                ui.label(f'Allergies: {patient.allergies}').classes('text-negative font-medium')
+            with ui.row().classes('items-center gap-2'):
+                self.shown, self.allergies = shown, AllergyLine(shown)
+                ui.button('Allergies…', icon='edit_note', on_click=self.edit_allergies) \
+                    .props('flat dense no-caps').mark('edit-allergies')
             self.phone = ui.input('Phone', value=patient.phone or '').props('outlined dense').classes('w-full') \
                 .mark('check-in-phone')
             self.email = ui.input('Email', value=patient.email or '').props('outlined dense').classes('w-full') \
@@ -78,6 +87,13 @@ class CheckInDialog:
             with ui.row().classes('w-full justify-end'):
                 ui.button('Back', on_click=self.dialog.close).props('flat no-caps')
                 ui.button('Check in', on_click=self.check_in).props('unelevated no-caps').mark('confirm-check-in')
+
+    def edit_allergies(self) -> None:
+        AllergyDialog(self.actor, self.shown, on_changed=self.allergies_changed).open()
+
+    def allergies_changed(self, shown: Allergies) -> None:
+        self.shown = shown
+        self.allergies.show(shown)
 
     async def check_in(self) -> None:
         ticket = await staff_action(lambda s: checkin.check_in(

@@ -51,7 +51,8 @@ class ProfileForm:
                 .mark('email')
             self.national_id = ui.input('National ID', value=(p.national_id or '') if p else '').props('outlined')
             self.address = ui.input('Address', value=address).props('outlined')
-            self.allergies = ui.input('Allergies', value=p.allergies if p else '').props('outlined') \
+            self.allergies = ui.input('Allergy note (free text; the allergy list is kept at check-in and in the '
+                                      'chart)', value=p.allergies if p else '').props('outlined') \
                 .classes('sm:col-span-2').mark('allergies')
             self.notes = ui.textarea('Notes', value=p.notes if p else '').props('outlined autogrow') \
                 .classes('sm:col-span-2')

@@ -23,5 +23,16 @@ class Conflict(DomainError):
     """The action clashes with the current state (already taken, already done, changed meanwhile)."""
 
 
+class AllergyConflict(Conflict):
+    """The medicine matches an allergy of the patient: nothing was added. ``allergies`` are the matching entries as
+    they read ("Penicillins (rash, severe)"); prescribing it anyway needs a reason."""
+
+    def __init__(self, medicine_name: str, allergies: list[str]) -> None:
+        super().__init__(f"{medicine_name} matches the patient's allergy: {'; '.join(allergies)}. Nothing was "
+                         'added. To prescribe it anyway, give the reason.')
+        self.medicine_name = medicine_name
+        self.allergies = allergies
+
+
 class AuthenticationFailed(DomainError):
     pass

@@ -23,3 +23,13 @@ def chromium(size: tuple[int, int], *extra: str, console: bool = False) -> webdr
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_window_size(*size)
     return driver
+
+
+def morning_timezone(hour: float = 9.5) -> str:
+    """A fixed-offset time zone where the clock now reads about ``hour`` in the morning, so that a journey through
+    the demo clinic (doctors' hours, today's slots, walk-ins) works whenever the suite runs."""
+    from datetime import datetime, timezone
+    now = datetime.now(timezone.utc)
+    offset = round(hour - (now.hour + now.minute / 60))
+    offset = (offset + 12) % 24 - 12 if offset not in range(-12, 15) else offset
+    return 'Etc/GMT' + ('+' if offset <= 0 else '-') + str(abs(offset))  # POSIX signs: Etc/GMT-7 is UTC+7

@@ -12,7 +12,9 @@ from models import (
     EmailOutbox,
     MedicalRecord,
     OrderStatus,
+    Patient,
     Prescription,
+    PrescriptionItem,
     PrescriptionStatus,
     QueueTicket,
     RecordStatus,
@@ -52,6 +54,7 @@ async def place_blood_count(ward: Ward) -> ServiceOrder:
 
 
 async def pick_medicine(user: User, search: str, dose: str, times: str, days: str) -> None:
+    await user.should_see(marker='medicine-search', retries=RETRIES)  # the panel is built after the header
     user.find(marker='medicine-search').type(search)
     await user.should_see(marker='medicine-hit', retries=RETRIES)
     user.find(marker='medicine-hit').click()
@@ -85,10 +88,19 @@ async def order_a_blood_count(user: User, ward: Ward) -> None:
 
 
 async def prescribe_amoxicillin_despite_the_allergy(user: User) -> None:
+    """Stopped before it is added; the doctor gives the reason and prescribes it anyway."""
     await pick_medicine(user, 'amoxi', '1 capsule', '2', '5')
     user.find(marker='add-medicine').click()
-    await user.should_see('Allergy recorded: Penicillin', retries=RETRIES)
+    await user.should_see(marker='override-allergy', content='Penicillin (moderate)', retries=RETRIES)
+    await user.should_not_see(marker='rx-item')
+    user.find(marker='confirm-override').click()  # no reason yet: still nothing added
+    await user.should_see('To prescribe it anyway, give the reason.', retries=RETRIES)
+    await user.should_not_see(marker='rx-item')
+    user.find(marker='override-reason').type('Tolerated it last year')
+    user.find(marker='confirm-override').click()
     await user.should_see('Amoxicillin 500 mg capsule × 10 capsule', retries=RETRIES)
+    await user.should_see(marker='rx-override', content='Tolerated it last year', retries=RETRIES)
+    await user.should_not_see(marker='override-dialog', retries=RETRIES)
 
 
 async def the_result_arrives_without_reloading(user: User, ward: Ward) -> None:
@@ -117,7 +129,7 @@ async def the_visit_went_to_the_pharmacy_signed(ward: Ward) -> None:
 async def test_consultation_end_to_end_with_lab_result_seen_live(user: User):
     ward = await ward_for(user, allergies='Penicillin')
     await open_chart(user, ward)
-    await user.should_see('Allergies: Penicillin', retries=RETRIES)
+    await user.should_see(marker='allergies', content='Allergies: Penicillin', retries=RETRIES)
     await write_the_record(user)
     await code_the_diagnosis(user)
     await order_a_blood_count(user, ward)
@@ -209,6 +221,61 @@ async def test_a_follow_up_is_booked_in_the_doctors_free_time_with_a_reminder(us
     when = booked.start_at.astimezone(TZ)
     await user.should_see(marker='follow-up-booked', content=f'Follow-up booked for {when:%A %d/%m/%Y %H:%M}.')
     await user.should_not_see(marker='follow-slot')
+
+
+async def test_a_medicine_stopped_at_an_allergy_is_not_added_when_the_doctor_cancels(user: User):
+    ward = await ward_for(user, allergies='Penicillin')
+    await open_chart(user, ward)
+    await pick_medicine(user, 'amoxi', '1 capsule', '2', '5')
+    user.find(marker='add-medicine').click()
+    await user.should_see(marker='override-dialog', retries=RETRIES)
+    user.find(marker='cancel-override').click()
+    await user.should_not_see(marker='override-dialog', retries=RETRIES)
+    await user.should_see('No medicines prescribed.')
+    async with get_db().read() as session:
+        assert (await session.exec(select(PrescriptionItem))).all() == []
+
+
+# -- allergies -----------------------------------------------------------------------------------------------------
+
+async def test_the_header_says_not_recorded_until_someone_asks(user: User):
+    ward = await ward_for(user)
+    await open_chart(user, ward)
+    await user.should_see(marker='allergies', content='Allergies not recorded', retries=RETRIES)
+    await user.should_not_see('No known allergies')
+    user.find(marker='edit-allergies').click()
+    await user.should_see(marker='allergy-dialog', retries=RETRIES)
+    user.find(marker='no-known-allergies').click()
+    await user.should_see(marker='allergies', content='No known allergies', retries=RETRIES)
+    user.find(marker='allergy-substance').type('Amoxicillin')
+    user.find(marker='allergy-reaction').type('rash')
+    element(user, 'allergy-severity').set_value('severe')
+    user.find(marker='add-allergy').click()
+    await user.should_see(marker='allergies', content='Allergies: Amoxicillin (rash, severe)', retries=RETRIES)
+    await user.should_not_see(marker='allergies', content='No known allergies')
+    user.find(marker='remove-allergy').click()
+    await user.should_see(marker='allergies', content='Allergies not recorded', retries=RETRIES)
+
+
+async def test_a_free_text_allergy_note_is_shown_beside_the_status(user: User):
+    ward = await ward_for(user)
+    async with get_db().write() as session:
+        patient = await session.get(Patient, ward.patient_id)
+        patient.allergies = 'Latex gloves'  # typed at reception, not on the list
+        session.add(patient)
+        await session.commit()
+    await open_chart(user, ward)
+    await user.should_see(marker='allergies', content='Allergies not recorded · note: Latex gloves', retries=RETRIES)
+
+
+async def test_no_known_allergies_is_refused_while_allergies_are_listed(user: User):
+    ward = await ward_for(user, allergies='Latex')
+    await open_chart(user, ward)
+    await user.should_see(marker='allergies', content='Allergies: Latex (moderate)', retries=RETRIES)
+    user.find(marker='edit-allergies').click()
+    user.find(marker='no-known-allergies').click()
+    await user.should_see('remove them first', retries=RETRIES)
+    await user.should_see(marker='allergies', content='Allergies: Latex (moderate)')
 
 
 # -- finishing and sending on -------------------------------------------------------------------------------------

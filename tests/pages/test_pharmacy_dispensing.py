@@ -5,13 +5,13 @@ from __future__ import annotations
 from nicegui.testing import User
 from sqlmodel import select
 
-from models import Prescription, PrescriptionStatus, StockBatch
+from models import Prescription, PrescriptionItem, PrescriptionStatus, StockBatch
 from models.types import utcnow
 from services import consultation, prescriptions
 from services.core.db import get_db
 from services.prescriptions import LineInput
 from tests.clinical import FULL, TODAY, ward_for
-from tests.conftest import RETRIES, sign_in
+from tests.conftest import RETRIES, element, sign_in
 from tests.factories import TZ
 
 
@@ -63,3 +63,39 @@ async def test_alerts(user: User):
     await user.should_see('Below reorder level (2)', retries=RETRIES)
     await user.should_see('Expired or expiring within 60 days (2)', retries=RETRIES)
     assert ward.syrup
+
+
+async def issue_amoxicillin_despite_the_allergy(ward) -> int:
+    db = get_db()
+    async with db.write() as session:
+        await prescriptions.add_item(session, ward.doctor, ward.visit_id, LineInput(
+            ward.amoxicillin, dose='1 capsule', times_per_day='2', duration_days='5'), today=TODAY, now=utcnow(),
+            allergy_override_reason='Took amoxicillin in 2025 without a reaction')
+    async with db.write() as session:
+        await consultation.save_draft(session, ward.doctor, ward.visit_id, FULL, now=utcnow())
+    async with db.write() as session:
+        await consultation.finish(session, ward.doctor, ward.visit_id, tz=TZ, now=utcnow())
+    async with db.read() as session:
+        return (await session.exec(select(Prescription.id))).one()
+
+
+async def test_an_allergy_override_is_dispensed_only_once_the_pharmacist_ticks_the_box(user: User):
+    ward = await ward_for(user, allergies='Penicillin')
+    rx_id = await issue_amoxicillin_despite_the_allergy(ward)
+    await sign_in(user, 'pharmacy', station='Pharmacy')
+    await user.should_see('Prescriptions to dispense (1)', retries=RETRIES)
+    assert element(user, 'rx-queue').rows[0]['patient'].endswith('⚠ allergies · 1 allergy override(s) to check')
+    user.find(marker='rx-queue').trigger('dispense', rx_id)
+    await user.should_see(marker='dispense-dialog', retries=RETRIES)
+    await user.should_see(marker='allergy-summary', content='Allergies: Penicillin (moderate)')
+    await user.should_see(marker='override-reason', content='Took amoxicillin in 2025 without a reaction')
+    user.find(marker='confirm-dispense').click()
+    await user.should_see('Please check it with the patient or the doctor and tick the box', retries=RETRIES)
+    async with get_db().read() as session:
+        assert (await session.get(Prescription, rx_id)).status == PrescriptionStatus.ISSUED  # nothing dispensed
+    user.find(marker='acknowledge-override').click()
+    user.find(marker='confirm-dispense').click()
+    await user.should_see('Dispensed: stock updated.', retries=RETRIES)
+    async with get_db().read() as session:
+        item = (await session.exec(select(PrescriptionItem))).one()
+    assert item.dispensed_quantity == 10 and item.allergy_acknowledged_at is not None

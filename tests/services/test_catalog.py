@@ -90,6 +90,21 @@ async def test_a_medicine_is_deactivated_instead_of_deleted(db):
     assert {'medicine_created', 'medicine_deactivated'} <= await audit_actions(db)
 
 
+async def test_a_medicines_drug_group_is_kept_for_the_allergy_check(db):
+    clinic = await make_clinic(db)
+    async with db.write() as session:
+        known = await catalog.save_medicine(session, clinic.admin, None, code='MOX', name='Moxilen 500 mg',
+                                            unit='capsule', price=1_500, reorder_level='0', drug_group='Penicillin')
+        typed = await catalog.save_medicine(session, clinic.admin, None, code='LORA', name='Loratadine 10 mg',
+                                            unit='tablet', price=800, reorder_level='0',
+                                            drug_group=' Antihistamines ')
+    assert known.drug_group == 'penicillins' and typed.drug_group == 'Antihistamines'
+    with pytest.raises(ValidationError, match='drug group'):
+        async with db.write() as session:
+            await catalog.save_medicine(session, clinic.admin, known.id, code='MOX', name='Moxilen 500 mg',
+                                        unit='capsule', price=1_500, reorder_level='0', drug_group='x' * 61)
+
+
 async def test_a_specialtys_keywords_lead_a_complaint_to_it(db):
     clinic = await make_clinic(db)
     async with db.write() as session:

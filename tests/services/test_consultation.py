@@ -28,7 +28,7 @@ from models import (
 )
 from services import booking, consultation, icd10, orders, prescriptions
 from services.consultation import RecordInput
-from services.core.errors import Conflict, PermissionDenied, ValidationError
+from services.core.errors import AllergyConflict, Conflict, PermissionDenied, ValidationError
 from services.prescriptions import LineInput
 from tests.clinical import FULL, TODAY, Ward, add_user, make_ward
 from tests.factories import NOW, TZ
@@ -225,12 +225,12 @@ async def test_medicine_search_counts_only_usable_stock(db):
     assert hits[0].on_hand == 100  # the expired batch does not count
 
 
-async def test_a_prescription_line_computes_its_quantity_and_warns_of_allergies_and_stock(db):
+async def test_a_prescription_line_computes_its_quantity_and_stops_at_allergies_and_warns_of_stock(db):
     ward = await make_ward(db, allergies='Penicillin, seafood')
     added = await prescribe(db, ward, ward.paracetamol, '1 tablet', '3', '5', instructions='After meals')
     assert added.item.quantity == 15 and added.warnings == []
-    added = await prescribe(db, ward, ward.amoxicillin, '1 capsule', '2', '7')
-    assert added.warnings == ['Allergy recorded: Penicillin']
+    with pytest.raises(AllergyConflict, match='Penicillin'):
+        await prescribe(db, ward, ward.amoxicillin, '1 capsule', '2', '7')
     added = await prescribe(db, ward, ward.syrup, '5 ml', '3', '5')
     assert added.item.quantity == 1 and added.warnings == ['Out of stock at the clinic pharmacy']
     with pytest.raises(ValidationError, match='times a day'):

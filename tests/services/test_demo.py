@@ -10,6 +10,7 @@ from sqlmodel import func, select
 
 from models import (
     Address,
+    AllergyStatus,
     Appointment,
     AppointmentService,
     AppointmentStatus,
@@ -23,6 +24,7 @@ from models import (
     Medicine,
     NumberSequence,
     Patient,
+    PatientAllergy,
     Payment,
     PrescriptionItem,
     QueueDayCounter,
@@ -253,6 +255,23 @@ async def test_past_visits_are_consistent(db):
         key = (ticket.queue_id, ticket.service_date)
         last_numbers[key] = max(last_numbers[key], ticket.number)
     assert {(c.queue_id, c.service_date): c.last_number for c in counters} == last_numbers
+
+
+async def test_patients_have_structured_allergies_none_known_or_not_recorded(db):
+    await load(db)
+    async with db.read() as session:
+        statuses = Counter((await session.exec(select(Patient.allergy_status))).all())
+        first = (await session.exec(select(Patient).where(Patient.code == 'P0000001'))).one()
+        first_allergies = (await session.exec(select(PatientAllergy).where(
+            PatientAllergy.patient_id == first.id))).all()
+        amoxicillin = (await session.exec(select(Medicine).where(Medicine.generic_name == 'Amoxicillin'))).first()
+        with_entries = set((await session.exec(select(PatientAllergy.patient_id))).all())
+        recorded = set((await session.exec(select(Patient.id).where(
+            Patient.allergy_status == AllergyStatus.RECORDED))).all())
+    assert all(statuses[s] > 0 for s in AllergyStatus)  # some allergic, some "no known allergies", some not asked
+    assert [a.drug_group for a in first_allergies] == ['penicillins'] and first_allergies[0].reaction
+    assert amoxicillin.drug_group == 'penicillins'
+    assert with_entries == recorded  # "recorded" exactly when there is an entry
 
 
 async def test_loading_twice_is_refused(db):

@@ -1,6 +1,7 @@
-"""The chart's dialog: amending the signed record."""
+"""The chart's dialogs: amending the signed record; prescribing despite an allergy."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from nicegui import ui
@@ -8,6 +9,7 @@ from nicegui import ui
 from clinic_ui.widgets import error_text, section_title, staff_action
 from models.types import utcnow
 from services import consultation
+from services.core.errors import AllergyConflict
 
 if TYPE_CHECKING:
     from .record import RecordPanel
@@ -42,3 +44,32 @@ class AmendDialog:
         if done is not None:
             self.dialog.close()
             await self.record.reshow()
+
+
+class AllergyOverrideDialog:
+    """The medicine matches an allergy: nothing was added. The doctor cancels (nothing is added) or gives the reason
+    and prescribes it anyway: ``submit(reason, error_label)`` adds the line again with the reason."""
+
+    def __init__(self, conflict: AllergyConflict, submit: Callable[[str, ui.label], Awaitable[bool]]) -> None:
+        self.submit = submit
+        with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-xl gap-3').mark('override-dialog'):
+            section_title(f'{conflict.medicine_name}: allergy')
+            for allergy in conflict.allergies:
+                ui.label(f'⚠ {allergy}').classes('text-negative font-medium').mark('override-allergy')
+            ui.label('Nothing was added. To prescribe it anyway, write why; the pharmacist sees the reason and '
+                     'checks it before dispensing.').classes('text-sm text-slate-600')
+            self.reason = ui.textarea('Reason for prescribing despite the allergy *').props('outlined autofocus') \
+                .classes('w-full').mark('override-reason')
+            self.error = error_text()
+            with ui.row().classes('w-full justify-end gap-2'):
+                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps').mark('cancel-override')
+                ui.button('Prescribe anyway', on_click=self.confirm).props('unelevated no-caps color=negative') \
+                    .mark('confirm-override')
+        self.dialog.on_value_change(lambda e: None if e.value else self.dialog.delete())  # one per attempt
+
+    def open(self) -> None:
+        self.dialog.open()
+
+    async def confirm(self) -> None:
+        if await self.submit(self.reason.value or '', self.error):
+            self.dialog.close()

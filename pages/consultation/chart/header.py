@@ -5,6 +5,7 @@ from datetime import date
 
 from nicegui import ui
 
+from clinic_ui.allergies import AllergyChip, AllergyDialog
 from clinic_ui.widgets import data_table, section_title
 from services import consultation
 from services.core.clock import local_today
@@ -54,6 +55,7 @@ class PatientHeader:
     follows = (OrdersChanged, VisitChanged)
 
     def __init__(self, visit: OpenVisit) -> None:
+        self.visit = visit
         patient = visit.chart.patient
         with ui.row().classes('w-full items-start justify-between gap-3'):
             with ui.column().classes('gap-1 min-w-0'):
@@ -61,7 +63,9 @@ class PatientHeader:
                 ui.label(patient.full_name).classes('text-2xl font-semibold leading-tight').mark('chart-patient')
                 ui.label(facts_text(patient, local_today(visit.tz))).classes('text-slate-600')
                 with ui.row().classes('items-center gap-2'):
-                    self._allergies(patient.allergies)
+                    self.allergies = AllergyChip(patient.allergy)
+                    ui.button('Allergies…', icon='edit_note', on_click=self.edit_allergies) \
+                        .props('flat dense no-caps').mark('edit-allergies')
                     self.status = ui.chip('', color='teal-1', text_color='primary').props('square') \
                         .mark('visit-status')
             self.actions = ui.row().classes('gap-2 items-center')
@@ -70,15 +74,13 @@ class PatientHeader:
                 .classes('text-amber-800')
         visit.watch(self)
 
-    @staticmethod
-    def _allergies(allergies: str) -> None:
-        if allergies:
-            ui.chip(f'Allergies: {allergies}', icon='warning', color='red-1', text_color='negative') \
-                .props('square').classes('font-medium').mark('allergies')
-        else:
-            ui.chip('No known allergies', icon='check', color='green-1', text_color='positive').props('square')
+    def edit_allergies(self) -> None:
+        """The allergy list of the patient; each change shows at once on the chart (and its prescription)."""
+        AllergyDialog(self.visit.actor, self.visit.chart.patient.allergy, on_changed=lambda _: self.visit.refresh()) \
+            .open()
 
     def show(self, chart: consultation.Chart) -> None:
+        self.allergies.show(chart.patient.allergy)
         self.status.set_text(f'Visit {chart.visit.visit_date:%d/%m/%Y} · {consultation.status_text(chart.visit.status)}'
                              + (f' · {chart.doctor_name}' if chart.doctor_name else ''))
 

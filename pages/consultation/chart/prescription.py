@@ -8,9 +8,11 @@ from clinic_ui.widgets import error_text, section_title, staff_action, staff_rea
 from models.types import utcnow
 from services import consultation, prescriptions
 from services.core.clock import local_today
+from services.core.errors import AllergyConflict
 from services.core.events import VisitChanged
 from services.prescriptions import LineInput
 
+from .dialogs import AllergyOverrideDialog
 from .visit import OpenVisit
 
 
@@ -93,15 +95,24 @@ class PrescriptionPanel:
         self.quantity_hint.set_text(f'= {computed} {hit.unit}' if computed and not self.quantity.value else '')
 
     async def add(self) -> None:
+        await self.submit('')
+
+    async def submit(self, reason: str, error_label: ui.label | None = None) -> bool:
+        """Add the line; a medicine matching an allergy opens the override dialog (nothing is added until the
+        doctor gives the reason there). True when the line was added."""
         hit = self.picked
         line = LineInput(hit.id if hit else None, dose=self.dose.value or '', times_per_day=self.times.value or '',
                          duration_days=self.days.value or '', quantity=self.quantity.value or '',
                          instructions=self.instructions.value or '')
-        added = await staff_action(lambda s: prescriptions.add_item(s, self.visit.actor, self.visit.id, line,
-                                                                    today=local_today(self.visit.tz), now=utcnow()),
-                                   error_label=self.error)
+        added = await staff_action(lambda s: self._add_item(s, line, reason), error_label=error_label or self.error)
+        if isinstance(added, AllergyConflict):
+            if error_label is None:
+                AllergyOverrideDialog(added, self.submit).open()
+            else:
+                error_label.set_text(str(added))
+            return False
         if added is None:
-            return
+            return False
         if added.warnings:
             ui.notify(f'{hit.name} added. Warning: {"; ".join(added.warnings)}', type='warning', multi_line=True,
                       timeout=8000)
@@ -112,6 +123,16 @@ class PrescriptionPanel:
         for element in (self.dose, self.times, self.days, self.quantity, self.instructions):
             element.set_value('')
         await self.visit.refresh()
+        return True
+
+    async def _add_item(self, session, line: LineInput, reason: str):
+        """The service's answer, or the allergy it stopped at (for the override dialog)."""
+        try:
+            return await prescriptions.add_item(session, self.visit.actor, self.visit.id, line,
+                                                today=local_today(self.visit.tz), now=utcnow(),
+                                                allergy_override_reason=reason)
+        except AllergyConflict as conflict:
+            return conflict
 
     async def remove(self, item_id: int) -> None:
         await staff_action(lambda s: prescriptions.remove_item(s, self.visit.actor, self.visit.id, item_id))
@@ -143,6 +164,9 @@ class PrescriptionPanel:
                     .classes('text-sm text-slate-600')
                 for warning in item.warnings:
                     ui.label(f'⚠ {warning}').classes('text-sm text-negative font-medium').mark('rx-warning')
+                if item.allergy_override_reason:
+                    ui.label(f'Prescribed despite the allergy: {item.allergy_override_reason}') \
+                        .classes('text-sm text-negative').mark('rx-override')
             if removable:
                 ui.button(icon='delete', on_click=lambda: self.remove(item.id)) \
                     .props('flat round dense color=grey-7 aria-label="Remove"')

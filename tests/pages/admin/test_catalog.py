@@ -4,7 +4,7 @@ from __future__ import annotations
 from nicegui.testing import User
 from sqlmodel import select
 
-from models import Room
+from models import Medicine, Room
 from services.core.db import get_db
 from tests.conftest import RETRIES, element
 from tests.pages.admin.helpers import rows_where, signed_in
@@ -44,3 +44,19 @@ async def test_a_new_medicines_price_is_read_as_typed(user: User):
     user.find(marker='catalog-save').click()
     await user.should_see('Saved.', retries=RETRIES)
     await rows_where(user, 'medicines-table', lambda rows: any(r['price'] == '2,500 VND' for r in rows))
+
+
+async def test_a_medicine_gets_a_drug_group_from_the_list(user: User):
+    await signed_in(user)
+    await user.open('/admin/catalog?tab=medicines')
+    await user.should_see(marker='medicines-table', retries=RETRIES)
+    user.find(marker='add-medicine-search').click()
+    user.find(marker='medicine-code').type('AMOX500')
+    user.find(marker='medicine-name').type('Moxilen 500 mg')
+    user.find(marker='medicine-price').type('2,500')
+    element(user, 'medicine-group').set_value('Penicillins')
+    user.find(marker='catalog-save').click()
+    await user.should_see('Saved.', retries=RETRIES)
+    async with get_db().read() as session:
+        medicine = (await session.exec(select(Medicine).where(Medicine.code == 'AMOX500'))).one()
+    assert medicine.drug_group == 'penicillins'

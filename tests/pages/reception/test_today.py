@@ -6,11 +6,11 @@ from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 from sqlmodel import select
 
-from models import Appointment, AppointmentStatus, Patient, QueueTicket
+from models import AllergyStatus, Appointment, AppointmentStatus, Patient, PatientAllergy, QueueTicket
 from services.core.clock import local_today
 from services.core.db import get_db
 from services.core.settings import get_settings
-from tests.conftest import RETRIES, sign_in
+from tests.conftest import RETRIES, element, sign_in
 from tests.factories import make_clinic
 from tests.pages.reception.helpers import book_today, first_slot, signed_in_clinic
 
@@ -45,6 +45,24 @@ async def test_check_in_refuses_a_bad_email_then_gives_a_ticket(user: User):
     async with get_db().read() as session:
         assert (await session.get(Appointment, appointment.id)).status == AppointmentStatus.CHECKED_IN
         assert (await session.get(Patient, clinic.patient_ids[0])).email == 'hong.le@example.test'
+
+
+async def test_check_in_shows_the_allergies_and_reception_records_them(user: User):
+    clinic = await signed_in_clinic(user)
+    appointment = await book_today(clinic)
+    await open_todays_dialog(user, 'check_in', appointment.id, 'check-in-dialog')
+    await user.should_see(marker='allergy-summary', content='Allergies not recorded')
+    user.find(marker='edit-allergies').click()
+    await user.should_see(marker='allergy-dialog', retries=RETRIES)
+    element(user, 'allergy-group').set_value('Penicillins')
+    user.find(marker='allergy-reaction').type('hives')
+    user.find(marker='add-allergy').click()
+    await user.should_see(marker='allergy-summary', content='Allergies: Penicillins (hives, moderate)',
+                          retries=RETRIES)
+    async with get_db().read() as session:
+        entry = (await session.exec(select(PatientAllergy))).one()
+        patient = await session.get(Patient, clinic.patient_ids[0])
+    assert entry.drug_group == 'penicillins' and patient.allergy_status == AllergyStatus.RECORDED
 
 
 async def test_the_ticket_slip_of_a_checked_in_patient_prints(user: User):
