@@ -147,6 +147,27 @@ def check_values(values: list[ResultValue]) -> list[ResultValue]:
     return kept
 
 
+JUDGED_OUT = (ResultFlag.NONE, ResultFlag.NORMAL)
+
+
+async def flagged_results(session: AsyncSession, visit_ids: list[int]) -> dict[int, list[tuple[str, list[ResultValue]]]]:
+    """Per visit, each result with values outside their range (or marked abnormal): the service's name and those
+    values, for the patient's history."""
+    found: dict[int, dict[int, tuple[str, list[ResultValue]]]] = {}
+    if visit_ids:
+        rows = (await session.exec(
+            select(ServiceOrder.visit_id, ServiceOrder.id, Service.name, ResultValueRow)
+            .join(Service, Service.id == ServiceOrder.service_id)
+            .join(ResultValueRow, ResultValueRow.order_id == ServiceOrder.id)
+            .where(ServiceOrder.visit_id.in_(visit_ids), ServiceOrder.status != OrderStatus.CANCELLED,
+                   ResultValueRow.flag.not_in(list(JUDGED_OUT)))
+            .order_by(ServiceOrder.id, ResultValueRow.position))).all()
+        for visit_id, order_id, name, row in rows:
+            entry = found.setdefault(visit_id, {}).setdefault(order_id, (name, []))
+            entry[1].append(ResultValue(row.name, row.value, row.unit, row.reference, row.flag, row.analyte_id))
+    return {visit_id: list(by_order.values()) for visit_id, by_order in found.items()}
+
+
 def judged(panel: list[lab_results.PanelRow], values: list[ResultValue]) -> list[ResultValue]:
     """Each value with its unit, printed range and flag worked out here, never taken from the screen: a row typed
     in a panel row (or named like one) gets the analyte's name, unit and the range for this patient; any other row

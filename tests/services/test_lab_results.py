@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from models import AuditLog, Patient, ResultFlag, ResultValue as ResultValueRow, Sex
-from services import lab_results, orders
+from services import consultation, lab_results, orders
 from services.core.boundary import _DEPTH
 from services.core.errors import Conflict, PermissionDenied, ValidationError
 from services.core.events import CriticalResult, OrdersChanged, bus
@@ -129,6 +129,10 @@ async def test_record_result_works_out_unit_range_and_flag_itself(db):
     async with db.read() as session:
         view = await orders.order(session, ward.doctor, order_id)
     assert [v.mark for v in view.values] == ['H', '', 'H', 'A']
+    async with db.read() as session:  # the patient's history keeps what was out of range, with its marks
+        entry, = await consultation.history(session, ward.patient_id)
+    assert [(service, [(v.name, v.value, v.mark) for v in values]) for service, values in entry.results] == \
+        [('Blood count', [('WBC', '11,8', 'H'), ('CRP', '12', 'H'), ('Smear', 'target cells', 'A')])]
 
 
 async def test_a_critical_value_alerts_the_ordering_doctor_only_after_the_commit(db):
