@@ -370,6 +370,19 @@ async def order(session: AsyncSession, actor: Actor, order_id: int) -> OrderView
 
 
 @action
+async def printable_result(session: AsyncSession, actor: Actor, order_id: int) -> OrderView:
+    """An order's result to print (values with their ranges and marks); the printing is audited."""
+    require(actor, Role.TECHNICIAN, Role.DOCTOR)
+    views = await _order_views(session, [ServiceOrder.id == order_id])
+    if not views:
+        raise NotFound('This order does not exist.')
+    if views[0].status == OrderStatus.CANCELLED or not (views[0].values or views[0].result_text):
+        raise Conflict('This order has no result to print yet.')
+    audit.record(session, actor, 'result_printed', entity='service_order', entity_id=order_id)
+    return views[0]
+
+
+@action
 async def start(session: AsyncSession, actor: Actor, order_id: int, *, now: datetime) -> ServiceOrder:
     """The technician takes the order: pending -> in progress (only one technician gets it)."""
     require(actor, Role.TECHNICIAN)

@@ -57,6 +57,9 @@ class ResultDialog:
         with ui.row().classes('w-full justify-end gap-2'):
             ui.button('Back to the doctor', icon='undo', on_click=self.send_back).props('flat no-caps') \
                 .mark('back-to-doctor')
+            if self.view.values or self.view.result_text:
+                ui.link('Print', f'/lab/results/{self.view.id}.pdf', new_tab=True).classes('self-center') \
+                    .mark('print-result')
             ui.button('Close', on_click=self.dialog.close).props('flat no-caps')
             if status != OrderStatus.CANCELLED:
                 ui.button('Save', on_click=self.save).props('outline no-caps').mark('save-result')

@@ -286,6 +286,9 @@ async def test_the_chart_flags_a_high_value_and_alerts_the_doctor_of_a_critical_
     await user.should_see('Critical result for Lê Thị Hồng: K 6.9 mmol/L', retries=RETRIES)
     await user.should_see(marker='order-value', content='WBC: 11.8 10^9/L H (ref. 4.0–10.0)', retries=RETRIES)
     await user.should_see(marker='order-value', content='K: 6.9 mmol/L HH (ref. 3.5–5.1)')
+    await user.should_see(marker='print-result')
+    response = await user.http_client.get(f'/consultation/results/{order.id}.pdf')
+    assert response.status_code == 200 and response.content.startswith(b'%PDF')
 
 
 async def test_a_critical_result_of_another_doctors_order_does_not_alert_this_doctor(user: User):

@@ -4,6 +4,7 @@ administrator's panel editing."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from datetime import date
 from decimal import Decimal
 
@@ -11,14 +12,14 @@ import pytest
 from sqlmodel import select
 
 from models import AuditLog, Patient, ResultFlag, ResultValue as ResultValueRow, Sex
-from services import consultation, lab_results, orders
+from services import clinical_pdf, consultation, lab_results, orders
 from services.core.boundary import _DEPTH
 from services.core.errors import Conflict, PermissionDenied, ValidationError
 from services.core.events import CriticalResult, OrdersChanged, bus
 from services.lab_results import Range, RangeInput
 from services.orders import ResultValue
 from tests.clinical import make_ward
-from tests.factories import NOW
+from tests.factories import NOW, TZ
 
 WBC = Range(Decimal('4.0'), Decimal('10.0'))
 POTASSIUM = Range(Decimal('3.5'), Decimal('5.1'), Decimal('2.5'), Decimal('6.5'))
@@ -208,3 +209,29 @@ async def test_panel_editing_is_validated_audited_and_for_admins(db):
     panel_view = await panel_of(db, ward, await ordered_lab(db, ward))
     assert list(panel_view) == ['K', 'Hb']  # the order it is entered in, without the deactivated value
     assert {'lab_analyte_saved', 'lab_range_saved', 'lab_analyte_moved', 'lab_analyte_deactivated'} <= set(actions)
+
+
+async def test_the_printed_result_marks_flagged_values(db, tmp_path):
+    ward = await make_ward(db)
+    ids = await make_panel(db, ward)
+    order_id = await ordered_lab(db, ward)
+    async with db.write() as session:
+        with pytest.raises(Conflict, match='no result to print'):
+            await orders.printable_result(session, ward.doctor, order_id)
+    async with db.write() as session:
+        await orders.record_result(session, ward.technician, order_id, text='Haemolysis not seen', complete=True,
+                                   values=[ResultValue('WBC', '11.8', analyte_id=ids['WBC']),
+                                           ResultValue('K', '6.9', analyte_id=ids['K'])], now=NOW)
+    async with db.write() as session:
+        view = await orders.printable_result(session, ward.doctor, order_id)
+        with pytest.raises(PermissionDenied):
+            await orders.printable_result(session, ward.pharmacist, order_id)
+    path = tmp_path / 'result.pdf'
+    path.write_bytes(clinical_pdf.result_pdf(view, clinic_name='Phòng khám Test', tz=TZ))
+    text = subprocess.run(['pdftotext', '-layout', '-enc', 'UTF-8', str(path), '-'], check=True, capture_output=True,
+                          text=True).stdout
+    lines = [' '.join(line.split()) for line in text.splitlines() if line.strip()]
+    assert 'LABORATORY RESULT' in lines and 'Patient: Lê Thị Hồng (P0000001)' in lines
+    assert 'WBC 11.8 H 10^9/L 4.0–10.0' in lines and 'K 6.9 HH mmol/L 3.5–5.1' in lines
+    async with db.read() as session:
+        assert (await session.exec(select(AuditLog).where(AuditLog.action == 'result_printed'))).one()

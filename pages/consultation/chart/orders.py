@@ -66,6 +66,9 @@ class OrdersPanel:
                 value_line(v).mark('order-value')
             for f in o.files:
                 ui.link(f'📎 {f.filename}', f'/consultation/files/{f.id}', new_tab=True).classes('text-sm')
+            if o.values:
+                ui.link('🖨 Print result', f'/consultation/results/{o.id}.pdf', new_tab=True).classes('text-sm') \
+                    .mark('print-result')
 
     async def place(self) -> None:
         ids = list(self.services.value or [])
