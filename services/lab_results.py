@@ -318,6 +318,27 @@ def _changed(session: AsyncSession, actor: Actor, service_id: int, action_name: 
     publish(session, CatalogChanged(entity='lab_panel', entity_id=service_id))
 
 
+@dataclass(frozen=True)
+class LabService:
+    id: int
+    code: str
+    name: str
+    is_active: bool
+    analytes: int  # active values on its panel
+
+
+@query
+async def lab_services(session: AsyncSession, actor: Actor) -> list[LabService]:
+    """Every lab test of the price list, with how many values its panel has."""
+    require(actor, Role.ADMIN)
+    counted = (select(LabAnalyte.service_id, sa.func.count().label('n')).where(LabAnalyte.is_active.is_(True))
+               .group_by(LabAnalyte.service_id).subquery())
+    rows = (await session.exec(select(Service.id, Service.code, Service.name, Service.is_active, counted.c.n)
+                               .outerjoin(counted, counted.c.service_id == Service.id)
+                               .where(Service.kind == ServiceKind.LAB).order_by(Service.name))).all()
+    return [LabService(id_, code, name, active, n or 0) for id_, code, name, active, n in rows]
+
+
 @query
 async def panel(session: AsyncSession, actor: Actor, service_id: int) -> list[AnalyteView]:
     """Every analyte of a lab service (deactivated ones too), in order, with all its ranges."""
@@ -389,7 +410,7 @@ async def set_analyte_active(session: AsyncSession, actor: Actor, analyte_id: in
 
 
 @action
-async def move_analyte(session: AsyncSession, actor: Actor, analyte_id: int, *, up: bool) -> None:
+async def move_analyte(session: AsyncSession, actor: Actor, analyte_id: int, *, up: bool) -> LabAnalyte:
     """Move a value one place up or down in its panel (the order it is entered and printed in)."""
     require(actor, Role.ADMIN)
     analyte = await _analyte(session, analyte_id)
@@ -398,7 +419,7 @@ async def move_analyte(session: AsyncSession, actor: Actor, analyte_id: int, *, 
     index = next(i for i, a in enumerate(analytes) if a.id == analyte.id)
     other_index = index - 1 if up else index + 1
     if not 0 <= other_index < len(analytes):
-        return
+        return analyte  # already first (or last)
     other = analytes[other_index]
     mine, theirs = analyte.position, other.position
     for row, position in ((analyte, max(a.position for a in analytes) + 1), (other, mine), (analyte, theirs)):
@@ -406,6 +427,7 @@ async def move_analyte(session: AsyncSession, actor: Actor, analyte_id: int, *, 
         session.add(row)
         await session.flush()
     _changed(session, actor, analyte.service_id, 'lab_analyte_moved', f'{analyte.name} {"up" if up else "down"}')
+    return analyte
 
 
 def _limit(text: str, label: str) -> Decimal | None:
@@ -487,8 +509,9 @@ async def save_range(session: AsyncSession, actor: Actor, analyte_id: int, range
 
 
 @action
-async def delete_range(session: AsyncSession, actor: Actor, range_id: int) -> None:
-    """Remove a reference range (results already judged with it keep their printed range and flag)."""
+async def delete_range(session: AsyncSession, actor: Actor, range_id: int) -> LabAnalyte:
+    """Remove a reference range (results already judged with it keep their printed range and flag); returns its
+    value."""
     require(actor, Role.ADMIN)
     row = await session.get(LabReferenceRange, range_id)
     if row is None:
@@ -498,3 +521,4 @@ async def delete_range(session: AsyncSession, actor: Actor, range_id: int) -> No
     await session.delete(row)
     _changed(session, actor, analyte.service_id, 'lab_range_deleted',
              f'{analyte.name}: {reference_text(limits_of(row))}')
+    return analyte
