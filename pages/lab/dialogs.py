@@ -9,7 +9,7 @@ from nicegui import events, ui
 
 from clinic_ui.lab_flags import show_flag
 from clinic_ui.widgets import error_text, staff_action, staff_read
-from models import OrderStatus
+from models import OrderStatus, ResultFlag
 from models.types import utcnow
 from services import clinic_settings, files, lab_results, orders
 from services.access import Actor
@@ -116,23 +116,29 @@ class ResultDialog:
 
 class ValueRows:
     """The values, scrolling when long (a full blood count has about 18): one row per panel analyte with its
-    unit, range and flag, then the extra rows (name, value, unit, range typed), and "Add row" for one more."""
+    unit, range and flag, then the extra rows (name, value, unit, range typed), and "Add row" for one more. A text
+    value ("positive", "++") can be marked abnormal."""
 
     def __init__(self, panel: list[lab_results.PanelRow], values: list[ResultValue]) -> None:
         on_panel = {row.analyte_id for row in panel}
         saved = {v.analyte_id: v for v in values if v.analyte_id in on_panel}
         extras = [v for v in values if v.analyte_id not in on_panel]
         extras += [ResultValue('', '')] * max((1 if panel else VALUE_ROWS) - len(extras), 0)
-        self.panel_inputs: list[tuple[lab_results.PanelRow, ui.input]] = []
-        self.extra_inputs: list[list[ui.input]] = []
+        self.panel_inputs: list[tuple[lab_results.PanelRow, ui.input, ui.checkbox]] = []
+        self.extra_inputs: list[tuple[list[ui.input], ui.checkbox]] = []
         with ui.column().classes('w-full gap-1 max-h-[50vh] overflow-y-auto pr-1').mark('value-rows'):
             for number, row in enumerate(panel):
                 self.panel_row(number, row, saved.get(row.analyte_id))
-            self.extras = ui.grid(columns=4).classes('w-full gap-1')
+            self.extras = ui.grid(columns='repeat(4, minmax(0, 1fr)) auto').classes('w-full gap-1 items-center')
             for value in extras:
                 self.add_row(value)
         ui.button('Add row', icon='add', on_click=lambda: self.add_row(ResultValue('', ''))) \
             .props('flat dense no-caps').mark('add-value-row')
+
+    @staticmethod
+    def abnormal_box(value: ResultValue | None, mark: str) -> ui.checkbox:
+        return ui.checkbox('Abnormal', value=value is not None and value.flag == ResultFlag.ABNORMAL) \
+            .props('dense').classes('text-sm').tooltip('For a text value: mark it abnormal').mark(mark)
 
     def panel_row(self, number: int, row: lab_results.PanelRow, saved: ResultValue | None) -> None:
         with ui.row().classes(PANEL_ROW).mark(f'panel-row-{number}'):
@@ -142,23 +148,31 @@ class ValueRows:
             ui.label(row.unit).classes('w-24 text-sm text-slate-600')
             ui.label(row.reference and f'ref. {row.reference}').classes('w-32 text-sm text-slate-600')
             flag = ui.label('').classes('w-10').mark(f'panel-flag-{number}')
-        preview = (lambda: show_flag(flag, lab_results.judge(value.value or '', row.limits)))
+            abnormal = self.abnormal_box(saved, f'panel-abnormal-{number}')
+
+        def preview() -> None:
+            show_flag(flag, lab_results.judge(value.value or '', row.limits, marked_abnormal=abnormal.value))
         value.on_value_change(preview)
+        abnormal.on_value_change(preview)
         preview()
-        self.panel_inputs.append((row, value))
+        self.panel_inputs.append((row, value, abnormal))
 
     def add_row(self, value: ResultValue) -> None:
         number = len(self.extra_inputs)
         with self.extras:
             cells = [ui.input(label if number == 0 else '', value=text).props('outlined dense')
                      for label, text in zip(VALUE_LABELS, (value.name, value.value, value.unit, value.range))]
+            abnormal = self.abnormal_box(value, f'value-abnormal-{number}')
         cells[0].mark(f'value-name-{number}')
         cells[1].mark(f'value-{number}')
-        self.extra_inputs.append(cells)
+        self.extra_inputs.append((cells, abnormal))
 
     def entered(self) -> list[ResultValue]:
         """What was typed: the panel rows by their analyte (the service fills in unit, range and flag), then the
-        extra rows."""
-        values = [ResultValue(row.name, value.value or '', analyte_id=row.analyte_id)
-                  for row, value in self.panel_inputs]
-        return values + [ResultValue(*(cell.value or '' for cell in cells)) for cells in self.extra_inputs]
+        extra rows; "abnormal" only as the mark of a text value (the service judges numbers itself)."""
+        def mark(box: ui.checkbox) -> ResultFlag:
+            return ResultFlag.ABNORMAL if box.value else ResultFlag.NONE
+        values = [ResultValue(row.name, value.value or '', flag=mark(box), analyte_id=row.analyte_id)
+                  for row, value, box in self.panel_inputs]
+        return values + [ResultValue(*(cell.value or '' for cell in cells), flag=mark(box))
+                         for cells, box in self.extra_inputs]

@@ -113,7 +113,8 @@ async def test_every_panel_value_and_an_added_row_are_saved_in_one_go_with_their
     user.find(marker='value-0').type('3')
     user.find(marker='add-value-row').click()
     user.find(marker='value-name-1').type('Smear')
-    user.find(marker='value-1').type('normal')
+    user.find(marker='value-1').type('target cells')
+    user.find(marker='value-abnormal-1').click()
     user.find(marker='complete-result').click()
     await user.should_see('Result completed', retries=RETRIES)
     async with get_db().read() as session:
@@ -123,3 +124,4 @@ async def test_every_panel_value_and_an_added_row_are_saved_in_one_go_with_their
     assert (values[0].value, values[0].unit, values[0].reference, values[0].flag) == \
         ('11,8', '10^9/L', '4.0–10.0', ResultFlag.HIGH)
     assert {v.flag for v in values[1:18]} == {ResultFlag.NORMAL}
+    assert (values[19].value, values[19].flag) == ('target cells', ResultFlag.ABNORMAL)
