@@ -150,7 +150,8 @@ def check_values(values: list[ResultValue]) -> list[ResultValue]:
 JUDGED_OUT = (ResultFlag.NONE, ResultFlag.NORMAL)
 
 
-async def flagged_results(session: AsyncSession, visit_ids: list[int]) -> dict[int, list[tuple[str, list[ResultValue]]]]:
+async def flagged_results(session: AsyncSession,
+                          visit_ids: list[int]) -> dict[int, list[tuple[str, list[ResultValue]]]]:
     """Per visit, each result with values outside their range (or marked abnormal): the service's name and those
     values, for the patient's history."""
     found: dict[int, dict[int, tuple[str, list[ResultValue]]]] = {}

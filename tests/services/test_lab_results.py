@@ -11,7 +11,8 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
-from models import AuditLog, Patient, ResultFlag, ResultValue as ResultValueRow, Sex
+from models import AuditLog, Patient, ResultFlag, Sex
+from models import ResultValue as ResultValueRow
 from services import clinical_pdf, consultation, lab_results, orders
 from services.core.boundary import _DEPTH
 from services.core.errors import Conflict, PermissionDenied, ValidationError
