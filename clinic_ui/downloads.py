@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi.responses import FileResponse, Response
 
-from services import checkin, clinic_settings, clinical_pdf, documents, files, prescriptions
+from services import checkin, clinic_settings, clinical_pdf, documents, files, orders, prescriptions
 from services.access import Actor
 from services.core.clock import local_today
 
@@ -27,6 +27,16 @@ async def prescription_pdf(actor: Actor, prescription_id: int) -> Response:
                                                  clinic_phone=settings.clinic_phone, tz=settings.tz)
     return Response(pdf, media_type='application/pdf',
                     headers={'Content-Disposition': f'inline; filename="{printed.number}.pdf"'})
+
+
+async def result_pdf(actor: Actor, order_id: int) -> Response:
+    """An order's printable result (values, ranges and flags), for doctors and technicians; audited."""
+    settings = clinic_settings.current()
+    view = await transaction.write(lambda s: orders.printable_result(s, actor, order_id))
+    pdf = await clinical_pdf.render_result(view, clinic_name=settings.clinic_name, tz=settings.tz)
+    return Response(pdf, media_type='application/pdf',
+                    headers={'Content-Disposition': f'inline; filename="result-{order_id}.pdf"',
+                             'Cache-Control': 'no-store'})
 
 
 async def result_file(actor: Actor, file_id: int) -> FileResponse:

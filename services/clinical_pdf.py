@@ -1,4 +1,5 @@
-"""Printed clinical documents: the prescription (A5) and the usage-instruction labels stuck on each medicine.
+"""Printed clinical documents: the prescription (A5), the usage-instruction labels stuck on each medicine, and a
+lab result (A4: each value with its unit, reference range and H / L / HH / LL / A mark, flagged ones in bold).
 
 Uses the per-process reduced DejaVu fonts of ``services.documents`` (``prepare_fonts``), so Vietnamese names
 print correctly and a document costs a few tens of milliseconds. Build them off the event loop with the
@@ -14,6 +15,8 @@ from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 
 from .documents import FONT, prepare_fonts
+from .lab_results import flag_mark
+from .orders import OrderView
 from .pharmacy import Label
 from .prescriptions import PrintedPrescription
 
@@ -96,6 +99,59 @@ def labels_pdf(labels: list[Label], *, clinic_name: str, tz: ZoneInfo) -> bytes:
         pdf.set_y(LABEL_HEIGHT_MM - 6.5)
         _text(pdf, f'Batch {label.batch_no} · use before {label.expiry_date:%d/%m/%Y}', size=6, height=3)
     return bytes(pdf.output())
+
+
+RESULT_COLUMNS = (('Test', 62), ('Result', 34), ('Flag', 14), ('Unit', 28), ('Reference range', 0))
+FLAG_LEGEND = 'H high · L low · HH critically high · LL critically low · A abnormal (beside the value, in bold)'
+
+
+def _result_head(pdf: FPDF, view: OrderView, *, clinic_name: str, tz: ZoneInfo) -> None:
+    _text(pdf, clinic_name, size=12, height=6, bold=True)
+    _text(pdf, 'LABORATORY RESULT' if view.status.value == 'completed' else 'LABORATORY RESULT (PRELIMINARY)',
+          size=15, height=9, bold=True, align=Align.C)
+    _text(pdf, view.service_name, size=11, height=6, bold=True, align=Align.C)
+    born = f', born {view.date_of_birth:%d/%m/%Y}' if view.date_of_birth else ''
+    _text(pdf, f'Patient: {view.patient_name} ({view.patient_code}){born}', size=10, height=5.5)
+    done = f' · reported {view.completed_at.astimezone(tz):%d/%m/%Y %H:%M}' if view.completed_at else ''
+    _text(pdf, f'Ordered by {view.ordered_by} on {view.ordered_at.astimezone(tz):%d/%m/%Y %H:%M}{done}', size=9,
+          height=5)
+    pdf.ln(3)
+
+
+def _result_row(pdf: FPDF, cells: tuple[str, ...], *, bold: bool, fill: bool = False) -> None:
+    pdf.set_font(FONT, 'B' if bold else '', 9.5)
+    for (_, width), cell in zip(RESULT_COLUMNS, cells):
+        pdf.cell(width or pdf.epw - sum(w for _, w in RESULT_COLUMNS), 6.5, _nfc(cell), border='B', fill=fill)
+    pdf.ln()
+
+
+def result_pdf(view: OrderView, *, clinic_name: str, tz: ZoneInfo) -> bytes:
+    """One order's result on A4: the values in the panel's order, flagged ones in bold with their mark."""
+    pdf = _new_pdf(format='A4')
+    pdf.set_margins(15, 15, 15)
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.set_title(f'{view.service_name} · {view.patient_name}')
+    pdf.set_creator(clinic_name)
+    pdf.add_page()
+    _result_head(pdf, view, clinic_name=clinic_name, tz=tz)
+    if view.values:
+        pdf.set_fill_color(235, 240, 240)
+        _result_row(pdf, tuple(label for label, _ in RESULT_COLUMNS), bold=True, fill=True)
+        for value in view.values:
+            mark = flag_mark(value.flag)
+            _result_row(pdf, (value.name, value.value, mark, value.unit, value.range), bold=bool(mark))
+        pdf.ln(1)
+        _text(pdf, FLAG_LEGEND, size=7.5, height=4)
+    if view.result_text:
+        pdf.ln(3)
+        _text(pdf, view.result_text, size=10, height=5.5)
+    pdf.ln(6)
+    _text(pdf, f'Performed by: {view.performed_by}' if view.performed_by else '', size=9.5, height=5, align=Align.R)
+    return bytes(pdf.output())
+
+
+async def render_result(view: OrderView, **kwargs) -> bytes:
+    return await asyncio.to_thread(result_pdf, view, **kwargs)
 
 
 async def render_prescription(rx: PrintedPrescription, **kwargs) -> bytes:

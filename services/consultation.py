@@ -435,6 +435,7 @@ class HistoryEntry:
     medicines: list[str]    # "Paracetamol 500 mg tablet × 15 (1 tablet 3×/day, 5 days)"
     payment: str            # "450,000 paid" / "unpaid" / ""
     search_text: str        # lower case, no accents: for the chart's search box
+    results: list[tuple[str, list[orders.ResultValue]]] = field(default_factory=list)  # values out of range
 
 
 @dataclass(frozen=True)
@@ -527,6 +528,9 @@ async def history(session: AsyncSession, patient_id: int, *, exclude_visit_id: i
                     payments[visit_id] = f'{fmt(paid)} of {fmt(total)} paid'
                 else:
                     payments[visit_id] = f'{fmt(total)} unpaid'
+    flagged = {}
+    for chunk in _chunks(visit_ids):
+        flagged.update(await orders.flagged_results(session, chunk))
     entries = []
     for visit_id, visit_date, status, doctor, record in visit_rows:
         record_values = dict(reason=record.reason, diagnosis_code=record.diagnosis_code, diagnosis=record.diagnosis,
@@ -538,7 +542,8 @@ async def history(session: AsyncSession, patient_id: int, *, exclude_visit_id: i
                          *entry_services, *entry_medicines])
         entries.append(HistoryEntry(visit_id, visit_date, doctor or '', status, services=entry_services,
                                     medicines=entry_medicines, payment=payments.get(visit_id, ''),
-                                    search_text=search_key(text), **record_values))
+                                    search_text=search_key(text), results=flagged.get(visit_id, []),
+                                    **record_values))
     return entries
 
 

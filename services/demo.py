@@ -3,7 +3,9 @@
 What ``load_demo`` writes (all in one transaction):
 
 * six staff accounts, one per role (``admin``, ``reception``, ``doctor``, ``lab``, ``pharmacy``, ``cashier``);
-* 5 specialties, 10 doctors, 8 rooms, 30 priced services, weekly working hours and the queues;
+* 5 specialties, 10 doctors, 8 rooms, 31 priced services, weekly working hours and the queues;
+* the panels of the lab tests (a full blood count of 18 values, electrolytes with critical limits, ...) with
+  reference ranges, some by sex or age; past lab results have their values, judged against those ranges;
 * 200 medicines with stock batches and a stock ledger that adds up;
 * ``patients`` patients with addresses, and about three past visits each over the last 365 days: appointment or
   walk-in, queue ticket, signed medical record, ordered services, dispensed prescription, invoice and payments;
@@ -58,6 +60,7 @@ from models import (
 )
 from models.types import utcnow
 
+from . import lab_results
 from .allergies import groups_of_name
 from .core.errors import Conflict
 from .security import hash_password
@@ -159,7 +162,55 @@ SERVICES = [
     ('TT-ENDO', 'Nasal endoscopy', ServiceKind.PROCEDURE, ENT, 20, 400_000),
     ('TT-CRYO', 'Cryotherapy of warts', ServiceKind.PROCEDURE, DERMATOLOGY, 20, 500_000),
     ('TT-BIOPSY', 'Skin biopsy', ServiceKind.PROCEDURE, DERMATOLOGY, 30, 800_000),
+    ('XN-BMP', 'Basic metabolic panel (electrolytes, glucose)', ServiceKind.LAB, GENERAL, 60, 220_000),
 ]
+
+# The lab panels: per service, (name, unit, ranges); a range is (sex, min age, max age, low, high, critical low,
+# critical high), None where it does not apply. Adult ranges of common clinical use.
+_ANY = (None, None, None)
+_CREATININE = ('Creatinine', 'µmol/L', [(Sex.MALE, None, None, '62', '106', None, '500'),
+                                         (Sex.FEMALE, None, None, '44', '80', None, '500')])
+_UREA = ('Urea', 'mmol/L', [(*_ANY, '2.5', '7.5', None, '30')])
+LAB_PANELS = {
+    'XN-CBC': [
+        ('WBC', '10^9/L', [(*_ANY, '4.0', '10.0', '2.0', '30.0')]),
+        ('RBC', '10^12/L', [(Sex.MALE, None, None, '4.5', '5.9', None, None),
+                            (Sex.FEMALE, None, None, '4.0', '5.2', None, None)]),
+        ('Hb', 'g/dL', [(Sex.MALE, None, None, '13.0', '17.0', '7.0', '20.0'),
+                        (Sex.FEMALE, None, None, '12.0', '15.5', '7.0', '20.0'),
+                        (None, 0, 12, '11.0', '14.5', '7.0', '20.0')]),
+        ('Hct', '%', [(Sex.MALE, None, None, '40', '52', '20', '60'),
+                      (Sex.FEMALE, None, None, '36', '46', '20', '60')]),
+        ('MCV', 'fL', [(*_ANY, '80', '100', None, None)]),
+        ('MCH', 'pg', [(*_ANY, '27', '33', None, None)]),
+        ('MCHC', 'g/dL', [(*_ANY, '32', '36', None, None)]),
+        ('RDW', '%', [(*_ANY, '11.5', '14.5', None, None)]),
+        ('Plt', '10^9/L', [(*_ANY, '150', '400', '20', '1000')]),
+        ('MPV', 'fL', [(*_ANY, '7.5', '11.5', None, None)]),
+        ('Neut %', '%', [(*_ANY, '40', '75', None, None)]),
+        ('Lymph %', '%', [(*_ANY, '20', '45', None, None)]),
+        ('Mono %', '%', [(*_ANY, '2', '10', None, None)]),
+        ('Eos %', '%', [(*_ANY, '1', '6', None, None)]),
+        ('Baso %', '%', [(*_ANY, '0', '1', None, None)]),
+        ('Neut #', '10^9/L', [(*_ANY, '2.0', '7.5', '0.5', None)]),
+        ('Lymph #', '10^9/L', [(*_ANY, '1.0', '4.0', None, None)]),
+        ('ESR', 'mm/h', [(Sex.MALE, None, None, '0', '15', None, None),
+                         (Sex.FEMALE, None, None, '0', '20', None, None)]),
+    ],
+    'XN-GLU': [('Glucose (fasting)', 'mmol/L', [(*_ANY, '3.9', '5.6', '2.5', '25.0')])],
+    'XN-KIDNEY': [_UREA, _CREATININE],
+    'XN-CRP': [('CRP', 'mg/L', [(*_ANY, None, '5', None, None)])],
+    'XN-BMP': [
+        ('Na', 'mmol/L', [(*_ANY, '135', '145', '120', '160')]),
+        ('K', 'mmol/L', [(*_ANY, '3.5', '5.1', '2.5', '6.5')]),
+        ('Cl', 'mmol/L', [(*_ANY, '98', '107', None, None)]),
+        ('HCO3', 'mmol/L', [(*_ANY, '22', '29', '10', '40')]),
+        ('Glucose', 'mmol/L', [(*_ANY, '3.9', '7.8', '2.5', '25.0')]),
+        ('Ca', 'mmol/L', [(*_ANY, '2.15', '2.55', '1.75', '3.25')]),
+        _UREA, _CREATININE,
+    ],
+}
+DEMO_HIGH_WBC = '11.8'  # the first full blood count of the demo: a white count above 4.0–10.0
 
 RESULTS = {
     ServiceKind.LAB: ['All values within the reference range.', 'Mildly raised values; see the table.',
@@ -548,6 +599,7 @@ class _DemoBuilder:
         self.build_doctors()
         self.build_rooms()
         self.build_services()
+        self.build_lab_panels()
         self.build_working_hours()
         self.build_queues()
         self.build_medicines()
@@ -610,6 +662,45 @@ class _DemoBuilder:
                        if specialty in specialties and kind in (ServiceKind.CONSULTATION, ServiceKind.PROCEDURE)]
             for code in offered:
                 self.add('doctor_services', doctor_id=self.doctor_ids[index], service_id=self.service_ids[code])
+
+    def build_lab_panels(self) -> None:
+        """Each lab test's analytes and ranges; ``self.panels`` keeps them (as rows) to judge the demo results."""
+        self.panels: dict[str, list[tuple[dict, list[models.LabReferenceRange]]]] = {}
+        self.high_wbc_due = True
+        for code, analytes in LAB_PANELS.items():
+            for position, (name, unit, ranges) in enumerate(analytes):
+                analyte = self.add_row('lab_analytes', service_id=self.service_ids[code], position=position,
+                                       name=name, unit=unit, is_active=True)
+                kept = []
+                for sex, min_age, max_age, *limits in ranges:
+                    low, high, critical_low, critical_high = (None if x is None else Decimal(x) for x in limits)
+                    row = self.add_row('lab_reference_ranges', analyte_id=analyte['id'], sex=sex,
+                                       min_age_years=min_age, max_age_years=max_age, low=low, high=high,
+                                       critical_low=critical_low, critical_high=critical_high)
+                    kept.append(models.LabReferenceRange(**row))
+                self.panels.setdefault(code, []).append((analyte, kept))
+
+    def add_result_values(self, code: str, order_id: int, patient: _PatientInfo, day: date) -> bool:
+        """The values of a demo lab result, judged like the lab's; mostly in range (a stream of its own, so the
+        rest of the demo does not change with the panels). Returns whether any value is flagged."""
+        rng, flagged = Random(order_id), False
+        age = lab_results.age_on(patient.dob, day)
+        for position, (analyte, ranges) in enumerate(self.panels[code]):
+            limits = lab_results.limits_of(lab_results.choose_range(ranges, patient.sex, age))
+            low = limits.low if limits.low is not None else Decimal(0)
+            high = limits.high if limits.high is not None else low * 2 + 1
+            exponent = min((n.as_tuple().exponent for n in (limits.low, limits.high) if n is not None), default=0)
+            spread = rng.choice([1.25, 0.8]) if rng.random() < 0.1 else 1  # one value in ten out of range
+            number = Decimal(str(rng.uniform(float(low), float(high)) * spread)).quantize(Decimal(1).scaleb(exponent))
+            value = str(number)
+            if analyte['name'] == 'WBC' and self.high_wbc_due:
+                value, self.high_wbc_due = DEMO_HIGH_WBC, False
+            flag = lab_results.judge(value, limits)
+            flagged = flagged or flag not in (models.ResultFlag.NORMAL, models.ResultFlag.NONE)
+            self.add('result_values', order_id=order_id, analyte_id=analyte['id'], position=position,
+                     name=analyte['name'], value=value, numeric_value=Decimal(value), unit=analyte['unit'],
+                     reference=lab_results.reference_text(limits), flag=flag)
+        return flagged
 
     def build_working_hours(self) -> None:
         for weekday in range(7):
@@ -949,7 +1040,8 @@ class _DemoBuilder:
                 'weight_kg': Decimal(f'{weight:.1f}'), 'height_cm': Decimal(f'{height:.1f}')}
 
     def add_orders(self, plan: _PlannedVisit, visit_id: int, consult_end: int) -> tuple[int, list[tuple]]:
-        """1-2 completed lab / imaging / procedure orders; returns when the last one is done, and invoice lines."""
+        """1-2 completed lab / imaging / procedure orders (a lab panel's values with them); returns when the last
+        one is done, and invoice lines."""
         rng = self.rng
         codes = rng.sample(plan.diagnosis.services, min(len(plan.diagnosis.services), rng.choice([1, 1, 2])))
         lines, clock = [], consult_end
@@ -963,6 +1055,10 @@ class _DemoBuilder:
                 result_text=rng.choice(RESULTS[kind]), performed_by_id=self.user_ids['lab'],
                 ordered_at=self.at(plan.day, consult_end - 1), started_at=self.at(plan.day, started),
                 completed_at=self.at(plan.day, clock))
+            if code in self.panels:
+                flagged = self.add_result_values(code, order_id, self.patients[plan.patient], plan.day)
+                self.rows['service_orders'][-1]['result_text'] = \
+                    'Values outside the reference range are flagged.' if flagged else RESULTS[kind][0]
             lines.append((InvoiceItemKind.SERVICE, code, order_id, None, 1, price))
         return clock + rng.randint(2, 10), lines
 

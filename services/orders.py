@@ -43,12 +43,12 @@ from models import (
     VisitStatus,
 )
 
-from . import audit, queue
+from . import audit, lab_results, queue
 from .access import Actor, require
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
-from .core.events import OrdersChanged, VisitChanged, publish
+from .core.events import CriticalResult, OrdersChanged, VisitChanged, publish
 
 OPEN = (OrderStatus.PENDING, OrderStatus.IN_PROGRESS)
 ORDERABLE_KINDS = (ServiceKind.LAB, ServiceKind.IMAGING, ServiceKind.PROCEDURE)
@@ -88,11 +88,20 @@ async def open_orders(session: AsyncSession, actor: Actor, *, limit: int = 200) 
 
 @dataclass(frozen=True)
 class ResultValue:
+    """One row of a result. From the lab dialog only the name, value (and, for a row that is not on the panel, its
+    unit and range) count, and ``flag`` only as the technician's "abnormal" mark on a text value: the panel's unit,
+    range and the flag are filled in by ``record_result``. ``analyte_id`` says which panel row it was typed in."""
     name: str
     value: str
     unit: str = ''
     range: str = ''
     flag: ResultFlag = ResultFlag.NONE
+    analyte_id: int | None = None
+
+    @property
+    def mark(self) -> str:
+        """H, L, HH, LL or A beside the value ('' when normal or not judged)."""
+        return lab_results.flag_mark(self.flag)
 
 
 async def _values_of(session: AsyncSession, order_ids: list[int]) -> dict[int, list[ResultValue]]:
@@ -102,7 +111,7 @@ async def _values_of(session: AsyncSession, order_ids: list[int]) -> dict[int, l
                                    .order_by(ResultValueRow.order_id, ResultValueRow.position))).all()
         for row in rows:
             found.setdefault(row.order_id, []).append(ResultValue(row.name, row.value, row.unit, row.reference,
-                                                                  row.flag))
+                                                                  row.flag, row.analyte_id))
     return found
 
 
@@ -110,25 +119,76 @@ async def _replace_values(session: AsyncSession, order_id: int, values: list[Res
     await session.exec(sa.delete(ResultValueRow).where(ResultValueRow.order_id == order_id))
     for position, value in enumerate(values):
         session.add(ResultValueRow(order_id=order_id, position=position, name=value.name, value=value.value,
-                                   unit=value.unit, reference=value.range, flag=value.flag))
+                                   unit=value.unit, reference=value.range, flag=value.flag,
+                                   analyte_id=value.analyte_id, numeric_value=lab_results.stored_number(value.value)))
+
+
+CELL_LIMITS = (('name', 80), ('value', 60), ('unit', 30), ('reference range', 60))
 
 
 def check_values(values: list[ResultValue]) -> list[ResultValue]:
-    """Drop empty rows; every other row needs a name and a value."""
+    """Drop empty rows (and panel rows left without a value); every other row needs a name and a value."""
     kept = []
     for number, row in enumerate(values, start=1):
-        row = ResultValue(*(part.strip() for part in (row.name, row.value, row.unit, row.range)), flag=row.flag)
-        if not any((row.name, row.value, row.unit, row.range)):
+        row = ResultValue(*(part.strip() for part in (row.name, row.value, row.unit, row.range)), flag=row.flag,
+                          analyte_id=row.analyte_id)
+        if not any((row.name, row.value, row.unit, row.range)) or (row.analyte_id is not None and not row.value):
             continue
         if not row.name or not row.value:
             raise ValidationError(f'Result row {number}: please give both the name and the value '
                                   f'(or clear the row).', 'values')
-        if max(len(row.name), len(row.value), len(row.unit), len(row.range)) > 80:
-            raise ValidationError(f'Result row {number}: each cell can have at most 80 characters.', 'values')
+        for (label, limit), cell in zip(CELL_LIMITS, (row.name, row.value, row.unit, row.range)):
+            if len(cell) > limit:
+                raise ValidationError(f'Result row {number}: the {label} can have at most {limit} characters.',
+                                      'values')
         kept.append(row)
     if len(kept) > MAX_VALUES:
         raise ValidationError(f'At most {MAX_VALUES} result rows.', 'values')
     return kept
+
+
+JUDGED_OUT = (ResultFlag.NONE, ResultFlag.NORMAL)
+
+
+async def flagged_results(session: AsyncSession,
+                          visit_ids: list[int]) -> dict[int, list[tuple[str, list[ResultValue]]]]:
+    """Per visit, each result with values outside their range (or marked abnormal): the service's name and those
+    values, for the patient's history."""
+    found: dict[int, dict[int, tuple[str, list[ResultValue]]]] = {}
+    if visit_ids:
+        rows = (await session.exec(
+            select(ServiceOrder.visit_id, ServiceOrder.id, Service.name, ResultValueRow)
+            .join(Service, Service.id == ServiceOrder.service_id)
+            .join(ResultValueRow, ResultValueRow.order_id == ServiceOrder.id)
+            .where(ServiceOrder.visit_id.in_(visit_ids), ServiceOrder.status != OrderStatus.CANCELLED,
+                   ResultValueRow.flag.not_in(list(JUDGED_OUT)))
+            .order_by(ServiceOrder.id, ResultValueRow.position))).all()
+        for visit_id, order_id, name, row in rows:
+            entry = found.setdefault(visit_id, {}).setdefault(order_id, (name, []))
+            entry[1].append(ResultValue(row.name, row.value, row.unit, row.reference, row.flag, row.analyte_id))
+    return {visit_id: list(by_order.values()) for visit_id, by_order in found.items()}
+
+
+def judged(panel: list[lab_results.PanelRow], values: list[ResultValue]) -> list[ResultValue]:
+    """Each value with its unit, printed range and flag worked out here, never taken from the screen: a row typed
+    in a panel row (or named like one) gets the analyte's name, unit and the range for this patient; any other row
+    keeps what was typed, and is judged against its typed range when that reads "low–high"."""
+    by_id = {row.analyte_id: row for row in panel}
+    by_name = {row.name.lower(): row for row in panel}
+    used: set[int] = set()
+    result = []
+    for value in values:
+        marked = value.flag == ResultFlag.ABNORMAL
+        row = by_id.get(value.analyte_id) or by_name.get(value.name.lower())
+        if row is not None and row.analyte_id not in used:
+            used.add(row.analyte_id)
+            result.append(ResultValue(row.name, value.value, row.unit, row.reference,
+                                      lab_results.judge(value.value, row.limits, marked_abnormal=marked),
+                                      row.analyte_id))
+        else:
+            flag = lab_results.judge(value.value, lab_results.parse_reference(value.range), marked_abnormal=marked)
+            result.append(ResultValue(value.name, value.value, value.unit, value.range, flag))
+    return result
 
 
 @dataclass(frozen=True)
@@ -161,6 +221,7 @@ class OrderView:
     patient_code: str = ''
     patient_name: str = ''
     date_of_birth: date | None = None
+    panel: list[lab_results.PanelRow] = field(default_factory=list)  # what the lab dialog offers (``order``)
 
 
 async def _order_views(session: AsyncSession, where, *, order_by=None, limit: int | None = None) -> list[OrderView]:
@@ -305,6 +366,20 @@ async def order(session: AsyncSession, actor: Actor, order_id: int) -> OrderView
     views = await _order_views(session, [ServiceOrder.id == order_id])
     if not views:
         raise NotFound('This order does not exist.')
+    views[0].panel = await lab_results.order_panel(session, order_id)
+    return views[0]
+
+
+@action
+async def printable_result(session: AsyncSession, actor: Actor, order_id: int) -> OrderView:
+    """An order's result to print (values with their ranges and marks); the printing is audited."""
+    require(actor, Role.TECHNICIAN, Role.DOCTOR)
+    views = await _order_views(session, [ServiceOrder.id == order_id])
+    if not views:
+        raise NotFound('This order does not exist.')
+    if views[0].status == OrderStatus.CANCELLED or not (views[0].values or views[0].result_text):
+        raise Conflict('This order has no result to print yet.')
+    audit.record(session, actor, 'result_printed', entity='service_order', entity_id=order_id)
     return views[0]
 
 
@@ -328,7 +403,8 @@ async def start(session: AsyncSession, actor: Actor, order_id: int, *, now: date
 async def record_result(session: AsyncSession, actor: Actor, order_id: int, *, text: str,
                         values: list[ResultValue], complete: bool, now: datetime) -> ServiceOrder:
     """Save the result (text and values); with ``complete`` the order is done and the doctor sees it as final.
-    A completed result can be corrected by the technician; the correction is in the audit log."""
+    A completed result can be corrected by the technician; the correction is in the audit log. Values are judged
+    against the order's panel (``judged``); a critical one alerts the ordering doctor once this is committed."""
     require(actor, Role.TECHNICIAN)
     text = (text or '').strip()
     values = check_values(values)
@@ -342,6 +418,7 @@ async def record_result(session: AsyncSession, actor: Actor, order_id: int, *, t
     corrected = order.status == OrderStatus.COMPLETED
     before = order.result_text
     order.result_text = text
+    values = judged(await lab_results.order_panel(session, order.id), values)
     await _replace_values(session, order.id, values)
     if order.status == OrderStatus.PENDING:
         order.status = OrderStatus.IN_PROGRESS
@@ -357,6 +434,8 @@ async def record_result(session: AsyncSession, actor: Actor, order_id: int, *, t
     if complete:
         await settle_visit(session, order.visit_id)
     publish(session, OrdersChanged(visit_id=order.visit_id, order_ids=tuple([order.id])))
+    if any(lab_results.is_critical(v.flag) for v in values):
+        publish(session, CriticalResult(order_id=order.id, visit_id=order.visit_id, doctor_id=order.ordered_by_id))
     return order
 
 

@@ -1,5 +1,5 @@
-"""Administration: the catalog (specialties, rooms, services with prices and durations, medicines), one tab each;
-a row opens its form (``catalog_forms.py``)."""
+"""Administration: the catalog (specialties, rooms, services with prices and durations, medicines, the lab tests'
+panels), one tab each; a row opens its form (``catalog_forms.py``, ``lab_panels.py``)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable
@@ -16,9 +16,11 @@ from services.access import Actor
 from services.core.events import CatalogChanged
 
 from .catalog_forms import MedicineForm, RoomForm, ServiceForm, SpecialtyForm
+from .lab_panels import LabPanelsTab
 from .parts import PAGE_SIZE, STATE_SLOT, Pager
 
-TABS = {'specialties': 'Specialties', 'rooms': 'Rooms', 'services': 'Services & prices', 'medicines': 'Medicines'}
+TABS = {'specialties': 'Specialties', 'rooms': 'Rooms', 'services': 'Services & prices', 'medicines': 'Medicines',
+        'lab': 'Lab panels'}
 
 
 def _state(item: Any) -> str:
@@ -176,7 +178,8 @@ class MedicinesTab(PagedTab):
         MedicineForm(self.actor, item)
 
 
-PANELS = {'specialties': SpecialtiesTab, 'rooms': RoomsTab, 'services': ServicesTab, 'medicines': MedicinesTab}
+PANELS = {'specialties': SpecialtiesTab, 'rooms': RoomsTab, 'services': ServicesTab, 'medicines': MedicinesTab,
+          'lab': LabPanelsTab}
 
 
 @staff_page(ADMIN, '/admin/catalog', title='Catalog & prices')
@@ -185,7 +188,7 @@ async def catalog_page(actor: Actor, tab: str = 'specialties'):
     with ui.tabs().props('align=left no-caps active-color=primary indicator-color=primary').classes('w-full') as tabs:
         for key, label in TABS.items():
             ui.tab(key, label).mark(f'tab-{key}')
-    panels: list[CatalogTab] = []
+    panels: list[CatalogTab | LabPanelsTab] = []
     with ui.tab_panels(tabs, value=tab if tab in TABS else 'specialties').classes('w-full bg-transparent'):
         for key, panel in PANELS.items():
             with ui.tab_panel(key).classes('p-0 gap-3'):

@@ -9,6 +9,7 @@ from nicegui import ui
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from clinic_ui import appointment_rows, downloads, live
+from clinic_ui.lab_flags import alert_critical_results
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import CONSULTATION
@@ -339,6 +340,7 @@ class AppointmentsPanel:
 
 @staff_page(CONSULTATION)
 async def consultation_page(actor: Actor):
+    alert_critical_results(actor)
     queues = await queues_of(actor)
     if not queues:
         if queues is not None:

@@ -1,20 +1,23 @@
-"""The result of one order: text, a small table of values, attached images or PDFs; saved, completed (or corrected),
-and the patient sent back to the doctor."""
+"""The result of one order: text, one value row per analyte of the test's panel (unit and reference range shown,
+the flag previewed as the value is typed) plus extra rows added on the spot, attached images or PDFs; saved,
+completed (or corrected), and the patient sent back to the doctor."""
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
 from nicegui import events, ui
 
+from clinic_ui.lab_flags import show_flag
 from clinic_ui.widgets import error_text, staff_action, staff_read
-from models import OrderStatus
+from models import OrderStatus, ResultFlag
 from models.types import utcnow
-from services import clinic_settings, files, orders
+from services import clinic_settings, files, lab_results, orders
 from services.access import Actor
 from services.orders import ResultValue
 
-VALUE_ROWS = 4
+VALUE_ROWS = 4  # empty rows offered for a test without a panel
 VALUE_LABELS = ('Name', 'Value', 'Unit', 'Reference range')
+PANEL_ROW = 'w-full items-center gap-2 no-wrap'
 ACCEPTED = '.png,.jpg,.jpeg,.pdf,image/png,image/jpeg,application/pdf'
 
 
@@ -30,8 +33,8 @@ class ResultDialog:
             self.describe(view, settings.tz)
             self.result = ui.textarea('Result', value=view.result_text).props('outlined autogrow') \
                 .classes('w-full').mark('result-text')
-            ui.label('Values (optional)').classes('text-sm font-medium text-slate-700')
-            self.cells = self.value_grid(view.values)
+            ui.label('Values' if view.panel else 'Values (optional)').classes('text-sm font-medium text-slate-700')
+            self.values = ValueRows(view.panel, view.values)
             self.files = ui.column().classes('gap-0')
             self.show_files(view.files)
             self.error = error_text()
@@ -50,24 +53,13 @@ class ResultDialog:
         if view.notes:
             ui.label(f'Note: {view.notes}').classes('text-amber-800')
 
-    @staticmethod
-    def value_grid(values: list[ResultValue]) -> list[list[ui.input]]:
-        """One row of inputs per value, and at least one empty row (four rows in all for a new result)."""
-        values = values + [ResultValue('', '')] * max(VALUE_ROWS - len(values), 1)
-        cells = []
-        with ui.grid(columns=4).classes('w-full gap-1'):
-            for number, value in enumerate(values):
-                row = [ui.input(label if number == 0 else '', value=text).props('outlined dense')
-                       for label, text in zip(VALUE_LABELS, (value.name, value.value, value.unit, value.range))]
-                row[0].mark(f'value-name-{number}')
-                row[1].mark(f'value-{number}')
-                cells.append(row)
-        return cells
-
     def buttons(self, status: OrderStatus) -> None:
         with ui.row().classes('w-full justify-end gap-2'):
             ui.button('Back to the doctor', icon='undo', on_click=self.send_back).props('flat no-caps') \
                 .mark('back-to-doctor')
+            if self.view.values or self.view.result_text:
+                ui.link('Print', f'/lab/results/{self.view.id}.pdf', new_tab=True).classes('self-center') \
+                    .mark('print-result')
             ui.button('Close', on_click=self.dialog.close).props('flat no-caps')
             if status != OrderStatus.CANCELLED:
                 ui.button('Save', on_click=self.save).props('outline no-caps').mark('save-result')
@@ -103,7 +95,7 @@ class ResultDialog:
         await self.record(complete=True)
 
     async def record(self, *, complete: bool) -> None:
-        values = [ResultValue(*(cell.value or '' for cell in row)) for row in self.cells]
+        values = self.values.entered()
         done = await staff_action(lambda s: orders.record_result(
             s, self.actor, self.view.id, text=self.result.value or '', values=values, complete=complete,
             now=utcnow()), error_label=self.error,
@@ -120,3 +112,67 @@ class ResultDialog:
         elif label is not None:
             ui.notify(f'Sent back to the doctor: ticket {label}.', type='positive')
             self.dialog.close()
+
+
+class ValueRows:
+    """The values, scrolling when long (a full blood count has about 18): one row per panel analyte with its
+    unit, range and flag, then the extra rows (name, value, unit, range typed), and "Add row" for one more. A text
+    value ("positive", "++") can be marked abnormal."""
+
+    def __init__(self, panel: list[lab_results.PanelRow], values: list[ResultValue]) -> None:
+        on_panel = {row.analyte_id for row in panel}
+        saved = {v.analyte_id: v for v in values if v.analyte_id in on_panel}
+        extras = [v for v in values if v.analyte_id not in on_panel]
+        extras += [ResultValue('', '')] * max((1 if panel else VALUE_ROWS) - len(extras), 0)
+        self.panel_inputs: list[tuple[lab_results.PanelRow, ui.input, ui.checkbox]] = []
+        self.extra_inputs: list[tuple[list[ui.input], ui.checkbox]] = []
+        with ui.column().classes('w-full gap-1 max-h-[50vh] overflow-y-auto pr-1').mark('value-rows'):
+            for number, row in enumerate(panel):
+                self.panel_row(number, row, saved.get(row.analyte_id))
+            self.extras = ui.grid(columns='repeat(4, minmax(0, 1fr)) auto').classes('w-full gap-1 items-center')
+            for value in extras:
+                self.add_row(value)
+        ui.button('Add row', icon='add', on_click=lambda: self.add_row(ResultValue('', ''))) \
+            .props('flat dense no-caps').mark('add-value-row')
+
+    @staticmethod
+    def abnormal_box(value: ResultValue | None, mark: str) -> ui.checkbox:
+        return ui.checkbox('Abnormal', value=value is not None and value.flag == ResultFlag.ABNORMAL) \
+            .props('dense').classes('text-sm').tooltip('For a text value: mark it abnormal').mark(mark)
+
+    def panel_row(self, number: int, row: lab_results.PanelRow, saved: ResultValue | None) -> None:
+        with ui.row().classes(PANEL_ROW).mark(f'panel-row-{number}'):
+            ui.label(row.name).classes('w-40 shrink-0 font-medium').mark(f'panel-name-{number}')
+            value = ui.input(value=saved.value if saved else '', placeholder='Value').props('outlined dense') \
+                .classes('w-32').mark(f'panel-value-{number}')
+            ui.label(row.unit).classes('w-24 text-sm text-slate-600')
+            ui.label(row.reference and f'ref. {row.reference}').classes('w-32 text-sm text-slate-600')
+            flag = ui.label('').classes('w-10').mark(f'panel-flag-{number}')
+            abnormal = self.abnormal_box(saved, f'panel-abnormal-{number}')
+
+        def preview() -> None:
+            show_flag(flag, lab_results.judge(value.value or '', row.limits, marked_abnormal=abnormal.value))
+        value.on_value_change(preview)
+        abnormal.on_value_change(preview)
+        preview()
+        self.panel_inputs.append((row, value, abnormal))
+
+    def add_row(self, value: ResultValue) -> None:
+        number = len(self.extra_inputs)
+        with self.extras:
+            cells = [ui.input(label if number == 0 else '', value=text).props('outlined dense')
+                     for label, text in zip(VALUE_LABELS, (value.name, value.value, value.unit, value.range))]
+            abnormal = self.abnormal_box(value, f'value-abnormal-{number}')
+        cells[0].mark(f'value-name-{number}')
+        cells[1].mark(f'value-{number}')
+        self.extra_inputs.append((cells, abnormal))
+
+    def entered(self) -> list[ResultValue]:
+        """What was typed: the panel rows by their analyte (the service fills in unit, range and flag), then the
+        extra rows; "abnormal" only as the mark of a text value (the service judges numbers itself)."""
+        def mark(box: ui.checkbox) -> ResultFlag:
+            return ResultFlag.ABNORMAL if box.value else ResultFlag.NONE
+        values = [ResultValue(row.name, value.value or '', flag=mark(box), analyte_id=row.analyte_id)
+                  for row, value, box in self.panel_inputs]
+        return values + [ResultValue(*(cell.value or '' for cell in cells), flag=mark(box))
+                         for cells, box in self.extra_inputs]

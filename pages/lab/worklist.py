@@ -113,3 +113,8 @@ async def lab_page(actor: Actor):
 @staff_file(SERVICES, '/lab/files/{file_id}')
 async def lab_result_file(actor: Actor, file_id: int):
     return await downloads.result_file(actor, file_id)
+
+
+@staff_file(SERVICES, '/lab/results/{order_id}.pdf')
+async def lab_result_pdf(actor: Actor, order_id: int):
+    return await downloads.result_pdf(actor, order_id)

@@ -76,6 +76,15 @@ class OrdersChanged(DomainEvent):
 
 
 @dataclass(frozen=True, eq=False)
+class CriticalResult(DomainEvent):
+    """A saved lab result has a value beyond its critical limits: the ordering doctor (``doctor_id``) is alerted."""
+    topic: ClassVar[str] = 'critical_results'
+    order_id: int
+    visit_id: int
+    doctor_id: int
+
+
+@dataclass(frozen=True, eq=False)
 class PrescriptionChanged(DomainEvent):
     topic: ClassVar[str] = 'prescriptions'
     prescription_id: int

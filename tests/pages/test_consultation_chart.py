@@ -2,6 +2,9 @@
 search, signing and amending; orders and their results as they arrive; the prescription; the follow-up; finishing."""
 from __future__ import annotations
 
+import asyncio
+
+import sqlalchemy as sa
 from nicegui import ui
 from nicegui.testing import User
 from sqlmodel import select
@@ -29,6 +32,7 @@ from services.core.db import get_db
 from services.orders import ResultValue
 from tests.clinical import FULL, TODAY, Ward, add_user, ward_for
 from tests.conftest import RETRIES, element, sign_in
+from tests.lab_panels import make_full_blood_count
 from tests.factories import NOW, TZ
 
 
@@ -112,7 +116,7 @@ async def the_result_arrives_without_reloading(user: User, ward: Ward) -> None:
                                    values=[ResultValue('WBC', '12.5', '10^9/L', '4-10')], complete=True,
                                    now=utcnow())
     await user.should_see('WBC 12.5, raised', retries=RETRIES)
-    await user.should_see('WBC: 12.5 10^9/L (ref. 4-10)', retries=RETRIES)
+    await user.should_see('WBC: 12.5 10^9/L H (ref. 4-10)', retries=RETRIES)
 
 
 async def the_visit_went_to_the_pharmacy_signed(ward: Ward) -> None:
@@ -331,3 +335,39 @@ async def test_pharmacist_cannot_open_a_chart(user: User):
     await sign_in(user, 'pharmacy', station='Pharmacy')
     await user.open(f'/consultation/visits/{ward.visit_id}')
     await user.should_see('cannot open', retries=RETRIES)
+
+
+async def completed_blood_count(ward: Ward, order_id: int, wbc: str, potassium: str) -> None:
+    """The technician completes the blood count (in another session) with these two values."""
+    async with get_db().write() as session:
+        await orders.record_result(session, ward.technician, order_id, text='',
+                                   values=[ResultValue('WBC', wbc), ResultValue('K', potassium)], complete=True,
+                                   now=utcnow())
+
+
+async def test_the_chart_flags_a_high_value_and_alerts_the_doctor_of_a_critical_one(user: User):
+    ward = await ward_for(user)
+    await make_full_blood_count(get_db(), ward)
+    order = await place_blood_count(ward)
+    await open_chart(user, ward)
+    await completed_blood_count(ward, order.id, '11.8', '6.9')
+    await user.should_see('Critical result for Lê Thị Hồng: K 6.9 mmol/L', retries=RETRIES)
+    await user.should_see(marker='order-value', content='WBC: 11.8 10^9/L H (ref. 4.0–10.0)', retries=RETRIES)
+    await user.should_see(marker='order-value', content='K: 6.9 mmol/L HH (ref. 3.5–5.1)')
+    await user.should_see(marker='print-result')
+    response = await user.http_client.get(f'/consultation/results/{order.id}.pdf')
+    assert response.status_code == 200 and response.content.startswith(b'%PDF')
+
+
+async def test_a_critical_result_of_another_doctors_order_does_not_alert_this_doctor(user: User):
+    ward = await ward_for(user)
+    await make_full_blood_count(get_db(), ward)
+    order = await place_blood_count(ward)
+    async with get_db().write() as session:  # the visit (and so the order) belongs to the other doctor
+        await session.exec(sa.update(ServiceOrder).values(ordered_by_id=ward.clinic.doctor_ids[1]))
+        await session.commit()
+    await open_chart(user, ward)
+    await completed_blood_count(ward, order.id, '5.0', '6.9')
+    await user.should_see(marker='order-value', content='K: 6.9 mmol/L HH', retries=RETRIES)
+    await asyncio.sleep(0.5)  # time enough for an alert to arrive, were it to
+    await user.should_not_see('Critical result for')

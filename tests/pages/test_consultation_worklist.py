@@ -11,13 +11,15 @@ from sqlmodel import select
 
 from models import BookingSource, Queue, QueueTicket, Role, TicketStatus
 from models.types import utcnow
-from services import booking, checkin
+from services import booking, checkin, orders
 from services.core.clock import local_today
 from services.core.db import get_db
 from services.core.settings import get_settings
-from tests.clinical import add_user
+from services.orders import ResultValue
+from tests.clinical import add_user, ward_for
 from tests.conftest import RETRIES, element, sign_in
 from tests.factories import Clinic, make_clinic
+from tests.lab_panels import make_full_blood_count
 from tests.pages.test_board import arrivals
 from tests.services.test_queue import lab_queue_id
 
@@ -168,3 +170,15 @@ async def test_send_a_called_patient_to_the_lab_from_the_worklist(db, user: User
     async with db.read() as session:
         at_lab = (await session.exec(select(QueueTicket).where(QueueTicket.queue_id == lab_id))).one()
     assert at_lab.status == TicketStatus.WAITING
+
+
+async def test_a_critical_result_reaches_the_ordering_doctor_on_their_worklist(user: User):
+    ward = await ward_for(user)
+    await make_full_blood_count(get_db(), ward)
+    async with get_db().write() as session:
+        order, = await orders.place(session, ward.doctor, ward.visit_id, [ward.clinic.lab_id], now=utcnow())
+    await sign_in(user, 'doctor', station='Consultation')
+    async with get_db().write() as session:
+        await orders.record_result(session, ward.technician, order.id, text='', complete=False, now=utcnow(),
+                                   values=[ResultValue('K', '2,1')])
+    await user.should_see('Critical result for Lê Thị Hồng: K 2,1 mmol/L', retries=RETRIES)

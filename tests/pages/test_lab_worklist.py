@@ -5,12 +5,13 @@ from __future__ import annotations
 from nicegui.testing import User
 from sqlmodel import select
 
-from models import OrderStatus, QueueTicket, ResultValue, ServiceOrder, TicketStatus
+from models import OrderStatus, QueueTicket, ResultFlag, ResultValue, ServiceOrder, TicketStatus
 from models.types import utcnow
 from services import orders, queue
 from services.core.db import get_db
 from tests.clinical import ward_for
 from tests.conftest import RETRIES, element, sign_in
+from tests.lab_panels import FULL_BLOOD_COUNT, make_full_blood_count
 from tests.factories import TZ
 
 
@@ -97,3 +98,30 @@ async def test_lab_worklist_records_a_result(user: User):
     async with get_db().read() as session:
         order = await session.get(ServiceOrder, created[0].id)
     assert order.status == OrderStatus.COMPLETED and order.result_text == 'Normal blood count'
+
+
+async def test_every_panel_value_and_an_added_row_are_saved_in_one_go_with_their_flags(user: User):
+    ward = await ward_for(user)
+    await make_full_blood_count(get_db(), ward)
+    order_id, = await ordered(ward, ward.clinic.lab_id)
+    await open_order(user, order_id)
+    for number, (name, unit, low, high) in enumerate(FULL_BLOOD_COUNT):
+        await user.should_see(marker=f'panel-name-{number}', content=name)
+        user.find(marker=f'panel-value-{number}').type('11,8' if name == 'WBC' else low)
+    await user.should_see(marker='panel-flag-0', content='H', retries=RETRIES)  # previewed as it is typed
+    user.find(marker='value-name-0').type('CRP')
+    user.find(marker='value-0').type('3')
+    user.find(marker='add-value-row').click()
+    user.find(marker='value-name-1').type('Smear')
+    user.find(marker='value-1').type('target cells')
+    user.find(marker='value-abnormal-1').click()
+    user.find(marker='complete-result').click()
+    await user.should_see('Result completed', retries=RETRIES)
+    async with get_db().read() as session:
+        values = (await session.exec(select(ResultValue).where(ResultValue.order_id == order_id)
+                                     .order_by(ResultValue.position))).all()
+    assert [v.name for v in values] == [name for name, *_ in FULL_BLOOD_COUNT] + ['CRP', 'Smear']
+    assert (values[0].value, values[0].unit, values[0].reference, values[0].flag) == \
+        ('11,8', '10^9/L', '4.0–10.0', ResultFlag.HIGH)
+    assert {v.flag for v in values[1:18]} == {ResultFlag.NORMAL}
+    assert (values[19].value, values[19].flag) == ('target cells', ResultFlag.ABNORMAL)

@@ -29,9 +29,12 @@ from models import (
     PrescriptionItem,
     QueueDayCounter,
     QueueTicket,
+    ResultFlag,
+    ResultValue,
     Role,
     Room,
     Service,
+    ServiceOrder,
     Sex,
     Specialty,
     StockBatch,
@@ -41,6 +44,7 @@ from models import (
     Visit,
     WorkingHours,
 )
+from services import lab_results
 from services.core.errors import Conflict
 from services.demo import DemoSummary, is_empty, load_demo
 from services.text import search_key
@@ -76,7 +80,7 @@ async def test_loads_the_clinic_set_up(db):
         assert await count(session, Doctor) == 10
         assert await count(session, Specialty) == 5
         assert await count(session, Room) == 8
-        assert await count(session, Service) == 30
+        assert await count(session, Service) == 31
         assert await count(session, Medicine) == 200
         assert await count(session, Patient) == 150
         assert await count(session, Address) == 150
@@ -324,3 +328,25 @@ async def test_same_seed_same_data(db):
     await truncate_all(db)
     await load(db, seed=12)
     assert (await snapshot())[0] != first[0]
+
+
+async def test_demo_lab_tests_have_panels_and_their_results_are_flagged(db):
+    await load(db)
+    async with db.read() as session:
+        cbc = (await session.exec(select(Service).where(Service.code == 'XN-CBC'))).one()
+        bmp = (await session.exec(select(Service).where(Service.code == 'XN-BMP'))).one()
+        cbc_order = (await session.exec(select(ServiceOrder).where(ServiceOrder.service_id == cbc.id)
+                                        .order_by(ServiceOrder.id))).first()
+        bmp_panel = await lab_results.panel_for(session, bmp.id, sex=Sex.FEMALE, age=40)
+        women = await lab_results.panel_for(session, cbc.id, sex=Sex.FEMALE, age=40)
+        men = await lab_results.panel_for(session, cbc.id, sex=Sex.MALE, age=40)
+        first = (await session.exec(select(ResultValue).where(ResultValue.order_id == cbc_order.id)
+                                    .order_by(ResultValue.position))).all()
+        flags = set((await session.exec(select(ResultValue.flag))).all())
+    assert len(women) == 18 and women[0].name == 'WBC' and women[0].reference == '4.0–10.0'
+    hb = {row.name: (w.reference, row.reference) for w, row in zip(women, men)}['Hb']
+    assert hb == ('12.0–15.5', '13.0–17.0')  # by sex
+    potassium = next(row for row in bmp_panel if row.name == 'K')
+    assert lab_results.judge('6.9', potassium.limits) == ResultFlag.CRITICAL_HIGH
+    assert (first[0].name, first[0].value, first[0].flag) == ('WBC', '11.8', ResultFlag.HIGH) and len(first) == 18
+    assert {ResultFlag.NORMAL, ResultFlag.HIGH, ResultFlag.LOW} <= flags

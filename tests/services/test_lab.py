@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from models import AuditLog, OrderStatus, QueueTicket, ResultFile, ServiceKind, ServiceOrder, TicketStatus
+from models import (AuditLog, OrderStatus, QueueTicket, ResultFile, ResultFlag, ServiceKind, ServiceOrder,
+                    TicketStatus)
 from services import consultation, files, orders, queue
 from services.core.errors import Conflict, PermissionDenied, ValidationError
 from services.orders import ResultValue
@@ -73,7 +74,8 @@ async def test_results_reach_the_chart(db):
         chart = await consultation.chart(session, ward.doctor, ward.visit_id, today=TODAY, record_view=False)
     done = next(o for o in chart.orders if o.id == order_id)
     assert done.status == OrderStatus.COMPLETED and done.result_text == 'Mild anaemia'
-    assert done.values == [ResultValue('Hb', '11.2', 'g/dL', '12-16')] and done.performed_by == 'Lab'
+    assert done.values == [ResultValue('Hb', '11.2', 'g/dL', '12-16', ResultFlag.LOW)]  # judged by its typed range
+    assert done.performed_by == 'Lab'
     async with db.write() as session:  # a correction is allowed and audited
         await orders.record_result(session, ward.technician, order_id, text='Mild anaemia (repeat)', values=[],
                                    complete=True, now=NOW)

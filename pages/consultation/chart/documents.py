@@ -1,4 +1,4 @@
-"""What the chart hands out: result files (from the lab or imaging) and the printable prescription."""
+"""What the chart hands out: result files (from the lab or imaging), printable results and the prescription."""
 from __future__ import annotations
 
 from clinic_ui import downloads
@@ -15,3 +15,8 @@ async def consultation_result_file(actor: Actor, file_id: int):
 @staff_file(CONSULTATION, '/consultation/prescriptions/{prescription_id}.pdf')
 async def consultation_prescription_pdf(actor: Actor, prescription_id: int):
     return await downloads.prescription_pdf(actor, prescription_id)
+
+
+@staff_file(CONSULTATION, '/consultation/results/{order_id}.pdf')
+async def consultation_result_pdf(actor: Actor, order_id: int):
+    return await downloads.result_pdf(actor, order_id)

@@ -6,6 +6,7 @@ from datetime import date
 from nicegui import ui
 
 from clinic_ui.allergies import AllergyChip, AllergyDialog
+from clinic_ui.lab_flags import FLAG_CLASSES, value_text
 from clinic_ui.widgets import data_table, section_title
 from services import consultation
 from services.core.clock import local_today
@@ -29,6 +30,9 @@ HISTORY_VISIT_SLOT = r'''
   <div class="font-medium">{{ props.row.diagnosis }}</div>
   <div v-if="props.row.vitals" class="text-xs text-slate-500">{{ props.row.vitals }}</div>
   <div v-for="line in props.row.lines" class="text-sm">{{ line }}</div>
+  <div v-for="result in props.row.results" class="text-sm">⚑ {{ result.service }}:
+    <span v-for="(value, i) in result.values" :class="value.classes">{{ i ? ', ' : '' }}{{ value.text }}</span>
+  </div>
   <div v-if="props.row.advice" class="text-xs text-slate-600">Advice: {{ props.row.advice }}</div>
 </q-td>
 '''
@@ -47,6 +51,8 @@ def history_rows(chart: consultation.Chart) -> list[dict]:
              'diagnosis': ' '.join(p for p in (h.diagnosis_code, h.diagnosis) if p) or h.reason or '—',
              'vitals': h.vitals, 'advice': h.advice,
              'lines': [*(f'• {s}' for s in h.services), *(f'℞ {m}' for m in h.medicines)],
+             'results': [{'service': service, 'values': [{'text': value_text(v), 'classes': FLAG_CLASSES[v.flag]}
+                                                         for v in values]} for service, values in h.results],
              'search': h.search_text} for h in chart.history]
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
+from clinic_ui.lab_flags import value_line
 from clinic_ui.widgets import error_text, money, section_title, staff_action, staff_read
 from models import OrderStatus, Service
 from models.types import utcnow
@@ -62,9 +63,12 @@ class OrdersPanel:
             if o.result_text:
                 ui.label(o.result_text).classes('text-sm whitespace-pre-line').mark('order-result')
             for v in o.values:
-                ui.label(f'{v.name}: {v.value} {v.unit}' + (f' (ref. {v.range})' if v.range else '')).classes('text-sm')
+                value_line(v).mark('order-value')
             for f in o.files:
                 ui.link(f'📎 {f.filename}', f'/consultation/files/{f.id}', new_tab=True).classes('text-sm')
+            if o.values:
+                ui.link('🖨 Print result', f'/consultation/results/{o.id}.pdf', new_tab=True).classes('text-sm') \
+                    .mark('print-result')
 
     async def place(self) -> None:
         ids = list(self.services.value or [])

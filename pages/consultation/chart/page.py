@@ -10,6 +10,7 @@ import asyncio
 
 from nicegui import ui
 
+from clinic_ui.lab_flags import alert_critical_results
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import CONSULTATION
@@ -63,4 +64,5 @@ async def chart_page(actor: Actor, visit_id: int):
     panels.mark('chart-panels')  # only now: every panel and action is on the page
     subscribe(OrdersChanged, visit.follow)
     subscribe(VisitChanged, visit.follow)
+    alert_critical_results(actor)
     visit.show()  # the record was filled in when its form was built: what is typed meanwhile stays
