@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from nicegui import ui
 
@@ -177,10 +178,10 @@ class TicketRow:
         targets = {queue_id: name for queue_id, name in self.point.targets.items() if queue_id != self.point.queue_id}
         if not targets:
             return
-        with ui.button('Send to…', icon='forward').props('dense no-caps flat').mark(f'send-{self.ticket.label}'):
-            with ui.menu():
-                for queue_id, name in targets.items():
-                    ui.menu_item(name, on_click=lambda target=queue_id: self.send(target))
+        with ui.button('Send to…', icon='forward').props('dense no-caps flat').mark(f'send-{self.ticket.label}'), \
+                ui.menu():
+            for queue_id, name in targets.items():
+                ui.menu_item(name, on_click=partial(self.send, queue_id)).mark(f'send-to-{queue_id}')
 
     async def step(self, step: Callable) -> None:
         await staff_action(lambda s: step(s, self.point.actor, self.ticket.id, now=utcnow()))

@@ -10,7 +10,6 @@ from html import escape, unescape
 import httpx
 from nicegui import core
 from nicegui.testing import User
-
 from sqlmodel import select
 
 from models import QueueKind, QueueTicket, TicketStatus
@@ -307,7 +306,7 @@ async def open_the_board_with(db, clinic, prefix: str) -> tuple[User, list[str]]
 
 def test_ticket_numbers_stay_on_one_line_and_names_wrap_instead_of_being_cut():
     from pages.board import CSS
-    css = re.sub(r'/\*.*?\*/', '', CSS, flags=re.S)
+    css = re.sub(r'/\*.*?\*/', '', CSS, flags=re.DOTALL)
     rules = {selector.strip(): body for selector, body in re.findall(r'([^{}]+)\{([^}]*)\}', css)}
     for numbers in ('.board-now', '.board-next', '.board-room'):
         assert re.search(r'white-space:\s*(nowrap|pre)\b', rules[numbers]), numbers

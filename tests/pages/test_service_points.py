@@ -93,3 +93,18 @@ async def test_the_cashier_window_calls_and_a_call_made_elsewhere_shows_without_
     await user.should_see(marker='back-C-001', retries=RETRIES)
     user.find(marker='back-C-001').click()
     await user.should_see(marker='point-summary', content='now nobody · 1 waiting', retries=RETRIES)
+
+
+async def test_the_lab_sends_a_patient_on_to_the_pharmacy_window(user: User):
+    ward = await ward_for(user)
+    pharmacy_id, _ = await station(QueueKind.PHARMACY, 'T', [('PH1', 'Pharmacy, counter 1')])
+    await sent_to(ward, ward.lab_queue_id)
+    await sign_in(user, 'lab', station='Lab & imaging')
+    await call_the_next(user, 'L-001', 'Laboratory')
+    user.find(marker='start-L-001').click()
+    await user.should_see(marker='send-L-001', retries=RETRIES)
+    user.find(marker=f'send-to-{pharmacy_id}').click()
+    await user.should_see('L-001 sent to T · Pharmacy.', retries=RETRIES)
+    await user.should_see(marker='point-nobody', retries=RETRIES)
+    ticket = await the_ticket(pharmacy_id)
+    assert ticket.status == TicketStatus.WAITING and ticket.number == 1

@@ -105,7 +105,7 @@ async def test_only_the_staff_of_a_station_call_and_serve_its_patients(db):
 async def test_a_call_to_a_counter_of_another_kind_or_out_of_use_is_refused_and_changes_nothing(db):
     clinic = await make_clinic(db, patients=1)
     technician = await add_user(db, 'lab', Role.TECHNICIAN)
-    lab_id, (counter_1, _) = await station(db, QueueKind.LAB, 'L', LAB_COUNTERS)
+    lab_id, _ = await station(db, QueueKind.LAB, 'L', LAB_COUNTERS)
     await sent_to(db, clinic, lab_id, 1)
     async with db.write() as session:
         closed = Room(code='LAB3', name='Laboratory, counter 3', kind=RoomKind.LAB, is_active=False)
