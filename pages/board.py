@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 BOARD_JS = (Path(__file__).resolve().parent.parent / 'assets' / 'board' / 'board.js').read_text(encoding='utf-8')
 NEXT_SHOWN = 3
+FIT_MIN_CHARS = 6  # a short text is not made larger than a six-character one (the numbers keep one size)
+SHOWN_SETTINGS = {'clinic_name', 'language', 'timezone', 'board_stations', 'queue_prefix'}  # what a board shows
 ONE_COLUMN_MAX = 5  # more queues than this: two columns
 
 PHRASES = {
@@ -82,22 +84,24 @@ body { background: #0b1a2b; overflow: hidden; }
               min-height: 0; }
 .board-card { background: #12304d; border-radius: 1.2vh; min-height: 0; overflow: hidden; }
 .board-empty { display: flex; align-items: center; justify-content: center; font-size: 4vh; opacity: .8; }
-.board-room { font-size: min(5.4vh, 22cqi); font-weight: 800; line-height: 1.05; white-space: nowrap; }
+/* ticket numbers and room codes never wrap ("A-002 A-" / "003"): one line, the font sized to fit the column
+   (--chars: the line's length; a bold letter or digit is at most about .75 of the font size wide) */
+.board-room { font-size: min(5.4vh, calc(130cqi / var(--chars))); font-weight: 800; line-height: 1.05;
+              white-space: nowrap; }
 /* a doctor's whole name: on two lines and smaller rather than cut */
 .board-who { font-size: min(2.5vh, 9cqi); opacity: .85; line-height: 1.2; white-space: normal;
              overflow-wrap: anywhere; max-height: 2.4em; overflow: hidden; }
 .board-caption { font-size: 2.2vh; text-transform: uppercase; letter-spacing: .06em; opacity: .75; }
-.board-now { font-size: min(9vh, 24cqi); font-weight: 800; color: #fde047; line-height: 1;
+.board-now { font-size: min(9vh, calc(130cqi / var(--chars))); font-weight: 800; color: #fde047; line-height: 1;
              font-variant-numeric: tabular-nums; white-space: nowrap; }
 .board-now.board-none { color: #64748b; }
 .board-name { font-size: 2.8vh; line-height: 1.2; min-height: 3.4vh; }
-/* ticket numbers never wrap ("A-002 A-" / "003"): one line, the font sized to fit three numbers in the column */
-.board-next { font-size: min(4.4vh, 8cqi); font-weight: 700; line-height: 1.15; font-variant-numeric: tabular-nums;
-              white-space: pre; overflow: hidden; }
+.board-next { font-size: min(4.4vh, calc(130cqi / var(--chars))); font-weight: 700; line-height: 1.15;
+              font-variant-numeric: tabular-nums; white-space: pre; }
 .board-wait { font-size: min(3.4vh, 12cqi); font-weight: 600; color: #a7f3d0; white-space: nowrap; }
-.board-dense .board-now { font-size: min(6.5vh, 24cqi); }
-.board-dense .board-room { font-size: min(4.2vh, 22cqi); }
-.board-dense .board-next { font-size: min(3.4vh, 8cqi); }
+.board-dense .board-now { font-size: min(6.5vh, calc(130cqi / var(--chars))); }
+.board-dense .board-room { font-size: min(4.2vh, calc(130cqi / var(--chars))); }
+.board-dense .board-next { font-size: min(3.4vh, calc(130cqi / var(--chars))); }
 .board-dense .board-name, .board-dense .board-wait { font-size: min(2.6vh, 12cqi); }
 .board-foot { display: flex; justify-content: space-between; padding: .8vh 2.2vw 1.2vh; font-size: 2.6vh;
               opacity: .85; }
@@ -211,15 +215,19 @@ def card_markup(view: queue.QueueView, words: dict[str, str]) -> str:
     serving = view.now_serving
     room = (serving.room_code if serving and serving.room_code else view.room_code) or view.prefix
 
+    now = serving.label if serving else '—'
+    upcoming = '  '.join(t.label for t in view.waiting[:NEXT_SHOWN]) or '—'
+
     def part(css: str, text: str) -> str:
         return f'<div class="{css}">{escape(text)}</div>'
 
-    return ('<div class="min-w-0">' + part('board-room', room) + part('board-who', view.name) + '</div>'
-            '<div class="min-w-0">' + part('board-now' if serving else 'board-now board-none',
-                                           serving.label if serving else '—')
+    def column(text: str) -> str:  # its longest line's length, for the CSS to size the font so that it fits
+        return f'<div class="min-w-0" style="--chars: {max(len(text), FIT_MIN_CHARS)}">'
+
+    return (column(room) + part('board-room', room) + part('board-who', view.name) + '</div>'
+            + column(now) + part('board-now' if serving else 'board-now board-none', now)
             + part('board-name', serving.masked_name if serving else '') + '</div>'
-            '<div class="min-w-0">' + part('board-next', '  '.join(t.label for t in view.waiting[:NEXT_SHOWN]) or '—')
-            + part('board-wait', _wait_text(view, words)) + '</div>')
+            + column(upcoming) + part('board-next', upcoming) + part('board-wait', _wait_text(view, words)) + '</div>')
 
 
 async def _scope(key: str | None) -> DisplayScope | None:
@@ -369,8 +377,10 @@ class Board:
         else:
             self.show_latest()
 
-    async def on_settings(self) -> None:
+    async def on_settings(self, event: SettingsChanged) -> None:
         """A new clinic name, announcement language or choice of stations: applied at once, without a reload."""
+        if not set(event.keys) & SHOWN_SETTINGS:
+            return
         settings = clinic_settings.current()
         self.words = words = phrases()
         self.head.set_content(head_markup(settings.clinic_name, self.scope.name, utcnow().astimezone(settings.tz)))
