@@ -64,6 +64,15 @@ def _storage() -> dict:
         request_contextvar.reset(token)
 
 
+def remembered(key: str, default=None):
+    """What this browser remembered under ``key`` (e.g. the counter a station calls to), across its tabs."""
+    return _storage().get(key, default)
+
+
+def remember(key: str, value) -> None:
+    _storage()[key] = value
+
+
 def _record(actor: Actor, epoch: int) -> dict:
     return {'user_id': actor.user_id, 'username': actor.username, 'full_name': actor.full_name,
             'role': actor.role.value, 'epoch': epoch, 'last_seen': time.time()}

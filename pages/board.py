@@ -26,9 +26,10 @@ from nicegui import Client, context, ui
 from clinic_ui import live, transaction
 from clinic_ui.live import subscribe
 from clinic_ui.routes import public_page
+from models import TicketStatus
 from models.types import utcnow
 from services import clinic_settings, display_keys, queue
-from services.core.events import DisplayKeyRevoked, QueueChanged, bus
+from services.core.events import DisplayKeyRevoked, QueueChanged, SettingsChanged, bus
 from services.core.settings import Settings
 from services.display_keys import DisplayScope
 
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 
 BOARD_JS = (Path(__file__).resolve().parent.parent / 'assets' / 'board' / 'board.js').read_text(encoding='utf-8')
 NEXT_SHOWN = 3
+FIT_MIN_CHARS = 6  # a short text is not made larger than a six-character one (the numbers keep one size)
+SHOWN_SETTINGS = {'clinic_name', 'language', 'timezone', 'board_stations', 'queue_prefix'}  # what a board shows
 ONE_COLUMN_MAX = 5  # more queues than this: two columns
 
 PHRASES = {
@@ -76,23 +79,30 @@ body { background: #0b1a2b; overflow: hidden; }
 .board-columns { display: grid; gap: 0 1.2vw; padding: 1vh 1.2vw 0; }
 .board-columns > div, .board-card { display: grid; grid-template-columns: 26% 38% 36%; align-items: center;
                                     padding: 0 1.4vw; }
+.board-card > div { container-type: inline-size; min-width: 0; }  /* texts below are sized to their column */
 .board-grid { flex: 1; display: grid; gap: 1vh 1.2vw; padding: .6vh 1.2vw 1vh; grid-auto-flow: column;
               min-height: 0; }
 .board-card { background: #12304d; border-radius: 1.2vh; min-height: 0; overflow: hidden; }
 .board-empty { display: flex; align-items: center; justify-content: center; font-size: 4vh; opacity: .8; }
-.board-room { font-size: 5.4vh; font-weight: 800; line-height: 1.05; }
-.board-who { font-size: 2.5vh; opacity: .85; line-height: 1.2; overflow: hidden; text-overflow: ellipsis;
-             white-space: nowrap; }
+/* ticket numbers and room codes never wrap ("A-002 A-" / "003"): one line, the font sized to fit the column
+   (--chars: the line's length; a bold letter or digit is at most about .75 of the font size wide) */
+.board-room { font-size: min(5.4vh, calc(130cqi / var(--chars))); font-weight: 800; line-height: 1.05;
+              white-space: nowrap; }
+/* a doctor's whole name: on two lines and smaller rather than cut */
+.board-who { font-size: min(2.5vh, 9cqi); opacity: .85; line-height: 1.2; white-space: normal;
+             overflow-wrap: anywhere; max-height: 2.4em; overflow: hidden; }
 .board-caption { font-size: 2.2vh; text-transform: uppercase; letter-spacing: .06em; opacity: .75; }
-.board-now { font-size: 9vh; font-weight: 800; color: #fde047; line-height: 1; font-variant-numeric: tabular-nums; }
+.board-now { font-size: min(9vh, calc(130cqi / var(--chars))); font-weight: 800; color: #fde047; line-height: 1;
+             font-variant-numeric: tabular-nums; white-space: nowrap; }
 .board-now.board-none { color: #64748b; }
 .board-name { font-size: 2.8vh; line-height: 1.2; min-height: 3.4vh; }
-.board-next { font-size: 4.4vh; font-weight: 700; line-height: 1.15; font-variant-numeric: tabular-nums; }
-.board-wait { font-size: 3.4vh; font-weight: 600; color: #a7f3d0; }
-.board-dense .board-now { font-size: 6.5vh; }
-.board-dense .board-room { font-size: 4.2vh; }
-.board-dense .board-next { font-size: 3.4vh; }
-.board-dense .board-name, .board-dense .board-wait { font-size: 2.6vh; }
+.board-next { font-size: min(4.4vh, calc(130cqi / var(--chars))); font-weight: 700; line-height: 1.15;
+              font-variant-numeric: tabular-nums; white-space: pre; }
+.board-wait { font-size: min(3.4vh, 12cqi); font-weight: 600; color: #a7f3d0; white-space: nowrap; }
+.board-dense .board-now { font-size: min(6.5vh, calc(130cqi / var(--chars))); }
+.board-dense .board-room { font-size: min(4.2vh, calc(130cqi / var(--chars))); }
+.board-dense .board-next { font-size: min(3.4vh, calc(130cqi / var(--chars))); }
+.board-dense .board-name, .board-dense .board-wait { font-size: min(2.6vh, 12cqi); }
 .board-foot { display: flex; justify-content: space-between; padding: .8vh 2.2vw 1.2vh; font-size: 2.6vh;
               opacity: .85; }
 @keyframes board-flash { 0%, 100% { background: #12304d; } 50% { background: #b45309; } }
@@ -163,9 +173,30 @@ def phrases() -> dict[str, str]:
     return PHRASES.get(clinic_settings.current().language[:2], PHRASES['en'])
 
 
-def announcement(ticket: queue.TicketView, words: dict[str, str]) -> str:
-    room = ticket.room_name or ticket.room_code
-    return words['call'].format(number=ticket.spoken, room=room)
+def place(ticket: queue.TicketView, view: queue.QueueView | None = None) -> str:
+    """Where the called patient goes: the counter or room of the call ("Laboratory, counter 2"), else the queue."""
+    return ticket.room_name or ticket.room_code or (view.name if view else '')
+
+
+def announcement(ticket: queue.TicketView, words: dict[str, str], view: queue.QueueView | None = None) -> str:
+    """What the board says: "Number L 3, please go to Laboratory, counter 2."."""
+    return words['call'].format(number=ticket.spoken, room=place(ticket, view))
+
+
+def head_markup(clinic_name: str, scope_name: str, local: datetime) -> str:
+    return (f'<div><div class="board-clinic">{escape(clinic_name)}</div>'
+            f'<div class="board-scope">{escape(scope_name)}</div></div>'
+            f'<div><div class="board-clock">{local:%H:%M}</div>'
+            f'<div class="board-date">{local:%A %d %B}</div></div>')
+
+
+def foot_markup(words: dict[str, str]) -> str:
+    return f'<div>{escape(words["idle"])}</div><div>{escape(words["priority"])}</div>'
+
+
+def shown_kinds() -> tuple[str, ...]:
+    """The kinds of queue the clinic calls through the board (the ``board_stations`` setting)."""
+    return clinic_settings.current().board_kinds
 
 
 def _wait_text(view: queue.QueueView, words: dict[str, str]) -> str:
@@ -184,15 +215,19 @@ def card_markup(view: queue.QueueView, words: dict[str, str]) -> str:
     serving = view.now_serving
     room = (serving.room_code if serving and serving.room_code else view.room_code) or view.prefix
 
+    now = serving.label if serving else '—'
+    upcoming = '  '.join(t.label for t in view.waiting[:NEXT_SHOWN]) or '—'
+
     def part(css: str, text: str) -> str:
         return f'<div class="{css}">{escape(text)}</div>'
 
-    return ('<div class="min-w-0">' + part('board-room', room) + part('board-who', view.name) + '</div>'
-            '<div class="min-w-0">' + part('board-now' if serving else 'board-now board-none',
-                                           serving.label if serving else '—')
+    def column(text: str) -> str:  # its longest line's length, for the CSS to size the font so that it fits
+        return f'<div class="min-w-0" style="--chars: {max(len(text), FIT_MIN_CHARS)}">'
+
+    return (column(room) + part('board-room', room) + part('board-who', view.name) + '</div>'
+            + column(now) + part('board-now' if serving else 'board-now board-none', now)
             + part('board-name', serving.masked_name if serving else '') + '</div>'
-            '<div class="min-w-0">' + part('board-next', '  '.join(t.label for t in view.waiting[:NEXT_SHOWN]) or '—')
-            + part('board-wait', _wait_text(view, words)) + '</div>')
+            + column(upcoming) + part('board-next', upcoming) + part('board-wait', _wait_text(view, words)) + '</div>')
 
 
 async def _scope(key: str | None) -> DisplayScope | None:
@@ -237,6 +272,8 @@ class Board:
         self.words = words
         self.client = context.client
         self.cards: dict[int, ui.html] = {}
+        self.views: dict[int, queue.QueueView] = {}  # each card's queue as last shown
+        self.latest_text = '—'
         self.calls: deque[tuple[int, str, str]] = deque(maxlen=5)  # (sequence, announcement, queue prefix)
         self.sequence = itertools.count(1)
         self.connections = 0
@@ -246,13 +283,10 @@ class Board:
         words, local = self.words, now.astimezone(settings.tz)
         with ui.element('div').classes('board').mark('board'):
             # parts that never change are plain markup: fewer elements per board to keep in memory and to scan
-            ui.html(f'<div><div class="board-clinic">{escape(settings.clinic_name)}</div>'
-                    f'<div class="board-scope">{escape(self.scope.name)}</div></div>'
-                    f'<div><div class="board-clock">{local:%H:%M}</div>'
-                    f'<div class="board-date">{local:%A %d %B}</div></div>', sanitize=False) \
+            self.head = ui.html(head_markup(settings.clinic_name, self.scope.name, local), sanitize=False) \
                 .classes('board-head').mark('board-head')
             with ui.element('div').classes('board-call').mark('board-call'):
-                ui.label(words['calling']).classes('board-call-title')
+                self.call_title = ui.label(words['calling']).classes('board-call-title')
                 # also carries the latest calls to announce (data-say: [[sequence, text, queue prefix], ...]);
                 # board.js speaks each new one and flashes its card. In the same update as the new numbers, and
                 # never lost when two calls go out together
@@ -260,18 +294,14 @@ class Board:
             self.header = ui.html('', sanitize=False).classes('board-columns')
             self.grid = ui.element('div').classes('board-grid').mark('board-grid')
             self.empty = ui.label(words['none']).classes('board-empty')
-            ui.html(f'<div>{escape(words["idle"])}</div><div>{escape(words["priority"])}</div>', sanitize=False) \
-                .classes('board-foot')
+            self.foot = ui.html(foot_markup(words), sanitize=False).classes('board-foot').mark('board-foot')
 
     def start(self, views: list[queue.QueueView]) -> None:
         """The queues at work, and the last call made so far (not announced again)."""
         for view in views:
             self.show(view)
         self.lay_out()
-        called = [t for v in views for t in v.active if t.called_at]
-        if called:
-            last = max(called, key=lambda t: t.called_at)
-            self.latest.set_content(latest_markup(self.latest_text(last), []))
+        self.show_latest()
 
     def lay_out(self) -> None:
         """One column for a few queues, two for more; the cards share the height."""
@@ -290,22 +320,43 @@ class Board:
         self.grid.set_visibility(count > 0)
 
     def add_card(self, view: queue.QueueView) -> ui.html:
+        """A queue's card, in its place: the same order as a fresh board's however late the queue starts."""
         with self.grid:
             card = self.cards[view.id] = ui.html('', sanitize=False).classes('board-card') \
                 .props(f'data-queue={view.prefix}').mark(f'board-queue-{view.prefix}')
+        self.views[view.id] = view
+        ordered = sorted(self.cards, key=lambda queue_id: queue.board_order(self.views[queue_id]))
+        card.move(target_index=ordered.index(view.id))
         self.lay_out()
         return card
 
+    def remove_card(self, queue_id: int) -> None:
+        card = self.cards.pop(queue_id, None)
+        self.views.pop(queue_id, None)
+        if card is not None:
+            card.delete()
+            self.lay_out()
+
     def show(self, view: queue.QueueView, markup: str | None = None) -> None:
         card = self.cards.get(view.id) or self.add_card(view)
+        self.views[view.id] = view
         card.set_content(markup or card_markup(view, self.words))
 
-    def latest_text(self, ticket: queue.TicketView) -> str:
-        return self.words['latest'].format(label=ticket.label, room=ticket.room_name or ticket.room_code)
+    def show_latest(self) -> None:
+        """"Now calling": the latest call of a patient still called; nothing once they came in, left, were skipped
+        or sent elsewhere."""
+        called = [(t, v) for v in self.views.values() for t in v.active
+                  if t.status == TicketStatus.CALLED and t.called_at]
+        ticket, view = max(called, key=lambda pair: pair[0].called_at, default=(None, None))
+        text = self.words['latest'].format(label=ticket.label, room=place(ticket, view)) if ticket else '—'
+        if text != self.latest_text:
+            self.latest_text = text
+            self.latest.set_content(latest_markup(text, self.calls))
 
     def highlight(self, view: queue.QueueView, ticket: queue.TicketView) -> None:
-        self.calls.append((next(self.sequence), announcement(ticket, self.words), view.prefix))
-        self.latest.set_content(latest_markup(self.latest_text(ticket), self.calls))
+        self.calls.append((next(self.sequence), announcement(ticket, self.words, view), view.prefix))
+        self.latest_text = self.words['latest'].format(label=ticket.label, room=place(ticket, view))
+        self.latest.set_content(latest_markup(self.latest_text, self.calls))
 
     def in_scope(self, queue_id: int) -> bool:
         if queue_id in self.cards or queue_id in self.eligible_ids:
@@ -313,12 +364,40 @@ class Board:
         return self.department is None and (not self.scope.queue_ids or queue_id in self.scope.queue_ids)
 
     def apply(self, view: queue.QueueView, markup: str, event: QueueChanged) -> None:
-        """The hub's update: the queue's new card, and a call highlighted and announced."""
+        """The hub's update: the queue's new card, and a call highlighted and announced (only for the stations
+        that call through the board)."""
+        if view.kind.value not in shown_kinds():
+            self.remove_card(view.id)
+            return
         self.show(view, markup)
-        if event.action in ('called', 'recalled'):
-            ticket = next((t for t in view.active if t.id == event.ticket_id), None)
-            if ticket is not None:
-                self.highlight(view, ticket)
+        ticket = next((t for t in view.active if t.id == event.ticket_id), None) \
+            if event.action in ('called', 'recalled') else None
+        if ticket is not None:
+            self.highlight(view, ticket)
+        else:
+            self.show_latest()
+
+    async def on_settings(self, event: SettingsChanged) -> None:
+        """A new clinic name, announcement language or choice of stations: applied at once, without a reload."""
+        if not set(event.keys) & SHOWN_SETTINGS:
+            return
+        settings = clinic_settings.current()
+        self.words = words = phrases()
+        self.head.set_content(head_markup(settings.clinic_name, self.scope.name, utcnow().astimezone(settings.tz)))
+        self.call_title.set_text(words['calling'])
+        self.empty.set_text(words['none'])
+        self.foot.set_content(foot_markup(words))
+        self.client.run_javascript(f'clinicBoard.configure({json.dumps(browser_options(settings, words))})')
+        opening = await _opening(self.scope, self.department, settings.tz, utcnow())
+        self.eligible_ids = opening.eligible_ids
+        for queue_id in [q for q in self.cards if q not in opening.eligible_ids]:
+            self.remove_card(queue_id)
+        fresh = {view.id: view for view in opening.views}
+        for view in [*fresh.values(), *(v for v in self.views.values() if v.id not in fresh)]:
+            self.show(view)  # in the new words
+        self.lay_out()
+        self.latest_text = ''
+        self.show_latest()
 
     async def refresh_all(self) -> None:
         fresh = await _fresh(self.scope, list(self.cards), clinic_settings.current().tz)
@@ -327,6 +406,7 @@ class Board:
             return
         for view in fresh:
             self.show(view)
+        self.show_latest()
 
     def on_revoked(self, event: DisplayKeyRevoked) -> None:
         if event.key_id == self.scope.key_id:
@@ -344,12 +424,16 @@ def invalid_key(words: dict[str, str]) -> None:
         ui.label(words['invalid']).classes('text-5xl text-white text-center max-w-5xl').mark('board-invalid')
 
 
+def browser_options(settings: Settings, words: dict[str, str]) -> dict[str, str]:
+    """What board.js needs: the clinic's time zone, how to write the date and which voice speaks."""
+    return {'timeZone': settings.timezone, 'locale': words['locale'], 'lang': words['speech'],
+            'enableText': words['sound']}
+
+
 def scripts(settings: Settings, words: dict[str, str]) -> None:
     """board.js (the clock, sound and speech, flashing a called card) and the reconnecting banner's text."""
-    options = {'timeZone': settings.timezone, 'locale': words['locale'], 'lang': words['speech'],
-               'enableText': words['sound']}
     ui.add_body_html(f'<script>{BOARD_JS}</script>'
-                     f'<script>clinicBoard.init({json.dumps(options)});</script>')
+                     f'<script>clinicBoard.init({json.dumps(browser_options(settings, words))});</script>')
     # NiceGUI's own "connection lost" popup, restyled above as a red banner across the top
     ui.add_body_html('<script>document.addEventListener("DOMContentLoaded", () => {'
                      'const p = document.querySelector("#popup > span:last-child");'
@@ -372,5 +456,6 @@ async def board_page(key: str | None = None, department: int | None = None):
     board.start(opening.views)
     hub.join(Screen(board.client, board.in_scope, board.apply))
     subscribe(DisplayKeyRevoked, board.on_revoked)
+    subscribe(SettingsChanged, board.on_settings)
     board.client.on_connect(board.on_connect)
     scripts(settings, words)

@@ -42,10 +42,14 @@ log = logging.getLogger(__name__)
 # Settings an administrator may change on the settings page (stored in the clinic_settings table). A stored value
 # overrides the CLINIC_* environment default of the same name; removing it brings the default back.
 OVERRIDABLE = ('clinic_name', 'clinic_address', 'clinic_phone', 'clinic_logo', 'timezone', 'currency', 'language',
-               'smtp_host', 'smtp_port', 'smtp_username', 'smtp_password', 'smtp_starttls', 'smtp_from')
+               'smtp_host', 'smtp_port', 'smtp_username', 'smtp_password', 'smtp_starttls', 'smtp_from',
+               'board_stations')
 _in_force: Settings | None = None
 
 LANGUAGES = {'en': 'English', 'vi': 'Tiếng Việt'}  # the languages the waiting-room board can announce in
+# The service points whose calls can go through the waiting-room board (queue kinds), as the settings page names them.
+BOARD_STATIONS = {'doctor': "Doctors' rooms", 'lab': 'Laboratory', 'imaging': 'Imaging', 'procedure': 'Procedures',
+                  'pharmacy': 'Pharmacy windows', 'cashier': 'Cashier windows'}
 LOGO_TYPES = {b'\x89PNG\r\n\x1a\n': '.png', b'\xff\xd8\xff': '.jpg'}
 LOGO_MAX_BYTES = 2 * 1024 * 1024
 HOST_RE = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$')
@@ -223,6 +227,18 @@ async def save_region(session: AsyncSession, actor: Actor, *, timezone: str, cur
             raise Conflict(f'The currency cannot change any more: {invoices:,} invoices are in '
                            f'{current().currency}. Set the currency before the clinic starts billing.')
     return await _save(session, actor, values)
+
+
+@action
+async def save_board_stations(session: AsyncSession, actor: Actor, *, kinds: list[str]) -> list[str]:
+    """Which service points call their patients through the waiting-room board (shown and announced there)."""
+    require(actor, Role.ADMIN)
+    unknown = [kind for kind in kinds if kind not in BOARD_STATIONS]
+    if unknown:
+        raise ValidationError(f'"{unknown[0]}" is not a service point. Please choose from the list.')
+    if not kinds:
+        raise ValidationError('Please choose at least one service point for the waiting-room board.')
+    return await _save(session, actor, {'board_stations': ','.join(kind for kind in BOARD_STATIONS if kind in kinds)})
 
 
 @action

@@ -128,7 +128,15 @@ ROOMS = [
     ('R201', 'Laboratory', RoomKind.LAB, '2'),
     ('R202', 'Imaging (X-ray and ultrasound)', RoomKind.IMAGING, '2'),
     ('R203', 'Procedure room', RoomKind.PROCEDURE, '2'),
+    # service points with more than one counter: the lab's second, the pharmacy's and the cashier's windows
+    ('R204', 'Laboratory, counter 2', RoomKind.LAB, '2'),
+    ('G01', 'Pharmacy, counter 1', RoomKind.PHARMACY, 'G'),
+    ('G02', 'Pharmacy, counter 2', RoomKind.PHARMACY, 'G'),
+    ('G03', 'Cashier, counter 1', RoomKind.CASHIER, 'G'),
+    ('G04', 'Cashier, counter 2', RoomKind.CASHIER, 'G'),
 ]
+# (name, prefix, kind, room code): the window queues, called to a counter by the pharmacist and the cashier
+WINDOW_QUEUES = [('Pharmacy', 'R', QueueKind.PHARMACY, 'G01'), ('Cashier', 'K', QueueKind.CASHIER, 'G03')]
 
 # (code, name, kind, specialty or None, minutes, price in VND)
 SERVICES = [
@@ -717,6 +725,10 @@ class _DemoBuilder:
                                          ('Procedures', 'P', QueueKind.PROCEDURE, 7)]:
             self.add('queues', name=name, prefix=prefix, kind=kind, doctor_id=None, room_id=self.room_ids[room],
                      is_active=True)
+        codes = [code for code, *_ in ROOMS]
+        for name, prefix, kind, room_code in WINDOW_QUEUES:
+            self.add('queues', name=name, prefix=prefix, kind=kind, doctor_id=None,
+                     room_id=self.room_ids[codes.index(room_code)], is_active=True)
 
     # -- pharmacy stock ------------------------------------------------------------------------------------
 

@@ -40,13 +40,14 @@ from models import (
     QueueTicket,
     Role,
     Room,
+    RoomKind,
     TicketStatus,
     Visit,
     VisitStatus,
     WorkingHours,
 )
 
-from . import audit
+from . import audit, clinic_settings
 from .access import Actor, doctor_id_of, require
 from .core.boundary import action, query
 from .core.clock import local_today
@@ -306,8 +307,12 @@ async def load_views(session: AsyncSession, queues: list[Queue], *, day: date, n
 
 
 async def _check_access(session: AsyncSession, actor: Actor, queue: Queue) -> None:
-    """Doctors: their own queue. Nurses / technicians: station queues. Reception and admins: every queue."""
-    require(actor, Role.RECEPTIONIST, Role.DOCTOR, Role.TECHNICIAN)
+    """Doctors: their own queue. Nurses / technicians: station queues. Pharmacists and cashiers: their windows'
+    queues. Reception and admins: every queue."""
+    require(actor, Role.RECEPTIONIST, Role.DOCTOR, Role.TECHNICIAN, Role.PHARMACIST, Role.CASHIER)
+    if actor.role in (Role.PHARMACIST, Role.CASHIER) and SERVED_BY[queue.kind] != actor.role:
+        window = 'pharmacy' if actor.role == Role.PHARMACIST else 'cashier'
+        raise PermissionDenied(f'{actor.role.label}s manage the {window} queue only.')
     if actor.role == Role.DOCTOR and (queue.doctor_id is None or queue.doctor_id != await doctor_id_of(session, actor)):
         raise PermissionDenied('You can only manage your own queue.')
     if actor.role == Role.TECHNICIAN and queue.kind == QueueKind.DOCTOR:
@@ -320,6 +325,58 @@ async def _queue(session: AsyncSession, actor: Actor, queue_id: int) -> Queue:
         raise NotFound('This queue does not exist.')
     await _check_access(session, actor, queue)
     return queue
+
+
+# -- service points: who calls and serves the patients of which queue, and to which counter -----------------------
+
+SERVED_BY = {QueueKind.DOCTOR: Role.DOCTOR, QueueKind.LAB: Role.TECHNICIAN, QueueKind.IMAGING: Role.TECHNICIAN,
+             QueueKind.PROCEDURE: Role.TECHNICIAN, QueueKind.PHARMACY: Role.PHARMACIST,
+             QueueKind.CASHIER: Role.CASHIER}
+ROOM_KIND = {QueueKind.DOCTOR: RoomKind.CONSULTATION, QueueKind.LAB: RoomKind.LAB, QueueKind.IMAGING: RoomKind.IMAGING,
+             QueueKind.PROCEDURE: RoomKind.PROCEDURE, QueueKind.PHARMACY: RoomKind.PHARMACY,
+             QueueKind.CASHIER: RoomKind.CASHIER}
+_POINT_NAMES = {QueueKind.DOCTOR: 'doctor', QueueKind.LAB: 'laboratory', QueueKind.IMAGING: 'imaging',
+                QueueKind.PROCEDURE: 'procedure', QueueKind.PHARMACY: 'pharmacy', QueueKind.CASHIER: 'cashier'}
+
+
+async def _check_serves(session: AsyncSession, actor: Actor, queue: Queue, *, reception_too: bool = False) -> None:
+    """Who calls and serves a queue's patients: a doctor their own queue; nurses / technicians the laboratory,
+    imaging and procedure queues; the pharmacist the pharmacy's; the cashier the cashier's; an administrator
+    every queue. ``reception_too``: reception may also do this step (call a skipped patient again)."""
+    if actor.is_admin or (reception_too and actor.role == Role.RECEPTIONIST):
+        return
+    serving = SERVED_BY[queue.kind]
+    if actor.role != serving:
+        raise PermissionDenied(f'The {_POINT_NAMES[queue.kind]} queue ({queue.prefix}) is served by '
+                               f'{serving.label.lower()} staff: you cannot call or serve its patients.')
+    if serving == Role.DOCTOR and queue.doctor_id != await doctor_id_of(session, actor):
+        raise PermissionDenied('You can only call and serve the patients of your own queue.')
+
+
+async def _counter(session: AsyncSession, queue: Queue, room_id: int) -> Room:
+    """The counter (room) a station calls a patient to: it must exist, be in use and be of the queue's kind."""
+    room = await session.get(Room, room_id)
+    if room is None:
+        raise NotFound('This counter does not exist.')
+    if not room.is_active:
+        raise ValidationError(f'{room.name} is no longer in use: please choose another counter.', 'room')
+    if room.kind != ROOM_KIND[queue.kind]:
+        raise ValidationError(f'{room.name} is not a {_POINT_NAMES[queue.kind]} counter: please choose one of '
+                              f'the {_POINT_NAMES[queue.kind]} counters.', 'room')
+    return room
+
+
+@query
+async def counters(session: AsyncSession, actor: Actor, queue_id: int) -> list[Room]:
+    """The rooms in use a station can call its patients to (its counters), by code."""
+    queue = await _queue(session, actor, queue_id)
+    return list((await session.exec(select(Room).where(Room.kind == ROOM_KIND[queue.kind], Room.is_active.is_(True))
+                                    .order_by(Room.code))).all())
+
+
+def board_order(queue: Queue | QueueView) -> tuple:
+    """The one order of the queues on a board, on opening and when a queue joins later: doctors first, by prefix."""
+    return (queue.kind != QueueKind.DOCTOR, queue.prefix)
 
 
 @action
@@ -341,12 +398,14 @@ async def queue_view(session: AsyncSession, actor: Actor, queue_id: int, *, tz: 
 @query
 async def list_queues(session: AsyncSession, actor: Actor) -> list[Queue]:
     """The active queues this person may manage, doctors' queues first."""
-    require(actor, Role.RECEPTIONIST, Role.DOCTOR, Role.TECHNICIAN)
+    require(actor, Role.RECEPTIONIST, Role.DOCTOR, Role.TECHNICIAN, Role.PHARMACIST, Role.CASHIER)
     query = select(Queue).where(Queue.is_active.is_(True))
     if actor.role == Role.DOCTOR:
         query = query.where(Queue.doctor_id == await doctor_id_of(session, actor))
     elif actor.role == Role.TECHNICIAN:
         query = query.where(Queue.kind != QueueKind.DOCTOR)
+    elif actor.role in (Role.PHARMACIST, Role.CASHIER):
+        query = query.where(Queue.kind.in_([kind for kind, role in SERVED_BY.items() if role == actor.role]))
     queues = (await session.exec(query)).all()
     return sorted(queues, key=lambda q: (q.kind != QueueKind.DOCTOR, q.prefix))
 
@@ -359,7 +418,7 @@ async def all_queue_views(session: AsyncSession, actor: Actor, *, tz: ZoneInfo, 
 @query
 async def transfer_targets(session: AsyncSession, actor: Actor) -> list[Queue]:
     """Where a patient can be sent: every active queue."""
-    require(actor, Role.RECEPTIONIST, Role.DOCTOR, Role.TECHNICIAN)
+    require(actor, Role.RECEPTIONIST, Role.DOCTOR, Role.TECHNICIAN, Role.PHARMACIST, Role.CASHIER)
     queues = (await session.exec(select(Queue).where(Queue.is_active.is_(True)))).all()
     return sorted(queues, key=lambda q: (q.kind != QueueKind.DOCTOR, q.prefix))
 
@@ -370,8 +429,10 @@ async def transfer_targets(session: AsyncSession, actor: Actor) -> list[Queue]:
 async def board_queues(session: AsyncSession, *, queue_ids: tuple[int, ...] = (), department_id: int | None = None,
                        day: date) -> list[Queue]:
     """The queues a board shows: those of its display key (all when empty), optionally one department
-    (specialty), limited to station queues and doctors who work that day or already have tickets."""
-    query = select(Queue).where(Queue.is_active.is_(True))
+    (specialty), limited to station queues and doctors who work that day or already have tickets, and to the
+    kinds of queue the clinic calls through the board (the ``board_stations`` setting)."""
+    query = select(Queue).where(Queue.is_active.is_(True),
+                                Queue.kind.in_([QueueKind(kind) for kind in clinic_settings.current().board_kinds]))
     if queue_ids:
         query = query.where(Queue.id.in_(queue_ids))
     if department_id is not None:
@@ -383,7 +444,7 @@ async def board_queues(session: AsyncSession, *, queue_ids: tuple[int, ...] = ()
     with_tickets = set((await session.exec(select(QueueTicket.queue_id).where(QueueTicket.service_date == day)
                                            .distinct())).all())
     shown = [q for q in queues if q.doctor_id is None or q.doctor_id in working or q.id in with_tickets]
-    return sorted(shown, key=lambda q: (q.kind != QueueKind.DOCTOR, q.prefix))
+    return sorted(shown, key=board_order)
 
 
 @query
@@ -469,9 +530,12 @@ async def _change(session: AsyncSession, actor: Actor, ticket: QueueTicket, queu
 
 @action
 async def call_next(session: AsyncSession, actor: Actor, queue_id: int, *, tz: ZoneInfo,
-                    now: datetime) -> TicketView | None:
-    """Call the next patient of the queue (None when nobody is waiting). Atomic: never the same patient twice."""
+                    now: datetime, room_id: int | None = None) -> TicketView | None:
+    """Call the next patient of the queue (None when nobody is waiting). Atomic: never the same patient twice.
+    ``room_id``: the counter the patient is called to (a station with several); the ticket's room becomes it."""
     queue = await _queue(session, actor, queue_id)
+    await _check_serves(session, actor, queue)
+    counter = await _counter(session, queue, room_id) if room_id is not None else None
     await serialize(session, f'queue:{queue.id}')
     day = local_today(tz, now)
     waiting = (await session.exec(select(QueueTicket).where(
@@ -484,8 +548,10 @@ async def call_next(session: AsyncSession, actor: Actor, queue_id: int, *, tz: Z
         if taken.rowcount != 1:
             continue
         candidate.status = TicketStatus.WAITING  # the audit snapshot records where it came from
+        if counter is not None:
+            candidate.room_id = counter.id
         await _change(session, actor, candidate, queue, 'called', now, allowed=(TicketStatus.WAITING,),
-                      to=TicketStatus.CALLED)
+                      to=TicketStatus.CALLED, extra_detail={'room': counter.code} if counter else None)
         return await _view(session, candidate, queue, now)
     await session.rollback()
     return None
@@ -502,8 +568,9 @@ async def _view(session: AsyncSession, ticket: QueueTicket, queue: Queue, now: d
 
 
 async def _transition(session: AsyncSession, actor: Actor, ticket_id: int, action: str, now: datetime, *,
-                      allowed: tuple[TicketStatus, ...], to: TicketStatus) -> TicketView:
+                      allowed: tuple[TicketStatus, ...], to: TicketStatus, reception_too: bool = False) -> TicketView:
     ticket, queue = await _locked_ticket(session, actor, ticket_id)
+    await _check_serves(session, actor, queue, reception_too=reception_too)
     await _change(session, actor, ticket, queue, action, now, allowed=allowed, to=to)
     return await _view(session, ticket, queue, now)
 
@@ -512,7 +579,8 @@ async def _transition(session: AsyncSession, actor: Actor, ticket_id: int, actio
 async def recall(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
     """Call again: repeat the call on the board, or call back a skipped patient."""
     return await _transition(session, actor, ticket_id, 'recalled', now,
-                             allowed=(TicketStatus.CALLED, TicketStatus.SKIPPED), to=TicketStatus.CALLED)
+                             allowed=(TicketStatus.CALLED, TicketStatus.SKIPPED), to=TicketStatus.CALLED,
+                             reception_too=True)
 
 
 @action
@@ -526,7 +594,7 @@ async def skip(session: AsyncSession, actor: Actor, ticket_id: int, *, now: date
 async def back_in_line(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
     """A skipped patient turned up: back to waiting, in their original place."""
     return await _transition(session, actor, ticket_id, 'back_in_line', now, allowed=(TicketStatus.SKIPPED,),
-                             to=TicketStatus.WAITING)
+                             to=TicketStatus.WAITING, reception_too=True)
 
 
 @action
@@ -539,6 +607,7 @@ async def mark_no_show(session: AsyncSession, actor: Actor, ticket_id: int, *, n
 async def start(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
     """The patient came in: the consultation (or the service at a station) starts."""
     ticket, queue = await _locked_ticket(session, actor, ticket_id)
+    await _check_serves(session, actor, queue)
     visit_change = {'status': VisitStatus.IN_CONSULTATION, 'consultation_started_at': now} \
         if queue.kind == QueueKind.DOCTOR else None
     await _change(session, actor, ticket, queue, 'started', now,
@@ -550,6 +619,7 @@ async def start(session: AsyncSession, actor: Actor, ticket_id: int, *, now: dat
 @action
 async def finish(session: AsyncSession, actor: Actor, ticket_id: int, *, now: datetime) -> TicketView:
     ticket, queue = await _locked_ticket(session, actor, ticket_id)
+    await _check_serves(session, actor, queue)
     visit_change = {'consultation_ended_at': now} if queue.kind == QueueKind.DOCTOR else None
     await _change(session, actor, ticket, queue, 'finished', now, allowed=(TicketStatus.IN_SERVICE,),
                   to=TicketStatus.DONE, visit_change=visit_change)

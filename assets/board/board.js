@@ -26,6 +26,13 @@
     listen();
   };
 
+  // Settings changed while the board is open (the announcement language): new calls use the new ones.
+  board.configure = function (opts) {
+    options = Object.assign({}, options, opts);
+    if (prompt) prompt.textContent = options.enableText;
+    formatClock();
+  };
+
   // The "Now calling" line carries data-say="[[sequence, text, queue], ...]" (the last few calls); every entry
   // with a sequence not seen yet is announced, and its queue's card flashes. A page starts with an empty list
   // (sequences start at 1 for each page).
@@ -73,10 +80,18 @@
     }
   }
 
+  let time = null;
+  let date = null;
+
+  function formatClock() {
+    const zone = options.timeZone;
+    time = new Intl.DateTimeFormat(options.locale, { timeZone: zone, hour: "2-digit", minute: "2-digit", hour12: false });
+    date = new Intl.DateTimeFormat(options.locale, { timeZone: zone, weekday: "long", day: "numeric", month: "long" });
+  }
+
   function startClock() {
     const zone = options.timeZone;
-    const time = new Intl.DateTimeFormat(options.locale, { timeZone: zone, hour: "2-digit", minute: "2-digit", hour12: false });
-    const date = new Intl.DateTimeFormat(options.locale, { timeZone: zone, weekday: "long", day: "numeric", month: "long" });
+    formatClock();
     const dayKey = new Intl.DateTimeFormat("en-CA", { timeZone: zone });
     const today = dayKey.format(new Date());
     let checking = false;

@@ -1,5 +1,5 @@
-"""Administration: clinic settings (name, logo, region, queue prefixes, email server with a test email); the panels
-are in ``settings_panels.py``."""
+"""Administration: clinic settings (name, logo, region, the stations calling through the board, queue prefixes, email
+server with a test email); the panels are in ``settings_panels.py``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,7 +15,7 @@ from services import clinic_settings
 from services.access import Actor
 from services.core.events import SettingsChanged, StaffChanged
 
-from .settings_panels import LOGO_URL, ClinicPanel, MailPanel, PrefixesPanel, RegionPanel
+from .settings_panels import LOGO_URL, BoardStationsPanel, ClinicPanel, MailPanel, PrefixesPanel, RegionPanel
 
 
 @staff_page(ADMIN, '/admin/settings', title='Clinic settings')
@@ -28,6 +28,7 @@ async def settings_page(actor: Actor):
     with ui.element('div').classes('w-full grid gap-4 grid-cols-1 lg:grid-cols-2'):
         ClinicPanel(actor, settings)
         RegionPanel(actor, settings)
+        BoardStationsPanel(actor, settings)
         MailPanel(actor, settings)
         queues = PrefixesPanel(actor)
     queues.show(prefixes)

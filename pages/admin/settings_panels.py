@@ -122,6 +122,26 @@ class RegionPanel:
             language=self.language.value or ''), error_label=self.error))
 
 
+class BoardStationsPanel:
+    """Which service points call their patients through the waiting-room board (shown and announced there)."""
+
+    def __init__(self, actor: Actor, settings: Settings) -> None:
+        self.actor = actor
+        with ui.card().classes('gap-2'):
+            section_title('Calls on the waiting-room board')
+            ui.label('The stations whose calls appear on the board and are announced aloud. The others call their '
+                     'patients at their own window.').classes('text-sm text-slate-600')
+            self.boxes = {kind: ui.checkbox(name, value=kind in settings.board_kinds).mark(f'board-station-{kind}')
+                          for kind, name in clinic_settings.BOARD_STATIONS.items()}
+            self.error = error_text()
+            _save_button(self.save, 'save-board-stations')
+
+    async def save(self) -> None:
+        kinds = [kind for kind, box in self.boxes.items() if box.value]
+        _saved(await staff_action(lambda s: clinic_settings.save_board_stations(s, self.actor, kinds=kinds),
+                                  error_label=self.error))
+
+
 class MailPanel:
     """The email server (SMTP) and a test email through it."""
 

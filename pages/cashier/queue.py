@@ -8,8 +8,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from clinic_ui.live import subscribe
 from clinic_ui.panels import LivePanel
 from clinic_ui.routes import staff_page
+from clinic_ui.service_point import service_point
 from clinic_ui.stations import CASHIER
 from clinic_ui.widgets import data_table, money, on_row, section_title, staff_action
+from models import QueueKind
 from models.types import utcnow
 from services import billing, clinic_settings
 from services.access import Actor
@@ -74,6 +76,7 @@ class WaitingList(LivePanel[list[billing.QueueRow]]):
 
 @staff_page(CASHIER)
 async def cashier_page(actor: Actor):
+    await service_point(actor, {QueueKind.CASHIER}, 'Cashier window')
     waiting = WaitingList(actor)
     subscribe(BillingChanged, waiting.refresh)
     subscribe(VisitChanged, waiting.refresh)

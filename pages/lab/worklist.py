@@ -11,9 +11,10 @@ from clinic_ui import downloads
 from clinic_ui.live import subscribe
 from clinic_ui.panels import LivePanel
 from clinic_ui.routes import staff_file, staff_page
+from clinic_ui.service_point import service_point
 from clinic_ui.stations import SERVICES
 from clinic_ui.widgets import data_table, on_row, section_title, staff_action, staff_read
-from models import OrderStatus, ServiceKind
+from models import OrderStatus, QueueKind, ServiceKind
 from models.types import utcnow
 from services import clinic_settings, orders
 from services.access import Actor
@@ -105,6 +106,7 @@ class Worklist(LivePanel[list[orders.OrderView]]):
 
 @staff_page(SERVICES, reconnect_timeout=30)
 async def lab_page(actor: Actor):
+    await service_point(actor, {QueueKind.LAB, QueueKind.IMAGING, QueueKind.PROCEDURE}, 'Calling patients')
     worklist = Worklist(actor)
     subscribe(OrdersChanged, worklist.refresh)
     await worklist.load()

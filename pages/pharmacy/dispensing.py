@@ -9,9 +9,10 @@ from clinic_ui import downloads, transaction
 from clinic_ui.live import subscribe
 from clinic_ui.panels import LivePanel
 from clinic_ui.routes import staff_file, staff_page
+from clinic_ui.service_point import service_point
 from clinic_ui.stations import PHARMACY
 from clinic_ui.widgets import data_table, on_row, section_title, staff_read
-from models import AllergyStatus, PrescriptionStatus
+from models import AllergyStatus, PrescriptionStatus, QueueKind
 from services import clinic_settings, clinical_pdf, inventory, pharmacy, prescriptions
 from services.access import Actor
 from services.core.clock import local_today
@@ -146,6 +147,7 @@ class StockAlerts(LivePanel[inventory.StockAlerts]):
 
 @staff_page(PHARMACY, reconnect_timeout=30)
 async def pharmacy_page(actor: Actor):
+    await service_point(actor, {QueueKind.PHARMACY}, 'Pharmacy window')
     queue = PrescriptionQueue(actor)
     alerts = StockAlerts(actor)
     subscribe(PrescriptionChanged, queue.refresh)

@@ -27,6 +27,8 @@ DATABASE_URL_EXAMPLES = ('PostgreSQL (postgresql+asyncpg://user:password@host/da
 # Minor-unit exponent per ISO 4217 currency (amounts are stored as integers in minor units).
 CURRENCY_EXPONENTS = {'VND': 0, 'JPY': 0, 'KRW': 0, 'USD': 2, 'EUR': 2, 'GBP': 2, 'SGD': 2, 'THB': 2, 'KES': 2,
                       'NGN': 2, 'INR': 2, 'PHP': 2, 'IDR': 2, 'MYR': 2, 'AUD': 2, 'CAD': 2, 'CHF': 2}
+# The kinds of queue (``models.QueueKind`` values) a service point can call through the waiting-room board.
+BOARD_STATION_KINDS = ('doctor', 'lab', 'imaging', 'procedure', 'pharmacy', 'cashier')
 
 
 class Settings(BaseSettings):
@@ -55,6 +57,8 @@ class Settings(BaseSettings):
     discount_approval_percent: int = Field(10, ge=0, le=100)  # larger discounts need an administrator
     expiry_warning_days: int = Field(60, ge=1, le=730)  # pharmacy alert for batches expiring this soon
     upload_max_mb: int = Field(10, ge=1, le=200)  # result files (images, PDF)
+    # The queues (by kind, comma-separated) whose calls the waiting-room board shows and announces.
+    board_stations: str = 'doctor,lab,imaging,procedure'
 
     # The public pages: reverse proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs; empty:
     # none, the connecting address counts), and how much of a day's slots of a service online holds may take.
@@ -121,6 +125,20 @@ class Settings(BaseSettings):
         if value not in CURRENCY_EXPONENTS:
             raise ValueError(f'unsupported currency {value!r}; supported: {", ".join(sorted(CURRENCY_EXPONENTS))}')
         return value
+
+    @field_validator('board_stations')
+    @classmethod
+    def _valid_board_stations(cls, value: str) -> str:
+        kinds = [part.strip().lower() for part in value.split(',') if part.strip()]
+        unknown = [kind for kind in kinds if kind not in BOARD_STATION_KINDS]
+        if unknown:
+            raise ValueError(f'unknown board station {unknown[0]!r}; choose from {", ".join(BOARD_STATION_KINDS)}')
+        return ','.join(kind for kind in BOARD_STATION_KINDS if kind in kinds)
+
+    @property
+    def board_kinds(self) -> tuple[str, ...]:
+        """The queue kinds (``QueueKind`` values) called through the waiting-room board."""
+        return tuple(kind for kind in self.board_stations.split(',') if kind)
 
     @field_validator('trusted_proxies')
     @classmethod

@@ -2,6 +2,7 @@
 
 The helpers here (more simulated people, walk-ins, a display key) are shared with the worklist and reception
 queue tests."""
+import asyncio
 import json
 import re
 from html import escape, unescape
@@ -9,12 +10,13 @@ from html import escape, unescape
 import httpx
 from nicegui import core
 from nicegui.testing import User
+from sqlmodel import select
 
-from models import QueueKind, TicketStatus
+from models import QueueKind, QueueTicket, TicketStatus
 from models.types import utcnow
 from services import checkin, display_keys, queue
 from services.core.settings import get_settings
-from tests.conftest import RETRIES, sign_in
+from tests.conftest import RETRIES, element, sign_in
 from tests.factories import make_clinic
 
 
@@ -93,6 +95,10 @@ async def call_the_first_number(user: User, board: User, spoken: list[str]) -> N
     on_board = ' '.join(str(element.props.get('text', '')) + getattr(element, 'text', '')
                         + getattr(element, 'content', '') for element in board.client.elements.values())
     assert 'Lê T. H.' in on_board and 'Lê Thị Hồng' not in on_board  # notifications of the doctor's tab aside
+    for _ in range(RETRIES):  # what the board says goes out with the next message to the browser
+        if spoken:
+            break
+        await asyncio.sleep(0.1)
     assert spoken == ['Number A 1, please go to Room 1.']
 
 
@@ -103,7 +109,7 @@ async def call_it_again(user: User, board: User, spoken: list[str]) -> None:
     for _ in range(RETRIES):
         if len(spoken) == 2:
             break
-        await board.should_see(marker='board-queue-A', content=shown('now', 'A-001'))
+        await asyncio.sleep(0.1)
     assert spoken == ['Number A 1, please go to Room 1.'] * 2
 
 
@@ -201,3 +207,108 @@ def test_a_card_escapes_what_comes_from_records_and_shows_who_is_served():
     idle = card_markup(queue.QueueView(id=1, name='Dr. A', prefix='A', kind=QueueKind.DOCTOR, doctor_id=1,
                                        room_name='', room_code='', typical_minutes=12), PHRASES['en'])
     assert shown('now board-none', '—') in idle and shown('next', '—') in idle and shown('room', 'A') in idle
+
+
+async def test_now_calling_is_cleared_once_that_patient_is_no_longer_called(db, user: User):
+    clinic = await make_clinic(db, patients=3)
+    await arrivals(db, clinic, 3)
+    board, _ = await open_the_board(db, clinic)
+    async with db.read() as session:
+        queue_id = (await queue.queue_for_doctor(session, clinic.doctor_ids[0])).id
+
+    async def step(function, *args):
+        async with db.write() as session:
+            return await function(session, clinic.admin, *args, now=utcnow())
+
+    first = await step(lambda s, a, *rest, now: queue.call_next(s, a, queue_id, tz=get_settings().tz, now=now))
+    await board.should_see(marker='board-latest', content='>A-001  →  Room 1<', retries=RETRIES)
+    await step(queue.start, first.id)  # she came in: nobody is being called any more
+    await board.should_see(marker='board-latest', content='>—<', retries=RETRIES)
+    second = await step(lambda s, a, *rest, now: queue.call_next(s, a, queue_id, tz=get_settings().tz, now=now))
+    await board.should_see(marker='board-latest', content='>A-002  →  Room 1<', retries=RETRIES)
+    await step(queue.skip, second.id)
+    await board.should_see(marker='board-latest', content='>—<', retries=RETRIES)
+    await step(queue.recall, second.id)
+    await board.should_see(marker='board-latest', content='>A-002  →  Room 1<', retries=RETRIES)
+    await step(queue.mark_no_show, second.id)
+    await board.should_see(marker='board-latest', content='>—<', retries=RETRIES)
+
+
+def card_order(board: User) -> list[str]:
+    grid = element(board, 'board-grid')
+    return [child.props.get('data-queue') for child in grid.default_slot.children]
+
+
+async def test_a_queue_that_starts_later_takes_its_sorted_place_as_on_a_fresh_board(db, user: User):
+    clinic = await make_clinic(db, patients=2)
+    async with db.write() as session:  # the first doctor's queue is A, the second's B
+        for doctor_id in clinic.doctor_ids:
+            await queue.queue_for_doctor(session, doctor_id)
+        await session.commit()
+    await arrivals(db, clinic, 1, doctor=1)  # only B is at work when the board opens
+    _, key = await board_key(db, clinic)
+    await user.open(f'/board?key={key}')
+    await user.should_see(marker='board-queue-B', content=shown('next', 'B-001'), retries=RETRIES)
+    await arrivals(db, clinic, 1, doctor=0)
+    await user.should_see(marker='board-queue-A', content=shown('next', 'A-001'), retries=RETRIES)
+    assert card_order(user) == ['A', 'B']
+    fresh = another_person()
+    await fresh.open(f'/board?key={key}')
+    await fresh.should_see(marker='board-queue-B', retries=RETRIES)
+    assert card_order(fresh) == card_order(user)
+
+
+async def test_a_new_clinic_name_language_and_choice_of_stations_reach_an_open_board(db, user: User):
+    from services import clinic_settings
+    from tests.pages.test_service_points import station
+    clinic = await make_clinic(db, patients=3)
+    await arrivals(db, clinic, 2)
+    lab_id, _ = await station(QueueKind.LAB, 'L', [('LAB1', 'Laboratory, counter 1')])
+    async with db.write() as session:
+        ticket = (await session.exec(select(QueueTicket).order_by(QueueTicket.id))).first()
+        await queue.transfer(session, clinic.reception, ticket.id, lab_id, tz=get_settings().tz, now=utcnow())
+    board, spoken = await open_the_board_with(db, clinic, 'L')
+    settings = clinic_settings.current()
+    try:
+        async with db.write() as session:
+            await clinic_settings.save_clinic(session, clinic.admin, name='Phòng khám An Bình', address='', phone='')
+        await board.should_see(marker='board-head', content='Phòng khám An Bình', retries=RETRIES)
+        async with db.write() as session:
+            await clinic_settings.save_region(session, clinic.admin, timezone=settings.timezone,
+                                              currency=settings.currency, language='vi')
+        await board.should_see('Đang gọi', retries=RETRIES)
+        await board.should_see(marker='board-foot', content='Vui lòng chờ đến lượt', retries=RETRIES)
+        async with db.write() as session:
+            await queue.call_next(session, clinic.doctor_actor, (await queue.queue_for_doctor(
+                session, clinic.doctor_ids[0])).id, tz=settings.tz, now=utcnow())
+        await board.should_see(marker='board-queue-A', content=shown('now', 'A-002'), retries=RETRIES)
+        for _ in range(RETRIES):
+            if spoken:
+                break
+            await asyncio.sleep(0.1)
+        assert spoken == ['Xin mời số A 2 vào Room 1.']
+        async with db.write() as session:
+            await clinic_settings.save_board_stations(session, clinic.admin, kinds=['doctor'])
+        await board.should_not_see(marker='board-queue-L', retries=RETRIES)
+        await board.should_see(marker='board-queue-A')
+    finally:
+        clinic_settings.put_in_force(None)
+
+
+async def open_the_board_with(db, clinic, prefix: str) -> tuple[User, list[str]]:
+    _, key = await board_key(db, clinic)
+    board = another_person()
+    await board.open(f'/board?key={key}')
+    spoken = listen_for_announcements(board)
+    await board.should_see(marker=f'board-queue-{prefix}', retries=RETRIES)
+    return board, spoken
+
+
+def test_ticket_numbers_stay_on_one_line_and_names_wrap_instead_of_being_cut():
+    from pages.board import CSS
+    css = re.sub(r'/\*.*?\*/', '', CSS, flags=re.DOTALL)
+    rules = {selector.strip(): body for selector, body in re.findall(r'([^{}]+)\{([^}]*)\}', css)}
+    for numbers in ('.board-now', '.board-next', '.board-room'):
+        assert re.search(r'white-space:\s*(nowrap|pre)\b', rules[numbers]), numbers
+        assert 'cqi' in rules[numbers]  # sized to the column, so they fit on their one line
+    assert 'ellipsis' not in rules['.board-who'] and 'white-space: normal' in rules['.board-who']

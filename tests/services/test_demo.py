@@ -27,12 +27,15 @@ from models import (
     PatientAllergy,
     Payment,
     PrescriptionItem,
+    Queue,
     QueueDayCounter,
+    QueueKind,
     QueueTicket,
     ResultFlag,
     ResultValue,
     Role,
     Room,
+    RoomKind,
     Service,
     ServiceOrder,
     Sex,
@@ -79,7 +82,13 @@ async def test_loads_the_clinic_set_up(db):
         assert not await is_empty(session)
         assert await count(session, Doctor) == 10
         assert await count(session, Specialty) == 5
-        assert await count(session, Room) == 8
+        assert await count(session, Room) == 13
+        windows = {q.kind: q for q in (await session.exec(select(Queue))).all() if q.doctor_id is None}
+        assert set(windows) == {QueueKind.LAB, QueueKind.IMAGING, QueueKind.PROCEDURE, QueueKind.PHARMACY,
+                                QueueKind.CASHIER}
+        for kind in (QueueKind.LAB, QueueKind.PHARMACY, QueueKind.CASHIER):  # each calls to one of two counters
+            counters = (await session.exec(select(Room).where(Room.kind == RoomKind(kind.value)))).all()
+            assert len(counters) == 2 and windows[kind].room_id in {room.id for room in counters}
         assert await count(session, Service) == 31
         assert await count(session, Medicine) == 200
         assert await count(session, Patient) == 150

@@ -252,7 +252,7 @@ async def test_two_doctors_pressing_call_next_at_once_never_get_the_same_patient
     for patient in range(8):
         await walk_in(db, clinic, patient, local(DAY, 8, patient))
     queue_id = await doctor_queue_id(db, clinic)
-    results = await asyncio.gather(*(call(db, clinic.reception, queue_id, local(DAY, 9, 0)) for _ in range(12)))
+    results = await asyncio.gather(*(call(db, clinic.admin, queue_id, local(DAY, 9, 0)) for _ in range(12)))
     called = [r.id for r in results if r is not None]
     assert len(called) == len(set(called)) == 8 and results.count(None) == 4
     async with db.read() as session:
@@ -268,7 +268,7 @@ async def test_concurrent_check_ins_and_calls_keep_numbers_unique_and_nobody_is_
     async def calls():
         found = []
         for _ in range(15):
-            ticket = await call(db, clinic.reception, queue_id, local(DAY, 9, 0))
+            ticket = await call(db, clinic.admin, queue_id, local(DAY, 9, 0))
             if ticket:
                 found.append(ticket.id)
             await asyncio.sleep(0)
@@ -278,7 +278,7 @@ async def test_concurrent_check_ins_and_calls_keep_numbers_unique_and_nobody_is_
     *tickets, first, second = await asyncio.gather(*arrivals, calls(), calls())
     assert sorted(t.label for t in tickets) == [f'A-{n:03d}' for n in range(1, 11)]
     assert not set(first) & set(second)
-    rest = [await call(db, clinic.reception, queue_id, local(DAY, 9, 5)) for _ in range(10)]
+    rest = [await call(db, clinic.admin, queue_id, local(DAY, 9, 5)) for _ in range(10)]
     assert len(first) + len(second) + sum(r is not None for r in rest) == 10
 
 
@@ -366,7 +366,7 @@ async def test_transfers_in_opposite_directions_and_calls_at_once_never_deadlock
             return await queue.transfer(session, clinic.reception, ticket_id, target, tz=TZ, now=local(DAY, 9, 0))
 
     steps = [send(t.ticket_id, lab_id) for t in tickets[:50]] + [send(t.id, queue_id) for t in at_lab]
-    steps += [call(db, clinic.reception, q, local(DAY, 9, 0)) for q in (queue_id, lab_id) for _ in range(10)]
+    steps += [call(db, clinic.admin, q, local(DAY, 9, 0)) for q in (queue_id, lab_id) for _ in range(10)]
     results = await asyncio.gather(*steps, return_exceptions=True)
     failures = [r for r in results if isinstance(r, Exception) and not isinstance(r, Conflict)]
     assert failures == []

@@ -30,3 +30,22 @@ async def test_settings_change_the_clinic_name_everywhere(user: User):
     element(user, 'audit-kind').set_value('settings')
     await rows_where(user, 'audit-table', lambda rows: any(
         r['detail'] == 'clinic_name: "Clinic Flow" -> "Phòng khám Hòa An"' for r in rows))
+
+
+async def test_the_administrator_chooses_which_stations_call_through_the_board(user: User):
+    await signed_in(user)
+    await user.open('/admin/settings')
+    await user.should_see(marker='board-station-lab', retries=RETRIES)
+    assert element(user, 'board-station-doctor').value and not element(user, 'board-station-pharmacy').value
+    for kind in clinic_settings.BOARD_STATIONS:
+        element(user, f'board-station-{kind}').set_value(False)
+    user.find(marker='save-board-stations').click()
+    await user.should_see('Please choose at least one service point', retries=RETRIES)
+    element(user, 'board-station-doctor').set_value(True)
+    element(user, 'board-station-pharmacy').set_value(True)
+    user.find(marker='save-board-stations').click()
+    await user.should_see('Saved.', retries=RETRIES)
+    assert clinic_settings.current().board_kinds == ('doctor', 'pharmacy')
+    await user.open('/admin/settings')  # the page shows what is saved
+    await user.should_see(marker='board-station-lab', retries=RETRIES)
+    assert element(user, 'board-station-pharmacy').value and not element(user, 'board-station-lab').value
