@@ -25,3 +25,8 @@ class Conflict(DomainError):
 
 class AuthenticationFailed(DomainError):
     pass
+
+
+class ResultsPending(Conflict):
+    """The consultation cannot end yet: ordered tests have no result. The doctor chooses to wait for them (the
+    patient goes to the lab and comes back) or to finish now without waiting."""
