@@ -157,7 +157,8 @@ async def build(session: AsyncSession, actor: Actor, *, start_day: date, end_day
     no_shows = statuses.get(AppointmentStatus.NO_SHOW, 0) + not_come
     due = sum(count for status, count in statuses.items() if status in DUE) + not_come
     tickets_closed, visits_closed = (await session.exec(
-        select(func.coalesce(func.sum(DayClosure.tickets_closed), 0), func.coalesce(func.sum(DayClosure.visits_closed), 0))
+        select(func.coalesce(func.sum(DayClosure.tickets_closed), 0),
+               func.coalesce(func.sum(DayClosure.visits_closed), 0))
         .where(DayClosure.service_date >= start_day, DayClosure.service_date <= end_day))).one()
 
     all_waits = [w for values in waits.values() for w in values]
