@@ -165,6 +165,7 @@ async def typical_minutes(session: AsyncSession, queue_id: int, now: datetime) -
         .where(QueueTicket.queue_id == queue_id, QueueTicket.started_at.is_not(None),
                QueueTicket.finished_at.is_not(None),
                QueueTicket.status.in_([TicketStatus.DONE, TicketStatus.TRANSFERRED]),
+               QueueTicket.close_reason == '',  # ended by the day's close: not a real length
                QueueTicket.finished_at >= now - timedelta(days=DURATION_DAYS))
         .order_by(QueueTicket.finished_at.desc()).limit(DURATION_SAMPLES))).all()
     minutes = [(end - start).total_seconds() / 60 for start, end in rows if end > start]

@@ -129,3 +129,20 @@ async def test_the_background_closer_catches_up_at_start_and_stops_cleanly(db):
     await closer.start()
     assert await statuses(db, Appointment, [missed]) == [AppointmentStatus.NO_SHOW]
     await asyncio.wait_for(closer.stop(), timeout=1)  # asleep until midnight: wakes and ends at once
+
+
+async def test_a_consultation_ended_by_the_day_close_does_not_count_as_a_real_length(db):
+    clinic = await make_clinic(db, patients=6)
+    tickets = [await walk_in(db, clinic, patient, local(23, 8, patient)) for patient in range(6)]
+    for minute, ticket in zip((0, 10, 20), tickets):  # three real consultations of 5 minutes
+        async with db.write() as session:
+            await queue.start(session, clinic.doctor_actor, ticket, now=local(23, 9, minute))
+        async with db.write() as session:
+            await queue.finish(session, clinic.doctor_actor, ticket, now=local(23, 9, minute + 5))
+    for ticket in tickets[3:]:  # never finished: "in consultation" until the day closed
+        async with db.write() as session:
+            await queue.start(session, clinic.doctor_actor, ticket, now=local(23, 10, 0))
+    await close(db, now=local(24, 0, 5))
+    async with db.read() as session:
+        queue_id = (await session.get(QueueTicket, tickets[0])).queue_id
+        assert await queue.typical_minutes(session, queue_id, local(24, 8)) == 5
