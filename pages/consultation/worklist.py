@@ -208,6 +208,8 @@ class ActiveCard(TicketActions):
                     self.who = ui.label().classes('text-xl font-medium')
                     self.since = ui.label().classes('text-slate-600')
                     self.priority = ui.label().classes('text-amber-800')
+                self.results = ui.badge('results ready', color='positive').props('outline') \
+                    .classes('text-base').mark('active-results-ready')
             self.actions = ui.row().classes('gap-2')
 
     def show(self, ticket: queue.TicketView) -> None:
@@ -216,6 +218,7 @@ class ActiveCard(TicketActions):
         self.since.set_text(status_text(ticket))
         self.priority.set_text(f'Priority: {ticket.priority_reason}' if ticket.priority else '')
         self.priority.set_visibility(bool(ticket.priority))
+        self.results.set_visibility(ticket.back_with_results)
         if ticket.status != self.status:  # other buttons for another step: only then rebuilt
             self.status = ticket.status
             self.actions.clear()

@@ -193,3 +193,6 @@ async def test_a_patient_back_with_every_result_shows_results_ready_live_ahead_o
     await user.should_see('Waiting (2)', retries=RETRIES)
     assert [(row['patient'], row['results']) for row in element(user, 'waiting').rows] == [
         ('Phạm Văn Đức · P0000002', 'results ready'), ('Lê Thị Hồng · P0000001', '')]
+    await call_next(user, 2)  # the patient back with the results comes in first
+    await user.should_see(marker='active-results-ready', retries=RETRIES)
+    await user.should_see(marker='active-ticket', content='A-003')
