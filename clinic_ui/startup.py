@@ -1,6 +1,6 @@
-"""Wires the app together: database, stored settings, demo data and the email sender at start, the "starting…"
-answer until all that is done, a clean stop, and the start-up banner. (What is checked before the server
-listens is in ``preflight.py``.)"""
+"""Wires the app together: database, stored settings, demo data, the email sender and the day's close at start,
+the "starting…" answer until all that is done, a clean stop, and the start-up banner. (What is checked before the
+server listens is in ``preflight.py``.)"""
 from __future__ import annotations
 
 import asyncio
@@ -21,6 +21,7 @@ from sqlmodel import select
 
 from models import User
 from services import clinic_settings, display_keys, documents, private_files, users
+from services.day_close import DayCloser
 from services.core.clock import local_today
 from services.core.db import close_db, get_db, init_db, serialize
 from services.core.events import DomainEvent, bus
@@ -178,6 +179,7 @@ def build(settings: Settings, started: float | None = None, *, database_prepared
     if settings.event_log is not None:
         bus.observers.append(event_log_writer(settings.event_log))
     mailer = Mailer()
+    day_closer = DayCloser()
     clinic_settings.put_in_force(None)  # a new app: its start-up reads the saved settings again
     private_files.make_private(settings)  # before the database, the secret or a session file is created
     socket_guard.install()  # values sent over the websocket are checked before any page sees them
@@ -199,6 +201,7 @@ def build(settings: Settings, started: float | None = None, *, database_prepared
             await clinic_settings.load(session)  # values saved on the settings page override CLINIC_* defaults
         accounts, board_key = await load_demo(database, settings) if settings.demo else (None, None)
         mailer.start()
+        await day_closer.start()  # the days that ended while the server was off are closed before the first screen
         background_tasks.create(asyncio.to_thread(documents.prepare_fonts), name='prepare PDF fonts')
         state.ready.set()
         print(banner(settings, accounts, started, board_key), flush=True)
@@ -224,6 +227,7 @@ def build(settings: Settings, started: float | None = None, *, database_prepared
             with contextlib.suppress(asyncio.CancelledError):
                 await state.task
         await mailer.stop()
+        await day_closer.stop()
         await close_db()
 
     app.on_startup(startup)

@@ -19,8 +19,10 @@ Rules (what the cashier can rely on):
 - **Payments** by cash (tendered and change), card, bank transfer or e-wallet, split across methods in one go
   (one receipt number; the extra tenders get ``-2``, ``-3``). Partial payments leave a balance. The amount paid
   never exceeds the total: checked under a lock per invoice (PostgreSQL advisory lock, SQLite's serialized
-  writers) and by the database CHECK. Paying in full marks the invoice paid, and the visit paid when it was waiting
-  for payment and nothing else of it is open or unbilled.
+  writers) and by the database CHECK. Paying in full marks the invoice paid and moves the visit on
+  (``visit_path``): it closes when nothing else of it is open or unbilled.
+- **Deferring** a payment (cashier, with a reason, audited) lets the visit close unpaid: what is owed stays on its
+  bill and can be paid later.
 - **Refunds** return money of one payment (up to what is left of it), by its method, with a reason; they do not
   reopen the bill: ``amount_paid`` counts money received, refunds are rows of their own (net = paid - refunded).
 - **Voids** need a reason and that nothing stays paid (refund first). The invoice turns VOID, its items ``is_void``
@@ -66,7 +68,7 @@ from models import (
 )
 from models.types import utcnow
 
-from . import audit
+from . import audit, visit_path
 from .access import Actor, require
 from .core.boundary import action, query
 from .core.db import serialize
@@ -593,16 +595,6 @@ def _check_tenders(tenders: list[Tender]) -> list[Tender]:
     return checked
 
 
-async def _visit_settled(session: AsyncSession, visit: Visit) -> bool:
-    """Nothing of the visit is still open, unbilled, or ordered and not yet done (it would be billed later)."""
-    still_open = (await session.exec(select(Invoice.id).where(Invoice.visit_id == visit.id,
-                                                              Invoice.status.in_(OPEN_STATUSES)))).first()
-    not_done = (await session.exec(select(ServiceOrder.id).where(
-        ServiceOrder.visit_id == visit.id,
-        ServiceOrder.status.in_([OrderStatus.PENDING, OrderStatus.IN_PROGRESS])))).first()
-    return still_open is None and not_done is None and not await unbilled(session, visit)
-
-
 @action
 async def pay(session: AsyncSession, actor: Actor, invoice_id: int, tenders: list[Tender], *,
               now: datetime | None = None) -> PaymentResult:
@@ -639,17 +631,41 @@ async def pay(session: AsyncSession, actor: Actor, invoice_id: int, tenders: lis
     visit_paid = False
     if invoice.status == InvoiceStatus.PAID and invoice.visit_id is not None:
         visit = await session.get(Visit, invoice.visit_id)
-        if visit.status == VisitStatus.AWAITING_PAYMENT and await _visit_settled(session, visit):
-            visit.status = VisitStatus.PAID
-            session.add(visit)
-            visit_paid = True
-            publish(session, VisitChanged(visit_id=visit.id, status=visit.status.value))
+        await visit_path.advance(session, actor, visit, now=now)
+        visit_paid = visit.status == VisitStatus.CLOSED  # nothing else of it open: the visit is done
     methods = ', '.join(f'{t.method.value} {t.amount}' for t in tenders) or 'nothing to pay'
     audit.record(session, actor, 'payment', entity='invoice', entity_id=invoice.id,
                  detail=f'{invoice.number} {number or ""}: {methods}; paid {invoice.amount_paid} of {invoice.total}')
     _announce(session, invoice, 'payment')
     return PaymentResult(number, invoice.id, paying, change, invoice.total - invoice.amount_paid, invoice.status,
                          visit_paid)
+
+
+@action
+async def defer_payment(session: AsyncSession, actor: Actor, visit_id: int, reason: str, *,
+                        now: datetime | None = None) -> Visit:
+    """The patient pays later (no money today, insurer to confirm, ...): the visit may close unpaid; what is owed
+    stays on its bill. Cashiers and administrators, with a reason; audited."""
+    require(actor, Role.CASHIER)
+    now = now or utcnow()
+    reason = ' '.join((reason or '').split())
+    if len(reason) < 3:
+        raise ValidationError('Please say why the payment is deferred (a few words).', 'reason')
+    if len(reason) > 300:
+        raise ValidationError('The reason can have at most 300 characters.', 'reason')
+    visit = await _visit(session, visit_id)
+    if visit.status in (VisitStatus.CLOSED, VisitStatus.CANCELLED):
+        raise Conflict(f'This visit is already {visit.status.value}: there is nothing to defer.')
+    if visit.payment_deferred_at is not None:
+        raise Conflict('The payment of this visit is already deferred.')
+    visit.payment_deferred_at = now
+    visit.payment_deferred_reason = reason
+    session.add(visit)
+    audit.record(session, actor, 'payment_deferred', entity='visit', entity_id=visit.id, detail=reason)
+    await visit_path.advance(session, actor, visit, now=now)
+    publish(session, VisitChanged(visit_id=visit.id, patient_id=visit.patient_id, status=visit.status.value))
+    publish(session, BillingChanged(visit_id=visit.id, action='deferred'))
+    return visit
 
 
 async def refunded_amounts(session: AsyncSession, payment_ids: list[int]) -> dict[int, int]:

@@ -157,8 +157,8 @@ async def _open_visit(session: AsyncSession, actor: Actor, appointment: Appointm
 
 @query
 async def ticket_for_visit(session: AsyncSession, actor: Actor, visit_id: int) -> Ticket:
-    """The ticket of a visit, e.g. to print the slip again."""
-    require(actor, Role.RECEPTIONIST)
+    """The ticket of a visit, e.g. to print the slip again (reception; the doctor who sent the patient on)."""
+    require(actor, Role.RECEPTIONIST, Role.DOCTOR)
     ticket = (await session.exec(select(QueueTicket).where(QueueTicket.visit_id == visit_id)
                                  .order_by(QueueTicket.id.desc()))).first()
     if ticket is None:

@@ -7,8 +7,10 @@
 * Vitals are checked against plausible ranges with a message that names the field, its unit and the range
   (the database has the same ranges as CHECK constraints: nothing implausible is ever stored).
 * ``finish`` ends the consultation: the record is signed, a drafted prescription is issued, and the visit moves on
-  to ``in_services`` (orders still to do), ``awaiting_pharmacy`` (a prescription to dispense) or
-  ``awaiting_payment``.
+  (``visit_path``) to ``in_services`` (orders still to do), ``awaiting_pharmacy`` (a prescription to dispense) or
+  ``awaiting_payment``. With orders still open it is refused (``ResultsPending``) unless the doctor chooses: wait
+  for the results (the patient goes to the lab and comes back to the doctor's queue when they are in; the record
+  stays a draft) or finish now without waiting (the results go to the chart).
 * The chart of a patient with 200 past visits is built from six queries, whatever the number of visits.
 """
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
@@ -34,6 +37,7 @@ from models import (
     Prescription,
     PrescriptionItem,
     PrescriptionStatus,
+    Queue,
     QueueTicket,
     RecordAmendment,
     RecordStatus,
@@ -46,12 +50,12 @@ from models import (
     VisitStatus,
 )
 
-from . import audit, booking, icd10, orders, prescriptions, queue
+from . import audit, booking, icd10, orders, prescriptions, queue, visit_path
 from .access import Actor, doctor_id_of, require
 from .allergies import Allergies, allergies_of
 from .core.boundary import action, query
 from .core.db import serialize
-from .core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from .core.errors import Conflict, NotFound, PermissionDenied, ResultsPending, ValidationError
 from .core.events import PrescriptionChanged, VisitChanged, publish
 from .core.settings import Settings
 
@@ -338,14 +342,30 @@ async def amend(session: AsyncSession, actor: Actor, visit_id: int, data: Record
 class Finished:
     status: VisitStatus
     ticket_label: str = ''  # the patient's new ticket, when sent to a station's queue
+    awaiting_results: bool = False  # the consultation goes on when the results are in
+
+
+OpenOrders = Literal['refuse', 'wait', 'finish']
 
 
 @action
-async def finish(session: AsyncSession, actor: Actor, visit_id: int, *, tz: ZoneInfo, now: datetime) -> Finished:
+async def finish(session: AsyncSession, actor: Actor, visit_id: int, *, tz: ZoneInfo, now: datetime,
+                 open_orders: OpenOrders = 'refuse') -> Finished:
     """End the consultation: sign the record (if still a draft), issue the drafted prescription, move the visit
     on and the patient with it (to the station of an open order, else out of the doctor's queue). One step: if
-    any part fails, the record stays a draft and the patient stays where they are."""
+    any part fails, the record stays a draft and the patient stays where they are.
+
+    Ordered tests without a result: ``open_orders='refuse'`` raises ``ResultsPending``; ``'wait'`` sends the
+    patient to the lab and the consultation goes on when the results are in; ``'finish'`` finishes now."""
     visit = await editable_visit(session, actor, visit_id, statuses=FINISHABLE)
+    pending = await orders.open_count(session, visit.id)
+    if pending and open_orders == 'refuse':
+        raise ResultsPending(f'{pending} ordered test{"s have" if pending != 1 else " has"} no result yet. Send the '
+                             'patient to the lab and finish when the results are in, or finish now without waiting '
+                             '(the results go to the chart).')
+    if pending and open_orders == 'wait':
+        label = await _send_for_results(session, actor, visit, now=now)
+        return Finished(visit.status, label, awaiting_results=True)
     record = await record_of(session, visit.id)
     if record is None:
         raise ValidationError('Please write the consultation record first (at least the reason and the diagnosis).',
@@ -353,18 +373,9 @@ async def finish(session: AsyncSession, actor: Actor, visit_id: int, *, tz: Zone
     if record.status == RecordStatus.DRAFT:
         _sign(session, actor, record, now)
     issued = await prescriptions.issue_draft(session, actor, visit.id, now=now)
-    open_orders = await orders.open_count(session, visit.id)
-    if open_orders:
-        visit.status = VisitStatus.IN_SERVICES
-    elif await prescriptions.has_outstanding(session, visit.id):
-        visit.status = VisitStatus.AWAITING_PHARMACY
-    else:
-        visit.status = VisitStatus.AWAITING_PAYMENT
-    visit.consultation_ended_at = now
-    session.add(visit)
+    await visit_path.consultation_over(session, actor, visit, now=now)
     audit.record(session, actor, 'consultation_finished', entity='visit', entity_id=visit.id,
                  detail=f'status={visit.status.value}' + (f', prescription {issued.id} issued' if issued else ''))
-    publish(session, VisitChanged(visit_id=visit.id, patient_id=visit.patient_id, status=visit.status.value))
     if issued is not None:
         publish(session, PrescriptionChanged(prescription_id=issued.id, visit_id=visit.id))
     return Finished(visit.status, await _route(session, actor, visit, tz=tz, now=now))
@@ -394,7 +405,24 @@ async def send_to_services(session: AsyncSession, actor: Actor, visit_id: int, *
     station = await orders.next_station_queue_id(session, visit.id)
     if ticket is None or station is None:
         raise ValidationError('The orders are in the worklist; there is no station queue to send the patient to.')
-    return (await queue.transfer(session, actor, ticket.id, station, tz=tz, now=now)).label
+    return await _send_for_results(session, actor, visit, now=now)
+
+
+async def _send_for_results(session: AsyncSession, actor: Actor, visit: Visit, *, now: datetime) -> str:
+    """The doctor waits for the results: the patient goes to the station of the oldest open order (the label of the
+    ticket issued there; '' without a station queue: they go in person) and comes back when the results are in."""
+    visit.awaiting_results = True
+    station = await orders.next_station_queue_id(session, visit.id)
+    label = ''
+    if station is not None:
+        ticket = await queue.move_patient(session, actor, visit.id, station, now=now)
+        label = queue.ticket_label((await session.get(Queue, station)).prefix, ticket.number)
+    visit.status = VisitStatus.IN_SERVICES
+    session.add(visit)
+    audit.record(session, actor, 'sent_for_results', entity='visit', entity_id=visit.id,
+                 detail=f'ticket {label}' if label else 'no station queue')
+    publish(session, VisitChanged(visit_id=visit.id, patient_id=visit.patient_id, status=visit.status.value))
+    return label
 
 
 # --------------------------------------------------------------------------------------------------------------

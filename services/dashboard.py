@@ -19,6 +19,7 @@ from models import (
     Appointment,
     AppointmentStatus,
     BookingSource,
+    DayClosure,
     Doctor,
     Payment,
     PaymentKind,
@@ -31,13 +32,14 @@ from models.types import utcnow
 
 from .access import Actor, require
 from .core.boundary import query
-from .core.clock import day_bounds
+from .core.clock import day_bounds, local_today
 from .core.errors import ValidationError
 
 MAX_DAYS = 366
 MAX_MINUTES = 12 * 60  # a waiting or consultation time above this is a forgotten click, not data
 DUE = (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS, AppointmentStatus.COMPLETED,
        AppointmentStatus.NO_SHOW)
+NOT_COME = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)  # on a day that is over: did not come
 
 
 @dataclass
@@ -62,7 +64,9 @@ class Dashboard:
     avg_consultation: float | None
     doctors: list[DoctorLoad] = field(default_factory=list)
     appointments_due: int = 0                  # booked (not walk-in, not cancelled), time passed
-    no_shows: int = 0
+    no_shows: int = 0                          # marked, or still "scheduled" on a day that is over
+    tickets_closed: int = 0                    # tickets still in a queue when the day was closed
+    visits_closed: int = 0                     # visits still open when the day was closed
 
     @property
     def total_visits(self) -> int:
@@ -146,7 +150,16 @@ async def build(session: AsyncSession, actor: Actor, *, start_day: date, end_day
               Appointment.source != BookingSource.WALK_IN)
     statuses = dict((await session.exec(select(Appointment.status, func.count()).where(*booked)
                                         .group_by(Appointment.status))).all())
-    due = sum(count for status, count in statuses.items() if status in DUE)
+    # Still "scheduled" on a day that is over (its close has not run yet): nobody came either.
+    not_come = (await session.exec(select(func.count()).select_from(Appointment).where(
+        *booked, Appointment.start_at < day_bounds(local_today(tz, now), tz)[0],
+        col(Appointment.status).in_(list(NOT_COME))))).one()
+    no_shows = statuses.get(AppointmentStatus.NO_SHOW, 0) + not_come
+    due = sum(count for status, count in statuses.items() if status in DUE) + not_come
+    tickets_closed, visits_closed = (await session.exec(
+        select(func.coalesce(func.sum(DayClosure.tickets_closed), 0),
+               func.coalesce(func.sum(DayClosure.visits_closed), 0))
+        .where(DayClosure.service_date >= start_day, DayClosure.service_date <= end_day))).one()
 
     all_waits = [w for values in waits.values() for w in values]
     all_consults = [c for values in consults.values() for c in values]
@@ -155,4 +168,5 @@ async def build(session: AsyncSession, actor: Actor, *, start_day: date, end_day
                      avg_wait_per_day=[_avg(waits[i]) for i in range(len(days))],
                      avg_consult_per_day=[_avg(consults[i]) for i in range(len(days))],
                      avg_wait=_avg(all_waits), avg_consultation=_avg(all_consults), doctors=doctors,
-                     appointments_due=due, no_shows=statuses.get(AppointmentStatus.NO_SHOW, 0))
+                     appointments_due=due, no_shows=no_shows, tickets_closed=int(tickets_closed),
+                     visits_closed=int(visits_closed))

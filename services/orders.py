@@ -6,9 +6,9 @@ a small table of values (name, value, unit, reference range); files are attached
 Every change publishes ``OrdersChanged`` with the visit id, so the worklists and the ordering doctor's chart update at
 once.
 
-When the last open order of a visit is done and the doctor had already finished the consultation (the record is
-signed and the visit is ``in_services``), the visit moves on by itself: to the pharmacy if a prescription waits,
-else to the cashier.
+When the last open order of a visit is done the visit moves on by itself (``visit_path``): a doctor who waits for
+the results gets the patient back in their queue; a consultation already finished goes on to the pharmacy if a
+prescription waits, else to the cashier.
 """
 from __future__ import annotations
 
@@ -23,32 +23,29 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import (
     Doctor,
-    MedicalRecord,
     OrderStatus,
     Patient,
-    Prescription,
-    PrescriptionStatus,
     Queue,
     QueueKind,
-    RecordStatus,
     ResultFile,
     ResultFlag,
-    ResultValue as ResultValueRow,
     Role,
     Service,
     ServiceKind,
     ServiceOrder,
     User,
     Visit,
-    VisitStatus,
+)
+from models import (
+    ResultValue as ResultValueRow,
 )
 
-from . import audit, lab_results, queue
+from . import audit, lab_results, queue, visit_path
 from .access import Actor, require
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
-from .core.events import CriticalResult, OrdersChanged, VisitChanged, publish
+from .core.events import CriticalResult, OrdersChanged, publish
 
 OPEN = (OrderStatus.PENDING, OrderStatus.IN_PROGRESS)
 ORDERABLE_KINDS = (ServiceKind.LAB, ServiceKind.IMAGING, ServiceKind.PROCEDURE)
@@ -337,7 +334,7 @@ async def cancel(session: AsyncSession, actor: Actor, order_id: int, *, reason: 
     order.notes = order.notes[:1000]
     session.add(order)
     audit.record(session, actor, 'order_cancelled', entity='service_order', entity_id=order.id, detail=reason)
-    await settle_visit(session, order.visit_id)
+    await settle_visit(session, actor, order.visit_id, now=now)
     publish(session, OrdersChanged(visit_id=order.visit_id, order_ids=tuple([order.id])))
     return order
 
@@ -432,29 +429,20 @@ async def record_result(session: AsyncSession, actor: Actor, order_id: int, *, t
     audit.record(session, actor, action, entity='service_order', entity_id=order.id,
                  detail=f'before: {before[:500]}' if corrected else '')
     if complete:
-        await settle_visit(session, order.visit_id)
+        await settle_visit(session, actor, order.visit_id, now=now)
     publish(session, OrdersChanged(visit_id=order.visit_id, order_ids=tuple([order.id])))
     if any(lab_results.is_critical(v.flag) for v in values):
         publish(session, CriticalResult(order_id=order.id, visit_id=order.visit_id, doctor_id=order.ordered_by_id))
     return order
 
 
-async def settle_visit(session: AsyncSession, visit_id: int) -> None:
-    """After the last open order: a visit whose consultation is finished goes on to the pharmacy or the cashier.
-    (A patient sent to the lab mid-consultation goes back to the doctor through the queue instead.)"""
+async def settle_visit(session: AsyncSession, actor: Actor, visit_id: int, *, now: datetime) -> None:
+    """An order was completed or cancelled: the visit takes its next step (``visit_path.advance``): back to the
+    doctor who waits for the results, or on to the pharmacy or the cashier once every order is done."""
     visit = await session.get(Visit, visit_id)
-    if visit is None or visit.status != VisitStatus.IN_SERVICES or await open_count(session, visit_id):
-        return
-    signed = (await session.exec(select(MedicalRecord.id).where(MedicalRecord.visit_id == visit_id,
-                                                                MedicalRecord.status == RecordStatus.SIGNED))).first()
-    if signed is None:
-        return
-    outstanding = (await session.exec(select(Prescription.id).where(
-        Prescription.visit_id == visit_id,
-        Prescription.status.in_([PrescriptionStatus.ISSUED, PrescriptionStatus.PARTIALLY_DISPENSED])))).first()
-    visit.status = VisitStatus.AWAITING_PHARMACY if outstanding else VisitStatus.AWAITING_PAYMENT
-    session.add(visit)
-    publish(session, VisitChanged(visit_id=visit.id, patient_id=visit.patient_id, status=visit.status.value))
+    if visit is not None:
+        await session.refresh(visit)
+        await visit_path.advance(session, actor, visit, now=now)
 
 
 async def station_queue_id(session: AsyncSession, kind: ServiceKind) -> int | None:

@@ -34,10 +34,9 @@ from models import (
     StockBatch,
     StockMovement,
     Visit,
-    VisitStatus,
 )
 
-from . import audit
+from . import audit, visit_path
 from .access import Actor, require
 from .allergies import Allergies, active_entries, allergies_of
 from .core.boundary import action, query
@@ -241,9 +240,7 @@ async def dispense(session: AsyncSession, actor: Actor, prescription_id: int, li
     done = all(i.dispensed_quantity >= i.quantity for i in items.values())
     prescription.status = PrescriptionStatus.DISPENSED if done else PrescriptionStatus.PARTIALLY_DISPENSED
     session.add(prescription)
-    if visit.status == VisitStatus.AWAITING_PHARMACY:
-        visit.status = VisitStatus.AWAITING_PAYMENT  # the patient pays for what was handed out
-        session.add(visit)
+    await visit_path.advance(session, actor, visit, now=now)  # on to the cashier: the patient pays what was handed out
     substituted = [medicines[line.medicine_id].name for line in lines
                    if line.medicine_id != items[line.prescription_item_id].medicine_id]
     audit.record(session, actor, 'dispensed', entity='prescription', entity_id=prescription.id,

@@ -378,12 +378,6 @@ async def issue_draft(session: AsyncSession, actor: Actor, visit_id: int, *, now
     return draft
 
 
-async def has_outstanding(session: AsyncSession, visit_id: int) -> bool:
-    return (await session.exec(select(Prescription.id).where(Prescription.visit_id == visit_id,
-                                                             Prescription.status.in_(list(OUTSTANDING))))).first() \
-        is not None
-
-
 # --------------------------------------------------------------------------------------------------------------
 # The pharmacy's queue and the printed prescription
 # --------------------------------------------------------------------------------------------------------------

@@ -150,7 +150,8 @@ def due_at(ticket: QueueTicket) -> datetime:
 
 
 def order_key(ticket: QueueTicket) -> tuple:
-    return (-ticket.priority, due_at(ticket), ticket.number, ticket.id)
+    """Back from the lab with results first (they were already seen once), then priority, then due time."""
+    return (not ticket.back_with_results, -ticket.priority, due_at(ticket), ticket.number, ticket.id)
 
 
 def in_order(tickets: list[QueueTicket]) -> list[QueueTicket]:
@@ -165,6 +166,7 @@ async def typical_minutes(session: AsyncSession, queue_id: int, now: datetime) -
         .where(QueueTicket.queue_id == queue_id, QueueTicket.started_at.is_not(None),
                QueueTicket.finished_at.is_not(None),
                QueueTicket.status.in_([TicketStatus.DONE, TicketStatus.TRANSFERRED]),
+               QueueTicket.close_reason == '',  # ended by the day's close: not a real length
                QueueTicket.finished_at >= now - timedelta(days=DURATION_DAYS))
         .order_by(QueueTicket.finished_at.desc()).limit(DURATION_SAMPLES))).all()
     minutes = [(end - start).total_seconds() / 60 for start, end in rows if end > start]
@@ -210,6 +212,7 @@ class TicketView:
     started_at: datetime | None
     call_count: int
     wait_minutes: int | None = None  # waiting tickets only
+    back_with_results: bool = False  # back from the lab: every ordered result is in
 
 
 @dataclass(frozen=True)
@@ -250,7 +253,7 @@ _TICKET_COLUMNS = (QueueTicket.id, QueueTicket.queue_id, QueueTicket.visit_id, Q
                    QueueTicket.status, QueueTicket.priority, QueueTicket.priority_reason, QueueTicket.room_id,
                    QueueTicket.appointment_at, QueueTicket.created_at, QueueTicket.called_at,
                    QueueTicket.started_at, QueueTicket.finished_at, QueueTicket.call_count,
-                   Patient.full_name, Patient.code, Visit.is_walk_in)
+                   Patient.full_name, Patient.code, Visit.is_walk_in, QueueTicket.back_with_results)
 
 
 def _ticket_rows():
@@ -267,7 +270,8 @@ def _ticket_view(t, queue: Queue, room: Room | None, wait: int | None = None) ->
                       patient_name=t.full_name, patient_code=t.code, masked_name=masked_name(t.full_name),
                       room_name=room.name if room else '', room_code=room.code if room else '',
                       is_walk_in=t.is_walk_in, appointment_at=t.appointment_at, arrived_at=t.created_at,
-                      called_at=t.called_at, started_at=t.started_at, call_count=t.call_count, wait_minutes=wait)
+                      called_at=t.called_at, started_at=t.started_at, call_count=t.call_count, wait_minutes=wait,
+                      back_with_results=t.back_with_results)
 
 
 async def load_views(session: AsyncSession, queues: list[Queue], *, day: date, now: datetime) -> list[QueueView]:
@@ -660,6 +664,80 @@ async def transfer(session: AsyncSession, actor: Actor, ticket_id: int, to_queue
                   extra_detail={'new_ticket_id': new.id})
     _announce(session, 'joined', new, target)
     return await _view(session, new, target, now)
+
+
+MOVABLE = (TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SKIPPED, TicketStatus.IN_SERVICE)
+
+
+async def active_ticket(session: AsyncSession, visit_id: int) -> QueueTicket | None:
+    """The visit's latest ticket that still holds a place in a queue (waiting, called, skipped or in service)."""
+    return (await session.exec(select(QueueTicket).where(QueueTicket.visit_id == visit_id,
+                                                         QueueTicket.status.in_(list(MOVABLE)))
+                               .order_by(QueueTicket.id.desc()))).first()
+
+
+async def move_patient(session: AsyncSession, actor: Actor, visit_id: int, to_queue_id: int, *, now: datetime,
+                       back_with_results: bool = False) -> QueueTicket:
+    """Move the visit's patient to another queue as part of a step already checked by its caller (sent to the lab,
+    back with results): like ``transfer`` they keep their place in a doctor's queue (appointment time, arrival,
+    priority) and join a station's line now. Without a ticket in hand (the lab already finished it) a new one is
+    issued for the visit's day. Returns the new ticket (or the one in hand, when already in that queue)."""
+    target = await session.get(Queue, to_queue_id)
+    if target is None or not target.is_active:
+        raise NotFound('This queue does not exist.')
+    current = await active_ticket(session, visit_id)
+    await lock_queues(session, [target.id, current.queue_id if current else None])
+    if current is not None:
+        await session.refresh(current)
+    if current is not None and current.queue_id == target.id and current.status in MOVABLE:
+        current.back_with_results = current.back_with_results or back_with_results
+        session.add(current)
+        _announce(session, 'priority', current, target)
+        return current
+    visit = await load(session, Visit, visit_id, 'This visit does not exist.')
+    latest = current or (await session.exec(select(QueueTicket).where(QueueTicket.visit_id == visit_id)
+                                            .order_by(QueueTicket.id.desc()))).first()
+    to_doctor = target.kind == QueueKind.DOCTOR
+    new = await issue_ticket(session, queue=target, visit_id=visit.id, patient_id=visit.patient_id,
+                             day=latest.service_date if latest else visit.visit_date,
+                             appointment_at=latest.appointment_at if to_doctor and latest else None,
+                             priority=latest.priority if latest else 0,
+                             priority_reason=latest.priority_reason if latest else '')
+    new.transferred_from_id = current.id if current else None
+    new.created_at = visit.checked_in_at if to_doctor else now
+    new.back_with_results = back_with_results
+    session.add(new)
+    visit_change = {'status': VisitStatus.WAITING, 'doctor_id': target.doctor_id} if to_doctor \
+        else {'status': VisitStatus.IN_SERVICES}
+    if current is not None:
+        queue = await session.get(Queue, current.queue_id)
+        if current.status == TicketStatus.IN_SERVICE and queue.kind == QueueKind.DOCTOR:
+            visit_change['consultation_ended_at'] = now
+        await _change(session, actor, current, queue, 'transferred', now, allowed=MOVABLE,
+                      to=TicketStatus.TRANSFERRED, visit_change=visit_change, extra_detail={'new_ticket_id': new.id})
+    else:
+        for name, value in visit_change.items():
+            setattr(visit, name, value)
+        session.add(visit)
+    _announce(session, 'joined', new, target)
+    return new
+
+
+async def close_open_tickets(session: AsyncSession, day: date, *, reason: str, now: datetime) -> list[QueueTicket]:
+    """End every ticket of ``day`` still in a queue (the clinic's day is over): one in service is done, the others
+    (never called, called or skipped and never came in) are no-shows; each keeps ``reason``."""
+    tickets = list((await session.exec(select(QueueTicket).where(
+        QueueTicket.service_date == day, QueueTicket.status.in_(list(MOVABLE)))
+        .execution_options(populate_existing=True))).all())
+    await lock_queues(session, [t.queue_id for t in tickets])
+    for ticket in tickets:
+        ticket.status = TicketStatus.DONE if ticket.status == TicketStatus.IN_SERVICE else TicketStatus.NO_SHOW
+        ticket.finished_at = now
+        ticket.close_reason = reason
+        session.add(ticket)
+    for queue_id in sorted({t.queue_id for t in tickets}):
+        publish(session, QueueChanged(queue_id=queue_id, action='day_closed'))
+    return tickets
 
 
 def check_priority(priority: int, reason: str) -> str:

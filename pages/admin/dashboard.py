@@ -90,7 +90,10 @@ class Figures:
         self.labels['consult'].set_text(_minutes(data.avg_consultation))
         rate = data.no_show_rate
         self.labels['no_show'].set_text(f'{rate:.1%}' if rate is not None else '—')
-        self.no_show_detail.set_text(f'{data.no_shows} of {data.appointments_due} booked appointments')
+        self.no_show_detail.set_text(f'{data.no_shows} of {data.appointments_due} booked appointments'
+                                     + (f'; {data.tickets_closed} tickets and {data.visits_closed} visits were still '
+                                        'open at the end of the day' if data.tickets_closed or data.visits_closed
+                                        else ''))
 
 
 def _minutes(value: float | None) -> str:

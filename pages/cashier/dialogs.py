@@ -392,3 +392,30 @@ class VoidDialog:
                                   error_label=self.error, success='The bill is void.')
         if done is not None:
             self.dialog.close()
+
+
+class DeferDialog:
+    """The patient pays later: the visit may close unpaid; what is owed stays on the bill."""
+
+    def __init__(self, actor: Actor, view: billing.InvoiceView) -> None:
+        self.actor, self.visit_id = actor, view.invoice.visit_id
+        with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-md gap-2').mark('defer-dialog'):
+            ui.label(f'Defer the payment of {money(view.balance)}?').classes('text-xl font-semibold')
+            ui.label('The visit can then close unpaid; the balance stays on this bill and can be paid later.') \
+                .classes('text-sm text-slate-600')
+            self.reason = ui.input('Reason (required)').props('outlined dense').classes('w-full') \
+                .mark('defer-reason')
+            self.error = error_text()
+            with ui.row().classes('w-full justify-end'):
+                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps')
+                ui.button('Defer payment', on_click=self.defer).props('unelevated no-caps').mark('confirm-defer')
+
+    def open(self) -> None:
+        self.dialog.open()
+
+    async def defer(self) -> None:
+        reason = self.reason.value or ''
+        done = await staff_action(lambda s: billing.defer_payment(s, self.actor, self.visit_id, reason, now=utcnow()),
+                                  error_label=self.error, success='Payment deferred: the visit can close unpaid.')
+        if done is not None:
+            self.dialog.close()

@@ -11,14 +11,14 @@ from clinic_ui.panels import LivePanel
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import CASHIER
 from clinic_ui.widgets import amount_text, money, on_row, section_title, staff_action
-from models import InvoiceStatus, PaymentKind
+from models import InvoiceStatus, PaymentKind, VisitStatus
 from models.types import utcnow
 from services import billing, clinic_settings
 from services.access import Actor
 from services.billing import METHOD_LABELS
 from services.core.events import BillingChanged
 
-from .dialogs import DiscountDialog, EmailDialog, InsuranceDialog, PaymentDialog, RefundDialog, VoidDialog
+from .dialogs import DeferDialog, DiscountDialog, EmailDialog, InsuranceDialog, PaymentDialog, RefundDialog, VoidDialog
 from .downloads import bill_url, receipt_url
 
 ITEM_COLUMNS = [
@@ -165,6 +165,8 @@ class BalanceBox:
                     .props('outline no-caps').classes('grow').mark('discount')
                 self.insurance_button = ui.button('Insurance', icon='health_and_safety', on_click=self.insure) \
                     .props('outline no-caps').classes('grow').mark('insurance')
+            self.defer_button = ui.button('Defer payment…', icon='schedule', on_click=self.defer) \
+                .props('outline no-caps').classes('w-full').mark('defer-payment')
             with ui.row().classes('w-full gap-2'):
                 ui.button('Print bill', icon='print', on_click=self.print_bill).props('flat no-caps') \
                     .mark('print-bill')
@@ -185,6 +187,19 @@ class BalanceBox:
         self.discount_button.set_visibility(view.can_adjust)
         self.insurance_button.set_visibility(view.can_adjust)
         self.void_button.set_visibility(view.can_void)
+        self._show_deferral(view)
+
+    def _show_deferral(self, view: billing.InvoiceView) -> None:
+        visit = view.visit
+        deferred = visit is not None and visit.payment_deferred_at is not None
+        if deferred and view.balance:
+            self.note.set_text(f'Balance due; payment deferred: {visit.payment_deferred_reason}')
+        self.defer_button.set_visibility(
+            visit is not None and not deferred and view.can_pay and view.balance > 0
+            and visit.status not in (VisitStatus.CLOSED, VisitStatus.CANCELLED))
+
+    def defer(self) -> None:
+        DeferDialog(self.actor, self.view).open()
 
     def pay(self) -> None:
         PaymentDialog(self.actor, self.view).open()

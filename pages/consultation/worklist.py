@@ -19,7 +19,7 @@ from models.types import utcnow
 from services import clinic_settings, queue
 from services.access import Actor
 from services.core.clock import local_time_text
-from services.core.events import AppointmentChanged, QueueChanged
+from services.core.events import AppointmentChanged, QueueChanged, ResultsReady
 
 from .dialogs import SendDialog
 
@@ -31,7 +31,11 @@ WAITING_COLUMNS = [
     {'name': 'priority', 'label': 'Priority', 'field': 'priority', 'align': 'left'},
     {'name': 'arrived', 'label': 'Arrived', 'field': 'arrived', 'align': 'left'},
     {'name': 'wait', 'label': 'Est. wait', 'field': 'wait', 'align': 'right'},
+    {'name': 'results', 'label': '', 'field': 'results', 'align': 'left'},
 ]
+RESULTS_SLOT = r'''
+<q-td :props="props"><q-badge v-if="props.value" color="positive" icon="science" :label="props.value" /></q-td>
+'''
 
 
 def clock(moment: datetime | None) -> str:
@@ -42,7 +46,8 @@ def waiting_rows(view: queue.QueueView) -> list[dict]:
     return [{'id': t.id, 'position': index, 'ticket': t.label, 'patient': f'{t.patient_name} · {t.patient_code}',
              'booked': clock(t.appointment_at) if t.appointment_at else 'walk-in',
              'priority': t.priority_reason if t.priority else '', 'arrived': clock(t.arrived_at),
-             'wait': f'{t.wait_minutes} min'} for index, t in enumerate(view.waiting, start=1)]
+             'wait': f'{t.wait_minutes} min', 'results': 'results ready' if t.back_with_results else ''}
+            for index, t in enumerate(view.waiting, start=1)]
 
 
 def status_text(ticket: queue.TicketView) -> str:
@@ -96,6 +101,15 @@ class Worklist:
             view = await live.queue_view(event)
             if view is not None:
                 self.show(view)
+
+    async def results_ready(self, event: ResultsReady) -> None:
+        """A patient this doctor waited for is back with every result: said at once, and shown in the list."""
+        if event.queue_id != self.queue_id:
+            return
+        await self.refresh()
+        waiting = self.view.waiting if self.view else []
+        who = next((f'{t.patient_name} ({t.label})' for t in waiting if t.id == event.ticket_id), 'A patient')
+        ui.notify(f'Results ready: {who} is back in your queue.', type='info', multi_line=True)
 
     def show(self, view: queue.QueueView) -> None:
         """Only what changed is sent: a call elsewhere in the clinic leaves this screen untouched."""
@@ -195,6 +209,8 @@ class ActiveCard(TicketActions):
                     self.who = ui.label().classes('text-xl font-medium')
                     self.since = ui.label().classes('text-slate-600')
                     self.priority = ui.label().classes('text-amber-800')
+                self.results = ui.badge('results ready', color='positive').props('outline') \
+                    .classes('text-base').mark('active-results-ready')
             self.actions = ui.row().classes('gap-2')
 
     def show(self, ticket: queue.TicketView) -> None:
@@ -203,6 +219,7 @@ class ActiveCard(TicketActions):
         self.since.set_text(status_text(ticket))
         self.priority.set_text(f'Priority: {ticket.priority_reason}' if ticket.priority else '')
         self.priority.set_visibility(bool(ticket.priority))
+        self.results.set_visibility(ticket.back_with_results)
         if ticket.status != self.status:  # other buttons for another step: only then rebuilt
             self.status = ticket.status
             self.actions.clear()
@@ -286,6 +303,7 @@ class WaitingPanel:
                 .props('flat bordered wrap-cells hide-pagination no-data-label="Nobody is waiting."') \
                 .classes('w-full').mark('waiting')
             self.table.pagination = {'rowsPerPage': 0}
+            self.table.add_slot('body-cell-results', RESULTS_SLOT)
         worklist.watch(self)
 
     def show(self, view: queue.QueueView) -> None:
@@ -360,5 +378,6 @@ async def consultation_page(actor: Actor):
         AsidePanel(worklist)
     appointments = AppointmentsPanel(actor, await appointment_rows.todays_rows(actor))
     subscribe(QueueChanged, worklist.follow)
+    subscribe(ResultsReady, worklist.results_ready)
     subscribe(AppointmentChanged, appointments.refresh)
     await worklist.refresh()

@@ -1,5 +1,5 @@
 """Reception's desk: find or register a patient, walk-ins, and today's appointments with check-in, tickets,
-reschedule, cancel and "did not come"; details typed online that wait to be checked."""
+reschedule, cancel and "did not come"; details typed online that wait to be checked; where everyone is."""
 from __future__ import annotations
 
 from datetime import date
@@ -19,6 +19,7 @@ from services.core.clock import local_today
 from services.core.events import AppointmentChanged, PatientChanged
 
 from . import dialogs
+from .places import WhereIsEveryone
 from .tickets import ticket_url
 
 ACTIONS_SLOT = r'''
@@ -47,8 +48,10 @@ async def reception_page(actor: Actor):
     title = day_heading(today)
     to_check = ChangesToCheck(actor)
     appointments = TodaysAppointments(actor, title)
+    places = WhereIsEveryone(actor, today)
     await appointments.refresh()
     await to_check.refresh()
+    await places.refresh()
     subscribe(AppointmentChanged, appointments.refresh)
     subscribe(PatientChanged, to_check.refresh)
 

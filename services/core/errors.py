@@ -36,3 +36,8 @@ class AllergyConflict(Conflict):
 
 class AuthenticationFailed(DomainError):
     pass
+
+
+class ResultsPending(Conflict):
+    """The consultation cannot end yet: ordered tests have no result. The doctor chooses to wait for them (the
+    patient goes to the lab and comes back) or to finish now without waiting."""

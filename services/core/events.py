@@ -58,6 +58,16 @@ class VisitChanged(DomainEvent):
 
 
 @dataclass(frozen=True, eq=False)
+class ResultsReady(DomainEvent):
+    """Every ordered result of a visit whose doctor waits for them is in: the patient is back in the doctor's queue."""
+    topic: ClassVar[str] = 'results_ready'
+    visit_id: int
+    doctor_id: int | None = None
+    queue_id: int | None = None
+    ticket_id: int | None = None
+
+
+@dataclass(frozen=True, eq=False)
 class QueueChanged(DomainEvent):
     """A ticket moved in a queue: ``action`` is issued, called, recalled, started, finished, skipped, ..."""
     topic: ClassVar[str] = 'queue'

@@ -78,7 +78,7 @@ async def test_a_split_payment_gives_change_and_closes_the_visit(user: User):
     async with get_db().read() as session:
         invoice = await session.get(Invoice, invoice_id)
         assert (invoice.status, invoice.total, invoice.amount_paid) == (InvoiceStatus.PAID, 90_000, 90_000)
-        assert (await session.get(Visit, invoice.visit_id)).status == VisitStatus.PAID
+        assert (await session.get(Visit, invoice.visit_id)).status == VisitStatus.CLOSED  # nothing else open: done
         payments = (await session.exec(select(Payment).order_by(Payment.id))).all()
     assert [(p.method, p.amount, p.change_due, p.receipt_number) for p in payments] == [
         (CASH, 50_000, 50_000, 'R-000001'), (CARD, 40_000, 0, 'R-000001-2')]
@@ -160,3 +160,21 @@ async def test_void_needs_a_reason_and_nothing_paid(user: User):
     user.find(marker='void-reason').type('Wrong patient')
     user.find(marker='confirm-void').click()
     await user.should_see(marker='invoice-balance', content='Void', retries=RETRIES)
+
+
+async def test_the_cashier_defers_a_payment_with_a_reason_and_the_visit_closes_unpaid(user: User):
+    clinic = await cashier_clinic(user)
+    invoice_id = await billed_visit(clinic, medicines=((2, 25_000),))
+    await open_invoice(user, invoice_id, '200,000 VND')
+    user.find(marker='defer-payment').click()
+    await user.should_see(marker='defer-dialog', retries=RETRIES)
+    user.find(marker='confirm-defer').click()
+    await user.should_see('Please say why the payment is deferred', retries=RETRIES)
+    user.find(marker='defer-reason').type('Insurer confirms tomorrow')
+    user.find(marker='confirm-defer').click()
+    await user.should_see('Balance due; payment deferred: Insurer confirms tomorrow', retries=RETRIES)
+    await user.should_not_see(marker='defer-payment', retries=RETRIES)
+    async with get_db().read() as session:
+        invoice = await session.get(Invoice, invoice_id)
+        visit = await session.get(Visit, invoice.visit_id)
+    assert (invoice.status, visit.status) == (InvoiceStatus.UNPAID, VisitStatus.CLOSED)

@@ -292,10 +292,59 @@ async def test_sending_to_the_lab_gives_the_patient_a_lab_ticket(user: User):
     user.find(marker='send-to-services').click()
     await user.should_see('The record stays a draft until the patient comes back. Ticket L-001: the patient can go '
                           'there now.', retries=RETRIES)
-    await user.should_see(marker='call-next', retries=RETRIES)  # back on the worklist
     async with get_db().read() as session:
         at_lab = (await session.exec(select(QueueTicket).where(QueueTicket.queue_id == ward.lab_queue_id))).one()
+        assert (await session.get(Visit, ward.visit_id)).awaiting_results  # back when the results are in
     assert at_lab.status == TicketStatus.WAITING
+    await slip_printed_and_back_to_the_queue(user, ward)
+
+
+async def slip_printed_and_back_to_the_queue(user: User, ward: Ward) -> None:
+    """The slip dialog offers the lab ticket's slip (a PDF for the doctor too), then goes back to the worklist."""
+    await user.should_see(marker='slip-dialog', retries=RETRIES)
+    slip = element(user, 'print-slip').props['href']
+    assert slip == f'/consultation/tickets/{ward.visit_id}.pdf'
+    response = await user.http_client.get(slip)
+    assert response.status_code == 200 and response.content.startswith(b'%PDF')
+    user.find(marker='back-to-queue').click()
+    await user.should_see(marker='call-next', retries=RETRIES)  # back on the worklist
+
+
+async def test_finishing_with_a_result_pending_asks_whether_to_wait_for_it(user: User):
+    ward = await ward_for(user)
+    await in_consultation(ward)
+    await place_blood_count(ward)
+    async with get_db().write() as session:
+        await consultation.save_draft(session, ward.doctor, ward.visit_id, FULL, now=utcnow())
+    await open_chart(user, ward)
+    await user.should_see(marker='finish-consultation', retries=RETRIES)
+    user.find(marker='finish-consultation').click()
+    await user.should_see('1 ordered test has no result yet.', retries=RETRIES)
+    user.find(marker='finish-wait').click()
+    await user.should_see('Ticket L-001: the patient can go there now.', retries=RETRIES)
+    async with get_db().read() as session:
+        visit = await session.get(Visit, ward.visit_id)
+        record = (await session.exec(select(MedicalRecord))).one()
+    assert (visit.awaiting_results, record.status) == (True, RecordStatus.DRAFT)  # finished when results are in
+    await slip_printed_and_back_to_the_queue(user, ward)
+
+
+async def test_finishing_now_without_waiting_signs_and_sends_the_results_to_the_chart(user: User):
+    ward = await ward_for(user)
+    await in_consultation(ward)
+    await place_blood_count(ward)
+    async with get_db().write() as session:
+        await consultation.save_draft(session, ward.doctor, ward.visit_id, FULL, now=utcnow())
+    await open_chart(user, ward)
+    await user.should_see(marker='finish-consultation', retries=RETRIES)
+    user.find(marker='finish-consultation').click()
+    await user.should_see(marker='results-pending-dialog', retries=RETRIES)
+    user.find(marker='finish-now').click()
+    await user.should_see('Consultation finished: the patient is now at lab / imaging.', retries=RETRIES)
+    async with get_db().read() as session:
+        visit = await session.get(Visit, ward.visit_id)
+        record = (await session.exec(select(MedicalRecord))).one()
+    assert (visit.awaiting_results, record.status) == (False, RecordStatus.SIGNED)
 
 
 async def test_a_visit_finished_elsewhere_shows_at_once(user: User):

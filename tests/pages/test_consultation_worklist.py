@@ -9,14 +9,14 @@ import pytest
 from nicegui.testing import User
 from sqlmodel import select
 
-from models import BookingSource, Queue, QueueTicket, Role, TicketStatus
+from models import BookingSource, Queue, QueueTicket, Role, TicketStatus, Visit
 from models.types import utcnow
-from services import booking, checkin, orders
+from services import booking, checkin, consultation, orders
 from services.core.clock import local_today
 from services.core.db import get_db
 from services.core.settings import get_settings
 from services.orders import ResultValue
-from tests.clinical import add_user, ward_for
+from tests.clinical import FULL, add_user, ward_for
 from tests.conftest import RETRIES, element, sign_in
 from tests.factories import Clinic, make_clinic
 from tests.lab_panels import make_full_blood_count
@@ -182,3 +182,31 @@ async def test_a_critical_result_reaches_the_ordering_doctor_on_their_worklist(u
         await orders.record_result(session, ward.technician, order.id, text='', complete=False, now=utcnow(),
                                    values=[ResultValue('K', '2,1')])
     await user.should_see('Critical result for Lê Thị Hồng: K 2,1 mmol/L', retries=RETRIES)
+
+
+async def test_a_patient_back_with_every_result_shows_results_ready_live_ahead_of_the_others(user: User):
+    ward = await ward_for(user)
+    clinic = ward.clinic
+    await arrive(clinic, 1)  # today: the patient the doctor sends to the lab
+    async with get_db().read() as session:
+        visit_id = (await session.exec(select(Visit.id).where(Visit.patient_id == clinic.patient_ids[1]))).one()
+    async with get_db().write() as session:
+        await consultation.save_draft(session, ward.doctor, visit_id, FULL, now=utcnow())
+    async with get_db().write() as session:
+        order = (await orders.place(session, ward.doctor, visit_id, [clinic.lab_id], now=utcnow()))[0]
+    async with get_db().write() as session:
+        await consultation.finish(session, ward.doctor, visit_id, tz=get_settings().tz, now=utcnow(),
+                                  open_orders='wait')
+    await arrive(clinic, 0)  # a new arrival meanwhile (came on an earlier day too)
+    await sign_in(user, 'doctor', station='Consultation')
+    await user.should_see('Waiting (1)', retries=RETRIES)
+    async with get_db().write() as session:
+        await orders.record_result(session, ward.technician, order.id, text='Normal', values=[], complete=True,
+                                   now=utcnow())
+    await user.should_see('Results ready: Phạm Văn Đức (A-003) is back in your queue.', retries=RETRIES)
+    await user.should_see('Waiting (2)', retries=RETRIES)
+    assert [(row['patient'], row['results']) for row in element(user, 'waiting').rows] == [
+        ('Phạm Văn Đức · P0000002', 'results ready'), ('Lê Thị Hồng · P0000001', '')]
+    await call_next(user, 2)  # the patient back with the results comes in first
+    await user.should_see(marker='active-results-ready', retries=RETRIES)
+    await user.should_see(marker='active-ticket', content='A-003')

@@ -32,6 +32,7 @@ from models import (
     Payment,
     PaymentMethod,
     Prescription,
+    RecordStatus,
     ServiceOrder,
     StockBatch,
     Visit,
@@ -193,10 +194,12 @@ async def test_items_done_after_a_payment_go_on_a_new_invoice(db):
     result = await pay(db, clinic.cashier, first, Tender(CASH, 150_000, tendered=200_000))
     assert result.status == InvoiceStatus.PAID and result.change_due == 50_000
     assert result.visit_paid is False  # the lab test is still open: something will be billed
-    async with db.write() as session:
+    async with db.write() as session:  # the doctor had finished (signed) without waiting; the result comes in
         order = (await session.exec(select(ServiceOrder))).one()
         order.status = OrderStatus.COMPLETED
         session.add(order)
+        session.add(MedicalRecord(visit_id=visit_id, patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[0],
+                                  status=RecordStatus.SIGNED))
         await session.commit()
     second = await bill(db, clinic.cashier, visit_id)
     assert second != first
@@ -204,7 +207,7 @@ async def test_items_done_after_a_payment_go_on_a_new_invoice(db):
     result = await pay(db, clinic.cashier, second, Tender(CARD, 70_000, reference='POS 1'))
     assert result.visit_paid is True
     async with db.read() as session:
-        assert (await session.get(Visit, visit_id)).status == VisitStatus.PAID
+        assert (await session.get(Visit, visit_id)).status == VisitStatus.CLOSED  # nothing else open: done
 
 
 async def test_a_booked_service_that_was_also_ordered_is_billed_once(db):
@@ -367,7 +370,7 @@ async def test_split_and_partial_payments_with_change(db):
     async with db.read() as session:
         numbers = (await session.exec(select(Payment.receipt_number).order_by(Payment.id))).all()
         assert numbers == ['R-000001', 'R-000001-2', 'R-000002']
-        assert (await session.get(Visit, visit_id)).status == VisitStatus.PAID
+        assert (await session.get(Visit, visit_id)).status == VisitStatus.CLOSED  # nothing else open: done
     with pytest.raises(Conflict, match='already paid'):
         await pay(db, clinic.cashier, invoice_id, Tender(CASH, 1))
 

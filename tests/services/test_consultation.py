@@ -65,9 +65,10 @@ async def order_blood_count(db, ward: Ward):
         return await orders.place(session, ward.doctor, ward.visit_id, [ward.clinic.lab_id], now=NOW)
 
 
-async def finish(db, ward: Ward) -> VisitStatus:
+async def finish(db, ward: Ward, open_orders: str = 'refuse') -> VisitStatus:
     async with db.write() as session:
-        return (await consultation.finish(session, ward.doctor, ward.visit_id, tz=TZ, now=NOW)).status
+        return (await consultation.finish(session, ward.doctor, ward.visit_id, tz=TZ, now=NOW,
+                                          open_orders=open_orders)).status
 
 
 # -- the record ------------------------------------------------------------------------------------------------
@@ -244,9 +245,9 @@ async def test_finish_needs_a_record_then_signs_it_issues_the_prescription_and_s
     await order_blood_count(db, ward)
     await prescribe(db, ward, ward.paracetamol, '1 tablet', '3', '5')
     with pytest.raises(ValidationError, match='reason for the visit'):
-        await finish(db, ward)  # nothing written yet
+        await finish(db, ward, 'finish')  # nothing written yet
     await save_draft(db, ward)
-    assert await finish(db, ward) == VisitStatus.IN_SERVICES  # the lab test is still to do
+    assert await finish(db, ward, 'finish') == VisitStatus.IN_SERVICES  # the lab test is still to do
     async with db.read() as session:
         rx = (await session.exec(select(Prescription))).one()
     assert rx.status == PrescriptionStatus.ISSUED and rx.issued_at is not None
@@ -260,7 +261,7 @@ async def test_the_last_result_sends_the_patient_on_to_the_pharmacy(db):
     created = await order_blood_count(db, ward)
     await prescribe(db, ward, ward.paracetamol, '1 tablet', '3', '5')
     await save_draft(db, ward)
-    await finish(db, ward)
+    await finish(db, ward, 'finish')
     async with db.write() as session:
         await orders.record_result(session, ward.technician, created[0].id, text='WBC normal',
                                    values=[orders.ResultValue('WBC', '7.2', '10^9/L', '4-10')], complete=True,

@@ -16,7 +16,7 @@ from models import (
     Visit,
     VisitStatus,
 )
-from services import dashboard
+from services import checkin, dashboard, day_close
 from services.core.errors import PermissionDenied, ValidationError
 from tests.factories import NOW, TZ, local, make_clinic
 
@@ -110,3 +110,37 @@ async def test_the_dashboard_refuses_bad_periods_and_other_roles(db):
         empty = await dashboard.build(session, clinic.admin, start_day=date(2026, 11, 1),
                                       end_day=date(2026, 11, 2), tz=TZ)
     assert empty.total_visits == 0 and empty.no_show_rate is None and empty.avg_wait is None
+
+
+async def test_no_shows_count_the_days_that_are_over_and_what_their_close_ended(db):
+    """'0 of 377': appointments nobody came to stayed 'scheduled'. Once their day is over they count as no-shows,
+    whether the day's close already ran (it marks them) or not yet; today's may still come."""
+    clinic = await make_clinic(db)
+    async with db.write() as session:
+        for i, (day, status) in enumerate([(20, AppointmentStatus.COMPLETED), (20, AppointmentStatus.SCHEDULED),
+                                           (21, AppointmentStatus.CONFIRMED), (21, AppointmentStatus.COMPLETED),
+                                           (22, AppointmentStatus.SCHEDULED)]):  # the 22nd is the dashboard's today
+            session.add(Appointment(uuid=f'd{i}', patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_ids[0],
+                                    start_at=local(day, 8), end_at=local(day, 8, 15), status=status,
+                                    source=BookingSource.PHONE))
+        await session.commit()
+    now = local(22, 14, 20)
+    async with db.read() as session:
+        before = await dashboard.build(session, clinic.admin, start_day=date(2026, 11, 20), end_day=date(2026, 11, 22),
+                                       tz=TZ, now=now)
+    assert (before.no_shows, before.appointments_due, before.tickets_closed) == (2, 4, 0)
+    await walk_in_left_waiting(db, clinic)
+    async with db.write() as session:
+        closure = await day_close.close_day(session, day=date(2026, 11, 20), tz=TZ, now=local(21, 0, 5))
+    assert (closure.no_shows, closure.tickets_closed) == (1, 1)
+    async with db.read() as session:
+        after = await dashboard.build(session, clinic.admin, start_day=date(2026, 11, 20), end_day=date(2026, 11, 22),
+                                      tz=TZ, now=now)
+    assert (after.no_shows, after.appointments_due, round(after.no_show_rate, 2)) == (2, 4, 0.5)
+    assert (after.tickets_closed, after.visits_closed) == (1, 1)
+
+
+async def walk_in_left_waiting(db, clinic) -> None:
+    async with db.write() as session:
+        await checkin.walk_in(session, clinic.reception, patient_id=clinic.patient_ids[1],
+                              doctor_id=clinic.doctor_ids[0], tz=TZ, now=local(20, 16))

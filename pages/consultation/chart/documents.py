@@ -1,4 +1,5 @@
-"""What the chart hands out: result files (from the lab or imaging), printable results and the prescription."""
+"""What the chart hands out: result files (from the lab or imaging), printable results, the prescription, and the
+slip of the ticket a patient sent to the lab was given."""
 from __future__ import annotations
 
 from clinic_ui import downloads
@@ -20,3 +21,9 @@ async def consultation_prescription_pdf(actor: Actor, prescription_id: int):
 @staff_file(CONSULTATION, '/consultation/results/{order_id}.pdf')
 async def consultation_result_pdf(actor: Actor, order_id: int):
     return await downloads.result_pdf(actor, order_id)
+
+
+@staff_file(CONSULTATION, '/consultation/tickets/{visit_id}.pdf')
+async def consultation_ticket_pdf(actor: Actor, visit_id: int):
+    """The slip of the ticket the patient was just given (sent to the lab)."""
+    return await downloads.ticket_pdf(actor, visit_id)

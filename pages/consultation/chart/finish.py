@@ -1,10 +1,12 @@
 """The chart's main steps: send the patient to the lab or imaging before the consultation ends, or finish it (the
-record is signed and the patient goes on to the lab, the pharmacy or the cashier)."""
+record is signed and the patient goes on to the lab, the pharmacy or the cashier). With results still open,
+finishing asks first: wait for the results (the patient goes to the lab and comes back), or finish now without
+waiting (the results go to the chart). A patient sent to the lab gets a ticket whose slip the doctor can print."""
 from __future__ import annotations
 
 from nicegui import ui
 
-from clinic_ui.widgets import staff_action
+from clinic_ui.widgets import section_title, staff_action
 from models.types import utcnow
 from services import consultation, orders
 from services.core.events import OrdersChanged, VisitChanged
@@ -12,9 +14,59 @@ from services.core.events import OrdersChanged, VisitChanged
 from .record import RecordPanel
 from .visit import OpenVisit
 
+WORKLIST = '/consultation'
+
 
 def ticket_text(label: str) -> str:
     return f' Ticket {label}: the patient can go there now.' if label else ''
+
+
+def slip_url(visit_id: int) -> str:
+    """The slip of the visit's latest ticket (the lab's, once sent there)."""
+    return f'/consultation/tickets/{visit_id}.pdf'
+
+
+class SlipDialog:
+    """The patient was sent to a station: their ticket, its slip to print, and the way back to the worklist."""
+
+    def __init__(self, visit_id: int) -> None:
+        with ui.dialog().props('persistent') as self.dialog, \
+                ui.card().classes('w-full max-w-md gap-3').mark('slip-dialog'):
+            self.title = section_title('')
+            self.text = ui.label().classes('text-slate-700')
+            with ui.row().classes('w-full items-center justify-end gap-4'):
+                ui.link('Print the ticket slip', slip_url(visit_id), new_tab=True).mark('print-slip')
+                ui.button('Back to my queue', on_click=lambda: ui.navigate.to(WORKLIST)) \
+                    .props('unelevated no-caps').mark('back-to-queue')
+
+    def open(self, label: str, text: str) -> None:
+        self.title.set_text(f'Ticket {label}')
+        self.text.set_text(text)
+        self.dialog.open()
+
+
+class ResultsPendingDialog:
+    """Finishing while ordered tests have no result: the doctor chooses how."""
+
+    def __init__(self, panel: FinishPanel) -> None:
+        with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-lg gap-3').mark('results-pending-dialog'):
+            section_title('Results are still pending')
+            self.text = ui.label().classes('text-slate-700')
+            ui.button('Send to the lab and finish when results are in', icon='biotech',
+                      on_click=lambda: self.choose(panel, 'wait')) \
+                .props('unelevated no-caps').classes('w-full').mark('finish-wait')
+            ui.button('Finish now without waiting (results go to the chart)', icon='task_alt',
+                      on_click=lambda: self.choose(panel, 'finish')) \
+                .props('outline no-caps').classes('w-full').mark('finish-now')
+            ui.button('Back to the chart', on_click=self.dialog.close).props('flat no-caps').classes('self-end')
+
+    def open(self, pending: int) -> None:
+        self.text.set_text(f'{pending} ordered test{"s have" if pending != 1 else " has"} no result yet.')
+        self.dialog.open()
+
+    async def choose(self, panel: FinishPanel, open_orders: consultation.OpenOrders) -> None:
+        self.dialog.close()
+        await panel.finish_with(open_orders)
 
 
 class FinishPanel:
@@ -24,14 +76,18 @@ class FinishPanel:
     def __init__(self, visit: OpenVisit, record: RecordPanel) -> None:
         self.visit = visit
         self.record = record
+        self.pending = 0
         self.send_button = ui.button('Send to lab / imaging', icon='biotech', on_click=self.send_to_services) \
             .props('outline no-caps').mark('send-to-services')
         self.finish_button = ui.button('Finish consultation', icon='task_alt', on_click=self.finish) \
             .props('unelevated no-caps size=md').mark('finish-consultation')
+        self.ask = ResultsPendingDialog(self)
+        self.slip = SlipDialog(visit.id)
         visit.watch(self)
 
     def show(self, chart: consultation.Chart) -> None:
-        self.send_button.set_visibility(chart.editable and any(o.status in orders.OPEN for o in chart.orders))
+        self.pending = sum(o.status in orders.OPEN for o in chart.orders)
+        self.send_button.set_visibility(chart.editable and self.pending > 0)
         self.finish_button.set_visibility(chart.editable)
 
     async def send_to_services(self) -> None:
@@ -39,19 +95,35 @@ class FinishPanel:
         visit = self.visit
         label = await staff_action(lambda s: consultation.send_to_services(s, visit.actor, visit.id, tz=visit.tz,
                                                                            now=utcnow()))
-        if label is None:
+        if label is not None:
+            self.sent(label)
+
+    def sent(self, label: str) -> None:
+        """Sent to the lab to come back with the results: the ticket's slip, or straight back to the worklist."""
+        text = 'Sent to the lab / imaging. The record stays a draft until the patient comes back.'
+        if not label:
+            ui.notify(text, type='positive', multi_line=True)
+            ui.navigate.to(WORKLIST)
             return
-        ui.notify('Sent to the lab / imaging. The record stays a draft until the patient comes back.'
-                  + ticket_text(label), type='positive', multi_line=True)
-        ui.navigate.to('/consultation')
+        self.slip.open(label, text + ticket_text(label))
 
     async def finish(self) -> None:
         await self.record.flush()
+        if self.pending:
+            self.ask.open(self.pending)
+            return
+        await self.finish_with('refuse')
+
+    async def finish_with(self, open_orders: consultation.OpenOrders) -> None:
         visit = self.visit
-        done = await staff_action(lambda s: consultation.finish(s, visit.actor, visit.id, tz=visit.tz, now=utcnow()),
+        done = await staff_action(lambda s: consultation.finish(s, visit.actor, visit.id, tz=visit.tz, now=utcnow(),
+                                                                open_orders=open_orders),
                                   error_label=self.record.error)
         if done is None:
             return
+        if done.awaiting_results:
+            self.sent(done.ticket_label)
+            return
         ui.notify(f'Consultation finished: the patient is now {consultation.status_text(done.status)}.'
                   + ticket_text(done.ticket_label), type='positive', multi_line=True)
-        ui.navigate.to('/consultation')
+        ui.navigate.to(WORKLIST)

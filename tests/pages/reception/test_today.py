@@ -1,15 +1,19 @@
 """Reception's desk as a receptionist uses it: find a patient, then check in, cancel, reschedule from today's
 list (NiceGUI's simulated user)."""
+import asyncio
 from datetime import timedelta
 
 from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 from sqlmodel import select
 
-from models import AllergyStatus, Appointment, AppointmentStatus, Patient, PatientAllergy, QueueTicket
+from models import AllergyStatus, Appointment, AppointmentStatus, Patient, PatientAllergy, QueueTicket, Visit
+from models.types import utcnow
+from services import checkin, consultation, orders, queue
 from services.core.clock import local_today
 from services.core.db import get_db
 from services.core.settings import get_settings
+from tests.clinical import FULL
 from tests.conftest import RETRIES, element, sign_in
 from tests.factories import make_clinic
 from tests.pages.reception.helpers import book_today, first_slot, signed_in_clinic
@@ -116,3 +120,40 @@ async def test_other_roles_cannot_open_reception_pages(user: User):
     await user.should_see('cannot open Patient', retries=RETRIES)
     response = await user.http_client.get('/reception/tickets/1.pdf')
     assert response.status_code == 403
+
+
+async def test_reception_sees_where_everyone_is_live(user: User):
+    clinic = await signed_in_clinic(user)
+    async with get_db().write() as session:
+        await checkin.walk_in(session, clinic.reception, patient_id=clinic.patient_ids[0],
+                              doctor_id=clinic.doctor_ids[0], tz=get_settings().tz, now=utcnow())
+    await user.open('/reception')
+    await user.should_see('Where is everyone (1 in the clinic, 0 done)', retries=RETRIES)
+    await place_is(user, ('Lê Thị Hồng · P0000001', 'Waiting for Dr. Lan', ''))
+    async with get_db().read() as session:
+        visit = (await session.exec(select(Visit))).one()
+        ticket = (await session.exec(select(QueueTicket))).one()
+    async with get_db().write() as session:
+        await queue.start(session, clinic.doctor_actor, ticket.id, now=utcnow())
+    await place_is(user, ('Lê Thị Hồng · P0000001', 'With Dr. Lan', ''))
+    async with get_db().write() as session:
+        await orders.place(session, clinic.doctor_actor, visit.id, [clinic.lab_id], now=utcnow())
+    await place_is(user, ('Lê Thị Hồng · P0000001', 'With Dr. Lan', '1 result pending'))
+    async with get_db().write() as session:
+        await consultation.save_draft(session, clinic.doctor_actor, visit.id, FULL, now=utcnow())
+    async with get_db().write() as session:
+        await consultation.finish(session, clinic.doctor_actor, visit.id, tz=get_settings().tz, now=utcnow(),
+                                  open_orders='finish')
+    await place_is(user, ('Lê Thị Hồng · P0000001', 'At the lab', '1 result pending'))  # no lab queue: in person
+
+
+async def place_is(user: User, expected: tuple[str, str, str]) -> None:
+    """The first row of the places list becomes ``expected`` (patient, where, still open) without reloading."""
+    seen = None
+    for _ in range(RETRIES):
+        rows = element(user, 'places').rows
+        seen = (rows[0]['patient'], rows[0]['where'], rows[0]['open']) if rows else None
+        if seen == expected:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f'the places list shows {seen}, not {expected}')
