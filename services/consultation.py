@@ -38,6 +38,7 @@ from models import (
     PrescriptionItem,
     PrescriptionStatus,
     Queue,
+    QueueKind,
     QueueTicket,
     RecordAmendment,
     RecordStatus,
@@ -390,6 +391,9 @@ async def _route(session: AsyncSession, actor: Actor, visit: Visit, *, tz: ZoneI
         if visit.status == VisitStatus.IN_SERVICES else None
     if station is not None:
         return (await queue.transfer(session, actor, ticket.id, station, tz=tz, now=now)).label
+    held = await session.get(Queue, ticket.queue_id)
+    if held.kind != QueueKind.DOCTOR:  # the visit's path moved the patient on (to the pharmacy or the cashier)
+        return queue.ticket_label(held.prefix, ticket.number)
     if ticket.status == TicketStatus.IN_SERVICE:
         await queue.finish(session, actor, ticket.id, now=now)
     return ''

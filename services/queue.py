@@ -654,8 +654,7 @@ async def transfer(session: AsyncSession, actor: Actor, ticket_id: int, to_queue
             .order_by(QueueTicket.id))).first()
         new.room_id = room or new.room_id  # back to the same doctor: the same room as before
     session.add(new)
-    visit_change = {'status': VisitStatus.WAITING, 'doctor_id': target.doctor_id} if to_doctor \
-        else {'status': VisitStatus.IN_SERVICES}
+    visit_change = _visit_change_for(target)
     if ticket.status == TicketStatus.IN_SERVICE and queue.kind == QueueKind.DOCTOR:
         visit_change['consultation_ended_at'] = now
     await _change(session, actor, ticket, queue, 'transferred', now,
@@ -707,8 +706,7 @@ async def move_patient(session: AsyncSession, actor: Actor, visit_id: int, to_qu
     new.created_at = visit.checked_in_at if to_doctor else now
     new.back_with_results = back_with_results
     session.add(new)
-    visit_change = {'status': VisitStatus.WAITING, 'doctor_id': target.doctor_id} if to_doctor \
-        else {'status': VisitStatus.IN_SERVICES}
+    visit_change = _visit_change_for(target)
     if current is not None:
         queue = await session.get(Queue, current.queue_id)
         if current.status == TicketStatus.IN_SERVICE and queue.kind == QueueKind.DOCTOR:
@@ -721,6 +719,39 @@ async def move_patient(session: AsyncSession, actor: Actor, visit_id: int, to_qu
         session.add(visit)
     _announce(session, 'joined', new, target)
     return new
+
+
+def _visit_change_for(target: Queue) -> dict:
+    """What joining ``target`` says about the visit: back with a doctor, or at the lab; at the pharmacy or the
+    cashier the visit's own path has already set where it is (``services.visit_path``)."""
+    if target.kind == QueueKind.DOCTOR:
+        return {'status': VisitStatus.WAITING, 'doctor_id': target.doctor_id}
+    if target.kind in (QueueKind.PHARMACY, QueueKind.CASHIER):
+        return {}
+    return {'status': VisitStatus.IN_SERVICES}
+
+
+async def station_queue(session: AsyncSession, kind: QueueKind) -> int | None:
+    """The first active queue of a station (the pharmacy's, the cashier's), if the clinic calls through one."""
+    return (await session.exec(select(Queue.id).where(Queue.kind == kind, Queue.is_active.is_(True))
+                               .order_by(Queue.id))).first()
+
+
+async def end_visit_tickets(session: AsyncSession, visit_id: int, *, now: datetime) -> None:
+    """The visit is closed: a ticket it still holds (at the cashier, say) is done, so no board keeps showing it."""
+    tickets = list((await session.exec(select(QueueTicket).where(
+        QueueTicket.visit_id == visit_id, QueueTicket.status.in_(list(MOVABLE))))).all())
+    await lock_queues(session, [t.queue_id for t in tickets])
+    for ticket in tickets:
+        await session.refresh(ticket)
+        if ticket.status not in MOVABLE:
+            continue
+        ticket.status = TicketStatus.DONE
+        ticket.finished_at = now
+        ticket.close_reason = 'Visit closed'
+        session.add(ticket)
+        publish(session, QueueChanged(queue_id=ticket.queue_id, ticket_id=ticket.id, visit_id=visit_id,
+                                      action='finished'))
 
 
 async def close_open_tickets(session: AsyncSession, day: date, *, reason: str, now: datetime) -> list[QueueTicket]:

@@ -128,17 +128,17 @@ async def advance(session: AsyncSession, actor: Actor, visit: Visit, *, now: dat
         return  # the doctor has not finished yet
     if visit.status == VisitStatus.IN_SERVICES and not await _signed(session, visit.id):
         return  # sent to the lab mid-consultation (before the doctor could wait for results): the doctor finishes
-    await _move_on(session, visit, await next_status(session, visit), now=now)
+    await _move_on(session, actor, visit, await next_status(session, visit), now=now)
 
 
 async def consultation_over(session: AsyncSession, actor: Actor, visit: Visit, *, now: datetime) -> None:
     """The doctor finished (the record is signed): the visit goes on to where ``next_status`` says."""
     visit.awaiting_results = False
     visit.consultation_ended_at = now
-    await _move_on(session, visit, await next_status(session, visit), now=now, force=True)
+    await _move_on(session, actor, visit, await next_status(session, visit), now=now, force=True)
 
 
-async def _move_on(session: AsyncSession, visit: Visit, status: VisitStatus, *, now: datetime,
+async def _move_on(session: AsyncSession, actor: Actor, visit: Visit, status: VisitStatus, *, now: datetime,
                    force: bool = False) -> None:
     if status == visit.status and not force:
         return
@@ -147,7 +147,26 @@ async def _move_on(session: AsyncSession, visit: Visit, status: VisitStatus, *, 
         visit.closed_at = now
         await complete_appointment(session, visit)
     session.add(visit)
+    await _follow(session, actor, visit, now=now)
     publish(session, VisitChanged(visit_id=visit.id, patient_id=visit.patient_id, status=status.value))
+
+
+FOLLOWING_QUEUE = {VisitStatus.AWAITING_PHARMACY: QueueKind.PHARMACY, VisitStatus.AWAITING_PAYMENT: QueueKind.CASHIER}
+
+
+async def _follow(session: AsyncSession, actor: Actor, visit: Visit, *, now: datetime) -> None:
+    """The patient's ticket follows the visit: into the pharmacy's or the cashier's queue when the clinic calls
+    through one (a new number there, on the board), and out of every queue once the visit is closed."""
+    if visit.status == VisitStatus.CLOSED:
+        await queue.end_visit_tickets(session, visit.id, now=now)
+        return
+    kind = FOLLOWING_QUEUE.get(visit.status)
+    target = await queue.station_queue(session, kind) if kind else None
+    if target is None:
+        return
+    current = await queue.active_ticket(session, visit.id)
+    if current is None or current.queue_id != target:
+        await queue.move_patient(session, actor, visit.id, target, now=now)
 
 
 async def complete_appointment(session: AsyncSession, visit: Visit) -> None:
