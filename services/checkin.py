@@ -51,11 +51,11 @@ class Ticket:
 
 async def _ticket(session: AsyncSession, ticket: QueueTicket, queue_row: Queue, patient: Patient) -> Ticket:
     room = await session.get(Room, ticket.room_id) if ticket.room_id else None
-    ahead = (await queue.waiting_count(session, queue_row.id, ticket.service_date)) - 1
+    ahead = await queue.ahead_of(session, ticket)
     return Ticket(visit_id=ticket.visit_id, ticket_id=ticket.id, label=queue.ticket_label(queue_row.prefix, ticket.number),
                   queue_name=queue_row.name, room=f'{room.code} {room.name}'.strip() if room else '',
                   patient_name=patient.full_name, patient_code=patient.code, issued_at=ticket.created_at,
-                  waiting_ahead=max(0, ahead))
+                  waiting_ahead=ahead)
 
 
 @action
