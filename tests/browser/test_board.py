@@ -71,6 +71,7 @@ class App:
 
 async def _prepare(database_url: str) -> str:
     """Three walk-ins for the first doctor (queue A) and a display key for every queue."""
+    from tests.factories import on_duty_around_the_clock
     from sqlmodel import select
 
     from models import Doctor, Patient, User
@@ -87,6 +88,7 @@ async def _prepare(database_url: str) -> str:
             doctor = (await session.exec(select(Doctor).join(User, User.id == Doctor.user_id)
                                          .where(User.username == 'doctor'))).one()
             patients = (await session.exec(select(Patient.id).order_by(Patient.id).limit(3))).all()
+        await on_duty_around_the_clock(database, [doctor.id])  # walk-ins whatever the hour the test runs
         for patient_id in patients:
             async with database.write() as session:
                 await checkin.walk_in(session, reception, patient_id=patient_id, doctor_id=doctor.id,

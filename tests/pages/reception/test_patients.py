@@ -5,6 +5,7 @@ from sqlmodel import select
 from models import Patient
 from services.core.db import get_db
 from tests.conftest import RETRIES, element
+from tests.factories import on_duty_around_the_clock
 from tests.pages.reception.helpers import signed_in_clinic
 
 
@@ -39,6 +40,7 @@ async def test_registering_warns_about_a_likely_duplicate_and_registers_anyway(u
 
 async def test_walk_in_suggests_a_doctor_from_the_complaint(user: User):
     clinic = await signed_in_clinic(user)
+    await on_duty_around_the_clock(get_db(), clinic.doctor_ids)
     await user.open(f'/reception/patients/{clinic.patient_ids[2]}')
     await user.should_see(marker='walk-in-now', retries=RETRIES)
     user.find(marker='walk-in-now').click()
