@@ -71,7 +71,6 @@ class App:
 
 async def _prepare(database_url: str) -> str:
     """Three walk-ins for the first doctor (queue A) and a display key for every queue."""
-    from tests.factories import on_duty_around_the_clock
     from sqlmodel import select
 
     from models import Doctor, Patient, User
@@ -79,6 +78,7 @@ async def _prepare(database_url: str) -> str:
     from services import checkin, display_keys, users
     from services.core.db import Database
     from services.core.settings import get_settings
+    from tests.factories import on_duty_around_the_clock
 
     database = Database(database_url)
     try:

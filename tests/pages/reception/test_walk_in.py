@@ -1,5 +1,6 @@
 """The walk-in dialog: the doctors on duty first with their queue, those who take no walk-in greyed out with their
 hours; the ticket tells how many patients will really be called first."""
+import asyncio
 import shutil
 import subprocess
 
@@ -64,5 +65,6 @@ async def test_a_priority_walk_in_is_told_nobody_is_ahead_on_screen_and_on_the_s
     async with get_db().read() as session:
         visit_id = (await session.exec(select(QueueTicket.visit_id).where(QueueTicket.number == 3))).one()
     response = await user.http_client.get(f'/reception/tickets/{visit_id}.pdf')
-    text = subprocess.run(['pdftotext', '-', '-'], input=response.content, check=True, capture_output=True).stdout
-    assert b'Patients ahead of you: 0' in text
+    read = await asyncio.to_thread(subprocess.run, ['pdftotext', '-', '-'], input=response.content, check=True,
+                                   capture_output=True)
+    assert b'Patients ahead of you: 0' in read.stdout
