@@ -85,6 +85,26 @@ class Server:
             self.process.wait(timeout=30)
 
 
+async def _on_duty_today(database, doctor_id: int, tz) -> None:
+    """A walk-in needs a doctor who still works today: the benchmark's doctor works all of today, whatever the hour
+    it runs."""
+    from datetime import time as clock_time
+
+    from sqlmodel import delete, select
+
+    from models import WorkingHours
+    from services.core.clock import local_today
+
+    weekday = local_today(tz).weekday()
+    async with database.write() as session:
+        room_id = (await session.exec(select(WorkingHours.room_id).where(WorkingHours.doctor_id == doctor_id))).first()
+        await session.exec(delete(WorkingHours).where(WorkingHours.doctor_id == doctor_id,
+                                                      WorkingHours.weekday == weekday))
+        session.add(WorkingHours(doctor_id=doctor_id, room_id=room_id, weekday=weekday, start_time=clock_time.min,
+                                 end_time=clock_time.max))
+        await session.commit()
+
+
 async def prepare(database_url: str, waiting: int, key: str | None) -> tuple[str, int]:
     """Tops the first doctor's queue (A) up to ``waiting`` walk-ins, so every N starts with the same waiting room,
     and issues a display key for all queues the first time. Returns the key and the number called next."""
@@ -115,6 +135,8 @@ async def prepare(database_url: str, waiting: int, key: str | None) -> tuple[str
         async with database.read() as session:
             fresh = (await session.exec(select(Patient.id).where(Patient.id.not_in(seen) if seen else True)
                                         .order_by(Patient.id).limit(max(0, missing)))).all()
+        if fresh:
+            await _on_duty_today(database, doctor.id, tz)
         for patient_id in fresh:
             async with database.write() as session:
                 await checkin.walk_in(session, reception, patient_id=patient_id, doctor_id=doctor.id, tz=tz,

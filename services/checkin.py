@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
@@ -51,11 +52,11 @@ class Ticket:
 
 async def _ticket(session: AsyncSession, ticket: QueueTicket, queue_row: Queue, patient: Patient) -> Ticket:
     room = await session.get(Room, ticket.room_id) if ticket.room_id else None
-    ahead = (await queue.waiting_count(session, queue_row.id, ticket.service_date)) - 1
+    ahead = await queue.ahead_of(session, ticket)
     return Ticket(visit_id=ticket.visit_id, ticket_id=ticket.id, label=queue.ticket_label(queue_row.prefix, ticket.number),
                   queue_name=queue_row.name, room=f'{room.code} {room.name}'.strip() if room else '',
                   patient_name=patient.full_name, patient_code=patient.code, issued_at=ticket.created_at,
-                  waiting_ahead=max(0, ahead))
+                  waiting_ahead=ahead)
 
 
 @action
@@ -103,7 +104,8 @@ async def walk_in(session: AsyncSession, actor: Actor, *, patient_id: int, docto
     _, service, doctor = await booking.check_bookable(session, patient_id=patient_id, service_id=service_id,
                                                  doctor_id=doctor_id)
     today = local_today(tz, now)
-    room_id = await _room_today(session, doctor, today)
+    duty = (await _duties(session, [doctor.id], today, now.astimezone(tz).time()))[doctor.id]
+    room_id = _walk_in_room(doctor, duty)
     appointment = Appointment(uuid=str(uuid.uuid4()), patient_id=patient_id, doctor_id=doctor_id, room_id=room_id,
                               start_at=now, end_at=now + timedelta(minutes=service.duration_minutes),
                               source=BookingSource.WALK_IN, reason=reason, created_by_id=actor.user_id)
@@ -114,18 +116,120 @@ async def walk_in(session: AsyncSession, actor: Actor, *, patient_id: int, docto
                              priority_reason=priority_reason)
 
 
-async def _room_today(session: AsyncSession, doctor: Doctor, today) -> int:
-    on_leave = (await session.exec(select(DoctorLeave.id).where(DoctorLeave.doctor_id == doctor.id,
-                                                                DoctorLeave.start_date <= today,
-                                                                DoctorLeave.end_date >= today))).first()
-    if on_leave is not None:
-        raise ValidationError(f'{doctor.full_name} is on leave today. Please choose another doctor.', 'doctor')
-    room_id = (await session.exec(select(WorkingHours.room_id).where(WorkingHours.doctor_id == doctor.id,
-                                                                     WorkingHours.weekday == today.weekday())
-                                  .order_by(WorkingHours.start_time))).first()
-    if room_id is None:
-        raise ValidationError(f'{doctor.full_name} does not work today. Please choose another doctor.', 'doctor')
-    return room_id
+# -- who can see a walk-in now ------------------------------------------------------------------------------
+
+ON_DUTY, LATER_TODAY, OFF_TODAY = 'on_duty', 'later_today', 'off_today'
+
+
+@dataclass(frozen=True)
+class Duty:
+    """Where a doctor stands at one moment of a clinic-local day. A walk-in is taken while the doctor is on duty,
+    and also before their first hours or during a break (the patient waits for them); not once their last hours of
+    the day have ended, on a day they do not work, or on leave."""
+    state: str                # ON_DUTY, LATER_TODAY or OFF_TODAY
+    note: str                 # 'On duty until 12:00', 'Starts at 08:00', 'Back at 13:30', 'Hours today ended at 17:00'
+    hours: str                # '08:00–12:00, 13:30–17:00' ('' on a day off)
+    room_id: int | None       # the room of the current (or next) hours
+    starts_at: time | None    # LATER_TODAY: when the next hours start
+    refusal: str = ''         # OFF_TODAY: why no walk-in, of '{doctor}'
+
+    @property
+    def takes_walk_ins(self) -> bool:
+        return self.state != OFF_TODAY
+
+
+def duty_at(blocks: list[WorkingHours], *, on_leave: bool, at: time) -> Duty:
+    """A doctor's duty at the clinic-local time ``at``, from their working hours of the day (``blocks``)."""
+    blocks = sorted(blocks, key=lambda b: b.start_time)
+    hours = ', '.join(f'{b.start_time:%H:%M}–{b.end_time:%H:%M}' for b in blocks)
+    if on_leave:
+        return Duty(OFF_TODAY, 'On leave today', hours, None, None, '{doctor} is on leave today.')
+    if not blocks:
+        return Duty(OFF_TODAY, 'Not working today', '', None, None, '{doctor} does not work today.')
+    current = next((b for b in blocks if b.start_time <= at < b.end_time), None)
+    if current is not None:
+        return Duty(ON_DUTY, f'On duty until {current.end_time:%H:%M}', hours, current.room_id, None)
+    upcoming = next((b for b in blocks if at < b.start_time), None)
+    if upcoming is not None:
+        note = f'Back at {upcoming.start_time:%H:%M}' if blocks[0].start_time < at else \
+            f'Starts at {upcoming.start_time:%H:%M}'
+        return Duty(LATER_TODAY, note, hours, upcoming.room_id, upcoming.start_time)
+    ended = f'{max(b.end_time for b in blocks):%H:%M}'
+    return Duty(OFF_TODAY, f'Hours today ended at {ended}', hours, None, None,
+                f"{{doctor}}'s hours today ended at {ended}.")
+
+
+async def _duties(session: AsyncSession, doctor_ids: list[int], today: date, at: time) -> dict[int, Duty]:
+    """Each doctor's duty at the clinic-local ``at`` of ``today`` (working hours of the weekday, leave)."""
+    on_leave = set((await session.exec(select(DoctorLeave.doctor_id).where(
+        DoctorLeave.doctor_id.in_(doctor_ids), DoctorLeave.start_date <= today,
+        DoctorLeave.end_date >= today))).all())
+    blocks: dict[int, list[WorkingHours]] = defaultdict(list)
+    for block in (await session.exec(select(WorkingHours).where(WorkingHours.doctor_id.in_(doctor_ids),
+                                                                WorkingHours.weekday == today.weekday()))).all():
+        blocks[block.doctor_id].append(block)
+    return {doctor_id: duty_at(blocks[doctor_id], on_leave=doctor_id in on_leave, at=at) for doctor_id in doctor_ids}
+
+
+def _walk_in_room(doctor: Doctor, duty: Duty) -> int:
+    """The room where the doctor sees the walk-in; refused when the doctor takes no walk-in now."""
+    if duty.room_id is not None:
+        return duty.room_id
+    name = f'{doctor.title} {doctor.full_name}'.strip()
+    raise ValidationError(duty.refusal.format(doctor=name) + ' Please choose a doctor on duty.', 'doctor')
+
+
+@dataclass(frozen=True)
+class WalkInDoctor:
+    """A doctor as the walk-in dialog shows them."""
+    id: int
+    name: str
+    specialties: str
+    state: str                # ON_DUTY, LATER_TODAY or OFF_TODAY
+    duty: str                 # 'On duty until 12:00', 'Hours today ended at 17:00', ...
+    hours_today: str          # '08:00–12:00, 13:30–17:00'
+    waiting: int              # patients waiting in their queue
+    wait_minutes: int | None  # about how long a walk-in given a ticket now would wait (None: takes none now)
+    suggested: bool           # practises a specialty the complaint suggests
+
+    @property
+    def takes_walk_ins(self) -> bool:
+        return self.state != OFF_TODAY
+
+    @property
+    def on_duty(self) -> bool:
+        return self.state == ON_DUTY
+
+
+_DUTY_ORDER = {ON_DUTY: 0, LATER_TODAY: 1, OFF_TODAY: 2}
+
+
+@query
+async def walk_in_doctors(session: AsyncSession, actor: Actor, *, tz: ZoneInfo, now: datetime,
+                          complaint: str = '') -> list[WalkInDoctor]:
+    """Every active doctor for a walk-in now: on duty first, then those whose hours start later today, then those
+    who take no walk-in (hours ended, not working today, on leave); the doctors of the specialties ``complaint``
+    suggests first within each. With their hours today, the patients waiting and the probable wait."""
+    require(actor, Role.RECEPTIONIST)
+    doctors = await booking.doctors_for(session)
+    found = await booking.specialties_for_complaint(session, complaint) if complaint.strip() else []
+    fitting = {d.id for d in await booking.doctors_for(session, specialty_ids=[s.id for s in found])} if found \
+        else set()
+    today = local_today(tz, now)
+    duties = await _duties(session, [d.id for d in doctors], today, now.astimezone(tz).time())
+    queues = list((await session.exec(select(Queue).where(Queue.doctor_id.in_([d.id for d in doctors])))).all())
+    views = {view.doctor_id: view for view in await queue.load_views(session, queues, day=today, now=now)}
+    shown = []
+    for doctor in doctors:
+        duty, view = duties[doctor.id], views.get(doctor.id)
+        wait = (view.wait_for_newcomer if view else 0) if duty.takes_walk_ins else None
+        if wait is not None and duty.starts_at is not None:  # nobody is seen before the doctor starts
+            start = datetime.combine(today, duty.starts_at, tzinfo=tz)
+            wait += max(0, round((start - now).total_seconds() / 60))
+        shown.append(WalkInDoctor(id=doctor.id, name=doctor.name, specialties=doctor.specialties, state=duty.state,
+                                  duty=duty.note, hours_today=duty.hours, waiting=len(view.waiting) if view else 0,
+                                  wait_minutes=wait, suggested=doctor.id in fitting))
+    return sorted(shown, key=lambda d: (_DUTY_ORDER[d.state], not d.suggested))
 
 
 async def _open_visit(session: AsyncSession, actor: Actor, appointment: Appointment, *, today, now: datetime,

@@ -133,11 +133,17 @@ async def issue_ticket(session: AsyncSession, *, queue: Queue, visit_id: int, pa
     return ticket
 
 
-async def waiting_count(session: AsyncSession, queue_id: int, day: date) -> int:
-    query = (select(sa.func.count()).select_from(QueueTicket)
-             .where(QueueTicket.queue_id == queue_id, QueueTicket.service_date == day,
-                    QueueTicket.status == TicketStatus.WAITING))
-    return (await session.exec(query)).one()
+async def ahead_of(session: AsyncSession, ticket: QueueTicket) -> int:
+    """How many patients will be called before ``ticket``: the waiting tickets of its queue and day that come
+    before it in the calling order (``in_order``: priority, then due time). What the ticket slip and reception
+    show as "patients ahead"; 0 once the ticket is no longer waiting."""
+    if ticket.status != TicketStatus.WAITING:
+        return 0
+    waiting = (await session.exec(select(QueueTicket).where(
+        QueueTicket.queue_id == ticket.queue_id, QueueTicket.service_date == ticket.service_date,
+        QueueTicket.status == TicketStatus.WAITING))).all()
+    order = [t.id for t in in_order(list(waiting))]
+    return order.index(ticket.id) if ticket.id in order else len(order)
 
 
 # -- ordering and waiting times -------------------------------------------------------------------------------

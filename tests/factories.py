@@ -6,6 +6,8 @@ from datetime import datetime, time, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from sqlmodel import delete, select
+
 from models import (
     Doctor,
     DoctorService,
@@ -102,3 +104,16 @@ async def make_clinic(db, *, patients: int = 3) -> Clinic:
                       cashier=actors['cashier'], doctor_ids=[d.id for d in doctors], room_ids=[r.id for r in rooms],
                       consultation_id=consultation.id, long_service_id=long_service.id, lab_id=lab.id,
                       patient_ids=[p.id for p in people])
+
+
+async def on_duty_around_the_clock(db, doctor_ids: list[int]) -> None:
+    """The doctors work every day from 00:00 to the last minute, in the room of their first hours: for tests that
+    give walk-in tickets at the real time of day (a walk-in needs a doctor on duty), whenever they run."""
+    async with db.write() as session:
+        for doctor_id in doctor_ids:
+            room_id = (await session.exec(select(WorkingHours.room_id).where(WorkingHours.doctor_id == doctor_id)
+                                          .order_by(WorkingHours.weekday, WorkingHours.start_time))).first()
+            await session.exec(delete(WorkingHours).where(WorkingHours.doctor_id == doctor_id))
+            session.add_all([WorkingHours(doctor_id=doctor_id, room_id=room_id, weekday=weekday,
+                                          start_time=time.min, end_time=time.max) for weekday in range(7)])
+        await session.commit()

@@ -55,10 +55,15 @@ async def _doctors(session, service_id: int | None, complaint: str):
 
 
 class WhatFor:
-    """The service (or the complaint, which suggests a specialty), and the doctor: one or "any doctor"."""
+    """The service (or the complaint, which suggests a specialty), and the doctor: one or "any doctor".
+
+    A complaint chooses the consultation of the specialty it suggests. When the complaint changes, the service
+    follows the new suggestion (or is cleared when nothing is suggested), unless the receptionist chose the service
+    by hand since the last suggestion: then their choice stays and only the doctors are narrowed."""
 
     def __init__(self, services: list[Service]) -> None:
         self.doctors: dict[int, str] = {}
+        self.suggested_service: int | None = None  # the service the last suggestion chose
         self.doctors_changed: Callable[[], Awaitable[None]] | None = None
         with ui.card().classes('w-full gap-3'):
             with ui.row().classes('w-full gap-3 items-start'):
@@ -71,7 +76,7 @@ class WhatFor:
             self.doctor = ui.select({ANY_DOCTOR: 'Any doctor'}, value=ANY_DOCTOR, label='Doctor') \
                 .props('outlined').classes('w-full sm:w-[28rem]').mark('doctor')
         self.service.on_value_change(self.find_doctors)
-        self.complaint.on_value_change(self.find_doctors)
+        self.complaint.on_value_change(self.complaint_changed)
 
     def on_doctors(self, changed: Callable[[], Awaitable[None]]) -> None:
         """``changed()`` runs when the doctors to choose from, or the chosen one, change."""
@@ -81,6 +86,16 @@ class WhatFor:
     def doctor_ids(self) -> list[int]:
         return list(self.doctors) if self.doctor.value == ANY_DOCTOR else [self.doctor.value]
 
+    async def complaint_changed(self) -> None:
+        if self.service.value not in (None, self.suggested_service):  # chosen by hand: it stays
+            await self.find_doctors()
+            return
+        self.suggested_service = None
+        if self.service.value is None:
+            await self.find_doctors()
+        else:
+            self.service.set_value(None)  # finds the doctors (and suggests again) through on_value_change
+
     async def find_doctors(self) -> None:
         complaint = self.complaint.value or ''
         answer = await staff_read(lambda s: _doctors(s, self.service.value, complaint))
@@ -88,6 +103,7 @@ class WhatFor:
             return
         found, fitting, options = answer
         if fitting is not None:
+            self.suggested_service = fitting.id
             self.service.set_value(fitting.id)  # finds the doctors again through on_value_change
             return
         self.suggestion.set_text('Suggested specialty: ' + ', '.join(s.name for s in found[:2]) if found else

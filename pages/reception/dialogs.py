@@ -28,8 +28,10 @@ PRIORITY_REASONS = ['Elderly', 'Pregnant', 'Urgent', 'Disability', 'Young child'
 
 def priority_fields() -> tuple[ui.select, ui.input]:
     """Priority, and the reason that becomes required once a priority is chosen."""
-    priority = ui.select(PRIORITIES, value=0, label='Priority').props('outlined dense').classes('w-full')
-    reason = ui.input('Why first? (needed for a priority)').props('outlined dense').classes('w-full')
+    priority = ui.select(PRIORITIES, value=0, label='Priority').props('outlined dense').classes('w-full') \
+        .mark('ticket-priority')
+    reason = ui.input('Why first? (needed for a priority)').props('outlined dense').classes('w-full') \
+        .mark('ticket-priority-reason')
     reason.bind_visibility_from(priority, 'value', backward=bool)
     return priority, reason
 
@@ -40,7 +42,7 @@ def show_ticket(ticket: checkin.Ticket) -> None:
         ui.label(ticket.patient_name).classes('text-lg font-medium')
         ui.label(ticket.label).classes('text-6xl font-bold text-primary').mark('ticket-number')
         ui.label(f'{ticket.queue_name} · {ticket.room}').classes('text-slate-700')
-        ui.label(f'Patients ahead: {ticket.waiting_ahead}').classes('text-slate-600')
+        ui.label(f'Patients ahead: {ticket.waiting_ahead}').classes('text-slate-600').mark('ticket-ahead')
         with ui.row():
             ui.button('Print ticket', icon='print',
                       on_click=lambda: ui.navigate.to(ticket_url(ticket.visit_id), new_tab=True)) \
@@ -106,27 +108,50 @@ class CheckInDialog:
 
 
 async def open_walk_in(actor: Actor, patient_id: int | None = None, patient_name: str = '') -> None:
-    doctors = await staff_read(lambda s: booking.doctors_for(s))
+    doctors = await staff_read(lambda s: checkin.walk_in_doctors(s, actor, tz=clinic_settings.current().tz,
+                                                                 now=utcnow()))
     if doctors is not None:
         WalkInDialog(actor, doctors, patient_id, patient_name).dialog.open()
 
 
-def _doctor_options(doctors: list[booking.DoctorOption]) -> dict[int, str]:
-    return {d.id: f'{d.name} — {d.specialties}' for d in doctors}
+async def _walk_in_choices(session, actor: Actor, complaint: str) -> tuple[list, list[checkin.WalkInDoctor]]:
+    """The specialties a complaint suggests, and the doctors (those of the suggested specialties first)."""
+    return (await booking.specialties_for_complaint(session, complaint),
+            await checkin.walk_in_doctors(session, actor, tz=clinic_settings.current().tz, now=utcnow(),
+                                          complaint=complaint))
 
 
-async def _fitting_doctors(session, complaint: str) -> tuple[list, list[booking.DoctorOption]]:
-    """The specialties a complaint suggests, and their doctors."""
-    found = await booking.specialties_for_complaint(session, complaint)
-    return found, (await booking.doctors_for(session, specialty_ids=[s.id for s in found]) if found else [])
+def _doctor_row(doctor: checkin.WalkInDoctor, chosen: bool, choose: Callable[[checkin.WalkInDoctor], None]) -> None:
+    """A doctor of the walk-in list: who, their hours today, their queue; greyed out (not clickable) with their
+    hours when they take no walk-in now."""
+    item = ui.item(on_click=lambda: choose(doctor)).classes('rounded').mark(f'walk-in-doctor-{doctor.id}')
+    if chosen:
+        item.props('active active-class="bg-blue-1 text-primary"')
+    if not doctor.takes_walk_ins:
+        item.disable()
+    hours = f'Hours today: {doctor.hours_today}' if doctor.hours_today else ''
+    queue_text = f'{doctor.waiting} waiting · about {doctor.wait_minutes} min' if doctor.takes_walk_ins else ''
+    with item:
+        with ui.item_section():
+            ui.item_label(doctor.name).classes('font-medium')
+            ui.item_label(doctor.specialties + (' · suggested' if doctor.suggested else '')).props('caption')
+        with ui.item_section().props('side'):
+            ui.item_label(doctor.duty).classes('text-positive' if doctor.on_duty else '') \
+                .mark(f'walk-in-duty-{doctor.id}')
+            ui.item_label(' · '.join(t for t in (queue_text, hours) if t)).props('caption') \
+                .mark(f'walk-in-detail-{doctor.id}')
 
 
 class WalkInDialog:
-    """A patient without an appointment: choose the doctor (the complaint suggests specialties), give a ticket."""
+    """A patient without an appointment: choose a doctor who works now (the complaint suggests specialties), give a
+    ticket. The doctors on duty come first, with their queue; those whose hours have ended are shown, greyed out.
+    The chosen doctor follows the complaint's suggestion until the receptionist picks one by hand."""
 
-    def __init__(self, actor: Actor, doctors: list[booking.DoctorOption], patient_id: int | None,
+    def __init__(self, actor: Actor, doctors: list[checkin.WalkInDoctor], patient_id: int | None,
                  patient_name: str) -> None:
         self.actor, self.doctors, self.patient_id = actor, doctors, patient_id
+        self.doctor_id: int | None = None
+        self.picked_by_hand = False
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-xl gap-2').mark('walk-in-dialog'):
             ui.label('Walk-in').classes('text-xl font-semibold')
             self.who = ui.label(patient_name).classes('text-lg font-medium')
@@ -136,8 +161,9 @@ class WalkInDialog:
             self.complaint = ui.input('What brings them in? (e.g. fever, rash)').props('outlined dense') \
                 .classes('w-full').mark('walk-in-complaint')
             self.suggestion = ui.label().classes('text-sm text-slate-600')
-            self.doctor = ui.select(_doctor_options(doctors), label='Doctor').props('outlined dense') \
-                .classes('w-full').mark('walk-in-doctor')
+            self.chosen = ui.label().classes('font-medium').mark('walk-in-chosen')
+            self.list = ui.list().props('bordered separator dense').classes('w-full max-h-80 overflow-auto') \
+                .mark('walk-in-doctors')
             self.priority, self.reason = priority_fields()
             self.error = error_text()
             with ui.row().classes('w-full justify-end'):
@@ -146,34 +172,46 @@ class WalkInDialog:
                     .mark('confirm-walk-in')
         self.complaint.props('debounce=400')
         self.complaint.on_value_change(self.suggest_doctor)
+        self.show_doctors()
 
     def choose_patient(self, hit: patients.PatientHit) -> None:
         self.patient_id = hit.id
         self.who.set_text(f'{hit.full_name} · {hit.code}')
 
+    def show_doctors(self) -> None:
+        chosen = next((d for d in self.doctors if d.id == self.doctor_id), None)
+        self.chosen.set_text(f'Doctor: {chosen.name}' if chosen else 'Choose the doctor:')
+        self.list.clear()
+        with self.list:
+            for doctor in self.doctors:
+                _doctor_row(doctor, doctor.id == self.doctor_id, self.pick)
+
+    def pick(self, doctor: checkin.WalkInDoctor) -> None:
+        if doctor.takes_walk_ins:
+            self.doctor_id, self.picked_by_hand = doctor.id, True
+            self.show_doctors()
+
     async def suggest_doctor(self) -> None:
-        answer = await staff_read(lambda s: _fitting_doctors(s, self.complaint.value or ''))
+        """The complaint changed: the list again (the suggested doctors first), and, unless the receptionist picked
+        a doctor by hand, the first suggested doctor who takes walk-ins now (none when nothing is suggested)."""
+        answer = await staff_read(lambda s: _walk_in_choices(s, self.actor, self.complaint.value or ''))
         if answer is None:
             return
-        found, fitting = answer
-        if not found:
-            self.suggestion.set_text('')
-            return
-        self.suggestion.set_text('Suggested: ' + ', '.join(s.name for s in found[:2]))
-        fitting_ids = {f.id for f in fitting}
-        self.doctor.set_options(_doctor_options(fitting + [d for d in self.doctors if d.id not in fitting_ids]))
-        if fitting and self.doctor.value is None:
-            self.doctor.set_value(fitting[0].id)
+        found, self.doctors = answer
+        self.suggestion.set_text('Suggested: ' + ', '.join(s.name for s in found[:2]) if found else '')
+        if not self.picked_by_hand:
+            self.doctor_id = next((d.id for d in self.doctors if d.suggested and d.takes_walk_ins), None)
+        self.show_doctors()
 
     async def give_ticket(self) -> None:
         if self.patient_id is None:
             self.error.set_text('Please find the patient first (or register them).')
             return
-        if self.doctor.value is None:
+        if self.doctor_id is None:
             self.error.set_text('Please choose the doctor.')
             return
         ticket = await staff_action(lambda s: checkin.walk_in(
-            s, self.actor, patient_id=self.patient_id, doctor_id=self.doctor.value, tz=clinic_settings.current().tz,
+            s, self.actor, patient_id=self.patient_id, doctor_id=self.doctor_id, tz=clinic_settings.current().tz,
             now=utcnow(), reason=self.complaint.value or '', priority=self.priority.value or 0,
             priority_reason=self.reason.value or ''), error_label=self.error)
         if ticket is not None:

@@ -78,6 +78,7 @@ async def _prepare(database_url: str) -> str:
     from services import checkin, display_keys, users
     from services.core.db import Database
     from services.core.settings import get_settings
+    from tests.factories import on_duty_around_the_clock
 
     database = Database(database_url)
     try:
@@ -87,6 +88,7 @@ async def _prepare(database_url: str) -> str:
             doctor = (await session.exec(select(Doctor).join(User, User.id == Doctor.user_id)
                                          .where(User.username == 'doctor'))).one()
             patients = (await session.exec(select(Patient.id).order_by(Patient.id).limit(3))).all()
+        await on_duty_around_the_clock(database, [doctor.id])  # walk-ins whatever the hour the test runs
         for patient_id in patients:
             async with database.write() as session:
                 await checkin.walk_in(session, reception, patient_id=patient_id, doctor_id=doctor.id,

@@ -17,7 +17,7 @@ from models.types import utcnow
 from services import checkin, display_keys, queue
 from services.core.settings import get_settings
 from tests.conftest import RETRIES, element, sign_in
-from tests.factories import make_clinic
+from tests.factories import make_clinic, on_duty_around_the_clock
 
 
 def another_person() -> User:
@@ -27,6 +27,8 @@ def another_person() -> User:
 
 
 async def arrivals(db, clinic, count: int, doctor: int = 0) -> list:
+    """``count`` walk-ins for the doctor, now (the doctor is made to work around the clock first)."""
+    await on_duty_around_the_clock(db, [clinic.doctor_ids[doctor]])
     tickets = []
     for patient in range(count):
         async with db.write() as session:

@@ -18,7 +18,7 @@ from services.core.settings import get_settings
 from services.orders import ResultValue
 from tests.clinical import FULL, add_user, ward_for
 from tests.conftest import RETRIES, element, sign_in
-from tests.factories import Clinic, make_clinic
+from tests.factories import Clinic, make_clinic, on_duty_around_the_clock
 from tests.lab_panels import make_full_blood_count
 from tests.pages.test_board import arrivals
 from tests.services.test_queue import lab_queue_id
@@ -30,6 +30,8 @@ async def clinic_for(user: User) -> Clinic:
 
 
 async def arrive(clinic: Clinic, *patients: int, doctor: int = 0) -> None:
+    """Walk-ins for the doctor, now (the doctor is made to work around the clock first)."""
+    await on_duty_around_the_clock(get_db(), [clinic.doctor_ids[doctor]])
     for patient in patients:
         async with get_db().write() as session:
             await checkin.walk_in(session, clinic.reception, patient_id=clinic.patient_ids[patient],
