@@ -21,12 +21,12 @@ from sqlmodel import select
 
 from models import User
 from services import clinic_settings, display_keys, documents, private_files, users
-from services.day_close import DayCloser
 from services.core.clock import local_today
 from services.core.db import close_db, get_db, init_db, serialize
 from services.core.events import DomainEvent, bus
 from services.core.migrate import upgrade
 from services.core.settings import Settings
+from services.day_close import DayCloser
 from services.mailer import Mailer
 
 from . import i18n, socket_guard

@@ -32,8 +32,8 @@ from services.core.db import get_db
 from services.orders import ResultValue
 from tests.clinical import FULL, TODAY, Ward, add_user, ward_for
 from tests.conftest import RETRIES, element, sign_in
-from tests.lab_panels import make_full_blood_count
 from tests.factories import NOW, TZ
+from tests.lab_panels import make_full_blood_count
 
 
 async def open_chart(user: User, ward: Ward, username: str = 'doctor') -> None:

@@ -11,8 +11,8 @@ from services import orders, queue
 from services.core.db import get_db
 from tests.clinical import ward_for
 from tests.conftest import RETRIES, element, sign_in
-from tests.lab_panels import FULL_BLOOD_COUNT, make_full_blood_count
 from tests.factories import TZ
+from tests.lab_panels import FULL_BLOOD_COUNT, make_full_blood_count
 
 
 async def ordered(ward, *service_ids: int) -> list[int]:

@@ -52,7 +52,6 @@ from services.core.errors import Conflict
 from services.demo import DemoSummary, is_empty, load_demo
 from services.text import search_key
 from services.users import authenticate
-
 from tests.conftest import truncate_all
 
 TZ = ZoneInfo('Asia/Ho_Chi_Minh')

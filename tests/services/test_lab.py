@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from models import (AuditLog, OrderStatus, QueueTicket, ResultFile, ResultFlag, ServiceKind, ServiceOrder,
-                    TicketStatus)
+from models import AuditLog, OrderStatus, QueueTicket, ResultFile, ResultFlag, ServiceKind, ServiceOrder, TicketStatus
 from services import consultation, files, orders, queue
 from services.core.errors import Conflict, PermissionDenied, ValidationError
 from services.orders import ResultValue
