@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from models import MedicalRecord, QueueTicket, RecordStatus, TicketStatus, Visit, VisitStatus
+from models import MedicalRecord, Queue, QueueKind, QueueTicket, RecordStatus, TicketStatus, Visit, VisitStatus
 from services import billing, checkin, consultation, orders, pharmacy, prescriptions, queue, visit_path
 from services.billing import Tender
 from services.core.errors import Conflict, PermissionDenied, ResultsPending, ValidationError
@@ -193,3 +193,49 @@ async def test_reception_sees_who_waits_for_whom(db):
     with pytest.raises(PermissionDenied):
         async with db.read() as session:
             await visit_path.places(session, ward.doctor, day=TODAY)
+
+
+async def windows(db) -> tuple[int, int]:
+    """The clinic calls its pharmacy and cashier windows through queues (R and K)."""
+    async with db.write() as session:
+        pharmacy_queue = Queue(name='Pharmacy', prefix='R', kind=QueueKind.PHARMACY)
+        cashier_queue = Queue(name='Cashier', prefix='K', kind=QueueKind.CASHIER)
+        session.add_all([pharmacy_queue, cashier_queue])
+        await session.commit()
+        return pharmacy_queue.id, cashier_queue.id
+
+
+async def tickets_of(db, visit_id: int) -> list[tuple[int, TicketStatus, str]]:
+    async with db.read() as session:
+        rows = (await session.exec(select(QueueTicket).where(QueueTicket.visit_id == visit_id)
+                                   .order_by(QueueTicket.id))).all()
+        return [(t.queue_id, t.status, t.close_reason) for t in rows]
+
+
+async def test_the_patients_ticket_follows_the_visit_to_the_pharmacy_and_the_cashier_and_ends_when_paid(db):
+    ward = await make_ward(db)
+    pharmacy_queue, cashier_queue = await windows(db)
+    async with db.write() as session:
+        await consultation.save_draft(session, ward.doctor, ward.visit_id, FULL, now=NOW)
+        await prescriptions.add_item(session, ward.doctor, ward.visit_id, LineInput(
+            ward.paracetamol, dose='1 tablet', times_per_day='3', duration_days='5'), today=TODAY, now=NOW)
+    finished = await finish(db, ward)
+    assert (finished.status, finished.ticket_label) == (VisitStatus.AWAITING_PHARMACY, 'R-001')
+    assert (await tickets_of(db, ward.visit_id))[-1][:2] == (pharmacy_queue, TicketStatus.WAITING)
+    async with db.read() as session:
+        rx = (await prescriptions.pharmacy_queue(session, ward.pharmacist))[0].prescription_id
+        item = (await pharmacy.plan(session, ward.pharmacist, rx, today=TODAY)).lines[0].item.id
+    async with db.write() as session:
+        await pharmacy.dispense(session, ward.pharmacist, rx, [DispenseLine(item, 15)], today=TODAY, now=NOW)
+    held = await tickets_of(db, ward.visit_id)
+    assert held[-2][:2] == (pharmacy_queue, TicketStatus.TRANSFERRED)
+    assert held[-1][:2] == (cashier_queue, TicketStatus.WAITING)
+    async with db.write() as session:
+        invoice_id = await billing.bill_visit(session, ward.clinic.cashier, ward.visit_id, now=NOW)
+    async with db.read() as session:
+        total = (await billing.invoice_view(session, ward.clinic.cashier, invoice_id)).invoice.total
+    async with db.write() as session:
+        await billing.pay(session, ward.clinic.cashier, invoice_id, [Tender(billing.PaymentMethod.CASH, total)],
+                          now=NOW)
+    assert (await visit(db, ward.visit_id)).status == VisitStatus.CLOSED
+    assert (await tickets_of(db, ward.visit_id))[-1] == (cashier_queue, TicketStatus.DONE, 'Visit closed')
