@@ -6,6 +6,7 @@ process_result_value  # noqa
 handle_DATA  # noqa
 # pytest hooks
 pytest_configure  # noqa
+pytest_unconfigure  # noqa
 # urllib's redirect handler (bench/startup.py)
 redirect_request  # noqa
 # the language layer, used by the pages as they are translated
