@@ -15,7 +15,7 @@ from services.core.db import get_db
 from services.core.settings import get_settings
 from tests.clinical import FULL
 from tests.conftest import RETRIES, element, sign_in
-from tests.factories import make_clinic
+from tests.factories import make_clinic, on_duty_around_the_clock
 from tests.pages.reception.helpers import book_today, first_slot, signed_in_clinic
 
 
@@ -124,6 +124,7 @@ async def test_other_roles_cannot_open_reception_pages(user: User):
 
 async def test_reception_sees_where_everyone_is_live(user: User):
     clinic = await signed_in_clinic(user)
+    await on_duty_around_the_clock(get_db(), clinic.doctor_ids[:1])  # a walk-in at the real time of day
     async with get_db().write() as session:
         await checkin.walk_in(session, clinic.reception, patient_id=clinic.patient_ids[0],
                               doctor_id=clinic.doctor_ids[0], tz=get_settings().tz, now=utcnow())
