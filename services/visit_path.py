@@ -120,14 +120,13 @@ async def advance(session: AsyncSession, actor: Actor, visit: Visit, *, now: dat
     """Move the visit on after one of its parts changed (the caller's transaction; nothing is committed here)."""
     if visit.status in ENDED:
         return
-    if visit.awaiting_results:
+    sent_for_tests = visit.status == VisitStatus.IN_SERVICES and not await _signed(session, visit.id)
+    if visit.awaiting_results or sent_for_tests:  # the doctor waits (also when sent on with the worklist's "Send to")
         if not await open_order_count(session, visit.id):
             await _back_with_results(session, actor, visit, now=now)
         return
     if visit.status in WITH_DOCTOR:
         return  # the doctor has not finished yet
-    if visit.status == VisitStatus.IN_SERVICES and not await _signed(session, visit.id):
-        return  # sent to the lab mid-consultation (before the doctor could wait for results): the doctor finishes
     await _move_on(session, actor, visit, await next_status(session, visit), now=now)
 
 

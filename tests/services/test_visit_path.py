@@ -239,3 +239,16 @@ async def test_the_patients_ticket_follows_the_visit_to_the_pharmacy_and_the_cas
                           now=NOW)
     assert (await visit(db, ward.visit_id)).status == VisitStatus.CLOSED
     assert (await tickets_of(db, ward.visit_id))[-1] == (cashier_queue, TicketStatus.DONE, 'Visit closed')
+
+
+async def test_a_patient_sent_to_the_lab_from_the_worklist_also_comes_back_when_the_results_are_in(db):
+    ward = await make_ward(db)
+    order_id = await order_blood_count(db, ward)
+    async with db.write() as session:  # "Send to…" on the worklist: a plain move to the lab's queue
+        ticket = await queue.active_ticket(session, ward.visit_id)
+        await queue.transfer(session, ward.doctor, ticket.id, ward.lab_queue_id, tz=TZ, now=NOW)
+    assert (await visit(db, ward.visit_id)).status == VisitStatus.IN_SERVICES
+    await complete(db, ward, order_id)
+    back = (await doctor_queue(db, ward)).waiting
+    assert [t.back_with_results for t in back] == [True]
+    assert (await visit(db, ward.visit_id)).status == VisitStatus.WAITING
