@@ -24,12 +24,14 @@ from models import (
     StockMovement,
     User,
     Visit,
+    VisitStatus,
 )
-from services import checkin, users
+from services import checkin, consultation, prescriptions, queue, users
 from services.access import Actor
 from services.consultation import RecordInput
 from services.core.clock import local_today
 from services.core.db import get_db
+from services.prescriptions import LineInput
 from tests.factories import NOW, TZ, Clinic, make_clinic, password_hash
 
 TODAY = local_today(TZ, NOW)
@@ -118,3 +120,32 @@ async def ward_for(user, *, allergies: str = '') -> Ward:
     """The ward, for a page test: the simulated user's app is started first (and with it the database)."""
     await user.open('/login')
     return await make_ward(get_db(), allergies=allergies)
+
+
+async def prescribed_and_finished(db, ward: Ward, lines: list[LineInput], *, now=NOW,
+                                  override_reason: str = '') -> int:
+    """The doctor prescribes ``lines`` (overriding an allergy with ``override_reason``), writes the record and
+    finishes: the id of the prescription now waiting at the pharmacy."""
+    for line in lines:
+        async with db.write() as session:
+            await prescriptions.add_item(session, ward.doctor, ward.visit_id, line, today=TODAY, now=now,
+                                         allergy_override_reason=override_reason)
+    async with db.write() as session:
+        await consultation.save_draft(session, ward.doctor, ward.visit_id, FULL, now=now)
+    async with db.write() as session:
+        finished = await consultation.finish(session, ward.doctor, ward.visit_id, tz=TZ, now=now)
+    assert finished.status == VisitStatus.AWAITING_PHARMACY
+    async with db.read() as session:
+        return max(r.prescription_id for r in await prescriptions.pharmacy_queue(session, ward.pharmacist))
+
+
+async def station(db, kind: QueueKind, prefix: str, rooms: list[tuple[str, str]]) -> tuple[int, list[int]]:
+    """A station's queue and its counters (rooms of the station's kind): the queue's id and the counters' ids."""
+    async with db.write() as session:
+        counters = [Room(code=code, name=name, kind=queue.ROOM_KIND[kind]) for code, name in rooms]
+        session.add_all(counters)
+        await session.flush()
+        line = Queue(name=rooms[0][1].split(',')[0], prefix=prefix, kind=kind, room_id=counters[0].id)
+        session.add(line)
+        await session.commit()
+        return line.id, [room.id for room in counters]

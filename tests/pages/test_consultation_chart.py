@@ -310,7 +310,8 @@ async def slip_printed_and_back_to_the_queue(user: User, ward: Ward) -> None:
     await user.should_see(marker='call-next', retries=RETRIES)  # back on the worklist
 
 
-async def test_finishing_with_a_result_pending_asks_whether_to_wait_for_it(user: User):
+async def finishing_with_a_result_pending(user: User) -> Ward:
+    """The doctor wrote the record, ordered a blood count and clicks "Finish consultation" before its result."""
     ward = await ward_for(user)
     await in_consultation(ward)
     await place_blood_count(ward)
@@ -319,6 +320,11 @@ async def test_finishing_with_a_result_pending_asks_whether_to_wait_for_it(user:
     await open_chart(user, ward)
     await user.should_see(marker='finish-consultation', retries=RETRIES)
     user.find(marker='finish-consultation').click()
+    return ward
+
+
+async def test_finishing_with_a_result_pending_asks_whether_to_wait_for_it(user: User):
+    ward = await finishing_with_a_result_pending(user)
     await user.should_see('1 ordered test has no result yet.', retries=RETRIES)
     user.find(marker='finish-wait').click()
     await user.should_see('Ticket L-001: the patient can go there now.', retries=RETRIES)
@@ -330,14 +336,7 @@ async def test_finishing_with_a_result_pending_asks_whether_to_wait_for_it(user:
 
 
 async def test_finishing_now_without_waiting_signs_and_sends_the_results_to_the_chart(user: User):
-    ward = await ward_for(user)
-    await in_consultation(ward)
-    await place_blood_count(ward)
-    async with get_db().write() as session:
-        await consultation.save_draft(session, ward.doctor, ward.visit_id, FULL, now=utcnow())
-    await open_chart(user, ward)
-    await user.should_see(marker='finish-consultation', retries=RETRIES)
-    user.find(marker='finish-consultation').click()
+    ward = await finishing_with_a_result_pending(user)
     await user.should_see(marker='results-pending-dialog', retries=RETRIES)
     user.find(marker='finish-now').click()
     await user.should_see('Consultation finished: the patient is now at lab / imaging.', retries=RETRIES)

@@ -7,26 +7,16 @@ from sqlmodel import select
 
 from models import Prescription, PrescriptionItem, PrescriptionStatus, StockBatch
 from models.types import utcnow
-from services import consultation, prescriptions
 from services.core.db import get_db
 from services.prescriptions import LineInput
-from tests.clinical import FULL, TODAY, ward_for
+from tests.clinical import prescribed_and_finished, ward_for
 from tests.conftest import RETRIES, element, sign_in
-from tests.factories import TZ
 
 
 async def issue(ward) -> int:
     """The doctor prescribes paracetamol (15 tablets) and finishes the consultation: the prescription's id."""
-    db = get_db()
-    async with db.write() as session:
-        await prescriptions.add_item(session, ward.doctor, ward.visit_id, LineInput(
-            ward.paracetamol, dose='1 tablet', times_per_day='3', duration_days='5'), today=TODAY, now=utcnow())
-    async with db.write() as session:
-        await consultation.save_draft(session, ward.doctor, ward.visit_id, FULL, now=utcnow())
-    async with db.write() as session:
-        await consultation.finish(session, ward.doctor, ward.visit_id, tz=TZ, now=utcnow())
-    async with db.read() as session:
-        return (await session.exec(select(Prescription.id))).one()
+    return await prescribed_and_finished(get_db(), ward, [LineInput(
+        ward.paracetamol, dose='1 tablet', times_per_day='3', duration_days='5')], now=utcnow())
 
 
 async def test_a_finished_consultation_reaches_the_queue_without_reloading(user: User):
@@ -66,17 +56,9 @@ async def test_alerts(user: User):
 
 
 async def issue_amoxicillin_despite_the_allergy(ward) -> int:
-    db = get_db()
-    async with db.write() as session:
-        await prescriptions.add_item(session, ward.doctor, ward.visit_id, LineInput(
-            ward.amoxicillin, dose='1 capsule', times_per_day='2', duration_days='5'), today=TODAY, now=utcnow(),
-            allergy_override_reason='Took amoxicillin in 2025 without a reaction')
-    async with db.write() as session:
-        await consultation.save_draft(session, ward.doctor, ward.visit_id, FULL, now=utcnow())
-    async with db.write() as session:
-        await consultation.finish(session, ward.doctor, ward.visit_id, tz=TZ, now=utcnow())
-    async with db.read() as session:
-        return (await session.exec(select(Prescription.id))).one()
+    return await prescribed_and_finished(get_db(), ward, [LineInput(
+        ward.amoxicillin, dose='1 capsule', times_per_day='2', duration_days='5')], now=utcnow(),
+        override_reason='Took amoxicillin in 2025 without a reaction')
 
 
 async def test_an_allergy_override_is_dispensed_only_once_the_pharmacist_ticks_the_box(user: User):

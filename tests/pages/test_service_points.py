@@ -5,24 +5,13 @@ from __future__ import annotations
 from nicegui.testing import User
 from sqlmodel import select
 
-from models import Queue, QueueKind, QueueTicket, Room, TicketStatus
+from models import QueueKind, QueueTicket, Room, TicketStatus
 from models.types import utcnow
 from services import queue
 from services.core.db import get_db
-from tests.clinical import ward_for
+from tests.clinical import station, ward_for
 from tests.conftest import RETRIES, element, sign_in
 from tests.factories import TZ
-
-
-async def station(kind: QueueKind, prefix: str, rooms: list[tuple[str, str]]) -> tuple[int, list[int]]:
-    async with get_db().write() as session:
-        counters = [Room(code=code, name=name, kind=queue.ROOM_KIND[kind]) for code, name in rooms]
-        session.add_all(counters)
-        await session.flush()
-        line = Queue(name=rooms[0][1].split(',')[0], prefix=prefix, kind=kind, room_id=counters[0].id)
-        session.add(line)
-        await session.commit()
-        return line.id, [room.id for room in counters]
 
 
 async def sent_to(ward, queue_id: int) -> None:
@@ -70,7 +59,7 @@ async def test_the_lab_calls_to_the_counter_it_chose_and_serves_the_patient(user
 
 async def test_the_pharmacy_window_calls_skips_and_marks_a_no_show(user: User):
     ward = await ward_for(user)
-    pharmacy_id, _ = await station(QueueKind.PHARMACY, 'T', [('PH1', 'Pharmacy, counter 1')])
+    pharmacy_id, _ = await station(get_db(), QueueKind.PHARMACY, 'T', [('PH1', 'Pharmacy, counter 1')])
     await sent_to(ward, pharmacy_id)
     await sign_in(user, 'pharmacy', station='Pharmacy')
     await call_the_next(user, 'T-001', 'Pharmacy, counter 1')
@@ -83,7 +72,7 @@ async def test_the_pharmacy_window_calls_skips_and_marks_a_no_show(user: User):
 
 async def test_the_cashier_window_calls_and_a_call_made_elsewhere_shows_without_reloading(user: User):
     ward = await ward_for(user)
-    cashier_id, _ = await station(QueueKind.CASHIER, 'C', [('CA1', 'Cashier, counter 1')])
+    cashier_id, _ = await station(get_db(), QueueKind.CASHIER, 'C', [('CA1', 'Cashier, counter 1')])
     await sent_to(ward, cashier_id)
     await sign_in(user, 'cashier', station='Cashier')
     await call_the_next(user, 'C-001', 'Cashier, counter 1')
@@ -97,7 +86,7 @@ async def test_the_cashier_window_calls_and_a_call_made_elsewhere_shows_without_
 
 async def test_the_lab_sends_a_patient_on_to_the_pharmacy_window(user: User):
     ward = await ward_for(user)
-    pharmacy_id, _ = await station(QueueKind.PHARMACY, 'T', [('PH1', 'Pharmacy, counter 1')])
+    pharmacy_id, _ = await station(get_db(), QueueKind.PHARMACY, 'T', [('PH1', 'Pharmacy, counter 1')])
     await sent_to(ward, ward.lab_queue_id)
     await sign_in(user, 'lab', station='Lab & imaging')
     await call_the_next(user, 'L-001', 'Laboratory')

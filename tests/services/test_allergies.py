@@ -14,15 +14,14 @@ from models import (
     PatientAllergy,
     Prescription,
     PrescriptionItem,
-    VisitStatus,
 )
 from services import allergies, consultation, pharmacy, prescriptions
 from services.allergies import AllergyInput
 from services.core.errors import AllergyConflict, Conflict, PermissionDenied, ValidationError
 from services.pharmacy import DispenseLine
 from services.prescriptions import LineInput
-from tests.clinical import FULL, TODAY, make_ward
-from tests.factories import NOW, TZ
+from tests.clinical import TODAY, make_ward, prescribed_and_finished
+from tests.factories import NOW
 
 
 def medicine(name: str, generic: str = '', group: str = '') -> Medicine:
@@ -196,12 +195,8 @@ async def test_unknown_allergies_do_not_block(db):
 
 async def issued_with_override(db) -> tuple:
     ward = await penicillin_allergic_ward(db)
-    await add(db, ward, ward.amoxicillin, reason='Skin test negative')
-    async with db.write() as session:
-        await consultation.save_draft(session, ward.doctor, ward.visit_id, FULL, now=NOW)
-    async with db.write() as session:
-        assert (await consultation.finish(session, ward.doctor, ward.visit_id, tz=TZ, now=NOW)).status == \
-            VisitStatus.AWAITING_PHARMACY
+    await prescribed_and_finished(db, ward, [LineInput(ward.amoxicillin, **AMOXICILLIN)],
+                                  override_reason='Skin test negative')
     async with db.read() as session:
         [row] = await prescriptions.pharmacy_queue(session, ward.pharmacist)
     return ward, row

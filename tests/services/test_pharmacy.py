@@ -20,28 +20,15 @@ from models import (
     Visit,
     VisitStatus,
 )
-from services import checkin, clinical_pdf, consultation, inventory, pharmacy, prescriptions
+from services import checkin, clinical_pdf, inventory, pharmacy, prescriptions
 from services.core.db import Database
 from services.core.errors import Conflict, PermissionDenied, ValidationError
 from services.inventory import GoodsIn
 from services.pharmacy import DispenseLine
 from services.prescriptions import LineInput
-from tests.clinical import FULL, TODAY, add_stock, make_ward
+from tests.clinical import TODAY, add_stock, make_ward, prescribed_and_finished
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import NOW, TZ
-
-
-async def issued(db, ward, lines: list[LineInput]) -> int:
-    for line in lines:
-        async with db.write() as session:
-            await prescriptions.add_item(session, ward.doctor, ward.visit_id, line, today=TODAY, now=NOW)
-    async with db.write() as session:
-        await consultation.save_draft(session, ward.doctor, ward.visit_id, FULL, now=NOW)
-    async with db.write() as session:
-        assert (await consultation.finish(session, ward.doctor, ward.visit_id, tz=TZ, now=NOW)).status == \
-            VisitStatus.AWAITING_PHARMACY
-    async with db.read() as session:
-        return max(r.prescription_id for r in await prescriptions.pharmacy_queue(session, ward.pharmacist))
 
 
 async def batches(db, medicine_id: int) -> dict[str, int]:
@@ -52,7 +39,7 @@ async def batches(db, medicine_id: int) -> dict[str, int]:
 
 async def test_dispense_first_expiry_first_never_expired_and_stock_drops_with_it(db):
     ward = await make_ward(db)
-    rx = await issued(db, ward, [LineInput(ward.paracetamol, dose='2 tablet', times_per_day='4', duration_days='5')])
+    rx = await prescribed_and_finished(db, ward, [LineInput(ward.paracetamol, dose='2 tablet', times_per_day='4', duration_days='5')])
     async with db.read() as session:
         plan = await pharmacy.plan(session, ward.pharmacist, rx, today=TODAY)
     line = plan.lines[0]
@@ -76,7 +63,7 @@ async def test_dispense_first_expiry_first_never_expired_and_stock_drops_with_it
 
 async def amoxicillin_rx(db, ward) -> tuple[int, int]:
     """30 capsules of amoxicillin prescribed, 20 in stock: the prescription's id and its item's."""
-    rx = await issued(db, ward, [LineInput(ward.amoxicillin, dose='1 capsule', times_per_day='3',
+    rx = await prescribed_and_finished(db, ward, [LineInput(ward.amoxicillin, dose='1 capsule', times_per_day='3',
                                            duration_days='10')])
     async with db.read() as session:
         return rx, (await pharmacy.plan(session, ward.pharmacist, rx, today=TODAY)).lines[0].item.id
@@ -126,7 +113,7 @@ async def test_the_rest_is_given_as_a_substitute_with_a_note(db):
 
 async def test_only_pharmacists_dispense(db):
     ward = await make_ward(db)
-    rx = await issued(db, ward, [LineInput(ward.paracetamol, dose='1', times_per_day='1', duration_days='1')])
+    rx = await prescribed_and_finished(db, ward, [LineInput(ward.paracetamol, dose='1', times_per_day='1', duration_days='1')])
     async with db.write() as session:
         with pytest.raises(PermissionDenied):
             await pharmacy.dispense(session, ward.doctor, rx, [DispenseLine(1, 1)], today=TODAY, now=NOW)
@@ -134,14 +121,14 @@ async def test_only_pharmacists_dispense(db):
 
 async def two_prescriptions_of_the_last_capsules(db, ward) -> list[tuple[int, int]]:
     """Two patients' prescriptions, each for the last 20 capsules: (prescription id, item id) of each."""
-    first = await issued(db, ward, [LineInput(ward.amoxicillin, dose='1 capsule', times_per_day='2',
+    first = await prescribed_and_finished(db, ward, [LineInput(ward.amoxicillin, dose='1 capsule', times_per_day='2',
                                               duration_days='10')])
     async with db.write() as session:  # a second patient's visit with the same prescription
         await checkin.walk_in(session, ward.clinic.reception, patient_id=ward.clinic.patient_ids[1],
                               doctor_id=ward.clinic.doctor_ids[0], tz=TZ, now=NOW)
     async with db.read() as session:
         ward.visit_id = (await session.exec(select(Visit.id).order_by(Visit.id.desc()))).first()
-    second = await issued(db, ward, [LineInput(ward.amoxicillin, dose='1 capsule', times_per_day='2',
+    second = await prescribed_and_finished(db, ward, [LineInput(ward.amoxicillin, dose='1 capsule', times_per_day='2',
                                                duration_days='10')])
     async with db.read() as session:
         return [(rx, (await pharmacy.plan(session, ward.pharmacist, rx, today=TODAY)).lines[0].item.id)

@@ -4,10 +4,10 @@ through it (the ``board_stations`` setting)."""
 import pytest
 from sqlmodel import select
 
-from models import AuditLog, Queue, QueueKind, QueueTicket, Role, Room, RoomKind, TicketStatus
+from models import AuditLog, QueueKind, QueueTicket, Role, Room, RoomKind, TicketStatus
 from services import clinic_settings, queue
 from services.core.errors import NotFound, PermissionDenied, ValidationError
-from tests.clinical import add_user
+from tests.clinical import add_user, station
 from tests.factories import TZ, local, make_clinic
 from tests.services.test_queue import DAY, call, doctor_queue_id, step, walk_in
 
@@ -17,18 +17,6 @@ def settings_from_the_environment():
     clinic_settings.put_in_force(None)
     yield
     clinic_settings.put_in_force(None)
-
-
-async def station(db, kind: QueueKind, prefix: str, rooms: list[tuple[str, str]]) -> tuple[int, list[int]]:
-    """A station's queue and its counters (rooms of the station's kind)."""
-    async with db.write() as session:
-        counters = [Room(code=code, name=name, kind=queue.ROOM_KIND[kind]) for code, name in rooms]
-        session.add_all(counters)
-        await session.flush()
-        line = Queue(name=rooms[0][1].split(',')[0], prefix=prefix, kind=kind, room_id=counters[0].id)
-        session.add(line)
-        await session.commit()
-        return line.id, [room.id for room in counters]
 
 
 async def sent_to(db, clinic, queue_id: int, patients: int) -> None:
