@@ -19,6 +19,7 @@ from models import (
     Prescription,
     PrescriptionItem,
     PrescriptionStatus,
+    QueueKind,
     QueueTicket,
     RecordStatus,
     Role,
@@ -27,10 +28,11 @@ from models import (
     Visit,
 )
 from models.types import utcnow
-from services import consultation, orders, queue
+from services import consultation, orders, prescriptions, queue
 from services.core.db import get_db
 from services.orders import ResultValue
-from tests.clinical import FULL, TODAY, Ward, add_user, ward_for
+from services.prescriptions import LineInput
+from tests.clinical import FULL, TODAY, Ward, add_user, station, ward_for
 from tests.conftest import RETRIES, element, sign_in
 from tests.factories import NOW, TZ
 from tests.lab_panels import make_full_blood_count
@@ -339,11 +341,26 @@ async def test_finishing_now_without_waiting_signs_and_sends_the_results_to_the_
     ward = await finishing_with_a_result_pending(user)
     await user.should_see(marker='results-pending-dialog', retries=RETRIES)
     user.find(marker='finish-now').click()
-    await user.should_see('Consultation finished: the patient is now at lab / imaging.', retries=RETRIES)
+    await user.should_see('Consultation finished: the patient is now at lab / imaging. Ticket L-001: the patient can '
+                          'go there now.', retries=RETRIES)
+    await user.should_see(marker='print-slip')
     async with get_db().read() as session:
         visit = await session.get(Visit, ward.visit_id)
         record = (await session.exec(select(MedicalRecord))).one()
     assert (visit.awaiting_results, record.status) == (False, RecordStatus.SIGNED)
+
+
+async def test_finishing_with_medicines_gives_the_pharmacy_ticket_and_its_slip(user: User):
+    ward = await ward_for(user)
+    await station(get_db(), QueueKind.PHARMACY, 'R', [('PH1', 'Pharmacy, counter 1')])
+    async with get_db().write() as session:
+        await consultation.save_draft(session, ward.doctor, ward.visit_id, FULL, now=utcnow())
+        await prescriptions.add_item(session, ward.doctor, ward.visit_id, LineInput(
+            ward.paracetamol, dose='1 tablet', times_per_day='3', duration_days='5'), today=TODAY, now=utcnow())
+    await open_chart(user, ward)
+    user.find(marker='finish-consultation').click()
+    await user.should_see('Ticket R-001: the patient can go there now.', retries=RETRIES)
+    await slip_printed_and_back_to_the_queue(user, ward)
 
 
 async def test_a_visit_finished_elsewhere_shows_at_once(user: User):

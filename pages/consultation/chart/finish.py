@@ -124,6 +124,9 @@ class FinishPanel:
         if done.awaiting_results:
             self.sent(done.ticket_label)
             return
-        ui.notify(f'Consultation finished: the patient is now {consultation.status_text(done.status)}.'
-                  + ticket_text(done.ticket_label), type='positive', multi_line=True)
+        text = f'Consultation finished: the patient is now {consultation.status_text(done.status)}.'
+        if done.ticket_label:  # a new number at the pharmacy or the cashier: its slip, to hand over
+            self.slip.open(done.ticket_label, text + ticket_text(done.ticket_label))
+            return
+        ui.notify(text, type='positive', multi_line=True)
         ui.navigate.to(WORKLIST)
