@@ -74,7 +74,7 @@ class Figures:
 
     def __init__(self, currency: str) -> None:
         self.labels: dict[str, ui.label] = {}
-        with ui.row().classes('w-full gap-3'):
+        with ui.row().classes('w-full gap-3 items-stretch'):  # the cards as high as the no-show one
             for key, label in (('visits', 'Visits'), ('revenue', f'Revenue ({currency})'), ('wait', 'Average wait'),
                                ('consult', 'Average consultation'), ('no_show', 'No-show rate')):
                 with ui.card().classes('px-4 py-3 min-w-[11rem]').mark(f'kpi-{key}'):

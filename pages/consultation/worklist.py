@@ -25,12 +25,12 @@ from .dialogs import SendDialog
 
 WAITING_COLUMNS = [
     {'name': 'position', 'label': '#', 'field': 'position', 'align': 'right'},
-    {'name': 'ticket', 'label': 'Ticket', 'field': 'ticket', 'align': 'left'},
+    {'name': 'ticket', 'label': 'Ticket', 'field': 'ticket', 'align': 'left', 'classes': 'whitespace-nowrap'},
     {'name': 'patient', 'label': 'Patient', 'field': 'patient', 'align': 'left'},
     {'name': 'booked', 'label': 'Booked for', 'field': 'booked', 'align': 'left'},
     {'name': 'priority', 'label': 'Priority', 'field': 'priority', 'align': 'left'},
     {'name': 'arrived', 'label': 'Arrived', 'field': 'arrived', 'align': 'left'},
-    {'name': 'wait', 'label': 'Est. wait', 'field': 'wait', 'align': 'right'},
+    {'name': 'wait', 'label': 'Est. wait', 'field': 'wait', 'align': 'right', 'classes': 'whitespace-nowrap'},
     {'name': 'results', 'label': '', 'field': 'results', 'align': 'left'},
 ]
 RESULTS_SLOT = r'''
@@ -247,11 +247,12 @@ class SkippedRow(TicketActions):
     def __init__(self, actor: Actor, ticket: queue.TicketView) -> None:
         super().__init__(actor, ticket)
         with ui.row().classes('w-full items-center gap-3').mark(f'skipped-{ticket.label}') as self.root:
-            ui.label(ticket.label).classes('text-lg font-semibold w-20')
+            ui.label(ticket.label).classes('text-lg font-semibold w-20 shrink-0 whitespace-nowrap')
             self.name = ui.label().classes('grow')
-            ui.button('Call again', icon='replay', on_click=self.call_again).props('outline dense no-caps')
-            ui.button('Back in line', on_click=self.back_in_line).props('flat dense no-caps')
-            ui.button('No-show', on_click=self.no_show).props('flat dense no-caps color=negative')
+            with ui.row().classes('gap-1 items-center'):  # the three steps wrap together, under the name
+                ui.button('Call again', icon='replay', on_click=self.call_again).props('outline dense no-caps')
+                ui.button('Back in line', on_click=self.back_in_line).props('flat dense no-caps')
+                ui.button('No-show', on_click=self.no_show).props('flat dense no-caps color=negative')
 
     def show(self, ticket: queue.TicketView) -> None:
         self.ticket = ticket
@@ -263,11 +264,12 @@ class FinishedRow(TicketActions):
 
     def __init__(self, actor: Actor, ticket: queue.TicketView) -> None:
         super().__init__(actor, ticket)
-        with ui.row().classes('w-full items-center gap-3').mark(f'finished-{ticket.label}') as self.root:
-            ui.label(ticket.label).classes('font-semibold w-20')
-            self.name = ui.label().classes('grow')
-            self.status = ui.label().classes('text-slate-500')
-            ui.button('Undo', icon='undo', on_click=self.undo).props('flat dense no-caps').mark('undo-finished')
+        with ui.row().classes('w-full items-center gap-3 no-wrap').mark(f'finished-{ticket.label}') as self.root:
+            ui.label(ticket.label).classes('font-semibold w-20 shrink-0 whitespace-nowrap')
+            self.name = ui.label().classes('grow min-w-0')
+            self.status = ui.label().classes('text-slate-500 shrink-0')
+            ui.button('Undo', icon='undo', on_click=self.undo).props('flat dense no-caps').classes('shrink-0') \
+                .mark('undo-finished')
 
     def show(self, ticket: queue.TicketView) -> None:
         self.ticket = ticket

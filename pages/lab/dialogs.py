@@ -147,7 +147,8 @@ class ValueRows:
                 .classes('w-32').mark(f'panel-value-{number}')
             ui.label(row.unit).classes('w-24 text-sm text-slate-600')
             ui.label(row.reference and f'ref. {row.reference}').classes('w-32 text-sm text-slate-600')
-            flag = ui.label('').classes('w-10').mark(f'panel-flag-{number}')
+            with ui.element('div').classes('w-10 shrink-0'):  # the flag's colour replaces its classes: not its width
+                flag = ui.label('').mark(f'panel-flag-{number}')
             abnormal = self.abnormal_box(saved, f'panel-abnormal-{number}')
 
         def preview() -> None:
