@@ -76,6 +76,10 @@ body { background: #0b1a2b; overflow: hidden; }
 .board-call { display: flex; align-items: center; gap: 2vw; padding: 1vh 2.2vw; min-height: 11vh;
               background: #fde047; color: #0b1a2b; font-size: 7vh; font-weight: 800; }
 .board-call-title { font-size: 3.4vh; font-weight: 700; text-transform: uppercase; letter-spacing: .05em; }
+.board-latest { flex: 1; min-width: 0; container-type: inline-size; }
+/* one line whatever the room's name: the text shrinks to its length (--chars), never below a size read afar */
+.board-latest span { display: block; white-space: nowrap; line-height: 1.15;
+                     font-size: max(4.5vh, min(7vh, calc(100cqw / (var(--chars, 20) * 0.62)))); }
 .board-columns { display: grid; gap: 0 1.2vw; padding: 1vh 1.2vw 0; }
 .board-columns > div, .board-card { display: grid; grid-template-columns: 26% 38% 36%; align-items: center;
                                     padding: 0 1.4vw; }
@@ -206,7 +210,8 @@ def _wait_text(view: queue.QueueView, words: dict[str, str]) -> str:
 
 def latest_markup(text: str, calls) -> str:
     """The latest call, with the calls still to be announced (one change per call on every board)."""
-    return f'<span data-say="{escape(json.dumps(list(calls)), quote=True)}">{escape(text)}</span>'
+    return (f'<span style="--chars: {max(len(text), 1)}" data-say="{escape(json.dumps(list(calls)), quote=True)}">'
+            f'{escape(text)}</span>')
 
 
 def card_markup(view: queue.QueueView, words: dict[str, str]) -> str:
@@ -290,7 +295,8 @@ class Board:
                 # also carries the latest calls to announce (data-say: [[sequence, text, queue prefix], ...]);
                 # board.js speaks each new one and flashes its card. In the same update as the new numbers, and
                 # never lost when two calls go out together
-                self.latest = ui.html(latest_markup('—', []), sanitize=False).mark('board-latest')
+                self.latest = ui.html(latest_markup('—', []), sanitize=False).classes('board-latest') \
+                    .mark('board-latest')
             self.header = ui.html('', sanitize=False).classes('board-columns')
             self.grid = ui.element('div').classes('board-grid').mark('board-grid')
             self.empty = ui.label(words['none']).classes('board-empty')

@@ -16,6 +16,7 @@ from models import QueueKind, QueueTicket, TicketStatus
 from models.types import utcnow
 from services import checkin, display_keys, queue
 from services.core.settings import get_settings
+from tests.clinical import station
 from tests.conftest import RETRIES, element, sign_in
 from tests.factories import make_clinic, on_duty_around_the_clock
 
@@ -262,10 +263,9 @@ async def test_a_queue_that_starts_later_takes_its_sorted_place_as_on_a_fresh_bo
 
 async def test_a_new_clinic_name_language_and_choice_of_stations_reach_an_open_board(db, user: User):
     from services import clinic_settings
-    from tests.pages.test_service_points import station
     clinic = await make_clinic(db, patients=3)
     await arrivals(db, clinic, 2)
-    lab_id, _ = await station(QueueKind.LAB, 'L', [('LAB1', 'Laboratory, counter 1')])
+    lab_id, _ = await station(db, QueueKind.LAB, 'L', [('LAB1', 'Laboratory, counter 1')])
     async with db.write() as session:
         ticket = (await session.exec(select(QueueTicket).order_by(QueueTicket.id))).first()
         await queue.transfer(session, clinic.reception, ticket.id, lab_id, tz=get_settings().tz, now=utcnow())
