@@ -239,3 +239,20 @@ async def test_the_patients_ticket_follows_the_visit_to_the_pharmacy_and_the_cas
                           now=NOW)
     assert (await visit(db, ward.visit_id)).status == VisitStatus.CLOSED
     assert (await tickets_of(db, ward.visit_id))[-1] == (cashier_queue, TicketStatus.DONE, 'Visit closed')
+
+
+async def test_a_booked_patient_back_from_the_lab_keeps_the_appointment_time(db):
+    """The lab's ticket has no appointment time (there patients join the line as they come); back in the doctor's
+    queue the patient is still the booked one, not a walk-in."""
+    ward = await make_ward(db)
+    booked = NOW + timedelta(minutes=20)
+    async with db.write() as session:
+        ticket = (await session.exec(select(QueueTicket).where(QueueTicket.visit_id == ward.visit_id))).one()
+        ticket.appointment_at = booked
+        session.add(ticket)
+        await session.commit()
+    order_id = await order_blood_count(db, ward)
+    await finish(db, ward, 'wait')
+    await complete(db, ward, order_id)
+    [back] = (await doctor_queue(db, ward)).waiting
+    assert (back.back_with_results, back.appointment_at) == (True, booked)
