@@ -25,7 +25,7 @@ from .dialogs import SendDialog
 
 WAITING_COLUMNS = [
     {'name': 'position', 'label': '#', 'field': 'position', 'align': 'right'},
-    {'name': 'ticket', 'label': 'Ticket', 'field': 'ticket', 'align': 'left'},
+    {'name': 'ticket', 'label': 'Ticket', 'field': 'ticket', 'align': 'left', 'classes': 'whitespace-nowrap'},
     {'name': 'patient', 'label': 'Patient', 'field': 'patient', 'align': 'left'},
     {'name': 'booked', 'label': 'Booked for', 'field': 'booked', 'align': 'left'},
     {'name': 'priority', 'label': 'Priority', 'field': 'priority', 'align': 'left'},
