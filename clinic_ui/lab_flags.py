@@ -21,12 +21,13 @@ FLAG_CLASSES = {
     ResultFlag.CRITICAL_LOW: 'text-white bg-blue-700 font-bold px-1 rounded',
     ResultFlag.ABNORMAL: 'text-amber-800 font-semibold',
 }
+FLAG_LOOKS = ' '.join(sorted({name for classes in FLAG_CLASSES.values() for name in classes.split()}))
 
 
 def show_flag(label: ui.label, flag: ResultFlag) -> None:
     """Put ``flag``'s mark and colour on ``label`` (nothing when the value is normal or not judged)."""
     label.set_text(lab_results.flag_mark(flag))
-    label.classes(replace=FLAG_CLASSES.get(flag, ''))
+    label.classes(remove=FLAG_LOOKS, add=FLAG_CLASSES.get(flag, ''))  # the label's own classes (its width) stay
 
 
 def value_text(value: ResultValue) -> str:

@@ -650,7 +650,8 @@ async def transfer(session: AsyncSession, actor: Actor, ticket_id: int, to_queue
     visit = await session.get(Visit, ticket.visit_id)
     to_doctor = target.kind == QueueKind.DOCTOR
     new = await issue_ticket(session, queue=target, visit_id=ticket.visit_id, patient_id=ticket.patient_id,
-                             day=local_today(tz, now), appointment_at=ticket.appointment_at if to_doctor else None,
+                             day=local_today(tz, now),
+                             appointment_at=await booked_time(session, ticket) if to_doctor else None,
                              priority=ticket.priority, priority_reason=ticket.priority_reason)
     new.transferred_from_id = ticket.id
     new.created_at = visit.checked_in_at if to_doctor else now
@@ -681,6 +682,17 @@ async def active_ticket(session: AsyncSession, visit_id: int) -> QueueTicket | N
                                .order_by(QueueTicket.id.desc()))).first()
 
 
+async def booked_time(session: AsyncSession, ticket: QueueTicket) -> datetime | None:
+    """The appointment time the patient keeps their place by in a doctor's queue (None: a walk-in). A station's
+    ticket has none (there they join the line when they arrive), so it is the one of the visit's first ticket that
+    had one: a booked patient back from the lab is still booked."""
+    if ticket.appointment_at is not None:
+        return ticket.appointment_at
+    return (await session.exec(select(QueueTicket.appointment_at).where(
+        QueueTicket.visit_id == ticket.visit_id, QueueTicket.appointment_at.is_not(None))
+        .order_by(QueueTicket.id))).first()
+
+
 async def move_patient(session: AsyncSession, actor: Actor, visit_id: int, to_queue_id: int, *, now: datetime,
                        back_with_results: bool = False) -> QueueTicket:
     """Move the visit's patient to another queue as part of a step already checked by its caller (sent to the lab,
@@ -705,7 +717,7 @@ async def move_patient(session: AsyncSession, actor: Actor, visit_id: int, to_qu
     to_doctor = target.kind == QueueKind.DOCTOR
     new = await issue_ticket(session, queue=target, visit_id=visit.id, patient_id=visit.patient_id,
                              day=latest.service_date if latest else visit.visit_date,
-                             appointment_at=latest.appointment_at if to_doctor and latest else None,
+                             appointment_at=await booked_time(session, latest) if to_doctor and latest else None,
                              priority=latest.priority if latest else 0,
                              priority_reason=latest.priority_reason if latest else '')
     new.transferred_from_id = current.id if current else None

@@ -252,3 +252,20 @@ async def test_a_patient_sent_to_the_lab_from_the_worklist_also_comes_back_when_
     back = (await doctor_queue(db, ward)).waiting
     assert [t.back_with_results for t in back] == [True]
     assert (await visit(db, ward.visit_id)).status == VisitStatus.WAITING
+
+
+async def test_a_booked_patient_back_from_the_lab_keeps_the_appointment_time(db):
+    """The lab's ticket has no appointment time (there patients join the line as they come); back in the doctor's
+    queue the patient is still the booked one, not a walk-in."""
+    ward = await make_ward(db)
+    booked = NOW + timedelta(minutes=20)
+    async with db.write() as session:
+        ticket = (await session.exec(select(QueueTicket).where(QueueTicket.visit_id == ward.visit_id))).one()
+        ticket.appointment_at = booked
+        session.add(ticket)
+        await session.commit()
+    order_id = await order_blood_count(db, ward)
+    await finish(db, ward, 'wait')
+    await complete(db, ward, order_id)
+    [back] = (await doctor_queue(db, ward)).waiting
+    assert (back.back_with_results, back.appointment_at) == (True, booked)
