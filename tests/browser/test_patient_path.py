@@ -370,6 +370,8 @@ def doctor_sees_the_flag_and_prescribes(clinic: Clinic, doctor, reception) -> No
     sees(doctor, '× 9', "//div[contains(@class,'border-b')][.//div[starts-with(normalize-space(), 'Paracetamol')]]")
     shot(doctor, clinic.artifacts, '07-doctor-prescribes-laptop')
     click(doctor, button('Finish consultation'))
+    sees(doctor, 'Ticket R-001: the patient can go there now.', DIALOG)  # the pharmacy's number, its slip to hand
+    click(doctor, button('Back to my queue'))
     wait(doctor).until(EC.url_to_be(clinic.url + '/consultation'))
     clinic.where(reception, 'At the pharmacy (R-001)')
 
