@@ -233,9 +233,9 @@ def where_text(visit: Visit, doctor: str, ticket: _Ticket | None, order_kinds: s
     if visit.status in (VisitStatus.CLOSED, VisitStatus.PAID):
         return f'Closed: {visit.close_reason}' if visit.close_reason else 'Done'
     if ticket is not None and ticket.kind == QueueKind.DOCTOR and visit.status in WITH_DOCTOR:
-        if ticket.back_with_results:
-            return f'Back with {doctor} — results ready'
-        return f'With {doctor}' if ticket.status == TicketStatus.IN_SERVICE else f'Waiting for {doctor}'
+        if ticket.status == TicketStatus.IN_SERVICE:
+            return f'With {doctor}'
+        return f'Back with {doctor} — results ready' if ticket.back_with_results else f'Waiting for {doctor}'
     if ticket is not None and ticket.kind != QueueKind.DOCTOR and (
             visit.status == VisitStatus.IN_SERVICES or ticket.kind in (QueueKind.PHARMACY, QueueKind.CASHIER)):
         return f'{STATIONS[ticket.kind]} ({ticket.label})'

@@ -118,6 +118,7 @@ async def test_after_the_results_the_doctor_finishes_and_the_visit_goes_on_and_c
     back = (await doctor_queue(db, ward)).waiting[0]
     async with db.write() as session:
         await queue.start(session, ward.doctor, back.id, now=NOW)
+    assert (await where(db, ward))[ward.visit_id].where == 'With Dr. Lan'  # in again: no longer "results ready"
     assert (await finish(db, ward)).status == VisitStatus.AWAITING_PHARMACY
     assert (await where(db, ward))[ward.visit_id].where == 'At the pharmacy'
     async with db.read() as session:
