@@ -4,10 +4,6 @@ recovers by itself. Screenshots at 1920x1080 go to tests/artifacts/."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -16,57 +12,12 @@ from selenium.common.exceptions import StaleElementReferenceException  # noqa: E
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 
+from tests.browser.support import DemoApp as App
 from tests.browser.support import chromium
-from tests.browser.test_journeys import PASSWORD, sign_in, wait
-from tests.conftest import ROOT, TEST_DATABASE_URL, free_port, postgres_admin
+from tests.browser.test_journeys import sign_in, wait
 
 TV = (1920, 1080)
 
-
-class App:
-    """The real app on a fixed port and data folder, so it can be killed and started again."""
-
-    def __init__(self) -> None:
-        self.data_dir = Path(tempfile.mkdtemp(prefix='clinic-board-'))
-        self.port = free_port()
-        self.url = f'http://127.0.0.1:{self.port}'
-        self.database = None
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith(('PYTEST', 'NICEGUI'))}
-        self.env = {**inherited, 'CLINIC_DATA_DIR': str(self.data_dir), 'CLINIC_PORT': str(self.port),
-                    'CLINIC_HOST': '127.0.0.1', 'CLINIC_DEMO': '1', 'CLINIC_DEMO_PATIENTS': '60',
-                    'CLINIC_DEMO_PASSWORD': PASSWORD}
-        self.env.pop('CLINIC_STORAGE_SECRET', None)
-        if TEST_DATABASE_URL.startswith('postgresql'):
-            self.database = f'clinic_board_{os.getpid()}'
-            asyncio.run(postgres_admin(f'CREATE DATABASE {self.database}'))
-            self.env['CLINIC_DATABASE_URL'] = TEST_DATABASE_URL.rsplit('/', 1)[0] + '/' + self.database
-        else:
-            self.env['CLINIC_DATABASE_URL'] = f'sqlite+aiosqlite:///{self.data_dir / "clinic.db"}'
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        log_path = self.data_dir / 'server.log'
-        with open(log_path, 'a') as log:
-            offset = log_path.stat().st_size
-            self.process = subprocess.Popen([sys.executable, 'main.py'], cwd=ROOT, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
-        while 'is ready' not in log_path.read_text()[offset:]:
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError('the app did not start:\n' + log_path.read_text())
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=20)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=20)
-        if self.database:
-            asyncio.run(postgres_admin(f'DROP DATABASE IF EXISTS {self.database} WITH (FORCE)'))
 
 
 async def _prepare(database_url: str) -> str:

@@ -5,11 +5,7 @@ CLINIC_REQUIRE_BROWSER=1 (CI), where a missing browser fails.
 """
 from __future__ import annotations
 
-import asyncio
 import os
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -18,8 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.browser.support import CHROMEDRIVER, CHROMIUM, chromium
-from tests.conftest import ROOT, TEST_DATABASE_URL, free_port, postgres_admin
+from tests.browser.support import CHROMEDRIVER, CHROMIUM, PASSWORD, DemoApp, chromium
 
 if not (CHROMIUM and CHROMEDRIVER):
     if os.environ.get('CLINIC_REQUIRE_BROWSER') == '1':
@@ -33,41 +28,18 @@ from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-PASSWORD = 'demo-browser-1'
 TABLET, LAPTOP, PHONE = (1280, 800), (1440, 900), (390, 844)
 
 
 @pytest.fixture(scope='module')
 def server() -> Iterator[str]:
     """The real app on a free port with a fresh demo database (SQLite, or PostgreSQL when testing on it)."""
-    data_dir = Path(tempfile.mkdtemp(prefix='clinic-browser-'))
-    port = free_port()
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(('PYTEST', 'NICEGUI'))}  # not a test run
-    env = {**inherited, 'CLINIC_DATA_DIR': str(data_dir), 'CLINIC_PORT': str(port), 'CLINIC_HOST': '127.0.0.1',
-           'CLINIC_DEMO': '1', 'CLINIC_DEMO_PATIENTS': '120', 'CLINIC_DEMO_PASSWORD': PASSWORD}
-    env.pop('CLINIC_STORAGE_SECRET', None)  # the app must create its own
-    database = None
-    if TEST_DATABASE_URL.startswith('postgresql'):
-        database = f'clinic_browser_{os.getpid()}'
-        asyncio.run(postgres_admin(f'CREATE DATABASE {database}'))
-        env['CLINIC_DATABASE_URL'] = TEST_DATABASE_URL.rsplit('/', 1)[0] + '/' + database
-    else:
-        env['CLINIC_DATABASE_URL'] = f'sqlite+aiosqlite:///{data_dir / "clinic.db"}'
-    log = open(data_dir / 'server.log', 'w+')  # noqa: SIM115
-    process = subprocess.Popen([sys.executable, 'main.py'], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    app = DemoApp(patients=120)
+    app.start()
     try:
-        deadline = time.monotonic() + 120
-        while 'is ready' not in (data_dir / 'server.log').read_text():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError('the app did not start:\n' + (data_dir / 'server.log').read_text())
-            time.sleep(0.2)
-        yield f'http://127.0.0.1:{port}'
+        yield app.url
     finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
-        if database:
-            asyncio.run(postgres_admin(f'DROP DATABASE IF EXISTS {database} WITH (FORCE)'))
+        app.stop()
 
 
 @pytest.fixture

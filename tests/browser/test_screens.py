@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.browser.support import CHROMEDRIVER, CHROMIUM, chromium, morning_timezone
-from tests.conftest import ROOT, TEST_DATABASE_URL, free_port, postgres_admin
+from tests.browser.support import CHROMEDRIVER, CHROMIUM, DemoApp, chromium, morning_timezone
+from tests.conftest import ROOT
 
 if not (CHROMIUM and CHROMEDRIVER):
     if os.environ.get('CLINIC_REQUIRE_BROWSER') == '1':
@@ -34,7 +31,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 
-from tests.browser.test_journeys import PASSWORD, click_text, screenshot, sign_in, wait
+from tests.browser.test_journeys import click_text, screenshot, sign_in, wait
 
 TABLET, LAPTOP, TV = (1280, 800), (1440, 900), (1920, 1080)
 SIZES = {'tablet': TABLET, 'laptop': LAPTOP, 'tv': TV}
@@ -56,38 +53,15 @@ class App:
 @pytest.fixture(scope='module')
 def app() -> Iterator[App]:
     """The real app on a free port with a fresh demo database, its clinic clock in the morning."""
-    data_dir = Path(tempfile.mkdtemp(prefix='clinic-screens-'))
-    port = free_port()
     zone = morning_timezone()
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(('PYTEST', 'NICEGUI'))}
-    env = {**inherited, 'CLINIC_DATA_DIR': str(data_dir), 'CLINIC_PORT': str(port), 'CLINIC_HOST': '127.0.0.1',
-           'CLINIC_DEMO': '1', 'CLINIC_DEMO_PATIENTS': '120', 'CLINIC_DEMO_PASSWORD': PASSWORD,
-           'CLINIC_TIMEZONE': zone}
-    env.pop('CLINIC_STORAGE_SECRET', None)
-    database = None
-    if TEST_DATABASE_URL.startswith('postgresql'):
-        database = f'clinic_screens_{os.getpid()}'
-        asyncio.run(postgres_admin(f'CREATE DATABASE {database}'))
-        env['CLINIC_DATABASE_URL'] = TEST_DATABASE_URL.rsplit('/', 1)[0] + '/' + database
-    else:
-        env['CLINIC_DATABASE_URL'] = f'sqlite+aiosqlite:///{data_dir / "clinic.db"}'
-    log = open(data_dir / 'server.log', 'w+')  # noqa: SIM115
-    process = subprocess.Popen([sys.executable, 'main.py'], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    demo = DemoApp(patients=120, CLINIC_TIMEZONE=zone)
+    demo.start()
     try:
-        deadline = time.monotonic() + 120
-        while 'is ready' not in (data_dir / 'server.log').read_text():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError('the app did not start:\n' + (data_dir / 'server.log').read_text())
-            time.sleep(0.2)
-        running = App(f'http://127.0.0.1:{port}', env['CLINIC_DATABASE_URL'], ZoneInfo(zone))
+        running = App(demo.url, demo.env['CLINIC_DATABASE_URL'], ZoneInfo(zone))
         asyncio.run(in_clinic_time(running, prepare))
         yield running
     finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
-        if database:
-            asyncio.run(postgres_admin(f'DROP DATABASE IF EXISTS {database} WITH (FORCE)'))
+        demo.stop()
 
 
 async def in_clinic_time(app: App, work) -> None:
