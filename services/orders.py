@@ -25,7 +25,6 @@ from models import (
     Doctor,
     OrderStatus,
     Patient,
-    Queue,
     QueueKind,
     ResultFile,
     ResultFlag,
@@ -447,8 +446,7 @@ async def settle_visit(session: AsyncSession, actor: Actor, visit_id: int, *, no
 
 async def station_queue_id(session: AsyncSession, kind: ServiceKind) -> int | None:
     """The active queue of the station that performs ``kind`` (lab, imaging, procedures), if there is one."""
-    return (await session.exec(select(Queue.id).where(Queue.kind == KIND_OF_QUEUE[kind], Queue.is_active.is_(True))
-                               .order_by(Queue.id))).first()
+    return await queue.station_queue(session, KIND_OF_QUEUE[kind])
 
 
 async def next_station_queue_id(session: AsyncSession, visit_id: int) -> int | None:
@@ -461,8 +459,8 @@ async def next_station_queue_id(session: AsyncSession, visit_id: int) -> int | N
 
 async def doctor_queue_id(session: AsyncSession, visit_id: int) -> int | None:
     """The queue of the visit's doctor (to send the patient back after the lab)."""
-    return (await session.exec(select(Queue.id).join(Visit, Visit.doctor_id == Queue.doctor_id)
-                               .where(Visit.id == visit_id, Queue.is_active.is_(True)))).first()
+    visit = await session.get(Visit, visit_id)
+    return await queue.doctor_queue(session, visit.doctor_id) if visit is not None else None
 
 
 @action

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import statistics
 import string
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -750,24 +750,42 @@ def _visit_change_for(target: Queue) -> dict:
 
 
 async def station_queue(session: AsyncSession, kind: QueueKind) -> int | None:
-    """The first active queue of a station (the pharmacy's, the cashier's), if the clinic calls through one."""
+    """The first active queue of a station (the lab's, the pharmacy's, ...), if the clinic calls through one."""
     return (await session.exec(select(Queue.id).where(Queue.kind == kind, Queue.is_active.is_(True))
                                .order_by(Queue.id))).first()
 
 
-async def end_visit_tickets(session: AsyncSession, visit_id: int, *, now: datetime) -> None:
-    """The visit is closed: a ticket it still holds (at the cashier, say) is done, so no board keeps showing it."""
-    tickets = list((await session.exec(select(QueueTicket).where(
-        QueueTicket.visit_id == visit_id, QueueTicket.status.in_(list(MOVABLE))))).all())
-    await lock_queues(session, [t.queue_id for t in tickets])
-    for ticket in tickets:
+async def doctor_queue(session: AsyncSession, doctor_id: int | None) -> int | None:
+    """The doctor's active queue, if they work with one."""
+    if doctor_id is None:
+        return None
+    return (await session.exec(select(Queue.id).where(Queue.doctor_id == doctor_id,
+                                                      Queue.is_active.is_(True)))).first()
+
+
+async def _end_tickets(session: AsyncSession, *where, reason: str, now: datetime,
+                       ended_as: Callable[[QueueTicket], TicketStatus]) -> list[QueueTicket]:
+    """End the tickets still in a queue that match ``where``: each takes ``ended_as(ticket)`` and keeps ``reason``.
+    They are read again once their queues are locked, so a ticket moved on meanwhile is left as it is."""
+    found = (await session.exec(select(QueueTicket).where(*where, QueueTicket.status.in_(list(MOVABLE))))).all()
+    await lock_queues(session, [t.queue_id for t in found])
+    ended = []
+    for ticket in found:
         await session.refresh(ticket)
         if ticket.status not in MOVABLE:
             continue
-        ticket.status = TicketStatus.DONE
+        ticket.status = ended_as(ticket)
         ticket.finished_at = now
-        ticket.close_reason = 'Visit closed'
+        ticket.close_reason = reason
         session.add(ticket)
+        ended.append(ticket)
+    return ended
+
+
+async def end_visit_tickets(session: AsyncSession, visit_id: int, *, now: datetime) -> None:
+    """The visit is closed: a ticket it still holds (at the cashier, say) is done, so no board keeps showing it."""
+    for ticket in await _end_tickets(session, QueueTicket.visit_id == visit_id, reason='Visit closed', now=now,
+                                     ended_as=lambda _: TicketStatus.DONE):
         publish(session, QueueChanged(queue_id=ticket.queue_id, ticket_id=ticket.id, visit_id=visit_id,
                                       action='finished'))
 
@@ -775,15 +793,9 @@ async def end_visit_tickets(session: AsyncSession, visit_id: int, *, now: dateti
 async def close_open_tickets(session: AsyncSession, day: date, *, reason: str, now: datetime) -> list[QueueTicket]:
     """End every ticket of ``day`` still in a queue (the clinic's day is over): one in service is done, the others
     (never called, called or skipped and never came in) are no-shows; each keeps ``reason``."""
-    tickets = list((await session.exec(select(QueueTicket).where(
-        QueueTicket.service_date == day, QueueTicket.status.in_(list(MOVABLE)))
-        .execution_options(populate_existing=True))).all())
-    await lock_queues(session, [t.queue_id for t in tickets])
-    for ticket in tickets:
-        ticket.status = TicketStatus.DONE if ticket.status == TicketStatus.IN_SERVICE else TicketStatus.NO_SHOW
-        ticket.finished_at = now
-        ticket.close_reason = reason
-        session.add(ticket)
+    tickets = await _end_tickets(
+        session, QueueTicket.service_date == day, reason=reason, now=now,
+        ended_as=lambda t: TicketStatus.DONE if t.status == TicketStatus.IN_SERVICE else TicketStatus.NO_SHOW)
     for queue_id in sorted({t.queue_id for t in tickets}):
         publish(session, QueueChanged(queue_id=queue_id, action='day_closed'))
     return tickets

@@ -184,9 +184,7 @@ async def _back_with_results(session: AsyncSession, actor: Actor, visit: Visit, 
     """Every result the doctor waited for is in: the patient goes back to the doctor's queue, ahead of new
     arrivals; without a queue (the doctor works without one) the visit simply waits for the doctor again."""
     visit.awaiting_results = False
-    doctor_queue = (await session.exec(select(Queue.id).where(Queue.doctor_id == visit.doctor_id,
-                                                              Queue.is_active.is_(True)))).first() \
-        if visit.doctor_id is not None else None
+    doctor_queue = await queue.doctor_queue(session, visit.doctor_id)
     ticket = None
     if doctor_queue is not None:
         ticket = await queue.move_patient(session, actor, visit.id, doctor_queue, now=now, back_with_results=True)
