@@ -32,6 +32,7 @@ class Patient(SQLModel, table=True):
     allergies: str = Field(default='', max_length=1000)  # free-text note beside the structured entries
     allergy_status: AllergyStatus = Field(default=AllergyStatus.UNKNOWN, sa_type=enum_type(AllergyStatus))
     notes: str = Field(default='', max_length=2000)
+    language: str | None = Field(default=None, max_length=8)  # what the patient reads and receives in; None: the clinic's
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

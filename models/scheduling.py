@@ -34,6 +34,7 @@ class Appointment(SQLModel, table=True):
     notes: str = Field(default='', max_length=1000)
     cancel_reason: str = Field(default='', max_length=500)
     sequence: int = 0  # iCalendar SEQUENCE, raised on each reschedule
+    language: str | None = Field(default=None, max_length=8)  # the booking's messages; None: the patient's
     created_by_id: int | None = Field(default=None, foreign_key='users.id')
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -38,6 +38,7 @@ class User(SQLModel, table=True):
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    language: str | None = Field(default=None, max_length=8)  # the screens' language; None: the clinic's
     session_epoch: int = Field(default=0, sa_column_kwargs={'server_default': '0'})
 
 
@@ -46,6 +47,7 @@ class Specialty(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=80, unique=True)
+    name_translations: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)  # by language code: the name as read in it
     description: str = Field(default='', max_length=500)
     # Health issues / keywords that map a patient's complaint to this specialty (seed: "doctor-patient mapping").
     keywords: str = Field(default='', max_length=1000)
@@ -77,6 +79,7 @@ class Room(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=20, unique=True)
     name: str = Field(max_length=80)
+    name_translations: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)  # by language code: the name as read in it
     kind: RoomKind = Field(sa_type=enum_type(RoomKind))
     floor: str = Field(default='', max_length=20)
     is_active: bool = True
@@ -93,6 +96,7 @@ class Service(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=20, unique=True)
     name: str = Field(max_length=120)
+    name_translations: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)  # by language code: the name as read in it
     kind: ServiceKind = Field(sa_type=enum_type(ServiceKind))
     specialty_id: int | None = Field(default=None, foreign_key='specialties.id', index=True)
     duration_minutes: int

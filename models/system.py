@@ -64,6 +64,7 @@ class DisplayKey(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    language: str | None = Field(default=None, max_length=8)  # 'en', 'vi', or 'both' (one after the other); None: the clinic's
 
 
 class ClinicSetting(SQLModel, table=True):

@@ -98,17 +98,24 @@ def _(message: str) -> str:
     return _translations(code).gettext(message)
 
 
-def ngettext(singular: str, plural: str, count: int) -> str:
-    """The form of ``singular``/``plural`` for ``count``, in the current language (formats ``{count}``)."""
+def ngettext(singular: str, plural: str, count: int, **values: object) -> str:
+    """The form of ``singular``/``plural`` for ``count``, in the current language, with ``{count}`` and any other
+    ``{placeholder}`` in ``values`` filled in."""
     code = current()
     if code == PSEUDO:
-        return f'⟦{singular if count == 1 else plural}⟧'.format(count=count)
-    return _translations(code).ngettext(singular, plural, count).format(count=count)
+        return f'⟦{singular if count == 1 else plural}⟧'.format(count=count, **values)
+    return _translations(code).ngettext(singular, plural, count).format(count=count, **values)
 
 
 def N_(message: str) -> str:
     """Mark ``message`` for translation without translating it here (translate it where it is shown)."""
     return message
+
+
+def pick(name: str, translations: dict[str, str] | None) -> str:
+    """A name the clinic typed, in the reader's language when the clinic gave one (``translations`` by language
+    code), else as typed (``name``)."""
+    return (translations or {}).get(current()) or name
 
 
 def locale() -> Locale:
@@ -120,6 +127,12 @@ def locale() -> Locale:
 def number(value: int | float | Decimal) -> str:
     """``1234567`` -> ``1,234,567`` (English) or ``1.234.567`` (Vietnamese)."""
     return format_decimal(value, locale=locale())
+
+
+def amount(minor_units: int, exponent: int) -> str:
+    """An amount without its currency, grouped for the reader: ``1.234.567`` / ``1,234.50``."""
+    pattern = '#,##0' + ('.' + '0' * exponent if exponent else '')
+    return format_decimal(Decimal(minor_units).scaleb(-exponent), pattern, locale=locale())
 
 
 def money(amount: int, currency: str, exponent: int) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from . import i18n
 from .errors import ValidationError
 
 MAX_AMOUNT = 10 ** 15  # minor units: far above any bill or price, far below BIGINT
@@ -56,14 +57,10 @@ def _split(raw: str, exponent: int, label: str) -> tuple[str, str]:
 
 
 def format_amount(amount: int, exponent: int) -> str:
-    """``1234500`` -> ``'1,234,500'`` (no minor unit) or ``'12,345.00'`` (two decimals)."""
-    sign = '-' if amount < 0 else ''
-    if exponent == 0:
-        return f'{sign}{abs(amount):,}'
-    major, minor = divmod(abs(amount), 10 ** exponent)
-    return f'{sign}{major:,}.{minor:0{exponent}d}'
+    """An amount without its currency, as the reader groups it: ``1.234.567`` (Vietnamese), ``1,234.50``."""
+    return i18n.amount(amount, exponent)
 
 
 def format_money(amount: int, currency: str, exponent: int) -> str:
-    """``format_money(150000, 'VND', 0)`` -> ``'150,000 VND'``."""
-    return f'{format_amount(amount, exponent)} {currency}'
+    """``format_money(150000, 'VND', 0)`` -> ``'150.000 ₫'`` (Vietnamese) / ``'₫150,000'`` (English)."""
+    return i18n.money(amount, currency, exponent)

@@ -2,6 +2,7 @@
 import pytest
 
 from services.core.errors import ValidationError
+from services.core import i18n
 from services.core.money import format_amount, format_money, parse_money
 
 
@@ -23,6 +24,10 @@ def test_anything_else_is_refused_with_a_message_never_guessed(text, exponent, m
         parse_money(text, exponent)
 
 
-def test_amounts_are_written_with_their_currency():
-    assert format_money(1_234_500, 'VND', 0) == '1,234,500 VND'
-    assert format_amount(-123_450, 2) == '-1,234.50'
+def test_amounts_are_written_with_their_currency_as_the_reader_groups_them():
+    with i18n.use('en'):
+        assert format_money(1_234_500, 'VND', 0) == '₫1,234,500'
+        assert format_amount(-123_450, 2) == '-1,234.50'
+    with i18n.use('vi'):
+        assert format_money(1_234_500, 'VND', 0) == '1.234.500\xa0₫'
+        assert format_amount(-123_450, 2) == '-1.234,50'
