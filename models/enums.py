@@ -4,6 +4,11 @@ from __future__ import annotations
 from enum import Enum
 
 
+def N_(message: str) -> str:
+    """Marks an English label for the translation catalog; it is translated where it is shown (``_(label)``)."""
+    return message
+
+
 class Role(str, Enum):
     ADMIN = 'admin'
     RECEPTIONIST = 'receptionist'
@@ -14,7 +19,12 @@ class Role(str, Enum):
 
     @property
     def label(self) -> str:
-        return {'technician': 'Nurse / technician'}.get(self.value, self.value.capitalize())
+        """In English; shown translated: ``_(role.label)``."""
+        return _ROLE_LABELS[self.value]
+
+
+_ROLE_LABELS = {'admin': N_('Admin'), 'receptionist': N_('Receptionist'), 'doctor': N_('Doctor'),
+                'technician': N_('Nurse / technician'), 'pharmacist': N_('Pharmacist'), 'cashier': N_('Cashier')}
 
 
 class Sex(str, Enum):
