@@ -77,6 +77,7 @@ class Queue(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=80)
+    name_translations: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)  # by language code: the name as read in it
     prefix: str = Field(max_length=3, unique=True)  # "A" gives tickets, ...
     kind: QueueKind = Field(sa_type=enum_type(QueueKind))
     doctor_id: int | None = Field(default=None, foreign_key='doctors.id', unique=True)

@@ -24,12 +24,15 @@ from zoneinfo import ZoneInfo
 from nicegui import Client, context, ui
 
 from clinic_ui import live, transaction
+from clinic_ui.i18n import show_in
 from clinic_ui.live import subscribe
 from clinic_ui.routes import public_page
 from models import TicketStatus
 from models.types import utcnow
 from services import clinic_settings, display_keys, queue
-from services.core.events import DisplayKeyRevoked, QueueChanged, SettingsChanged, bus
+from services.core import i18n
+from services.core.i18n import N_, _
+from services.core.events import DisplayKeyChanged, DisplayKeyRevoked, QueueChanged, SettingsChanged, bus
 from services.core.settings import Settings
 from services.display_keys import DisplayScope
 
@@ -41,26 +44,19 @@ FIT_MIN_CHARS = 6  # a short text is not made larger than a six-character one (t
 SHOWN_SETTINGS = {'clinic_name', 'language', 'timezone', 'board_stations', 'queue_prefix'}  # what a board shows
 ONE_COLUMN_MAX = 5  # more queues than this: two columns
 
-PHRASES = {
-    'en': {'speech': 'en-US', 'locale': 'en-GB', 'call': 'Number {number}, please go to {room}.',
-           'now': 'Now serving', 'next': 'Next', 'wait': 'Wait', 'room': 'Room', 'no_wait': 'No wait',
-           'minutes': '≈ {minutes} min', 'calling': 'Now calling', 'latest': '{label}  →  {room}',
-           'idle': 'Please wait to be called. Your number will appear here.',
-           'none': 'Nobody is waiting right now.',
-           'priority': 'Elderly, pregnant and urgent patients may be called first.',
-           'sound': 'Tap here to turn on the sound for announcements',
-           'reconnecting': 'Reconnecting… the board will update by itself.',
-           'invalid': 'This display key is not valid. Please ask the administrator for a new board link.'},
-    'vi': {'speech': 'vi-VN', 'locale': 'vi-VN', 'call': 'Xin mời số {number} vào {room}.',
-           'now': 'Đang phục vụ', 'next': 'Tiếp theo', 'wait': 'Chờ', 'room': 'Phòng', 'no_wait': 'Không phải chờ',
-           'minutes': '≈ {minutes} phút', 'calling': 'Đang gọi', 'latest': '{label}  →  {room}',
-           'idle': 'Vui lòng chờ đến lượt. Số của bạn sẽ hiện ở đây.',
-           'none': 'Hiện không có ai đang chờ.',
-           'priority': 'Người cao tuổi, phụ nữ mang thai và ca khẩn cấp có thể được gọi trước.',
-           'sound': 'Chạm vào đây để bật âm thanh thông báo',
-           'reconnecting': 'Đang kết nối lại… bảng sẽ tự cập nhật.',
-           'invalid': 'Mã màn hình không hợp lệ. Vui lòng liên hệ quản trị viên.'},
-}
+# What the board says, translated into the board's language(s); the voice and the clock's locale per language
+TEXTS = {'call': N_('Number {number}, please go to {room}.'),
+         'now': N_('Now serving'), 'next': N_('Next'), 'wait': N_('Wait'), 'room': N_('Room'), 'no_wait': N_('No wait'),
+         'minutes': N_('≈ {minutes} min'), 'calling': N_('Now calling'),
+         'idle': N_('Please wait to be called. Your number will appear here.'),
+         'none': N_('Nobody is waiting right now.'),
+         'priority': N_('Elderly, pregnant and urgent patients may be called first.'),
+         'sound': N_('Tap here to turn on the sound for announcements'),
+         'reconnecting': N_('Reconnecting… the board will update by itself.'),
+         'invalid': N_('This display key is not valid. Please ask the administrator for a new board link.')}
+VOICES = {'en': {'speech': 'en-US', 'locale': 'en-GB'}, 'vi': {'speech': 'vi-VN', 'locale': 'vi-VN'}}
+LATEST = '{label}  →  {room}'
+ROTATE_S = 10  # a board in two languages shows each for this long
 
 CSS = '''
 body { background: #0b1a2b; overflow: hidden; }
@@ -116,6 +112,9 @@ body { background: #0b1a2b; overflow: hidden; }
                       background: #f8fafc; color: #0b1a2b; box-shadow: 0 0 0 .6vh #fde047; cursor: pointer;
                       font-family: inherit; white-space: nowrap; }
 .board-sound-prompt[hidden] { display: none; }
+/* a board in two languages shows one at a time (data-show, switched by board.js) */
+''' + ''.join(f'.board[data-show="{code}"] .board-l:not([data-l="{code}"]) {{ display: none; }}\n'
+              for code in i18n.LANGUAGES) + '''
 #popup.nicegui-error-popup { left: 0; right: 0; top: 0; bottom: auto; margin: 0; border-radius: 0;
                              padding: 2vh 3vw; background: #b91c1c; color: #fff; font-size: 4vh; z-index: 60;
                              align-items: center; }
@@ -130,6 +129,7 @@ class Screen:
     """One open board, as the hub sees it."""
     client: Client
     shows: Callable[[int], bool]                          # whether this board shows the queue
+    languages: Callable[[], tuple[str, ...]]              # the board's language(s), in the order shown
     apply: Callable[[queue.QueueView, str, QueueChanged], None]  # the queue's new state, its card's markup, the event
 
 
@@ -160,11 +160,15 @@ class Hub:
         view = await live.queue_view(event)
         if view is None:
             return
-        markup = card_markup(view, phrases())
+        markups: dict[tuple[str, ...], str] = {}  # one card per set of languages, however many boards show it
         for screen in list(self.screens):  # a board may have closed while the read ran
             if screen.client.is_deleted or not screen.shows(view.id):
                 continue
             try:
+                languages = screen.languages()
+                markup = markups.get(languages)
+                if markup is None:
+                    markup = markups[languages] = card_markup(view, tongues(languages))
                 screen.apply(view, markup, event)
             except Exception:  # noqa: BLE001 - one broken board must not stop the others
                 log.exception('board: updating a board failed')
@@ -173,29 +177,66 @@ class Hub:
 hub = Hub()
 
 
-def phrases() -> dict[str, str]:
-    return PHRASES.get(clinic_settings.current().language[:2], PHRASES['en'])
+def languages_of(choice: str | None) -> tuple[str, ...]:
+    """A board's languages: its own choice ('en', 'vi'), both ('both': the clinic's first), else the clinic's."""
+    clinic = i18n.normalize(clinic_settings.current().language) or i18n.SOURCE
+    if choice == 'both':
+        return (clinic, *(code for code in i18n.LANGUAGES if code != clinic))
+    return (i18n.normalize(choice) or clinic,)
 
 
-def place(ticket: queue.TicketView, view: queue.QueueView | None = None) -> str:
+def words_in(language: str) -> dict[str, str]:
+    """The board's texts in one language, with its voice and clock locale (``language``: that language)."""
+    with i18n.use(language) as code:
+        words = {key: _(text) for key, text in TEXTS.items()}
+    return {**words, **VOICES.get(code, VOICES['en']), 'language': code}
+
+
+def tongues(languages: tuple[str, ...]) -> list[dict[str, str]]:
+    return [words_in(code) for code in languages]
+
+
+def said(tongues_: list[dict[str, str]], text: Callable[[dict[str, str]], str]) -> str:
+    """Markup for a text in the board's language(s): escaped; in several, one span per language (one shown at a
+    time)."""
+    if len(tongues_) == 1:
+        return escape(text(tongues_[0]))
+    return ''.join(f'<span class="board-l" data-l="{words["language"]}">{escape(text(words))}</span>'
+                   for words in tongues_)
+
+
+def name_in(words: dict[str, str], name: str, translations: dict[str, str]) -> str:
+    """A name the clinic typed, in the words' language when the clinic gave it."""
+    return translations.get(words['language']) or name
+
+
+def place(ticket: queue.TicketView, view: queue.QueueView | None = None, words: dict[str, str] | None = None) -> str:
     """Where the called patient goes: the counter or room of the call ("Laboratory, counter 2"), else the queue."""
-    return ticket.room_name or ticket.room_code or (view.name if view else '')
+    language = {'language': words['language']} if words else {'language': ''}
+    if ticket.room_name:
+        return name_in(language, ticket.room_name, ticket.room_names)
+    if ticket.room_code:
+        return ticket.room_code
+    return name_in(language, view.name, view.names) if view else ''
 
 
 def announcement(ticket: queue.TicketView, words: dict[str, str], view: queue.QueueView | None = None) -> str:
     """What the board says: "Number L 3, please go to Laboratory, counter 2."."""
-    return words['call'].format(number=ticket.spoken, room=place(ticket, view))
+    return words['call'].format(number=ticket.spoken, room=place(ticket, view, words))
 
 
-def head_markup(clinic_name: str, scope_name: str, local: datetime) -> str:
+def head_markup(clinic_name: str, scope_name: str, local: datetime, language: str) -> str:
+    with i18n.use(language):
+        today = i18n.day(local.date(), 'full')
     return (f'<div><div class="board-clinic">{escape(clinic_name)}</div>'
             f'<div class="board-scope">{escape(scope_name)}</div></div>'
             f'<div><div class="board-clock">{local:%H:%M}</div>'
-            f'<div class="board-date">{local:%A %d %B}</div></div>')
+            f'<div class="board-date">{escape(today)}</div></div>')
 
 
-def foot_markup(words: dict[str, str]) -> str:
-    return f'<div>{escape(words["idle"])}</div><div>{escape(words["priority"])}</div>'
+def foot_markup(tongues_: list[dict[str, str]]) -> str:
+    return (f'<div>{said(tongues_, lambda words: words["idle"])}</div>'
+            f'<div>{said(tongues_, lambda words: words["priority"])}</div>')
 
 
 def shown_kinds() -> tuple[str, ...]:
@@ -203,18 +244,22 @@ def shown_kinds() -> tuple[str, ...]:
     return clinic_settings.current().board_kinds
 
 
-def _wait_text(view: queue.QueueView, words: dict[str, str]) -> str:
+def wait_text(view: queue.QueueView, words: dict[str, str]) -> str:
     minutes = view.wait_for_newcomer
     return words['no_wait'] if minutes <= 0 else words['minutes'].format(minutes=minutes)
 
 
-def latest_markup(text: str, calls) -> str:
-    """The latest call, with the calls still to be announced (one change per call on every board)."""
-    return (f'<span style="--chars: {max(len(text), 1)}" data-say="{escape(json.dumps(list(calls)), quote=True)}">'
-            f'{escape(text)}</span>')
+def latest_markup(texts: list[tuple[str, str]], calls) -> str:
+    """The latest call (``texts``: (language, text) for each of the board's languages), with the calls still to be
+    announced (one change per call on every board)."""
+    longest = max((len(text) for __, text in texts), default=1)
+    content = escape(texts[0][1]) if len(texts) == 1 else ''.join(
+        f'<span class="board-l" data-l="{code}">{escape(text)}</span>' for code, text in texts)
+    return (f'<span style="--chars: {max(longest, 1)}" data-say="{escape(json.dumps(list(calls)), quote=True)}">'
+            f'{content}</span>')
 
 
-def card_markup(view: queue.QueueView, words: dict[str, str]) -> str:
+def card_markup(view: queue.QueueView, tongues_: list[dict[str, str]]) -> str:
     """A queue's card: room and doctor, the number being served with its masked name, the next numbers and the
     wait. Built once per change for every board; every text is escaped (names come from patients' records)."""
     serving = view.now_serving
@@ -223,16 +268,18 @@ def card_markup(view: queue.QueueView, words: dict[str, str]) -> str:
     now = serving.label if serving else '—'
     upcoming = '  '.join(t.label for t in view.waiting[:NEXT_SHOWN]) or '—'
 
-    def part(css: str, text: str) -> str:
-        return f'<div class="{css}">{escape(text)}</div>'
+    def part(css: str, text: str, markup: str | None = None) -> str:
+        return f'<div class="{css}">{escape(text) if markup is None else markup}</div>'
 
     def column(text: str) -> str:  # its longest line's length, for the CSS to size the font so that it fits
         return f'<div class="min-w-0" style="--chars: {max(len(text), FIT_MIN_CHARS)}">'
 
-    return (column(room) + part('board-room', room) + part('board-who', view.name) + '</div>'
+    who = said(tongues_, lambda words: name_in(words, view.name, view.names))
+    wait = said(tongues_, lambda words: wait_text(view, words))
+    return (column(room) + part('board-room', room) + part('board-who', '', who) + '</div>'
             + column(now) + part('board-now' if serving else 'board-now board-none', now)
             + part('board-name', serving.masked_name if serving else '') + '</div>'
-            + column(upcoming) + part('board-next', upcoming) + part('board-wait', _wait_text(view, words)) + '</div>')
+            + column(upcoming) + part('board-next', upcoming) + part('board-wait', '', wait) + '</div>')
 
 
 async def _scope(key: str | None) -> DisplayScope | None:
@@ -270,37 +317,43 @@ class Board:
     still to announce, and which queues it shows."""
 
     def __init__(self, settings: Settings, scope: DisplayScope, department: int | None, opening: Opening,
-                 words: dict[str, str], now: datetime) -> None:
+                 now: datetime) -> None:
         self.scope = scope
         self.department = department
         self.eligible_ids = opening.eligible_ids
-        self.words = words
+        self.languages = languages_of(scope.language)
+        self.tongues = tongues(self.languages)
         self.client = context.client
         self.cards: dict[int, ui.html] = {}
         self.views: dict[int, queue.QueueView] = {}  # each card's queue as last shown
-        self.latest_text = '—'
-        self.calls: deque[tuple[int, str, str]] = deque(maxlen=5)  # (sequence, announcement, queue prefix)
+        self.latest_text: list[tuple[str, str]] = [('', '—')]
+        # (sequence, announcement, queue prefix, voice, part): one entry per language of each call (part 0, 1)
+        self.calls: deque[tuple[int, str, str, str, int]] = deque(maxlen=8)
         self.sequence = itertools.count(1)
         self.connections = 0
         self._build(settings, now)
 
     def _build(self, settings: Settings, now: datetime) -> None:
-        words, local = self.words, now.astimezone(settings.tz)
-        with ui.element('div').classes('board').mark('board'):
+        local = now.astimezone(settings.tz)
+        with ui.element('div').classes('board').props(f'data-show={self.languages[0]}').mark('board'):
             # parts that never change are plain markup: fewer elements per board to keep in memory and to scan
-            self.head = ui.html(head_markup(settings.clinic_name, self.scope.name, local), sanitize=False) \
+            self.head = ui.html(head_markup(settings.clinic_name, self.scope.name, local, self.languages[0]),
+                                sanitize=False) \
                 .classes('board-head').mark('board-head')
             with ui.element('div').classes('board-call').mark('board-call'):
-                self.call_title = ui.label(words['calling']).classes('board-call-title')
+                self.call_title = ui.html(self.said('calling'), sanitize=False).classes('board-call-title')
                 # also carries the latest calls to announce (data-say: [[sequence, text, queue prefix], ...]);
                 # board.js speaks each new one and flashes its card. In the same update as the new numbers, and
                 # never lost when two calls go out together
-                self.latest = ui.html(latest_markup('—', []), sanitize=False).classes('board-latest') \
+                self.latest = ui.html(latest_markup([('', '—')], []), sanitize=False).classes('board-latest') \
                     .mark('board-latest')
             self.header = ui.html('', sanitize=False).classes('board-columns')
             self.grid = ui.element('div').classes('board-grid').mark('board-grid')
-            self.empty = ui.label(words['none']).classes('board-empty')
-            self.foot = ui.html(foot_markup(words), sanitize=False).classes('board-foot').mark('board-foot')
+            self.empty = ui.html(self.said('none'), sanitize=False).classes('board-empty')
+            self.foot = ui.html(foot_markup(self.tongues), sanitize=False).classes('board-foot').mark('board-foot')
+
+    def said(self, key: str) -> str:
+        return said(self.tongues, lambda words: words[key])
 
     def start(self, views: list[queue.QueueView]) -> None:
         """The queues at work, and the last call made so far (not announced again)."""
@@ -318,9 +371,9 @@ class Board:
                         f'grid-template-columns: repeat({columns}, minmax(0, 1fr))')
         self.grid.classes(add='board-dense' if rows > 4 else '', remove='' if rows > 4 else 'board-dense')
         self.header.style(f'grid-template-columns: repeat({columns}, minmax(0, 1fr))')
-        words = self.words
-        captions = ''.join(f'<div class="board-caption">{escape(caption)}</div>'
-                           for caption in (words['room'], words['now'], f'{words["next"]} · {words["wait"]}'))
+        captions = ''.join(f'<div class="board-caption">{said(self.tongues, caption)}</div>'
+                           for caption in (lambda words: words['room'], lambda words: words['now'],
+                                           lambda words: f'{words["next"]} · {words["wait"]}'))
         self.header.set_content(f'<div>{captions}</div>' * (columns if count else 0))
         self.empty.set_visibility(count == 0)
         self.grid.set_visibility(count > 0)
@@ -346,7 +399,7 @@ class Board:
     def show(self, view: queue.QueueView, markup: str | None = None) -> None:
         card = self.cards.get(view.id) or self.add_card(view)
         self.views[view.id] = view
-        card.set_content(markup or card_markup(view, self.words))
+        card.set_content(markup or card_markup(view, self.tongues))
 
     def show_latest(self) -> None:
         """"Now calling": the latest call of a patient still called; nothing once they came in, left, were skipped
@@ -354,14 +407,20 @@ class Board:
         called = [(t, v) for v in self.views.values() for t in v.active
                   if t.status == TicketStatus.CALLED and t.called_at]
         ticket, view = max(called, key=lambda pair: pair[0].called_at, default=(None, None))
-        text = self.words['latest'].format(label=ticket.label, room=place(ticket, view)) if ticket else '—'
-        if text != self.latest_text:
-            self.latest_text = text
-            self.latest.set_content(latest_markup(text, self.calls))
+        texts = self.latest_texts(ticket, view) if ticket else [('', '—')]
+        if texts != self.latest_text:
+            self.latest_text = texts
+            self.latest.set_content(latest_markup(texts, self.calls))
+
+    def latest_texts(self, ticket: queue.TicketView, view: queue.QueueView) -> list[tuple[str, str]]:
+        return [(words['language'], LATEST.format(label=ticket.label, room=place(ticket, view, words)))
+                for words in self.tongues]
 
     def highlight(self, view: queue.QueueView, ticket: queue.TicketView) -> None:
-        self.calls.append((next(self.sequence), announcement(ticket, self.words, view), view.prefix))
-        self.latest_text = self.words['latest'].format(label=ticket.label, room=place(ticket, view))
+        for part, words in enumerate(self.tongues):  # in each language, one after the other
+            self.calls.append((next(self.sequence), announcement(ticket, words, view), view.prefix, words['speech'],
+                               part))
+        self.latest_text = self.latest_texts(ticket, view)
         self.latest.set_content(latest_markup(self.latest_text, self.calls))
 
     def in_scope(self, queue_id: int) -> bool:
@@ -388,12 +447,14 @@ class Board:
         if not set(event.keys) & SHOWN_SETTINGS:
             return
         settings = clinic_settings.current()
-        self.words = words = phrases()
-        self.head.set_content(head_markup(settings.clinic_name, self.scope.name, utcnow().astimezone(settings.tz)))
-        self.call_title.set_text(words['calling'])
-        self.empty.set_text(words['none'])
-        self.foot.set_content(foot_markup(words))
-        self.client.run_javascript(f'clinicBoard.configure({json.dumps(browser_options(settings, words))})')
+        self.languages = languages_of(self.scope.language)
+        self.tongues = tongues(self.languages)
+        self.head.set_content(head_markup(settings.clinic_name, self.scope.name, utcnow().astimezone(settings.tz),
+                                          self.languages[0]))
+        self.call_title.set_content(self.said('calling'))
+        self.empty.set_content(self.said('none'))
+        self.foot.set_content(foot_markup(self.tongues))
+        self.client.run_javascript(f'clinicBoard.configure({json.dumps(browser_options(settings, self.tongues))})')
         opening = await _opening(self.scope, self.department, settings.tz, utcnow())
         self.eligible_ids = opening.eligible_ids
         for queue_id in [q for q in self.cards if q not in opening.eligible_ids]:
@@ -402,7 +463,7 @@ class Board:
         for view in [*fresh.values(), *(v for v in self.views.values() if v.id not in fresh)]:
             self.show(view)  # in the new words
         self.lay_out()
-        self.latest_text = ''
+        self.latest_text = []
         self.show_latest()
 
     async def refresh_all(self) -> None:
@@ -414,7 +475,7 @@ class Board:
             self.show(view)
         self.show_latest()
 
-    def on_revoked(self, event: DisplayKeyRevoked) -> None:
+    def on_revoked(self, event: DisplayKeyRevoked | DisplayKeyChanged) -> None:
         if event.key_id == self.scope.key_id:
             self.client.run_javascript('location.reload()')  # the key no longer opens the board
 
@@ -430,38 +491,43 @@ def invalid_key(words: dict[str, str]) -> None:
         ui.label(words['invalid']).classes('text-5xl text-white text-center max-w-5xl').mark('board-invalid')
 
 
-def browser_options(settings: Settings, words: dict[str, str]) -> dict[str, str]:
-    """What board.js needs: the clinic's time zone, how to write the date and which voice speaks."""
-    return {'timeZone': settings.timezone, 'locale': words['locale'], 'lang': words['speech'],
-            'enableText': words['sound']}
+def browser_options(settings: Settings, tongues_: list[dict[str, str]]) -> dict:
+    """What board.js needs: the clinic's time zone, and per language (shown in turn when several) how to write
+    the date, which voice speaks and the sound prompt."""
+    first = tongues_[0]
+    return {'timeZone': settings.timezone, 'locale': first['locale'], 'lang': first['speech'],
+            'enableText': first['sound'], 'rotateSeconds': ROTATE_S,
+            'languages': [{'code': words['language'], 'locale': words['locale'], 'lang': words['speech'],
+                           'enableText': words['sound']} for words in tongues_]}
 
 
-def scripts(settings: Settings, words: dict[str, str]) -> None:
+def scripts(settings: Settings, tongues_: list[dict[str, str]]) -> None:
     """board.js (the clock, sound and speech, flashing a called card) and the reconnecting banner's text."""
     ui.add_body_html(f'<script>{BOARD_JS}</script>'
-                     f'<script>clinicBoard.init({json.dumps(browser_options(settings, words))});</script>')
+                     f'<script>clinicBoard.init({json.dumps(browser_options(settings, tongues_))});</script>')
     # NiceGUI's own "connection lost" popup, restyled above as a red banner across the top
     ui.add_body_html('<script>document.addEventListener("DOMContentLoaded", () => {'
                      'const p = document.querySelector("#popup > span:last-child");'
-                     f'if (p) p.textContent = {json.dumps(words["reconnecting"])};'
+                     f'if (p) p.textContent = {json.dumps(" / ".join(w["reconnecting"] for w in tongues_))};'
                      '});</script>')
 
 
-@public_page('/board', title='Waiting room')
+@public_page('/board', title=N_('Waiting room'))
 async def board_page(key: str | None = None, department: int | None = None):
     settings = clinic_settings.current()
-    words = phrases()
     ui.add_css(CSS)
     scope = await _scope(key)
     if scope is None:
-        invalid_key(words)
+        invalid_key(words_in(languages_of(None)[0]))
         return
     now = utcnow()
     opening = await _opening(scope, department, settings.tz, now)
-    board = Board(settings, scope, department, opening, words, now)
+    show_in(languages_of(scope.language)[0])  # Quasar's own texts and the page's language attribute
+    board = Board(settings, scope, department, opening, now)
     board.start(opening.views)
-    hub.join(Screen(board.client, board.in_scope, board.apply))
+    hub.join(Screen(board.client, board.in_scope, lambda: board.languages, board.apply))
     subscribe(DisplayKeyRevoked, board.on_revoked)
+    subscribe(DisplayKeyChanged, board.on_revoked)  # e.g. a new language: opened afresh with it
     subscribe(SettingsChanged, board.on_settings)
     board.client.on_connect(board.on_connect)
-    scripts(settings, words)
+    scripts(settings, board.tongues)

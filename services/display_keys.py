@@ -21,7 +21,9 @@ from . import audit
 from .access import Actor, require
 from .core.boundary import action, query
 from .core.errors import Conflict, NotFound, ValidationError
-from .core.events import DisplayKeyRevoked, publish
+from .core import i18n
+from .core.events import DisplayKeyChanged, DisplayKeyRevoked, publish
+from .core.i18n import _
 
 KEY_BYTES = 24            # 32 URL-safe characters
 SEEN_EVERY = timedelta(minutes=5)  # last_seen_at is refreshed at most this often
@@ -33,6 +35,18 @@ class DisplayScope:
     key_id: int
     name: str
     queue_ids: tuple[int, ...]  # empty: every queue
+    language: str | None = None  # 'en', 'vi', 'both' (one after the other); None: the clinic's
+
+
+BOTH = 'both'
+
+
+def _language(language: str | None) -> str | None:
+    if language in (None, ''):
+        return None
+    if language != BOTH and language not in i18n.LANGUAGES:
+        raise ValidationError(_('Please choose the board\'s language from the list.'), 'language')
+    return language
 
 
 def hash_key(key: str) -> str:
@@ -50,25 +64,25 @@ def _parse_queue_ids(text: str) -> tuple[int, ...]:
 def _clean_name(name: str) -> str:
     name = ' '.join(name.split())
     if not name:
-        raise ValidationError('Please name the display, e.g. "Waiting room TV, ground floor".', 'name')
+        raise ValidationError(_('Please name the display, e.g. "Waiting room TV, ground floor".'), 'name')
     if len(name) > 80:
-        raise ValidationError('The name can have at most 80 characters.', 'name')
+        raise ValidationError(_('The name can have at most 80 characters.'), 'name')
     return name
 
 
 @action
 async def issue(session: AsyncSession, actor: Actor, name: str, *,
-                queue_ids: list[int] | None = None) -> tuple[DisplayKey, str]:
+                queue_ids: list[int] | None = None, language: str | None = None) -> tuple[DisplayKey, str]:
     """A new key. Returns the row and the plain key: show it once, it cannot be read back later."""
     require(actor, Role.ADMIN)
     name = _clean_name(name)
     if queue_ids:
         known = set((await session.exec(select(Queue.id).where(Queue.id.in_(queue_ids)))).all())
         if known != set(queue_ids):
-            raise ValidationError('One of the chosen queues does not exist.', 'queues')
+            raise ValidationError(_('One of the chosen queues does not exist.'), 'queues')
     key = secrets.token_urlsafe(KEY_BYTES)
     row = DisplayKey(name=name, key_hash=hash_key(key), queue_ids=_queue_ids_text(queue_ids),
-                     created_by_id=actor.user_id)
+                     created_by_id=actor.user_id, language=_language(language))
     session.add(row)
     await session.flush()
     audit.record(session, actor, 'display_key_issued', entity='display_key', entity_id=row.id, detail=name)
@@ -85,7 +99,7 @@ async def list_keys(session: AsyncSession, actor: Actor) -> list[DisplayKey]:
 async def _key(session: AsyncSession, key_id: int) -> DisplayKey:
     row = await session.get(DisplayKey, key_id)
     if row is None:
-        raise NotFound('This display key does not exist.')
+        raise NotFound(_('This display key does not exist.'))
     return row
 
 
@@ -100,12 +114,28 @@ async def rename(session: AsyncSession, actor: Actor, key_id: int, name: str) ->
 
 
 @action
+async def set_language(session: AsyncSession, actor: Actor, key_id: int, language: str | None) -> DisplayKey:
+    """The board's language: 'en', 'vi', 'both' (shown and announced one after the other) or None (the clinic's).
+    Boards open with the key switch at once."""
+    require(actor, Role.ADMIN)
+    row = await _key(session, key_id)
+    if row.revoked_at is not None:
+        raise Conflict(_('This display key is revoked.'))
+    row.language = _language(language)
+    session.add(row)
+    audit.record(session, actor, 'display_key_language', entity='display_key', entity_id=row.id,
+                 detail=row.language or 'clinic')
+    publish(session, DisplayKeyChanged(key_id=row.id))
+    return row
+
+
+@action
 async def revoke(session: AsyncSession, actor: Actor, key_id: int, *, now: datetime | None = None) -> DisplayKey:
     """The key stops working at once (a board open with it is closed by the page)."""
     require(actor, Role.ADMIN)
     row = await _key(session, key_id)
     if row.revoked_at is not None:
-        raise Conflict('This display key is already revoked.')
+        raise Conflict(_('This display key is already revoked.'))
     row.revoked_at = now or utcnow()
     session.add(row)
     audit.record(session, actor, 'display_key_revoked', entity='display_key', entity_id=row.id, detail=row.name)
@@ -126,7 +156,8 @@ async def verify(session: AsyncSession, key: str | None, *, now: datetime | None
     if now is not None and (row.last_seen_at is None or now - row.last_seen_at > SEEN_EVERY):
         row.last_seen_at = now
         session.add(row)
-    return DisplayScope(key_id=row.id, name=row.name, queue_ids=_parse_queue_ids(row.queue_ids))
+    return DisplayScope(key_id=row.id, name=row.name, queue_ids=_parse_queue_ids(row.queue_ids),
+                        language=row.language)
 
 
 @query

@@ -219,6 +219,7 @@ class TicketView:
     call_count: int
     wait_minutes: int | None = None  # waiting tickets only
     back_with_results: bool = False  # back from the lab: every ordered result is in
+    room_names: dict[str, str] = field(default_factory=dict)  # the room's name in other languages
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,8 @@ class QueueView:
     waiting: list[TicketView] = field(default_factory=list)   # in calling order
     skipped: list[TicketView] = field(default_factory=list)
     finished: list[TicketView] = field(default_factory=list)  # done, no-show, transferred: the latest, latest first
+    names: dict[str, str] = field(default_factory=dict)  # the queue's name in other languages
+    room_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def wait_for_newcomer(self) -> int:
@@ -277,7 +280,8 @@ def _ticket_view(t, queue: Queue, room: Room | None, wait: int | None = None) ->
                       room_name=room.name if room else '', room_code=room.code if room else '',
                       is_walk_in=t.is_walk_in, appointment_at=t.appointment_at, arrived_at=t.created_at,
                       called_at=t.called_at, started_at=t.started_at, call_count=t.call_count, wait_minutes=wait,
-                      back_with_results=t.back_with_results)
+                      back_with_results=t.back_with_results,
+                      room_names=room.name_translations if room else {})
 
 
 async def load_views(session: AsyncSession, queues: list[Queue], *, day: date, now: datetime) -> list[QueueView]:
@@ -312,7 +316,8 @@ async def load_views(session: AsyncSession, queues: list[Queue], *, day: date, n
             room_name=room.name if room else '', room_code=room.code if room else '', typical_minutes=typical,
             active=[view(t) for t in active],
             waiting=[view(t, w) for t, w in zip(waiting, estimated_waits(active, waiting, typical, now))],
-            skipped=[view(t) for t in skipped], finished=[view(t) for t in finished]))
+            skipped=[view(t) for t in skipped], finished=[view(t) for t in finished],
+            names=q.name_translations, room_names=room.name_translations if room else {}))
     return views
 
 

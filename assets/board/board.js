@@ -24,16 +24,41 @@
     showPrompt();
     startClock();
     listen();
+    rotate();
   };
+
+  // A board in two languages shows each in turn (the markup carries both; CSS shows the one in data-show), and
+  // writes the date and the sound prompt in it.
+  let shown = 0;
+  let rotation = null;
+  function rotate() {
+    if (rotation) clearInterval(rotation);
+    const languages = options.languages || [];
+    if (languages.length < 2) return;
+    rotation = setInterval(() => {
+      shown = (shown + 1) % languages.length;
+      const language = languages[shown];
+      const element = document.querySelector(".board");
+      if (element) element.setAttribute("data-show", language.code);
+      options.locale = language.locale;
+      if (prompt) prompt.textContent = language.enableText;
+      formatClock();
+    }, (options.rotateSeconds || 10) * 1000);
+  }
 
   // Settings changed while the board is open (the announcement language): new calls use the new ones.
   board.configure = function (opts) {
     options = Object.assign({}, options, opts);
+    shown = 0;
+    const element = document.querySelector(".board");
+    if (element && options.languages && options.languages.length) element.setAttribute("data-show", options.languages[0].code);
     if (prompt) prompt.textContent = options.enableText;
     formatClock();
+    rotate();
   };
 
-  // The "Now calling" line carries data-say="[[sequence, text, queue], ...]" (the last few calls); every entry
+  // The "Now calling" line carries data-say="[[sequence, text, queue, voice, part], ...]" (the last few calls, one entry per
+  // language of the board: they are said one after the other); every entry
   // with a sequence not seen yet is announced, and its queue's card flashes. A page starts with an empty list
   // (sequences start at 1 for each page).
   function listen() {
@@ -44,11 +69,11 @@
     const check = () => {
       const element = document.querySelector("[data-say]");
       if (!element) return;
-      for (const [sequence, text, queue] of entries(element)) {
+      for (const [sequence, text, queue, voice, part] of entries(element)) {
         if (sequence > last) {
           last = sequence;
-          flash(queue);
-          board.announce(text);
+          if (!part) flash(queue);
+          board.announce(text, voice, Boolean(part));
         }
       }
     };
@@ -113,8 +138,9 @@
     }
   }
 
-  board.announce = function (text) {
-    pending.push(text);
+  // followUp: the same call in the board's next language (no second chime)
+  board.announce = function (text, voice, followUp) {
+    pending.push({ text, voice, followUp });
     while (pending.length > 12) pending.shift(); // after a long outage, do not read out a whole morning
     next();
   };
@@ -122,12 +148,13 @@
   async function next() {
     if (busy || !pending.length) return;
     busy = true;
-    const entry = { text: pending.shift(), start: Date.now(), end: null };
+    const call = pending.shift();
+    const entry = { text: call.text, voice: call.voice || options.lang, start: Date.now(), end: null };
     board.log.push(entry);
     if (board.log.length > 20) board.log.shift();
     try {
-      await chime();
-      await speak(entry.text);
+      if (!call.followUp) await chime();
+      await speak(entry.text, entry.voice);
     } catch (error) {
       console.warn("announcement failed", error);
     }
@@ -166,13 +193,13 @@
       voices.find((v) => v.lang.toLowerCase().startsWith(prefix)) || null;
   }
 
-  function speak(text) {
+  function speak(text, lang) {
     return new Promise((resolve) => {
       if (!window.speechSynthesis) return resolve();
       const utterance = new SpeechSynthesisUtterance(text);
-      utterance.lang = options.lang;
+      utterance.lang = lang || options.lang;
       utterance.rate = 0.9;
-      const voice = voiceFor(options.lang);
+      const voice = voiceFor(utterance.lang);
       if (voice) utterance.voice = voice;
       const timer = setTimeout(done, 15000); // some devices never report the end
       utterance.onend = done;

@@ -33,6 +33,9 @@ def upgrade() -> None:
     with op.batch_alter_table('patients', schema=None) as batch_op:
         batch_op.add_column(sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True))
 
+    with op.batch_alter_table('queues', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('name_translations', sa.JSON(), nullable=False, server_default=sa.text("'{}'")))
+
     with op.batch_alter_table('services', schema=None) as batch_op:
         batch_op.add_column(sa.Column('name_translations', sa.JSON(), nullable=False, server_default=sa.text("'{}'")))
 
@@ -54,6 +57,9 @@ def downgrade() -> None:
         batch_op.drop_column('name_translations')
 
     with op.batch_alter_table('services', schema=None) as batch_op:
+        batch_op.drop_column('name_translations')
+
+    with op.batch_alter_table('queues', schema=None) as batch_op:
         batch_op.drop_column('name_translations')
 
     with op.batch_alter_table('patients', schema=None) as batch_op:

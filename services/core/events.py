@@ -150,6 +150,13 @@ class DisplayKeyRevoked(DomainEvent):
     key_id: int
 
 
+@dataclass(frozen=True, eq=False)
+class DisplayKeyChanged(DomainEvent):
+    """A board's settings changed (its language): boards open with the key show them."""
+    topic: ClassVar[str] = 'display_keys'
+    key_id: int
+
+
 E = TypeVar('E', bound=DomainEvent)
 Handler = Callable[[Any], Any]
 

@@ -64,7 +64,7 @@ def listen_for_announcements(user: User) -> list[str]:
         _, kind, data = message
         if kind == 'update' and say.id in data:
             found = re.search(r'data-say="([^"]*)"', data[say.id]['props']['innerHTML'])
-            for sequence, text, _ in json.loads(unescape(found.group(1))):
+            for sequence, text, *_rest in json.loads(unescape(found.group(1))):
                 if sequence > last:
                     last = sequence
                     spoken.append(text)
@@ -192,7 +192,7 @@ async def test_a_board_key_for_one_queue_shows_only_that_queue(db, user: User):
 
 
 def test_a_card_escapes_what_comes_from_records_and_shows_who_is_served():
-    from pages.board import PHRASES, card_markup
+    from pages.board import card_markup, tongues
     now = utcnow()
     serving = queue.TicketView(id=1, queue_id=1, visit_id=1, label='A-007', spoken='A 7', status=TicketStatus.CALLED,
                                priority=0, priority_reason='', patient_name='x', patient_code='P1',
@@ -203,12 +203,12 @@ def test_a_card_escapes_what_comes_from_records_and_shows_who_is_served():
                                    'wait_minutes': 12})]
     view = queue.QueueView(id=1, name='Dr. <b>Bold</b>', prefix='A', kind=QueueKind.DOCTOR, doctor_id=1,
                            room_name='Room 1', room_code='R1', typical_minutes=12, active=[serving], waiting=waiting)
-    markup = card_markup(view, PHRASES['en'])
+    markup = card_markup(view, tongues(('en',)))
     assert '<img' not in markup and '<b>' not in markup
     assert '&lt;img src=x onerror=alert(1)&gt;' in markup and 'Dr. &lt;b&gt;Bold&lt;/b&gt;' in markup
     assert shown('now', 'A-007') in markup and shown('next', 'A-008') in markup and shown('wait', '≈ 24 min') in markup
     idle = card_markup(queue.QueueView(id=1, name='Dr. A', prefix='A', kind=QueueKind.DOCTOR, doctor_id=1,
-                                       room_name='', room_code='', typical_minutes=12), PHRASES['en'])
+                                       room_name='', room_code='', typical_minutes=12), tongues(('en',)))
     assert shown('now board-none', '—') in idle and shown('next', '—') in idle and shown('room', 'A') in idle
 
 
@@ -314,3 +314,54 @@ def test_ticket_numbers_stay_on_one_line_and_names_wrap_instead_of_being_cut():
         assert re.search(r'white-space:\s*(nowrap|pre)\b', rules[numbers]), numbers
         assert 'cqi' in rules[numbers]  # sized to the column, so they fit on their one line
     assert 'ellipsis' not in rules['.board-who'] and 'white-space: normal' in rules['.board-who']
+
+
+async def test_a_board_speaks_its_own_language_or_both_in_turn_whatever_the_clinic_speaks(db, user: User):
+    """The clinic speaks Vietnamese; one TV is set to English, another to both (Vietnamese first): each shows and
+    announces a call in its own language(s), with the voice of that language."""
+    from services import clinic_settings
+    clinic = await make_clinic(db, patients=2)
+    await arrivals(db, clinic, 2)
+    settings = clinic_settings.current()
+    async with db.write() as session:
+        await clinic_settings.save_region(session, clinic.admin, timezone=settings.timezone,
+                                          currency=settings.currency, language='vi')
+    try:
+        boards = {}
+        for language in ('en', 'both'):
+            _, key = await board_key(db, clinic, language=language)
+            boards[language] = another_person()
+            await boards[language].open(f'/board?key={key}')
+            await boards[language].should_see(marker='board-queue-A', retries=RETRIES)
+        await boards['en'].should_see('Now calling')
+        await boards['en'].should_not_see('Đang gọi')
+        both = ' '.join(getattr(e, 'content', '') for e in boards['both'].client.elements.values())
+        assert 'data-l="vi">Đang gọi<' in both and 'data-l="en">Now calling<' in both
+        async with db.write() as session:
+            await queue.call_next(session, clinic.doctor_actor, (await queue.queue_for_doctor(
+                session, clinic.doctor_ids[0])).id, tz=settings.tz, now=utcnow())
+
+        def said(board: User) -> list:
+            content = board.find(marker='board-latest').elements.pop().content
+            found = re.search(r'data-say="([^"]*)"', content)
+            return [(text, voice) for _seq, text, _queue, voice, *_rest in json.loads(unescape(found.group(1)))]
+
+        await boards['en'].should_see(marker='board-queue-A', content=shown('now', 'A-001'), retries=RETRIES)
+        assert said(boards['en']) == [('Number A 1, please go to Room 1.', 'en-US')]
+        await boards['both'].should_see(marker='board-queue-A', content=shown('now', 'A-001'), retries=RETRIES)
+        assert said(boards['both']) == [('Xin mời số A 1 vào Room 1.', 'vi-VN'),
+                                        ('Number A 1, please go to Room 1.', 'en-US')]
+    finally:
+        clinic_settings.put_in_force(None)
+
+
+async def test_a_room_named_in_both_languages_is_announced_in_each(db):
+    from pages.board import announcement, words_in
+    now = utcnow()
+    ticket = queue.TicketView(id=1, queue_id=1, visit_id=1, label='L-003', spoken='L 3', status=TicketStatus.CALLED,
+                              priority=0, priority_reason='', patient_name='x', patient_code='P1', masked_name='x',
+                              room_name='Laboratory, counter 2', room_code='R204', is_walk_in=True,
+                              appointment_at=None, arrived_at=now, called_at=now, started_at=None, call_count=1,
+                              room_names={'vi': 'Phòng xét nghiệm, quầy 2'})
+    assert announcement(ticket, words_in('vi')) == 'Xin mời số L 3 vào Phòng xét nghiệm, quầy 2.'
+    assert announcement(ticket, words_in('en')) == 'Number L 3, please go to Laboratory, counter 2.'

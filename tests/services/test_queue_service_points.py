@@ -36,7 +36,7 @@ LAB_COUNTERS = [('LAB1', 'Laboratory, counter 1'), ('LAB2', 'Laboratory, counter
 
 
 async def test_the_lab_calls_to_counter_2_and_the_board_and_its_announcement_name_that_counter(db):
-    from pages.board import PHRASES, announcement
+    from pages.board import announcement, words_in
     clinic = await make_clinic(db, patients=2)
     technician = await add_user(db, 'lab', Role.TECHNICIAN)
     lab_id, (_, counter_2) = await station(db, QueueKind.LAB, 'L', LAB_COUNTERS)
@@ -48,7 +48,7 @@ async def test_the_lab_calls_to_counter_2_and_the_board_and_its_announcement_nam
         board = (await queue.board_views(session, [lab_id], tz=TZ, now=local(DAY, 9, 1)))[0]
         audited = (await session.exec(select(AuditLog).where(AuditLog.action == 'queue_status'))).all()
     assert board.now_serving.label == 'L-001' and board.now_serving.room_code == 'LAB2'
-    assert announcement(board.now_serving, PHRASES['en']) == 'Number L 1, please go to Laboratory, counter 2.'
+    assert announcement(board.now_serving, words_in('en')) == 'Number L 1, please go to Laboratory, counter 2.'
     assert '"room": "LAB2"' in audited[-1].detail and audited[-1].user_id == technician.user_id
     # the same technician starts and finishes the test: the number leaves the board
     await step(db, queue.start, technician, called.id, local(DAY, 9, 2))
