@@ -28,6 +28,7 @@ from services.core.settings import describe_errors, get_settings  # noqa: E402
 
 if '--demo' in sys.argv[1:]:
     os.environ['CLINIC_DEMO'] = '1'
+    os.environ.setdefault('CLINIC_LANGUAGE', 'vi')  # the demo clinic is Vietnamese (CLINIC_LANGUAGE=en: English)
     get_settings.cache_clear()
 try:
     settings = get_settings()

@@ -6,6 +6,8 @@ and the online holds inside that transaction.
 """
 from __future__ import annotations
 
+import re
+
 import secrets
 import uuid
 from collections import defaultdict
@@ -78,18 +80,30 @@ async def bookable_services(session: AsyncSession) -> list[Service]:
 
 @query
 async def specialties_for_complaint(session: AsyncSession, complaint: str) -> list[Specialty]:
-    """Map what the patient says ("sore throat and fever") to specialties, best match first."""
-    words = {word for word in search_key(complaint).replace(',', ' ').split(' ') if len(word) > 2}
-    if not words:
+    """Map what the patient says ("sore throat and fever", "đau ngực", "dau nguc") to specialties, best match first.
+
+    The keywords may be in any language, with or without accents. A keyword found whole in the complaint counts
+    most (by its length in words: "đau ngực" beats the "đau" of "đau đầu"); a keyword some of whose words occur
+    counts a little (by the share of its words found)."""
+    said = ' '.join(re.split(r'[^\w]+', search_key(complaint))).strip()
+    words = {word for word in said.split(' ') if len(word) > 2}
+    if not said:
         return []
     scored = []
     for specialty in (await session.exec(select(Specialty).order_by(Specialty.name))).all():
-        phrases = [search_key(p) for p in specialty.keywords.split(',') if p.strip()] + [search_key(specialty.name)]
-        score = sum(1 for phrase in phrases if any(word in phrase.split(' ') for word in words))
+        names = [specialty.name, *specialty.name_translations.values()]
+        phrases = {search_key(p) for p in [*specialty.keywords.split(','), *names] if p.strip()}
+        score = 0.0
+        for phrase in phrases:
+            phrase_words = phrase.split(' ')
+            if f' {phrase} ' in f' {said} ':
+                score += 3 * len(phrase_words)
+            else:
+                score += len(words & set(phrase_words)) / len(phrase_words)
         if score:
             scored.append((score, specialty))
     scored.sort(key=lambda pair: -pair[0])
-    return [specialty for _, specialty in scored]
+    return [specialty for __, specialty in scored]
 
 
 @query

@@ -138,6 +138,51 @@ ROOMS = [
 # (name, prefix, kind, room code): the window queues, called to a counter by the pharmacist and the cashier
 WINDOW_QUEUES = [('Pharmacy', 'R', QueueKind.PHARMACY, 'G01'), ('Cashier', 'K', QueueKind.CASHIER, 'G03')]
 
+# The demo clinic is Vietnamese: the names it typed in Vietnamese beside the English ones (its screens, papers and
+# boards show the reader's language), and the complaints that lead to each specialty in Vietnamese too
+VIETNAMESE = {
+    'General medicine': 'Nội tổng quát', 'Pediatrics': 'Nhi khoa', 'Dermatology': 'Da liễu',
+    'Cardiology': 'Tim mạch', 'Ear-Nose-Throat': 'Tai Mũi Họng',
+    'Consultation room 1': 'Phòng khám 1', 'Consultation room 2': 'Phòng khám 2', 'Consultation room 3': 'Phòng khám 3',
+    'Consultation room 4': 'Phòng khám 4', 'Consultation room 5': 'Phòng khám 5', 'Laboratory': 'Phòng xét nghiệm',
+    'Imaging (X-ray and ultrasound)': 'Chẩn đoán hình ảnh (X-quang, siêu âm)', 'Procedure room': 'Phòng thủ thuật',
+    'Laboratory, counter 2': 'Phòng xét nghiệm, quầy 2', 'Pharmacy, counter 1': 'Nhà thuốc, quầy 1',
+    'Pharmacy, counter 2': 'Nhà thuốc, quầy 2', 'Cashier, counter 1': 'Thu ngân, quầy 1',
+    'Cashier, counter 2': 'Thu ngân, quầy 2',
+    'Imaging': 'Chẩn đoán hình ảnh', 'Procedures': 'Thủ thuật', 'Pharmacy': 'Nhà thuốc', 'Cashier': 'Thu ngân',
+    'General medicine consultation': 'Khám nội tổng quát', 'Pediatric consultation': 'Khám nhi',
+    'Dermatology consultation': 'Khám da liễu', 'Cardiology consultation': 'Khám tim mạch',
+    'Ear-nose-throat consultation': 'Khám tai mũi họng', 'Complete blood count (CBC)': 'Tổng phân tích tế bào máu',
+    'Fasting blood glucose': 'Đường huyết lúc đói', 'HbA1c': 'HbA1c', 'Lipid panel': 'Mỡ máu (bilan lipid)',
+    'Liver function (ALT, AST, GGT)': 'Chức năng gan (ALT, AST, GGT)',
+    'Kidney function (urea, creatinine)': 'Chức năng thận (ure, creatinin)',
+    'Urinalysis': 'Tổng phân tích nước tiểu', 'C-reactive protein (CRP)': 'Protein phản ứng C (CRP)',
+    'Dengue NS1 antigen rapid test': 'Test nhanh kháng nguyên NS1 sốt xuất huyết',
+    'Influenza A/B rapid test': 'Test nhanh cúm A/B', 'Strep A rapid test': 'Test nhanh liên cầu nhóm A',
+    'Chest X-ray': 'X-quang ngực', 'Abdominal ultrasound': 'Siêu âm ổ bụng', 'Thyroid ultrasound': 'Siêu âm tuyến giáp',
+    'Echocardiography': 'Siêu âm tim', 'Sinus X-ray': 'X-quang xoang', '12-lead ECG': 'Điện tim 12 chuyển đạo',
+    '24-hour Holter ECG': 'Holter điện tim 24 giờ', 'Nebulizer treatment': 'Khí dung',
+    'Wound dressing': 'Thay băng vết thương', 'IV fluid infusion': 'Truyền dịch',
+    'Ear wax removal': 'Lấy ráy tai', 'Nasal endoscopy': 'Nội soi mũi', 'Cryotherapy of warts': 'Áp lạnh mụn cóc',
+    'Skin biopsy': 'Sinh thiết da', 'Basic metabolic panel (electrolytes, glucose)': 'Sinh hóa cơ bản (điện giải, đường huyết)',
+}
+VIETNAMESE_COMPLAINTS = {
+    'General medicine': 'sốt, ho, đau đầu, mệt mỏi, tăng huyết áp, cao huyết áp, tiểu đường, đái tháo đường, đau bụng, '
+                        'ợ nóng, tiêu chảy, đau lưng, tiểu buốt, nhiễm trùng tiểu, chóng mặt, mỡ máu cao',
+    'Pediatrics': 'trẻ sốt, ho, sổ mũi, tiêu chảy, nôn, phát ban, khò khè, lở miệng, đau tai, biếng ăn',
+    'Dermatology': 'phát ban, ngứa, mụn trứng cá, chàm, mề đay, nấm da, rụng tóc, tổn thương da, mụn cóc, nốt ruồi',
+    'Cardiology': 'đau ngực, hồi hộp, đánh trống ngực, tăng huyết áp, khó thở, phù chân, loạn nhịp tim, mỡ máu cao, '
+                  'ngất',
+    'Ear-Nose-Throat': 'đau họng, viêm họng, đau tai, nghe kém, nghẹt mũi, viêm xoang, hắt hơi, chảy máu cam, khàn tiếng, '
+                       'viêm amidan, ngáy',
+}
+
+
+def in_vietnamese(name: str) -> dict[str, str]:
+    """A demo name's translations (stored beside the name)."""
+    return {'vi': VIETNAMESE[name]} if name in VIETNAMESE else {}
+
+
 # (code, name, kind, specialty or None, minutes, price in VND)
 SERVICES = [
     ('KB-GEN', 'General medicine consultation', ServiceKind.CONSULTATION, GENERAL, 15, 150_000),
@@ -635,7 +680,9 @@ class _DemoBuilder:
 
     def build_specialties(self) -> None:
         for name, description, keywords in SPECIALTIES:
-            self.add('specialties', name=name, description=description, keywords=keywords)
+            keywords = f'{keywords}, {VIETNAMESE_COMPLAINTS[name]}' if name in VIETNAMESE_COMPLAINTS else keywords
+            self.add('specialties', name=name, description=description, keywords=keywords,
+                     name_translations=in_vietnamese(name))
 
     def build_doctors(self) -> None:
         phones: list[str] = []
@@ -657,12 +704,12 @@ class _DemoBuilder:
     def build_rooms(self) -> None:
         for code, name, kind, floor in ROOMS:
             self.room_ids.append(self.add('clinic_rooms', code=code, name=name, kind=kind, floor=floor,
-                                          is_active=True))
+                                          is_active=True, name_translations=in_vietnamese(name)))
 
     def build_services(self) -> None:
         for code, name, kind, specialty, minutes, price in SERVICES:
             self.service_ids[code] = self.add(
-                'services', code=code, name=name, kind=kind,
+                'services', code=code, name=name, kind=kind, name_translations=in_vietnamese(name),
                 specialty_id=None if specialty is None else specialty + 1, duration_minutes=minutes, price=price,
                 description='', is_active=True)
         for index, (_, specialties) in enumerate(DOCTORS):
@@ -720,15 +767,17 @@ class _DemoBuilder:
         for index, (full_name, _) in enumerate(DOCTORS):
             self.queue_ids.append(self.add('queues', name=f'Dr. {full_name}', prefix='ABCDEFGHIJ'[index],
                                            kind=QueueKind.DOCTOR, doctor_id=self.doctor_ids[index],
-                                           room_id=self.room_ids[index % 5], is_active=True))
+                                           room_id=self.room_ids[index % 5], is_active=True,
+                                           name_translations={'vi': f'BS. {full_name}'}))
         for name, prefix, kind, room in [('Laboratory', 'L', QueueKind.LAB, 5), ('Imaging', 'X', QueueKind.IMAGING, 6),
                                          ('Procedures', 'P', QueueKind.PROCEDURE, 7)]:
             self.add('queues', name=name, prefix=prefix, kind=kind, doctor_id=None, room_id=self.room_ids[room],
-                     is_active=True)
+                     is_active=True, name_translations=in_vietnamese(name))
         codes = [code for code, *_ in ROOMS]
         for name, prefix, kind, room_code in WINDOW_QUEUES:
             self.add('queues', name=name, prefix=prefix, kind=kind, doctor_id=None,
-                     room_id=self.room_ids[codes.index(room_code)], is_active=True)
+                     room_id=self.room_ids[codes.index(room_code)], is_active=True,
+                     name_translations=in_vietnamese(name))
 
     # -- pharmacy stock ------------------------------------------------------------------------------------
 

@@ -358,3 +358,21 @@ async def test_demo_lab_tests_have_panels_and_their_results_are_flagged(db):
     assert lab_results.judge('6.9', potassium.limits) == ResultFlag.CRITICAL_HIGH
     assert (first[0].name, first[0].value, first[0].flag) == ('WBC', '11.8', ResultFlag.HIGH) and len(first) == 18
     assert {ResultFlag.NORMAL, ResultFlag.HIGH, ResultFlag.LOW} <= flags
+
+
+@pytest.mark.parametrize('complaint, specialty', [
+    ('đau ngực', 'Cardiology'), ('dau nguc', 'Cardiology'), ('chest pain', 'Cardiology'),
+    ('Đau ngực khi leo cầu thang', 'Cardiology'), ('nhiễm trùng tiểu', 'General medicine'),
+    ('nhiem trung tieu', 'General medicine'), ('bé bị sổ mũi', 'Pediatrics'), ('ngứa và nổi mề đay', 'Dermatology'),
+    ('viêm họng', 'Ear-Nose-Throat'), ('sore throat', 'Ear-Nose-Throat')])
+async def test_complaints_in_vietnamese_or_english_with_or_without_accents_lead_to_the_specialty(db, complaint,
+                                                                                                specialty):
+    from services import booking
+    from services.core import i18n
+    await load(db)
+    async with db.read() as session:
+        found = await booking.specialties_for_complaint(session, complaint)
+    assert found and found[0].name == specialty
+    with i18n.use('vi'):
+        names = {s.name: i18n.pick(s.name, s.name_translations) for s in found}
+    assert names['Cardiology' if specialty == 'Cardiology' else specialty] != specialty  # named in Vietnamese too
