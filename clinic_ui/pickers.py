@@ -26,7 +26,8 @@ def date_field(label: str, value: str = '') -> ui.input:
     text ``dd/mm/yyyy``, as typed: read it with ``services.patients.parse_date``."""
     field = ui.input(label, value=value).props('mask="##/##/####"')
     with field.add_slot('append'):
-        with ui.button(icon='edit_calendar', color=None).props(f'flat round dense aria-label="{_("Calendar")}"'):
+        calendar_label = _('Calendar')
+        with ui.button(icon='edit_calendar', color=None).props(f'flat round dense aria-label="{calendar_label}"'):
             with ui.menu() as menu:
                 picker = ui.date(mask=DATE_MASK).bind_value(field)
     picker.on_value_change(menu.close)
@@ -113,10 +114,12 @@ class SlotGrid:
                     ui.label(title).classes('font-semibold')
                 self.week = ui.label().classes('font-semibold')
             with ui.row().classes('gap-0'):
+                earlier_label = _('Earlier days')
                 self.earlier = ui.button(icon='chevron_left', on_click=lambda: self.move(-days_shown)) \
-                    .props(f'flat round aria-label="{_("Earlier days")}"').mark('earlier-days')
+                    .props(f'flat round aria-label="{earlier_label}"').mark('earlier-days')
+                later_label = _('Later days')
                 ui.button(icon='chevron_right', on_click=lambda: self.move(days_shown)) \
-                    .props(f'flat round aria-label="{_("Later days")}"').mark('later-days')
+                    .props(f'flat round aria-label="{later_label}"').mark('later-days')
         self.container = ui.column().classes('w-full gap-3').mark('slot-grid')
 
     async def reload(self) -> None:

@@ -84,8 +84,9 @@ class AppointmentList:
         self.page = 1
         self.error = error_text()
         self.title = section_title(_('Appointments'))
+        no_data = _('No appointments.')
         self.table = ui.table(columns=appointment_rows.columns(), rows=[], row_key='id') \
-            .props(f'flat bordered wrap-cells hide-pagination no-data-label="{_("No appointments.")}"') \
+            .props(f'flat bordered wrap-cells hide-pagination no-data-label="{no_data}"') \
             .classes('w-full').mark('appointment-list')
         self.table.pagination = {'rowsPerPage': 0}
         self.pager = ui.pagination(1, 1, direction_links=True).props('max-pages=7 boundary-numbers')

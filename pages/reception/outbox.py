@@ -76,9 +76,10 @@ class Outbox:
             self.status = ui.select({'': _('All'), **{value: _(label) for value, label in STATUS_LABELS.items()}},
                                     value='', label=_('Status')) \
                 .props('outlined dense').classes('w-40').mark('outbox-status')
+        no_data = _('No emails.')
         self.table = ui.table(columns=[{**c, 'label': _(c['label']) if c['label'] else ''} for c in COLUMNS], rows=[],
                               row_key='id', pagination=PAGE_SIZE) \
-            .props(f'flat bordered wrap-cells hide-pagination no-data-label="{_("No emails.")}"').classes('w-full') \
+            .props(f'flat bordered wrap-cells hide-pagination no-data-label="{no_data}"').classes('w-full') \
             .mark('outbox-table')
         self.table.add_slot('body-cell-actions', ACTIONS_SLOT.replace('{send_again}', escape(_('Send again'))))
         self.table.add_slot('body-cell-status', STATUS_SLOT)

@@ -254,10 +254,12 @@ class UpcomingAppointments:
 
     def _buttons(self, appointment_id: int) -> None:
         with ui.row().classes('gap-0 no-wrap'):
+            reschedule_label = _('Reschedule')
             ui.button(icon='edit_calendar', on_click=lambda: self.reschedule(appointment_id)) \
-                .props(f'flat round dense aria-label="{_("Reschedule")}"').tooltip(_('Reschedule'))
+                .props(f'flat round dense aria-label="{reschedule_label}"').tooltip(reschedule_label)
+            cancel_label = _('Cancel')
             ui.button(icon='event_busy', on_click=lambda: self.cancel(appointment_id)) \
-                .props(f'flat round dense color=negative aria-label="{_("Cancel")}"').tooltip(_('Cancel'))
+                .props(f'flat round dense color=negative aria-label="{cancel_label}"').tooltip(cancel_label)
 
     async def reschedule(self, appointment_id: int) -> None:
         await dialogs.open_reschedule(self.actor, appointment_id)

@@ -118,8 +118,9 @@ class QueueCard:
                 ui.label(f'{view.prefix} · {view.name}').classes('text-lg font-semibold')
                 ui.label(view.room_code).classes('text-slate-500')
             self.line = ui.label(headline(view)).classes('text-slate-700').mark(f'queue-line-{view.prefix}')
+            no_data = _('Nobody in this queue.')
             self.table = ui.table(columns=columns(), rows=rows_of(view), row_key='id') \
-                .props(f'flat dense wrap-cells hide-pagination no-data-label="{_("Nobody in this queue.")}"') \
+                .props(f'flat dense wrap-cells hide-pagination no-data-label="{no_data}"') \
                 .classes('w-full').mark(f'queue-table-{view.prefix}')
             self.table.pagination = {'rowsPerPage': 0}
             self.table.add_slot('body-cell-actions', actions_slot())
