@@ -11,24 +11,40 @@ from nicegui import ui
 from services import patients
 from services.access import Actor
 from services.booking import Slot
+from services.core import i18n
 from services.core.clock import local_today
+from services.core.i18n import _
 
 from .widgets import staff_read
 
 SEARCH_DEBOUNCE_S = 0.3
+DATE_MASK = 'DD/MM/YYYY'  # how people write a date here; the value the code reads is this text ("23/11/1980")
+
+
+def date_field(label: str, value: str = '') -> ui.input:
+    """A date typed as dd/mm/yyyy, or chosen on a calendar (month names in the tab's language). Its value is the
+    text ``dd/mm/yyyy``, as typed: read it with ``services.patients.parse_date``."""
+    field = ui.input(label, value=value).props('mask="##/##/####"')
+    with field.add_slot('append'):
+        calendar_label = _('Calendar')
+        with ui.button(icon='edit_calendar', color=None).props(f'flat round dense aria-label="{calendar_label}"'):
+            with ui.menu() as menu:
+                picker = ui.date(mask=DATE_MASK).bind_value(field)
+    picker.on_value_change(menu.close)
+    return field
 
 
 def _age(born: date | None, today: date) -> str:
     if born is None:
         return ''
     years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-    return f'{born.strftime("%d/%m/%Y")} ({years} y)'
+    return _('{born} ({years} y)').format(born=born.strftime('%d/%m/%Y'), years=years)
 
 
 def patient_search(actor: Actor, on_pick: Callable[[patients.PatientHit], Awaitable[None] | None], *,
-                   today: date, label: str = 'Find a patient: name, phone, code (P…) or birth date',
-                   autofocus: bool = False) -> ui.input:
+                   today: date, label: str | None = None, autofocus: bool = False) -> ui.input:
     """A search field with results as you type; picking a result calls ``on_pick(hit)``."""
+    label = label or _('Find a patient: name, phone, code (P…) or birth date')
     return PatientSearch(actor, on_pick, today=today, label=label, autofocus=autofocus).field
 
 
@@ -63,7 +79,7 @@ class PatientSearch:
 
     def show(self, hits: list[patients.PatientHit]) -> None:
         self.results.visible = bool(hits)
-        self.hint.set_text('' if hits else 'No patient found. Check the spelling, or register a new patient.')
+        self.hint.set_text('' if hits else _('No patient found. Check the spelling, or register a new patient.'))
         with self.results:
             for hit in hits:
                 with ui.item(on_click=lambda h=hit: self.on_pick(h)).props('clickable').mark('patient-hit'):
@@ -98,10 +114,12 @@ class SlotGrid:
                     ui.label(title).classes('font-semibold')
                 self.week = ui.label().classes('font-semibold')
             with ui.row().classes('gap-0'):
+                earlier_label = _('Earlier days')
                 self.earlier = ui.button(icon='chevron_left', on_click=lambda: self.move(-days_shown)) \
-                    .props('flat round aria-label="Earlier days"').mark('earlier-days')
+                    .props(f'flat round aria-label="{earlier_label}"').mark('earlier-days')
+                later_label = _('Later days')
                 ui.button(icon='chevron_right', on_click=lambda: self.move(days_shown)) \
-                    .props('flat round aria-label="Later days"').mark('later-days')
+                    .props(f'flat round aria-label="{later_label}"').mark('later-days')
         self.container = ui.column().classes('w-full gap-3').mark('slot-grid')
 
     async def reload(self) -> None:
@@ -122,7 +140,7 @@ class SlotGrid:
             if not slots_by_day:
                 return
             if not any(slots_by_day.values()):
-                ui.label('No free time in these days. Try the next days or another doctor.') \
+                ui.label(_('No free time in these days. Try the next days or another doctor.')) \
                     .classes('text-slate-600')
                 return
             for day, slots in slots_by_day.items():
@@ -130,10 +148,10 @@ class SlotGrid:
                 for slot in slots:
                     first_per_time.setdefault(slot.start_at, slot)
                 with ui.row().classes('w-full items-start gap-2 no-wrap'):
-                    ui.label(day.strftime('%a %d/%m')).classes('font-semibold w-20 shrink-0 pt-1')
+                    ui.label(f'{i18n.weekday(day, "short")} {day:%d/%m}').classes('font-semibold w-20 shrink-0 pt-1')
                     with ui.row().classes('gap-1 grow'):
                         if not first_per_time:
-                            ui.label('full or closed').classes('text-slate-400 pt-1')
+                            ui.label(_('full or closed')).classes('text-slate-400 pt-1')
                         for slot in first_per_time.values():
                             button = ui.button(slot.start_at.astimezone(self.tz).strftime('%H:%M'),
                                                on_click=lambda s=slot: self._pick(s)) \

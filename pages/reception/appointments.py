@@ -8,25 +8,28 @@ from nicegui import ui
 
 from clinic_ui import appointment_rows
 from clinic_ui.live import subscribe
+from clinic_ui.pickers import date_field
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import RECEPTION
 from clinic_ui.widgets import error_text, section_title, staff_read
 from models import AppointmentStatus
 from services import appointments, booking, clinic_settings
 from services.access import Actor
+from services.core import i18n
 from services.core.clock import local_today
 from services.core.errors import DomainError
 from services.core.events import AppointmentChanged
+from services.core.i18n import N_, _
 from services.patients import parse_date
 
 PAGE_SIZE = 50
 ALL = ''
 
 
-@staff_page(RECEPTION, '/reception/appointments', title='Appointments')
+@staff_page(RECEPTION, '/reception/appointments', title=N_('Appointments'))
 async def appointments_page(actor: Actor):
     doctors = await staff_read(lambda s: booking.doctors_for(s))
-    ui.link('← Reception', '/reception')
+    ui.link(_('← Reception'), '/reception')
     filters = Filters(doctors or [])
     listing = AppointmentList(actor, filters)
     filters.on_change(listing.first_page)
@@ -40,17 +43,17 @@ class Filters:
     def __init__(self, doctors: list[booking.DoctorOption]) -> None:
         today = local_today(clinic_settings.current().tz).strftime('%d/%m/%Y')
         with ui.row().classes('w-full items-end gap-3'):
-            self.period = ui.toggle({'day': 'Day', 'week': 'Week', 'range': 'Dates'}, value='day').props('no-caps') \
-                .mark('period')
-            self.start = ui.input('From (dd/mm/yyyy)', value=today).props('outlined dense').classes('w-40') \
+            self.period = ui.toggle({'day': _('Day'), 'week': _('Week'), 'range': _('Dates')}, value='day') \
+                .props('no-caps').mark('period')
+            self.start = date_field(_('From (dd/mm/yyyy)'), today).props('outlined dense').classes('w-44') \
                 .mark('from')
-            self.end = ui.input('To (dd/mm/yyyy)', value=today).props('outlined dense').classes('w-40').mark('to')
+            self.end = date_field(_('To (dd/mm/yyyy)'), today).props('outlined dense').classes('w-44').mark('to')
             self.end.bind_visibility_from(self.period, 'value', backward=lambda v: v == 'range')
-            self.doctor = ui.select({ALL: 'All doctors', **{d.id: d.name for d in doctors}}, value=ALL,
-                                    label='Doctor').props('outlined dense').classes('w-56')
-            self.status = ui.select({ALL: 'Any status', **{s.value: s.value.replace('_', ' ')
-                                                           for s in AppointmentStatus}},
-                                    value=ALL, label='Status').props('outlined dense').classes('w-44')
+            self.doctor = ui.select({ALL: _('All doctors'), **{d.id: d.name for d in doctors}}, value=ALL,
+                                    label=_('Doctor')).props('outlined dense').classes('w-56')
+            self.status = ui.select({ALL: _('Any status'), **{s.value: appointment_rows.status_label(s)
+                                                              for s in AppointmentStatus}},
+                                    value=ALL, label=_('Status')).props('outlined dense').classes('w-44')
         self.start.props('debounce=500')
         self.end.props('debounce=500')
 
@@ -61,7 +64,7 @@ class Filters:
     def date_range(self) -> tuple[date, date]:
         first = parse_date(self.start.value or '')
         if first is None:
-            raise DomainError('Please write the start date as dd/mm/yyyy.')
+            raise DomainError(_('Please write the start date as dd/mm/yyyy.'))
         if self.period.value == 'day':
             return first, first
         if self.period.value == 'week':
@@ -69,7 +72,7 @@ class Filters:
             return monday, monday + timedelta(days=6)
         last = parse_date(self.end.value or '')
         if last is None:
-            raise DomainError('Please write the end date as dd/mm/yyyy.')
+            raise DomainError(_('Please write the end date as dd/mm/yyyy.'))
         return first, last
 
 
@@ -80,9 +83,10 @@ class AppointmentList:
         self.actor, self.filters = actor, filters
         self.page = 1
         self.error = error_text()
-        self.title = section_title('Appointments')
-        self.table = ui.table(columns=appointment_rows.COLUMNS, rows=[], row_key='id') \
-            .props('flat bordered wrap-cells hide-pagination no-data-label="No appointments."') \
+        self.title = section_title(_('Appointments'))
+        no_data = _('No appointments.')
+        self.table = ui.table(columns=appointment_rows.columns(), rows=[], row_key='id') \
+            .props(f'flat bordered wrap-cells hide-pagination no-data-label="{no_data}"') \
             .classes('w-full').mark('appointment-list')
         self.table.pagination = {'rowsPerPage': 0}
         self.pager = ui.pagination(1, 1, direction_links=True).props('max-pages=7 boundary-numbers')
@@ -118,5 +122,5 @@ class AppointmentList:
     def show(self, first: date, last: date, rows: list[appointments.AppointmentRow], total: int) -> None:
         self.table.rows = appointment_rows.format_rows(rows)
         span = first.strftime('%d/%m/%Y') + ('' if first == last else f' – {last.strftime("%d/%m/%Y")}')
-        self.title.set_text(f'Appointments {span}: {total}')
+        self.title.set_text(_('Appointments {span}: {total}').format(span=span, total=i18n.number(total)))
         self.pager.max = max(1, math.ceil(total / PAGE_SIZE))

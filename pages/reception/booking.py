@@ -15,17 +15,19 @@ from models.types import utcnow
 from services import booking, clinic_settings, patients
 from services.access import Actor
 from services.booking import Slot
+from services.core import i18n
+from services.core.i18n import N_, _
 
 DAYS_SHOWN = 7
 ANY_DOCTOR = 0
-SOURCES = {BookingSource.PHONE.value: 'Phone', BookingSource.IN_PERSON.value: 'In person'}
+SOURCES = {BookingSource.PHONE.value: N_('Phone'), BookingSource.IN_PERSON.value: N_('In person')}
 
 
 async def _patient_and_services(session, actor: Actor, patient_id: int) -> tuple[Patient, list[Service]]:
     return await patients.get(session, actor, patient_id), await booking.bookable_services(session)
 
 
-@staff_page(RECEPTION, '/reception/book/{patient_id}', title='Book an appointment')
+@staff_page(RECEPTION, '/reception/book/{patient_id}', title=N_('Book an appointment'))
 async def book_page(actor: Actor, patient_id: int):
     problem = ui.label()
     answer = await staff_read(lambda s: _patient_and_services(s, actor, patient_id), error_label=problem)
@@ -34,7 +36,7 @@ async def book_page(actor: Actor, patient_id: int):
     problem.delete()
     patient, services = answer
     ui.link(f'← {patient.full_name}', f'/reception/patients/{patient_id}')
-    section_title(f'Book an appointment for {patient.full_name} · {patient.code}')
+    section_title(_('Book an appointment for {name} · {code}').format(name=patient.full_name, code=patient.code))
     what = WhatFor(services)
     when = FreeTimes(what)
     BookingDetails(actor, patient, what, when)
@@ -67,13 +69,14 @@ class WhatFor:
         self.doctors_changed: Callable[[], Awaitable[None]] | None = None
         with ui.card().classes('w-full gap-3'):
             with ui.row().classes('w-full gap-3 items-start'):
-                self.service = ui.select({s.id: f'{s.name} · {s.duration_minutes} min · {money(s.price)}'
-                                          for s in services}, label='Service', with_input=True) \
+                self.service = ui.select({s.id: _('{service} · {minutes} min · {price}').format(
+                    service=i18n.pick(s.name, s.name_translations), minutes=s.duration_minutes, price=money(s.price))
+                    for s in services}, label=_('Service'), with_input=True) \
                     .props('outlined').classes('grow min-w-[16rem]').mark('service')
-                self.complaint = ui.input('Or: what is the problem? (suggests the doctor)') \
+                self.complaint = ui.input(_('Or: what is the problem? (suggests the doctor)')) \
                     .props('outlined debounce=400').classes('grow min-w-[16rem]').mark('complaint')
             self.suggestion = ui.label().classes('text-sm text-slate-600')
-            self.doctor = ui.select({ANY_DOCTOR: 'Any doctor'}, value=ANY_DOCTOR, label='Doctor') \
+            self.doctor = ui.select({ANY_DOCTOR: _('Any doctor')}, value=ANY_DOCTOR, label=_('Doctor')) \
                 .props('outlined').classes('w-full sm:w-[28rem]').mark('doctor')
         self.service.on_value_change(self.find_doctors)
         self.complaint.on_value_change(self.complaint_changed)
@@ -106,10 +109,11 @@ class WhatFor:
             self.suggested_service = fitting.id
             self.service.set_value(fitting.id)  # finds the doctors again through on_value_change
             return
-        self.suggestion.set_text('Suggested specialty: ' + ', '.join(s.name for s in found[:2]) if found else
-                                 ('No specialty matches these words: choose the service.' if complaint else ''))
+        specialties = ', '.join(i18n.pick(s.name, s.name_translations) for s in found[:2])
+        self.suggestion.set_text(_('Suggested specialty: {specialties}').format(specialties=specialties) if found else
+                                 (_('No specialty matches these words: choose the service.') if complaint else ''))
         self.doctors = {d.id: d.name for d in options}
-        self.doctor.set_options({ANY_DOCTOR: 'Any doctor', **{d.id: f'{d.name} — {d.specialties}' for d in options}},
+        self.doctor.set_options({ANY_DOCTOR: _('Any doctor'), **{d.id: f'{d.name} — {d.specialties}' for d in options}},
                                 value=self.doctor.value if self.doctor.value in self.doctors else ANY_DOCTOR)
         if self.doctors_changed is not None:
             await self.doctors_changed()
@@ -123,20 +127,22 @@ class FreeTimes:
         self.slot: Slot | None = None
         with ui.card().classes('w-full gap-2'):
             self.grid = SlotGrid(clinic_settings.current().tz, self.choose, self.free_slots)
-            self.chosen = ui.label('Choose a free time above.').classes('text-slate-600').mark('chosen-slot')
+            self.chosen = ui.label(_('Choose a free time above.')).classes('text-slate-600').mark('chosen-slot')
 
     async def reload(self) -> None:
         await self.grid.reload()
 
     def choose(self, slot: Slot) -> None:
         self.slot = slot
-        self.chosen.set_text('Chosen: ' + slot.start_at.astimezone(clinic_settings.current().tz)
-                             .strftime('%A %d/%m/%Y at %H:%M') + f' with {self.what.doctors.get(slot.doctor_id, "")}')
+        start = slot.start_at.astimezone(clinic_settings.current().tz)
+        self.chosen.set_text(_('Chosen: {weekday} {day} at {time} with {doctor}').format(
+            weekday=i18n.weekday(start.date()), day=start.strftime('%d/%m/%Y'), time=i18n.clock(start),
+            doctor=self.what.doctors.get(slot.doctor_id, '')))
 
     async def free_slots(self, first_day: date) -> dict[date, list[Slot]] | None:
         self.slot = None
         service_id = self.what.service.value
-        self.chosen.set_text('Choose a free time above.' if service_id else 'Choose the service first.')
+        self.chosen.set_text(_('Choose a free time above.') if service_id else _('Choose the service first.'))
         if service_id is None:
             return None
         ids = self.what.doctor_ids()
@@ -152,20 +158,21 @@ class BookingDetails:
         self.actor, self.patient, self.what, self.when = actor, patient, what, when
         with ui.card().classes('w-full gap-2'):
             with ui.row().classes('w-full gap-3'):
-                self.source = ui.toggle(SOURCES, value=BookingSource.PHONE.value).props('no-caps').mark('source')
-            self.reason = ui.input('Reason for the visit').props('outlined').classes('w-full').mark('reason')
-            self.notes = ui.input('Notes for the doctor or reception').props('outlined').classes('w-full')
+                self.source = ui.toggle({key: _(label) for key, label in SOURCES.items()},
+                                        value=BookingSource.PHONE.value).props('no-caps').mark('source')
+            self.reason = ui.input(_('Reason for the visit')).props('outlined').classes('w-full').mark('reason')
+            self.notes = ui.input(_('Notes for the doctor or reception')).props('outlined').classes('w-full')
             self.error = error_text()
-            ui.button('Book appointment', icon='event_available', on_click=self.book) \
+            ui.button(_('Book appointment'), icon='event_available', on_click=self.book) \
                 .props('unelevated no-caps size=lg').mark('confirm-booking')
 
     async def book(self) -> None:
         service_id, slot = self.what.service.value, self.when.slot
         if service_id is None:
-            self.error.set_text('Please choose the service.')
+            self.error.set_text(_('Please choose the service.'))
             return
         if slot is None:
-            self.error.set_text('Please choose a free time.')
+            self.error.set_text(_('Please choose a free time.'))
             return
         appointment = await staff_action(lambda s: booking.book(
             s, self.actor, patient_id=self.patient.id, service_id=service_id, doctor_id=slot.doctor_id,
@@ -174,6 +181,6 @@ class BookingDetails:
         if appointment is None:
             await self.when.reload()  # the slot may have been taken meanwhile: show what is free now
             return
-        ui.notify('Appointment booked' + (': a confirmation email is on its way.' if self.patient.email else '.'),
-                  type='positive')
+        ui.notify(_('Appointment booked: a confirmation email is on its way.') if self.patient.email else
+                  _('Appointment booked.'), type='positive')
         ui.navigate.to(f'/reception/patients/{self.patient.id}')

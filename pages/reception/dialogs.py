@@ -17,20 +17,27 @@ from services import allergies, appointments, booking, checkin, clinic_settings,
 from services.access import Actor
 from services.allergies import Allergies
 from services.booking import Slot
+from services.core import i18n
 from services.core.clock import local_today
+from services.core.i18n import N_, _
 
 from .tickets import ticket_url
 
-PRIORITIES = {0: 'Normal', 1: 'Elderly / disability', 2: 'Pregnant / young child', 3: 'Urgent'}
-QUEUE_PRIORITIES = {0: 'Normal', 1: 'Priority', 2: 'High priority', 3: 'Urgent'}
-PRIORITY_REASONS = ['Elderly', 'Pregnant', 'Urgent', 'Disability', 'Young child']
+PRIORITIES = {0: N_('Normal'), 1: N_('Elderly / disability'), 2: N_('Pregnant / young child'), 3: N_('Urgent')}
+QUEUE_PRIORITIES = {0: N_('Normal'), 1: N_('Priority'), 2: N_('High priority'), 3: N_('Urgent')}
+PRIORITY_REASONS = [N_('Elderly'), N_('Pregnant'), N_('Urgent'), N_('Disability'), N_('Young child')]
+
+
+def translated(labels: dict[int, str]) -> dict[int, str]:
+    """Select options in the reader's language (the values stay)."""
+    return {value: _(label) for value, label in labels.items()}
 
 
 def priority_fields() -> tuple[ui.select, ui.input]:
     """Priority, and the reason that becomes required once a priority is chosen."""
-    priority = ui.select(PRIORITIES, value=0, label='Priority').props('outlined dense').classes('w-full') \
-        .mark('ticket-priority')
-    reason = ui.input('Why first? (needed for a priority)').props('outlined dense').classes('w-full') \
+    priority = ui.select(translated(PRIORITIES), value=0, label=_('Priority')).props('outlined dense') \
+        .classes('w-full').mark('ticket-priority')
+    reason = ui.input(_('Why first? (needed for a priority)')).props('outlined dense').classes('w-full') \
         .mark('ticket-priority-reason')
     reason.bind_visibility_from(priority, 'value', backward=bool)
     return priority, reason
@@ -41,13 +48,14 @@ def show_ticket(ticket: checkin.Ticket) -> None:
     with ui.dialog() as dialog, ui.card().classes('items-center gap-2 p-6 min-w-[18rem]').mark('ticket-dialog'):
         ui.label(ticket.patient_name).classes('text-lg font-medium')
         ui.label(ticket.label).classes('text-6xl font-bold text-primary').mark('ticket-number')
-        ui.label(f'{ticket.queue_name} · {ticket.room}').classes('text-slate-700')
-        ui.label(f'Patients ahead: {ticket.waiting_ahead}').classes('text-slate-600').mark('ticket-ahead')
+        ui.label(_('{queue} · {room}').format(queue=ticket.queue_name, room=ticket.room)).classes('text-slate-700')
+        ui.label(_('Patients ahead: {count}').format(count=ticket.waiting_ahead)).classes('text-slate-600') \
+            .mark('ticket-ahead')
         with ui.row():
-            ui.button('Print ticket', icon='print',
+            ui.button(_('Print ticket'), icon='print',
                       on_click=lambda: ui.navigate.to(ticket_url(ticket.visit_id), new_tab=True)) \
                 .props('unelevated no-caps')
-            ui.button('Done', on_click=dialog.close).props('flat no-caps')
+            ui.button(_('Done'), on_click=dialog.close).props('flat no-caps')
     dialog.open()
 
 
@@ -73,22 +81,22 @@ class CheckInDialog:
     def __init__(self, actor: Actor, appointment_id: int, patient: Patient, shown: Allergies) -> None:
         self.actor, self.appointment_id = actor, appointment_id
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-lg gap-2').mark('check-in-dialog'):
-            ui.label(f'Check in {patient.full_name}').classes('text-xl font-semibold')
+            ui.label(_('Check in {name}').format(name=patient.full_name)).classes('text-xl font-semibold')
             born = patient.date_of_birth.strftime('%d/%m/%Y') if patient.date_of_birth else ''
             ui.label(' · '.join(p for p in (patient.code, born) if p)).classes('text-slate-600')
             with ui.row().classes('items-center gap-2'):
                 self.shown, self.allergies = shown, AllergyLine(shown)
-                ui.button('Allergies…', icon='edit_note', on_click=self.edit_allergies) \
+                ui.button(_('Allergies…'), icon='edit_note', on_click=self.edit_allergies) \
                     .props('flat dense no-caps').mark('edit-allergies')
-            self.phone = ui.input('Phone', value=patient.phone or '').props('outlined dense').classes('w-full') \
+            self.phone = ui.input(_('Phone'), value=patient.phone or '').props('outlined dense').classes('w-full') \
                 .mark('check-in-phone')
-            self.email = ui.input('Email', value=patient.email or '').props('outlined dense').classes('w-full') \
+            self.email = ui.input(_('Email'), value=patient.email or '').props('outlined dense').classes('w-full') \
                 .mark('check-in-email')
             self.priority, self.reason = priority_fields()
             self.error = error_text()
             with ui.row().classes('w-full justify-end'):
-                ui.button('Back', on_click=self.dialog.close).props('flat no-caps')
-                ui.button('Check in', on_click=self.check_in).props('unelevated no-caps').mark('confirm-check-in')
+                ui.button(_('Back'), on_click=self.dialog.close).props('flat no-caps')
+                ui.button(_('Check in'), on_click=self.check_in).props('unelevated no-caps').mark('confirm-check-in')
 
     def edit_allergies(self) -> None:
         AllergyDialog(self.actor, self.shown, on_changed=self.allergies_changed).open()
@@ -129,12 +137,14 @@ def _doctor_row(doctor: checkin.WalkInDoctor, chosen: bool, choose: Callable[[ch
         item.props('active active-class="bg-blue-1 text-primary"')
     if not doctor.takes_walk_ins:
         item.disable()
-    hours = f'Hours today: {doctor.hours_today}' if doctor.hours_today else ''
-    queue_text = f'{doctor.waiting} waiting · about {doctor.wait_minutes} min' if doctor.takes_walk_ins else ''
+    hours = _('Hours today: {hours}').format(hours=doctor.hours_today) if doctor.hours_today else ''
+    queue_text = _('{waiting} waiting · about {minutes} min').format(
+        waiting=doctor.waiting, minutes=doctor.wait_minutes) if doctor.takes_walk_ins else ''
     with item:
         with ui.item_section():
             ui.item_label(doctor.name).classes('font-medium')
-            ui.item_label(doctor.specialties + (' · suggested' if doctor.suggested else '')).props('caption')
+            ui.item_label(_('{specialties} · suggested').format(specialties=doctor.specialties) if doctor.suggested
+                          else doctor.specialties).props('caption')
         with ui.item_section().props('side'):
             ui.item_label(doctor.duty).classes('text-positive' if doctor.on_duty else '') \
                 .mark(f'walk-in-duty-{doctor.id}')
@@ -153,12 +163,12 @@ class WalkInDialog:
         self.doctor_id: int | None = None
         self.picked_by_hand = False
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-xl gap-2').mark('walk-in-dialog'):
-            ui.label('Walk-in').classes('text-xl font-semibold')
+            ui.label(_('Walk-in')).classes('text-xl font-semibold')
             self.who = ui.label(patient_name).classes('text-lg font-medium')
             if patient_id is None:
                 patient_search(actor, self.choose_patient, today=local_today(clinic_settings.current().tz))
-                ui.link('Not found? Register a new patient', '/reception/patients/new').classes('text-sm')
-            self.complaint = ui.input('What brings them in? (e.g. fever, rash)').props('outlined dense') \
+                ui.link(_('Not found? Register a new patient'), '/reception/patients/new').classes('text-sm')
+            self.complaint = ui.input(_('What brings them in? (e.g. fever, rash)')).props('outlined dense') \
                 .classes('w-full').mark('walk-in-complaint')
             self.suggestion = ui.label().classes('text-sm text-slate-600')
             self.chosen = ui.label().classes('font-medium').mark('walk-in-chosen')
@@ -167,8 +177,8 @@ class WalkInDialog:
             self.priority, self.reason = priority_fields()
             self.error = error_text()
             with ui.row().classes('w-full justify-end'):
-                ui.button('Back', on_click=self.dialog.close).props('flat no-caps')
-                ui.button('Give a ticket', on_click=self.give_ticket).props('unelevated no-caps') \
+                ui.button(_('Back'), on_click=self.dialog.close).props('flat no-caps')
+                ui.button(_('Give a ticket'), on_click=self.give_ticket).props('unelevated no-caps') \
                     .mark('confirm-walk-in')
         self.complaint.props('debounce=400')
         self.complaint.on_value_change(self.suggest_doctor)
@@ -180,7 +190,7 @@ class WalkInDialog:
 
     def show_doctors(self) -> None:
         chosen = next((d for d in self.doctors if d.id == self.doctor_id), None)
-        self.chosen.set_text(f'Doctor: {chosen.name}' if chosen else 'Choose the doctor:')
+        self.chosen.set_text(_('Doctor: {name}').format(name=chosen.name) if chosen else _('Choose the doctor:'))
         self.list.clear()
         with self.list:
             for doctor in self.doctors:
@@ -198,17 +208,18 @@ class WalkInDialog:
         if answer is None:
             return
         found, self.doctors = answer
-        self.suggestion.set_text('Suggested: ' + ', '.join(s.name for s in found[:2]) if found else '')
+        specialties = ', '.join(i18n.pick(s.name, s.name_translations) for s in found[:2])
+        self.suggestion.set_text(_('Suggested: {specialties}').format(specialties=specialties) if found else '')
         if not self.picked_by_hand:
             self.doctor_id = next((d.id for d in self.doctors if d.suggested and d.takes_walk_ins), None)
         self.show_doctors()
 
     async def give_ticket(self) -> None:
         if self.patient_id is None:
-            self.error.set_text('Please find the patient first (or register them).')
+            self.error.set_text(_('Please find the patient first (or register them).'))
             return
         if self.doctor_id is None:
-            self.error.set_text('Please choose the doctor.')
+            self.error.set_text(_('Please choose the doctor.'))
             return
         ticket = await staff_action(lambda s: checkin.walk_in(
             s, self.actor, patient_id=self.patient_id, doctor_id=self.doctor_id, tz=clinic_settings.current().tz,
@@ -240,15 +251,18 @@ class RescheduleDialog:
         self.slot: Slot | None = None
         tz = clinic_settings.current().tz
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-4xl gap-2').mark('reschedule-dialog'):
-            ui.label('Reschedule').classes('text-xl font-semibold')
-            ui.label('Now: ' + detail.start_at.astimezone(tz).strftime('%a %d/%m/%Y %H:%M')).classes('text-slate-600')
-            self.doctor = ui.select(doctors, value=detail.doctor_id, label='Doctor').props('outlined dense') \
+            ui.label(_('Reschedule')).classes('text-xl font-semibold')
+            now = detail.start_at.astimezone(tz)
+            ui.label(_('Now: {weekday} {day} {time}').format(weekday=i18n.weekday(now.date(), 'short'),
+                                                             day=now.strftime('%d/%m/%Y'), time=i18n.clock(now))) \
+                .classes('text-slate-600')
+            self.doctor = ui.select(doctors, value=detail.doctor_id, label=_('Doctor')).props('outlined dense') \
                 .classes('w-full sm:w-96')
             self.times = SlotGrid(tz, self.choose, self.free_times)
             self.error = error_text()
             with ui.row().classes('w-full justify-end'):
-                ui.button('Back', on_click=self.dialog.close).props('flat no-caps')
-                ui.button('Move appointment', on_click=self.move).props('unelevated no-caps') \
+                ui.button(_('Back'), on_click=self.dialog.close).props('flat no-caps')
+                ui.button(_('Move appointment'), on_click=self.move).props('unelevated no-caps') \
                     .mark('confirm-reschedule')
         self.doctor.on_value_change(self.times.reload)
 
@@ -264,12 +278,12 @@ class RescheduleDialog:
     async def move(self) -> None:
         slot = self.slot
         if slot is None:
-            self.error.set_text('Please choose the new time.')
+            self.error.set_text(_('Please choose the new time.'))
             return
         done = await staff_action(lambda s: booking.reschedule(
             s, self.actor, self.detail.id, start_at=slot.start_at, doctor_id=slot.doctor_id,
             tz=clinic_settings.current().tz, now=utcnow()), error_label=self.error,
-            success='Appointment moved. The patient gets an email if we have their address.')
+            success=_('Appointment moved. The patient gets an email if we have their address.'))
         if done is not None:
             self.dialog.close()
         else:
@@ -286,19 +300,19 @@ class CancelDialog:
     def __init__(self, actor: Actor, appointment_id: int, label: str) -> None:
         self.actor, self.appointment_id = actor, appointment_id
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-md gap-2').mark('cancel-dialog'):
-            ui.label(f'Cancel the appointment of {label}?').classes('text-lg font-semibold')
-            self.reason = ui.input('Reason (required)').props('outlined autofocus').classes('w-full') \
+            ui.label(_('Cancel the appointment of {name}?').format(name=label)).classes('text-lg font-semibold')
+            self.reason = ui.input(_('Reason (required)')).props('outlined autofocus').classes('w-full') \
                 .mark('cancel-reason')
             self.error = error_text()
             with ui.row().classes('w-full justify-end'):
-                ui.button('Keep it', on_click=self.dialog.close).props('flat no-caps')
-                ui.button('Cancel appointment', on_click=self.cancel).props('unelevated no-caps color=negative') \
+                ui.button(_('Keep it'), on_click=self.dialog.close).props('flat no-caps')
+                ui.button(_('Cancel appointment'), on_click=self.cancel).props('unelevated no-caps color=negative') \
                     .mark('confirm-cancel')
 
     async def cancel(self) -> None:
         done = await staff_action(lambda s: booking.cancel(s, self.actor, self.appointment_id,
                                                            reason=self.reason.value or '', now=utcnow()),
-                                  error_label=self.error, success='Appointment cancelled.')
+                                  error_label=self.error, success=_('Appointment cancelled.'))
         if done is not None:
             self.dialog.close()
 
@@ -310,17 +324,17 @@ class DuplicateWarning:
     def __init__(self, twins: list[patients.PatientHit], register: Callable[[], Awaitable[None]]) -> None:
         self.register = register
         with ui.dialog() as self.dialog, ui.card().classes('max-w-lg gap-2').mark('duplicate-warning'):
-            ui.label('This patient may already be registered').classes('text-lg font-semibold')
-            ui.label('Same name and birth date, or same phone:').classes('text-slate-600')
+            ui.label(_('This patient may already be registered')).classes('text-lg font-semibold')
+            ui.label(_('Same name and birth date, or same phone:')).classes('text-slate-600')
             for twin in twins:
                 born = twin.date_of_birth.strftime('%d/%m/%Y') if twin.date_of_birth else ''
                 with ui.row().classes('w-full items-center justify-between'):
                     ui.label(f'{twin.full_name} · {twin.code} · {born} · {twin.phone or ""}')
-                    ui.button('Open', on_click=lambda t=twin: ui.navigate.to(f'/reception/patients/{t.id}')) \
+                    ui.button(_('Open'), on_click=lambda t=twin: ui.navigate.to(f'/reception/patients/{t.id}')) \
                         .props('flat no-caps')
             with ui.row().classes('w-full justify-end'):
-                ui.button('Back', on_click=self.dialog.close).props('flat no-caps')
-                ui.button('Register anyway', on_click=self.register_anyway).props('unelevated no-caps') \
+                ui.button(_('Back'), on_click=self.dialog.close).props('flat no-caps')
+                ui.button(_('Register anyway'), on_click=self.register_anyway).props('unelevated no-caps') \
                     .mark('register-anyway')
         self.dialog.open()
 
@@ -337,18 +351,19 @@ class PriorityDialog:
         self.ticket_id: int | None = None
         with ui.dialog() as self.dialog, ui.card().classes('w-96'):
             self.title = ui.label().classes('text-lg font-semibold')
-            self.level = ui.select(QUEUE_PRIORITIES, value=1, label='Priority').props('outlined').classes('w-full') \
-                .mark('priority-level')
-            self.reason = ui.input('Reason', placeholder='Elderly, pregnant, urgent…', autocomplete=PRIORITY_REASONS) \
+            self.level = ui.select(translated(QUEUE_PRIORITIES), value=1, label=_('Priority')).props('outlined') \
+                .classes('w-full').mark('priority-level')
+            self.reason = ui.input(_('Reason'), placeholder=_('Elderly, pregnant, urgent…'),
+                                   autocomplete=[_(reason) for reason in PRIORITY_REASONS]) \
                 .props('outlined').classes('w-full').mark('priority-reason')
             self.error = error_text()
             with ui.row().classes('w-full justify-end'):
-                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps')
-                ui.button('Save', on_click=self.save).props('unelevated no-caps').mark('priority-save')
+                ui.button(_('Cancel'), on_click=self.dialog.close).props('flat no-caps')
+                ui.button(_('Save'), on_click=self.save).props('unelevated no-caps').mark('priority-save')
 
     def edit(self, ticket: queue.TicketView) -> None:
         self.ticket_id = ticket.id
-        self.title.set_text(f'Priority for {ticket.label} · {ticket.patient_name}')
+        self.title.set_text(_('Priority for {ticket} · {name}').format(ticket=ticket.label, name=ticket.patient_name))
         self.level.value = ticket.priority or 1
         self.reason.value = ticket.priority_reason
         self.error.set_text('')
@@ -358,7 +373,7 @@ class PriorityDialog:
         ticket_id = self.ticket_id
         done = await staff_action(lambda s: queue.set_priority(s, self.actor, ticket_id, self.level.value or 0,
                                                                self.reason.value or '', now=utcnow()),
-                                  error_label=self.error, success='Priority saved.')
+                                  error_label=self.error, success=_('Priority saved.'))
         if done is not None:
             self.dialog.close()
 
@@ -371,15 +386,15 @@ class MoveDialog:
         self.ticket_id: int | None = None
         with ui.dialog() as self.dialog, ui.card().classes('w-96'):
             self.title = ui.label().classes('text-lg font-semibold')
-            self.target = ui.select(targets, label='Send to').props('outlined').classes('w-full').mark('move-target')
+            self.target = ui.select(targets, label=_('Send to')).props('outlined').classes('w-full').mark('move-target')
             self.error = error_text()
             with ui.row().classes('w-full justify-end'):
-                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps')
-                ui.button('Move', on_click=self.move).props('unelevated no-caps').mark('move-save')
+                ui.button(_('Cancel'), on_click=self.dialog.close).props('flat no-caps')
+                ui.button(_('Move'), on_click=self.move).props('unelevated no-caps').mark('move-save')
 
     def edit(self, ticket: queue.TicketView) -> None:
         self.ticket_id = ticket.id
-        self.title.set_text(f'Move {ticket.label} · {ticket.patient_name}')
+        self.title.set_text(_('Move {ticket} · {name}').format(ticket=ticket.label, name=ticket.patient_name))
         self.target.value = None
         self.error.set_text('')
         self.dialog.open()
@@ -387,11 +402,12 @@ class MoveDialog:
     async def move(self) -> None:
         ticket_id, target = self.ticket_id, self.target.value
         if target is None:
-            self.error.set_text('Please choose where to send the patient.')
+            self.error.set_text(_('Please choose where to send the patient.'))
             return
         done = await staff_action(lambda s: queue.transfer(s, self.actor, ticket_id, target,
                                                            tz=clinic_settings.current().tz, now=utcnow()),
                                   error_label=self.error)
         if done is not None:
-            ui.notify(f'Moved: now {done.label} in {self.targets[done.queue_id]}', type='positive')
+            ui.notify(_('Moved: now {ticket} in {queue}').format(ticket=done.label, queue=self.targets[done.queue_id]),
+                      type='positive')
             self.dialog.close()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from html import escape
 
 from nicegui import ui
 
@@ -13,45 +14,52 @@ from clinic_ui.widgets import on_row, section_title, staff_action, staff_read
 from models import OutboxStatus
 from services import clinic_settings, outbox
 from services.access import Actor
+from services.core import i18n
 from services.core.events import OutboxChanged
+from services.core.i18n import N_, _
 
 PAGE_SIZE = 25
-STATUS_FILTER = {'': 'All', **{status.value: status.value.capitalize() for status in OutboxStatus}}
+STATUS_LABELS = {OutboxStatus.PENDING.value: N_('Pending'), OutboxStatus.SENDING.value: N_('Sending'),
+                 OutboxStatus.SENT.value: N_('Sent'), OutboxStatus.FAILED.value: N_('Failed')}
 COLUMNS = [
-    {'name': 'created', 'label': 'Queued', 'field': 'created', 'align': 'left'},
-    {'name': 'to', 'label': 'To', 'field': 'to', 'align': 'left'},
-    {'name': 'subject', 'label': 'Subject', 'field': 'subject', 'align': 'left'},
-    {'name': 'status', 'label': 'Status', 'field': 'status', 'align': 'left'},
-    {'name': 'attempts', 'label': 'Attempts', 'field': 'attempts', 'align': 'right'},
-    {'name': 'next', 'label': 'Next attempt / sent', 'field': 'next', 'align': 'left'},
-    {'name': 'error', 'label': 'Last error', 'field': 'error', 'align': 'left'},
+    {'name': 'created', 'label': N_('Queued'), 'field': 'created', 'align': 'left'},
+    {'name': 'to', 'label': N_('To'), 'field': 'to', 'align': 'left'},
+    {'name': 'subject', 'label': N_('Subject'), 'field': 'subject', 'align': 'left'},
+    {'name': 'status', 'label': N_('Status'), 'field': 'status', 'align': 'left'},
+    {'name': 'attempts', 'label': N_('Attempts'), 'field': 'attempts', 'align': 'right'},
+    {'name': 'next', 'label': N_('Next attempt / sent'), 'field': 'next', 'align': 'left'},
+    {'name': 'error', 'label': N_('Last error'), 'field': 'error', 'align': 'left'},
     {'name': 'actions', 'label': '', 'field': 'id', 'align': 'right'},
 ]
 STATUS_COLORS = {'pending': 'blue-grey', 'sending': 'primary', 'sent': 'positive', 'failed': 'negative'}
 # The "Send again" button lives in a Quasar slot; a click reaches Python as the table's "requeue" event.
 ACTIONS_SLOT = r'''
 <q-td :props="props">
-  <q-btn v-if="props.row.status === 'failed'" label="Send again" icon="send" size="sm" flat no-caps
+  <q-btn v-if="props.row.status === 'failed'" label="{send_again}" icon="send" size="sm" flat no-caps
          color="primary" @click="() => $parent.$emit('requeue', props.row.id)" />
 </q-td>
 '''
 STATUS_SLOT = r'''
-<q-td :props="props"><q-badge :color="props.row.color" :label="props.row.status" /></q-td>
+<q-td :props="props"><q-badge :color="props.row.color" :label="props.row.status_label" /></q-td>
 '''
 
 
 def _time_text(moment: datetime | None, tz) -> str:
-    return f'{moment.astimezone(tz):%d %b %H:%M}' if moment else ''
+    if moment is None:
+        return ''
+    local = moment.astimezone(tz)
+    return f'{local:%d/%m} {i18n.clock(local)}'
 
 
 def _table_row(row: outbox.OutboxRow, tz) -> dict:
     waiting = row.status in (OutboxStatus.PENDING, OutboxStatus.SENDING)
     return {'id': row.id, 'created': _time_text(row.created_at, tz), 'to': row.to_address, 'subject': row.subject,
-            'status': row.status.value, 'color': STATUS_COLORS[row.status.value], 'attempts': row.attempts,
+            'status': row.status.value, 'status_label': _(STATUS_LABELS[row.status.value]),
+            'color': STATUS_COLORS[row.status.value], 'attempts': row.attempts,
             'next': _time_text(row.next_attempt_at if waiting else row.sent_at, tz), 'error': row.last_error}
 
 
-@staff_page(RECEPTION, '/outbox', title='Email outbox')
+@staff_page(RECEPTION, '/outbox', title=N_('Email outbox'))
 async def outbox_page(actor: Actor):
     emails = Outbox(actor)
     subscribe(OutboxChanged, emails.refresh)
@@ -64,13 +72,16 @@ class Outbox:
     def __init__(self, actor: Actor) -> None:
         self.actor = actor
         with ui.row().classes('w-full items-center justify-between'):
-            self.title = section_title('Emails to patients')
-            self.status = ui.select(STATUS_FILTER, value='', label='Status') \
+            self.title = section_title(_('Emails to patients'))
+            self.status = ui.select({'': _('All'), **{value: _(label) for value, label in STATUS_LABELS.items()}},
+                                    value='', label=_('Status')) \
                 .props('outlined dense').classes('w-40').mark('outbox-status')
-        self.table = ui.table(columns=COLUMNS, rows=[], row_key='id', pagination=PAGE_SIZE) \
-            .props('flat bordered wrap-cells hide-pagination no-data-label="No emails."').classes('w-full') \
+        no_data = _('No emails.')
+        self.table = ui.table(columns=[{**c, 'label': _(c['label']) if c['label'] else ''} for c in COLUMNS], rows=[],
+                              row_key='id', pagination=PAGE_SIZE) \
+            .props(f'flat bordered wrap-cells hide-pagination no-data-label="{no_data}"').classes('w-full') \
             .mark('outbox-table')
-        self.table.add_slot('body-cell-actions', ACTIONS_SLOT)
+        self.table.add_slot('body-cell-actions', ACTIONS_SLOT.replace('{send_again}', escape(_('Send again'))))
         self.table.add_slot('body-cell-status', STATUS_SLOT)
         self.pager = ui.pagination(1, 1, direction_links=True).mark('outbox-pages')
         self.status.on_value_change(self.filter)
@@ -91,7 +102,7 @@ class Outbox:
     def show(self, rows: list[outbox.OutboxRow], total: int) -> None:
         tz = clinic_settings.current().tz
         self.table.rows = [_table_row(row, tz) for row in rows]
-        self.title.set_text(f'Emails to patients ({total})')
+        self.title.set_text(_('Emails to patients ({count})').format(count=i18n.number(total)))
         pages = max(1, math.ceil(total / PAGE_SIZE))
         self.pager.max = pages
         self.pager.set_visibility(pages > 1)
@@ -106,5 +117,5 @@ class Outbox:
 
     async def send_again(self, row: dict) -> None:
         await staff_action(lambda s: outbox.requeue(s, self.actor, row['id']),
-                           success='The email will be sent again shortly.')
+                           success=_('The email will be sent again shortly.'))
         await self.load()

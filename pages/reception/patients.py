@@ -8,7 +8,9 @@ from datetime import timedelta
 
 from nicegui import ui
 
+from clinic_ui.appointment_rows import status_label
 from clinic_ui.live import subscribe
+from clinic_ui.pickers import date_field
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import RECEPTION
 from clinic_ui.widgets import error_text, section_title, staff_action, staff_read
@@ -18,12 +20,20 @@ from services import appointments, clinic_settings, patients
 from services.access import Actor
 from services.core.clock import local_today
 from services.core.errors import ValidationError
+from services.core import i18n
 from services.core.events import AppointmentChanged, PatientChanged
+from services.core.i18n import N_, _
 from services.patients import PatientInput, parse_date
 
 from . import dialogs
 
-SEXES = {Sex.FEMALE: 'Female', Sex.MALE: 'Male', Sex.OTHER: 'Other', Sex.UNKNOWN: 'Not said'}
+SEXES = {Sex.FEMALE: N_('Female'), Sex.MALE: N_('Male'), Sex.OTHER: N_('Other'), Sex.UNKNOWN: N_('Not said')}
+# a past visit's status, as the patients service writes it ('in consultation')
+VISIT_STATUSES = {'waiting': N_('waiting'), 'in consultation': N_('in consultation'), 'in services': N_('in services'),
+                  'awaiting pharmacy': N_('awaiting pharmacy'), 'awaiting payment': N_('awaiting payment'),
+                  'paid': N_('paid'), 'closed': N_('closed'), 'cancelled': N_('cancelled')}
+CHANGED_FIELDS = {'full_name': N_('Name'), 'email': N_('Email')}  # details typed online, by field
+CHANGE_SOURCES = {'online booking': N_('online booking')}  # where they were typed, as the service records it
 UPCOMING = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN)
 CHANGEABLE = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)
 
@@ -38,31 +48,31 @@ class ProfileForm:
     def __init__(self, patient: Patient | None, address: str) -> None:
         p = patient
         with ui.grid().classes('w-full gap-3 grid-cols-1 sm:grid-cols-2'):
-            self.name = ui.input('Full name *', value=p.full_name if p else '').props('outlined') \
+            self.name = ui.input(_('Full name *'), value=p.full_name if p else '').props('outlined') \
                 .classes('sm:col-span-2').mark('full-name')
-            self.born = ui.input('Date of birth (dd/mm/yyyy)',
-                                 value=p.date_of_birth.strftime('%d/%m/%Y') if p and p.date_of_birth else '') \
+            self.born = date_field(_('Date of birth (dd/mm/yyyy)'),
+                                   p.date_of_birth.strftime('%d/%m/%Y') if p and p.date_of_birth else '') \
                 .props('outlined inputmode=numeric').mark('date-of-birth')
-            self.sex = ui.select({s.value: label for s, label in SEXES.items()},
-                                 value=(p.sex if p else Sex.UNKNOWN).value, label='Sex').props('outlined')
-            self.phone = ui.input('Phone', value=(p.phone or '') if p else '').props('outlined inputmode=tel') \
+            self.sex = ui.select({s.value: _(label) for s, label in SEXES.items()},
+                                 value=(p.sex if p else Sex.UNKNOWN).value, label=_('Sex')).props('outlined')
+            self.phone = ui.input(_('Phone'), value=(p.phone or '') if p else '').props('outlined inputmode=tel') \
                 .mark('phone')
-            self.email = ui.input('Email', value=(p.email or '') if p else '').props('outlined inputmode=email') \
+            self.email = ui.input(_('Email'), value=(p.email or '') if p else '').props('outlined inputmode=email') \
                 .mark('email')
-            self.national_id = ui.input('National ID', value=(p.national_id or '') if p else '').props('outlined')
-            self.address = ui.input('Address', value=address).props('outlined')
-            self.allergies = ui.input('Allergy note (free text; the allergy list is kept at check-in and in the '
-                                      'chart)', value=p.allergies if p else '').props('outlined') \
+            self.national_id = ui.input(_('National ID'), value=(p.national_id or '') if p else '').props('outlined')
+            self.address = ui.input(_('Address'), value=address).props('outlined')
+            self.allergies = ui.input(_('Allergy note (free text; the allergy list is kept at check-in and in the '
+                                        'chart)'), value=p.allergies if p else '').props('outlined') \
                 .classes('sm:col-span-2').mark('allergies')
-            self.notes = ui.textarea('Notes', value=p.notes if p else '').props('outlined autogrow') \
+            self.notes = ui.textarea(_('Notes'), value=p.notes if p else '').props('outlined autogrow') \
                 .classes('sm:col-span-2')
-        ui.label('* required, and a phone number or a date of birth').classes('text-xs text-slate-500')
+        ui.label(_('* required, and a phone number or a date of birth')).classes('text-xs text-slate-500')
 
     def data(self, error: ui.label) -> PatientInput | None:
         born_text = (self.born.value or '').strip()
         born = parse_date(born_text) if born_text else None
         if born_text and born is None:
-            error.set_text('Please write the date of birth as dd/mm/yyyy, e.g. 23/11/1980.')
+            error.set_text(_('Please write the date of birth as dd/mm/yyyy, e.g. 23/11/1980.'))
             return None
         return PatientInput(full_name=self.name.value or '', phone=self.phone.value or '', date_of_birth=born,
                             sex=Sex(self.sex.value), email=self.email.value or '',
@@ -72,9 +82,9 @@ class ProfileForm:
 
 # -- a new patient -----------------------------------------------------------------------------------------------
 
-@staff_page(RECEPTION, '/reception/patients/new', title='New patient')
+@staff_page(RECEPTION, '/reception/patients/new', title=N_('New patient'))
 async def new_patient_page(actor: Actor):
-    ui.link('← Reception', '/reception')
+    ui.link(_('← Reception'), '/reception')
     NewPatient(actor)
 
 
@@ -84,10 +94,10 @@ class NewPatient:
     def __init__(self, actor: Actor) -> None:
         self.actor = actor
         with ui.card().classes('w-full max-w-3xl gap-3'):
-            section_title('Register a new patient')
+            section_title(_('Register a new patient'))
             self.form = ProfileForm(None, '')
             self.error = error_text()
-            ui.button('Register patient', icon='save', on_click=self.register).props('unelevated no-caps size=lg') \
+            ui.button(_('Register patient'), icon='save', on_click=self.register).props('unelevated no-caps size=lg') \
                 .mark('save-patient')
 
     async def register(self) -> None:
@@ -108,7 +118,7 @@ class NewPatient:
 
     async def create(self, data: PatientInput) -> None:
         patient = await staff_action(lambda s: patients.create(s, self.actor, data, today=_today()),
-                                     error_label=self.error, success='Patient registered.')
+                                     error_label=self.error, success=_('Patient registered.'))
         if patient is not None:
             ui.navigate.to(f'/reception/patients/{patient.id}')
 
@@ -128,15 +138,15 @@ async def _record(session, actor: Actor, patient_id: int) -> PatientRecord:
                          await patients.past_visits(session, actor, patient_id))
 
 
-@staff_page(RECEPTION, '/reception/patients/{patient_id}', title='Patient')
+@staff_page(RECEPTION, '/reception/patients/{patient_id}', title=N_('Patient'))
 async def patient_page(actor: Actor, patient_id: int):
     problem = ui.label().classes('text-lg')
     record = await staff_read(lambda s: _record(s, actor, patient_id), error_label=problem)
     if record is None:
-        ui.link('← Reception', '/reception')
+        ui.link(_('← Reception'), '/reception')
         return
     problem.delete()
-    ui.link('← Reception', '/reception')
+    ui.link(_('← Reception'), '/reception')
     header = PatientHeader(actor, record.patient)
     changes = PendingChanges(actor, patient_id)
     with ui.grid().classes('w-full gap-4 grid-cols-1 lg:grid-cols-5'):
@@ -159,9 +169,9 @@ class PatientHeader:
         with ui.row().classes('w-full items-center justify-between'):
             self.heading = ui.label().classes('text-2xl font-semibold').mark('patient-heading')
             with ui.row().classes('gap-2'):
-                ui.button('Book appointment', icon='event', on_click=self.book) \
+                ui.button(_('Book appointment'), icon='event', on_click=self.book) \
                     .props('unelevated no-caps').mark('book')
-                ui.button('Walk-in now', icon='directions_walk', on_click=self.walk_in) \
+                ui.button(_('Walk-in now'), icon='directions_walk', on_click=self.walk_in) \
                     .props('outline no-caps').mark('walk-in-now')
         self.show(patient)
 
@@ -182,10 +192,10 @@ class Profile:
         self.actor, self.patient_id, self.on_saved = actor, record.patient.id, on_saved
         self.updated_at = record.patient.updated_at
         with ui.card().classes('lg:col-span-3 gap-3'):
-            section_title('Profile')
+            section_title(_('Profile'))
             self.form = ProfileForm(record.patient, record.address)
             self.error = error_text()
-            ui.button('Save profile', icon='save', on_click=self.save).props('unelevated no-caps') \
+            ui.button(_('Save profile'), icon='save', on_click=self.save).props('unelevated no-caps') \
                 .mark('save-patient')
 
     async def save(self) -> None:
@@ -195,7 +205,7 @@ class Profile:
             return
         saved = await staff_action(lambda s: patients.update(
             s, self.actor, self.patient_id, data, today=_today(), expected_updated_at=self.updated_at),
-            error_label=self.error, success='Profile saved.')
+            error_label=self.error, success=_('Profile saved.'))
         if saved is not None:
             self.updated_at = saved.updated_at
             self.on_saved(saved)
@@ -213,7 +223,7 @@ class UpcomingAppointments:
     def __init__(self, actor: Actor, patient: Patient) -> None:
         self.actor, self.patient = actor, patient
         with ui.card().classes('w-full gap-2'):
-            self.title = section_title('Upcoming appointments')
+            self.title = section_title(_('Upcoming appointments'))
             self.list = ui.column().classes('w-full gap-1').mark('upcoming')
 
     async def refresh(self) -> None:
@@ -227,25 +237,29 @@ class UpcomingAppointments:
     def show(self, rows: list[appointments.AppointmentRow]) -> None:
         tz = clinic_settings.current().tz
         self.list.clear()
-        self.title.set_text(f'Upcoming appointments ({len(rows)})')
+        self.title.set_text(_('Upcoming appointments ({count})').format(count=len(rows)))
         with self.list:
             if not rows:
-                ui.label('None booked.').classes('text-slate-500')
+                ui.label(_('None booked.')).classes('text-slate-500')
             for r in rows:
                 with ui.row().classes('w-full items-center justify-between border-b py-1 no-wrap'):
                     with ui.column().classes('gap-0'):
-                        ui.label(r.start_at.astimezone(tz).strftime('%a %d/%m/%Y %H:%M')).classes('font-medium')
-                        ui.label(f'{r.doctor_name} · {r.services} · {r.status.value.replace("_", " ")}') \
+                        start = r.start_at.astimezone(tz)
+                        ui.label(f'{i18n.weekday(start.date(), "short")} {start:%d/%m/%Y} {i18n.clock(start)}') \
+                            .classes('font-medium')
+                        ui.label(f'{r.doctor_name} · {r.services} · {status_label(r.status)}') \
                             .classes('text-sm text-slate-600')
                     if r.status in CHANGEABLE:
                         self._buttons(r.id)
 
     def _buttons(self, appointment_id: int) -> None:
         with ui.row().classes('gap-0 no-wrap'):
+            reschedule_label = _('Reschedule')
             ui.button(icon='edit_calendar', on_click=lambda: self.reschedule(appointment_id)) \
-                .props('flat round dense aria-label=Reschedule').tooltip('Reschedule')
+                .props(f'flat round dense aria-label="{reschedule_label}"').tooltip(reschedule_label)
+            cancel_label = _('Cancel')
             ui.button(icon='event_busy', on_click=lambda: self.cancel(appointment_id)) \
-                .props('flat round dense color=negative aria-label=Cancel').tooltip('Cancel')
+                .props(f'flat round dense color=negative aria-label="{cancel_label}"').tooltip(cancel_label)
 
     async def reschedule(self, appointment_id: int) -> None:
         await dialogs.open_reschedule(self.actor, appointment_id)
@@ -256,15 +270,17 @@ class UpcomingAppointments:
 
 def past_visits(visits: list[patients.PastVisit]) -> None:
     with ui.card().classes('w-full gap-2'):
-        section_title('Past visits')
+        section_title(_('Past visits'))
         if not visits:
-            ui.label('No visits yet.').classes('text-slate-500')
+            ui.label(_('No visits yet.')).classes('text-slate-500')
         with ui.column().classes('w-full gap-0 max-h-96 overflow-y-auto').mark('past-visits'):
             for visit in visits:
                 with ui.row().classes('w-full justify-between border-b py-1'):
                     ui.label(visit.visit_date.strftime('%d/%m/%Y'))
                     ui.label(visit.doctor_name).classes('text-slate-700')
-                    ui.label(('walk-in · ' if visit.walk_in else '') + visit.status).classes('text-sm text-slate-500')
+                    status = _(VISIT_STATUSES.get(visit.status, visit.status))
+                    ui.label(_('walk-in · {status}').format(status=status) if visit.walk_in else status) \
+                        .classes('text-sm text-slate-500')
 
 
 class PendingChanges:
@@ -286,31 +302,36 @@ class PendingChanges:
         self.card.clear()
         self.card.visible = bool(pending)
         with self.card:
-            section_title('Details typed online, to check', len(pending))
-            ui.label('The record is unchanged until you accept. Please check with the patient first: whoever typed '
-                     'these only needed their name, birth date and phone.').classes('text-sm text-slate-600')
+            section_title(_('Details typed online, to check'), len(pending))
+            ui.label(_('The record is unchanged until you accept. Please check with the patient first: whoever typed '
+                       'these only needed their name, birth date and phone.')).classes('text-sm text-slate-600')
             for change in pending:
                 with ui.row().classes('w-full items-center justify-between border-b py-1 gap-2'):
                     with ui.column().classes('gap-0'):
-                        ui.label(f'{change.label}: {change.old_value or "(none)"} → {change.new_value}') \
+                        field = CHANGED_FIELDS.get(change.field)
+                        ui.label(_('{field}: {old} → {new}').format(
+                            field=_(field) if field else change.label, old=change.old_value or _('(none)'),
+                            new=change.new_value)) \
                             .classes('font-medium').mark('pending-change')
-                        ui.label(f'{change.source}, {change.created_at.astimezone(tz).strftime("%d/%m/%Y %H:%M")}') \
+                        typed_at, source = change.created_at.astimezone(tz), CHANGE_SOURCES.get(change.source)
+                        ui.label(f'{_(source) if source else change.source}, {typed_at:%d/%m/%Y} '
+                                 f'{i18n.clock(typed_at)}') \
                             .classes('text-xs text-slate-500')
                     with ui.row().classes('gap-1 no-wrap'):
-                        ui.button('Accept', icon='check', on_click=lambda c=change.id: self.accept(c)) \
+                        ui.button(_('Accept'), icon='check', on_click=lambda c=change.id: self.accept(c)) \
                             .props('unelevated dense no-caps').mark('accept-change')
-                        ui.button('Reject', icon='close', on_click=lambda c=change.id: self.reject(c)) \
+                        ui.button(_('Reject'), icon='close', on_click=lambda c=change.id: self.reject(c)) \
                             .props('outline dense no-caps color=negative').mark('reject-change')
 
     async def accept(self, change_id: int) -> None:
         record = await staff_action(lambda s: patients.decide_change(s, self.actor, change_id, accept=True,
                                                                      now=utcnow()),
-                                    success='Accepted: the record is updated.')
+                                    success=_('Accepted: the record is updated.'))
         if record is not None:
             self.on_accepted(record)
         await self.refresh()
 
     async def reject(self, change_id: int) -> None:
         await staff_action(lambda s: patients.decide_change(s, self.actor, change_id, accept=False, now=utcnow()),
-                           success='Rejected: the record stays as it was.')
+                           success=_('Rejected: the record stays as it was.'))
         await self.refresh()

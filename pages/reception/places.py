@@ -11,12 +11,13 @@ from clinic_ui.widgets import data_table, section_title, staff_read
 from services import visit_path
 from services.access import Actor
 from services.core.events import BillingChanged, OrdersChanged, QueueChanged, VisitChanged
+from services.core.i18n import N_, _
 
 COLUMNS = [
-    {'name': 'patient', 'label': 'Patient', 'field': 'patient'},
-    {'name': 'doctor', 'label': 'Doctor', 'field': 'doctor'},
-    {'name': 'where', 'label': 'Where', 'field': 'where'},
-    {'name': 'open', 'label': 'Still open', 'field': 'open', 'sortable': False},
+    {'name': 'patient', 'label': N_('Patient'), 'field': 'patient'},
+    {'name': 'doctor', 'label': N_('Doctor'), 'field': 'doctor'},
+    {'name': 'where', 'label': N_('Where'), 'field': 'where'},
+    {'name': 'open', 'label': N_('Still open'), 'field': 'open', 'sortable': False},
 ]
 
 
@@ -31,8 +32,9 @@ class WhereIsEveryone:
     def __init__(self, actor: Actor, today: date) -> None:
         self.actor, self.today = actor, today
         with ui.column().classes('w-full gap-1').mark('places-panel'):
-            self.title = section_title('Where is everyone')
-            self.table = data_table(COLUMNS, [], empty='Nobody has checked in today.', mark='places')
+            self.title = section_title(_('Where is everyone'))
+            self.table = data_table([{**c, 'label': _(c['label'])} for c in COLUMNS], [],
+                                    empty=_('Nobody has checked in today.'), mark='places')
         for kind in (VisitChanged, QueueChanged, OrdersChanged, BillingChanged):
             subscribe(kind, self.refresh)
 
@@ -43,7 +45,8 @@ class WhereIsEveryone:
 
     def show(self, places: list[visit_path.Place]) -> None:
         under_way = sum(not p.done for p in places)
-        self.title.set_text(f'Where is everyone ({under_way} in the clinic, {len(places) - under_way} done)')
+        self.title.set_text(_('Where is everyone ({under_way} in the clinic, {done} done)').format(
+            under_way=under_way, done=len(places) - under_way))
         rows = place_rows(places)
         if rows != self.table.rows:
             self.table.rows = rows

@@ -3,6 +3,7 @@ send them to a station (lab, imaging) and back, call a skipped patient again, un
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
 
 from nicegui import ui
 
@@ -16,32 +17,48 @@ from models.types import utcnow
 from services import clinic_settings, queue
 from services.access import Actor
 from services.core.events import QueueChanged
+from services.core.i18n import N_, _
 
 from .dialogs import MoveDialog, PriorityDialog
 
 COLUMNS = [
-    {'name': 'ticket', 'label': 'Ticket', 'field': 'ticket', 'align': 'left'},
-    {'name': 'patient', 'label': 'Patient', 'field': 'patient', 'align': 'left'},
-    {'name': 'state', 'label': 'State', 'field': 'state', 'align': 'left'},
-    {'name': 'wait', 'label': 'Est. wait', 'field': 'wait', 'align': 'right'},
+    {'name': 'ticket', 'label': N_('Ticket'), 'field': 'ticket', 'align': 'left'},
+    {'name': 'patient', 'label': N_('Patient'), 'field': 'patient', 'align': 'left'},
+    {'name': 'state', 'label': N_('State'), 'field': 'state', 'align': 'left'},
+    {'name': 'wait', 'label': N_('Est. wait'), 'field': 'wait', 'align': 'right'},
     {'name': 'actions', 'label': '', 'field': 'id', 'align': 'right'},
 ]
 # Buttons in a Quasar slot: a click reaches Python as the table's "ticket_action" event with [action, ticket id].
 ACTIONS_SLOT = r'''
 <q-td :props="props" class="whitespace-nowrap">
-  <q-btn v-if="props.row.waiting" label="Priority" icon="priority_high" size="sm" flat no-caps color="accent"
+  <q-btn v-if="props.row.waiting" label="{priority}" icon="priority_high" size="sm" flat no-caps color="accent"
          @click="() => $parent.$emit('ticket_action', ['priority', props.row.id])" />
-  <q-btn v-if="props.row.skipped" label="Call again" icon="replay" size="sm" flat no-caps color="primary"
+  <q-btn v-if="props.row.skipped" label="{call_again}" icon="replay" size="sm" flat no-caps color="primary"
          @click="() => $parent.$emit('ticket_action', ['recall', props.row.id])" />
-  <q-btn v-if="props.row.skipped" label="Back in line" size="sm" flat no-caps color="primary"
+  <q-btn v-if="props.row.skipped" label="{back_in_line}" size="sm" flat no-caps color="primary"
          @click="() => $parent.$emit('ticket_action', ['back', props.row.id])" />
-  <q-btn label="Move" icon="forward" size="sm" flat no-caps color="primary"
+  <q-btn label="{move}" icon="forward" size="sm" flat no-caps color="primary"
          @click="() => $parent.$emit('ticket_action', ['move', props.row.id])" />
-  <q-btn label="Undo" icon="undo" size="sm" flat no-caps
+  <q-btn label="{undo}" icon="undo" size="sm" flat no-caps
          @click="() => $parent.$emit('ticket_action', ['undo', props.row.id])" />
 </q-td>
 '''
 TICKET_ACTIONS = ('priority', 'recall', 'back', 'move', 'undo')
+STATES = {TicketStatus.WAITING: N_('waiting'), TicketStatus.CALLED: N_('called'),
+          TicketStatus.IN_SERVICE: N_('in service'), TicketStatus.DONE: N_('done'), TicketStatus.SKIPPED: N_('skipped'),
+          TicketStatus.NO_SHOW: N_('no show'), TicketStatus.TRANSFERRED: N_('transferred'),
+          TicketStatus.CANCELLED: N_('cancelled')}
+
+
+def columns() -> list[dict]:
+    return [{**c, 'label': _(c['label']) if c['label'] else ''} for c in COLUMNS]
+
+
+def actions_slot() -> str:
+    """A ticket's buttons, in the reader's language."""
+    texts = {'priority': _('Priority'), 'call_again': _('Call again'), 'back_in_line': _('Back in line'),
+             'move': _('Move'), 'undo': _('Undo')}
+    return ACTIONS_SLOT.format(**{key: escape(text) for key, text in texts.items()})
 
 
 def tickets_of(view: queue.QueueView) -> list[queue.TicketView]:
@@ -51,19 +68,21 @@ def tickets_of(view: queue.QueueView) -> list[queue.TicketView]:
 def rows_of(view: queue.QueueView) -> list[dict]:
     rows = []
     for ticket in tickets_of(view):
-        state = ticket.status.value.replace('_', ' ')
+        state = _(STATES[ticket.status])
         if ticket.priority:
-            state += f' · priority: {ticket.priority_reason}'
+            state = _('{state} · priority: {reason}').format(state=state, reason=ticket.priority_reason)
         rows.append({'id': ticket.id, 'ticket': ticket.label, 'patient': f'{ticket.patient_name} · {ticket.patient_code}',
-                     'state': state, 'wait': f'{ticket.wait_minutes} min' if ticket.wait_minutes is not None else '',
+                     'state': state, 'wait': _('{minutes} min').format(minutes=ticket.wait_minutes)
+                     if ticket.wait_minutes is not None else '',
                      'waiting': ticket.status == TicketStatus.WAITING, 'skipped': ticket.status == TicketStatus.SKIPPED})
     return rows
 
 
 def headline(view: queue.QueueView) -> str:
     serving = view.now_serving
-    now = f'now {serving.label}' if serving else 'nobody called'
-    return f'{now} · {len(view.waiting)} waiting · new arrivals wait ≈ {view.wait_for_newcomer} min'
+    now = _('now {ticket}').format(ticket=serving.label) if serving else _('nobody called')
+    return _('{now} · {waiting} waiting · new arrivals wait ≈ {minutes} min').format(
+        now=now, waiting=len(view.waiting), minutes=view.wait_for_newcomer)
 
 
 @dataclass(frozen=True)
@@ -78,13 +97,13 @@ async def _queues_today(session, actor: Actor) -> QueuesToday:
     return QueuesToday(views, targets)
 
 
-@staff_page(RECEPTION, '/reception/queues', title='Queues')
+@staff_page(RECEPTION, '/reception/queues', title=N_('Queues'))
 async def queues_page(actor: Actor):
     today = await staff_read(lambda s: _queues_today(s, actor))
     if today is None:
         return
-    section_title("Today's queues")
-    ui.label('Live: changes made by doctors, the lab and other receptionists appear at once.') \
+    section_title(_("Today's queues"))
+    ui.label(_('Live: changes made by doctors, the lab and other receptionists appear at once.')) \
         .classes('text-slate-600 -mt-3')
     cards = QueueCards(actor, PriorityDialog(actor), MoveDialog(actor, today.targets), today.views)
     subscribe(QueueChanged, cards.update)
@@ -99,11 +118,12 @@ class QueueCard:
                 ui.label(f'{view.prefix} · {view.name}').classes('text-lg font-semibold')
                 ui.label(view.room_code).classes('text-slate-500')
             self.line = ui.label(headline(view)).classes('text-slate-700').mark(f'queue-line-{view.prefix}')
-            self.table = ui.table(columns=COLUMNS, rows=rows_of(view), row_key='id') \
-                .props('flat dense wrap-cells hide-pagination no-data-label="Nobody in this queue."') \
+            no_data = _('Nobody in this queue.')
+            self.table = ui.table(columns=columns(), rows=rows_of(view), row_key='id') \
+                .props(f'flat dense wrap-cells hide-pagination no-data-label="{no_data}"') \
                 .classes('w-full').mark(f'queue-table-{view.prefix}')
             self.table.pagination = {'rowsPerPage': 0}
-            self.table.add_slot('body-cell-actions', ACTIONS_SLOT)
+            self.table.add_slot('body-cell-actions', actions_slot())
 
     def show(self, view: queue.QueueView) -> None:
         self.line.set_text(headline(view))
@@ -154,10 +174,10 @@ class QueueCards:
 
     async def call_again(self, ticket: queue.TicketView) -> None:
         await staff_action(lambda s: queue.recall(s, self.actor, ticket.id, now=utcnow()),
-                           success=f'{ticket.label} called again.')
+                           success=_('{ticket} called again.').format(ticket=ticket.label))
 
     async def put_back_in_line(self, ticket: queue.TicketView) -> None:
         await staff_action(lambda s: queue.back_in_line(s, self.actor, ticket.id, now=utcnow()))
 
     async def undo(self, ticket: queue.TicketView) -> None:
-        await staff_action(lambda s: queue.undo(s, self.actor, ticket.id, now=utcnow()), success='Undone.')
+        await staff_action(lambda s: queue.undo(s, self.actor, ticket.id, now=utcnow()), success=_('Undone.'))

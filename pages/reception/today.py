@@ -3,6 +3,7 @@ reschedule, cancel and "did not come"; details typed online that wait to be chec
 from __future__ import annotations
 
 from datetime import date
+from html import escape
 
 from nicegui import ui
 
@@ -16,7 +17,9 @@ from models.types import utcnow
 from services import booking, checkin, clinic_settings, patients
 from services.access import Actor
 from services.core.clock import local_today
+from services.core import i18n
 from services.core.events import AppointmentChanged, PatientChanged
+from services.core.i18n import _
 
 from . import dialogs
 from .places import WhereIsEveryone
@@ -24,21 +27,30 @@ from .tickets import ticket_url
 
 ACTIONS_SLOT = r'''
 <q-td :props="props" class="whitespace-nowrap">
-  <q-btn v-if="props.row.can_check_in" unelevated dense no-caps color="primary" label="Check in" class="q-px-sm"
+  <q-btn v-if="props.row.can_check_in" unelevated dense no-caps color="primary" label="{check_in}" class="q-px-sm"
          @click="$parent.$emit('check_in', props.row.id)" />
-  <q-btn v-if="props.row.checked_in" flat dense no-caps color="primary" icon="print" label="Ticket"
+  <q-btn v-if="props.row.checked_in" flat dense no-caps color="primary" icon="print" label="{ticket}"
          @click="$parent.$emit('ticket', props.row.id)" />
-  <q-btn v-if="props.row.can_change" flat dense round icon="more_vert" aria-label="More">
+  <q-btn v-if="props.row.can_change" flat dense round icon="more_vert" aria-label="{more}">
     <q-menu auto-close>
       <q-list style="min-width: 11rem">
-        <q-item clickable @click="$parent.$emit('reschedule', props.row.id)"><q-item-section>Reschedule</q-item-section></q-item>
-        <q-item clickable @click="$parent.$emit('cancel', props.row.id)"><q-item-section>Cancel…</q-item-section></q-item>
-        <q-item clickable @click="$parent.$emit('no_show', props.row.id)"><q-item-section>Did not come</q-item-section></q-item>
+        <q-item clickable @click="$parent.$emit('reschedule', props.row.id)"><q-item-section>{reschedule}</q-item-section></q-item>
+        <q-item clickable @click="$parent.$emit('cancel', props.row.id)"><q-item-section>{cancel}</q-item-section></q-item>
+        <q-item clickable @click="$parent.$emit('no_show', props.row.id)"><q-item-section>{no_show}</q-item-section></q-item>
       </q-list>
     </q-menu>
   </q-btn>
 </q-td>
 '''
+
+
+
+
+def actions_slot() -> str:
+    """The buttons of an appointment row, in the reader's language."""
+    texts = {'check_in': _('Check in'), 'ticket': _('Ticket'), 'more': _('More'), 'reschedule': _('Reschedule'),
+             'cancel': _('Cancel…'), 'no_show': _('Did not come')}
+    return ACTIONS_SLOT.format(**{key: escape(text) for key, text in texts.items()})
 
 
 @staff_page(RECEPTION)
@@ -65,9 +77,9 @@ class FrontDesk:
             with ui.column().classes('grow min-w-[18rem] gap-1'):
                 patient_search(actor, self.open_patient, today=today, autofocus=True)
             with ui.row().classes('gap-2'):
-                ui.button('New patient', icon='person_add', on_click=self.register) \
+                ui.button(_('New patient'), icon='person_add', on_click=self.register) \
                     .props('unelevated no-caps size=lg').mark('new-patient')
-                ui.button('Walk-in', icon='directions_walk', on_click=self.walk_in) \
+                ui.button(_('Walk-in'), icon='directions_walk', on_click=self.walk_in) \
                     .props('outline no-caps size=lg').mark('walk-in')
 
     def open_patient(self, hit: patients.PatientHit) -> None:
@@ -83,12 +95,12 @@ class FrontDesk:
 def day_heading(today: date) -> ui.label:
     """The day, and the ways to the other reception screens; returns the title that counts the appointments."""
     with ui.row().classes('w-full items-baseline justify-between'):
-        title = section_title("Today's appointments")
+        title = section_title(_("Today's appointments"))
         with ui.row().classes('items-baseline gap-4'):
-            ui.label(today.strftime('%A %d %B %Y')).classes('text-slate-600')
-            ui.link('All appointments', '/reception/appointments')
-            ui.link('Queues', '/reception/queues')
-            ui.link('Email outbox', '/outbox')
+            ui.label(i18n.day(today, 'full')).classes('text-slate-600')
+            ui.link(_('All appointments'), '/reception/appointments')
+            ui.link(_('Queues'), '/reception/queues')
+            ui.link(_('Email outbox'), '/outbox')
     return title
 
 
@@ -110,7 +122,7 @@ class ChangesToCheck:
         self.row.clear()
         self.row.visible = total > 0
         with self.row:
-            ui.label(f'Details typed online to check: {total}').classes('font-medium')
+            ui.label(_('Details typed online to check: {count}').format(count=total)).classes('font-medium')
             for person in people:
                 ui.link(f'{person.full_name} · {person.code}', f'/reception/patients/{person.patient_id}')
 
@@ -120,9 +132,9 @@ class TodaysAppointments:
 
     def __init__(self, actor: Actor, title: ui.label) -> None:
         self.actor, self.title = actor, title
-        columns = [*appointment_rows.COLUMNS, {'name': 'actions', 'label': '', 'field': 'id', 'sortable': False}]
-        self.table = data_table(columns, [], empty='No appointments today.', mark='appointments')
-        self.table.add_slot('body-cell-actions', ACTIONS_SLOT)
+        columns = [*appointment_rows.columns(), {'name': 'actions', 'label': '', 'field': 'id', 'sortable': False}]
+        self.table = data_table(columns, [], empty=_('No appointments today.'), mark='appointments')
+        self.table.add_slot('body-cell-actions', actions_slot())
         on_row(self.table, 'check_in', self.check_in)
         on_row(self.table, 'ticket', self.print_ticket)
         on_row(self.table, 'reschedule', self.reschedule)
@@ -133,7 +145,7 @@ class TodaysAppointments:
         self.show(await appointment_rows.todays_rows(self.actor))
 
     def show(self, rows: list[dict]) -> None:
-        self.title.set_text(f"Today's appointments ({len(rows)})")
+        self.title.set_text(_("Today's appointments ({count})").format(count=len(rows)))
         if rows != self.table.rows:
             self.table.rows = rows
 
@@ -153,4 +165,4 @@ class TodaysAppointments:
 
     async def mark_no_show(self, row: dict) -> None:
         await staff_action(lambda s: booking.mark_no_show(s, self.actor, row['id'], now=utcnow()),
-                           success=f'{row["patient_name"]} marked as not come.')
+                           success=_('{name} marked as not come.').format(name=row['patient_name']))
