@@ -33,6 +33,7 @@ from .core.boundary import action, query
 from .core.clock import local_today
 from .core.db import load, serialize
 from .core.errors import Conflict, NotFound, ValidationError
+from .core.i18n import _
 from .core.events import AppointmentChanged, QueueChanged, VisitChanged, publish
 
 
@@ -70,14 +71,14 @@ async def check_in(session: AsyncSession, actor: Actor, appointment_id: int, *, 
     await serialize(session, booking.BOOKING_LOCK)
     appointment = await load(session, Appointment, appointment_id, 'This appointment does not exist.')
     if appointment.status == AppointmentStatus.CHECKED_IN:
-        raise Conflict('This patient is already checked in.')
+        raise Conflict(_('This patient is already checked in.'))
     if appointment.status not in booking.CHANGEABLE:
-        raise Conflict(f'This appointment is {appointment.status.value.replace("_", " ")}: it cannot be checked in.')
+        raise Conflict(_('This appointment is {value}: it cannot be checked in.').format(value=appointment.status.value.replace("_", " ")))
     today = local_today(tz, now)
     day = appointment.start_at.astimezone(tz).date()
     if day != today:
-        raise ValidationError(f'This appointment is for {day.strftime("%d/%m/%Y")}, not today. '
-                              'Reschedule it, or register the patient as a walk-in.')
+        raise ValidationError(_('This appointment is for {day}, not today. Reschedule it, or '
+                                'register the patient as a walk-in.').format(day=day.strftime("%d/%m/%Y")))
     await patients.change_contact(session, actor, appointment.patient_id, phone=phone, email=email, today=today)
     return await _open_visit(session, actor, appointment, today=today, now=now, walk_in=False, priority=priority,
                              priority_reason=priority_reason)
@@ -92,16 +93,16 @@ async def walk_in(session: AsyncSession, actor: Actor, *, patient_id: int, docto
     priority_reason = queue.check_priority(priority, priority_reason)
     reason = reason.strip()
     if len(reason) > 500:
-        raise ValidationError('The reason can have at most 500 characters.', 'reason')
+        raise ValidationError(_('The reason can have at most 500 characters.'), 'reason')
     await serialize(session, booking.BOOKING_LOCK)
     if await session.get(Patient, patient_id) is None:
-        raise NotFound('This patient does not exist.')
+        raise NotFound(_('This patient does not exist.'))
     if service_id is None:
         service = await booking.consultation_service_for(session, doctor_id)
         if service is None:
-            raise ValidationError('This doctor has no consultation service: please choose the service.', 'service')
+            raise ValidationError(_('This doctor has no consultation service: please choose the service.'), 'service')
         service_id = service.id
-    _, service, doctor = await booking.check_bookable(session, patient_id=patient_id, service_id=service_id,
+    __, service, doctor = await booking.check_bookable(session, patient_id=patient_id, service_id=service_id,
                                                  doctor_id=doctor_id)
     today = local_today(tz, now)
     duty = (await _duties(session, [doctor.id], today, now.astimezone(tz).time()))[doctor.id]
@@ -266,7 +267,7 @@ async def ticket_for_visit(session: AsyncSession, actor: Actor, visit_id: int) -
     ticket = (await session.exec(select(QueueTicket).where(QueueTicket.visit_id == visit_id)
                                  .order_by(QueueTicket.id.desc()))).first()
     if ticket is None:
-        raise NotFound('This visit has no queue ticket.')
+        raise NotFound(_('This visit has no queue ticket.'))
     queue_row = await session.get(Queue, ticket.queue_id)
     patient = await session.get(Patient, ticket.patient_id)
     return await _ticket(session, ticket, queue_row, patient)

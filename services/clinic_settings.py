@@ -32,6 +32,7 @@ from .core import i18n
 from .core.boundary import action, query
 from .core.db import call_after_commit, serialize
 from .core.errors import Conflict, DomainError, NotFound, ValidationError
+from .core.i18n import _
 from .core.events import OutboxChanged, SettingsChanged, publish
 from .core.settings import CURRENCY_EXPONENTS, Settings, get_settings
 from .notifications import sender
@@ -123,9 +124,9 @@ async def load(session: AsyncSession) -> Settings:
 def _text(value: str, label: str, limit: int, *, required: bool = False) -> str:
     value = clean_name(value or '')
     if required and not value:
-        raise ValidationError(f'Please enter the {label}.')
+        raise ValidationError(_('Please enter the {label}.').format(label=label))
     if len(value) > limit:
-        raise ValidationError(f'The {label} can have at most {limit} characters.')
+        raise ValidationError(_('The {label} can have at most {limit} characters.').format(label=label, limit=limit))
     return value
 
 
@@ -134,8 +135,8 @@ def _timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f'Unknown time zone "{value}". Please choose one from the list, '
-                              'e.g. Asia/Ho_Chi_Minh or Europe/London.') from None
+        raise ValidationError(_('Unknown time zone "{value}". Please choose one from the list, e.g. '
+                                'Asia/Ho_Chi_Minh or Europe/London.').format(value=value)) from None
     return value
 
 
@@ -144,7 +145,7 @@ def _phone(value: str) -> str:
         return ''
     phone = normalize_phone(value)
     if not is_valid_phone(phone):
-        raise ValidationError('The clinic phone needs 6 to 15 digits (a leading + is allowed).')
+        raise ValidationError(_('The clinic phone needs 6 to 15 digits (a leading + is allowed).'))
     return value.strip()
 
 
@@ -154,8 +155,8 @@ def _from_address(value: str) -> str:
         return ''
     name, address = parseaddr(value)
     if not is_valid_email(address):
-        raise ValidationError('The sender address must be an email address, e.g. '
-                              '"Clinic <appointments@clinic.example>".')
+        raise ValidationError(_('The sender address must be an email address, e.g. '
+                              '"Clinic <appointments@clinic.example>".'))
     return formataddr((name, address)) if name else address
 
 
@@ -216,16 +217,16 @@ async def save_region(session: AsyncSession, actor: Actor, *, timezone: str, cur
     require(actor, Role.ADMIN)
     currency = (currency or '').strip().upper()
     if currency not in CURRENCY_EXPONENTS:
-        raise ValidationError(f'Please choose a currency from the list ({", ".join(sorted(CURRENCY_EXPONENTS))}).')
+        raise ValidationError(_('Please choose a currency from the list ({value}).').format(value=", ".join(sorted(CURRENCY_EXPONENTS))))
     if language not in LANGUAGES:
-        raise ValidationError('Please choose the announcement language from the list.')
+        raise ValidationError(_('Please choose the announcement language from the list.'))
     values = {'timezone': _timezone(timezone), 'currency': currency, 'language': language}
     if currency != current().currency:
         # Amounts are stored in minor units of the currency: switching would change what every bill says.
         invoices = (await session.exec(select(func.count()).select_from(Invoice))).one()
         if invoices:
-            raise Conflict(f'The currency cannot change any more: {invoices:,} invoices are in '
-                           f'{current().currency}. Set the currency before the clinic starts billing.')
+            raise Conflict(_('The currency cannot change any more: {invoices:,} invoices are in '
+                             '{currency}. Set the currency before the clinic starts billing.').format(invoices=invoices, currency=current().currency))
     return await _save(session, actor, values)
 
 
@@ -235,9 +236,9 @@ async def save_board_stations(session: AsyncSession, actor: Actor, *, kinds: lis
     require(actor, Role.ADMIN)
     unknown = [kind for kind in kinds if kind not in BOARD_STATIONS]
     if unknown:
-        raise ValidationError(f'"{unknown[0]}" is not a service point. Please choose from the list.')
+        raise ValidationError(_('"{unknown}" is not a service point. Please choose from the list.').format(unknown=unknown[0]))
     if not kinds:
-        raise ValidationError('Please choose at least one service point for the waiting-room board.')
+        raise ValidationError(_('Please choose at least one service point for the waiting-room board.'))
     return await _save(session, actor, {'board_stations': ','.join(kind for kind in BOARD_STATIONS if kind in kinds)})
 
 
@@ -248,21 +249,21 @@ async def save_mail_server(session: AsyncSession, actor: Actor, *, host: str, po
     require(actor, Role.ADMIN)
     host = (host or '').strip()
     if host and not HOST_RE.match(host):
-        raise ValidationError('The mail server must be a host name such as smtp.example.com (no http://).')
+        raise ValidationError(_('The mail server must be a host name such as smtp.example.com (no http://).'))
     try:
         port_number = int(port) if port not in (None, '') else 587
     except (TypeError, ValueError):
-        raise ValidationError('The port must be a number, usually 587 (STARTTLS) or 465 (TLS).') from None
+        raise ValidationError(_('The port must be a number, usually 587 (STARTTLS) or 465 (TLS).')) from None
     if not 1 <= port_number <= 65535 or port_number != float(port or port_number):
-        raise ValidationError('The port must be a whole number between 1 and 65535, usually 587 or 465.')
+        raise ValidationError(_('The port must be a whole number between 1 and 65535, usually 587 or 465.'))
     username = (username or '').strip()
     if len(username) > 254:
-        raise ValidationError('The user name can have at most 254 characters.')
+        raise ValidationError(_('The user name can have at most 254 characters.'))
     values = {'smtp_host': host, 'smtp_port': str(port_number), 'smtp_username': username,
               'smtp_starttls': 'true' if starttls else 'false', 'smtp_from': _from_address(from_address)}
     if password is not None:
         if len(password) > 500:
-            raise ValidationError('The password is too long.')
+            raise ValidationError(_('The password is too long.'))
         values['smtp_password'] = password
     return await _save(session, actor, values)
 
@@ -272,12 +273,12 @@ async def save_logo(session: AsyncSession, actor: Actor, *, data: bytes, data_di
     """Keep a PNG or JPEG logo (printed on receipts) in the data folder and point the setting at it."""
     require(actor, Role.ADMIN)
     if not data:
-        raise ValidationError('The file is empty.')
+        raise ValidationError(_('The file is empty.'))
     if len(data) > LOGO_MAX_BYTES:
-        raise ValidationError(f'The logo can be at most {LOGO_MAX_BYTES // (1024 * 1024)} MB.')
+        raise ValidationError(_('The logo can be at most {value} MB.').format(value=LOGO_MAX_BYTES // (1024 * 1024)))
     suffix = next((ext for magic, ext in LOGO_TYPES.items() if data.startswith(magic)), None)
     if suffix is None:
-        raise ValidationError('The logo must be a PNG or JPEG image.')
+        raise ValidationError(_('The logo must be a PNG or JPEG image.'))
     data_dir.mkdir(parents=True, exist_ok=True)
     path = (data_dir / f'logo{suffix}').resolve()
     for old in data_dir.glob('logo.*'):
@@ -304,10 +305,10 @@ async def send_test_email(session: AsyncSession, actor: Actor, *, to: str) -> st
     require(actor, Role.ADMIN)
     to = (to or '').strip().lower()
     if not is_valid_email(to):
-        raise ValidationError('Please enter the email address to send the test to.')
+        raise ValidationError(_('Please enter the email address to send the test to.'))
     settings = current()
     if not settings.smtp_host:
-        raise ValidationError('Please enter and save the mail server first.')
+        raise ValidationError(_('Please enter and save the mail server first.'))
     message = EmailMessage()
     message['From'] = formataddr(sender(settings))
     message['To'] = to
@@ -360,16 +361,16 @@ async def set_queue_prefix(session: AsyncSession, actor: Actor, queue_id: int, p
     require(actor, Role.ADMIN)
     prefix = (prefix or '').strip().upper()
     if not PREFIX_RE.match(prefix) or any(ch not in string.ascii_uppercase for ch in prefix):
-        raise ValidationError('A queue prefix is 1 to 3 letters A–Z, e.g. A or KB.')
+        raise ValidationError(_('A queue prefix is 1 to 3 letters A–Z, e.g. A or KB.'))
     await serialize(session, 'queues')
     queue = await session.get(Queue, queue_id)
     if queue is None:
-        raise NotFound('This queue does not exist.')
+        raise NotFound(_('This queue does not exist.'))
     if queue.prefix == prefix:
         return queue
     other = (await session.exec(select(Queue).where(Queue.prefix == prefix, Queue.id != queue_id))).first()
     if other is not None:
-        raise Conflict(f'The prefix {prefix} is already used by the queue "{other.name}".')
+        raise Conflict(_('The prefix {prefix} is already used by the queue "{name}".').format(prefix=prefix, name=other.name))
     audit.record(session, actor, 'queue_prefix_changed', entity='queue', entity_id=queue.id,
                  detail=f'{queue.name}: {queue.prefix} -> {prefix}')
     queue.prefix = prefix

@@ -37,6 +37,7 @@ from .booking import BOOKING_LOCK
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
+from .core.i18n import _
 from .core.events import StaffChanged, publish
 from .queue import queue_for_doctor
 from .staff_admin import _check_license_free, _license, _phone
@@ -122,7 +123,7 @@ async def list_doctors(session: AsyncSession, actor: Actor) -> list[DoctorRow]:
 async def _doctor(session: AsyncSession, doctor_id: int) -> Doctor:
     doctor = await session.get(Doctor, doctor_id)
     if doctor is None:
-        raise NotFound('This doctor does not exist.')
+        raise NotFound(_('This doctor does not exist.'))
     return doctor
 
 
@@ -153,15 +154,15 @@ def _doctor_fields(full_name: str, title: str, phone: str | None, email: str | N
                    ) -> tuple[str, str, str | None, str | None]:
     full_name = clean_name(full_name or '')
     if not full_name:
-        raise ValidationError('Please enter the doctor\'s full name.', 'full_name')
+        raise ValidationError(_('Please enter the doctor\'s full name.'), 'full_name')
     if len(full_name) > 120:
-        raise ValidationError('The full name can have at most 120 characters.', 'full_name')
+        raise ValidationError(_('The full name can have at most 120 characters.'), 'full_name')
     title = clean_name(title or '')
     if len(title) > 20:
-        raise ValidationError('The title can have at most 20 characters (e.g. Dr., Prof.).', 'title')
+        raise ValidationError(_('The title can have at most 20 characters (e.g. Dr., Prof.).'), 'title')
     email = (email or '').strip().lower() or None
     if email is not None and not is_valid_email(email):
-        raise ValidationError('Please enter a valid email address, or leave it empty.', 'email')
+        raise ValidationError(_('Please enter a valid email address, or leave it empty.'), 'email')
     return full_name, title, _phone(phone), email
 
 
@@ -175,7 +176,7 @@ async def _check_contacts_free(session: AsyncSession, phone: str | None, email: 
             query = query.where(Doctor.id != doctor_id)
         other = (await session.exec(query)).first()
         if other is not None:
-            raise Conflict(f'The {label} {value} is already used by {doctor_name(other)}.')
+            raise Conflict(_('The {label} {value} is already used by {doctor_name}.').format(label=label, value=value, doctor_name=doctor_name(other)))
 
 
 @action
@@ -243,12 +244,12 @@ async def set_active(session: AsyncSession, actor: Actor, doctor_id: int, active
             Appointment.doctor_id == doctor_id, Appointment.status.in_(ACTIVE_APPOINTMENTS),
             Appointment.end_at > utcnow()))).one()
         if upcoming:
-            raise Conflict(f'{doctor_name(doctor)} has {upcoming} upcoming appointment'
-                           f'{"s" if upcoming != 1 else ""}. Please move or cancel them first.')
+            raise Conflict(_('{doctor_name} has {upcoming} upcoming appointment{value}. Please move '
+                             'or cancel them first.').format(doctor_name=doctor_name(doctor), upcoming=upcoming, value="s" if upcoming != 1 else ""))
     elif doctor.user_id:
         user = await session.get(User, doctor.user_id)
         if user is not None and not user.is_active:
-            raise Conflict('The doctor\'s staff account is deactivated: reactivate the account on the staff page.')
+            raise Conflict(_('The doctor\'s staff account is deactivated: reactivate the account on the staff page.'))
     doctor.is_active = active
     session.add(doctor)
     queue = await queue_for_doctor(session, doctor.id)
@@ -275,7 +276,7 @@ async def _link_specialties(session: AsyncSession, actor: Actor, doctor: Doctor,
     wanted = set(specialty_ids or [])
     known = set((await session.exec(select(Specialty.id).where(col(Specialty.id).in_(wanted)))).all())
     if wanted - known:
-        raise ValidationError('Please choose the specialties from the list.', 'specialties')
+        raise ValidationError(_('Please choose the specialties from the list.'), 'specialties')
     current = {row.specialty_id: row for row in (await session.exec(
         select(DoctorSpecialty).where(DoctorSpecialty.doctor_id == doctor_id))).all()}
     for specialty_id in set(current) - wanted:
@@ -294,7 +295,7 @@ async def _link_services(session: AsyncSession, actor: Actor, doctor: Doctor, se
     wanted = set(service_ids or [])
     known = set((await session.exec(select(Service.id).where(col(Service.id).in_(wanted)))).all())
     if wanted - known:
-        raise ValidationError('Please choose the services from the list.', 'services')
+        raise ValidationError(_('Please choose the services from the list.'), 'services')
     current = {row.service_id: row for row in (await session.exec(
         select(DoctorService).where(DoctorService.doctor_id == doctor_id))).all()}
     for service_id in set(current) - wanted:
@@ -317,7 +318,7 @@ def parse_time(text: str | time, label: str) -> time:
         hours, minutes = (text or '').strip().split(':')
         return time(int(hours), int(minutes))
     except (ValueError, TypeError):
-        raise ValidationError(f'The {label} time must look like 08:30.') from None
+        raise ValidationError(_('The {label} time must look like 08:30.').format(label=label)) from None
 
 
 async def _appointments_in(session: AsyncSession, doctor_id: int, tz: ZoneInfo, now: datetime,
@@ -344,18 +345,18 @@ async def add_hours(session: AsyncSession, actor: Actor, doctor_id: int, *, week
     require(actor, Role.ADMIN)
     start_time, end_time = parse_time(start, 'start'), parse_time(end, 'end')
     if not weekdays:
-        raise ValidationError('Please choose at least one day.', 'weekdays')
+        raise ValidationError(_('Please choose at least one day.'), 'weekdays')
     if any(not isinstance(day, int) or not 0 <= day <= 6 for day in weekdays):
-        raise ValidationError('Please choose the days from the list.', 'weekdays')
+        raise ValidationError(_('Please choose the days from the list.'), 'weekdays')
     if start_time >= end_time:
-        raise ValidationError('The end time must be after the start time.', 'end')
+        raise ValidationError(_('The end time must be after the start time.'), 'end')
     if room_id is None:
-        raise ValidationError('Please choose the room.', 'room')
+        raise ValidationError(_('Please choose the room.'), 'room')
     await serialize(session, BOOKING_LOCK)
     doctor = await _doctor(session, doctor_id)
     room = await session.get(Room, room_id)
     if room is None or not room.is_active:
-        raise ValidationError('Please choose an active room from the list.', 'room')
+        raise ValidationError(_('Please choose an active room from the list.'), 'room')
     days = sorted(set(weekdays))
     clashes = (await session.exec(
         select(WorkingHours, Doctor, Room).join(Doctor, Doctor.id == WorkingHours.doctor_id)
@@ -368,10 +369,10 @@ async def add_hours(session: AsyncSession, actor: Actor, doctor_id: int, *, week
                                                                      row[0].weekday, row[0].start_time)):
         when = f'{WEEKDAYS[block.weekday]} {block.start_time:%H:%M}–{block.end_time:%H:%M}'
         if block.doctor_id == doctor_id:
-            raise Conflict(f'{doctor_name(doctor)} already works {when} in {block_room.code}: a doctor can only '
-                           'be in one place at a time.')
+            raise Conflict(_('{doctor_name} already works {when} in {code}: a doctor can only be in '
+                             'one place at a time.').format(doctor_name=doctor_name(doctor), when=when, code=block_room.code))
         if other.is_active:
-            raise Conflict(f'Room {room.code} is taken {when} by {doctor_name(other)}.')
+            raise Conflict(_('Room {code} is taken {when} by {doctor_name}.').format(code=room.code, when=when, doctor_name=doctor_name(other)))
     added = []
     for day in days:
         block = WorkingHours(doctor_id=doctor_id, room_id=room_id, weekday=day, start_time=start_time,
@@ -399,7 +400,7 @@ async def remove_hours(session: AsyncSession, actor: Actor, hours_id: int, *, tz
     await serialize(session, BOOKING_LOCK)
     block = await session.get(WorkingHours, hours_id)
     if block is None:
-        raise NotFound('These hours were already removed.')
+        raise NotFound(_('These hours were already removed.'))
     doctor = await _doctor(session, block.doctor_id)
     others = (await session.exec(select(WorkingHours).where(WorkingHours.doctor_id == block.doctor_id,
                                                             WorkingHours.id != block.id))).all()
@@ -431,25 +432,25 @@ async def add_leave(session: AsyncSession, actor: Actor, doctor_id: int, *, star
     require(actor, Role.ADMIN)
     now = now or utcnow()
     if start_date is None or end_date is None:
-        raise ValidationError('Please enter the first and the last day.', 'start_date')
+        raise ValidationError(_('Please enter the first and the last day.'), 'start_date')
     if end_date < start_date:
-        raise ValidationError('The last day must not be before the first day.', 'end_date')
+        raise ValidationError(_('The last day must not be before the first day.'), 'end_date')
     if end_date < now.astimezone(tz).date():
-        raise ValidationError('This leave is already over: please enter days from today on.', 'end_date')
+        raise ValidationError(_('This leave is already over: please enter days from today on.'), 'end_date')
     if (end_date - start_date).days + 1 > MAX_LEAVE_DAYS:
-        raise ValidationError(f'A leave can last at most {MAX_LEAVE_DAYS} days; enter longer absences in parts '
-                              'or deactivate the doctor.', 'end_date')
+        raise ValidationError(_('A leave can last at most {MAX_LEAVE_DAYS} days; enter longer '
+                                'absences in parts or deactivate the doctor.').format(MAX_LEAVE_DAYS=MAX_LEAVE_DAYS), 'end_date')
     reason = clean_name(reason or '')
     if len(reason) > 200:
-        raise ValidationError('The reason can have at most 200 characters.', 'reason')
+        raise ValidationError(_('The reason can have at most 200 characters.'), 'reason')
     await serialize(session, BOOKING_LOCK)
     doctor = await _doctor(session, doctor_id)
     overlapping = (await session.exec(select(DoctorLeave).where(
         DoctorLeave.doctor_id == doctor_id, DoctorLeave.start_date <= end_date,
         DoctorLeave.end_date >= start_date))).first()
     if overlapping is not None:
-        raise Conflict(f'{doctor_name(doctor)} is already on leave {overlapping.start_date:%d/%m/%Y}–'
-                       f'{overlapping.end_date:%d/%m/%Y}. Change that leave instead.')
+        raise Conflict(_('{doctor_name} is already on leave '
+                         '{start_date:%d/%m/%Y}–{end_date:%d/%m/%Y}. Change that leave instead.').format(doctor_name=doctor_name(doctor), start_date=overlapping.start_date, end_date=overlapping.end_date))
     stranded = await _appointments_in(session, doctor_id, tz, now,
                                       lambda start, _end: start_date <= start.date() <= end_date)
     if stranded:
@@ -468,7 +469,7 @@ async def remove_leave(session: AsyncSession, actor: Actor, leave_id: int) -> No
     require(actor, Role.ADMIN)
     leave = await session.get(DoctorLeave, leave_id)
     if leave is None:
-        raise NotFound('This leave was already removed.')
+        raise NotFound(_('This leave was already removed.'))
     doctor = await _doctor(session, leave.doctor_id)
     await session.delete(leave)
     audit.record(session, actor, 'doctor_leave_removed', entity='doctor', entity_id=doctor.id,
