@@ -39,7 +39,7 @@ from .access import Actor, require
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
-from .core.i18n import _
+from .core.i18n import _, pick
 from .core.events import AppointmentChanged, publish
 from .core.settings import Settings
 from .text import search_key
@@ -211,7 +211,7 @@ async def _check_slot(session: AsyncSession, *, doctor_id: int, service: Service
     if start_at < now + MIN_LEAD:
         raise ValidationError(_('This time has already passed. Please choose a later time.'))
     if start_at > now + timedelta(days=MAX_DAYS_AHEAD):
-        raise ValidationError(_('Appointments can be booked at most {MAX_DAYS_AHEAD} days ahead.').format(MAX_DAYS_AHEAD=MAX_DAYS_AHEAD))
+        raise ValidationError(_('Appointments can be booked at most {days} days ahead.').format(days=MAX_DAYS_AHEAD))
     end_at = start_at + timedelta(minutes=service.duration_minutes)
     day = start_at.astimezone(tz).date()
     loaded = await _load_day(session, [doctor_id], day, tz, now, exclude_appointment_id=exclude_appointment_id,
@@ -243,7 +243,8 @@ async def check_bookable(session: AsyncSession, *, patient_id: int, service_id: 
     provides = (await session.exec(select(DoctorService).where(DoctorService.doctor_id == doctor_id,
                                                                DoctorService.service_id == service_id))).first()
     if provides is None:
-        raise ValidationError(_('{full_name} does not provide {name}. Please choose another doctor.').format(full_name=doctor.full_name, name=service.name),
+        raise ValidationError(_('{doctor} does not provide {service}. Please choose another doctor.').format(
+            doctor=doctor.full_name, service=pick(service.name, service.name_translations)),
                               'doctor')
     return patient, service, doctor
 
@@ -294,12 +295,28 @@ def _settings(settings: Settings | None) -> Settings:
     return settings if settings is not None else clinic_settings.current()
 
 
+def status_refusal(status: AppointmentStatus, *, checking_in: bool = False) -> str:
+    """Why an appointment in ``status`` can no longer be changed (or checked in), as one sentence."""
+    if checking_in:
+        return {AppointmentStatus.IN_PROGRESS: _('This appointment is in progress: it cannot be checked in.'),
+                AppointmentStatus.COMPLETED: _('This appointment is completed: it cannot be checked in.'),
+                AppointmentStatus.CANCELLED: _('This appointment is cancelled: it cannot be checked in.'),
+                AppointmentStatus.NO_SHOW: _('This appointment is marked as no-show: it cannot be checked in.'),
+                }.get(status, _('This appointment cannot be checked in.'))
+    return {AppointmentStatus.CHECKED_IN: _('This appointment is checked in and cannot be changed.'),
+            AppointmentStatus.IN_PROGRESS: _('This appointment is in progress and cannot be changed.'),
+            AppointmentStatus.COMPLETED: _('This appointment is completed and cannot be changed.'),
+            AppointmentStatus.CANCELLED: _('This appointment is cancelled and cannot be changed.'),
+            AppointmentStatus.NO_SHOW: _('This appointment is marked as no-show and cannot be changed.'),
+            }.get(status, _('This appointment cannot be changed.'))
+
+
 async def _changeable(session: AsyncSession, appointment_id: int) -> Appointment:
     appointment = await session.get(Appointment, appointment_id)
     if appointment is None:
         raise NotFound(_('This appointment does not exist.'))
     if appointment.status not in CHANGEABLE:
-        raise Conflict(_('This appointment is {value} and cannot be changed.').format(value=appointment.status.value.replace("_", " ")))
+        raise Conflict(status_refusal(appointment.status, checking_in=False))
     return appointment
 
 

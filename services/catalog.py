@@ -50,17 +50,30 @@ def _code(code: str) -> str:
 def _name(name: str, limit: int, label: str = 'name') -> str:
     name = clean_name(name or '')
     if not name:
-        raise ValidationError(_('Please enter the {label}.').format(label=label), label)
+        raise ValidationError(_('Please enter the unit.') if label == 'unit' else _('Please enter the name.'), label)
     if len(name) > limit:
-        raise ValidationError(_('The {label} can have at most {limit} characters.').format(label=label, limit=limit), label)
+        raise ValidationError(_too_long(label, limit), label)
     return name
 
 
 def _optional(text: str, limit: int, label: str) -> str:
     text = (text or '').strip()
     if len(text) > limit:
-        raise ValidationError(_('The {label} can have at most {limit} characters.').format(label=label, limit=limit), label)
+        raise ValidationError(_too_long(label, limit), label)
     return text
+
+
+def _too_long(label: str, limit: int) -> str:
+    """The refusal of a too long field, one whole sentence per field (``label``: the field, in English)."""
+    sentences = {'name': _('The name can have at most {limit} characters.'),
+                 'unit': _('The unit can have at most {limit} characters.'),
+                 'description': _('The description can have at most {limit} characters.'),
+                 'floor': _('The floor can have at most {limit} characters.'),
+                 'generic name': _('The generic name can have at most {limit} characters.'),
+                 'form': _('The form can have at most {limit} characters.'),
+                 'strength': _('The strength can have at most {limit} characters.'),
+                 'drug group': _('The drug group can have at most {limit} characters.')}
+    return sentences.get(label, _('This text can have at most {limit} characters.')).format(limit=limit)
 
 
 async def _code_free(session: AsyncSession, model, code: str, own_id: int | None, what: str) -> None:
@@ -69,7 +82,11 @@ async def _code_free(session: AsyncSession, model, code: str, own_id: int | None
         query = query.where(model.id != own_id)
     other = (await session.exec(query)).first()
     if other is not None:
-        raise Conflict(_('The code {code} is already used by the {what} "{name}".').format(code=code, what=what, name=other.name))
+        sentences = {'room': _('The code {code} is already used by the room "{name}".'),
+                     'service': _('The code {code} is already used by the service "{name}".'),
+                     'medicine': _('The code {code} is already used by the medicine "{name}".')}
+        raise Conflict(sentences.get(what, _('The code {code} is already used by "{name}".')).format(
+            code=code, name=other.name))
 
 
 def _changes(obj, values: dict) -> list[str]:
@@ -83,9 +100,13 @@ def _int(value, label: str, low: int, high: int) -> int:
         if number != float(value):
             raise ValueError
     except (TypeError, ValueError):
-        raise ValidationError(_('The {label} must be a whole number.').format(label=label), label) from None
+        raise ValidationError(_('The duration must be a whole number of minutes.') if label.startswith('duration')
+                              else _('The reorder level must be a whole number.'), label) from None
     if not low <= number <= high:
-        raise ValidationError(_('The {label} must be between {low} and {high}.').format(label=label, low=low, high=high), label)
+        raise ValidationError((_('The duration must be between {low} and {high} minutes.')
+                               if label.startswith('duration') else
+                               _('The reorder level must be between {low} and {high}.')).format(low=low, high=high),
+                              label)
     return number
 
 
@@ -115,7 +136,9 @@ async def _set_active(session: AsyncSession, actor: Actor, obj, active: bool, *,
 async def _get(session: AsyncSession, model, item_id: int, what: str):
     item = await session.get(model, item_id)
     if item is None:
-        raise NotFound(_('This {what} does not exist.').format(what=what))
+        raise NotFound({'specialty': _('This specialty does not exist.'), 'room': _('This room does not exist.'),
+                        'service': _('This service does not exist.'), 'medicine': _('This medicine does not exist.'),
+                        }.get(what, _('This item does not exist.')))
     return item
 
 
@@ -149,7 +172,7 @@ async def save_specialty(session: AsyncSession, actor: Actor, specialty_id: int 
     if specialty_id:
         query = query.where(Specialty.id != specialty_id)
     if (await session.exec(query)).first() is not None:
-        raise Conflict(_('The specialty "{values}" already exists.').format(values=values["name"]))
+        raise Conflict(_('The specialty "{name}" already exists.').format(name=values['name']))
     await _save(session, actor, specialty, values, entity='specialty', label=values['name'])
     return specialty
 

@@ -69,11 +69,11 @@ async def check_in(session: AsyncSession, actor: Actor, appointment_id: int, *, 
     require(actor, Role.RECEPTIONIST)
     priority_reason = queue.check_priority(priority, priority_reason)
     await serialize(session, booking.BOOKING_LOCK)
-    appointment = await load(session, Appointment, appointment_id, 'This appointment does not exist.')
+    appointment = await load(session, Appointment, appointment_id, _('This appointment does not exist.'))
     if appointment.status == AppointmentStatus.CHECKED_IN:
         raise Conflict(_('This patient is already checked in.'))
     if appointment.status not in booking.CHANGEABLE:
-        raise Conflict(_('This appointment is {value}: it cannot be checked in.').format(value=appointment.status.value.replace("_", " ")))
+        raise Conflict(booking.status_refusal(appointment.status, checking_in=True))
     today = local_today(tz, now)
     day = appointment.start_at.astimezone(tz).date()
     if day != today:
@@ -132,7 +132,7 @@ class Duty:
     hours: str                # '08:00–12:00, 13:30–17:00' ('' on a day off)
     room_id: int | None       # the room of the current (or next) hours
     starts_at: time | None    # LATER_TODAY: when the next hours start
-    refusal: str = ''         # OFF_TODAY: why no walk-in, of '{doctor}'
+    refusal: str = ''         # OFF_TODAY: why no walk-in (translated), of '{doctor}'
 
     @property
     def takes_walk_ins(self) -> bool:
@@ -144,20 +144,24 @@ def duty_at(blocks: list[WorkingHours], *, on_leave: bool, at: time) -> Duty:
     blocks = sorted(blocks, key=lambda b: b.start_time)
     hours = ', '.join(f'{b.start_time:%H:%M}–{b.end_time:%H:%M}' for b in blocks)
     if on_leave:
-        return Duty(OFF_TODAY, 'On leave today', hours, None, None, '{doctor} is on leave today.')
+        return Duty(OFF_TODAY, _('On leave today'), hours, None, None,
+                    _('{doctor} is on leave today. Please choose a doctor on duty.'))
     if not blocks:
-        return Duty(OFF_TODAY, 'Not working today', '', None, None, '{doctor} does not work today.')
+        return Duty(OFF_TODAY, _('Not working today'), '', None, None,
+                    _('{doctor} does not work today. Please choose a doctor on duty.'))
     current = next((b for b in blocks if b.start_time <= at < b.end_time), None)
     if current is not None:
-        return Duty(ON_DUTY, f'On duty until {current.end_time:%H:%M}', hours, current.room_id, None)
+        return Duty(ON_DUTY, _('On duty until {time}').format(time=f'{current.end_time:%H:%M}'), hours,
+                    current.room_id, None)
     upcoming = next((b for b in blocks if at < b.start_time), None)
     if upcoming is not None:
-        note = f'Back at {upcoming.start_time:%H:%M}' if blocks[0].start_time < at else \
-            f'Starts at {upcoming.start_time:%H:%M}'
+        start = f'{upcoming.start_time:%H:%M}'
+        note = _('Back at {time}').format(time=start) if blocks[0].start_time < at else \
+            _('Starts at {time}').format(time=start)
         return Duty(LATER_TODAY, note, hours, upcoming.room_id, upcoming.start_time)
     ended = f'{max(b.end_time for b in blocks):%H:%M}'
-    return Duty(OFF_TODAY, f'Hours today ended at {ended}', hours, None, None,
-                f"{{doctor}}'s hours today ended at {ended}.")
+    return Duty(OFF_TODAY, _('Hours today ended at {time}').format(time=ended), hours, None, None,
+                _("{doctor}'s hours today ended at {time}. Please choose a doctor on duty.").replace('{time}', ended))
 
 
 async def _duties(session: AsyncSession, doctor_ids: list[int], today: date, at: time) -> dict[int, Duty]:
@@ -177,7 +181,7 @@ def _walk_in_room(doctor: Doctor, duty: Duty) -> int:
     if duty.room_id is not None:
         return duty.room_id
     name = f'{doctor.title} {doctor.full_name}'.strip()
-    raise ValidationError(duty.refusal.format(doctor=name) + ' Please choose a doctor on duty.', 'doctor')
+    raise ValidationError(duty.refusal.replace('{doctor}', name), 'doctor')
 
 
 @dataclass(frozen=True)

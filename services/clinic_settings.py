@@ -32,7 +32,7 @@ from .core import i18n
 from .core.boundary import action, query
 from .core.db import call_after_commit, serialize
 from .core.errors import Conflict, DomainError, NotFound, ValidationError
-from .core.i18n import _
+from .core.i18n import N_, _, ngettext
 from .core.events import OutboxChanged, SettingsChanged, publish
 from .core.settings import CURRENCY_EXPONENTS, Settings, get_settings
 from .notifications import sender
@@ -49,8 +49,9 @@ _in_force: Settings | None = None
 
 LANGUAGES = {'en': 'English', 'vi': 'Tiếng Việt'}  # the languages the waiting-room board can announce in
 # The service points whose calls can go through the waiting-room board (queue kinds), as the settings page names them.
-BOARD_STATIONS = {'doctor': "Doctors' rooms", 'lab': 'Laboratory', 'imaging': 'Imaging', 'procedure': 'Procedures',
-                  'pharmacy': 'Pharmacy windows', 'cashier': 'Cashier windows'}
+# In English: shown as _(name).
+BOARD_STATIONS = {'doctor': N_("Doctors' rooms"), 'lab': N_('Laboratory'), 'imaging': N_('Imaging'),
+                  'procedure': N_('Procedures'), 'pharmacy': N_('Pharmacy windows'), 'cashier': N_('Cashier windows')}
 LOGO_TYPES = {b'\x89PNG\r\n\x1a\n': '.png', b'\xff\xd8\xff': '.jpg'}
 LOGO_MAX_BYTES = 2 * 1024 * 1024
 HOST_RE = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$')
@@ -124,9 +125,10 @@ async def load(session: AsyncSession) -> Settings:
 def _text(value: str, label: str, limit: int, *, required: bool = False) -> str:
     value = clean_name(value or '')
     if required and not value:
-        raise ValidationError(_('Please enter the {label}.').format(label=label))
+        raise ValidationError(_('Please enter the clinic name.'))
     if len(value) > limit:
-        raise ValidationError(_('The {label} can have at most {limit} characters.').format(label=label, limit=limit))
+        raise ValidationError((_('The clinic name can have at most {limit} characters.') if label == 'clinic name'
+                               else _('The address can have at most {limit} characters.')).format(limit=limit))
     return value
 
 
@@ -217,7 +219,8 @@ async def save_region(session: AsyncSession, actor: Actor, *, timezone: str, cur
     require(actor, Role.ADMIN)
     currency = (currency or '').strip().upper()
     if currency not in CURRENCY_EXPONENTS:
-        raise ValidationError(_('Please choose a currency from the list ({value}).').format(value=", ".join(sorted(CURRENCY_EXPONENTS))))
+        raise ValidationError(_('Please choose a currency from the list ({choices}).').format(
+            choices=', '.join(sorted(CURRENCY_EXPONENTS))))
     if language not in LANGUAGES:
         raise ValidationError(_('Please choose the announcement language from the list.'))
     values = {'timezone': _timezone(timezone), 'currency': currency, 'language': language}
@@ -225,8 +228,11 @@ async def save_region(session: AsyncSession, actor: Actor, *, timezone: str, cur
         # Amounts are stored in minor units of the currency: switching would change what every bill says.
         invoices = (await session.exec(select(func.count()).select_from(Invoice))).one()
         if invoices:
-            raise Conflict(_('The currency cannot change any more: {invoices:,} invoices are in '
-                             '{currency}. Set the currency before the clinic starts billing.').format(invoices=invoices, currency=current().currency))
+            raise Conflict(ngettext('The currency cannot change any more: {count} invoice is in {currency}. Set the '
+                                    'currency before the clinic starts billing.',
+                                    'The currency cannot change any more: {count} invoices are in {currency}. Set the '
+                                    'currency before the clinic starts billing.', invoices,
+                                    currency=current().currency))
     return await _save(session, actor, values)
 
 
@@ -236,7 +242,7 @@ async def save_board_stations(session: AsyncSession, actor: Actor, *, kinds: lis
     require(actor, Role.ADMIN)
     unknown = [kind for kind in kinds if kind not in BOARD_STATIONS]
     if unknown:
-        raise ValidationError(_('"{unknown}" is not a service point. Please choose from the list.').format(unknown=unknown[0]))
+        raise ValidationError(_('"{kind}" is not a service point. Please choose from the list.').format(kind=unknown[0]))
     if not kinds:
         raise ValidationError(_('Please choose at least one service point for the waiting-room board.'))
     return await _save(session, actor, {'board_stations': ','.join(kind for kind in BOARD_STATIONS if kind in kinds)})
@@ -275,7 +281,7 @@ async def save_logo(session: AsyncSession, actor: Actor, *, data: bytes, data_di
     if not data:
         raise ValidationError(_('The file is empty.'))
     if len(data) > LOGO_MAX_BYTES:
-        raise ValidationError(_('The logo can be at most {value} MB.').format(value=LOGO_MAX_BYTES // (1024 * 1024)))
+        raise ValidationError(_('The logo can be at most {size} MB.').format(size=LOGO_MAX_BYTES // (1024 * 1024)))
     suffix = next((ext for magic, ext in LOGO_TYPES.items() if data.startswith(magic)), None)
     if suffix is None:
         raise ValidationError(_('The logo must be a PNG or JPEG image.'))
@@ -312,9 +318,9 @@ async def send_test_email(session: AsyncSession, actor: Actor, *, to: str) -> st
     message = EmailMessage()
     message['From'] = formataddr(sender(settings))
     message['To'] = to
-    message['Subject'] = f'Test email from {settings.clinic_name}'
-    message.set_content(f'This is a test email from {settings.clinic_name}.\n\n'
-                        'If you can read it, appointment emails will reach patients.\n', charset='utf-8')
+    message['Subject'] = _('Test email from {clinic}').format(clinic=settings.clinic_name)
+    message.set_content(_('This is a test email from {clinic}.').format(clinic=settings.clinic_name) + '\n\n'
+                        + _('If you can read it, appointment emails will reach patients.') + '\n', charset='utf-8')
     implicit_tls = settings.smtp_port == 465
     error: Exception | None = None
     try:
@@ -331,19 +337,19 @@ async def send_test_email(session: AsyncSession, actor: Actor, *, to: str) -> st
     await session.commit()
     if error is not None:
         raise DomainError(_smtp_problem(error, where))
-    return f'A test email was sent to {to}.'
+    return _('A test email was sent to {address}.').format(address=to)
 
 
 def _smtp_problem(error: Exception, where: str) -> str:
     if isinstance(error, aiosmtplib.SMTPAuthenticationError):
-        return f'The mail server {where} refused the user name or password.'
+        return _('The mail server {server} refused the user name or password.').format(server=where)
     if isinstance(error, (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPConnectTimeoutError, OSError)):
-        return f'Could not reach the mail server {where}. Check the server name and port.'
+        return _('Could not reach the mail server {server}. Check the server name and port.').format(server=where)
     if isinstance(error, aiosmtplib.SMTPTimeoutError):
-        return f'The mail server {where} did not answer in time.'
+        return _('The mail server {server} did not answer in time.').format(server=where)
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
-        return f'The mail server {where} refused the address.'
-    return f'The test email was not sent: {error}'
+        return _('The mail server {server} refused the address.').format(server=where)
+    return _('The test email was not sent: {error}').format(error=error)
 
 
 # ---------------------------------------------------------------- queue prefixes

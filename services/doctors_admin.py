@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, func, select
@@ -37,13 +37,15 @@ from .booking import BOOKING_LOCK
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
-from .core.i18n import _
+from .core.i18n import N_, _, ngettext, weekday
 from .core.events import StaffChanged, publish
 from .queue import queue_for_doctor
 from .staff_admin import _check_license_free, _license, _phone
 from .text import clean_name, is_valid_email
 
-WEEKDAYS = ('Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday')
+# In English: shown as _(name), or better weekday_name(index) (Babel's names for the reader's language).
+WEEKDAYS = (N_('Monday'), N_('Tuesday'), N_('Wednesday'), N_('Thursday'), N_('Friday'), N_('Saturday'), N_('Sunday'))
+A_MONDAY = date(2024, 1, 1)
 MAX_LEAVE_DAYS = 366
 
 
@@ -71,7 +73,7 @@ class HoursRow:
 
     @property
     def text(self) -> str:
-        return f'{WEEKDAYS[self.weekday]} {self.start_time:%H:%M}–{self.end_time:%H:%M}, {self.room}'
+        return f'{weekday_name(self.weekday)} {self.start_time:%H:%M}–{self.end_time:%H:%M}, {self.room}'
 
 
 @dataclass
@@ -85,6 +87,12 @@ class DoctorDetail:
     leaves: list[DoctorLeave] = field(default_factory=list)
 
 
+def weekday_name(index: int, width: str = 'wide') -> str:
+    """The name of weekday ``index`` (0 = Monday) in the reader's language: ``Monday`` / ``Thứ Hai`` (``width``
+    'abbreviated': ``Mon`` / ``Th 2``)."""
+    return weekday(A_MONDAY + timedelta(days=index), width)
+
+
 def doctor_name(doctor: Doctor) -> str:
     return f'{doctor.title} {doctor.full_name}'.strip()
 
@@ -92,8 +100,8 @@ def doctor_name(doctor: Doctor) -> str:
 def _hours_summary(blocks: list[WorkingHours]) -> str:
     days = sorted({b.weekday for b in blocks})
     if not days:
-        return 'no hours yet'
-    names = [WEEKDAYS[d][:3] for d in days]
+        return _('no hours yet')
+    names = [weekday_name(d, 'abbreviated') for d in days]
     if days == list(range(days[0], days[-1] + 1)) and len(days) > 2:
         return f'{names[0]}–{names[-1]}'
     return ', '.join(names)
@@ -176,7 +184,9 @@ async def _check_contacts_free(session: AsyncSession, phone: str | None, email: 
             query = query.where(Doctor.id != doctor_id)
         other = (await session.exec(query)).first()
         if other is not None:
-            raise Conflict(_('The {label} {value} is already used by {doctor_name}.').format(label=label, value=value, doctor_name=doctor_name(other)))
+            message = (_('The phone number {value} is already used by {doctor}.') if label == 'phone number' else
+                       _('The email address {value} is already used by {doctor}.'))
+            raise Conflict(message.format(value=value, doctor=doctor_name(other)))
 
 
 @action
@@ -318,7 +328,8 @@ def parse_time(text: str | time, label: str) -> time:
         hours, minutes = (text or '').strip().split(':')
         return time(int(hours), int(minutes))
     except (ValueError, TypeError):
-        raise ValidationError(_('The {label} time must look like 08:30.').format(label=label)) from None
+        raise ValidationError(_('The start time must look like 08:30.') if label == 'start' else
+                              _('The end time must look like 08:30.')) from None
 
 
 async def _appointments_in(session: AsyncSession, doctor_id: int, tz: ZoneInfo, now: datetime,
@@ -333,8 +344,11 @@ async def _appointments_in(session: AsyncSession, doctor_id: int, tz: ZoneInfo, 
 def _stranded(appointments: list[Appointment], tz: ZoneInfo) -> str:
     first = appointments[0].start_at.astimezone(tz)
     count = len(appointments)
-    return (f'{count} booked appointment{"s" if count != 1 else ""} would be left outside the doctor\'s hours '
-            f'(the first on {first:%a %d/%m at %H:%M}). Please move or cancel them first.')
+    return ngettext("{count} booked appointment would be left outside the doctor's hours (on {day} at {time}). "
+                    'Please move or cancel it first.',
+                    "{count} booked appointments would be left outside the doctor's hours (the first on {day} at "
+                    '{time}). Please move or cancel them first.', count,
+                    day=f"{weekday(first.date(), 'abbreviated')} {first:%d/%m}", time=f'{first:%H:%M}')
 
 
 @action
@@ -367,12 +381,13 @@ async def add_hours(session: AsyncSession, actor: Actor, doctor_id: int, *, week
     # the doctor's own clash first: "already works elsewhere" is the more useful message
     for block, other, block_room in sorted(clashes, key=lambda row: (row[0].doctor_id != doctor_id,
                                                                      row[0].weekday, row[0].start_time)):
-        when = f'{WEEKDAYS[block.weekday]} {block.start_time:%H:%M}–{block.end_time:%H:%M}'
+        when = f'{weekday_name(block.weekday)} {block.start_time:%H:%M}–{block.end_time:%H:%M}'
         if block.doctor_id == doctor_id:
-            raise Conflict(_('{doctor_name} already works {when} in {code}: a doctor can only be in '
-                             'one place at a time.').format(doctor_name=doctor_name(doctor), when=when, code=block_room.code))
+            raise Conflict(_('{doctor} already works {when} in {room}: a doctor can only be in one place at a '
+                             'time.').format(doctor=doctor_name(doctor), when=when, room=block_room.code))
         if other.is_active:
-            raise Conflict(_('Room {code} is taken {when} by {doctor_name}.').format(code=room.code, when=when, doctor_name=doctor_name(other)))
+            raise Conflict(_('Room {room} is taken {when} by {doctor}.').format(room=room.code, when=when,
+                                                                                doctor=doctor_name(other)))
     added = []
     for day in days:
         block = WorkingHours(doctor_id=doctor_id, room_id=room_id, weekday=day, start_time=start_time,
@@ -438,8 +453,8 @@ async def add_leave(session: AsyncSession, actor: Actor, doctor_id: int, *, star
     if end_date < now.astimezone(tz).date():
         raise ValidationError(_('This leave is already over: please enter days from today on.'), 'end_date')
     if (end_date - start_date).days + 1 > MAX_LEAVE_DAYS:
-        raise ValidationError(_('A leave can last at most {MAX_LEAVE_DAYS} days; enter longer '
-                                'absences in parts or deactivate the doctor.').format(MAX_LEAVE_DAYS=MAX_LEAVE_DAYS), 'end_date')
+        raise ValidationError(_('A leave can last at most {days} days; enter longer absences in parts or '
+                                'deactivate the doctor.').format(days=MAX_LEAVE_DAYS), 'end_date')
     reason = clean_name(reason or '')
     if len(reason) > 200:
         raise ValidationError(_('The reason can have at most 200 characters.'), 'reason')
@@ -449,8 +464,9 @@ async def add_leave(session: AsyncSession, actor: Actor, doctor_id: int, *, star
         DoctorLeave.doctor_id == doctor_id, DoctorLeave.start_date <= end_date,
         DoctorLeave.end_date >= start_date))).first()
     if overlapping is not None:
-        raise Conflict(_('{doctor_name} is already on leave '
-                         '{start_date:%d/%m/%Y}–{end_date:%d/%m/%Y}. Change that leave instead.').format(doctor_name=doctor_name(doctor), start_date=overlapping.start_date, end_date=overlapping.end_date))
+        raise Conflict(_('{doctor} is already on leave {first}–{last}. Change that leave instead.').format(
+            doctor=doctor_name(doctor), first=f'{overlapping.start_date:%d/%m/%Y}',
+            last=f'{overlapping.end_date:%d/%m/%Y}'))
     stranded = await _appointments_in(session, doctor_id, tz, now,
                                       lambda start, _end: start_date <= start.date() <= end_date)
     if stranded:

@@ -255,7 +255,7 @@ async def requeue(session: AsyncSession, actor: Actor, outbox_id: int) -> None:
     if row is None:
         raise NotFound(_('This email is no longer in the outbox.'))
     if row.status != OutboxStatus.FAILED:
-        raise Conflict(_('This email is {value}; only failed emails can be sent again.').format(value=row.status.value))
+        raise Conflict(_('This email has not failed; only failed emails can be sent again.'))
     row.status = OutboxStatus.PENDING
     row.attempts = 0
     row.next_attempt_at = utcnow()

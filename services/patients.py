@@ -95,10 +95,13 @@ def validate(data: PatientInput, *, today: date) -> PatientInput:
     email = data.email.strip().lower()
     if email and not is_valid_email(email):
         raise ValidationError(_('Please enter a valid email address, or leave it empty.'), 'email')
-    for field, value, limit in (('national_id', data.national_id, 30), ('allergies', data.allergies, 1000),
-                                ('notes', data.notes, 2000), ('address', data.address, 200)):
+    for field, value, limit, message in (
+            ('national_id', data.national_id, 30, _('The national ID can have at most {limit} characters.')),
+            ('allergies', data.allergies, 1000, _('The allergies can have at most {limit} characters.')),
+            ('notes', data.notes, 2000, _('The notes can have at most {limit} characters.')),
+            ('address', data.address, 200, _('The address can have at most {limit} characters.'))):
         if len(value.strip()) > limit:
-            raise ValidationError(_('The {field} can have at most {limit} characters.').format(field=field.replace("_", " "), limit=limit), field)
+            raise ValidationError(message.format(limit=limit), field)
     return PatientInput(full_name=name, phone=phone, date_of_birth=data.date_of_birth, sex=data.sex, email=email,
                         national_id=data.national_id.strip(), allergies=data.allergies.strip(),
                         notes=data.notes.strip(), address=clean_name(data.address))
@@ -219,7 +222,7 @@ async def update(session: AsyncSession, actor: Actor, patient_id: int, data: Pat
     """Save an edited profile. With ``expected_updated_at`` a change made meanwhile by someone else is refused."""
     require(actor, Role.RECEPTIONIST)
     data = validate(data, today=today)
-    patient = await load(session, Patient, patient_id, 'This patient no longer exists.')
+    patient = await load(session, Patient, patient_id, _('This patient no longer exists.'))
     if expected_updated_at is not None and patient.updated_at != expected_updated_at:
         raise Conflict(_('Someone else changed this patient meanwhile. Please reopen the profile and try again.'))
     await _check_national_id(session, data.national_id, patient_id)
@@ -237,7 +240,7 @@ async def change_contact(session: AsyncSession, actor: Actor, patient_id: int, *
                          email: str | None, today: date) -> Patient:
     """Correct the phone and/or email (None: keep it), e.g. at the check-in desk; validated like the whole
     profile. Nothing is written when nothing changed."""
-    patient = await load(session, Patient, patient_id, 'This patient no longer exists.')
+    patient = await load(session, Patient, patient_id, _('This patient no longer exists.'))
     phone = patient.phone or '' if phone is None else phone
     email = patient.email or '' if email is None else email
     if (phone, email) == (patient.phone or '', patient.email or ''):
@@ -251,7 +254,7 @@ async def change_contact(session: AsyncSession, actor: Actor, patient_id: int, *
 @query
 async def get(session: AsyncSession, actor: Actor, patient_id: int) -> Patient:
     require(actor, *STAFF_WITH_PATIENT_ACCESS)
-    return await load(session, Patient, patient_id, 'This patient does not exist.')
+    return await load(session, Patient, patient_id, _('This patient does not exist.'))
 
 
 async def primary_address(session: AsyncSession, patient_id: int) -> str:
@@ -379,9 +382,11 @@ async def decide_change(session: AsyncSession, actor: Actor, change_id: int, *, 
     patient's record as it is after the decision."""
     require(actor, Role.RECEPTIONIST)
     await serialize(session, CHANGES_LOCK)
-    change = await load(session, PatientContactChange, change_id, 'This change no longer exists.')
+    change = await load(session, PatientContactChange, change_id, _('This change no longer exists.'))
     if change.status != ChangeStatus.PENDING:
-        raise Conflict(_('This change was already {value} (by someone else meanwhile).').format(value=change.status.value))
+        raise Conflict(_('This change was already accepted (by someone else meanwhile).')
+                       if change.status == ChangeStatus.ACCEPTED else
+                       _('This change was already rejected (by someone else meanwhile).'))
     patient = await session.get(Patient, change.patient_id)
     before = _current(patient, change.field)
     change.status = ChangeStatus.ACCEPTED if accept else ChangeStatus.REJECTED

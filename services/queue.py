@@ -53,7 +53,7 @@ from .core.boundary import action, query
 from .core.clock import local_today
 from .core.db import load, serialize
 from .core.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from .core.i18n import _
+from .core.i18n import _, pick
 from .core.events import QueueChanged, publish
 
 LATE_GRACE = timedelta(minutes=15)    # a booked patient later than this is ordered by arrival, like a walk-in
@@ -322,8 +322,8 @@ async def _check_access(session: AsyncSession, actor: Actor, queue: Queue) -> No
     queues. Reception and admins: every queue."""
     require(actor, Role.RECEPTIONIST, Role.DOCTOR, Role.TECHNICIAN, Role.PHARMACIST, Role.CASHIER)
     if actor.role in (Role.PHARMACIST, Role.CASHIER) and SERVED_BY[queue.kind] != actor.role:
-        window = 'pharmacy' if actor.role == Role.PHARMACIST else 'cashier'
-        raise PermissionDenied(_('{label}s manage the {window} queue only.').format(label=actor.role.label, window=window))
+        raise PermissionDenied(_('Pharmacists manage the pharmacy queue only.') if actor.role == Role.PHARMACIST
+                               else _('Cashiers manage the cashier queue only.'))
     if actor.role == Role.DOCTOR and (queue.doctor_id is None or queue.doctor_id != await doctor_id_of(session, actor)):
         raise PermissionDenied(_('You can only manage your own queue.'))
     if actor.role == Role.TECHNICIAN and queue.kind == QueueKind.DOCTOR:
@@ -346,10 +346,6 @@ SERVED_BY = {QueueKind.DOCTOR: Role.DOCTOR, QueueKind.LAB: Role.TECHNICIAN, Queu
 ROOM_KIND = {QueueKind.DOCTOR: RoomKind.CONSULTATION, QueueKind.LAB: RoomKind.LAB, QueueKind.IMAGING: RoomKind.IMAGING,
              QueueKind.PROCEDURE: RoomKind.PROCEDURE, QueueKind.PHARMACY: RoomKind.PHARMACY,
              QueueKind.CASHIER: RoomKind.CASHIER}
-_POINT_NAMES = {QueueKind.DOCTOR: 'doctor', QueueKind.LAB: 'laboratory', QueueKind.IMAGING: 'imaging',
-                QueueKind.PROCEDURE: 'procedure', QueueKind.PHARMACY: 'pharmacy', QueueKind.CASHIER: 'cashier'}
-
-
 async def _check_serves(session: AsyncSession, actor: Actor, queue: Queue, *, reception_too: bool = False) -> None:
     """Who calls and serves a queue's patients: a doctor their own queue; nurses / technicians the laboratory,
     imaging and procedure queues; the pharmacist the pharmacy's; the cashier the cashier's; an administrator
@@ -358,8 +354,20 @@ async def _check_serves(session: AsyncSession, actor: Actor, queue: Queue, *, re
         return
     serving = SERVED_BY[queue.kind]
     if actor.role != serving:
-        raise PermissionDenied(_('The {_POINT_NAMES} queue ({prefix}) is served by {label} staff: '
-                                 'you cannot call or serve its patients.').format(_POINT_NAMES=_POINT_NAMES[queue.kind], prefix=queue.prefix, label=serving.label.lower()))
+        refusals = {
+            QueueKind.DOCTOR: _('The doctor queue ({prefix}) is served by doctor staff: you cannot call or serve its '
+                                'patients.'),
+            QueueKind.LAB: _('The laboratory queue ({prefix}) is served by nurse / technician staff: you cannot call '
+                             'or serve its patients.'),
+            QueueKind.IMAGING: _('The imaging queue ({prefix}) is served by nurse / technician staff: you cannot call '
+                                 'or serve its patients.'),
+            QueueKind.PROCEDURE: _('The procedure queue ({prefix}) is served by nurse / technician staff: you cannot '
+                                   'call or serve its patients.'),
+            QueueKind.PHARMACY: _('The pharmacy queue ({prefix}) is served by pharmacist staff: you cannot call or '
+                                  'serve its patients.'),
+            QueueKind.CASHIER: _('The cashier queue ({prefix}) is served by cashier staff: you cannot call or serve '
+                                 'its patients.')}
+        raise PermissionDenied(refusals[queue.kind].format(prefix=queue.prefix))
     if serving == Role.DOCTOR and queue.doctor_id != await doctor_id_of(session, actor):
         raise PermissionDenied(_('You can only call and serve the patients of your own queue.'))
 
@@ -370,10 +378,18 @@ async def _counter(session: AsyncSession, queue: Queue, room_id: int) -> Room:
     if room is None:
         raise NotFound(_('This counter does not exist.'))
     if not room.is_active:
-        raise ValidationError(_('{name} is no longer in use: please choose another counter.').format(name=room.name), 'room')
+        raise ValidationError(_('{name} is no longer in use: please choose another counter.').format(
+            name=pick(room.name, room.name_translations)), 'room')
     if room.kind != ROOM_KIND[queue.kind]:
-        raise ValidationError(_('{name} is not a {_POINT_NAMES} counter: please choose one of the '
-                                '{_POINT_NAMES} counters.').format(name=room.name, _POINT_NAMES=_POINT_NAMES[queue.kind]), 'room')
+        refusals = {
+            QueueKind.DOCTOR: _('{name} is not a doctor counter: please choose one of the doctor counters.'),
+            QueueKind.LAB: _('{name} is not a laboratory counter: please choose one of the laboratory counters.'),
+            QueueKind.IMAGING: _('{name} is not an imaging counter: please choose one of the imaging counters.'),
+            QueueKind.PROCEDURE: _('{name} is not a procedure counter: please choose one of the procedure '
+                                   'counters.'),
+            QueueKind.PHARMACY: _('{name} is not a pharmacy counter: please choose one of the pharmacy counters.'),
+            QueueKind.CASHIER: _('{name} is not a cashier counter: please choose one of the cashier counters.')}
+        raise ValidationError(refusals[queue.kind].format(name=pick(room.name, room.name_translations)), 'room')
     return room
 
 
@@ -500,7 +516,7 @@ async def lock_queues(session: AsyncSession, queue_ids: Iterable[int | None]) ->
 async def _locked_ticket(session: AsyncSession, actor: Actor, ticket_id: int,
                          also: Iterable[int | None] = ()) -> tuple[QueueTicket, Queue]:
     """The ticket with its queue (and the queues in ``also``) locked, re-read after the lock."""
-    ticket = await load(session, QueueTicket, ticket_id, 'This ticket does not exist.')
+    ticket = await load(session, QueueTicket, ticket_id, _('This ticket does not exist.'))
     queue = await _queue(session, actor, ticket.queue_id)
     await lock_queues(session, [queue.id, *also])
     await session.refresh(ticket)  # re-read after the lock: another step may have changed it meanwhile
@@ -518,7 +534,16 @@ async def _change(session: AsyncSession, actor: Actor, ticket: QueueTicket, queu
     """Move ``ticket`` to ``to``, record how to undo it, announce it."""
     if ticket.status not in allowed:
         label = ticket_label(queue.prefix, ticket.number)
-        raise Conflict(_('{label} is {value}: it cannot be {action} now. The list has been updated.').format(label=label, value=ticket.status.value.replace("_", " "), action=action.replace("_", " ")))
+        refusals = {'called': _('{label} cannot be called now. The list has been updated.'),
+                    'recalled': _('{label} cannot be recalled now. The list has been updated.'),
+                    'skipped': _('{label} cannot be skipped now. The list has been updated.'),
+                    'back_in_line': _('{label} cannot be put back in line now. The list has been updated.'),
+                    'no_show': _('{label} cannot be marked as not showing up now. The list has been updated.'),
+                    'started': _('{label} cannot be started now. The list has been updated.'),
+                    'finished': _('{label} cannot be finished now. The list has been updated.'),
+                    'transferred': _('{label} cannot be transferred now. The list has been updated.')}
+        raise Conflict(refusals.get(action, _('{label} cannot be changed now. The list has been updated.'))
+                       .format(label=label))
     visit = await session.get(Visit, ticket.visit_id)
     before = _snapshot(ticket, visit)
     ticket.status = to
@@ -711,7 +736,7 @@ async def move_patient(session: AsyncSession, actor: Actor, visit_id: int, to_qu
         session.add(current)
         _announce(session, 'priority', current, target)
         return current
-    visit = await load(session, Visit, visit_id, 'This visit does not exist.')
+    visit = await load(session, Visit, visit_id, _('This visit does not exist.'))
     latest = current or (await session.exec(select(QueueTicket).where(QueueTicket.visit_id == visit_id)
                                             .order_by(QueueTicket.id.desc()))).first()
     to_doctor = target.kind == QueueKind.DOCTOR
@@ -804,7 +829,7 @@ async def close_open_tickets(session: AsyncSession, day: date, *, reason: str, n
 def check_priority(priority: int, reason: str) -> str:
     reason = reason.strip()
     if not 0 <= priority <= MAX_PRIORITY:
-        raise ValidationError(_('Priority goes from 0 (normal) to {MAX_PRIORITY} (urgent).').format(MAX_PRIORITY=MAX_PRIORITY), 'priority')
+        raise ValidationError(_('Priority goes from 0 (normal) to {top} (urgent).').format(top=MAX_PRIORITY), 'priority')
     if priority and len(reason) < 3:
         raise ValidationError(_('Please record why this patient goes first (e.g. elderly, pregnant, urgent).'),
                               'priority_reason')
@@ -820,7 +845,7 @@ async def set_priority(session: AsyncSession, actor: Actor, ticket_id: int, prio
     reason = check_priority(priority, reason)
     ticket, queue = await _locked_ticket(session, actor, ticket_id)
     if ticket.status != TicketStatus.WAITING:
-        raise Conflict(_('{ticket_label} is no longer waiting.').format(ticket_label=ticket_label(queue.prefix, ticket.number)))
+        raise Conflict(_('{label} is no longer waiting.').format(label=ticket_label(queue.prefix, ticket.number)))
     before = (ticket.priority, ticket.priority_reason)
     ticket.priority, ticket.priority_reason = priority, reason
     session.add(ticket)
