@@ -37,12 +37,12 @@ from . import audit
 from .access import Actor, require
 from .core.boundary import action, query
 from .core.errors import NotFound, ValidationError
-from .core.i18n import _
+from .core.i18n import N_, _
 from .core.settings import Settings
 from .private_files import make_private
 
 NAME_RE = re.compile(r'^clinic-(\d{8}-\d{6})(?:-(\d+))?\.db$')  # time made, and a counter within a second
-NOT_SQLITE = 'This clinic runs on PostgreSQL: back it up with pg_dump (e.g. pg_dump -Fc clinic > clinic.dump).'
+NOT_SQLITE = N_('This clinic runs on PostgreSQL: back it up with pg_dump (e.g. pg_dump -Fc clinic > clinic.dump).')
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class BackupFile:
 
 def database_path(settings) -> Path:
     if not settings.is_sqlite:
-        raise ValidationError(NOT_SQLITE)
+        raise ValidationError(_(NOT_SQLITE))
     database = make_url(settings.effective_database_url).database
     if not database or database == ':memory:':
         raise ValidationError(_('This database lives in memory only and cannot be backed up.'))

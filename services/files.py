@@ -22,7 +22,7 @@ from . import audit
 from .access import Actor, require
 from .core.boundary import action
 from .core.errors import Conflict, NotFound, ValidationError
-from .core.i18n import _
+from .core.i18n import _, number
 from .core.events import OrdersChanged, publish
 
 SIGNATURES = (
@@ -59,7 +59,8 @@ async def upload(session: AsyncSession, actor: Actor, order_id: int, *, filename
     if not data:
         raise ValidationError(_('The file is empty.'), 'file')
     if len(data) > max_bytes:
-        raise ValidationError(_('The file is {value:.1f} MB: at most {value2} MB can be uploaded.').format(value=len(data) / 1_048_576, value2=max_bytes // 1_048_576), 'file')
+        raise ValidationError(_('The file is {size} MB: at most {limit} MB can be uploaded.').format(
+            size=number(round(len(data) / 1_048_576, 1)), limit=max_bytes // 1_048_576), 'file')
     kind = sniff(data)
     if kind is None:
         raise ValidationError(_('Only PNG or JPEG images and PDF documents can be uploaded (this file is none of '

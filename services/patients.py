@@ -28,7 +28,7 @@ from .access import Actor, require
 from .core.boundary import action, query
 from .core.db import load, serialize
 from .core.errors import Conflict, ValidationError
-from .core.i18n import _
+from .core.i18n import N_, _
 from .core.events import PatientChanged, publish
 from .core.settings import Settings
 from .sequences import next_value
@@ -291,7 +291,7 @@ async def past_visits(session: AsyncSession, actor: Actor, patient_id: int, *, l
 
 # ---------------------------------------------------------------- changes typed by patients, confirmed by reception
 
-CHANGEABLE_FIELDS = {'full_name': 'Name', 'email': 'Email'}  # phone and birth date are how a patient is recognised
+CHANGEABLE_FIELDS = {'full_name': N_('Name'), 'email': N_('Email')}  # phone and birth date are how a patient is recognised
 CHANGES_LOCK = 'patient_contact_changes'
 
 
@@ -353,7 +353,7 @@ async def pending_changes(session: AsyncSession, actor: Actor, patient_id: int) 
     rows = (await session.exec(select(PatientContactChange).where(
         PatientContactChange.patient_id == patient_id, PatientContactChange.status == ChangeStatus.PENDING)
         .order_by(PatientContactChange.id))).all()
-    return [ChangeView(r.id, r.field, CHANGEABLE_FIELDS[r.field], r.old_value, r.new_value, r.source, r.created_at)
+    return [ChangeView(r.id, r.field, _(CHANGEABLE_FIELDS[r.field]), r.old_value, r.new_value, r.source, r.created_at)
             for r in rows]
 
 

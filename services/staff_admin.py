@@ -23,7 +23,7 @@ from .booking import ACTIVE as ACTIVE_APPOINTMENTS
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
-from .core.i18n import _
+from .core.i18n import _, ngettext
 from .core.events import StaffChanged, publish
 from .queue import queue_for_doctor
 from .security import check_password_policy, hash_password_async
@@ -119,8 +119,8 @@ async def _check_license_free(session: AsyncSession, license_number: str, doctor
         query = query.where(Doctor.id != doctor_id)
     other = (await session.exec(query)).first()
     if other is not None:
-        raise Conflict(f'The license number {license_number} is already registered for {other.title} '
-                       f'{other.full_name}.'.replace('  ', ' '))
+        raise Conflict(_('The license number {number} is already registered for {doctor}.').format(
+            number=license_number, doctor=f'{other.title} {other.full_name}'.strip()))
 
 
 async def _active_admins(session: AsyncSession) -> int:
@@ -217,8 +217,10 @@ async def update_account(session: AsyncSession, actor: Actor, user_id: int, *, f
     elif doctor is not None and doctor.is_active:
         upcoming = await _upcoming_appointments(session, doctor.id)
         if upcoming:
-            raise Conflict(_('{full_name} has {upcoming} upcoming appointment{value}. Please move '
-                             'or cancel them before changing the role.').format(full_name=full_name, upcoming=upcoming, value="s" if upcoming != 1 else ""))
+            raise Conflict(ngettext('{name} has {count} upcoming appointment. Please move or cancel it before '
+                                    'changing the role.',
+                                    '{name} has {count} upcoming appointments. Please move or cancel them before '
+                                    'changing the role.', upcoming, name=full_name))
         doctor.is_active = False
         session.add(doctor)
     for field, value in (('full_name', full_name), ('email', email), ('phone', phone)):
@@ -255,8 +257,9 @@ async def set_active(session: AsyncSession, actor: Actor, user_id: int, active: 
         if doctor is not None and doctor.is_active:
             upcoming = await _upcoming_appointments(session, doctor.id)
             if upcoming:
-                raise Conflict(_('{full_name} has {upcoming} upcoming appointment{value}. Please '
-                                 'move or cancel them first.').format(full_name=user.full_name, upcoming=upcoming, value="s" if upcoming != 1 else ""))
+                raise Conflict(ngettext('{name} has {count} upcoming appointment. Please move or cancel it first.',
+                                        '{name} has {count} upcoming appointments. Please move or cancel them first.',
+                                        upcoming, name=user.full_name))
     user.is_active = active
     if not active:
         users.end_sessions(user)  # open pages go to sign-in at once
