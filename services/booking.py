@@ -105,11 +105,11 @@ async def doctors_for(session: AsyncSession, *, service_id: int | None = None,
                                           .where(DoctorSpecialty.specialty_id.in_(specialty_ids))))
     doctors = list((await session.exec(query)).all())
     names: dict[int, list[str]] = defaultdict(list)
-    rows = await session.exec(select(DoctorSpecialty.doctor_id, Specialty.name)
+    rows = await session.exec(select(DoctorSpecialty.doctor_id, Specialty.name, Specialty.name_translations)
                               .join(Specialty, Specialty.id == DoctorSpecialty.specialty_id)
                               .where(DoctorSpecialty.doctor_id.in_([d.id for d in doctors])))
-    for doctor_id, name in rows.all():
-        names[doctor_id].append(name)
+    for doctor_id, name, translations in rows.all():
+        names[doctor_id].append(pick(name, translations))  # in the reader's language when the clinic gave it
     return [DoctorOption(id=d.id, name=f'{d.title} {d.full_name}'.strip(), specialties=', '.join(sorted(names[d.id])))
             for d in doctors]
 
@@ -435,7 +435,8 @@ async def _check_hold_share(session: AsyncSession, service: Service, day: date, 
                             now=now)
     if held + 1 > max(1, int(share * (held + len(free.get(day, []))))):
         raise Conflict(_('Many {name} times on {day} are being held online just now. Please choose '
-                         'another day, try again in a few minutes, or call the clinic.').format(name=service.name, day=day.strftime("%d/%m/%Y")))
+                         'another day, try again in a few minutes, or call the clinic.').format(
+            name=pick(service.name, service.name_translations), day=day.strftime('%d/%m/%Y')))
 
 
 async def _use_hold(session: AsyncSession, token: str, slot: Slot, service_id: int, now: datetime) -> None:

@@ -254,8 +254,9 @@ async def set_active(session: AsyncSession, actor: Actor, doctor_id: int, active
             Appointment.doctor_id == doctor_id, Appointment.status.in_(ACTIVE_APPOINTMENTS),
             Appointment.end_at > utcnow()))).one()
         if upcoming:
-            raise Conflict(_('{doctor_name} has {upcoming} upcoming appointment{value}. Please move '
-                             'or cancel them first.').format(doctor_name=doctor_name(doctor), upcoming=upcoming, value="s" if upcoming != 1 else ""))
+            raise Conflict(ngettext('{name} has {count} upcoming appointment. Please move or cancel it first.',
+                                    '{name} has {count} upcoming appointments. Please move or cancel them first.',
+                                    upcoming, name=doctor_name(doctor)))
     elif doctor.user_id:
         user = await session.get(User, doctor.user_id)
         if user is not None and not user.is_active:
