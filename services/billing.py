@@ -478,7 +478,8 @@ async def apply_voucher(session: AsyncSession, actor: Actor, invoice_id: int, co
         raise NotFound(_('There is no voucher {code}. Please check the code.').format(code=code))
     if voucher.used_by_invoice_id is not None and voucher.used_by_invoice_id != invoice.id:
         used_on = (await session.exec(select(Invoice.number).where(Invoice.id == voucher.used_by_invoice_id))).first()
-        raise Conflict(_('Voucher {code} has already been used (on {used_on}).').format(code=voucher.code, used_on=used_on))
+        raise Conflict(_('Voucher {code} has already been used (on {used_on}).').format(
+            code=voucher.code, used_on=used_on))
     if voucher.valid_until is not None and voucher.valid_until < today:
         raise Conflict(_('Voucher {code} expired on {date}.').format(code=voucher.code,
                                                                     date=day(voucher.valid_until, 'short')))

@@ -55,7 +55,8 @@ async def _ticket(session: AsyncSession, ticket: QueueTicket, queue_row: Queue, 
     room = await session.get(Room, ticket.room_id) if ticket.room_id else None
     ahead = await queue.ahead_of(session, ticket)
     return Ticket(visit_id=ticket.visit_id, ticket_id=ticket.id, label=queue.ticket_label(queue_row.prefix, ticket.number),
-                  queue_name=queue_row.name, room=f'{room.code} {pick(room.name, room.name_translations)}'.strip() if room else '',
+                  queue_name=queue_row.name,
+                  room=f'{room.code} {pick(room.name, room.name_translations)}'.strip() if room else '',
                   patient_name=patient.full_name, patient_code=patient.code, issued_at=ticket.created_at,
                   waiting_ahead=ahead)
 

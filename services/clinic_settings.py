@@ -242,7 +242,8 @@ async def save_board_stations(session: AsyncSession, actor: Actor, *, kinds: lis
     require(actor, Role.ADMIN)
     unknown = [kind for kind in kinds if kind not in BOARD_STATIONS]
     if unknown:
-        raise ValidationError(_('"{kind}" is not a service point. Please choose from the list.').format(kind=unknown[0]))
+        raise ValidationError(_('"{kind}" is not a service point. Please choose from the list.').format(
+            kind=unknown[0]))
     if not kinds:
         raise ValidationError(_('Please choose at least one service point for the waiting-room board.'))
     return await _save(session, actor, {'board_stations': ','.join(kind for kind in BOARD_STATIONS if kind in kinds)})
@@ -376,7 +377,8 @@ async def set_queue_prefix(session: AsyncSession, actor: Actor, queue_id: int, p
         return queue
     other = (await session.exec(select(Queue).where(Queue.prefix == prefix, Queue.id != queue_id))).first()
     if other is not None:
-        raise Conflict(_('The prefix {prefix} is already used by the queue "{name}".').format(prefix=prefix, name=other.name))
+        raise Conflict(_('The prefix {prefix} is already used by the queue "{name}".').format(
+            prefix=prefix, name=other.name))
     audit.record(session, actor, 'queue_prefix_changed', entity='queue', entity_id=queue.id,
                  detail=f'{queue.name}: {queue.prefix} -> {prefix}')
     queue.prefix = prefix

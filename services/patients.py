@@ -166,7 +166,8 @@ async def _check_national_id(session: AsyncSession, national_id: str, exclude_id
     if exclude_id is not None:
         query = query.where(Patient.id != exclude_id)
     if (other := (await session.exec(query)).first()) is not None:
-        raise Conflict(_('The national ID {national_id} already belongs to patient {other}.').format(national_id=national_id, other=other))
+        raise Conflict(_('The national ID {national_id} already belongs to patient {other}.').format(
+            national_id=national_id, other=other))
 
 
 def _apply(patient: Patient, data: PatientInput) -> None:
@@ -291,7 +292,8 @@ async def past_visits(session: AsyncSession, actor: Actor, patient_id: int, *, l
 
 # ---------------------------------------------------------------- changes typed by patients, confirmed by reception
 
-CHANGEABLE_FIELDS = {'full_name': N_('Name'), 'email': N_('Email')}  # phone and birth date are how a patient is recognised
+# Phone and birth date are how a patient is recognised: not changeable from outside. In English: shown as _(label).
+CHANGEABLE_FIELDS = {'full_name': N_('Name'), 'email': N_('Email')}
 CHANGES_LOCK = 'patient_contact_changes'
 
 

@@ -829,7 +829,8 @@ async def close_open_tickets(session: AsyncSession, day: date, *, reason: str, n
 def check_priority(priority: int, reason: str) -> str:
     reason = reason.strip()
     if not 0 <= priority <= MAX_PRIORITY:
-        raise ValidationError(_('Priority goes from 0 (normal) to {top} (urgent).').format(top=MAX_PRIORITY), 'priority')
+        raise ValidationError(_('Priority goes from 0 (normal) to {top} (urgent).').format(
+            top=MAX_PRIORITY), 'priority')
     if priority and len(reason) < 3:
         raise ValidationError(_('Please record why this patient goes first (e.g. elderly, pregnant, urgent).'),
                               'priority_reason')

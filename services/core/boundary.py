@@ -75,7 +75,8 @@ def _boundary(fn: F, *, commit: bool, audits_refusals: bool = False) -> F:
         try:
             bound = signature.bind(*args, **kwargs)
         except TypeError as error:
-            raise ValidationError(_('This request is incomplete or has unknown parts ({error}).').format(error=error)) from None
+            raise ValidationError(_('This request is incomplete or has unknown parts ({error}).').format(
+                error=error)) from None
         for name, value in bound.arguments.items():
             if name not in NOT_CHECKED and name in hints:
                 bound.arguments[name] = check(value, hints[name], name)
@@ -196,7 +197,8 @@ def _int(value: Any, name: str) -> int:
             raise NotFound(_('This item does not exist.'))
     elif name in ('limit', 'offset'):
         if not 0 <= value <= MAX_PAGE * 1000:
-            raise ValidationError(_('A page position must be from 0 to {limit}.').format(limit=number(MAX_PAGE * 1000)), name)
+            raise ValidationError(_('A page position must be from 0 to {limit}.').format(
+                limit=number(MAX_PAGE * 1000)), name)
     elif not MIN_INT <= value <= MAX_INT:
         raise ValidationError(_('A number is far too large.'), name)
     return value

@@ -30,7 +30,8 @@ class AllergyConflict(Conflict):
 
     def __init__(self, medicine_name: str, allergies: list[str]) -> None:
         super().__init__(_("{medicine} matches the patient's allergy: {allergies}. Nothing was added. To prescribe "
-                           'it anyway, give the reason.').format(medicine=medicine_name, allergies='; '.join(allergies)))
+                           'it anyway, give the reason.').format(
+                               medicine=medicine_name, allergies='; '.join(allergies)))
         self.medicine_name = medicine_name
         self.allergies = allergies
 
