@@ -194,7 +194,7 @@ def _int(value: Any, name: str) -> int:
         raise ValidationError(_('A value must be a whole number.'), name)
     if name == 'id' or name.endswith(('_id', '_ids')):
         if not 1 <= value <= MAX_ID:  # no such row can exist: the same answer as for any unknown id
-            raise NotFound(_('This item does not exist.'))
+            raise NotFound(_unknown(name))
     elif name in ('limit', 'offset'):
         if not 0 <= value <= MAX_PAGE * 1000:
             raise ValidationError(_('A page position must be from 0 to {limit}.').format(
@@ -202,6 +202,16 @@ def _int(value: Any, name: str) -> int:
     elif not MIN_INT <= value <= MAX_INT:
         raise ValidationError(_('A number is far too large.'), name)
     return value
+
+
+def _unknown(name: str) -> str:
+    """The answer to an id that cannot exist: the same as for any unknown id of that kind."""
+    return {'visit_id': _('This visit does not exist.'), 'patient_id': _('This patient does not exist.'),
+            'appointment_id': _('This appointment does not exist.'), 'invoice_id': _('This invoice does not exist.'),
+            'payment_id': _('This payment does not exist.'), 'ticket_id': _('This ticket does not exist.'),
+            'queue_id': _('This queue does not exist.'), 'doctor_id': _('This doctor does not exist.'),
+            'order_id': _('This order does not exist.'), 'user_id': _('This account does not exist.'),
+            }.get(name, _('This item does not exist.'))
 
 
 def _float(value: Any, name: str) -> float:
