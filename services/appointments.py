@@ -24,6 +24,7 @@ from .access import Actor, doctor_id_of, require
 from .core.boundary import query
 from .core.clock import day_bounds
 from .core.errors import NotFound, ValidationError
+from .core.i18n import _
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,11 @@ async def list_range(session: AsyncSession, actor: Actor, *, start_day: date, en
     """Appointments from ``start_day`` to ``end_day`` (inclusive, clinic-local), filtered and paged."""
     require(actor, Role.RECEPTIONIST, Role.DOCTOR)
     if end_day < start_day:
-        raise ValidationError('The end date is before the start date.')
+        raise ValidationError(_('The end date is before the start date.'))
     if (end_day - start_day).days > 366:
-        raise ValidationError('Please choose at most one year.')
-    start, _ = day_bounds(start_day, tz)
-    _, end = day_bounds(end_day, tz)
+        raise ValidationError(_('Please choose at most one year.'))
+    start, __ = day_bounds(start_day, tz)
+    __, end = day_bounds(end_day, tz)
     conditions = [Appointment.start_at >= start, Appointment.start_at < end]
     if doctor_id is not None:
         conditions.append(Appointment.doctor_id == doctor_id)
@@ -130,7 +131,7 @@ async def detail(session: AsyncSession, actor: Actor, appointment_id: int) -> Ap
     require(actor, Role.RECEPTIONIST, Role.DOCTOR)
     appointment = await session.get(Appointment, appointment_id)
     if appointment is None:
-        raise NotFound('This appointment does not exist.')
+        raise NotFound(_('This appointment does not exist.'))
     service_id = (await session.exec(select(AppointmentService.service_id)
                                      .where(AppointmentService.appointment_id == appointment_id))).first()
     return AppointmentDetail(appointment.id, appointment.patient_id, appointment.doctor_id, service_id,

@@ -37,11 +37,12 @@ from . import audit
 from .access import Actor, require
 from .core.boundary import action, query
 from .core.errors import NotFound, ValidationError
+from .core.i18n import N_, _
 from .core.settings import Settings
 from .private_files import make_private
 
 NAME_RE = re.compile(r'^clinic-(\d{8}-\d{6})(?:-(\d+))?\.db$')  # time made, and a counter within a second
-NOT_SQLITE = 'This clinic runs on PostgreSQL: back it up with pg_dump (e.g. pg_dump -Fc clinic > clinic.dump).'
+NOT_SQLITE = N_('This clinic runs on PostgreSQL: back it up with pg_dump (e.g. pg_dump -Fc clinic > clinic.dump).')
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,10 @@ class BackupFile:
 
 def database_path(settings) -> Path:
     if not settings.is_sqlite:
-        raise ValidationError(NOT_SQLITE)
+        raise ValidationError(_(NOT_SQLITE))
     database = make_url(settings.effective_database_url).database
     if not database or database == ':memory:':
-        raise ValidationError('This database lives in memory only and cannot be backed up.')
+        raise ValidationError(_('This database lives in memory only and cannot be backed up.'))
     return Path(database)
 
 
@@ -83,7 +84,7 @@ def make_backup(settings, *, now: datetime | None = None) -> BackupFile:
     """Take a backup now (blocking: run it in a thread from the app)."""
     source = database_path(settings)
     if not source.exists():
-        raise NotFound(f'The database file {source} does not exist.')
+        raise NotFound(_('The database file {source} does not exist.').format(source=source))
     folder = backup_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
     stamp = (now or datetime.now(timezone.utc)).astimezone(settings.tz).strftime('%Y%m%d-%H%M%S')
@@ -123,10 +124,10 @@ def list_backups(settings) -> list[BackupFile]:
 def find_backup(settings, name: str) -> BackupFile:
     """A backup by file name (only names this module makes: nothing outside the backup folder)."""
     if not NAME_RE.match(name or ''):
-        raise NotFound('There is no such backup.')
+        raise NotFound(_('There is no such backup.'))
     path = backup_dir(settings) / name
     if not path.is_file():
-        raise NotFound('There is no such backup.')
+        raise NotFound(_('There is no such backup.'))
     return _info(path)
 
 
@@ -140,11 +141,11 @@ def check_backup(path: Path) -> None:
         finally:
             connection.close()
     except sqlite3.DatabaseError as error:
-        raise ValidationError(f'{path} is not a SQLite database ({error}).') from None
+        raise ValidationError(_('{path} is not a SQLite database ({error}).').format(path=path, error=error)) from None
     if result != 'ok':
-        raise ValidationError(f'{path} is damaged: {result}')
+        raise ValidationError(_('{path} is damaged: {result}').format(path=path, result=result))
     if not {'users', 'patients', 'alembic_version'} <= tables:
-        raise ValidationError(f'{path} is not a Clinic Flow database.')
+        raise ValidationError(_('{path} is not a Clinic Flow database.').format(path=path))
 
 
 def restore(settings, backup: Path, *, now: datetime | None = None) -> Path:

@@ -73,15 +73,17 @@ from .access import Actor, require
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from .core.i18n import N_, _, day
 from .core.events import BillingChanged, VisitChanged, publish
-from .core.money import MAX_AMOUNT
+from .core.money import MAX_AMOUNT, format_money
 from .core.settings import get_settings
 from .sequences import next_value
 
 OPEN_STATUSES = (InvoiceStatus.UNPAID, InvoiceStatus.PARTIALLY_PAID)
 CASHIER_METHODS = (PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.BANK_TRANSFER, PaymentMethod.E_WALLET)
-METHOD_LABELS = {PaymentMethod.CASH: 'Cash', PaymentMethod.CARD: 'Card', PaymentMethod.BANK_TRANSFER: 'Bank transfer',
-                 PaymentMethod.E_WALLET: 'E-wallet', PaymentMethod.INSURANCE: 'Insurance'}
+METHOD_LABELS = {PaymentMethod.CASH: N_('Cash'), PaymentMethod.CARD: N_('Card'),  # in English: show as _(label)
+                 PaymentMethod.BANK_TRANSFER: N_('Bank transfer'), PaymentMethod.E_WALLET: N_('E-wallet'),
+                 PaymentMethod.INSURANCE: N_('Insurance')}
 
 
 # --- Exact arithmetic ---------------------------------------------------------------------------------------
@@ -130,11 +132,11 @@ def parse_percent(text: str) -> Decimal:
     try:
         value = Decimal((text or '').strip().rstrip('%').strip().replace(',', '.'))
     except InvalidOperation as e:
-        raise ValidationError(f'"{text}" is not a percentage.') from e
+        raise ValidationError(_('"{text}" is not a percentage.').format(text=text)) from e
     if not value.is_finite() or value <= 0 or value > 100:
-        raise ValidationError('The percentage must be more than 0 and at most 100.')
+        raise ValidationError(_('The percentage must be more than 0 and at most 100.'))
     if value != value.quantize(Decimal('0.01')):
-        raise ValidationError('Please use at most two decimals in the percentage.')
+        raise ValidationError(_('Please use at most two decimals in the percentage.'))
     return value
 
 
@@ -197,7 +199,7 @@ async def unbilled(session: AsyncSession, visit: Visit) -> list[Billable]:
         items.append(Billable(kind, service.name, 1, order.price, service_id=service.id, service_order_id=order.id))
     dispensed = (await session.exec(_unbilled_dispensed_query([visit.id]))).all()
     medicines = {m.id: m for m in (await session.exec(select(Medicine).where(
-        Medicine.id.in_([d.medicine_id for d, _ in dispensed])))).all()} if dispensed else {}
+        Medicine.id.in_([d.medicine_id for d, __ in dispensed])))).all()} if dispensed else {}
     for item, _visit_id in dispensed:
         medicine = medicines[item.medicine_id]
         description = medicine.name
@@ -245,7 +247,7 @@ async def cashier_queue(session: AsyncSession, actor: Actor, *, today: date, lim
                                    sa.or_(order_unbilled.exists(), dispense_unbilled.exists()))))
              .order_by(Visit.visit_date, Visit.checked_in_at).limit(limit))
     rows = (await session.exec(query)).all()
-    visit_ids = [visit.id for visit, *_ in rows]
+    visit_ids = [visit.id for visit, *__ in rows]
     invoices: dict[int, list[Invoice]] = {}
     if visit_ids:
         for invoice in (await session.exec(select(Invoice).where(Invoice.visit_id.in_(visit_ids),
@@ -255,7 +257,7 @@ async def cashier_queue(session: AsyncSession, actor: Actor, *, today: date, lim
     pending = set()
     if visit_ids:
         pending |= {o.visit_id for o in (await session.exec(_unbilled_orders_query(visit_ids))).all()}
-        pending |= {v for _, v in (await session.exec(_unbilled_dispensed_query(visit_ids))).all()}
+        pending |= {v for __, v in (await session.exec(_unbilled_dispensed_query(visit_ids))).all()}
     result = []
     for visit, code, name, doctor in rows:
         open_ones = invoices.get(visit.id, [])
@@ -274,7 +276,7 @@ async def _visit(session: AsyncSession, visit_id: int) -> Visit:
     visit = (await session.exec(select(Visit).where(Visit.id == visit_id).with_for_update()
                                 .execution_options(populate_existing=True))).first()
     if visit is None:
-        raise NotFound('This visit does not exist.')
+        raise NotFound(_('This visit does not exist.'))
     return visit
 
 
@@ -282,7 +284,7 @@ async def _locked_invoice(session: AsyncSession, invoice_id: int) -> Invoice:
     """The invoice, locked for this transaction: visit first, then the invoice (always in this order)."""
     visit_id = (await session.exec(select(Invoice.visit_id).where(Invoice.id == invoice_id))).first()
     if visit_id is None and (await session.get(Invoice, invoice_id)) is None:
-        raise NotFound('This invoice does not exist.')
+        raise NotFound(_('This invoice does not exist.'))
     if visit_id is not None:
         await serialize(session, f'billing:visit:{visit_id}')
     await serialize(session, f'billing:invoice:{invoice_id}')
@@ -319,7 +321,7 @@ async def bill_visit(session: AsyncSession, actor: Actor, visit_id: int, *, now:
     now = now or utcnow()
     visit = await _visit(session, visit_id)
     if visit.status == VisitStatus.CANCELLED:
-        raise Conflict('This visit was cancelled: there is nothing to bill.')
+        raise Conflict(_('This visit was cancelled: there is nothing to bill.'))
     items = await unbilled(session, visit)
     invoices = (await session.exec(select(Invoice).where(Invoice.visit_id == visit.id)
                                    .order_by(Invoice.id.desc()))).all()
@@ -327,7 +329,7 @@ async def bill_visit(session: AsyncSession, actor: Actor, visit_id: int, *, now:
         shown = next((i for i in invoices if i.status in OPEN_STATUSES), None) or next(
             (i for i in invoices if i.status != InvoiceStatus.VOID), None)
         if shown is None:
-            raise Conflict('Nothing of this visit is billable yet (no consultation, service or medicine).')
+            raise Conflict(_('Nothing of this visit is billable yet (no consultation, service or medicine).'))
         return shown.id
     target = next((i for i in invoices if i.status == InvoiceStatus.UNPAID and i.amount_paid == 0
                    and not _has_adjustments(i)), None)
@@ -361,24 +363,34 @@ async def bill_visit(session: AsyncSession, actor: Actor, visit_id: int, *, now:
 
 # --- Adjustments -------------------------------------------------------------------------------------------------
 
+def _money(amount: int) -> str:
+    settings = get_settings()
+    return format_money(amount, settings.currency, settings.currency_exponent)
+
+
 def _check_adjustable(invoice: Invoice) -> None:
     if invoice.status == InvoiceStatus.VOID:
-        raise Conflict(f'{invoice.number} is void.')
+        raise Conflict(_('{number} is void.').format(number=invoice.number))
     if invoice.amount_paid > 0 or invoice.status != InvoiceStatus.UNPAID:
-        raise Conflict(f'Money has been taken on {invoice.number}: its discount and insurance can no longer change. '
-                       'Refund and void it to correct the bill.')
+        raise Conflict(_('Money has been taken on {number}: its discount and insurance can no '
+                         'longer change. Refund and void it to correct the bill.').format(number=invoice.number))
 
 
 def _check_share(percent: Decimal | None, amount: int | None, what: str) -> Share | None:
+    """``what``: 'discount' or 'insurance' (each has its own sentences, for the translations)."""
+    discount = what == 'discount'
     if percent is not None and amount is not None:
-        raise ValidationError(f'Give the {what} as a percentage or as an amount, not both.')
+        raise ValidationError(_('Give the discount as a percentage or as an amount, not both.') if discount else
+                              _('Give the insurance as a percentage or as an amount, not both.'))
     if percent is not None:
         if percent <= 0 or percent > 100:
-            raise ValidationError(f'The {what} percentage must be more than 0 and at most 100.')
+            raise ValidationError(_('The discount percentage must be more than 0 and at most 100.') if discount else
+                                  _('The insurance percentage must be more than 0 and at most 100.'))
         return Share(percent=Decimal(percent))
     if amount:
         if amount < 0 or amount > MAX_AMOUNT:
-            raise ValidationError(f'The {what} amount is not valid.')
+            raise ValidationError(_('The discount amount is not valid.') if discount else
+                                  _('The insurance amount is not valid.'))
         return Share(amount=amount)
     return None
 
@@ -414,13 +426,13 @@ async def set_discount(session: AsyncSession, actor: Actor, invoice_id: int, *, 
     share = _check_share(percent, amount, 'discount')
     reason = ' '.join((reason or '').split())
     if share is not None and not reason:
-        raise ValidationError('Please give the reason for the discount.', 'reason')
+        raise ValidationError(_('Please give the reason for the discount.'), 'reason')
     if len(reason) > 250:
-        raise ValidationError('The reason can have at most 250 characters.', 'reason')
+        raise ValidationError(_('The reason can have at most 250 characters.'), 'reason')
     invoice = await _locked_invoice(session, invoice_id)
     _check_adjustable(invoice)
     if share is not None and share.amount is not None and share.amount > invoice.subtotal:
-        raise ValidationError('The discount is larger than the bill.', 'amount')
+        raise ValidationError(_('The discount is larger than the bill.'), 'amount')
     discount = share.of(invoice.subtotal) if share else 0
     if approval_percent is None:
         approval_percent = get_settings().discount_approval_percent
@@ -430,8 +442,8 @@ async def set_discount(session: AsyncSession, actor: Actor, invoice_id: int, *, 
     if discount and above_limit:
         approved_by = actor if actor.is_admin else approver
         if approved_by is None or not approved_by.is_admin:
-            raise PermissionDenied(f'A discount above {approval_percent}% of the bill needs an administrator\'s '
-                                   'approval.')
+            raise PermissionDenied(_('A discount above {approval_percent}% of the bill needs an '
+                                     "administrator's approval.").format(approval_percent=approval_percent))
     await _release_voucher(session, invoice)
     if share is not None and share.percent is not None:
         reason = f'{reason} ({share.percent.normalize():f}%)'
@@ -456,19 +468,21 @@ async def apply_voucher(session: AsyncSession, actor: Actor, invoice_id: int, co
     now = now or utcnow()
     code = (code or '').strip().upper()
     if not code:
-        raise ValidationError('Please enter the voucher code.', 'voucher')
+        raise ValidationError(_('Please enter the voucher code.'), 'voucher')
     invoice = await _locked_invoice(session, invoice_id)
     _check_adjustable(invoice)
     await serialize(session, f'billing:voucher:{code}')
     voucher = (await session.exec(select(Voucher).where(func.upper(Voucher.code) == code).with_for_update()
                                   .execution_options(populate_existing=True))).first()
     if voucher is None:
-        raise NotFound(f'There is no voucher {code}. Please check the code.')
+        raise NotFound(_('There is no voucher {code}. Please check the code.').format(code=code))
     if voucher.used_by_invoice_id is not None and voucher.used_by_invoice_id != invoice.id:
         used_on = (await session.exec(select(Invoice.number).where(Invoice.id == voucher.used_by_invoice_id))).first()
-        raise Conflict(f'Voucher {voucher.code} has already been used (on {used_on}).')
+        raise Conflict(_('Voucher {code} has already been used (on {used_on}).').format(
+            code=voucher.code, used_on=used_on))
     if voucher.valid_until is not None and voucher.valid_until < today:
-        raise Conflict(f'Voucher {voucher.code} expired on {voucher.valid_until:%d/%m/%Y}.')
+        raise Conflict(_('Voucher {code} expired on {date}.').format(code=voucher.code,
+                                                                    date=day(voucher.valid_until, 'short')))
     if invoice.voucher_code and invoice.voucher_code != voucher.code:
         await _release_voucher(session, invoice)
     share = Share(percent=Decimal(voucher.percent_off)) if voucher.percent_off else Share(amount=voucher.amount_off)
@@ -499,16 +513,16 @@ async def set_insurance(session: AsyncSession, actor: Actor, invoice_id: int, *,
     policy_no = (policy_no or '').strip()
     if share is not None:
         if not insurer:
-            raise ValidationError('Please enter the insurer.', 'insurer')
+            raise ValidationError(_('Please enter the insurer.'), 'insurer')
         if not policy_no:
-            raise ValidationError('Please enter the policy number.', 'policy')
+            raise ValidationError(_('Please enter the policy number.'), 'policy')
         if len(insurer) > 120 or len(policy_no) > 60:
-            raise ValidationError('The insurer (120) or policy number (60 characters) is too long.')
+            raise ValidationError(_('The insurer (120) or policy number (60 characters) is too long.'))
     invoice = await _locked_invoice(session, invoice_id)
     _check_adjustable(invoice)
     base = invoice.subtotal - invoice.discount_amount
     if share is not None and share.amount is not None and share.amount > base:
-        raise ValidationError('The insurance share is larger than what is left to pay.', 'amount')
+        raise ValidationError(_('The insurance share is larger than what is left to pay.'), 'amount')
     insurance = share.of(base) if share else 0
     _set_figures(invoice, invoice.discount_amount, insurance)
     invoice.insurer, invoice.insurance_policy_no = (insurer, policy_no) if insurance else ('', '')
@@ -527,15 +541,15 @@ async def create_voucher(session: AsyncSession, actor: Actor, *, code: str, perc
     require(actor)  # administrators only
     code = (code or '').strip().upper()
     if not re.fullmatch(r'[A-Z0-9-]{4,40}', code):
-        raise ValidationError('A voucher code has 4 to 40 letters, digits or dashes.', 'code')
+        raise ValidationError(_('A voucher code has 4 to 40 letters, digits or dashes.'), 'code')
     if (percent_off is None) == (amount_off is None):
-        raise ValidationError('Give the voucher a percentage or an amount off.')
+        raise ValidationError(_('Give the voucher a percentage or an amount off.'))
     if percent_off is not None and not 0 < percent_off <= 100:
-        raise ValidationError('The percentage must be between 1 and 100.')
+        raise ValidationError(_('The percentage must be between 1 and 100.'))
     if amount_off is not None and not 0 < amount_off <= MAX_AMOUNT:
-        raise ValidationError('The amount off must be more than 0.')
+        raise ValidationError(_('The amount off must be more than 0.'))
     if (await session.exec(select(Voucher.id).where(func.upper(Voucher.code) == code))).first() is not None:
-        raise Conflict(f'Voucher {code} already exists.')
+        raise Conflict(_('Voucher {code} already exists.').format(code=code))
     voucher = Voucher(code=code, percent_off=percent_off, amount_off=amount_off, valid_until=valid_until)
     session.add(voucher)
     await session.flush()
@@ -579,18 +593,18 @@ def _check_tenders(tenders: list[Tender]) -> list[Tender]:
         method = PaymentMethod(tender.method)
         label = METHOD_LABELS[method]
         if method not in CASHIER_METHODS:
-            raise ValidationError('Insurance is entered as the insurer\'s share of the bill, not as a payment.')
+            raise ValidationError(_('Insurance is entered as the insurer\'s share of the bill, not as a payment.'))
         if not isinstance(tender.amount, int) or tender.amount <= 0 or tender.amount > MAX_AMOUNT:
-            raise ValidationError(f'The {label.lower()} amount must be more than 0.')
+            raise ValidationError(_('The amount for {method} must be more than 0.').format(method=_(label).lower()))
         tendered = tender.tendered
         if method == PaymentMethod.CASH:
             if tendered is not None and tendered < tender.amount:
-                raise ValidationError('The cash handed over is less than the cash amount.')
+                raise ValidationError(_('The cash handed over is less than the cash amount.'))
         elif tendered is not None:
-            raise ValidationError('Only cash has an amount handed over.')
+            raise ValidationError(_('Only cash has an amount handed over.'))
         reference = ' '.join((tender.reference or '').split())
         if len(reference) > 80:
-            raise ValidationError('A reference can have at most 80 characters.')
+            raise ValidationError(_('A reference can have at most 80 characters.'))
         checked.append(Tender(method, tender.amount, tendered, reference))
     return checked
 
@@ -604,16 +618,17 @@ async def pay(session: AsyncSession, actor: Actor, invoice_id: int, tenders: lis
     tenders = _check_tenders(tenders)
     invoice = await _locked_invoice(session, invoice_id)
     if invoice.status == InvoiceStatus.VOID:
-        raise Conflict(f'{invoice.number} is void: it cannot be paid.')
+        raise Conflict(_('{number} is void: it cannot be paid.').format(number=invoice.number))
     balance = invoice.total - invoice.amount_paid
     if invoice.status == InvoiceStatus.PAID or (balance == 0 and invoice.total > 0):
-        raise Conflict(f'{invoice.number} is already paid in full.')
+        raise Conflict(_('{number} is already paid in full.').format(number=invoice.number))
     paying = sum(t.amount for t in tenders)
     if not tenders and invoice.total > 0:
-        raise ValidationError('Please enter the amount paid.')
+        raise ValidationError(_('Please enter the amount paid.'))
     if paying > balance:
-        raise Conflict(f'The balance of {invoice.number} is {balance:,}: it cannot take {paying:,}. '
-                       '(If someone else took a payment meanwhile, the screen now shows it.)')
+        raise Conflict(_('The balance of {number} is {balance}: it cannot take {paying}. (If someone else took a '
+                         'payment meanwhile, the screen now shows it.)').format(
+            number=invoice.number, balance=_money(balance), paying=_money(paying)))
     number = await next_receipt_number(session) if tenders else None
     change = 0
     for index, tender in enumerate(tenders, start=1):
@@ -650,14 +665,16 @@ async def defer_payment(session: AsyncSession, actor: Actor, visit_id: int, reas
     now = now or utcnow()
     reason = ' '.join((reason or '').split())
     if len(reason) < 3:
-        raise ValidationError('Please say why the payment is deferred (a few words).', 'reason')
+        raise ValidationError(_('Please say why the payment is deferred (a few words).'), 'reason')
     if len(reason) > 300:
-        raise ValidationError('The reason can have at most 300 characters.', 'reason')
+        raise ValidationError(_('The reason can have at most 300 characters.'), 'reason')
     visit = await _visit(session, visit_id)
     if visit.status in (VisitStatus.CLOSED, VisitStatus.CANCELLED):
-        raise Conflict(f'This visit is already {visit.status.value}: there is nothing to defer.')
+        raise Conflict(_('This visit is already closed: there is nothing to defer.')
+                       if visit.status == VisitStatus.CLOSED else
+                       _('This visit is already cancelled: there is nothing to defer.'))
     if visit.payment_deferred_at is not None:
-        raise Conflict('The payment of this visit is already deferred.')
+        raise Conflict(_('The payment of this visit is already deferred.'))
     visit.payment_deferred_at = now
     visit.payment_deferred_reason = reason
     session.add(visit)
@@ -685,22 +702,23 @@ async def refund(session: AsyncSession, actor: Actor, payment_id: int, amount: i
     now = now or utcnow()
     reason = ' '.join((reason or '').split())
     if not reason:
-        raise ValidationError('Please give the reason for the refund.', 'reason')
+        raise ValidationError(_('Please give the reason for the refund.'), 'reason')
     if len(reason) > 300:
-        raise ValidationError('The reason can have at most 300 characters.', 'reason')
+        raise ValidationError(_('The reason can have at most 300 characters.'), 'reason')
     if not isinstance(amount, int) or amount <= 0:
-        raise ValidationError('The refund must be more than 0.', 'amount')
+        raise ValidationError(_('The refund must be more than 0.'), 'amount')
     original = await session.get(Payment, payment_id)
     if original is None:
-        raise NotFound('This payment does not exist.')
+        raise NotFound(_('This payment does not exist.'))
     if original.kind != PaymentKind.PAYMENT:
-        raise ValidationError('A refund cannot be refunded.')
+        raise ValidationError(_('A refund cannot be refunded.'))
     invoice = await _locked_invoice(session, original.invoice_id)
     if invoice.status == InvoiceStatus.VOID:
-        raise Conflict(f'{invoice.number} is void.')
+        raise Conflict(_('{number} is void.').format(number=invoice.number))
     left = original.amount - (await refunded_amounts(session, [original.id])).get(original.id, 0)
     if amount > left:
-        raise Conflict(f'Only {left:,} of receipt {original.receipt_number} can still be refunded.')
+        raise Conflict(_('Only {left} of receipt {receipt_number} can still be refunded.').format(
+            left=_money(left), receipt_number=original.receipt_number))
     number = await next_receipt_number(session)
     session.add(Payment(invoice_id=invoice.id, kind=PaymentKind.REFUND, method=original.method, amount=amount,
                         reason=reason, receipt_number=number, refund_of_id=original.id, cashier_id=actor.user_id,
@@ -730,15 +748,16 @@ async def void(session: AsyncSession, actor: Actor, invoice_id: int, reason: str
     now = now or utcnow()
     reason = ' '.join((reason or '').split())
     if not reason:
-        raise ValidationError('Please give the reason for voiding the bill.', 'reason')
+        raise ValidationError(_('Please give the reason for voiding the bill.'), 'reason')
     if len(reason) > 300:
-        raise ValidationError('The reason can have at most 300 characters.', 'reason')
+        raise ValidationError(_('The reason can have at most 300 characters.'), 'reason')
     invoice = await _locked_invoice(session, invoice_id)
     if invoice.status == InvoiceStatus.VOID:
-        raise Conflict(f'{invoice.number} is already void.')
+        raise Conflict(_('{number} is already void.').format(number=invoice.number))
     held = await net_paid(session, invoice.id)
     if held > 0:
-        raise Conflict(f'{held:,} is still paid on {invoice.number}: refund it before voiding the bill.')
+        raise Conflict(_('{held} is still paid on {number}: refund it before voiding the bill.').format(
+            held=_money(held), number=invoice.number))
     await _release_voucher(session, invoice)
     items = (await session.exec(select(InvoiceItem).where(InvoiceItem.invoice_id == invoice.id))).all()
     for item in items:
@@ -838,7 +857,7 @@ async def invoice_view(session: AsyncSession, actor: Actor, invoice_id: int) -> 
     require(actor, Role.CASHIER)
     invoice = await session.get(Invoice, invoice_id)
     if invoice is None:
-        raise NotFound('This invoice does not exist.')
+        raise NotFound(_('This invoice does not exist.'))
     patient = await session.get(Patient, invoice.patient_id)
     visit = await session.get(Visit, invoice.visit_id) if invoice.visit_id else None
     doctor = ''
@@ -850,7 +869,7 @@ async def invoice_view(session: AsyncSession, actor: Actor, invoice_id: int) -> 
     rows = (await session.exec(select(Payment, User.full_name).join(User, User.id == Payment.cashier_id)
                                .where(Payment.invoice_id == invoice.id)
                                .order_by(Payment.received_at, Payment.id))).all()
-    refunded = await refunded_amounts(session, [p.id for p, _ in rows if p.kind == PaymentKind.PAYMENT])
+    refunded = await refunded_amounts(session, [p.id for p, __ in rows if p.kind == PaymentKind.PAYMENT])
     payments = [PaymentView(p.id, p.kind, p.method, p.amount, p.tendered, p.change_due, p.reference, p.reason,
                             p.receipt_number, p.refund_of_id, cashier, p.received_at, refunded.get(p.id, 0))
                 for p, cashier in rows]

@@ -41,6 +41,7 @@ from .access import Actor, require
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
+from .core.i18n import _, pick
 from .core.events import AppointmentChanged, publish
 from .core.settings import Settings
 from .text import search_key
@@ -118,11 +119,11 @@ async def doctors_for(session: AsyncSession, *, service_id: int | None = None,
                                           .where(DoctorSpecialty.specialty_id.in_(specialty_ids))))
     doctors = list((await session.exec(query)).all())
     names: dict[int, list[str]] = defaultdict(list)
-    rows = await session.exec(select(DoctorSpecialty.doctor_id, Specialty.name)
+    rows = await session.exec(select(DoctorSpecialty.doctor_id, Specialty.name, Specialty.name_translations)
                               .join(Specialty, Specialty.id == DoctorSpecialty.specialty_id)
                               .where(DoctorSpecialty.doctor_id.in_([d.id for d in doctors])))
-    for doctor_id, name in rows.all():
-        names[doctor_id].append(name)
+    for doctor_id, name, translations in rows.all():
+        names[doctor_id].append(pick(name, translations))  # in the reader's language when the clinic gave it
     return [DoctorOption(id=d.id, name=f'{d.title} {d.full_name}'.strip(), specialties=', '.join(sorted(names[d.id])))
             for d in doctors]
 
@@ -161,7 +162,7 @@ async def _load_day(session: AsyncSession, doctor_ids: list[int], day: date, tz:
         if block.doctor_id not in on_leave:
             blocks[block.doctor_id].append((_at(day, block.start_time, tz), _at(day, block.end_time, tz), block.room_id))
     day_start, day_end = _at(day, time.min, tz), _at(day + timedelta(days=1), time.min, tz)
-    rooms = {room for doctor_blocks in blocks.values() for _, _, room in doctor_blocks}
+    rooms = {room for doctor_blocks in blocks.values() for __, ___, room in doctor_blocks}
     busy_doctor: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     busy_room: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     taken = select(Appointment.doctor_id, Appointment.room_id, Appointment.start_at, Appointment.end_at).where(
@@ -194,7 +195,7 @@ async def free_slots(session: AsyncSession, *, service_id: int, doctor_ids: list
     """Free start times per clinic-local day for the service's duration, for any of ``doctor_ids``."""
     service = await session.get(Service, service_id)
     if service is None or not service.is_active:
-        raise NotFound('This service is not offered (any more).')
+        raise NotFound(_('This service is not offered (any more).'))
     duration = timedelta(minutes=service.duration_minutes)
     result: dict[date, list[Slot]] = {}
     for offset in range(max(0, min(days, MAX_DAYS_AHEAD))):
@@ -220,11 +221,11 @@ async def _check_slot(session: AsyncSession, *, doctor_id: int, service: Service
                       hold_token: str | None = None) -> Slot:
     """The slot at ``start_at`` if it is free now; a clear error otherwise."""
     if start_at.tzinfo is None:
-        raise ValidationError('The appointment time needs a time zone.')
+        raise ValidationError(_('The appointment time needs a time zone.'))
     if start_at < now + MIN_LEAD:
-        raise ValidationError('This time has already passed. Please choose a later time.')
+        raise ValidationError(_('This time has already passed. Please choose a later time.'))
     if start_at > now + timedelta(days=MAX_DAYS_AHEAD):
-        raise ValidationError(f'Appointments can be booked at most {MAX_DAYS_AHEAD} days ahead.')
+        raise ValidationError(_('Appointments can be booked at most {days} days ahead.').format(days=MAX_DAYS_AHEAD))
     end_at = start_at + timedelta(minutes=service.duration_minutes)
     day = start_at.astimezone(tz).date()
     loaded = await _load_day(session, [doctor_id], day, tz, now, exclude_appointment_id=exclude_appointment_id,
@@ -232,11 +233,11 @@ async def _check_slot(session: AsyncSession, *, doctor_id: int, service: Service
     block = next(((s, e, room) for s, e, room in loaded.blocks.get(doctor_id, []) if s <= start_at and end_at <= e),
                  None)
     if block is None:
-        raise ValidationError('The doctor does not work at this time (working hours, day off or leave).')
+        raise ValidationError(_('The doctor does not work at this time (working hours, day off or leave).'))
     room_id = block[2]
     if _overlaps(loaded.busy_doctor[doctor_id], start_at, end_at) or _overlaps(loaded.busy_room[room_id],
                                                                                  start_at, end_at):
-        raise Conflict('This time was just taken. Please choose another slot.')
+        raise Conflict(_('This time was just taken. Please choose another slot.'))
     return Slot(doctor_id, room_id, start_at, end_at)
 
 
@@ -246,17 +247,18 @@ async def check_bookable(session: AsyncSession, *, patient_id: int, service_id: 
                     ) -> tuple[Patient, Service, Doctor]:
     patient = await session.get(Patient, patient_id)
     if patient is None:
-        raise NotFound('This patient does not exist.')
+        raise NotFound(_('This patient does not exist.'))
     service = await session.get(Service, service_id)
     if service is None or not service.is_active:
-        raise ValidationError('Please choose a service from the list.', 'service')
+        raise ValidationError(_('Please choose a service from the list.'), 'service')
     doctor = await session.get(Doctor, doctor_id)
     if doctor is None or not doctor.is_active:
-        raise ValidationError('Please choose a doctor from the list.', 'doctor')
+        raise ValidationError(_('Please choose a doctor from the list.'), 'doctor')
     provides = (await session.exec(select(DoctorService).where(DoctorService.doctor_id == doctor_id,
                                                                DoctorService.service_id == service_id))).first()
     if provides is None:
-        raise ValidationError(f'{doctor.full_name} does not provide {service.name}. Please choose another doctor.',
+        raise ValidationError(_('{doctor} does not provide {service}. Please choose another doctor.').format(
+            doctor=doctor.full_name, service=pick(service.name, service.name_translations)),
                               'doctor')
     return patient, service, doctor
 
@@ -264,9 +266,9 @@ async def check_bookable(session: AsyncSession, *, patient_id: int, service_id: 
 def _check_text(reason: str, notes: str) -> tuple[str, str]:
     reason, notes = reason.strip(), notes.strip()
     if len(reason) > 500:
-        raise ValidationError('The reason can have at most 500 characters.', 'reason')
+        raise ValidationError(_('The reason can have at most 500 characters.'), 'reason')
     if len(notes) > 1000:
-        raise ValidationError('The notes can have at most 1000 characters.', 'notes')
+        raise ValidationError(_('The notes can have at most 1000 characters.'), 'notes')
     return reason, notes
 
 
@@ -278,14 +280,14 @@ async def book(session: AsyncSession, actor: Actor | None, *, patient_id: int, s
     token of the slot it holds."""
     if actor is None:
         if source != BookingSource.WEB or hold_token is None:
-            raise ValidationError('Online bookings need a held slot.')
+            raise ValidationError(_('Online bookings need a held slot.'))
     else:
         require(actor, Role.RECEPTIONIST, Role.DOCTOR)
     if source == BookingSource.WALK_IN:
-        raise ValidationError('Walk-ins are checked in directly, not booked.')
+        raise ValidationError(_('Walk-ins are checked in directly, not booked.'))
     reason, notes = _check_text(reason, notes)
     await serialize(session, BOOKING_LOCK)
-    _, service, _ = await check_bookable(session, patient_id=patient_id, service_id=service_id, doctor_id=doctor_id)
+    __, service, ___ = await check_bookable(session, patient_id=patient_id, service_id=service_id, doctor_id=doctor_id)
     slot = await _check_slot(session, doctor_id=doctor_id, service=service, start_at=start_at, tz=tz, now=now,
                              hold_token=hold_token)
     if hold_token is not None:
@@ -307,12 +309,28 @@ def _settings(settings: Settings | None) -> Settings:
     return settings if settings is not None else clinic_settings.current()
 
 
+def status_refusal(status: AppointmentStatus, *, checking_in: bool = False) -> str:
+    """Why an appointment in ``status`` can no longer be changed (or checked in), as one sentence."""
+    if checking_in:
+        return {AppointmentStatus.IN_PROGRESS: _('This appointment is in progress: it cannot be checked in.'),
+                AppointmentStatus.COMPLETED: _('This appointment is completed: it cannot be checked in.'),
+                AppointmentStatus.CANCELLED: _('This appointment is cancelled: it cannot be checked in.'),
+                AppointmentStatus.NO_SHOW: _('This appointment is marked as no-show: it cannot be checked in.'),
+                }.get(status, _('This appointment cannot be checked in.'))
+    return {AppointmentStatus.CHECKED_IN: _('This appointment is checked in and cannot be changed.'),
+            AppointmentStatus.IN_PROGRESS: _('This appointment is in progress and cannot be changed.'),
+            AppointmentStatus.COMPLETED: _('This appointment is completed and cannot be changed.'),
+            AppointmentStatus.CANCELLED: _('This appointment is cancelled and cannot be changed.'),
+            AppointmentStatus.NO_SHOW: _('This appointment is marked as no-show and cannot be changed.'),
+            }.get(status, _('This appointment cannot be changed.'))
+
+
 async def _changeable(session: AsyncSession, appointment_id: int) -> Appointment:
     appointment = await session.get(Appointment, appointment_id)
     if appointment is None:
-        raise NotFound('This appointment does not exist.')
+        raise NotFound(_('This appointment does not exist.'))
     if appointment.status not in CHANGEABLE:
-        raise Conflict(f'This appointment is {appointment.status.value.replace("_", " ")} and cannot be changed.')
+        raise Conflict(status_refusal(appointment.status, checking_in=False))
     return appointment
 
 
@@ -322,7 +340,7 @@ async def _appointment_service(session: AsyncSession, appointment_id: int) -> Se
                                   .where(AppointmentService.appointment_id == appointment_id)
                                   .order_by(Service.duration_minutes.desc()))).first()
     if service is None:
-        raise NotFound('This appointment has no service.')
+        raise NotFound(_('This appointment has no service.'))
     return service
 
 
@@ -358,9 +376,9 @@ async def cancel(session: AsyncSession, actor: Actor, appointment_id: int, *, re
     require(actor, Role.RECEPTIONIST, Role.DOCTOR)
     reason = reason.strip()
     if len(reason) < 3:
-        raise ValidationError('Please give the reason for cancelling.', 'reason')
+        raise ValidationError(_('Please give the reason for cancelling.'), 'reason')
     if len(reason) > 500:
-        raise ValidationError('The reason can have at most 500 characters.', 'reason')
+        raise ValidationError(_('The reason can have at most 500 characters.'), 'reason')
     await serialize(session, BOOKING_LOCK)
     appointment = await _changeable(session, appointment_id)
     appointment.status = AppointmentStatus.CANCELLED
@@ -382,7 +400,7 @@ async def mark_no_show(session: AsyncSession, actor: Actor, appointment_id: int,
     await serialize(session, BOOKING_LOCK)
     appointment = await _changeable(session, appointment_id)
     if appointment.start_at > now:
-        raise ValidationError('A patient can only be marked as not come once the appointment time has passed.')
+        raise ValidationError(_('A patient can only be marked as not come once the appointment time has passed.'))
     appointment.status = AppointmentStatus.NO_SHOW
     appointment.updated_at = now
     session.add(appointment)
@@ -403,11 +421,11 @@ async def hold_slot(session: AsyncSession, *, doctor_id: int, service_id: int, s
     await serialize(session, BOOKING_LOCK)
     service = await session.get(Service, service_id)
     if service is None or not service.is_active:
-        raise ValidationError('Please choose a service from the list.')
+        raise ValidationError(_('Please choose a service from the list.'))
     live = (await session.exec(select(SlotHold).where(SlotHold.client_key == client_key,
                                                       SlotHold.expires_at > now))).all()
     if len(live) >= settings.public_holds_per_address:
-        raise Conflict('Too many slots are being held from this connection. Please finish one booking first.')
+        raise Conflict(_('Too many slots are being held from this connection. Please finish one booking first.'))
     slot = await _check_slot(session, doctor_id=doctor_id, service=service, start_at=start_at, tz=tz, now=now)
     await _check_hold_share(session, service, slot.start_at.astimezone(tz).date(), tz=tz, now=now,
                             share=settings.public_hold_share)
@@ -430,16 +448,17 @@ async def _check_hold_share(session: AsyncSession, service: Service, day: date, 
     free = await free_slots(session, service_id=service.id, doctor_ids=doctor_ids, start_day=day, days=1, tz=tz,
                             now=now)
     if held + 1 > max(1, int(share * (held + len(free.get(day, []))))):
-        raise Conflict(f'Many {service.name} times on {day.strftime("%d/%m/%Y")} are being held online just now. '
-                       'Please choose another day, try again in a few minutes, or call the clinic.')
+        raise Conflict(_('Many {name} times on {day} are being held online just now. Please choose '
+                         'another day, try again in a few minutes, or call the clinic.').format(
+            name=pick(service.name, service.name_translations), day=day.strftime('%d/%m/%Y')))
 
 
 async def _use_hold(session: AsyncSession, token: str, slot: Slot, service_id: int, now: datetime) -> None:
     hold = (await session.exec(select(SlotHold).where(SlotHold.token == token))).first()
     if hold is None or hold.expires_at <= now:
-        raise Conflict('The time you chose was held for 5 minutes and has been released. Please choose it again.')
+        raise Conflict(_('The time you chose was held for 5 minutes and has been released. Please choose it again.'))
     if (hold.doctor_id, hold.start_at, hold.service_id) != (slot.doctor_id, slot.start_at, service_id):
-        raise Conflict('The booking does not match the time you chose. Please choose it again.')
+        raise Conflict(_('The booking does not match the time you chose. Please choose it again.'))
     hold.expires_at = now  # used: frees nothing else, can't be used twice
     session.add(hold)
 

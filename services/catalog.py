@@ -21,6 +21,7 @@ from .allergies import DRUG_GROUPS, group_key
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
+from .core.i18n import _
 from .core.events import CatalogChanged, publish
 from .core.money import MAX_AMOUNT
 from .text import clean_name
@@ -41,25 +42,38 @@ class Page:
 def _code(code: str) -> str:
     code = (code or '').strip().upper()
     if not CODE_RE.match(code):
-        raise ValidationError('The code needs 1 to 20 characters: letters A–Z, digits, dot, dash or underscore '
-                              '(e.g. R101, CONS-GEN).', 'code')
+        raise ValidationError(_('The code needs 1 to 20 characters: letters A–Z, digits, dot, dash or underscore '
+                              '(e.g. R101, CONS-GEN).'), 'code')
     return code
 
 
 def _name(name: str, limit: int, label: str = 'name') -> str:
     name = clean_name(name or '')
     if not name:
-        raise ValidationError(f'Please enter the {label}.', label)
+        raise ValidationError(_('Please enter the unit.') if label == 'unit' else _('Please enter the name.'), label)
     if len(name) > limit:
-        raise ValidationError(f'The {label} can have at most {limit} characters.', label)
+        raise ValidationError(_too_long(label, limit), label)
     return name
 
 
 def _optional(text: str, limit: int, label: str) -> str:
     text = (text or '').strip()
     if len(text) > limit:
-        raise ValidationError(f'The {label} can have at most {limit} characters.', label)
+        raise ValidationError(_too_long(label, limit), label)
     return text
+
+
+def _too_long(label: str, limit: int) -> str:
+    """The refusal of a too long field, one whole sentence per field (``label``: the field, in English)."""
+    sentences = {'name': _('The name can have at most {limit} characters.'),
+                 'unit': _('The unit can have at most {limit} characters.'),
+                 'description': _('The description can have at most {limit} characters.'),
+                 'floor': _('The floor can have at most {limit} characters.'),
+                 'generic name': _('The generic name can have at most {limit} characters.'),
+                 'form': _('The form can have at most {limit} characters.'),
+                 'strength': _('The strength can have at most {limit} characters.'),
+                 'drug group': _('The drug group can have at most {limit} characters.')}
+    return sentences.get(label, _('This text can have at most {limit} characters.')).format(limit=limit)
 
 
 async def _code_free(session: AsyncSession, model, code: str, own_id: int | None, what: str) -> None:
@@ -68,7 +82,11 @@ async def _code_free(session: AsyncSession, model, code: str, own_id: int | None
         query = query.where(model.id != own_id)
     other = (await session.exec(query)).first()
     if other is not None:
-        raise Conflict(f'The code {code} is already used by the {what} "{other.name}".')
+        sentences = {'room': _('The code {code} is already used by the room "{name}".'),
+                     'service': _('The code {code} is already used by the service "{name}".'),
+                     'medicine': _('The code {code} is already used by the medicine "{name}".')}
+        raise Conflict(sentences.get(what, _('The code {code} is already used by "{name}".')).format(
+            code=code, name=other.name))
 
 
 def _changes(obj, values: dict) -> list[str]:
@@ -82,9 +100,13 @@ def _int(value, label: str, low: int, high: int) -> int:
         if number != float(value):
             raise ValueError
     except (TypeError, ValueError):
-        raise ValidationError(f'The {label} must be a whole number.', label) from None
+        raise ValidationError(_('The duration must be a whole number of minutes.') if label.startswith('duration')
+                              else _('The reorder level must be a whole number.'), label) from None
     if not low <= number <= high:
-        raise ValidationError(f'The {label} must be between {low} and {high}.', label)
+        raise ValidationError((_('The duration must be between {low} and {high} minutes.')
+                               if label.startswith('duration') else
+                               _('The reorder level must be between {low} and {high}.')).format(low=low, high=high),
+                              label)
     return number
 
 
@@ -114,7 +136,9 @@ async def _set_active(session: AsyncSession, actor: Actor, obj, active: bool, *,
 async def _get(session: AsyncSession, model, item_id: int, what: str):
     item = await session.get(model, item_id)
     if item is None:
-        raise NotFound(f'This {what} does not exist.')
+        raise NotFound({'specialty': _('This specialty does not exist.'), 'room': _('This room does not exist.'),
+                        'service': _('This service does not exist.'), 'medicine': _('This medicine does not exist.'),
+                        }.get(what, _('This item does not exist.')))
     return item
 
 
@@ -130,7 +154,7 @@ def _keywords(text: str) -> str:
     words = [' '.join(word.split()) for word in (text or '').replace(';', ',').replace('\n', ',').split(',')]
     result = ', '.join(dict.fromkeys(w.lower() for w in words if w))
     if len(result) > 1000:
-        raise ValidationError('The keywords can have at most 1000 characters.', 'keywords')
+        raise ValidationError(_('The keywords can have at most 1000 characters.'), 'keywords')
     return result
 
 
@@ -148,7 +172,7 @@ async def save_specialty(session: AsyncSession, actor: Actor, specialty_id: int 
     if specialty_id:
         query = query.where(Specialty.id != specialty_id)
     if (await session.exec(query)).first() is not None:
-        raise Conflict(f'The specialty "{values["name"]}" already exists.')
+        raise Conflict(_('The specialty "{name}" already exists.').format(name=values['name']))
     await _save(session, actor, specialty, values, entity='specialty', label=values['name'])
     return specialty
 
@@ -171,7 +195,7 @@ async def save_room(session: AsyncSession, actor: Actor, room_id: int | None, *,
     try:
         kind = RoomKind(kind)
     except ValueError:
-        raise ValidationError('Please choose what the room is used for.', 'kind') from None
+        raise ValidationError(_('Please choose what the room is used for.'), 'kind') from None
     values = {'code': _code(code), 'name': _name(name, 80), 'kind': kind, 'floor': _optional(floor, 20, 'floor')}
     await serialize(session, _LOCK)
     room = await _get(session, Room, room_id, 'room') if room_id else Room()
@@ -191,8 +215,8 @@ async def set_room_active(session: AsyncSession, actor: Actor, room_id: int, act
             .distinct())).all()
         if users:
             names = ', '.join(f'{title} {name}'.strip() for title, name in users)
-            raise Conflict(f'Room {room.code} is in the weekly hours of {names}. Move those hours to another room '
-                           'first.')
+            raise Conflict(_('Room {code} is in the weekly hours of {names}. Move those hours to '
+                             'another room first.').format(code=room.code, names=names))
     await _set_active(session, actor, room, active, entity='room', label=f'{room.code} {room.name}')
     return room
 
@@ -225,9 +249,9 @@ async def save_service(session: AsyncSession, actor: Actor, service_id: int | No
     try:
         kind = ServiceKind(kind)
     except ValueError:
-        raise ValidationError('Please choose the kind of service.', 'kind') from None
+        raise ValidationError(_('Please choose the kind of service.'), 'kind') from None
     if not isinstance(price, int) or price < 0 or price > MAX_AMOUNT:
-        raise ValidationError('The price must be zero or more.', 'price')
+        raise ValidationError(_('The price must be zero or more.'), 'price')
     values = {'code': _code(code), 'name': _name(name, 120), 'kind': kind,
               'duration_minutes': _int(duration_minutes, 'duration (minutes)', 1, MAX_DURATION), 'price': price,
               'specialty_id': specialty_id or None, 'description': _optional(description, 500, 'description')}
@@ -235,7 +259,7 @@ async def save_service(session: AsyncSession, actor: Actor, service_id: int | No
     service = await _get(session, Service, service_id, 'service') if service_id else Service()
     await _code_free(session, Service, values['code'], service_id, 'service')
     if values['specialty_id'] is not None and await session.get(Specialty, values['specialty_id']) is None:
-        raise ValidationError('Please choose the specialty from the list.', 'specialty')
+        raise ValidationError(_('Please choose the specialty from the list.'), 'specialty')
     await _save(session, actor, service, values, entity='service', label=f'{values["code"]} {values["name"]}')
     return service
 
@@ -277,7 +301,7 @@ async def save_medicine(session: AsyncSession, actor: Actor, medicine_id: int | 
     ``drug_group`` ("Penicillins", or any group typed) is matched against the patients' allergies."""
     require(actor, Role.ADMIN)
     if not isinstance(price, int) or price < 0 or price > MAX_AMOUNT:
-        raise ValidationError('The price must be zero or more.', 'price')
+        raise ValidationError(_('The price must be zero or more.'), 'price')
     values = {'code': _code(code), 'name': _name(name, 120), 'unit': _name(unit, 20, 'unit'), 'price': price,
               'reorder_level': _int(reorder_level if reorder_level not in (None, '') else 0, 'reorder level', 0,
                                     10 ** 9),

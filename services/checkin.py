@@ -33,6 +33,7 @@ from .core.boundary import action, query
 from .core.clock import local_today
 from .core.db import load, serialize
 from .core.errors import Conflict, NotFound, ValidationError
+from .core.i18n import _, pick
 from .core.events import AppointmentChanged, QueueChanged, VisitChanged, publish
 
 
@@ -54,7 +55,8 @@ async def _ticket(session: AsyncSession, ticket: QueueTicket, queue_row: Queue, 
     room = await session.get(Room, ticket.room_id) if ticket.room_id else None
     ahead = await queue.ahead_of(session, ticket)
     return Ticket(visit_id=ticket.visit_id, ticket_id=ticket.id, label=queue.ticket_label(queue_row.prefix, ticket.number),
-                  queue_name=queue_row.name, room=f'{room.code} {room.name}'.strip() if room else '',
+                  queue_name=queue_row.name,
+                  room=f'{room.code} {pick(room.name, room.name_translations)}'.strip() if room else '',
                   patient_name=patient.full_name, patient_code=patient.code, issued_at=ticket.created_at,
                   waiting_ahead=ahead)
 
@@ -68,16 +70,16 @@ async def check_in(session: AsyncSession, actor: Actor, appointment_id: int, *, 
     require(actor, Role.RECEPTIONIST)
     priority_reason = queue.check_priority(priority, priority_reason)
     await serialize(session, booking.BOOKING_LOCK)
-    appointment = await load(session, Appointment, appointment_id, 'This appointment does not exist.')
+    appointment = await load(session, Appointment, appointment_id, _('This appointment does not exist.'))
     if appointment.status == AppointmentStatus.CHECKED_IN:
-        raise Conflict('This patient is already checked in.')
+        raise Conflict(_('This patient is already checked in.'))
     if appointment.status not in booking.CHANGEABLE:
-        raise Conflict(f'This appointment is {appointment.status.value.replace("_", " ")}: it cannot be checked in.')
+        raise Conflict(booking.status_refusal(appointment.status, checking_in=True))
     today = local_today(tz, now)
     day = appointment.start_at.astimezone(tz).date()
     if day != today:
-        raise ValidationError(f'This appointment is for {day.strftime("%d/%m/%Y")}, not today. '
-                              'Reschedule it, or register the patient as a walk-in.')
+        raise ValidationError(_('This appointment is for {day}, not today. Reschedule it, or '
+                                'register the patient as a walk-in.').format(day=day.strftime("%d/%m/%Y")))
     await patients.change_contact(session, actor, appointment.patient_id, phone=phone, email=email, today=today)
     return await _open_visit(session, actor, appointment, today=today, now=now, walk_in=False, priority=priority,
                              priority_reason=priority_reason)
@@ -92,16 +94,16 @@ async def walk_in(session: AsyncSession, actor: Actor, *, patient_id: int, docto
     priority_reason = queue.check_priority(priority, priority_reason)
     reason = reason.strip()
     if len(reason) > 500:
-        raise ValidationError('The reason can have at most 500 characters.', 'reason')
+        raise ValidationError(_('The reason can have at most 500 characters.'), 'reason')
     await serialize(session, booking.BOOKING_LOCK)
     if await session.get(Patient, patient_id) is None:
-        raise NotFound('This patient does not exist.')
+        raise NotFound(_('This patient does not exist.'))
     if service_id is None:
         service = await booking.consultation_service_for(session, doctor_id)
         if service is None:
-            raise ValidationError('This doctor has no consultation service: please choose the service.', 'service')
+            raise ValidationError(_('This doctor has no consultation service: please choose the service.'), 'service')
         service_id = service.id
-    _, service, doctor = await booking.check_bookable(session, patient_id=patient_id, service_id=service_id,
+    __, service, doctor = await booking.check_bookable(session, patient_id=patient_id, service_id=service_id,
                                                  doctor_id=doctor_id)
     today = local_today(tz, now)
     duty = (await _duties(session, [doctor.id], today, now.astimezone(tz).time()))[doctor.id]
@@ -131,7 +133,7 @@ class Duty:
     hours: str                # '08:00–12:00, 13:30–17:00' ('' on a day off)
     room_id: int | None       # the room of the current (or next) hours
     starts_at: time | None    # LATER_TODAY: when the next hours start
-    refusal: str = ''         # OFF_TODAY: why no walk-in, of '{doctor}'
+    refusal: str = ''         # OFF_TODAY: why no walk-in (translated), of '{doctor}'
 
     @property
     def takes_walk_ins(self) -> bool:
@@ -143,20 +145,24 @@ def duty_at(blocks: list[WorkingHours], *, on_leave: bool, at: time) -> Duty:
     blocks = sorted(blocks, key=lambda b: b.start_time)
     hours = ', '.join(f'{b.start_time:%H:%M}–{b.end_time:%H:%M}' for b in blocks)
     if on_leave:
-        return Duty(OFF_TODAY, 'On leave today', hours, None, None, '{doctor} is on leave today.')
+        return Duty(OFF_TODAY, _('On leave today'), hours, None, None,
+                    _('{doctor} is on leave today. Please choose a doctor on duty.'))
     if not blocks:
-        return Duty(OFF_TODAY, 'Not working today', '', None, None, '{doctor} does not work today.')
+        return Duty(OFF_TODAY, _('Not working today'), '', None, None,
+                    _('{doctor} does not work today. Please choose a doctor on duty.'))
     current = next((b for b in blocks if b.start_time <= at < b.end_time), None)
     if current is not None:
-        return Duty(ON_DUTY, f'On duty until {current.end_time:%H:%M}', hours, current.room_id, None)
+        return Duty(ON_DUTY, _('On duty until {time}').format(time=f'{current.end_time:%H:%M}'), hours,
+                    current.room_id, None)
     upcoming = next((b for b in blocks if at < b.start_time), None)
     if upcoming is not None:
-        note = f'Back at {upcoming.start_time:%H:%M}' if blocks[0].start_time < at else \
-            f'Starts at {upcoming.start_time:%H:%M}'
+        start = f'{upcoming.start_time:%H:%M}'
+        note = _('Back at {time}').format(time=start) if blocks[0].start_time < at else \
+            _('Starts at {time}').format(time=start)
         return Duty(LATER_TODAY, note, hours, upcoming.room_id, upcoming.start_time)
     ended = f'{max(b.end_time for b in blocks):%H:%M}'
-    return Duty(OFF_TODAY, f'Hours today ended at {ended}', hours, None, None,
-                f"{{doctor}}'s hours today ended at {ended}.")
+    return Duty(OFF_TODAY, _('Hours today ended at {time}').format(time=ended), hours, None, None,
+                _("{doctor}'s hours today ended at {time}. Please choose a doctor on duty.").replace('{time}', ended))
 
 
 async def _duties(session: AsyncSession, doctor_ids: list[int], today: date, at: time) -> dict[int, Duty]:
@@ -176,7 +182,7 @@ def _walk_in_room(doctor: Doctor, duty: Duty) -> int:
     if duty.room_id is not None:
         return duty.room_id
     name = f'{doctor.title} {doctor.full_name}'.strip()
-    raise ValidationError(duty.refusal.format(doctor=name) + ' Please choose a doctor on duty.', 'doctor')
+    raise ValidationError(duty.refusal.replace('{doctor}', name), 'doctor')
 
 
 @dataclass(frozen=True)
@@ -266,7 +272,7 @@ async def ticket_for_visit(session: AsyncSession, actor: Actor, visit_id: int) -
     ticket = (await session.exec(select(QueueTicket).where(QueueTicket.visit_id == visit_id)
                                  .order_by(QueueTicket.id.desc()))).first()
     if ticket is None:
-        raise NotFound('This visit has no queue ticket.')
+        raise NotFound(_('This visit has no queue ticket.'))
     queue_row = await session.get(Queue, ticket.queue_id)
     patient = await session.get(Patient, ticket.patient_id)
     return await _ticket(session, ticket, queue_row, patient)

@@ -32,6 +32,7 @@ from .core import i18n
 from .core.boundary import action, query
 from .core.db import call_after_commit, serialize
 from .core.errors import Conflict, DomainError, NotFound, ValidationError
+from .core.i18n import N_, _, ngettext
 from .core.events import OutboxChanged, SettingsChanged, publish
 from .core.settings import CURRENCY_EXPONENTS, Settings, get_settings
 from .notifications import sender
@@ -48,8 +49,9 @@ _in_force: Settings | None = None
 
 LANGUAGES = {'en': 'English', 'vi': 'Tiếng Việt'}  # the languages the waiting-room board can announce in
 # The service points whose calls can go through the waiting-room board (queue kinds), as the settings page names them.
-BOARD_STATIONS = {'doctor': "Doctors' rooms", 'lab': 'Laboratory', 'imaging': 'Imaging', 'procedure': 'Procedures',
-                  'pharmacy': 'Pharmacy windows', 'cashier': 'Cashier windows'}
+# In English: shown as _(name).
+BOARD_STATIONS = {'doctor': N_("Doctors' rooms"), 'lab': N_('Laboratory'), 'imaging': N_('Imaging'),
+                  'procedure': N_('Procedures'), 'pharmacy': N_('Pharmacy windows'), 'cashier': N_('Cashier windows')}
 LOGO_TYPES = {b'\x89PNG\r\n\x1a\n': '.png', b'\xff\xd8\xff': '.jpg'}
 LOGO_MAX_BYTES = 2 * 1024 * 1024
 HOST_RE = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$')
@@ -123,9 +125,10 @@ async def load(session: AsyncSession) -> Settings:
 def _text(value: str, label: str, limit: int, *, required: bool = False) -> str:
     value = clean_name(value or '')
     if required and not value:
-        raise ValidationError(f'Please enter the {label}.')
+        raise ValidationError(_('Please enter the clinic name.'))
     if len(value) > limit:
-        raise ValidationError(f'The {label} can have at most {limit} characters.')
+        raise ValidationError((_('The clinic name can have at most {limit} characters.') if label == 'clinic name'
+                               else _('The address can have at most {limit} characters.')).format(limit=limit))
     return value
 
 
@@ -134,8 +137,8 @@ def _timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f'Unknown time zone "{value}". Please choose one from the list, '
-                              'e.g. Asia/Ho_Chi_Minh or Europe/London.') from None
+        raise ValidationError(_('Unknown time zone "{value}". Please choose one from the list, e.g. '
+                                'Asia/Ho_Chi_Minh or Europe/London.').format(value=value)) from None
     return value
 
 
@@ -144,7 +147,7 @@ def _phone(value: str) -> str:
         return ''
     phone = normalize_phone(value)
     if not is_valid_phone(phone):
-        raise ValidationError('The clinic phone needs 6 to 15 digits (a leading + is allowed).')
+        raise ValidationError(_('The clinic phone needs 6 to 15 digits (a leading + is allowed).'))
     return value.strip()
 
 
@@ -154,8 +157,8 @@ def _from_address(value: str) -> str:
         return ''
     name, address = parseaddr(value)
     if not is_valid_email(address):
-        raise ValidationError('The sender address must be an email address, e.g. '
-                              '"Clinic <appointments@clinic.example>".')
+        raise ValidationError(_('The sender address must be an email address, e.g. '
+                              '"Clinic <appointments@clinic.example>".'))
     return formataddr((name, address)) if name else address
 
 
@@ -216,16 +219,20 @@ async def save_region(session: AsyncSession, actor: Actor, *, timezone: str, cur
     require(actor, Role.ADMIN)
     currency = (currency or '').strip().upper()
     if currency not in CURRENCY_EXPONENTS:
-        raise ValidationError(f'Please choose a currency from the list ({", ".join(sorted(CURRENCY_EXPONENTS))}).')
+        raise ValidationError(_('Please choose a currency from the list ({choices}).').format(
+            choices=', '.join(sorted(CURRENCY_EXPONENTS))))
     if language not in LANGUAGES:
-        raise ValidationError('Please choose the announcement language from the list.')
+        raise ValidationError(_('Please choose the announcement language from the list.'))
     values = {'timezone': _timezone(timezone), 'currency': currency, 'language': language}
     if currency != current().currency:
         # Amounts are stored in minor units of the currency: switching would change what every bill says.
         invoices = (await session.exec(select(func.count()).select_from(Invoice))).one()
         if invoices:
-            raise Conflict(f'The currency cannot change any more: {invoices:,} invoices are in '
-                           f'{current().currency}. Set the currency before the clinic starts billing.')
+            raise Conflict(ngettext('The currency cannot change any more: {count} invoice is in {currency}. Set the '
+                                    'currency before the clinic starts billing.',
+                                    'The currency cannot change any more: {count} invoices are in {currency}. Set the '
+                                    'currency before the clinic starts billing.', invoices,
+                                    currency=current().currency))
     return await _save(session, actor, values)
 
 
@@ -235,9 +242,10 @@ async def save_board_stations(session: AsyncSession, actor: Actor, *, kinds: lis
     require(actor, Role.ADMIN)
     unknown = [kind for kind in kinds if kind not in BOARD_STATIONS]
     if unknown:
-        raise ValidationError(f'"{unknown[0]}" is not a service point. Please choose from the list.')
+        raise ValidationError(_('"{kind}" is not a service point. Please choose from the list.').format(
+            kind=unknown[0]))
     if not kinds:
-        raise ValidationError('Please choose at least one service point for the waiting-room board.')
+        raise ValidationError(_('Please choose at least one service point for the waiting-room board.'))
     return await _save(session, actor, {'board_stations': ','.join(kind for kind in BOARD_STATIONS if kind in kinds)})
 
 
@@ -248,21 +256,21 @@ async def save_mail_server(session: AsyncSession, actor: Actor, *, host: str, po
     require(actor, Role.ADMIN)
     host = (host or '').strip()
     if host and not HOST_RE.match(host):
-        raise ValidationError('The mail server must be a host name such as smtp.example.com (no http://).')
+        raise ValidationError(_('The mail server must be a host name such as smtp.example.com (no http://).'))
     try:
         port_number = int(port) if port not in (None, '') else 587
     except (TypeError, ValueError):
-        raise ValidationError('The port must be a number, usually 587 (STARTTLS) or 465 (TLS).') from None
+        raise ValidationError(_('The port must be a number, usually 587 (STARTTLS) or 465 (TLS).')) from None
     if not 1 <= port_number <= 65535 or port_number != float(port or port_number):
-        raise ValidationError('The port must be a whole number between 1 and 65535, usually 587 or 465.')
+        raise ValidationError(_('The port must be a whole number between 1 and 65535, usually 587 or 465.'))
     username = (username or '').strip()
     if len(username) > 254:
-        raise ValidationError('The user name can have at most 254 characters.')
+        raise ValidationError(_('The user name can have at most 254 characters.'))
     values = {'smtp_host': host, 'smtp_port': str(port_number), 'smtp_username': username,
               'smtp_starttls': 'true' if starttls else 'false', 'smtp_from': _from_address(from_address)}
     if password is not None:
         if len(password) > 500:
-            raise ValidationError('The password is too long.')
+            raise ValidationError(_('The password is too long.'))
         values['smtp_password'] = password
     return await _save(session, actor, values)
 
@@ -272,12 +280,12 @@ async def save_logo(session: AsyncSession, actor: Actor, *, data: bytes, data_di
     """Keep a PNG or JPEG logo (printed on receipts) in the data folder and point the setting at it."""
     require(actor, Role.ADMIN)
     if not data:
-        raise ValidationError('The file is empty.')
+        raise ValidationError(_('The file is empty.'))
     if len(data) > LOGO_MAX_BYTES:
-        raise ValidationError(f'The logo can be at most {LOGO_MAX_BYTES // (1024 * 1024)} MB.')
+        raise ValidationError(_('The logo can be at most {size} MB.').format(size=LOGO_MAX_BYTES // (1024 * 1024)))
     suffix = next((ext for magic, ext in LOGO_TYPES.items() if data.startswith(magic)), None)
     if suffix is None:
-        raise ValidationError('The logo must be a PNG or JPEG image.')
+        raise ValidationError(_('The logo must be a PNG or JPEG image.'))
     data_dir.mkdir(parents=True, exist_ok=True)
     path = (data_dir / f'logo{suffix}').resolve()
     for old in data_dir.glob('logo.*'):
@@ -304,16 +312,16 @@ async def send_test_email(session: AsyncSession, actor: Actor, *, to: str) -> st
     require(actor, Role.ADMIN)
     to = (to or '').strip().lower()
     if not is_valid_email(to):
-        raise ValidationError('Please enter the email address to send the test to.')
+        raise ValidationError(_('Please enter the email address to send the test to.'))
     settings = current()
     if not settings.smtp_host:
-        raise ValidationError('Please enter and save the mail server first.')
+        raise ValidationError(_('Please enter and save the mail server first.'))
     message = EmailMessage()
     message['From'] = formataddr(sender(settings))
     message['To'] = to
-    message['Subject'] = f'Test email from {settings.clinic_name}'
-    message.set_content(f'This is a test email from {settings.clinic_name}.\n\n'
-                        'If you can read it, appointment emails will reach patients.\n', charset='utf-8')
+    message['Subject'] = _('Test email from {clinic}').format(clinic=settings.clinic_name)
+    message.set_content(_('This is a test email from {clinic}.').format(clinic=settings.clinic_name) + '\n\n'
+                        + _('If you can read it, appointment emails will reach patients.') + '\n', charset='utf-8')
     implicit_tls = settings.smtp_port == 465
     error: Exception | None = None
     try:
@@ -330,19 +338,19 @@ async def send_test_email(session: AsyncSession, actor: Actor, *, to: str) -> st
     await session.commit()
     if error is not None:
         raise DomainError(_smtp_problem(error, where))
-    return f'A test email was sent to {to}.'
+    return _('A test email was sent to {address}.').format(address=to)
 
 
 def _smtp_problem(error: Exception, where: str) -> str:
     if isinstance(error, aiosmtplib.SMTPAuthenticationError):
-        return f'The mail server {where} refused the user name or password.'
+        return _('The mail server {server} refused the user name or password.').format(server=where)
     if isinstance(error, (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPConnectTimeoutError, OSError)):
-        return f'Could not reach the mail server {where}. Check the server name and port.'
+        return _('Could not reach the mail server {server}. Check the server name and port.').format(server=where)
     if isinstance(error, aiosmtplib.SMTPTimeoutError):
-        return f'The mail server {where} did not answer in time.'
+        return _('The mail server {server} did not answer in time.').format(server=where)
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
-        return f'The mail server {where} refused the address.'
-    return f'The test email was not sent: {error}'
+        return _('The mail server {server} refused the address.').format(server=where)
+    return _('The test email was not sent: {error}').format(error=error)
 
 
 # ---------------------------------------------------------------- queue prefixes
@@ -360,16 +368,17 @@ async def set_queue_prefix(session: AsyncSession, actor: Actor, queue_id: int, p
     require(actor, Role.ADMIN)
     prefix = (prefix or '').strip().upper()
     if not PREFIX_RE.match(prefix) or any(ch not in string.ascii_uppercase for ch in prefix):
-        raise ValidationError('A queue prefix is 1 to 3 letters A–Z, e.g. A or KB.')
+        raise ValidationError(_('A queue prefix is 1 to 3 letters A–Z, e.g. A or KB.'))
     await serialize(session, 'queues')
     queue = await session.get(Queue, queue_id)
     if queue is None:
-        raise NotFound('This queue does not exist.')
+        raise NotFound(_('This queue does not exist.'))
     if queue.prefix == prefix:
         return queue
     other = (await session.exec(select(Queue).where(Queue.prefix == prefix, Queue.id != queue_id))).first()
     if other is not None:
-        raise Conflict(f'The prefix {prefix} is already used by the queue "{other.name}".')
+        raise Conflict(_('The prefix {prefix} is already used by the queue "{name}".').format(
+            prefix=prefix, name=other.name))
     audit.record(session, actor, 'queue_prefix_changed', entity='queue', entity_id=queue.id,
                  detail=f'{queue.name}: {queue.prefix} -> {prefix}')
     queue.prefix = prefix

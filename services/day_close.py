@@ -33,6 +33,7 @@ from .core.boundary import action
 from .core.clock import day_bounds, local_today
 from .core.db import Database, get_db, serialize
 from .core.errors import ValidationError
+from .core.i18n import _
 from .core.events import AppointmentChanged, VisitChanged, publish
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ ERROR_PAUSE_S = 60.0
 async def close_day(session: AsyncSession, *, day: date, tz: ZoneInfo, now: datetime) -> DayClosure | None:
     """End what ``day`` left open (see the module); None when the day was already closed."""
     if day >= local_today(tz, now):
-        raise ValidationError('A day is closed once it is over.', 'day')
+        raise ValidationError(_('A day is closed once it is over.'), 'day')
     await serialize(session, f'day-close:{day.isoformat()}')
     if await session.get(DayClosure, day) is not None:
         return None

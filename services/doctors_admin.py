@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, func, select
@@ -37,12 +37,15 @@ from .booking import BOOKING_LOCK
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
+from .core.i18n import N_, _, ngettext, weekday
 from .core.events import StaffChanged, publish
 from .queue import queue_for_doctor
 from .staff_admin import _check_license_free, _license, _phone
 from .text import clean_name, is_valid_email
 
-WEEKDAYS = ('Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday')
+# In English: shown as _(name), or better weekday_name(index) (Babel's names for the reader's language).
+WEEKDAYS = (N_('Monday'), N_('Tuesday'), N_('Wednesday'), N_('Thursday'), N_('Friday'), N_('Saturday'), N_('Sunday'))
+A_MONDAY = date(2024, 1, 1)
 MAX_LEAVE_DAYS = 366
 
 
@@ -70,7 +73,7 @@ class HoursRow:
 
     @property
     def text(self) -> str:
-        return f'{WEEKDAYS[self.weekday]} {self.start_time:%H:%M}–{self.end_time:%H:%M}, {self.room}'
+        return f'{weekday_name(self.weekday)} {self.start_time:%H:%M}–{self.end_time:%H:%M}, {self.room}'
 
 
 @dataclass
@@ -84,6 +87,12 @@ class DoctorDetail:
     leaves: list[DoctorLeave] = field(default_factory=list)
 
 
+def weekday_name(index: int, width: str = 'wide') -> str:
+    """The name of weekday ``index`` (0 = Monday) in the reader's language: ``Monday`` / ``Thứ Hai`` (``width``
+    'abbreviated': ``Mon`` / ``Th 2``)."""
+    return weekday(A_MONDAY + timedelta(days=index), width)
+
+
 def doctor_name(doctor: Doctor) -> str:
     return f'{doctor.title} {doctor.full_name}'.strip()
 
@@ -91,8 +100,8 @@ def doctor_name(doctor: Doctor) -> str:
 def _hours_summary(blocks: list[WorkingHours]) -> str:
     days = sorted({b.weekday for b in blocks})
     if not days:
-        return 'no hours yet'
-    names = [WEEKDAYS[d][:3] for d in days]
+        return _('no hours yet')
+    names = [weekday_name(d, 'abbreviated') for d in days]
     if days == list(range(days[0], days[-1] + 1)) and len(days) > 2:
         return f'{names[0]}–{names[-1]}'
     return ', '.join(names)
@@ -122,7 +131,7 @@ async def list_doctors(session: AsyncSession, actor: Actor) -> list[DoctorRow]:
 async def _doctor(session: AsyncSession, doctor_id: int) -> Doctor:
     doctor = await session.get(Doctor, doctor_id)
     if doctor is None:
-        raise NotFound('This doctor does not exist.')
+        raise NotFound(_('This doctor does not exist.'))
     return doctor
 
 
@@ -153,15 +162,15 @@ def _doctor_fields(full_name: str, title: str, phone: str | None, email: str | N
                    ) -> tuple[str, str, str | None, str | None]:
     full_name = clean_name(full_name or '')
     if not full_name:
-        raise ValidationError('Please enter the doctor\'s full name.', 'full_name')
+        raise ValidationError(_('Please enter the doctor\'s full name.'), 'full_name')
     if len(full_name) > 120:
-        raise ValidationError('The full name can have at most 120 characters.', 'full_name')
+        raise ValidationError(_('The full name can have at most 120 characters.'), 'full_name')
     title = clean_name(title or '')
     if len(title) > 20:
-        raise ValidationError('The title can have at most 20 characters (e.g. Dr., Prof.).', 'title')
+        raise ValidationError(_('The title can have at most 20 characters (e.g. Dr., Prof.).'), 'title')
     email = (email or '').strip().lower() or None
     if email is not None and not is_valid_email(email):
-        raise ValidationError('Please enter a valid email address, or leave it empty.', 'email')
+        raise ValidationError(_('Please enter a valid email address, or leave it empty.'), 'email')
     return full_name, title, _phone(phone), email
 
 
@@ -175,7 +184,9 @@ async def _check_contacts_free(session: AsyncSession, phone: str | None, email: 
             query = query.where(Doctor.id != doctor_id)
         other = (await session.exec(query)).first()
         if other is not None:
-            raise Conflict(f'The {label} {value} is already used by {doctor_name(other)}.')
+            message = (_('The phone number {value} is already used by {doctor}.') if label == 'phone number' else
+                       _('The email address {value} is already used by {doctor}.'))
+            raise Conflict(message.format(value=value, doctor=doctor_name(other)))
 
 
 @action
@@ -243,12 +254,13 @@ async def set_active(session: AsyncSession, actor: Actor, doctor_id: int, active
             Appointment.doctor_id == doctor_id, Appointment.status.in_(ACTIVE_APPOINTMENTS),
             Appointment.end_at > utcnow()))).one()
         if upcoming:
-            raise Conflict(f'{doctor_name(doctor)} has {upcoming} upcoming appointment'
-                           f'{"s" if upcoming != 1 else ""}. Please move or cancel them first.')
+            raise Conflict(ngettext('{name} has {count} upcoming appointment. Please move or cancel it first.',
+                                    '{name} has {count} upcoming appointments. Please move or cancel them first.',
+                                    upcoming, name=doctor_name(doctor)))
     elif doctor.user_id:
         user = await session.get(User, doctor.user_id)
         if user is not None and not user.is_active:
-            raise Conflict('The doctor\'s staff account is deactivated: reactivate the account on the staff page.')
+            raise Conflict(_('The doctor\'s staff account is deactivated: reactivate the account on the staff page.'))
     doctor.is_active = active
     session.add(doctor)
     queue = await queue_for_doctor(session, doctor.id)
@@ -275,7 +287,7 @@ async def _link_specialties(session: AsyncSession, actor: Actor, doctor: Doctor,
     wanted = set(specialty_ids or [])
     known = set((await session.exec(select(Specialty.id).where(col(Specialty.id).in_(wanted)))).all())
     if wanted - known:
-        raise ValidationError('Please choose the specialties from the list.', 'specialties')
+        raise ValidationError(_('Please choose the specialties from the list.'), 'specialties')
     current = {row.specialty_id: row for row in (await session.exec(
         select(DoctorSpecialty).where(DoctorSpecialty.doctor_id == doctor_id))).all()}
     for specialty_id in set(current) - wanted:
@@ -294,7 +306,7 @@ async def _link_services(session: AsyncSession, actor: Actor, doctor: Doctor, se
     wanted = set(service_ids or [])
     known = set((await session.exec(select(Service.id).where(col(Service.id).in_(wanted)))).all())
     if wanted - known:
-        raise ValidationError('Please choose the services from the list.', 'services')
+        raise ValidationError(_('Please choose the services from the list.'), 'services')
     current = {row.service_id: row for row in (await session.exec(
         select(DoctorService).where(DoctorService.doctor_id == doctor_id))).all()}
     for service_id in set(current) - wanted:
@@ -317,7 +329,8 @@ def parse_time(text: str | time, label: str) -> time:
         hours, minutes = (text or '').strip().split(':')
         return time(int(hours), int(minutes))
     except (ValueError, TypeError):
-        raise ValidationError(f'The {label} time must look like 08:30.') from None
+        raise ValidationError(_('The start time must look like 08:30.') if label == 'start' else
+                              _('The end time must look like 08:30.')) from None
 
 
 async def _appointments_in(session: AsyncSession, doctor_id: int, tz: ZoneInfo, now: datetime,
@@ -332,8 +345,11 @@ async def _appointments_in(session: AsyncSession, doctor_id: int, tz: ZoneInfo, 
 def _stranded(appointments: list[Appointment], tz: ZoneInfo) -> str:
     first = appointments[0].start_at.astimezone(tz)
     count = len(appointments)
-    return (f'{count} booked appointment{"s" if count != 1 else ""} would be left outside the doctor\'s hours '
-            f'(the first on {first:%a %d/%m at %H:%M}). Please move or cancel them first.')
+    return ngettext("{count} booked appointment would be left outside the doctor's hours (on {day} at {time}). "
+                    'Please move or cancel it first.',
+                    "{count} booked appointments would be left outside the doctor's hours (the first on {day} at "
+                    '{time}). Please move or cancel them first.', count,
+                    day=f"{weekday(first.date(), 'abbreviated')} {first:%d/%m}", time=f'{first:%H:%M}')
 
 
 @action
@@ -344,18 +360,18 @@ async def add_hours(session: AsyncSession, actor: Actor, doctor_id: int, *, week
     require(actor, Role.ADMIN)
     start_time, end_time = parse_time(start, 'start'), parse_time(end, 'end')
     if not weekdays:
-        raise ValidationError('Please choose at least one day.', 'weekdays')
+        raise ValidationError(_('Please choose at least one day.'), 'weekdays')
     if any(not isinstance(day, int) or not 0 <= day <= 6 for day in weekdays):
-        raise ValidationError('Please choose the days from the list.', 'weekdays')
+        raise ValidationError(_('Please choose the days from the list.'), 'weekdays')
     if start_time >= end_time:
-        raise ValidationError('The end time must be after the start time.', 'end')
+        raise ValidationError(_('The end time must be after the start time.'), 'end')
     if room_id is None:
-        raise ValidationError('Please choose the room.', 'room')
+        raise ValidationError(_('Please choose the room.'), 'room')
     await serialize(session, BOOKING_LOCK)
     doctor = await _doctor(session, doctor_id)
     room = await session.get(Room, room_id)
     if room is None or not room.is_active:
-        raise ValidationError('Please choose an active room from the list.', 'room')
+        raise ValidationError(_('Please choose an active room from the list.'), 'room')
     days = sorted(set(weekdays))
     clashes = (await session.exec(
         select(WorkingHours, Doctor, Room).join(Doctor, Doctor.id == WorkingHours.doctor_id)
@@ -366,12 +382,13 @@ async def add_hours(session: AsyncSession, actor: Actor, doctor_id: int, *, week
     # the doctor's own clash first: "already works elsewhere" is the more useful message
     for block, other, block_room in sorted(clashes, key=lambda row: (row[0].doctor_id != doctor_id,
                                                                      row[0].weekday, row[0].start_time)):
-        when = f'{WEEKDAYS[block.weekday]} {block.start_time:%H:%M}–{block.end_time:%H:%M}'
+        when = f'{weekday_name(block.weekday)} {block.start_time:%H:%M}–{block.end_time:%H:%M}'
         if block.doctor_id == doctor_id:
-            raise Conflict(f'{doctor_name(doctor)} already works {when} in {block_room.code}: a doctor can only '
-                           'be in one place at a time.')
+            raise Conflict(_('{doctor} already works {when} in {room}: a doctor can only be in one place at a '
+                             'time.').format(doctor=doctor_name(doctor), when=when, room=block_room.code))
         if other.is_active:
-            raise Conflict(f'Room {room.code} is taken {when} by {doctor_name(other)}.')
+            raise Conflict(_('Room {room} is taken {when} by {doctor}.').format(room=room.code, when=when,
+                                                                                doctor=doctor_name(other)))
     added = []
     for day in days:
         block = WorkingHours(doctor_id=doctor_id, room_id=room_id, weekday=day, start_time=start_time,
@@ -399,7 +416,7 @@ async def remove_hours(session: AsyncSession, actor: Actor, hours_id: int, *, tz
     await serialize(session, BOOKING_LOCK)
     block = await session.get(WorkingHours, hours_id)
     if block is None:
-        raise NotFound('These hours were already removed.')
+        raise NotFound(_('These hours were already removed.'))
     doctor = await _doctor(session, block.doctor_id)
     others = (await session.exec(select(WorkingHours).where(WorkingHours.doctor_id == block.doctor_id,
                                                             WorkingHours.id != block.id))).all()
@@ -431,25 +448,26 @@ async def add_leave(session: AsyncSession, actor: Actor, doctor_id: int, *, star
     require(actor, Role.ADMIN)
     now = now or utcnow()
     if start_date is None or end_date is None:
-        raise ValidationError('Please enter the first and the last day.', 'start_date')
+        raise ValidationError(_('Please enter the first and the last day.'), 'start_date')
     if end_date < start_date:
-        raise ValidationError('The last day must not be before the first day.', 'end_date')
+        raise ValidationError(_('The last day must not be before the first day.'), 'end_date')
     if end_date < now.astimezone(tz).date():
-        raise ValidationError('This leave is already over: please enter days from today on.', 'end_date')
+        raise ValidationError(_('This leave is already over: please enter days from today on.'), 'end_date')
     if (end_date - start_date).days + 1 > MAX_LEAVE_DAYS:
-        raise ValidationError(f'A leave can last at most {MAX_LEAVE_DAYS} days; enter longer absences in parts '
-                              'or deactivate the doctor.', 'end_date')
+        raise ValidationError(_('A leave can last at most {days} days; enter longer absences in parts or '
+                                'deactivate the doctor.').format(days=MAX_LEAVE_DAYS), 'end_date')
     reason = clean_name(reason or '')
     if len(reason) > 200:
-        raise ValidationError('The reason can have at most 200 characters.', 'reason')
+        raise ValidationError(_('The reason can have at most 200 characters.'), 'reason')
     await serialize(session, BOOKING_LOCK)
     doctor = await _doctor(session, doctor_id)
     overlapping = (await session.exec(select(DoctorLeave).where(
         DoctorLeave.doctor_id == doctor_id, DoctorLeave.start_date <= end_date,
         DoctorLeave.end_date >= start_date))).first()
     if overlapping is not None:
-        raise Conflict(f'{doctor_name(doctor)} is already on leave {overlapping.start_date:%d/%m/%Y}–'
-                       f'{overlapping.end_date:%d/%m/%Y}. Change that leave instead.')
+        raise Conflict(_('{doctor} is already on leave {first}–{last}. Change that leave instead.').format(
+            doctor=doctor_name(doctor), first=f'{overlapping.start_date:%d/%m/%Y}',
+            last=f'{overlapping.end_date:%d/%m/%Y}'))
     stranded = await _appointments_in(session, doctor_id, tz, now,
                                       lambda start, _end: start_date <= start.date() <= end_date)
     if stranded:
@@ -468,7 +486,7 @@ async def remove_leave(session: AsyncSession, actor: Actor, leave_id: int) -> No
     require(actor, Role.ADMIN)
     leave = await session.get(DoctorLeave, leave_id)
     if leave is None:
-        raise NotFound('This leave was already removed.')
+        raise NotFound(_('This leave was already removed.'))
     doctor = await _doctor(session, leave.doctor_id)
     await session.delete(leave)
     audit.record(session, actor, 'doctor_leave_removed', entity='doctor', entity_id=doctor.id,

@@ -22,6 +22,7 @@ from . import audit
 from .access import Actor, require
 from .core.boundary import action
 from .core.errors import Conflict, NotFound, ValidationError
+from .core.i18n import _, number
 from .core.events import OrdersChanged, publish
 
 SIGNATURES = (
@@ -56,19 +57,19 @@ async def upload(session: AsyncSession, actor: Actor, order_id: int, *, filename
                  max_bytes: int, data_dir: Path, now: datetime) -> ResultFile:
     require(actor, Role.TECHNICIAN)
     if not data:
-        raise ValidationError('The file is empty.', 'file')
+        raise ValidationError(_('The file is empty.'), 'file')
     if len(data) > max_bytes:
-        raise ValidationError(f'The file is {len(data) / 1_048_576:.1f} MB: at most {max_bytes // 1_048_576} MB '
-                              'can be uploaded.', 'file')
+        raise ValidationError(_('The file is {size} MB: at most {limit} MB can be uploaded.').format(
+            size=number(round(len(data) / 1_048_576, 1)), limit=max_bytes // 1_048_576), 'file')
     kind = sniff(data)
     if kind is None:
-        raise ValidationError('Only PNG or JPEG images and PDF documents can be uploaded (this file is none of '
-                              'them).', 'file')
+        raise ValidationError(_('Only PNG or JPEG images and PDF documents can be uploaded (this file is none of '
+                              'them).'), 'file')
     order = await session.get(ServiceOrder, order_id)
     if order is None:
-        raise NotFound('This order does not exist.')
+        raise NotFound(_('This order does not exist.'))
     if order.status == OrderStatus.CANCELLED:
-        raise Conflict('This order was cancelled: no files can be added.')
+        raise Conflict(_('This order was cancelled: no files can be added.'))
     content_type, extension = kind
     key = secrets.token_hex(16) + extension
     folder = files_dir(data_dir)
@@ -109,10 +110,10 @@ async def open_file(session: AsyncSession, actor: Actor, file_id: int, *, data_d
     require(actor, Role.DOCTOR, Role.TECHNICIAN)
     row = await session.get(ResultFile, file_id)
     if row is None:
-        raise NotFound('This file does not exist.')
+        raise NotFound(_('This file does not exist.'))
     path = files_dir(data_dir) / row.storage_key
     if not path.is_file():
-        raise NotFound('The file is missing from the server storage. Please tell the administrator.')
+        raise NotFound(_('The file is missing from the server storage. Please tell the administrator.'))
     audit.record(session, actor, 'result_file_viewed', entity='result_file', entity_id=row.id,
                  detail=f'order {row.order_id}')
     return StoredFile(path, row.filename, row.content_type)

@@ -36,6 +36,7 @@ from . import audit
 from .access import Actor, require
 from .core.boundary import action, query
 from .core.errors import Conflict, NotFound
+from .core.i18n import _
 from .core.events import OutboxChanged, publish
 from .notifications import sender
 
@@ -121,7 +122,7 @@ async def release(session: AsyncSession, outbox_ids: list[int], *, now: datetime
 def _content_type(value: str) -> tuple[str, str, dict[str, str]]:
     """'text/calendar; method=REQUEST' -> ('text', 'calendar', {'method': 'REQUEST'})."""
     kind, *parameters = [part.strip() for part in value.split(';')]
-    maintype, _, subtype = (kind or 'application/octet-stream').partition('/')
+    maintype, __, subtype = (kind or 'application/octet-stream').partition('/')
     params = dict(p.split('=', 1) for p in parameters if '=' in p)
     return maintype, subtype or 'octet-stream', {k.strip(): v.strip().strip('"') for k, v in params.items()}
 
@@ -252,9 +253,9 @@ async def requeue(session: AsyncSession, actor: Actor, outbox_id: int) -> None:
     require(actor, Role.RECEPTIONIST)
     row = await session.get(EmailOutbox, outbox_id)
     if row is None:
-        raise NotFound('This email is no longer in the outbox.')
+        raise NotFound(_('This email is no longer in the outbox.'))
     if row.status != OutboxStatus.FAILED:
-        raise Conflict(f'This email is {row.status.value}; only failed emails can be sent again.')
+        raise Conflict(_('This email has not failed; only failed emails can be sent again.'))
     row.status = OutboxStatus.PENDING
     row.attempts = 0
     row.next_attempt_at = utcnow()

@@ -28,6 +28,7 @@ from .access import Actor, require
 from .core.boundary import action, query
 from .core.db import load, serialize
 from .core.errors import Conflict, ValidationError
+from .core.i18n import N_, _
 from .core.events import PatientChanged, publish
 from .core.settings import Settings
 from .sequences import next_value
@@ -77,27 +78,30 @@ def validate(data: PatientInput, *, today: date) -> PatientInput:
     """Clean and check a patient form; raise ValidationError naming the field."""
     name = clean_name(data.full_name)
     if not name:
-        raise ValidationError('Please enter the patient\'s full name.', 'full_name')
+        raise ValidationError(_('Please enter the patient\'s full name.'), 'full_name')
     if len(name) > 120:
-        raise ValidationError('The name can have at most 120 characters.', 'full_name')
+        raise ValidationError(_('The name can have at most 120 characters.'), 'full_name')
     phone = normalize_phone(data.phone) if data.phone.strip() else ''
     if phone and not is_valid_phone(phone):
-        raise ValidationError('The phone number should have 6 to 15 digits (a leading + is allowed).', 'phone')
+        raise ValidationError(_('The phone number should have 6 to 15 digits (a leading + is allowed).'), 'phone')
     if not phone and data.date_of_birth is None:
-        raise ValidationError('Please enter a phone number or a date of birth, so the patient can be found again.',
+        raise ValidationError(_('Please enter a phone number or a date of birth, so the patient can be found again.'),
                               'phone')
     if data.date_of_birth is not None:
         if data.date_of_birth > today:
-            raise ValidationError('The date of birth cannot be in the future.', 'date_of_birth')
+            raise ValidationError(_('The date of birth cannot be in the future.'), 'date_of_birth')
         if data.date_of_birth < date(1900, 1, 1):
-            raise ValidationError('Please check the date of birth: it is before 1900.', 'date_of_birth')
+            raise ValidationError(_('Please check the date of birth: it is before 1900.'), 'date_of_birth')
     email = data.email.strip().lower()
     if email and not is_valid_email(email):
-        raise ValidationError('Please enter a valid email address, or leave it empty.', 'email')
-    for field, value, limit in (('national_id', data.national_id, 30), ('allergies', data.allergies, 1000),
-                                ('notes', data.notes, 2000), ('address', data.address, 200)):
+        raise ValidationError(_('Please enter a valid email address, or leave it empty.'), 'email')
+    for field, value, limit, message in (
+            ('national_id', data.national_id, 30, _('The national ID can have at most {limit} characters.')),
+            ('allergies', data.allergies, 1000, _('The allergies can have at most {limit} characters.')),
+            ('notes', data.notes, 2000, _('The notes can have at most {limit} characters.')),
+            ('address', data.address, 200, _('The address can have at most {limit} characters.'))):
         if len(value.strip()) > limit:
-            raise ValidationError(f'The {field.replace("_", " ")} can have at most {limit} characters.', field)
+            raise ValidationError(message.format(limit=limit), field)
     return PatientInput(full_name=name, phone=phone, date_of_birth=data.date_of_birth, sex=data.sex, email=email,
                         national_id=data.national_id.strip(), allergies=data.allergies.strip(),
                         notes=data.notes.strip(), address=clean_name(data.address))
@@ -162,7 +166,8 @@ async def _check_national_id(session: AsyncSession, national_id: str, exclude_id
     if exclude_id is not None:
         query = query.where(Patient.id != exclude_id)
     if (other := (await session.exec(query)).first()) is not None:
-        raise Conflict(f'The national ID {national_id} already belongs to patient {other}.')
+        raise Conflict(_('The national ID {national_id} already belongs to patient {other}.').format(
+            national_id=national_id, other=other))
 
 
 def _apply(patient: Patient, data: PatientInput) -> None:
@@ -218,9 +223,9 @@ async def update(session: AsyncSession, actor: Actor, patient_id: int, data: Pat
     """Save an edited profile. With ``expected_updated_at`` a change made meanwhile by someone else is refused."""
     require(actor, Role.RECEPTIONIST)
     data = validate(data, today=today)
-    patient = await load(session, Patient, patient_id, 'This patient no longer exists.')
+    patient = await load(session, Patient, patient_id, _('This patient no longer exists.'))
     if expected_updated_at is not None and patient.updated_at != expected_updated_at:
-        raise Conflict('Someone else changed this patient meanwhile. Please reopen the profile and try again.')
+        raise Conflict(_('Someone else changed this patient meanwhile. Please reopen the profile and try again.'))
     await _check_national_id(session, data.national_id, patient_id)
     _apply(patient, data)
     patient.updated_at = utcnow()
@@ -236,7 +241,7 @@ async def change_contact(session: AsyncSession, actor: Actor, patient_id: int, *
                          email: str | None, today: date) -> Patient:
     """Correct the phone and/or email (None: keep it), e.g. at the check-in desk; validated like the whole
     profile. Nothing is written when nothing changed."""
-    patient = await load(session, Patient, patient_id, 'This patient no longer exists.')
+    patient = await load(session, Patient, patient_id, _('This patient no longer exists.'))
     phone = patient.phone or '' if phone is None else phone
     email = patient.email or '' if email is None else email
     if (phone, email) == (patient.phone or '', patient.email or ''):
@@ -250,7 +255,7 @@ async def change_contact(session: AsyncSession, actor: Actor, patient_id: int, *
 @query
 async def get(session: AsyncSession, actor: Actor, patient_id: int) -> Patient:
     require(actor, *STAFF_WITH_PATIENT_ACCESS)
-    return await load(session, Patient, patient_id, 'This patient does not exist.')
+    return await load(session, Patient, patient_id, _('This patient does not exist.'))
 
 
 async def primary_address(session: AsyncSession, patient_id: int) -> str:
@@ -287,7 +292,8 @@ async def past_visits(session: AsyncSession, actor: Actor, patient_id: int, *, l
 
 # ---------------------------------------------------------------- changes typed by patients, confirmed by reception
 
-CHANGEABLE_FIELDS = {'full_name': 'Name', 'email': 'Email'}  # phone and birth date are how a patient is recognised
+# Phone and birth date are how a patient is recognised: not changeable from outside. In English: shown as _(label).
+CHANGEABLE_FIELDS = {'full_name': N_('Name'), 'email': N_('Email')}
 CHANGES_LOCK = 'patient_contact_changes'
 
 
@@ -349,7 +355,7 @@ async def pending_changes(session: AsyncSession, actor: Actor, patient_id: int) 
     rows = (await session.exec(select(PatientContactChange).where(
         PatientContactChange.patient_id == patient_id, PatientContactChange.status == ChangeStatus.PENDING)
         .order_by(PatientContactChange.id))).all()
-    return [ChangeView(r.id, r.field, CHANGEABLE_FIELDS[r.field], r.old_value, r.new_value, r.source, r.created_at)
+    return [ChangeView(r.id, r.field, _(CHANGEABLE_FIELDS[r.field]), r.old_value, r.new_value, r.source, r.created_at)
             for r in rows]
 
 
@@ -378,9 +384,11 @@ async def decide_change(session: AsyncSession, actor: Actor, change_id: int, *, 
     patient's record as it is after the decision."""
     require(actor, Role.RECEPTIONIST)
     await serialize(session, CHANGES_LOCK)
-    change = await load(session, PatientContactChange, change_id, 'This change no longer exists.')
+    change = await load(session, PatientContactChange, change_id, _('This change no longer exists.'))
     if change.status != ChangeStatus.PENDING:
-        raise Conflict(f'This change was already {change.status.value} (by someone else meanwhile).')
+        raise Conflict(_('This change was already accepted (by someone else meanwhile).')
+                       if change.status == ChangeStatus.ACCEPTED else
+                       _('This change was already rejected (by someone else meanwhile).'))
     patient = await session.get(Patient, change.patient_id)
     before = _current(patient, change.field)
     change.status = ChangeStatus.ACCEPTED if accept else ChangeStatus.REJECTED

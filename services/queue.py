@@ -53,6 +53,7 @@ from .core.boundary import action, query
 from .core.clock import local_today
 from .core.db import load, serialize
 from .core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from .core.i18n import _, pick
 from .core.events import QueueChanged, publish
 
 LATE_GRACE = timedelta(minutes=15)    # a booked patient later than this is ordered by arrival, like a walk-in
@@ -94,7 +95,7 @@ async def queue_for_doctor(session: AsyncSession, doctor_id: int) -> Queue:
         return queue
     doctor = await session.get(Doctor, doctor_id)
     if doctor is None:
-        raise NotFound('This doctor does not exist.')
+        raise NotFound(_('This doctor does not exist.'))
     used = set((await session.exec(select(Queue.prefix))).all())
     prefix = next((letter for letter in string.ascii_uppercase if letter not in used), None) \
         or next(f'{a}{b}' for a in string.ascii_uppercase for b in string.ascii_uppercase if f'{a}{b}' not in used)
@@ -326,18 +327,18 @@ async def _check_access(session: AsyncSession, actor: Actor, queue: Queue) -> No
     queues. Reception and admins: every queue."""
     require(actor, Role.RECEPTIONIST, Role.DOCTOR, Role.TECHNICIAN, Role.PHARMACIST, Role.CASHIER)
     if actor.role in (Role.PHARMACIST, Role.CASHIER) and SERVED_BY[queue.kind] != actor.role:
-        window = 'pharmacy' if actor.role == Role.PHARMACIST else 'cashier'
-        raise PermissionDenied(f'{actor.role.label}s manage the {window} queue only.')
+        raise PermissionDenied(_('Pharmacists manage the pharmacy queue only.') if actor.role == Role.PHARMACIST
+                               else _('Cashiers manage the cashier queue only.'))
     if actor.role == Role.DOCTOR and (queue.doctor_id is None or queue.doctor_id != await doctor_id_of(session, actor)):
-        raise PermissionDenied('You can only manage your own queue.')
+        raise PermissionDenied(_('You can only manage your own queue.'))
     if actor.role == Role.TECHNICIAN and queue.kind == QueueKind.DOCTOR:
-        raise PermissionDenied("Nurses and technicians manage the station queues, not the doctors' queues.")
+        raise PermissionDenied(_("Nurses and technicians manage the station queues, not the doctors' queues."))
 
 
 async def _queue(session: AsyncSession, actor: Actor, queue_id: int) -> Queue:
     queue = await session.get(Queue, queue_id)
     if queue is None:
-        raise NotFound('This queue does not exist.')
+        raise NotFound(_('This queue does not exist.'))
     await _check_access(session, actor, queue)
     return queue
 
@@ -350,10 +351,6 @@ SERVED_BY = {QueueKind.DOCTOR: Role.DOCTOR, QueueKind.LAB: Role.TECHNICIAN, Queu
 ROOM_KIND = {QueueKind.DOCTOR: RoomKind.CONSULTATION, QueueKind.LAB: RoomKind.LAB, QueueKind.IMAGING: RoomKind.IMAGING,
              QueueKind.PROCEDURE: RoomKind.PROCEDURE, QueueKind.PHARMACY: RoomKind.PHARMACY,
              QueueKind.CASHIER: RoomKind.CASHIER}
-_POINT_NAMES = {QueueKind.DOCTOR: 'doctor', QueueKind.LAB: 'laboratory', QueueKind.IMAGING: 'imaging',
-                QueueKind.PROCEDURE: 'procedure', QueueKind.PHARMACY: 'pharmacy', QueueKind.CASHIER: 'cashier'}
-
-
 async def _check_serves(session: AsyncSession, actor: Actor, queue: Queue, *, reception_too: bool = False) -> None:
     """Who calls and serves a queue's patients: a doctor their own queue; nurses / technicians the laboratory,
     imaging and procedure queues; the pharmacist the pharmacy's; the cashier the cashier's; an administrator
@@ -362,22 +359,42 @@ async def _check_serves(session: AsyncSession, actor: Actor, queue: Queue, *, re
         return
     serving = SERVED_BY[queue.kind]
     if actor.role != serving:
-        raise PermissionDenied(f'The {_POINT_NAMES[queue.kind]} queue ({queue.prefix}) is served by '
-                               f'{serving.label.lower()} staff: you cannot call or serve its patients.')
+        refusals = {
+            QueueKind.DOCTOR: _('The doctor queue ({prefix}) is served by doctor staff: you cannot call or serve its '
+                                'patients.'),
+            QueueKind.LAB: _('The laboratory queue ({prefix}) is served by nurse / technician staff: you cannot call '
+                             'or serve its patients.'),
+            QueueKind.IMAGING: _('The imaging queue ({prefix}) is served by nurse / technician staff: you cannot call '
+                                 'or serve its patients.'),
+            QueueKind.PROCEDURE: _('The procedure queue ({prefix}) is served by nurse / technician staff: you cannot '
+                                   'call or serve its patients.'),
+            QueueKind.PHARMACY: _('The pharmacy queue ({prefix}) is served by pharmacist staff: you cannot call or '
+                                  'serve its patients.'),
+            QueueKind.CASHIER: _('The cashier queue ({prefix}) is served by cashier staff: you cannot call or serve '
+                                 'its patients.')}
+        raise PermissionDenied(refusals[queue.kind].format(prefix=queue.prefix))
     if serving == Role.DOCTOR and queue.doctor_id != await doctor_id_of(session, actor):
-        raise PermissionDenied('You can only call and serve the patients of your own queue.')
+        raise PermissionDenied(_('You can only call and serve the patients of your own queue.'))
 
 
 async def _counter(session: AsyncSession, queue: Queue, room_id: int) -> Room:
     """The counter (room) a station calls a patient to: it must exist, be in use and be of the queue's kind."""
     room = await session.get(Room, room_id)
     if room is None:
-        raise NotFound('This counter does not exist.')
+        raise NotFound(_('This counter does not exist.'))
     if not room.is_active:
-        raise ValidationError(f'{room.name} is no longer in use: please choose another counter.', 'room')
+        raise ValidationError(_('{name} is no longer in use: please choose another counter.').format(
+            name=pick(room.name, room.name_translations)), 'room')
     if room.kind != ROOM_KIND[queue.kind]:
-        raise ValidationError(f'{room.name} is not a {_POINT_NAMES[queue.kind]} counter: please choose one of '
-                              f'the {_POINT_NAMES[queue.kind]} counters.', 'room')
+        refusals = {
+            QueueKind.DOCTOR: _('{name} is not a doctor counter: please choose one of the doctor counters.'),
+            QueueKind.LAB: _('{name} is not a laboratory counter: please choose one of the laboratory counters.'),
+            QueueKind.IMAGING: _('{name} is not an imaging counter: please choose one of the imaging counters.'),
+            QueueKind.PROCEDURE: _('{name} is not a procedure counter: please choose one of the procedure '
+                                   'counters.'),
+            QueueKind.PHARMACY: _('{name} is not a pharmacy counter: please choose one of the pharmacy counters.'),
+            QueueKind.CASHIER: _('{name} is not a cashier counter: please choose one of the cashier counters.')}
+        raise ValidationError(refusals[queue.kind].format(name=pick(room.name, room.name_translations)), 'room')
     return room
 
 
@@ -504,7 +521,7 @@ async def lock_queues(session: AsyncSession, queue_ids: Iterable[int | None]) ->
 async def _locked_ticket(session: AsyncSession, actor: Actor, ticket_id: int,
                          also: Iterable[int | None] = ()) -> tuple[QueueTicket, Queue]:
     """The ticket with its queue (and the queues in ``also``) locked, re-read after the lock."""
-    ticket = await load(session, QueueTicket, ticket_id, 'This ticket does not exist.')
+    ticket = await load(session, QueueTicket, ticket_id, _('This ticket does not exist.'))
     queue = await _queue(session, actor, ticket.queue_id)
     await lock_queues(session, [queue.id, *also])
     await session.refresh(ticket)  # re-read after the lock: another step may have changed it meanwhile
@@ -522,8 +539,16 @@ async def _change(session: AsyncSession, actor: Actor, ticket: QueueTicket, queu
     """Move ``ticket`` to ``to``, record how to undo it, announce it."""
     if ticket.status not in allowed:
         label = ticket_label(queue.prefix, ticket.number)
-        raise Conflict(f'{label} is {ticket.status.value.replace("_", " ")}: it cannot be {action.replace("_", " ")} '
-                       'now. The list has been updated.')
+        refusals = {'called': _('{label} cannot be called now. The list has been updated.'),
+                    'recalled': _('{label} cannot be recalled now. The list has been updated.'),
+                    'skipped': _('{label} cannot be skipped now. The list has been updated.'),
+                    'back_in_line': _('{label} cannot be put back in line now. The list has been updated.'),
+                    'no_show': _('{label} cannot be marked as not showing up now. The list has been updated.'),
+                    'started': _('{label} cannot be started now. The list has been updated.'),
+                    'finished': _('{label} cannot be finished now. The list has been updated.'),
+                    'transferred': _('{label} cannot be transferred now. The list has been updated.')}
+        raise Conflict(refusals.get(action, _('{label} cannot be changed now. The list has been updated.'))
+                       .format(label=label))
     visit = await session.get(Visit, ticket.visit_id)
     before = _snapshot(ticket, visit)
     ticket.status = to
@@ -648,10 +673,10 @@ async def transfer(session: AsyncSession, actor: Actor, ticket_id: int, to_queue
     same doctor or assigned to another: they keep their place, i.e. their appointment time, arrival and priority)."""
     target = await session.get(Queue, to_queue_id)
     if target is None or not target.is_active:
-        raise NotFound('This queue does not exist.')
+        raise NotFound(_('This queue does not exist.'))
     ticket, queue = await _locked_ticket(session, actor, ticket_id, also=[target.id])
     if target.id == queue.id:
-        raise ValidationError('The patient is already in this queue.', 'queue')
+        raise ValidationError(_('The patient is already in this queue.'), 'queue')
     visit = await session.get(Visit, ticket.visit_id)
     to_doctor = target.kind == QueueKind.DOCTOR
     new = await issue_ticket(session, queue=target, visit_id=ticket.visit_id, patient_id=ticket.patient_id,
@@ -706,7 +731,7 @@ async def move_patient(session: AsyncSession, actor: Actor, visit_id: int, to_qu
     issued for the visit's day. Returns the new ticket (or the one in hand, when already in that queue)."""
     target = await session.get(Queue, to_queue_id)
     if target is None or not target.is_active:
-        raise NotFound('This queue does not exist.')
+        raise NotFound(_('This queue does not exist.'))
     current = await active_ticket(session, visit_id)
     await lock_queues(session, [target.id, current.queue_id if current else None])
     if current is not None:
@@ -716,7 +741,7 @@ async def move_patient(session: AsyncSession, actor: Actor, visit_id: int, to_qu
         session.add(current)
         _announce(session, 'priority', current, target)
         return current
-    visit = await load(session, Visit, visit_id, 'This visit does not exist.')
+    visit = await load(session, Visit, visit_id, _('This visit does not exist.'))
     latest = current or (await session.exec(select(QueueTicket).where(QueueTicket.visit_id == visit_id)
                                             .order_by(QueueTicket.id.desc()))).first()
     to_doctor = target.kind == QueueKind.DOCTOR
@@ -790,7 +815,7 @@ async def _end_tickets(session: AsyncSession, *where, reason: str, now: datetime
 async def end_visit_tickets(session: AsyncSession, visit_id: int, *, now: datetime) -> None:
     """The visit is closed: a ticket it still holds (at the cashier, say) is done, so no board keeps showing it."""
     for ticket in await _end_tickets(session, QueueTicket.visit_id == visit_id, reason='Visit closed', now=now,
-                                     ended_as=lambda _: TicketStatus.DONE):
+                                     ended_as=lambda _ticket: TicketStatus.DONE):
         publish(session, QueueChanged(queue_id=ticket.queue_id, ticket_id=ticket.id, visit_id=visit_id,
                                       action='finished'))
 
@@ -809,12 +834,13 @@ async def close_open_tickets(session: AsyncSession, day: date, *, reason: str, n
 def check_priority(priority: int, reason: str) -> str:
     reason = reason.strip()
     if not 0 <= priority <= MAX_PRIORITY:
-        raise ValidationError(f'Priority goes from 0 (normal) to {MAX_PRIORITY} (urgent).', 'priority')
+        raise ValidationError(_('Priority goes from 0 (normal) to {top} (urgent).').format(
+            top=MAX_PRIORITY), 'priority')
     if priority and len(reason) < 3:
-        raise ValidationError('Please record why this patient goes first (e.g. elderly, pregnant, urgent).',
+        raise ValidationError(_('Please record why this patient goes first (e.g. elderly, pregnant, urgent).'),
                               'priority_reason')
     if len(reason) > 200:
-        raise ValidationError('The priority reason can have at most 200 characters.', 'priority_reason')
+        raise ValidationError(_('The priority reason can have at most 200 characters.'), 'priority_reason')
     return reason if priority else ''
 
 
@@ -825,7 +851,7 @@ async def set_priority(session: AsyncSession, actor: Actor, ticket_id: int, prio
     reason = check_priority(priority, reason)
     ticket, queue = await _locked_ticket(session, actor, ticket_id)
     if ticket.status != TicketStatus.WAITING:
-        raise Conflict(f'{ticket_label(queue.prefix, ticket.number)} is no longer waiting.')
+        raise Conflict(_('{label} is no longer waiting.').format(label=ticket_label(queue.prefix, ticket.number)))
     before = (ticket.priority, ticket.priority_reason)
     ticket.priority, ticket.priority_reason = priority, reason
     session.add(ticket)
@@ -864,16 +890,16 @@ async def undo(session: AsyncSession, actor: Actor, ticket_id: int, *, now: date
                                          also=[await _transferred_to_queue(session, ticket_id)])
     last = _last_undoable(await _undo_entries(session, ticket.id))
     if last is None:
-        raise Conflict('There is nothing to undo for this ticket.')
+        raise Conflict(_('There is nothing to undo for this ticket.'))
     change = json.loads(last.detail)
     if change['to'] != ticket.status.value:
-        raise Conflict('This ticket changed again since: undo is not possible.')
+        raise Conflict(_('This ticket changed again since: undo is not possible.'))
     if 'new_ticket_id' in change:  # a transfer: take the patient out of the other queue again
         new = await session.get(QueueTicket, change['new_ticket_id'])
         if new is not None:  # its queue is locked with the ticket's
             await session.refresh(new)
             if new.status != TicketStatus.WAITING:
-                raise Conflict('The patient has already been called in the other queue: undo is not possible.')
+                raise Conflict(_('The patient has already been called in the other queue: undo is not possible.'))
             new.status = TicketStatus.CANCELLED
             session.add(new)
             _announce(session, 'cancelled', new, await session.get(Queue, new.queue_id))

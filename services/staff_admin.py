@@ -23,6 +23,7 @@ from .booking import ACTIVE as ACTIVE_APPOINTMENTS
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
+from .core.i18n import _, ngettext
 from .core.events import StaffChanged, publish
 from .queue import queue_for_doctor
 from .security import check_password_policy, hash_password_async
@@ -54,7 +55,7 @@ class AccountRow:
 
 def temporary_password() -> str:
     """``kfz7-m3qa-x9tp``: 12 random letters and digits, valid until the person sets their own at sign-in."""
-    letters = ''.join(secrets.choice(_ALPHABET) for _ in range(12))
+    letters = ''.join(secrets.choice(_ALPHABET) for __ in range(12))
     return '-'.join(letters[i:i + 4] for i in range(0, 12, 4))
 
 
@@ -90,7 +91,7 @@ async def get_account(session: AsyncSession, actor: Actor, user_id: int) -> Acco
     row = (await session.exec(select(*_columns()).outerjoin(Doctor, Doctor.user_id == User.id)
                               .where(User.id == user_id))).first()
     if row is None:
-        raise NotFound('This account does not exist.')
+        raise NotFound(_('This account does not exist.'))
     return AccountRow(*row)
 
 
@@ -99,16 +100,16 @@ def _phone(phone: str | None) -> str | None:
         return None
     value = normalize_phone(phone)
     if not is_valid_phone(value):
-        raise ValidationError('The phone number needs 6 to 15 digits (a leading + is allowed).', 'phone')
+        raise ValidationError(_('The phone number needs 6 to 15 digits (a leading + is allowed).'), 'phone')
     return value
 
 
 def _license(license_number: str | None) -> str:
     value = ' '.join((license_number or '').split()).upper()
     if not value:
-        raise ValidationError('A doctor account needs the license number.', 'license_number')
+        raise ValidationError(_('A doctor account needs the license number.'), 'license_number')
     if len(value) > 40:
-        raise ValidationError('The license number can have at most 40 characters.', 'license_number')
+        raise ValidationError(_('The license number can have at most 40 characters.'), 'license_number')
     return value
 
 
@@ -118,8 +119,8 @@ async def _check_license_free(session: AsyncSession, license_number: str, doctor
         query = query.where(Doctor.id != doctor_id)
     other = (await session.exec(query)).first()
     if other is not None:
-        raise Conflict(f'The license number {license_number} is already registered for {other.title} '
-                       f'{other.full_name}.'.replace('  ', ' '))
+        raise Conflict(_('The license number {number} is already registered for {doctor}.').format(
+            number=license_number, doctor=f'{other.title} {other.full_name}'.strip()))
 
 
 async def _active_admins(session: AsyncSession) -> int:
@@ -145,7 +146,7 @@ async def create_account(session: AsyncSession, actor: Actor, *, username: str, 
     first sign-in. A doctor account also gets its Doctor record and queue. Returns the user and the password."""
     require(actor, Role.ADMIN)
     if not isinstance(role, Role):
-        raise ValidationError('Please choose the role.', 'role')
+        raise ValidationError(_('Please choose the role.'), 'role')
     username, full_name, email = users._validate_account(username, full_name, email)  # noqa: SLF001
     phone = _phone(phone)
     password = password or temporary_password()
@@ -180,17 +181,17 @@ async def update_account(session: AsyncSession, actor: Actor, user_id: int, *, f
     await serialize(session, _LOCK)
     user = await session.get(User, user_id)
     if user is None:
-        raise NotFound('This account does not exist.')
-    _, full_name, email = users._validate_account(user.username, full_name, email)  # noqa: SLF001
+        raise NotFound(_('This account does not exist.'))
+    __, full_name, email = users._validate_account(user.username, full_name, email)  # noqa: SLF001
     phone = _phone(phone)
     if email and (await session.exec(select(User.id).where(User.email == email, User.id != user_id))).first():
-        raise Conflict(f'The email address {email} already belongs to another account.')
+        raise Conflict(_('The email address {email} already belongs to another account.').format(email=email))
     changes = []
     if role != user.role:
         if user.id == actor.user_id:
-            raise ValidationError('You cannot change your own role. Ask another administrator.', 'role')
+            raise ValidationError(_('You cannot change your own role. Ask another administrator.'), 'role')
         if user.role == Role.ADMIN and user.is_active and await _active_admins(session) <= 1:
-            raise Conflict('The clinic needs at least one active administrator.')
+            raise Conflict(_('The clinic needs at least one active administrator.'))
         changes.append(f'role {user.role.value} -> {role.value}')
     doctor = await _doctor_of(session, user.id)
     if role == Role.DOCTOR:
@@ -216,8 +217,10 @@ async def update_account(session: AsyncSession, actor: Actor, user_id: int, *, f
     elif doctor is not None and doctor.is_active:
         upcoming = await _upcoming_appointments(session, doctor.id)
         if upcoming:
-            raise Conflict(f'{full_name} has {upcoming} upcoming appointment{"s" if upcoming != 1 else ""}. '
-                           'Please move or cancel them before changing the role.')
+            raise Conflict(ngettext('{name} has {count} upcoming appointment. Please move or cancel it before '
+                                    'changing the role.',
+                                    '{name} has {count} upcoming appointments. Please move or cancel them before '
+                                    'changing the role.', upcoming, name=full_name))
         doctor.is_active = False
         session.add(doctor)
     for field, value in (('full_name', full_name), ('email', email), ('phone', phone)):
@@ -242,20 +245,21 @@ async def set_active(session: AsyncSession, actor: Actor, user_id: int, active: 
     await serialize(session, _LOCK)
     user = await session.get(User, user_id)
     if user is None:
-        raise NotFound('This account does not exist.')
+        raise NotFound(_('This account does not exist.'))
     if user.is_active == active:
         return user
     doctor = await _doctor_of(session, user.id)
     if not active:
         if user.id == actor.user_id:
-            raise ValidationError('You cannot deactivate your own account.')
+            raise ValidationError(_('You cannot deactivate your own account.'))
         if user.role == Role.ADMIN and await _active_admins(session) <= 1:
-            raise Conflict('The clinic needs at least one active administrator.')
+            raise Conflict(_('The clinic needs at least one active administrator.'))
         if doctor is not None and doctor.is_active:
             upcoming = await _upcoming_appointments(session, doctor.id)
             if upcoming:
-                raise Conflict(f'{user.full_name} has {upcoming} upcoming appointment'
-                               f'{"s" if upcoming != 1 else ""}. Please move or cancel them first.')
+                raise Conflict(ngettext('{name} has {count} upcoming appointment. Please move or cancel it first.',
+                                        '{name} has {count} upcoming appointments. Please move or cancel them first.',
+                                        upcoming, name=user.full_name))
     user.is_active = active
     if not active:
         users.end_sessions(user)  # open pages go to sign-in at once
@@ -276,9 +280,9 @@ async def reset_password(session: AsyncSession, actor: Actor, user_id: int) -> s
     require(actor, Role.ADMIN)
     user = await session.get(User, user_id)
     if user is None:
-        raise NotFound('This account does not exist.')
+        raise NotFound(_('This account does not exist.'))
     if user.id == actor.user_id:
-        raise ValidationError('To change your own password, use "Change password".')
+        raise ValidationError(_('To change your own password, use "Change password".'))
     password = temporary_password()
     user.password_hash = await hash_password_async(password)
     user.must_change_password = True
@@ -298,7 +302,7 @@ async def unlock(session: AsyncSession, actor: Actor, user_id: int) -> User:
     require(actor, Role.ADMIN)
     user = await session.get(User, user_id)
     if user is None:
-        raise NotFound('This account does not exist.')
+        raise NotFound(_('This account does not exist.'))
     user.failed_logins = 0
     user.locked_until = None
     users.sign_in_guard.forget(user.username)

@@ -56,6 +56,7 @@ from models import (
 from . import queue
 from .access import Actor, require
 from .core.boundary import query
+from .core.i18n import N_, _, ngettext, number
 from .core.events import AppointmentChanged, ResultsReady, VisitChanged, publish
 
 OPEN_ORDERS = (OrderStatus.PENDING, OrderStatus.IN_PROGRESS)
@@ -63,8 +64,9 @@ NOT_DISPENSED = (PrescriptionStatus.ISSUED,)  # a partly dispensed prescription:
 OPEN_INVOICES = (InvoiceStatus.UNPAID, InvoiceStatus.PARTIALLY_PAID)
 WITH_DOCTOR = (VisitStatus.WAITING, VisitStatus.IN_CONSULTATION)
 ENDED = (VisitStatus.CLOSED, VisitStatus.CANCELLED)
-STATIONS = {QueueKind.LAB: 'At the lab', QueueKind.IMAGING: 'At imaging', QueueKind.PROCEDURE: 'At procedures',
-            QueueKind.PHARMACY: 'At the pharmacy', QueueKind.CASHIER: 'At the cashier'}
+STATIONS = {QueueKind.LAB: N_('At the lab'), QueueKind.IMAGING: N_('At imaging'),  # in English: shown as _(text)
+            QueueKind.PROCEDURE: N_('At procedures'), QueueKind.PHARMACY: N_('At the pharmacy'),
+            QueueKind.CASHIER: N_('At the cashier')}
 STATION_OF_ORDER = {ServiceKind.LAB: QueueKind.LAB, ServiceKind.IMAGING: QueueKind.IMAGING,
                     ServiceKind.PROCEDURE: QueueKind.PROCEDURE}
 
@@ -223,41 +225,53 @@ class _Ticket:
     back_with_results: bool
 
 
+def _with(doctor: str) -> str:
+    return _('With {doctor}').format(doctor=doctor) if doctor else _('With the doctor')
+
+
+def _waiting_for(doctor: str) -> str:
+    return _('Waiting for {doctor}').format(doctor=doctor) if doctor else _('Waiting for the doctor')
+
+
 def where_text(visit: Visit, doctor: str, ticket: _Ticket | None, order_kinds: set[ServiceKind]) -> str:
     """Where the patient is: the ticket in hand says it best, then the visit's status."""
-    doctor = doctor or 'the doctor'
     if visit.status == VisitStatus.CANCELLED:
-        return 'Cancelled'
+        return _('Cancelled')
     if visit.status in (VisitStatus.CLOSED, VisitStatus.PAID):
-        return f'Closed: {visit.close_reason}' if visit.close_reason else 'Done'
+        return _('Closed: {reason}').format(reason=visit.close_reason) if visit.close_reason else _('Done')
     if ticket is not None and ticket.kind == QueueKind.DOCTOR and visit.status in WITH_DOCTOR:
         if ticket.status == TicketStatus.IN_SERVICE:
-            return f'With {doctor}'
-        return f'Back with {doctor} — results ready' if ticket.back_with_results else f'Waiting for {doctor}'
+            return _with(doctor)
+        if ticket.back_with_results:
+            return (_('Back with {doctor} — results ready').format(doctor=doctor) if doctor else
+                    _('Back with the doctor — results ready'))
+        return _waiting_for(doctor)
     if ticket is not None and ticket.kind != QueueKind.DOCTOR and (
             visit.status == VisitStatus.IN_SERVICES or ticket.kind in (QueueKind.PHARMACY, QueueKind.CASHIER)):
-        return f'{STATIONS[ticket.kind]} ({ticket.label})'
+        return _('{station} ({ticket})').format(station=_(STATIONS[ticket.kind]), ticket=ticket.label)
     if visit.status == VisitStatus.IN_SERVICES:
         kinds = sorted({STATION_OF_ORDER[kind] for kind in order_kinds}, key=list(STATIONS).index)
-        return STATIONS[kinds[0]] if kinds else 'At the lab'
+        return _(STATIONS[kinds[0]]) if kinds else _(STATIONS[QueueKind.LAB])
     if visit.status == VisitStatus.AWAITING_PHARMACY:
-        return STATIONS[QueueKind.PHARMACY]
+        return _(STATIONS[QueueKind.PHARMACY])
     if visit.status == VisitStatus.AWAITING_PAYMENT:
-        return STATIONS[QueueKind.CASHIER]
-    return f'With {doctor}' if visit.status == VisitStatus.IN_CONSULTATION else f'Waiting for {doctor}'
+        return _(STATIONS[QueueKind.CASHIER])
+    return _with(doctor) if visit.status == VisitStatus.IN_CONSULTATION else _waiting_for(doctor)
 
 
 def open_texts(visit: Visit, pending_results: int, medicines: bool, balance: int) -> list[str]:
     texts = []
     if pending_results:
-        texts.append(f'{pending_results} result{"s" if pending_results != 1 else ""} pending'
-                     + (' (the doctor waits for them)' if visit.awaiting_results else ''))
+        texts.append(ngettext('{count} result pending (the doctor waits for them)',
+                              '{count} results pending (the doctor waits for them)', pending_results)
+                     if visit.awaiting_results else
+                     ngettext('{count} result pending', '{count} results pending', pending_results))
     if medicines:
-        texts.append('Medicines to collect')
+        texts.append(_('Medicines to collect'))
     if visit.payment_deferred_at is not None:
-        texts.append('Payment deferred')
+        texts.append(_('Payment deferred'))
     elif balance > 0:
-        texts.append(f'To pay {balance:,}')
+        texts.append(_('To pay {amount}').format(amount=number(balance)))
     return texts
 
 

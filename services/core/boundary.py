@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .errors import DomainError, NotFound, PermissionDenied, ValidationError
+from .i18n import _, number
 
 F = TypeVar('F', bound=Callable[..., Any])
 
@@ -74,7 +75,8 @@ def _boundary(fn: F, *, commit: bool, audits_refusals: bool = False) -> F:
         try:
             bound = signature.bind(*args, **kwargs)
         except TypeError as error:
-            raise ValidationError(f'This request is incomplete or has unknown parts ({error}).') from None
+            raise ValidationError(_('This request is incomplete or has unknown parts ({error}).').format(
+                error=error)) from None
         for name, value in bound.arguments.items():
             if name not in NOT_CHECKED and name in hints:
                 bound.arguments[name] = check(value, hints[name], name)
@@ -99,7 +101,8 @@ def _boundary(fn: F, *, commit: bool, audits_refusals: bool = False) -> F:
 # --- checking one value against its type hint ---------------------------------------------------------------------
 
 def label_of(name: str) -> str:
-    """``appointment_id`` -> ``appointment``, ``date_of_birth`` -> ``date of birth``: how the field reads."""
+    """``appointment_id`` -> ``appointment``, ``date_of_birth`` -> ``date of birth``: how the field reads in English
+    (for logs; the messages people read do not name the field, which each error carries as ``field``)."""
     name = name.removesuffix('_ids').removesuffix('_id')
     return name.replace('_', ' ').strip() or 'value'
 
@@ -115,7 +118,7 @@ def check(value: Any, hint: Any, name: str) -> Any:
     if origin is typing.Literal:
         if value in typing.get_args(hint):
             return value
-        raise ValidationError(f'The {label_of(name)} is not one of the choices.', name)
+        raise ValidationError(_('A value is not one of the choices.'), name)
     if origin is typing.Annotated:
         return check(value, typing.get_args(hint)[0], name)
     if origin in (list, tuple, set, frozenset, Sequence, Collection, Iterable):
@@ -125,7 +128,7 @@ def check(value: Any, hint: Any, name: str) -> Any:
     if hint is type(None) or hint is None:
         if value is None:
             return None
-        raise ValidationError(f'The {label_of(name)} must be empty here.', name)
+        raise ValidationError(_('A value must be empty here.'), name)
     if isinstance(hint, type):
         return _check_class(value, hint, name)
     return value  # a hint this checker does not understand (a Callable, a Protocol): the rule checks it
@@ -142,16 +145,16 @@ def _check_union(value: Any, options: tuple, name: str) -> Any:
             return check(value, option, name)
         except DomainError as error:
             first_error = first_error or error
-    raise first_error or ValidationError(f'The {label_of(name)} is missing.', name)
+    raise first_error or ValidationError(_('A value is missing.'), name)
 
 
 def _check_collection(value: Any, hint: Any, origin: Any, name: str) -> Any:
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, set, frozenset)):
-        raise ValidationError(f'The {label_of(name)} should be a list.', name)
+        raise ValidationError(_('A value should be a list.'), name)
     args = typing.get_args(hint)
     if origin is tuple and args and args[-1] is not Ellipsis:
         if len(args) != len(value):
-            raise ValidationError(f'The {label_of(name)} has the wrong number of parts.', name)
+            raise ValidationError(_('A value has the wrong number of parts.'), name)
         return tuple(check(item, arg, name) for item, arg in zip(value, args))
     item_hint = args[0] if args else Any
     checked = [check(item, item_hint, name) for item in value]
@@ -160,7 +163,7 @@ def _check_collection(value: Any, hint: Any, origin: Any, name: str) -> Any:
 
 def _check_mapping(value: Any, hint: Any, name: str) -> Any:
     if not isinstance(value, dict):
-        raise ValidationError(f'The {label_of(name)} is not in the expected form.', name)
+        raise ValidationError(_('A value is not in the expected form.'), name)
     key_hint, value_hint = (typing.get_args(hint) + (Any, Any))[:2]
     return {check(k, key_hint, name): check(v, value_hint, name) for k, v in value.items()}
 
@@ -173,8 +176,8 @@ def _check_class(value: Any, hint: type, name: str) -> Any:
         return _check_enum(value, hint, name)
     if not isinstance(value, hint):
         if hint.__name__ == 'Actor':  # no one signed in (the foundation does not import services.access)
-            raise PermissionDenied('Please sign in first.')
-        raise ValidationError(f'The {label_of(name)} is not in the expected form.', name)
+            raise PermissionDenied(_('Please sign in first.'))
+        raise ValidationError(_('A value is not in the expected form.'), name)
     if dataclasses.is_dataclass(value):
         _check_dataclass(value, name)
     return value
@@ -183,63 +186,74 @@ def _check_class(value: Any, hint: type, name: str) -> Any:
 def _bool(value: Any, name: str) -> bool:
     if isinstance(value, bool):
         return value
-    raise ValidationError(f'The {label_of(name)} must be yes or no.', name)
+    raise ValidationError(_('A value must be yes or no.'), name)
 
 
 def _int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):  # True is an int to Python, not to a cashier
-        raise ValidationError(f'The {label_of(name)} must be a whole number.', name)
+        raise ValidationError(_('A value must be a whole number.'), name)
     if name == 'id' or name.endswith(('_id', '_ids')):
         if not 1 <= value <= MAX_ID:  # no such row can exist: the same answer as for any unknown id
-            raise NotFound(f'This {label_of(name)} does not exist.')
+            raise NotFound(_unknown(name))
     elif name in ('limit', 'offset'):
         if not 0 <= value <= MAX_PAGE * 1000:
-            raise ValidationError(f'The {label_of(name)} must be from 0 to {MAX_PAGE * 1000:,}.', name)
+            raise ValidationError(_('A page position must be from 0 to {limit}.').format(
+                limit=number(MAX_PAGE * 1000)), name)
     elif not MIN_INT <= value <= MAX_INT:
-        raise ValidationError(f'The {label_of(name)} is far too large.', name)
+        raise ValidationError(_('A number is far too large.'), name)
     return value
+
+
+def _unknown(name: str) -> str:
+    """The answer to an id that cannot exist: the same as for any unknown id of that kind."""
+    return {'visit_id': _('This visit does not exist.'), 'patient_id': _('This patient does not exist.'),
+            'appointment_id': _('This appointment does not exist.'), 'invoice_id': _('This invoice does not exist.'),
+            'payment_id': _('This payment does not exist.'), 'ticket_id': _('This ticket does not exist.'),
+            'queue_id': _('This queue does not exist.'), 'doctor_id': _('This doctor does not exist.'),
+            'order_id': _('This order does not exist.'), 'user_id': _('This account does not exist.'),
+            }.get(name, _('This item does not exist.'))
 
 
 def _float(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValidationError(f'The {label_of(name)} must be a number.', name)
+        raise ValidationError(_('A value must be a number.'), name)
     return value
 
 
 def _decimal(value: Any, name: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)) or \
             (isinstance(value, Decimal) and not value.is_finite()):
-        raise ValidationError(f'The {label_of(name)} must be a number.', name)
+        raise ValidationError(_('A value must be a number.'), name)
     return value
 
 
 def _str(value: Any, name: str) -> str:
     if not isinstance(value, str):
-        raise ValidationError(f'The {label_of(name)} must be text.', name)
+        raise ValidationError(_('A value must be text.'), name)
     return check_text(value, name)
 
 
 def _bytes(value: Any, name: str) -> bytes:
     if isinstance(value, (bytes, bytearray)):
         return bytes(value)
-    raise ValidationError(f'The {label_of(name)} must be a file.', name)
+    raise ValidationError(_('A value must be a file.'), name)
 
 
 def _datetime(value: Any, name: str) -> dt.datetime:
     if not isinstance(value, dt.datetime) or value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError(f'The {label_of(name)} must be a date and time with its time zone.', name)
+        raise ValidationError(_('A value must be a date and time with its time zone.'), name)
     return value
 
 
 def _date(value: Any, name: str) -> dt.date:
     if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-        raise ValidationError(f'The {label_of(name)} must be a date.', name)
+        raise ValidationError(_('A value must be a date.'), name)
     return value
 
 
 def _time(value: Any, name: str) -> dt.time:
     if not isinstance(value, dt.time):
-        raise ValidationError(f'The {label_of(name)} must be a time of day.', name)
+        raise ValidationError(_('A value must be a time of day.'), name)
     return value
 
 
@@ -255,7 +269,7 @@ def _check_enum(value: Any, hint: type[enum.Enum], name: str) -> enum.Enum:
         for member in hint:
             if member.value == value:
                 return member
-    raise ValidationError(f'The {label_of(name)} is not one of the choices.', name)
+    raise ValidationError(_('A value is not one of the choices.'), name)
 
 
 def _check_dataclass(value: Any, name: str) -> None:
@@ -281,9 +295,8 @@ def check_text(value: str, name: str = 'text') -> str:
     """Refuse text that no person types: NUL and other control characters (but line breaks and tabs), and the
     invisible characters that reverse the direction of what follows them."""
     if len(value) > MAX_TEXT:
-        raise ValidationError(f'The {label_of(name)} is far too long.', name)
+        raise ValidationError(_('A text is far too long.'), name)
     for char in value:
         if char in BIDI_CONTROLS or (ord(char) < 32 and char not in ALLOWED_CONTROLS) or ord(char) == 127:
-            raise ValidationError(f'The {label_of(name)} contains an invisible control character; '
-                                  'please type it again.', name)
+            raise ValidationError(_('A text contains an invisible control character; please type it again.'), name)
     return value

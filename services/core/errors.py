@@ -1,4 +1,5 @@
-"""Domain errors: each carries a message written for the person at the screen."""
+"""Domain errors: each carries a message written for the person at the screen, in their language."""
+from .i18n import _
 
 
 class DomainError(Exception):
@@ -28,8 +29,9 @@ class AllergyConflict(Conflict):
     they read ("Penicillins (rash, severe)"); prescribing it anyway needs a reason."""
 
     def __init__(self, medicine_name: str, allergies: list[str]) -> None:
-        super().__init__(f"{medicine_name} matches the patient's allergy: {'; '.join(allergies)}. Nothing was "
-                         'added. To prescribe it anyway, give the reason.')
+        super().__init__(_("{medicine} matches the patient's allergy: {allergies}. Nothing was added. To prescribe "
+                           'it anyway, give the reason.').format(
+                               medicine=medicine_name, allergies='; '.join(allergies)))
         self.medicine_name = medicine_name
         self.allergies = allergies
 
