@@ -20,7 +20,7 @@ from services.core.i18n import _
 from services.core.money import parse_money
 
 from .downloads import receipt_url
-from .texts import method_text
+from .texts import method_text, said
 
 
 def parse_amount(text: str) -> int:
@@ -56,8 +56,8 @@ class TenderRow:
             self.received = ui.input(_('Cash received')).props('outlined dense inputmode=decimal').classes('grow') \
                 .mark('tender-received')
             self.reference = ui.input(_('Reference')).props('outlined dense').classes('grow').mark('tender-reference')
-            ui.button(icon='close', on_click=lambda: on_remove(self)) \
-                .props(f'flat dense round aria-label="{_("Remove")}"')
+            said(ui.button(icon='close', on_click=lambda: on_remove(self)).props('flat dense round'), 'aria-label',
+                 _('Remove'))
         self.received.bind_visibility_from(self.method, 'value', lambda m: m == PaymentMethod.CASH)
         self.reference.bind_visibility_from(self.method, 'value', lambda m: m != PaymentMethod.CASH)
 

@@ -20,7 +20,7 @@ from services.core.i18n import N_, _
 
 from .dialogs import DeferDialog, DiscountDialog, EmailDialog, InsuranceDialog, PaymentDialog, RefundDialog, VoidDialog
 from .downloads import bill_url, receipt_url
-from .texts import columns, invoice_status_text, method_text
+from .texts import columns, invoice_status_text, method_text, said
 
 ITEM_COLUMNS = [
     {'name': 'description', 'label': N_('Item'), 'field': 'description', 'align': 'left'},
@@ -108,8 +108,8 @@ class InvoiceHeader:
 
     def __init__(self) -> None:
         with ui.row().classes('w-full items-center gap-3'):
-            ui.button(icon='arrow_back', on_click=lambda: ui.navigate.to('/cashier')) \
-                .props(f'flat round aria-label="{_("Back to the queue")}"')
+            said(ui.button(icon='arrow_back', on_click=lambda: ui.navigate.to('/cashier')).props('flat round'),
+                 'aria-label', _('Back to the queue'))
             with ui.column().classes('gap-0'):
                 self.heading = ui.label().classes('text-xl font-semibold').mark('invoice-heading')
                 self.subheading = ui.label().classes('text-slate-600')
@@ -240,8 +240,8 @@ class PaymentsPanel:
         with ui.card().classes('w-full gap-2'):
             section_title(_('Payments and refunds'))
             self.payments = ui.table(columns=columns(PAYMENT_COLUMNS), rows=[], row_key='id', pagination=0) \
-                .props(f'flat dense wrap-cells hide-bottom no-data-label="{_("No payment yet.")}"').classes('w-full') \
-                .mark('invoice-payments')
+                .props('flat dense wrap-cells hide-bottom').classes('w-full').mark('invoice-payments')
+            said(self.payments, 'no-data-label', _('No payment yet.'))
             self.payments.add_slot('body-cell-actions', PAYMENT_ACTIONS)
         on_row(self.payments, 'print', self.print_receipt, choices=('a4', 'thermal'))
         on_row(self.payments, 'email', self.email)

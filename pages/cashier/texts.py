@@ -2,9 +2,15 @@
 visit and of a bill, the payment methods."""
 from __future__ import annotations
 
+from typing import TypeVar
+
+from nicegui import ui
+
 from models import InvoiceStatus, PaymentMethod, VisitStatus
 from services.billing import METHOD_LABELS
 from services.core.i18n import N_, _
+
+E = TypeVar('E', bound=ui.element)
 
 VISIT_STATUS_LABELS = {
     VisitStatus.WAITING: N_('waiting'), VisitStatus.IN_CONSULTATION: N_('in consultation'),
@@ -32,3 +38,10 @@ def invoice_status_text(status: InvoiceStatus) -> str:
 def method_text(method: PaymentMethod) -> str:
     """A payment method as the reader calls it (``Cash``, ``Bank transfer``)."""
     return _(METHOD_LABELS[method])
+
+
+def said(element: E, prop: str, text: str) -> E:
+    """``element`` with its ``prop`` (``aria-label``, a table's ``no-data-label``) set to ``text`` as it is: a
+    translation needs no quoting."""
+    element.props[prop] = text
+    return element

@@ -20,7 +20,7 @@ from services.core.events import BillingChanged
 from services.core.i18n import N_, _, ngettext
 from services.patients import parse_date
 
-from .texts import columns, method_text
+from .texts import columns, method_text, said
 
 PAGE_SIZE = 25
 COLUMNS = [
@@ -45,8 +45,11 @@ CLOSE_COLUMNS = [
 ]
 
 
-def no_payment_props() -> str:
-    return f'flat dense hide-bottom no-data-label="{_("No payment on this day.")}"'
+def close_table(mark: str) -> ui.table:
+    """A table of the daily close (per method or per cashier)."""
+    table = ui.table(columns=columns(CLOSE_COLUMNS), rows=[], row_key='label', pagination=0) \
+        .props('flat dense hide-bottom').classes('w-full').mark(mark)
+    return said(table, 'no-data-label', _('No payment on this day.'))
 
 
 def read_day(text: str, message: str) -> date:
@@ -100,20 +103,18 @@ class DailyClose:
     def __init__(self, actor: Actor, today: date) -> None:
         self.actor = actor
         with ui.row().classes('w-full items-center gap-2'):
-            ui.button(icon='arrow_back', on_click=lambda: ui.navigate.to('/cashier')) \
-                .props(f'flat round aria-label="{_("Back to the cashier queue")}"')
+            said(ui.button(icon='arrow_back', on_click=lambda: ui.navigate.to('/cashier')).props('flat round'),
+                 'aria-label', _('Back to the cashier queue'))
             section_title(_('Daily close'))
             self.day = day_input(_('Day'), today, 'close-day')
         self.error = error_text()
         with ui.row().classes('w-full items-start gap-4'):
             with ui.card().classes('grow basis-[28rem] gap-1'):
                 ui.label(_('Per method')).classes('font-semibold')
-                self.by_method = ui.table(columns=columns(CLOSE_COLUMNS), rows=[], row_key='label', pagination=0) \
-                    .props(no_payment_props()).classes('w-full').mark('close-by-method')
+                self.by_method = close_table('close-by-method')
             with ui.card().classes('grow basis-[28rem] gap-1'):
                 ui.label(_('Per cashier')).classes('font-semibold')
-                self.by_cashier = ui.table(columns=columns(CLOSE_COLUMNS), rows=[], row_key='label', pagination=0) \
-                    .props(no_payment_props()).classes('w-full').mark('close-by-cashier')
+                self.by_cashier = close_table('close-by-cashier')
         self.summary = ui.label().classes('text-slate-700').mark('close-summary')
         self.day.on('keydown.enter', self.load)
         self.day.on('blur', self.load)
@@ -157,15 +158,15 @@ class TransactionHistory:
         self.filter_row(start, end, cashiers)
         self.error = error_text()
         self.table = ui.table(columns=columns(COLUMNS), rows=[], row_key='id', pagination=0) \
-            .props(f'flat bordered dense wrap-cells hide-bottom no-data-label="{_("No transaction matches.")}"') \
-            .classes('w-full').mark('transactions')
+            .props('flat bordered dense wrap-cells hide-bottom').classes('w-full').mark('transactions')
+        said(self.table, 'no-data-label', _('No transaction matches.'))
         self.table.add_slot('body-cell-invoice', INVOICE_LINK)
         with ui.row().classes('w-full items-center gap-2'):
-            self.previous = ui.button(icon='chevron_left', on_click=lambda: self.turn(-1)) \
-                .props(f'flat round aria-label="{_("Previous")}"')
+            self.previous = said(ui.button(icon='chevron_left', on_click=lambda: self.turn(-1)).props('flat round'),
+                                 'aria-label', _('Previous'))
             self.position = ui.label().mark('tx-position')
-            self.following = ui.button(icon='chevron_right', on_click=lambda: self.turn(1)) \
-                .props(f'flat round aria-label="{_("Next")}"').mark('tx-next')
+            self.following = said(ui.button(icon='chevron_right', on_click=lambda: self.turn(1)).props('flat round'),
+                                  'aria-label', _('Next')).mark('tx-next')
             ui.space()
             ui.button(_('Download CSV'), icon='download', on_click=self.download).props('outline no-caps').mark('tx-csv')
 

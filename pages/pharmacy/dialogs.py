@@ -19,7 +19,7 @@ from services.inventory import ADJUSTMENT_REASONS, GoodsIn
 from services.patients import parse_date
 from services.pharmacy import DispenseLine
 
-from .texts import columns, movement_text
+from .texts import columns, movement_text, said
 
 LEDGER_COLUMNS = [
     {'name': 'at', 'label': N_('When'), 'field': 'at'},
@@ -219,8 +219,7 @@ class LedgerDialog:
         with ui.dialog().props('maximized') as self.dialog, ui.card().classes('w-full gap-3').mark('ledger-dialog'):
             with ui.row().classes('w-full items-center justify-between'):
                 section_title(_('Ledger: {name}').format(name=ledger.medicine.name))
-                ui.button(icon='close', on_click=self.dialog.close) \
-                    .props(f'flat round aria-label="{_("Close")}"')
+                said(ui.button(icon='close', on_click=self.dialog.close).props('flat round'), 'aria-label', _('Close'))
             check = _('On hand {quantity} {unit} · ledger adds up') if ledger.adds_up \
                 else _('On hand {quantity} {unit} · ledger DOES NOT ADD UP: please report')
             ui.label(check.format(quantity=ledger.on_hand, unit=ledger.medicine.unit)) \
