@@ -13,12 +13,14 @@ from models import PaymentMethod
 from models.types import utcnow
 from services import billing, clinic_settings, receipts, users
 from services.access import Actor
-from services.billing import CASHIER_METHODS, METHOD_LABELS, Tender
+from services.billing import CASHIER_METHODS, Tender
 from services.core.clock import local_today
 from services.core.errors import DomainError, ValidationError
+from services.core.i18n import _
 from services.core.money import parse_money
 
 from .downloads import receipt_url
+from .texts import method_text, said
 
 
 def parse_amount(text: str) -> int:
@@ -30,7 +32,7 @@ class ShareInputs:
 
     def __init__(self, label: str) -> None:
         with ui.row().classes('w-full items-center gap-2 no-wrap'):
-            self.mode = ui.toggle({'percent': '%', 'amount': 'Amount'}, value='percent').props('no-caps unelevated')
+            self.mode = ui.toggle({'percent': '%', 'amount': _('Amount')}, value='percent').props('no-caps unelevated')
             self.value = ui.input(label).props('outlined dense inputmode=decimal').classes('grow')
 
     def read(self) -> tuple[Decimal | None, int | None]:
@@ -47,14 +49,15 @@ class TenderRow:
 
     def __init__(self, method: PaymentMethod, amount: int, on_remove: Callable[[TenderRow], None]) -> None:
         with ui.row().classes('w-full items-center gap-2 no-wrap') as self.row:
-            self.method = ui.select({m: METHOD_LABELS[m] for m in CASHIER_METHODS}, value=method) \
+            self.method = ui.select({m: method_text(m) for m in CASHIER_METHODS}, value=method) \
                 .props('outlined dense').classes('w-36').mark('tender-method')
-            self.amount = ui.input('Amount', value=amount_text(amount)).props('outlined dense inputmode=decimal') \
+            self.amount = ui.input(_('Amount'), value=amount_text(amount)).props('outlined dense inputmode=decimal') \
                 .classes('grow').mark('tender-amount')
-            self.received = ui.input('Cash received').props('outlined dense inputmode=decimal').classes('grow') \
+            self.received = ui.input(_('Cash received')).props('outlined dense inputmode=decimal').classes('grow') \
                 .mark('tender-received')
-            self.reference = ui.input('Reference').props('outlined dense').classes('grow').mark('tender-reference')
-            ui.button(icon='close', on_click=lambda: on_remove(self)).props('flat dense round aria-label="Remove"')
+            self.reference = ui.input(_('Reference')).props('outlined dense').classes('grow').mark('tender-reference')
+            said(ui.button(icon='close', on_click=lambda: on_remove(self)).props('flat dense round'), 'aria-label',
+                 _('Remove'))
         self.received.bind_visibility_from(self.method, 'value', lambda m: m == PaymentMethod.CASH)
         self.reference.bind_visibility_from(self.method, 'value', lambda m: m != PaymentMethod.CASH)
 
@@ -88,17 +91,17 @@ class PaymentDialog:
         self.actor, self.view, self.balance = actor, view, view.balance
         self.tenders: list[TenderRow] = []
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-xl gap-2').mark('payment-dialog'):
-            ui.label(f'Take payment · {view.invoice.number}').classes('text-xl font-semibold')
-            ui.label(f'Balance due: {money(self.balance)}').classes('text-lg')
+            ui.label(_('Take payment · {number}').format(number=view.invoice.number)).classes('text-xl font-semibold')
+            ui.label(_('Balance due: {amount}').format(amount=money(self.balance))).classes('text-lg')
             self.rows = ui.column().classes('w-full gap-2')
             self.summary = ui.label().classes('text-slate-700').mark('payment-summary')
             self.error = error_text()
             self.add()
-            ui.button('Add another method', icon='add', on_click=lambda: self.add(PaymentMethod.CARD)) \
+            ui.button(_('Add another method'), icon='add', on_click=lambda: self.add(PaymentMethod.CARD)) \
                 .props('flat no-caps').mark('add-tender')
             with ui.row().classes('w-full justify-end'):
-                ui.button('Back', on_click=self.dialog.close).props('flat no-caps')
-                ui.button('Confirm payment', icon='check', on_click=self.pay).props('unelevated no-caps') \
+                ui.button(_('Back'), on_click=self.dialog.close).props('flat no-caps')
+                ui.button(_('Confirm payment'), icon='check', on_click=self.pay).props('unelevated no-caps') \
                     .mark('confirm-payment')
 
     def open(self) -> None:
@@ -107,16 +110,19 @@ class PaymentDialog:
     def entered(self) -> tuple[int, int]:
         """What the methods add up to, and the change to give."""
         figures = [tender.figures() for tender in self.tenders]
-        return sum(amount for amount, _ in figures), sum(change for _, change in figures)
+        return sum(amount for amount, unused in figures), sum(change for unused, change in figures)
 
     def update(self) -> None:
         total, change = self.entered()
-        parts = [f'Entered {money(total)}', f'left after this {money(max(self.balance - total, 0))}']
-        if change:
-            parts.append(f'change {money(change)}')
         if total > self.balance:
-            parts = [f'{money(total - self.balance)} more than the balance']
-        self.summary.set_text(' · '.join(parts))
+            text = _('{amount} more than the balance').format(amount=money(total - self.balance))
+        elif change:
+            text = _('Entered {entered} · left after this {left} · change {change}').format(
+                entered=money(total), left=money(self.balance - total), change=money(change))
+        else:
+            text = _('Entered {entered} · left after this {left}').format(entered=money(total),
+                                                                          left=money(self.balance - total))
+        self.summary.set_text(text)
 
     def add(self, method: PaymentMethod = PaymentMethod.CASH) -> None:
         """Another method, suggested with what is left of the balance."""
@@ -150,23 +156,24 @@ def paid_dialog(actor: Actor, result: billing.PaymentResult, email: str) -> None
     """The payment's receipt: the change to give, what is still to pay, print or email the receipt."""
     number = result.receipt_number
     with ui.dialog() as dialog, ui.card().classes('items-center gap-2 p-6 min-w-[20rem]').mark('paid-dialog'):
-        ui.label(f'Receipt {number}').classes('text-lg font-medium')
+        ui.label(_('Receipt {number}').format(number=number)).classes('text-lg font-medium')
         if result.change_due:
-            ui.label('Change to give').classes('text-slate-600')
+            ui.label(_('Change to give')).classes('text-slate-600')
             ui.label(money(result.change_due)).classes('text-5xl font-bold text-primary').mark('change-due')
-        ui.label('Paid in full' if result.balance == 0 else f'Still to pay: {money(result.balance)}') \
+        ui.label(_('Paid in full') if result.balance == 0
+                 else _('Still to pay: {amount}').format(amount=money(result.balance))) \
             .classes('text-lg')
         if result.visit_paid:
-            ui.label('The visit is paid and closed at the cashier.').classes('text-sm text-slate-600')
+            ui.label(_('The visit is paid and closed at the cashier.')).classes('text-sm text-slate-600')
         with ui.row().classes('justify-center'):
-            ui.button('Print A4', icon='print', on_click=lambda: ui.navigate.to(receipt_url(number), new_tab=True)) \
+            ui.button(_('Print A4'), icon='print', on_click=lambda: ui.navigate.to(receipt_url(number), new_tab=True)) \
                 .props('unelevated no-caps')
-            ui.button('Print 80 mm', icon='receipt',
+            ui.button(_('Print 80 mm'), icon='receipt',
                       on_click=lambda: ui.navigate.to(receipt_url(number, 'thermal'), new_tab=True)) \
                 .props('outline no-caps')
-            ui.button('Email', icon='mail', on_click=lambda: EmailDialog(actor, number, email).open()) \
+            ui.button(_('Email'), icon='mail', on_click=lambda: EmailDialog(actor, number, email).open()) \
                 .props('outline no-caps').mark('email-receipt')
-        ui.button('Done', on_click=dialog.close).props('flat no-caps')
+        ui.button(_('Done'), on_click=dialog.close).props('flat no-caps')
     dialog.open()
 
 
@@ -181,32 +188,32 @@ class DiscountDialog:
         self.approver_name = self.approver_password = None
         percent = clinic_settings.current().discount_approval_percent
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-lg gap-2').mark('discount-dialog'):
-            ui.label('Discount').classes('text-xl font-semibold')
-            ui.label(f'One discount per bill. Above {percent}% an administrator approves.') \
+            ui.label(_('Discount')).classes('text-xl font-semibold')
+            ui.label(_('One discount per bill. Above {percent}% an administrator approves.').format(percent=percent)) \
                 .classes('text-sm text-slate-600')
-            self.share = ShareInputs('Discount')
+            self.share = ShareInputs(_('Discount'))
             self.share.value.mark('discount-value')
-            self.reason = ui.input('Reason (required)').props('outlined dense').classes('w-full') \
+            self.reason = ui.input(_('Reason (required)')).props('outlined dense').classes('w-full') \
                 .mark('discount-reason')
             if not actor.is_admin:
                 self.approval()
             self.error = error_text()
             with ui.row().classes('w-full justify-end'):
                 if view.invoice.discount_amount:
-                    ui.button('Remove discount', on_click=self.remove).props('flat no-caps color=negative')
-                ui.button('Apply discount', on_click=self.apply).props('unelevated no-caps').mark('apply-discount')
+                    ui.button(_('Remove discount'), on_click=self.remove).props('flat no-caps color=negative')
+                ui.button(_('Apply discount'), on_click=self.apply).props('unelevated no-caps').mark('apply-discount')
             ui.separator()
-            ui.label('Voucher').classes('text-lg font-semibold')
+            ui.label(_('Voucher')).classes('text-lg font-semibold')
             with ui.row().classes('w-full items-center gap-2 no-wrap'):
-                self.code = ui.input('Voucher code').props('outlined dense').classes('grow').mark('voucher-code')
-                ui.button('Use voucher', on_click=self.use_voucher).props('outline no-caps').mark('apply-voucher')
-            ui.button('Back', on_click=self.dialog.close).props('flat no-caps')
+                self.code = ui.input(_('Voucher code')).props('outlined dense').classes('grow').mark('voucher-code')
+                ui.button(_('Use voucher'), on_click=self.use_voucher).props('outline no-caps').mark('apply-voucher')
+            ui.button(_('Back'), on_click=self.dialog.close).props('flat no-caps')
 
     def approval(self) -> None:
-        with ui.expansion('Administrator approval', icon='verified_user').classes('w-full').mark('approval'):
-            self.approver_name = ui.input('Administrator user name').props('outlined dense autocomplete=off') \
+        with ui.expansion(_('Administrator approval'), icon='verified_user').classes('w-full').mark('approval'):
+            self.approver_name = ui.input(_('Administrator user name')).props('outlined dense autocomplete=off') \
                 .classes('w-full').mark('approver-name')
-            self.approver_password = ui.input('Password', password=True) \
+            self.approver_password = ui.input(_('Password'), password=True) \
                 .props('outlined dense autocomplete=new-password').classes('w-full').mark('approver-password')
 
     def open(self) -> None:
@@ -237,13 +244,13 @@ class DiscountDialog:
         reason, limit = self.reason.value or '', clinic_settings.current().discount_approval_percent
         done = await staff_action(lambda s: billing.set_discount(
             s, self.actor, self.invoice_id, percent=percent, amount=amount, reason=reason, approver=approver,
-            approval_percent=limit, now=utcnow()), error_label=self.error, success='Discount applied.')
+            approval_percent=limit, now=utcnow()), error_label=self.error, success=_('Discount applied.'))
         if done is not None:
             self.dialog.close()
 
     async def remove(self) -> None:
         done = await staff_action(lambda s: billing.set_discount(s, self.actor, self.invoice_id, now=utcnow()),
-                                  error_label=self.error, success='Discount removed.')
+                                  error_label=self.error, success=_('Discount removed.'))
         if done is not None:
             self.dialog.close()
 
@@ -251,7 +258,7 @@ class DiscountDialog:
         code, today = self.code.value or '', local_today(clinic_settings.current().tz)
         done = await staff_action(lambda s: billing.apply_voucher(s, self.actor, self.invoice_id, code, today=today,
                                                                   now=utcnow()),
-                                  error_label=self.error, success='Voucher applied.')
+                                  error_label=self.error, success=_('Voucher applied.'))
         if done is not None:
             self.dialog.close()
 
@@ -263,21 +270,21 @@ class InsuranceDialog:
         invoice = view.invoice
         self.actor, self.invoice_id = actor, invoice.id
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-lg gap-2').mark('insurance-dialog'):
-            ui.label('Insurance').classes('text-xl font-semibold')
-            ui.label('The insurer pays this share of what is left after the discount.') \
+            ui.label(_('Insurance')).classes('text-xl font-semibold')
+            ui.label(_('The insurer pays this share of what is left after the discount.')) \
                 .classes('text-sm text-slate-600')
-            self.share = ShareInputs('Insurer pays')
+            self.share = ShareInputs(_('Insurer pays'))
             self.share.value.mark('insurance-value')
-            self.insurer = ui.input('Insurer', value=invoice.insurer).props('outlined dense').classes('w-full') \
+            self.insurer = ui.input(_('Insurer'), value=invoice.insurer).props('outlined dense').classes('w-full') \
                 .mark('insurer')
-            self.policy = ui.input('Policy number', value=invoice.insurance_policy_no).props('outlined dense') \
+            self.policy = ui.input(_('Policy number'), value=invoice.insurance_policy_no).props('outlined dense') \
                 .classes('w-full').mark('policy')
             self.error = error_text()
             with ui.row().classes('w-full justify-end'):
-                ui.button('Back', on_click=self.dialog.close).props('flat no-caps')
+                ui.button(_('Back'), on_click=self.dialog.close).props('flat no-caps')
                 if invoice.insurance_amount:
-                    ui.button('Remove', on_click=self.remove).props('flat no-caps color=negative')
-                ui.button('Apply', on_click=self.apply).props('unelevated no-caps').mark('apply-insurance')
+                    ui.button(_('Remove'), on_click=self.remove).props('flat no-caps color=negative')
+                ui.button(_('Apply'), on_click=self.apply).props('unelevated no-caps').mark('apply-insurance')
 
     def open(self) -> None:
         self.dialog.open()
@@ -288,10 +295,10 @@ class InsuranceDialog:
         except DomainError as e:
             self.error.set_text(str(e))
             return
-        await self.save(percent, amount, success='Insurance share applied.')
+        await self.save(percent, amount, success=_('Insurance share applied.'))
 
     async def remove(self) -> None:
-        await self.save(None, None, success='Insurance removed.')
+        await self.save(None, None, success=_('Insurance removed.'))
 
     async def save(self, percent: Decimal | None, amount: int | None, *, success: str) -> None:
         insurer, policy = self.insurer.value or '', self.policy.value or ''
@@ -310,15 +317,16 @@ class EmailDialog:
     def __init__(self, actor: Actor, number: str, address: str) -> None:
         self.actor, self.number = actor, number
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-md gap-2').mark('email-dialog'):
-            ui.label(f'Email receipt {number}').classes('text-xl font-semibold')
-            self.address = ui.input('Email address', value=address).props('outlined dense').classes('w-full') \
+            ui.label(_('Email receipt {number}').format(number=number)).classes('text-xl font-semibold')
+            self.address = ui.input(_('Email address'), value=address).props('outlined dense').classes('w-full') \
                 .mark('email-address')
-            self.layout = ui.select(receipts.LAYOUTS, value='a4', label='Layout').props('outlined dense') \
+            layouts = {key: _(label) for key, label in receipts.LAYOUTS.items()}
+            self.layout = ui.select(layouts, value='a4', label=_('Layout')).props('outlined dense') \
                 .classes('w-full')
             self.error = error_text()
             with ui.row().classes('w-full justify-end'):
-                ui.button('Back', on_click=self.dialog.close).props('flat no-caps')
-                ui.button('Send', icon='send', on_click=self.send).props('unelevated no-caps').mark('send-email')
+                ui.button(_('Back'), on_click=self.dialog.close).props('flat no-caps')
+                ui.button(_('Send'), icon='send', on_click=self.send).props('unelevated no-caps').mark('send-email')
 
     def open(self) -> None:
         self.dialog.open()
@@ -327,7 +335,7 @@ class EmailDialog:
         to, layout, settings = self.address.value or '', self.layout.value, clinic_settings.current()
         done = await staff_action(
             lambda s: receipts.email_receipt(s, self.actor, self.number, to=to, settings=settings, layout=layout),
-            error_label=self.error, success='The receipt is in the outbox and will be sent shortly.')
+            error_label=self.error, success=_('The receipt is in the outbox and will be sent shortly.'))
         if done is not None:
             self.dialog.close()
 
@@ -338,16 +346,17 @@ class RefundDialog:
     def __init__(self, actor: Actor, row: dict) -> None:
         self.actor, self.payment_id = actor, row['id']
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-md gap-2').mark('refund-dialog'):
-            ui.label(f'Refund from receipt {row["receipt"]}').classes('text-xl font-semibold')
-            ui.label(f'{row["method"]} · up to {row["refundable_text"]}').classes('text-slate-600')
-            self.amount = ui.input('Amount to give back', value=row['refundable_text']) \
+            ui.label(_('Refund from receipt {number}').format(number=row['receipt'])).classes('text-xl font-semibold')
+            ui.label(_('{method} · up to {amount}').format(method=row['method'], amount=row['refundable_text'])) \
+                .classes('text-slate-600')
+            self.amount = ui.input(_('Amount to give back'), value=row['refundable_text']) \
                 .props('outlined dense inputmode=decimal').classes('w-full').mark('refund-amount')
-            self.reason = ui.input('Reason (required)').props('outlined dense').classes('w-full') \
+            self.reason = ui.input(_('Reason (required)')).props('outlined dense').classes('w-full') \
                 .mark('refund-reason')
             self.error = error_text()
             with ui.row().classes('w-full justify-end'):
-                ui.button('Back', on_click=self.dialog.close).props('flat no-caps')
-                ui.button('Refund', on_click=self.refund).props('unelevated no-caps color=negative') \
+                ui.button(_('Back'), on_click=self.dialog.close).props('flat no-caps')
+                ui.button(_('Refund'), on_click=self.refund).props('unelevated no-caps color=negative') \
                     .mark('confirm-refund')
 
     def open(self) -> None:
@@ -364,7 +373,8 @@ class RefundDialog:
                                                              now=utcnow()), error_label=self.error)
         if number is not None:
             self.dialog.close()
-            ui.notify(f'Refunded {money(amount)}: refund receipt {number}.', type='positive')
+            ui.notify(_('Refunded {amount}: refund receipt {number}.').format(amount=money(amount), number=number),
+                      type='positive')
 
 
 class VoidDialog:
@@ -373,14 +383,14 @@ class VoidDialog:
     def __init__(self, actor: Actor, view: billing.InvoiceView) -> None:
         self.actor, self.invoice_id = actor, view.invoice.id
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-md gap-2').mark('void-dialog'):
-            ui.label(f'Void {view.invoice.number}?').classes('text-xl font-semibold')
-            ui.label('The bill is kept, marked void; its items can then be billed again.') \
+            ui.label(_('Void {number}?').format(number=view.invoice.number)).classes('text-xl font-semibold')
+            ui.label(_('The bill is kept, marked void; its items can then be billed again.')) \
                 .classes('text-sm text-slate-600')
-            self.reason = ui.input('Reason (required)').props('outlined dense').classes('w-full').mark('void-reason')
+            self.reason = ui.input(_('Reason (required)')).props('outlined dense').classes('w-full').mark('void-reason')
             self.error = error_text()
             with ui.row().classes('w-full justify-end'):
-                ui.button('Keep it', on_click=self.dialog.close).props('flat no-caps')
-                ui.button('Void the bill', on_click=self.void).props('unelevated no-caps color=negative') \
+                ui.button(_('Keep it'), on_click=self.dialog.close).props('flat no-caps')
+                ui.button(_('Void the bill'), on_click=self.void).props('unelevated no-caps color=negative') \
                     .mark('confirm-void')
 
     def open(self) -> None:
@@ -389,7 +399,7 @@ class VoidDialog:
     async def void(self) -> None:
         reason = self.reason.value or ''
         done = await staff_action(lambda s: billing.void(s, self.actor, self.invoice_id, reason, now=utcnow()),
-                                  error_label=self.error, success='The bill is void.')
+                                  error_label=self.error, success=_('The bill is void.'))
         if done is not None:
             self.dialog.close()
 
@@ -400,15 +410,16 @@ class DeferDialog:
     def __init__(self, actor: Actor, view: billing.InvoiceView) -> None:
         self.actor, self.visit_id = actor, view.invoice.visit_id
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-md gap-2').mark('defer-dialog'):
-            ui.label(f'Defer the payment of {money(view.balance)}?').classes('text-xl font-semibold')
-            ui.label('The visit can then close unpaid; the balance stays on this bill and can be paid later.') \
+            ui.label(_('Defer the payment of {amount}?').format(amount=money(view.balance))) \
+                .classes('text-xl font-semibold')
+            ui.label(_('The visit can then close unpaid; the balance stays on this bill and can be paid later.')) \
                 .classes('text-sm text-slate-600')
-            self.reason = ui.input('Reason (required)').props('outlined dense').classes('w-full') \
+            self.reason = ui.input(_('Reason (required)')).props('outlined dense').classes('w-full') \
                 .mark('defer-reason')
             self.error = error_text()
             with ui.row().classes('w-full justify-end'):
-                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps')
-                ui.button('Defer payment', on_click=self.defer).props('unelevated no-caps').mark('confirm-defer')
+                ui.button(_('Cancel'), on_click=self.dialog.close).props('flat no-caps')
+                ui.button(_('Defer payment'), on_click=self.defer).props('unelevated no-caps').mark('confirm-defer')
 
     def open(self) -> None:
         self.dialog.open()
@@ -416,6 +427,7 @@ class DeferDialog:
     async def defer(self) -> None:
         reason = self.reason.value or ''
         done = await staff_action(lambda s: billing.defer_payment(s, self.actor, self.visit_id, reason, now=utcnow()),
-                                  error_label=self.error, success='Payment deferred: the visit can close unpaid.')
+                                  error_label=self.error, success=_('Payment deferred: the visit can close unpaid.'))
+
         if done is not None:
             self.dialog.close()

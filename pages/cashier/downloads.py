@@ -13,6 +13,7 @@ from models.types import utcnow
 from services import clinic_settings, receipts, reports
 from services.access import Actor
 from services.core.errors import DomainError, ValidationError
+from services.core.i18n import _
 
 
 def receipt_url(number: str, layout: str = 'a4') -> str:
@@ -56,7 +57,8 @@ def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError as e:
-        raise ValidationError(f'{text!r} is not a date (YYYY-MM-DD).') from e
+        raise ValidationError(_('{text} is not a date (YYYY-MM-DD).').format(text=repr(text))) from e
+
 
 
 def _csv_response(data: bytes, name: str) -> Response:

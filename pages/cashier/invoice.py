@@ -15,24 +15,25 @@ from models import InvoiceStatus, PaymentKind, VisitStatus
 from models.types import utcnow
 from services import billing, clinic_settings
 from services.access import Actor
-from services.billing import METHOD_LABELS
 from services.core.events import BillingChanged
+from services.core.i18n import N_, _
 
 from .dialogs import DeferDialog, DiscountDialog, EmailDialog, InsuranceDialog, PaymentDialog, RefundDialog, VoidDialog
 from .downloads import bill_url, receipt_url
+from .texts import columns, invoice_status_text, method_text, said
 
 ITEM_COLUMNS = [
-    {'name': 'description', 'label': 'Item', 'field': 'description', 'align': 'left'},
-    {'name': 'quantity', 'label': 'Qty', 'field': 'quantity', 'align': 'right'},
-    {'name': 'unit_price', 'label': 'Unit price', 'field': 'unit_price', 'align': 'right'},
-    {'name': 'line_total', 'label': 'Amount', 'field': 'line_total', 'align': 'right'},
+    {'name': 'description', 'label': N_('Item'), 'field': 'description', 'align': 'left'},
+    {'name': 'quantity', 'label': N_('Qty'), 'field': 'quantity', 'align': 'right'},
+    {'name': 'unit_price', 'label': N_('Unit price'), 'field': 'unit_price', 'align': 'right'},
+    {'name': 'line_total', 'label': N_('Amount'), 'field': 'line_total', 'align': 'right'},
 ]
 PAYMENT_COLUMNS = [
-    {'name': 'receipt', 'label': 'Receipt', 'field': 'receipt', 'align': 'left'},
-    {'name': 'time', 'label': 'Time', 'field': 'time', 'align': 'left'},
-    {'name': 'method', 'label': 'Method', 'field': 'method', 'align': 'left'},
-    {'name': 'amount', 'label': 'Amount', 'field': 'amount', 'align': 'right'},
-    {'name': 'cashier', 'label': 'Cashier', 'field': 'cashier', 'align': 'left'},
+    {'name': 'receipt', 'label': N_('Receipt'), 'field': 'receipt', 'align': 'left'},
+    {'name': 'time', 'label': N_('Time'), 'field': 'time', 'align': 'left'},
+    {'name': 'method', 'label': N_('Method'), 'field': 'method', 'align': 'left'},
+    {'name': 'amount', 'label': N_('Amount'), 'field': 'amount', 'align': 'right'},
+    {'name': 'cashier', 'label': N_('Cashier'), 'field': 'cashier', 'align': 'left'},
     {'name': 'actions', 'label': '', 'field': 'id', 'align': 'right'},
 ]
 PAYMENT_ACTIONS = r'''
@@ -40,58 +41,65 @@ PAYMENT_ACTIONS = r'''
   <template v-if="props.row.first">
     <q-btn flat dense no-caps color="primary" icon="print" label="A4" @click="$parent.$emit('print', ['a4', props.row.id])" />
     <q-btn flat dense no-caps color="primary" icon="receipt" label="80 mm" @click="$parent.$emit('print', ['thermal', props.row.id])" />
-    <q-btn flat dense round color="primary" icon="mail" aria-label="Email" @click="$parent.$emit('email', props.row.id)" />
+    <q-btn flat dense round color="primary" icon="mail" :aria-label="props.row.email_label" @click="$parent.$emit('email', props.row.id)" />
   </template>
-  <q-btn v-if="props.row.refundable" flat dense no-caps color="negative" label="Refund…" @click="$parent.$emit('refund', props.row.id)" />
+  <q-btn v-if="props.row.refundable" flat dense no-caps color="negative" :label="props.row.refund_label" @click="$parent.$emit('refund', props.row.id)" />
 </q-td>
 '''
 STATUS_COLORS = {InvoiceStatus.UNPAID: 'orange', InvoiceStatus.PARTIALLY_PAID: 'amber-8',
                  InvoiceStatus.PAID: 'positive', InvoiceStatus.VOID: 'grey'}
 
 
-def status_text(status: InvoiceStatus) -> str:
-    return status.value.replace('_', ' ')
-
-
 def figure_lines(view: billing.InvoiceView) -> list[tuple[str, str, str]]:
     """The invoice's figures, top to bottom: (label, amount, classes)."""
     invoice = view.invoice
-    lines = [('Subtotal', money(invoice.subtotal), '')]
+    lines = [(_('Subtotal'), money(invoice.subtotal), '')]
     if invoice.discount_amount:
-        approved = f', approved by {view.approved_by}' if view.approved_by else ''
-        lines.append((f'Discount: {invoice.discount_reason}{approved}', '− ' + money(invoice.discount_amount), ''))
+        discount = _('Discount: {reason}, approved by {approver}') if view.approved_by else _('Discount: {reason}')
+        lines.append((discount.format(reason=invoice.discount_reason, approver=view.approved_by),
+                      '− ' + money(invoice.discount_amount), ''))
     if invoice.insurance_amount:
-        lines.append((f'Insurance: {invoice.insurer}, policy {invoice.insurance_policy_no}',
+        lines.append((_('Insurance: {insurer}, policy {policy}').format(insurer=invoice.insurer,
+                                                                        policy=invoice.insurance_policy_no),
                       '− ' + money(invoice.insurance_amount), ''))
-    lines.append(('Total', money(invoice.total), 'font-bold text-lg'))
+    lines.append((_('Total'), money(invoice.total), 'font-bold text-lg'))
     if invoice.amount_paid:
-        lines.append(('Paid', money(invoice.amount_paid), ''))
+        lines.append((_('Paid'), money(invoice.amount_paid), ''))
     if view.refunded:
-        lines.append(('Refunded', '− ' + money(view.refunded), 'text-negative'))
+        lines.append((_('Refunded'), '− ' + money(view.refunded), 'text-negative'))
     if invoice.status == InvoiceStatus.VOID:
-        lines.append((f'Void: {invoice.void_reason} ({view.voided_by})', '', 'text-negative font-medium'))
+        lines.append((_('Void: {reason} ({by})').format(reason=invoice.void_reason, by=view.voided_by), '',
+                      'text-negative font-medium'))
     return lines
+
+
+def method_line(p: billing.PaymentView) -> str:
+    """How a payment was made (method, reference, cash received and change), or what a refund gave back and why."""
+    method = method_text(p.method) + (f' ({p.reference})' if p.reference else '')
+    if p.tendered is not None:
+        method += ' · ' + _('received {received}, change {change}').format(received=amount_text(p.tendered),
+                                                                          change=amount_text(p.change_due))
+    if p.kind == PaymentKind.REFUND:
+        return _('Refund, {method}: {reason}').format(method=method, reason=p.reason)
+    if p.refunded:
+        method += ' · ' + _('{amount} refunded').format(amount=amount_text(p.refunded))
+    return method
 
 
 def payment_rows(view: billing.InvoiceView) -> list[dict]:
     """Payments and refunds as rows; the first payment of a receipt carries the receipt's buttons."""
     tz, void = clinic_settings.current().tz, view.invoice.status == InvoiceStatus.VOID
-    rows = []
+    rows, email, refund_label = [], _('Email'), _('Refund…')
     for p in view.payments:
         refund = p.kind == PaymentKind.REFUND
-        method = METHOD_LABELS[p.method] + (f' ({p.reference})' if p.reference else '')
-        if p.tendered is not None:
-            method += f' · received {amount_text(p.tendered)}, change {amount_text(p.change_due)}'
-        if refund:
-            method = f'Refund, {method}: {p.reason}'
-        elif p.refunded:
-            method += f' · {amount_text(p.refunded)} refunded'
+        method = method_line(p)
         number = p.receipt_number or ''
         rows.append({'id': p.id, 'receipt': number.rsplit('-', 1)[0] if number.count('-') > 1 else number,
                      'first': number.count('-') == 1, 'time': p.received_at.astimezone(tz).strftime('%d/%m %H:%M'),
                      'method': method, 'amount': ('− ' if refund else '') + amount_text(p.amount),
                      'cashier': p.cashier, 'refundable': p.refundable if not void else 0,
-                     'refundable_text': amount_text(p.refundable)})
+                     'refundable_text': amount_text(p.refundable), 'email_label': email,
+                     'refund_label': refund_label})
     return rows
 
 
@@ -100,8 +108,8 @@ class InvoiceHeader:
 
     def __init__(self) -> None:
         with ui.row().classes('w-full items-center gap-3'):
-            ui.button(icon='arrow_back', on_click=lambda: ui.navigate.to('/cashier')) \
-                .props('flat round aria-label="Back to the queue"')
+            said(ui.button(icon='arrow_back', on_click=lambda: ui.navigate.to('/cashier')).props('flat round'),
+                 'aria-label', _('Back to the queue'))
             with ui.column().classes('gap-0'):
                 self.heading = ui.label().classes('text-xl font-semibold').mark('invoice-heading')
                 self.subheading = ui.label().classes('text-slate-600')
@@ -114,12 +122,12 @@ class InvoiceHeader:
         self.heading.set_text(f'{invoice.number} · {view.patient.full_name}')
         visit_day = view.visit.visit_date.strftime('%d/%m/%Y') if view.visit else ''
         self.subheading.set_text(' · '.join(p for p in (view.patient.code, view.doctor, visit_day) if p))
-        self.status.set_text(status_text(invoice.status))
+        self.status.set_text(invoice_status_text(invoice.status))
         self.status.props(f'color={STATUS_COLORS[invoice.status]}')
         self.others.clear()
         with self.others:
             for other_id, number, status in view.other_invoices:
-                ui.link(f'{number} ({status_text(status)})', f'/cashier/invoices/{other_id}').classes('text-sm')
+                ui.link(f'{number} ({invoice_status_text(status)})', f'/cashier/invoices/{other_id}').classes('text-sm')
 
 
 class InvoiceItems:
@@ -127,15 +135,16 @@ class InvoiceItems:
 
     def __init__(self) -> None:
         with ui.card().classes('grow min-w-[20rem] basis-[34rem] gap-2'):
-            section_title('Items')
-            self.items = ui.table(columns=ITEM_COLUMNS, rows=[], row_key='id', pagination=0) \
+            section_title(_('Items'))
+            self.items = ui.table(columns=columns(ITEM_COLUMNS), rows=[], row_key='id', pagination=0) \
                 .props('flat dense wrap-cells hide-bottom').classes('w-full').mark('invoice-items')
             ui.separator()
             self.figures = ui.column().classes('w-full gap-1').mark('invoice-figures')
 
     def show(self, view: billing.InvoiceView) -> None:
-        void = ' (void)' if view.invoice.status == InvoiceStatus.VOID else ''
-        self.items.rows = [{'id': i.id, 'description': i.description + void, 'quantity': i.quantity,
+        void = view.invoice.status == InvoiceStatus.VOID
+        self.items.rows = [{'id': i.id, 'quantity': i.quantity,
+                            'description': _('{item} (void)').format(item=i.description) if void else i.description,
                             'unit_price': amount_text(i.unit_price), 'line_total': amount_text(i.line_total)}
                            for i in view.items]
         self.figures.clear()
@@ -156,32 +165,32 @@ class BalanceBox:
         with ui.card().classes('w-full lg:w-[24rem] gap-2'):
             self.balance = ui.label().classes('text-3xl font-bold text-primary').mark('invoice-balance')
             self.note = ui.label().classes('text-slate-600 text-sm')
-            self.pay_button = ui.button('Take payment', icon='payments', on_click=self.pay) \
+            self.pay_button = ui.button(_('Take payment'), icon='payments', on_click=self.pay) \
                 .props('unelevated no-caps size=lg').classes('w-full').mark('take-payment')
-            self.settle_button = ui.button('Close the bill (nothing to pay)', icon='done_all', on_click=self.settle) \
+            self.settle_button = ui.button(_('Close the bill (nothing to pay)'), icon='done_all', on_click=self.settle) \
                 .props('unelevated no-caps').classes('w-full')
             with ui.row().classes('w-full gap-2'):
-                self.discount_button = ui.button('Discount / voucher', icon='sell', on_click=self.discount) \
+                self.discount_button = ui.button(_('Discount / voucher'), icon='sell', on_click=self.discount) \
                     .props('outline no-caps').classes('grow').mark('discount')
-                self.insurance_button = ui.button('Insurance', icon='health_and_safety', on_click=self.insure) \
+                self.insurance_button = ui.button(_('Insurance'), icon='health_and_safety', on_click=self.insure) \
                     .props('outline no-caps').classes('grow').mark('insurance')
-            self.defer_button = ui.button('Defer payment…', icon='schedule', on_click=self.defer) \
+            self.defer_button = ui.button(_('Defer payment…'), icon='schedule', on_click=self.defer) \
                 .props('outline no-caps').classes('w-full').mark('defer-payment')
             with ui.row().classes('w-full gap-2'):
-                ui.button('Print bill', icon='print', on_click=self.print_bill).props('flat no-caps') \
+                ui.button(_('Print bill'), icon='print', on_click=self.print_bill).props('flat no-caps') \
                     .mark('print-bill')
                 ui.space()
-                self.void_button = ui.button('Void…', icon='block', on_click=self.void) \
+                self.void_button = ui.button(_('Void…'), icon='block', on_click=self.void) \
                     .props('flat no-caps color=negative').mark('void')
 
     def show(self, view: billing.InvoiceView) -> None:
         self.view, invoice = view, view.invoice
         if invoice.status == InvoiceStatus.VOID:
-            self.balance.set_text('Void')
-            self.note.set_text('This bill was cancelled; its items can be billed again.')
+            self.balance.set_text(_('Void'))
+            self.note.set_text(_('This bill was cancelled; its items can be billed again.'))
         else:
             self.balance.set_text(money(view.balance))
-            self.note.set_text('Balance due' if view.balance else 'Paid in full')
+            self.note.set_text(_('Balance due') if view.balance else _('Paid in full'))
         self.pay_button.set_visibility(view.can_pay and view.balance > 0)
         self.settle_button.set_visibility(view.can_pay and invoice.total == 0)
         self.discount_button.set_visibility(view.can_adjust)
@@ -193,7 +202,7 @@ class BalanceBox:
         visit = view.visit
         deferred = visit is not None and visit.payment_deferred_at is not None
         if deferred and view.balance:
-            self.note.set_text(f'Balance due; payment deferred: {visit.payment_deferred_reason}')
+            self.note.set_text(_('Balance due; payment deferred: {reason}').format(reason=visit.payment_deferred_reason))
         self.defer_button.set_visibility(
             visit is not None and not deferred and view.can_pay and view.balance > 0
             and visit.status not in (VisitStatus.CLOSED, VisitStatus.CANCELLED))
@@ -207,7 +216,7 @@ class BalanceBox:
     async def settle(self) -> None:
         """A bill of 0 (discounted or insured in full) is closed without money."""
         await staff_action(lambda s: billing.pay(s, self.actor, self.invoice_id, [], now=utcnow()),
-                           success='Bill closed.')
+                           success=_('Bill closed.'))
 
     def discount(self) -> None:
         DiscountDialog(self.actor, self.view).open()
@@ -229,10 +238,10 @@ class PaymentsPanel:
         self.actor = actor
         self.view: billing.InvoiceView | None = None
         with ui.card().classes('w-full gap-2'):
-            section_title('Payments and refunds')
-            self.payments = ui.table(columns=PAYMENT_COLUMNS, rows=[], row_key='id', pagination=0) \
-                .props('flat dense wrap-cells hide-bottom no-data-label="No payment yet."').classes('w-full') \
-                .mark('invoice-payments')
+            section_title(_('Payments and refunds'))
+            self.payments = ui.table(columns=columns(PAYMENT_COLUMNS), rows=[], row_key='id', pagination=0) \
+                .props('flat dense wrap-cells hide-bottom').classes('w-full').mark('invoice-payments')
+            said(self.payments, 'no-data-label', _('No payment yet.'))
             self.payments.add_slot('body-cell-actions', PAYMENT_ACTIONS)
         on_row(self.payments, 'print', self.print_receipt, choices=('a4', 'thermal'))
         on_row(self.payments, 'email', self.email)
@@ -274,7 +283,8 @@ class Invoice(LivePanel[billing.InvoiceView]):
             await self.refresh()
 
 
-@staff_page(CASHIER, '/cashier/invoices/{invoice_id}', title='Invoice')
+@staff_page(CASHIER, '/cashier/invoices/{invoice_id}', title=N_('Invoice'))
+
 async def invoice_page(actor: Actor, invoice_id: int):
     header = InvoiceHeader()
     with ui.row().classes('w-full items-start gap-4'):

@@ -17,32 +17,35 @@ from services import billing, clinic_settings
 from services.access import Actor
 from services.core.clock import local_time_text, local_today
 from services.core.events import BillingChanged, VisitChanged
+from services.core.i18n import N_, _
+
+from .texts import columns, visit_status_text
 
 QUEUE_COLUMNS = [
-    {'name': 'arrived', 'label': 'Arrived', 'field': 'arrived'},
-    {'name': 'patient', 'label': 'Patient', 'field': 'patient'},
-    {'name': 'doctor', 'label': 'Doctor', 'field': 'doctor'},
-    {'name': 'status', 'label': 'Visit', 'field': 'status'},
-    {'name': 'invoices', 'label': 'Open bill', 'field': 'invoices'},
-    {'name': 'balance', 'label': 'Balance due', 'field': 'balance', 'align': 'right'},
+    {'name': 'arrived', 'label': N_('Arrived'), 'field': 'arrived'},
+    {'name': 'patient', 'label': N_('Patient'), 'field': 'patient'},
+    {'name': 'doctor', 'label': N_('Doctor'), 'field': 'doctor'},
+    {'name': 'status', 'label': N_('Visit'), 'field': 'status'},
+    {'name': 'invoices', 'label': N_('Open bill'), 'field': 'invoices'},
+    {'name': 'balance', 'label': N_('Balance due'), 'field': 'balance', 'align': 'right'},
     {'name': 'actions', 'label': '', 'field': 'id', 'sortable': False},
 ]
 QUEUE_ACTIONS = r'''
 <q-td :props="props" class="whitespace-nowrap">
   <q-btn unelevated dense no-caps color="primary" icon="receipt_long" class="q-px-sm"
-         :label="props.row.unbilled ? 'Bill' : 'Open'" @click="$parent.$emit('open', props.row.id)" />
+         :label="props.row.action" @click="$parent.$emit('open', props.row.id)" />
 </q-td>
 '''
 
 
 def queue_rows(rows: list[billing.QueueRow]) -> list[dict]:
     tz = clinic_settings.current().tz
-    today = local_today(tz)
+    today, to_bill, bill, open_ = local_today(tz), _('to bill'), _('Bill'), _('Open')
     return [{'id': r.visit_id, 'arrived': local_time_text(r.checked_in_at, tz) if r.visit_date == today
              else r.visit_date.strftime('%d/%m'), 'patient': f'{r.patient_name} · {r.patient_code}',
-             'doctor': r.doctor, 'status': r.visit_status.value.replace('_', ' '),
-             'invoices': r.invoices or ('to bill' if r.unbilled else ''), 'balance': money(r.balance) if r.balance else '',
-             'unbilled': r.unbilled} for r in rows]
+             'doctor': r.doctor, 'status': visit_status_text(r.visit_status),
+             'invoices': r.invoices or (to_bill if r.unbilled else ''), 'balance': money(r.balance) if r.balance else '',
+             'unbilled': r.unbilled, 'action': bill if r.unbilled else open_} for r in rows]
 
 
 class WaitingList(LivePanel[list[billing.QueueRow]]):
@@ -51,12 +54,13 @@ class WaitingList(LivePanel[list[billing.QueueRow]]):
     def __init__(self, actor: Actor) -> None:
         self.actor = actor
         with ui.row().classes('w-full items-baseline justify-between'):
-            self.title = section_title('Waiting to pay').mark('queue-title')
+            self.title = section_title(_('Waiting to pay')).mark('queue-title')
             with ui.row().classes('items-baseline gap-4'):
-                ui.link('Transactions & daily close', '/cashier/transactions').mark('transactions-link')
-        ui.label('Invoices waiting for payment and visits to bill, oldest first. The list updates by itself.') \
+                ui.link(_('Transactions & daily close'), '/cashier/transactions').mark('transactions-link')
+        ui.label(_('Invoices waiting for payment and visits to bill, oldest first. The list updates by itself.')) \
             .classes('text-sm text-slate-600 -mt-2')
-        self.table = data_table(QUEUE_COLUMNS, [], empty='Nobody is waiting to pay.', mark='cashier-queue')
+        self.table = data_table(columns(QUEUE_COLUMNS), [], empty=_('Nobody is waiting to pay.'),
+                                mark='cashier-queue')
         self.table.add_slot('body-cell-actions', QUEUE_ACTIONS)
         on_row(self.table, 'open', self.bill)
 
@@ -65,7 +69,7 @@ class WaitingList(LivePanel[list[billing.QueueRow]]):
 
     def show(self, rows: list[billing.QueueRow]) -> None:
         self.table.rows = queue_rows(rows)
-        self.title.set_text(f'Waiting to pay ({len(rows)})')
+        self.title.set_text(_('Waiting to pay ({count})').format(count=len(rows)))
 
     async def bill(self, row: dict) -> None:
         """Put everything billable of the visit on its open invoice (made if needed), and open it."""
@@ -76,7 +80,8 @@ class WaitingList(LivePanel[list[billing.QueueRow]]):
 
 @staff_page(CASHIER)
 async def cashier_page(actor: Actor):
-    await service_point(actor, {QueueKind.CASHIER}, 'Cashier window')
+    await service_point(actor, {QueueKind.CASHIER}, _('Cashier window'))
+
     waiting = WaitingList(actor)
     subscribe(BillingChanged, waiting.refresh)
     subscribe(VisitChanged, waiting.refresh)

@@ -14,57 +14,77 @@ from clinic_ui.widgets import error_text, money, section_title, staff_read
 from models import PaymentKind, PaymentMethod
 from services import clinic_settings, reports
 from services.access import Actor
-from services.billing import METHOD_LABELS
 from services.core.clock import local_today
 from services.core.errors import DomainError, ValidationError
 from services.core.events import BillingChanged
+from services.core.i18n import N_, _, ngettext
 from services.patients import parse_date
+
+from .texts import columns, method_text, said
 
 PAGE_SIZE = 25
 COLUMNS = [
-    {'name': 'time', 'label': 'Time', 'field': 'time', 'align': 'left'},
-    {'name': 'receipt', 'label': 'Receipt', 'field': 'receipt', 'align': 'left'},
-    {'name': 'patient', 'label': 'Patient', 'field': 'patient', 'align': 'left'},
-    {'name': 'invoice', 'label': 'Invoice', 'field': 'invoice', 'align': 'left'},
-    {'name': 'method', 'label': 'Method', 'field': 'method', 'align': 'left'},
-    {'name': 'amount', 'label': 'Amount', 'field': 'amount', 'align': 'right'},
-    {'name': 'cashier', 'label': 'Cashier', 'field': 'cashier', 'align': 'left'},
+    {'name': 'time', 'label': N_('Time'), 'field': 'time', 'align': 'left'},
+    {'name': 'receipt', 'label': N_('Receipt'), 'field': 'receipt', 'align': 'left'},
+    {'name': 'patient', 'label': N_('Patient'), 'field': 'patient', 'align': 'left'},
+    {'name': 'invoice', 'label': N_('Invoice'), 'field': 'invoice', 'align': 'left'},
+    {'name': 'method', 'label': N_('Method'), 'field': 'method', 'align': 'left'},
+    {'name': 'amount', 'label': N_('Amount'), 'field': 'amount', 'align': 'right'},
+    {'name': 'cashier', 'label': N_('Cashier'), 'field': 'cashier', 'align': 'left'},
 ]
 INVOICE_LINK = r'''
 <q-td :props="props"><a :href="'/cashier/invoices/' + props.row.invoice_id" class="text-primary">{{ props.value }}</a></q-td>
 '''
 CLOSE_COLUMNS = [
     {'name': 'label', 'label': '', 'field': 'label', 'align': 'left'},
-    {'name': 'payments', 'label': 'Payments', 'field': 'payments', 'align': 'right'},
-    {'name': 'received', 'label': 'Received', 'field': 'received', 'align': 'right'},
-    {'name': 'refunds', 'label': 'Refunds', 'field': 'refunds', 'align': 'right'},
-    {'name': 'refunded', 'label': 'Refunded', 'field': 'refunded', 'align': 'right'},
-    {'name': 'net', 'label': 'Net', 'field': 'net', 'align': 'right'},
+    {'name': 'payments', 'label': N_('Payments'), 'field': 'payments', 'align': 'right'},
+    {'name': 'received', 'label': N_('Received'), 'field': 'received', 'align': 'right'},
+    {'name': 'refunds', 'label': N_('Refunds'), 'field': 'refunds', 'align': 'right'},
+    {'name': 'refunded', 'label': N_('Refunded'), 'field': 'refunded', 'align': 'right'},
+    {'name': 'net', 'label': N_('Net'), 'field': 'net', 'align': 'right'},
 ]
-NO_PAYMENT = 'flat dense hide-bottom no-data-label="No payment on this day."'
 
 
-def read_day(text: str, label: str) -> date:
+def close_table(mark: str) -> ui.table:
+    """A table of the daily close (per method or per cashier)."""
+    table = ui.table(columns=columns(CLOSE_COLUMNS), rows=[], row_key='label', pagination=0) \
+        .props('flat dense hide-bottom').classes('w-full').mark(mark)
+    return said(table, 'no-data-label', _('No payment on this day.'))
+
+
+def read_day(text: str, message: str) -> date:
+    """The day typed as dd/mm/yyyy; else a domain error saying ``message`` (a whole sentence, translated)."""
     day = parse_date(text or '')
     if day is None:
-        raise ValidationError(f'Please enter the {label} as dd/mm/yyyy.')
+        raise ValidationError(message)
     return day
+
+
+def start_day(text: str) -> date:
+    return read_day(text, _('Please enter the start date as dd/mm/yyyy.'))
+
+
+def end_day(text: str) -> date:
+    return read_day(text, _('Please enter the end date as dd/mm/yyyy.'))
 
 
 def day_input(label: str, day: date, mark: str) -> ui.input:
     return ui.input(label, value=day.strftime('%d/%m/%Y')).props('outlined dense').classes('w-36').mark(mark)
 
 
-def close_rows(lines: list[reports.CloseLine]) -> list[dict]:
-    return [{'label': line.label, 'payments': line.payments, 'received': money(line.received), 'refunds': line.refunds,
-             'refunded': money(line.refunded), 'net': money(line.net)} for line in lines]
+def close_rows(lines: list[reports.CloseLine], total: reports.CloseLine, *, names: bool = False) -> list[dict]:
+    """The close's lines and its total; a line's label is a payment method to translate, or a cashier's name
+    (``names``) shown as it is."""
+    return [{'label': line.label if names and line is not total else _(line.label), 'payments': line.payments,
+             'received': money(line.received), 'refunds': line.refunds, 'refunded': money(line.refunded),
+             'net': money(line.net)} for line in [*lines, total]]
 
 
 def transaction_rows(found: list[reports.Transaction]) -> list[dict]:
     tz = clinic_settings.current().tz
     return [{'id': t.id, 'time': t.received_at.astimezone(tz).strftime('%d/%m/%Y %H:%M'), 'receipt': t.receipt_number,
              'patient': f'{t.patient_name} · {t.patient_code}', 'invoice': t.invoice_number,
-             'invoice_id': t.invoice_id, 'method': METHOD_LABELS[t.method] + (f': {t.reason}' if t.reason else ''),
+             'invoice_id': t.invoice_id, 'method': method_text(t.method) + (f': {t.reason}' if t.reason else ''),
              'amount': money(t.amount), 'cashier': t.cashier} for t in found]
 
 
@@ -83,20 +103,18 @@ class DailyClose:
     def __init__(self, actor: Actor, today: date) -> None:
         self.actor = actor
         with ui.row().classes('w-full items-center gap-2'):
-            ui.button(icon='arrow_back', on_click=lambda: ui.navigate.to('/cashier')) \
-                .props('flat round aria-label="Back to the cashier queue"')
-            section_title('Daily close')
-            self.day = day_input('Day', today, 'close-day')
+            said(ui.button(icon='arrow_back', on_click=lambda: ui.navigate.to('/cashier')).props('flat round'),
+                 'aria-label', _('Back to the cashier queue'))
+            section_title(_('Daily close'))
+            self.day = day_input(_('Day'), today, 'close-day')
         self.error = error_text()
         with ui.row().classes('w-full items-start gap-4'):
             with ui.card().classes('grow basis-[28rem] gap-1'):
-                ui.label('Per method').classes('font-semibold')
-                self.by_method = ui.table(columns=CLOSE_COLUMNS, rows=[], row_key='label', pagination=0) \
-                    .props(NO_PAYMENT).classes('w-full').mark('close-by-method')
+                ui.label(_('Per method')).classes('font-semibold')
+                self.by_method = close_table('close-by-method')
             with ui.card().classes('grow basis-[28rem] gap-1'):
-                ui.label('Per cashier').classes('font-semibold')
-                self.by_cashier = ui.table(columns=CLOSE_COLUMNS, rows=[], row_key='label', pagination=0) \
-                    .props(NO_PAYMENT).classes('w-full').mark('close-by-cashier')
+                ui.label(_('Per cashier')).classes('font-semibold')
+                self.by_cashier = close_table('close-by-cashier')
         self.summary = ui.label().classes('text-slate-700').mark('close-summary')
         self.day.on('keydown.enter', self.load)
         self.day.on('blur', self.load)
@@ -104,7 +122,7 @@ class DailyClose:
     async def load(self, *, touch: bool = True) -> None:
         self.error.set_text('')
         try:
-            day = read_day(self.day.value, 'day')
+            day = read_day(self.day.value, _('Please enter the day as dd/mm/yyyy.'))
         except DomainError as e:
             self.error.set_text(str(e))
             return
@@ -115,12 +133,15 @@ class DailyClose:
             self.show(close)
 
     def show(self, close: reports.DailyClose) -> None:
-        self.by_method.rows = close_rows([*close.by_method, close.total])
-        self.by_cashier.rows = close_rows([*close.by_cashier, close.total])
-        self.summary.set_text(
-            f'Net {money(close.total.net)} · cash in the drawer {money(close.cash_in_drawer)} · '
-            f'{close.invoices} bill(s) made that day for {money(close.billed)} '
-            f'(discounts {money(close.discounts)}, insurers to claim {money(close.insurance)})')
+        self.by_method.rows = close_rows(close.by_method, close.total)
+        self.by_cashier.rows = close_rows(close.by_cashier, close.total, names=True)
+        self.summary.set_text(ngettext(
+            'Net {net} · cash in the drawer {cash} · {count} bill made that day for {billed} '
+            '(discounts {discounts}, insurers to claim {insurance})',
+            'Net {net} · cash in the drawer {cash} · {count} bills made that day for {billed} '
+            '(discounts {discounts}, insurers to claim {insurance})',
+            close.invoices, net=money(close.total.net), cash=money(close.cash_in_drawer), billed=money(close.billed),
+            discounts=money(close.discounts), insurance=money(close.insurance)))
 
     async def on_billing(self, event: BillingChanged) -> None:
         if event.action in ('payment', 'refund'):
@@ -133,40 +154,41 @@ class TransactionHistory:
     def __init__(self, actor: Actor, start: date, end: date, cashiers: dict[int, str]) -> None:
         self.actor = actor
         self.offset = 0
-        section_title('Transactions')
+        section_title(_('Transactions'))
         self.filter_row(start, end, cashiers)
         self.error = error_text()
-        self.table = ui.table(columns=COLUMNS, rows=[], row_key='id', pagination=0) \
-            .props('flat bordered dense wrap-cells hide-bottom no-data-label="No transaction matches."') \
-            .classes('w-full').mark('transactions')
+        self.table = ui.table(columns=columns(COLUMNS), rows=[], row_key='id', pagination=0) \
+            .props('flat bordered dense wrap-cells hide-bottom').classes('w-full').mark('transactions')
+        said(self.table, 'no-data-label', _('No transaction matches.'))
         self.table.add_slot('body-cell-invoice', INVOICE_LINK)
         with ui.row().classes('w-full items-center gap-2'):
-            self.previous = ui.button(icon='chevron_left', on_click=lambda: self.turn(-1)) \
-                .props('flat round aria-label=Previous')
+            self.previous = said(ui.button(icon='chevron_left', on_click=lambda: self.turn(-1)).props('flat round'),
+                                 'aria-label', _('Previous'))
             self.position = ui.label().mark('tx-position')
-            self.following = ui.button(icon='chevron_right', on_click=lambda: self.turn(1)) \
-                .props('flat round aria-label=Next').mark('tx-next')
+            self.following = said(ui.button(icon='chevron_right', on_click=lambda: self.turn(1)).props('flat round'),
+                                  'aria-label', _('Next')).mark('tx-next')
             ui.space()
-            ui.button('Download CSV', icon='download', on_click=self.download).props('outline no-caps').mark('tx-csv')
+            ui.button(_('Download CSV'), icon='download', on_click=self.download).props('outline no-caps').mark('tx-csv')
 
     def filter_row(self, start: date, end: date, cashiers: dict[int, str]) -> None:
         with ui.row().classes('w-full items-center gap-2'):
-            self.date_from = day_input('From', start, 'tx-from')
-            self.date_to = day_input('To', end, 'tx-to')
-            self.method = ui.select({None: 'Any method', **{m: METHOD_LABELS[m] for m in PaymentMethod}}, value=None,
-                                    label='Method').props('outlined dense').classes('w-40').mark('tx-method')
-            self.cashier = ui.select({None: 'Any cashier', **cashiers}, value=None, label='Cashier') \
+            self.date_from = day_input(_('From'), start, 'tx-from')
+            self.date_to = day_input(_('To'), end, 'tx-to')
+            self.method = ui.select({None: _('Any method'), **{m: method_text(m) for m in PaymentMethod}},
+                                    value=None, label=_('Method')).props('outlined dense').classes('w-40') \
+                .mark('tx-method')
+            self.cashier = ui.select({None: _('Any cashier'), **cashiers}, value=None, label=_('Cashier')) \
                 .props('outlined dense').classes('w-44').mark('tx-cashier')
-            self.kind = ui.select({None: 'Payments and refunds', PaymentKind.PAYMENT: 'Payments',
-                                   PaymentKind.REFUND: 'Refunds'}, value=None, label='Kind') \
+            self.kind = ui.select({None: _('Payments and refunds'), PaymentKind.PAYMENT: _('Payments'),
+                                   PaymentKind.REFUND: _('Refunds')}, value=None, label=_('Kind')) \
                 .props('outlined dense').classes('w-48')
-            self.patient = ui.input('Patient (name or code)').props('outlined dense clearable').classes('w-56') \
+            self.patient = ui.input(_('Patient (name or code)')).props('outlined dense clearable').classes('w-56') \
                 .mark('tx-patient')
-            ui.button('Show', icon='search', on_click=self.show_first).props('unelevated no-caps').mark('tx-search')
+            ui.button(_('Show'), icon='search', on_click=self.show_first).props('unelevated no-caps').mark('tx-search')
 
     def filters(self) -> reports.TransactionFilter:
-        return reports.TransactionFilter(read_day(self.date_from.value, 'start date'),
-                                         read_day(self.date_to.value, 'end date'), method=self.method.value,
+        return reports.TransactionFilter(start_day(self.date_from.value),
+                                         end_day(self.date_to.value), method=self.method.value,
                                          cashier_id=self.cashier.value, patient=self.patient.value or '',
                                          kind=self.kind.value)
 
@@ -196,7 +218,8 @@ class TransactionHistory:
     def show(self, rows: list[reports.Transaction], count: int) -> None:
         self.table.rows = transaction_rows(rows)
         first = self.offset + 1 if count else 0
-        self.position.set_text(f'{first}–{self.offset + len(rows)} of {count}')
+        self.position.set_text(_('{first}–{last} of {count}').format(first=first, last=self.offset + len(rows),
+                                                                     count=count))
         self.previous.set_enabled(self.offset > 0)
         self.following.set_enabled(self.offset + len(rows) < count)
 
@@ -218,18 +241,18 @@ class AppointmentsExport:
     """The appointments between two days as CSV."""
 
     def __init__(self, start: date, end: date) -> None:
-        section_title('Appointments export')
+        section_title(_('Appointments export'))
         with ui.row().classes('w-full items-center gap-2'):
-            self.date_from = day_input('From', start, 'appointments-from')
-            self.date_to = day_input('To', end, 'appointments-to')
+            self.date_from = day_input(_('From'), start, 'appointments-from')
+            self.date_to = day_input(_('To'), end, 'appointments-to')
             self.error = error_text()
-            ui.button('Download appointments CSV', icon='download', on_click=self.download) \
+            ui.button(_('Download appointments CSV'), icon='download', on_click=self.download) \
                 .props('outline no-caps').mark('appointments-csv')
 
     def download(self) -> None:
         try:
-            first = read_day(self.date_from.value, 'start date')
-            last = read_day(self.date_to.value, 'end date')
+            first = start_day(self.date_from.value)
+            last = end_day(self.date_to.value)
         except DomainError as e:
             self.error.set_text(str(e))
             return
@@ -237,7 +260,8 @@ class AppointmentsExport:
                        new_tab=True)
 
 
-@staff_page(CASHIER, '/cashier/transactions', title='Transactions')
+@staff_page(CASHIER, '/cashier/transactions', title=N_('Transactions'))
+
 async def transactions_page(actor: Actor):
     today = local_today(clinic_settings.current().tz)
     start, end = reports.default_range(today)

@@ -14,18 +14,21 @@ from models.types import utcnow
 from services import clinic_settings, inventory, pharmacy, prescriptions
 from services.access import Actor
 from services.core.clock import local_today
+from services.core.i18n import N_, _
 from services.inventory import ADJUSTMENT_REASONS, GoodsIn
 from services.patients import parse_date
 from services.pharmacy import DispenseLine
 
+from .texts import columns, movement_text, said
+
 LEDGER_COLUMNS = [
-    {'name': 'at', 'label': 'When', 'field': 'at'},
-    {'name': 'kind', 'label': 'Movement', 'field': 'kind'},
-    {'name': 'batch', 'label': 'Batch', 'field': 'batch'},
-    {'name': 'quantity', 'label': 'Change', 'field': 'quantity', 'align': 'right'},
-    {'name': 'balance', 'label': 'Balance', 'field': 'balance', 'align': 'right'},
-    {'name': 'reason', 'label': 'Reason', 'field': 'reason'},
-    {'name': 'by', 'label': 'By', 'field': 'by'},
+    {'name': 'at', 'label': N_('When'), 'field': 'at'},
+    {'name': 'kind', 'label': N_('Movement'), 'field': 'kind'},
+    {'name': 'batch', 'label': N_('Batch'), 'field': 'batch'},
+    {'name': 'quantity', 'label': N_('Change'), 'field': 'quantity', 'align': 'right'},
+    {'name': 'balance', 'label': N_('Balance'), 'field': 'balance', 'align': 'right'},
+    {'name': 'reason', 'label': N_('Reason'), 'field': 'reason'},
+    {'name': 'by', 'label': N_('By'), 'field': 'by'},
 ]
 
 
@@ -56,15 +59,15 @@ class DispenseLineForm:
         with ui.column().classes('w-full gap-1 border rounded p-3').mark('dispense-line'):
             with ui.row().classes('w-full items-start gap-3'):
                 self.describe(line)
-                self.quantity = ui.number(f'Give ({item.unit})', value=min(line.remaining, item.on_hand), min=0,
+                self.quantity = ui.number(_('Give ({unit})').format(unit=item.unit), value=min(line.remaining, item.on_hand), min=0,
                                           max=line.remaining, step=1, format='%d') \
                     .props('outlined dense').classes('w-36').mark('give-quantity')
             self.checked = self.override(item)
-            with ui.expansion('Substitute…').classes('w-full text-sm').props('dense'):
+            with ui.expansion(_('Substitute…')).classes('w-full text-sm').props('dense'):
                 with ui.row().classes('w-full gap-2 items-start'):
-                    self.search = ui.input('Find the substitute').props('outlined dense clearable') \
+                    self.search = ui.input(_('Find the substitute')).props('outlined dense clearable') \
                         .classes('grow').mark('substitute-search')
-                    self.note = ui.input('Why (required)').props('outlined dense').classes('grow') \
+                    self.note = ui.input(_('Why (required)')).props('outlined dense').classes('grow') \
                         .mark('substitute-note')
                 self.hits = ui.column().classes('w-full gap-0')
                 self.chosen = ui.label('').classes('text-primary text-sm')
@@ -75,12 +78,13 @@ class DispenseLineForm:
         """Prescribed despite an allergy: the doctor's reason, and the box the pharmacist ticks once checked."""
         if not item.allergy_override_reason:
             return None
-        ui.label(f'Prescribed despite an allergy. Doctor\'s reason: {item.allergy_override_reason}') \
+        ui.label(_("Prescribed despite an allergy. Doctor's reason: {reason}")
+                 .format(reason=item.allergy_override_reason)) \
             .classes('text-negative font-medium').mark('override-reason')
         if item.allergy_acknowledged:
-            ui.label('Checked by a pharmacist at an earlier dispense.').classes('text-sm text-slate-600')
+            ui.label(_('Checked by a pharmacist at an earlier dispense.')).classes('text-sm text-slate-600')
             return None
-        return ui.checkbox('I have checked this with the patient/doctor').mark('acknowledge-override')
+        return ui.checkbox(_('I have checked this with the patient/doctor')).mark('acknowledge-override')
 
     @staticmethod
     def describe(line: pharmacy.PlanLine) -> None:
@@ -89,11 +93,14 @@ class DispenseLineForm:
             ui.label(f'{item.medicine_name}').classes('font-medium')
             ui.label(f'{item.dosage}' + (f' · {item.instructions}' if item.instructions else '')) \
                 .classes('text-sm text-slate-600')
-            ui.label(f'Prescribed {item.quantity} {item.unit} · given {item.dispensed_quantity} · '
-                     f'in stock {item.on_hand}').classes('text-sm')
-            batches = ', '.join(f'{b.batch_no} (exp. {b.expiry_date:%d/%m/%Y}: {b.quantity})'
+            ui.label(_('Prescribed {quantity} {unit} · given {given} · in stock {on_hand}')
+                     .format(quantity=item.quantity, unit=item.unit, given=item.dispensed_quantity,
+                             on_hand=item.on_hand)).classes('text-sm')
+            batches = ', '.join(_('{batch} (exp. {expiry}: {quantity})')
+                                .format(batch=b.batch_no, expiry=f'{b.expiry_date:%d/%m/%Y}', quantity=b.quantity)
                                 for b in line.batches[:3])
-            ui.label(f'Batches, first expiry first: {batches}' if batches else 'No batch in date.') \
+            ui.label(_('Batches, first expiry first: {batches}').format(batches=batches) if batches
+                     else _('No batch in date.')) \
                 .classes('text-xs text-slate-500')
             for warning in item.warnings:
                 ui.label(f'⚠ {warning}').classes('text-sm text-negative')
@@ -113,7 +120,7 @@ class DispenseLineForm:
 
     def choose(self, hit: prescriptions.MedicineHit) -> None:
         self.medicine_id = hit.id
-        self.chosen.set_text(f'Substitute: {hit.name} ({hit.on_hand} in stock)')
+        self.chosen.set_text(_('Substitute: {name} ({on_hand} in stock)').format(name=hit.name, on_hand=hit.on_hand))
         self.hits.clear()
 
     def acknowledged(self) -> bool:
@@ -133,16 +140,17 @@ class DispenseDialog:
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-4xl gap-3').mark('dispense-dialog'):
             ui.label(f'RX-{plan.prescription_id:06d} · {plan.patient_name} · {plan.patient_code}') \
                 .classes('text-xl font-semibold')
-            ui.label(f'Prescribed by {plan.doctor_name}'
-                     + (f' at {plan.issued_at.astimezone(tz):%d/%m %H:%M}' if plan.issued_at else '')) \
+            ui.label(_('Prescribed by {doctor} at {time}')
+                     .format(doctor=plan.doctor_name, time=f'{plan.issued_at.astimezone(tz):%d/%m %H:%M}')
+                     if plan.issued_at else _('Prescribed by {doctor}').format(doctor=plan.doctor_name)) \
                 .classes('text-slate-600')
             AllergyLine(plan.allergy)
             self.lines = [DispenseLineForm(actor, line) for line in plan.lines]
-            self.notes = ui.input('Note (optional)').props('outlined dense').classes('w-full')
+            self.notes = ui.input(_('Note (optional)')).props('outlined dense').classes('w-full')
             self.error = error_text()
             with ui.row().classes('w-full justify-end gap-2'):
-                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps')
-                self.button = ui.button('Dispense', icon='medication').props('unelevated no-caps') \
+                ui.button(_('Cancel'), on_click=self.dialog.close).props('flat no-caps')
+                self.button = ui.button(_('Dispense'), icon='medication').props('unelevated no-caps') \
                     .mark('confirm-dispense')
         self.button.on_click(lambda: once(self.button, self.dispense))
 
@@ -155,7 +163,7 @@ class DispenseDialog:
         done = await staff_action(lambda s: pharmacy.dispense(s, self.actor, self.plan.prescription_id, lines,
                                                               notes=self.notes.value or '', today=today(),
                                                               now=utcnow(), acknowledged_item_ids=checked),
-                                  error_label=self.error, success='Dispensed: stock updated.')
+                                  error_label=self.error, success=_('Dispensed: stock updated.'))
         if done is not None:
             self.dialog.close()
             self.on_dispensed(done.id, self.plan)
@@ -169,19 +177,19 @@ class GoodsInDialog:
     def __init__(self, actor: Actor, medicine_id: int, name: str) -> None:
         self.actor, self.medicine_id = actor, medicine_id
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-lg gap-2').mark('receive-dialog'):
-            section_title(f'Goods in: {name}')
-            self.batch_no = ui.input('Batch number *').props('outlined dense').mark('batch-no')
-            self.expiry = ui.input('Expiry (dd/mm/yyyy) *').props('outlined dense inputmode=numeric').mark('expiry')
-            self.supplier = ui.input('Supplier').props('outlined dense').mark('supplier')
+            section_title(_('Goods in: {name}').format(name=name))
+            self.batch_no = ui.input(_('Batch number *')).props('outlined dense').mark('batch-no')
+            self.expiry = ui.input(_('Expiry (dd/mm/yyyy) *')).props('outlined dense inputmode=numeric').mark('expiry')
+            self.supplier = ui.input(_('Supplier')).props('outlined dense').mark('supplier')
             with ui.row().classes('w-full gap-2 no-wrap'):
-                self.quantity = ui.input('Quantity *').props('outlined dense inputmode=numeric').classes('grow') \
+                self.quantity = ui.input(_('Quantity *')).props('outlined dense inputmode=numeric').classes('grow') \
                     .mark('receive-quantity')
-                self.cost = ui.input('Unit cost').props('outlined dense inputmode=numeric').classes('grow') \
+                self.cost = ui.input(_('Unit cost')).props('outlined dense inputmode=numeric').classes('grow') \
                     .mark('unit-cost')
             self.error = error_text()
             with ui.row().classes('w-full justify-end gap-2'):
-                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps')
-                self.button = ui.button('Receive', icon='move_to_inbox').props('unelevated no-caps') \
+                ui.button(_('Cancel'), on_click=self.dialog.close).props('flat no-caps')
+                self.button = ui.button(_('Receive'), icon='move_to_inbox').props('unelevated no-caps') \
                     .mark('confirm-receive')
         self.button.on_click(lambda: once(self.button, self.receive))
 
@@ -192,12 +200,12 @@ class GoodsInDialog:
         typed = (self.expiry.value or '').strip()
         day = parse_date(self.expiry.value or '') if typed else None
         if typed and day is None:
-            self.error.set_text('Please write the expiry date as dd/mm/yyyy, e.g. 31/12/2027.')
+            self.error.set_text(_('Please write the expiry date as dd/mm/yyyy, e.g. 31/12/2027.'))
             return
         data = GoodsIn(self.medicine_id, self.batch_no.value or '', day, self.supplier.value or '',
                        self.quantity.value or '', self.cost.value or '')
         done = await staff_action(lambda s: inventory.receive(s, self.actor, data, today=today(), now=utcnow()),
-                                  error_label=self.error, success='Goods received.')
+                                  error_label=self.error, success=_('Goods received.'))
         if done is not None:
             self.dialog.close()
 
@@ -210,23 +218,25 @@ class LedgerDialog:
         tz = clinic_settings.current().tz
         with ui.dialog().props('maximized') as self.dialog, ui.card().classes('w-full gap-3').mark('ledger-dialog'):
             with ui.row().classes('w-full items-center justify-between'):
-                section_title(f'Ledger: {ledger.medicine.name}')
-                ui.button(icon='close', on_click=self.dialog.close).props('flat round aria-label="Close"')
-            check = 'adds up' if ledger.adds_up else 'DOES NOT ADD UP: please report'
-            ui.label(f'On hand {ledger.on_hand} {ledger.medicine.unit} · ledger {check}') \
+                section_title(_('Ledger: {name}').format(name=ledger.medicine.name))
+                said(ui.button(icon='close', on_click=self.dialog.close).props('flat round'), 'aria-label', _('Close'))
+            check = _('On hand {quantity} {unit} · ledger adds up') if ledger.adds_up \
+                else _('On hand {quantity} {unit} · ledger DOES NOT ADD UP: please report')
+            ui.label(check.format(quantity=ledger.on_hand, unit=ledger.medicine.unit)) \
                 .classes('text-positive' if ledger.adds_up else 'text-negative').mark('ledger-check')
             with ui.row().classes('w-full gap-2'):
                 for batch in ledger.batches:
                     with ui.card().classes('p-2 gap-0').mark('batch'):
                         ui.label(f'{batch.batch_no}').classes('font-medium')
-                        ui.label(f'exp. {batch.expiry_date:%d/%m/%Y} · {batch.quantity} left') \
+                        ui.label(_('exp. {expiry} · {quantity} left')
+                                 .format(expiry=f'{batch.expiry_date:%d/%m/%Y}', quantity=batch.quantity)) \
                             .classes('text-sm text-slate-600')
-                        ui.button('Adjust…', on_click=lambda b=batch: self.adjust(b)) \
+                        ui.button(_('Adjust…'), on_click=lambda b=batch: self.adjust(b)) \
                             .props('flat dense no-caps').mark('adjust')
-            rows = [{'id': r.id, 'at': r.at.astimezone(tz).strftime('%d/%m/%Y %H:%M'), 'kind': r.kind.value,
+            rows = [{'id': r.id, 'at': r.at.astimezone(tz).strftime('%d/%m/%Y %H:%M'), 'kind': movement_text(r.kind),
                      'batch': r.batch_no, 'quantity': f'{r.quantity:+d}', 'balance': r.balance, 'reason': r.reason,
                      'by': r.by} for r in reversed(ledger.rows)]
-            data_table(LEDGER_COLUMNS, rows, empty='No movements.', mark='ledger', rows_per_page=20)
+            data_table(columns(LEDGER_COLUMNS), rows, empty=_('No movements.'), mark='ledger', rows_per_page=20)
 
     def open(self) -> None:
         self.dialog.open()
@@ -242,15 +252,16 @@ class AdjustDialog:
     def __init__(self, actor: Actor, batch_id: int, batch_no: str, on_saved: Callable[[], None]) -> None:
         self.actor, self.batch_id, self.on_saved = actor, batch_id, on_saved
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-md gap-2').mark('adjust-dialog'):
-            section_title(f'Adjust batch {batch_no}')
-            self.reason = ui.select(ADJUSTMENT_REASONS, value='damaged', label='Reason').props('outlined dense') \
+            section_title(_('Adjust batch {batch}').format(batch=batch_no))
+            reasons = {key: _(label) for key, label in ADJUSTMENT_REASONS.items()}
+            self.reason = ui.select(reasons, value='damaged', label=_('Reason')).props('outlined dense') \
                 .mark('adjust-reason')
-            self.change = ui.input('Change (e.g. -3 or +2) *').props('outlined dense').mark('adjust-change')
-            self.note = ui.input('Note').props('outlined dense').mark('adjust-note')
+            self.change = ui.input(_('Change (e.g. -3 or +2) *')).props('outlined dense').mark('adjust-change')
+            self.note = ui.input(_('Note')).props('outlined dense').mark('adjust-note')
             self.error = error_text()
             with ui.row().classes('w-full justify-end gap-2'):
-                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps')
-                ui.button('Save', on_click=self.adjust).props('unelevated no-caps').mark('confirm-adjust')
+                ui.button(_('Cancel'), on_click=self.dialog.close).props('flat no-caps')
+                ui.button(_('Save'), on_click=self.adjust).props('unelevated no-caps').mark('confirm-adjust')
 
     def open(self) -> None:
         self.dialog.open()
@@ -259,7 +270,8 @@ class AdjustDialog:
         change, reason, note = self.change.value or '', self.reason.value, self.note.value or ''
         done = await staff_action(lambda s: inventory.adjust(s, self.actor, self.batch_id, change=change,
                                                              reason=reason, note=note, now=utcnow()),
-                                  error_label=self.error, success='Stock adjusted.')
+                                  error_label=self.error, success=_('Stock adjusted.'))
+
         if done is not None:
             self.dialog.close()
             self.on_saved()

@@ -18,46 +18,56 @@ from services.access import Actor
 from services.core.clock import local_today
 from services.core.errors import DomainError
 from services.core.events import PrescriptionChanged, StockChanged
+from services.core.i18n import N_, _, ngettext
 
 from .dialogs import DispenseDialog
+from .texts import columns
 
 QUEUE_COLUMNS = [
-    {'name': 'issued', 'label': 'Issued', 'field': 'issued'},
-    {'name': 'patient', 'label': 'Patient', 'field': 'patient'},
-    {'name': 'doctor', 'label': 'Doctor', 'field': 'doctor'},
-    {'name': 'items', 'label': 'Medicines', 'field': 'items', 'align': 'right'},
-    {'name': 'status', 'label': 'Status', 'field': 'status'},
+    {'name': 'issued', 'label': N_('Issued'), 'field': 'issued'},
+    {'name': 'patient', 'label': N_('Patient'), 'field': 'patient'},
+    {'name': 'doctor', 'label': N_('Doctor'), 'field': 'doctor'},
+    {'name': 'items', 'label': N_('Medicines'), 'field': 'items', 'align': 'right'},
+    {'name': 'status', 'label': N_('Status'), 'field': 'status'},
     {'name': 'actions', 'label': '', 'field': 'id', 'sortable': False},
 ]
 QUEUE_SLOT = r'''
 <q-td :props="props" class="whitespace-nowrap">
-  <q-btn unelevated dense no-caps color="primary" label="Dispense" class="q-px-sm"
+  <q-btn unelevated dense no-caps color="primary" :label="props.row.action" class="q-px-sm"
          @click="$parent.$emit('dispense', props.row.id)" />
 </q-td>
 '''
 LOW_COLUMNS = [
-    {'name': 'code', 'label': 'Code', 'field': 'code'},
-    {'name': 'name', 'label': 'Medicine', 'field': 'name'},
-    {'name': 'on_hand', 'label': 'Usable stock', 'field': 'on_hand'},
-    {'name': 'reorder', 'label': 'Reorder at', 'field': 'reorder'},
+    {'name': 'code', 'label': N_('Code'), 'field': 'code'},
+    {'name': 'name', 'label': N_('Medicine'), 'field': 'name'},
+    {'name': 'on_hand', 'label': N_('Usable stock'), 'field': 'on_hand'},
+    {'name': 'reorder', 'label': N_('Reorder at'), 'field': 'reorder'},
 ]
 EXPIRING_COLUMNS = [
-    {'name': 'name', 'label': 'Medicine', 'field': 'name'},
-    {'name': 'batch', 'label': 'Batch', 'field': 'batch'},
-    {'name': 'expiry', 'label': 'Expiry', 'field': 'expiry'},
-    {'name': 'quantity', 'label': 'Quantity', 'field': 'quantity'},
+    {'name': 'name', 'label': N_('Medicine'), 'field': 'name'},
+    {'name': 'batch', 'label': N_('Batch'), 'field': 'batch'},
+    {'name': 'expiry', 'label': N_('Expiry'), 'field': 'expiry'},
+    {'name': 'quantity', 'label': N_('Quantity'), 'field': 'quantity'},
 ]
+
+
+def patient_text(r: prescriptions.QueueRow) -> str:
+    """The patient, with a warning when allergies are recorded and the allergy overrides still to check."""
+    text = f'{r.patient_name} · {r.patient_code}'
+    if r.allergy_status == AllergyStatus.RECORDED:
+        text += ' ⚠ ' + _('allergies')
+    if r.overrides:
+        text += ' · ' + ngettext('{count} allergy override to check', '{count} allergy overrides to check',
+                                 r.overrides)
+    return text
 
 
 def queue_rows(rows: list[prescriptions.QueueRow]) -> list[dict]:
     tz = clinic_settings.current().tz
     return [{'id': r.prescription_id, 'issued': r.issued_at.astimezone(tz).strftime('%d/%m %H:%M'),
-             'patient': f'{r.patient_name} · {r.patient_code}'
-             + (' ⚠ allergies' if r.allergy_status == AllergyStatus.RECORDED else '')
-             + (f' · {r.overrides} allergy override(s) to check' if r.overrides else ''),
-             'doctor': r.doctor_name, 'items': r.items,
-             'status': 'partly dispensed: rest owed' if r.status == PrescriptionStatus.PARTIALLY_DISPENSED
-             else 'to dispense'} for r in rows]
+             'patient': patient_text(r), 'doctor': r.doctor_name, 'items': r.items,
+             'status': _('partly dispensed: rest owed') if r.status == PrescriptionStatus.PARTIALLY_DISPENSED
+             else _('to dispense'), 'action': _('Dispense')} for r in rows]
 
 
 def low_rows(alerts: inventory.StockAlerts) -> list[dict]:
@@ -67,7 +77,8 @@ def low_rows(alerts: inventory.StockAlerts) -> list[dict]:
 
 def expiring_rows(alerts: inventory.StockAlerts) -> list[dict]:
     return [{'id': b.batch_id, 'name': b.medicine_name, 'batch': b.batch_no,
-             'expiry': b.expiry_date.strftime('%d/%m/%Y') + (' (expired)' if b.expired else ''),
+             'expiry': _('{day} (expired)').format(day=b.expiry_date.strftime('%d/%m/%Y')) if b.expired
+             else b.expiry_date.strftime('%d/%m/%Y'),
              'quantity': b.quantity} for b in alerts.expiring]
 
 
@@ -77,12 +88,13 @@ class LastDispense:
     def __init__(self) -> None:
         with ui.row().classes('w-full items-center gap-3 bg-teal-50 rounded p-2') as self.box:
             self.text = ui.label('').classes('font-medium')
-            self.labels = ui.link('Print labels (PDF)', '#', new_tab=True).mark('print-labels')
-            self.prescription = ui.link('Prescription (PDF)', '#', new_tab=True)
+            self.labels = ui.link(_('Print labels (PDF)'), '#', new_tab=True).mark('print-labels')
+            self.prescription = ui.link(_('Prescription (PDF)'), '#', new_tab=True)
         self.box.set_visibility(False)
 
     def show(self, dispense_id: int, plan: pharmacy.DispensePlan) -> None:
-        self.text.set_text(f'Dispensed RX-{plan.prescription_id:06d} to {plan.patient_name}.')
+        self.text.set_text(_('Dispensed {prescription} to {patient}.')
+                           .format(prescription=f'RX-{plan.prescription_id:06d}', patient=plan.patient_name))
         self.labels.props(f'href=/pharmacy/labels/{dispense_id}.pdf')
         self.prescription.props(f'href=/pharmacy/prescriptions/{plan.prescription_id}.pdf')
         self.box.set_visibility(True)
@@ -94,11 +106,11 @@ class PrescriptionQueue(LivePanel[list[prescriptions.QueueRow]]):
     def __init__(self, actor: Actor) -> None:
         self.actor = actor
         with ui.row().classes('w-full items-center justify-between'):
-            self.title = section_title('Prescriptions to dispense')
-            ui.button('Inventory', icon='inventory_2', on_click=lambda: ui.navigate.to('/pharmacy/inventory')) \
+            self.title = section_title(_('Prescriptions to dispense'))
+            ui.button(_('Inventory'), icon='inventory_2', on_click=lambda: ui.navigate.to('/pharmacy/inventory')) \
                 .props('outline no-caps').mark('open-inventory')
         self.last = LastDispense()
-        self.table = data_table(QUEUE_COLUMNS, [], empty='No prescription is waiting.', mark='rx-queue',
+        self.table = data_table(columns(QUEUE_COLUMNS), [], empty=_('No prescription is waiting.'), mark='rx-queue',
                                 search=False)
         self.table.add_slot('body-cell-actions', QUEUE_SLOT)
         on_row(self.table, 'dispense', self.open)
@@ -108,7 +120,7 @@ class PrescriptionQueue(LivePanel[list[prescriptions.QueueRow]]):
 
     def show(self, rows: list[prescriptions.QueueRow]) -> None:
         self.table.rows = queue_rows(rows)
-        self.title.set_text(f'Prescriptions to dispense ({len(rows)})')
+        self.title.set_text(_('Prescriptions to dispense ({count})').format(count=len(rows)))
 
     async def open(self, row: dict) -> None:
         """The dispense dialog of the prescription, with its batches first expiry first."""
@@ -126,13 +138,15 @@ class StockAlerts(LivePanel[inventory.StockAlerts]):
         self.days = clinic_settings.current().expiry_warning_days
         with ui.grid().classes('w-full gap-6 grid-cols-1 xl:grid-cols-2 mt-2'):
             with ui.column().classes('gap-2 min-w-0'):
-                self.low_title = section_title('Below reorder level')
-                self.low = data_table(LOW_COLUMNS, [], empty='All medicines above their reorder level.',
+                self.low_title = section_title(_('Below reorder level'))
+                self.low = data_table(columns(LOW_COLUMNS), [], empty=_('All medicines above their reorder level.'),
                                       mark='low-stock', rows_per_page=10)
             with ui.column().classes('gap-2 min-w-0'):
-                self.expiring_title = section_title(f'Expired or expiring within {self.days} days')
-                self.expiring = data_table(EXPIRING_COLUMNS, [], empty='No batch expires soon.', mark='expiring',
-                                           rows_per_page=10)
+                self.expiring_title = section_title(
+                    ngettext('Expired or expiring within {count} day', 'Expired or expiring within {count} days',
+                             self.days))
+                self.expiring = data_table(columns(EXPIRING_COLUMNS), [], empty=_('No batch expires soon.'),
+                                           mark='expiring', rows_per_page=10)
 
     async def read(self, session: AsyncSession) -> inventory.StockAlerts:
         today = local_today(clinic_settings.current().tz)
@@ -141,13 +155,16 @@ class StockAlerts(LivePanel[inventory.StockAlerts]):
     def show(self, alerts: inventory.StockAlerts) -> None:
         self.low.rows = low_rows(alerts)
         self.expiring.rows = expiring_rows(alerts)
-        self.low_title.set_text(f'Below reorder level ({len(alerts.low_stock)})')
-        self.expiring_title.set_text(f'Expired or expiring within {self.days} days ({len(alerts.expiring)})')
+        self.low_title.set_text(_('Below reorder level ({count})').format(count=len(alerts.low_stock)))
+        self.expiring_title.set_text(
+            ngettext('Expired or expiring within {count} day ({found})',
+                     'Expired or expiring within {count} days ({found})', self.days, found=len(alerts.expiring)))
 
 
 @staff_page(PHARMACY, reconnect_timeout=30)
 async def pharmacy_page(actor: Actor):
-    await service_point(actor, {QueueKind.PHARMACY}, 'Pharmacy window')
+    await service_point(actor, {QueueKind.PHARMACY}, _('Pharmacy window'))
+
     queue = PrescriptionQueue(actor)
     alerts = StockAlerts(actor)
     subscribe(PrescriptionChanged, queue.refresh)

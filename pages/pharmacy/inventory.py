@@ -13,28 +13,34 @@ from services import clinic_settings, inventory
 from services.access import Actor
 from services.core.clock import local_today
 from services.core.events import StockChanged
+from services.core.i18n import N_, _
 
 from .dialogs import GoodsInDialog, LedgerDialog
+from .texts import columns
 
 STOCK_COLUMNS = [
-    {'name': 'code', 'label': 'Code', 'field': 'code'},
-    {'name': 'name', 'label': 'Medicine', 'field': 'name'},
-    {'name': 'usable', 'label': 'Usable', 'field': 'usable', 'align': 'right'},
-    {'name': 'on_hand', 'label': 'On hand', 'field': 'on_hand', 'align': 'right'},
-    {'name': 'reorder', 'label': 'Reorder at', 'field': 'reorder', 'align': 'right'},
+    {'name': 'code', 'label': N_('Code'), 'field': 'code'},
+    {'name': 'name', 'label': N_('Medicine'), 'field': 'name'},
+    {'name': 'usable', 'label': N_('Usable'), 'field': 'usable', 'align': 'right'},
+    {'name': 'on_hand', 'label': N_('On hand'), 'field': 'on_hand', 'align': 'right'},
+    {'name': 'reorder', 'label': N_('Reorder at'), 'field': 'reorder', 'align': 'right'},
     {'name': 'actions', 'label': '', 'field': 'id', 'sortable': False},
 ]
 OPEN_SLOT = r'''
 <q-td :props="props" class="whitespace-nowrap">
-  <q-btn flat dense no-caps color="primary" label="Ledger" @click="$parent.$emit('ledger', props.row.id)" />
-  <q-btn flat dense no-caps color="primary" label="Goods in" @click="$parent.$emit('receive', props.row.id)" />
+  <q-btn flat dense no-caps color="primary" :label="props.row.ledger_label"
+         @click="$parent.$emit('ledger', props.row.id)" />
+  <q-btn flat dense no-caps color="primary" :label="props.row.receive_label"
+         @click="$parent.$emit('receive', props.row.id)" />
 </q-td>
 '''
 
 
 def stock_rows(items: list[inventory.MedicineStock]) -> list[dict]:
+    ledger, receive = _('Ledger'), _('Goods in')
     return [{'id': m.id, 'code': m.code, 'name': m.name, 'usable': f'{m.usable} {m.unit}',
-             'on_hand': m.on_hand, 'reorder': m.reorder_level} for m in items]
+             'on_hand': m.on_hand, 'reorder': m.reorder_level, 'ledger_label': ledger, 'receive_label': receive}
+            for m in items]
 
 
 class StockList(LivePanel[list[inventory.MedicineStock]]):
@@ -42,8 +48,8 @@ class StockList(LivePanel[list[inventory.MedicineStock]]):
 
     def __init__(self, actor: Actor) -> None:
         self.actor = actor
-        section_title('Stock by medicine')
-        self.table = data_table(STOCK_COLUMNS, [], empty='No medicines.', mark='stock', rows_per_page=15)
+        section_title(_('Stock by medicine'))
+        self.table = data_table(columns(STOCK_COLUMNS), [], empty=_('No medicines.'), mark='stock', rows_per_page=15)
         self.table.add_slot('body-cell-actions', OPEN_SLOT)
         on_row(self.table, 'ledger', self.open_ledger)
         on_row(self.table, 'receive', self.receive)
@@ -63,10 +69,11 @@ class StockList(LivePanel[list[inventory.MedicineStock]]):
             LedgerDialog(self.actor, ledger).open()
 
 
-@staff_page(PHARMACY, '/pharmacy/inventory', title='Inventory')
+@staff_page(PHARMACY, '/pharmacy/inventory', title=N_('Inventory'))
 async def inventory_page(actor: Actor):
     with ui.row().classes('w-full items-center justify-between'):
-        ui.link('← Pharmacy', '/pharmacy')
+        ui.link(_('← Pharmacy'), '/pharmacy')
+
     stock = StockList(actor)
     subscribe(StockChanged, stock.refresh)
     await stock.load()

@@ -33,7 +33,7 @@ async def discounted_and_insured(clinic, invoice_id: int) -> None:
 
 async def test_a_discount_needs_a_reason(user: User):
     clinic = await cashier_clinic(user)
-    await open_invoice(user, await billed_visit(clinic, medicines=((2, 25_000),)), '200,000 VND')
+    await open_invoice(user, await billed_visit(clinic, medicines=((2, 25_000),)), '₫200,000')
     user.find(marker='discount').click()
     await user.should_see(marker='discount-dialog', retries=RETRIES)
     user.find(marker='discount-value').type('10')
@@ -41,7 +41,7 @@ async def test_a_discount_needs_a_reason(user: User):
     await user.should_see('Please give the reason', retries=RETRIES)
     user.find(marker='discount-reason').type('Senior citizen')
     user.find(marker='apply-discount').click()
-    await user.should_see(marker='invoice-balance', content='180,000 VND', retries=RETRIES)
+    await user.should_see(marker='invoice-balance', content='₫180,000', retries=RETRIES)
 
 
 async def test_insurance_pays_its_share_of_what_is_left_after_the_discount(user: User):
@@ -49,31 +49,31 @@ async def test_insurance_pays_its_share_of_what_is_left_after_the_discount(user:
     invoice_id = await billed_visit(clinic, medicines=((2, 25_000),))
     async with get_db().write() as session:
         await billing.set_discount(session, clinic.cashier, invoice_id, percent=Decimal(10), reason='Senior citizen')
-    await open_invoice(user, invoice_id, '180,000 VND')
+    await open_invoice(user, invoice_id, '₫180,000')
     user.find(marker='insurance').click()
     await user.should_see(marker='insurance-dialog', retries=RETRIES)
     user.find(marker='insurance-value').type('50')
     user.find(marker='insurer').type('Bảo Việt')
     user.find(marker='policy').type('HD-778899')
     user.find(marker='apply-insurance').click()
-    await user.should_see(marker='invoice-balance', content='90,000 VND', retries=RETRIES)
+    await user.should_see(marker='invoice-balance', content='₫90,000', retries=RETRIES)
 
 
 async def test_a_split_payment_gives_change_and_closes_the_visit(user: User):
     clinic = await cashier_clinic(user)
     invoice_id = await billed_visit(clinic, medicines=((2, 25_000),))
     await discounted_and_insured(clinic, invoice_id)
-    await open_invoice(user, invoice_id, '90,000 VND')
+    await open_invoice(user, invoice_id, '₫90,000')
     user.find(marker='take-payment').click()
     await user.should_see(marker='payment-dialog', retries=RETRIES)
     user.find(marker='tender-amount').clear().type('50000')
     user.find(marker='tender-received').type('100000')
     user.find(marker='add-tender').click()
-    await user.should_see('change 50,000 VND', retries=RETRIES)
+    await user.should_see('change ₫50,000', retries=RETRIES)
     amounts = sorted(user.find(marker='tender-amount').elements, key=lambda e: e.id)
     assert amounts[1].value == '40,000'  # the rest of the balance, suggested on the card
     user.find(marker='confirm-payment').click()
-    await user.should_see(marker='change-due', content='50,000 VND', retries=RETRIES)
+    await user.should_see(marker='change-due', content='₫50,000', retries=RETRIES)
     await user.should_see('Paid in full', retries=RETRIES)
     async with get_db().read() as session:
         invoice = await session.get(Invoice, invoice_id)
@@ -86,7 +86,7 @@ async def test_a_split_payment_gives_change_and_closes_the_visit(user: User):
 
 async def test_the_receipt_goes_to_the_patient_through_the_outbox(user: User):
     clinic = await cashier_clinic(user)
-    await open_invoice(user, await billed_visit(clinic), '150,000 VND')
+    await open_invoice(user, await billed_visit(clinic), '₫150,000')
     user.find(marker='take-payment').click()
     await user.should_see(marker='payment-dialog', retries=RETRIES)
     user.find(marker='confirm-payment').click()
@@ -120,7 +120,7 @@ async def test_a_refund_gives_back_part_of_a_payment_with_a_refund_receipt(user:
         await billing.pay(session, clinic.cashier, invoice_id, [Tender(CASH, 50_000, 100_000), Tender(CARD, 40_000)])
     async with get_db().read() as session:
         cash = (await session.exec(select(Payment).order_by(Payment.id))).first()
-    await open_invoice(user, invoice_id, '0 VND')
+    await open_invoice(user, invoice_id, '₫0')
     user.find(marker='invoice-payments').trigger('refund', cash.id)
     await user.should_see(marker='refund-dialog', retries=RETRIES)
     user.find(marker='refund-amount').clear().type('20000')
@@ -135,7 +135,7 @@ async def test_a_refund_gives_back_part_of_a_payment_with_a_refund_receipt(user:
 async def test_a_large_discount_needs_an_administrators_password(user: User):
     clinic = await cashier_clinic(user)
     invoice_id = await billed_visit(clinic)
-    await open_invoice(user, invoice_id, '150,000 VND')
+    await open_invoice(user, invoice_id, '₫150,000')
     user.find(marker='discount').click()
     await user.should_see(marker='discount-dialog', retries=RETRIES)
     user.find(marker='discount-value').type('50')
@@ -145,14 +145,14 @@ async def test_a_large_discount_needs_an_administrators_password(user: User):
     user.find(marker='approver-name').type('admin')
     user.find(marker='approver-password').type(PASSWORD)
     user.find(marker='apply-discount').click()
-    await user.should_see(marker='invoice-balance', content='75,000 VND', retries=RETRIES)
+    await user.should_see(marker='invoice-balance', content='₫75,000', retries=RETRIES)
     async with get_db().read() as session:
         assert (await session.get(Invoice, invoice_id)).discount_approved_by_id == clinic.admin.user_id
 
 
 async def test_void_needs_a_reason_and_nothing_paid(user: User):
     clinic = await cashier_clinic(user)
-    await open_invoice(user, await billed_visit(clinic), '150,000 VND')
+    await open_invoice(user, await billed_visit(clinic), '₫150,000')
     user.find(marker='void').click()
     await user.should_see(marker='void-dialog', retries=RETRIES)
     user.find(marker='confirm-void').click()
@@ -165,7 +165,7 @@ async def test_void_needs_a_reason_and_nothing_paid(user: User):
 async def test_the_cashier_defers_a_payment_with_a_reason_and_the_visit_closes_unpaid(user: User):
     clinic = await cashier_clinic(user)
     invoice_id = await billed_visit(clinic, medicines=((2, 25_000),))
-    await open_invoice(user, invoice_id, '200,000 VND')
+    await open_invoice(user, invoice_id, '₫200,000')
     user.find(marker='defer-payment').click()
     await user.should_see(marker='defer-dialog', retries=RETRIES)
     user.find(marker='confirm-defer').click()

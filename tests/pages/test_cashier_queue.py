@@ -33,7 +33,7 @@ async def test_opening_a_visit_bills_it_once(user: User):
     await user.should_see(marker='queue-title', content='Waiting to pay (1)', retries=RETRIES)
     user.find(marker='cashier-queue').trigger('open', visit_id)  # what the row's button does
     await user.should_see(marker='invoice-heading', retries=RETRIES)
-    await user.should_see(marker='invoice-balance', content='200,000 VND', retries=RETRIES)
+    await user.should_see(marker='invoice-balance', content='₫200,000', retries=RETRIES)
     assert [r['description'] for r in element(user, 'invoice-items').rows][0] == 'General consultation'
     async with get_db().read() as session:
         assert len((await session.exec(select(Invoice))).all()) == 1

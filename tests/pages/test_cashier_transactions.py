@@ -19,7 +19,7 @@ async def paid_by_cash_and_card(user: User) -> None:
     async with get_db().write() as session:
         await billing.pay(session, clinic.cashier, invoice_id, [Tender(CASH, 100_000), Tender(CARD, 50_000)])
     await user.open('/cashier/transactions')
-    await user.should_see(marker='close-summary', content='Net 150,000 VND', retries=RETRIES)
+    await user.should_see(marker='close-summary', content='Net ₫150,000', retries=RETRIES)
 
 
 async def test_the_history_lists_the_payments_and_filters_them(user: User):

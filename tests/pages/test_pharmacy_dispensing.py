@@ -66,7 +66,7 @@ async def test_an_allergy_override_is_dispensed_only_once_the_pharmacist_ticks_t
     rx_id = await issue_amoxicillin_despite_the_allergy(ward)
     await sign_in(user, 'pharmacy', station='Pharmacy')
     await user.should_see('Prescriptions to dispense (1)', retries=RETRIES)
-    assert element(user, 'rx-queue').rows[0]['patient'].endswith('⚠ allergies · 1 allergy override(s) to check')
+    assert element(user, 'rx-queue').rows[0]['patient'].endswith('⚠ allergies · 1 allergy override to check')
     user.find(marker='rx-queue').trigger('dispense', rx_id)
     await user.should_see(marker='dispense-dialog', retries=RETRIES)
     await user.should_see(marker='allergy-summary', content='Allergies: Penicillin (moderate)')
