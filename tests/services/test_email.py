@@ -150,7 +150,7 @@ async def test_a_booking_email_arrives_once_with_a_calendar_invitation(db, smtp)
     assert 'clinic@example.test' in message['From']
     body = message.get_body(('plain',)).get_content()
     assert f'Dear {PATIENT_NAME},' in body
-    assert 'Tuesday 24 November 2026, 09:30' in body
+    assert 'Tuesday, 24 November 2026, 09:30 to 09:50' in body
     assert 'General consultation' in body and 'Phòng khám 2 (P203)' in body
     assert '028 3823 0000' in body and 'Phòng khám An Bình' in body
 
