@@ -35,8 +35,8 @@ from models.types import utcnow
 
 from . import audit, billing
 from .access import Actor, require
-from .core.boundary import action, query
 from .core import i18n
+from .core.boundary import action, query
 from .core.errors import NotFound, ValidationError
 from .core.i18n import N_, _
 from .core.money import format_amount, format_money

@@ -17,7 +17,7 @@ from services import clinical_pdf, documents
 from services.core import i18n
 from services.pharmacy import Label
 from services.prescriptions import ItemView, PrintedPrescription
-from tests.services.vietnamese import vietnamese  # noqa: F401 - a fixture
+from tests.services.vietnamese import vietnamese  # noqa: F401 - the fixture of the tests marked with it
 
 needs_poppler = pytest.mark.skipif(shutil.which('pdftotext') is None, reason='poppler-utils not installed')
 
@@ -121,7 +121,8 @@ LABEL = Label(patient_name='Nguyễn Thị Ánh', medicine_name='Amoxicillin 500
 
 
 @needs_poppler
-def test_a_vietnamese_patients_slip_is_in_vietnamese_whoever_prints_it(vietnamese, tmp_path):
+@pytest.mark.usefixtures('vietnamese')
+def test_a_vietnamese_patients_slip_is_in_vietnamese_whoever_prints_it(tmp_path):
     with i18n.use('en'):  # the receptionist reads English
         lines = lines_of(pdf_text(documents.ticket_slip_pdf(**SLIP, language='vi'), tmp_path))
     assert 'Số thứ tự của quý khách' in lines and 'A-012' in lines
@@ -133,7 +134,8 @@ def test_a_vietnamese_patients_slip_is_in_vietnamese_whoever_prints_it(vietnames
 
 
 @needs_poppler
-def test_the_prescription_and_labels_print_in_the_patients_language(vietnamese, tmp_path, artifacts_dir):
+@pytest.mark.usefixtures('vietnamese')
+def test_the_prescription_and_labels_print_in_the_patients_language(tmp_path, artifacts_dir):
     with i18n.use('en'):
         pdf = clinical_pdf.prescription_pdf(RX, clinic_name='Phòng khám Đa khoa An Bình', clinic_address='12 Lê Lợi',
                                             clinic_phone='028 3823 0000', tz=TZ, language='vi')
@@ -155,7 +157,8 @@ def test_the_prescription_and_labels_print_in_the_patients_language(vietnamese, 
     assert 'Lô AMX-01 · HSD 30/06/2027' in labels
 
 
-def test_the_dosage_is_one_sentence_in_the_readers_language(vietnamese):
+@pytest.mark.usefixtures('vietnamese')
+def test_the_dosage_is_one_sentence_in_the_readers_language():
     assert clinical_pdf.dosage_text('2 tablet', 1, 3) == '2 tablet, once a day, for 3 days'
     assert clinical_pdf.dosage_text('1 capsule', 3, None) == '1 capsule, 3 times a day'
     assert clinical_pdf.dosage_text('apply thinly', None, None) == 'apply thinly'

@@ -34,10 +34,10 @@ from models import (
 from models import User as StaffUser
 from services import notifications, outbox
 from services.access import Actor
-from services.core.db import get_db
 from services.core import i18n
+from services.core.db import get_db
 from services.core.settings import Settings
-from tests.services.vietnamese import vietnamese  # noqa: F401 - a fixture
+from tests.services.vietnamese import vietnamese  # noqa: F401 - the fixture of the tests marked with it
 
 PATIENT_NAME = 'Trần Thị Ngọc Ánh'
 DOCTOR_NAME = 'Nguyễn Thị Lan'
@@ -187,7 +187,8 @@ async def delivered(db, smtp, settings, appointment_id: int, kind: str = 'booked
     return message, ' '.join(message.get_body(('plain',)).get_content().split()), calendar.walk('VEVENT')[0]
 
 
-async def test_a_vietnamese_patient_gets_the_confirmation_and_invitation_in_vietnamese(db, smtp, vietnamese):
+@pytest.mark.usefixtures('vietnamese')
+async def test_a_vietnamese_patient_gets_the_confirmation_and_invitation_in_vietnamese(db, smtp):
     settings = mail_settings(smtp.port, language='en')
     message, body, event = await delivered(db, smtp, settings, await make_appointment(db, patient_language='vi'))
     assert message['Subject'] == f'Xác nhận lịch hẹn: Thứ 3, 24 thg 11 09:30 với Dr. {DOCTOR_NAME}'
@@ -200,7 +201,8 @@ async def test_a_vietnamese_patient_gets_the_confirmation_and_invitation_in_viet
     assert str(event['LOCATION']).startswith('Phòng khám 2 (P203), tầng 2, Phòng khám An Bình')
 
 
-async def test_an_english_patient_gets_english_in_a_vietnamese_clinic(db, smtp, vietnamese):
+@pytest.mark.usefixtures('vietnamese')
+async def test_an_english_patient_gets_english_in_a_vietnamese_clinic(db, smtp):
     settings = mail_settings(smtp.port, language='vi')
     message, body, event = await delivered(db, smtp, settings, await make_appointment(db, patient_language='en'))
     assert message['Subject'] == f'Appointment confirmed: Tue 24 Nov 09:30 with Dr. {DOCTOR_NAME}'
@@ -208,7 +210,8 @@ async def test_an_english_patient_gets_english_in_a_vietnamese_clinic(db, smtp, 
     assert str(event['SUMMARY']) == f'General consultation with Dr. {DOCTOR_NAME}'
 
 
-async def test_the_bookings_language_wins_then_the_patients_then_the_clinics(db, smtp, vietnamese):
+@pytest.mark.usefixtures('vietnamese')
+async def test_the_bookings_language_wins_then_the_patients_then_the_clinics(db, smtp):
     settings = mail_settings(smtp.port, language='vi')
     appointment_id = await make_appointment(db, patient_language='vi', language='en')
     message, body, event = await delivered(db, smtp, settings, appointment_id)

@@ -10,7 +10,7 @@ from services import booking, online_booking
 from services.core import i18n
 from services.core.errors import Conflict, ValidationError
 from tests.factories import NOW, TZ, local, make_clinic
-from tests.services.vietnamese import vietnamese  # noqa: F401 - a fixture
+from tests.services.vietnamese import vietnamese  # noqa: F401 - the fixture of the tests marked with it
 
 REQUEST = online_booking.OnlineRequest(full_name='Lê Thị Hồng', phone='0901234500', email='hong@example.test',
                                        date_of_birth=date(1970, 1, 1), reason='Đau họng')
@@ -67,7 +67,8 @@ async def test_a_returning_patient_is_recognised_by_name_birth_date_and_phone(db
     ('vi', 'Xác nhận lịch hẹn: ', 'Kính gửi Lê Thị Hồng,'),
     ('en', 'Appointment confirmed: ', 'Dear Lê Thị Hồng,'),
 ])
-async def test_a_returning_patient_gets_the_confirmation_in_their_language(db, vietnamese, language, subject,
+@pytest.mark.usefixtures('vietnamese')
+async def test_a_returning_patient_gets_the_confirmation_in_their_language(db, language, subject,
                                                                            greeting):
     clinic = await make_clinic(db)
     async with db.write() as session:

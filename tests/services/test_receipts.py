@@ -21,7 +21,7 @@ from services.core import i18n
 from services.core.settings import Settings
 from tests.factories import NOW, TZ, make_clinic
 from tests.services.test_billing import CARD, CASH, bill, make_visit
-from tests.services.vietnamese import vietnamese  # noqa: F401 - a fixture
+from tests.services.vietnamese import vietnamese  # noqa: F401 - the fixture of the tests marked with it
 
 CLINIC = receipts.ClinicHeader('Phòng khám Đa khoa Hòa Bình', '12 Lê Lợi, Quận 1, TP. Hồ Chí Minh', '028 3822 1234')
 needs_poppler = pytest.mark.skipif(not (shutil.which('pdftotext') and shutil.which('pdftoppm')),
@@ -150,7 +150,8 @@ async def test_receipts_from_the_database_print_their_figures(db, tmp_path):
 
 @needs_poppler
 @pytest.mark.parametrize('layout', ['a4', 'thermal'])
-def test_a_vietnamese_patients_receipt_is_in_vietnamese_whoever_prints_it(layout, vietnamese, tmp_path,
+@pytest.mark.usefixtures('vietnamese')
+def test_a_vietnamese_patients_receipt_is_in_vietnamese_whoever_prints_it(layout, tmp_path,
                                                                            artifacts_dir):
     data = dataclasses.replace(receipts.sample_receipt(datetime(2026, 11, 23, 7, 5, tzinfo=timezone.utc)),
                                language='vi')
@@ -168,7 +169,8 @@ def test_a_vietnamese_patients_receipt_is_in_vietnamese_whoever_prints_it(layout
 
 
 @needs_poppler
-def test_an_english_patients_receipt_stays_english_for_a_vietnamese_cashier(vietnamese, tmp_path):
+@pytest.mark.usefixtures('vietnamese')
+def test_an_english_patients_receipt_stays_english_for_a_vietnamese_cashier(tmp_path):
     data = dataclasses.replace(receipts.sample_receipt(NOW), language='en')
     with i18n.use('vi'):
         text = flat(pdf_text(receipts.receipt_pdf(data, CLINIC, layout='a4', tz=TZ), tmp_path))
@@ -176,7 +178,8 @@ def test_an_english_patients_receipt_stays_english_for_a_vietnamese_cashier(viet
 
 
 @needs_poppler
-def test_without_a_language_of_their_own_a_patient_gets_the_clinics(vietnamese, tmp_path):
+@pytest.mark.usefixtures('vietnamese')
+def test_without_a_language_of_their_own_a_patient_gets_the_clinics(tmp_path):
     clinic = dataclasses.replace(CLINIC, language='vi')
     with i18n.use('en'):
         text = flat(pdf_text(receipts.receipt_pdf(receipts.sample_receipt(NOW), clinic, layout='a4', tz=TZ),
@@ -184,7 +187,8 @@ def test_without_a_language_of_their_own_a_patient_gets_the_clinics(vietnamese, 
     assert 'BIÊN LAI' in text and '196.830 ₫' in text
 
 
-async def test_the_receipt_and_its_email_follow_the_patients_language(db, vietnamese):
+@pytest.mark.usefixtures('vietnamese')
+async def test_the_receipt_and_its_email_follow_the_patients_language(db):
     clinic, invoice_id, first, _second, refund = await paid_twice_then_refunded(db)
     async with db.write() as session:
         patient = await session.get(Patient, clinic.patient_ids[0])
