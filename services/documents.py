@@ -30,7 +30,7 @@ from fpdf.enums import Align, XPos, YPos
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Patient
+from models import Dispense, Patient, Visit
 
 from .core import i18n
 from .core.i18n import _
@@ -80,6 +80,14 @@ async def patient_language(session: AsyncSession, *, patient_id: int | None = No
     """``reader_language`` of a patient found by id or code (the clinic's language if there is no such patient)."""
     column, value = (Patient.id, patient_id) if patient_id is not None else (Patient.code, patient_code)
     language = (await session.exec(select(Patient.language).where(column == value))).first()
+    return reader_language(language, clinic=clinic)
+
+
+async def dispense_language(session: AsyncSession, dispense_id: int, *, clinic: str | None = None) -> str:
+    """``reader_language`` of the patient medicines were handed out to (their labels are printed in it)."""
+    language = (await session.exec(select(Patient.language).join(Visit, Visit.patient_id == Patient.id)
+                                   .join(Dispense, Dispense.visit_id == Visit.id)
+                                   .where(Dispense.id == dispense_id))).first()
     return reader_language(language, clinic=clinic)
 
 

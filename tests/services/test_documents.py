@@ -166,3 +166,30 @@ def test_the_dosage_is_one_sentence_in_the_readers_language():
         assert clinical_pdf.dosage_text('1 tablet', 3, 5) == '1 viên, ngày 3 lần, trong 5 ngày'
         assert clinical_pdf.dosage_text('', None, 7) == 'trong 7 ngày'
         assert clinical_pdf.unit_text('sachet') == 'gói' and clinical_pdf.unit_text('vial') == 'vial'
+
+
+async def test_labels_and_slips_find_the_patients_language(db):
+    from models import Patient, Visit
+    from services import pharmacy
+    from services.pharmacy import DispenseLine
+    from services.prescriptions import LineInput
+    from tests.clinical import TODAY, make_ward, prescribed_and_finished
+    from tests.factories import NOW
+    ward = await make_ward(db)
+    rx = await prescribed_and_finished(db, ward, [LineInput(ward.paracetamol, dose='1 tablet', times_per_day='2',
+                                                            duration_days='1')])
+    async with db.write() as session:
+        plan = await pharmacy.plan(session, ward.pharmacist, rx, today=TODAY)
+        dispense = await pharmacy.dispense(session, ward.pharmacist, rx, [DispenseLine(plan.lines[0].item.id, 2)],
+                                           today=TODAY, now=NOW)
+    async with db.read() as session:
+        assert await documents.dispense_language(session, dispense.id, clinic='en') == 'en'
+    async with db.write() as session:
+        patient = await session.get(Patient, (await session.get(Visit, ward.visit_id)).patient_id)
+        patient.language = 'vi'
+        await session.commit()
+    async with db.read() as session:
+        assert await documents.dispense_language(session, dispense.id, clinic='en') == 'vi'
+        assert await documents.patient_language(session, patient_code=patient.code, clinic='en') == 'vi'
+        assert await documents.patient_language(session, patient_id=patient.id) == 'vi'
+        assert await documents.patient_language(session, patient_code='nobody', clinic='vi') == 'vi'
