@@ -1,7 +1,8 @@
 """Documents handed out at more than one station: ticket slips (reception, and wherever a patient is sent on),
 prescriptions (the doctor and the pharmacy print them) and result files (the doctor and the lab open them). Each
 checks the role and is audited in the service it calls; a download has no screen for a message, so a domain error
-goes to ``@staff_file``, which answers with its status (404 for an unknown id)."""
+goes to ``@staff_file``, which answers with its status (404 for an unknown id). Each document is printed in the
+patient's language (else the clinic's), whoever prints it."""
 from __future__ import annotations
 
 from fastapi.responses import FileResponse, Response
@@ -13,6 +14,12 @@ from services.core.clock import local_today
 from . import transaction
 
 
+async def _patient_language(settings, *, patient_id: int | None = None, patient_code: str | None = None) -> str:
+    return await transaction.read(lambda s: documents.patient_language(s, patient_id=patient_id,
+                                                                       patient_code=patient_code,
+                                                                       clinic=settings.language))
+
+
 def chart_url(visit_id: int) -> str:
     """The doctor's chart of a visit."""
     return f'/consultation/visits/{visit_id}'
@@ -22,9 +29,11 @@ async def prescription_pdf(actor: Actor, prescription_id: int) -> Response:
     settings = clinic_settings.current()
     printed = await transaction.write(lambda s: prescriptions.printable(s, actor, prescription_id,
                                                                         today=local_today(settings.tz)))
+    language = await _patient_language(settings, patient_code=printed.patient_code)
     pdf = await clinical_pdf.render_prescription(printed, clinic_name=settings.clinic_name,
                                                  clinic_address=settings.clinic_address,
-                                                 clinic_phone=settings.clinic_phone, tz=settings.tz)
+                                                 clinic_phone=settings.clinic_phone, tz=settings.tz,
+                                                 language=language)
     return Response(pdf, media_type='application/pdf',
                     headers={'Content-Disposition': f'inline; filename="{printed.number}.pdf"'})
 
@@ -33,7 +42,8 @@ async def result_pdf(actor: Actor, order_id: int) -> Response:
     """An order's printable result (values, ranges and flags), for doctors and technicians; audited."""
     settings = clinic_settings.current()
     view = await transaction.write(lambda s: orders.printable_result(s, actor, order_id))
-    pdf = await clinical_pdf.render_result(view, clinic_name=settings.clinic_name, tz=settings.tz)
+    language = await _patient_language(settings, patient_id=view.patient_id)
+    pdf = await clinical_pdf.render_result(view, clinic_name=settings.clinic_name, tz=settings.tz, language=language)
     return Response(pdf, media_type='application/pdf',
                     headers={'Content-Disposition': f'inline; filename="result-{order_id}.pdf"',
                              'Cache-Control': 'no-store'})
@@ -55,6 +65,7 @@ async def ticket_pdf(actor: Actor, visit_id: int) -> Response:
     pdf = await documents.render_ticket_slip(
         clinic_name=settings.clinic_name, ticket=ticket.label, patient_name=ticket.patient_name,
         doctor=ticket.queue_name, room=ticket.room, issued_at_local=ticket.issued_at.astimezone(settings.tz),
-        waiting_ahead=ticket.waiting_ahead)
+        waiting_ahead=ticket.waiting_ahead,
+        language=await _patient_language(settings, patient_code=ticket.patient_code))
     return Response(pdf, media_type='application/pdf',
                     headers={'Content-Disposition': f'inline; filename="ticket-{ticket.label}.pdf"'})

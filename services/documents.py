@@ -1,5 +1,8 @@
 """Printed documents (PDF, fpdf2): the ticket slip a patient gets at check-in.
 
+Language. Everything a patient receives (slip, prescription, labels, receipts, emails) is written in the
+patient's language (``reader_language``), whoever prints it: the document is built inside ``i18n.use(...)``.
+
 Fonts. fpdf2's core fonts cannot print Vietnamese ("ễ"), so we embed DejaVu Sans (``assets/fonts``). The full
 DejaVu files hold ~6,200 glyphs plus large layout tables; fpdf2 parses them on every ``add_font`` and subsets them
 on every ``output`` (in place, so a parsed font cannot be shared between documents). That costs ~80 ms a slip.
@@ -24,6 +27,13 @@ from pathlib import Path
 from fontTools import subset, ttLib
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Dispense, Patient, Visit
+
+from .core import i18n
+from .core.i18n import _
 
 FONT_DIR = Path(__file__).resolve().parent.parent / 'assets' / 'fonts'
 FONT_FILES = {'': 'DejaVuSans.ttf', 'B': 'DejaVuSans-Bold.ttf'}  # fpdf2 style -> file
@@ -50,6 +60,35 @@ MARGIN_MM = 4
 
 _font_paths: dict[str, Path] | None = None
 _font_lock = threading.Lock()
+
+
+def reader_language(*choices: str | None, clinic: str | None = None) -> str:
+    """The language of a document or message for a patient: the first of ``choices`` (e.g. the booking's, then the
+    patient's) that has a catalog, else the clinic's language (``clinic``, or the settings in force). The language of
+    the staff member who prints or sends it plays no part."""
+    for choice in choices:
+        if code := i18n.normalize(choice):
+            return code
+    if clinic is None:
+        from . import clinic_settings  # here: clinic_settings imports notifications, which imports us
+        clinic = clinic_settings.current().language
+    return i18n.normalize(clinic) or i18n.SOURCE
+
+
+async def patient_language(session: AsyncSession, *, patient_id: int | None = None, patient_code: str | None = None,
+                           clinic: str | None = None) -> str:
+    """``reader_language`` of a patient found by id or code (the clinic's language if there is no such patient)."""
+    column, value = (Patient.id, patient_id) if patient_id is not None else (Patient.code, patient_code)
+    language = (await session.exec(select(Patient.language).where(column == value))).first()
+    return reader_language(language, clinic=clinic)
+
+
+async def dispense_language(session: AsyncSession, dispense_id: int, *, clinic: str | None = None) -> str:
+    """``reader_language`` of the patient medicines were handed out to (their labels are printed in it)."""
+    language = (await session.exec(select(Patient.language).join(Visit, Visit.patient_id == Patient.id)
+                                   .join(Dispense, Dispense.visit_id == Visit.id)
+                                   .where(Dispense.id == dispense_id))).first()
+    return reader_language(language, clinic=clinic)
 
 
 def _reduce_font(source: Path, target: Path) -> None:
@@ -110,32 +149,39 @@ def _rule(pdf: FPDF) -> None:
 
 
 def slip_time_text(moment: datetime) -> str:
-    """'Tue 24 Nov 2026, 09:30' (the caller passes the clinic-local time)."""
-    return f'{moment:%a} {moment.day} {moment:%b %Y}, {moment:%H:%M}'
+    """'Tue 24 Nov 2026, 09:30' in the current language (the caller passes the clinic-local time)."""
+    return _('{weekday} {day}, {time}').format(weekday=i18n.weekday(moment.date(), 'abbreviated'),
+                                               day=i18n.day(moment.date(), 'medium'), time=i18n.clock(moment))
 
 
 def ticket_slip_pdf(*, clinic_name: str, ticket: str, patient_name: str, doctor: str, room: str,
-                    issued_at_local: datetime, waiting_ahead: int | None) -> bytes:
-    """The patient's own queue slip, 80 mm wide (thermal receipt printers), as PDF bytes."""
-    pdf = _new_slip_pdf()
-    pdf.set_title(f'Ticket {ticket}')
-    pdf.set_creator(clinic_name)
-    pdf.add_page()
-    _line(pdf, clinic_name, size=12, height=6, bold=True)
-    _rule(pdf)
-    _line(pdf, 'Your number', size=9, height=4.5)
-    _line(pdf, ticket, size=40, height=17, bold=True)
-    _line(pdf, patient_name, size=12, height=6, bold=True)
-    _rule(pdf)
-    for label, value in (('Doctor', doctor), ('Room', room), ('Issued', slip_time_text(issued_at_local))):
-        if value:
-            _line(pdf, f'{label}: {value}', size=10, height=5.5, align=Align.L)
-    if waiting_ahead is not None:
-        pdf.ln(1)
-        _line(pdf, f'Patients ahead of you: {waiting_ahead}', size=11, height=6, bold=True, align=Align.L)
-    _rule(pdf)
-    _line(pdf, 'Please wait until your number is shown on the screen and called.', size=8, height=4)
-    return bytes(pdf.output())
+                    issued_at_local: datetime, waiting_ahead: int | None, language: str | None = None) -> bytes:
+    """The patient's own queue slip, 80 mm wide (thermal receipt printers), as PDF bytes, in ``language`` (the
+    patient's: ``reader_language``; None: the clinic's)."""
+    with i18n.use(reader_language(language)):
+        pdf = _new_slip_pdf()
+        pdf.set_title(_('Ticket {ticket}').format(ticket=ticket))
+        pdf.set_creator(clinic_name)
+        pdf.add_page()
+        _line(pdf, clinic_name, size=12, height=6, bold=True)
+        _rule(pdf)
+        _line(pdf, _('Your number'), size=9, height=4.5)
+        _line(pdf, ticket, size=40, height=17, bold=True)
+        _line(pdf, patient_name, size=12, height=6, bold=True)
+        _rule(pdf)
+        if doctor:
+            _line(pdf, _('Doctor: {name}').format(name=doctor), size=10, height=5.5, align=Align.L)
+        if room:
+            _line(pdf, _('Room: {room}').format(room=room), size=10, height=5.5, align=Align.L)
+        _line(pdf, _('Issued: {when}').format(when=slip_time_text(issued_at_local)), size=10, height=5.5,
+              align=Align.L)
+        if waiting_ahead is not None:
+            pdf.ln(1)
+            _line(pdf, _('Patients ahead of you: {count}').format(count=waiting_ahead), size=11, height=6, bold=True,
+                  align=Align.L)
+        _rule(pdf)
+        _line(pdf, _('Please wait until your number is shown on the screen and called.'), size=8, height=4)
+        return bytes(pdf.output())
 
 
 async def render_ticket_slip(**fields) -> bytes:

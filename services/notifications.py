@@ -2,6 +2,9 @@
 
 The caller commits: an appointment email exists if and only if the booking (or change) committed, and a
 ``dedupe_key`` makes sure the same notice is never queued twice. ``services.outbox`` delivers them.
+
+Language. An appointment's email and its calendar invitation are written in the booking's language, else the
+patient's, else the clinic's (``documents.reader_language``); never in the language of the staff member who booked.
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from datetime import datetime
 from email.utils import parseaddr
 from typing import Literal
 
+from babel.dates import format_skeleton
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,8 +22,11 @@ from models import Appointment, AppointmentService, Doctor, EmailOutbox, OutboxS
 from models.types import utcnow
 
 from .calendar import appointment_ics, appointment_uid
+from .core import i18n
 from .core.errors import NotFound
 from .core.events import OutboxChanged, publish
+from .core.i18n import N_, _
+from .documents import reader_language
 from .text import is_valid_email
 
 AppointmentEmailKind = Literal['booked', 'rescheduled', 'cancelled', 'reminder']
@@ -70,70 +77,82 @@ async def queue_email(session: AsyncSession, *, dedupe_key: str, to: str, subjec
 
 # --- Appointment emails ---------------------------------------------------------------------------------------
 
-def long_local_text(moment: datetime, tz) -> str:
-    """'Tuesday 24 November 2026, 09:30' in the clinic's time zone."""
-    local = moment.astimezone(tz)
-    return f'{local:%A} {local.day} {local:%B %Y}, {local:%H:%M}'
+def long_local_text(start: datetime, end: datetime, tz) -> str:
+    """'Tuesday, 24 November 2026, 09:30 to 09:50' in the clinic's time zone and the current language."""
+    local = start.astimezone(tz)
+    return _('{day}, {start} to {end}').format(day=i18n.day(local.date(), 'full'), start=i18n.clock(local),
+                                               end=i18n.clock(end.astimezone(tz)))
 
 
 def short_local_text(moment: datetime, tz) -> str:
-    """'Tue 24 Nov 09:30' in the clinic's time zone (for subjects)."""
+    """'Tue 24 Nov 09:30' in the clinic's time zone and the current language (for subjects)."""
     local = moment.astimezone(tz)
-    return f'{local:%a} {local.day} {local:%b} {local:%H:%M}'
+    return f'{format_skeleton("MMMEd", local.date(), locale=i18n.locale())} {i18n.clock(local)}'
 
 
 _SUBJECTS = {
-    'booked': 'Appointment confirmed: {when} with {doctor}',
-    'rescheduled': 'Appointment moved to {when} with {doctor}',
-    'cancelled': 'Appointment cancelled: {when} with {doctor}',
-    'reminder': 'Reminder: appointment {when} with {doctor}',
+    'booked': N_('Appointment confirmed: {when} with {doctor}'),
+    'rescheduled': N_('Appointment moved to {when} with {doctor}'),
+    'cancelled': N_('Appointment cancelled: {when} with {doctor}'),
+    'reminder': N_('Reminder: appointment {when} with {doctor}'),
 }
 _OPENINGS = {
-    'booked': 'Your appointment is confirmed.',
-    'rescheduled': 'Your appointment has been moved. The new time is below.',
-    'cancelled': 'Your appointment has been cancelled.',
-    'reminder': 'This is a reminder of your appointment.',
+    'booked': N_('Your appointment is confirmed.'),
+    'rescheduled': N_('Your appointment has been moved. The new time is below.'),
+    'cancelled': N_('Your appointment has been cancelled.'),
+    'reminder': N_('This is a reminder of your appointment.'),
 }
 
 
 async def _service_names(session: AsyncSession, appointment_id: int) -> list[str]:
-    query = (select(Service.name).join(AppointmentService, AppointmentService.service_id == Service.id)
+    """The appointment's services, named in the current language when the clinic gave the name in it."""
+    query = (select(Service.name, Service.name_translations)
+             .join(AppointmentService, AppointmentService.service_id == Service.id)
              .where(AppointmentService.appointment_id == appointment_id).order_by(Service.name))
-    return list((await session.exec(query)).all())
+    return [i18n.pick(name, translations) for name, translations in (await session.exec(query)).all()]
 
 
 def _room_text(room: Room | None) -> str:
     if room is None:
         return ''
-    text = f'{room.name} ({room.code})' if room.name and room.name != room.code else room.code
-    return f'{text}, floor {room.floor}' if room.floor else text
+    name = i18n.pick(room.name, room.name_translations)
+    text = f'{name} ({room.code})' if name and name != room.code else room.code
+    return _('{room}, floor {floor}').format(room=text, floor=room.floor) if room.floor else text
 
 
 def _body(kind: AppointmentEmailKind, *, settings, patient: Patient, appointment: Appointment, doctor: str,
           services: list[str], room: str) -> str:
-    tz = settings.tz
-    end_time = appointment.end_at.astimezone(tz).strftime('%H:%M')
-    lines = [f'Dear {patient.full_name},', '', _OPENINGS[kind], '',
-             f'  When:     {long_local_text(appointment.start_at, tz)} to {end_time}',
-             f'  Doctor:   {doctor}']
+    """The email's text, in the current language."""
+    details = [(_('When:'), long_local_text(appointment.start_at, appointment.end_at, settings.tz)),
+               (_('Doctor:'), doctor)]
     if services:
-        lines.append(f'  Service:  {", ".join(services)}')
+        details.append((_('Service:'), ', '.join(services)))
     if room:
-        lines.append(f'  Room:     {room}')
-    lines.append(f'  Patient:  {patient.full_name} ({patient.code})')
+        details.append((_('Room:'), room))
+    details.append((_('Patient:'), f'{patient.full_name} ({patient.code})'))
+    width = max(len(label) for label, _value in details) + 1
+    lines = [_('Dear {name},').format(name=patient.full_name), '', _(_OPENINGS[kind]), '']
+    lines += [f'  {label.ljust(width)} {value}' for label, value in details]
     if kind == 'cancelled' and appointment.cancel_reason:
-        lines += ['', f'Reason: {appointment.cancel_reason}']
+        lines += ['', _('Reason: {reason}').format(reason=appointment.cancel_reason)]
     lines.append('')
-    phone = f' on {settings.clinic_phone}' if settings.clinic_phone else ''
+    phone = settings.clinic_phone
     if kind == 'cancelled':
-        lines.append(f'To book a new appointment, please call us{phone}.')
+        lines.append(_('To book a new appointment, please call us on {phone}.').format(phone=phone) if phone else
+                     _('To book a new appointment, please call us.'))
     else:
-        lines += ['Please arrive 10 minutes early and bring your ID or insurance card.',
-                  f'To reschedule or cancel, please call us{phone}.',
-                  'The attached invitation adds the appointment to your calendar.']
-    lines += ['', 'Kind regards,', settings.clinic_name]
+        lines += [_('Please arrive 10 minutes early and bring your ID or insurance card.'),
+                  _('To reschedule or cancel, please call us on {phone}.').format(phone=phone) if phone else
+                  _('To reschedule or cancel, please call us.'),
+                  _('The attached invitation adds the appointment to your calendar.')]
+    lines += ['', _('Kind regards,'), settings.clinic_name]
     lines += [line for line in (settings.clinic_address, settings.clinic_phone) if line]
     return '\n'.join(lines) + '\n'
+
+
+def appointment_language(appointment: Appointment, patient: Patient, settings) -> str:
+    """The language of an appointment's messages: the booking's, else the patient's, else the clinic's."""
+    return reader_language(appointment.language, patient.language, clinic=settings.language)
 
 
 def appointment_dedupe_key(appointment: Appointment, kind: AppointmentEmailKind, tz) -> str:
@@ -149,27 +168,30 @@ async def queue_appointment_email(session: AsyncSession, appointment_id: int, ki
     Returns None when the patient has no (valid) email address."""
     appointment = await session.get(Appointment, appointment_id)
     if appointment is None:
-        raise NotFound('This appointment no longer exists.')
+        raise NotFound(_('This appointment no longer exists.'))
     patient = await session.get(Patient, appointment.patient_id)
     email = (patient.email or '').strip() if patient else ''
     if patient is None or not is_valid_email(email):
         return None
     doctor_row = await session.get(Doctor, appointment.doctor_id)
-    doctor = f'{doctor_row.title} {doctor_row.full_name}'.strip() if doctor_row else 'your doctor'
     room_row = await session.get(Room, appointment.room_id) if appointment.room_id else None
-    services = await _service_names(session, appointment_id)
-    room = _room_text(room_row)
-
-    subject = _SUBJECTS[kind].format(when=short_local_text(appointment.start_at, settings.tz), doctor=doctor)
-    body = _body(kind, settings=settings, patient=patient, appointment=appointment, doctor=doctor,
-                 services=services, room=room)
     method = 'CANCEL' if kind == 'cancelled' else 'REQUEST'
     organizer_name, organizer_email = sender(settings)
-    location = ', '.join(part for part in (room, settings.clinic_name, settings.clinic_address) if part)
+    with i18n.use(appointment_language(appointment, patient, settings)):
+        doctor = f'{doctor_row.title} {doctor_row.full_name}'.strip() if doctor_row else _('your doctor')
+        services = await _service_names(session, appointment_id)
+        room = _room_text(room_row)
+        subject = _(_SUBJECTS[kind]).format(when=short_local_text(appointment.start_at, settings.tz),
+                                            doctor=doctor)
+        body = _body(kind, settings=settings, patient=patient, appointment=appointment, doctor=doctor,
+                     services=services, room=room)
+        location = ', '.join(part for part in (room, settings.clinic_name, settings.clinic_address) if part)
+        summary = _('{services} with {doctor}').format(services=', '.join(services) or _('Appointment'),
+                                                       doctor=doctor)
     ics = appointment_ics(
         uid=appointment_uid(appointment.uuid), sequence=appointment.sequence, method=method,
         start_at=appointment.start_at, end_at=appointment.end_at,
-        summary=f'{", ".join(services) or "Appointment"} with {doctor}', description=body, location=location,
+        summary=summary, description=body, location=location,
         organizer_email=organizer_email, organizer_name=organizer_name,
         attendee_email=email, attendee_name=patient.full_name, stamp=utcnow())
     return await queue_email(session, dedupe_key=appointment_dedupe_key(appointment, kind, settings.tz), to=email,

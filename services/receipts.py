@@ -10,6 +10,9 @@ height is measured with the real font (word wrap included), so the 80 mm slip is
 and the A4 page never splits a row. Fonts: the DejaVu fonts cut down once per process by
 ``services.documents.prepare_fonts`` (Vietnamese, Latin, Greek, Cyrillic), so names with diacritics print.
 
+Language. A receipt, a bill and their email are written in the patient's language (``Patient.language``, else the
+clinic's), whoever prints them: titles, headings, sentences, amounts (``1.234.567 ₫``) and dates.
+
 Building a PDF is CPU work (~30-50 ms): from the event loop call ``render_receipt`` (a worker thread).
 """
 from __future__ import annotations
@@ -32,16 +35,22 @@ from models.types import utcnow
 
 from . import audit, billing
 from .access import Actor, require
+from .core import i18n
 from .core.boundary import action, query
 from .core.errors import NotFound, ValidationError
-from .core.money import format_amount
-from .documents import FONT, prepare_fonts
+from .core.i18n import N_, _
+from .core.money import format_amount, format_money
+from .documents import FONT, prepare_fonts, reader_language
 from .notifications import queue_email
 from .text import is_valid_email
 
 log = logging.getLogger(__name__)
 Layout = Literal['a4', 'thermal']
 LAYOUTS: dict[str, str] = {'a4': 'A4', 'thermal': '80 mm'}
+# The kinds of document (ReceiptData.title: compared by code, shown translated).
+RECEIPT, REFUND_RECEIPT, INVOICE = N_('Receipt'), N_('Refund receipt'), N_('Invoice')
+# The payment methods as printed (billing.METHOD_LABELS), shown translated.
+METHOD_NAMES = (N_('Cash'), N_('Card'), N_('Bank transfer'), N_('E-wallet'), N_('Insurance'))
 
 
 @dataclass(frozen=True)
@@ -52,11 +61,12 @@ class ClinicHeader:
     logo: Path | None = None
     currency: str = 'VND'
     exponent: int = 0
+    language: str = ''  # the clinic's language: for patients who chose none ('': the settings in force)
 
     @classmethod
     def from_settings(cls, settings) -> ClinicHeader:
         return cls(settings.clinic_name, settings.clinic_address, settings.clinic_phone, settings.clinic_logo,
-                   settings.currency, settings.currency_exponent)
+                   settings.currency, settings.currency_exponent, settings.language)
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,7 @@ class ReceiptData:
     refund_reason: str = ''
     refund_of: str = ''        # the receipt a refund gives money back from
     void_reason: str = ''
+    language: str | None = None  # the patient's language (None: the clinic's)
 
     @property
     def is_refund(self) -> bool:
@@ -129,7 +140,8 @@ def _base(view: billing.InvoiceView, **fields) -> ReceiptData:
         doctor=view.doctor, lines=_lines(view), subtotal=invoice.subtotal, discount=invoice.discount_amount,
         discount_reason=invoice.discount_reason, insurance=invoice.insurance_amount, insurer=invoice.insurer,
         policy_no=invoice.insurance_policy_no, total=invoice.total,
-        void_reason=invoice.void_reason if invoice.status == InvoiceStatus.VOID else '', **fields)
+        void_reason=invoice.void_reason if invoice.status == InvoiceStatus.VOID else '',
+        language=view.patient.language, **fields)
 
 
 def _payment(p: billing.PaymentView) -> ReceiptPayment:
@@ -142,7 +154,7 @@ async def invoice_of_receipt(session: AsyncSession, actor: Actor, number: str) -
     require(actor, Role.CASHIER)
     invoice_id = (await session.exec(select(Payment.invoice_id).where(Payment.receipt_number == number))).first()
     if invoice_id is None:
-        raise NotFound(f'There is no receipt {number}.')
+        raise NotFound(_('There is no receipt {number}.').format(number=number))
     return invoice_id
 
 
@@ -163,11 +175,11 @@ async def receipt_data(session: AsyncSession, actor: Actor, number: str) -> Rece
     first = mine[0]
     if first.kind == PaymentKind.REFUND:
         original = next((p for p in view.payments if p.id == first.refund_of_id), None)
-        return _base(view, title='Refund receipt', number=number, issued_at=first.received_at,
+        return _base(view, title=REFUND_RECEIPT, number=number, issued_at=first.received_at,
                      cashier=first.cashier, payments=[_payment(first)], paid_before=paid_before,
                      paid_total=paid_total, refunded_total=refunded_total, refund_reason=first.reason,
                      refund_of=(original.receipt_number if original else '') or '?')
-    return _base(view, title='Receipt', number=number, issued_at=first.received_at, cashier=first.cashier,
+    return _base(view, title=RECEIPT, number=number, issued_at=first.received_at, cashier=first.cashier,
                  payments=[_payment(p) for p in mine], paid_before=paid_before, paid_total=paid_total,
                  refunded_total=refunded_total)
 
@@ -177,7 +189,7 @@ async def bill_data(session: AsyncSession, actor: Actor, invoice_id: int, *, now
     """The invoice itself (for the patient to check before paying, or a statement): every payment so far."""
     view = await billing.invoice_view(session, actor, invoice_id)
     payments = [p for p in view.payments if p.kind == PaymentKind.PAYMENT]
-    return _base(view, title='Invoice', number=view.invoice.number, issued_at=now or utcnow(),
+    return _base(view, title=INVOICE, number=view.invoice.number, issued_at=now or utcnow(),
                  cashier=actor.full_name, payments=[_payment(p) for p in payments],
                  paid_total=view.invoice.amount_paid, refunded_total=view.refunded)
 
@@ -341,23 +353,24 @@ class _Doc:
 def _describe(doc: _Doc, data: ReceiptData, clinic: ClinicHeader, tz, thermal: bool) -> None:
     page = doc.page
     money = lambda amount: format_amount(amount, clinic.exponent)  # noqa: E731
+    with_currency = lambda amount: format_money(amount, clinic.currency, clinic.exponent)  # noqa: E731
     if clinic.logo:
         doc.image(Path(clinic.logo), 30 if thermal else 36)
     doc.text(clinic.name, size=12 if thermal else 15, bold=True, align='C')
-    for line in (clinic.address, f'Tel. {clinic.phone}' if clinic.phone else ''):
+    for line in (clinic.address, _('Tel. {phone}').format(phone=clinic.phone) if clinic.phone else ''):
         doc.text(line, size=page.base_size - 1, align='C')
     doc.gap(2)
-    doc.text(data.title.upper(), size=12 if thermal else 14, bold=True, align='C')
-    doc.text(f'No. {data.number}', size=page.base_size + 1, bold=True, align='C')
+    doc.text(_(data.title).upper(), size=12 if thermal else 14, bold=True, align='C')
+    doc.text(_('No. {number}').format(number=data.number), size=page.base_size + 1, bold=True, align='C')
     if data.void_reason:
-        doc.text(f'VOID: {data.void_reason}', size=page.base_size + 1, bold=True, align='C')
+        doc.text(_('VOID: {reason}').format(reason=data.void_reason), size=page.base_size + 1, bold=True, align='C')
     doc.gap(2)
     label_width = 20 if thermal else 34
-    info = [('Date', f'{data.issued_at.astimezone(tz):%d/%m/%Y %H:%M}')]
+    info = [(_('Date'), f'{data.issued_at.astimezone(tz):%d/%m/%Y %H:%M}')]
     if data.number != data.invoice_number:
-        info.append(('Invoice', data.invoice_number))
-    info += [('Patient', f'{data.patient_name} ({data.patient_code})'), ('Doctor', data.doctor),
-             ('Cashier', data.cashier)]
+        info.append((_('Invoice'), data.invoice_number))
+    info += [(_('Patient'), f'{data.patient_name} ({data.patient_code})'), (_('Doctor'), data.doctor),
+             (_('Cashier'), data.cashier)]
     for label, value in info:
         if value:
             doc.row([_Cell(label, label_width), _Cell(value, page.content - label_width)])
@@ -366,10 +379,12 @@ def _describe(doc: _Doc, data: ReceiptData, clinic: ClinicHeader, tz, thermal: b
     if thermal:
         for line in data.lines:
             doc.text(line.description, bold=True)
-            doc.pair(f'  {line.quantity} x {money(line.unit_price)}', money(line.line_total))
+            doc.pair('  ' + _('{quantity} x {price}').format(quantity=line.quantity, price=money(line.unit_price)),
+                     money(line.line_total))
     else:
         widths = [10, page.content - 10 - 18 - 34 - 36, 18, 34, 36]
-        heads = ['#', 'Description', 'Qty', 'Unit price', f'Amount ({clinic.currency})']
+        heads = ['#', _('Description'), _('Qty'), _('Unit price'),
+                 _('Amount ({currency})').format(currency=clinic.currency)]
         aligns = ['L', 'L', 'R', 'R', 'R']
         doc.row([_Cell(h, w, a) for h, w, a in zip(heads, widths, aligns)], bold=True, fill=True)
         for number, line in enumerate(data.lines, start=1):
@@ -380,51 +395,65 @@ def _describe(doc: _Doc, data: ReceiptData, clinic: ClinicHeader, tz, thermal: b
 
     value_width = page.content * (0.42 if thermal else 0.3)
     pair = lambda label, value, **kw: doc.pair(label, value, value_width=value_width, **kw)  # noqa: E731
-    pair('Subtotal', money(data.subtotal))
+    pair(_('Subtotal'), money(data.subtotal))
     if data.discount:
-        pair(f'Discount: {data.discount_reason}' if data.discount_reason else 'Discount', money(-data.discount))
+        pair(_('Discount: {reason}').format(reason=data.discount_reason) if data.discount_reason else _('Discount'),
+             money(-data.discount))
     if data.insurance:
-        pair(f'Insurance: {data.insurer}, policy {data.policy_no}', money(-data.insurance))
-    pair(f'TOTAL ({clinic.currency})', money(data.total), size=page.base_size + 2, bold=True)
+        pair(_('Insurance: {insurer}, policy {policy}').format(insurer=data.insurer, policy=data.policy_no),
+             money(-data.insurance))
+    pair(_('TOTAL'), with_currency(data.total), size=page.base_size + 2, bold=True)
     doc.rule()
 
     if data.is_refund:
         refund = data.payments[0]
-        pair(f'Refunded now: {refund.method}', money(refund.amount), bold=True)
-        doc.text(f'From receipt {data.refund_of}. Reason: {data.refund_reason}', size=page.base_size - 0.5)
+        pair(_('Refunded now: {method}').format(method=_(refund.method)), with_currency(refund.amount), bold=True)
+        doc.text(_('From receipt {number}. Reason: {reason}').format(number=data.refund_of, reason=data.refund_reason),
+                 size=page.base_size - 0.5)
     elif data.payments:
-        if data.title == 'Receipt':
+        if data.title == RECEIPT:
             if data.paid_before:
-                pair('Paid before', money(data.paid_before))
-            doc.text('Paid now', bold=True)
+                pair(_('Paid before'), money(data.paid_before))
+            doc.text(_('Paid now'), bold=True)
         else:
-            doc.text('Payments', bold=True)
+            doc.text(_('Payments'), bold=True)
         for payment in data.payments:
-            pair(f'  {payment.method}' + (f' ({payment.reference})' if payment.reference else ''),
+            pair(f'  {_(payment.method)}' + (f' ({payment.reference})' if payment.reference else ''),
                  money(payment.amount))
             if payment.tendered is not None:
-                pair('    Cash received', money(payment.tendered), size=page.base_size - 0.5)
-                pair('    Change', money(payment.change_due), size=page.base_size - 0.5)
-    pair('Total paid', money(data.paid_total), bold=True)
+                pair('    ' + _('Cash received'), money(payment.tendered), size=page.base_size - 0.5)
+                pair('    ' + _('Change'), money(payment.change_due), size=page.base_size - 0.5)
+    pair(_('Total paid'), with_currency(data.paid_total), bold=True)
     if data.refunded_total:
-        pair('Refunded', money(-data.refunded_total))
-    pair('Balance due', money(data.balance), size=page.base_size + 1, bold=True)
+        pair(_('Refunded'), money(-data.refunded_total))
+    pair(_('Balance due'), with_currency(data.balance), size=page.base_size + 1, bold=True)
     doc.rule()
-    doc.text('Thank you. Please keep this receipt.' if data.title != 'Invoice' else
-             'This is a bill, not a receipt.', size=page.base_size - 1, align='C')
+    doc.text(_('Thank you. Please keep this receipt.') if data.title != INVOICE else
+             _('This is a bill, not a receipt.'), size=page.base_size - 1, align='C')
+
+
+def receipt_language(data: ReceiptData, clinic: ClinicHeader) -> str:
+    """The language a receipt is written in: the patient's, else the clinic's."""
+    return reader_language(data.language, clinic=clinic.language or None)
 
 
 def receipt_pdf(data: ReceiptData, clinic: ClinicHeader, *, layout: Layout = 'a4', tz=None) -> bytes:
-    """The receipt as PDF bytes (CPU work: call ``render_receipt`` from the event loop)."""
+    """The receipt as PDF bytes, in the patient's language (CPU work: call ``render_receipt`` from the event
+    loop)."""
     if layout not in LAYOUTS:
-        raise ValidationError(f'Unknown receipt layout {layout!r}.')
+        raise ValidationError(_('Unknown receipt layout {layout}.').format(layout=repr(layout)))
+    with i18n.use(receipt_language(data, clinic)):
+        return _receipt_pdf(data, clinic, layout=layout, tz=tz)
+
+
+def _receipt_pdf(data: ReceiptData, clinic: ClinicHeader, *, layout: Layout, tz) -> bytes:
     tz = tz or data.issued_at.tzinfo
     thermal = layout == 'thermal'
     page = THERMAL_PAGE if thermal else A4_PAGE
     pdf = FPDF(unit='mm', format='A4')
     for style, path in prepare_fonts().items():
         pdf.add_font(FONT, style, str(path))
-    pdf.set_title(f'{data.title} {data.number}')
+    pdf.set_title(_('{title} {number}').format(title=_(data.title), number=data.number))
     pdf.set_author(clinic.name)
     pdf.set_creator('Clinic Flow')
     pdf.set_margins(page.margin, page.margin, page.margin)
@@ -445,7 +474,7 @@ async def render_receipt(data: ReceiptData, clinic: ClinicHeader, *, layout: Lay
 
 
 def file_name(data: ReceiptData) -> str:
-    return f'{"invoice" if data.title == "Invoice" else "receipt"}-{data.number}.pdf'
+    return f'{"invoice" if data.title == INVOICE else "receipt"}-{data.number}.pdf'
 
 
 # --- Email ----------------------------------------------------------------------------------------------------------
@@ -458,30 +487,40 @@ async def email_receipt(session: AsyncSession, actor: Actor, number: str, *, to:
     require(actor, Role.CASHIER)
     to = (to or '').strip()
     if not is_valid_email(to):
-        raise ValidationError('Please enter a valid email address.', 'email')
+        raise ValidationError(_('Please enter a valid email address.'), 'email')
     data = await receipt_data(session, actor, number)
     clinic = ClinicHeader.from_settings(settings)
     pdf = await render_receipt(data, clinic, layout=layout, tz=settings.tz)
-    money = f'{format_amount(data.total, clinic.exponent)} {clinic.currency}'
-    paid_now = sum(p.amount for p in data.payments)
-    lines = [f'Dear {data.patient_name},', '',
-             (f'We have refunded {format_amount(paid_now, clinic.exponent)} {clinic.currency} of your bill '
-              f'{data.invoice_number}.' if data.is_refund else
-              f'Thank you for your payment of {format_amount(paid_now, clinic.exponent)} {clinic.currency} '
-              f'for bill {data.invoice_number} (total {money}).'),
-             f'Your receipt {data.number} is attached.']
-    if data.balance > 0:
-        lines.append(f'Still to pay: {format_amount(data.balance, clinic.exponent)} {clinic.currency}.')
-    lines += ['', 'Kind regards,', settings.clinic_name]
-    lines += [line for line in (settings.clinic_address, settings.clinic_phone) if line]
+    with i18n.use(receipt_language(data, clinic)):
+        subject, body = _receipt_email(data, clinic, settings)
     invoice_id = await invoice_of_receipt(session, actor, number)
-    await queue_email(session, dedupe_key=f'receipt:{number}:{to.lower()}', to=to,
-                      subject=f'{data.title} {data.number} from {settings.clinic_name}',
-                      body='\n'.join(lines) + '\n', attachment_name=file_name(data),
+    await queue_email(session, dedupe_key=f'receipt:{number}:{to.lower()}', to=to, subject=subject,
+                      body=body, attachment_name=file_name(data),
                       attachment_type='application/pdf', attachment_data=pdf)
     audit.record(session, actor, 'receipt_emailed', entity='invoice', entity_id=invoice_id,
                  detail=f'{number} to {to}')
     return to
+
+
+def _receipt_email(data: ReceiptData, clinic: ClinicHeader, settings) -> tuple[str, str]:
+    """Subject and text of the email that carries a receipt, in the current language."""
+    money = lambda amount: format_money(amount, clinic.currency, clinic.exponent)  # noqa: E731
+    paid_now = sum(p.amount for p in data.payments)
+    if data.is_refund:
+        news = _('We have refunded {amount} of your bill {invoice}.').format(amount=money(paid_now),
+                                                                              invoice=data.invoice_number)
+    else:
+        news = _('Thank you for your payment of {amount} for bill {invoice} (total {total}).').format(
+            amount=money(paid_now), invoice=data.invoice_number, total=money(data.total))
+    lines = [_('Dear {name},').format(name=data.patient_name), '', news,
+             _('Your receipt {number} is attached.').format(number=data.number)]
+    if data.balance > 0:
+        lines.append(_('Still to pay: {amount}.').format(amount=money(data.balance)))
+    lines += ['', _('Kind regards,'), settings.clinic_name]
+    lines += [line for line in (settings.clinic_address, settings.clinic_phone) if line]
+    subject = _('{title} {number} from {clinic}').format(title=_(data.title), number=data.number,
+                                                          clinic=settings.clinic_name)
+    return subject, '\n'.join(lines) + '\n'
 
 
 @query
@@ -506,7 +545,7 @@ def sample_receipt(now: datetime) -> ReceiptData:
                                     insurance=billing.Share(percent=40))
     cash = ReceiptPayment('R-000124', 'Cash', 100_000, 200_000, 100_000)
     card = ReceiptPayment('R-000124-2', 'Card', totals.total - 100_000, reference='POS 481516')
-    return ReceiptData(title='Receipt', number='R-000124', invoice_number='INV-2026-000123', issued_at=now,
+    return ReceiptData(title=RECEIPT, number='R-000124', invoice_number='INV-2026-000123', issued_at=now,
                        patient_name='Nguyễn Thị Thu Hằng', patient_code='P0001234', cashier='Trần Văn Đức',
                        doctor='Dr. Lê Quốc Việt', lines=lines, subtotal=subtotal, discount=totals.discount,
                        discount_reason='Senior citizen (10%)', insurance=totals.insurance,

@@ -34,8 +34,10 @@ from models import (
 from models import User as StaffUser
 from services import notifications, outbox
 from services.access import Actor
+from services.core import i18n
 from services.core.db import get_db
 from services.core.settings import Settings
+from tests.services.vietnamese import vietnamese  # noqa: F401 - the fixture of the tests marked with it
 
 PATIENT_NAME = 'Trần Thị Ngọc Ánh'
 DOCTOR_NAME = 'Nguyễn Thị Lan'
@@ -86,10 +88,11 @@ def mail_settings(port: int, **overrides) -> Settings:
     return Settings(**{**values, **overrides})
 
 
-async def make_appointment(db, *, patient_email: str | None = 'anh.tran@example.test') -> int:
+async def make_appointment(db, *, patient_email: str | None = 'anh.tran@example.test',
+                           patient_language: str | None = None, language: str | None = None) -> int:
     async with db.write() as session:
         patient = Patient(code='P0000001', full_name=PATIENT_NAME, search_name='tran thi ngoc anh',
-                          phone='0901234567', email=patient_email)
+                          phone='0901234567', email=patient_email, language=patient_language)
         doctor = Doctor(full_name=DOCTOR_NAME, license_number='BS-0001')
         room = Room(code='P203', name='Phòng khám 2', kind=RoomKind.CONSULTATION, floor='2')
         service = Service(code='KTQ', name='General consultation', kind=ServiceKind.CONSULTATION,
@@ -98,7 +101,7 @@ async def make_appointment(db, *, patient_email: str | None = 'anh.tran@example.
         await session.flush()
         appointment = Appointment(uuid=str(uuid.uuid4()), patient_id=patient.id, doctor_id=doctor.id,
                                   room_id=room.id, start_at=START, end_at=START + timedelta(minutes=20),
-                                  source=BookingSource.PHONE, reason='Ho kéo dài')
+                                  source=BookingSource.PHONE, reason='Ho kéo dài', language=language)
         session.add(appointment)
         await session.flush()
         session.add(AppointmentService(appointment_id=appointment.id, service_id=service.id))
@@ -150,7 +153,7 @@ async def test_a_booking_email_arrives_once_with_a_calendar_invitation(db, smtp)
     assert 'clinic@example.test' in message['From']
     body = message.get_body(('plain',)).get_content()
     assert f'Dear {PATIENT_NAME},' in body
-    assert 'Tuesday 24 November 2026, 09:30' in body
+    assert 'Tuesday, 24 November 2026, 09:30 to 09:50' in body
     assert 'General consultation' in body and 'Phòng khám 2 (P203)' in body
     assert '028 3823 0000' in body and 'Phòng khám An Bình' in body
 
@@ -171,6 +174,57 @@ async def test_a_booking_email_arrives_once_with_a_calendar_invitation(db, smtp)
 
     [stored] = await outbox_rows(db)
     assert stored.status == OutboxStatus.SENT and stored.sent_at is not None and stored.attempts == 1
+
+
+async def delivered(db, smtp, settings, appointment_id: int, kind: str = 'booked'):
+    """Queue and send one appointment email (while the staff member reads the other language): the message, its
+    plain text and its calendar event."""
+    with i18n.use('vi' if settings.language == 'en' else 'en'):
+        await queue(db, appointment_id, kind, settings)
+    assert await outbox.send_due(db, settings) == 1
+    message = smtp.messages[-1]
+    calendar, part = invitation(message)
+    return message, ' '.join(message.get_body(('plain',)).get_content().split()), calendar.walk('VEVENT')[0]
+
+
+@pytest.mark.usefixtures('vietnamese')
+async def test_a_vietnamese_patient_gets_the_confirmation_and_invitation_in_vietnamese(db, smtp):
+    settings = mail_settings(smtp.port, language='en')
+    message, body, event = await delivered(db, smtp, settings, await make_appointment(db, patient_language='vi'))
+    assert message['Subject'] == f'Xác nhận lịch hẹn: Thứ 3, 24 thg 11 09:30 với Dr. {DOCTOR_NAME}'
+    assert f'Kính gửi {PATIENT_NAME},' in body and 'Lịch hẹn của quý khách đã được xác nhận.' in body
+    assert 'Thời gian: 09:30 – 09:50, Thứ Ba, 24 tháng 11, 2026' in body
+    assert 'Phòng: Phòng khám 2 (P203), tầng 2' in body and 'Dịch vụ: General consultation' in body
+    assert 'Vui lòng đến sớm 10 phút' in body and 'theo số 028 3823 0000' in body and 'Trân trọng,' in body
+    assert str(event['SUMMARY']) == f'General consultation với Dr. {DOCTOR_NAME}'
+    assert 'Kính gửi' in str(event['DESCRIPTION']) and 'Dear' not in str(event['DESCRIPTION'])
+    assert str(event['LOCATION']).startswith('Phòng khám 2 (P203), tầng 2, Phòng khám An Bình')
+
+
+@pytest.mark.usefixtures('vietnamese')
+async def test_an_english_patient_gets_english_in_a_vietnamese_clinic(db, smtp):
+    settings = mail_settings(smtp.port, language='vi')
+    message, body, event = await delivered(db, smtp, settings, await make_appointment(db, patient_language='en'))
+    assert message['Subject'] == f'Appointment confirmed: Tue 24 Nov 09:30 with Dr. {DOCTOR_NAME}'
+    assert f'Dear {PATIENT_NAME},' in body and 'When: Tuesday, 24 November 2026, 09:30 to 09:50' in body
+    assert str(event['SUMMARY']) == f'General consultation with Dr. {DOCTOR_NAME}'
+
+
+@pytest.mark.usefixtures('vietnamese')
+async def test_the_bookings_language_wins_then_the_patients_then_the_clinics(db, smtp):
+    settings = mail_settings(smtp.port, language='vi')
+    appointment_id = await make_appointment(db, patient_language='vi', language='en')
+    message, body, event = await delivered(db, smtp, settings, appointment_id)
+    assert message['Subject'].startswith('Appointment confirmed') and 'Kính gửi' not in body
+    async with db.write() as session:  # no language of its own, none of the patient's: the clinic's
+        appointment = await session.get(Appointment, appointment_id)
+        appointment.language = None
+        (await session.get(Patient, appointment.patient_id)).language = None
+        appointment.cancel_reason = 'Bác sĩ nghỉ ốm'
+        await session.commit()
+    message, body, event = await delivered(db, smtp, settings, appointment_id, 'cancelled')
+    assert message['Subject'].startswith('Lịch hẹn đã hủy: ') and 'Lý do: Bác sĩ nghỉ ốm' in body
+    assert 'Để đặt lịch hẹn mới, vui lòng gọi cho chúng tôi theo số 028 3823 0000.' in body
 
 
 async def test_the_same_email_is_never_queued_twice(db, smtp):

@@ -7,8 +7,10 @@ from sqlmodel import select
 
 from models import Appointment, BookingSource, EmailOutbox, Patient
 from services import booking, online_booking
+from services.core import i18n
 from services.core.errors import Conflict, ValidationError
 from tests.factories import NOW, TZ, local, make_clinic
+from tests.services.vietnamese import vietnamese  # noqa: F401 - the fixture of the tests marked with it
 
 REQUEST = online_booking.OnlineRequest(full_name='Lê Thị Hồng', phone='0901234500', email='hong@example.test',
                                        date_of_birth=date(1970, 1, 1), reason='Đau họng')
@@ -59,6 +61,28 @@ async def test_a_returning_patient_is_recognised_by_name_birth_date_and_phone(db
         await online_booking.book(session, hold_token=held.token, request=REQUEST, tz=TZ, now=NOW)
     async with db.read() as session:
         assert (await session.exec(select(Appointment))).one().patient_id == clinic.patient_ids[0]
+
+
+@pytest.mark.parametrize('language, subject, greeting', [
+    ('vi', 'Xác nhận lịch hẹn: ', 'Kính gửi Lê Thị Hồng,'),
+    ('en', 'Appointment confirmed: ', 'Dear Lê Thị Hồng,'),
+])
+@pytest.mark.usefixtures('vietnamese')
+async def test_a_returning_patient_gets_the_confirmation_in_their_language(db, language, subject,
+                                                                           greeting):
+    clinic = await make_clinic(db)
+    async with db.write() as session:
+        first = await session.get(Patient, clinic.patient_ids[0])
+        first.date_of_birth, first.email, first.language = date(1970, 1, 1), 'hong@example.test', language
+        session.add(first)
+        await session.commit()
+    held = await hold(db, clinic, local(23, 10, 0))
+    with i18n.use('en' if language == 'vi' else 'vi'):  # whatever language the page was read in
+        async with db.write() as session:
+            await online_booking.book(session, hold_token=held.token, request=REQUEST, tz=TZ, now=NOW)
+    async with db.read() as session:
+        email = (await session.exec(select(EmailOutbox))).one()
+    assert email.subject.startswith(subject) and email.body_text.startswith(greeting)
 
 
 @pytest.mark.parametrize('change, message', [

@@ -2,6 +2,7 @@
 (tests/artifacts/) to look at; a receipt read from the database shows the figures as of that receipt."""
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import struct
@@ -11,11 +12,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
+from models import EmailOutbox, Patient
 from services import billing, receipts
 from services.billing import Tender
+from services.core import i18n
+from services.core.settings import Settings
 from tests.factories import NOW, TZ, make_clinic
 from tests.services.test_billing import CARD, CASH, bill, make_visit
+from tests.services.vietnamese import vietnamese  # noqa: F401 - the fixture of the tests marked with it
 
 CLINIC = receipts.ClinicHeader('Phòng khám Đa khoa Hòa Bình', '12 Lê Lợi, Quận 1, TP. Hồ Chí Minh', '028 3822 1234')
 needs_poppler = pytest.mark.skipif(not (shutil.which('pdftotext') and shutil.which('pdftoppm')),
@@ -138,3 +144,69 @@ async def test_receipts_from_the_database_print_their_figures(db, tmp_path):
     assert 'REFUND RECEIPT' in text and 'Overcharged' in text and '15,000' in text and 'R-000002' in text
     text = pdf_text(receipts.receipt_pdf(bill_of, CLINIC, layout='a4', tz=TZ), tmp_path)
     assert 'INVOICE' in text and 'not a receipt' in text and '150,000' in text
+
+
+# --- in the patient's language ------------------------------------------------------------------------------------
+
+@needs_poppler
+@pytest.mark.parametrize('layout', ['a4', 'thermal'])
+@pytest.mark.usefixtures('vietnamese')
+def test_a_vietnamese_patients_receipt_is_in_vietnamese_whoever_prints_it(layout, tmp_path,
+                                                                           artifacts_dir):
+    data = dataclasses.replace(receipts.sample_receipt(datetime(2026, 11, 23, 7, 5, tzinfo=timezone.utc)),
+                               language='vi')
+    with i18n.use('en'):  # the cashier reads English
+        pdf = receipts.receipt_pdf(data, CLINIC, layout=layout, tz=TZ)
+    text = flat(pdf_text(pdf, tmp_path))
+    for expected in ('BIÊN LAI', 'Số: R-000124', 'Bệnh nhân', 'Nguyễn Thị Thu Hằng', 'Thu ngân', 'TỔNG CỘNG',
+                     '196.830 ₫', '364.500', '-36.450', 'Tiền mặt', 'Thẻ', 'Tổng đã trả', 'Còn phải trả',
+                     'Xin cảm ơn. Vui lòng giữ lại biên lai này.'):
+        assert expected in text, expected
+    assert 'RECEIPT' not in text and 'Balance due' not in text
+    (artifacts_dir / f'receipt-vi-{layout}.pdf').write_bytes(pdf)
+    subprocess.run(['pdftoppm', '-png', '-r', '80', '-singlefile', str(artifacts_dir / f'receipt-vi-{layout}.pdf'),
+                    str(artifacts_dir / f'receipt-vi-{layout}')], check=True)
+
+
+@needs_poppler
+@pytest.mark.usefixtures('vietnamese')
+def test_an_english_patients_receipt_stays_english_for_a_vietnamese_cashier(tmp_path):
+    data = dataclasses.replace(receipts.sample_receipt(NOW), language='en')
+    with i18n.use('vi'):
+        text = flat(pdf_text(receipts.receipt_pdf(data, CLINIC, layout='a4', tz=TZ), tmp_path))
+    assert 'RECEIPT' in text and 'Balance due' in text and '₫196,830' in text and 'BIÊN LAI' not in text
+
+
+@needs_poppler
+@pytest.mark.usefixtures('vietnamese')
+def test_without_a_language_of_their_own_a_patient_gets_the_clinics(tmp_path):
+    clinic = dataclasses.replace(CLINIC, language='vi')
+    with i18n.use('en'):
+        text = flat(pdf_text(receipts.receipt_pdf(receipts.sample_receipt(NOW), clinic, layout='a4', tz=TZ),
+                             tmp_path))
+    assert 'BIÊN LAI' in text and '196.830 ₫' in text
+
+
+@pytest.mark.usefixtures('vietnamese')
+async def test_the_receipt_and_its_email_follow_the_patients_language(db):
+    clinic, invoice_id, first, _second, refund = await paid_twice_then_refunded(db)
+    async with db.write() as session:
+        patient = await session.get(Patient, clinic.patient_ids[0])
+        patient.language = 'vi'
+        await session.commit()
+    settings = Settings(clinic_name='Phòng khám An Bình', clinic_phone='028 3823 0000', language='en',
+                        timezone='Asia/Ho_Chi_Minh')
+    async with db.read() as session:
+        assert (await receipts.receipt_data(session, clinic.cashier, first)).language == 'vi'
+    with i18n.use('en'):
+        async with db.write() as session:
+            await receipts.email_receipt(session, clinic.cashier, first, to='hong@example.test', settings=settings)
+            await receipts.email_receipt(session, clinic.cashier, refund, to='hong@example.test', settings=settings)
+    async with db.read() as session:
+        paid, refunded = (await session.exec(select(EmailOutbox).order_by(EmailOutbox.id))).all()
+    assert paid.subject == f'Biên lai {first} từ Phòng khám An Bình'
+    body = flat(paid.body_text)  # Babel keeps the amount and its sign together (a no-break space)
+    assert 'Kính gửi Lê Thị Hồng,' in body
+    assert 'Cảm ơn quý khách đã thanh toán 60.000 ₫' in body and '(tổng cộng 150.000 ₫)' in body
+    assert 'Còn phải trả: 90.000 ₫.' in body and 'Trân trọng,' in body
+    assert refunded.subject.startswith('Biên lai hoàn tiền') and 'đã hoàn lại 15.000 ₫' in flat(refunded.body_text)
