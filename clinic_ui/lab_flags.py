@@ -23,7 +23,7 @@ FLAG_CLASSES = {
     ResultFlag.ABNORMAL: 'text-amber-800 font-semibold',
 }
 FLAG_LOOKS = ' '.join(sorted({name for classes in FLAG_CLASSES.values() for name in classes.split()}))
-ORDER_STATES = {OrderStatus.PENDING: N_('pending'), OrderStatus.IN_PROGRESS: N_('in progress'),
+ORDER_STATES = {OrderStatus.PENDING: N_('pending'), OrderStatus.IN_PROGRESS: N_('started'),
                 OrderStatus.COMPLETED: N_('completed'), OrderStatus.CANCELLED: N_('cancelled')}
 
 
@@ -42,7 +42,7 @@ def value_text(value: ResultValue) -> str:
 
 
 def order_status_text(status: OrderStatus) -> str:
-    """``in progress`` (in the reader's language)."""
+    """``started`` (in the reader's language; not "in progress", which is an appointment's state)."""
     return _(ORDER_STATES[status]) if status in ORDER_STATES else status.value
 
 

@@ -374,7 +374,7 @@ class AppointmentsPanel:
         self.heading = _('My appointments today') if doctor else _("All doctors' appointments today")
         with ui.expansion(f'{self.heading} ({len(rows)})', icon='event').classes('w-full bg-white rounded') \
                 .mark('my-appointments-panel') as self.panel:
-            columns = translated([c for c in appointment_rows.COLUMNS if c['name'] != 'doctor' or not doctor])
+            columns = appointment_rows.columns(('doctor',) if doctor else ())
             self.table = data_table(columns, rows, empty=_('No appointments today.'), mark='my-appointments')
 
     async def refresh(self) -> None:

@@ -17,7 +17,7 @@ from services.core.i18n import N_, _
 from services.orders import ResultValue
 
 VALUE_ROWS = 4  # empty rows offered for a test without a panel
-VALUE_LABELS = (N_('Name'), N_('Value'), N_('Unit'), N_('Reference range'))
+VALUE_LABELS = (N_('Analyte'), N_('Value'), N_('Unit'), N_('Reference range'))
 PANEL_ROW = 'w-full items-center gap-2 no-wrap'
 ACCEPTED = '.png,.jpg,.jpeg,.pdf,image/png,image/jpeg,application/pdf'
 

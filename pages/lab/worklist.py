@@ -91,7 +91,7 @@ class Worklist(LivePanel[list[orders.OrderView]]):
         running = sum(o.status == OrderStatus.IN_PROGRESS for o in views)
         done = sum(o.status == OrderStatus.COMPLETED for o in views)
         self.title.set_text(_('Worklist · {station}').format(station=_(STATIONS[self.station][0])))
-        self.counts.set_text(_('{pending} pending · {running} in progress · {done} completed in the last 12 hours')
+        self.counts.set_text(_('{pending} pending · {running} started · {done} completed in the last 12 hours')
                              .format(pending=pending, running=running, done=done))
 
     async def choose(self, station: str) -> None:
