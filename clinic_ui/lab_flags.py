@@ -1,14 +1,15 @@
 """How a lab value's flag looks on every screen: H / L / HH / LL / A beside the value, high in red, low in blue,
 critical ones filled in (the same marks as on the printed result); and the critical-result alert of the ordering
-doctor."""
+doctor; an order's status as these screens write it."""
 from __future__ import annotations
 
 from nicegui import ui
 
-from models import ResultFlag
+from models import OrderStatus, ResultFlag
 from services import lab_results
 from services.access import Actor
 from services.core.events import CriticalResult
+from services.core.i18n import N_, _
 from services.orders import ResultValue
 
 from .live import subscribe
@@ -22,6 +23,8 @@ FLAG_CLASSES = {
     ResultFlag.ABNORMAL: 'text-amber-800 font-semibold',
 }
 FLAG_LOOKS = ' '.join(sorted({name for classes in FLAG_CLASSES.values() for name in classes.split()}))
+ORDER_STATES = {OrderStatus.PENDING: N_('pending'), OrderStatus.IN_PROGRESS: N_('started'),
+                OrderStatus.COMPLETED: N_('completed'), OrderStatus.CANCELLED: N_('cancelled')}
 
 
 def show_flag(label: ui.label, flag: ResultFlag) -> None:
@@ -35,7 +38,12 @@ def value_text(value: ResultValue) -> str:
     text = f'{value.name}: {value.value} {value.unit}'.rstrip()
     if value.mark:
         text += f' {value.mark}'
-    return text + (f' (ref. {value.range})' if value.range else '')
+    return _('{value} (ref. {range})').format(value=text, range=value.range) if value.range else text
+
+
+def order_status_text(status: OrderStatus) -> str:
+    """``started`` (in the reader's language; not "in progress", which is an appointment's state)."""
+    return _(ORDER_STATES[status]) if status in ORDER_STATES else status.value
 
 
 def value_line(value: ResultValue) -> ui.label:
@@ -50,7 +58,7 @@ def alert_critical_results(actor: Actor) -> None:
     async def alert(event: CriticalResult) -> None:
         found = await staff_read(lambda s: lab_results.critical_alert(s, actor, event.order_id), touch=False)
         if found is not None:
-            ui.notification(found.message, type='negative', icon='warning', timeout=None, close_button='OK',
+            ui.notification(found.message, type='negative', icon='warning', timeout=None, close_button=_('OK'),
                             position='top', multi_line=True)
 
     subscribe(CriticalResult, alert)

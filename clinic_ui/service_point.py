@@ -20,13 +20,14 @@ from services import clinic_settings, queue
 from services.access import Actor
 from services.core.clock import local_time_text
 from services.core.events import QueueChanged
+from services.core.i18n import N_, _, ngettext
 
 from . import auth, live
 from .live import subscribe
 from .widgets import KeyedList, section_title, staff_action, staff_read
 
-STATES = {TicketStatus.CALLED: 'called', TicketStatus.IN_SERVICE: 'being served', TicketStatus.SKIPPED: 'skipped',
-          TicketStatus.WAITING: 'waiting'}
+STATES = {TicketStatus.CALLED: N_('called'), TicketStatus.IN_SERVICE: N_('being served'),
+          TicketStatus.SKIPPED: N_('skipped'), TicketStatus.WAITING: N_('waiting')}
 
 
 def clock(moment: datetime | None) -> str:
@@ -37,16 +38,18 @@ def ticket_text(ticket: queue.TicketView) -> str:
     """Who, and where they are: ``Lê Thị Hồng · P0000001 · called at 09:05 to LAB2 (2×)``."""
     parts = [ticket.patient_name, ticket.patient_code]
     if ticket.status == TicketStatus.CALLED:
-        times = f' ({ticket.call_count}×)' if ticket.call_count > 1 else ''
-        parts.append(f'called at {clock(ticket.called_at)} to {ticket.room_name or ticket.room_code}{times}')
+        room = ticket.room_name or ticket.room_code
+        parts.append(_('called at {time} to {room} ({count}×)').format(
+            time=clock(ticket.called_at), room=room, count=ticket.call_count) if ticket.call_count > 1
+            else _('called at {time} to {room}').format(time=clock(ticket.called_at), room=room))
     elif ticket.status == TicketStatus.IN_SERVICE:
-        parts.append(f'being served since {clock(ticket.started_at)}')
+        parts.append(_('being served since {time}').format(time=clock(ticket.started_at)))
     elif ticket.status == TicketStatus.WAITING:
-        parts.append(f'≈ {ticket.wait_minutes} min' if ticket.wait_minutes else 'next')
+        parts.append(_('≈ {minutes} min').format(minutes=ticket.wait_minutes) if ticket.wait_minutes else _('next'))
     else:
-        parts.append(STATES.get(ticket.status, ticket.status.value))
+        parts.append(_(STATES[ticket.status]) if ticket.status in STATES else ticket.status.value)
     if ticket.priority:
-        parts.append(f'priority: {ticket.priority_reason}')
+        parts.append(_('priority: {reason}').format(reason=ticket.priority_reason))
     return ' · '.join(parts)
 
 
@@ -60,20 +63,20 @@ class ServicePoint:
         with ui.card().classes('w-full gap-2').mark('service-point'):
             with ui.row().classes('w-full items-center justify-between gap-3'):
                 with ui.column().classes('gap-0'):
-                    self.title = section_title(title).mark('point-title')
+                    self.title = section_title(_(title)).mark('point-title')
                     self.summary = ui.label().classes('text-slate-600').mark('point-summary')
                 with ui.row().classes('items-center gap-2'):
                     self._choices()
-                    self.call_button = ui.button('Call next', icon='campaign', on_click=self.call_next) \
+                    self.call_button = ui.button(_('Call next'), icon='campaign', on_click=self.call_next) \
                         .props('no-caps unelevated').mark('point-call-next')
             self.tickets = KeyedList(ui.column().classes('w-full gap-1'), self._row, key=lambda t: t.id)
-            self.nobody = ui.label('Nobody is waiting.').classes('text-slate-500').mark('point-nobody')
+            self.nobody = ui.label(_('Nobody is waiting.')).classes('text-slate-500').mark('point-nobody')
 
     def _choices(self) -> None:
         if len(self.queues) > 1:
-            ui.select(self.queues, value=self.queue_id, label='Queue', on_change=lambda e: self.choose(e.value)) \
+            ui.select(self.queues, value=self.queue_id, label=_('Queue'), on_change=lambda e: self.choose(e.value)) \
                 .props('outlined dense').classes('w-48').mark('point-queue')
-        self.counter = ui.select({}, label='Counter', on_change=lambda e: self.remember_counter(e.value)) \
+        self.counter = ui.select({}, label=_('Counter'), on_change=lambda e: self.remember_counter(e.value)) \
             .props('outlined dense').classes('w-56').mark('point-counter')
 
     async def choose(self, queue_id: int) -> None:
@@ -109,8 +112,10 @@ class ServicePoint:
 
     def show(self, view: queue.QueueView) -> None:
         self.view = view
-        serving = ', '.join(t.label for t in view.active) or 'nobody'
-        self.summary.set_text(f'{view.prefix} · now {serving} · {len(view.waiting)} waiting')
+        serving = ', '.join(t.label for t in view.active) or _('nobody')
+        self.summary.set_text(ngettext('{prefix} · now {serving} · {count} waiting',
+                                       '{prefix} · now {serving} · {count} waiting', len(view.waiting),
+                                       prefix=view.prefix, serving=serving))
         self.call_button.set_enabled(bool(view.waiting))
         self.tickets.show([*view.active, *view.skipped, *view.waiting])
         self.nobody.set_visibility(not (view.active or view.skipped or view.waiting))
@@ -124,10 +129,11 @@ class ServicePoint:
         finally:
             self.call_button.props(remove='loading')
         if ticket is not None:
-            ui.notify(f'{ticket.label} called to {ticket.room_name or ticket.room_code}: {ticket.patient_name}',
-                      type='positive')
+            ui.notify(_('{ticket} called to {room}: {patient}').format(
+                ticket=ticket.label, room=ticket.room_name or ticket.room_code, patient=ticket.patient_name),
+                type='positive')
         elif self.view is not None and not self.view.waiting:
-            ui.notify('Nobody is waiting.', type='info')
+            ui.notify(_('Nobody is waiting.'), type='info')
 
     def _row(self, ticket: queue.TicketView) -> tuple[ui.element, Callable[[queue.TicketView], None]]:
         return TicketRow(self, ticket).keyed()
@@ -162,15 +168,15 @@ class TicketRow:
                 .props('dense no-caps outline').mark(f'{mark}-{self.ticket.label}')
 
         if status == TicketStatus.CALLED:
-            button('Start', 'play_arrow', queue.start, 'start')
-            button('Recall', 'replay', queue.recall, 'recall')
-            button('Skip', 'skip_next', queue.skip, 'skip')
+            button(_('Start'), 'play_arrow', queue.start, 'start')
+            button(_('Recall'), 'replay', queue.recall, 'recall')
+            button(_('Skip'), 'skip_next', queue.skip, 'skip')
         elif status == TicketStatus.IN_SERVICE:
-            button('Finish', 'check', queue.finish, 'finish')
+            button(_('Finish'), 'check', queue.finish, 'finish')
         elif status == TicketStatus.SKIPPED:
-            button('Call again', 'replay', queue.recall, 'recall')
-            button('Back in line', 'undo', queue.back_in_line, 'back')
-            button('No-show', 'person_off', queue.mark_no_show, 'no-show')
+            button(_('Call again'), 'replay', queue.recall, 'recall')
+            button(_('Back in line'), 'undo', queue.back_in_line, 'back')
+            button(_('No-show'), 'person_off', queue.mark_no_show, 'no-show')
         if status != TicketStatus.WAITING:
             self._send_menu()
 
@@ -178,7 +184,7 @@ class TicketRow:
         targets = {queue_id: name for queue_id, name in self.point.targets.items() if queue_id != self.point.queue_id}
         if not targets:
             return
-        with ui.button('Send to…', icon='forward').props('dense no-caps flat').mark(f'send-{self.ticket.label}'), \
+        with ui.button(_('Send to…'), icon='forward').props('dense no-caps flat').mark(f'send-{self.ticket.label}'), \
                 ui.menu():
             for queue_id, name in targets.items():
                 ui.menu_item(name, on_click=partial(self.send, queue_id)).mark(f'send-to-{queue_id}')
@@ -189,11 +195,13 @@ class TicketRow:
     async def send(self, target: int) -> None:
         await staff_action(lambda s: queue.transfer(s, self.point.actor, self.ticket.id, target,
                                                     tz=clinic_settings.current().tz, now=utcnow()),
-                           success=f'{self.ticket.label} sent to {self.point.targets[target]}.')
+                           success=_('{ticket} sent to {queue}.').format(ticket=self.ticket.label,
+                                                                 queue=self.point.targets[target]))
 
 
 async def service_point(actor: Actor, kinds: set[QueueKind], title: str) -> ServicePoint | None:
-    """The station's service point for its queues of ``kinds`` (None: the clinic has no such queue yet)."""
+    """The station's service point for its queues of ``kinds`` (None: the clinic has no such queue yet); ``title``
+    marked with ``N_()`` by the station, translated here."""
     queues = await staff_read(lambda s: queue.list_queues(s, actor))
     targets = await staff_read(lambda s: queue.transfer_targets(s, actor))
     if queues is None or targets is None:

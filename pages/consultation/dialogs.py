@@ -8,6 +8,7 @@ from models import Queue, QueueKind
 from models.types import utcnow
 from services import clinic_settings, queue
 from services.access import Actor
+from services.core.i18n import _
 
 
 class SendDialog:
@@ -23,10 +24,10 @@ class SendDialog:
         with ui.dialog() as self.dialog, ui.card().classes('w-[28rem] max-w-full'):
             self.title = ui.label().classes('text-lg font-semibold')
             with ui.column().classes('w-full gap-1'):
-                self._group('Lab, imaging and procedures', [q for q in destinations if q.kind != QueueKind.DOCTOR])
-                self._group('Another doctor', [q for q in destinations if q.kind == QueueKind.DOCTOR])
+                self._group(_('Lab, imaging and procedures'), [q for q in destinations if q.kind != QueueKind.DOCTOR])
+                self._group(_('Another doctor'), [q for q in destinations if q.kind == QueueKind.DOCTOR])
             with ui.row().classes('w-full justify-end'):
-                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps')
+                ui.button(_('Cancel'), on_click=self.dialog.close).props('flat no-caps')
 
     def _group(self, caption: str, queues: list[Queue]) -> None:
         if queues:
@@ -38,7 +39,7 @@ class SendDialog:
     def open(self, ticket: queue.TicketView) -> None:
         """Ask where ``ticket`` goes: every queue but the one it is in."""
         self.ticket = ticket
-        self.title.set_text(f'Send {ticket.label} ({ticket.patient_name}) to…')
+        self.title.set_text(_('Send {ticket} ({patient}) to…').format(ticket=ticket.label, patient=ticket.patient_name))
         for queue_id, button in self.buttons.items():
             button.set_visibility(queue_id != ticket.queue_id)
         self.dialog.open()
@@ -49,4 +50,5 @@ class SendDialog:
         if ticket is not None:
             await staff_action(lambda s: queue.transfer(s, self.actor, ticket.id, to_queue_id=queue_id,
                                                         tz=clinic_settings.current().tz, now=utcnow()),
-                               success=f'{ticket.label} sent to {self.names[queue_id]}')
+                               success=_('{ticket} sent to {queue}').format(ticket=ticket.label,
+                                                                            queue=self.names[queue_id]))

@@ -20,19 +20,25 @@ from services import clinic_settings, queue
 from services.access import Actor
 from services.core.clock import local_time_text
 from services.core.events import AppointmentChanged, QueueChanged, ResultsReady
+from services.core.i18n import N_, _, ngettext
 
 from .dialogs import SendDialog
 
 WAITING_COLUMNS = [
     {'name': 'position', 'label': '#', 'field': 'position', 'align': 'right'},
-    {'name': 'ticket', 'label': 'Ticket', 'field': 'ticket', 'align': 'left', 'classes': 'whitespace-nowrap'},
-    {'name': 'patient', 'label': 'Patient', 'field': 'patient', 'align': 'left'},
-    {'name': 'booked', 'label': 'Booked for', 'field': 'booked', 'align': 'left'},
-    {'name': 'priority', 'label': 'Priority', 'field': 'priority', 'align': 'left'},
-    {'name': 'arrived', 'label': 'Arrived', 'field': 'arrived', 'align': 'left'},
-    {'name': 'wait', 'label': 'Est. wait', 'field': 'wait', 'align': 'right', 'classes': 'whitespace-nowrap'},
+    {'name': 'ticket', 'label': N_('Ticket'), 'field': 'ticket', 'align': 'left', 'classes': 'whitespace-nowrap'},
+    {'name': 'patient', 'label': N_('Patient'), 'field': 'patient', 'align': 'left'},
+    {'name': 'booked', 'label': N_('Booked for'), 'field': 'booked', 'align': 'left'},
+    {'name': 'priority', 'label': N_('Priority'), 'field': 'priority', 'align': 'left'},
+    {'name': 'arrived', 'label': N_('Arrived'), 'field': 'arrived', 'align': 'left'},
+    {'name': 'wait', 'label': N_('Est. wait'), 'field': 'wait', 'align': 'right', 'classes': 'whitespace-nowrap'},
     {'name': 'results', 'label': '', 'field': 'results', 'align': 'left'},
 ]
+# a ticket's state as the worklist writes it
+TICKET_STATES = {TicketStatus.WAITING: N_('waiting'), TicketStatus.CALLED: N_('called'),
+                 TicketStatus.IN_SERVICE: N_('in service'), TicketStatus.DONE: N_('done'),
+                 TicketStatus.SKIPPED: N_('skipped'), TicketStatus.NO_SHOW: N_('no show'),
+                 TicketStatus.TRANSFERRED: N_('transferred'), TicketStatus.CANCELLED: N_('cancelled')}
 RESULTS_SLOT = r'''
 <q-td :props="props"><q-badge v-if="props.value" color="positive" icon="science" :label="props.value" /></q-td>
 '''
@@ -42,21 +48,34 @@ def clock(moment: datetime | None) -> str:
     return local_time_text(moment, clinic_settings.current().tz) if moment else ''
 
 
+def translated(columns: list[dict]) -> list[dict]:
+    """Table columns with their headings in the reader's language (the tables define them marked with N_)."""
+    return [{**column, 'label': _(column['label']) if column.get('label') else ''} for column in columns]
+
+
+def state_text(status: TicketStatus) -> str:
+    return _(TICKET_STATES[status]) if status in TICKET_STATES else status.value
+
+
 def waiting_rows(view: queue.QueueView) -> list[dict]:
     return [{'id': t.id, 'position': index, 'ticket': t.label, 'patient': f'{t.patient_name} · {t.patient_code}',
-             'booked': clock(t.appointment_at) if t.appointment_at else 'walk-in',
+             'booked': clock(t.appointment_at) if t.appointment_at else _('walk-in'),
              'priority': t.priority_reason if t.priority else '', 'arrived': clock(t.arrived_at),
-             'wait': f'{t.wait_minutes} min', 'results': 'results ready' if t.back_with_results else ''}
+             'wait': _('{minutes} min').format(minutes=t.wait_minutes),
+             'results': _('results ready') if t.back_with_results else ''}
             for index, t in enumerate(view.waiting, start=1)]
 
 
 def status_text(ticket: queue.TicketView) -> str:
     if ticket.status == TicketStatus.IN_SERVICE:
-        return f'In consultation since {clock(ticket.started_at)}'
+        return _('In consultation since {time}').format(time=clock(ticket.started_at))
     if ticket.status == TicketStatus.CALLED:
-        times = f' ({ticket.call_count}×)' if ticket.call_count > 1 else ''
-        return f'Called at {clock(ticket.called_at)}{times}: waiting for the patient to come in'
-    return ticket.status.value.replace('_', ' ').capitalize()
+        if ticket.call_count > 1:
+            return _('Called at {time} ({count}×): waiting for the patient to come in').format(
+                time=clock(ticket.called_at), count=ticket.call_count)
+        return _('Called at {time}: waiting for the patient to come in').format(time=clock(ticket.called_at))
+    text = state_text(ticket.status)
+    return text[:1].upper() + text[1:]
 
 
 async def _own_queue(session: AsyncSession, actor: Actor) -> dict[int, str]:
@@ -108,8 +127,10 @@ class Worklist:
             return
         await self.refresh()
         waiting = self.view.waiting if self.view else []
-        who = next((f'{t.patient_name} ({t.label})' for t in waiting if t.id == event.ticket_id), 'A patient')
-        ui.notify(f'Results ready: {who} is back in your queue.', type='info', multi_line=True)
+        back = next((t for t in waiting if t.id == event.ticket_id), None)
+        ui.notify(_('Results ready: {patient} ({ticket}) is back in your queue.').format(
+            patient=back.patient_name, ticket=back.label) if back is not None
+            else _('Results ready: A patient is back in your queue.'), type='info', multi_line=True)
 
     def show(self, view: queue.QueueView) -> None:
         """Only what changed is sent: a call elsewhere in the clinic leaves this screen untouched."""
@@ -126,20 +147,22 @@ class QueueHeader:
         doctor = worklist.actor.role == Role.DOCTOR
         with ui.row().classes('w-full items-center justify-between gap-3'):
             with ui.column().classes('gap-0'):
-                self.title = section_title('My queue' if doctor else 'Queue')
+                self.title = section_title(_('My queue') if doctor else _('Queue'))
                 self.summary = ui.label().classes('text-slate-600').mark('queue-summary')
             if len(worklist.queues) > 1:
-                ui.select(worklist.queues, value=worklist.queue_id, label='Doctor',
+                ui.select(worklist.queues, value=worklist.queue_id, label=_('Doctor'),
                           on_change=lambda e: worklist.choose(e.value)) \
                     .props('outlined dense').classes('w-72').mark('queue-select')
-            self.call_button = ui.button('Call next', icon='campaign', on_click=self.call_next) \
+            self.call_button = ui.button(_('Call next'), icon='campaign', on_click=self.call_next) \
                 .props('size=lg no-caps unelevated').classes('px-6').mark('call-next')
         worklist.watch(self)
 
     def show(self, view: queue.QueueView) -> None:
-        name = 'My queue' if self.worklist.actor.role == Role.DOCTOR else view.name
+        name = _('My queue') if self.worklist.actor.role == Role.DOCTOR else view.name
         self.title.set_text(f'{name} · {view.prefix}' + (f' · {view.room_code}' if view.room_code else ''))
-        self.summary.set_text(f'{len(view.waiting)} waiting · about {round(view.typical_minutes)} min per patient')
+        self.summary.set_text(ngettext('{count} waiting · about {minutes} min per patient',
+                                       '{count} waiting · about {minutes} min per patient', len(view.waiting),
+                                       minutes=round(view.typical_minutes)))
         self.call_button.set_enabled(bool(view.waiting))
 
     async def call_next(self) -> None:
@@ -151,9 +174,10 @@ class QueueHeader:
         finally:
             self.call_button.props(remove='loading')
         if ticket is None and worklist.view is not None and not worklist.view.waiting:
-            ui.notify('Nobody is waiting.', type='info')
+            ui.notify(_('Nobody is waiting.'), type='info')
         elif ticket is not None:
-            ui.notify(f'{ticket.label} called: {ticket.patient_name}', type='positive')
+            ui.notify(_('{ticket} called: {patient}').format(ticket=ticket.label, patient=ticket.patient_name),
+                      type='positive')
 
 
 class TicketActions:
@@ -167,7 +191,7 @@ class TicketActions:
         return await staff_action(lambda s: step(s, self.actor, self.ticket.id, now=utcnow()), success=success)
 
     async def recall(self) -> None:
-        await self.step(queue.recall, f'{self.ticket.label} called again')
+        await self.step(queue.recall, _('{ticket} called again').format(ticket=self.ticket.label))
 
     async def call_again(self) -> None:
         await self.step(queue.recall)
@@ -182,7 +206,7 @@ class TicketActions:
         await self.step(queue.mark_no_show)
 
     async def finish(self) -> None:
-        await self.step(queue.finish, f'{self.ticket.label} finished')
+        await self.step(queue.finish, _('{ticket} finished').format(ticket=self.ticket.label))
 
     async def undo(self) -> None:
         await self.step(queue.undo)
@@ -209,7 +233,7 @@ class ActiveCard(TicketActions):
                     self.who = ui.label().classes('text-xl font-medium')
                     self.since = ui.label().classes('text-slate-600')
                     self.priority = ui.label().classes('text-amber-800')
-                self.results = ui.badge('results ready', color='positive').props('outline') \
+                self.results = ui.badge(_('results ready'), color='positive').props('outline') \
                     .classes('text-base').mark('active-results-ready')
             self.actions = ui.row().classes('gap-2')
 
@@ -217,7 +241,8 @@ class ActiveCard(TicketActions):
         self.ticket = ticket
         self.who.set_text(f'{ticket.patient_name} · {ticket.patient_code}')
         self.since.set_text(status_text(ticket))
-        self.priority.set_text(f'Priority: {ticket.priority_reason}' if ticket.priority else '')
+        self.priority.set_text(_('Priority: {reason}').format(reason=ticket.priority_reason) if ticket.priority
+                               else '')
         self.priority.set_visibility(bool(ticket.priority))
         self.results.set_visibility(ticket.back_with_results)
         if ticket.status != self.status:  # other buttons for another step: only then rebuilt
@@ -228,17 +253,17 @@ class ActiveCard(TicketActions):
 
     def _buttons(self, status: TicketStatus) -> None:
         if status == TicketStatus.CALLED:
-            ui.button('Start consultation', icon='play_arrow', on_click=self.start) \
+            ui.button(_('Start consultation'), icon='play_arrow', on_click=self.start) \
                 .props('unelevated no-caps').mark('start')
-            ui.button('Recall', icon='replay', on_click=self.recall).props('outline no-caps').mark('recall')
-            ui.button('Skip', icon='skip_next', on_click=self.skip).props('outline no-caps').mark('skip')
+            ui.button(_('Recall'), icon='replay', on_click=self.recall).props('outline no-caps').mark('recall')
+            ui.button(_('Skip'), icon='skip_next', on_click=self.skip).props('outline no-caps').mark('skip')
         else:
-            ui.button('Open chart', icon='description', on_click=self.open_chart) \
+            ui.button(_('Open chart'), icon='description', on_click=self.open_chart) \
                 .props('unelevated no-caps').mark('open-chart')
-            ui.button('Finish', icon='check', on_click=self.finish).props('outline no-caps').mark('finish')
-        ui.button('Send to…', icon='forward', on_click=lambda: self.send.open(self.ticket)) \
+            ui.button(_('Finish'), icon='check', on_click=self.finish).props('outline no-caps').mark('finish')
+        ui.button(_('Send to…'), icon='forward', on_click=lambda: self.send.open(self.ticket)) \
             .props('outline no-caps').mark('send-to')
-        ui.button('Undo last step', icon='undo', on_click=self.undo).props('flat no-caps').mark('undo')
+        ui.button(_('Undo last step'), icon='undo', on_click=self.undo).props('flat no-caps').mark('undo')
 
 
 class SkippedRow(TicketActions):
@@ -250,9 +275,9 @@ class SkippedRow(TicketActions):
             ui.label(ticket.label).classes('text-lg font-semibold w-20 shrink-0 whitespace-nowrap')
             self.name = ui.label().classes('grow')
             with ui.row().classes('gap-1 items-center'):  # the three steps wrap together, under the name
-                ui.button('Call again', icon='replay', on_click=self.call_again).props('outline dense no-caps')
-                ui.button('Back in line', on_click=self.back_in_line).props('flat dense no-caps')
-                ui.button('No-show', on_click=self.no_show).props('flat dense no-caps color=negative')
+                ui.button(_('Call again'), icon='replay', on_click=self.call_again).props('outline dense no-caps')
+                ui.button(_('Back in line'), on_click=self.back_in_line).props('flat dense no-caps')
+                ui.button(_('No-show'), on_click=self.no_show).props('flat dense no-caps color=negative')
 
     def show(self, ticket: queue.TicketView) -> None:
         self.ticket = ticket
@@ -268,13 +293,13 @@ class FinishedRow(TicketActions):
             ui.label(ticket.label).classes('font-semibold w-20 shrink-0 whitespace-nowrap')
             self.name = ui.label().classes('grow min-w-0')
             self.status = ui.label().classes('text-slate-500 shrink-0')
-            ui.button('Undo', icon='undo', on_click=self.undo).props('flat dense no-caps').classes('shrink-0') \
+            ui.button(_('Undo'), icon='undo', on_click=self.undo).props('flat dense no-caps').classes('shrink-0') \
                 .mark('undo-finished')
 
     def show(self, ticket: queue.TicketView) -> None:
         self.ticket = ticket
         self.name.set_text(ticket.patient_name)
-        self.status.set_text(ticket.status.value.replace('_', ' '))
+        self.status.set_text(state_text(ticket.status))
 
 
 class NowPanel:
@@ -283,8 +308,8 @@ class NowPanel:
     def __init__(self, worklist: Worklist, send: SendDialog) -> None:
         actor = worklist.actor
         with ui.card().classes('w-full'):
-            section_title('Now')
-            self.nobody = ui.label('Nobody called yet. Press "Call next" when you are ready.') \
+            section_title(_('Now'))
+            self.nobody = ui.label(_('Nobody called yet. Press "Call next" when you are ready.')) \
                 .classes('text-slate-600').mark('nobody-called')
             self.active = KeyedList(ui.column().classes('w-full gap-4'),
                                     lambda t: keyed(ActiveCard(actor, t, send)), key=lambda t: t.id)
@@ -300,16 +325,16 @@ class WaitingPanel:
 
     def __init__(self, worklist: Worklist) -> None:
         with ui.column().classes('grow min-w-0 gap-2'):
-            self.title = section_title('Waiting')
-            self.table = ui.table(columns=WAITING_COLUMNS, rows=[], row_key='id') \
-                .props('flat bordered wrap-cells hide-pagination no-data-label="Nobody is waiting."') \
-                .classes('w-full').mark('waiting')
+            self.title = section_title(_('Waiting'))
+            self.table = ui.table(columns=translated(WAITING_COLUMNS), rows=[], row_key='id') \
+                .props('flat bordered wrap-cells hide-pagination').classes('w-full').mark('waiting')
+            self.table.props['no-data-label'] = _('Nobody is waiting.')
             self.table.pagination = {'rowsPerPage': 0}
             self.table.add_slot('body-cell-results', RESULTS_SLOT)
         worklist.watch(self)
 
     def show(self, view: queue.QueueView) -> None:
-        self.title.set_text(f'Waiting ({len(view.waiting)})')
+        self.title.set_text(_('Waiting ({count})').format(count=len(view.waiting)))
         self.table.rows = waiting_rows(view)
 
 
@@ -319,16 +344,16 @@ class AsidePanel:
     def __init__(self, worklist: Worklist) -> None:
         actor = worklist.actor
         with ui.column().classes('w-full lg:w-[26rem] gap-2'):
-            self.skipped_title = section_title('Skipped: called, did not come')
+            self.skipped_title = section_title(_('Skipped: called, did not come'))
             self.skipped = KeyedList(ui.column().classes('w-full gap-2'), lambda t: keyed(SkippedRow(actor, t)),
                                      key=lambda t: t.id)
-            self.finished_title = section_title('Recently finished')
+            self.finished_title = section_title(_('Recently finished'))
             self.finished = KeyedList(ui.column().classes('w-full gap-2'), lambda t: keyed(FinishedRow(actor, t)),
                                       key=lambda t: t.id)
         worklist.watch(self)
 
     def show(self, view: queue.QueueView) -> None:
-        self.skipped_title.set_text(f'Skipped: called, did not come ({len(view.skipped)})')
+        self.skipped_title.set_text(_('Skipped: called, did not come ({count})').format(count=len(view.skipped)))
         self.skipped_title.set_visibility(bool(view.skipped))
         self.skipped.show(view.skipped)
         self.finished_title.set_visibility(bool(view.finished))
@@ -346,11 +371,11 @@ class AppointmentsPanel:
     def __init__(self, actor: Actor, rows: list[dict]) -> None:
         self.actor = actor
         doctor = actor.role == Role.DOCTOR
-        self.heading = 'My appointments today' if doctor else "All doctors' appointments today"
+        self.heading = _('My appointments today') if doctor else _("All doctors' appointments today")
         with ui.expansion(f'{self.heading} ({len(rows)})', icon='event').classes('w-full bg-white rounded') \
                 .mark('my-appointments-panel') as self.panel:
-            columns = [c for c in appointment_rows.COLUMNS if c['name'] != 'doctor' or not doctor]
-            self.table = data_table(columns, rows, empty='No appointments today.', mark='my-appointments')
+            columns = appointment_rows.columns(('doctor',) if doctor else ())
+            self.table = data_table(columns, rows, empty=_('No appointments today.'), mark='my-appointments')
 
     async def refresh(self) -> None:
         rows = await appointment_rows.todays_rows(self.actor)
@@ -364,8 +389,8 @@ async def consultation_page(actor: Actor):
     queues = await queues_of(actor)
     if not queues:
         if queues is not None:
-            ui.label('Your account is not linked to a doctor yet: please ask an administrator.'
-                     if actor.role == Role.DOCTOR else 'There are no doctors\' queues yet.') \
+            ui.label(_('Your account is not linked to a doctor yet: please ask an administrator.')
+                     if actor.role == Role.DOCTOR else _("There are no doctors' queues yet.")) \
                 .classes('text-lg text-slate-700')
         return
     destinations = await staff_read(lambda s: queue.transfer_targets(s, actor))

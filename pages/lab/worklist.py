@@ -8,6 +8,7 @@ from nicegui import ui
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from clinic_ui import downloads
+from clinic_ui.lab_flags import order_status_text
 from clinic_ui.live import subscribe
 from clinic_ui.panels import LivePanel
 from clinic_ui.routes import staff_file, staff_page
@@ -19,25 +20,26 @@ from models.types import utcnow
 from services import clinic_settings, orders
 from services.access import Actor
 from services.core.events import OrdersChanged
+from services.core.i18n import N_, _
 
 from .dialogs import ResultDialog
 
-STATIONS = {'lab': ('Laboratory', [ServiceKind.LAB]), 'imaging': ('Imaging', [ServiceKind.IMAGING]),
-            'procedure': ('Procedures', [ServiceKind.PROCEDURE])}
+STATIONS = {'lab': (N_('Laboratory'), [ServiceKind.LAB]), 'imaging': (N_('Imaging'), [ServiceKind.IMAGING]),
+            'procedure': (N_('Procedures'), [ServiceKind.PROCEDURE])}
 STATUS_ORDER = {OrderStatus.IN_PROGRESS: 0, OrderStatus.PENDING: 1, OrderStatus.COMPLETED: 2,
                 OrderStatus.CANCELLED: 3}
 COLUMNS = [
-    {'name': 'ordered', 'label': 'Ordered', 'field': 'ordered'},
-    {'name': 'patient', 'label': 'Patient', 'field': 'patient'},
-    {'name': 'service', 'label': 'Service', 'field': 'service'},
-    {'name': 'by', 'label': 'Ordered by', 'field': 'by'},
-    {'name': 'status', 'label': 'Status', 'field': 'status'},
+    {'name': 'ordered', 'label': N_('Ordered'), 'field': 'ordered'},
+    {'name': 'patient', 'label': N_('Patient'), 'field': 'patient'},
+    {'name': 'service', 'label': N_('Service'), 'field': 'service'},
+    {'name': 'by', 'label': N_('Ordered by'), 'field': 'by'},
+    {'name': 'status', 'label': N_('Status'), 'field': 'status'},
     {'name': 'actions', 'label': '', 'field': 'id', 'sortable': False},
 ]
 ACTIONS_SLOT = r'''
 <q-td :props="props" class="whitespace-nowrap">
   <q-btn unelevated dense no-caps color="primary" class="q-px-sm"
-         :label="props.row.state === 'pending' ? 'Take' : 'Open'" @click="$parent.$emit('open', props.row.id)" />
+         :label="props.row.action" @click="$parent.$emit('open', props.row.id)" />
 </q-td>
 '''
 STATUS_SLOT = r'''
@@ -54,7 +56,13 @@ def rows_of(views: list[orders.OrderView]) -> list[dict]:
     views = sorted(views, key=lambda o: (STATUS_ORDER[o.status], o.ordered_at))
     return [{'id': o.id, 'ordered': o.ordered_at.astimezone(tz).strftime('%d/%m %H:%M'),
              'patient': f'{o.patient_name} · {o.patient_code}', 'service': o.service_name, 'by': o.ordered_by,
-             'status': o.status.value.replace('_', ' '), 'state': o.status.value} for o in views]
+             'status': order_status_text(o.status), 'state': o.status.value,
+             'action': _('Take') if o.status == OrderStatus.PENDING else _('Open')} for o in views]
+
+
+def columns() -> list[dict]:
+    """The worklist's columns, headed in the reader's language."""
+    return [{**column, 'label': _(column['label']) if column['label'] else ''} for column in COLUMNS]
 
 
 class Worklist(LivePanel[list[orders.OrderView]]):
@@ -64,12 +72,12 @@ class Worklist(LivePanel[list[orders.OrderView]]):
         self.actor = actor
         self.station = 'lab'
         with ui.row().classes('w-full items-center justify-between gap-3'):
-            self.title = section_title('Worklist')
-            ui.toggle({key: name for key, (name, _) in STATIONS.items()}, value='lab',
+            self.title = section_title(_('Worklist'))
+            ui.toggle({key: _(name) for key, (name, __) in STATIONS.items()}, value='lab',
                       on_change=lambda e: self.choose(e.value)).props('no-caps unelevated toggle-color=primary') \
                 .mark('station')
         self.counts = ui.label('').classes('text-slate-600').mark('worklist-counts')
-        self.table = data_table(COLUMNS, [], empty='Nothing ordered for this station.', mark='worklist')
+        self.table = data_table(columns(), [], empty=_('Nothing ordered for this station.'), mark='worklist')
         self.table.add_slot('body-cell-actions', ACTIONS_SLOT)
         self.table.add_slot('body-cell-status', STATUS_SLOT)
         on_row(self.table, 'open', self.open)
@@ -82,8 +90,9 @@ class Worklist(LivePanel[list[orders.OrderView]]):
         pending = sum(o.status == OrderStatus.PENDING for o in views)
         running = sum(o.status == OrderStatus.IN_PROGRESS for o in views)
         done = sum(o.status == OrderStatus.COMPLETED for o in views)
-        self.title.set_text(f'Worklist · {STATIONS[self.station][0]}')
-        self.counts.set_text(f'{pending} pending · {running} in progress · {done} completed in the last 12 hours')
+        self.title.set_text(_('Worklist · {station}').format(station=_(STATIONS[self.station][0])))
+        self.counts.set_text(_('{pending} pending · {running} started · {done} completed in the last 12 hours')
+                             .format(pending=pending, running=running, done=done))
 
     async def choose(self, station: str) -> None:
         self.station = station
@@ -106,7 +115,7 @@ class Worklist(LivePanel[list[orders.OrderView]]):
 
 @staff_page(SERVICES, reconnect_timeout=30)
 async def lab_page(actor: Actor):
-    await service_point(actor, {QueueKind.LAB, QueueKind.IMAGING, QueueKind.PROCEDURE}, 'Calling patients')
+    await service_point(actor, {QueueKind.LAB, QueueKind.IMAGING, QueueKind.PROCEDURE}, N_('Calling patients'))
     worklist = Worklist(actor)
     subscribe(OrdersChanged, worklist.refresh)
     await worklist.load()

@@ -10,6 +10,7 @@ from clinic_ui.widgets import error_text, section_title, staff_action
 from models.types import utcnow
 from services import consultation
 from services.core.errors import AllergyConflict
+from services.core.i18n import _
 
 if TYPE_CHECKING:
     from .record import RecordPanel
@@ -22,14 +23,14 @@ class AmendDialog:
     def __init__(self, record: RecordPanel) -> None:
         self.record = record
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-xl gap-3').mark('amend-dialog'):
-            section_title('Amend the signed record')
-            ui.label('Change the fields in the form first, then give the reason here. The old values are kept.') \
+            section_title(_('Amend the signed record'))
+            ui.label(_('Change the fields in the form first, then give the reason here. The old values are kept.')) \
                 .classes('text-sm text-slate-600')
-            self.reason = ui.input('Reason for the change *').props('outlined autofocus').mark('amend-reason')
+            self.reason = ui.input(_('Reason for the change *')).props('outlined autofocus').mark('amend-reason')
             self.error = error_text()
             with ui.row().classes('w-full justify-end gap-2'):
-                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps')
-                ui.button('Save amendment', on_click=self.save).props('unelevated no-caps').mark('confirm-amend')
+                ui.button(_('Cancel'), on_click=self.dialog.close).props('flat no-caps')
+                ui.button(_('Save amendment'), on_click=self.save).props('unelevated no-caps').mark('confirm-amend')
         self.dialog.on('hide', record.refill)
         self.dialog.props('seamless position=bottom')
 
@@ -40,7 +41,7 @@ class AmendDialog:
         visit = self.record.visit
         done = await staff_action(lambda s: consultation.amend(s, visit.actor, visit.id, self.record.typed(),
                                                                self.reason.value, now=utcnow()),
-                                  error_label=self.error, success='Amendment saved.')
+                                  error_label=self.error, success=_('Amendment saved.'))
         if done is not None:
             self.dialog.close()
             await self.record.reshow()
@@ -53,17 +54,17 @@ class AllergyOverrideDialog:
     def __init__(self, conflict: AllergyConflict, submit: Callable[[str, ui.label], Awaitable[bool]]) -> None:
         self.submit = submit
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-xl gap-3').mark('override-dialog'):
-            section_title(f'{conflict.medicine_name}: allergy')
+            section_title(_('{medicine}: allergy').format(medicine=conflict.medicine_name))
             for allergy in conflict.allergies:
                 ui.label(f'⚠ {allergy}').classes('text-negative font-medium').mark('override-allergy')
-            ui.label('Nothing was added. To prescribe it anyway, write why; the pharmacist sees the reason and '
-                     'checks it before dispensing.').classes('text-sm text-slate-600')
-            self.reason = ui.textarea('Reason for prescribing despite the allergy *').props('outlined autofocus') \
+            ui.label(_('Nothing was added. To prescribe it anyway, write why; the pharmacist sees the reason and '
+                       'checks it before dispensing.')).classes('text-sm text-slate-600')
+            self.reason = ui.textarea(_('Reason for prescribing despite the allergy *')).props('outlined autofocus') \
                 .classes('w-full').mark('override-reason')
             self.error = error_text()
             with ui.row().classes('w-full justify-end gap-2'):
-                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps').mark('cancel-override')
-                ui.button('Prescribe anyway', on_click=self.confirm).props('unelevated no-caps color=negative') \
+                ui.button(_('Cancel'), on_click=self.dialog.close).props('flat no-caps').mark('cancel-override')
+                ui.button(_('Prescribe anyway'), on_click=self.confirm).props('unelevated no-caps color=negative') \
                     .mark('confirm-override')
         self.dialog.on_value_change(lambda e: None if e.value else self.dialog.delete())  # one per attempt
 

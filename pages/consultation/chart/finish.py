@@ -10,6 +10,7 @@ from clinic_ui.widgets import section_title, staff_action
 from models.types import utcnow
 from services import consultation, orders
 from services.core.events import OrdersChanged, VisitChanged
+from services.core.i18n import _, ngettext
 
 from .record import RecordPanel
 from .visit import OpenVisit
@@ -17,8 +18,11 @@ from .visit import OpenVisit
 WORKLIST = '/consultation'
 
 
-def ticket_text(label: str) -> str:
-    return f' Ticket {label}: the patient can go there now.' if label else ''
+def with_ticket(text: str, label: str) -> str:
+    """``text``, then where the patient's new ticket lets them go (when they have one)."""
+    if not label:
+        return text
+    return text + ' ' + _('Ticket {ticket}: the patient can go there now.').format(ticket=label)
 
 
 def slip_url(visit_id: int) -> str:
@@ -35,12 +39,12 @@ class SlipDialog:
             self.title = section_title('')
             self.text = ui.label().classes('text-slate-700')
             with ui.row().classes('w-full items-center justify-end gap-4'):
-                ui.link('Print the ticket slip', slip_url(visit_id), new_tab=True).mark('print-slip')
-                ui.button('Back to my queue', on_click=lambda: ui.navigate.to(WORKLIST)) \
+                ui.link(_('Print the ticket slip'), slip_url(visit_id), new_tab=True).mark('print-slip')
+                ui.button(_('Back to my queue'), on_click=lambda: ui.navigate.to(WORKLIST)) \
                     .props('unelevated no-caps').mark('back-to-queue')
 
     def open(self, label: str, text: str) -> None:
-        self.title.set_text(f'Ticket {label}')
+        self.title.set_text(_('Ticket {ticket}').format(ticket=label))
         self.text.set_text(text)
         self.dialog.open()
 
@@ -50,18 +54,19 @@ class ResultsPendingDialog:
 
     def __init__(self, panel: FinishPanel) -> None:
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-lg gap-3').mark('results-pending-dialog'):
-            section_title('Results are still pending')
+            section_title(_('Results are still pending'))
             self.text = ui.label().classes('text-slate-700')
-            ui.button('Send to the lab and finish when results are in', icon='biotech',
+            ui.button(_('Send to the lab and finish when results are in'), icon='biotech',
                       on_click=lambda: self.choose(panel, 'wait')) \
                 .props('unelevated no-caps').classes('w-full').mark('finish-wait')
-            ui.button('Finish now without waiting (results go to the chart)', icon='task_alt',
+            ui.button(_('Finish now without waiting (results go to the chart)'), icon='task_alt',
                       on_click=lambda: self.choose(panel, 'finish')) \
                 .props('outline no-caps').classes('w-full').mark('finish-now')
-            ui.button('Back to the chart', on_click=self.dialog.close).props('flat no-caps').classes('self-end')
+            ui.button(_('Back to the chart'), on_click=self.dialog.close).props('flat no-caps').classes('self-end')
 
     def open(self, pending: int) -> None:
-        self.text.set_text(f'{pending} ordered test{"s have" if pending != 1 else " has"} no result yet.')
+        self.text.set_text(ngettext('{count} ordered test has no result yet.',
+                                    '{count} ordered tests have no result yet.', pending))
         self.dialog.open()
 
     async def choose(self, panel: FinishPanel, open_orders: consultation.OpenOrders) -> None:
@@ -77,9 +82,9 @@ class FinishPanel:
         self.visit = visit
         self.record = record
         self.pending = 0
-        self.send_button = ui.button('Send to lab / imaging', icon='biotech', on_click=self.send_to_services) \
+        self.send_button = ui.button(_('Send to lab / imaging'), icon='biotech', on_click=self.send_to_services) \
             .props('outline no-caps').mark('send-to-services')
-        self.finish_button = ui.button('Finish consultation', icon='task_alt', on_click=self.finish) \
+        self.finish_button = ui.button(_('Finish consultation'), icon='task_alt', on_click=self.finish) \
             .props('unelevated no-caps size=md').mark('finish-consultation')
         self.ask = ResultsPendingDialog(self)
         self.slip = SlipDialog(visit.id)
@@ -100,12 +105,12 @@ class FinishPanel:
 
     def sent(self, label: str) -> None:
         """Sent to the lab to come back with the results: the ticket's slip, or straight back to the worklist."""
-        text = 'Sent to the lab / imaging. The record stays a draft until the patient comes back.'
+        text = _('Sent to the lab / imaging. The record stays a draft until the patient comes back.')
         if not label:
             ui.notify(text, type='positive', multi_line=True)
             ui.navigate.to(WORKLIST)
             return
-        self.slip.open(label, text + ticket_text(label))
+        self.slip.open(label, with_ticket(text, label))
 
     async def finish(self) -> None:
         await self.record.flush()
@@ -124,9 +129,10 @@ class FinishPanel:
         if done.awaiting_results:
             self.sent(done.ticket_label)
             return
-        text = f'Consultation finished: the patient is now {consultation.status_text(done.status)}.'
+        text = _('Consultation finished: the patient is now {status}.').format(
+            status=consultation.status_text(done.status))
         if done.ticket_label:  # a new number at the pharmacy or the cashier: its slip, to hand over
-            self.slip.open(done.ticket_label, text + ticket_text(done.ticket_label))
+            self.slip.open(done.ticket_label, with_ticket(text, done.ticket_label))
             return
         ui.notify(text, type='positive', multi_line=True)
         ui.navigate.to(WORKLIST)

@@ -9,11 +9,13 @@ from nicegui import ui
 from clinic_ui.widgets import section_title, staff_action, staff_read
 from models.types import utcnow
 from services import booking, consultation
+from services.core import i18n
 from services.core.clock import local_today
+from services.core.i18n import N_, _
 
 from .visit import OpenVisit
 
-WHEN = {7: 'in 1 week', 14: 'in 2 weeks', 30: 'in 1 month', 90: 'in 3 months'}
+WHEN = {7: N_('in 1 week'), 14: N_('in 2 weeks'), 30: N_('in 1 month'), 90: N_('in 3 months')}
 DAYS_SHOWN = 4
 TIMES_PER_DAY = 6
 
@@ -24,11 +26,11 @@ class FollowUpPanel:
     def __init__(self, visit: OpenVisit) -> None:
         self.visit = visit
         with ui.card().classes('w-full gap-3'):
-            section_title('Follow-up visit')
+            section_title(_('Follow-up visit'))
             with ui.row().classes('items-center gap-2') as self.form:
-                self.when = ui.select(WHEN, value=14, label='When').props('outlined dense').classes('w-40') \
-                    .mark('follow-in')
-                ui.button('Show free times', icon='event', on_click=self.find_times).props('outline no-caps') \
+                self.when = ui.select({days: _(text) for days, text in WHEN.items()}, value=14, label=_('When')) \
+                    .props('outlined dense').classes('w-40').mark('follow-in')
+                ui.button(_('Show free times'), icon='event', on_click=self.find_times).props('outline no-caps') \
                     .mark('find-slots')
             self.times = ui.row().classes('w-full gap-1')
             self.booked = ui.label('').classes('text-positive').mark('follow-up-booked')
@@ -47,7 +49,7 @@ class FollowUpPanel:
         if found is None:
             return
         if found.service_id is None:
-            ui.notify('This doctor has no consultation service on the price list.', type='warning')
+            ui.notify(_('This doctor has no consultation service on the price list.'), type='warning')
             return
         self._show_times(found)
 
@@ -57,12 +59,13 @@ class FollowUpPanel:
             shown = 0
             for _day, slots in sorted(found.slots.items()):
                 for slot in slots[:TIMES_PER_DAY]:
-                    ui.button(f'{slot.start_at.astimezone(self.visit.tz):%a %d/%m %H:%M}',
+                    start = slot.start_at.astimezone(self.visit.tz)
+                    ui.button(f'{i18n.weekday(start, "short")} {start:%d/%m %H:%M}',
                               on_click=lambda s=slot: self.book(s, found.service_id)) \
                         .props('outline dense no-caps').mark('follow-slot')
                     shown += 1
             if not shown:
-                ui.label('No free time in those days: try another week.').classes('text-sm text-slate-500')
+                ui.label(_('No free time in those days: try another week.')).classes('text-sm text-slate-500')
 
     async def book(self, slot: booking.Slot, service_id: int) -> None:
         visit = self.visit
@@ -72,7 +75,9 @@ class FollowUpPanel:
         if follow_up is None:
             return
         when = follow_up.appointment.start_at.astimezone(visit.tz)
-        self.booked.set_text(f'Follow-up booked for {when:%A %d/%m/%Y %H:%M}.'
-                             + (' A reminder email goes out the day before.' if follow_up.reminded
-                                else ' (No email address: no reminder.)'))
+        booked = _('Follow-up booked for {weekday} {day} {time}.').format(
+            weekday=i18n.weekday(when), day=f'{when:%d/%m/%Y}', time=f'{when:%H:%M}')
+        reminder = (_('A reminder email goes out the day before.') if follow_up.reminded
+                    else _('(No email address: no reminder.)'))
+        self.booked.set_text(f'{booked} {reminder}')
         self.times.clear()

@@ -19,6 +19,7 @@ from services import clinic_settings, consultation, icd10
 from services.access import Actor
 from services.core.clock import local_today
 from services.core.events import OrdersChanged, VisitChanged
+from services.core.i18n import N_, _
 
 from .finish import FinishPanel
 from .follow_up import FollowUpPanel
@@ -38,13 +39,13 @@ async def open_visit(actor: Actor, visit_id: int) -> OpenVisit | None:
     chart = await staff_action(lambda s: consultation.chart(s, actor, visit_id, today=local_today(settings.tz),
                                                             currency_format=money), error_label=refused)
     if chart is None:
-        ui.link('← Back to my queue', '/consultation')
+        ui.link(_('← Back to my queue'), '/consultation')
         return None
     refused.delete()
     return OpenVisit(actor, chart, settings)
 
 
-@staff_page(CONSULTATION, '/consultation/visits/{visit_id}', title='Consultation', reconnect_timeout=30)
+@staff_page(CONSULTATION, '/consultation/visits/{visit_id}', title=N_('Consultation'), reconnect_timeout=30)
 async def chart_page(actor: Actor, visit_id: int):
     await asyncio.to_thread(icd10.preload)
     visit = await open_visit(actor, visit_id)

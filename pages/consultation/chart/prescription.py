@@ -5,15 +5,21 @@ from __future__ import annotations
 from nicegui import ui
 
 from clinic_ui.widgets import error_text, section_title, staff_action, staff_read
+from models import PrescriptionStatus
 from models.types import utcnow
 from services import consultation, prescriptions
 from services.core.clock import local_today
 from services.core.errors import AllergyConflict
 from services.core.events import VisitChanged
+from services.core.i18n import N_, _
 from services.prescriptions import LineInput
 
 from .dialogs import AllergyOverrideDialog
 from .visit import OpenVisit
+
+RX_STATES = {PrescriptionStatus.DRAFT: N_('draft'), PrescriptionStatus.ISSUED: N_('issued'),
+             PrescriptionStatus.PARTIALLY_DISPENSED: N_('partially dispensed'),
+             PrescriptionStatus.DISPENSED: N_('dispensed'), PrescriptionStatus.CANCELLED: N_('cancelled')}
 
 
 class PrescriptionPanel:
@@ -25,8 +31,8 @@ class PrescriptionPanel:
         self.picked: prescriptions.MedicineHit | None = None
         with ui.card().classes('w-full gap-3'):
             with ui.row().classes('w-full items-center justify-between'):
-                section_title('Prescription')
-                self.print_link = ui.link('Print prescription (PDF)', '#', new_tab=True).mark('print-prescription')
+                section_title(_('Prescription'))
+                self.print_link = ui.link(_('Print prescription (PDF)'), '#', new_tab=True).mark('print-prescription')
             with ui.column().classes('w-full gap-2') as self.form:
                 self._line_form()
             self.error = error_text()
@@ -37,20 +43,20 @@ class PrescriptionPanel:
         visit.watch(self)
 
     def _line_form(self) -> None:
-        self.search = ui.input('Find a medicine (name or code)').props('outlined clearable').classes('w-full') \
+        self.search = ui.input(_('Find a medicine (name or code)')).props('outlined clearable').classes('w-full') \
             .mark('medicine-search')
         self.hits = ui.column().classes('w-full gap-0')
         self.picked_label = ui.label('').classes('font-medium text-primary').mark('picked-medicine')
         with ui.grid().classes('w-full gap-2 grid-cols-2 md:grid-cols-5'):
-            self.dose = ui.input('Dose', placeholder='1 tablet').props('outlined dense').mark('dose')
-            self.times = ui.input('Times a day').props('outlined dense inputmode=numeric').mark('times')
-            self.days = ui.input('Days').props('outlined dense inputmode=numeric').mark('days')
-            self.quantity = ui.input('Quantity', placeholder='computed').props('outlined dense inputmode=numeric') \
-                .mark('quantity')
-            self.instructions = ui.input('Instructions', placeholder='After meals').props('outlined dense') \
+            self.dose = ui.input(_('Dose'), placeholder=_('1 tablet')).props('outlined dense').mark('dose')
+            self.times = ui.input(_('Times a day')).props('outlined dense inputmode=numeric').mark('times')
+            self.days = ui.input(_('Days')).props('outlined dense inputmode=numeric').mark('days')
+            self.quantity = ui.input(_('Quantity'), placeholder=_('computed')) \
+                .props('outlined dense inputmode=numeric').mark('quantity')
+            self.instructions = ui.input(_('Instructions'), placeholder=_('After meals')).props('outlined dense') \
                 .classes('col-span-2 md:col-span-1').mark('instructions')
         with ui.row().classes('items-center gap-3'):
-            ui.button('Add to prescription', icon='add', on_click=self.add).props('unelevated no-caps') \
+            ui.button(_('Add to prescription'), icon='add', on_click=self.add).props('unelevated no-caps') \
                 .mark('add-medicine')
             self.quantity_hint = ui.label('').classes('text-sm text-slate-600')
 
@@ -70,13 +76,14 @@ class PrescriptionPanel:
                     with ui.item_section():
                         ui.label(hit.name)
                     with ui.item_section().props('side'):
-                        ui.label(f'{hit.on_hand} {hit.unit}' if hit.on_hand else 'out of stock') \
+                        ui.label(f'{hit.on_hand} {hit.unit}' if hit.on_hand else _('out of stock')) \
                             .classes('text-positive' if hit.on_hand else 'text-negative font-medium')
 
     def pick(self, hit: prescriptions.MedicineHit) -> None:
         self.picked = hit
-        self.picked_label.set_text(f'{hit.name} · {hit.on_hand} {hit.unit} in stock' if hit.on_hand
-                                   else f'{hit.name} · OUT OF STOCK')
+        self.picked_label.set_text(
+            _('{medicine} · {count} {unit} in stock').format(medicine=hit.name, count=hit.on_hand, unit=hit.unit)
+            if hit.on_hand else _('{medicine} · OUT OF STOCK').format(medicine=hit.name))
         self.search.set_value('')
         self.hits.clear()
         self.show_quantity()
@@ -114,10 +121,12 @@ class PrescriptionPanel:
         if added is None:
             return False
         if added.warnings:
-            ui.notify(f'{hit.name} added. Warning: {"; ".join(added.warnings)}', type='warning', multi_line=True,
-                      timeout=8000)
+            ui.notify(_('{medicine} added. Warning: {warnings}').format(medicine=hit.name,
+                                                                         warnings='; '.join(added.warnings)),
+                      type='warning', multi_line=True, timeout=8000)
         else:
-            ui.notify(f'{hit.name} × {added.item.quantity} added.', type='positive')
+            ui.notify(_('{medicine} × {quantity} added.').format(medicine=hit.name, quantity=added.item.quantity),
+                      type='positive')
         self.picked = None
         self.picked_label.set_text('')
         for element in (self.dose, self.times, self.days, self.quantity, self.instructions):
@@ -148,10 +157,11 @@ class PrescriptionPanel:
         self.lines.clear()
         with self.lines:
             if rx is None or not rx.items:
-                ui.label('No medicines prescribed.').classes('text-slate-500 text-sm')
+                ui.label(_('No medicines prescribed.')).classes('text-slate-500 text-sm')
                 return
             if not draft:
-                ui.label(f'Issued to the pharmacy · {rx.status.value.replace("_", " ")}') \
+                ui.label(_('Issued to the pharmacy · {status}').format(
+                    status=_(RX_STATES[rx.status]) if rx.status in RX_STATES else rx.status.value)) \
                     .classes('text-sm text-slate-600')
             for item in rx.items:
                 self._line(item, removable=draft and chart.editable)
@@ -165,8 +175,9 @@ class PrescriptionPanel:
                 for warning in item.warnings:
                     ui.label(f'⚠ {warning}').classes('text-sm text-negative font-medium').mark('rx-warning')
                 if item.allergy_override_reason:
-                    ui.label(f'Prescribed despite the allergy: {item.allergy_override_reason}') \
-                        .classes('text-sm text-negative').mark('rx-override')
+                    ui.label(_('Prescribed despite the allergy: {reason}').format(
+                        reason=item.allergy_override_reason)).classes('text-sm text-negative').mark('rx-override')
             if removable:
-                ui.button(icon='delete', on_click=lambda: self.remove(item.id)) \
-                    .props('flat round dense color=grey-7 aria-label="Remove"')
+                remove = ui.button(icon='delete', on_click=lambda: self.remove(item.id)) \
+                    .props('flat round dense color=grey-7')
+                remove.props['aria-label'] = _('Remove')

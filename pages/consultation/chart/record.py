@@ -11,13 +11,15 @@ from models import RecordStatus
 from models.types import utcnow
 from services import consultation, icd10
 from services.consultation import RecordInput
+from services.core.i18n import N_, _
 
 from .dialogs import AmendDialog
 from .visit import OpenVisit
 
 AUTOSAVE_DELAY_S = 1.0
-VITALS = (('temperature_c', 'Temp °C'), ('pulse_bpm', 'Pulse /min'), ('bp_systolic', 'BP sys'),
-          ('bp_diastolic', 'BP dia'), ('spo2', 'SpO2 %'), ('weight_kg', 'Weight kg'), ('height_cm', 'Height cm'))
+VITALS = (('temperature_c', N_('Temp °C')), ('pulse_bpm', N_('Pulse /min')), ('bp_systolic', N_('BP sys')),
+          ('bp_diastolic', N_('BP dia')), ('spo2', N_('SpO2 %')), ('weight_kg', N_('Weight kg')),
+          ('height_cm', N_('Height cm')))
 
 
 def signed(chart: consultation.Chart) -> bool:
@@ -32,9 +34,9 @@ class CodeField:
         self.inputs = inputs
         with ui.column().classes('gap-1 md:col-span-2'):
             with ui.row().classes('w-full gap-3 no-wrap items-start'):
-                inputs['diagnosis_code'] = ui.input('ICD-10 code').props('outlined').classes('w-36 shrink-0') \
+                inputs['diagnosis_code'] = ui.input(_('ICD-10 code')).props('outlined').classes('w-36 shrink-0') \
                     .mark('diagnosis-code')
-                self.search = ui.input('Search ICD-10 (code or words)').props('outlined clearable') \
+                self.search = ui.input(_('Search ICD-10 (code or words)')).props('outlined clearable') \
                     .classes('grow').mark('icd-search')
             self.hits = ui.column().classes('w-full gap-0')
         self.search.on_value_change(self.find)
@@ -48,7 +50,7 @@ class CodeField:
                 ui.item(hit.label, on_click=lambda h=hit: self.pick(h)).props('clickable dense') \
                     .classes('w-full rounded hover:bg-teal-50').mark('icd-hit')
             if len(text.strip()) >= 2 and not found:
-                ui.label('No ICD-10 code matches.').classes('text-sm text-slate-500')
+                ui.label(_('No ICD-10 code matches.')).classes('text-sm text-slate-500')
 
     def pick(self, hit: icd10.Code) -> None:
         self.inputs['diagnosis_code'].set_value(hit.code)
@@ -69,14 +71,14 @@ class RecordPanel:
         self.filling = False
         with ui.card().classes('w-full gap-3') as self.card:
             with ui.row().classes('w-full items-center justify-between'):
-                self.title = section_title('Consultation record')
+                self.title = section_title(_('Consultation record'))
                 self.save_state = ui.label('').classes('text-sm text-slate-500').mark('save-state')
             self._form()
             self.error = error_text()
             with ui.row().classes('gap-2'):
-                self.sign_button = ui.button('Sign record', icon='draw', on_click=self.sign) \
+                self.sign_button = ui.button(_('Sign record'), icon='draw', on_click=self.sign) \
                     .props('outline no-caps').mark('sign-record')
-                self.amend_button = ui.button('Amend…', icon='edit_note', on_click=self.amend) \
+                self.amend_button = ui.button(_('Amend…'), icon='edit_note', on_click=self.amend) \
                     .props('outline no-caps').mark('amend')
             self.amendments = ui.column().classes('w-full gap-1')
         self.refill()  # at once: the rest of the page loads with the saved record already in place
@@ -86,25 +88,25 @@ class RecordPanel:
     def _form(self) -> None:
         inputs = self.inputs
         with ui.grid().classes('w-full gap-3 grid-cols-1 md:grid-cols-2'):
-            inputs['reason'] = ui.input('Reason for visit *').props('outlined').classes('md:col-span-2') \
+            inputs['reason'] = ui.input(_('Reason for visit *')).props('outlined').classes('md:col-span-2') \
                 .mark('reason')
-            inputs['symptoms'] = ui.textarea('Symptoms').props('outlined autogrow').classes('md:col-span-2') \
+            inputs['symptoms'] = ui.textarea(_('Symptoms')).props('outlined autogrow').classes('md:col-span-2') \
                 .mark('symptoms')
-        ui.label('Vitals').classes('text-sm font-medium text-slate-700')
+        ui.label(_('Vitals')).classes('text-sm font-medium text-slate-700')
         # seven in a row only when the record's column is wide enough for their labels (not beside the history on
         # a tablet), whatever the screen
         with ui.element('div').classes('w-full @container'), \
                 ui.grid().classes('w-full gap-2 grid-cols-2 @sm:grid-cols-4 @xl:grid-cols-7'):
             for name, label in VITALS:
-                inputs[name] = ui.input(label).props('outlined dense inputmode=decimal').mark(name)
+                inputs[name] = ui.input(_(label)).props('outlined dense inputmode=decimal').mark(name)
         with ui.grid().classes('w-full gap-3 grid-cols-1 md:grid-cols-2'):
-            inputs['preliminary_diagnosis'] = ui.input('Preliminary diagnosis').props('outlined') \
+            inputs['preliminary_diagnosis'] = ui.input(_('Preliminary diagnosis')).props('outlined') \
                 .classes('md:col-span-2').mark('preliminary')
             self.codes = CodeField(inputs)
-            inputs['diagnosis'] = ui.input('Final diagnosis').props('outlined').classes('md:col-span-2') \
+            inputs['diagnosis'] = ui.input(_('Final diagnosis')).props('outlined').classes('md:col-span-2') \
                 .mark('diagnosis')
-            inputs['advice'] = ui.textarea('Advice').props('outlined autogrow').mark('advice')
-            inputs['notes'] = ui.textarea('Notes').props('outlined autogrow').mark('notes')
+            inputs['advice'] = ui.textarea(_('Advice')).props('outlined autogrow').mark('advice')
+            inputs['notes'] = ui.textarea(_('Notes')).props('outlined autogrow').mark('notes')
 
     def typed(self) -> RecordInput:
         return RecordInput(**{name: str(element.value or '') for name, element in self.inputs.items()})
@@ -134,25 +136,27 @@ class RecordPanel:
         self.sign_button.set_visibility(writable)
         self.amend_button.set_visibility(chart.can_edit and signed(chart))
         if signed(chart):
-            self.title.set_text(f'Consultation record · signed {chart.record.signed_at.astimezone(tz):%d/%m/%Y %H:%M}')
-            self.save_state.set_text('Signed: changes only as amendments')
+            self.title.set_text(_('Consultation record · signed {when}').format(
+                when=f'{chart.record.signed_at.astimezone(tz):%d/%m/%Y %H:%M}'))
+            self.save_state.set_text(_('Signed: changes only as amendments'))
         elif chart.record is not None:
-            self.save_state.set_text(f'Draft saved {chart.record.updated_at.astimezone(tz):%H:%M:%S}')
+            self.save_state.set_text(_('Draft saved {time}').format(
+                time=f'{chart.record.updated_at.astimezone(tz):%H:%M:%S}'))
 
     def _show_amendments(self, amendments: list[consultation.AmendmentView]) -> None:
         self.amendments.clear()
         with self.amendments:
             if amendments:
-                ui.label('Amendments').classes('text-sm font-medium text-slate-700 mt-2')
+                ui.label(_('Amendments')).classes('text-sm font-medium text-slate-700 mt-2')
             for a in amendments:
-                ui.label(f'{a.at.astimezone(self.visit.tz):%d/%m/%Y %H:%M} · {a.by} · {a.field}: "{a.old_value}" → '
+                ui.label(f'{a.at.astimezone(self.visit.tz):%d/%m/%Y %H:%M} · {a.by} · {_(a.field)}: "{a.old_value}" → '
                          f'"{a.new_value}" ({a.reason})').classes('text-sm text-slate-600').mark('amendment')
 
     def changed(self) -> None:
         chart = self.visit.chart
         if self.filling or not chart.editable or not chart.can_edit or signed(chart):
             return
-        self.save_state.set_text('Saving…')
+        self.save_state.set_text(_('Saving…'))
         self._cancel_autosave()
         self.autosave = background_tasks.create(self._save_later(), name='chart autosave')
 
@@ -179,9 +183,10 @@ class RecordPanel:
                                         error_label=self.error)
         if record is not None:
             chart.record = record
-            self.save_state.set_text(f'Draft saved {record.updated_at.astimezone(self.visit.tz):%H:%M:%S}')
+            self.save_state.set_text(_('Draft saved {time}').format(
+                time=f'{record.updated_at.astimezone(self.visit.tz):%H:%M:%S}'))
         else:
-            self.save_state.set_text('Not saved: see the message below')
+            self.save_state.set_text(_('Not saved: see the message below'))
 
     async def flush(self) -> None:
         """Save what is typed now rather than in a moment (before the patient moves on)."""
@@ -192,7 +197,7 @@ class RecordPanel:
         self._cancel_autosave()
         record = await staff_action(lambda s: consultation.sign(s, self.visit.actor, self.visit.id, self.typed(),
                                                                 now=utcnow()),
-                                    error_label=self.error, success='Record signed.')
+                                    error_label=self.error, success=_('Record signed.'))
         if record is not None:
             await self.reshow()
 
