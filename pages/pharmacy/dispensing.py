@@ -13,7 +13,7 @@ from clinic_ui.service_point import service_point
 from clinic_ui.stations import PHARMACY
 from clinic_ui.widgets import data_table, on_row, section_title, staff_read
 from models import AllergyStatus, PrescriptionStatus, QueueKind
-from services import clinic_settings, clinical_pdf, inventory, pharmacy, prescriptions
+from services import clinic_settings, clinical_pdf, documents, inventory, pharmacy, prescriptions
 from services.access import Actor
 from services.core.clock import local_today
 from services.core.errors import DomainError
@@ -181,7 +181,10 @@ async def labels_pdf(actor: Actor, dispense_id: int):
         labels = await transaction.read(lambda s: pharmacy.labels(s, actor, dispense_id))
     except DomainError as error:
         return PlainTextResponse(str(error), status_code=404)
-    pdf = await clinical_pdf.render_labels(labels, clinic_name=settings.clinic_name, tz=settings.tz)
+    language = await transaction.read(lambda s: documents.dispense_language(s, dispense_id,
+                                                                           clinic=settings.language))
+    pdf = await clinical_pdf.render_labels(labels, clinic_name=settings.clinic_name, tz=settings.tz,
+                                           language=language)  # the patient's language, not the pharmacist's
     return Response(pdf, media_type='application/pdf',
                     headers={'Content-Disposition': f'inline; filename="labels-{dispense_id}.pdf"'})
 
