@@ -10,7 +10,7 @@
   ("nhiễm trùng tiểu", "cao huyết áp", "tay chân miệng"), searched but never shown. No package on PyPI ships
   a Vietnamese list under a licence compatible with this project (GNU Health's community translation is GPL).
 
-Both are read once per process (a fraction of a second; ``preload`` does it in a worker thread) and indexed by word.
+Both are read once per process (a fraction of a second; the chart calls ``preload`` in a worker thread) and indexed by word.
 A search is a code prefix ("J06", "j069") or words of the English or Vietnamese description in any order, with or
 without accents ("đau ngực", "dau nguc", "chest pain"): the whole phrase first, then common codes. It takes 0.1-1 ms
 (measured on a busy 2-core machine). ``Code.description`` and ``Code.label`` are in the reader's language
