@@ -33,7 +33,6 @@ from models import (
     InvoiceStatus,
     MedicalRecord,
     Medicine,
-    OrderStatus,
     Patient,
     Prescription,
     PrescriptionItem,
@@ -241,8 +240,6 @@ _VISIT_STATUS_TEXTS = {
     VisitStatus.IN_SERVICES: N_('at lab / imaging'), VisitStatus.AWAITING_PHARMACY: N_('waiting for the pharmacy'),
     VisitStatus.AWAITING_PAYMENT: N_('waiting for payment'), VisitStatus.PAID: N_('paid'),
     VisitStatus.CLOSED: N_('closed'), VisitStatus.CANCELLED: N_('cancelled')}
-_ORDER_STATUS_TEXTS = {OrderStatus.PENDING: N_('pending'), OrderStatus.IN_PROGRESS: N_('in progress'),
-                       OrderStatus.COMPLETED: N_('completed'), OrderStatus.CANCELLED: N_('cancelled')}
 
 
 def status_text(status: VisitStatus) -> str:
@@ -250,10 +247,6 @@ def status_text(status: VisitStatus) -> str:
     text = _VISIT_STATUS_TEXTS.get(status)
     return _(text) if text else status.value.replace('_', ' ')
 
-
-def order_status_text(status: OrderStatus) -> str:
-    text = _ORDER_STATUS_TEXTS.get(status)
-    return _(text) if text else status.value.replace('_', ' ')
 
 
 async def record_of(session: AsyncSession, visit_id: int) -> MedicalRecord | None:
@@ -573,7 +566,7 @@ async def history(session: AsyncSession, patient_id: int, *, exclude_visit_id: i
                     select(ServiceOrder.visit_id, Service.name, ServiceOrder.status, ServiceOrder.result_text)
                     .join(Service, Service.id == ServiceOrder.service_id)
                     .where(ServiceOrder.visit_id.in_(chunk)).order_by(ServiceOrder.id))).all():
-                text = f'{name}: {result}' if result else f'{name} ({order_status_text(status)})'
+                text = f'{name}: {result}' if result else f'{name} ({orders.status_text(status)})'
                 services.setdefault(visit_id, []).append(text)
             for visit_id, name, item in (await session.exec(
                     select(Prescription.visit_id, Medicine.name, PrescriptionItem)
