@@ -45,6 +45,15 @@ COUNTED_UNITS = {'tablet', 'capsule', 'sachet', 'nebule', 'ampoule', 'suppositor
 OUTSTANDING = (PrescriptionStatus.ISSUED, PrescriptionStatus.PARTIALLY_DISPENSED)
 MAX_OVERRIDE_REASON = 500
 _SEX_TEXTS = {'male': N_('male'), 'female': N_('female'), 'other': N_('other')}
+_STATUS_TEXTS = {PrescriptionStatus.DRAFT: N_('draft'), PrescriptionStatus.ISSUED: N_('issued'),
+                 PrescriptionStatus.PARTIALLY_DISPENSED: N_('partially dispensed'),
+                 PrescriptionStatus.DISPENSED: N_('dispensed'), PrescriptionStatus.CANCELLED: N_('cancelled')}
+
+
+def status_text(status: PrescriptionStatus) -> str:
+    """The prescription's status in words, in the reader's language."""
+    text = _STATUS_TEXTS.get(status)
+    return _(text) if text else status.value.replace('_', ' ')
 
 
 def allergy_warnings(entries: Sequence[PatientAllergy], medicine: Medicine) -> list[str]:
