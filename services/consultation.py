@@ -54,11 +54,11 @@ from models import (
 from . import audit, booking, icd10, orders, prescriptions, queue, visit_path
 from .access import Actor, doctor_id_of, require
 from .allergies import Allergies, allergies_of
+from .core import i18n
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, PermissionDenied, ResultsPending, ValidationError
 from .core.events import PrescriptionChanged, VisitChanged, publish
-from .core import i18n
 from .core.i18n import N_, _, ngettext
 from .core.settings import Settings
 
@@ -705,7 +705,7 @@ async def book_follow_up(session: AsyncSession, actor: Actor, visit_id: int, *, 
     visit = await _visit(session, visit_id)
     if visit.doctor_id is None:
         raise ValidationError(_('This visit has no doctor: please assign one at reception first.'))
-    reason = _('Follow-up of {day}').format(day=f'{visit.visit_date:%d/%m/%Y}')
+    reason = f'Follow-up of {visit.visit_date:%d/%m/%Y}'  # stored with the appointment: not translated
     appointment = await booking.book(session, actor, patient_id=visit.patient_id, service_id=service_id,
                                      doctor_id=visit.doctor_id, start_at=start_at, source=BookingSource.IN_PERSON,
                                      tz=settings.tz, now=now, reason=reason, settings=settings)

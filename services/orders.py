@@ -343,7 +343,7 @@ async def cancel(session: AsyncSession, actor: Actor, order_id: int, *, reason: 
         raise Conflict(_('This order is {status}: only a pending order can be cancelled.').format(
             status=status_text(order.status)))
     order.status = OrderStatus.CANCELLED
-    order.notes = (f'{order.notes}\n' if order.notes else '') + _('Cancelled: {reason}').format(reason=reason)[:300]
+    order.notes = (f'{order.notes}\n' if order.notes else '') + f'Cancelled: {reason}'[:300]  # stored: not translated
     order.notes = order.notes[:1000]
     session.add(order)
     audit.record(session, actor, 'order_cancelled', entity='service_order', entity_id=order.id, detail=reason)
