@@ -256,6 +256,9 @@ async def critical_alert(session: AsyncSession, actor: Actor, order_id: int) -> 
 # Editing the panels (admin)
 # --------------------------------------------------------------------------------------------------------------
 
+_WHO_TEXTS = {'female': N_('female'), 'male': N_('male'), 'other': N_('other')}
+
+
 @dataclass(frozen=True)
 class RangeView:
     id: int
@@ -266,10 +269,12 @@ class RangeView:
 
     @property
     def who(self) -> str:
-        sex = self.sex.value if self.sex else 'anyone'
+        """``'female, 0–12 y'``, ``'anyone'``: in the reader's language."""
+        sex = _(_WHO_TEXTS.get(self.sex.value, self.sex.value)) if self.sex else _('anyone')
         if self.min_age_years is None and self.max_age_years is None:
             return sex
-        return f'{sex}, {self.min_age_years or 0}–{self.max_age_years if self.max_age_years is not None else ""} y'
+        return _('{who}, {low}–{high} y').format(
+            who=sex, low=self.min_age_years or 0, high=self.max_age_years if self.max_age_years is not None else '')
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,8 @@ class MedicineHit:
 
     @property
     def label(self) -> str:
-        stock = f'{self.on_hand} {self.unit} in stock' if self.on_hand else 'OUT OF STOCK'
+        stock = _('{count} {unit} in stock').format(count=self.on_hand, unit=self.unit) if self.on_hand else \
+            _('OUT OF STOCK')
         return f'{self.name} · {stock}'
 
 
@@ -227,9 +228,9 @@ class ItemView:
     def dosage(self) -> str:
         parts = [self.dose]
         if self.times_per_day:
-            parts.append(f'{self.times_per_day}×/day')
+            parts.append(_('{times}×/day').format(times=self.times_per_day))
         if self.duration_days:
-            parts.append(f'{self.duration_days} day{"s" if self.duration_days != 1 else ""}')
+            parts.append(ngettext('{count} day', '{count} days', self.duration_days))
         return ', '.join(parts)
 
 
