@@ -79,7 +79,7 @@ TEXT_FIELDS = {  # field -> (label, max length)
 @dataclass(frozen=True)
 class Vital:
     label: str  # marked with N_(): show it as _(vital.label)
-    unit: str   # marked with N_() where it is a word: show it as _(vital.unit)
+    unit: str   # marked with N_(): show it as _(vital.unit)
     low: Decimal
     high: Decimal
     decimals: int  # 0: whole numbers
@@ -87,13 +87,13 @@ class Vital:
 
 
 VITALS = {  # the same ranges as the CHECK constraints of medical_records
-    'temperature_c': Vital(N_('Temperature'), '°C', Decimal(30), Decimal(45), 1),
+    'temperature_c': Vital(N_('Temperature'), N_('°C'), Decimal(30), Decimal(45), 1),
     'pulse_bpm': Vital(N_('Pulse'), N_('beats/min'), Decimal(20), Decimal(250), 0),
-    'bp_systolic': Vital(N_('Blood pressure (systolic)'), 'mmHg', Decimal(50), Decimal(260), 0),
-    'bp_diastolic': Vital(N_('Blood pressure (diastolic)'), 'mmHg', Decimal(30), Decimal(160), 0),
-    'spo2': Vital('SpO2', '%', Decimal(50), Decimal(100), 0),
-    'weight_kg': Vital(N_('Weight'), 'kg', Decimal(0), Decimal(400), 1, low_inclusive=False),
-    'height_cm': Vital(N_('Height'), 'cm', Decimal(20), Decimal(260), 1),
+    'bp_systolic': Vital(N_('Blood pressure (systolic)'), N_('mmHg'), Decimal(50), Decimal(260), 0),
+    'bp_diastolic': Vital(N_('Blood pressure (diastolic)'), N_('mmHg'), Decimal(30), Decimal(160), 0),
+    'spo2': Vital(N_('SpO2'), N_('%'), Decimal(50), Decimal(100), 0),
+    'weight_kg': Vital(N_('Weight'), N_('kg'), Decimal(0), Decimal(400), 1, low_inclusive=False),
+    'height_cm': Vital(N_('Height'), N_('cm'), Decimal(20), Decimal(260), 1),
 }
 # marked with N_(): show a label as _(FIELD_LABELS[name])
 FIELD_LABELS = {**{name: label for name, (label, __) in TEXT_FIELDS.items()},

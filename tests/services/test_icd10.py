@@ -90,3 +90,4 @@ def test_a_search_takes_a_few_milliseconds():
             icd10.search(query, limit=8)
     per_search = (time.perf_counter() - started) / (20 * len(queries))
     assert per_search < 0.01  # ~0.1 ms on an idle machine; generous for a busy one
+
