@@ -24,6 +24,7 @@ from .access import Actor, require
 from .core.boundary import action, query
 from .core.errors import Conflict, NotFound, ValidationError
 from .core.events import PatientChanged, publish
+from .core.i18n import N_, _
 from .text import search_key
 
 # The drug groups the clinic knows, with the generic names that belong to them (lower case, no accents).
@@ -39,17 +40,19 @@ DRUG_GROUPS: dict[str, tuple[str, ...]] = {
     'fluoroquinolones': ('ciprofloxacin', 'levofloxacin', 'ofloxacin', 'moxifloxacin', 'norfloxacin'),
     'tetracyclines': ('doxycycline', 'tetracycline', 'minocycline'),
 }
-GROUP_LABELS = {'penicillins': 'Penicillins', 'cephalosporins': 'Cephalosporins', 'sulfonamides': 'Sulfonamides',
-                'nsaids': 'NSAIDs', 'macrolides': 'Macrolides', 'fluoroquinolones': 'Fluoroquinolones',
-                'tetracyclines': 'Tetracyclines'}
+# How a group reads (English, also what a medicine's drug group is saved as); marked with N_(): show it as _(label).
+GROUP_LABELS = {'penicillins': N_('Penicillins'), 'cephalosporins': N_('Cephalosporins'),
+                'sulfonamides': N_('Sulfonamides'), 'nsaids': N_('NSAIDs'), 'macrolides': N_('Macrolides'),
+                'fluoroquinolones': N_('Fluoroquinolones'), 'tetracyclines': N_('Tetracyclines')}
 # Other ways people write a group's name (a substance written like this means the whole group).
 _ALIASES = {'sulfa': 'sulfonamides', 'sulpha': 'sulfonamides', 'sulphonamides': 'sulfonamides',
             'sulfa drugs': 'sulfonamides', 'nsaid': 'nsaids', 'quinolones': 'fluoroquinolones',
             'non-steroidal anti-inflammatory drugs': 'nsaids', 'cefalosporins': 'cephalosporins'}
-SEVERITY_TEXT = {AllergySeverity.MILD: 'mild', AllergySeverity.MODERATE: 'moderate',
-                 AllergySeverity.SEVERE: 'severe', AllergySeverity.LIFE_THREATENING: 'life-threatening'}
-NOT_RECORDED = 'Allergies not recorded'
-NONE_KNOWN = 'No known allergies'
+# marked with N_(): show them as _(text)
+SEVERITY_TEXT = {AllergySeverity.MILD: N_('mild'), AllergySeverity.MODERATE: N_('moderate'),
+                 AllergySeverity.SEVERE: N_('severe'), AllergySeverity.LIFE_THREATENING: N_('life-threatening')}
+NOT_RECORDED = N_('Allergies not recorded')
+NONE_KNOWN = N_('No known allergies')
 
 
 def group_key(text: str) -> str:
@@ -105,10 +108,10 @@ def matching(entries: Iterable[PatientAllergy], medicine: Medicine) -> list[Pati
 
 
 def entry_text(entry: PatientAllergy) -> str:
-    """``'Penicillins (rash, severe)'``, ``'Amoxicillin · Penicillins (moderate)'``."""
-    name = ' · '.join(p for p in (entry.substance.strip(), group_label(entry.drug_group) if entry.drug_group else '')
-                      if p)
-    details = ', '.join(p for p in (entry.reaction.strip(), SEVERITY_TEXT[entry.severity]) if p)
+    """``'Penicillins (rash, severe)'``, ``'Amoxicillin · Penicillins (moderate)'``, in the reader's language."""
+    group = _(group_label(entry.drug_group)) if entry.drug_group else ''
+    name = ' · '.join(p for p in (entry.substance.strip(), group) if p)
+    details = ', '.join(p for p in (entry.reaction.strip(), _(SEVERITY_TEXT[entry.severity])) if p)
     return f'{name} ({details})'
 
 
@@ -116,8 +119,8 @@ def summary_text(status: AllergyStatus, entries: list[PatientAllergy]) -> str:
     """What every screen shows: the allergies, "No known allergies" only when recorded so, else "not recorded"."""
     active = [e for e in entries if e.is_active]
     if active:
-        return 'Allergies: ' + ', '.join(entry_text(e) for e in active)
-    return NONE_KNOWN if status == AllergyStatus.NONE else NOT_RECORDED
+        return _('Allergies: {allergies}').format(allergies=', '.join(entry_text(e) for e in active))
+    return _(NONE_KNOWN) if status == AllergyStatus.NONE else _(NOT_RECORDED)
 
 
 @dataclass(frozen=True)
@@ -187,10 +190,14 @@ class AllergyInput:
 def _checked(data: AllergyInput) -> AllergyInput:
     substance, group, reaction = (' '.join(t.split()) for t in (data.substance, data.drug_group, data.reaction))
     if not substance and not group:
-        raise ValidationError('Please write the substance (e.g. amoxicillin) or choose the drug group.', 'substance')
-    for text, limit, name in ((substance, 120, 'substance'), (group, 60, 'drug_group'), (reaction, 200, 'reaction')):
+        raise ValidationError(_('Please write the substance (e.g. amoxicillin) or choose the drug group.'),
+                              'substance')
+    for text, limit, name, message in (
+            (substance, 120, 'substance', N_('The substance can have at most {limit} characters.')),
+            (group, 60, 'drug_group', N_('The drug group can have at most {limit} characters.')),
+            (reaction, 200, 'reaction', N_('The reaction can have at most {limit} characters.'))):
         if len(text) > limit:
-            raise ValidationError(f'The {name.replace("_", " ")} can have at most {limit} characters.', name)
+            raise ValidationError(_(message).format(limit=limit), name)
     known = group_key(group)
     return AllergyInput(substance, known if known in DRUG_GROUPS else group, reaction, data.severity)
 
@@ -198,14 +205,14 @@ def _checked(data: AllergyInput) -> AllergyInput:
 async def _patient(session: AsyncSession, patient_id: int) -> Patient:
     patient = await session.get(Patient, patient_id)
     if patient is None:
-        raise NotFound('This patient does not exist.')
+        raise NotFound(_('This patient does not exist.'))
     return patient
 
 
 async def _entry(session: AsyncSession, allergy_id: int) -> tuple[PatientAllergy, Patient]:
     entry = await session.get(PatientAllergy, allergy_id)
     if entry is None or not entry.is_active:
-        raise NotFound('This allergy is no longer on the list.')
+        raise NotFound(_('This allergy is no longer on the list.'))
     return entry, await _patient(session, entry.patient_id)
 
 
@@ -273,8 +280,8 @@ async def record_no_known_allergies(session: AsyncSession, actor: Actor, patient
     require(actor, Role.DOCTOR, Role.RECEPTIONIST)
     patient = await _patient(session, patient_id)
     if await active_entries(session, patient.id):
-        raise Conflict('This patient has allergies on the list: remove them first if they were recorded by '
-                       'mistake.')
+        raise Conflict(_('This patient has allergies on the list: remove them first if they were recorded by '
+                         'mistake.'))
     _touch(session, patient, AllergyStatus.NONE, now)
     audit.record(session, actor, 'allergy_none_known', entity='patient', entity_id=patient.id)
     return await allergies_of(session, patient)

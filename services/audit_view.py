@@ -18,6 +18,7 @@ from .access import Actor, require
 from .core.boundary import query
 from .core.clock import day_bounds
 from .core.errors import ValidationError
+from .core.i18n import N_, _
 
 # kind -> LIKE patterns of its actions; "edits" is every action that matches none of the others.
 KINDS: dict[str, tuple[str, ...]] = {
@@ -27,8 +28,10 @@ KINDS: dict[str, tuple[str, ...]] = {
     'refunds': ('refund%',),
     'settings': ('setting%', 'smtp%', 'queue_prefix%', 'backup%', 'display_key%', 'first_admin%'),
 }
-KIND_LABELS = {'logins': 'Sign-ins and passwords', 'chart_views': 'Chart views', 'edits': 'Edits',
-               'payments': 'Payments and invoices', 'refunds': 'Refunds', 'settings': 'Settings and backups'}
+# marked with N_(): show a label as _(label)
+KIND_LABELS = {'logins': N_('Sign-ins and passwords'), 'chart_views': N_('Chart views'), 'edits': N_('Edits'),
+               'payments': N_('Payments and invoices'), 'refunds': N_('Refunds'),
+               'settings': N_('Settings and backups')}
 MAX_LIMIT = 200
 
 
@@ -58,7 +61,7 @@ def _kind_filter(kind: str):
         patterns = [p for group in KINDS.values() for p in group]
         return not_(or_(*(col(AuditLog.action).like(p) for p in patterns)))
     if kind not in KINDS:
-        raise ValidationError('Please choose the kind of entries from the list.')
+        raise ValidationError(_('Please choose the kind of entries from the list.'))
     return or_(*(col(AuditLog.action).like(p) for p in KINDS[kind]))
 
 
@@ -71,7 +74,7 @@ async def search(session: AsyncSession, actor: Actor, *, kind: str | None = None
     Days are clinic-local (``tz``), both included."""
     require(actor, Role.ADMIN)
     if start_day and end_day and end_day < start_day:
-        raise ValidationError('The "to" day must not be before the "from" day.')
+        raise ValidationError(_('The "to" day must not be before the "from" day.'))
     limit = max(1, min(limit, MAX_LIMIT))
     where = []
     if kind:

@@ -54,10 +54,12 @@ from models import (
 from . import audit, booking, icd10, orders, prescriptions, queue, visit_path
 from .access import Actor, doctor_id_of, require
 from .allergies import Allergies, allergies_of
+from .core import i18n
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, PermissionDenied, ResultsPending, ValidationError
 from .core.events import PrescriptionChanged, VisitChanged, publish
+from .core.i18n import N_, _, ngettext
 from .core.settings import Settings
 
 # Visits whose record, orders and prescription the doctor may still change (afterwards: amendments only).
@@ -65,19 +67,19 @@ EDITABLE = (VisitStatus.WAITING, VisitStatus.IN_CONSULTATION, VisitStatus.IN_SER
 FINISHABLE = EDITABLE
 
 TEXT_FIELDS = {  # field -> (label, max length)
-    'reason': ('Reason for visit', 1000),
-    'symptoms': ('Symptoms', 2000),
-    'preliminary_diagnosis': ('Preliminary diagnosis', 1000),
-    'diagnosis': ('Final diagnosis', 1000),
-    'advice': ('Advice', 2000),
-    'notes': ('Notes', 4000),
+    'reason': (N_('Reason for visit'), 1000),
+    'symptoms': (N_('Symptoms'), 2000),
+    'preliminary_diagnosis': (N_('Preliminary diagnosis'), 1000),
+    'diagnosis': (N_('Final diagnosis'), 1000),
+    'advice': (N_('Advice'), 2000),
+    'notes': (N_('Notes'), 4000),
 }
 
 
 @dataclass(frozen=True)
 class Vital:
-    label: str
-    unit: str
+    label: str  # marked with N_(): show it as _(vital.label)
+    unit: str   # marked with N_(): show it as _(vital.unit)
     low: Decimal
     high: Decimal
     decimals: int  # 0: whole numbers
@@ -85,16 +87,17 @@ class Vital:
 
 
 VITALS = {  # the same ranges as the CHECK constraints of medical_records
-    'temperature_c': Vital('Temperature', '°C', Decimal(30), Decimal(45), 1),
-    'pulse_bpm': Vital('Pulse', 'beats/min', Decimal(20), Decimal(250), 0),
-    'bp_systolic': Vital('Blood pressure (systolic)', 'mmHg', Decimal(50), Decimal(260), 0),
-    'bp_diastolic': Vital('Blood pressure (diastolic)', 'mmHg', Decimal(30), Decimal(160), 0),
-    'spo2': Vital('SpO2', '%', Decimal(50), Decimal(100), 0),
-    'weight_kg': Vital('Weight', 'kg', Decimal(0), Decimal(400), 1, low_inclusive=False),
-    'height_cm': Vital('Height', 'cm', Decimal(20), Decimal(260), 1),
+    'temperature_c': Vital(N_('Temperature'), N_('°C'), Decimal(30), Decimal(45), 1),
+    'pulse_bpm': Vital(N_('Pulse'), N_('beats/min'), Decimal(20), Decimal(250), 0),
+    'bp_systolic': Vital(N_('Blood pressure (systolic)'), N_('mmHg'), Decimal(50), Decimal(260), 0),
+    'bp_diastolic': Vital(N_('Blood pressure (diastolic)'), N_('mmHg'), Decimal(30), Decimal(160), 0),
+    'spo2': Vital(N_('SpO2'), N_('%'), Decimal(50), Decimal(100), 0),
+    'weight_kg': Vital(N_('Weight'), N_('kg'), Decimal(0), Decimal(400), 1, low_inclusive=False),
+    'height_cm': Vital(N_('Height'), N_('cm'), Decimal(20), Decimal(260), 1),
 }
-FIELD_LABELS = {**{name: label for name, (label, _) in TEXT_FIELDS.items()},
-                **{name: vital.label for name, vital in VITALS.items()}, 'diagnosis_code': 'ICD-10 code'}
+# marked with N_(): show a label as _(FIELD_LABELS[name])
+FIELD_LABELS = {**{name: label for name, (label, __) in TEXT_FIELDS.items()},
+                **{name: vital.label for name, vital in VITALS.items()}, 'diagnosis_code': N_('ICD-10 code')}
 
 
 @dataclass
@@ -139,22 +142,28 @@ def parse_vital(name: str, text: str) -> int | Decimal | None:
     text = (text or '').strip()
     if not text:
         return None
-    where = f'{vital.low}' + ('' if vital.low_inclusive else ' (exclusive)') + f' and {vital.high} {vital.unit}'
+    values = dict(label=_(vital.label), unit=_(vital.unit), low=vital.low, high=vital.high, text=text)
     if not _NUMBER.match(text):
-        raise ValidationError(f'{vital.label}: please write a number between {where} (you wrote "{text}").', name)
+        message = _('{label}: please write a number between {low} and {high} {unit} (you wrote "{text}").') \
+            if vital.low_inclusive else \
+            _('{label}: please write a number above {low} and at most {high} {unit} (you wrote "{text}").')
+        raise ValidationError(message.format(**values), name)
     number = Decimal(text.replace(',', '.'))
     too_low = number < vital.low or (number == vital.low and not vital.low_inclusive)
     if too_low or number > vital.high:
-        raise ValidationError(f'{vital.label} {text} {vital.unit} is not plausible: it must be between {where}. '
-                              'Please check the measurement.', name)
+        message = _('{label} {text} {unit} is not plausible: it must be between {low} and {high} {unit}. '
+                    'Please check the measurement.') if vital.low_inclusive else \
+            _('{label} {text} {unit} is not plausible: it must be above {low} and at most {high} {unit}. '
+              'Please check the measurement.')
+        raise ValidationError(message.format(**values), name)
     if vital.decimals == 0:
         if number != number.to_integral():
-            raise ValidationError(f'{vital.label}: please write a whole number of {vital.unit}.', name)
+            raise ValidationError(_('{label}: please write a whole number of {unit}.').format(**values), name)
         return int(number)
     try:
         return number.quantize(Decimal(1).scaleb(-vital.decimals))
     except InvalidOperation as e:  # pragma: no cover - ranges above keep this from happening
-        raise ValidationError(f'{vital.label}: please write a number.', name) from e
+        raise ValidationError(_('{label}: please write a number.').format(**values), name) from e
 
 
 def parse_record(data: RecordInput) -> dict:
@@ -163,23 +172,25 @@ def parse_record(data: RecordInput) -> dict:
     for name, (label, limit) in TEXT_FIELDS.items():
         text = (getattr(data, name) or '').strip()
         if len(text) > limit:
-            raise ValidationError(f'{label} can have at most {limit} characters (now {len(text)}).', name)
+            raise ValidationError(_('{label} can have at most {limit} characters (now {count}).').format(
+                label=_(label), limit=limit, count=len(text)), name)
         values[name] = text
     for name in VITALS:
         values[name] = parse_vital(name, getattr(data, name))
     systolic, diastolic = values['bp_systolic'], values['bp_diastolic']
     if (systolic is None) != (diastolic is None):
-        raise ValidationError('Blood pressure: please write both numbers (e.g. 120 and 80), or neither.',
+        raise ValidationError(_('Blood pressure: please write both numbers (e.g. 120 and 80), or neither.'),
                               'bp_diastolic' if diastolic is None else 'bp_systolic')
     if systolic is not None and systolic <= diastolic:
-        raise ValidationError(f'Blood pressure {systolic}/{diastolic}: the systolic (upper) value must be higher '
-                              'than the diastolic (lower) one.', 'bp_systolic')
+        raise ValidationError(_('Blood pressure {systolic}/{diastolic}: the systolic (upper) value must be higher '
+                                'than the diastolic (lower) one.').format(systolic=systolic, diastolic=diastolic),
+                              'bp_systolic')
     code_text = (data.diagnosis_code or '').strip()
     if code_text:
         code = icd10.lookup(code_text)
         if code is None:
-            raise ValidationError(f'"{code_text}" is not an ICD-10 code. Search by code or by words and pick one '
-                                  'from the list.', 'diagnosis_code')
+            raise ValidationError(_('"{code}" is not an ICD-10 code. Search by code or by words and pick one '
+                                    'from the list.').format(code=code_text), 'diagnosis_code')
         values['diagnosis_code'] = code.code
         if not values['diagnosis']:
             values['diagnosis'] = code.description
@@ -195,7 +206,7 @@ def parse_record(data: RecordInput) -> dict:
 async def _visit(session: AsyncSession, visit_id: int) -> Visit:
     visit = await session.get(Visit, visit_id)
     if visit is None:
-        raise NotFound('This visit does not exist.')
+        raise NotFound(_('This visit does not exist.'))
     return visit
 
 
@@ -217,16 +228,25 @@ async def editable_visit(session: AsyncSession, actor: Actor, visit_id: int, *,
     visit = await _visit(session, visit_id)
     await session.refresh(visit)
     if not await may_edit(session, actor, visit):
-        raise PermissionDenied("This is another doctor's patient: only the treating doctor can change this visit.")
+        raise PermissionDenied(_("This is another doctor's patient: only the treating doctor can change this visit."))
     if visit.status not in statuses:
-        raise Conflict(f'This visit is {status_text(visit.status)}: the consultation is over. Signed records can '
-                       'still be amended.')
+        raise Conflict(_('This visit is {status}: the consultation is over. Signed records can '
+                         'still be amended.').format(status=status_text(visit.status)))
     return visit
 
 
+_VISIT_STATUS_TEXTS = {
+    VisitStatus.WAITING: N_('waiting'), VisitStatus.IN_CONSULTATION: N_('in consultation'),
+    VisitStatus.IN_SERVICES: N_('at lab / imaging'), VisitStatus.AWAITING_PHARMACY: N_('waiting for the pharmacy'),
+    VisitStatus.AWAITING_PAYMENT: N_('waiting for payment'), VisitStatus.PAID: N_('paid'),
+    VisitStatus.CLOSED: N_('closed'), VisitStatus.CANCELLED: N_('cancelled')}
+
+
 def status_text(status: VisitStatus) -> str:
-    return {VisitStatus.IN_SERVICES: 'at lab / imaging', VisitStatus.AWAITING_PHARMACY: 'waiting for the pharmacy',
-            VisitStatus.AWAITING_PAYMENT: 'waiting for payment'}.get(status, status.value.replace('_', ' '))
+    """The visit's status in words, in the reader's language."""
+    text = _VISIT_STATUS_TEXTS.get(status)
+    return _(text) if text else status.value.replace('_', ' ')
+
 
 
 async def record_of(session: AsyncSession, visit_id: int) -> MedicalRecord | None:
@@ -238,7 +258,7 @@ async def ensure_record(session: AsyncSession, visit: Visit) -> MedicalRecord:
     record = await record_of(session, visit.id)
     if record is None:
         if visit.doctor_id is None:
-            raise ValidationError('This visit has no doctor: please assign one at reception first.')
+            raise ValidationError(_('This visit has no doctor: please assign one at reception first.'))
         record = MedicalRecord(visit_id=visit.id, patient_id=visit.patient_id, doctor_id=visit.doctor_id)
         session.add(record)
         await session.flush()
@@ -257,7 +277,7 @@ async def save_draft(session: AsyncSession, actor: Actor, visit_id: int, data: R
     visit = await editable_visit(session, actor, visit_id)
     record = await ensure_record(session, visit)
     if record.status == RecordStatus.SIGNED:
-        raise Conflict('This record is signed: changes are made as amendments, with a reason.')
+        raise Conflict(_('This record is signed: changes are made as amendments, with a reason.'))
     for name, value in values.items():
         setattr(record, name, value)
     record.updated_at = now
@@ -267,9 +287,9 @@ async def save_draft(session: AsyncSession, actor: Actor, visit_id: int, data: R
 
 def _check_signable(record: MedicalRecord) -> None:
     if not record.reason.strip():
-        raise ValidationError('Please write the reason for the visit before signing.', 'reason')
+        raise ValidationError(_('Please write the reason for the visit before signing.'), 'reason')
     if not (record.diagnosis.strip() or record.diagnosis_code):
-        raise ValidationError('Please give the final diagnosis (an ICD-10 code or words) before signing.',
+        raise ValidationError(_('Please give the final diagnosis (an ICD-10 code or words) before signing.'),
                               'diagnosis_code')
 
 
@@ -292,7 +312,7 @@ async def sign(session: AsyncSession, actor: Actor, visit_id: int, data: RecordI
     visit = await editable_visit(session, actor, visit_id)
     record = await ensure_record(session, visit)
     if record.status == RecordStatus.SIGNED:
-        raise Conflict('This record is already signed.')
+        raise Conflict(_('This record is already signed.'))
     for name, value in values.items():
         setattr(record, name, value)
     _sign(session, actor, record, now)
@@ -307,17 +327,17 @@ async def amend(session: AsyncSession, actor: Actor, visit_id: int, data: Record
     require(actor, Role.DOCTOR)
     reason = (reason or '').strip()
     if len(reason) < 5:
-        raise ValidationError('Please say why the signed record is changed (at least a few words).', 'reason')
+        raise ValidationError(_('Please say why the signed record is changed (at least a few words).'), 'reason')
     if len(reason) > 500:
-        raise ValidationError('The reason can have at most 500 characters.', 'reason')
+        raise ValidationError(_('The reason can have at most 500 characters.'), 'reason')
     values = parse_record(data)
     await serialize(session, f'visit:{visit_id}')
     visit = await _visit(session, visit_id)
     if not await may_edit(session, actor, visit):
-        raise PermissionDenied("Only the treating doctor can amend this record.")
+        raise PermissionDenied(_('Only the treating doctor can amend this record.'))
     record = await record_of(session, visit_id)
     if record is None or record.status != RecordStatus.SIGNED:
-        raise Conflict('Only a signed record is amended; a draft is simply edited.')
+        raise Conflict(_('Only a signed record is amended; a draft is simply edited.'))
     await session.refresh(record)
     changes = []
     for name, value in values.items():
@@ -328,7 +348,7 @@ async def amend(session: AsyncSession, actor: Actor, visit_id: int, data: Record
                                            at=now))
             setattr(record, name, value)
     if not changes:
-        raise ValidationError('Nothing was changed.')
+        raise ValidationError(_('Nothing was changed.'))
     _check_signable(record)
     record.updated_at = now
     session.add(record)
@@ -361,15 +381,18 @@ async def finish(session: AsyncSession, actor: Actor, visit_id: int, *, tz: Zone
     visit = await editable_visit(session, actor, visit_id, statuses=FINISHABLE)
     pending = await orders.open_count(session, visit.id)
     if pending and open_orders == 'refuse':
-        raise ResultsPending(f'{pending} ordered test{"s have" if pending != 1 else " has"} no result yet. Send the '
-                             'patient to the lab and finish when the results are in, or finish now without waiting '
-                             '(the results go to the chart).')
+        raise ResultsPending(ngettext(
+            'One ordered test has no result yet. Send the patient to the lab and finish when the results are in, '
+            'or finish now without waiting (the results go to the chart).',
+            '{count} ordered tests have no result yet. Send the patient to the lab and finish when the results are '
+            'in, or finish now without waiting (the results go to the chart).', pending))
     if pending and open_orders == 'wait':
         label = await _send_for_results(session, actor, visit, now=now)
         return Finished(visit.status, label, awaiting_results=True)
     record = await record_of(session, visit.id)
     if record is None:
-        raise ValidationError('Please write the consultation record first (at least the reason and the diagnosis).',
+        raise ValidationError(_('Please write the consultation record first (at least the reason and the '
+                                'diagnosis).'),
                               'reason')
     if record.status == RecordStatus.DRAFT:
         _sign(session, actor, record, now)
@@ -408,7 +431,8 @@ async def send_to_services(session: AsyncSession, actor: Actor, visit_id: int, *
     ticket = await current_ticket(session, visit.id)
     station = await orders.next_station_queue_id(session, visit.id)
     if ticket is None or station is None:
-        raise ValidationError('The orders are in the worklist; there is no station queue to send the patient to.')
+        raise ValidationError(_('The orders are in the worklist; there is no station queue to send the patient '
+                                'to.'))
     return await _send_for_results(session, actor, visit, now=now)
 
 
@@ -497,11 +521,12 @@ class Chart:
 def vitals_text(record) -> str:
     parts = []
     if record.temperature_c is not None:
-        parts.append(f'T {value_text(record.temperature_c)} °C')
+        parts.append(_('T {value} °C').format(value=value_text(record.temperature_c)))
     if record.pulse_bpm is not None:
-        parts.append(f'P {record.pulse_bpm}')
+        parts.append(_('P {value}').format(value=record.pulse_bpm))
     if record.bp_systolic is not None:
-        parts.append(f'BP {record.bp_systolic}/{record.bp_diastolic}')
+        parts.append(_('BP {systolic}/{diastolic}').format(systolic=record.bp_systolic,
+                                                            diastolic=record.bp_diastolic))
     if record.spo2 is not None:
         parts.append(f'SpO2 {record.spo2}%')
     if record.weight_kg is not None:
@@ -514,9 +539,9 @@ def vitals_text(record) -> str:
 def dosage_text(dose: str, times: int | None, days: int | None) -> str:
     parts = [dose]
     if times:
-        parts.append(f'{times}×/day')
+        parts.append(_('{times}×/day').format(times=times))
     if days:
-        parts.append(f'{days} day{"s" if days != 1 else ""}')
+        parts.append(ngettext('{count} day', '{count} days', days))
     return ', '.join(p for p in parts if p)
 
 
@@ -524,7 +549,7 @@ async def history(session: AsyncSession, patient_id: int, *, exclude_visit_id: i
                   currency_format=None) -> list[HistoryEntry]:
     """Every visit of the patient, newest first, with record, services, medicines and payment (six queries)."""
     from .text import search_key
-    fmt = currency_format or (lambda amount: f'{amount:,}')
+    fmt = currency_format or i18n.number
     visit_rows = (await session.exec(
         select(Visit.id, Visit.visit_date, Visit.status, Doctor.full_name, MedicalRecord)
         .outerjoin(Doctor, Doctor.id == Visit.doctor_id)
@@ -541,7 +566,7 @@ async def history(session: AsyncSession, patient_id: int, *, exclude_visit_id: i
                     select(ServiceOrder.visit_id, Service.name, ServiceOrder.status, ServiceOrder.result_text)
                     .join(Service, Service.id == ServiceOrder.service_id)
                     .where(ServiceOrder.visit_id.in_(chunk)).order_by(ServiceOrder.id))).all():
-                text = f'{name}: {result}' if result else f'{name} ({status.value.replace("_", " ")})'
+                text = f'{name}: {result}' if result else f'{name} ({orders.status_text(status)})'
                 services.setdefault(visit_id, []).append(text)
             for visit_id, name, item in (await session.exec(
                     select(Prescription.visit_id, Medicine.name, PrescriptionItem)
@@ -555,11 +580,11 @@ async def history(session: AsyncSession, patient_id: int, *, exclude_visit_id: i
                     select(Invoice.visit_id, Invoice.total, Invoice.amount_paid, Invoice.status)
                     .where(Invoice.visit_id.in_(chunk), Invoice.status != InvoiceStatus.VOID))).all():
                 if status == InvoiceStatus.PAID:
-                    payments[visit_id] = f'{fmt(total)} paid'
+                    payments[visit_id] = _('{total} paid').format(total=fmt(total))
                 elif paid:
-                    payments[visit_id] = f'{fmt(paid)} of {fmt(total)} paid'
+                    payments[visit_id] = _('{paid} of {total} paid').format(paid=fmt(paid), total=fmt(total))
                 else:
-                    payments[visit_id] = f'{fmt(total)} unpaid'
+                    payments[visit_id] = _('{total} unpaid').format(total=fmt(total))
     flagged = {}
     for chunk in _chunks(visit_ids):
         flagged.update(await orders.flagged_results(session, chunk))
@@ -589,8 +614,8 @@ async def amendments_of(session: AsyncSession, record_id: int) -> list[Amendment
                                .join(User, User.id == RecordAmendment.user_id)
                                .where(RecordAmendment.record_id == record_id)
                                .order_by(RecordAmendment.at.desc(), RecordAmendment.id.desc()))).all()
-    return [AmendmentView(FIELD_LABELS.get(a.field_name, a.field_name), a.old_value, a.new_value, a.reason, a.at,
-                          name) for a, name in rows]
+    return [AmendmentView(_(FIELD_LABELS[a.field_name]) if a.field_name in FIELD_LABELS else a.field_name,
+                          a.old_value, a.new_value, a.reason, a.at, name) for a, name in rows]
 
 
 @action
@@ -679,10 +704,10 @@ async def book_follow_up(session: AsyncSession, actor: Actor, visit_id: int, *, 
     require(actor, Role.DOCTOR)
     visit = await _visit(session, visit_id)
     if visit.doctor_id is None:
-        raise ValidationError('This visit has no doctor: please assign one at reception first.')
+        raise ValidationError(_('This visit has no doctor: please assign one at reception first.'))
+    reason = f'Follow-up of {visit.visit_date:%d/%m/%Y}'  # stored with the appointment: not translated
     appointment = await booking.book(session, actor, patient_id=visit.patient_id, service_id=service_id,
                                      doctor_id=visit.doctor_id, start_at=start_at, source=BookingSource.IN_PERSON,
-                                     tz=settings.tz, now=now, reason=f'Follow-up of {visit.visit_date:%d/%m/%Y}',
-                                     settings=settings)
+                                     tz=settings.tz, now=now, reason=reason, settings=settings)
     reminder = await schedule_follow_up_reminder(session, actor, appointment.id, settings=settings, now=now)
     return FollowUp(appointment, reminder is not None)

@@ -34,6 +34,7 @@ from .access import Actor, require
 from .core.boundary import query
 from .core.clock import day_bounds, local_today
 from .core.errors import ValidationError
+from .core.i18n import _
 
 MAX_DAYS = 366
 MAX_MINUTES = 12 * 60  # a waiting or consultation time above this is a forgotten click, not data
@@ -98,9 +99,9 @@ async def build(session: AsyncSession, actor: Actor, *, start_day: date, end_day
     require(actor, Role.ADMIN)
     now = now or utcnow()
     if end_day < start_day:
-        raise ValidationError('The last day must not be before the first day.')
+        raise ValidationError(_('The last day must not be before the first day.'))
     if (end_day - start_day).days + 1 > MAX_DAYS:
-        raise ValidationError(f'Please choose at most {MAX_DAYS} days.')
+        raise ValidationError(_('Please choose at most {count} days.').format(count=MAX_DAYS))
     days = [start_day + timedelta(days=i) for i in range((end_day - start_day).days + 1)]
     index = {day: i for i, day in enumerate(days)}
     begin, finish = day_bounds(start_day, tz)[0], day_bounds(end_day, tz)[1]

@@ -12,10 +12,12 @@ from models import Medicine, MovementKind, Role, StockBatch, StockMovement
 
 from . import audit
 from .access import Actor, require
+from .core import i18n
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import NotFound, ValidationError
 from .core.events import StockChanged, publish
+from .core.i18n import N_, _
 
 
 @dataclass(frozen=True)
@@ -70,12 +72,12 @@ async def stock_alerts(session: AsyncSession, actor: Actor, today: date, *, expi
 # Goods in, adjustments and the ledger
 # --------------------------------------------------------------------------------------------------------------
 
-ADJUSTMENT_REASONS = {
-    'damaged': 'Damaged',
-    'expired': 'Expired: taken off the shelf',
-    'count': 'Count correction',
-    'returned': 'Returned to the supplier',
-    'other': 'Other',
+ADJUSTMENT_REASONS = {  # marked with N_(): show a label as _(label); the ledger keeps the English text
+    'damaged': N_('Damaged'),
+    'expired': N_('Expired: taken off the shelf'),
+    'count': N_('Count correction'),
+    'returned': N_('Returned to the supplier'),
+    'other': N_('Other'),
 }
 
 
@@ -90,12 +92,14 @@ class GoodsIn:
 
 
 def _whole(text: str, label: str, *, low: int, high: int, name: str) -> int:
+    """``label`` is marked with N_() where it is written."""
     text = (text or '').strip().replace(',', '').replace(' ', '').removeprefix('+')
     if not text.removeprefix('-').isdigit():
-        raise ValidationError(f'{label}: please write a whole number.', name)
+        raise ValidationError(_('{label}: please write a whole number.').format(label=_(label)), name)
     value = int(text)
     if not low <= value <= high:
-        raise ValidationError(f'{label}: please write a number from {low:,} to {high:,}.', name)
+        raise ValidationError(_('{label}: please write a number from {low} to {high}.').format(
+            label=_(label), low=i18n.number(low), high=i18n.number(high)), name)
     return value
 
 
@@ -104,32 +108,33 @@ async def receive(session: AsyncSession, actor: Actor, data: GoodsIn, *, today: 
     """Goods in: a new batch (or more of a batch already in stock with the same expiry), with a RECEIPT movement."""
     require(actor, Role.PHARMACIST)
     if data.medicine_id is None:
-        raise ValidationError('Please pick the medicine.', 'medicine')
+        raise ValidationError(_('Please pick the medicine.'), 'medicine')
     batch_no = ' '.join((data.batch_no or '').split())
     if not batch_no:
-        raise ValidationError('Please write the batch number printed on the package.', 'batch_no')
+        raise ValidationError(_('Please write the batch number printed on the package.'), 'batch_no')
     if len(batch_no) > 40:
-        raise ValidationError('The batch number can have at most 40 characters.', 'batch_no')
+        raise ValidationError(_('The batch number can have at most 40 characters.'), 'batch_no')
     if data.expiry_date is None:
-        raise ValidationError('Please give the expiry date (dd/mm/yyyy).', 'expiry_date')
+        raise ValidationError(_('Please give the expiry date (dd/mm/yyyy).'), 'expiry_date')
     if data.expiry_date <= today:
-        raise ValidationError('This batch has already expired: expired goods cannot be received.', 'expiry_date')
+        raise ValidationError(_('This batch has already expired: expired goods cannot be received.'),
+                              'expiry_date')
     supplier = ' '.join((data.supplier or '').split())
     if len(supplier) > 120:
-        raise ValidationError('The supplier can have at most 120 characters.', 'supplier')
-    quantity = _whole(data.quantity, 'Quantity', low=1, high=1_000_000, name='quantity')
-    unit_cost = _whole(data.unit_cost or '0', 'Unit cost', low=0, high=10**12, name='unit_cost')
+        raise ValidationError(_('The supplier can have at most 120 characters.'), 'supplier')
+    quantity = _whole(data.quantity, N_('Quantity'), low=1, high=1_000_000, name='quantity')
+    unit_cost = _whole(data.unit_cost or '0', N_('Unit cost'), low=0, high=10**12, name='unit_cost')
     medicine = await session.get(Medicine, data.medicine_id)
     if medicine is None:
-        raise NotFound('This medicine does not exist.')
+        raise NotFound(_('This medicine does not exist.'))
     await serialize(session, f'stock:{medicine.id}')
     batch = (await session.exec(select(StockBatch).where(StockBatch.medicine_id == medicine.id,
                                                          StockBatch.batch_no == batch_no)
                                 .execution_options(populate_existing=True))).first()
     if batch is not None and batch.expiry_date != data.expiry_date:
-        raise ValidationError(f'Batch {batch_no} of {medicine.name} is already in stock with expiry '
-                              f'{batch.expiry_date:%d/%m/%Y}. Please check the batch number and the expiry date.',
-                              'expiry_date')
+        raise ValidationError(_('Batch {batch} of {medicine} is already in stock with expiry {expiry}. Please '
+                                'check the batch number and the expiry date.').format(
+            batch=batch_no, medicine=medicine.name, expiry=f'{batch.expiry_date:%d/%m/%Y}'), 'expiry_date')
     if batch is None:
         batch = StockBatch(medicine_id=medicine.id, batch_no=batch_no, expiry_date=data.expiry_date,
                            supplier=supplier, quantity=0, unit_cost=unit_cost, received_at=now)
@@ -138,7 +143,7 @@ async def receive(session: AsyncSession, actor: Actor, data: GoodsIn, *, today: 
     await session.exec(sa.update(StockBatch).where(StockBatch.id == batch.id)
                        .values(quantity=StockBatch.quantity + quantity))
     session.add(StockMovement(batch_id=batch.id, medicine_id=medicine.id, kind=MovementKind.RECEIPT,
-                              quantity=quantity, reason=f'Goods received from {supplier}' if supplier
+                              quantity=quantity, reason=f'Goods received from {supplier}' if supplier  # stored
                               else 'Goods received', user_id=actor.user_id, at=now))
     audit.record(session, actor, 'goods_received', entity='stock_batch', entity_id=batch.id,
                  detail=f'{medicine.code} batch {batch_no}: +{quantity}')
@@ -153,27 +158,28 @@ async def adjust(session: AsyncSession, actor: Actor, batch_id: int, *, change: 
     """Correct a batch: ``change`` is signed ("-3" damaged, "+2" found at the count). The stock never goes below 0."""
     require(actor, Role.PHARMACIST)
     if reason not in ADJUSTMENT_REASONS:
-        raise ValidationError('Please choose the reason for the adjustment.', 'reason')
+        raise ValidationError(_('Please choose the reason for the adjustment.'), 'reason')
     note = ' '.join((note or '').split())
     if reason in ('other', 'count') and len(note) < 3:
-        raise ValidationError('Please add a short note explaining the adjustment.', 'note')
-    amount = _whole(change, 'Change', low=-1_000_000, high=1_000_000, name='change')
+        raise ValidationError(_('Please add a short note explaining the adjustment.'), 'note')
+    amount = _whole(change, N_('Change'), low=-1_000_000, high=1_000_000, name='change')
     if amount == 0:
-        raise ValidationError('The change cannot be 0: write e.g. -3 to remove 3 units or 2 to add 2.', 'change')
-    if amount > 0 and reason in ('damaged', 'expired', 'returned'):
-        raise ValidationError(f'"{ADJUSTMENT_REASONS[reason]}" removes stock: please write a negative number.',
+        raise ValidationError(_('The change cannot be 0: write e.g. -3 to remove 3 units or 2 to add 2.'),
                               'change')
+    if amount > 0 and reason in ('damaged', 'expired', 'returned'):
+        raise ValidationError(_('"{reason}" removes stock: please write a negative number.').format(
+            reason=_(ADJUSTMENT_REASONS[reason])), 'change')
     batch = await session.get(StockBatch, batch_id)
     if batch is None:
-        raise NotFound('This batch does not exist.')
+        raise NotFound(_('This batch does not exist.'))
     await serialize(session, f'stock:{batch.medicine_id}')
     result = await session.exec(sa.update(StockBatch)
                                 .where(StockBatch.id == batch.id, StockBatch.quantity + amount >= 0)
                                 .values(quantity=StockBatch.quantity + amount))
     if result.rowcount != 1:
         await session.refresh(batch)
-        raise ValidationError(f'Batch {batch.batch_no} has only {batch.quantity} left: it cannot go below 0.',
-                              'change')
+        raise ValidationError(_('Batch {batch} has only {count} left: it cannot go below 0.').format(
+            batch=batch.batch_no, count=batch.quantity), 'change')
     text = ADJUSTMENT_REASONS[reason] + (f': {note}' if note else '')
     session.add(StockMovement(batch_id=batch.id, medicine_id=batch.medicine_id, kind=MovementKind.ADJUSTMENT,
                               quantity=amount, reason=text[:300], user_id=actor.user_id, at=now))
@@ -242,7 +248,7 @@ async def ledger(session: AsyncSession, actor: Actor, medicine_id: int) -> Ledge
     require(actor, Role.PHARMACIST)
     medicine = await session.get(Medicine, medicine_id)
     if medicine is None:
-        raise NotFound('This medicine does not exist.')
+        raise NotFound(_('This medicine does not exist.'))
     batches = list((await session.exec(select(StockBatch).where(StockBatch.medicine_id == medicine_id)
                                        .order_by(StockBatch.expiry_date, StockBatch.id))).all())
     numbers = {b.id: b.batch_no for b in batches}

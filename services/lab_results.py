@@ -40,6 +40,7 @@ from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
 from .core.events import CatalogChanged, publish
+from .core.i18n import N_, _
 from .text import clean_name
 
 NUMBER_RE = re.compile(r'^[+-]?(\d+(\.\d*)?|\.\d+)$')
@@ -228,7 +229,8 @@ class CriticalAlert:
 
     @property
     def message(self) -> str:
-        return f'Critical result for {self.patient_name}: {", ".join(self.values)}'
+        return _('Critical result for {patient}: {values}').format(patient=self.patient_name,
+                                                                    values=', '.join(self.values))
 
 
 @query
@@ -254,6 +256,9 @@ async def critical_alert(session: AsyncSession, actor: Actor, order_id: int) -> 
 # Editing the panels (admin)
 # --------------------------------------------------------------------------------------------------------------
 
+_WHO_TEXTS = {'female': N_('female'), 'male': N_('male'), 'other': N_('other')}
+
+
 @dataclass(frozen=True)
 class RangeView:
     id: int
@@ -264,10 +269,12 @@ class RangeView:
 
     @property
     def who(self) -> str:
-        sex = self.sex.value if self.sex else 'anyone'
+        """``'female, 0–12 y'``, ``'anyone'``: in the reader's language."""
+        sex = _(_WHO_TEXTS.get(self.sex.value, self.sex.value)) if self.sex else _('anyone')
         if self.min_age_years is None and self.max_age_years is None:
             return sex
-        return f'{sex}, {self.min_age_years or 0}–{self.max_age_years if self.max_age_years is not None else ""} y'
+        return _('{who}, {low}–{high} y').format(
+            who=sex, low=self.min_age_years or 0, high=self.max_age_years if self.max_age_years is not None else '')
 
 
 @dataclass(frozen=True)
@@ -295,16 +302,17 @@ class RangeInput:
 async def _lab_service(session: AsyncSession, service_id: int) -> Service:
     service = await session.get(Service, service_id)
     if service is None:
-        raise NotFound('This service does not exist.')
+        raise NotFound(_('This service does not exist.'))
     if service.kind != ServiceKind.LAB:
-        raise ValidationError(f'{service.name} is not a lab test: only lab tests have a panel of values.')
+        raise ValidationError(_('{service} is not a lab test: only lab tests have a panel of values.').format(
+            service=service.name))
     return service
 
 
 async def _analyte(session: AsyncSession, analyte_id: int) -> LabAnalyte:
     analyte = await session.get(LabAnalyte, analyte_id)
     if analyte is None:
-        raise NotFound('This value of the panel does not exist.')
+        raise NotFound(_('This value of the panel does not exist.'))
     return analyte
 
 
@@ -363,24 +371,24 @@ async def save_analyte(session: AsyncSession, actor: Actor, service_id: int, ana
     await serialize(session, f'lab_panel:{service_id}')
     name, unit = clean_name(name or ''), (unit or '').strip()
     if not name:
-        raise ValidationError('Please enter the name of the value (e.g. WBC).', 'name')
+        raise ValidationError(_('Please enter the name of the value (e.g. WBC).'), 'name')
     if len(name) > 80:
-        raise ValidationError('The name can have at most 80 characters.', 'name')
+        raise ValidationError(_('The name can have at most 80 characters.'), 'name')
     if len(unit) > 30:
-        raise ValidationError('The unit can have at most 30 characters.', 'unit')
+        raise ValidationError(_('The unit can have at most 30 characters.'), 'unit')
     analytes = await _analytes(session, service_id)
     if any(a.name.lower() == name.lower() and a.id != analyte_id and a.is_active for a in analytes):
-        raise Conflict(f'{service.name} already has a value named "{name}".')
+        raise Conflict(_('{service} already has a value named "{name}".').format(service=service.name, name=name))
     if analyte_id is None:
         if sum(a.is_active for a in analytes) >= MAX_ANALYTES:
-            raise ValidationError(f'A panel can have at most {MAX_ANALYTES} values.')
+            raise ValidationError(_('A panel can have at most {count} values.').format(count=MAX_ANALYTES))
         analyte = LabAnalyte(service_id=service_id, position=max((a.position for a in analytes), default=-1) + 1,
                              name=name, unit=unit)
         detail = f'{service.code}: added {name}'
     else:
         analyte = next((a for a in analytes if a.id == analyte_id), None)
         if analyte is None:
-            raise NotFound('This value is not part of this panel.')
+            raise NotFound(_('This value is not part of this panel.'))
         detail = f'{service.code}: {analyte.name} {analyte.unit!r} -> {name} {unit!r}'
         analyte.name, analyte.unit = name, unit
     session.add(analyte)
@@ -400,7 +408,7 @@ async def set_analyte_active(session: AsyncSession, actor: Actor, analyte_id: in
             LabAnalyte.service_id == analyte.service_id, LabAnalyte.is_active.is_(True),
             sa.func.lower(LabAnalyte.name) == analyte.name.lower()))).first()
         if clash is not None:
-            raise Conflict(f'The panel already has a value named "{analyte.name}".')
+            raise Conflict(_('The panel already has a value named "{name}".').format(name=analyte.name))
     if analyte.is_active != active:
         analyte.is_active = active
         session.add(analyte)
@@ -430,12 +438,22 @@ async def move_analyte(session: AsyncSession, actor: Actor, analyte_id: int, *, 
     return analyte
 
 
+_NOT_A_NUMBER = {  # field -> message
+    'low limit': N_('The low limit must be a number (e.g. 4.0 or 4,0).'),
+    'high limit': N_('The high limit must be a number (e.g. 4.0 or 4,0).'),
+    'critical low limit': N_('The critical low limit must be a number (e.g. 4.0 or 4,0).'),
+    'critical high limit': N_('The critical high limit must be a number (e.g. 4.0 or 4,0).')}
+_NOT_AN_AGE = {
+    'minimum age': N_('The minimum age must be a whole number of years from 0 to {max}.'),
+    'maximum age': N_('The maximum age must be a whole number of years from 0 to {max}.')}
+
+
 def _limit(text: str, label: str) -> Decimal | None:
     if not (text or '').strip():
         return None
     number = parse_number(text)
     if number is None or abs(number) > LIMIT:
-        raise ValidationError(f'The {label} must be a number (e.g. 4.0 or 4,0).', label)
+        raise ValidationError(_(_NOT_A_NUMBER[label]), label)
     return number
 
 
@@ -444,7 +462,7 @@ def _age(text: str, label: str) -> int | None:
     if not text:
         return None
     if not text.isdigit() or int(text) > MAX_AGE:
-        raise ValidationError(f'The {label} must be a whole number of years from 0 to {MAX_AGE}.', label)
+        raise ValidationError(_(_NOT_AN_AGE[label]).format(max=MAX_AGE), label)
     return int(text)
 
 
@@ -458,16 +476,18 @@ def check_range(data: RangeInput) -> dict:
               'critical_high': _limit(data.critical_high, 'critical high limit')}
     low, high, critical_low, critical_high = (values[k] for k in ('low', 'high', 'critical_low', 'critical_high'))
     if low is None and high is None:
-        raise ValidationError('Please give the low limit, the high limit or both.', 'low limit')
+        raise ValidationError(_('Please give the low limit, the high limit or both.'), 'low limit')
     if low is not None and high is not None and low > high:
-        raise ValidationError('The low limit must not be above the high limit.', 'low limit')
+        raise ValidationError(_('The low limit must not be above the high limit.'), 'low limit')
     if critical_low is not None and critical_low > (low if low is not None else high):
-        raise ValidationError('The critical low limit must not be above the normal range.', 'critical low limit')
+        raise ValidationError(_('The critical low limit must not be above the normal range.'),
+                              'critical low limit')
     if critical_high is not None and critical_high < (high if high is not None else low):
-        raise ValidationError('The critical high limit must not be below the normal range.', 'critical high limit')
+        raise ValidationError(_('The critical high limit must not be below the normal range.'),
+                              'critical high limit')
     if values['min_age_years'] is not None and values['max_age_years'] is not None and \
             values['max_age_years'] <= values['min_age_years']:
-        raise ValidationError('The maximum age must be above the minimum age.', 'maximum age')
+        raise ValidationError(_('The maximum age must be above the minimum age.'), 'maximum age')
     return values
 
 
@@ -490,13 +510,14 @@ async def save_range(session: AsyncSession, actor: Actor, analyte_id: int, range
     values = check_range(data)
     others = (await session.exec(select(LabReferenceRange).where(LabReferenceRange.analyte_id == analyte_id))).all()
     if any(o.id != range_id and o.sex == values['sex'] and _bands_overlap(values, o) for o in others):
-        raise Conflict(f'{analyte.name} already has a range for these patients; please change that one.')
+        raise Conflict(_('{name} already has a range for these patients; please change that one.').format(
+            name=analyte.name))
     if range_id is None:
         row = LabReferenceRange(analyte_id=analyte_id)
     else:
         row = next((o for o in others if o.id == range_id), None)
         if row is None:
-            raise NotFound('This range is not one of this value.')
+            raise NotFound(_('This range is not one of this value.'))
     for key, value in values.items():
         setattr(row, key, value)
     session.add(row)
@@ -515,7 +536,7 @@ async def delete_range(session: AsyncSession, actor: Actor, range_id: int) -> La
     require(actor, Role.ADMIN)
     row = await session.get(LabReferenceRange, range_id)
     if row is None:
-        raise NotFound('This range does not exist.')
+        raise NotFound(_('This range does not exist.'))
     analyte = await _analyte(session, row.analyte_id)
     await serialize(session, f'lab_panel:{analyte.service_id}')
     await session.delete(row)

@@ -45,6 +45,7 @@ from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
 from .core.events import CriticalResult, OrdersChanged, publish
+from .core.i18n import N_, _
 
 OPEN = (OrderStatus.PENDING, OrderStatus.IN_PROGRESS)
 ORDERABLE_KINDS = (ServiceKind.LAB, ServiceKind.IMAGING, ServiceKind.PROCEDURE)
@@ -119,7 +120,19 @@ async def _replace_values(session: AsyncSession, order_id: int, values: list[Res
                                    analyte_id=value.analyte_id, numeric_value=lab_results.stored_number(value.value)))
 
 
-CELL_LIMITS = (('name', 80), ('value', 60), ('unit', 30), ('reference range', 60))
+CELL_LIMITS = (  # (limit, message when a cell is longer)
+    (80, N_('Result row {number}: the name can have at most {limit} characters.')),
+    (60, N_('Result row {number}: the value can have at most {limit} characters.')),
+    (30, N_('Result row {number}: the unit can have at most {limit} characters.')),
+    (60, N_('Result row {number}: the reference range can have at most {limit} characters.')))
+_STATUS_TEXTS = {OrderStatus.PENDING: N_('pending'), OrderStatus.IN_PROGRESS: N_('in progress'),
+                 OrderStatus.COMPLETED: N_('completed'), OrderStatus.CANCELLED: N_('cancelled')}
+
+
+def status_text(status: OrderStatus) -> str:
+    """The order's status in words, in the reader's language."""
+    text = _STATUS_TEXTS.get(status)
+    return _(text) if text else status.value.replace('_', ' ')
 
 
 def check_values(values: list[ResultValue]) -> list[ResultValue]:
@@ -131,15 +144,14 @@ def check_values(values: list[ResultValue]) -> list[ResultValue]:
         if not any((row.name, row.value, row.unit, row.range)) or (row.analyte_id is not None and not row.value):
             continue
         if not row.name or not row.value:
-            raise ValidationError(f'Result row {number}: please give both the name and the value '
-                                  f'(or clear the row).', 'values')
-        for (label, limit), cell in zip(CELL_LIMITS, (row.name, row.value, row.unit, row.range)):
+            raise ValidationError(_('Result row {number}: please give both the name and the value '
+                                    '(or clear the row).').format(number=number), 'values')
+        for (limit, message), cell in zip(CELL_LIMITS, (row.name, row.value, row.unit, row.range)):
             if len(cell) > limit:
-                raise ValidationError(f'Result row {number}: the {label} can have at most {limit} characters.',
-                                      'values')
+                raise ValidationError(_(message).format(number=number, limit=limit), 'values')
         kept.append(row)
     if len(kept) > MAX_VALUES:
-        raise ValidationError(f'At most {MAX_VALUES} result rows.', 'values')
+        raise ValidationError(_('At most {count} result rows.').format(count=MAX_VALUES), 'values')
     return kept
 
 
@@ -278,9 +290,9 @@ async def place(session: AsyncSession, actor: Actor, visit_id: int, service_ids:
     from .consultation import editable_visit
     notes = (notes or '').strip()
     if not service_ids:
-        raise ValidationError('Please choose at least one service to order.', 'services')
+        raise ValidationError(_('Please choose at least one service to order.'), 'services')
     if len(notes) > 1000:
-        raise ValidationError('The note to the technician can have at most 1000 characters.', 'notes')
+        raise ValidationError(_('The note to the technician can have at most 1000 characters.'), 'notes')
     visit = await editable_visit(session, actor, visit_id)
     services = {s.id: s for s in (await session.exec(select(Service).where(Service.id.in_(service_ids)))).all()}
     already = set((await session.exec(select(ServiceOrder.service_id).where(
@@ -289,11 +301,13 @@ async def place(session: AsyncSession, actor: Actor, visit_id: int, service_ids:
     for service_id in dict.fromkeys(service_ids):
         service = services.get(service_id)
         if service is None or not service.is_active:
-            raise NotFound('This service is no longer on the price list.')
+            raise NotFound(_('This service is no longer on the price list.'))
         if service.kind not in ORDERABLE_KINDS:
-            raise ValidationError(f'{service.name} is not a lab, imaging or procedure service.', 'services')
+            raise ValidationError(_('{service} is not a lab, imaging or procedure service.').format(
+                service=service.name), 'services')
         if service_id in already:
-            raise Conflict(f'{service.name} is already ordered for this visit and not done yet.')
+            raise Conflict(_('{service} is already ordered for this visit and not done yet.').format(
+                service=service.name))
         order = ServiceOrder(visit_id=visit.id, service_id=service.id, ordered_by_id=visit.doctor_id,
                              price=service.price, notes=notes, ordered_at=now)
         session.add(order)
@@ -309,7 +323,7 @@ async def _locked_order(session: AsyncSession, order_id: int) -> ServiceOrder:
     await serialize(session, f'order:{order_id}')
     order = await session.get(ServiceOrder, order_id)
     if order is None:
-        raise NotFound('This order does not exist.')
+        raise NotFound(_('This order does not exist.'))
     await session.refresh(order)
     return order
 
@@ -320,16 +334,16 @@ async def cancel(session: AsyncSession, actor: Actor, order_id: int, *, reason: 
     require(actor, Role.DOCTOR, Role.TECHNICIAN)
     reason = (reason or '').strip()
     if len(reason) < 3:
-        raise ValidationError('Please give a short reason for cancelling.', 'reason')
+        raise ValidationError(_('Please give a short reason for cancelling.'), 'reason')
     order = await _locked_order(session, order_id)
     if actor.role == Role.DOCTOR:
         from .consultation import editable_visit
         await editable_visit(session, actor, order.visit_id)
     if order.status != OrderStatus.PENDING:
-        raise Conflict(f'This order is {order.status.value.replace("_", " ")}: only a pending order can be '
-                       'cancelled.')
+        raise Conflict(_('This order is {status}: only a pending order can be cancelled.').format(
+            status=status_text(order.status)))
     order.status = OrderStatus.CANCELLED
-    order.notes = (f'{order.notes}\n' if order.notes else '') + f'Cancelled: {reason}'[:300]
+    order.notes = (f'{order.notes}\n' if order.notes else '') + f'Cancelled: {reason}'[:300]  # stored: not translated
     order.notes = order.notes[:1000]
     session.add(order)
     audit.record(session, actor, 'order_cancelled', entity='service_order', entity_id=order.id, detail=reason)
@@ -361,7 +375,7 @@ async def order(session: AsyncSession, actor: Actor, order_id: int) -> OrderView
     require(actor, Role.TECHNICIAN, Role.DOCTOR)
     views = await _order_views(session, [ServiceOrder.id == order_id])
     if not views:
-        raise NotFound('This order does not exist.')
+        raise NotFound(_('This order does not exist.'))
     views[0].panel = await lab_results.order_panel(session, order_id)
     return views[0]
 
@@ -372,9 +386,9 @@ async def printable_result(session: AsyncSession, actor: Actor, order_id: int) -
     require(actor, Role.TECHNICIAN, Role.DOCTOR)
     views = await _order_views(session, [ServiceOrder.id == order_id])
     if not views:
-        raise NotFound('This order does not exist.')
+        raise NotFound(_('This order does not exist.'))
     if views[0].status == OrderStatus.CANCELLED or not (views[0].values or views[0].result_text):
-        raise Conflict('This order has no result to print yet.')
+        raise Conflict(_('This order has no result to print yet.'))
     audit.record(session, actor, 'result_printed', entity='service_order', entity_id=order_id)
     return views[0]
 
@@ -385,7 +399,8 @@ async def start(session: AsyncSession, actor: Actor, order_id: int, *, now: date
     require(actor, Role.TECHNICIAN)
     order = await _locked_order(session, order_id)
     if order.status != OrderStatus.PENDING:
-        raise Conflict(f'This order is already {order.status.value.replace("_", " ")}. The list has been updated.')
+        raise Conflict(_('This order is already {status}. The list has been updated.').format(
+            status=status_text(order.status)))
     order.status = OrderStatus.IN_PROGRESS
     order.started_at = now
     order.performed_by_id = actor.user_id
@@ -405,12 +420,12 @@ async def record_result(session: AsyncSession, actor: Actor, order_id: int, *, t
     text = (text or '').strip()
     values = check_values(values)
     if len(text) > 8000:
-        raise ValidationError('The result text can have at most 8000 characters.', 'result')
+        raise ValidationError(_('The result text can have at most 8000 characters.'), 'result')
     if complete and not text and not values:
-        raise ValidationError('Please write the result (text or values) before completing.', 'result')
+        raise ValidationError(_('Please write the result (text or values) before completing.'), 'result')
     order = await _locked_order(session, order_id)
     if order.status == OrderStatus.CANCELLED:
-        raise Conflict('This order was cancelled: no result can be recorded.')
+        raise Conflict(_('This order was cancelled: no result can be recorded.'))
     corrected = order.status == OrderStatus.COMPLETED
     before = order.result_text
     order.result_text = text

@@ -43,7 +43,8 @@ from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
 from .core.events import BillingChanged, PrescriptionChanged, StockChanged, VisitChanged, publish
-from .prescriptions import OUTSTANDING, ItemView, items_of, usable, with_parties
+from .core.i18n import _, ngettext
+from .prescriptions import OUTSTANDING, ItemView, items_of, status_text, usable, with_parties
 
 
 @dataclass(frozen=True)
@@ -119,11 +120,12 @@ async def _take(session: AsyncSession, medicine: Medicine, quantity: int,
     """Take ``quantity`` from ``batches`` (usable, first expiry first). Raises Conflict if there is not enough."""
     available = sum(b.quantity for b in batches)
     if available == 0:
-        raise Conflict(f'{medicine.name} is out of stock (no batch in date). Nothing was dispensed: leave this line '
-                       'at 0 to hand out the others, or substitute.')
+        raise Conflict(_('{medicine} is out of stock (no batch in date). Nothing was dispensed: leave this line '
+                         'at 0 to hand out the others, or substitute.').format(medicine=medicine.name))
     if available < quantity:
-        raise Conflict(f'Only {available} {medicine.unit} of {medicine.name} can be dispensed (batches in date). '
-                       f'Please dispense {available} now and the rest later, or substitute.')
+        raise Conflict(_('Only {count} {unit} of {medicine} can be dispensed (batches in date). '
+                         'Please dispense {count} now and the rest later, or substitute.').format(
+            count=available, unit=medicine.unit, medicine=medicine.name))
     taken = []
     for batch in batches:
         if quantity == 0:
@@ -135,8 +137,8 @@ async def _take(session: AsyncSession, medicine: Medicine, quantity: int,
                                     .where(StockBatch.id == batch.id, StockBatch.quantity >= amount)
                                     .values(quantity=StockBatch.quantity - amount))
         if result.rowcount != 1:  # another dispense took it meanwhile
-            raise Conflict(f'The stock of {medicine.name} changed meanwhile. Nothing was dispensed: please look '
-                           'at the stock and try again.')
+            raise Conflict(_('The stock of {medicine} changed meanwhile. Nothing was dispensed: please look '
+                             'at the stock and try again.').format(medicine=medicine.name))
         quantity -= amount
         taken.append((batch, amount))
     return taken
@@ -151,9 +153,10 @@ def _acknowledge(session: AsyncSession, actor: Actor, items: list[PrescriptionIt
             continue
         name = medicines[item.medicine_id].name
         if item.id not in acknowledged_item_ids:
-            raise ValidationError(f'{name} was prescribed despite an allergy (the doctor\'s reason: '
-                                  f'"{item.allergy_override_reason}"). Please check it with the patient or the doctor '
-                                  'and tick the box before dispensing. Nothing was dispensed.', 'acknowledged')
+            raise ValidationError(_('{medicine} was prescribed despite an allergy (the doctor\'s reason: '
+                                    '"{reason}"). Please check it with the patient or the doctor and tick the box '
+                                    'before dispensing. Nothing was dispensed.').format(
+                medicine=name, reason=item.allergy_override_reason), 'acknowledged')
         item.allergy_acknowledged_by_id, item.allergy_acknowledged_at = actor.user_id, now
         session.add(item)
         audit.record(session, actor, 'allergy_override_acknowledged', entity='prescription',
@@ -169,20 +172,20 @@ async def dispense(session: AsyncSession, actor: Actor, prescription_id: int, li
     require(actor, Role.PHARMACIST)
     notes = (notes or '').strip()
     if len(notes) > 1000:
-        raise ValidationError('The note can have at most 1000 characters.', 'notes')
+        raise ValidationError(_('The note can have at most 1000 characters.'), 'notes')
     lines = [line for line in lines if line.quantity]
     if not lines:
-        raise ValidationError('Please give the quantity to hand out for at least one medicine.', 'quantity')
+        raise ValidationError(_('Please give the quantity to hand out for at least one medicine.'), 'quantity')
     if any(line.quantity < 0 for line in lines):
-        raise ValidationError('Quantities cannot be negative.', 'quantity')
+        raise ValidationError(_('Quantities cannot be negative.'), 'quantity')
     await serialize(session, f'prescription:{prescription_id}')
     prescription = await session.get(Prescription, prescription_id)
     if prescription is None:
-        raise NotFound('This prescription does not exist.')
+        raise NotFound(_('This prescription does not exist.'))
     await session.refresh(prescription)
     if prescription.status not in OUTSTANDING:
-        raise Conflict(f'This prescription is {prescription.status.value.replace("_", " ")}: there is nothing to '
-                       'dispense. The list has been updated.')
+        raise Conflict(_('This prescription is {status}: there is nothing to dispense. The list has been '
+                         'updated.').format(status=status_text(prescription.status)))
     items = {i.id: i for i in (await session.exec(
         select(PrescriptionItem).where(PrescriptionItem.prescription_id == prescription.id)
         .execution_options(populate_existing=True))).all()}
@@ -190,30 +193,34 @@ async def dispense(session: AsyncSession, actor: Actor, prescription_id: int, li
     for line in lines:
         item = items.get(line.prescription_item_id)
         if item is None:
-            raise NotFound('A line of this prescription no longer exists. Please reopen it.')
+            raise NotFound(_('A line of this prescription no longer exists. Please reopen it.'))
         wanted[item.id] += line.quantity
         remaining = item.quantity - item.dispensed_quantity
         if wanted[item.id] > remaining:
-            raise ValidationError(f'Line {list(items).index(item.id) + 1}: only {remaining} still to dispense '
-                                  f'(prescribed {item.quantity}, given {item.dispensed_quantity}).', 'quantity')
+            raise ValidationError(_('Line {line}: only {remaining} still to dispense (prescribed {prescribed}, '
+                                    'given {given}).').format(line=list(items).index(item.id) + 1,
+                                                              remaining=remaining, prescribed=item.quantity,
+                                                              given=item.dispensed_quantity), 'quantity')
         line.medicine_id = line.medicine_id or item.medicine_id
         line.substitution_note = (line.substitution_note or '').strip()
         if line.medicine_id != item.medicine_id and len(line.substitution_note) < 3:
-            raise ValidationError('A substitution needs a note saying why (e.g. "out of stock, same active '
-                                  'ingredient").', 'substitution_note')
+            raise ValidationError(_('A substitution needs a note saying why (e.g. "out of stock, same active '
+                                    'ingredient").'), 'substitution_note')
         if len(line.substitution_note) > 300:
-            raise ValidationError('The substitution note can have at most 300 characters.', 'substitution_note')
+            raise ValidationError(_('The substitution note can have at most 300 characters.'),
+                                  'substitution_note')
     medicine_ids = sorted({line.medicine_id for line in lines} | {items[line.prescription_item_id].medicine_id
                                                                   for line in lines})
     medicines = {m.id: m for m in (await session.exec(select(Medicine).where(Medicine.id.in_(medicine_ids)))).all()}
     for line in lines:
         medicine, prescribed = medicines.get(line.medicine_id), medicines[items[line.prescription_item_id].medicine_id]
         if medicine is None or not medicine.is_active:
-            raise NotFound('The substitute medicine is not available.')
+            raise NotFound(_('The substitute medicine is not available.'))
         if medicine.unit != prescribed.unit:
-            raise ValidationError(f'{medicine.name} is counted in {medicine.unit}s, {prescribed.name} in '
-                                  f'{prescribed.unit}s: please substitute with a medicine of the same unit.',
-                                  'medicine')
+            raise ValidationError(_('{medicine} is counted in {unit}, {prescribed} in {prescribed_unit}: please '
+                                    'substitute with a medicine of the same unit.').format(
+                medicine=medicine.name, unit=medicine.unit, prescribed=prescribed.name,
+                prescribed_unit=prescribed.unit), 'medicine')
     _acknowledge(session, actor, [items[i] for i in dict.fromkeys(line.prescription_item_id for line in lines)],
                  medicines, acknowledged_item_ids or [], now)
     for medicine_id in medicine_ids:  # always in id order: two pharmacists never wait on each other in a circle
@@ -277,7 +284,7 @@ async def labels(session: AsyncSession, actor: Actor, dispense_id: int) -> list[
     require(actor, Role.PHARMACIST)
     dispense_row = await session.get(Dispense, dispense_id)
     if dispense_row is None:
-        raise NotFound('This dispense does not exist.')
+        raise NotFound(_('This dispense does not exist.'))
     visit = await session.get(Visit, dispense_row.visit_id)
     patient = await session.get(Patient, visit.patient_id)
     rows = (await session.exec(select(DispenseItem, Medicine, PrescriptionItem, StockBatch)
@@ -294,9 +301,10 @@ async def labels(session: AsyncSession, actor: Actor, dispense_id: int) -> list[
         dosage = ''
         if prescribed is not None:
             dosage = ', '.join(p for p in (prescribed.dose,
-                                           f'{prescribed.times_per_day} times a day' if prescribed.times_per_day
-                                           else '',
-                                           f'for {prescribed.duration_days} days' if prescribed.duration_days
+                                           ngettext('{count} time a day', '{count} times a day',
+                                                    prescribed.times_per_day) if prescribed.times_per_day else '',
+                                           ngettext('for {count} day', 'for {count} days',
+                                                    prescribed.duration_days) if prescribed.duration_days
                                            else '') if p)
         result.append(Label(patient.full_name, medicine.name, sum(p[0].quantity for p in parts), medicine.unit,
                             dosage, prescribed.instructions if prescribed else '',

@@ -38,16 +38,27 @@ from .access import Actor, require
 from .allergies import active_entries, conflicts, entry_text, matching
 from .core.boundary import action, query
 from .core.errors import AllergyConflict, Conflict, NotFound, ValidationError
+from .core.i18n import N_, _, ngettext
 from .text import search_key
 
 COUNTED_UNITS = {'tablet', 'capsule', 'sachet', 'nebule', 'ampoule', 'suppository', 'vial', 'patch'}
 OUTSTANDING = (PrescriptionStatus.ISSUED, PrescriptionStatus.PARTIALLY_DISPENSED)
 MAX_OVERRIDE_REASON = 500
+_SEX_TEXTS = {'male': N_('male'), 'female': N_('female'), 'other': N_('other')}
+_STATUS_TEXTS = {PrescriptionStatus.DRAFT: N_('draft'), PrescriptionStatus.ISSUED: N_('issued'),
+                 PrescriptionStatus.PARTIALLY_DISPENSED: N_('partially dispensed'),
+                 PrescriptionStatus.DISPENSED: N_('dispensed'), PrescriptionStatus.CANCELLED: N_('cancelled')}
+
+
+def status_text(status: PrescriptionStatus) -> str:
+    """The prescription's status in words, in the reader's language."""
+    text = _STATUS_TEXTS.get(status)
+    return _(text) if text else status.value.replace('_', ' ')
 
 
 def allergy_warnings(entries: Sequence[PatientAllergy], medicine: Medicine) -> list[str]:
     """The patient's allergies that ``medicine`` matches: ``['Allergy: Penicillins (rash, severe)']``."""
-    return [f'Allergy: {entry_text(entry)}' for entry in matching(entries, medicine)]
+    return [_('Allergy: {allergy}').format(allergy=entry_text(entry)) for entry in matching(entries, medicine)]
 
 
 def usable(today: date):
@@ -80,7 +91,8 @@ class MedicineHit:
 
     @property
     def label(self) -> str:
-        stock = f'{self.on_hand} {self.unit} in stock' if self.on_hand else 'OUT OF STOCK'
+        stock = _('{count} {unit} in stock').format(count=self.on_hand, unit=self.unit) if self.on_hand else \
+            _('OUT OF STOCK')
         return f'{self.name} · {stock}'
 
 
@@ -142,11 +154,13 @@ class LineInput:
 
 
 def _whole(text: str, label: str, low: int, high: int, name: str) -> int | None:
+    """``label`` is marked with N_() where it is written."""
     text = (text or '').strip()
     if not text:
         return None
     if not text.isdigit() or not low <= int(text) <= high:
-        raise ValidationError(f'{label}: please write a whole number from {low} to {high}.', name)
+        raise ValidationError(_('{label}: please write a whole number from {low} to {high}.').format(
+            label=_(label), low=low, high=high), name)
     return int(text)
 
 
@@ -162,27 +176,28 @@ class CheckedLine:
 
 async def check_line(session: AsyncSession, line: LineInput) -> CheckedLine:
     if line.medicine_id is None:
-        raise ValidationError('Please pick a medicine from the search first.', 'medicine')
+        raise ValidationError(_('Please pick a medicine from the search first.'), 'medicine')
     medicine = await session.get(Medicine, line.medicine_id)
     if medicine is None or not medicine.is_active:
-        raise NotFound('This medicine is no longer available.')
+        raise NotFound(_('This medicine is no longer available.'))
     dose = (line.dose or '').strip()
     if not dose:
-        raise ValidationError('Please write the dose, e.g. "1 tablet" or "5 ml".', 'dose')
+        raise ValidationError(_('Please write the dose, e.g. "1 tablet" or "5 ml".'), 'dose')
     if len(dose) > 60:
-        raise ValidationError('The dose can have at most 60 characters.', 'dose')
-    times = _whole(line.times_per_day, 'Times a day', 1, 24, 'times_per_day')
-    days = _whole(line.duration_days, 'Days', 1, 365, 'duration_days')
+        raise ValidationError(_('The dose can have at most 60 characters.'), 'dose')
+    times = _whole(line.times_per_day, N_('Times a day'), 1, 24, 'times_per_day')
+    days = _whole(line.duration_days, N_('Days'), 1, 365, 'duration_days')
     instructions = (line.instructions or '').strip()
     if len(instructions) > 500:
-        raise ValidationError('The instructions can have at most 500 characters.', 'instructions')
-    quantity = _whole(line.quantity, 'Quantity', 1, 10_000, 'quantity')
+        raise ValidationError(_('The instructions can have at most 500 characters.'), 'instructions')
+    quantity = _whole(line.quantity, N_('Quantity'), 1, 10_000, 'quantity')
     if quantity is None:
         quantity = compute_quantity(dose, times, days, medicine.unit)
         if quantity is None:
             if medicine.unit in COUNTED_UNITS:
-                raise ValidationError(f'Please give the times a day and the number of days (the quantity of '
-                                      f'{medicine.unit}s is computed from them), or the quantity itself.',
+                raise ValidationError(_('Please give the times a day and the number of days (the quantity in '
+                                        '{unit} is computed from them), or the quantity itself.').format(
+                                          unit=medicine.unit),
                                       'times_per_day' if not times else 'duration_days')
             quantity = 1  # one bottle / tube / inhaler
     return CheckedLine(medicine, dose, times, days, quantity, instructions)
@@ -213,9 +228,9 @@ class ItemView:
     def dosage(self) -> str:
         parts = [self.dose]
         if self.times_per_day:
-            parts.append(f'{self.times_per_day}×/day')
+            parts.append(_('{times}×/day').format(times=self.times_per_day))
         if self.duration_days:
-            parts.append(f'{self.duration_days} day{"s" if self.duration_days != 1 else ""}')
+            parts.append(ngettext('{count} day', '{count} days', self.duration_days))
         return ', '.join(parts)
 
 
@@ -236,9 +251,9 @@ class PrescriptionView:
 
 def stock_warnings(on_hand: int, quantity: int, unit: str) -> list[str]:
     if on_hand <= 0:
-        return ['Out of stock at the clinic pharmacy']
+        return [_('Out of stock at the clinic pharmacy')]
     if on_hand < quantity:
-        return [f'Only {on_hand} {unit} in stock']
+        return [_('Only {count} {unit} in stock').format(count=on_hand, unit=unit)]
     return []
 
 
@@ -248,7 +263,7 @@ async def items_of(session: AsyncSession, prescription_id: int, *, allergies: Se
                                .join(Medicine, Medicine.id == PrescriptionItem.medicine_id)
                                .where(PrescriptionItem.prescription_id == prescription_id)
                                .order_by(PrescriptionItem.id))).all()
-    stock = await stock_on_hand(session, [m.id for _, m in rows], today) if with_stock else {}
+    stock = await stock_on_hand(session, [m.id for __, m in rows], today) if with_stock else {}
     views = []
     for item, medicine in rows:
         on_hand = stock.get(medicine.id, 0)
@@ -283,7 +298,7 @@ async def _draft(session: AsyncSession, visit: Visit, *, create: bool) -> Prescr
         .order_by(Prescription.id.desc()))).all()
     draft = next((p for p in prescriptions if p.status == PrescriptionStatus.DRAFT), None)
     if draft is None and prescriptions:
-        raise Conflict('The prescription has already gone to the pharmacy: it can no longer be changed here.')
+        raise Conflict(_('The prescription has already gone to the pharmacy: it can no longer be changed here.'))
     if draft is None and create:
         from .consultation import ensure_record
         record = await ensure_record(session, visit)
@@ -302,7 +317,7 @@ class Added:
 def _override_reason(text: str) -> str:
     reason = ' '.join((text or '').split())
     if len(reason) > MAX_OVERRIDE_REASON:
-        raise ValidationError(f'The reason can have at most {MAX_OVERRIDE_REASON} characters.',
+        raise ValidationError(_('The reason can have at most {limit} characters.').format(limit=MAX_OVERRIDE_REASON),
                               'allergy_override_reason')
     return reason
 
@@ -327,7 +342,8 @@ async def add_item(session: AsyncSession, actor: Actor, visit_id: int, line: Lin
     existing = (await session.exec(select(PrescriptionItem.id).where(
         PrescriptionItem.prescription_id == draft.id, PrescriptionItem.medicine_id == checked.medicine.id))).first()
     if existing is not None:
-        raise Conflict(f'{checked.medicine.name} is already on this prescription: remove it first to change it.')
+        raise Conflict(_('{medicine} is already on this prescription: remove it first to change it.').format(
+            medicine=checked.medicine.name))
     item = PrescriptionItem(prescription_id=draft.id, medicine_id=checked.medicine.id, dose=checked.dose,
                             times_per_day=checked.times_per_day, duration_days=checked.duration_days,
                             quantity=checked.quantity, instructions=checked.instructions,
@@ -354,7 +370,7 @@ async def remove_item(session: AsyncSession, actor: Actor, visit_id: int, item_i
     draft = await _draft(session, visit, create=False)
     item = await session.get(PrescriptionItem, item_id)
     if draft is None or item is None or item.prescription_id != draft.id:
-        raise NotFound('This line is no longer on the prescription.')
+        raise NotFound(_('This line is no longer on the prescription.'))
     await session.delete(item)
 
 
@@ -436,7 +452,7 @@ async def with_parties(session: AsyncSession, prescription_id: int
     """A prescription with its visit, patient and prescribing doctor (NotFound when it does not exist)."""
     prescription = await session.get(Prescription, prescription_id)
     if prescription is None:
-        raise NotFound('This prescription does not exist.')
+        raise NotFound(_('This prescription does not exist.'))
     visit = await session.get(Visit, prescription.visit_id)
     patient = await session.get(Patient, visit.patient_id)
     doctor = await session.get(Doctor, prescription.doctor_id)
@@ -452,14 +468,15 @@ async def printable(session: AsyncSession, actor: Actor, prescription_id: int, *
     if patient.date_of_birth:
         born = patient.date_of_birth
         years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-        age = f'{years} years' if years >= 2 else f'{(today - born).days // 30} months'
+        age = ngettext('{count} year', '{count} years', years) if years >= 2 else \
+            ngettext('{count} month', '{count} months', (today - born).days // 30)
     diagnosis = ''
     if record is not None:
         diagnosis = ' '.join(p for p in (record.diagnosis_code, record.diagnosis or record.preliminary_diagnosis) if p)
     printed = PrintedPrescription(
         number=f'RX-{prescription.id:06d}', issued_at=prescription.issued_at or prescription.created_at,
         patient_name=patient.full_name, patient_code=patient.code, age=age,
-        sex=patient.sex.value if patient.sex.value != 'unknown' else '', diagnosis=diagnosis,
+        sex=_(_SEX_TEXTS[patient.sex.value]) if patient.sex.value in _SEX_TEXTS else '', diagnosis=diagnosis,
         doctor_name=f'{doctor.title} {doctor.full_name}', advice=record.advice if record else '',
         items=await items_of(session, prescription.id, allergies=(), today=today, with_stock=False),
         status=prescription.status)

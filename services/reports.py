@@ -38,6 +38,7 @@ from .billing import METHOD_LABELS
 from .core.boundary import query
 from .core.clock import day_bounds
 from .core.errors import ValidationError
+from .core.i18n import _
 from .csv_export import csv_bytes
 from .text import search_key
 
@@ -75,9 +76,9 @@ class Transaction:
 
 def _range(date_from: date, date_to: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     if date_to < date_from:
-        raise ValidationError('The end date is before the start date.')
+        raise ValidationError(_('The end date is before the start date.'))
     if (date_to - date_from).days >= MAX_EXPORT_DAYS:
-        raise ValidationError(f'Please choose at most {MAX_EXPORT_DAYS} days.')
+        raise ValidationError(_('Please choose at most {count} days.').format(count=MAX_EXPORT_DAYS))
     return day_bounds(date_from, tz)[0], day_bounds(date_to, tz)[1]
 
 
@@ -157,7 +158,7 @@ class DailyClose:
     day: date
     by_method: list[CloseLine] = field(default_factory=list)
     by_cashier: list[CloseLine] = field(default_factory=list)
-    total: CloseLine = field(default_factory=lambda: CloseLine('Total'))
+    total: CloseLine = field(default_factory=lambda: CloseLine(_('Total')))  # made per request: reader's language
     cash_in_drawer: int = 0  # cash received minus cash refunded (change already handed back)
     invoices: int = 0        # invoices created that day (not void)
     billed: int = 0          # their totals (what patients owe)
@@ -180,7 +181,7 @@ async def daily_close(session: AsyncSession, actor: Actor, day: date, *, tz: Zon
     people: dict[int, CloseLine] = {}
     for method, cashier_id, cashier, kind, count, amount in rows:
         method = PaymentMethod(method)
-        for line in (methods.setdefault(method, CloseLine(METHOD_LABELS[method])),
+        for line in (methods.setdefault(method, CloseLine(_(METHOD_LABELS[method]))),
                      people.setdefault(cashier_id, CloseLine(cashier)), close.total):
             if PaymentKind(kind) == PaymentKind.PAYMENT:
                 line.payments += count
@@ -240,7 +241,7 @@ async def appointments_csv(session: AsyncSession, actor: Actor, date_from: date,
         .join(Doctor, Doctor.id == Appointment.doctor_id)
         .where(Appointment.start_at >= start, Appointment.start_at < end)
         .order_by(Appointment.start_at, Appointment.id))).all()
-    ids = [a.id for a, *_ in rows]
+    ids = [a.id for a, *__ in rows]
     services: dict[int, list[tuple[str, int]]] = {}
     bills: dict[int, list[tuple[str, int, str]]] = {}
     for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
@@ -262,7 +263,7 @@ async def appointments_csv(session: AsyncSession, actor: Actor, date_from: date,
         live = [b for b in bills.get(appointment.id, []) if b[2] != 'void']
         out.append([appointment.id, local_start.date().isoformat(), local_start.strftime('%H:%M'),
                     local_end.strftime('%H:%M'), code, name, f'{title} {doctor}'.strip(),
-                    '; '.join(n for n, _ in booked), major_units(sum(p for _, p in booked), exponent), currency,
+                    '; '.join(n for n, __ in booked), major_units(sum(p for __, p in booked), exponent), currency,
                     appointment.status.value, appointment.source.value, appointment.reason,
                     '; '.join(b[0] for b in live), major_units(sum(b[1] for b in live), exponent) if live else '',
                     '; '.join(b[2] for b in live)])

@@ -6,6 +6,7 @@ import asyncio
 from pwdlib import PasswordHash
 
 from .core.errors import ValidationError
+from .core.i18n import _
 
 _hasher = PasswordHash.recommended()  # Argon2id
 MIN_PASSWORD_LENGTH = 8
@@ -33,10 +34,11 @@ async def verify_password_async(password: str, password_hash: str) -> bool:
 
 def check_password_policy(password: str, *, username: str = '') -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(f'The password needs at least {MIN_PASSWORD_LENGTH} characters.', 'password')
+        raise ValidationError(_('The password needs at least {count} characters.').format(
+            count=MIN_PASSWORD_LENGTH), 'password')
     if len(password) > 128:
-        raise ValidationError('The password can have at most 128 characters.', 'password')
+        raise ValidationError(_('The password can have at most 128 characters.'), 'password')
     if username and password.casefold() == username.casefold():
-        raise ValidationError('The password must not be the user name.', 'password')
+        raise ValidationError(_('The password must not be the user name.'), 'password')
     if len(set(password)) < 4:
-        raise ValidationError('The password is too simple: use more different characters.', 'password')
+        raise ValidationError(_('The password is too simple: use more different characters.'), 'password')

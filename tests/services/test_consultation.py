@@ -71,6 +71,22 @@ async def finish(db, ward: Ward, open_orders: str = 'refuse') -> VisitStatus:
                                           open_orders=open_orders)).status
 
 
+def test_clinical_messages_are_written_in_the_readers_language():
+    """Every part a person reads goes through the translation (the test language marks each translated text)."""
+    from models import AllergyStatus
+    from services.allergies import NOT_RECORDED, summary_text
+    from services.core import i18n
+
+    with i18n.use(i18n.PSEUDO):
+        with pytest.raises(ValidationError) as raised:
+            consultation.parse_vital('temperature_c', '3.7')
+        assert str(raised.value).startswith('⟦⟦Temperature⟧ 3.7 ⟦°C⟧ is not plausible')
+        assert consultation.dosage_text('1 tablet', 3, 5) == '1 tablet, ⟦3×/day⟧, ⟦5 days⟧'
+        assert prescriptions.stock_warnings(0, 5, 'tablet') == ['⟦Out of stock at the clinic pharmacy⟧']
+        assert summary_text(AllergyStatus.UNKNOWN, []) == f'⟦{NOT_RECORDED}⟧'
+    assert consultation.dosage_text('1 tablet', 3, 1) == '1 tablet, 3×/day, 1 day'
+
+
 # -- the record ------------------------------------------------------------------------------------------------
 
 def test_icd10_search_is_real_and_fast():
