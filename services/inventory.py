@@ -162,7 +162,7 @@ async def adjust(session: AsyncSession, actor: Actor, batch_id: int, *, change: 
     note = ' '.join((note or '').split())
     if reason in ('other', 'count') and len(note) < 3:
         raise ValidationError(_('Please add a short note explaining the adjustment.'), 'note')
-    amount = _whole(change, N_('Change'), low=-1_000_000, high=1_000_000, name='change')
+    amount = _whole(change, N_('Quantity change'), low=-1_000_000, high=1_000_000, name='change')
     if amount == 0:
         raise ValidationError(_('The change cannot be 0: write e.g. -3 to remove 3 units or 2 to add 2.'),
                               'change')

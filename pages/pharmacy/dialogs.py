@@ -25,7 +25,7 @@ LEDGER_COLUMNS = [
     {'name': 'at', 'label': N_('When'), 'field': 'at'},
     {'name': 'kind', 'label': N_('Movement'), 'field': 'kind'},
     {'name': 'batch', 'label': N_('Batch'), 'field': 'batch'},
-    {'name': 'quantity', 'label': N_('Change'), 'field': 'quantity', 'align': 'right'},
+    {'name': 'quantity', 'label': N_('Quantity change'), 'field': 'quantity', 'align': 'right'},
     {'name': 'balance', 'label': N_('Balance'), 'field': 'balance', 'align': 'right'},
     {'name': 'reason', 'label': N_('Reason'), 'field': 'reason'},
     {'name': 'by', 'label': N_('By'), 'field': 'by'},
