@@ -24,7 +24,8 @@ def frame(actor: Actor, title: str, *, current_path: str = '') -> Iterator[ui.co
     theme.apply()
     ui.page_title(f'{title} · {settings.clinic_name}')
     with ui.header(elevated=True).classes('items-center gap-2 px-3 py-2 bg-primary text-white'):
-        menu = ui.button(icon='menu').props(f'flat round color=white aria-label="{_("Menu")}"').classes('lg:hidden')
+        menu_label = _('Menu')
+        menu = ui.button(icon='menu').props(f'flat round color=white aria-label="{menu_label}"').classes('lg:hidden')
         with ui.column().classes('gap-0 min-w-0'):
             ui.label(settings.clinic_name).classes('text-xs opacity-80 leading-tight').mark('clinic-name')
             ui.label(title).classes('text-lg font-semibold leading-tight truncate').mark('station-title')

@@ -70,12 +70,13 @@ class StartingGate:
     def body(self) -> bytes:
         """The "starting…" page, in the clinic's language (written when asked: no tab, no stored settings yet)."""
         starting = html.escape(_('{clinic} is starting…').format(clinic=self.clinic_name))
+        soon = html.escape(_('This page opens by itself in a moment.'))
         return (f'<!DOCTYPE html><html><head><meta charset="utf-8">'
                 f'<meta http-equiv="refresh" content="{RETRY_AFTER_S}">'
                 f'<meta name="viewport" content="width=device-width, initial-scale=1">'
                 f'<title>{starting}</title></head>'
                 f'<body style="font-family: sans-serif; text-align: center; margin-top: 20vh">'
-                f'<h1>{starting}</h1><p>{html.escape(_("This page opens by itself in a moment."))}</p>'
+                f'<h1>{starting}</h1><p>{soon}</p>'
                 f'</body></html>').encode()
 
     async def __call__(self, scope, receive, send) -> None:

@@ -226,7 +226,8 @@ async def online_booking_page(request: Request):
     key = client_key(client_address(request), settings.resolved_storage_secret())
     language = i18n.current()  # the visitor's choice or the clinic's (set by the page wrapper, see routes)
     theme.apply()
-    ui.page_title(f'{_("Book an appointment")} · {settings.clinic_name}')
+    heading = _('Book an appointment')
+    ui.page_title(f'{heading} · {settings.clinic_name}')
     bookable = await run_action(booking.bookable_services, write=False) or []
     services = [s for s in bookable if s.kind.value == 'consultation']
     with ui.column().classes('w-full max-w-3xl mx-auto p-3 sm:p-6 gap-4'):
