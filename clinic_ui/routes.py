@@ -18,8 +18,8 @@ from nicegui import app, ui
 
 from services import users
 from services.access import Actor
-from services.core.db import get_db
 from services.core import i18n
+from services.core.db import get_db
 from services.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from services.core.i18n import N_, _
 

@@ -192,7 +192,8 @@ class OnlineBooking:
 
 def language_switch(shown: str) -> None:
     """EN | VI: /book again in the other language (the browser remembers the choice). Big enough for a thumb."""
-    with ui.row().classes('items-center gap-0 no-wrap shrink-0').props('role=navigation aria-label=Language') \
+    label = _('Language')
+    with ui.row().classes('items-center gap-0 no-wrap shrink-0').props(f'role=navigation aria-label="{label}"') \
             .mark('language-switch'):
         for index, code in enumerate(i18n.LANGUAGES):
             if index:

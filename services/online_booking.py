@@ -11,9 +11,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import BookingSource, Doctor, Patient, SlotHold
 
 from . import audit, booking, patients
+from .core import i18n
 from .core.boundary import action
 from .core.errors import ValidationError
-from .core import i18n
 from .core.events import PatientChanged, publish
 from .core.i18n import _
 from .core.settings import Settings
