@@ -75,7 +75,7 @@ def remember(key: str, value) -> None:
 
 def _record(actor: Actor, epoch: int) -> dict:
     return {'user_id': actor.user_id, 'username': actor.username, 'full_name': actor.full_name,
-            'role': actor.role.value, 'epoch': epoch, 'last_seen': time.time()}
+            'role': actor.role.value, 'language': actor.language, 'epoch': epoch, 'last_seen': time.time()}
 
 
 def sign_in(actor: Actor, epoch: int) -> None:
@@ -112,7 +112,7 @@ def signed(*, touch: bool = True) -> Signed | None:
     if touch:
         storage[_KEY] = {**data, 'last_seen': now}
     actor = Actor(user_id=data['user_id'], username=data['username'], full_name=data['full_name'],
-                  role=Role(data['role']))
+                  role=Role(data['role']), language=data.get('language'))
     return Signed(actor, data.get('epoch', -1))
 
 
@@ -172,7 +172,7 @@ def safe_next(target: str | None) -> str | None:
     if not target or len(target) > 2000:
         return None
     decoded = target
-    for _ in range(3):
+    for _round in range(3):
         decoded = unquote(decoded)
     if not _is_local_path(target) or not _is_local_path(decoded):
         return None

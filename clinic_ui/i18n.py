@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from weakref import WeakKeyDictionary
 
-from nicegui import Client, context
+from nicegui import Client, app, context
 from nicegui.slot import Slot
 
 from services.core import i18n
@@ -41,3 +41,41 @@ def show_in(language_code: str | None) -> str:
         client.page = copy.copy(client.page)
         client.page.language = pack
     return code
+
+
+_REMEMBERED = 'language'  # in the browser's own storage (its signed cookie): the language it last chose
+
+
+def visitor_language() -> str | None:
+    """The language a visitor of a public page chose: ``?lang=vi`` in the address (remembered by the browser for
+    its next pages), else the one this browser chose before (or its staff member's own), else None (the clinic's).
+    Call while building the page."""
+    request = context.client.request
+    chosen = request.query_params.get('lang') if request is not None else None
+    if chosen in i18n.LANGUAGES:
+        remember(chosen)
+        return chosen
+    remembered = _browser().get(_REMEMBERED)
+    return remembered if remembered in i18n.LANGUAGES else None
+
+
+def remember(language_code: str | None) -> None:
+    """This browser's language for its public pages (the sign-in page included): None forgets it. Only while a
+    page is being built (the browser's storage travels in the page's response)."""
+    storage = _browser()
+    if storage.get(_REMEMBERED) == language_code:
+        return
+    try:
+        if language_code is None:
+            storage.pop(_REMEMBERED, None)
+        else:
+            storage[_REMEMBERED] = language_code
+    except TypeError:  # the page's response has gone: the next page remembers it
+        pass
+
+
+def _browser() -> dict:
+    try:
+        return app.storage.browser
+    except RuntimeError:  # no browser behind this (e.g. a test calling a builder directly)
+        return {}

@@ -8,6 +8,7 @@ from nicegui import ui
 
 from services import clinic_settings
 from services.access import Actor
+from services.core.i18n import _
 
 from . import auth, theme
 from .stations import stations_for
@@ -17,11 +18,14 @@ IDLE_CHECK_INTERVAL_S = 30
 
 @contextmanager
 def frame(actor: Actor, title: str, *, current_path: str = '') -> Iterator[ui.column]:
+    """The page ``title`` is the English text marked for the catalog (``N_``): it is shown translated."""
     settings = clinic_settings.current()
+    title = _(title)
     theme.apply()
     ui.page_title(f'{title} · {settings.clinic_name}')
     with ui.header(elevated=True).classes('items-center gap-2 px-3 py-2 bg-primary text-white'):
-        menu = ui.button(icon='menu').props('flat round color=white aria-label="Menu"').classes('lg:hidden')
+        menu_label = _('Menu')
+        menu = ui.button(icon='menu').props(f'flat round color=white aria-label="{menu_label}"').classes('lg:hidden')
         with ui.column().classes('gap-0 min-w-0'):
             ui.label(settings.clinic_name).classes('text-xs opacity-80 leading-tight').mark('clinic-name')
             ui.label(title).classes('text-lg font-semibold leading-tight truncate').mark('station-title')
@@ -30,8 +34,8 @@ def frame(actor: Actor, title: str, *, current_path: str = '') -> Iterator[ui.co
             ui.icon('account_circle', size='sm')
             with ui.column().classes('gap-0 max-sm:hidden'):
                 ui.label(actor.full_name).classes('text-sm font-medium leading-tight').mark('signed-in-name')
-                ui.label(actor.role.label).classes('text-xs opacity-80 leading-tight')
-            ui.button('Sign out', icon='logout', on_click=lambda: ui.navigate.to('/logout')) \
+                ui.label(_(actor.role.label)).classes('text-xs opacity-80 leading-tight')
+            ui.button(_('Sign out'), icon='logout', on_click=lambda: ui.navigate.to('/logout')) \
                 .props('flat no-caps color=white').mark('sign-out')
     with ui.left_drawer(value=None, bordered=True).props('width=220 breakpoint=1023').classes('bg-white p-0') \
             as drawer:
@@ -43,12 +47,17 @@ def frame(actor: Actor, title: str, *, current_path: str = '') -> Iterator[ui.co
                         .classes('rounded-r-full mr-2').mark(f'nav-{station.path.strip("/")}'):
                     with ui.item_section().props('avatar'):
                         ui.icon(station.icon)
-                    ui.item_section(station.title).classes('text-base')
+                    ui.item_section(_(station.title)).classes('text-base')
             ui.separator().classes('my-2')
+            with ui.item(on_click=lambda: ui.navigate.to('/account/language')).props('clickable') \
+                    .mark('nav-language'):
+                with ui.item_section().props('avatar'):
+                    ui.icon('translate')
+                ui.item_section(_('Language'))
             with ui.item(on_click=lambda: ui.navigate.to('/account/password')).props('clickable'):
                 with ui.item_section().props('avatar'):
                     ui.icon('key')
-                ui.item_section('Change password')
+                ui.item_section(_('Change password'))
     menu.on_click(drawer.toggle)
 
     def check_idle() -> None:

@@ -18,10 +18,13 @@ from nicegui import app, ui
 
 from services import users
 from services.access import Actor
+from services.core import i18n
 from services.core.db import get_db
 from services.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from services.core.i18n import N_, _
 
 from . import auth, layout, tabs, transaction
+from .i18n import remember, show_in, visitor_language
 from .stations import HOME, Station
 
 log = logging.getLogger(__name__)
@@ -31,7 +34,7 @@ log = logging.getLogger(__name__)
 class PageSpec:
     path: str
     builder: Callable[..., Awaitable[Any] | Any]
-    title: str
+    title: str  # English, marked for the catalog (``N_``): shown as ``_(title)``
     station: Station | None = None  # None: public page, no sign-in needed
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -41,7 +44,8 @@ _files: dict[str, PageSpec] = {}  # downloads (PDFs), same access rules as pages
 
 
 def staff_page(station: Station, path: str | None = None, *, title: str | None = None, **options: Any):
-    """Declare a page of ``station``; the builder is called as ``builder(actor, **path_params)`` inside the frame."""
+    """Declare a page of ``station``; the builder is called as ``builder(actor, **path_params)`` inside the frame.
+    ``title``: English, marked with ``N_`` (the station's own title by default)."""
     def decorator(builder: Callable[..., Any]) -> Callable[..., Any]:
         spec = PageSpec(path or station.path, builder, title or station.title, station, options)
         _specs[spec.path] = spec
@@ -82,11 +86,13 @@ async def _resolve_actor(request: Request) -> Actor | RedirectResponse:
 async def _show_forbidden(actor: Actor, spec: PageSpec) -> None:
     await transaction.write(lambda s: users.record_refused_page(s, actor, spec.path))
     home = HOME[actor.role]
-    with layout.frame(actor, 'No access'):
+    with layout.frame(actor, N_('No access')):
         with ui.card().classes('max-w-lg'):
-            ui.label(f'Your role ({actor.role.label}) cannot open {spec.title}.').classes('text-lg font-medium')
-            ui.label('If you need it, please ask an administrator.').classes('text-slate-600')
-            ui.button(f'Go to {home.title}', icon=home.icon, on_click=lambda: ui.navigate.to(home.path))
+            ui.label(_('Your role ({role}) cannot open {page}.').format(role=_(actor.role.label), page=_(spec.title))) \
+                .classes('text-lg font-medium')
+            ui.label(_('If you need it, please ask an administrator.')).classes('text-slate-600')
+            ui.button(_('Go to {station}').format(station=_(home.title)), icon=home.icon,
+                      on_click=lambda: ui.navigate.to(home.path))
 
 
 def _staff_wrapper(spec: PageSpec) -> Callable[..., Any]:
@@ -95,6 +101,8 @@ def _staff_wrapper(spec: PageSpec) -> Callable[..., Any]:
         if isinstance(actor, RedirectResponse):
             return actor
         assert spec.station is not None
+        show_in(actor.language)  # this tab in the person's own language, before anything is drawn
+        remember(actor.language)  # and their sign-in page, once signed out, too
         if not spec.station.allows(actor.role):
             await _show_forbidden(actor, spec)
             return None
@@ -122,12 +130,14 @@ def _file_wrapper(spec: PageSpec) -> Callable[..., Any]:
         if isinstance(actor, RedirectResponse):
             return actor
         assert spec.station is not None
-        if not spec.station.allows(actor.role):
-            return PlainTextResponse(f'Your role ({actor.role.label}) cannot open this.', status_code=403)
-        try:
-            return await spec.builder(actor, **params)
-        except DomainError as error:  # e.g. an unknown or impossible id typed into the address: 404, not 500
-            return PlainTextResponse(str(error), status_code=_STATUS.get(type(error), 400))
+        with i18n.use(actor.language):
+            if not spec.station.allows(actor.role):
+                return PlainTextResponse(_('Your role ({role}) cannot open this.').format(role=_(actor.role.label)),
+                                         status_code=403)
+            try:
+                return await spec.builder(actor, **params)
+            except DomainError as error:  # e.g. an unknown or impossible id typed into the address: 404, not 500
+                return PlainTextResponse(str(error), status_code=_STATUS.get(type(error), 400))
 
     download.__signature__ = _signature_with_request(spec.builder)  # type: ignore[attr-defined]
     download.__name__ = spec.builder.__name__
@@ -141,12 +151,17 @@ def problem(message: str, home: Station) -> None:
     """What a page shows instead of itself when what it is about cannot be shown (unknown id, no permission)."""
     with ui.card().classes('max-w-lg').mark('page-problem'):
         ui.label(message).classes('text-lg font-medium')
-        ui.button(f'Go to {home.title}', icon=home.icon, on_click=lambda: ui.navigate.to(home.path))
+        ui.button(_('Go to {station}').format(station=_(home.title)), icon=home.icon,
+                  on_click=lambda: ui.navigate.to(home.path))
 
 
 def _public_wrapper(spec: PageSpec) -> Callable[..., Any]:
-    """A public page whose subject cannot be shown answers with a plain message (never a 500)."""
+    """A public page whose subject cannot be shown answers with a plain message (never a 500). The page is in the
+    language the visitor chose (``?lang=``, remembered by the browser) or the clinic's; a page may choose again
+    (the board, in its key's language)."""
     async def page(**params: Any):
+        show_in(visitor_language())
+        ui.page_title(_(spec.title))
         try:
             result = spec.builder(**params)
             return await result if inspect.isawaitable(result) else result

@@ -24,6 +24,7 @@ from services import clinic_settings, display_keys, documents, private_files, us
 from services.core.clock import local_today
 from services.core.db import close_db, get_db, init_db, serialize
 from services.core.events import DomainEvent, bus
+from services.core.i18n import _
 from services.core.migrate import upgrade
 from services.core.settings import Settings
 from services.day_close import DayCloser
@@ -64,14 +65,19 @@ class StartingGate:
     def __init__(self, app, readiness: Readiness, clinic_name: str) -> None:
         self.app = app
         self.readiness = readiness
-        name = html.escape(clinic_name)
-        self.body = (f'<!DOCTYPE html><html><head><meta charset="utf-8">'
-                     f'<meta http-equiv="refresh" content="{RETRY_AFTER_S}">'
-                     f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-                     f'<title>{name} is starting…</title></head>'
-                     f'<body style="font-family: sans-serif; text-align: center; margin-top: 20vh">'
-                     f'<h1>{name} is starting…</h1><p>This page opens by itself in a moment.</p>'
-                     f'</body></html>').encode()
+        self.clinic_name = clinic_name
+
+    def body(self) -> bytes:
+        """The "starting…" page, in the clinic's language (written when asked: no tab, no stored settings yet)."""
+        starting = html.escape(_('{clinic} is starting…').format(clinic=self.clinic_name))
+        soon = html.escape(_('This page opens by itself in a moment.'))
+        return (f'<!DOCTYPE html><html><head><meta charset="utf-8">'
+                f'<meta http-equiv="refresh" content="{RETRY_AFTER_S}">'
+                f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+                f'<title>{starting}</title></head>'
+                f'<body style="font-family: sans-serif; text-align: center; margin-top: 20vh">'
+                f'<h1>{starting}</h1><p>{soon}</p>'
+                f'</body></html>').encode()
 
     async def __call__(self, scope, receive, send) -> None:
         if scope['type'] == 'lifespan' or self.readiness.is_ready:
@@ -79,12 +85,13 @@ class StartingGate:
         elif scope['type'] == 'websocket':
             await send({'type': 'websocket.close', 'code': 1013})  # "try again later"
         else:
+            body = self.body()
             await send({'type': 'http.response.start', 'status': 503,
                         'headers': [(b'content-type', b'text/html; charset=utf-8'),
-                                    (b'content-length', str(len(self.body)).encode()),
+                                    (b'content-length', str(len(body)).encode()),
                                     (b'retry-after', str(RETRY_AFTER_S).encode()),
                                     (b'cache-control', b'no-store')]})
-            await send({'type': 'http.response.body', 'body': b'' if scope.get('method') == 'HEAD' else self.body})
+            await send({'type': 'http.response.body', 'body': b'' if scope.get('method') == 'HEAD' else body})
 
 
 readiness = Readiness()  # replaced by build(); tests wait on it (tests/conftest.py)
@@ -137,7 +144,7 @@ async def demo_board_key(session, settings: Settings) -> str | None:
     admin = (await session.exec(select(User).where(User.username == 'admin', User.is_active))).first()
     if admin is None:  # the demo's administrator was renamed or deactivated: no key in its name
         return None
-    _, key = await display_keys.issue(session, users.actor_of(admin), DEMO_BOARD_NAME)
+    _key_row, key = await display_keys.issue(session, users.actor_of(admin), DEMO_BOARD_NAME)
     path.write_text(key, encoding='utf-8')
     path.chmod(0o600)
     return key
@@ -266,7 +273,7 @@ def tune_garbage_collection() -> None:
     Garbage in reference cycles (a closed tab) waits longer; everything else is freed at once, as always."""
     gc.collect()
     gc.freeze()
-    young, middle, _ = gc.get_threshold()
+    young, middle, _oldest = gc.get_threshold()
     gc.set_threshold(young, middle, 100)
 
 

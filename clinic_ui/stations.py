@@ -4,12 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models import Role
+from services.core.i18n import N_
 
 
 @dataclass(frozen=True)
 class Station:
     path: str
-    title: str
+    title: str  # English, marked for the catalog: shown as ``_(station.title)``
     icon: str
     roles: tuple[Role, ...]  # admins may open every station
 
@@ -17,14 +18,14 @@ class Station:
         return role == Role.ADMIN or role in self.roles
 
 
-RECEPTION = Station('/reception', 'Reception', 'how_to_reg', (Role.RECEPTIONIST,))
-CONSULTATION = Station('/consultation', 'Consultation', 'medical_services', (Role.DOCTOR,))
-SERVICES = Station('/lab', 'Lab & imaging', 'biotech', (Role.TECHNICIAN,))
-PHARMACY = Station('/pharmacy', 'Pharmacy', 'medication', (Role.PHARMACIST,))
-CASHIER = Station('/cashier', 'Cashier', 'point_of_sale', (Role.CASHIER,))
-ADMIN = Station('/admin', 'Administration', 'admin_panel_settings', ())
+RECEPTION = Station('/reception', N_('Reception'), 'how_to_reg', (Role.RECEPTIONIST,))
+CONSULTATION = Station('/consultation', N_('Consultation'), 'medical_services', (Role.DOCTOR,))
+SERVICES = Station('/lab', N_('Lab & imaging'), 'biotech', (Role.TECHNICIAN,))
+PHARMACY = Station('/pharmacy', N_('Pharmacy'), 'medication', (Role.PHARMACIST,))
+CASHIER = Station('/cashier', N_('Cashier'), 'point_of_sale', (Role.CASHIER,))
+ADMIN = Station('/admin', N_('Administration'), 'admin_panel_settings', ())
 # Pages every signed-in person may open (own account); not shown in the navigation.
-ACCOUNT = Station('/account', 'Account', 'key', tuple(Role))
+ACCOUNT = Station('/account', N_('Account'), 'key', tuple(Role))
 
 STATIONS: tuple[Station, ...] = (RECEPTION, CONSULTATION, SERVICES, PHARMACY, CASHIER, ADMIN)
 

@@ -14,6 +14,8 @@ from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.core.i18n import _
+
 UPLOAD_ROUTE = re.compile(r'^/_nicegui/client/[^/]+/upload/[^/]+$')
 FORM_ALLOWANCE = 64 * 1024  # the multipart boundaries and part headers around the file itself
 
@@ -64,6 +66,7 @@ class UploadLimit:
 
     async def refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         megabytes = self.max_bytes // 1_048_576
-        response = PlainTextResponse(f'The file is larger than {megabytes} MB: it was not uploaded.', status_code=413,
+        response = PlainTextResponse(_('The file is larger than {megabytes} MB: it was not uploaded.').format(megabytes=megabytes),
+                                     status_code=413,
                                      headers={'Connection': 'close'})
         await response(scope, receive, send)

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services import clinic_settings
 from services.core.db import get_db
 from services.core.errors import DomainError
+from services.core.i18n import N_, _
 from services.core.money import format_amount, format_money
 from services.users import SessionEnded
 
@@ -19,7 +20,8 @@ from . import auth, tabs
 log = logging.getLogger(__name__)
 T = TypeVar('T')
 
-UNEXPECTED = 'Something went wrong and nothing was saved. Please try again; if it happens again, tell the administrator.'
+UNEXPECTED = N_('Something went wrong and nothing was saved. Please try again; if it happens again, tell the '
+                'administrator.')
 
 
 async def run_action(action: Callable[[AsyncSession], Awaitable[T]], *, success: str | None = None,
@@ -46,7 +48,7 @@ async def run_action(action: Callable[[AsyncSession], Awaitable[T]], *, success:
         return None
     except Exception:  # noqa: BLE001 - the person gets a message, the log gets the trace
         log.exception('action failed')
-        _show_error(UNEXPECTED, error_label)
+        _show_error(_(UNEXPECTED), error_label)
         return None
     if success:
         ui.notify(success, type='positive')
@@ -128,13 +130,15 @@ def amount_text(amount: int) -> str:
     return format_amount(amount, clinic_settings.current().currency_exponent)
 
 
-def data_table(columns: list[dict], rows: list[dict], *, row_key: str = 'id', empty: str = 'Nothing here.',
+def data_table(columns: list[dict], rows: list[dict], *, row_key: str = 'id', empty: str | None = None,
                search: bool = True, rows_per_page: int = 25, mark: str = '') -> ui.table:
-    """A paged table with an optional quick filter (for lists that fit in memory; large lists page in the DB)."""
+    """A paged table with an optional quick filter (for lists that fit in memory; large lists page in the DB).
+    ``empty``: what it says without rows (already translated; 'Nothing here.' by default)."""
+    empty = empty if empty is not None else _('Nothing here.')
     columns = [{'align': 'left', 'sortable': True, **column} for column in columns]
     with ui.column().classes('w-full gap-2'):
         if search:
-            query = ui.input(placeholder='Filter…').props('outlined dense clearable').classes('w-full sm:w-72') \
+            query = ui.input(placeholder=_('Filter…')).props('outlined dense clearable').classes('w-full sm:w-72') \
                 .mark(f'{mark}-filter' if mark else 'table-filter')
         table = ui.table(columns=columns, rows=rows, row_key=row_key,
                          pagination={'rowsPerPage': rows_per_page}) \
@@ -148,7 +152,7 @@ def data_table(columns: list[dict], rows: list[dict], *, row_key: str = 'id', em
 
 def back_link() -> None:
     """The way back to the administration home, at the top of every administration page."""
-    ui.link('← Administration', '/admin').classes('text-sm text-primary no-underline').mark('back-to-admin')
+    ui.link('← ' + _('Administration'), '/admin').classes('text-sm text-primary no-underline').mark('back-to-admin')
 
 
 def section_title(text: str, count: int | None = None) -> ui.label:
@@ -174,7 +178,7 @@ class KeyedList:
     def show(self, items: list) -> None:
         keys = [self.key(item) for item in items]
         for gone in set(self.shown) - set(keys):
-            element, _ = self.shown.pop(gone)
+            element, _update = self.shown.pop(gone)
             self.container.remove(element)
         for index, (key, item) in enumerate(zip(keys, items)):
             if key not in self.shown:

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Doctor, Role
 
 from .core.errors import PermissionDenied
+from .core.i18n import _
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,7 @@ class Actor:
     username: str
     full_name: str
     role: Role
+    language: str | None = None  # what their screens are written in; None: the clinic's language
 
     @property
     def is_admin(self) -> bool:
@@ -31,8 +33,8 @@ async def doctor_id_of(session: AsyncSession, actor: Actor) -> int | None:
 def require(actor: Actor | None, *roles: Role) -> Actor:
     """Allow ``roles`` and admins; raise PermissionDenied otherwise."""
     if actor is None:
-        raise PermissionDenied('Please sign in first.')
+        raise PermissionDenied(_('Please sign in first.'))
     if actor.role != Role.ADMIN and actor.role not in roles:
-        allowed = ', '.join(role.label for role in roles) or 'Admin'
-        raise PermissionDenied(f'Only {allowed} staff may do this.')
+        allowed = ', '.join(_(role.label) for role in roles) or _(Role.ADMIN.label)
+        raise PermissionDenied(_('Only {roles} staff may do this.').format(roles=allowed))
     return actor

@@ -21,20 +21,22 @@ from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import AuthenticationFailed, Conflict, NotFound, ValidationError
 from .core.events import StaffChanged, publish
+from .core.i18n import LANGUAGES, N_, _, ngettext
 from .security import check_password_policy, hash_password_async, verify_password_async
 from .sign_in_guard import SignInGuard
 from .text import clean_name, is_valid_email
 
 USERNAME_RE = re.compile(r'^[a-z0-9._-]{3,40}$')
 FAILED_LOGIN_DELAY_S = 0.5  # every failed attempt costs this, whatever failed
-_BAD_CREDENTIALS = 'Wrong user name or password.'
+_BAD_CREDENTIALS = N_('Wrong user name or password.')
 NEW_ACCOUNT_EPOCH = 0  # the session epoch of a new account (the column's default)
 sign_in_guard = SignInGuard()  # this process's record of failed sign-ins, per address and per name and address
 
 
 def actor_of(user: User) -> Actor:
     assert user.id is not None
-    return Actor(user_id=user.id, username=user.username, full_name=user.full_name, role=user.role)
+    return Actor(user_id=user.id, username=user.username, full_name=user.full_name, role=user.role,
+                 language=user.language)
 
 
 async def count_users(session: AsyncSession) -> int:
@@ -50,23 +52,23 @@ def _validate_account(username: str, full_name: str, email: str | None) -> tuple
     full_name = clean_name(full_name)
     email = (email or '').strip().lower() or None
     if not USERNAME_RE.match(username):
-        raise ValidationError('The user name needs 3 to 40 characters: letters a-z, digits, dot, dash or underscore.',
-                              'username')
+        raise ValidationError(_('The user name needs 3 to 40 characters: letters a-z, digits, dot, dash or '
+                                'underscore.'), 'username')
     if not full_name:
-        raise ValidationError('Please enter the full name.', 'full_name')
+        raise ValidationError(_('Please enter the full name.'), 'full_name')
     if len(full_name) > 120:
-        raise ValidationError('The full name can have at most 120 characters.', 'full_name')
+        raise ValidationError(_('The full name can have at most 120 characters.'), 'full_name')
     if email is not None and not is_valid_email(email):
-        raise ValidationError('Please enter a valid email address, or leave it empty.', 'email')
+        raise ValidationError(_('Please enter a valid email address, or leave it empty.'), 'email')
     return username, full_name, email
 
 
 async def _insert_user(session: AsyncSession, *, username: str, full_name: str, email: str | None, role: Role,
                        password: str, must_change_password: bool) -> User:
     if (await session.exec(select(User.id).where(User.username == username))).first() is not None:
-        raise Conflict(f'The user name "{username}" is already taken.')
+        raise Conflict(_('The user name "{username}" is already taken.').format(username=username))
     if email and (await session.exec(select(User.id).where(User.email == email))).first() is not None:
-        raise Conflict(f'The email address {email} already belongs to another account.')
+        raise Conflict(_('The email address {email} already belongs to another account.').format(email=email))
     user = User(username=username, full_name=full_name, email=email, role=role,
                 password_hash=await hash_password_async(password), must_change_password=must_change_password)
     session.add(user)
@@ -80,11 +82,11 @@ async def create_first_admin(session: AsyncSession, *, username: str, full_name:
     """Create the first account of a new clinic. Refused once any account exists (no default password exists)."""
     username, full_name, email = _validate_account(username, full_name, email)
     if password != password_repeat:
-        raise ValidationError('The two passwords differ.', 'password_repeat')
+        raise ValidationError(_('The two passwords differ.'), 'password_repeat')
     check_password_policy(password, username=username)
     await serialize(session, 'users:first-admin')
     if await count_users(session) > 0:
-        raise Conflict('This clinic already has an administrator. Please sign in.')
+        raise Conflict(_('This clinic already has an administrator. Please sign in.'))
     user = await _insert_user(session, username=username, full_name=full_name, email=email, role=Role.ADMIN,
                               password=password, must_change_password=False)
     actor = actor_of(user)
@@ -123,15 +125,15 @@ class SessionEnded(AuthenticationFailed):
 
 
 SESSION_ENDED = {
-    'idle': 'You were signed out after a while without activity. Please sign in again.',
-    'deactivated': 'This account has been deactivated.',
-    'ended': 'Your password or access has changed. Please sign in again.',
-    'signed_out': 'You have signed out. Please sign in again.',
+    'idle': N_('You were signed out after a while without activity. Please sign in again.'),
+    'deactivated': N_('This account has been deactivated.'),
+    'ended': N_('Your password or access has changed. Please sign in again.'),
+    'signed_out': N_('You have signed out. Please sign in again.'),
 }
 
 
 def session_ended(reason: str) -> SessionEnded:
-    return SessionEnded(reason, SESSION_ENDED[reason])
+    return SessionEnded(reason, _(SESSION_ENDED[reason]))
 
 
 _dummy_hash: str | None = None
@@ -147,11 +149,14 @@ async def _hash_for_unknown_names() -> str:
 
 
 def _wait_text(seconds: float) -> str:
+    """The refusal of a throttled sign-in, with how long to wait (one whole sentence per unit)."""
     if seconds < 90:
-        whole = max(1, math.ceil(seconds))
-        return f'{whole} second{"s" if whole != 1 else ""}'
-    minutes = math.ceil(seconds / 60)
-    return f'{minutes} minute{"s" if minutes != 1 else ""}'
+        return ngettext('Too many failed sign-ins from this device. Please wait {count} second and try again.',
+                        'Too many failed sign-ins from this device. Please wait {count} seconds and try again.',
+                        max(1, math.ceil(seconds)))
+    return ngettext('Too many failed sign-ins from this device. Please wait {count} minute and try again.',
+                    'Too many failed sign-ins from this device. Please wait {count} minutes and try again.',
+                    math.ceil(seconds / 60))
 
 
 @action(audits_refusals=True)
@@ -172,7 +177,7 @@ async def sign_in(session: AsyncSession, username: str, password: str, *, addres
     address = address or 'unknown'
     username = username.strip().lower()
     if not username or not password:
-        raise ValidationError('Please enter your user name and password.')
+        raise ValidationError(_('Please enter your user name and password.'))
     too_long = len(username) > 40 or len(password) > 128  # no account has such a name or password
     username = username[:40]
     window_s = lockout_minutes * 60
@@ -182,20 +187,19 @@ async def sign_in(session: AsyncSession, username: str, password: str, *, addres
             audit.record(session, None, 'login_refused', username=username,
                          detail=f'too many failed sign-ins from {address}')
             await session.commit()
-        raise AuthenticationFailed(f'Too many failed sign-ins from this device. Please wait '
-                                   f'{_wait_text(verdict.wait_s)} and try again.')
+        raise AuthenticationFailed(_wait_text(verdict.wait_s))
     user = None if too_long else (await session.exec(select(User).where(User.username == username))).first()
     await session.commit()  # ends the read: nothing is held during the slow part
     right = await verify_password_async(password[:128], user.password_hash if user is not None
                                         else await _hash_for_unknown_names())
     if user is None or not right:
         await _failed(session, user, username, address, now, max_failed=max_failed, window_s=window_s)
-        raise AuthenticationFailed(_BAD_CREDENTIALS)
+        raise AuthenticationFailed(_(_BAD_CREDENTIALS))
     if not user.is_active:
         audit.record(session, None, 'login_refused', username=username, entity='user', entity_id=user.id,
                      detail=f'account deactivated; from {address}')
         await session.commit()
-        raise AuthenticationFailed('This account has been deactivated. Please ask an administrator.')
+        raise AuthenticationFailed(_('This account has been deactivated. Please ask an administrator.'))
     sign_in_guard.succeeded(address, username)
     user.failed_logins = 0
     user.locked_until = None
@@ -246,13 +250,13 @@ async def change_password(session: AsyncSession, actor: Actor, *, current: str, 
     is returned: the session that changed it carries on with it)."""
     user = await session.get(User, actor.user_id)
     if user is None or not user.is_active:
-        raise NotFound('This account no longer exists or was deactivated.')
+        raise NotFound(_('This account no longer exists or was deactivated.'))
     if not await verify_password_async(current, user.password_hash):
-        raise ValidationError('The current password is wrong.', 'current')
+        raise ValidationError(_('The current password is wrong.'), 'current')
     if new != repeat:
-        raise ValidationError('The two new passwords differ.', 'repeat')
+        raise ValidationError(_('The two new passwords differ.'), 'repeat')
     if new == current:
-        raise ValidationError('Please choose a password different from the current one.', 'new')
+        raise ValidationError(_('Please choose a password different from the current one.'), 'new')
     check_password_policy(new, username=user.username)
     user.password_hash = await hash_password_async(new)
     user.must_change_password = False
@@ -278,14 +282,15 @@ class SessionAccount:
 async def signed_in_account(session: AsyncSession, user_id: int, session_epoch: int) -> SessionAccount:
     """The account behind a signed-in session, read fresh (one look-up by primary key). Raises ``SessionEnded``
     when the account was deactivated or removed, or its sessions were ended since this one began."""
-    row = (await session.exec(select(User.username, User.full_name, User.role, User.is_active,
+    row = (await session.exec(select(User.username, User.full_name, User.role, User.language, User.is_active,
                                      User.must_change_password, User.session_epoch)
                               .where(User.id == user_id))).first()
     if row is None or not row.is_active:
         raise session_ended('deactivated')
     if row.session_epoch != session_epoch:
         raise session_ended('ended')
-    actor = Actor(user_id=user_id, username=row.username, full_name=row.full_name, role=row.role)
+    actor = Actor(user_id=user_id, username=row.username, full_name=row.full_name, role=row.role,
+                  language=row.language)
     return SessionAccount(actor, row.must_change_password)
 
 
@@ -293,6 +298,25 @@ async def live_session_epoch(session: AsyncSession, user_id: int) -> int | None:
     """The account's session epoch, or None when it was deactivated or removed (no session of it is valid)."""
     row = (await session.exec(select(User.is_active, User.session_epoch).where(User.id == user_id))).first()
     return row.session_epoch if row is not None and row.is_active else None
+
+
+@action
+async def set_language(session: AsyncSession, actor: Actor, language: str | None) -> Actor:
+    """The language of one's own screens: a code of ``i18n.LANGUAGES``, or None for the clinic's language.
+    Returns the actor as they are now (their pages are drawn in it from the next page on)."""
+    language = language or None
+    if language is not None and language not in LANGUAGES:
+        raise ValidationError(_('Please choose a language from the list.'), 'language')
+    user = await session.get(User, actor.user_id)
+    if user is None or not user.is_active:
+        raise NotFound(_('This account no longer exists or was deactivated.'))
+    if user.language != language:
+        user.language = language
+        session.add(user)
+        audit.record(session, actor, 'language_changed', entity='user', entity_id=user.id,
+                     detail=language or 'clinic')
+        publish(session, StaffChanged(user_id=user.id))
+    return actor_of(user)
 
 
 @action

@@ -2,11 +2,13 @@
 browser, real app and database)."""
 import pytest
 from nicegui.testing import User
+from sqlmodel import select
 
 from models import Role
+from models import User as UserRow
 from services import users
 from services.core.db import get_db
-from tests.conftest import RETRIES, sign_in
+from tests.conftest import RETRIES, element, sign_in
 
 PASSWORD = 'clinic-pass-1'
 
@@ -87,3 +89,82 @@ async def test_signing_out_ends_the_session(user: User):
     await user.should_see('You have signed out.', retries=RETRIES)
     await user.open('/cashier')
     await user.should_see('Sign in', retries=RETRIES)
+
+
+VI_CATALOG = '''msgid ""
+msgstr ""
+"Language: vi\\n"
+"Plural-Forms: nplurals=1; plural=0;\\n"
+"Content-Type: text/plain; charset=utf-8\\n"
+
+msgid "Sign out"
+msgstr "Đăng xuất"
+
+msgid "Sign in"
+msgstr "Đăng nhập"
+
+msgid "Reception"
+msgstr "Lễ tân"
+
+msgid "Administration"
+msgstr "Quản trị"
+
+msgid "Language"
+msgstr "Ngôn ngữ"
+
+msgid "Change password"
+msgstr "Đổi mật khẩu"
+'''
+
+
+@pytest.fixture
+def vietnamese(tmp_path, monkeypatch):
+    """A Vietnamese catalog holding the few texts these tests look for (the real one is merged from all parts)."""
+    from services.core import i18n
+    folder = tmp_path / 'vi' / 'LC_MESSAGES'
+    folder.mkdir(parents=True)
+    (folder / 'messages.po').write_text(VI_CATALOG, encoding='utf-8')
+    monkeypatch.setattr(i18n, 'LOCALES_DIR', tmp_path)
+    i18n._translations.cache_clear()
+    yield
+    i18n._translations.cache_clear()
+
+
+async def set_language(username: str, language: str | None) -> None:
+    async with get_db().write() as session:
+        account = (await session.exec(select(UserRow).where(UserRow.username == username))).one()
+        await users.set_language(session, users.actor_of(account), language)
+
+
+async def test_each_person_reads_the_frame_in_their_own_language(user: User, vietnamese):
+    await user.open('/login')
+    await make_staff(Role.RECEPTIONIST)
+    await set_language('receptionist', 'vi')
+    await set_language('admin', 'en')
+    await sign_in(user, 'receptionist', PASSWORD, station='Lễ tân')
+    await user.should_see('Đăng xuất', retries=RETRIES)
+    await user.should_see('Ngôn ngữ')
+    await user.should_not_see('Sign out')
+    assert user.client.title.startswith('Lễ tân · ')  # the browser tab's title too
+    await user.open('/logout')
+    await user.should_see('Đăng nhập', retries=RETRIES)  # the sign-in page, in the language of whoever was here
+    await sign_in(user, 'admin', PASSWORD, station='Administration')
+    await user.should_see('Sign out', retries=RETRIES)
+    await user.should_not_see('Đăng xuất')
+    assert user.client.title.startswith('Administration · ')
+
+
+async def test_a_person_chooses_their_language_and_the_page_follows(user: User, vietnamese):
+    await user.open('/login')
+    await make_staff()
+    await sign_in(user, 'admin', PASSWORD, station='Administration')
+    await user.open('/account/language')
+    await user.should_see("Clinic's language", retries=RETRIES)
+    element(user, 'language').set_value('vi')
+    user.find(marker='save-language').click()
+    await user.should_see('Đăng xuất', retries=RETRIES)
+    await user.should_see(marker='station-title', content='Ngôn ngữ', retries=RETRIES)
+    async with get_db().read() as session:
+        assert (await session.exec(select(UserRow.language).where(UserRow.username == 'admin'))).one() == 'vi'
+    await user.open('/admin')  # every page from now on
+    await user.should_see(marker='station-title', content='Quản trị', retries=RETRIES)

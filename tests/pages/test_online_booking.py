@@ -1,12 +1,14 @@
 """The public booking page: a patient books from a phone without signing in; addresses are rate-limited."""
 from datetime import timedelta
 
+import pytest
 from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 from sqlmodel import select
 
 from clinic_ui.ratelimit import RateLimiter
 from models import Appointment, BookingSource, Patient
+from services.core import i18n
 from services.core.clock import local_today
 from services.core.db import get_db
 from services.core.settings import get_settings
@@ -52,3 +54,61 @@ async def test_booking_online_from_a_phone_without_signing_in(user: User):
         appointment = (await session.exec(select(Appointment))).one()
         patient = await session.get(Patient, appointment.patient_id)
     assert patient.full_name == 'Trịnh Công Sơn' and appointment.source == BookingSource.WEB
+
+
+VI_CATALOG = '''msgid ""
+msgstr ""
+"Language: vi\\n"
+"Plural-Forms: nplurals=1; plural=0;\\n"
+"Content-Type: text/plain; charset=utf-8\\n"
+
+msgid "Book an appointment"
+msgstr "Đặt lịch hẹn"
+
+msgid "Your appointment is booked"
+msgstr "Lịch hẹn của bạn đã được đặt"
+'''
+
+
+@pytest.fixture
+def vietnamese(tmp_path, monkeypatch):
+    """A Vietnamese catalog holding the few texts these tests look for (the real one is merged from all parts)."""
+    folder = tmp_path / 'vi' / 'LC_MESSAGES'
+    folder.mkdir(parents=True)
+    (folder / 'messages.po').write_text(VI_CATALOG, encoding='utf-8')
+    monkeypatch.setattr(i18n, 'LOCALES_DIR', tmp_path)
+    i18n._translations.cache_clear()
+    yield
+    i18n._translations.cache_clear()
+
+
+async def test_a_patient_books_in_vietnamese_and_the_booking_keeps_it(user: User, vietnamese):
+    await user.open('/login')
+    clinic = await make_clinic(get_db())
+    await user.open('/book')
+    await user.should_see('Book an appointment', retries=RETRIES)  # the clinic's language (English) at first
+    user.find(marker='lang-vi').click()
+    await user.should_see('Đặt lịch hẹn', retries=RETRIES)
+    await user.should_not_see('Book an appointment')
+    assert user.back_history[-1] == '/book?lang=vi'
+    await user.open('/book')  # the browser remembers the choice
+    await user.should_see('Đặt lịch hẹn', retries=RETRIES)
+    element(user, 'online-service').set_value(clinic.consultation_id)  # next week's first free time, held
+    await user.should_see(marker='slot', retries=RETRIES)
+    user.find(marker='later-days').click()
+    await user.should_see((local_today(get_settings().tz) + timedelta(days=13)).strftime('%d/%m/%Y'), retries=RETRIES)
+    await user.should_see(marker='slot', retries=RETRIES)
+    UserInteraction(user, {min(user.find(marker='slot').elements, key=lambda b: b.id)}, None).click()
+    await user.should_see(marker='online-name', retries=RETRIES)
+    user.find(marker='online-name').type('Trịnh Công Sơn')
+    user.find(marker='online-phone').type('0977123456')
+    user.find(marker='online-email').type('son@example.test')
+    user.find(marker='online-dob').type('28/02/1939')
+    user.find(marker='online-confirm').click()
+    await user.should_see('Lịch hẹn của bạn đã được đặt', retries=RETRIES)
+    async with get_db().read() as session:
+        appointment = (await session.exec(select(Appointment))).one()
+        patient = await session.get(Patient, appointment.patient_id)
+    assert appointment.language == 'vi' and patient.language == 'vi'
+    user.find(marker='lang-en').click()  # and back
+    await user.should_see('Book an appointment', retries=RETRIES)

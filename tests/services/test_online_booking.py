@@ -1,5 +1,6 @@
 """Online booking, the rules behind the public page: holds, limits, a returning patient, clear errors. (The page
 itself is tested in tests/pages/test_online_booking.py.)"""
+import dataclasses
 from datetime import date, timedelta
 
 import pytest
@@ -106,3 +107,37 @@ async def test_holds_per_connection_are_limited(db):
         await hold(db, clinic, local(23, 10, minute))
     with pytest.raises(Conflict, match='Too many slots'):
         await hold(db, clinic, local(23, 11, 0))
+
+
+async def test_the_booking_keeps_the_language_it_was_made_in(db):
+    clinic = await make_clinic(db)
+    held = await hold(db, clinic, local(23, 10, 0))
+    async with db.write() as session:
+        with pytest.raises(ValidationError, match='language'):
+            await online_booking.book(session, hold_token=held.token, tz=TZ, now=NOW,
+                                      request=dataclasses.replace(REQUEST, language='xx'))
+    async with db.write() as session:
+        await online_booking.book(session, hold_token=held.token, request=dataclasses.replace(REQUEST, language='vi'),
+                                  tz=TZ, now=NOW)
+    async with db.read() as session:
+        appointment = (await session.exec(select(Appointment))).one()
+        patient = await session.get(Patient, appointment.patient_id)
+    assert appointment.language == 'vi' and patient.language == 'vi'  # a new patient: read in the language booked
+
+
+async def test_a_booking_never_changes_a_returning_patients_language(db):
+    clinic = await make_clinic(db)
+    async with db.write() as session:
+        first = await session.get(Patient, clinic.patient_ids[0])
+        first.date_of_birth = date(1970, 1, 1)
+        first.language = 'en'
+        session.add(first)
+        await session.commit()
+    held = await hold(db, clinic, local(23, 10, 0))
+    async with db.write() as session:
+        await online_booking.book(session, hold_token=held.token, request=dataclasses.replace(REQUEST, language='vi'),
+                                  tz=TZ, now=NOW)
+    async with db.read() as session:
+        appointment = (await session.exec(select(Appointment))).one()
+        patient = await session.get(Patient, appointment.patient_id)
+    assert patient.id == clinic.patient_ids[0] and patient.language == 'en' and appointment.language == 'vi'

@@ -120,3 +120,25 @@ async def test_change_password(db):
         await users.change_password(session, admin, current='s3cure-pass', new='new-pass-1', repeat='new-pass-1')
     async with db.write() as session:
         assert (await users.authenticate(session, 'admin', 'new-pass-1')).username == 'admin'
+
+
+async def test_each_person_chooses_the_language_of_their_screens(db):
+    admin = await first_admin(db)
+    assert admin.language is None  # the clinic's language until they choose
+    async with db.write() as session:
+        with pytest.raises(ValidationError, match='language from the list'):
+            await users.set_language(session, admin, 'fr')
+    async with db.write() as session:
+        chosen = await users.set_language(session, admin, 'vi')
+    assert chosen.language == 'vi' and chosen.user_id == admin.user_id
+    async with db.read() as session:
+        account = await users.signed_in_account(session, admin.user_id, users.NEW_ACCOUNT_EPOCH)
+        assert account.actor.language == 'vi'  # every page of theirs is drawn in it
+        stored = (await session.exec(select(User))).one()
+        assert users.actor_of(stored).language == 'vi'
+    async with db.write() as session:
+        assert (await users.set_language(session, chosen, None)).language is None  # back to the clinic's
+    async with db.read() as session:
+        changes = (await session.exec(select(AuditLog).where(AuditLog.action == 'language_changed')
+                                      .order_by(AuditLog.id))).all()
+    assert [c.detail for c in changes] == ['vi', 'clinic']
