@@ -38,6 +38,7 @@ from models import (
 
 from . import audit, clinic_settings, notifications
 from .access import Actor, require
+from .core import i18n
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
@@ -275,9 +276,12 @@ def _check_text(reason: str, notes: str) -> tuple[str, str]:
 @action
 async def book(session: AsyncSession, actor: Actor | None, *, patient_id: int, service_id: int, doctor_id: int,
                start_at: datetime, source: BookingSource, tz: ZoneInfo, now: datetime, reason: str = '',
-               notes: str = '', hold_token: str | None = None, settings: Settings | None = None) -> Appointment:
+               notes: str = '', hold_token: str | None = None, settings: Settings | None = None,
+               language: str | None = None) -> Appointment:
     """Book an appointment. Staff book for any source; the public booking page passes ``actor=None`` with the
-    token of the slot it holds."""
+    token of the slot it holds. ``language``: the booking's messages (None: the patient's)."""
+    if language is not None and language not in i18n.LANGUAGES:
+        raise ValidationError(_('Please choose a language from the list.'), 'language')
     if actor is None:
         if source != BookingSource.WEB or hold_token is None:
             raise ValidationError(_('Online bookings need a held slot.'))
@@ -294,7 +298,8 @@ async def book(session: AsyncSession, actor: Actor | None, *, patient_id: int, s
         await _use_hold(session, hold_token, slot, service_id, now)
     appointment = Appointment(uuid=str(uuid.uuid4()), patient_id=patient_id, doctor_id=doctor_id,
                               room_id=slot.room_id, start_at=slot.start_at, end_at=slot.end_at, source=source,
-                              reason=reason, notes=notes, created_by_id=actor.user_id if actor else None)
+                              reason=reason, notes=notes, created_by_id=actor.user_id if actor else None,
+                              language=language)
     session.add(appointment)
     await session.flush()
     session.add(AppointmentService(appointment_id=appointment.id, service_id=service_id))

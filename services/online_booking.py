@@ -92,13 +92,11 @@ async def book(session: AsyncSession, *, hold_token: str, request: OnlineRequest
         raise ValidationError(_('The time you chose was held for 5 minutes and has been released. '
                                 'Please choose a time again.'))
     patient, details_to_check = await _patient_for(session, data, now, request.language)
-    with i18n.use(request.language):  # the confirmation email is written in the language of the booking
-        appointment = await booking.book(session, None, patient_id=patient.id, service_id=hold.service_id,
-                                         doctor_id=hold.doctor_id, start_at=hold.start_at, source=BookingSource.WEB,
-                                         tz=tz, now=now, reason=request.reason, hold_token=hold_token,
-                                         settings=settings)
-    appointment.language = request.language
-    session.add(appointment)
+    # the confirmation email and every later message of this booking: in the language it was made in
+    appointment = await booking.book(session, None, patient_id=patient.id, service_id=hold.service_id,
+                                     doctor_id=hold.doctor_id, start_at=hold.start_at, source=BookingSource.WEB,
+                                     tz=tz, now=now, reason=request.reason, hold_token=hold_token,
+                                     settings=settings, language=request.language)
     doctor = await session.get(Doctor, appointment.doctor_id)
     return Confirmation(reference=appointment.uuid[:8].upper(), doctor_name=f'{doctor.title} {doctor.full_name}',
                         start_at=appointment.start_at, room=await booking.room_code(session, appointment.room_id),

@@ -141,3 +141,21 @@ async def test_a_booking_never_changes_a_returning_patients_language(db):
         appointment = (await session.exec(select(Appointment))).one()
         patient = await session.get(Patient, appointment.patient_id)
     assert patient.id == clinic.patient_ids[0] and patient.language == 'en' and appointment.language == 'vi'
+
+
+@pytest.mark.usefixtures('vietnamese')
+async def test_a_returning_english_patient_booking_the_vietnamese_page_gets_the_email_in_vietnamese(db):
+    """The confirmation is written in the language the booking was made in, not in the patient's saved one."""
+    clinic = await make_clinic(db)
+    async with db.write() as session:
+        first = await session.get(Patient, clinic.patient_ids[0])
+        first.date_of_birth, first.email, first.language = date(1970, 1, 1), 'hong@example.test', 'en'
+        session.add(first)
+        await session.commit()
+    held = await hold(db, clinic, local(23, 10, 0))
+    async with db.write() as session:
+        await online_booking.book(session, hold_token=held.token, request=dataclasses.replace(REQUEST, language='vi'),
+                                  tz=TZ, now=NOW)
+    async with db.read() as session:
+        email = (await session.exec(select(EmailOutbox))).one()
+    assert email.subject.startswith('Xác nhận lịch hẹn: ') and email.body_text.startswith('Kính gửi Lê Thị Hồng,')
