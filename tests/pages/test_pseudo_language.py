@@ -1,0 +1,131 @@
+"""Every text a person reads goes through the catalog: each station opened in the pseudo language (every
+translated text comes back as ``⟦…⟧``) shows no text that skipped translation.
+
+What is allowed unmarked: what the clinic and its patients typed (every text stored in the database, the clinic's
+name), numbers, codes and ticket numbers, units, and the month and weekday names Babel writes in dates."""
+import json
+import re
+from html import unescape
+
+import pytest
+import sqlalchemy as sa
+from babel import Locale
+from nicegui import ui
+from nicegui.testing import User
+from sqlmodel import SQLModel, update
+
+from models import User as Account
+from services.core import i18n
+from services.core.db import get_db
+from services.core.settings import get_settings
+from tests.clinical import ward_for
+from tests.conftest import RETRIES, sign_in
+
+MARKED = re.compile(r'⟦[^⟦⟧]*⟧')  # the innermost marked text (a translated text may hold another)
+CODES = re.compile(r'\b[A-Z]{1,3}-?\d+\b|\b[A-Z]\d{2}(\.\d)?\b|\b\d+\s?(mg|ml|kg|cm|mmHg|bpm|min|h|g|mL|L)\b')
+ALWAYS = {'Clinic', 'Flow', 'ICD', 'SpO', 'BMI', 'mmHg', 'bpm', 'kg', 'cm', 'mg', 'ml', 'VND', 'PDF', 'CSV', 'A4',
+          'mm', 'EN', 'VI', 'PostgreSQL', 'SQLite', 'SMTP', 'HTTPS', 'QR', 'ECG', 'ID', 'OK', 'AM', 'PM', 'UTC'}
+LOCALE = Locale.parse(i18n.BABEL_LOCALE[i18n.PSEUDO])
+DATE_WORDS = {name for kind in (LOCALE.months, LOCALE.days) for context in kind.values()
+              for width in context.values() for name in width.values()}
+
+# (account, path): every station and the pages beneath it that need no more than the ward's data
+PAGES = [
+    ('admin', '/admin'), ('admin', '/admin/staff'), ('admin', '/admin/catalog'), ('admin', '/admin/doctors'),
+    ('admin', '/admin/settings'), ('admin', '/admin/displays'), ('admin', '/admin/backup'),
+    ('admin', '/admin/dashboard'), ('admin', '/admin/audit'), ('admin', '/admin/doctors/{doctor}'),
+    ('reception', '/reception'), ('reception', '/reception/appointments'), ('reception', '/reception/queues'),
+    ('reception', '/reception/patients/new'), ('reception', '/outbox'),
+    ('reception', '/reception/patients/{patient}'), ('reception', '/reception/book/{patient}'),
+    ('doctor', '/consultation'), ('doctor', '/consultation/visits/{visit}'), ('lab', '/lab'), ('pharmacy', '/pharmacy'), ('pharmacy', '/pharmacy/inventory'),
+    ('cashier', '/cashier'), ('cashier', '/cashier/transactions'), ('doctor', '/account/password'),
+]
+
+
+async def stored_texts() -> set[str]:
+    """Every text in the database (names, codes, notes, ...): data, shown as typed."""
+    texts: set[str] = {get_settings().clinic_name, *i18n.LANGUAGES.values()}  # languages go by their own names
+    async with get_db().read() as session:
+        for table in SQLModel.metadata.sorted_tables:
+            for row in (await session.execute(sa.select(table))).all():
+                for value in row:
+                    if isinstance(value, str):
+                        texts.add(value)
+                    elif isinstance(value, dict):
+                        texts.update(v for v in value.values() if isinstance(v, str))
+    return {text for text in texts if len(text) >= 2}
+
+
+def shown_texts(user: User) -> list[str]:
+    """The texts of the page's elements: their text, labels, placeholders, options, markup and slot templates."""
+    found: list[str] = []
+    for element in user.client.elements.values():
+        for name in ('text', 'content'):
+            value = getattr(element, name, None)
+            if isinstance(value, str):
+                found.append(re.sub(r'<[^>]+>', ' ', value))
+        for name in ('label', 'placeholder', 'hint', 'title', 'no-data-label', 'error-message', 'suffix', 'prefix'):
+            value = element.props.get(name)
+            if isinstance(value, str):
+                found.append(value)
+        options = getattr(element, 'options', None)
+        if isinstance(options, dict):
+            found.extend(str(label) for label in options.values())
+        elif isinstance(options, list):
+            found.extend(str(option) for option in options)
+        if isinstance(element, ui.table):
+            found.extend(str(column.get('label', '')) for column in element.columns)
+        for slot in element.slots.values():
+            if slot.template:
+                for bound, label in re.findall(r'(:?)\blabel="([^"{]*)"', slot.template):
+                    label = unescape(label)
+                    if not bound:
+                        found.append(label)
+                    elif label.startswith('"'):  # a bound string literal; else an expression of the row's data
+                        found.append(json.loads(label))
+                found.extend(re.findall(r'>([^<>{}]+)<', slot.template))
+    return found
+
+
+def untranslated(text: str, data: list[str]) -> list[str]:
+    while MARKED.search(text):
+        text = MARKED.sub(' ', text)
+    for value in data:
+        if value in text:
+            text = text.replace(value, ' ')
+    text = CODES.sub(' ', text)
+    return [word for word in re.findall(r'[A-Za-z]{2,}', text) if word not in ALWAYS and word not in DATE_WORDS]
+
+
+@pytest.mark.parametrize('account, path', PAGES)
+async def test_no_text_skips_translation(user: User, account: str, path: str):
+    ward = await ward_for(user)
+    async with get_db().write() as session:
+        await session.exec(update(Account).where(Account.username == account).values(language=i18n.PSEUDO))
+        await session.commit()
+    await sign_in(user, account)
+    await user.open(path.format(doctor=ward.clinic.doctor_ids[0], patient=ward.patient_id, visit=ward.visit_id))
+    await user.should_see(marker='station-title', retries=RETRIES)
+    await assert_all_translated(user, path)
+
+
+async def assert_all_translated(user: User, where: str) -> None:
+    data = sorted(await stored_texts(), key=len, reverse=True)
+    leftovers = {text.strip(): words for text in shown_texts(user) if (words := untranslated(text, data))}
+    assert not leftovers, f'{where}: texts not translated: {leftovers}'
+
+
+async def test_public_pages_skip_no_translation_either(user: User):
+    from services import display_keys
+    ward = await ward_for(user)
+    await user.open('/book?lang=pseudo')
+    await user.should_see(marker='online-service', retries=RETRIES)
+    await assert_all_translated(user, '/book')
+    async with get_db().write() as session:
+        row, key = await display_keys.issue(session, ward.clinic.admin, 'TV')
+        row.language = i18n.PSEUDO
+        session.add(row)
+        await session.commit()
+    await user.open(f'/board?key={key}')
+    await user.should_see(marker='board-foot', retries=RETRIES)
+    await assert_all_translated(user, '/board')
