@@ -43,7 +43,7 @@ async def test_a_new_medicines_price_is_read_as_typed(user: User):
     user.find(marker='medicine-reorder').clear().type('100')
     user.find(marker='catalog-save').click()
     await user.should_see('Saved.', retries=RETRIES)
-    await rows_where(user, 'medicines-table', lambda rows: any(r['price'] == '2,500 VND' for r in rows))
+    await rows_where(user, 'medicines-table', lambda rows: any('2,500' in r['price'] for r in rows))
 
 
 async def test_a_medicine_gets_a_drug_group_from_the_list(user: User):
