@@ -35,7 +35,8 @@ async def read_form(actor: Actor, doctor_id: int) -> DoctorForm | None:
         detail = await doctors_admin.detail(session, actor, doctor_id)
         services = (await catalog.list_services(session, actor, limit=500)).rows
         return DoctorForm(
-            detail, {s.id: i18n.pick(s.name, s.name_translations) for s in await catalog.list_specialties(session, actor)},
+            detail,
+            {s.id: i18n.pick(s.name, s.name_translations) for s in await catalog.list_specialties(session, actor)},
             {s.id: _('{name} ({minutes} min)').format(name=i18n.pick(s.name, s.name_translations),
                                                      minutes=s.duration_minutes)
              for s in services if s.is_active or s.id in detail.service_ids},

@@ -96,7 +96,8 @@ class LeavePanel:
                     .mark('leave-start')
                 self.last_day = ui.input(_('Last day')).props('outlined dense type=date').classes('grow') \
                     .mark('leave-end')
-            self.reason = ui.input(_('Reason (optional)')).props('outlined dense').classes('w-full').mark('leave-reason')
+            self.reason = ui.input(_('Reason (optional)')).props('outlined dense').classes('w-full') \
+                .mark('leave-reason')
             self.error = error_text()
             with ui.row().classes('w-full justify-end'):
                 ui.button(_('Add leave'), icon='add', on_click=self.add).props('unelevated no-caps').mark('add-leave')

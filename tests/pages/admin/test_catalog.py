@@ -81,4 +81,5 @@ async def test_a_room_gets_its_name_in_the_other_language(user: User):
         assert i18n.pick(room.name, room.name_translations) == 'Phòng siêu âm'
     with i18n.use('en'):
         assert i18n.pick(room.name, room.name_translations) == 'Ultrasound'
+    await user.open('/admin/catalog?tab=rooms')
     await rows_where(user, 'rooms-table', lambda rows: any(r['name'] == 'Ultrasound' for r in rows))
