@@ -21,11 +21,10 @@ from models import (
 )
 
 from .access import Actor, doctor_id_of, require
-from .core import i18n
 from .core.boundary import query
 from .core.clock import day_bounds
 from .core.errors import NotFound, ValidationError
-from .core.i18n import _
+from .core.i18n import _, pick
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ async def _service_names(session: AsyncSession, appointment_ids: list[int]) -> d
              .join(Service, Service.id == AppointmentService.service_id)
              .where(AppointmentService.appointment_id.in_(appointment_ids)).order_by(Service.name))
     for appointment_id, name, translations in (await session.exec(query)).all():
-        names.setdefault(appointment_id, []).append(i18n.pick(name, translations))
+        names.setdefault(appointment_id, []).append(pick(name, translations))
     return names
 
 
