@@ -21,6 +21,9 @@ COLUMNS = [
     {'name': 'detail', 'label': N_('Detail'), 'field': 'detail', 'align': 'left'},
 ]
 
+KINDS_SHOWN = (N_('Sign-ins and passwords'), N_('Chart views'), N_('Edits'), N_('Payments and invoices'),
+               N_('Refunds'), N_('Settings and backups'))  # audit_view.KIND_LABELS, marked for translation
+
 
 class AuditFilters:
     """What to look for: the kind of entry, who, which days, and what it was about (``patient 42``)."""
