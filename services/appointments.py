@@ -24,7 +24,7 @@ from .access import Actor, doctor_id_of, require
 from .core.boundary import query
 from .core.clock import day_bounds
 from .core.errors import NotFound, ValidationError
-from .core.i18n import _
+from .core.i18n import _, pick
 
 
 @dataclass(frozen=True)
@@ -71,11 +71,11 @@ async def _service_names(session: AsyncSession, appointment_ids: list[int]) -> d
     names: dict[int, list[str]] = {}
     if not appointment_ids:
         return names
-    query = (select(AppointmentService.appointment_id, Service.name)
+    query = (select(AppointmentService.appointment_id, Service.name, Service.name_translations)
              .join(Service, Service.id == AppointmentService.service_id)
              .where(AppointmentService.appointment_id.in_(appointment_ids)).order_by(Service.name))
-    for appointment_id, name in (await session.exec(query)).all():
-        names.setdefault(appointment_id, []).append(name)
+    for appointment_id, name, translations in (await session.exec(query)).all():
+        names.setdefault(appointment_id, []).append(pick(name, translations))
     return names
 
 

@@ -18,6 +18,7 @@ from models import Doctor, Medicine, Role, Room, RoomKind, Service, ServiceKind,
 from . import audit
 from .access import Actor, require
 from .allergies import DRUG_GROUPS, group_key
+from .core import i18n
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
@@ -74,6 +75,30 @@ def _too_long(label: str, limit: int) -> str:
                  'strength': _('The strength can have at most {limit} characters.'),
                  'drug group': _('The drug group can have at most {limit} characters.')}
     return sentences.get(label, _('This text can have at most {limit} characters.')).format(limit=limit)
+
+
+def _name_translations(translations: dict[str, str] | None, limit: int) -> dict[str, str]:
+    """The name in other languages, by language code: codes of the clinic's languages only, names trimmed, empty
+    ones left out."""
+    result = {}
+    for code, text in (translations or {}).items():
+        if code not in i18n.LANGUAGES:
+            raise ValidationError(_('"{code}" is not a language the clinic can use ({languages}).').format(
+                code=code, languages=', '.join(i18n.LANGUAGES)), 'name_translations')
+        text = clean_name(text or '')
+        if len(text) > limit:
+            raise ValidationError(_('The name in {language} can have at most {limit} characters.').format(
+                language=i18n.LANGUAGES[code], limit=limit), 'name_translations')
+        if text:
+            result[code] = text
+    return result
+
+
+def _with_translations(values: dict, translations: dict[str, str] | None, limit: int) -> dict:
+    """``values`` with the name's translations when they were given (None: they stay as they are)."""
+    if translations is not None:
+        values['name_translations'] = _name_translations(translations, limit)
+    return values
 
 
 async def _code_free(session: AsyncSession, model, code: str, own_id: int | None, what: str) -> None:
@@ -160,12 +185,14 @@ def _keywords(text: str) -> str:
 
 @action
 async def save_specialty(session: AsyncSession, actor: Actor, specialty_id: int | None, *, name: str,
-                         description: str = '', keywords: str = '') -> Specialty:
+                         description: str = '', keywords: str = '',
+                         name_translations: dict[str, str] | None = None) -> Specialty:
     """Create (``specialty_id=None``) or change a specialty. Keywords are the complaints that lead to it
     ("fever, cough, sore throat"), comma-separated."""
     require(actor, Role.ADMIN)
     values = {'name': _name(name, 80), 'description': _optional(description, 500, 'description'),
               'keywords': _keywords(keywords)}
+    _with_translations(values, name_translations, 80)
     await serialize(session, _LOCK)
     specialty = await _get(session, Specialty, specialty_id, 'specialty') if specialty_id else Specialty()
     query = select(Specialty).where(func.lower(Specialty.name) == values['name'].lower())
@@ -190,13 +217,14 @@ async def list_rooms(session: AsyncSession, actor: Actor, *, active_only: bool =
 
 @action
 async def save_room(session: AsyncSession, actor: Actor, room_id: int | None, *, code: str, name: str,
-                    kind: RoomKind | str, floor: str = '') -> Room:
+                    kind: RoomKind | str, floor: str = '', name_translations: dict[str, str] | None = None) -> Room:
     require(actor, Role.ADMIN)
     try:
         kind = RoomKind(kind)
     except ValueError:
         raise ValidationError(_('Please choose what the room is used for.'), 'kind') from None
     values = {'code': _code(code), 'name': _name(name, 80), 'kind': kind, 'floor': _optional(floor, 20, 'floor')}
+    _with_translations(values, name_translations, 80)
     await serialize(session, _LOCK)
     room = await _get(session, Room, room_id, 'room') if room_id else Room()
     await _code_free(session, Room, values['code'], room_id, 'room')
@@ -243,7 +271,7 @@ async def list_services(session: AsyncSession, actor: Actor, *, search: str = ''
 @action
 async def save_service(session: AsyncSession, actor: Actor, service_id: int | None, *, code: str, name: str,
                        kind: ServiceKind | str, duration_minutes, price: int, specialty_id: int | None = None,
-                       description: str = '') -> Service:
+                       description: str = '', name_translations: dict[str, str] | None = None) -> Service:
     """Create or change a price-list item. ``price`` is in minor units (see ``parse_money``)."""
     require(actor, Role.ADMIN)
     try:
@@ -255,6 +283,7 @@ async def save_service(session: AsyncSession, actor: Actor, service_id: int | No
     values = {'code': _code(code), 'name': _name(name, 120), 'kind': kind,
               'duration_minutes': _int(duration_minutes, 'duration (minutes)', 1, MAX_DURATION), 'price': price,
               'specialty_id': specialty_id or None, 'description': _optional(description, 500, 'description')}
+    _with_translations(values, name_translations, 120)
     await serialize(session, _LOCK)
     service = await _get(session, Service, service_id, 'service') if service_id else Service()
     await _code_free(session, Service, values['code'], service_id, 'service')

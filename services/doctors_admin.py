@@ -37,7 +37,7 @@ from .booking import BOOKING_LOCK
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
-from .core.i18n import N_, _, ngettext, weekday
+from .core.i18n import N_, _, ngettext, pick, weekday
 from .core.events import StaffChanged, publish
 from .queue import queue_for_doctor
 from .staff_admin import _check_license_free, _license, _phone
@@ -112,9 +112,10 @@ async def list_doctors(session: AsyncSession, actor: Actor) -> list[DoctorRow]:
     require(actor, Role.ADMIN)
     doctors = (await session.exec(select(Doctor).order_by(col(Doctor.is_active).desc(), Doctor.full_name))).all()
     specialties: dict[int, list[str]] = defaultdict(list)
-    for doctor_id, name in (await session.exec(select(DoctorSpecialty.doctor_id, Specialty.name).join(
+    for doctor_id, name, names in (await session.exec(select(
+            DoctorSpecialty.doctor_id, Specialty.name, Specialty.name_translations).join(
             Specialty, Specialty.id == DoctorSpecialty.specialty_id))).all():
-        specialties[doctor_id].append(name)
+        specialties[doctor_id].append(pick(name, names))
     services = dict((await session.exec(select(DoctorService.doctor_id, func.count())
                                         .group_by(DoctorService.doctor_id))).all())
     hours: dict[int, list[WorkingHours]] = defaultdict(list)
@@ -149,7 +150,8 @@ async def detail(session: AsyncSession, actor: Actor, doctor_id: int) -> DoctorD
     rows = (await session.exec(select(WorkingHours, Room).join(Room, Room.id == WorkingHours.room_id)
                                .where(WorkingHours.doctor_id == doctor_id)
                                .order_by(WorkingHours.weekday, WorkingHours.start_time))).all()
-    result.hours = [HoursRow(h.id, h.weekday, h.start_time, h.end_time, r.id, f'{r.code} · {r.name}')
+    result.hours = [HoursRow(h.id, h.weekday, h.start_time, h.end_time, r.id,
+                             f'{r.code} · {pick(r.name, r.name_translations)}')
                     for h, r in rows]
     result.leaves = list((await session.exec(select(DoctorLeave).where(DoctorLeave.doctor_id == doctor_id)
                                              .order_by(col(DoctorLeave.start_date).desc()))).all())

@@ -36,6 +36,7 @@ from models import (
 
 from . import audit
 from .access import Actor, doctor_id_of, require
+from .core import i18n
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
@@ -341,10 +342,12 @@ async def lab_services(session: AsyncSession, actor: Actor) -> list[LabService]:
     require(actor, Role.ADMIN)
     counted = (select(LabAnalyte.service_id, sa.func.count().label('n')).where(LabAnalyte.is_active.is_(True))
                .group_by(LabAnalyte.service_id).subquery())
-    rows = (await session.exec(select(Service.id, Service.code, Service.name, Service.is_active, counted.c.n)
+    rows = (await session.exec(select(Service.id, Service.code, Service.name, Service.name_translations,
+                                      Service.is_active, counted.c.n)
                                .outerjoin(counted, counted.c.service_id == Service.id)
                                .where(Service.kind == ServiceKind.LAB).order_by(Service.name))).all()
-    return [LabService(id_, code, name, active, n or 0) for id_, code, name, active, n in rows]
+    return [LabService(id_, code, i18n.pick(name, names), active, n or 0)
+            for id_, code, name, names, active, n in rows]
 
 
 @query

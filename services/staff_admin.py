@@ -20,6 +20,7 @@ from models.types import utcnow
 from . import audit, users
 from .access import Actor, require
 from .booking import ACTIVE as ACTIVE_APPOINTMENTS
+from .core import i18n
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
@@ -48,6 +49,7 @@ class AccountRow:
     last_login_at: datetime | None
     doctor_id: int | None
     license_number: str | None
+    language: str | None = None  # the screens' language; None: the clinic's
 
     def is_locked(self, now: datetime) -> bool:
         return self.locked_until is not None and self.locked_until > now
@@ -61,7 +63,8 @@ def temporary_password() -> str:
 
 def _columns():
     return (User.id, User.username, User.full_name, User.email, User.phone, User.role, User.is_active,
-            User.must_change_password, User.locked_until, User.last_login_at, Doctor.id, Doctor.license_number)
+            User.must_change_password, User.locked_until, User.last_login_at, Doctor.id, Doctor.license_number,
+            User.language)
 
 
 @query
@@ -113,6 +116,16 @@ def _license(license_number: str | None) -> str:
     return value
 
 
+def _language(language: str | None) -> str | None:
+    """A language of the clinic's, or None (the clinic's language)."""
+    if not language:
+        return None
+    if language not in i18n.LANGUAGES:
+        raise ValidationError(_('"{code}" is not a language the clinic can use ({languages}).').format(
+            code=language, languages=', '.join(i18n.LANGUAGES)), 'language')
+    return language
+
+
 async def _check_license_free(session: AsyncSession, license_number: str, doctor_id: int | None = None) -> None:
     query = select(Doctor).where(func.upper(Doctor.license_number) == license_number)
     if doctor_id is not None:
@@ -141,7 +154,8 @@ async def _doctor_of(session: AsyncSession, user_id: int) -> Doctor | None:
 @action
 async def create_account(session: AsyncSession, actor: Actor, *, username: str, full_name: str, role: Role,
                          email: str | None = None, phone: str | None = None, license_number: str | None = None,
-                         title: str = 'Dr.', password: str | None = None) -> tuple[User, str]:
+                         title: str = 'Dr.', password: str | None = None,
+                         language: str | None = None) -> tuple[User, str]:
     """Create an account with a temporary password (generated unless given); the person must change it at their
     first sign-in. A doctor account also gets its Doctor record and queue. Returns the user and the password."""
     require(actor, Role.ADMIN)
@@ -149,6 +163,7 @@ async def create_account(session: AsyncSession, actor: Actor, *, username: str, 
         raise ValidationError(_('Please choose the role.'), 'role')
     username, full_name, email = users._validate_account(username, full_name, email)  # noqa: SLF001
     phone = _phone(phone)
+    language = _language(language)
     password = password or temporary_password()
     check_password_policy(password, username=username)
     await serialize(session, _LOCK)
@@ -158,6 +173,7 @@ async def create_account(session: AsyncSession, actor: Actor, *, username: str, 
     user = await users._insert_user(session, username=username, full_name=full_name, email=email,  # noqa: SLF001
                                     role=role, password=password, must_change_password=True)
     user.phone = phone
+    user.language = language
     detail = f'{username}, role={role.value}'
     if role == Role.DOCTOR:
         doctor = Doctor(user_id=user.id, full_name=full_name, title=(title or 'Dr.').strip()[:20],
@@ -174,7 +190,7 @@ async def create_account(session: AsyncSession, actor: Actor, *, username: str, 
 @action
 async def update_account(session: AsyncSession, actor: Actor, user_id: int, *, full_name: str, role: Role,
                          email: str | None = None, phone: str | None = None,
-                         license_number: str | None = None) -> User:
+                         license_number: str | None = None, language: str | None = None) -> User:
     """Change name, contact and role (the user name stays). Becoming a doctor needs a license number; leaving
     the doctor role deactivates the Doctor record (its history stays)."""
     require(actor, Role.ADMIN)
@@ -184,6 +200,7 @@ async def update_account(session: AsyncSession, actor: Actor, user_id: int, *, f
         raise NotFound(_('This account does not exist.'))
     __, full_name, email = users._validate_account(user.username, full_name, email)  # noqa: SLF001
     phone = _phone(phone)
+    language = _language(language)
     if email and (await session.exec(select(User.id).where(User.email == email, User.id != user_id))).first():
         raise Conflict(_('The email address {email} already belongs to another account.').format(email=email))
     changes = []
@@ -223,7 +240,7 @@ async def update_account(session: AsyncSession, actor: Actor, user_id: int, *, f
                                     'changing the role.', upcoming, name=full_name))
         doctor.is_active = False
         session.add(doctor)
-    for field, value in (('full_name', full_name), ('email', email), ('phone', phone)):
+    for field, value in (('full_name', full_name), ('email', email), ('phone', phone), ('language', language)):
         if getattr(user, field) != value:
             changes.append(f'{field} "{getattr(user, field) or ""}" -> "{value or ""}"')
             setattr(user, field, value)

@@ -8,17 +8,21 @@ from clinic_ui.stations import ADMIN
 from clinic_ui.widgets import back_link, error_text, staff_read
 from services import audit_view, clinic_settings, staff_admin
 from services.access import Actor
+from services.core.i18n import N_, _
 
 from .parts import PAGE_SIZE, iso_date
 
 COLUMNS = [
-    {'name': 'at', 'label': 'When', 'field': 'at', 'align': 'left', 'classes': 'whitespace-nowrap',
+    {'name': 'at', 'label': N_('When'), 'field': 'at', 'align': 'left', 'classes': 'whitespace-nowrap',
      'headerStyle': 'width: 11rem'},
-    {'name': 'who', 'label': 'Who', 'field': 'who', 'align': 'left', 'headerStyle': 'width: 9rem'},
-    {'name': 'action', 'label': 'What', 'field': 'action', 'align': 'left'},
-    {'name': 'subject', 'label': 'On', 'field': 'subject', 'align': 'left', 'headerStyle': 'width: 9rem'},
-    {'name': 'detail', 'label': 'Detail', 'field': 'detail', 'align': 'left'},
+    {'name': 'who', 'label': N_('Who'), 'field': 'who', 'align': 'left', 'headerStyle': 'width: 9rem'},
+    {'name': 'action', 'label': N_('What'), 'field': 'action', 'align': 'left'},
+    {'name': 'subject', 'label': N_('On'), 'field': 'subject', 'align': 'left', 'headerStyle': 'width: 9rem'},
+    {'name': 'detail', 'label': N_('Detail'), 'field': 'detail', 'align': 'left'},
 ]
+
+KINDS_SHOWN = (N_('Sign-ins and passwords'), N_('Chart views'), N_('Edits'), N_('Payments and invoices'),
+               N_('Refunds'), N_('Settings and backups'))  # audit_view.KIND_LABELS, marked for translation
 
 
 class AuditFilters:
@@ -26,15 +30,16 @@ class AuditFilters:
 
     def __init__(self, people: dict[int, str], subject: str) -> None:
         with ui.row().classes('w-full items-end gap-2'):
-            self.kind = ui.select({'': 'Everything', **audit_view.KIND_LABELS}, value='', label='Kind') \
+            kinds = {key: _(label) for key, label in audit_view.KIND_LABELS.items()}
+            self.kind = ui.select({'': _('Everything'), **kinds}, value='', label=_('Kind')) \
                 .props('outlined dense').classes('w-56').mark('audit-kind')
-            self.person = ui.select({0: 'Anyone', **people}, value=0, label='Who', with_input=True) \
+            self.person = ui.select({0: _('Anyone'), **people}, value=0, label=_('Who'), with_input=True) \
                 .props('outlined dense').classes('w-64').mark('audit-person')
-            self.first_day = ui.input('From').props('outlined dense type=date stack-label').classes('w-40') \
+            self.first_day = ui.input(_('From')).props('outlined dense type=date stack-label').classes('w-40') \
                 .mark('audit-from')
-            self.last_day = ui.input('To').props('outlined dense type=date stack-label').classes('w-40') \
+            self.last_day = ui.input(_('To')).props('outlined dense type=date stack-label').classes('w-40') \
                 .mark('audit-to')
-            self.subject = ui.input('On (e.g. patient 42)', value=subject).props('outlined dense clearable') \
+            self.subject = ui.input(_('On (e.g. patient 42)'), value=subject).props('outlined dense clearable') \
                 .classes('w-48').mark('audit-subject')
 
     def on_change(self, handler) -> None:
@@ -63,14 +68,16 @@ class AuditLog:
         self.last_id: int | None = None
         self.has_more = False
         self.error = error_text()
-        self.table = ui.table(columns=COLUMNS, rows=[], row_key='id') \
-            .props('flat bordered dense wrap-cells hide-pagination no-data-label="No entries match."') \
+        self.table = ui.table(columns=[{**column, 'label': _(column['label'])} for column in COLUMNS], rows=[],
+                              row_key='id') \
+            .props('flat bordered dense wrap-cells hide-pagination') \
+            .props(f'no-data-label="{_("No entries match.")}"') \
             .classes('w-full').mark('audit-table')
         with ui.row().classes('w-full items-center justify-end gap-2'):
             self.position = ui.label().classes('text-sm text-slate-600')
-            self.newer_button = ui.button('Newer', icon='chevron_left', on_click=self.newer) \
+            self.newer_button = ui.button(_('Newer'), icon='chevron_left', on_click=self.newer) \
                 .props('flat no-caps dense').mark('audit-newer')
-            self.older_button = ui.button('Older', on_click=self.older) \
+            self.older_button = ui.button(_('Older'), on_click=self.older) \
                 .props('flat no-caps dense icon-right=chevron_right').mark('audit-older')
         filters.on_change(self.restart)
 
@@ -91,8 +98,9 @@ class AuditLog:
                            for e in page.entries]
         self.last_id, self.has_more = page.last_id, page.has_more
         start = self.page * PAGE_SIZE
-        self.position.set_text(f'Entries {start + 1 if page.entries else 0}–{start + len(page.entries)}'
-                               + (' (more older)' if page.has_more else ''))
+        first, last = start + 1 if page.entries else 0, start + len(page.entries)
+        self.position.set_text(_('Entries {first}–{last} (more older)').format(first=first, last=last)
+                               if page.has_more else _('Entries {first}–{last}').format(first=first, last=last))
         self.newer_button.set_enabled(self.page > 0)
         self.older_button.set_enabled(page.has_more)
 
@@ -114,7 +122,7 @@ class AuditLog:
         await self.load()
 
 
-@staff_page(ADMIN, '/admin/audit', title='Audit log')
+@staff_page(ADMIN, '/admin/audit', title=N_('Audit log'))
 async def audit_page(actor: Actor, entity: str = '', entity_id: int | None = None):
     people = await staff_read(lambda s: staff_admin.people(s, actor))
     if people is None:

@@ -1,6 +1,7 @@
 """Administration: back up the database now (while the clinic works), download backups, how to restore."""
 from __future__ import annotations
 
+from babel.numbers import format_decimal
 from fastapi.responses import FileResponse, PlainTextResponse
 from nicegui import ui
 
@@ -10,43 +11,45 @@ from clinic_ui.stations import ADMIN
 from clinic_ui.widgets import back_link, error_text, section_title, staff_action
 from services import backup, clinic_settings
 from services.access import Actor
+from services.core import i18n
 from services.core.errors import NotFound
+from services.core.i18n import N_, _
 from services.core.settings import Settings
 
 COLUMNS = [
-    {'name': 'name', 'label': 'File', 'field': 'name', 'align': 'left'},
-    {'name': 'when', 'label': 'Taken', 'field': 'when', 'align': 'left'},
-    {'name': 'size', 'label': 'Size', 'field': 'size', 'align': 'right'},
+    {'name': 'name', 'label': N_('File'), 'field': 'name', 'align': 'left'},
+    {'name': 'when', 'label': N_('Taken'), 'field': 'when', 'align': 'left'},
+    {'name': 'size', 'label': N_('Size'), 'field': 'size', 'align': 'right'},
     {'name': 'download', 'label': '', 'field': 'name', 'align': 'right'},
 ]
 DOWNLOAD_SLOT = r'''
-<q-td :props="props"><q-btn flat dense no-caps color="primary" icon="download" label="Download"
+<q-td :props="props"><q-btn flat dense no-caps color="primary" icon="download" :label="props.row.download"
   type="a" :href="'/admin/backups/' + props.row.name" /></q-td>'''
 RESTORE_STEPS = [
-    'Stop the clinic app (all staff will be signed out for a moment).',
-    'On the server, in the app folder, run:  python -m services.backup restore data/backups/<file>.db',
-    'It checks the file, keeps the current database as clinic.db.before-restore-<time>, and puts the backup in '
-    'its place.',
-    'Start the app again. Everything entered after the backup was taken is not in it.',
+    N_('Stop the clinic app (all staff will be signed out for a moment).'),
+    N_('On the server, in the app folder, run:  python -m services.backup restore data/backups/<file>.db'),
+    N_('It checks the file, keeps the current database as clinic.db.before-restore-<time>, and puts the backup in '
+       'its place.'),
+    N_('Start the app again. Everything entered after the backup was taken is not in it.'),
 ]
 
 
 def postgres_note() -> None:
     with ui.card().classes('max-w-2xl'):
-        section_title('This clinic runs on PostgreSQL')
-        ui.label('Back it up with PostgreSQL\'s own tools, e.g. a nightly pg_dump -Fc; restore with '
-                 'pg_restore.').mark('backup-postgres')
+        section_title(_('This clinic runs on PostgreSQL'))
+        ui.label(_("Back it up with PostgreSQL's own tools, e.g. a nightly pg_dump -Fc; restore with "
+                   'pg_restore.')).mark('backup-postgres')
 
 
 def restore_steps() -> None:
     with ui.card().classes('w-full gap-1'):
-        section_title('Restoring a backup')
+        section_title(_('Restoring a backup'))
         for number, step in enumerate(RESTORE_STEPS, 1):
-            ui.label(f'{number}. {step}').classes('text-slate-700')
+            ui.label(f'{number}. {_(step)}').classes('text-slate-700')
 
 
 def _size(size: int) -> str:
-    return f'{size / 1024 / 1024:,.1f} MB'
+    return _('{size} MB').format(size=format_decimal(size / 1024 / 1024, '#,##0.0', locale=i18n.locale()))
 
 
 class Backups:
@@ -56,18 +59,21 @@ class Backups:
         self.actor = actor
         self.settings = settings
         with ui.card().classes('w-full gap-2'):
-            section_title('Back up now')
-            ui.label('A consistent copy of the whole database, taken while everyone keeps working. Keep a copy '
-                     'away from this computer (download it, or copy the backups folder).').classes('text-slate-600')
+            section_title(_('Back up now'))
+            ui.label(_('A consistent copy of the whole database, taken while everyone keeps working. Keep a copy '
+                       'away from this computer (download it, or copy the backups folder).')).classes('text-slate-600')
             self.error = error_text()
             with ui.row().classes('items-center gap-3'):
-                self.button = ui.button('Back up now', icon='backup', on_click=self.back_up) \
+                self.button = ui.button(_('Back up now'), icon='backup', on_click=self.back_up) \
                     .props('unelevated no-caps').mark('backup-now')
                 self.result = ui.label().classes('text-sm text-slate-700').mark('backup-result')
-        self.title = section_title('Backups')
-        ui.label(f'Kept in {backup.backup_dir(settings).resolve()}').classes('text-sm text-slate-600')
-        self.table = ui.table(columns=COLUMNS, rows=[], row_key='name') \
-            .props('flat bordered dense hide-pagination no-data-label="No backups yet."').classes('w-full') \
+        self.title = section_title(_('Backups'))
+        ui.label(_('Kept in {folder}').format(folder=backup.backup_dir(settings).resolve())) \
+            .classes('text-sm text-slate-600')
+        self.table = ui.table(columns=[{**column, 'label': _(column['label']) if column['label'] else ''}
+                                       for column in COLUMNS], rows=[], row_key='name') \
+            .props('flat bordered dense hide-pagination').props(f'no-data-label="{_("No backups yet.")}"') \
+            .classes('w-full') \
             .mark('backups-table')
         self.table.add_slot('body-cell-download', DOWNLOAD_SLOT)
 
@@ -75,10 +81,10 @@ class Backups:
         self.show(await backup.backups(self.actor, self.settings))
 
     def show(self, files: list[backup.BackupFile]) -> None:
-        self.table.rows = [{'name': f.name, 'size': _size(f.size),
+        self.table.rows = [{'name': f.name, 'size': _size(f.size), 'download': _('Download'),
                             'when': f.created_at.astimezone(self.settings.tz).strftime('%d/%m/%Y %H:%M:%S')}
                            for f in files]
-        self.title.set_text(f'Backups ({len(files)})')
+        self.title.set_text(_('Backups ({count})').format(count=len(files)))
 
     async def back_up(self) -> None:
         self.button.props('loading')
@@ -88,12 +94,12 @@ class Backups:
         finally:
             self.button.props(remove='loading')
         if made is not None:
-            self.result.set_text(f'Done: {made.name} ({_size(made.size)})')
-            ui.notify('Backup taken.', type='positive')
+            self.result.set_text(_('Done: {file} ({size})').format(file=made.name, size=_size(made.size)))
+            ui.notify(_('Backup taken.'), type='positive')
             await self.load()
 
 
-@staff_page(ADMIN, '/admin/backup', title='Backup')
+@staff_page(ADMIN, '/admin/backup', title=N_('Backup'))
 async def backup_page(actor: Actor):
     settings = clinic_settings.current()
     back_link()

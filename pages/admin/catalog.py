@@ -13,23 +13,30 @@ from clinic_ui.stations import ADMIN
 from clinic_ui.widgets import back_link, money, on_row, staff_read
 from services import catalog
 from services.access import Actor
+from services.core import i18n
 from services.core.events import CatalogChanged
+from services.core.i18n import N_, _
 
-from .catalog_forms import MedicineForm, RoomForm, ServiceForm, SpecialtyForm
+from .catalog_forms import MedicineForm, RoomForm, ServiceForm, SpecialtyForm, kind_label
 from .lab_panels import LabPanelsTab
 from .parts import PAGE_SIZE, STATE_SLOT, Pager
 
-TABS = {'specialties': 'Specialties', 'rooms': 'Rooms', 'services': 'Services & prices', 'medicines': 'Medicines',
-        'lab': 'Lab panels'}
+TABS = {'specialties': N_('Specialties'), 'rooms': N_('Rooms'), 'services': N_('Services & prices'),
+        'medicines': N_('Medicines'), 'lab': N_('Lab panels')}
 
 
 def _state(item: Any) -> str:
-    return 'active' if item.is_active else 'deactivated'
+    return _('active') if item.is_active else _('deactivated')
+
+
+def _name(item: Any) -> str:
+    return i18n.pick(item.name, item.name_translations)
 
 
 class CatalogTab:
     """A tab's toolbar, its table (clicking a row edits the item) and the reading of its items. A subclass names
-    its columns and texts, reads its items (``read``), makes a row of each (``row``) and opens its form."""
+    its columns and texts (marked with ``N_``, shown translated), reads its items (``read``), makes a row of each
+    (``row``) and opens its form."""
     columns: tuple[tuple[str, str], ...] = ()
     mark = ''
     empty = ''
@@ -42,13 +49,13 @@ class CatalogTab:
         with ui.row().classes('w-full items-center gap-3'):
             self.toolbar()
             ui.space()
-            ui.button(self.add_label, icon='add', on_click=self.create).props('unelevated no-caps') \
+            ui.button(_(self.add_label), icon='add', on_click=self.create).props('unelevated no-caps') \
                 .mark(self.add_mark or f'add-{self.add_label}')
         self.intro()
-        self.table = ui.table(columns=[{'name': key, 'label': label, 'field': key, 'align': 'left'}
+        self.table = ui.table(columns=[{'name': key, 'label': _(label), 'field': key, 'align': 'left'}
                                        for key, label in self.columns], rows=[], row_key='id') \
-            .props('flat bordered wrap-cells hide-pagination table-class="cursor-pointer" '
-                   f'no-data-label="{self.empty}"').classes('w-full').mark(self.mark)
+            .props('flat bordered wrap-cells hide-pagination table-class="cursor-pointer"') \
+            .props(f'no-data-label="{_(self.empty)}"').classes('w-full').mark(self.mark)
         self.table.add_slot('body-cell-state', STATE_SLOT)
         on_row(self.table, 'rowClick', self.edit)
 
@@ -95,7 +102,7 @@ class PagedTab(CatalogTab):
         self.search.on_value_change(self.pager.restart)
 
     def toolbar(self) -> None:
-        self.search = ui.input(placeholder='Search name or code').props('outlined dense clearable debounce=300') \
+        self.search = ui.input(placeholder=_('Search name or code')).props('outlined dense clearable debounce=300') \
             .classes('w-72').mark(self.search_mark)
 
     async def read_page(self, session, search: str, offset: int) -> catalog.Page:
@@ -109,61 +116,64 @@ class PagedTab(CatalogTab):
 
 
 class SpecialtiesTab(CatalogTab):
-    columns = (('name', 'Specialty'), ('keywords', 'Complaints / keywords'), ('description', 'Description'))
-    mark, empty, add_label = 'specialties-table', 'No specialties yet.', 'Add specialty'
+    columns = (('name', N_('Specialty')), ('keywords', N_('Complaints / keywords')),
+               ('description', N_('Description')))
+    mark, empty, add_label = 'specialties-table', N_('No specialties yet.'), N_('Add specialty')
 
     def intro(self) -> None:
-        ui.label('Keywords let reception suggest the right doctor from what a walk-in patient says.') \
+        ui.label(_('Keywords let reception suggest the right doctor from what a walk-in patient says.')) \
             .classes('text-sm text-slate-600')
 
     async def read(self, session) -> list:
         return await catalog.list_specialties(session, self.actor)
 
     def row(self, item: Any) -> dict:
-        return {'id': item.id, 'name': item.name, 'keywords': item.keywords or '—', 'description': item.description}
+        return {'id': item.id, 'name': _name(item), 'keywords': item.keywords or '—', 'description': item.description}
 
     def open_form(self, item: Any) -> None:
         SpecialtyForm(self.actor, item)
 
 
 class RoomsTab(CatalogTab):
-    columns = (('code', 'Code'), ('name', 'Name'), ('kind', 'Used for'), ('floor', 'Floor'), ('state', 'State'))
-    mark, empty, add_label = 'rooms-table', 'No rooms yet.', 'Add room'
+    columns = (('code', N_('Code')), ('name', N_('Name')), ('kind', N_('Used for')), ('floor', N_('Floor')),
+               ('state', N_('State')))
+    mark, empty, add_label = 'rooms-table', N_('No rooms yet.'), N_('Add room')
 
     async def read(self, session) -> list:
         return await catalog.list_rooms(session, self.actor)
 
     def row(self, item: Any) -> dict:
-        return {'id': item.id, 'code': item.code, 'name': item.name, 'kind': item.kind.value.capitalize(),
-                'floor': item.floor, 'state': _state(item)}
+        return {'id': item.id, 'code': item.code, 'name': _name(item), 'kind': kind_label(item.kind),
+                'floor': item.floor, 'state': _state(item), 'active': item.is_active}
 
     def open_form(self, item: Any) -> None:
         RoomForm(self.actor, item)
 
 
 class ServicesTab(PagedTab):
-    columns = (('code', 'Code'), ('name', 'Service'), ('kind', 'Kind'), ('duration', 'Minutes'), ('price', 'Price'),
-               ('state', 'State'))
-    mark, empty, add_label = 'services-table', 'No services yet.', 'Add service'
+    columns = (('code', N_('Code')), ('name', N_('Service')), ('kind', N_('Kind')), ('duration', N_('Minutes')),
+               ('price', N_('Price')), ('state', N_('State')))
+    mark, empty, add_label = 'services-table', N_('No services yet.'), N_('Add service')
     search_mark, add_mark = 'service-search', 'add-service-search'
 
     async def read_page(self, session, search: str, offset: int) -> catalog.Page:
         return await catalog.list_services(session, self.actor, search=search, offset=offset, limit=PAGE_SIZE)
 
     def row(self, item: Any) -> dict:
-        return {'id': item.id, 'code': item.code, 'name': item.name, 'kind': item.kind.value,
-                'duration': item.duration_minutes, 'price': money(item.price), 'state': _state(item)}
+        return {'id': item.id, 'code': item.code, 'name': _name(item), 'kind': kind_label(item.kind),
+                'duration': item.duration_minutes, 'price': money(item.price), 'state': _state(item),
+                'active': item.is_active}
 
     async def open_form(self, item: Any) -> None:
         specialties = await staff_read(lambda s: catalog.list_specialties(s, self.actor))
         if specialties is not None:
-            ServiceForm(self.actor, item, {s.id: s.name for s in specialties})
+            ServiceForm(self.actor, item, {s.id: _name(s) for s in specialties})
 
 
 class MedicinesTab(PagedTab):
-    columns = (('code', 'Code'), ('name', 'Medicine'), ('form', 'Form'), ('unit', 'Unit'),
-               ('price', 'Price per unit'), ('reorder', 'Reorder level'), ('state', 'State'))
-    mark, empty, add_label = 'medicines-table', 'No medicines yet.', 'Add medicine'
+    columns = (('code', N_('Code')), ('name', N_('Medicine')), ('form', N_('Form')), ('unit', N_('Unit')),
+               ('price', N_('Price per unit')), ('reorder', N_('Reorder level')), ('state', N_('State')))
+    mark, empty, add_label = 'medicines-table', N_('No medicines yet.'), N_('Add medicine')
     search_mark, add_mark = 'medicine-search', 'add-medicine-search'
 
     async def read_page(self, session, search: str, offset: int) -> catalog.Page:
@@ -172,7 +182,7 @@ class MedicinesTab(PagedTab):
     def row(self, item: Any) -> dict:
         return {'id': item.id, 'code': item.code, 'name': item.name, 'unit': item.unit, 'price': money(item.price),
                 'form': ' '.join(part for part in (item.form, item.strength) if part),
-                'reorder': item.reorder_level, 'state': _state(item)}
+                'reorder': item.reorder_level, 'state': _state(item), 'active': item.is_active}
 
     def open_form(self, item: Any) -> None:
         MedicineForm(self.actor, item)
@@ -182,12 +192,12 @@ PANELS = {'specialties': SpecialtiesTab, 'rooms': RoomsTab, 'services': Services
           'lab': LabPanelsTab}
 
 
-@staff_page(ADMIN, '/admin/catalog', title='Catalog & prices')
+@staff_page(ADMIN, '/admin/catalog', title=N_('Catalog & prices'))
 async def catalog_page(actor: Actor, tab: str = 'specialties'):
     back_link()
     with ui.tabs().props('align=left no-caps active-color=primary indicator-color=primary').classes('w-full') as tabs:
         for key, label in TABS.items():
-            ui.tab(key, label).mark(f'tab-{key}')
+            ui.tab(key, _(label)).mark(f'tab-{key}')
     panels: list[CatalogTab | LabPanelsTab] = []
     with ui.tab_panels(tabs, value=tab if tab in TABS else 'specialties').classes('w-full bg-transparent'):
         for key, panel in PANELS.items():

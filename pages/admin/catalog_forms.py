@@ -13,11 +13,26 @@ from models import Medicine, Room, RoomKind, Service, ServiceKind, Specialty
 from services import catalog, clinic_settings
 from services.access import Actor
 from services.allergies import DRUG_GROUPS, group_label
+from services.core import i18n
+from services.core.i18n import N_, _
 from services.core.money import parse_money
 
-ROOM_KINDS = {kind.value: kind.value.capitalize() for kind in RoomKind}
-SERVICE_KINDS = {kind.value: kind.value.capitalize() for kind in ServiceKind}
+KIND_LABELS = {'consultation': N_('Consultation'), 'lab': N_('Lab'), 'imaging': N_('Imaging'),
+               'procedure': N_('Procedure'), 'pharmacy': N_('Pharmacy'), 'cashier': N_('Cashier')}
 DRUG_GROUP_LABELS = [group_label(group) for group in DRUG_GROUPS]
+
+
+def kind_label(kind: RoomKind | ServiceKind) -> str:
+    """What a room or a service is for, as the reader says it."""
+    return _(KIND_LABELS.get(kind.value, kind.value))
+
+
+def room_kinds() -> dict[str, str]:
+    return {kind.value: kind_label(kind) for kind in RoomKind}
+
+
+def service_kinds() -> dict[str, str]:
+    return {kind.value: kind_label(kind) for kind in ServiceKind}
 
 
 def _input(label: str, value: object = '', mark: str = '', classes: str = 'w-full') -> ui.input:
@@ -30,26 +45,28 @@ class CatalogForm:
     ``set_item_active`` unless its items are never deactivated)."""
     new_title = ''
     deactivates = True
+    mark_prefix = ''  # the name inputs in other languages are marked ``<prefix>-name-<language code>``
 
     def __init__(self, actor: Actor, item: Any = None) -> None:
         self.actor = actor
         self.item = item
         self.settings = clinic_settings.current()
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-lg gap-2').mark('catalog-dialog'):
-            ui.label(self.title(item) if item else self.new_title).classes('text-xl font-semibold')
+            ui.label(self.title(item) if item else _(self.new_title)).classes('text-xl font-semibold')
             self.fields(item)
             self.error = error_text()
             with ui.row().classes('w-full items-center'):
                 if item is not None and self.deactivates:
-                    ui.button('Reactivate' if not item.is_active else 'Deactivate', on_click=self.toggle_active) \
+                    ui.button(_('Reactivate') if not item.is_active else _('Deactivate'),
+                              on_click=self.toggle_active) \
                         .props('flat no-caps color=grey-8').mark('catalog-toggle')
                 ui.space()
-                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps')
-                ui.button('Save', on_click=self.save).props('unelevated no-caps').mark('catalog-save')
+                ui.button(_('Cancel'), on_click=self.dialog.close).props('flat no-caps')
+                ui.button(_('Save'), on_click=self.save).props('unelevated no-caps').mark('catalog-save')
         self.dialog.open()
 
     def title(self, item: Any) -> str:
-        return item.name
+        return i18n.pick(item.name, getattr(item, 'name_translations', None))
 
     def fields(self, item: Any) -> None:
         raise NotImplementedError
@@ -68,59 +85,78 @@ class CatalogForm:
         """The item's ``name`` as the form shows it; ``new`` for a new item."""
         return getattr(self.item, name) if self.item else new
 
+    def name_inputs(self) -> None:
+        """The name in each language other than the clinic's (optional): read by those who work in it."""
+        saved = (self.item.name_translations if self.item else None) or {}
+        clinic_language = i18n.normalize(self.settings.language) or i18n.SOURCE
+        self.translations = {code: _input(_('Name in {language}').format(language=language), saved.get(code, ''),
+                                          f'{self.mark_prefix}-name-{code}')
+                             for code, language in i18n.LANGUAGES.items() if code != clinic_language}
+
+    def name_translations(self) -> dict[str, str]:
+        """The names typed in other languages, with those of languages not shown kept as they were."""
+        saved = (self.item.name_translations if self.item else None) or {}
+        return {**saved, **{code: field.value or '' for code, field in self.translations.items()}}
+
     def price_input(self, label: str, mark: str) -> ui.input:
         """A price as people type it, in the clinic's currency."""
         shown = amount_text(self.item.price) if self.item else ''
-        return ui.input(f'{label} ({self.settings.currency})', value=shown) \
+        return ui.input(_('{label} ({currency})').format(label=label, currency=self.settings.currency), value=shown) \
             .props('outlined dense inputmode=decimal').classes('grow').mark(mark)
 
     def price(self, field: ui.input) -> int:
         return parse_money(field.value, self.settings.currency_exponent, 'price')
 
     async def save(self) -> None:
-        if await staff_action(self.save_item, error_label=self.error, success='Saved.') is not None:
+        if await staff_action(self.save_item, error_label=self.error, success=_('Saved.')) is not None:
             self.dialog.close()
 
     async def toggle_active(self) -> None:
         active = not self.item.is_active
         if await staff_action(lambda s: self.set_item_active(s, self.item.id, active), error_label=self.error,
-                              success='Reactivated.' if active else 'Deactivated.') is not None:
+                              success=_('Reactivated.') if active else _('Deactivated.')) is not None:
             self.dialog.close()
 
 
 class SpecialtyForm(CatalogForm):
-    new_title = 'New specialty'
+    new_title = N_('New specialty')
     deactivates = False
+    mark_prefix = 'specialty'
 
     def fields(self, item: Specialty | None) -> None:
-        self.name = _input('Name', self.value('name'), 'specialty-name')
-        self.keywords = ui.textarea('Complaints that lead here (comma-separated, e.g. fever, cough)',
+        self.name = _input(_('Name'), self.value('name'), 'specialty-name')
+        self.name_inputs()
+        self.keywords = ui.textarea(_('Complaints that lead here (comma-separated, e.g. fever, cough)'),
                                     value=self.value('keywords')).props('outlined dense autogrow') \
             .classes('w-full').mark('specialty-keywords')
-        self.description = _input('Description (optional)', self.value('description'))
+        self.description = _input(_('Description (optional)'), self.value('description'))
 
     async def save_item(self, session) -> Specialty:
         return await catalog.save_specialty(session, self.actor, self.item_id, name=self.name.value,
-                                            description=self.description.value, keywords=self.keywords.value)
+                                            description=self.description.value, keywords=self.keywords.value,
+                                            name_translations=self.name_translations())
 
 
 class RoomForm(CatalogForm):
-    new_title = 'New room'
+    new_title = N_('New room')
+    mark_prefix = 'room'
 
     def title(self, item: Room) -> str:
-        return f'Room {item.code}'
+        return _('Room {code}').format(code=item.code)
 
     def fields(self, item: Room | None) -> None:
-        self.code = _input('Code (on tickets and the board, e.g. R101)', self.value('code'), 'room-code')
-        self.name = _input('Name (e.g. Consultation room 1)', self.value('name'), 'room-name')
-        self.kind = ui.select(ROOM_KINDS, label='Used for',
+        self.code = _input(_('Code (on tickets and the board, e.g. R101)'), self.value('code'), 'room-code')
+        self.name = _input(_('Name (e.g. Consultation room 1)'), self.value('name'), 'room-name')
+        self.name_inputs()
+        self.kind = ui.select(room_kinds(), label=_('Used for'),
                               value=self.value('kind', RoomKind.CONSULTATION).value) \
             .props('outlined dense').classes('w-full').mark('room-kind')
-        self.floor = _input('Floor (optional)', self.value('floor'))
+        self.floor = _input(_('Floor (optional)'), self.value('floor'))
 
     async def save_item(self, session) -> Room:
         return await catalog.save_room(session, self.actor, self.item_id, code=self.code.value, name=self.name.value,
-                                       kind=self.kind.value or '', floor=self.floor.value)
+                                       kind=self.kind.value or '', floor=self.floor.value,
+                                       name_translations=self.name_translations())
 
     async def set_item_active(self, session, room_id: int, active: bool) -> Room:
         return await catalog.set_room_active(session, self.actor, room_id, active)
@@ -128,62 +164,65 @@ class RoomForm(CatalogForm):
 
 class ServiceForm(CatalogForm):
     """A service with its price and duration; ``specialties`` are the choices for its specialty."""
-    new_title = 'New service'
+    new_title = N_('New service')
+    mark_prefix = 'service'
 
     def __init__(self, actor: Actor, item: Service | None, specialties: dict[int, str]) -> None:
         self.specialties = specialties
         super().__init__(actor, item)
 
     def fields(self, item: Service | None) -> None:
-        self.code = _input('Code (e.g. CONS-GEN)', self.value('code'), 'service-code')
-        self.name = _input('Name', self.value('name'), 'service-name')
-        self.kind = ui.select(SERVICE_KINDS, label='Kind',
+        self.code = _input(_('Code (e.g. CONS-GEN)'), self.value('code'), 'service-code')
+        self.name = _input(_('Name'), self.value('name'), 'service-name')
+        self.name_inputs()
+        self.kind = ui.select(service_kinds(), label=_('Kind'),
                               value=self.value('kind', ServiceKind.CONSULTATION).value) \
             .props('outlined dense').classes('w-full').mark('service-kind')
-        self.specialty = ui.select({0: '—', **self.specialties}, label='Specialty (optional)',
+        self.specialty = ui.select({0: '—', **self.specialties}, label=_('Specialty (optional)'),
                                    value=self.value('specialty_id') or 0) \
             .props('outlined dense').classes('w-full').mark('service-specialty')
         with ui.row().classes('w-full gap-2 no-wrap'):
-            self.duration = ui.input('Duration (minutes)', value=str(self.value('duration_minutes', 15))) \
+            self.duration = ui.input(_('Duration (minutes)'), value=str(self.value('duration_minutes', 15))) \
                 .props('outlined dense inputmode=numeric').classes('grow').mark('service-duration')
-            self.price_field = self.price_input('Price', 'service-price')
+            self.price_field = self.price_input(_('Price'), 'service-price')
         if item:
-            ui.label('A new price applies from now on; invoices already made keep their prices.') \
+            ui.label(_('A new price applies from now on; invoices already made keep their prices.')) \
                 .classes('text-xs text-slate-600')
-        self.description = _input('Description (optional)', self.value('description'))
+        self.description = _input(_('Description (optional)'), self.value('description'))
 
     async def save_item(self, session) -> Service:
         return await catalog.save_service(session, self.actor, self.item_id, code=self.code.value,
                                           name=self.name.value, kind=self.kind.value or '',
                                           duration_minutes=(self.duration.value or '').strip() or None,
                                           price=self.price(self.price_field), specialty_id=self.specialty.value or None,
-                                          description=self.description.value)
+                                          description=self.description.value,
+                                          name_translations=self.name_translations())
 
     async def set_item_active(self, session, service_id: int, active: bool) -> Service:
         return await catalog.set_service_active(session, self.actor, service_id, active)
 
 
 class MedicineForm(CatalogForm):
-    new_title = 'New medicine'
+    new_title = N_('New medicine')
 
     def fields(self, item: Medicine | None) -> None:
         with ui.row().classes('w-full gap-2 no-wrap'):
-            self.code = _input('Code', self.value('code'), 'medicine-code', 'w-32')
-            self.name = _input('Name (e.g. Paracetamol 500 mg)', self.value('name'), 'medicine-name', 'grow')
-        self.generic = _input('Generic name (optional)', self.value('generic_name'))
+            self.code = _input(_('Code'), self.value('code'), 'medicine-code', 'w-32')
+            self.name = _input(_('Name (e.g. Paracetamol 500 mg)'), self.value('name'), 'medicine-name', 'grow')
+        self.generic = _input(_('Generic name (optional)'), self.value('generic_name'))
         group = group_label(self.value('drug_group')) or None
         options = list(dict.fromkeys([*DRUG_GROUP_LABELS, *([group] if group else [])]))  # a typed group too
         self.drug_group = ui.select(options, value=group,
-                                    label='Drug group (for allergy checks; choose or type)', with_input=True,
+                                    label=_('Drug group (for allergy checks; choose or type)'), with_input=True,
                                     new_value_mode='add-unique', clearable=True) \
             .props('outlined dense').classes('w-full').mark('medicine-group')
         with ui.row().classes('w-full gap-2 no-wrap'):
-            self.form = _input('Form', self.value('form', 'tablet'), classes='grow')
-            self.strength = _input('Strength', self.value('strength'), classes='grow')
+            self.form = _input(_('Form'), self.value('form', 'tablet'), classes='grow')
+            self.strength = _input(_('Strength'), self.value('strength'), classes='grow')
         with ui.row().classes('w-full gap-2 no-wrap'):
-            self.unit = _input('Unit counted and sold', self.value('unit', 'tablet'), 'medicine-unit', 'grow')
-            self.price_field = self.price_input('Price per unit', 'medicine-price')
-            self.reorder = ui.input('Reorder level', value=str(self.value('reorder_level', 0))) \
+            self.unit = _input(_('Unit counted and sold'), self.value('unit', 'tablet'), 'medicine-unit', 'grow')
+            self.price_field = self.price_input(_('Price per unit'), 'medicine-price')
+            self.reorder = ui.input(_('Reorder level'), value=str(self.value('reorder_level', 0))) \
                 .props('outlined dense inputmode=numeric').classes('w-32').mark('medicine-reorder')
 
     async def save_item(self, session) -> Medicine:

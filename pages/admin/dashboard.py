@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from babel.numbers import format_percent
 from nicegui import ui
 
 from clinic_ui.routes import staff_page
@@ -11,10 +12,12 @@ from clinic_ui.stations import ADMIN
 from clinic_ui.widgets import amount_text, back_link, error_text, staff_read
 from services import clinic_settings, dashboard
 from services.access import Actor
+from services.core import i18n
 from services.core.clock import local_today
+from services.core.i18n import N_, _, ngettext
 
-METHOD_LABELS = {'cash': 'Cash', 'card': 'Card', 'bank_transfer': 'Bank transfer', 'e_wallet': 'E-wallet',
-                 'insurance': 'Insurance'}
+METHOD_LABELS = {'cash': N_('Cash'), 'card': N_('Card'), 'bank_transfer': N_('Bank transfer'),
+                 'e_wallet': N_('E-wallet'), 'insurance': N_('Insurance')}
 CHART_CLASSES = 'w-full h-72'
 
 
@@ -47,12 +50,13 @@ class Period:
     def __init__(self, today: date) -> None:
         self.today = today
         with ui.row().classes('w-full items-end gap-2'):
-            self.first_day = ui.input('From', value=(today - timedelta(days=29)).isoformat()) \
+            self.first_day = ui.input(_('From'), value=(today - timedelta(days=29)).isoformat()) \
                 .props('outlined dense type=date stack-label').classes('w-40').mark('dashboard-from')
-            self.last_day = ui.input('To', value=today.isoformat()).props('outlined dense type=date stack-label') \
+            self.last_day = ui.input(_('To'), value=today.isoformat()).props('outlined dense type=date stack-label') \
                 .classes('w-40').mark('dashboard-to')
-            for label, days in (('Last 7 days', 7), ('Last 30 days', 30), ('Last 90 days', 90)):
-                ui.button(label, on_click=lambda d=days: self.choose_last(d)).props('flat no-caps dense')
+            for days in (7, 30, 90):
+                ui.button(ngettext('Last day', 'Last {count} days', days),
+                          on_click=lambda d=days: self.choose_last(d)).props('flat no-caps dense')
 
     def days(self) -> tuple[date, date] | None:
         try:
@@ -75,8 +79,10 @@ class Figures:
     def __init__(self, currency: str) -> None:
         self.labels: dict[str, ui.label] = {}
         with ui.row().classes('w-full gap-3 items-stretch'):  # the cards as high as the no-show one
-            for key, label in (('visits', 'Visits'), ('revenue', f'Revenue ({currency})'), ('wait', 'Average wait'),
-                               ('consult', 'Average consultation'), ('no_show', 'No-show rate')):
+            for key, label in (('visits', _('Visits')),
+                               ('revenue', _('Revenue ({currency})').format(currency=currency)),
+                               ('wait', _('Average wait')), ('consult', _('Average consultation')),
+                               ('no_show', _('No-show rate'))):
                 with ui.card().classes('px-4 py-3 min-w-[11rem]').mark(f'kpi-{key}'):
                     self.labels[key] = ui.label('—').classes('text-2xl font-semibold text-primary')
                     ui.label(label).classes('text-sm text-slate-600')
@@ -84,20 +90,25 @@ class Figures:
                         self.no_show_detail = ui.label('').classes('text-xs text-slate-500')
 
     def show(self, data: dashboard.Dashboard) -> None:
-        self.labels['visits'].set_text(f'{data.total_visits:,}')
+        self.labels['visits'].set_text(i18n.number(data.total_visits))
         self.labels['revenue'].set_text(amount_text(data.total_revenue))
         self.labels['wait'].set_text(_minutes(data.avg_wait))
         self.labels['consult'].set_text(_minutes(data.avg_consultation))
         rate = data.no_show_rate
-        self.labels['no_show'].set_text(f'{rate:.1%}' if rate is not None else '—')
-        self.no_show_detail.set_text(f'{data.no_shows} of {data.appointments_due} booked appointments'
-                                     + (f'; {data.tickets_closed} tickets and {data.visits_closed} visits were still '
-                                        'open at the end of the day' if data.tickets_closed or data.visits_closed
-                                        else ''))
+        self.labels['no_show'].set_text(format_percent(rate, '#,##0.0%', locale=i18n.locale())
+                                        if rate is not None else '—')
+        if data.tickets_closed or data.visits_closed:
+            detail = _('{no_shows} of {due} booked appointments; {tickets} tickets and {visits} visits were still '
+                       'open at the end of the day').format(no_shows=data.no_shows, due=data.appointments_due,
+                                                            tickets=data.tickets_closed, visits=data.visits_closed)
+        else:
+            detail = _('{no_shows} of {due} booked appointments').format(no_shows=data.no_shows,
+                                                                         due=data.appointments_due)
+        self.no_show_detail.set_text(detail)
 
 
 def _minutes(value: float | None) -> str:
-    return f'{value:.0f} min' if value is not None else '—'
+    return _('{minutes} min').format(minutes=f'{value:.0f}') if value is not None else '—'
 
 
 class Charts:
@@ -107,11 +118,11 @@ class Charts:
         self.currency = currency
         self.exponent = exponent
         with ui.element('div').classes('w-full grid gap-4 grid-cols-1 lg:grid-cols-2'):
-            self.visits = self._chart(_bar('Visits per day', [], []), 'chart-visits')
-            self.revenue = self._chart(_bar('Revenue per day', [], [], color='#2563eb'), 'chart-revenue')
-            self.methods = self._chart(_pie('Revenue by payment method', {}), 'chart-methods')
-            self.times = self._chart(_lines('Average times per day', [], {}, 'min'), 'chart-times')
-            self.doctors = self._chart(_bar('Visits per doctor', [], []), 'chart-doctors', 'lg:col-span-2')
+            self.visits = self._chart(_bar(_('Visits per day'), [], []), 'chart-visits')
+            self.revenue = self._chart(_bar(_('Revenue per day'), [], [], color='#2563eb'), 'chart-revenue')
+            self.methods = self._chart(_pie(_('Revenue by payment method'), {}), 'chart-methods')
+            self.times = self._chart(_lines(_('Average times per day'), [], {}, _('min')), 'chart-times')
+            self.doctors = self._chart(_bar(_('Visits per doctor'), [], []), 'chart-doctors', 'lg:col-span-2')
 
     @staticmethod
     def _chart(options: dict, mark: str, classes: str = '') -> ui.echart:
@@ -123,15 +134,16 @@ class Charts:
 
     def show(self, data: dashboard.Dashboard) -> None:
         labels = [d.strftime('%d/%m') for d in data.days]
-        self.visits.options.update(_bar('Visits per day', labels, data.visits_per_day))
-        self.revenue.options.update(_bar('Revenue per day', labels, [self.major(v) for v in data.revenue_per_day],
+        self.visits.options.update(_bar(_('Visits per day'), labels, data.visits_per_day))
+        self.revenue.options.update(_bar(_('Revenue per day'), labels, [self.major(v) for v in data.revenue_per_day],
                                          color='#2563eb', unit=self.currency))
-        self.methods.options.update(_pie('Revenue by payment method', {
-            METHOD_LABELS.get(k, k): self.major(v) for k, v in data.revenue_by_method.items()}))
-        self.times.options.update(_lines('Average times per day (minutes)', labels, {
-            'Waiting (check-in to consultation)': data.avg_wait_per_day,
-            'Consultation': data.avg_consult_per_day}, 'min'))
-        self.doctors.options.update(_bar('Visits per doctor', [d.name for d in data.doctors],
+        self.methods.options.update(_pie(_('Revenue by payment method'), {
+            _(METHOD_LABELS[k]) if k in METHOD_LABELS else k: self.major(v)
+            for k, v in data.revenue_by_method.items()}))
+        self.times.options.update(_lines(_('Average times per day (minutes)'), labels, {
+            _('Waiting (check-in to consultation)'): data.avg_wait_per_day,
+            _('Consultation'): data.avg_consult_per_day}, _('min')))
+        self.doctors.options.update(_bar(_('Visits per doctor'), [d.name for d in data.doctors],
                                          [d.visits for d in data.doctors], color='#7c3aed'))
         for chart in (self.visits, self.revenue, self.methods, self.times, self.doctors):
             chart.update()
@@ -153,7 +165,7 @@ class Dashboard:
     async def load(self) -> None:
         days = self.period.days()
         if days is None:
-            self.error.set_text('Please enter both days.')
+            self.error.set_text(_('Please enter both days.'))
             return
         data = await staff_read(lambda s: dashboard.build(s, self.actor, start_day=days[0], end_day=days[1],
                                                           tz=self.tz), error_label=self.error)
@@ -162,7 +174,7 @@ class Dashboard:
             self.charts.show(data)
 
 
-@staff_page(ADMIN, '/admin/dashboard', title='Dashboard')
+@staff_page(ADMIN, '/admin/dashboard', title=N_('Dashboard'))
 async def dashboard_page(actor: Actor):
     back_link()
     board = Dashboard(actor)

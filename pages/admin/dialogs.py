@@ -9,20 +9,30 @@ from models import Role
 from models.types import utcnow
 from services import display_keys, doctors_admin, staff_admin
 from services.access import Actor
+from services.core import i18n
+from services.core.i18n import _
 
-ROLES = {role.value: role.label for role in Role}
+
+def roles() -> dict[str, str]:
+    """The roles to choose from, by value, as the reader says them."""
+    return {role.value: _(role.label) for role in Role}
+
+
+def languages() -> dict[str, str]:
+    """The languages an account can work in, by code ('' for the clinic's own)."""
+    return {'': _("Clinic's language"), **i18n.LANGUAGES}
 
 
 def show_password(full_name: str, password: str) -> None:
     """The temporary password, shown once, to hand over."""
     with ui.dialog() as dialog, ui.card().classes('max-w-md gap-2').mark('password-dialog'):
-        ui.label(f'Temporary password for {full_name}').classes('text-lg font-semibold')
+        ui.label(_('Temporary password for {name}').format(name=full_name)).classes('text-lg font-semibold')
         ui.label(password).classes('text-2xl font-mono font-semibold text-primary select-all') \
             .mark('temporary-password')
-        ui.label('Give it to the person. They choose their own password when they first sign in. '
-                 'It is not shown again.').classes('text-sm text-slate-600')
+        ui.label(_('Give it to the person. They choose their own password when they first sign in. '
+                   'It is not shown again.')).classes('text-sm text-slate-600')
         with ui.row().classes('w-full justify-end'):
-            ui.button('Done', on_click=dialog.close).props('unelevated no-caps').mark('password-done')
+            ui.button(_('Done'), on_click=dialog.close).props('unelevated no-caps').mark('password-done')
     dialog.open()
 
 
@@ -47,43 +57,45 @@ class AccountDialog:
         self.actor = actor
         self.account = account
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-lg gap-2').mark('account-dialog'):
-            ui.label('New staff account' if account is None else account.full_name).classes('text-xl font-semibold')
+            ui.label(_('New staff account') if account is None else account.full_name).classes('text-xl font-semibold')
             self._fields(account)
             self.error = error_text()
             with ui.row().classes('w-full items-center gap-2'):
                 if account is not None:
                     self._more(account)
                 ui.space()
-                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps')
-                ui.button('Create account' if account is None else 'Save', on_click=self.save) \
+                ui.button(_('Cancel'), on_click=self.dialog.close).props('flat no-caps')
+                ui.button(_('Create account') if account is None else _('Save'), on_click=self.save) \
                     .props('unelevated no-caps').mark('save-account')
         self.dialog.open()
 
     def _fields(self, account: staff_admin.AccountRow | None) -> None:
-        self.full_name = _field('Full name', account and account.full_name, 'account-full-name')
-        self.username = _field('User name (for signing in)', account and account.username, 'account-username')
+        self.full_name = _field(_('Full name'), account and account.full_name, 'account-full-name')
+        self.username = _field(_('User name (for signing in)'), account and account.username, 'account-username')
         if account is not None:
-            self.username.props('readonly hint="The user name never changes."')
-        self.role = ui.select(ROLES, label='Role', value=account.role.value if account else None) \
+            self.username.props('readonly').props(f'hint="{_("The user name never changes.")}"')
+        self.role = ui.select(roles(), label=_('Role'), value=account.role.value if account else None) \
             .props('outlined dense').classes('w-full').mark('account-role')
-        self.license_number = _field('License number (doctors)', account and account.license_number,
+        self.license_number = _field(_('License number (doctors)'), account and account.license_number,
                                      'account-license')
         self.license_number.bind_visibility_from(self.role, 'value', backward=lambda value: value == Role.DOCTOR.value)
-        self.email = _field('Email (optional)', account and account.email, 'account-email')
-        self.phone = _field('Phone (optional)', account and account.phone, 'account-phone')
+        self.email = _field(_('Email (optional)'), account and account.email, 'account-email')
+        self.phone = _field(_('Phone (optional)'), account and account.phone, 'account-phone')
+        self.language = ui.select(languages(), label=_('Language'), value=(account and account.language) or '') \
+            .props('outlined dense').classes('w-full').mark('account-language')
 
     def _more(self, account: staff_admin.AccountRow) -> None:
-        with ui.button('More', icon='more_vert').props('flat no-caps').mark('account-more'):
+        with ui.button(_('More'), icon='more_vert').props('flat no-caps').mark('account-more'):
             with ui.menu().props('auto-close'):
-                ui.menu_item('Reset password…', on_click=self.reset_password).mark('reset-password')
+                ui.menu_item(_('Reset password…'), on_click=self.reset_password).mark('reset-password')
                 if account.is_locked(utcnow()):
-                    ui.menu_item('Unlock', on_click=self.unlock).mark('unlock')
-                ui.menu_item('Reactivate' if not account.is_active else 'Deactivate',
+                    ui.menu_item(_('Unlock'), on_click=self.unlock).mark('unlock')
+                ui.menu_item(_('Reactivate') if not account.is_active else _('Deactivate'),
                              on_click=self.toggle_active).mark('toggle-active')
 
     async def save(self) -> None:
         if self.role.value is None:
-            self.error.set_text('Please choose the role.')
+            self.error.set_text(_('Please choose the role.'))
         elif self.account is None:
             await self.create(Role(self.role.value))
         else:
@@ -92,8 +104,8 @@ class AccountDialog:
     async def create(self, role: Role) -> None:
         created = await staff_action(lambda s: staff_admin.create_account(
             s, self.actor, username=self.username.value or '', full_name=self.full_name.value or '', role=role,
-            email=self.email.value, phone=self.phone.value, license_number=self.license_number.value),
-            error_label=self.error)
+            email=self.email.value, phone=self.phone.value, license_number=self.license_number.value,
+            language=self.language.value or None), error_label=self.error)
         if created is not None:
             self.dialog.close()
             show_password(created[0].full_name, created[1])
@@ -102,8 +114,8 @@ class AccountDialog:
         account_id = self.account.id
         saved = await staff_action(lambda s: staff_admin.update_account(
             s, self.actor, account_id, full_name=self.full_name.value or '', role=role, email=self.email.value,
-            phone=self.phone.value, license_number=self.license_number.value), error_label=self.error,
-            success='Account saved.')
+            phone=self.phone.value, license_number=self.license_number.value, language=self.language.value or None),
+            error_label=self.error, success=_('Account saved.'))
         if saved is not None:
             self.dialog.close()
 
@@ -116,14 +128,14 @@ class AccountDialog:
 
     async def unlock(self) -> None:
         if await staff_action(lambda s: staff_admin.unlock(s, self.actor, self.account.id), error_label=self.error,
-                              success='Account unlocked.') is not None:
+                              success=_('Account unlocked.')) is not None:
             self.dialog.close()
 
     async def toggle_active(self) -> None:
         active = not self.account.is_active
         if await staff_action(lambda s: staff_admin.set_active(s, self.actor, self.account.id, active),
                               error_label=self.error,
-                              success='Account reactivated.' if active else 'Account deactivated.') is not None:
+                              success=_('Account reactivated.') if active else _('Account deactivated.')) is not None:
             self.dialog.close()
 
 
@@ -133,19 +145,19 @@ class NewDoctorDialog:
     def __init__(self, actor: Actor) -> None:
         self.actor = actor
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-lg gap-2').mark('doctor-dialog'):
-            ui.label('New doctor without a staff account').classes('text-xl font-semibold')
-            ui.label('Doctors who sign in are created on the Staff accounts page with the Doctor role.') \
+            ui.label(_('New doctor without a staff account')).classes('text-xl font-semibold')
+            ui.label(_('Doctors who sign in are created on the Staff accounts page with the Doctor role.')) \
                 .classes('text-sm text-slate-600')
             with ui.row().classes('w-full gap-2 no-wrap'):
-                self.title = ui.input('Title', value='Dr.').props('outlined dense').classes('w-24')
-                self.full_name = ui.input('Full name').props('outlined dense').classes('grow') \
+                self.title = ui.input(_('Title'), value='Dr.').props('outlined dense').classes('w-24')
+                self.full_name = ui.input(_('Full name')).props('outlined dense').classes('grow') \
                     .mark('doctor-full-name')
-            self.license_number = ui.input('License number').props('outlined dense').classes('w-full') \
+            self.license_number = ui.input(_('License number')).props('outlined dense').classes('w-full') \
                 .mark('doctor-license')
             self.error = error_text()
             with ui.row().classes('w-full justify-end'):
-                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps')
-                ui.button('Create', on_click=self.create).props('unelevated no-caps').mark('save-doctor')
+                ui.button(_('Cancel'), on_click=self.dialog.close).props('flat no-caps')
+                ui.button(_('Create'), on_click=self.create).props('unelevated no-caps').mark('save-doctor')
         self.dialog.open()
 
     async def create(self) -> None:
@@ -165,11 +177,11 @@ class RenameDisplayDialog:
         self.key_id = key_id
         self.on_renamed = on_renamed
         with ui.dialog() as self.dialog, ui.card().classes('w-96'):
-            self.name = ui.input('Name', value=name).props('outlined').classes('w-full').mark('rename-input')
+            self.name = ui.input(_('Name'), value=name).props('outlined').classes('w-full').mark('rename-input')
             self.error = error_text()
             with ui.row().classes('w-full justify-end'):
-                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps')
-                ui.button('Save', on_click=self.rename).props('unelevated no-caps').mark('rename-save')
+                ui.button(_('Cancel'), on_click=self.dialog.close).props('flat no-caps')
+                ui.button(_('Save'), on_click=self.rename).props('unelevated no-caps').mark('rename-save')
         self.dialog.open()
 
     async def rename(self) -> None:

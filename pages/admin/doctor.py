@@ -14,7 +14,9 @@ from clinic_ui.widgets import error_text, section_title, staff_action, staff_rea
 from models import Doctor
 from services import catalog, doctors_admin
 from services.access import Actor
+from services.core import i18n
 from services.core.events import StaffChanged
+from services.core.i18n import N_, _
 
 from .doctor_schedule import HoursPanel, LeavePanel
 
@@ -33,27 +35,31 @@ async def read_form(actor: Actor, doctor_id: int) -> DoctorForm | None:
         detail = await doctors_admin.detail(session, actor, doctor_id)
         services = (await catalog.list_services(session, actor, limit=500)).rows
         return DoctorForm(
-            detail, {s.id: s.name for s in await catalog.list_specialties(session, actor)},
-            {s.id: f'{s.name} ({s.duration_minutes} min)' for s in services
-             if s.is_active or s.id in detail.service_ids},
-            {r.id: f'{r.code} · {r.name}' for r in await catalog.list_rooms(session, actor, active_only=True)})
+            detail,
+            {s.id: i18n.pick(s.name, s.name_translations) for s in await catalog.list_specialties(session, actor)},
+            {s.id: _('{name} ({minutes} min)').format(name=i18n.pick(s.name, s.name_translations),
+                                                     minutes=s.duration_minutes)
+             for s in services if s.is_active or s.id in detail.service_ids},
+            {r.id: f'{r.code} · {i18n.pick(r.name, r.name_translations)}'
+             for r in await catalog.list_rooms(session, actor, active_only=True)})
     return await read_subject(read)
 
 
 def _state(doctor: Doctor) -> tuple[str, str]:
-    return ('active', 'positive') if doctor.is_active else ('deactivated', 'grey-6')
+    return (_('active'), 'positive') if doctor.is_active else (_('deactivated'), 'grey-6')
 
 
 class DoctorHeading:
     """The doctor's name with the queue, the account and whether the doctor is active."""
 
     def __init__(self, detail: doctors_admin.DoctorDetail) -> None:
-        ui.link('← Doctors', '/admin/doctors').classes('text-sm text-primary no-underline')
+        ui.link(_('← Doctors'), '/admin/doctors').classes('text-sm text-primary no-underline')
         with ui.row().classes('w-full items-center gap-3'):
             self.name = ui.label().classes('text-2xl font-semibold').mark('doctor-heading')
-            ui.badge(f'Queue {detail.queue_prefix}' if detail.queue_prefix else 'no queue').props('outline')
+            ui.badge(_('Queue {prefix}').format(prefix=detail.queue_prefix) if detail.queue_prefix
+                     else _('no queue')).props('outline')
             if detail.username:
-                ui.badge(f'signs in as {detail.username}').props('outline color=grey-7')
+                ui.badge(_('signs in as {username}').format(username=detail.username)).props('outline color=grey-7')
             self.state = ui.badge()
         self.show(detail.doctor)
 
@@ -73,27 +79,27 @@ class DetailsPanel:
         self.active = doctor.is_active
         self.heading = heading
         with ui.card().classes('gap-2'):
-            section_title('Details')
+            section_title(_('Details'))
             with ui.row().classes('w-full gap-2 no-wrap'):
-                self.title = ui.input('Title', value=doctor.title).props('outlined dense').classes('w-24')
-                self.full_name = ui.input('Full name', value=doctor.full_name).props('outlined dense') \
+                self.title = ui.input(_('Title'), value=doctor.title).props('outlined dense').classes('w-24')
+                self.full_name = ui.input(_('Full name'), value=doctor.full_name).props('outlined dense') \
                     .classes('grow')
-            self.license_number = ui.input('License number', value=doctor.license_number) \
+            self.license_number = ui.input(_('License number'), value=doctor.license_number) \
                 .props('outlined dense').classes('w-full').mark('doctor-license')
             with ui.row().classes('w-full gap-2 no-wrap'):
-                self.phone = ui.input('Phone', value=doctor.phone or '').props('outlined dense').classes('grow')
-                self.email = ui.input('Email', value=doctor.email or '').props('outlined dense').classes('grow')
+                self.phone = ui.input(_('Phone'), value=doctor.phone or '').props('outlined dense').classes('grow')
+                self.email = ui.input(_('Email'), value=doctor.email or '').props('outlined dense').classes('grow')
             self.error = error_text()
             with ui.row().classes('w-full justify-end'):
-                self.active_button = ui.button('Deactivate' if self.active else 'Reactivate',
+                self.active_button = ui.button(_('Deactivate') if self.active else _('Reactivate'),
                                                on_click=self.toggle_active).props('flat no-caps color=grey-8')
-                ui.button('Save details', on_click=self.save).props('unelevated no-caps').mark('save-details')
+                ui.button(_('Save details'), on_click=self.save).props('unelevated no-caps').mark('save-details')
 
     async def save(self) -> None:
         saved = await staff_action(lambda s: doctors_admin.update_doctor(
             s, self.actor, self.doctor_id, full_name=self.full_name.value or '', title=self.title.value or '',
             license_number=self.license_number.value or '', phone=self.phone.value, email=self.email.value),
-            error_label=self.error, success='Saved.')
+            error_label=self.error, success=_('Saved.'))
         if saved is not None:
             self.heading.show(saved)
 
@@ -104,7 +110,7 @@ class DetailsPanel:
         if saved is not None:
             self.active = saved.is_active
             self.heading.show(saved)
-            self.active_button.set_text('Deactivate' if saved.is_active else 'Reactivate')
+            self.active_button.set_text(_('Deactivate') if saved.is_active else _('Reactivate'))
 
 
 class OfferPanel:
@@ -114,26 +120,26 @@ class OfferPanel:
         self.actor = actor
         self.doctor_id = form.detail.doctor.id
         with ui.card().classes('gap-2'):
-            section_title('Specialties and services')
+            section_title(_('Specialties and services'))
             self.specialties = ui.select(form.specialties, multiple=True, value=form.detail.specialty_ids,
-                                         label='Specialties').props('outlined dense use-chips') \
+                                         label=_('Specialties')).props('outlined dense use-chips') \
                 .classes('w-full').mark('doctor-specialties')
             self.services = ui.select(form.services, multiple=True, value=form.detail.service_ids,
-                                      label='Services the doctor provides (what patients can book)') \
+                                      label=_('Services the doctor provides (what patients can book)')) \
                 .props('outlined dense use-chips').classes('w-full').mark('doctor-services')
             if not form.specialties or not form.services:
-                ui.link('Add specialties and services in the catalog first', '/admin/catalog').classes('text-sm')
+                ui.link(_('Add specialties and services in the catalog first'), '/admin/catalog').classes('text-sm')
             self.error = error_text()
             with ui.row().classes('w-full justify-end'):
-                ui.button('Save', on_click=self.save).props('unelevated no-caps').mark('save-offer')
+                ui.button(_('Save'), on_click=self.save).props('unelevated no-caps').mark('save-offer')
 
     async def save(self) -> None:
         await staff_action(lambda s: doctors_admin.set_offer(
             s, self.actor, self.doctor_id, specialty_ids=list(self.specialties.value or []),
-            service_ids=list(self.services.value or [])), error_label=self.error, success='Saved.')
+            service_ids=list(self.services.value or [])), error_label=self.error, success=_('Saved.'))
 
 
-@staff_page(ADMIN, '/admin/doctors/{doctor_id}', title='Doctor')
+@staff_page(ADMIN, '/admin/doctors/{doctor_id}', title=N_('Doctor'))
 async def doctor_page(actor: Actor, doctor_id: int):
     form = await read_form(actor, doctor_id)
     if form is None:

@@ -12,12 +12,14 @@ from nicegui import ui
 from clinic_ui.widgets import error_text, on_row, staff_action, staff_read
 from services import lab_results
 from services.access import Actor
+from services.core.i18n import N_, _
 from services.lab_results import AnalyteView, RangeInput, RangeView
 
 from .parts import STATE_SLOT
 
-COLUMNS = (('code', 'Code'), ('name', 'Lab test'), ('values', 'Values on its panel'), ('state', 'State'))
-SEXES = {'': 'Anyone', 'female': 'Female', 'male': 'Male'}
+COLUMNS = (('code', N_('Code')), ('name', N_('Lab test')), ('values', N_('Values on its panel')),
+           ('state', N_('State')))
+SEXES = {'': N_('Anyone'), 'female': N_('Female'), 'male': N_('Male')}
 
 
 def _number(value: Decimal | None) -> str:
@@ -27,10 +29,15 @@ def _number(value: Decimal | None) -> str:
 def range_text(view: RangeView) -> str:
     """"female, 0–12 y: 11.5–14.5 · critical < 7 or > 20"."""
     limits = view.limits
-    critical = ' or '.join(part for part in (limits.critical_low is not None and f'< {_number(limits.critical_low)}',
-                                             limits.critical_high is not None and f'> {_number(limits.critical_high)}')
-                           if part)
-    return f'{view.who}: {lab_results.reference_text(limits)}' + (f' · critical {critical}' if critical else '')
+    text = f'{view.who}: {lab_results.reference_text(limits)}'
+    low, high = limits.critical_low, limits.critical_high
+    if low is not None and high is not None:
+        return _('{range} · critical < {low} or > {high}').format(range=text, low=_number(low), high=_number(high))
+    if low is not None:
+        return _('{range} · critical < {low}').format(range=text, low=_number(low))
+    if high is not None:
+        return _('{range} · critical > {high}').format(range=text, high=_number(high))
+    return text
 
 
 class LabPanelsTab:
@@ -38,12 +45,12 @@ class LabPanelsTab:
 
     def __init__(self, actor: Actor) -> None:
         self.actor = actor
-        ui.label('The values each lab test measures, with their units and reference ranges: the lab enters one '
-                 'row per value, and values out of range are flagged.').classes('text-sm text-slate-600')
-        self.table = ui.table(columns=[{'name': key, 'label': label, 'field': key, 'align': 'left'}
+        ui.label(_('The values each lab test measures, with their units and reference ranges: the lab enters one '
+                   'row per value, and values out of range are flagged.')).classes('text-sm text-slate-600')
+        self.table = ui.table(columns=[{'name': key, 'label': _(label), 'field': key, 'align': 'left'}
                                        for key, label in COLUMNS], rows=[], row_key='id') \
-            .props('flat bordered wrap-cells hide-pagination table-class="cursor-pointer" '
-                   'no-data-label="No lab tests on the price list."').classes('w-full').mark('lab-panels-table')
+            .props('flat bordered wrap-cells hide-pagination table-class="cursor-pointer"') \
+            .props(f'no-data-label="{_("No lab tests on the price list.")}"').classes('w-full').mark('lab-panels-table')
         self.table.add_slot('body-cell-state', STATE_SLOT)
         on_row(self.table, 'rowClick', self.open)
 
@@ -51,7 +58,8 @@ class LabPanelsTab:
         services = await staff_read(lambda s: lab_results.lab_services(s, self.actor), touch=touch)
         if services is not None:
             self.table.rows = [{'id': s.id, 'code': s.code, 'name': s.name, 'values': s.analytes or '—',
-                                'state': 'active' if s.is_active else 'deactivated'} for s in services]
+                                'state': _('active') if s.is_active else _('deactivated'), 'active': s.is_active}
+                               for s in services]
 
     async def open(self, row: dict) -> None:
         await PanelDialog(self.actor, row['id'], row['name']).load()
@@ -64,15 +72,15 @@ class PanelDialog:
         self.actor = actor
         self.service_id = service_id
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-4xl gap-2').mark('panel-dialog'):
-            ui.label(f'Panel · {name}').classes('text-xl font-semibold')
+            ui.label(_('Panel · {name}').format(name=name)).classes('text-xl font-semibold')
             self.rows = ui.column().classes('w-full gap-2 max-h-[60vh] overflow-y-auto pr-1')
             self.error = error_text()
             with ui.row().classes('w-full items-center gap-2'):
-                self.name = ui.input('New value (e.g. WBC)').props('outlined dense').classes('grow') \
+                self.name = ui.input(_('New value (e.g. WBC)')).props('outlined dense').classes('grow') \
                     .mark('analyte-name')
-                self.unit = ui.input('Unit').props('outlined dense').classes('w-32').mark('analyte-unit')
-                ui.button('Add value', icon='add', on_click=self.add).props('unelevated no-caps').mark('add-analyte')
-                ui.button('Close', on_click=self.dialog.close).props('flat no-caps')
+                self.unit = ui.input(_('Unit')).props('outlined dense').classes('w-32').mark('analyte-unit')
+                ui.button(_('Add value'), icon='add', on_click=self.add).props('unelevated no-caps').mark('add-analyte')
+                ui.button(_('Close'), on_click=self.dialog.close).props('flat no-caps')
             self.forms = ui.element('div')  # the dialogs of a value or range: they outlive a reload of the rows
         self.dialog.open()
 
@@ -84,7 +92,7 @@ class PanelDialog:
         self.rows.clear()
         with self.rows:
             if not analytes:
-                ui.label('No values yet: add the first one below.').classes('text-slate-500')
+                ui.label(_('No values yet: add the first one below.')).classes('text-slate-500')
             for number, analyte in enumerate(analytes):
                 self.analyte(number, analyte)
 
@@ -99,24 +107,24 @@ class PanelDialog:
                 with ui.row().classes('items-center gap-1'):
                     ui.label(range_text(view)).classes('text-sm').mark('range-text')
                     ui.button(icon='edit', on_click=lambda v=view: RangeDialog(self, analyte, v)) \
-                        .props('flat dense round size=sm').tooltip('Change this range')
+                        .props('flat dense round size=sm').tooltip(_('Change this range'))
                     ui.button(icon='delete', on_click=lambda v=view: self.run(
-                        lambda s: lab_results.delete_range(s, self.actor, v.id), 'Range removed.')) \
-                        .props('flat dense round size=sm color=negative').tooltip('Remove this range') \
+                        lambda s: lab_results.delete_range(s, self.actor, v.id), _('Range removed.'))) \
+                        .props('flat dense round size=sm color=negative').tooltip(_('Remove this range')) \
                         .mark('delete-range')
 
     def analyte_buttons(self, number: int, analyte: AnalyteView) -> None:
         def step(function: Callable[..., Awaitable[Any]], **kwargs: Any) -> Callable[[], Awaitable[None]]:
             return lambda: self.run(lambda s: function(s, self.actor, analyte.id, **kwargs))
         ui.button(icon='arrow_upward', on_click=step(lab_results.move_analyte, up=True)) \
-            .props('flat dense round size=sm').tooltip('Move up')
+            .props('flat dense round size=sm').tooltip(_('Move up'))
         ui.button(icon='arrow_downward', on_click=step(lab_results.move_analyte, up=False)) \
-            .props('flat dense round size=sm').tooltip('Move down').mark(f'move-down-{number}')
+            .props('flat dense round size=sm').tooltip(_('Move down')).mark(f'move-down-{number}')
         ui.button(icon='edit', on_click=lambda: AnalyteDialog(self, analyte)) \
-            .props('flat dense round size=sm').tooltip('Rename, or change the unit')
-        ui.button('Add range', icon='add', on_click=lambda: RangeDialog(self, analyte, None)) \
+            .props('flat dense round size=sm').tooltip(_('Rename, or change the unit'))
+        ui.button(_('Add range'), icon='add', on_click=lambda: RangeDialog(self, analyte, None)) \
             .props('flat dense no-caps').mark(f'add-range-{number}')
-        ui.button('Put back' if not analyte.is_active else 'Take off',
+        ui.button(_('Put back') if not analyte.is_active else _('Take off'),
                   on_click=lambda: self.run(lambda s: lab_results.set_analyte_active(
                       s, self.actor, analyte.id, not analyte.is_active))).props('flat dense no-caps color=grey-8')
 
@@ -131,7 +139,7 @@ class PanelDialog:
     async def add(self) -> None:
         if await self.run(lambda s: lab_results.save_analyte(s, self.actor, self.service_id, None,
                                                               name=self.name.value or '',
-                                                              unit=self.unit.value or ''), 'Value added.'):
+                                                              unit=self.unit.value or ''), _('Value added.')):
             self.name.set_value('')
             self.unit.set_value('')
 
@@ -143,12 +151,12 @@ class AnalyteDialog:
         self.panel, self.analyte = panel, analyte
         with panel.forms, ui.dialog() as self.dialog, ui.card().classes('w-full max-w-md gap-2'):
             ui.label(analyte.name).classes('text-lg font-semibold')
-            self.name = ui.input('Name', value=analyte.name).props('outlined dense').classes('w-full')
-            self.unit = ui.input('Unit', value=analyte.unit).props('outlined dense').classes('w-full')
+            self.name = ui.input(_('Name'), value=analyte.name).props('outlined dense').classes('w-full')
+            self.unit = ui.input(_('Unit'), value=analyte.unit).props('outlined dense').classes('w-full')
             self.error = error_text()
             with ui.row().classes('w-full justify-end'):
-                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps')
-                ui.button('Save', on_click=self.save).props('unelevated no-caps')
+                ui.button(_('Cancel'), on_click=self.dialog.close).props('flat no-caps')
+                ui.button(_('Save'), on_click=self.save).props('unelevated no-caps')
         self.dialog.open()
 
     async def save(self) -> None:
@@ -156,7 +164,7 @@ class AnalyteDialog:
         if await panel.run(lambda s: lab_results.save_analyte(s, panel.actor, panel.service_id, self.analyte.id,
                                                                name=self.name.value or '',
                                                                unit=self.unit.value or ''),
-                           'Value saved.', error_label=self.error):
+                           _('Value saved.'), error_label=self.error):
             self.dialog.close()
 
 
@@ -169,22 +177,23 @@ class RangeDialog:
         limits = view.limits if view else lab_results.Range()
         with panel.forms, ui.dialog() as self.dialog, ui.card().classes('w-full max-w-lg gap-2') \
                 .mark('range-dialog'):
-            ui.label(f'{analyte.name}: reference range').classes('text-lg font-semibold')
+            ui.label(_('{name}: reference range').format(name=analyte.name)).classes('text-lg font-semibold')
             with ui.row().classes('w-full gap-2 no-wrap'):
-                self.sex = ui.select(SEXES, value=view.sex.value if view and view.sex else '', label='For') \
+                self.sex = ui.select({key: _(label) for key, label in SEXES.items()},
+                                     value=view.sex.value if view and view.sex else '', label=_('For')) \
                     .props('outlined dense').classes('w-32').mark('range-sex')
-                self.min_age = self.field('From age (years)', view.min_age_years if view else None, 'range-min-age')
-                self.max_age = self.field('Under age (years)', view.max_age_years if view else None, 'range-max-age')
+                self.min_age = self.field(_('From age (years)'), view.min_age_years if view else None, 'range-min-age')
+                self.max_age = self.field(_('Under age (years)'), view.max_age_years if view else None, 'range-max-age')
             with ui.row().classes('w-full gap-2 no-wrap'):
-                self.low = self.field('Low', _number(limits.low), 'range-low')
-                self.high = self.field('High', _number(limits.high), 'range-high')
-                self.critical_low = self.field('Critical below', _number(limits.critical_low), 'range-critical-low')
-                self.critical_high = self.field('Critical above', _number(limits.critical_high),
+                self.low = self.field(_('Low'), _number(limits.low), 'range-low')
+                self.high = self.field(_('High'), _number(limits.high), 'range-high')
+                self.critical_low = self.field(_('Critical below'), _number(limits.critical_low), 'range-critical-low')
+                self.critical_high = self.field(_('Critical above'), _number(limits.critical_high),
                                                 'range-critical-high')
             self.error = error_text()
             with ui.row().classes('w-full justify-end'):
-                ui.button('Cancel', on_click=self.dialog.close).props('flat no-caps')
-                ui.button('Save', on_click=self.save).props('unelevated no-caps').mark('range-save')
+                ui.button(_('Cancel'), on_click=self.dialog.close).props('flat no-caps')
+                ui.button(_('Save'), on_click=self.save).props('unelevated no-caps').mark('range-save')
         self.dialog.open()
 
     @staticmethod
@@ -200,5 +209,5 @@ class RangeDialog:
         panel = self.panel
         if await panel.run(lambda s: lab_results.save_range(s, panel.actor, self.analyte.id,
                                                              self.view.id if self.view else None, data),
-                           'Range saved.', error_label=self.error):
+                           _('Range saved.'), error_label=self.error):
             self.dialog.close()

@@ -1,5 +1,5 @@
 """Small parts of several administration screens: a pager for lists paged in the database, a day typed in a date
-field, a table's state badge."""
+field, a table's state badge (its row says ``active``: true or false, and ``state``: the text shown)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -7,10 +7,12 @@ from datetime import date
 
 from nicegui import ui
 
+from services.core.i18n import _
+
 PAGE_SIZE = 50
 STATE_SLOT = r'''
 <q-td :props="props">
-  <q-badge :color="props.row.state == 'active' ? 'positive' : 'grey-6'" :label="props.row.state" />
+  <q-badge :color="props.row.active ? 'positive' : 'grey-6'" :label="props.row.state" />
 </q-td>'''
 
 
@@ -36,7 +38,8 @@ class Pager:
             self.later = ui.button(icon='chevron_right', on_click=lambda: self.move(1)).props('flat round dense')
 
     def show(self, shown: int, total: int) -> None:
-        self.position.set_text(f'{self.offset + 1 if shown else 0}–{self.offset + shown} of {total}')
+        self.position.set_text(_('{first}–{last} of {total}').format(first=self.offset + 1 if shown else 0,
+                                                                    last=self.offset + shown, total=total))
         self.earlier.set_enabled(self.offset > 0)
         self.later.set_enabled(self.offset + shown < total)
 

@@ -14,11 +14,12 @@ from clinic_ui.widgets import back_link, staff_read
 from services import clinic_settings
 from services.access import Actor
 from services.core.events import SettingsChanged, StaffChanged
+from services.core.i18n import N_, _
 
 from .settings_panels import LOGO_URL, BoardStationsPanel, ClinicPanel, MailPanel, PrefixesPanel, RegionPanel
 
 
-@staff_page(ADMIN, '/admin/settings', title='Clinic settings')
+@staff_page(ADMIN, '/admin/settings', title=N_('Clinic settings'))
 async def settings_page(actor: Actor):
     settings = clinic_settings.current()
     prefixes = await staff_read(lambda s: clinic_settings.queue_prefixes(s, actor))
@@ -46,5 +47,5 @@ async def settings_page(actor: Actor):
 async def logo_file(actor: Actor):
     path = clinic_settings.current().clinic_logo
     if not path or not Path(path).is_file():
-        return PlainTextResponse('No logo.', status_code=404)
+        return PlainTextResponse(_('No logo.'), status_code=404)
     return FileResponse(path, headers={'Cache-Control': 'no-store'})

@@ -9,6 +9,7 @@ from clinic_ui.widgets import KeyedList, error_text, section_title, staff_action
 from services import clinic_settings
 from services.access import Actor
 from services.clinic_settings import LANGUAGES
+from services.core.i18n import _
 from services.core.settings import CURRENCY_EXPONENTS, Settings
 
 PASSWORD_UNCHANGED = '••••••••'
@@ -17,14 +18,14 @@ LOGO_URL = '/admin/settings/logo'
 
 def _saved(changed: list[str] | None) -> None:
     if changed == []:
-        ui.notify('Nothing changed.')
+        ui.notify(_('Nothing changed.'))
     elif changed:
-        ui.notify('Saved.', type='positive')
+        ui.notify(_('Saved.'), type='positive')
 
 
 def _save_button(on_click, mark: str) -> None:
     with ui.row().classes('w-full justify-end'):
-        ui.button('Save', on_click=on_click).props('unelevated no-caps').mark(mark)
+        ui.button(_('Save'), on_click=on_click).props('unelevated no-caps').mark(mark)
 
 
 class ClinicPanel:
@@ -33,14 +34,14 @@ class ClinicPanel:
     def __init__(self, actor: Actor, settings: Settings) -> None:
         self.actor = actor
         with ui.card().classes('gap-2'):
-            section_title('The clinic')
-            ui.label('Printed on receipts and tickets, and used in emails to patients.') \
+            section_title(_('The clinic'))
+            ui.label(_('Printed on receipts and tickets, and used in emails to patients.')) \
                 .classes('text-sm text-slate-600')
-            self.name = ui.input('Clinic name', value=settings.clinic_name).props('outlined dense') \
+            self.name = ui.input(_('Clinic name'), value=settings.clinic_name).props('outlined dense') \
                 .classes('w-full').mark('clinic-name-input')
-            self.address = ui.input('Address', value=settings.clinic_address).props('outlined dense') \
+            self.address = ui.input(_('Address'), value=settings.clinic_address).props('outlined dense') \
                 .classes('w-full').mark('clinic-address')
-            self.phone = ui.input('Phone', value=settings.clinic_phone).props('outlined dense').classes('w-full') \
+            self.phone = ui.input(_('Phone'), value=settings.clinic_phone).props('outlined dense').classes('w-full') \
                 .mark('clinic-phone')
             self.error = error_text()
             _save_button(self.save, 'save-clinic')
@@ -59,19 +60,20 @@ class LogoPanel:
     def __init__(self, actor: Actor, settings: Settings) -> None:
         self.actor = actor
         self.data_dir = settings.data_dir
-        ui.label('Logo (PNG or JPEG, at most 2 MB)').classes('font-medium')
+        ui.label(_('Logo (PNG or JPEG, at most 2 MB)')).classes('font-medium')
         with ui.row().classes('w-full items-center gap-3'):
             self.image = ui.image(f'{LOGO_URL}?v={time.time():.0f}' if settings.clinic_logo else '') \
                 .classes('w-24 h-24 object-contain border rounded')
-            self.state = ui.label('A logo is set.' if settings.clinic_logo else 'No logo yet.') \
+            self.state = ui.label(_('A logo is set.') if settings.clinic_logo else _('No logo yet.')) \
                 .classes('text-sm text-slate-600').mark('logo-state')
-            self.remove_button = ui.button('Remove logo', icon='delete', on_click=self.remove) \
+            self.remove_button = ui.button(_('Remove logo'), icon='delete', on_click=self.remove) \
                 .props('flat no-caps color=negative').mark('remove-logo')
         self.error = error_text()
         self.uploader = ui.upload(on_upload=self.upload, auto_upload=True,
                                   max_file_size=clinic_settings.LOGO_MAX_BYTES,
-                                  on_rejected=lambda: self.error.set_text('The logo can be at most 2 MB.')) \
-            .props('accept="image/png,image/jpeg" flat bordered label="Choose a logo"').classes('w-full') \
+                                  on_rejected=lambda: self.error.set_text(_('The logo can be at most 2 MB.'))) \
+            .props('accept="image/png,image/jpeg" flat bordered').props(f'label="{_("Choose a logo")}"') \
+            .classes('w-full') \
             .mark('logo-upload')
         self.show_logo(bool(settings.clinic_logo))
 
@@ -81,17 +83,18 @@ class LogoPanel:
 
     async def remove(self) -> None:
         if await staff_action(lambda s: clinic_settings.remove_logo(s, self.actor), error_label=self.error,
-                              success='Logo removed.') is not None:
-            self.state.set_text('No logo: receipts print the clinic name only.')
+                              success=_('Logo removed.')) is not None:
+            self.state.set_text(_('No logo: receipts print the clinic name only.'))
             self.show_logo(False)
 
     async def upload(self, event: events.UploadEventArguments) -> None:
         data = await event.file.read()
         saved = await staff_action(lambda s: clinic_settings.save_logo(s, self.actor, data=data,
                                                                        data_dir=self.data_dir),
-                                   error_label=self.error, success='Logo saved.')
+                                   error_label=self.error, success=_('Logo saved.'))
         if saved is not None:
-            self.state.set_text(f'Logo saved ({len(data) // 1024 or 1} KB). It is printed on receipts.')
+            self.state.set_text(_('Logo saved ({size} KB). It is printed on receipts.').format(
+                size=len(data) // 1024 or 1))
             self.image.set_source(f'{LOGO_URL}?v={time.time():.0f}')
             self.show_logo(True)
         self.uploader.reset()
@@ -103,15 +106,15 @@ class RegionPanel:
     def __init__(self, actor: Actor, settings: Settings) -> None:
         self.actor = actor
         with ui.card().classes('gap-2'):
-            section_title('Region and language')
-            self.timezone = ui.select(clinic_settings.timezone_names(), value=settings.timezone, label='Time zone',
+            section_title(_('Region and language'))
+            self.timezone = ui.select(clinic_settings.timezone_names(), value=settings.timezone, label=_('Time zone'),
                                       with_input=True).props('outlined dense').classes('w-full').mark('timezone')
-            self.currency = ui.select(sorted(CURRENCY_EXPONENTS), value=settings.currency, label='Currency') \
+            self.currency = ui.select(sorted(CURRENCY_EXPONENTS), value=settings.currency, label=_('Currency')) \
                 .props('outlined dense').classes('w-full').mark('currency')
-            ui.label('Set the currency before entering prices: amounts are kept in its smallest unit.') \
+            ui.label(_('Set the currency before entering prices: amounts are kept in its smallest unit.')) \
                 .classes('text-xs text-slate-600')
             self.language = ui.select(LANGUAGES, value=settings.language if settings.language in LANGUAGES else 'en',
-                                      label='Language of the waiting-room announcements') \
+                                      label=_('Language of the waiting-room announcements')) \
                 .props('outlined dense').classes('w-full').mark('language')
             self.error = error_text()
             _save_button(self.save, 'save-region')
@@ -128,10 +131,10 @@ class BoardStationsPanel:
     def __init__(self, actor: Actor, settings: Settings) -> None:
         self.actor = actor
         with ui.card().classes('gap-2'):
-            section_title('Calls on the waiting-room board')
-            ui.label('The stations whose calls appear on the board and are announced aloud. The others call their '
-                     'patients at their own window.').classes('text-sm text-slate-600')
-            self.boxes = {kind: ui.checkbox(name, value=kind in settings.board_kinds).mark(f'board-station-{kind}')
+            section_title(_('Calls on the waiting-room board'))
+            ui.label(_('The stations whose calls appear on the board and are announced aloud. The others call their '
+                       'patients at their own window.')).classes('text-sm text-slate-600')
+            self.boxes = {kind: ui.checkbox(_(name), value=kind in settings.board_kinds).mark(f'board-station-{kind}')
                           for kind, name in clinic_settings.BOARD_STATIONS.items()}
             self.error = error_text()
             _save_button(self.save, 'save-board-stations')
@@ -148,34 +151,35 @@ class MailPanel:
     def __init__(self, actor: Actor, settings: Settings) -> None:
         self.actor = actor
         with ui.card().classes('gap-2'):
-            section_title('Email server (SMTP)')
-            ui.label('Appointment confirmations and reminders go out through it. Leave the server empty to keep '
-                     'emails waiting in the outbox.').classes('text-sm text-slate-600')
+            section_title(_('Email server (SMTP)'))
+            ui.label(_('Appointment confirmations and reminders go out through it. Leave the server empty to keep '
+                       'emails waiting in the outbox.')).classes('text-sm text-slate-600')
             self._server_fields(settings)
             self.error = error_text()
             _save_button(self.save, 'save-smtp')
             ui.separator()
             with ui.row().classes('w-full items-center gap-2 no-wrap'):
-                self.test_to = ui.input('Send a test email to', placeholder='you@example.com') \
+                self.test_to = ui.input(_('Send a test email to'), placeholder='you@example.com') \
                     .props('outlined dense').classes('grow').mark('test-email-to')
-                self.test_button = ui.button('Send test email', icon='send', on_click=self.send_test) \
+                self.test_button = ui.button(_('Send test email'), icon='send', on_click=self.send_test) \
                     .props('flat no-caps').mark('send-test-email')
-            ui.label('The test uses the saved settings: save first.').classes('text-xs text-slate-600')
+            ui.label(_('The test uses the saved settings: save first.')).classes('text-xs text-slate-600')
 
     def _server_fields(self, settings: Settings) -> None:
         with ui.row().classes('w-full gap-2 no-wrap'):
-            self.host = ui.input('Server', value=settings.smtp_host, placeholder='smtp.example.com') \
+            self.host = ui.input(_('Server'), value=settings.smtp_host, placeholder='smtp.example.com') \
                 .props('outlined dense').classes('grow').mark('smtp-host')
-            self.port = ui.input('Port', value=str(settings.smtp_port)).props('outlined dense inputmode=numeric') \
+            self.port = ui.input(_('Port'), value=str(settings.smtp_port)).props('outlined dense inputmode=numeric') \
                 .classes('w-24').mark('smtp-port')
         with ui.row().classes('w-full gap-2 no-wrap'):
-            self.username = ui.input('User name', value=settings.smtp_username).props('outlined dense') \
+            self.username = ui.input(_('User name'), value=settings.smtp_username).props('outlined dense') \
                 .classes('grow').mark('smtp-username')
-            self.password = ui.input('Password', password=True,
+            self.password = ui.input(_('Password'), password=True,
                                      value=PASSWORD_UNCHANGED if settings.smtp_password.get_secret_value() else '') \
                 .props('outlined dense').classes('grow').mark('smtp-password')
-        self.starttls = ui.checkbox('Use STARTTLS (port 587); port 465 always uses TLS', value=settings.smtp_starttls)
-        self.sender = ui.input('Sender, e.g. Clinic <appointments@clinic.example>', value=settings.smtp_from) \
+        self.starttls = ui.checkbox(_('Use STARTTLS (port 587); port 465 always uses TLS'),
+                                    value=settings.smtp_starttls)
+        self.sender = ui.input(_('Sender, e.g. Clinic <appointments@clinic.example>'), value=settings.smtp_from) \
             .props('outlined dense').classes('w-full').mark('smtp-from')
 
     async def save(self) -> None:
@@ -202,13 +206,13 @@ class PrefixesPanel:
     def __init__(self, actor: Actor) -> None:
         self.actor = actor
         with ui.card().classes('gap-2'):
-            section_title('Queue prefixes')
-            ui.label('The letters on each queue\'s tickets (A-012). Each doctor gets a queue automatically.') \
+            section_title(_('Queue prefixes'))
+            ui.label(_("The letters on each queue's tickets (A-012). Each doctor gets a queue automatically.")) \
                 .classes('text-sm text-slate-600')
-            self.none = ui.label('No queues yet: they appear with the doctors.').classes('text-slate-500')
+            self.none = ui.label(_('No queues yet: they appear with the doctors.')).classes('text-slate-500')
             self.queues = KeyedList(ui.column().classes('w-full gap-1'), self._queue, key=lambda item: item.queue_id)
             self.error = error_text()
-            ui.link('Waiting-room displays (board keys)', '/admin/displays').classes('text-sm')
+            ui.link(_('Waiting-room displays (board keys)'), '/admin/displays').classes('text-sm')
 
     def show(self, items: list[clinic_settings.QueuePrefix]) -> None:
         self.none.set_visibility(not items)
@@ -218,14 +222,14 @@ class PrefixesPanel:
         with ui.row().classes('w-full items-center gap-2 no-wrap') as row:
             field = ui.input().props('outlined dense maxlength=3').classes('w-20').mark(f'prefix-{item.queue_id}')
             name = ui.label().classes('grow')
-            ui.button('Save', on_click=lambda: self.save(item.queue_id, field.value)).props('flat dense no-caps') \
+            ui.button(_('Save'), on_click=lambda: self.save(item.queue_id, field.value)).props('flat dense no-caps') \
                 .mark(f'save-prefix-{item.queue_id}')
 
         def update(fresh: clinic_settings.QueuePrefix) -> None:
             field.set_value(fresh.prefix)
-            name.set_text(fresh.name + ('' if fresh.is_active else ' (inactive)'))
+            name.set_text(fresh.name if fresh.is_active else _('{name} (inactive)').format(name=fresh.name))
         return row, update
 
     async def save(self, queue_id: int, prefix: str | None) -> None:
         await staff_action(lambda s: clinic_settings.set_queue_prefix(s, self.actor, queue_id, prefix or ''),
-                           error_label=self.error, success='Prefix saved.')
+                           error_label=self.error, success=_('Prefix saved.'))

@@ -12,21 +12,23 @@ from models.types import utcnow
 from services import clinic_settings, staff_admin
 from services.access import Actor
 from services.core.events import StaffChanged
+from services.core.i18n import N_, _
 
-from .dialogs import ROLES, open_account
+from .dialogs import open_account, roles
 from .parts import PAGE_SIZE, Pager
 
 COLUMNS = [
-    {'name': 'name', 'label': 'Name', 'field': 'name', 'align': 'left'},
-    {'name': 'username', 'label': 'User name', 'field': 'username', 'align': 'left'},
-    {'name': 'role', 'label': 'Role', 'field': 'role', 'align': 'left'},
-    {'name': 'state', 'label': 'State', 'field': 'state', 'align': 'left'},
-    {'name': 'last_login', 'label': 'Last sign-in', 'field': 'last_login', 'align': 'left'},
+    {'name': 'name', 'label': N_('Name'), 'field': 'name', 'align': 'left'},
+    {'name': 'username', 'label': N_('User name'), 'field': 'username', 'align': 'left'},
+    {'name': 'role', 'label': N_('Role'), 'field': 'role', 'align': 'left'},
+    {'name': 'state', 'label': N_('State'), 'field': 'state', 'align': 'left'},
+    {'name': 'last_login', 'label': N_('Last sign-in'), 'field': 'last_login', 'align': 'left'},
     {'name': 'actions', 'label': '', 'field': 'id', 'align': 'right'},
 ]
 ACTIONS_SLOT = r'''
 <q-td :props="props" class="whitespace-nowrap">
-  <q-btn flat dense no-caps color="primary" icon="edit" label="Edit" @click="$parent.$emit('edit', props.row.id)" />
+  <q-btn flat dense no-caps color="primary" icon="edit" :label="props.row.edit"
+         @click="$parent.$emit('edit', props.row.id)" />
 </q-td>
 '''
 STATE_SLOT = r'''
@@ -38,16 +40,16 @@ STATE_SLOT = r'''
 
 def _row(account: staff_admin.AccountRow, tz, now) -> dict:
     if not account.is_active:
-        state, color = 'deactivated', 'grey-6'
+        state, color = _('deactivated'), 'grey-6'
     elif account.is_locked(now):
-        state, color = 'locked', 'negative'
+        state, color = _('locked'), 'negative'
     elif account.must_change_password:
-        state, color = 'must set password', 'warning'
+        state, color = _('must set password'), 'warning'
     else:
-        state, color = 'active', 'positive'
-    role = account.role.label + (f' · {account.license_number}' if account.license_number else '')
+        state, color = _('active'), 'positive'
+    role = _(account.role.label) + (f' · {account.license_number}' if account.license_number else '')
     return {'id': account.id, 'name': account.full_name, 'username': account.username, 'role': role,
-            'state': state, 'state_color': color,
+            'state': state, 'state_color': color, 'edit': _('Edit'),
             'last_login': account.last_login_at.astimezone(tz).strftime('%d/%m/%Y %H:%M')
             if account.last_login_at else '—'}
 
@@ -59,15 +61,16 @@ class StaffList:
         self.actor = actor
         self.tz = clinic_settings.current().tz
         with ui.row().classes('w-full items-center gap-3'):
-            self.title = section_title('Staff accounts')
+            self.title = section_title(_('Staff accounts'))
             ui.space()
-            self.search = ui.input(placeholder='Search name, user name, email') \
+            self.search = ui.input(placeholder=_('Search name, user name, email')) \
                 .props('outlined dense clearable debounce=300').classes('w-72').mark('staff-search')
-            self.role = ui.select({'': 'All roles', **ROLES}, value='').props('outlined dense').classes('w-48') \
+            self.role = ui.select({'': _('All roles'), **roles()}, value='').props('outlined dense').classes('w-48') \
                 .mark('staff-role-filter')
-            ui.button('New account', icon='person_add', on_click=self.create).props('unelevated no-caps') \
+            ui.button(_('New account'), icon='person_add', on_click=self.create).props('unelevated no-caps') \
                 .mark('new-account')
-        self.table = ui.table(columns=COLUMNS, rows=[], row_key='id') \
+        self.table = ui.table(columns=[{**column, 'label': _(column['label']) if column['label'] else ''}
+                                       for column in COLUMNS], rows=[], row_key='id') \
             .props('flat bordered wrap-cells hide-pagination').classes('w-full').mark('staff-table')
         self.table.add_slot('body-cell-actions', ACTIONS_SLOT)
         self.table.add_slot('body-cell-state', STATE_SLOT)
@@ -87,7 +90,7 @@ class StaffList:
     def show(self, accounts: list[staff_admin.AccountRow], total: int) -> None:
         now = utcnow()
         self.table.rows = [_row(account, self.tz, now) for account in accounts]
-        self.title.set_text(f'Staff accounts ({total})')
+        self.title.set_text(_('Staff accounts ({count})').format(count=total))
         self.pager.show(len(accounts), total)
 
     async def create(self) -> None:
@@ -97,7 +100,7 @@ class StaffList:
         await open_account(self.actor, row['id'])
 
 
-@staff_page(ADMIN, '/admin/staff', title='Staff accounts')
+@staff_page(ADMIN, '/admin/staff', title=N_('Staff accounts'))
 async def staff_page_(actor: Actor):
     back_link()
     accounts = StaffList(actor)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from models import AuditLog, Invoice, InvoiceItem, InvoiceItemKind
+from models import AuditLog, Invoice, InvoiceItem, InvoiceItemKind, Room
 from services import booking, catalog
+from services.core import i18n
 from services.core.errors import Conflict, ValidationError
 from services.core.money import parse_money
 from tests.factories import make_clinic
@@ -114,3 +115,33 @@ async def test_a_specialtys_keywords_lead_a_complaint_to_it(db):
         found = await booking.specialties_for_complaint(session, 'palpitations at night')
     assert specialty.keywords == 'chest pain, palpitations' and [s.name for s in found] == ['Cardiology']
     assert 'specialty_created' in await audit_actions(db)
+
+
+async def test_a_room_named_in_vietnamese_reads_in_the_readers_language(db):
+    clinic = await make_clinic(db)
+    async with db.write() as session:
+        room = await catalog.save_room(session, clinic.admin, None, code='US1', name='Ultrasound', kind='imaging',
+                                       name_translations={'vi': '  Phòng   siêu âm ', 'en': ''})
+    async with db.read() as session:
+        rooms = await catalog.list_rooms(session, clinic.admin)
+    stored = next(r for r in rooms if r.id == room.id)
+    assert stored.name_translations == {'vi': 'Phòng siêu âm'}
+    with i18n.use('vi'):
+        assert i18n.pick(stored.name, stored.name_translations) == 'Phòng siêu âm'
+    with i18n.use('en'):
+        assert i18n.pick(stored.name, stored.name_translations) == 'Ultrasound'
+    async with db.write() as session:  # saved without translations: they stay as they were
+        await catalog.save_room(session, clinic.admin, room.id, code='US1', name='Ultrasound room', kind='imaging')
+    async with db.read() as session:
+        assert (await session.get(Room, room.id)).name_translations == {'vi': 'Phòng siêu âm'}
+
+
+async def test_a_name_in_an_unknown_language_is_refused(db):
+    clinic = await make_clinic(db)
+    async with db.write() as session:
+        with pytest.raises(ValidationError, match='"fr" is not a language the clinic can use'):
+            await catalog.save_specialty(session, clinic.admin, None, name='Cardiology',
+                                         name_translations={'fr': 'Cardiologie'})
+        with pytest.raises(ValidationError, match='The name in Tiếng Việt can have at most 120 characters'):
+            await catalog.save_service(session, clinic.admin, None, code='X1', name='X-ray', kind='imaging',
+                                       duration_minutes=10, price=0, name_translations={'vi': 'x' * 121})

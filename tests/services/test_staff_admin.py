@@ -123,3 +123,21 @@ async def test_a_doctor_with_upcoming_appointments_is_not_deactivated(db):
     async with db.read() as session:
         options = await booking.doctors_for(session)
     assert [o.id for o in options] == [clinic.doctor_ids[0]]
+
+
+async def test_an_account_keeps_the_language_it_works_in(db):
+    clinic = await make_clinic(db)
+    async with db.write() as session:
+        user, _password = await staff_admin.create_account(session, clinic.admin, username='lan', full_name='Lan',
+                                                           role=Role.CASHIER, language='vi')
+    assert user.language == 'vi'
+    async with db.write() as session:
+        with pytest.raises(ValidationError, match='"de" is not a language the clinic can use'):
+            await staff_admin.update_account(session, clinic.admin, user.id, full_name='Lan', role=Role.CASHIER,
+                                             language='de')
+    async with db.write() as session:
+        await staff_admin.update_account(session, clinic.admin, user.id, full_name='Lan', role=Role.CASHIER,
+                                         language=None)
+    async with db.read() as session:
+        assert (await session.get(User, user.id)).language is None
+        assert (await staff_admin.get_account(session, clinic.admin, user.id)).language is None

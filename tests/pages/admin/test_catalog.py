@@ -5,6 +5,7 @@ from nicegui.testing import User
 from sqlmodel import select
 
 from models import Medicine, Room
+from services.core import i18n
 from services.core.db import get_db
 from tests.conftest import RETRIES, element
 from tests.pages.admin.helpers import rows_where, signed_in
@@ -43,7 +44,7 @@ async def test_a_new_medicines_price_is_read_as_typed(user: User):
     user.find(marker='medicine-reorder').clear().type('100')
     user.find(marker='catalog-save').click()
     await user.should_see('Saved.', retries=RETRIES)
-    await rows_where(user, 'medicines-table', lambda rows: any(r['price'] == '2,500 VND' for r in rows))
+    await rows_where(user, 'medicines-table', lambda rows: any('2,500' in r['price'] for r in rows))
 
 
 async def test_a_medicine_gets_a_drug_group_from_the_list(user: User):
@@ -60,3 +61,25 @@ async def test_a_medicine_gets_a_drug_group_from_the_list(user: User):
     async with get_db().read() as session:
         medicine = (await session.exec(select(Medicine).where(Medicine.code == 'AMOX500'))).one()
     assert medicine.drug_group == 'penicillins'
+
+
+async def test_a_room_gets_its_name_in_the_other_language(user: User):
+    await signed_in(user)
+    await user.open('/admin/catalog?tab=rooms')
+    await user.should_see(marker='rooms-table', retries=RETRIES)
+    user.find(marker='add-Add room').click()
+    await user.should_see('Name in Tiếng Việt', retries=RETRIES)
+    user.find(marker='room-code').type('US1')
+    user.find(marker='room-name').type('Ultrasound')
+    user.find(marker='room-name-vi').type('Phòng siêu âm')
+    user.find(marker='catalog-save').click()
+    await user.should_see('Saved.', retries=RETRIES)
+    async with get_db().read() as session:
+        room = (await session.exec(select(Room).where(Room.code == 'US1'))).one()
+    assert room.name_translations == {'vi': 'Phòng siêu âm'}
+    with i18n.use('vi'):
+        assert i18n.pick(room.name, room.name_translations) == 'Phòng siêu âm'
+    with i18n.use('en'):
+        assert i18n.pick(room.name, room.name_translations) == 'Ultrasound'
+    await user.open('/admin/catalog?tab=rooms')
+    await rows_where(user, 'rooms-table', lambda rows: any(r['name'] == 'Ultrasound' for r in rows))

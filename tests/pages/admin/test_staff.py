@@ -55,3 +55,18 @@ async def test_editing_an_account_resets_its_password(user: User):
     async with get_db().read() as session:
         account = await session.get(Account, clinic.cashier.user_id)
     assert account.must_change_password
+
+
+async def test_an_account_is_given_its_own_language(user: User):
+    clinic = await signed_in(user)
+    await user.open('/admin/staff')
+    await user.should_see('Staff accounts (4)', retries=RETRIES)
+    user.find(marker='staff-table').trigger('edit', clinic.cashier.user_id)
+    await user.should_see(marker='account-language', retries=RETRIES)
+    assert element(user, 'account-language').value == ''
+    element(user, 'account-language').set_value('vi')
+    user.find(marker='save-account').click()
+    await user.should_see('Account saved.', retries=RETRIES)
+    async with get_db().read() as session:
+        account = await session.get(Account, clinic.cashier.user_id)
+    assert account.language == 'vi'
