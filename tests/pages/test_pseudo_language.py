@@ -2,15 +2,18 @@
 translated text comes back as ``⟦…⟧``) shows no text that skipped translation.
 
 What is allowed unmarked: what the clinic and its patients typed (every text stored in the database, the clinic's
-name), numbers, codes and ticket numbers, units, and the month and weekday names Babel writes in dates."""
+name), numbers, codes and ticket numbers, currency codes, time zones, example addresses, units, the languages' own
+names, and the month and weekday names Babel writes in dates."""
 import json
 import re
+import zoneinfo
 from html import unescape
 
 import pytest
 import sqlalchemy as sa
 from babel import Locale
 from nicegui import ui
+from nicegui.elements.choice_element import ChoiceElement
 from nicegui.testing import User
 from sqlmodel import SQLModel, update
 
@@ -22,7 +25,7 @@ from tests.clinical import ward_for
 from tests.conftest import RETRIES, sign_in
 
 MARKED = re.compile(r'⟦[^⟦⟧]*⟧')  # the innermost marked text (a translated text may hold another)
-CODES = re.compile(r'\b[A-Z]{1,3}-?\d+\b|\b[A-Z]\d{2}(\.\d)?\b|\b\d+\s?(mg|ml|kg|cm|mmHg|bpm|min|h|g|mL|L)\b')
+CODES = re.compile(r'\b[A-Z]{3}\b|[\w.+-]+@[\w.-]+|\b[\w-]+(\.[\w-]+)*\.(com|org|net|vn)\b|\b[A-Z]{1,3}-?\d+\b|\b[A-Z]\d{2}(\.\d)?\b|\b\d+\s?(mg|ml|kg|cm|mmHg|bpm|min|h|g|mL|L)\b')
 ALWAYS = {'Clinic', 'Flow', 'ICD', 'SpO', 'BMI', 'mmHg', 'bpm', 'kg', 'cm', 'mg', 'ml', 'VND', 'PDF', 'CSV', 'A4',
           'mm', 'EN', 'VI', 'PostgreSQL', 'SQLite', 'SMTP', 'HTTPS', 'QR', 'ECG', 'ID', 'OK', 'AM', 'PM', 'UTC'}
 LOCALE = Locale.parse(i18n.BABEL_LOCALE[i18n.PSEUDO])
@@ -44,7 +47,8 @@ PAGES = [
 
 async def stored_texts() -> set[str]:
     """Every text in the database (names, codes, notes, ...): data, shown as typed."""
-    texts: set[str] = {get_settings().clinic_name, *i18n.LANGUAGES.values()}  # languages go by their own names
+    texts: set[str] = {get_settings().clinic_name, *i18n.LANGUAGES.values(),  # languages go by their own names
+                       *zoneinfo.available_timezones()}
     async with get_db().read() as session:
         for table in SQLModel.metadata.sorted_tables:
             for row in (await session.execute(sa.select(table))).all():
@@ -68,16 +72,16 @@ def shown_texts(user: User) -> list[str]:
             value = element.props.get(name)
             if isinstance(value, str):
                 found.append(value)
-        options = getattr(element, 'options', None)
-        if isinstance(options, dict):
-            found.extend(str(label) for label in options.values())
-        elif isinstance(options, list):
-            found.extend(str(option) for option in options)
+        if isinstance(element, ChoiceElement):
+            options = element.options
+            found.extend(str(label) for label in (options.values() if isinstance(options, dict) else options))
+        if isinstance(element, ui.echart):
+            found.append(str(element.options.get('title', {}).get('text', '')))
         if isinstance(element, ui.table):
             found.extend(str(column.get('label', '')) for column in element.columns)
         for slot in element.slots.values():
             if slot.template:
-                for bound, label in re.findall(r'(:?)\blabel="([^"{]*)"', slot.template):
+                for bound, label in re.findall(r'(?<![\w-])(:?)(?:aria-)?label="([^"{]*)"', slot.template):
                     label = unescape(label)
                     if not bound:
                         found.append(label)
