@@ -38,7 +38,7 @@ def ticket_text(ticket: queue.TicketView) -> str:
     """Who, and where they are: ``Lê Thị Hồng · P0000001 · called at 09:05 to LAB2 (2×)``."""
     parts = [ticket.patient_name, ticket.patient_code]
     if ticket.status == TicketStatus.CALLED:
-        room = ticket.room_name or ticket.room_code
+        room = ticket.room or ticket.room_code
         parts.append(_('called at {time} to {room} ({count}×)').format(
             time=clock(ticket.called_at), room=room, count=ticket.call_count) if ticket.call_count > 1
             else _('called at {time} to {room}').format(time=clock(ticket.called_at), room=room))
@@ -130,7 +130,7 @@ class ServicePoint:
             self.call_button.props(remove='loading')
         if ticket is not None:
             ui.notify(_('{ticket} called to {room}: {patient}').format(
-                ticket=ticket.label, room=ticket.room_name or ticket.room_code, patient=ticket.patient_name),
+                ticket=ticket.label, room=ticket.room or ticket.room_code, patient=ticket.patient_name),
                 type='positive')
         elif self.view is not None and not self.view.waiting:
             ui.notify(_('Nobody is waiting.'), type='info')

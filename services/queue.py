@@ -222,6 +222,11 @@ class TicketView:
     back_with_results: bool = False  # back from the lab: every ordered result is in
     room_names: dict[str, str] = field(default_factory=dict)  # the room's name in other languages
 
+    @property
+    def room(self) -> str:
+        """The room's name in the reader's language (a view is shared by every screen: it holds all of them)."""
+        return pick(self.room_name, self.room_names)
+
 
 @dataclass(frozen=True)
 class QueueView:
@@ -278,7 +283,7 @@ def _ticket_view(t, queue: Queue, room: Room | None, wait: int | None = None) ->
                       label=ticket_label(queue.prefix, t.number), spoken=spoken_label(queue.prefix, t.number),
                       status=t.status, priority=t.priority, priority_reason=t.priority_reason,
                       patient_name=t.full_name, patient_code=t.code, masked_name=masked_name(t.full_name),
-                      room_name=pick(room.name, room.name_translations) if room else '',
+                      room_name=room.name if room else '',
                       room_code=room.code if room else '',
                       is_walk_in=t.is_walk_in, appointment_at=t.appointment_at, arrived_at=t.created_at,
                       called_at=t.called_at, started_at=t.started_at, call_count=t.call_count, wait_minutes=wait,
@@ -315,7 +320,7 @@ async def load_views(session: AsyncSession, queues: list[Queue], *, day: date, n
         room = rooms.get(q.room_id or 0)
         views.append(QueueView(
             id=q.id, name=q.name, prefix=q.prefix, kind=q.kind, doctor_id=q.doctor_id,
-            room_name=pick(room.name, room.name_translations) if room else '',
+            room_name=room.name if room else '',
             room_code=room.code if room else '', typical_minutes=typical,
             active=[view(t) for t in active],
             waiting=[view(t, w) for t, w in zip(waiting, estimated_waits(active, waiting, typical, now))],

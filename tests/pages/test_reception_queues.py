@@ -54,3 +54,28 @@ async def test_reception_sees_all_queues_live_and_prioritises_and_moves_patients
     await give_the_third_priority(user)
     await a_doctor_calls_elsewhere(user, another_person())
     await move_a_waiting_patient(user, second_queue)
+
+
+async def test_a_live_update_caused_by_an_english_doctor_reads_vietnamese_on_a_vietnamese_tab(db, user: User):
+    """The doctor (English) calls; the receptionist's tab (Vietnamese) is redrawn by that click, in Vietnamese,
+    and the doctor's own tab stays English."""
+    from sqlmodel import update
+
+    from models import User as Account
+    clinic = await make_clinic(db, patients=2)
+    await arrivals(db, clinic, 2)
+    async with db.write() as session:
+        await session.exec(update(Account).where(Account.username == 'reception').values(language='vi'))
+        await session.exec(update(Account).where(Account.username == 'doctor').values(language='en'))
+        await session.commit()
+    await sign_in(user, 'reception', station='Lễ tân')
+    await user.open('/reception/queues')
+    await user.should_see(marker='queue-line-A', content='chưa gọi ai · 2 người chờ', retries=RETRIES)
+    doctor = another_person()
+    await sign_in(doctor, 'doctor')
+    await doctor.should_see(marker='call-next', retries=RETRIES)
+    doctor.find(marker='call-next').click()
+    await user.should_see(marker='queue-line-A', content='đang phục vụ A-001 · 1 người chờ · người mới đến chờ', retries=RETRIES)
+    await doctor.should_see(marker='active-ticket', content='A-001', retries=RETRIES)
+    await doctor.should_see('Call next')
+    await doctor.should_not_see('Gọi số tiếp theo')
