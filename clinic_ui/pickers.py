@@ -29,7 +29,10 @@ def date_field(label: str, value: str = '') -> ui.input:
         calendar_label = _('Calendar')
         with ui.button(icon='edit_calendar', color=None).props(f'flat round dense aria-label="{calendar_label}"'):
             with ui.menu() as menu:
-                picker = ui.date(mask=DATE_MASK).bind_value(field)
+                # a range or junk from the socket never reaches the field: only a day the calendar can show
+                picker = ui.date(mask=DATE_MASK).bind_value(
+                    field, forward=lambda day: day if isinstance(day, str) else field.value,
+                    backward=lambda text: text if isinstance(text, str) else None)
     picker.on_value_change(menu.close)
     return field
 

@@ -63,7 +63,9 @@ class PatientHit:
 
 
 def parse_date(text: str) -> date | None:
-    """``23/11/1980``, ``23-11-1980`` or ``1980-11-23``; None when it is not a date."""
+    """``23/11/1980``, ``23-11-1980`` or ``1980-11-23``; None when it is not a date (or not a text at all)."""
+    if not isinstance(text, str):
+        return None
     text = text.strip()
     try:
         if match := DATE_RE.match(text):

@@ -77,9 +77,14 @@ def use(language_code: str | None) -> Iterator[str]:
         _explicit.reset(token)
 
 
-@cache
 def _translations(language_code: str) -> NullTranslations:
-    path = LOCALES_DIR / language_code / 'LC_MESSAGES' / 'messages.po'
+    return _catalog(LOCALES_DIR, language_code)
+
+
+@cache
+def _catalog(folder: Path, language_code: str) -> NullTranslations:
+    """The compiled catalog of ``folder`` (one per folder: a test's own catalog never outlives the test)."""
+    path = folder / language_code / 'LC_MESSAGES' / 'messages.po'
     if language_code == SOURCE or not path.exists():
         return NullTranslations()
     with open(path, 'rb') as po_file:
