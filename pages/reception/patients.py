@@ -61,9 +61,9 @@ class ProfileForm:
                 .mark('email')
             self.national_id = ui.input(_('National ID'), value=(p.national_id or '') if p else '').props('outlined')
             self.address = ui.input(_('Address'), value=address).props('outlined')
-            self.allergies = ui.input(_('Allergy note (free text; the allergy list is kept at check-in and in the '
-                                        'chart)'), value=p.allergies if p else '').props('outlined') \
+            self.allergies = ui.input(_('Allergy note'), value=p.allergies if p else '').props('outlined') \
                 .classes('sm:col-span-2').mark('allergies')
+            self.allergies.props['hint'] = _('Free text; the allergy list is kept at check-in and in the chart.')
             self.notes = ui.textarea(_('Notes'), value=p.notes if p else '').props('outlined autogrow') \
                 .classes('sm:col-span-2')
         ui.label(_('* required, and a phone number or a date of birth')).classes('text-xs text-slate-500')

@@ -146,8 +146,11 @@ def test_every_station_in_vietnamese_at_every_size(app, browser, artifacts, acco
     if app.names.get('signed_in') != account:
         browser.get(app.url + '/logout')
         sign_in(browser, app.url, account)
+        wait(browser).until(lambda d: '/login' not in d.current_url)  # signed in: on the station
         app.names['signed_in'] = account
-    browser.get(app.url + path.format(**app.ids))
+    address = app.url + path.format(**app.ids)
+    browser.get(address)
+    wait(browser).until(lambda d: d.current_url.split('?')[0] == address)
     wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, '.q-page')))
     wait(browser).until(lambda d: d.execute_script('return document.readyState') == 'complete')
     browser.execute_script('return new Promise(r => setTimeout(r, 1000))')  # the page's first live read

@@ -125,9 +125,9 @@ def vietnamese(tmp_path, monkeypatch):
     folder.mkdir(parents=True)
     (folder / 'messages.po').write_text(VI_CATALOG, encoding='utf-8')
     monkeypatch.setattr(i18n, 'LOCALES_DIR', tmp_path)
-    i18n._translations.cache_clear()
+    i18n._catalog.cache_clear()
     yield
-    i18n._translations.cache_clear()
+    i18n._catalog.cache_clear()
 
 
 async def set_language(username: str, language: str | None) -> None:

@@ -77,9 +77,9 @@ def vietnamese(tmp_path, monkeypatch):
     folder.mkdir(parents=True)
     (folder / 'messages.po').write_text(VI_CATALOG, encoding='utf-8')
     monkeypatch.setattr(i18n, 'LOCALES_DIR', tmp_path)
-    i18n._translations.cache_clear()
+    i18n._catalog.cache_clear()
     yield
-    i18n._translations.cache_clear()
+    i18n._catalog.cache_clear()
 
 
 async def test_a_patient_books_in_vietnamese_and_the_booking_keeps_it(user: User, vietnamese):

@@ -57,7 +57,7 @@ async def where(db, ward: Ward) -> dict[int, visit_path.Place]:
 async def test_finish_with_a_result_still_open_is_refused_and_changes_nothing(db):
     ward = await make_ward(db)
     await order_blood_count(db, ward)
-    with pytest.raises(ResultsPending, match='1 ordered test has no result yet'):
+    with pytest.raises(ResultsPending, match='One ordered test has no result yet'):
         await finish(db, ward)
     async with db.read() as session:
         assert (await session.exec(select(MedicalRecord.status))).one() == RecordStatus.DRAFT
