@@ -21,9 +21,15 @@ _languages: WeakKeyDictionary[Client, str] = WeakKeyDictionary()
 
 
 def _viewer_language() -> str | None:
-    if not Slot.get_stack():  # not drawing any tab (a background job, a test calling a service)
-        return None
-    return _languages.get(context.client)
+    """The language of the tab being drawn: the innermost slot whose element still exists (a handler may run on
+    after its dialog closed); None when drawing no tab (a background job, a test calling a service)."""
+    for slot in reversed(Slot.get_stack()):
+        try:
+            client = slot.parent.client
+        except RuntimeError:  # that element was deleted meanwhile
+            continue
+        return _languages.get(client)
+    return None
 
 
 def install() -> None:

@@ -168,3 +168,23 @@ async def test_a_person_chooses_their_language_and_the_page_follows(user: User, 
         assert (await session.exec(select(UserRow.language).where(UserRow.username == 'admin'))).one() == 'vi'
     await user.open('/admin')  # every page from now on
     await user.should_see(marker='station-title', content='Quản trị', retries=RETRIES)
+
+
+async def test_a_handler_still_running_after_its_dialog_closed_writes_in_its_tab_language(user: User, vietnamese):
+    """A click's handler may go on after its dialog was closed (its element deleted): the texts it writes are still
+    in its tab's language, and writing them never fails."""
+    from nicegui.slot import Slot
+
+    from services.core.i18n import _
+    await user.open('/login')
+    await make_staff(Role.RECEPTIONIST)
+    await set_language('receptionist', 'vi')
+    await sign_in(user, 'receptionist', PASSWORD, station='Lễ tân')
+    class Dialog:  # stands for a dialog's element: closed and collected while its handler still runs
+        pass
+
+    closed = Dialog()
+    handler_slot = Slot(closed, 'default')  # type: ignore[arg-type]
+    del closed
+    with user.client, handler_slot:
+        assert _('Sign out') == 'Đăng xuất'
