@@ -20,7 +20,7 @@ from services import clinic_settings, queue
 from services.access import Actor
 from services.core.clock import local_time_text
 from services.core.events import QueueChanged
-from services.core.i18n import N_, _, ngettext
+from services.core.i18n import N_, _, ngettext, pick
 
 from . import auth, live
 from .live import subscribe
@@ -206,10 +206,10 @@ async def service_point(actor: Actor, kinds: set[QueueKind], title: str) -> Serv
     targets = await staff_read(lambda s: queue.transfer_targets(s, actor))
     if queues is None or targets is None:
         return None
-    mine = {q.id: f'{q.prefix} · {q.name}' for q in queues if q.kind in kinds}
+    mine = {q.id: f'{q.prefix} · {pick(q.name, q.name_translations)}' for q in queues if q.kind in kinds}
     if not mine:
         return None
-    point = ServicePoint(actor, mine, {q.id: f'{q.prefix} · {q.name}' for q in targets}, title)
+    point = ServicePoint(actor, mine, {q.id: f'{q.prefix} · {pick(q.name, q.name_translations)}' for q in targets}, title)
     subscribe(QueueChanged, point.follow)
     await point.load()
     return point

@@ -246,6 +246,11 @@ class QueueView:
     room_names: dict[str, str] = field(default_factory=dict)
 
     @property
+    def title(self) -> str:
+        """The queue's name in the reader's language."""
+        return pick(self.name, self.names)
+
+    @property
     def wait_for_newcomer(self) -> int:
         """Minutes someone joining now would probably wait."""
         if not self.waiting:

@@ -15,7 +15,7 @@ from clinic_ui.widgets import error_text, on_row, section_title, staff_action, s
 from services import clinic_settings, display_keys, queue
 from services.access import Actor
 from services.core import i18n
-from services.core.i18n import N_, _
+from services.core.i18n import N_, _, pick
 
 from .dialogs import RenameDisplayDialog
 
@@ -166,7 +166,7 @@ async def displays_page(actor: Actor):
     targets = await staff_read(lambda s: queue.transfer_targets(s, actor))
     if targets is None:
         return
-    queues = {q.id: f'{q.prefix} · {q.name}' for q in targets}
+    queues = {q.id: f'{q.prefix} · {pick(q.name, q.name_translations)}' for q in targets}
     section_title(_('Waiting-room displays'))
     ui.label(_('A display key lets a TV open the board without signing in. It opens the board and nothing else; '
                'revoke it when a TV is replaced or the link was shared by mistake.')).classes('text-slate-600 -mt-3')

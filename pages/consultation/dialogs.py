@@ -8,7 +8,7 @@ from models import Queue, QueueKind
 from models.types import utcnow
 from services import clinic_settings, queue
 from services.access import Actor
-from services.core.i18n import _
+from services.core.i18n import _, pick
 
 
 class SendDialog:
@@ -19,7 +19,7 @@ class SendDialog:
     def __init__(self, actor: Actor, destinations: list[Queue]) -> None:
         self.actor = actor
         self.ticket: queue.TicketView | None = None
-        self.names = {q.id: f'{q.prefix} · {q.name}' for q in destinations}
+        self.names = {q.id: f'{q.prefix} · {pick(q.name, q.name_translations)}' for q in destinations}
         self.buttons: dict[int, ui.button] = {}
         with ui.dialog() as self.dialog, ui.card().classes('w-[28rem] max-w-full'):
             self.title = ui.label().classes('text-lg font-semibold')

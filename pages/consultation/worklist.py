@@ -20,7 +20,7 @@ from services import clinic_settings, queue
 from services.access import Actor
 from services.core.clock import local_time_text
 from services.core.events import AppointmentChanged, QueueChanged, ResultsReady
-from services.core.i18n import N_, _, ngettext
+from services.core.i18n import N_, _, ngettext, pick
 
 from .dialogs import SendDialog
 
@@ -89,7 +89,7 @@ async def queues_of(actor: Actor) -> dict[int, str] | None:
     if actor.role == Role.DOCTOR:
         return await staff_action(lambda s: _own_queue(s, actor))
     queues = await staff_read(lambda s: queue.list_queues(s, actor))
-    return None if queues is None else {q.id: q.name for q in queues if q.kind == QueueKind.DOCTOR}
+    return None if queues is None else {q.id: pick(q.name, q.name_translations) for q in queues if q.kind == QueueKind.DOCTOR}
 
 
 class Worklist:
@@ -158,7 +158,7 @@ class QueueHeader:
         worklist.watch(self)
 
     def show(self, view: queue.QueueView) -> None:
-        name = _('My queue') if self.worklist.actor.role == Role.DOCTOR else view.name
+        name = _('My queue') if self.worklist.actor.role == Role.DOCTOR else view.title
         self.title.set_text(f'{name} · {view.prefix}' + (f' · {view.room_code}' if view.room_code else ''))
         self.summary.set_text(ngettext('{count} waiting · about {minutes} min per patient',
                                        '{count} waiting · about {minutes} min per patient', len(view.waiting),

@@ -17,7 +17,7 @@ from models.types import utcnow
 from services import clinic_settings, queue
 from services.access import Actor
 from services.core.events import QueueChanged
-from services.core.i18n import N_, _
+from services.core.i18n import N_, _, pick
 
 from .dialogs import MoveDialog, PriorityDialog
 
@@ -93,7 +93,7 @@ class QueuesToday:
 
 async def _queues_today(session, actor: Actor) -> QueuesToday:
     views = await queue.all_queue_views(session, actor, tz=clinic_settings.current().tz, now=utcnow())
-    targets = {q.id: f'{q.prefix} · {q.name}' for q in await queue.transfer_targets(session, actor)}
+    targets = {q.id: f'{q.prefix} · {pick(q.name, q.name_translations)}' for q in await queue.transfer_targets(session, actor)}
     return QueuesToday(views, targets)
 
 
@@ -115,7 +115,7 @@ class QueueCard:
     def __init__(self, view: queue.QueueView) -> None:
         with ui.card().classes('w-full gap-2').mark(f'queue-{view.prefix}'):
             with ui.row().classes('w-full items-baseline justify-between'):
-                ui.label(f'{view.prefix} · {view.name}').classes('text-lg font-semibold')
+                ui.label(f'{view.prefix} · {view.title}').classes('text-lg font-semibold')
                 ui.label(view.room_code).classes('text-slate-500')
             self.line = ui.label(headline(view)).classes('text-slate-700').mark(f'queue-line-{view.prefix}')
             no_data = _('Nobody in this queue.')
