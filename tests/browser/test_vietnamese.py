@@ -44,8 +44,9 @@ SCREENS = [
     ('admin', '/admin/audit', 'audit'), ('admin', '/account/password', 'account'),
 ]
 
-# Texts that read the same in both languages, or are data
-SAME = {'Email', 'OK', 'Holter', 'HbA1c', 'SpO₂', 'ICD-10', 'PDF', 'CSV', 'A4', '80 mm', 'Tiếng Việt', 'English'}
+# Texts that read the same in both languages, or are data (the demo's past prescriptions were typed "1 tablet")
+SAME = {'Email', 'OK', 'Holter', 'HbA1c', 'SpO₂', 'ICD-10', 'PDF', 'CSV', 'A4', '80 mm', 'Tiếng Việt', 'English',
+        '1 tablet'}
 
 CUT_TEXT = '''
 const cut = [];

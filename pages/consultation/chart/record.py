@@ -96,7 +96,7 @@ class RecordPanel:
         # seven in a row only when the record's column is wide enough for their labels (not beside the history on
         # a tablet), whatever the screen
         with ui.element('div').classes('w-full @container'), \
-                ui.grid().classes('w-full gap-2 grid-cols-2 @sm:grid-cols-4 @xl:grid-cols-7'):
+                ui.grid().classes('w-full gap-2 grid-cols-2 @sm:grid-cols-4 @4xl:grid-cols-7'):
             for name, label in VITALS:
                 inputs[name] = ui.input(_(label)).props('outlined dense inputmode=decimal').mark(name)
         with ui.grid().classes('w-full gap-3 grid-cols-1 md:grid-cols-2'):
