@@ -174,7 +174,7 @@ def test_the_board_and_booking_in_vietnamese(app, browser, artifacts):
     wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, '.board-card')))
     viewport(browser, TV)
     screenshot(browser, artifacts, 'vi-board-tv', TV)
-    assert 'Đang phục vụ' in browser.find_element(By.TAG_NAME, 'body').text
+    assert 'ĐANG PHỤC VỤ' in browser.find_element(By.TAG_NAME, 'body').text.upper()  # captions in capitals
     assert problems_on_screen(browser, english) == ([], [])
     viewport(browser, PHONE)
     browser.get(f'{app.url}/book')
