@@ -305,7 +305,7 @@ def doctor_orders_a_blood_count_and_waits(clinic: Clinic, doctor, reception) -> 
     sees(doctor, 'pending', f"//div[contains(@class,'border') and .//div[normalize-space()='{FULL_BLOOD_COUNT}']]")
     click(doctor, button('Finish consultation'))
     sees(doctor, 'Results are still pending', DIALOG)
-    sees(doctor, 'One ordered test has no result yet.', DIALOG)
+    sees(doctor, '1 ordered test has no result yet.', DIALOG)
     click(doctor, button('Send to the lab and finish when results are in', DIALOG))
     sees(doctor, 'Ticket L-001', DIALOG)
     shot(doctor, clinic.artifacts, '03-doctor-sends-to-lab-laptop')

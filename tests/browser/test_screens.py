@@ -404,7 +404,7 @@ def test_chart_with_no_known_allergies_and_results_pending(app, browser, artifac
     click_text(browser, 'Finish consultation')
     card = dialog(browser)
     wait(browser).until(lambda d: 'Results are still pending' in card.text)
-    assert 'One ordered test has no result yet.' in card.text
+    assert '1 ordered test has no result yet.' in card.text
     fits_in_window(browser, '.q-dialog .q-card')
     shots(browser, artifacts, 'chart-results-pending')
     click_text(browser, 'Back to the chart')

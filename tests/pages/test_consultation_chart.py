@@ -327,7 +327,7 @@ async def finishing_with_a_result_pending(user: User) -> Ward:
 
 async def test_finishing_with_a_result_pending_asks_whether_to_wait_for_it(user: User):
     ward = await finishing_with_a_result_pending(user)
-    await user.should_see('One ordered test has no result yet.', retries=RETRIES)
+    await user.should_see('1 ordered test has no result yet.', retries=RETRIES)
     user.find(marker='finish-wait').click()
     await user.should_see('Ticket L-001: the patient can go there now.', retries=RETRIES)
     async with get_db().read() as session:
