@@ -39,7 +39,8 @@ def page() -> str:
     from pages.board import CSS, card_markup, tongues
     views = [view(index, name) for index, name in enumerate(NAMES)]
     rows = math.ceil(len(views) / 2)
-    cards = ''.join(f'<div class="board-card">{card_markup(v, tongues(('en',)))}</div>' for v in views)
+    english = tongues(('en',))
+    cards = ''.join(f'<div class="board-card">{card_markup(v, english)}</div>' for v in views)
     return (f'<html><head><meta charset="utf-8"><style>{CSS}</style></head><body><div class="board">'
             f'<div class="board-grid board-dense" style="grid-template-rows: repeat({rows}, minmax(0, 1fr)); '
             f'grid-template-columns: repeat(2, minmax(0, 1fr))">{cards}</div></div></body></html>')
