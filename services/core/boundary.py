@@ -100,13 +100,6 @@ def _boundary(fn: F, *, commit: bool, audits_refusals: bool = False) -> F:
 
 # --- checking one value against its type hint ---------------------------------------------------------------------
 
-def label_of(name: str) -> str:
-    """``appointment_id`` -> ``appointment``, ``date_of_birth`` -> ``date of birth``: how the field reads in English
-    (for logs; the messages people read do not name the field, which each error carries as ``field``)."""
-    name = name.removesuffix('_ids').removesuffix('_id')
-    return name.replace('_', ' ').strip() or 'value'
-
-
 def check(value: Any, hint: Any, name: str) -> Any:
     """``value`` if it fits ``hint`` (an enum value given as its text becomes the member); else a domain error
     naming the field."""

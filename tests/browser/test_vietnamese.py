@@ -8,12 +8,11 @@ import asyncio
 import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.browser.support import CHROMEDRIVER, CHROMIUM, DemoApp, chromium, morning_timezone
+from tests.browser.support import CHROMEDRIVER, CHROMIUM, DemoApp, morning_timezone
 from tests.conftest import ROOT
 
 if not (CHROMIUM and CHROMEDRIVER):
@@ -25,7 +24,15 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
 from tests.browser.test_journeys import screenshot, sign_in, wait
-from tests.browser.test_screens import App, actors, in_clinic_time, step, viewport
+from tests.browser.test_screens import (  # noqa: F401 - browser, artifacts: the module's fixtures
+    App,
+    actors,
+    artifacts,
+    browser,
+    in_clinic_time,
+    step,
+    viewport,
+)
 
 TABLET, LAPTOP, TV, PHONE = (1280, 800), (1440, 900), (1920, 1080), (390, 844)
 SIZES = {'tablet': TABLET, 'laptop': LAPTOP, 'tv': TV}
@@ -112,23 +119,6 @@ async def prepare(app: App, database) -> None:
         app.ids['visit'] = (await session.exec(select(Visit.id).where(Visit.patient_id == patient.id)
                                                .order_by(Visit.id.desc()))).first()
     app.ids['patient'] = patient.id
-
-
-@pytest.fixture(scope='module')
-def browser():
-    driver = chromium(TABLET)
-    viewport(driver, TABLET)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-@pytest.fixture(scope='module')
-def artifacts() -> Path:
-    path = ROOT / 'tests' / 'artifacts'
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def problems_on_screen(driver, english: list[str]) -> tuple[list[str], list[str]]:

@@ -8,6 +8,7 @@ from models import Role
 from models import User as UserRow
 from services import users
 from services.core.db import get_db
+from tests.services.vietnamese import vietnamese  # noqa: F401 - the real catalog, for the tests that use it
 from tests.conftest import RETRIES, element, sign_in
 
 PASSWORD = 'clinic-pass-1'
@@ -91,43 +92,6 @@ async def test_signing_out_ends_the_session(user: User):
     await user.should_see('Sign in', retries=RETRIES)
 
 
-VI_CATALOG = '''msgid ""
-msgstr ""
-"Language: vi\\n"
-"Plural-Forms: nplurals=1; plural=0;\\n"
-"Content-Type: text/plain; charset=utf-8\\n"
-
-msgid "Sign out"
-msgstr "Đăng xuất"
-
-msgid "Sign in"
-msgstr "Đăng nhập"
-
-msgid "Reception"
-msgstr "Lễ tân"
-
-msgid "Administration"
-msgstr "Quản trị"
-
-msgid "Language"
-msgstr "Ngôn ngữ"
-
-msgid "Change password"
-msgstr "Đổi mật khẩu"
-'''
-
-
-@pytest.fixture
-def vietnamese(tmp_path, monkeypatch):
-    """A Vietnamese catalog holding the few texts these tests look for (the real one is merged from all parts)."""
-    from services.core import i18n
-    folder = tmp_path / 'vi' / 'LC_MESSAGES'
-    folder.mkdir(parents=True)
-    (folder / 'messages.po').write_text(VI_CATALOG, encoding='utf-8')
-    monkeypatch.setattr(i18n, 'LOCALES_DIR', tmp_path)
-    i18n._catalog.cache_clear()
-    yield
-    i18n._catalog.cache_clear()
 
 
 async def set_language(username: str, language: str | None) -> None:

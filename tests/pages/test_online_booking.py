@@ -1,17 +1,16 @@
 """The public booking page: a patient books from a phone without signing in; addresses are rate-limited."""
 from datetime import timedelta
 
-import pytest
 from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 from sqlmodel import select
 
 from clinic_ui.ratelimit import RateLimiter
 from models import Appointment, BookingSource, Patient
-from services.core import i18n
 from services.core.clock import local_today
 from services.core.db import get_db
 from services.core.settings import get_settings
+from tests.services.vietnamese import vietnamese  # noqa: F401 - the real catalog, for the tests that use it
 from tests.conftest import RETRIES, element
 from tests.factories import make_clinic
 
@@ -56,30 +55,6 @@ async def test_booking_online_from_a_phone_without_signing_in(user: User):
     assert patient.full_name == 'Trịnh Công Sơn' and appointment.source == BookingSource.WEB
 
 
-VI_CATALOG = '''msgid ""
-msgstr ""
-"Language: vi\\n"
-"Plural-Forms: nplurals=1; plural=0;\\n"
-"Content-Type: text/plain; charset=utf-8\\n"
-
-msgid "Book an appointment"
-msgstr "Đặt lịch hẹn"
-
-msgid "Your appointment is booked"
-msgstr "Lịch hẹn của bạn đã được đặt"
-'''
-
-
-@pytest.fixture
-def vietnamese(tmp_path, monkeypatch):
-    """A Vietnamese catalog holding the few texts these tests look for (the real one is merged from all parts)."""
-    folder = tmp_path / 'vi' / 'LC_MESSAGES'
-    folder.mkdir(parents=True)
-    (folder / 'messages.po').write_text(VI_CATALOG, encoding='utf-8')
-    monkeypatch.setattr(i18n, 'LOCALES_DIR', tmp_path)
-    i18n._catalog.cache_clear()
-    yield
-    i18n._catalog.cache_clear()
 
 
 async def test_a_patient_books_in_vietnamese_and_the_booking_keeps_it(user: User, vietnamese):
@@ -105,7 +80,7 @@ async def test_a_patient_books_in_vietnamese_and_the_booking_keeps_it(user: User
     user.find(marker='online-email').type('son@example.test')
     user.find(marker='online-dob').type('28/02/1939')
     user.find(marker='online-confirm').click()
-    await user.should_see('Lịch hẹn của bạn đã được đặt', retries=RETRIES)
+    await user.should_see('Đã đặt lịch hẹn của bạn', retries=RETRIES)
     async with get_db().read() as session:
         appointment = (await session.exec(select(Appointment))).one()
         patient = await session.get(Patient, appointment.patient_id)
