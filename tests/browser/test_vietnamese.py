@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.browser.support import CHROMEDRIVER, CHROMIUM, DemoApp, morning_timezone
+from tests.browser.support import CHROMEDRIVER, CHROMIUM, DemoApp, chromium, morning_timezone
 from tests.conftest import ROOT
 
 if not (CHROMIUM and CHROMEDRIVER):
@@ -171,4 +171,43 @@ def test_the_board_and_booking_in_vietnamese(app, browser, artifacts):
     wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, '.q-page .q-field')))
     screenshot(browser, artifacts, 'vi-book-phone', PHONE)
     assert problems_on_screen(browser, english) == ([], [])
+    viewport(browser, TABLET)
+
+
+async def both_languages_key(app: App, database) -> None:
+    from services import display_keys
+    people = await actors(database)
+    __, key = await step(database, lambda s: display_keys.issue(s, people['admin'], 'Sảnh chờ / Lobby',
+                                                               language=display_keys.BOTH))
+    app.names['both_key'] = key
+
+
+def test_a_board_in_both_languages_shows_each_in_turn_and_announces_each_call_twice(app, browser, artifacts):
+    """Vietnamese first, then English, in turn; a call is said in Vietnamese and then in English, each with its
+    own voice, after one chime."""
+    asyncio.run(in_clinic_time(app, both_languages_key))
+    viewport(browser, TV)
+    browser.get(f'{app.url}/board?key={app.names["both_key"]}')
+    wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, '.board-card')))
+    shown = lambda: browser.execute_script('return document.querySelector(".board").dataset.show')  # noqa: E731
+    text = lambda: browser.find_element(By.TAG_NAME, 'body').text.upper()  # noqa: E731
+    assert shown() == 'vi' and 'ĐANG PHỤC VỤ' in text() and 'NOW SERVING' not in text()
+    screenshot(browser, artifacts, 'vi-board-both-vi', TV)
+    browser.execute_script('clinicBoard.configure({rotateSeconds: 1})')  # the test does not wait 10 s
+    wait(browser, 10).until(lambda d: shown() == 'en')
+    assert 'NOW SERVING' in text() and 'ĐANG PHỤC VỤ' not in text()
+    screenshot(browser, artifacts, 'vi-board-both-en', TV)
+    doctor = chromium(TABLET)  # the doctor calls from their own laptop, in Vietnamese
+    try:
+        sign_in(doctor, app.url, 'doctor')
+        wait(doctor).until(lambda d: '/consultation' in d.current_url)
+        wait(doctor).until(EC.element_to_be_clickable(
+            (By.XPATH, '//button[.//span[normalize-space()="Gọi số tiếp theo"]]'))).click()
+        said = lambda: browser.execute_script('return clinicBoard.log.map(e => [e.text, e.voice])')  # noqa: E731
+        wait(browser, 40).until(lambda d: len(said()) >= 2)
+    finally:
+        doctor.quit()
+    first, second = said()[:2]
+    assert first[0].startswith('Xin mời số A') and first[1] == 'vi-VN'
+    assert second[0].startswith('Number A') and second[1] == 'en-US'
     viewport(browser, TABLET)
