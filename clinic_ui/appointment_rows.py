@@ -7,7 +7,7 @@ from services.access import Actor
 from services.core.clock import local_time_text, local_today
 from services.core.i18n import N_, _
 
-from .widgets import staff_read
+from .widgets import staff_read, translated_columns
 
 COLUMNS = [
     {'name': 'time', 'label': N_('Time'), 'field': 'time'},
@@ -30,7 +30,7 @@ SOURCE_LABELS = {BookingSource.PHONE: N_('phone'), BookingSource.WEB: N_('web'),
 
 def columns(names_left_out: tuple[str, ...] = ()) -> list[dict]:
     """The columns with their headings in the reader's language (``names_left_out``: columns not shown)."""
-    return [{**c, 'label': _(c['label'])} for c in COLUMNS if c['name'] not in names_left_out]
+    return translated_columns([c for c in COLUMNS if c['name'] not in names_left_out])
 
 
 def status_label(status: AppointmentStatus) -> str:

@@ -130,6 +130,12 @@ def amount_text(amount: int) -> str:
     return format_amount(amount, clinic_settings.current().currency_exponent)
 
 
+def translated_columns(columns: list[dict]) -> list[dict]:
+    """Table columns with their headings in the reader's language (tables define them in English, marked with N_).
+    An empty heading stays empty: gettext's translation of '' is the catalog's header."""
+    return [{**column, 'label': _(column['label']) if column.get('label') else ''} for column in columns]
+
+
 def data_table(columns: list[dict], rows: list[dict], *, row_key: str = 'id', empty: str | None = None,
                search: bool = True, rows_per_page: int = 25, mark: str = '') -> ui.table:
     """A paged table with an optional quick filter (for lists that fit in memory; large lists page in the DB).

@@ -31,8 +31,8 @@ from models import TicketStatus
 from models.types import utcnow
 from services import clinic_settings, display_keys, queue
 from services.core import i18n
-from services.core.i18n import N_, _
 from services.core.events import DisplayKeyChanged, DisplayKeyRevoked, QueueChanged, SettingsChanged, bus
+from services.core.i18n import N_, _
 from services.core.settings import Settings
 from services.display_keys import DisplayScope
 
@@ -196,33 +196,32 @@ def tongues(languages: tuple[str, ...]) -> list[dict[str, str]]:
     return [words_in(code) for code in languages]
 
 
+def in_turn(texts: list[tuple[str, str]]) -> str:
+    """Markup for a text given as (language, text) for each of the board's languages: escaped; in several, one span
+    per language (one shown at a time)."""
+    if len(texts) == 1:
+        return escape(texts[0][1])
+    return ''.join(f'<span class="board-l" data-l="{code}">{escape(text)}</span>' for code, text in texts)
+
+
 def said(tongues_: list[dict[str, str]], text: Callable[[dict[str, str]], str]) -> str:
-    """Markup for a text in the board's language(s): escaped; in several, one span per language (one shown at a
-    time)."""
-    if len(tongues_) == 1:
-        return escape(text(tongues_[0]))
-    return ''.join(f'<span class="board-l" data-l="{words["language"]}">{escape(text(words))}</span>'
-                   for words in tongues_)
+    """Markup for ``text(words)`` in each of the board's languages."""
+    return in_turn([(words['language'], text(words)) for words in tongues_])
 
 
-def name_in(words: dict[str, str], name: str, translations: dict[str, str]) -> str:
-    """A name the clinic typed, in the words' language when the clinic gave it."""
-    return translations.get(words['language']) or name
-
-
-def place(ticket: queue.TicketView, view: queue.QueueView | None = None, words: dict[str, str] | None = None) -> str:
-    """Where the called patient goes: the counter or room of the call ("Laboratory, counter 2"), else the queue."""
-    language = {'language': words['language']} if words else {'language': ''}
+def place(ticket: queue.TicketView, view: queue.QueueView | None = None, language: str = '') -> str:
+    """Where the called patient goes, named in ``language`` where the clinic gave that name: the counter or room
+    of the call ("Laboratory, counter 2"), else the queue."""
     if ticket.room_name:
-        return name_in(language, ticket.room_name, ticket.room_names)
+        return ticket.room_names.get(language) or ticket.room_name
     if ticket.room_code:
         return ticket.room_code
-    return name_in(language, view.name, view.names) if view else ''
+    return (view.names.get(language) or view.name) if view else ''
 
 
 def announcement(ticket: queue.TicketView, words: dict[str, str], view: queue.QueueView | None = None) -> str:
     """What the board says: "Number L 3, please go to Laboratory, counter 2."."""
-    return words['call'].format(number=ticket.spoken, room=place(ticket, view, words))
+    return words['call'].format(number=ticket.spoken, room=place(ticket, view, words['language']))
 
 
 def head_markup(clinic_name: str, scope_name: str, local: datetime, language: str) -> str:
@@ -253,10 +252,8 @@ def latest_markup(texts: list[tuple[str, str]], calls) -> str:
     """The latest call (``texts``: (language, text) for each of the board's languages), with the calls still to be
     announced (one change per call on every board)."""
     longest = max((len(text) for __, text in texts), default=1)
-    content = escape(texts[0][1]) if len(texts) == 1 else ''.join(
-        f'<span class="board-l" data-l="{code}">{escape(text)}</span>' for code, text in texts)
     return (f'<span style="--chars: {max(longest, 1)}" data-say="{escape(json.dumps(list(calls)), quote=True)}">'
-            f'{content}</span>')
+            f'{in_turn(texts)}</span>')
 
 
 def card_markup(view: queue.QueueView, tongues_: list[dict[str, str]]) -> str:
@@ -274,7 +271,7 @@ def card_markup(view: queue.QueueView, tongues_: list[dict[str, str]]) -> str:
     def column(text: str) -> str:  # its longest line's length, for the CSS to size the font so that it fits
         return f'<div class="min-w-0" style="--chars: {max(len(text), FIT_MIN_CHARS)}">'
 
-    who = said(tongues_, lambda words: name_in(words, view.name, view.names))
+    who = said(tongues_, lambda words: view.names.get(words['language']) or view.name)
     wait = said(tongues_, lambda words: wait_text(view, words))
     return (column(room) + part('board-room', room) + part('board-who', '', who) + '</div>'
             + column(now) + part('board-now' if serving else 'board-now board-none', now)
@@ -413,7 +410,7 @@ class Board:
             self.latest.set_content(latest_markup(texts, self.calls))
 
     def latest_texts(self, ticket: queue.TicketView, view: queue.QueueView) -> list[tuple[str, str]]:
-        return [(words['language'], LATEST.format(label=ticket.label, room=place(ticket, view, words)))
+        return [(words['language'], LATEST.format(label=ticket.label, room=place(ticket, view, words['language'])))
                 for words in self.tongues]
 
     def highlight(self, view: queue.QueueView, ticket: queue.TicketView) -> None:

@@ -5,7 +5,7 @@ from nicegui import ui
 
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import back_link, error_text, staff_read
+from clinic_ui.widgets import back_link, error_text, staff_read, translated_columns
 from services import audit_view, clinic_settings, staff_admin
 from services.access import Actor
 from services.core.i18n import N_, _
@@ -68,7 +68,7 @@ class AuditLog:
         self.last_id: int | None = None
         self.has_more = False
         self.error = error_text()
-        self.table = ui.table(columns=[{**column, 'label': _(column['label'])} for column in COLUMNS], rows=[],
+        self.table = ui.table(columns=translated_columns(COLUMNS), rows=[],
                               row_key='id') \
             .props('flat bordered dense wrap-cells hide-pagination') \
             .props(f'no-data-label="{_("No entries match.")}"') \

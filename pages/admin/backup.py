@@ -8,7 +8,7 @@ from nicegui import ui
 from clinic_ui import transaction
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import back_link, error_text, section_title, staff_action
+from clinic_ui.widgets import back_link, error_text, section_title, staff_action, translated_columns
 from services import backup, clinic_settings
 from services.access import Actor
 from services.core import i18n
@@ -70,8 +70,7 @@ class Backups:
         self.title = section_title(_('Backups'))
         ui.label(_('Kept in {folder}').format(folder=backup.backup_dir(settings).resolve())) \
             .classes('text-sm text-slate-600')
-        self.table = ui.table(columns=[{**column, 'label': _(column['label']) if column['label'] else ''}
-                                       for column in COLUMNS], rows=[], row_key='name') \
+        self.table = ui.table(columns=translated_columns(COLUMNS), rows=[], row_key='name') \
             .props('flat bordered dense hide-pagination').props(f'no-data-label="{_("No backups yet.")}"') \
             .classes('w-full') \
             .mark('backups-table')

@@ -1,17 +1,16 @@
 """Administration: the display keys of the waiting-room boards (issue, name, revoke)."""
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-
-import json
 from html import escape
 
 from nicegui import context, ui
 
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import error_text, on_row, section_title, staff_action, staff_read
+from clinic_ui.widgets import error_text, on_row, section_title, staff_action, staff_read, translated_columns
 from services import clinic_settings, display_keys, queue
 from services.access import Actor
 from services.core import i18n
@@ -100,7 +99,7 @@ class DisplayKeys:
         self.actor = actor
         self.queues = queues
         self.tz = clinic_settings.current().tz
-        columns = [{**column, 'label': _(column['label']) if column['label'] else ''} for column in COLUMNS]
+        columns = translated_columns(COLUMNS)
         self.table = ui.table(columns=columns, rows=[], row_key='id') \
             .props('flat bordered wrap-cells hide-pagination').classes('w-full').mark('display-keys')
         self.table.props(f'no-data-label={json.dumps(_("No displays yet."))}')

@@ -7,7 +7,7 @@ from nicegui import ui
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import back_link, data_table, on_row, section_title, staff_read
+from clinic_ui.widgets import back_link, data_table, on_row, section_title, staff_read, translated_columns
 from services import doctors_admin
 from services.access import Actor
 from services.core.events import StaffChanged
@@ -47,7 +47,7 @@ class DoctorList:
                 .props('unelevated no-caps')
         ui.label(_('Click a doctor to set specialties, services, weekly hours and leave.')) \
             .classes('text-sm text-slate-600')
-        self.table = data_table([{**column, 'label': _(column['label'])} for column in COLUMNS],
+        self.table = data_table(translated_columns(COLUMNS),
                                 [_row(d) for d in doctors], mark='doctors',
                                 empty=_('No doctors yet: create a doctor account on the staff page.'))
         self.table.props('table-class="cursor-pointer"')

@@ -6,7 +6,7 @@ from nicegui import ui
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import ADMIN
-from clinic_ui.widgets import back_link, on_row, section_title, staff_read
+from clinic_ui.widgets import back_link, on_row, section_title, staff_read, translated_columns
 from models import Role
 from models.types import utcnow
 from services import clinic_settings, staff_admin
@@ -69,8 +69,7 @@ class StaffList:
                 .mark('staff-role-filter')
             ui.button(_('New account'), icon='person_add', on_click=self.create).props('unelevated no-caps') \
                 .mark('new-account')
-        self.table = ui.table(columns=[{**column, 'label': _(column['label']) if column['label'] else ''}
-                                       for column in COLUMNS], rows=[], row_key='id') \
+        self.table = ui.table(columns=translated_columns(COLUMNS), rows=[], row_key='id') \
             .props('flat bordered wrap-cells hide-pagination').classes('w-full').mark('staff-table')
         self.table.add_slot('body-cell-actions', ACTIONS_SLOT)
         self.table.add_slot('body-cell-state', STATE_SLOT)

@@ -10,7 +10,7 @@ from clinic_ui.live import subscribe
 from clinic_ui.panels import LivePanel
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import CASHIER
-from clinic_ui.widgets import amount_text, money, on_row, section_title, staff_action
+from clinic_ui.widgets import amount_text, money, on_row, section_title, staff_action, translated_columns
 from models import InvoiceStatus, PaymentKind, VisitStatus
 from models.types import utcnow
 from services import billing, clinic_settings
@@ -20,7 +20,7 @@ from services.core.i18n import N_, _
 
 from .dialogs import DeferDialog, DiscountDialog, EmailDialog, InsuranceDialog, PaymentDialog, RefundDialog, VoidDialog
 from .downloads import bill_url, receipt_url
-from .texts import columns, invoice_status_text, method_text, said
+from .texts import invoice_status_text, method_text, said
 
 ITEM_COLUMNS = [
     {'name': 'description', 'label': N_('Item'), 'field': 'description', 'align': 'left'},
@@ -136,7 +136,7 @@ class InvoiceItems:
     def __init__(self) -> None:
         with ui.card().classes('grow min-w-[20rem] basis-[34rem] gap-2'):
             section_title(_('Items'))
-            self.items = ui.table(columns=columns(ITEM_COLUMNS), rows=[], row_key='id', pagination=0) \
+            self.items = ui.table(columns=translated_columns(ITEM_COLUMNS), rows=[], row_key='id', pagination=0) \
                 .props('flat dense wrap-cells hide-bottom').classes('w-full').mark('invoice-items')
             ui.separator()
             self.figures = ui.column().classes('w-full gap-1').mark('invoice-figures')
@@ -239,7 +239,7 @@ class PaymentsPanel:
         self.view: billing.InvoiceView | None = None
         with ui.card().classes('w-full gap-2'):
             section_title(_('Payments and refunds'))
-            self.payments = ui.table(columns=columns(PAYMENT_COLUMNS), rows=[], row_key='id', pagination=0) \
+            self.payments = ui.table(columns=translated_columns(PAYMENT_COLUMNS), rows=[], row_key='id', pagination=0) \
                 .props('flat dense wrap-cells hide-bottom').classes('w-full').mark('invoice-payments')
             said(self.payments, 'no-data-label', _('No payment yet.'))
             self.payments.add_slot('body-cell-actions', PAYMENT_ACTIONS)

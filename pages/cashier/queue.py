@@ -10,7 +10,7 @@ from clinic_ui.panels import LivePanel
 from clinic_ui.routes import staff_page
 from clinic_ui.service_point import service_point
 from clinic_ui.stations import CASHIER
-from clinic_ui.widgets import data_table, money, on_row, section_title, staff_action
+from clinic_ui.widgets import data_table, money, on_row, section_title, staff_action, translated_columns
 from models import QueueKind
 from models.types import utcnow
 from services import billing, clinic_settings
@@ -19,7 +19,7 @@ from services.core.clock import local_time_text, local_today
 from services.core.events import BillingChanged, VisitChanged
 from services.core.i18n import N_, _
 
-from .texts import columns, visit_status_text
+from .texts import visit_status_text
 
 QUEUE_COLUMNS = [
     {'name': 'arrived', 'label': N_('Arrived'), 'field': 'arrived'},
@@ -59,7 +59,7 @@ class WaitingList(LivePanel[list[billing.QueueRow]]):
                 ui.link(_('Transactions & daily close'), '/cashier/transactions').mark('transactions-link')
         ui.label(_('Invoices waiting for payment and visits to bill, oldest first. The list updates by itself.')) \
             .classes('text-sm text-slate-600 -mt-2')
-        self.table = data_table(columns(QUEUE_COLUMNS), [], empty=_('Nobody is waiting to pay.'),
+        self.table = data_table(translated_columns(QUEUE_COLUMNS), [], empty=_('Nobody is waiting to pay.'),
                                 mark='cashier-queue')
         self.table.add_slot('body-cell-actions', QUEUE_ACTIONS)
         on_row(self.table, 'open', self.bill)

@@ -22,11 +22,6 @@ INVOICE_STATUS_LABELS = {InvoiceStatus.UNPAID: N_('unpaid'), InvoiceStatus.PARTI
                          InvoiceStatus.PAID: N_('paid'), InvoiceStatus.VOID: N_('void')}
 
 
-def columns(spec: list[dict]) -> list[dict]:
-    """Table columns with their headings in the reader's language (``spec`` holds them marked, in English)."""
-    return [{**column, 'label': _(column['label']) if column.get('label') else ''} for column in spec]
-
-
 def visit_status_text(status: VisitStatus) -> str:
     return _(VISIT_STATUS_LABELS[status]) if status in VISIT_STATUS_LABELS else status.value.replace('_', ' ')
 

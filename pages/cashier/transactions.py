@@ -10,7 +10,7 @@ from nicegui import ui
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import CASHIER
-from clinic_ui.widgets import error_text, money, section_title, staff_read
+from clinic_ui.widgets import error_text, money, section_title, staff_read, translated_columns
 from models import PaymentKind, PaymentMethod
 from services import clinic_settings, reports
 from services.access import Actor
@@ -20,7 +20,7 @@ from services.core.events import BillingChanged
 from services.core.i18n import N_, _, ngettext
 from services.patients import parse_date
 
-from .texts import columns, method_text, said
+from .texts import method_text, said
 
 PAGE_SIZE = 25
 COLUMNS = [
@@ -47,7 +47,7 @@ CLOSE_COLUMNS = [
 
 def close_table(mark: str) -> ui.table:
     """A table of the daily close (per method or per cashier)."""
-    table = ui.table(columns=columns(CLOSE_COLUMNS), rows=[], row_key='label', pagination=0) \
+    table = ui.table(columns=translated_columns(CLOSE_COLUMNS), rows=[], row_key='label', pagination=0) \
         .props('flat dense hide-bottom').classes('w-full').mark(mark)
     return said(table, 'no-data-label', _('No payment on this day.'))
 
@@ -157,7 +157,7 @@ class TransactionHistory:
         section_title(_('Transactions'))
         self.filter_row(start, end, cashiers)
         self.error = error_text()
-        self.table = ui.table(columns=columns(COLUMNS), rows=[], row_key='id', pagination=0) \
+        self.table = ui.table(columns=translated_columns(COLUMNS), rows=[], row_key='id', pagination=0) \
             .props('flat bordered dense wrap-cells hide-bottom').classes('w-full').mark('transactions')
         said(self.table, 'no-data-label', _('No transaction matches.'))
         self.table.add_slot('body-cell-invoice', INVOICE_LINK)

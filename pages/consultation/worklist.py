@@ -13,7 +13,7 @@ from clinic_ui.lab_flags import alert_critical_results
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import CONSULTATION
-from clinic_ui.widgets import KeyedList, data_table, section_title, staff_action, staff_read
+from clinic_ui.widgets import KeyedList, data_table, section_title, staff_action, staff_read, translated_columns
 from models import QueueKind, Role, TicketStatus
 from models.types import utcnow
 from services import clinic_settings, queue
@@ -46,11 +46,6 @@ RESULTS_SLOT = r'''
 
 def clock(moment: datetime | None) -> str:
     return local_time_text(moment, clinic_settings.current().tz) if moment else ''
-
-
-def translated(columns: list[dict]) -> list[dict]:
-    """Table columns with their headings in the reader's language (the tables define them marked with N_)."""
-    return [{**column, 'label': _(column['label']) if column.get('label') else ''} for column in columns]
 
 
 def state_text(status: TicketStatus) -> str:
@@ -326,7 +321,7 @@ class WaitingPanel:
     def __init__(self, worklist: Worklist) -> None:
         with ui.column().classes('grow min-w-0 gap-2'):
             self.title = section_title(_('Waiting'))
-            self.table = ui.table(columns=translated(WAITING_COLUMNS), rows=[], row_key='id') \
+            self.table = ui.table(columns=translated_columns(WAITING_COLUMNS), rows=[], row_key='id') \
                 .props('flat bordered wrap-cells hide-pagination').classes('w-full').mark('waiting')
             self.table.props['no-data-label'] = _('Nobody is waiting.')
             self.table.pagination = {'rowsPerPage': 0}

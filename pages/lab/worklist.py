@@ -14,7 +14,7 @@ from clinic_ui.panels import LivePanel
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.service_point import service_point
 from clinic_ui.stations import SERVICES
-from clinic_ui.widgets import data_table, on_row, section_title, staff_action, staff_read
+from clinic_ui.widgets import data_table, on_row, section_title, staff_action, staff_read, translated_columns
 from models import OrderStatus, QueueKind, ServiceKind
 from models.types import utcnow
 from services import clinic_settings, orders
@@ -60,11 +60,6 @@ def rows_of(views: list[orders.OrderView]) -> list[dict]:
              'action': _('Take') if o.status == OrderStatus.PENDING else _('Open')} for o in views]
 
 
-def columns() -> list[dict]:
-    """The worklist's columns, headed in the reader's language."""
-    return [{**column, 'label': _(column['label']) if column['label'] else ''} for column in COLUMNS]
-
-
 class Worklist(LivePanel[list[orders.OrderView]]):
     """The chosen station's orders, with their counts; the toggle chooses the station."""
 
@@ -77,7 +72,7 @@ class Worklist(LivePanel[list[orders.OrderView]]):
                       on_change=lambda e: self.choose(e.value)).props('no-caps unelevated toggle-color=primary') \
                 .mark('station')
         self.counts = ui.label('').classes('text-slate-600').mark('worklist-counts')
-        self.table = data_table(columns(), [], empty=_('Nothing ordered for this station.'), mark='worklist')
+        self.table = data_table(translated_columns(COLUMNS), [], empty=_('Nothing ordered for this station.'), mark='worklist')
         self.table.add_slot('body-cell-actions', ACTIONS_SLOT)
         self.table.add_slot('body-cell-status', STATUS_SLOT)
         on_row(self.table, 'open', self.open)

@@ -8,7 +8,7 @@ from datetime import date
 from nicegui import ui
 
 from clinic_ui.allergies import AllergyLine
-from clinic_ui.widgets import data_table, error_text, section_title, staff_action, staff_read
+from clinic_ui.widgets import data_table, error_text, section_title, staff_action, staff_read, translated_columns
 from models import StockBatch
 from models.types import utcnow
 from services import clinic_settings, inventory, pharmacy, prescriptions
@@ -19,7 +19,7 @@ from services.inventory import ADJUSTMENT_REASONS, GoodsIn
 from services.patients import parse_date
 from services.pharmacy import DispenseLine
 
-from .texts import columns, movement_text, said
+from .texts import movement_text, said
 
 LEDGER_COLUMNS = [
     {'name': 'at', 'label': N_('When'), 'field': 'at'},
@@ -236,7 +236,7 @@ class LedgerDialog:
             rows = [{'id': r.id, 'at': r.at.astimezone(tz).strftime('%d/%m/%Y %H:%M'), 'kind': movement_text(r.kind),
                      'batch': r.batch_no, 'quantity': f'{r.quantity:+d}', 'balance': r.balance, 'reason': r.reason,
                      'by': r.by} for r in reversed(ledger.rows)]
-            data_table(columns(LEDGER_COLUMNS), rows, empty=_('No movements.'), mark='ledger', rows_per_page=20)
+            data_table(translated_columns(LEDGER_COLUMNS), rows, empty=_('No movements.'), mark='ledger', rows_per_page=20)
 
     def open(self) -> None:
         self.dialog.open()

@@ -11,7 +11,7 @@ from clinic_ui.panels import LivePanel
 from clinic_ui.routes import staff_file, staff_page
 from clinic_ui.service_point import service_point
 from clinic_ui.stations import PHARMACY
-from clinic_ui.widgets import data_table, on_row, section_title, staff_read
+from clinic_ui.widgets import data_table, on_row, section_title, staff_read, translated_columns
 from models import AllergyStatus, PrescriptionStatus, QueueKind
 from services import clinic_settings, clinical_pdf, documents, inventory, pharmacy, prescriptions
 from services.access import Actor
@@ -21,7 +21,6 @@ from services.core.events import PrescriptionChanged, StockChanged
 from services.core.i18n import N_, _, ngettext
 
 from .dialogs import DispenseDialog
-from .texts import columns
 
 QUEUE_COLUMNS = [
     {'name': 'issued', 'label': N_('Issued'), 'field': 'issued'},
@@ -110,7 +109,7 @@ class PrescriptionQueue(LivePanel[list[prescriptions.QueueRow]]):
             ui.button(_('Inventory'), icon='inventory_2', on_click=lambda: ui.navigate.to('/pharmacy/inventory')) \
                 .props('outline no-caps').mark('open-inventory')
         self.last = LastDispense()
-        self.table = data_table(columns(QUEUE_COLUMNS), [], empty=_('No prescription is waiting.'), mark='rx-queue',
+        self.table = data_table(translated_columns(QUEUE_COLUMNS), [], empty=_('No prescription is waiting.'), mark='rx-queue',
                                 search=False)
         self.table.add_slot('body-cell-actions', QUEUE_SLOT)
         on_row(self.table, 'dispense', self.open)
@@ -139,13 +138,13 @@ class StockAlerts(LivePanel[inventory.StockAlerts]):
         with ui.grid().classes('w-full gap-6 grid-cols-1 xl:grid-cols-2 mt-2'):
             with ui.column().classes('gap-2 min-w-0'):
                 self.low_title = section_title(_('Below reorder level'))
-                self.low = data_table(columns(LOW_COLUMNS), [], empty=_('All medicines above their reorder level.'),
+                self.low = data_table(translated_columns(LOW_COLUMNS), [], empty=_('All medicines above their reorder level.'),
                                       mark='low-stock', rows_per_page=10)
             with ui.column().classes('gap-2 min-w-0'):
                 self.expiring_title = section_title(
                     ngettext('Expired or expiring within {count} day', 'Expired or expiring within {count} days',
                              self.days))
-                self.expiring = data_table(columns(EXPIRING_COLUMNS), [], empty=_('No batch expires soon.'),
+                self.expiring = data_table(translated_columns(EXPIRING_COLUMNS), [], empty=_('No batch expires soon.'),
                                            mark='expiring', rows_per_page=10)
 
     async def read(self, session: AsyncSession) -> inventory.StockAlerts:

@@ -8,7 +8,7 @@ from clinic_ui.live import subscribe
 from clinic_ui.panels import LivePanel
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import PHARMACY
-from clinic_ui.widgets import data_table, on_row, section_title, staff_read
+from clinic_ui.widgets import data_table, on_row, section_title, staff_read, translated_columns
 from services import clinic_settings, inventory
 from services.access import Actor
 from services.core.clock import local_today
@@ -16,7 +16,6 @@ from services.core.events import StockChanged
 from services.core.i18n import N_, _
 
 from .dialogs import GoodsInDialog, LedgerDialog
-from .texts import columns
 
 STOCK_COLUMNS = [
     {'name': 'code', 'label': N_('Code'), 'field': 'code'},
@@ -49,7 +48,7 @@ class StockList(LivePanel[list[inventory.MedicineStock]]):
     def __init__(self, actor: Actor) -> None:
         self.actor = actor
         section_title(_('Stock by medicine'))
-        self.table = data_table(columns(STOCK_COLUMNS), [], empty=_('No medicines.'), mark='stock', rows_per_page=15)
+        self.table = data_table(translated_columns(STOCK_COLUMNS), [], empty=_('No medicines.'), mark='stock', rows_per_page=15)
         self.table.add_slot('body-cell-actions', OPEN_SLOT)
         on_row(self.table, 'ledger', self.open_ledger)
         on_row(self.table, 'receive', self.receive)

@@ -14,11 +14,6 @@ MOVEMENT_LABELS = {MovementKind.RECEIPT: N_('Goods in'), MovementKind.DISPENSE: 
                    MovementKind.ADJUSTMENT: N_('Adjustment'), MovementKind.RETURN: N_('Return')}
 
 
-def columns(spec: list[dict]) -> list[dict]:
-    """Table columns with their headings in the reader's language (``spec`` holds them marked, in English)."""
-    return [{**column, 'label': _(column['label']) if column.get('label') else ''} for column in spec]
-
-
 def movement_text(kind: MovementKind) -> str:
     return _(MOVEMENT_LABELS[kind]) if kind in MOVEMENT_LABELS else kind.value
 

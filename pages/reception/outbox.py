@@ -10,7 +10,7 @@ from nicegui import ui
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import RECEPTION
-from clinic_ui.widgets import on_row, section_title, staff_action, staff_read
+from clinic_ui.widgets import on_row, section_title, staff_action, staff_read, translated_columns
 from models import OutboxStatus
 from services import clinic_settings, outbox
 from services.access import Actor
@@ -77,7 +77,7 @@ class Outbox:
                                     value='', label=_('Status')) \
                 .props('outlined dense').classes('w-40').mark('outbox-status')
         no_data = _('No emails.')
-        self.table = ui.table(columns=[{**c, 'label': _(c['label']) if c['label'] else ''} for c in COLUMNS], rows=[],
+        self.table = ui.table(columns=translated_columns(COLUMNS), rows=[],
                               row_key='id', pagination=PAGE_SIZE) \
             .props(f'flat bordered wrap-cells hide-pagination no-data-label="{no_data}"').classes('w-full') \
             .mark('outbox-table')

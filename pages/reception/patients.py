@@ -18,9 +18,9 @@ from models import AppointmentStatus, Patient, Sex
 from models.types import utcnow
 from services import appointments, clinic_settings, patients
 from services.access import Actor
+from services.core import i18n
 from services.core.clock import local_today
 from services.core.errors import ValidationError
-from services.core import i18n
 from services.core.events import AppointmentChanged, PatientChanged
 from services.core.i18n import N_, _
 from services.patients import PatientInput, parse_date

@@ -7,7 +7,7 @@ from datetime import date
 from nicegui import ui
 
 from clinic_ui.live import subscribe
-from clinic_ui.widgets import data_table, section_title, staff_read
+from clinic_ui.widgets import data_table, section_title, staff_read, translated_columns
 from services import visit_path
 from services.access import Actor
 from services.core.events import BillingChanged, OrdersChanged, QueueChanged, VisitChanged
@@ -33,7 +33,7 @@ class WhereIsEveryone:
         self.actor, self.today = actor, today
         with ui.column().classes('w-full gap-1').mark('places-panel'):
             self.title = section_title(_('Where is everyone'))
-            self.table = data_table([{**c, 'label': _(c['label'])} for c in COLUMNS], [],
+            self.table = data_table(translated_columns(COLUMNS), [],
                                     empty=_('Nobody has checked in today.'), mark='places')
         for kind in (VisitChanged, QueueChanged, OrdersChanged, BillingChanged):
             subscribe(kind, self.refresh)

@@ -11,7 +11,7 @@ from clinic_ui import live
 from clinic_ui.live import subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import RECEPTION
-from clinic_ui.widgets import on_row, section_title, staff_action, staff_read
+from clinic_ui.widgets import on_row, section_title, staff_action, staff_read, translated_columns
 from models import TicketStatus
 from models.types import utcnow
 from services import clinic_settings, queue
@@ -48,10 +48,6 @@ STATES = {TicketStatus.WAITING: N_('waiting'), TicketStatus.CALLED: N_('called')
           TicketStatus.IN_SERVICE: N_('in service'), TicketStatus.DONE: N_('done'), TicketStatus.SKIPPED: N_('skipped'),
           TicketStatus.NO_SHOW: N_('no show'), TicketStatus.TRANSFERRED: N_('transferred'),
           TicketStatus.CANCELLED: N_('cancelled')}
-
-
-def columns() -> list[dict]:
-    return [{**c, 'label': _(c['label']) if c['label'] else ''} for c in COLUMNS]
 
 
 def actions_slot() -> str:
@@ -119,7 +115,7 @@ class QueueCard:
                 ui.label(view.room_code).classes('text-slate-500')
             self.line = ui.label(headline(view)).classes('text-slate-700').mark(f'queue-line-{view.prefix}')
             no_data = _('Nobody in this queue.')
-            self.table = ui.table(columns=columns(), rows=rows_of(view), row_key='id') \
+            self.table = ui.table(columns=translated_columns(COLUMNS), rows=rows_of(view), row_key='id') \
                 .props(f'flat dense wrap-cells hide-pagination no-data-label="{no_data}"') \
                 .classes('w-full').mark(f'queue-table-{view.prefix}')
             self.table.pagination = {'rowsPerPage': 0}

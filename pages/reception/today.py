@@ -16,8 +16,8 @@ from clinic_ui.widgets import data_table, on_row, section_title, staff_action, s
 from models.types import utcnow
 from services import booking, checkin, clinic_settings, patients
 from services.access import Actor
-from services.core.clock import local_today
 from services.core import i18n
+from services.core.clock import local_today
 from services.core.events import AppointmentChanged, PatientChanged
 from services.core.i18n import _
 

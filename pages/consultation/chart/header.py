@@ -7,7 +7,7 @@ from nicegui import ui
 
 from clinic_ui.allergies import AllergyChip, AllergyDialog
 from clinic_ui.lab_flags import FLAG_CLASSES, value_text
-from clinic_ui.widgets import data_table, section_title
+from clinic_ui.widgets import data_table, section_title, translated_columns
 from services import consultation
 from services.core.clock import local_today
 from services.core.events import OrdersChanged, VisitChanged
@@ -111,7 +111,7 @@ class HistoryPanel:
             ui.label(_('Last visit {date}: {diagnosis}').format(
                 date=f'{last.visit_date:%d/%m/%Y}', diagnosis=f'{last.diagnosis_code} {last.diagnosis}'.strip())) \
                 .classes('text-slate-600 text-sm')
-        columns = [{**column, 'label': _(column['label'])} for column in HISTORY_COLUMNS]
+        columns = translated_columns(HISTORY_COLUMNS)
         self.table = data_table(columns, history_rows(visit.chart), empty=_('No earlier visits.'),
                                 mark='history', rows_per_page=8)
         self.table.props('dense')
