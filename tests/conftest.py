@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -72,7 +73,9 @@ async def truncate_all(database: Database) -> None:
 
 @pytest.fixture(autouse=True)
 async def clean_database():
-    """Every test starts from an empty (migrated) database."""
+    """Every test starts from an empty (migrated) database, and with no backups in the data folder (a test that
+    made one before, in this worker, must not show up in the next test's list)."""
+    shutil.rmtree(_TMP / 'data' / 'backups', ignore_errors=True)
     database = Database(TEST_DATABASE_URL)
     await truncate_all(database)
     await database.dispose()
