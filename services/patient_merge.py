@@ -38,7 +38,6 @@ from models import (
     VisitStatus,
     metadata,
 )
-from models.types import utcnow
 
 from . import audit, booking, patients
 from .access import Actor, require

@@ -64,12 +64,16 @@ async def show_preview(actor: Actor, keep_id: int, other_id: int) -> bool:
     return True
 
 
-def _side_heading(side: MergeSide, title: str) -> None:
-    with ui.column().classes('gap-0'):
+def _side_heading(preview: MergePreview, side: MergeSide, title: str, has: str) -> None:
+    """Whose record, since when, and what it has (``has``: a sentence with {counts} and {code}, the kept one's)."""
+    with ui.column().classes('gap-0 self-start'):
         ui.label(title).classes('text-xs uppercase tracking-wide text-slate-500')
         ui.label(f'{side.full_name} · {side.code}').classes('font-semibold')
         ui.label(_('Registered {date}').format(date=side.created_at.strftime('%d/%m/%Y'))) \
             .classes('text-xs text-slate-500')
+        counts = [f'{preview.count_label(key)}: {count}' for key, count in side.counts.items() if count]
+        ui.label(has.format(counts=' · '.join(counts) if counts else _('nothing yet'), code=preview.keep.code)) \
+            .classes('text-sm text-slate-700 mt-1').mark('merge-counts')
 
 
 class MergeDialog:
@@ -86,11 +90,12 @@ class MergeDialog:
                     .classes('text-lg font-semibold')
                 ui.button(_('Keep {code} instead').format(code=other.code), icon='swap_horiz', on_click=self.swap) \
                     .props('flat dense no-caps').mark('merge-swap')
-            with ui.scroll_area().classes('w-full h-[30rem]'):
+            with ui.column().classes('w-full max-h-[60vh] overflow-y-auto gap-0'):
                 with ui.grid().classes('w-full gap-x-4 gap-y-1 items-center grid-cols-[9rem_1fr_1fr]'):
                     ui.label('')
-                    _side_heading(keep, _('Kept'))
-                    _side_heading(other, _('Merged into it, then hidden'))
+                    _side_heading(preview, keep, _('Kept'), _('Has: {counts}'))
+                    _side_heading(preview, other, _('Merged into it, then hidden'),
+                                  _('Moves to {code}: {counts}'))
                     for field in patient_merge.FIELDS:
                         self._field_row(field)
                     ui.label(_('Allergies')).classes('font-medium')
@@ -99,19 +104,6 @@ class MergeDialog:
                         ui.label(', '.join(united) or _('(none)')).mark('merge-allergies')
                         ui.label(_('Allergies are never chosen: both records\' allergies are kept.')) \
                             .classes('text-xs text-slate-500')
-                ui.separator().classes('my-2')
-                ui.label(_('What each record has (all of it stays, with {code}):').format(code=keep.code)) \
-                    .classes('font-medium')
-                with ui.grid().classes('w-full gap-x-4 gap-y-0 grid-cols-[12rem_6rem_6rem] text-sm') \
-                        .mark('merge-counts'):
-                    ui.label('')
-                    ui.label(keep.code).classes('font-medium text-right')
-                    ui.label(other.code).classes('font-medium text-right')
-                    for key in keep.counts:
-                        if keep.counts[key] or other.counts.get(key):
-                            ui.label(preview.count_label(key))
-                            ui.label(str(keep.counts[key])).classes('text-right')
-                            ui.label(str(other.counts.get(key, 0))).classes('text-right')
             if preview.refusal:
                 ui.label(preview.refusal).classes('text-negative font-medium').mark('merge-refusal')
             self.error = error_text()
