@@ -62,7 +62,7 @@ COUNT_LABELS = {'visits': N_('Visits'), 'appointments': N_('Appointments'), 'inv
                 'patient_allergies': N_('Allergies'), 'addresses': N_('Addresses'),
                 'patient_contact_changes': N_('Details typed online'), 'patients': N_('Records merged earlier'),
                 'prescriptions': N_('Prescriptions'), 'result_files': N_('Result files'),
-                'emails': N_('Emails')}
+                'emails': N_('Emails to their address (they stay in the outbox)')}
 # Visits in these states are over; any other is in progress and blocks a merge.
 FINISHED_VISITS = (VisitStatus.PAID, VisitStatus.CLOSED, VisitStatus.CANCELLED)
 MERGE_LOCK = 'patient_merge'

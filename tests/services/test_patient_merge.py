@@ -22,7 +22,7 @@ from models import (
     Visit,
     VisitStatus,
 )
-from services import booking, patient_merge, patients, users
+from services import booking, checkin, patient_merge, patients, users
 from services.core.errors import Conflict, PermissionDenied, ValidationError
 from services.demo import load_demo
 from services.patients import PatientInput
@@ -247,6 +247,14 @@ async def test_the_merged_record_is_hidden_from_search_duplicates_and_booking(db
         with pytest.raises(Conflict, match=f'{other.code} was merged into another record'):
             await booking.check_bookable(session, patient_id=other.id, service_id=clinic.consultation_id,
                                          doctor_id=clinic.doctor_ids[0])
+    async with db.write() as session:
+        with pytest.raises(Conflict, match=f'{other.code} was merged into another record'):
+            await checkin.walk_in(session, clinic.reception, patient_id=other.id, doctor_id=clinic.doctor_ids[0],
+                                  tz=TZ, now=NOW)
+    async with db.write() as session:
+        with pytest.raises(Conflict, match='merged into another record'):
+            await patients.update(session, clinic.reception, other.id, PatientInput(full_name='X', phone='0912345678'),
+                                  today=TODAY)
 
 
 async def test_the_merge_and_its_preview_are_audited(db):
