@@ -72,3 +72,6 @@ async def test_a_merge_is_refused_in_the_dialog_while_a_visit_is_in_progress(use
     user.find(marker='patient-hit').click()
     await user.should_see(marker='merge-refusal', content='P0000002 has a visit in progress', retries=RETRIES)
     assert not user.find(marker='merge-confirm').elements.pop().enabled
+    user.find(marker='merge-swap').click()  # keep the other record instead: the same refusal, the other way round
+    await user.should_see('Merge P0000001 into P0000002', retries=RETRIES)
+    await user.should_see(marker='merge-refusal', content='P0000002 has a visit in progress', retries=RETRIES)
