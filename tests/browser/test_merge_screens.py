@@ -90,6 +90,7 @@ def test_the_merge_preview_on_a_tablet(app, artifacts_dir, language, merge_label
         click_text(browser, merge_label)
         twin = wait(browser).until(EC.element_to_be_clickable(
             (By.XPATH, "//*[contains(@class,'q-item')][.//*[contains(text(),'P0009999')]]")))
+        screenshot(browser, artifacts_dir, f'merge-choose-{language}-tablet', TABLET)
         twin.click()
         confirm = wait(browser).until(EC.visibility_of_element_located(
             (By.XPATH, "//button[.//*[starts-with(normalize-space(text()),'Gộp vào') or "
