@@ -17,6 +17,10 @@ class Patient(SQLModel, table=True):
         sa.CheckConstraint('phone IS NOT NULL OR date_of_birth IS NOT NULL', name='phone_or_dob'),
         sa.CheckConstraint("date_of_birth IS NULL OR date_of_birth >= '1900-01-01'", name='dob_plausible'),
         sa.CheckConstraint("length(full_name) > 0", name='name_not_empty'),
+        # A record merged into another (the same person registered twice) is kept, pointing at the survivor.
+        sa.CheckConstraint('(merged_into_id IS NULL AND merged_at IS NULL) OR '
+                           '(merged_into_id IS NOT NULL AND merged_at IS NOT NULL AND merged_into_id <> id)',
+                           name='merged_whole'),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -35,6 +39,10 @@ class Patient(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=8)  # what the patient reads and receives in; None: the clinic's
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Merged into another record of the same person: hidden from search and booking, its page links the survivor.
+    merged_into_id: int | None = Field(default=None, foreign_key='patients.id', index=True)
+    merged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    merged_by_id: int | None = Field(default=None, foreign_key='users.id')
 
 
 class Address(SQLModel, table=True):

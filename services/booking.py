@@ -36,7 +36,7 @@ from models import (
     WorkingHours,
 )
 
-from . import audit, clinic_settings, notifications
+from . import audit, clinic_settings, notifications, patients
 from .access import Actor, require
 from .core import i18n
 from .core.boundary import action, query
@@ -249,6 +249,7 @@ async def check_bookable(session: AsyncSession, *, patient_id: int, service_id: 
     patient = await session.get(Patient, patient_id)
     if patient is None:
         raise NotFound(_('This patient does not exist.'))
+    patients.refuse_merged(patient)
     service = await session.get(Service, service_id)
     if service is None or not service.is_active:
         raise ValidationError(_('Please choose a service from the list.'), 'service')

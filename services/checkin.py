@@ -96,8 +96,9 @@ async def walk_in(session: AsyncSession, actor: Actor, *, patient_id: int, docto
     if len(reason) > 500:
         raise ValidationError(_('The reason can have at most 500 characters.'), 'reason')
     await serialize(session, booking.BOOKING_LOCK)
-    if await session.get(Patient, patient_id) is None:
+    if (patient := await session.get(Patient, patient_id)) is None:
         raise NotFound(_('This patient does not exist.'))
+    patients.refuse_merged(patient)
     if service_id is None:
         service = await booking.consultation_service_for(session, doctor_id)
         if service is None:

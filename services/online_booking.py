@@ -69,7 +69,8 @@ async def _patient_for(session: AsyncSession, data: patients.PatientInput, now: 
     until reception accepts them."""
     existing = (await session.exec(select(Patient).where(Patient.search_name == search_key(data.full_name),
                                                          Patient.date_of_birth == data.date_of_birth,
-                                                         Patient.phone == normalize_phone(data.phone)))).first()
+                                                         Patient.phone == normalize_phone(data.phone),
+                                                         Patient.merged_into_id.is_(None)))).first()
     if existing is not None:
         differing = await patients.propose_changes(session, existing, data, source=SOURCE, now=now)
         return existing, bool(differing)

@@ -117,7 +117,7 @@ async def search(session: AsyncSession, actor: Actor, text: str, *, limit: int =
     if not text:
         return []
     columns = (Patient.id, Patient.code, Patient.full_name, Patient.date_of_birth, Patient.sex, Patient.phone)
-    query = select(*columns)
+    query = select(*columns).where(Patient.merged_into_id.is_(None))  # a merged record lives on in its survivor
     if CODE_RE.match(text):
         code = text.upper()
         complete = len(code) == 8  # P + 7 digits: use the unique index
@@ -155,7 +155,7 @@ async def likely_duplicates(session: AsyncSession, actor: Actor, data: PatientIn
     if not conditions:
         return []
     query = (select(Patient.id, Patient.code, Patient.full_name, Patient.date_of_birth, Patient.sex, Patient.phone)
-             .where(or_(*conditions)).order_by(Patient.id).limit(10))
+             .where(or_(*conditions), Patient.merged_into_id.is_(None)).order_by(Patient.id).limit(10))
     if exclude_id is not None:
         query = query.where(Patient.id != exclude_id)
     return [PatientHit(*row) for row in (await session.exec(query)).all()]
@@ -226,6 +226,7 @@ async def update(session: AsyncSession, actor: Actor, patient_id: int, data: Pat
     require(actor, Role.RECEPTIONIST)
     data = validate(data, today=today)
     patient = await load(session, Patient, patient_id, _('This patient no longer exists.'))
+    refuse_merged(patient)
     if expected_updated_at is not None and patient.updated_at != expected_updated_at:
         raise Conflict(_('Someone else changed this patient meanwhile. Please reopen the profile and try again.'))
     await _check_national_id(session, data.national_id, patient_id)
@@ -252,6 +253,13 @@ async def change_contact(session: AsyncSession, actor: Actor, patient_id: int, *
                         sex=patient.sex, email=email, national_id=patient.national_id or '',
                         allergies=patient.allergies, notes=patient.notes)
     return await update(session, actor, patient_id, data, today=today)
+
+
+def refuse_merged(patient: Patient) -> None:
+    """A record merged into another is history: it is not booked, checked in nor edited any more."""
+    if patient.merged_into_id is not None:
+        raise Conflict(_('Patient {code} was merged into another record: please use that record.').format(
+            code=patient.code))
 
 
 @query

@@ -25,7 +25,7 @@ from services.core.events import AppointmentChanged, PatientChanged
 from services.core.i18n import N_, _
 from services.patients import PatientInput, parse_date
 
-from . import dialogs
+from . import dialogs, merge
 
 SEXES = {Sex.FEMALE: N_('Female'), Sex.MALE: N_('Male'), Sex.OTHER: N_('Other'), Sex.UNKNOWN: N_('Not said')}
 # a past visit's status, as the patients service writes it ('in consultation')
@@ -130,10 +130,13 @@ class PatientRecord:
     patient: Patient
     address: str
     visits: list[patients.PastVisit]
+    survivor: Patient | None = None  # the record this one was merged into
 
 
 async def _record(session, actor: Actor, patient_id: int) -> PatientRecord:
     patient = await patients.get(session, actor, patient_id)
+    if patient.merged_into_id is not None:
+        return PatientRecord(patient, '', [], await patients.get(session, actor, patient.merged_into_id))
     return PatientRecord(patient, await patients.primary_address(session, patient_id),
                          await patients.past_visits(session, actor, patient_id))
 
@@ -147,6 +150,9 @@ async def patient_page(actor: Actor, patient_id: int):
         return
     problem.delete()
     ui.link(_('← Reception'), '/reception')
+    if record.survivor is not None:
+        merged_notice(record.patient, record.survivor)
+        return
     header = PatientHeader(actor, record.patient)
     changes = PendingChanges(actor, patient_id)
     with ui.grid().classes('w-full gap-4 grid-cols-1 lg:grid-cols-5'):
@@ -173,6 +179,8 @@ class PatientHeader:
                     .props('unelevated no-caps').mark('book')
                 ui.button(_('Walk-in now'), icon='directions_walk', on_click=self.walk_in) \
                     .props('outline no-caps').mark('walk-in-now')
+                ui.button(_('Merge with…'), icon='call_merge', on_click=self.merge_with) \
+                    .props('flat no-caps').mark('merge-with')
         self.show(patient)
 
     def show(self, patient: Patient) -> None:
@@ -183,6 +191,21 @@ class PatientHeader:
 
     async def walk_in(self) -> None:
         await dialogs.open_walk_in(self.actor, self.patient.id, self.patient.full_name)
+
+    async def merge_with(self) -> None:
+        await merge.open_merge(self.actor, self.patient, today=_today())
+
+
+def merged_notice(patient: Patient, survivor: Patient) -> None:
+    """A record merged into another: nothing to do here any more but go to the survivor."""
+    with ui.card().classes('w-full max-w-3xl gap-2 bg-amber-50').mark('merged-notice'):
+        ui.label(f'{patient.full_name} · {patient.code}').classes('text-2xl font-semibold')
+        merged_at = patient.merged_at.astimezone(clinic_settings.current().tz).strftime('%d/%m/%Y')
+        ui.label(_('This record was merged into {code} ({name}) on {date}: its visits, appointments, invoices and '
+                   'everything else are there now.').format(code=survivor.code, name=survivor.full_name,
+                                                           date=merged_at))
+        ui.link(_('Open {code} · {name}').format(code=survivor.code, name=survivor.full_name),
+                f'/reception/patients/{survivor.id}').classes('text-lg font-medium').mark('merged-into-link')
 
 
 class Profile:

@@ -133,3 +133,35 @@ async def test_public_pages_skip_no_translation_either(user: User):
     await user.open(f'/board?key={key}')
     await user.should_see(marker='board-foot', retries=RETRIES)
     await assert_all_translated(user, '/board')
+
+
+async def test_merging_two_records_skips_no_translation(user: User):
+    from models import Patient
+    from services import patient_merge
+    from tests.factories import NOW
+    ward = await ward_for(user)
+    async with get_db().write() as session:
+        await session.exec(update(Account).where(Account.username == 'reception').values(language=i18n.PSEUDO))
+        await session.commit()
+    await sign_in(user, 'reception')
+    keep_id = ward.clinic.patient_ids[1]  # P0000001 has a visit open: the merge with it is refused
+    await user.open(f'/reception/patients/{keep_id}')
+    await user.should_see(marker='merge-with', retries=RETRIES)
+    user.find(marker='merge-with').click()
+    await user.should_see(marker='merge-choose', retries=RETRIES)
+    await assert_all_translated(user, 'choosing the record to merge')
+    user.find(marker='patient-search').type('P0000001')
+    await user.should_see(marker='patient-hit', retries=RETRIES)
+    user.find(marker='patient-hit').click()
+    await user.should_see(marker='merge-refusal', retries=RETRIES)
+    await assert_all_translated(user, 'the merge preview')
+    async with get_db().write() as session:
+        twin = Patient(code='P0000009', full_name='Twin', search_name='twin', phone='0900000009')
+        session.add(twin)
+        await session.commit()
+    async with get_db().write() as session:
+        await patient_merge.merge_patients(session, ward.clinic.admin, keep_id, twin.id,
+                                           {'full_name': 'keep', 'phone': 'keep', 'email': 'keep'}, now=NOW)
+    await user.open(f'/reception/patients/{twin.id}')
+    await user.should_see(marker='merged-notice', retries=RETRIES)
+    await assert_all_translated(user, 'a merged record')
