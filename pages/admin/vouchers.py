@@ -30,11 +30,12 @@ from services.core.i18n import N_, _
 from .parts import PAGE_SIZE, Pager
 
 COLUMNS = [
-    {'name': 'code', 'label': N_('Code'), 'field': 'code', 'align': 'left'},
+    {'name': 'code', 'label': N_('Code'), 'field': 'code', 'align': 'left', 'classes': 'whitespace-nowrap'},
     {'name': 'value', 'label': N_('Discount'), 'field': 'value', 'align': 'left', 'classes': 'whitespace-nowrap'},
     {'name': 'validity', 'label': N_('Valid'), 'field': 'validity', 'align': 'left', 'classes': 'whitespace-nowrap'},
     {'name': 'services', 'label': N_('Applies to'), 'field': 'services', 'align': 'left'},
-    {'name': 'uses', 'label': N_('Uses'), 'field': 'uses', 'align': 'right', 'classes': 'whitespace-nowrap'},
+    {'name': 'uses', 'label': N_('Uses'), 'field': 'uses', 'align': 'right', 'classes': 'whitespace-nowrap',
+     'headerClasses': 'whitespace-nowrap'},
     {'name': 'state', 'label': N_('State'), 'field': 'state', 'align': 'left'},
     {'name': 'actions', 'label': '', 'field': 'id', 'align': 'right'},
 ]
@@ -51,7 +52,8 @@ STATE_COLORS = {'active': 'positive', 'upcoming': 'info', 'expired': 'grey-6', '
 CODE_SLOT = r'''
 <q-td :props="props">
   <div class="font-mono font-semibold">{{ props.row.code }}</div>
-  <div v-if="props.row.description" class="text-xs text-slate-600">{{ props.row.description }}</div>
+  <div v-if="props.row.description" class="text-xs text-slate-600 whitespace-normal max-w-[12rem]">
+    {{ props.row.description }}</div>
 </q-td>'''
 STATE_SLOT = r'''
 <q-td :props="props">
@@ -63,13 +65,13 @@ def actions_slot() -> str:
     """The row's buttons (labels in the reader's language: the slot is a template, so they go in as JSON)."""
     def button(choice: str, label: str, icon: str, color: str, condition: str) -> str:
         return (f'<q-btn v-if="{condition}" :label="{escape(json.dumps(label), quote=True)}" icon="{icon}" '
-                f'size="sm" flat dense no-caps color="{color}" '
+                f'size="sm" flat dense no-caps no-wrap color="{color}" '
                 f'@click="() => $parent.$emit(\'voucher_action\', [\'{choice}\', props.row.id])" />')
-    return ('<q-td :props="props" class="whitespace-nowrap">'
+    return ('<q-td :props="props"><div class="column items-start no-wrap whitespace-nowrap">'
             + button('usage', _('Usage'), 'receipt_long', 'primary', 'true')
             + button('deactivate', _('Deactivate'), 'block', 'negative', 'props.row.active')
             + button('reactivate', _('Reactivate'), 'undo', 'primary', '!props.row.active')
-            + '</q-td>')
+            + '</div></q-td>')
 
 
 def day_text(value) -> str:
@@ -109,9 +111,9 @@ class NewVoucherDialog:
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-xl gap-2').mark('voucher-dialog'):
             ui.label(_('New voucher')).classes('text-xl font-semibold')
             with ui.row().classes('w-full items-start gap-2 no-wrap'):
-                self.code = ui.input(_('Code')) \
-                    .props(f'outlined dense hint="{_("4 to 40 letters, digits or dashes; any case")}"') \
-                    .classes('grow font-mono').mark('voucher-code')
+                hint = _('4 to 40 letters, digits or dashes; any case')
+                self.code = ui.input(_('Code')).props(f'outlined dense input-class=font-mono hint="{hint}"') \
+                    .classes('grow').mark('voucher-code')
                 ui.button(_('Generate'), icon='casino', on_click=self.generate).props('outline no-caps') \
                     .classes('mt-1').mark('generate-code')
             with ui.row().classes('w-full items-start gap-2 no-wrap'):
@@ -125,13 +127,14 @@ class NewVoucherDialog:
                     .classes('grow').mark('voucher-from')
                 self.valid_until = date_field(_('Valid until (dd/mm/yyyy)')).props('outlined dense clearable') \
                     .classes('grow').mark('voucher-until')
-                self.max_uses = ui.number(_('Uses allowed'), value=1, min=1, step=1, precision=0, format='%d') \
-                    .props('outlined dense').classes('w-36').mark('voucher-max-uses')
             self.services = ui.select(services, multiple=True, with_input=True,
                                       label=_('Only for these services (none: the whole bill)')) \
                 .props('outlined dense use-chips').classes('w-full').mark('voucher-services')
-            self.description = ui.input(_('Description or campaign (optional)')).props('outlined dense maxlength=200') \
-                .classes('w-full').mark('voucher-description')
+            with ui.row().classes('w-full items-start gap-2 no-wrap'):
+                self.max_uses = ui.number(_('Uses allowed'), value=1, min=1, step=1, precision=0, format='%d') \
+                    .props('outlined dense').classes('w-36').mark('voucher-max-uses')
+                self.description = ui.input(_('Description or campaign (optional)')) \
+                    .props('outlined dense maxlength=200').classes('grow').mark('voucher-description')
             self.error = error_text()
             with ui.row().classes('w-full justify-end gap-2'):
                 ui.button(_('Cancel'), on_click=self.dialog.close).props('flat no-caps')
@@ -188,8 +191,9 @@ async def show_usage(actor: Actor, voucher_id: int) -> None:
             ui.label(_('{used} of {count} uses taken').format(used=i18n.number(voucher.uses),
                                                               count=i18n.number(voucher.max_uses))) \
                 .classes('text-slate-700').mark('usage-count')
+        empty = _('Not used yet.')
         ui.table(columns=translated_columns(USE_COLUMNS), rows=rows, row_key='id') \
-            .props(f'flat bordered dense wrap-cells no-data-label="{_("Not used yet.")}"').classes('w-full') \
+            .props(f'flat bordered dense wrap-cells no-data-label="{empty}"').classes('w-full') \
             .mark('usage-table')
         with ui.row().classes('w-full justify-end'):
             ui.button(_('Close'), on_click=dialog.close).props('flat no-caps')
@@ -208,8 +212,9 @@ class VoucherList:
                 .props('outlined dense clearable debounce=300').classes('w-72').mark('voucher-search')
             ui.button(_('New voucher'), icon='add', on_click=self.create).props('unelevated no-caps') \
                 .mark('new-voucher')
+        empty = _('No vouchers match.')
         self.table = ui.table(columns=translated_columns(COLUMNS), rows=[], row_key='id') \
-            .props(f'flat bordered wrap-cells hide-pagination no-data-label="{_("No vouchers match.")}"') \
+            .props(f'flat bordered wrap-cells hide-pagination no-data-label="{empty}"') \
             .classes('w-full').mark('voucher-table')
         self.table.add_slot('body-cell-code', CODE_SLOT)
         self.table.add_slot('body-cell-state', STATE_SLOT)
