@@ -191,9 +191,11 @@ async def list_vouchers(session: AsyncSession, actor: Actor, *, search: str = ''
         pattern = f'%{text.lower()}%'
         where.append(or_(Voucher.code.like(f'%{text.upper()}%'), func.lower(Voucher.description).like(pattern)))
     total = (await session.exec(select(func.count()).select_from(Voucher).where(*where))).one()
+    page = (select(Voucher.id).where(*where).order_by(Voucher.id.desc())  # the page's ids first: by the index
+            .offset(max(offset, 0)).limit(max(1, min(limit, 200)))).subquery()
     rows = (await session.exec(
-        select(Voucher, User.full_name).outerjoin(User, User.id == Voucher.created_by_id).where(*where)
-        .order_by(Voucher.id.desc()).offset(max(offset, 0)).limit(max(1, min(limit, 200))))).all()
+        select(Voucher, User.full_name).join(page, page.c.id == Voucher.id)
+        .outerjoin(User, User.id == Voucher.created_by_id).order_by(Voucher.id.desc()))).all()
     names: dict[int, list[str]] = {}
     if rows:
         for voucher_id, name, translations in (await session.exec(
