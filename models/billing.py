@@ -37,7 +37,7 @@ class Invoice(SQLModel, table=True):
     insurance_amount: int = Field(default=0, sa_type=sa.BigInteger)
     insurer: str = Field(default='', max_length=120)
     insurance_policy_no: str = Field(default='', max_length=60)
-    voucher_code: str | None = Field(default=None, max_length=40, unique=True)  # single use
+    voucher_code: str | None = Field(default=None, max_length=40, index=True)  # its uses: voucher_uses
     total: int = Field(default=0, sa_type=sa.BigInteger)
     amount_paid: int = Field(default=0, sa_type=sa.BigInteger)
     void_reason: str = Field(default='', max_length=300)
@@ -101,19 +101,60 @@ class Payment(SQLModel, table=True):
 
 
 class Voucher(SQLModel, table=True):
+    """A discount code an administrator issues: a percentage or an amount off, usable ``max_uses`` times (each use
+    a row of ``voucher_uses``; ``uses`` counts the live ones, so two cashiers never take more than there are),
+    between ``valid_from`` and ``valid_until`` (inclusive), on the whole bill or only on the lines of its services
+    (``voucher_services``). Codes are stored in capitals; the cashier may type them in any case."""
     __tablename__ = 'vouchers'
     __table_args__ = (
         sa.CheckConstraint('percent_off IS NULL OR (percent_off > 0 AND percent_off <= 100)', name='percent_range'),
         sa.CheckConstraint('amount_off IS NULL OR amount_off > 0', name='amount_positive'),
         sa.CheckConstraint('(percent_off IS NULL) <> (amount_off IS NULL)', name='one_kind'),
+        sa.CheckConstraint('max_uses >= 1', name='max_uses_positive'),
+        sa.CheckConstraint('uses >= 0 AND uses <= max_uses', name='uses_within_max'),
+        sa.CheckConstraint('valid_from IS NULL OR valid_until IS NULL OR valid_from <= valid_until',
+                           name='validity_in_order'),
+        sa.CheckConstraint('code = UPPER(code)', name='code_in_capitals'),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=40, unique=True)
     percent_off: int | None = None
     amount_off: int | None = Field(default=None, sa_type=sa.BigInteger)
+    valid_from: date | None = None
     valid_until: date | None = None
-    used_by_invoice_id: int | None = Field(default=None, foreign_key='invoices.id', unique=True)
+    max_uses: int = 1
+    uses: int = 0
+    is_active: bool = True
+    description: str = Field(default='', max_length=200)  # e.g. the campaign
+    created_by_id: int | None = Field(default=None, foreign_key='users.id')
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class VoucherService(SQLModel, table=True):
+    """The services a voucher applies to; a voucher with none applies to the whole bill."""
+    __tablename__ = 'voucher_services'
+
+    voucher_id: int = Field(foreign_key='vouchers.id', primary_key=True)
+    service_id: int = Field(foreign_key='services.id', primary_key=True, index=True)
+
+
+class VoucherUse(SQLModel, table=True):
+    """A voucher used on a bill: the discount it gave, when and by whom. Given back (``released_at``) when the bill's
+    discount changes or the bill is voided; using it again on the same bill takes the same row again."""
+    __tablename__ = 'voucher_uses'
+    __table_args__ = (
+        sa.UniqueConstraint('voucher_id', 'invoice_id'),
+        sa.CheckConstraint('discount >= 0', name='discount_nonneg'),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    voucher_id: int = Field(foreign_key='vouchers.id', index=True)
+    invoice_id: int = Field(foreign_key='invoices.id', index=True)
+    discount: int = Field(default=0, sa_type=sa.BigInteger)
+    used_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    used_by_id: int | None = Field(default=None, foreign_key='users.id')  # None: recorded before uses were
+    released_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class NumberSequence(SQLModel, table=True):

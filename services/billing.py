@@ -12,7 +12,8 @@ Rules (what the cashier can rely on):
 - **Money** is an integer in the currency's minor units. A percentage is applied exactly (fractions) and rounded
   half-up to the minor unit (VND: to the whole dong): 10% of 15,005 is 1,500.5, billed as 1,501.
 - **Adjustments.** One discount per bill: a manual one (percent or amount, with a reason; above
-  ``discount_approval_percent`` of the subtotal only an administrator may approve it) *or* a single-use voucher.
+  ``discount_approval_percent`` of the subtotal only an administrator may approve it) *or* a voucher (one of its
+  uses; on the lines of its services when it names some; the cashier is told why one is refused).
   The insurer's share (percent or amount, insurer and policy number required) applies to what is left after the
   discount. ``total = subtotal - discount - insurance`` is never negative. Adjustments change only while nothing
   is paid on the bill.
@@ -32,7 +33,6 @@ Rules (what the cashier can rely on):
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -65,6 +65,8 @@ from models import (
     Visit,
     VisitStatus,
     Voucher,
+    VoucherService,
+    VoucherUse,
 )
 from models.types import utcnow
 
@@ -73,8 +75,8 @@ from .access import Actor, require
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from .core.i18n import N_, _, day
 from .core.events import BillingChanged, VisitChanged, publish
+from .core.i18n import N_, _, day, pick
 from .core.money import MAX_AMOUNT, format_money
 from .core.settings import get_settings
 from .sequences import next_value
@@ -395,12 +397,18 @@ def _check_share(percent: Decimal | None, amount: int | None, what: str) -> Shar
     return None
 
 
-async def _release_voucher(session: AsyncSession, invoice: Invoice) -> None:
+async def _release_voucher(session: AsyncSession, invoice: Invoice, now: datetime | None = None) -> None:
+    """Take the voucher off the bill: its use there is given back (one more use left on the voucher)."""
     if invoice.voucher_code:
-        voucher = (await session.exec(select(Voucher).where(Voucher.code == invoice.voucher_code))).first()
-        if voucher is not None and voucher.used_by_invoice_id == invoice.id:
-            voucher.used_by_invoice_id = None
-            session.add(voucher)
+        await serialize(session, f'billing:voucher:{invoice.voucher_code}')
+        use = (await session.exec(select(VoucherUse).join(Voucher, Voucher.id == VoucherUse.voucher_id).where(
+            Voucher.code == invoice.voucher_code, VoucherUse.invoice_id == invoice.id,
+            VoucherUse.released_at.is_(None)))).first()
+        if use is not None:
+            use.released_at = now or utcnow()
+            session.add(use)
+            await session.exec(sa.update(Voucher).where(Voucher.id == use.voucher_id, Voucher.uses > 0)
+                               .values(uses=Voucher.uses - 1))
         invoice.voucher_code = None
         await session.flush()
 
@@ -460,41 +468,84 @@ async def set_discount(session: AsyncSession, actor: Actor, invoice_id: int, *, 
     return invoice
 
 
+def voucher_discount(lines: list[tuple[int | None, int]], service_ids: set[int] | frozenset[int], *,
+                     percent_off: int | None = None, amount_off: int | None = None) -> int:
+    """The discount a voucher gives on a bill's ``lines`` (service id, line total): a percentage (rounded as
+    ``percent_of``) or an amount, of the lines of its services (all lines when it names none), never more than
+    those lines."""
+    base = sum(total for service_id, total in lines if not service_ids or service_id in service_ids)
+    share = Share(percent=Decimal(percent_off)) if percent_off else Share(amount=amount_off)
+    return share.of(base)
+
+
+def _check_voucher(voucher: Voucher | None, code: str, invoice: Invoice, today: date) -> None:
+    """Refuse a voucher the bill cannot use, saying why."""
+    if voucher is None:
+        raise NotFound(_('There is no voucher {code}. Please check the code.').format(code=code))
+    if not voucher.is_active:
+        raise Conflict(_('Voucher {code} has been deactivated.').format(code=voucher.code))
+    if voucher.valid_from is not None and today < voucher.valid_from:
+        raise Conflict(_('Voucher {code} is valid only from {date}.').format(code=voucher.code,
+                                                                              date=day(voucher.valid_from, 'short')))
+    if voucher.valid_until is not None and voucher.valid_until < today:
+        raise Conflict(_('Voucher {code} expired on {date}.').format(code=voucher.code,
+                                                                    date=day(voucher.valid_until, 'short')))
+    if invoice.voucher_code == voucher.code:
+        raise Conflict(_('Voucher {code} is already used on this bill.').format(code=voucher.code))
+    if voucher.uses >= voucher.max_uses:
+        raise Conflict(_('All uses of voucher {code} are taken ({used} of {count}).').format(
+            code=voucher.code, used=voucher.uses, count=voucher.max_uses))
+
+
 @action
 async def apply_voucher(session: AsyncSession, actor: Actor, invoice_id: int, code: str, *, today: date,
                         now: datetime | None = None) -> Invoice:
-    """Use a voucher as the bill's discount (replaces a manual discount). Each voucher works once. Commits."""
+    """Use a voucher as the bill's discount (replaces a manual discount or another voucher): one of its uses, on the
+    lines of its services (the whole bill when it names none). Refused with the reason when it cannot be used.
+    Commits."""
     require(actor, Role.CASHIER)
     now = now or utcnow()
     code = (code or '').strip().upper()
     if not code:
         raise ValidationError(_('Please enter the voucher code.'), 'voucher')
+    if len(code) > 40:
+        raise NotFound(_('There is no voucher {code}. Please check the code.').format(code=code[:40] + '…'))
     invoice = await _locked_invoice(session, invoice_id)
     _check_adjustable(invoice)
-    await serialize(session, f'billing:voucher:{code}')
-    voucher = (await session.exec(select(Voucher).where(func.upper(Voucher.code) == code).with_for_update()
+    for key in sorted({code, invoice.voucher_code or code}):  # the old voucher is given back: both, in order
+        await serialize(session, f'billing:voucher:{key}')
+    voucher = (await session.exec(select(Voucher).where(Voucher.code == code).with_for_update()
                                   .execution_options(populate_existing=True))).first()
-    if voucher is None:
-        raise NotFound(_('There is no voucher {code}. Please check the code.').format(code=code))
-    if voucher.used_by_invoice_id is not None and voucher.used_by_invoice_id != invoice.id:
-        used_on = (await session.exec(select(Invoice.number).where(Invoice.id == voucher.used_by_invoice_id))).first()
-        raise Conflict(_('Voucher {code} has already been used (on {used_on}).').format(
-            code=voucher.code, used_on=used_on))
-    if voucher.valid_until is not None and voucher.valid_until < today:
-        raise Conflict(_('Voucher {code} expired on {date}.').format(code=voucher.code,
-                                                                    date=day(voucher.valid_until, 'short')))
-    if invoice.voucher_code and invoice.voucher_code != voucher.code:
-        await _release_voucher(session, invoice)
-    share = Share(percent=Decimal(voucher.percent_off)) if voucher.percent_off else Share(amount=voucher.amount_off)
-    discount = share.of(invoice.subtotal)
+    _check_voucher(voucher, code, invoice, today)
+    services = (await session.exec(select(Service.id, Service.name, Service.name_translations)
+                                   .join(VoucherService, VoucherService.service_id == Service.id)
+                                   .where(VoucherService.voucher_id == voucher.id).order_by(Service.name))).all()
+    service_ids = {service_id for service_id, __, __ in services}
+    lines = (await session.exec(select(InvoiceItem.service_id, InvoiceItem.line_total)
+                                .where(InvoiceItem.invoice_id == invoice.id, _live_item()))).all()
+    if service_ids and not any(service_id in service_ids for service_id, __ in lines):
+        raise Conflict(_('Voucher {code} applies only to {services}: none of them is on this bill.').format(
+            code=voucher.code, services=', '.join(pick(name, names) for __, name, names in services)))
+    if invoice.voucher_code:
+        await _release_voucher(session, invoice, now)
+    taken = await session.exec(sa.update(Voucher).where(Voucher.id == voucher.id, Voucher.uses < Voucher.max_uses)
+                               .values(uses=Voucher.uses + 1))
+    if taken.rowcount != 1:  # only if the lock above did not hold: the database's count decides
+        raise Conflict(_('All uses of voucher {code} are taken ({used} of {count}).').format(
+            code=voucher.code, used=voucher.max_uses, count=voucher.max_uses))
+    discount = voucher_discount(list(lines), service_ids, percent_off=voucher.percent_off,
+                                amount_off=voucher.amount_off)
+    use = (await session.exec(select(VoucherUse).where(VoucherUse.voucher_id == voucher.id,
+                                                       VoucherUse.invoice_id == invoice.id))).first()
+    use = use or VoucherUse(voucher_id=voucher.id, invoice_id=invoice.id)
+    use.discount, use.used_at, use.used_by_id, use.released_at = discount, now, actor.user_id, None
     _set_figures(invoice, discount, _remaining_insurance(invoice, discount))
     invoice.voucher_code = voucher.code
     label = f'{voucher.percent_off}%' if voucher.percent_off else f'{voucher.amount_off}'
     invoice.discount_reason = f'Voucher {voucher.code} ({label})'[:300]
     invoice.discount_approved_by_id = None
     invoice.updated_at = now
-    voucher.used_by_invoice_id = invoice.id
-    session.add_all([invoice, voucher])
+    session.add_all([invoice, use])
     audit.record(session, actor, 'voucher', entity='invoice', entity_id=invoice.id,
                  detail=f'{invoice.number}: voucher {voucher.code}, discount {discount}')
     _announce(session, invoice, 'voucher')
@@ -532,29 +583,6 @@ async def set_insurance(session: AsyncSession, actor: Actor, invoice_id: int, *,
                  detail=f'{invoice.number}: insurance {insurance}' + (f' ({insurer}, {policy_no})' if insurance else ''))
     _announce(session, invoice, 'insurance')
     return invoice
-
-
-@action
-async def create_voucher(session: AsyncSession, actor: Actor, *, code: str, percent_off: int | None = None,
-                         amount_off: int | None = None, valid_until: date | None = None) -> Voucher:
-    """An administrator issues a single-use voucher. Commits."""
-    require(actor)  # administrators only
-    code = (code or '').strip().upper()
-    if not re.fullmatch(r'[A-Z0-9-]{4,40}', code):
-        raise ValidationError(_('A voucher code has 4 to 40 letters, digits or dashes.'), 'code')
-    if (percent_off is None) == (amount_off is None):
-        raise ValidationError(_('Give the voucher a percentage or an amount off.'))
-    if percent_off is not None and not 0 < percent_off <= 100:
-        raise ValidationError(_('The percentage must be between 1 and 100.'))
-    if amount_off is not None and not 0 < amount_off <= MAX_AMOUNT:
-        raise ValidationError(_('The amount off must be more than 0.'))
-    if (await session.exec(select(Voucher.id).where(func.upper(Voucher.code) == code))).first() is not None:
-        raise Conflict(_('Voucher {code} already exists.').format(code=code))
-    voucher = Voucher(code=code, percent_off=percent_off, amount_off=amount_off, valid_until=valid_until)
-    session.add(voucher)
-    await session.flush()
-    audit.record(session, actor, 'voucher_created', entity='voucher', entity_id=voucher.id, detail=code)
-    return voucher
 
 
 # --- Payments ----------------------------------------------------------------------------------------------------

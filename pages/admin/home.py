@@ -21,6 +21,8 @@ SECTIONS = [
      N_('Specialties, services, weekly hours per room, leave')),
     ('/admin/catalog', 'list_alt', N_('Catalog & prices'), N_('Specialties, rooms, services with prices, medicines')),
     ('/admin/settings', 'tune', N_('Clinic settings'), N_('Name, logo, time zone, currency, queues, email server')),
+    ('/admin/vouchers', 'confirmation_number', N_('Vouchers'),
+     N_('Discount codes: issue, limit to services, deactivate, see where used')),
     ('/admin/displays', 'tv', N_('Waiting-room displays'), N_('Keys that open the board on a TV')),
     ('/admin/dashboard', 'insights', N_('Dashboard'), N_('Visits, revenue, waiting times, workload, no-shows')),
     ('/admin/audit', 'manage_search', N_('Audit log'), N_('Who did what and when')),

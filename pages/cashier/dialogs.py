@@ -181,7 +181,7 @@ def paid_dialog(actor: Actor, result: billing.PaymentResult, email: str) -> None
 
 class DiscountDialog:
     """One discount per bill (percent or amount, with a reason; above the limit an administrator approves with their
-    password), or a single-use voucher."""
+    password), or a voucher (refused with the reason, shown under its code)."""
 
     def __init__(self, actor: Actor, view: billing.InvoiceView) -> None:
         self.actor, self.invoice_id = actor, view.invoice.id
@@ -207,6 +207,7 @@ class DiscountDialog:
             with ui.row().classes('w-full items-center gap-2 no-wrap'):
                 self.code = ui.input(_('Voucher code')).props('outlined dense').classes('grow').mark('voucher-code')
                 ui.button(_('Use voucher'), on_click=self.use_voucher).props('outline no-caps').mark('apply-voucher')
+            self.voucher_error = error_text().mark('voucher-error')  # why a voucher is refused, under its code
             ui.button(_('Back'), on_click=self.dialog.close).props('flat no-caps')
 
     def approval(self) -> None:
@@ -258,7 +259,7 @@ class DiscountDialog:
         code, today = self.code.value or '', local_today(clinic_settings.current().tz)
         done = await staff_action(lambda s: billing.apply_voucher(s, self.actor, self.invoice_id, code, today=today,
                                                                   now=utcnow()),
-                                  error_label=self.error, success=_('Voucher applied.'))
+                                  error_label=self.voucher_error, success=_('Voucher applied.'))
         if done is not None:
             self.dialog.close()
 

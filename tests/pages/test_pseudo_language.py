@@ -4,6 +4,7 @@ translated text comes back as ``⟦…⟧``) shows no text that skipped translat
 What is allowed unmarked: what the clinic and its patients typed (every text stored in the database, the clinic's
 name), numbers, codes and ticket numbers, currency codes, time zones, example addresses, units, the languages' own
 names, and the month and weekday names Babel writes in dates."""
+import asyncio
 import json
 import re
 import zoneinfo
@@ -36,7 +37,7 @@ DATE_WORDS = {name for kind in (LOCALE.months, LOCALE.days) for context in kind.
 PAGES = [
     ('admin', '/admin'), ('admin', '/admin/staff'), ('admin', '/admin/catalog'), ('admin', '/admin/doctors'),
     ('admin', '/admin/settings'), ('admin', '/admin/displays'), ('admin', '/admin/backup'),
-    ('admin', '/admin/dashboard'), ('admin', '/admin/audit'), ('admin', '/admin/doctors/{doctor}'),
+    ('admin', '/admin/dashboard'), ('admin', '/admin/audit'), ('admin', '/admin/vouchers'), ('admin', '/admin/doctors/{doctor}'),
     ('reception', '/reception'), ('reception', '/reception/appointments'), ('reception', '/reception/queues'),
     ('reception', '/reception/patients/new'), ('reception', '/outbox'),
     ('reception', '/reception/patients/{patient}'), ('reception', '/reception/book/{patient}'),
@@ -165,3 +166,34 @@ async def test_merging_two_records_skips_no_translation(user: User):
     await user.open(f'/reception/patients/{twin.id}')
     await user.should_see(marker='merged-notice', retries=RETRIES)
     await assert_all_translated(user, 'a merged record')
+
+
+async def test_the_voucher_page_its_rows_and_dialogs_skip_no_translation(user: User):
+    from datetime import date
+
+    from services import vouchers
+    ward = await ward_for(user)
+    admin = ward.clinic.admin
+    async with get_db().write() as session:
+        first = await vouchers.create_voucher(session, admin, code='SPRING-10', percent_off=10, max_uses=5,
+                                              valid_from=date(2026, 1, 1), description='Spring')
+        await vouchers.create_voucher(session, admin, code='LAB-5000', amount_off=5_000,
+                                      valid_until=date(2020, 1, 1), service_ids=[ward.clinic.lab_id])
+        await vouchers.create_voucher(session, admin, code='LATER-1', amount_off=5_000, valid_from=date(2999, 1, 1))
+        await session.exec(update(Account).where(Account.username == 'admin').values(language=i18n.PSEUDO))
+        await session.commit()
+    await sign_in(user, 'admin')
+    await user.open('/admin/vouchers')
+    await user.should_see(marker='voucher-table', retries=RETRIES)
+    for _ in range(RETRIES):
+        if len(next(iter(user.find(marker='voucher-table').elements)).rows) == 3:
+            break
+        await asyncio.sleep(0.05)
+    await assert_all_translated(user, '/admin/vouchers')
+    user.find(marker='new-voucher').click()
+    await user.should_see(marker='voucher-dialog', retries=RETRIES)
+    next(iter(user.find(marker='voucher-kind').elements)).set_value('amount')
+    await assert_all_translated(user, '/admin/vouchers: a new voucher')
+    user.find(marker='voucher-table').trigger('voucher_action', ['usage', first.id])
+    await user.should_see(marker='usage-table', retries=RETRIES)
+    await assert_all_translated(user, '/admin/vouchers: its usage')

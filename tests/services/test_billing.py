@@ -37,7 +37,6 @@ from models import (
     StockBatch,
     Visit,
     VisitStatus,
-    Voucher,
 )
 from services import billing, reports
 from services.billing import Share, Tender
@@ -302,49 +301,6 @@ async def test_insurance_covers_a_share_of_what_is_left_after_the_discount(db):
     with pytest.raises(Conflict, match='Money has been taken'):
         async with db.write() as session:
             await billing.set_insurance(session, clinic.cashier, invoice_id, now=NOW)
-
-
-async def test_only_administrators_create_vouchers(db):
-    clinic = await make_clinic(db)
-    async with db.write() as session:
-        await billing.create_voucher(session, clinic.admin, code='tet2026', percent_off=20)
-    with pytest.raises(PermissionDenied):
-        async with db.write() as session:
-            await billing.create_voucher(session, clinic.cashier, code='FREE-ALL', percent_off=100)
-
-
-async def apply_voucher(db, clinic, invoice_id: int, code: str) -> Invoice:
-    async with db.write() as session:
-        return await billing.apply_voucher(session, clinic.cashier, invoice_id, code, today=DAY, now=NOW)
-
-
-async def test_a_voucher_works_once_and_a_void_gives_it_back(db):
-    clinic = await make_clinic(db)
-    async with db.write() as session:
-        await billing.create_voucher(session, clinic.admin, code='tet2026', percent_off=20)
-    first = await bill(db, clinic.cashier, await make_visit(db, clinic, patient=0))
-    second = await bill(db, clinic.cashier, await make_visit(db, clinic, patient=1))
-    invoice = await apply_voucher(db, clinic, first, 'TET2026')
-    assert (invoice.discount_amount, invoice.total, invoice.voucher_code) == (30_000, 120_000, 'TET2026')
-    with pytest.raises(Conflict, match='already been used'):
-        await apply_voucher(db, clinic, second, 'tet2026')
-    with pytest.raises(NotFound):
-        await apply_voucher(db, clinic, second, 'NOPE')
-    async with db.write() as session:
-        await billing.void(session, clinic.cashier, first, 'Wrong patient', now=NOW)
-    assert (await apply_voucher(db, clinic, second, 'tet2026')).total == 120_000
-    async with db.read() as session:
-        assert (await session.exec(select(Voucher))).one().used_by_invoice_id == second
-
-
-async def test_an_expired_voucher_is_refused(db):
-    clinic = await make_clinic(db)
-    async with db.write() as session:
-        session.add(Voucher(code='OLD', amount_off=5_000, valid_until=DAY - timedelta(days=1)))
-        await session.commit()
-    third = await bill(db, clinic.cashier, await make_visit(db, clinic, patient=2))
-    with pytest.raises(Conflict, match='expired'):
-        await apply_voucher(db, clinic, third, 'old')
 
 
 # --- Payments --------------------------------------------------------------------------------------------------------
