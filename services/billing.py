@@ -68,7 +68,7 @@ from models import (
 )
 from models.types import utcnow
 
-from . import audit, visit_path
+from . import audit, cashier_close, visit_path
 from .access import Actor, require
 from .core.boundary import action, query
 from .core.db import serialize
@@ -616,6 +616,8 @@ async def pay(session: AsyncSession, actor: Actor, invoice_id: int, tenders: lis
     require(actor, Role.CASHIER)
     now = now or utcnow()
     tenders = _check_tenders(tenders)
+    if tenders:
+        await cashier_close.ensure_open(session, actor, now)
     invoice = await _locked_invoice(session, invoice_id)
     if invoice.status == InvoiceStatus.VOID:
         raise Conflict(_('{number} is void: it cannot be paid.').format(number=invoice.number))
@@ -712,6 +714,7 @@ async def refund(session: AsyncSession, actor: Actor, payment_id: int, amount: i
         raise NotFound(_('This payment does not exist.'))
     if original.kind != PaymentKind.PAYMENT:
         raise ValidationError(_('A refund cannot be refunded.'))
+    await cashier_close.ensure_open(session, actor, now)
     invoice = await _locked_invoice(session, original.invoice_id)
     if invoice.status == InvoiceStatus.VOID:
         raise Conflict(_('{number} is void.').format(number=invoice.number))
