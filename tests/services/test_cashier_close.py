@@ -3,6 +3,7 @@ reopening, a payment racing the close; property-based tests of the figures (hypo
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from models import AuditLog, Role, User
-from services import billing, cashier_close, users
+from services import billing, cashier_close, close_sheet, users
 from services.billing import Tender
 from services.cashier_close import DENOMINATIONS
 from services.core.db import Database
@@ -19,6 +20,7 @@ from services.core.errors import Conflict, PermissionDenied, ValidationError
 from tests.conftest import TEST_DATABASE_URL, truncate_all
 from tests.factories import NOW, TZ, make_clinic, password_hash
 from tests.services.test_billing import BANK, CARD, CASH, WALLET, bill, make_visit, pay
+from tests.services.test_receipts import CLINIC, flat, needs_poppler, pdf_text
 
 TODAY = NOW.astimezone(TZ).date()
 
@@ -194,3 +196,33 @@ async def _scenario(float_, moves) -> None:
                                 st.integers(0, 300_000), st.integers(0, 4)), max_size=4))
 def test_any_mix_of_payments_refunds_and_change_adds_up_in_the_close(float_, moves):
     asyncio.run(_scenario(float_, moves))
+
+
+@needs_poppler
+@pytest.mark.parametrize('language', ['en', 'vi'])
+async def test_the_close_sheet_prints_the_figures_in_the_cashiers_language(db, language, tmp_path, artifacts_dir):
+    clinic = await make_clinic(db)
+    invoice_id = await bill(db, clinic.cashier, await make_visit(db, clinic))
+    await pay(db, clinic.cashier, invoice_id, Tender(CASH, 100_000, tendered=200_000), Tender(CARD, 50_000))
+    async with db.write() as session:
+        (await session.get(User, clinic.cashier.user_id)).language = language
+        await session.commit()
+    row = await close(db, clinic.cashier, notes={500_000: 1, 100_000: 1, 20_000: 2}, opening_float=500_000,
+                      reason='a note of 20,000 was found in the tray')
+    async with db.read() as session:
+        shown = await cashier_close.close_sheet(session, clinic.cashier, row.id, tz=TZ)
+    pdf = close_sheet.close_sheet_pdf(shown, CLINIC, tz=TZ)
+    text = flat(pdf_text(pdf, tmp_path))
+    amounts = ('640.000', '600.000', '40.000', '150.000') if language == 'vi' else (
+        '640,000', '600,000', '40,000', '150,000')
+    for expected in ('Phòng khám Đa khoa Hòa Bình', '23/11/2026', 'Cashier', *amounts,
+                     'a note of 20,000 was found in the tray'):
+        assert expected in text, expected
+    assert ('Tiền mặt' in text and 'Chênh lệch' in text) if language == 'vi' else ('Cash' in text and 'Difference' in text)
+    path = artifacts_dir / f'close-sheet-{language}.pdf'
+    path.write_bytes(pdf)
+    subprocess.run(['pdftoppm', '-png', '-r', '80', '-singlefile', str(path), str(path.with_suffix(''))], check=True)
+    async with db.read() as session:
+        other = await second_cashier(db)
+        with pytest.raises(PermissionDenied):
+            await cashier_close.close_sheet(session, other, row.id, tz=TZ)
