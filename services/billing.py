@@ -73,8 +73,8 @@ from .access import Actor, require
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from .core.i18n import N_, _, day
 from .core.events import BillingChanged, VisitChanged, publish
+from .core.i18n import N_, _, day
 from .core.money import MAX_AMOUNT, format_money
 from .core.settings import get_settings
 from .sequences import next_value
