@@ -82,7 +82,8 @@ class DrawerPanel:
             self.day = ui.input(_('Day'), value=today.strftime('%d/%m/%Y')).props('outlined dense') \
                 .classes('w-36').mark('drawer-day')
         self.day.on('keydown.enter', self.load)
-        self.day.on('blur', self.load)
+        self.day.on('blur', self.day_changed)
+        self.shown_day: date | None = None
         with ui.card().classes('w-full gap-2').mark('drawer-card'):
             self.figures = ui.label().classes('text-slate-700').mark('drawer-figures')
             self.form = ui.column().classes('w-full gap-2')
@@ -110,9 +111,10 @@ class DrawerPanel:
                     ui.space()
                     ui.button(_('Close my day'), icon='lock', on_click=self.close) \
                         .props('unelevated no-caps').mark('drawer-close')
-            self.state = ui.row().classes('w-full items-center gap-2')
+            self.state = ui.row().classes('w-full items-center gap-2 no-wrap')
             self.error = error_text()
         self.everyone = ui.column().classes('w-full gap-1').mark('drawer-everyone')
+        self.dialogs = ui.element()  # outside what redraws: a dialog stays while the list is read again
 
     # -- reading --
 
@@ -122,6 +124,10 @@ class DrawerPanel:
             raise ValidationError(_('Please enter the day as dd/mm/yyyy.'))
         return day
 
+    async def day_changed(self) -> None:
+        if parse_date(self.day.value or '') != self.shown_day:
+            await self.load()
+
     async def load(self, *, touch: bool = True) -> None:
         self.error.set_text('')
         try:
@@ -129,6 +135,7 @@ class DrawerPanel:
         except DomainError as e:
             self.error.set_text(str(e))
             return
+        self.shown_day = day
         tz = clinic_settings.current().tz
         found = await staff_read(lambda s: cashier_close.drawer(s, self.actor, day, tz=tz), error_label=self.error,
                                  touch=touch)
@@ -180,9 +187,9 @@ class DrawerPanel:
                 ui.icon('lock').classes('text-emerald-700')
                 ui.label(_closed_text(drawer)).classes('text-emerald-800 font-semibold').mark('drawer-state')
                 ui.space()
-                ui.button(_('Close sheet (PDF)'), icon='print',
-                          on_click=lambda: ui.navigate.to(close_sheet_url(drawer.close.id), new_tab=True)) \
-                    .props('outline no-caps').mark('drawer-sheet')
+                sheet = close_sheet_url(drawer.close.id)
+                ui.button(_('Close sheet (PDF)'), icon='print', on_click=lambda: ui.navigate.to(sheet, new_tab=True)) \
+                    .props('outline no-caps').classes('shrink-0').mark('drawer-sheet')
             elif drawer.close is not None:
                 ui.icon('lock_open').classes('text-amber-700')
                 ui.label(_reopened_text(drawer)).classes('text-amber-800').mark('drawer-state')
@@ -195,20 +202,30 @@ class DrawerPanel:
             if not drawers:
                 ui.label(_('No cashier took money on this day.')).classes('text-slate-600')
             for drawer in drawers:
-                with ui.row().classes('w-full items-center gap-3 border-b py-1').mark('drawer-of'):
-                    ui.label(drawer.cashier).classes('w-48 font-semibold')
-                    ui.label(_('Net {net} · cash {cash}').format(net=money(drawer.total('net')),
-                                                                 cash=money(drawer.cash.net))).classes('w-64')
-                    if drawer.is_closed:
-                        ui.label(_closed_text(drawer)).classes('grow text-emerald-800')
-                        ui.button(_('Close sheet (PDF)'), icon='print',
-                                  on_click=lambda d=drawer: ui.navigate.to(close_sheet_url(d.close.id), new_tab=True)) \
-                            .props('flat no-caps')
-                        ui.button(_('Reopen'), icon='lock_open',
-                                  on_click=lambda d=drawer: ReopenDialog(self.actor, d, self.load)) \
-                            .props('outline no-caps').mark('drawer-reopen')
-                    else:
-                        ui.label(_reopened_text(drawer) if drawer.close else _('Open')).classes('grow text-slate-600')
+                self.cashier_row(drawer)
+
+    def cashier_row(self, drawer: Drawer) -> None:
+        """One cashier's day for the administrator: figures, state, the sheet and the reopen button."""
+        with ui.row().classes('w-full items-center gap-3 border-b py-1 no-wrap').mark('drawer-of'):
+            ui.label(drawer.cashier).classes('w-44 shrink-0 font-semibold')
+            ui.label(_('Net {net} · cash {cash}').format(net=money(drawer.total('net')), cash=money(drawer.cash.net))) \
+                .classes('w-56 shrink-0')
+            if drawer.is_closed:
+                row = drawer.close
+                ui.label(_('Closed at {time} · difference {difference}').format(
+                    time=row.closed_at.astimezone(clinic_settings.current().tz).strftime('%H:%M'),
+                    difference=money(row.difference))).classes('grow min-w-0 text-emerald-800').tooltip(_closed_text(drawer))
+                sheet = close_sheet_url(row.id)
+                ui.button(_('Close sheet (PDF)'), icon='print', on_click=lambda: ui.navigate.to(sheet, new_tab=True)) \
+                    .props('flat no-caps').classes('shrink-0')
+                ui.button(_('Reopen'), icon='lock_open', on_click=lambda: self.reopen(drawer)) \
+                    .props('outline no-caps').classes('shrink-0').mark('drawer-reopen')
+            else:
+                ui.label(_reopened_text(drawer) if drawer.close else _('Open')).classes('grow text-slate-600')
+
+    def reopen(self, drawer: Drawer) -> None:
+        with self.dialogs:
+            ReopenDialog(self.actor, drawer, self.load)
 
     # -- closing --
 

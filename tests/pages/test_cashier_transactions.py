@@ -6,10 +6,11 @@ from nicegui.testing import User
 from sqlmodel import select
 
 from models import CashierDayClose, Payment
-from services import billing
+from services import billing, cashier_close, clinic_settings
 from services.billing import Tender
+from services.core.clock import local_today
 from services.core.db import get_db
-from tests.conftest import RETRIES, element
+from tests.conftest import RETRIES, element, sign_in
 from tests.factories import Clinic
 from tests.pages.counter_setup import billed_visit, cashier_clinic
 from tests.services.test_billing import CARD, CASH
@@ -89,3 +90,24 @@ async def test_notes_counted_add_up_in_the_counted_cash(user: User):
     async with get_db().read() as session:
         assert (await session.exec(select(CashierDayClose.denominations))).one() == {'50000': 1, '20000': 2,
                                                                                      '10000': 1}
+
+
+async def test_the_administrator_reopens_a_cashiers_closed_day_with_a_reason(user: User):
+    clinic = await paid_by_cash_and_card(user)
+    tz = clinic_settings.current().tz
+    async with get_db().write() as session:
+        await cashier_close.close_day(session, clinic.cashier, local_today(tz), counted=100_000, tz=tz)
+    await user.open('/logout')
+    await sign_in(user, 'admin')
+    await user.open('/cashier/transactions')
+    await user.should_see(marker='drawer-reopen', retries=RETRIES)
+    user.find(marker='drawer-reopen').click()
+    await user.should_see(marker='reopen-dialog', retries=RETRIES)
+    user.find(marker='confirm-reopen').click()
+    await user.should_see('Please say why the day is reopened', retries=RETRIES)
+    user.find(marker='reopen-reason').type('Counted before the last patient paid')
+    user.find(marker='confirm-reopen').click()
+    await user.should_see('The day is open again.', retries=RETRIES)
+    async with get_db().read() as session:
+        row = (await session.exec(select(CashierDayClose))).one()
+    assert row.reopen_reason == 'Counted before the last patient paid' and row.reopened_by_id == clinic.admin.user_id
