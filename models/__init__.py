@@ -1,6 +1,6 @@
 """SQLModel tables and enums. Integrity lives in the database: FK, NOT NULL, UNIQUE and CHECK constraints."""
 from .base import metadata
-from .billing import Invoice, InvoiceItem, NumberSequence, Payment, Voucher, VoucherService, VoucherUse
+from .billing import CashierDayClose, Invoice, InvoiceItem, NumberSequence, Payment, Voucher, VoucherService, VoucherUse
 from .clinical import (LabAnalyte, LabReferenceRange, MedicalRecord, Prescription, PrescriptionItem, RecordAmendment,
                        ResultFile, ResultValue, ServiceOrder)
 from .enums import (AllergySeverity, AllergyStatus, AppointmentStatus, BookingSource, ChangeStatus, InvoiceItemKind,

@@ -164,3 +164,40 @@ class NumberSequence(SQLModel, table=True):
 
     name: str = Field(max_length=40, primary_key=True)
     last_value: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+class CashierDayClose(SQLModel, table=True):
+    """One cashier's clinic day, closed: the drawer counted against what it should hold, the totals per method.
+    While closed (``reopened_at`` empty), that cashier takes no payment or refund on that day; an administrator
+    may reopen it with a reason (closing again writes the new figures over these)."""
+    __tablename__ = 'cashier_day_closes'
+    __table_args__ = (
+        sa.UniqueConstraint('cashier_id', 'day', name='uq_cashier_day_closes_cashier_day'),
+        sa.CheckConstraint('opening_float >= 0', name='float_nonneg'),
+        sa.CheckConstraint('counted >= 0', name='counted_nonneg'),
+        sa.CheckConstraint('expected = opening_float + cash_in - cash_out', name='expected_adds_up'),
+        sa.CheckConstraint('difference = counted - expected', name='difference_adds_up'),
+        sa.CheckConstraint("difference = 0 OR reason <> ''", name='difference_explained'),
+        sa.CheckConstraint('payments >= 0 AND refunds >= 0', name='counts_nonneg'),
+        sa.CheckConstraint('(reopened_at IS NULL) = (reopened_by_id IS NULL)', name='reopened_by_whom'),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    cashier_id: int = Field(foreign_key='users.id', index=True)
+    day: date  # the clinic-local day
+    opening_float: int = Field(default=0, sa_type=sa.BigInteger)
+    cash_in: int = Field(default=0, sa_type=sa.BigInteger)    # cash received (change already handed back)
+    cash_out: int = Field(default=0, sa_type=sa.BigInteger)   # cash refunded
+    expected: int = Field(default=0, sa_type=sa.BigInteger)
+    counted: int = Field(default=0, sa_type=sa.BigInteger)
+    difference: int = Field(default=0, sa_type=sa.BigInteger)  # counted - expected
+    reason: str = Field(default='', max_length=300)
+    denominations: dict[str, int] = Field(default_factory=dict, sa_type=sa.JSON)  # note value -> count (if counted so)
+    totals: dict[str, list[int]] = Field(default_factory=dict, sa_type=sa.JSON)  # method -> [payments, in, refunds, out]
+    payments: int = 0
+    refunds: int = 0
+    closed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    closed_by_id: int = Field(foreign_key='users.id')
+    reopened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reopened_by_id: int | None = Field(default=None, foreign_key='users.id')
+    reopen_reason: str = Field(default='', max_length=300)

@@ -61,6 +61,7 @@ from models import (
     Service,
     ServiceKind,
     ServiceOrder,
+    StockBatch,
     User,
     Visit,
     VisitStatus,
@@ -70,7 +71,7 @@ from models import (
 )
 from models.types import utcnow
 
-from . import audit, visit_path
+from . import audit, cashier_close, visit_path
 from .access import Actor, require
 from .core.boundary import action, query
 from .core.db import serialize
@@ -644,6 +645,8 @@ async def pay(session: AsyncSession, actor: Actor, invoice_id: int, tenders: lis
     require(actor, Role.CASHIER)
     now = now or utcnow()
     tenders = _check_tenders(tenders)
+    if tenders:
+        await cashier_close.ensure_open(session, actor, now)
     invoice = await _locked_invoice(session, invoice_id)
     if invoice.status == InvoiceStatus.VOID:
         raise Conflict(_('{number} is void: it cannot be paid.').format(number=invoice.number))
@@ -740,6 +743,7 @@ async def refund(session: AsyncSession, actor: Actor, payment_id: int, amount: i
         raise NotFound(_('This payment does not exist.'))
     if original.kind != PaymentKind.PAYMENT:
         raise ValidationError(_('A refund cannot be refunded.'))
+    await cashier_close.ensure_open(session, actor, now)
     invoice = await _locked_invoice(session, original.invoice_id)
     if invoice.status == InvoiceStatus.VOID:
         raise Conflict(_('{number} is void.').format(number=invoice.number))
@@ -820,6 +824,33 @@ class ItemView:
     quantity: int
     unit_price: int
     line_total: int
+    medicine_id: int | None = None  # a dispensed medicine: which one, and the stock batch it came from
+    batch_no: str = ''
+
+
+@dataclass(frozen=True)
+class BillLine:
+    """A line as the bill and the receipt print it: a dispensed medicine at one unit price is one line, however many
+    stock batches it came from (``items``: the invoice lines it folds, one per batch)."""
+    kind: InvoiceItemKind
+    description: str
+    quantity: int
+    unit_price: int
+    line_total: int
+    items: tuple[ItemView, ...]
+
+
+def bill_lines(items: list[ItemView]) -> list[BillLine]:
+    """The invoice lines as the counter reads them, in the order they were billed: the batches of one medicine at
+    one unit price make one line (quantities and amounts summed, exactly); the same medicine at two prices stays two
+    lines (each quantity x its price, as dispensed); every other item is a line of its own."""
+    groups: dict[object, list[ItemView]] = {}
+    for item in items:
+        key = (('medicine', item.medicine_id, item.unit_price, item.description)
+               if item.kind == InvoiceItemKind.MEDICINE and item.medicine_id is not None else ('item', item.id))
+        groups.setdefault(key, []).append(item)
+    return [BillLine(group[0].kind, group[0].description, sum(i.quantity for i in group), group[0].unit_price,
+                     sum(i.line_total for i in group), tuple(group)) for group in groups.values()]
 
 
 @dataclass(frozen=True)
@@ -854,6 +885,10 @@ class InvoiceView:
     approved_by: str
     voided_by: str
     other_invoices: list[tuple[int, str, InvoiceStatus]] = field(default_factory=list)
+
+    @property
+    def lines(self) -> list[BillLine]:
+        return bill_lines(self.items)
 
     @property
     def balance(self) -> int:
@@ -892,8 +927,12 @@ async def invoice_view(session: AsyncSession, actor: Actor, invoice_id: int) -> 
     if visit is not None and visit.doctor_id is not None:
         row = await session.get(Doctor, visit.doctor_id)
         doctor = f'{row.title} {row.full_name}'.strip() if row else ''
-    items = [ItemView(i.id, i.kind, i.description, i.quantity, i.unit_price, i.line_total) for i in (await session.exec(
-        select(InvoiceItem).where(InvoiceItem.invoice_id == invoice.id).order_by(InvoiceItem.id))).all()]
+    items = [ItemView(i.id, i.kind, i.description, i.quantity, i.unit_price, i.line_total, medicine_id, batch_no or '')
+             for i, medicine_id, batch_no in (await session.exec(
+                 select(InvoiceItem, DispenseItem.medicine_id, StockBatch.batch_no)
+                 .join(DispenseItem, DispenseItem.id == InvoiceItem.dispense_item_id, isouter=True)
+                 .join(StockBatch, StockBatch.id == DispenseItem.batch_id, isouter=True)
+                 .where(InvoiceItem.invoice_id == invoice.id).order_by(InvoiceItem.id))).all()]
     rows = (await session.exec(select(Payment, User.full_name).join(User, User.id == Payment.cashier_id)
                                .where(Payment.invoice_id == invoice.id)
                                .order_by(Payment.received_at, Payment.id))).all()

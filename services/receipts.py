@@ -100,7 +100,7 @@ class ReceiptData:
     lines: list[ReceiptLine]
     subtotal: int
     discount: int
-    discount_reason: str
+    voucher_code: str          # the voucher the discount came from ('' for a manual discount, whose reason is internal)
     insurance: int
     insurer: str
     policy_no: str
@@ -130,7 +130,8 @@ class ReceiptData:
 # --- Reading what to print ----------------------------------------------------------------------------------------
 
 def _lines(view: billing.InvoiceView) -> list[ReceiptLine]:
-    return [ReceiptLine(i.description, i.quantity, i.unit_price, i.line_total) for i in view.items]
+    """One line per medicine and unit price, not per stock batch (``billing.bill_lines``)."""
+    return [ReceiptLine(line.description, line.quantity, line.unit_price, line.line_total) for line in view.lines]
 
 
 def _base(view: billing.InvoiceView, **fields) -> ReceiptData:
@@ -138,7 +139,7 @@ def _base(view: billing.InvoiceView, **fields) -> ReceiptData:
     return ReceiptData(
         invoice_number=invoice.number, patient_name=view.patient.full_name, patient_code=view.patient.code,
         doctor=view.doctor, lines=_lines(view), subtotal=invoice.subtotal, discount=invoice.discount_amount,
-        discount_reason=invoice.discount_reason, insurance=invoice.insurance_amount, insurer=invoice.insurer,
+        voucher_code=invoice.voucher_code or '', insurance=invoice.insurance_amount, insurer=invoice.insurer,
         policy_no=invoice.insurance_policy_no, total=invoice.total,
         void_reason=invoice.void_reason if invoice.status == InvoiceStatus.VOID else '',
         language=view.patient.language, **fields)
@@ -397,7 +398,9 @@ def _describe(doc: _Doc, data: ReceiptData, clinic: ClinicHeader, tz, thermal: b
     pair = lambda label, value, **kw: doc.pair(label, value, value_width=value_width, **kw)  # noqa: E731
     pair(_('Subtotal'), money(data.subtotal))
     if data.discount:
-        pair(_('Discount: {reason}').format(reason=data.discount_reason) if data.discount_reason else _('Discount'),
+        # The reason of a manual discount is the clinic's own note: the patient's paper says only "Discount". A
+        # voucher shows its code: the patient brought it, and sees which one was used up.
+        pair(_('Discount (voucher {code})').format(code=data.voucher_code) if data.voucher_code else _('Discount'),
              money(-data.discount))
     if data.insurance:
         pair(_('Insurance: {insurer}, policy {policy}').format(insurer=data.insurer, policy=data.policy_no),
@@ -548,7 +551,7 @@ def sample_receipt(now: datetime) -> ReceiptData:
     return ReceiptData(title=RECEIPT, number='R-000124', invoice_number='INV-2026-000123', issued_at=now,
                        patient_name='Nguyễn Thị Thu Hằng', patient_code='P0001234', cashier='Trần Văn Đức',
                        doctor='Dr. Lê Quốc Việt', lines=lines, subtotal=subtotal, discount=totals.discount,
-                       discount_reason='Senior citizen (10%)', insurance=totals.insurance,
+                       voucher_code='', insurance=totals.insurance,
                        insurer='Bảo Việt', policy_no='HD-12345678', total=totals.total, payments=[cash, card],
                        paid_total=totals.total)
 

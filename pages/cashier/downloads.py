@@ -10,7 +10,7 @@ from clinic_ui.routes import staff_file
 from clinic_ui.stations import CASHIER
 from models import PaymentKind, PaymentMethod
 from models.types import utcnow
-from services import clinic_settings, receipts, reports
+from services import cashier_close, clinic_settings, close_sheet, receipts, reports
 from services.access import Actor
 from services.core.errors import DomainError, ValidationError
 from services.core.i18n import _
@@ -51,6 +51,22 @@ async def bill_pdf(actor: Actor, invoice_id: int, layout: str = 'a4'):
         return await _receipt_response(data, layout)
     except DomainError as e:
         return Response(str(e), status_code=404, media_type='text/plain')
+
+
+def close_sheet_url(close_id: int) -> str:
+    return f'/cashier/closes/{close_id}.pdf'
+
+
+@staff_file(CASHIER, '/cashier/closes/{close_id}.pdf')
+async def close_sheet_pdf(actor: Actor, close_id: int):
+    """A cashier's closed day, printed (their own; any for an administrator)."""
+    settings = clinic_settings.current()
+    try:
+        drawer = await transaction.read(lambda s: cashier_close.close_sheet(s, actor, close_id, tz=settings.tz))
+    except DomainError as e:
+        return Response(str(e), status_code=404, media_type='text/plain')
+    pdf = await close_sheet.render_close_sheet(drawer, receipts.ClinicHeader.from_settings(settings), tz=settings.tz)
+    return _pdf_response(pdf, close_sheet.file_name(drawer.day, drawer.cashier_id))
 
 
 def _day(text: str) -> date:

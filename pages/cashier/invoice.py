@@ -28,6 +28,10 @@ ITEM_COLUMNS = [
     {'name': 'unit_price', 'label': N_('Unit price'), 'field': 'unit_price', 'align': 'right'},
     {'name': 'line_total', 'label': N_('Amount'), 'field': 'line_total', 'align': 'right'},
 ]
+# A medicine's line with the stock batches it was dispensed from, folded under it in small print.
+ITEM_DESCRIPTION = r'''
+<q-td :props="props">{{ props.value }}<div v-if="props.row.batches" class="text-xs text-slate-500">{{ props.row.batches }}</div></q-td>
+'''
 PAYMENT_COLUMNS = [
     {'name': 'receipt', 'label': N_('Receipt'), 'field': 'receipt', 'align': 'left'},
     {'name': 'time', 'label': N_('Time'), 'field': 'time', 'align': 'left'},
@@ -130,6 +134,12 @@ class InvoiceHeader:
                 ui.link(f'{number} ({invoice_status_text(status)})', f'/cashier/invoices/{other_id}').classes('text-sm')
 
 
+def batches_text(line: billing.BillLine) -> str:
+    """The stock batches a medicine's line was dispensed from: ``Batch B1 × 10, B2 × 5``; '' for other lines."""
+    batches = [f'{item.batch_no} × {item.quantity}' for item in line.items if item.batch_no]
+    return _('Batch {batches}').format(batches=', '.join(batches)) if batches else ''
+
+
 class InvoiceItems:
     """The items billed, and the figures from the subtotal to what was paid."""
 
@@ -138,15 +148,17 @@ class InvoiceItems:
             section_title(_('Items'))
             self.items = ui.table(columns=translated_columns(ITEM_COLUMNS), rows=[], row_key='id', pagination=0) \
                 .props('flat dense wrap-cells hide-bottom').classes('w-full').mark('invoice-items')
+            self.items.add_slot('body-cell-description', ITEM_DESCRIPTION)
             ui.separator()
             self.figures = ui.column().classes('w-full gap-1').mark('invoice-figures')
 
     def show(self, view: billing.InvoiceView) -> None:
         void = view.invoice.status == InvoiceStatus.VOID
-        self.items.rows = [{'id': i.id, 'quantity': i.quantity,
-                            'description': _('{item} (void)').format(item=i.description) if void else i.description,
-                            'unit_price': amount_text(i.unit_price), 'line_total': amount_text(i.line_total)}
-                           for i in view.items]
+        self.items.rows = [{'id': line.items[0].id, 'quantity': line.quantity,
+                            'description': _('{item} (void)').format(item=line.description) if void else line.description,
+                            'batches': batches_text(line), 'unit_price': amount_text(line.unit_price),
+                            'line_total': amount_text(line.line_total)}
+                           for line in view.lines]
         self.figures.clear()
         with self.figures:
             for label, value, classes in figure_lines(view):

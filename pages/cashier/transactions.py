@@ -20,6 +20,7 @@ from services.core.events import BillingChanged
 from services.core.i18n import N_, _, ngettext
 from services.patients import parse_date
 
+from .drawer import DrawerPanel
 from .texts import method_text, said
 
 PAGE_SIZE = 25
@@ -266,12 +267,16 @@ async def transactions_page(actor: Actor):
     today = local_today(clinic_settings.current().tz)
     start, end = reports.default_range(today)
     cashiers = await staff_read(lambda s: reports.cashiers(s, actor)) or []
+    drawer = DrawerPanel(actor, today)
+    ui.separator().classes('my-2')
     close = DailyClose(actor, today)
     ui.separator().classes('my-2')
     history = TransactionHistory(actor, start, end, dict(cashiers))
     ui.separator().classes('my-2')
     AppointmentsExport(start, end)
+    await drawer.load()
     await close.load()
     await history.search(reset=True)
+    subscribe(BillingChanged, drawer.on_billing)
     subscribe(BillingChanged, close.on_billing)
     subscribe(BillingChanged, history.on_billing)

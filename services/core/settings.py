@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     language: str = 'en'
     clinic_logo: Path | None = None  # PNG or JPEG printed on receipts
     discount_approval_percent: int = Field(10, ge=0, le=100)  # larger discounts need an administrator
+    opening_cash_float: int = Field(0, ge=0)  # cash in each drawer when the day starts (minor units)
     expiry_warning_days: int = Field(60, ge=1, le=730)  # pharmacy alert for batches expiring this soon
     upload_max_mb: int = Field(10, ge=1, le=200)  # result files (images, PDF)
     # The queues (by kind, comma-separated) whose calls the waiting-room board shows and announces.

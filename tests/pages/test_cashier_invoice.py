@@ -13,8 +13,9 @@ from services.billing import Tender
 from services.core.db import get_db
 from tests.conftest import RETRIES
 from tests.factories import PASSWORD
-from tests.pages.counter_setup import billed_visit, cashier_clinic
-from tests.services.test_billing import CARD, CASH
+from tests.pages.counter_setup import billed_visit, cashier_clinic, rows_when_filled
+from tests.services.test_bill_lines import dispensed_from_batches
+from tests.services.test_billing import CARD, CASH, make_visit
 
 
 async def open_invoice(user: User, invoice_id: int, balance: str) -> None:
@@ -178,3 +179,16 @@ async def test_the_cashier_defers_a_payment_with_a_reason_and_the_visit_closes_u
         invoice = await session.get(Invoice, invoice_id)
         visit = await session.get(Visit, invoice.visit_id)
     assert (invoice.status, visit.status) == (InvoiceStatus.UNPAID, VisitStatus.CLOSED)
+
+
+async def test_a_medicine_from_two_batches_is_one_line_with_its_batches_folded_under_it(user: User):
+    clinic = await cashier_clinic(user)
+    visit_id = await make_visit(get_db(), clinic)
+    await dispensed_from_batches(get_db(), clinic, visit_id, [('A-01', 10, 2_500), ('A-02', 11, 2_500)])
+    async with get_db().write() as session:
+        invoice_id = await billing.bill_visit(session, clinic.cashier, visit_id)
+    await open_invoice(user, invoice_id, '₫202,500')
+    rows = await rows_when_filled(user, 'invoice-items')
+    assert [(r['description'], r['quantity'], r['line_total'], r['batches']) for r in rows] == [
+        ('General consultation', 1, '150,000', ''),
+        ('Amoxicillin 500 mg (capsule)', 21, '52,500', 'Batch A-01 × 10, A-02 × 11')]
