@@ -138,6 +138,10 @@ def show_confirmation(confirmation: online_booking.Confirmation, settings: Setti
     bring_into_view(card)
 
 
+FOCUS_FIRST_FIELD = ('setTimeout(() => { const f = el.querySelector("input, textarea"); '
+                     'if (f) f.focus({preventScroll: true}); }, calm ? 0 : 450);')
+
+
 def bring_into_view(element: ui.element, *, focus: bool = False) -> None:
     """Scroll ``element`` smoothly to the top of the screen once it is drawn (at once for people who asked for
     less motion); ``focus``: then put the cursor in its first field. The field is near the element's top, so a
@@ -151,7 +155,7 @@ def bring_into_view(element: ui.element, *, focus: bool = False) -> None:
             if (!el || !el.offsetParent) {{ if (tries++ < 40) setTimeout(go, 25); return; }}
             const calm = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
             el.scrollIntoView({{behavior: calm ? "auto" : "smooth", block: "start"}});
-            {'setTimeout(() => { const f = el.querySelector("input, textarea"); if (f) f.focus({preventScroll: true}); }, calm ? 0 : 450);' if focus else ''}
+            {FOCUS_FIRST_FIELD if focus else ''}
           }};
           go();
         }})();
@@ -412,14 +416,15 @@ class ManageBooking:
             ui.label(when_text(cancelled.start_at, self.tz)).classes('line-through text-slate-600')
             ui.label(_('A confirmation is on its way by email. We hope to see you another time.')) \
                 .classes('text-slate-600')
-            ui.link(_('Book another appointment'), '/book').classes('text-lg min-h-[44px] flex items-center')
+            ui.link(_('Book another appointment'), '/book') \
+                .classes('text-lg text-primary min-h-[44px] flex items-center')
             clinic_contact(self.settings)
 
 
 def link_problem(message: str, settings: Settings) -> None:
     with ui.card().classes('w-full gap-2').mark('manage-problem'):
         ui.label(message).classes('text-lg font-medium')
-        ui.link(_('Book an appointment'), '/book').classes('text-lg min-h-[44px] flex items-center')
+        ui.link(_('Book an appointment'), '/book').classes('text-lg text-primary min-h-[44px] flex items-center')
         clinic_contact(settings)
 
 

@@ -359,7 +359,8 @@ async def reschedule(session: AsyncSession, actor: Actor, appointment_id: int, *
 
 
 async def move(session: AsyncSession, appointment: Appointment, *, start_at: datetime, tz: ZoneInfo, now: datetime,
-               settings: Settings, actor: Actor | None, doctor_id: int | None = None, username: str = '') -> Appointment:
+               settings: Settings, actor: Actor | None, doctor_id: int | None = None, username: str = ''
+               ) -> Appointment:
     """Move a changeable appointment to a free time, inside the caller's transaction, which holds the booking
     lock and has checked who may (staff: ``actor``; the patient through their link: ``username`` in the audit).
     The patient gets the "new time" email."""

@@ -189,7 +189,8 @@ async def test_the_confirmation_carries_a_signed_link_in_the_bookings_language_t
     assert (shown.start_at, shown.doctor_name, shown.language) == (local(24, 10, 0), 'Dr. Nguyễn Thị Lan', 'vi')
     assert shown.can_change and shown.change_until == local(24, 6, 0)
     assert 'Lê Thị Hồng' not in repr(shown) and 'hong@' not in repr(shown)  # nothing about the patient
-    assert booking_links.read_token(token, get_settings().model_copy(update={'storage_secret': SecretStr('another')})) is None
+    another_clinic = get_settings().model_copy(update={'storage_secret': SecretStr('another')})
+    assert booking_links.read_token(token, another_clinic) is None  # signed with this clinic's secret only
 
 
 async def test_without_a_public_address_the_email_has_no_link(db):
