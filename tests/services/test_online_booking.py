@@ -154,7 +154,7 @@ async def test_a_booking_never_changes_a_returning_patients_language_and_writes_
 # ---------------------------------------------------------------- the patient's own link: see, move, cancel
 
 LINKED = get_settings().model_copy(update={'public_url': 'https://booking.example.vn', 'online_change_hours': 4,
-                                           'clinic_phone': '0283 123 4567'})
+                                           'clinic_phone': '0283 123 4567', 'clinic_address': '12 Lê Lợi, Quận 1'})
 LINK = re.compile(r'https://booking\.example\.vn/book/manage\?token=([\w.-]+)&lang=(\w+)')
 
 
@@ -183,7 +183,8 @@ async def test_the_confirmation_carries_a_signed_link_in_the_bookings_language_t
     clinic = await make_clinic(db)
     email, token = await book_online(db, clinic, local(24, 10, 0), language='vi')
     assert 'Quý khách có thể tự đổi giờ hoặc hủy lịch hẹn này' in email.body_text  # the booking's language
-    assert LINK.search(email.body_text).group(2) == 'vi' and '0283 123 4567' in email.body_text
+    assert LINK.search(email.body_text).group(2) == 'vi'
+    assert '0283 123 4567' in email.body_text and '12 Lê Lợi, Quận 1' in email.body_text  # the clinic's phone, address
     async with db.read() as session:
         shown = await online_booking.open_link(session, token, now=NOW, settings=LINKED)
     assert (shown.start_at, shown.doctor_name, shown.language) == (local(24, 10, 0), 'Dr. Nguyễn Thị Lan', 'vi')
