@@ -1,6 +1,8 @@
 """The public booking page: patients book themselves from a phone. No staff login; shows only free times."""
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import date
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -246,16 +248,16 @@ class OnlineBooking:
                 show_confirmation(confirmation, self.settings)
 
 
-def language_switch(shown: str, target: str = '/book?') -> None:
-    """EN | VI: this page (``target``, ending in ``?`` or ``&``) again in the other language (the browser
-    remembers the choice). Big enough for a thumb."""
+def language_switch(shown: str, target: Callable[[], str] = lambda: '/book?') -> None:
+    """EN | VI: this page (``target()``, ending in ``?`` or ``&``; asked at the click, as the page may have changed
+    its address meanwhile) again in the other language (the browser remembers the choice). Big enough for a thumb."""
     label = _('Language')
     with ui.row().classes('items-center gap-0 no-wrap shrink-0').props(f'role=navigation aria-label="{label}"') \
             .mark('language-switch'):
         for index, code in enumerate(i18n.LANGUAGES):
             if index:
                 ui.label('|').classes('text-slate-400 px-1')
-            button = ui.button(code.upper(), on_click=lambda c=code: ui.navigate.to(f'{target}lang={c}')) \
+            button = ui.button(code.upper(), on_click=lambda c=code: ui.navigate.to(f'{target()}lang={c}')) \
                 .props(f'flat no-caps size=md padding="8px 12px" lang={code} '
                        f'aria-label="{i18n.LANGUAGES[code]}" aria-current={"true" if code == shown else "false"}') \
                 .classes('min-w-[48px] min-h-[44px] text-base font-semibold').mark(f'lang-{code}')
@@ -265,7 +267,7 @@ def language_switch(shown: str, target: str = '/book?') -> None:
                 button.classes('text-slate-600')
 
 
-def clinic_heading(settings: Settings, language: str, target: str = '/book?',
+def clinic_heading(settings: Settings, language: str, target: Callable[[], str] = lambda: '/book?',
                    title: str = N_('Book an appointment')) -> None:
     with ui.row().classes('w-full items-start justify-between no-wrap gap-2'):
         with ui.column().classes('gap-0 min-w-0'):
@@ -388,6 +390,8 @@ class ManageBooking:
             await self.grid.reload()  # taken meanwhile: the times as they are now
             return
         self.managed = moved
+        self.view.client.run_javascript(  # the old link no longer works: reloading the page shows the new one
+            f'history.replaceState(null, "", {json.dumps(manage_path(moved.token))})')
         self.show(_('Your appointment has been moved. A confirmation of the new time is on its way by email.'))
 
     def ask_cancel(self) -> None:
@@ -421,6 +425,10 @@ class ManageBooking:
             clinic_contact(self.settings)
 
 
+def manage_path(token: str) -> str:
+    return f'/book/manage?{urlencode({"token": token})}'
+
+
 def link_problem(message: str, settings: Settings) -> None:
     with ui.card().classes('w-full gap-2').mark('manage-problem'):
         ui.label(message).classes('text-lg font-medium')
@@ -439,7 +447,9 @@ async def manage_booking_page(request: Request, token: str = ''):
     heading = _('Your appointment')
     ui.page_title(f'{heading} · {settings.clinic_name}')
     with ui.column().classes('w-full max-w-3xl mx-auto p-3 sm:p-6 gap-4'):
-        clinic_heading(settings, language, f'/book/manage?{urlencode({"token": token})}&', N_('Your appointment'))
+        manage: ManageBooking | None = None
+        clinic_heading(settings, language, lambda: manage_path(manage.managed.token if manage else token) + '&',
+                       N_('Your appointment'))
         if not LINK_OPENS.allow(key):
             link_problem(_(TOO_MANY), settings)
             return
@@ -448,4 +458,4 @@ async def manage_booking_page(request: Request, token: str = ''):
         except DomainError as refused:  # garbled, forged, expired, stale or cancelled: say which, change nothing
             link_problem(str(refused), settings)
             return
-        ManageBooking(key, managed, settings)
+        manage = ManageBooking(key, managed, settings)

@@ -1,4 +1,5 @@
 """The public booking page: a patient books from a phone without signing in; addresses are rate-limited."""
+import asyncio
 import re
 from datetime import datetime, time, timedelta
 
@@ -180,7 +181,14 @@ async def test_the_patient_moves_through_the_link_to_another_free_time(user: Use
     assert moved.start_at.astimezone(linked.tz).time() != time(10)
     assert emails[-1].subject.startswith('Appointment moved')
     await user.should_see(marker='manage-when', content=f'{moved.start_at.astimezone(linked.tz):%H:%M}')
-    await user.open(f'/book/manage?token={token}')  # the old link: stale now
+    fresh = LINK.search(emails[-1].body_text).group(1)  # the "new time" email's link: the page goes on with it
+    user.find(marker='lang-vi').click()
+    for _attempt in range(RETRIES):
+        if user.back_history[-1].endswith('lang=vi'):
+            break
+        await asyncio.sleep(0.1)
+    assert user.back_history[-1] == f'/book/manage?token={fresh}&lang=vi'
+    await user.open(f'/book/manage?token={token}&lang=en')  # the old link: stale now
     await user.should_see('has been changed since this link was sent', retries=RETRIES)
 
 
