@@ -346,7 +346,7 @@ class ManageBooking:
             with ui.card().classes('w-full gap-2 scroll-mt-2 bg-teal-50') as self.move_card:
                 self.move_text = ui.label('').classes('text-lg font-medium').mark('manage-new-time')
                 self.move_error = error_text()
-                ui.button(_('Move my appointment to this time'), on_click=self.move) \
+                ui.button(_('Move to this time'), icon='check', on_click=self.move) \
                     .props('unelevated no-caps size=lg').classes('w-full').mark('manage-move-confirm')
             self.move_card.visible = False
         if done:

@@ -147,7 +147,7 @@ def test_booking_on_a_phone_then_cancelling_through_the_emailed_link(app, artifa
     from services.core.i18n import _
     with i18n.use(language):
         words = {text: _(text) for text in ('Consultation', 'Book', 'Your appointment is booked',
-                                            'Move to another time', 'Move my appointment to this time',
+                                            'Move to another time', 'Move to this time',
                                             'Cancel the appointment',
                                             'Your appointment has been cancelled')}
     address = f'phone-{language}@example.test'
@@ -191,7 +191,7 @@ def test_booking_on_a_phone_then_cancelling_through_the_emailed_link(app, artifa
         click_text(driver, words['Move to another time'])  # the other times of the same doctor: one chosen ...
         click_first_slot(driver)
         body = (By.TAG_NAME, 'body')
-        wait(driver).until(EC.text_to_be_present_in_element(body, words['Move my appointment to this time']))
+        wait(driver).until(EC.text_to_be_present_in_element(body, words['Move to this time']))
         time.sleep(1.2)
         driver.save_screenshot(str(artifacts_dir / f'book-phone-manage-move-{language}.png'))
         click_text(driver, words['Cancel the appointment'])  # ... but cancelled instead
