@@ -7,7 +7,6 @@ and the online holds inside that transaction.
 from __future__ import annotations
 
 import re
-
 import secrets
 import uuid
 from collections import defaultdict
@@ -42,8 +41,8 @@ from .core import i18n
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
-from .core.i18n import _, pick
 from .core.events import AppointmentChanged, publish
+from .core.i18n import _, pick
 from .core.settings import Settings
 from .text import search_key
 
@@ -340,7 +339,7 @@ async def _changeable(session: AsyncSession, appointment_id: int) -> Appointment
     return appointment
 
 
-async def _appointment_service(session: AsyncSession, appointment_id: int) -> Service:
+async def appointment_service(session: AsyncSession, appointment_id: int) -> Service:
     service = (await session.exec(select(Service).join(AppointmentService,
                                                        AppointmentService.service_id == Service.id)
                                   .where(AppointmentService.appointment_id == appointment_id)
@@ -356,7 +355,17 @@ async def reschedule(session: AsyncSession, actor: Actor, appointment_id: int, *
     require(actor, Role.RECEPTIONIST, Role.DOCTOR)
     await serialize(session, BOOKING_LOCK)
     appointment = await _changeable(session, appointment_id)
-    service = await _appointment_service(session, appointment_id)
+    return await move(session, appointment, start_at=start_at, tz=tz, now=now, doctor_id=doctor_id,
+                      settings=_settings(settings), actor=actor)
+
+
+async def move(session: AsyncSession, appointment: Appointment, *, start_at: datetime, tz: ZoneInfo, now: datetime,
+               settings: Settings, actor: Actor | None, doctor_id: int | None = None, username: str = ''
+               ) -> Appointment:
+    """Move a changeable appointment to a free time, inside the caller's transaction, which holds the booking
+    lock and has checked who may (staff: ``actor``; the patient through their link: ``username`` in the audit).
+    The patient gets the "new time" email."""
+    service = await appointment_service(session, appointment.id)
     doctor_id = doctor_id or appointment.doctor_id
     if doctor_id != appointment.doctor_id:
         await check_bookable(session, patient_id=appointment.patient_id, service_id=service.id, doctor_id=doctor_id)
@@ -369,9 +378,9 @@ async def reschedule(session: AsyncSession, actor: Actor, appointment_id: int, *
     appointment.updated_at = now
     session.add(appointment)
     audit.record(session, actor, 'appointment_rescheduled', entity='appointment', entity_id=appointment.id,
-                 detail=f'{before} -> {slot.start_at.astimezone(tz).strftime("%d/%m %H:%M")}')
+                 detail=f'{before} -> {slot.start_at.astimezone(tz).strftime("%d/%m %H:%M")}', username=username)
     await session.flush()
-    await notifications.queue_appointment_email(session, appointment.id, 'rescheduled', settings=_settings(settings))
+    await notifications.queue_appointment_email(session, appointment.id, 'rescheduled', settings=settings)
     publish(session, AppointmentChanged(appointment_id=appointment.id))
     return appointment
 
@@ -387,15 +396,23 @@ async def cancel(session: AsyncSession, actor: Actor, appointment_id: int, *, re
         raise ValidationError(_('The reason can have at most 500 characters.'), 'reason')
     await serialize(session, BOOKING_LOCK)
     appointment = await _changeable(session, appointment_id)
+    return await cancel_changeable(session, appointment, reason=reason, now=now, settings=_settings(settings),
+                                   actor=actor)
+
+
+async def cancel_changeable(session: AsyncSession, appointment: Appointment, *, reason: str, now: datetime,
+                            settings: Settings, actor: Actor | None, username: str = '') -> Appointment:
+    """Cancel a changeable appointment inside the caller's transaction (booking lock held, who may checked: see
+    ``move``). The patient gets the "cancelled" email."""
     appointment.status = AppointmentStatus.CANCELLED
     appointment.cancel_reason = reason
     appointment.sequence += 1
     appointment.updated_at = now
     session.add(appointment)
     audit.record(session, actor, 'appointment_cancelled', entity='appointment', entity_id=appointment.id,
-                 detail=reason)
+                 detail=reason, username=username)
     await session.flush()
-    await notifications.queue_appointment_email(session, appointment.id, 'cancelled', settings=_settings(settings))
+    await notifications.queue_appointment_email(session, appointment.id, 'cancelled', settings=settings)
     publish(session, AppointmentChanged(appointment_id=appointment.id))
     return appointment
 

@@ -9,7 +9,7 @@ patient's, else the clinic's (``documents.reader_language``); never in the langu
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Literal
 
@@ -18,9 +18,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Appointment, AppointmentService, Doctor, EmailOutbox, OutboxStatus, Patient, Room, Service
+from models import (
+    Appointment,
+    AppointmentService,
+    AppointmentStatus,
+    Doctor,
+    EmailOutbox,
+    OutboxStatus,
+    Patient,
+    Room,
+    Service,
+)
 from models.types import utcnow
 
+from . import booking_links
 from .calendar import appointment_ics, appointment_uid
 from .core import i18n
 from .core.errors import NotFound
@@ -31,6 +42,7 @@ from .text import is_valid_email
 
 AppointmentEmailKind = Literal['booked', 'rescheduled', 'cancelled', 'reminder']
 DEFAULT_FROM_ADDRESS = 'no-reply@clinic-flow.invalid'
+LINK_STATUSES = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)  # what the patient may still change
 
 
 def new_message_id() -> str:
@@ -121,7 +133,7 @@ def _room_text(room: Room | None) -> str:
 
 
 def _body(kind: AppointmentEmailKind, *, settings, patient: Patient, appointment: Appointment, doctor: str,
-          services: list[str], room: str) -> str:
+          services: list[str], room: str, link: str = '') -> str:
     """The email's text, in the current language."""
     details = [(_('When:'), long_local_text(appointment.start_at, appointment.end_at, settings.tz)),
                (_('Doctor:'), doctor)]
@@ -141,13 +153,26 @@ def _body(kind: AppointmentEmailKind, *, settings, patient: Patient, appointment
         lines.append(_('To book a new appointment, please call us on {phone}.').format(phone=phone) if phone else
                      _('To book a new appointment, please call us.'))
     else:
-        lines += [_('Please arrive 10 minutes early and bring your ID or insurance card.'),
-                  _('To reschedule or cancel, please call us on {phone}.').format(phone=phone) if phone else
+        lines.append(_('Please arrive 10 minutes early and bring your ID or insurance card.'))
+        if link:
+            deadline = appointment.start_at - timedelta(hours=settings.online_change_hours)
+            lines += [_('You can move or cancel this appointment yourself until {deadline}:').format(
+                deadline=short_local_text(deadline, settings.tz)), f'  {link}']
+        lines += [_('To reschedule or cancel, please call us on {phone}.').format(phone=phone) if phone else
                   _('To reschedule or cancel, please call us.'),
                   _('The attached invitation adds the appointment to your calendar.')]
     lines += ['', _('Kind regards,'), settings.clinic_name]
     lines += [line for line in (settings.clinic_address, settings.clinic_phone) if line]
     return '\n'.join(lines) + '\n'
+
+
+def _manage_link(appointment: Appointment, kind: AppointmentEmailKind, language: str, settings) -> str:
+    """The patient's own link to move or cancel this version of the booking (see ``booking_links``): in the
+    confirmation and the "new time" emails, when the clinic's public address is set."""
+    if kind not in ('booked', 'rescheduled') or appointment.status not in LINK_STATUSES:
+        return ''
+    token = booking_links.make_token(appointment.uuid, appointment.sequence, appointment.start_at, settings)
+    return booking_links.manage_url(token, language, settings)
 
 
 def appointment_language(appointment: Appointment, patient: Patient, settings) -> str:
@@ -177,14 +202,15 @@ async def queue_appointment_email(session: AsyncSession, appointment_id: int, ki
     room_row = await session.get(Room, appointment.room_id) if appointment.room_id else None
     method = 'CANCEL' if kind == 'cancelled' else 'REQUEST'
     organizer_name, organizer_email = sender(settings)
-    with i18n.use(appointment_language(appointment, patient, settings)):
+    language = appointment_language(appointment, patient, settings)
+    with i18n.use(language):
         doctor = f'{doctor_row.title} {doctor_row.full_name}'.strip() if doctor_row else _('your doctor')
         services = await _service_names(session, appointment_id)
         room = _room_text(room_row)
         subject = _(_SUBJECTS[kind]).format(when=short_local_text(appointment.start_at, settings.tz),
                                             doctor=doctor)
         body = _body(kind, settings=settings, patient=patient, appointment=appointment, doctor=doctor,
-                     services=services, room=room)
+                     services=services, room=room, link=_manage_link(appointment, kind, language, settings))
         location = ', '.join(part for part in (room, settings.clinic_name, settings.clinic_address) if part)
         summary = _('{services} with {doctor}').format(services=', '.join(services) or _('Appointment'),
                                                        doctor=doctor)

@@ -9,6 +9,7 @@ import logging
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -66,6 +67,11 @@ class Settings(BaseSettings):
     trusted_proxies: str = ''
     public_hold_share: float = Field(0.25, gt=0, le=1)
     public_holds_per_address: int = Field(3, ge=1, le=50)
+    # The address patients reach the public pages at (links in emails, e.g. https://booking.example.vn); empty:
+    # emails carry no link to manage the booking. Patients may move or cancel a booking through that link until
+    # this many hours before it starts (later, they call the clinic).
+    public_url: str = ''
+    online_change_hours: int = Field(4, ge=0, le=24 * 14)
 
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
     max_failed_logins: int = Field(5, ge=1, le=100)
@@ -109,6 +115,16 @@ class Settings(BaseSettings):
             if path is not None and not path.is_file():
                 raise ValueError(f'{name}: no file at {path}')
         return self
+
+    @field_validator('public_url')
+    @classmethod
+    def _valid_public_url(cls, value: str) -> str:
+        value = value.strip().rstrip('/')
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ('https', 'http') or not parts.netloc or ' ' in value
+                      or parts.query or parts.fragment):
+            raise ValueError(f'{value!r} is not a web address; write it as https://booking.example.vn')
+        return value
 
     @field_validator('timezone')
     @classmethod

@@ -22,7 +22,10 @@ if not (CHROMIUM and CHROMEDRIVER):
     pytest.skip('Chromium / chromedriver not installed', allow_module_level=True)
 
 from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    ElementClickInterceptedException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
@@ -113,7 +116,8 @@ def test_every_demo_role_lands_on_its_station(server, browser, artifacts_dir, us
 
 
 def click_text(driver, text: str, tag: str = 'button') -> None:
-    """Click the first ``tag`` showing ``text``; live pages may re-render it meanwhile, so retry a stale one."""
+    """Click the first ``tag`` showing ``text``; live pages may re-render it meanwhile, so retry a stale one (or
+    one that something moving over it caught, e.g. a closing menu)."""
     locator = (By.XPATH, f"//{tag}[.//*[normalize-space(text())='{text}'] or normalize-space(text())='{text}']")
     for attempt in range(5):
         try:
@@ -121,7 +125,7 @@ def click_text(driver, text: str, tag: str = 'button') -> None:
             driver.execute_script('arguments[0].scrollIntoView({block: "center"})', element)
             element.click()
             return
-        except StaleElementReferenceException:
+        except (StaleElementReferenceException, ElementClickInterceptedException):
             if attempt == 4:
                 raise
             time.sleep(0.2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import stat
 import time
 from datetime import datetime, timedelta
@@ -19,10 +20,13 @@ from tests.browser.support import chromium
 from tests.browser.test_board import App, _prepare
 from tests.browser.test_journeys import PHONE, TABLET, choose_option, click_text, sign_in, wait
 
+CLINIC_PHONE = '0283 123 4567'
+
 
 @pytest.fixture(scope='module')
 def app():
-    app = App()
+    app = App(CLINIC_CLINIC_PHONE=CLINIC_PHONE, CLINIC_CLINIC_ADDRESS='12 Lê Lợi, Quận 1, TP. Hồ Chí Minh')
+    app.env['CLINIC_PUBLIC_URL'] = app.url  # the links in the emails lead back to this app
     app.start()
     try:
         yield app
@@ -110,6 +114,97 @@ def click_first_slot(driver) -> None:
             if attempt == 4:
                 raise
             time.sleep(0.3)
+
+
+async def emailed_link(app, address: str) -> str:
+    """The link to manage the booking, from the newest email queued for ``address``."""
+    from sqlmodel import select
+
+    from models import EmailOutbox
+    from services.core.db import Database
+    database = Database(app.env['CLINIC_DATABASE_URL'])
+    try:
+        async with database.read() as session:
+            email = (await session.exec(select(EmailOutbox).where(EmailOutbox.to_address == address)
+                                        .order_by(EmailOutbox.id.desc()))).first()
+    finally:
+        await database.dispose()
+    return re.search(r'https?://\S+/book/manage\?token=\S+', email.body_text).group(0)
+
+
+FORM_IN_VIEW = """
+    const card = document.querySelector('input[autocomplete=name]').closest('.q-card');
+    const top = card.getBoundingClientRect().top;
+    return [top, window.innerHeight, document.activeElement.getAttribute('autocomplete')];
+"""
+
+
+@pytest.mark.parametrize('language', ['vi', 'en'])
+def test_booking_on_a_phone_then_cancelling_through_the_emailed_link(app, artifacts_dir, language):
+    """390x844: choosing a time brings the details form into view (its first field ready), the confirmation gives
+    the clinic's phone to tap, and the link in the confirmation email opens the booking, which the patient cancels."""
+    from services.core import i18n
+    from services.core.i18n import _
+    with i18n.use(language):
+        words = {text: _(text) for text in ('Consultation', 'Book', 'Your appointment is booked',
+                                            'Move to another time', 'Move to this time',
+                                            'Cancel the appointment',
+                                            'Your appointment has been cancelled')}
+    address = f'phone-{language}@example.test'
+    driver = chromium(PHONE)
+    next_week = datetime.now(ZoneInfo('Asia/Ho_Chi_Minh')).date() + timedelta(days=7)
+    try:
+        driver.get(f'{app.url}/book?lang={language}')
+        choose_option(driver, words['Consultation'])
+        wait(driver).until(EC.presence_of_element_located(SLOT))
+        click_text(driver, 'chevron_right', tag='button')  # next week: free whatever the hour
+        wait(driver).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), next_week.strftime('%d/%m')))
+        time.sleep(0.5)
+        driver.save_screenshot(str(artifacts_dir / f'book-phone-times-{language}.png'))
+        scrolled_before = driver.execute_script('return window.scrollY')
+        click_first_slot(driver)
+        wait(driver).until(EC.visibility_of_element_located((By.CSS_SELECTOR, 'input[autocomplete=name]')))
+        time.sleep(1.2)  # the smooth scroll
+        top, height, focused = driver.execute_script(FORM_IN_VIEW)
+        assert top + driver.execute_script('return window.scrollY') - scrolled_before > height  # was below the fold
+        assert 0 <= top < height / 4, (top, height)  # and came up near the top of the screen
+        assert focused == 'name'  # the cursor in its first field
+        driver.save_screenshot(str(artifacts_dir / f'book-phone-form-{language}.png'))
+        phone_number = {'vi': '0933111222', 'en': '0933111333'}[language]  # two people, so each gets the email
+        for selector, value in (('input[autocomplete=name]', 'Đinh Thị Quỳnh'),
+                                ('input[autocomplete=tel]', phone_number), ('input[autocomplete=email]', address),
+                                ('input[inputmode=numeric]', '12/03/1995')):
+            driver.find_element(By.CSS_SELECTOR, selector).send_keys(value)
+        click_text(driver, words['Book'])
+        wait(driver).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), words['Your appointment is booked']))
+        phone = wait(driver).until(EC.visibility_of_element_located((By.CSS_SELECTOR, 'a[href^="tel:"]')))
+        assert phone.text == CLINIC_PHONE and phone.get_attribute('href') == 'tel:02831234567'
+        time.sleep(1.2)
+        driver.save_screenshot(str(artifacts_dir / f'book-phone-confirmation-{language}.png'))
+
+        link = asyncio.run(emailed_link(app, address))
+        assert f'lang={language}' in link  # the booking's language
+        driver.get(link)
+        wait(driver).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), words['Move to another time']))
+        time.sleep(0.5)
+        driver.save_screenshot(str(artifacts_dir / f'book-phone-manage-{language}.png'))
+        click_text(driver, words['Move to another time'])  # the other times of the same doctor: one chosen ...
+        click_first_slot(driver)
+        body = (By.TAG_NAME, 'body')
+        wait(driver).until(EC.text_to_be_present_in_element(body, words['Move to this time']))
+        time.sleep(1.2)
+        driver.save_screenshot(str(artifacts_dir / f'book-phone-manage-move-{language}.png'))
+        click_text(driver, words['Cancel the appointment'])  # ... but cancelled instead
+        in_dialog = ("//div[contains(@class,'q-dialog')]"
+                     f"//button[normalize-space(.)='{words['Cancel the appointment']}']")
+        confirm = wait(driver).until(EC.element_to_be_clickable((By.XPATH, in_dialog)))
+        confirm.click()
+        wait(driver).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'),
+                                                            words['Your appointment has been cancelled']))
+        time.sleep(0.5)
+        driver.save_screenshot(str(artifacts_dir / f'book-phone-cancelled-{language}.png'))
+    finally:
+        driver.quit()
 
 
 def test_x_forwarded_for_from_an_untrusted_peer_does_not_make_new_visitors(app):

@@ -1,18 +1,23 @@
 """The public booking page: a patient books from a phone without signing in; addresses are rate-limited."""
-from datetime import timedelta
+import asyncio
+import re
+from datetime import datetime, time, timedelta
 
+import pytest
 from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 from sqlmodel import select
 
 from clinic_ui.ratelimit import RateLimiter
-from models import Appointment, BookingSource, Patient
+from models import Appointment, AppointmentStatus, BookingSource, EmailOutbox, Patient
+from models.types import utcnow
+from services import booking, clinic_settings
 from services.core.clock import local_today
 from services.core.db import get_db
 from services.core.settings import get_settings
-from tests.services.vietnamese import vietnamese  # noqa: F401 - the real catalog, for the tests that use it
 from tests.conftest import RETRIES, element
 from tests.factories import make_clinic
+from tests.services.vietnamese import vietnamese  # noqa: F401 - the real catalog, for the tests that use it
 
 
 def test_rate_limiter_allows_a_burst_then_refuses_until_the_window_passes():
@@ -57,7 +62,8 @@ async def test_booking_online_from_a_phone_without_signing_in(user: User):
 
 
 
-async def test_a_patient_books_in_vietnamese_and_the_booking_keeps_it(user: User, vietnamese):
+@pytest.mark.usefixtures('vietnamese')
+async def test_a_patient_books_in_vietnamese_and_the_booking_keeps_it(user: User):
     await user.open('/login')
     clinic = await make_clinic(get_db())
     await user.open('/book')
@@ -87,3 +93,131 @@ async def test_a_patient_books_in_vietnamese_and_the_booking_keeps_it(user: User
     assert appointment.language == 'vi' and patient.language == 'vi'
     user.find(marker='lang-en').click()  # and back
     await user.should_see('Book an appointment', retries=RETRIES)
+
+
+# ---------------------------------------------------------------- the confirmation, and the patient's own link
+
+LINK = re.compile(r'/book/manage\?token=([\w.-]+)&lang=(\w+)')
+
+
+@pytest.fixture
+def linked():
+    """The clinic's phone, address and public address set (so emails carry the link)."""
+    settings = get_settings().model_copy(update={'public_url': 'https://booking.example.vn',
+                                                 'clinic_phone': '0283 123 4567',
+                                                 'clinic_address': '12 Lê Lợi, Quận 1'})
+    clinic_settings.put_in_force(settings)
+    try:
+        yield settings
+    finally:
+        clinic_settings.put_in_force(None)
+
+
+async def test_the_confirmation_gives_the_clinics_phone_to_tap_and_its_address(user: User, linked):
+    await user.open('/login')
+    clinic = await make_clinic(get_db())
+    await user.open('/book')
+    await hold_a_time_next_week(user, clinic.consultation_id)
+    user.find(marker='online-name').type('Trịnh Công Sơn')
+    user.find(marker='online-phone').type('0977123456')
+    user.find(marker='online-email').type('son@example.test')
+    user.find(marker='online-dob').type('28/02/1939')
+    user.find(marker='online-confirm').click()
+    await user.should_see('Your appointment is booked', retries=RETRIES)
+    await user.should_see('With the link in it you can move or cancel the appointment until')
+    phone = element(user, 'clinic-phone')
+    assert phone.text == '0283 123 4567' and phone.props['href'] == 'tel:02831234567'
+    await user.should_see(marker='clinic-address', content='12 Lê Lợi, Quận 1')
+
+
+async def booked_with_link(clinic, settings, *, days: int = 7) -> tuple[int, str]:
+    """A booking by phone next week at 10:00 for a patient with an email: its id and the token in the email."""
+    start = datetime.combine(local_today(settings.tz) + timedelta(days=days), time(10), tzinfo=settings.tz)
+    async with get_db().write() as session:
+        appointment = await booking.book(session, clinic.reception, patient_id=clinic.patient_ids[0],
+                                         service_id=clinic.consultation_id, doctor_id=clinic.doctor_ids[0],
+                                         start_at=start, source=BookingSource.PHONE, tz=settings.tz, now=utcnow(),
+                                         settings=settings)
+    async with get_db().read() as session:
+        email = (await session.exec(select(EmailOutbox))).one()
+    return appointment.id, LINK.search(email.body_text).group(1)
+
+
+async def test_the_patient_cancels_through_the_link_in_their_email(user: User, linked):
+    await user.open('/login')
+    clinic = await make_clinic(get_db())
+    appointment_id, token = await booked_with_link(clinic, linked)
+    await user.open(f'/book/manage?token={token}')
+    await user.should_see(marker='manage-when', content='10:00', retries=RETRIES)
+    await user.should_not_see('Lê Thị Hồng')  # nothing about the patient
+    user.find(marker='manage-cancel').click()
+    user.find(marker='manage-cancel-confirm').click()
+    await user.should_see('Your appointment has been cancelled', retries=RETRIES)
+    async with get_db().read() as session:
+        assert (await session.get(Appointment, appointment_id)).status == AppointmentStatus.CANCELLED
+        assert len((await session.exec(select(EmailOutbox))).all()) == 2  # the "cancelled" email too
+    await user.open(f'/book/manage?token={token}')  # the same link again
+    await user.should_see('This appointment has been cancelled', retries=RETRIES)
+    await user.should_not_see(marker='manage-cancel')
+
+
+async def test_the_patient_moves_through_the_link_to_another_free_time(user: User, linked):
+    await user.open('/login')
+    clinic = await make_clinic(get_db())
+    appointment_id, token = await booked_with_link(clinic, linked)
+    await user.open(f'/book/manage?token={token}')
+    await user.should_see(marker='manage-booking', retries=RETRIES)
+    user.find(marker='manage-move').click()
+    await user.should_see(marker='slot', retries=RETRIES)
+    UserInteraction(user, {min(user.find(marker='slot').elements, key=lambda b: b.id)}, None).click()
+    await user.should_see(marker='manage-new-time', retries=RETRIES)
+    user.find(marker='manage-move-confirm').click()
+    await user.should_see('Your appointment has been moved', retries=RETRIES)
+    async with get_db().read() as session:
+        moved = await session.get(Appointment, appointment_id)
+        emails = (await session.exec(select(EmailOutbox).order_by(EmailOutbox.id))).all()
+    assert moved.sequence == 1 and moved.status == AppointmentStatus.SCHEDULED
+    assert moved.start_at.astimezone(linked.tz).date() == local_today(linked.tz) + timedelta(days=7)
+    assert moved.start_at.astimezone(linked.tz).time() != time(10)
+    assert emails[-1].subject.startswith('Appointment moved')
+    await user.should_see(marker='manage-when', content=f'{moved.start_at.astimezone(linked.tz):%H:%M}')
+    fresh = LINK.search(emails[-1].body_text).group(1)  # the "new time" email's link: the page goes on with it
+    user.find(marker='lang-vi').click()
+    for _attempt in range(RETRIES):
+        if user.back_history[-1].endswith('lang=vi'):
+            break
+        await asyncio.sleep(0.1)
+    assert user.back_history[-1] == f'/book/manage?token={fresh}&lang=vi'
+    await user.open(f'/book/manage?token={token}&lang=en')  # the old link: stale now
+    await user.should_see('has been changed since this link was sent', retries=RETRIES)
+
+
+@pytest.mark.parametrize('token', ['', 'garbled', 'eyJhIjoxfQ.c2lnbmF0dXJl'])
+async def test_a_bad_link_says_so_and_offers_the_phone(user: User, linked, token):
+    await user.open('/login')
+    await make_clinic(get_db())
+    await user.open(f'/book/manage?token={token}')
+    await user.should_see('This link is not valid', retries=RETRIES)
+    await user.should_see(marker='clinic-phone')
+    await user.should_not_see(marker='manage-booking')
+
+
+@pytest.mark.usefixtures('vietnamese')
+async def test_the_link_opens_in_the_bookings_language_and_the_switch_keeps_the_link(user: User, linked):
+    await user.open('/login')
+    clinic = await make_clinic(get_db())
+    async with get_db().write() as session:
+        patient = await session.get(Patient, clinic.patient_ids[0])
+        patient.language = 'vi'
+        session.add(patient)
+        await session.commit()
+    __, token = await booked_with_link(clinic, linked)
+    async with get_db().read() as session:
+        email = (await session.exec(select(EmailOutbox))).one()
+    assert LINK.search(email.body_text).group(2) == 'vi'
+    await user.open(f'/book/manage?token={token}&lang=vi')
+    await user.should_see('Lịch hẹn của bạn', retries=RETRIES)
+    await user.should_see('Đổi sang giờ khác')
+    user.find(marker='lang-en').click()
+    await user.should_see('Move to another time', retries=RETRIES)
+    assert user.back_history[-1] == f'/book/manage?token={token}&lang=en'

@@ -134,6 +134,14 @@ async def test_public_pages_skip_no_translation_either(user: User):
     await user.open(f'/board?key={key}')
     await user.should_see(marker='board-foot', retries=RETRIES)
     await assert_all_translated(user, '/board')
+    await user.open(f'/book/manage?token={await a_booking_link(ward)}&lang=pseudo')  # the patient's own link
+    await user.should_see(marker='manage-booking', retries=RETRIES)
+    user.find(marker='manage-move').click()
+    await user.should_see(marker='slot', retries=RETRIES)
+    await assert_all_translated(user, '/book/manage')
+    await user.open('/book/manage?token=garbled&lang=pseudo')
+    await user.should_see(marker='manage-problem', retries=RETRIES)
+    await assert_all_translated(user, '/book/manage (a bad link)')
 
 
 async def test_merging_two_records_skips_no_translation(user: User):
@@ -197,3 +205,20 @@ async def test_the_voucher_page_its_rows_and_dialogs_skip_no_translation(user: U
     user.find(marker='voucher-table').trigger('voucher_action', ['usage', first.id])
     await user.should_see(marker='usage-table', retries=RETRIES)
     await assert_all_translated(user, '/admin/vouchers: its usage')
+
+
+async def a_booking_link(ward) -> str:
+    """The token of the link in the email of a booking next week."""
+    from datetime import datetime, time, timedelta
+
+    from models import BookingSource
+    from models.types import utcnow
+    from services import booking, booking_links
+    from services.core.clock import local_today
+    settings = get_settings()
+    start = datetime.combine(local_today(settings.tz) + timedelta(days=7), time(10), tzinfo=settings.tz)
+    async with get_db().write() as session:
+        appointment = await booking.book(session, ward.clinic.reception, patient_id=ward.patient_id,
+                                         service_id=ward.clinic.consultation_id, doctor_id=ward.clinic.doctor_ids[0],
+                                         start_at=start, source=BookingSource.PHONE, tz=settings.tz, now=utcnow())
+    return booking_links.make_token(appointment.uuid, appointment.sequence, appointment.start_at, settings)

@@ -28,8 +28,17 @@ def test_environment_overrides_and_defaults(tmp_path, monkeypatch):
     ('CLINIC_TIMEZONE', 'Mars/Olympus', 'unknown timezone'),
     ('CLINIC_CURRENCY', 'XYZ', 'unsupported currency'),
     ('CLINIC_PORT', '70000', 'less than or equal'),
+    ('CLINIC_PUBLIC_URL', 'booking.example.vn', 'not a web address'),
+    ('CLINIC_PUBLIC_URL', 'https://booking.example.vn/?x=1', 'not a web address'),
+    ('CLINIC_ONLINE_CHANGE_HOURS', '-1', 'greater than or equal'),
 ])
 def test_bad_settings_are_refused_with_a_clear_message(monkeypatch, name, value, message):
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError, match=message):
         Settings()
+
+
+def test_the_public_address_and_the_online_change_cutoff(monkeypatch):
+    assert (Settings().public_url, Settings().online_change_hours) == ('', 4)  # no links; 4 hours before
+    monkeypatch.setenv('CLINIC_PUBLIC_URL', ' https://booking.example.vn/clinic/ ')
+    assert Settings().public_url == 'https://booking.example.vn/clinic'  # links are built on it
