@@ -22,10 +22,10 @@ from .core import i18n
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
-from .core.i18n import _
 from .core.events import CatalogChanged, publish
+from .core.i18n import _
 from .core.money import MAX_AMOUNT
-from .text import clean_name
+from .text import clean_name, search_key
 
 CODE_RE = re.compile(r'^[A-Z0-9][A-Z0-9._-]{0,19}$')
 MAX_DURATION = 8 * 60
@@ -325,9 +325,12 @@ async def list_medicines(session: AsyncSession, actor: Actor, *, search: str = '
 @action
 async def save_medicine(session: AsyncSession, actor: Actor, medicine_id: int | None, *, code: str, name: str,
                         unit: str, price: int, reorder_level, generic_name: str = '', form: str = 'tablet',
-                        strength: str = '', drug_group: str = '') -> Medicine:
+                        strength: str = '', drug_group: str = '', units_per_pack=1,
+                        base_unit: str = '') -> Medicine:
     """Create or change a medicine. ``price`` is per ``unit`` (the unit counted in stock), in minor units.
-    ``drug_group`` ("Penicillins", or any group typed) is matched against the patients' allergies."""
+    ``drug_group`` ("Penicillins", or any group typed) is matched against the patients' allergies. A unit sold as a
+    pack (a blister, a box) holds ``units_per_pack`` of ``base_unit`` (tablets): what converts a prescription in
+    tablets to a substitute sold per blister."""
     require(actor, Role.ADMIN)
     if not isinstance(price, int) or price < 0 or price > MAX_AMOUNT:
         raise ValidationError(_('The price must be zero or more.'), 'price')
@@ -336,12 +339,33 @@ async def save_medicine(session: AsyncSession, actor: Actor, medicine_id: int | 
                                     10 ** 9),
               'generic_name': _optional(generic_name, 120, 'generic name'),
               'form': _optional(form, 30, 'form') or 'tablet', 'strength': _optional(strength, 40, 'strength'),
-              'drug_group': _drug_group(drug_group)}
+              'drug_group': _drug_group(drug_group), **_pack(units_per_pack, base_unit, unit)}
     await serialize(session, _LOCK)
     medicine = await _get(session, Medicine, medicine_id, 'medicine') if medicine_id else Medicine()
     await _code_free(session, Medicine, values['code'], medicine_id, 'medicine')
     await _save(session, actor, medicine, values, entity='medicine', label=f'{values["code"]} {values["name"]}')
     return medicine
+
+
+def _pack(units_per_pack, base_unit: str, unit: str) -> dict:
+    """How many dose units one unit sold holds: 1 (the unit sold is the dose unit) or a pack of ``base_unit``."""
+    try:
+        count = int(str(units_per_pack if units_per_pack not in (None, '') else 1).strip())
+    except ValueError:
+        count = 0
+    if not 1 <= count <= 100_000:
+        raise ValidationError(_('The units per pack must be a whole number from 1 to 100000 (1 when the unit sold '
+                                'is itself what a dose counts, e.g. a tablet).'), 'units_per_pack')
+    base = clean_name(base_unit or '')
+    if len(base) > 20:
+        raise ValidationError(_('The unit inside the pack can have at most {limit} characters.').format(limit=20),
+                              'base_unit')
+    if search_key(base) == search_key(clean_name(unit or '')):
+        base = ''
+    if count > 1 and not base:
+        raise ValidationError(_('A pack of {count} needs the unit inside it (e.g. tablet), different from the unit '
+                                'sold.').format(count=count), 'base_unit')
+    return {'units_per_pack': count, 'base_unit': base}
 
 
 def _drug_group(text: str) -> str:

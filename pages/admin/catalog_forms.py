@@ -224,6 +224,15 @@ class MedicineForm(CatalogForm):
             self.price_field = self.price_input(_('Price per unit'), 'medicine-price')
             self.reorder = ui.input(_('Reorder level'), value=str(self.value('reorder_level', 0))) \
                 .props('outlined dense inputmode=numeric').classes('w-32').mark('medicine-reorder')
+        with ui.row().classes('w-full gap-2 no-wrap'):
+            self.per_pack = ui.input(_('Pack size (units inside one unit sold)'),
+                                     value=str(self.value('units_per_pack', 1))) \
+                .props('outlined dense inputmode=numeric').classes('grow').mark('medicine-per-pack')
+            self.base_unit = _input(_('Unit inside the pack (e.g. tablet)'), self.value('base_unit'),
+                                    'medicine-base-unit', 'grow')
+        ui.label(_('Sold per blister of 10 tablets: unit sold "blister", pack size 10, unit inside "tablet". Sold '
+                   'per tablet: pack size 1. This lets the pharmacy give an equivalent medicine sold in another '
+                   'pack (same generic name and strength).')).classes('text-xs text-slate-600')
 
     async def save_item(self, session) -> Medicine:
         return await catalog.save_medicine(session, self.actor, self.item_id, code=self.code.value,
@@ -231,7 +240,9 @@ class MedicineForm(CatalogForm):
                                            price=self.price(self.price_field),
                                            reorder_level=(self.reorder.value or '').strip(),
                                            generic_name=self.generic.value, form=self.form.value,
-                                           strength=self.strength.value, drug_group=self.drug_group.value or '')
+                                           strength=self.strength.value, drug_group=self.drug_group.value or '',
+                                           units_per_pack=(self.per_pack.value or '').strip(),
+                                           base_unit=self.base_unit.value or '')
 
     async def set_item_active(self, session, medicine_id: int, active: bool) -> Medicine:
         return await catalog.set_medicine_active(session, self.actor, medicine_id, active)

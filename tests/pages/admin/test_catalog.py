@@ -63,6 +63,26 @@ async def test_a_medicine_gets_a_drug_group_from_the_list(user: User):
     assert medicine.drug_group == 'penicillins'
 
 
+async def test_a_medicine_sold_per_blister_records_its_pack(user: User):
+    await signed_in(user)
+    await user.open('/admin/catalog?tab=medicines')
+    await user.should_see(marker='medicines-table', retries=RETRIES)
+    user.find(marker='add-medicine-search').click()
+    user.find(marker='medicine-code').type('PARA10')
+    user.find(marker='medicine-name').type('Panadol 500 mg blister')
+    user.find(marker='medicine-unit').clear().type('blister')
+    user.find(marker='medicine-price').type('4,000')
+    user.find(marker='medicine-per-pack').clear().type('10')
+    user.find(marker='catalog-save').click()
+    await user.should_see('A pack of 10 needs the unit inside it', retries=RETRIES)
+    user.find(marker='medicine-base-unit').type('tablet')
+    user.find(marker='catalog-save').click()
+    await user.should_see('Saved.', retries=RETRIES)
+    async with get_db().read() as session:
+        medicine = (await session.exec(select(Medicine).where(Medicine.code == 'PARA10'))).one()
+    assert (medicine.unit, medicine.units_per_pack, medicine.base_unit) == ('blister', 10, 'tablet')
+
+
 async def test_a_room_gets_its_name_in_the_other_language(user: User):
     await signed_in(user)
     await user.open('/admin/catalog?tab=rooms')
