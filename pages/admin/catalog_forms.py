@@ -8,8 +8,9 @@ from typing import Any
 
 from nicegui import ui
 
-from clinic_ui.widgets import amount_text, error_text, staff_action
+from clinic_ui.widgets import amount_text, error_text, staff_action, staff_read
 from models import Medicine, Room, RoomKind, Service, ServiceKind, Specialty
+from models.types import utcnow
 from services import catalog, clinic_settings
 from services.access import Actor
 from services.allergies import DRUG_GROUPS, group_label
@@ -63,6 +64,7 @@ class CatalogForm:
                 ui.space()
                 ui.button(_('Cancel'), on_click=self.dialog.close).props('flat no-caps')
                 ui.button(_('Save'), on_click=self.save).props('unelevated no-caps').mark('catalog-save')
+        self.dialog.on_value_change(lambda e: None if e.value else self.dialog.delete())  # closed: gone
         self.dialog.open()
 
     def title(self, item: Any) -> str:
@@ -119,9 +121,11 @@ class CatalogForm:
 
 
 class SpecialtyForm(CatalogForm):
+    """A specialty; ``Deactivate`` first says what depends on it (doctors left without an active specialty,
+    upcoming appointments), and a second click deactivates it anyway."""
     new_title = N_('New specialty')
-    deactivates = False
     mark_prefix = 'specialty'
+    warned = False
 
     def fields(self, item: Specialty | None) -> None:
         self.name = _input(_('Name'), self.value('name'), 'specialty-name')
@@ -135,6 +139,22 @@ class SpecialtyForm(CatalogForm):
         return await catalog.save_specialty(session, self.actor, self.item_id, name=self.name.value,
                                             description=self.description.value, keywords=self.keywords.value,
                                             name_translations=self.name_translations())
+
+    async def toggle_active(self) -> None:
+        if self.item.is_active and not self.warned:
+            warning = await staff_read(lambda s: catalog.specialty_deactivation_warning(s, self.actor, self.item.id,
+                                                                                       now=utcnow()))
+            if warning is None:
+                return
+            if warning:
+                self.warned = True
+                self.error.set_text(_('Before you deactivate it: {warning} Click "Deactivate" again to deactivate '
+                                      'it anyway.').format(warning=warning))
+                return
+        await super().toggle_active()
+
+    async def set_item_active(self, session, specialty_id: int, active: bool) -> Specialty:
+        return await catalog.set_specialty_active(session, self.actor, specialty_id, active, now=utcnow())
 
 
 class RoomForm(CatalogForm):

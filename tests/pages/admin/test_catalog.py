@@ -4,7 +4,7 @@ from __future__ import annotations
 from nicegui.testing import User
 from sqlmodel import select
 
-from models import Medicine, Room
+from models import Medicine, Room, Specialty
 from services.core import i18n
 from services.core.db import get_db
 from tests.conftest import RETRIES, element
@@ -103,3 +103,28 @@ async def test_a_room_gets_its_name_in_the_other_language(user: User):
         assert i18n.pick(room.name, room.name_translations) == 'Ultrasound'
     await user.open('/admin/catalog?tab=rooms')
     await rows_where(user, 'rooms-table', lambda rows: any(r['name'] == 'Ultrasound' for r in rows))
+
+
+async def test_deactivating_a_specialty_warns_first_then_shows_it_deactivated(user: User):
+    await signed_in(user)
+    await user.open('/admin/catalog?tab=specialties')
+    rows = await rows_where(user, 'specialties-table', lambda rows: len(rows) == 2)
+    skin = next(r for r in rows if r['name'] == 'Dermatology')
+    assert skin['state'] == 'active'
+    user.find(marker='specialties-table').trigger('rowClick', [{}, skin, 1])
+    await user.should_see(marker='catalog-toggle', retries=RETRIES)
+    user.find(marker='catalog-toggle').click()
+    await user.should_see('Before you deactivate it: Dr. Trần Văn Minh will have no active specialty left',
+                          retries=RETRIES)
+    async with get_db().read() as session:
+        assert (await session.get(Specialty, skin['id'])).is_active  # warned, nothing changed yet
+    user.find(marker='catalog-toggle').click()
+    await user.should_see('Deactivated.', retries=RETRIES)
+    await rows_where(user, 'specialties-table',
+                     lambda rows: any(r['name'] == 'Dermatology' and r['state'] == 'deactivated' for r in rows))
+    user.find(marker='specialties-table').trigger('rowClick', [{}, skin, 1])
+    await user.should_see('Reactivate', retries=RETRIES)
+    user.find(marker='catalog-toggle').click()
+    await user.should_see('Reactivated.', retries=RETRIES)
+    await rows_where(user, 'specialties-table',
+                     lambda rows: any(r['name'] == 'Dermatology' and r['state'] == 'active' for r in rows))
