@@ -150,6 +150,8 @@ class Substitutes:
         given = f'{quantity} {prescribed_unit}' if prescribed_unit == self.dose_unit or quantity == doses \
             else _('{quantity} {unit} ({doses} {dose_unit})').format(quantity=quantity, unit=prescribed_unit,
                                                                    doses=doses, dose_unit=self.dose_unit)
+        if substitute.units_per_pack == 1 and quantity == doses and substitute.unit == prescribed_unit:
+            return f'{sold} {substitute.unit}'  # the same count of the same unit: nothing to convert
         if substitute.units_per_pack == 1:
             text = _('{given} = {sold} {unit}').format(given=given, sold=sold, unit=substitute.unit)
         else:

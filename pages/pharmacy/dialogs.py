@@ -78,6 +78,7 @@ class DispenseLineForm:
                         .props('flat dense no-caps').mark('substitute-clear')
                 self.note = ui.input(_('Why (required)')).props('outlined dense').classes('w-full') \
                     .mark('substitute-note')
+                self.note.set_visibility(bool(in_stock))  # nothing to choose: no reason to write
         self.quantity.on_value_change(self.show_choices)
         self.show_choices()
 

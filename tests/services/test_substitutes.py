@@ -94,7 +94,7 @@ async def test_only_equivalents_are_offered_in_stock_first_with_the_conversion(d
     assert line.substitutes.conversion(20, 'tablet', options[0]) == '20 tablet = 2 blister of 10'
     assert line.substitutes.conversion(15, 'tablet', options[0]) == \
         '15 tablet = 2 blister of 10 (rounded up: 20 tablet)'
-    assert line.substitutes.conversion(20, 'tablet', options[1]) == '20 tablet = 20 tablet'
+    assert line.substitutes.conversion(20, 'tablet', options[1]) == '20 tablet'  # nothing to convert
 
 
 async def test_a_substitute_is_taken_from_stock_in_its_own_unit_rounded_up(db):
