@@ -6,13 +6,14 @@ from nicegui.testing.user_interaction import UserInteraction
 from sqlmodel import select
 
 from clinic_ui.ratelimit import RateLimiter
-from models import Appointment, BookingSource, Patient
+from models import Appointment, BookingSource, Patient, Service, ServiceKind, Specialty
+from services import catalog
 from services.core.clock import local_today
 from services.core.db import get_db
 from services.core.settings import get_settings
-from tests.services.vietnamese import vietnamese  # noqa: F401 - the real catalog, for the tests that use it
 from tests.conftest import RETRIES, element
-from tests.factories import make_clinic
+from tests.factories import NOW, make_clinic
+from tests.services.vietnamese import vietnamese  # noqa: F401 - the real catalog, for the tests that use it
 
 
 def test_rate_limiter_allows_a_burst_then_refuses_until_the_window_passes():
@@ -57,7 +58,7 @@ async def test_booking_online_from_a_phone_without_signing_in(user: User):
 
 
 
-async def test_a_patient_books_in_vietnamese_and_the_booking_keeps_it(user: User, vietnamese):
+async def test_a_patient_books_in_vietnamese_and_the_booking_keeps_it(user: User, vietnamese):  # noqa: F811
     await user.open('/login')
     clinic = await make_clinic(get_db())
     await user.open('/book')
@@ -87,3 +88,22 @@ async def test_a_patient_books_in_vietnamese_and_the_booking_keeps_it(user: User
     assert appointment.language == 'vi' and patient.language == 'vi'
     user.find(marker='lang-en').click()  # and back
     await user.should_see('Book an appointment', retries=RETRIES)
+
+
+async def test_a_deactivated_specialtys_service_is_no_longer_offered_online(user: User):
+    await user.open('/login')  # starts the app
+    clinic = await make_clinic(get_db())
+    async with get_db().write() as session:
+        skin = (await session.exec(select(Specialty).where(Specialty.name == 'Dermatology'))).one()
+        session.add(Service(code='DERM', name='Skin consultation', kind=ServiceKind.CONSULTATION,
+                            duration_minutes=15, price=200_000, specialty_id=skin.id))
+        await session.commit()
+    await user.open('/book')
+    await user.should_see(marker='online-service', retries=RETRIES)
+    assert any('Skin consultation' in str(label) for label in element(user, 'online-service').options.values())
+    async with get_db().write() as session:
+        await catalog.set_specialty_active(session, clinic.admin, skin.id, False, now=NOW)
+    await user.open('/book')
+    await user.should_see(marker='online-service', retries=RETRIES)
+    labels = [str(label) for label in element(user, 'online-service').options.values()]
+    assert labels and not any('Skin consultation' in label for label in labels)
