@@ -101,6 +101,7 @@ async def plan(session: AsyncSession, actor: Actor, prescription_id: int, *, tod
     batches = await usable_batches(session, [i.medicine_id for i in items], today)
     medicines = {m.id: m for m in (await session.exec(
         select(Medicine).where(Medicine.id.in_([i.medicine_id for i in items])))).all()}
+    catalog = await substitutes.active_medicines(session) if items else []
     result = DispensePlan(prescription.id, visit.id, prescription.status, patient.full_name, patient.code,
                           allergy.summary, allergy, f'{doctor.title} {doctor.full_name}',
                           prescription.issued_at)
@@ -108,7 +109,8 @@ async def plan(session: AsyncSession, actor: Actor, prescription_id: int, *, tod
         result.lines.append(PlanLine(item, max(item.quantity - item.dispensed_quantity, 0),
                                      [BatchView(b.id, b.batch_no, b.expiry_date, b.quantity)
                                       for b in batches.get(item.medicine_id, [])],
-                                     await substitutes.equivalents(session, medicines[item.medicine_id], today)))
+                                     await substitutes.equivalents(session, medicines[item.medicine_id], today,
+                                                                   catalog)))
     return result
 
 

@@ -167,17 +167,21 @@ def _named(medicines: list[Medicine], *, strength: bool = False) -> str:
     return ', '.join(f'{m.name} ({m.strength or "—"}, {dose_unit(m)})' if strength else m.name for m in medicines)
 
 
-async def equivalents(session: AsyncSession, prescribed: Medicine, today: date) -> Substitutes:
-    """The active equivalents of ``prescribed`` with their usable stock, in stock first (most first), and when
-    none is in stock the reason, as a sentence for the pharmacist."""
+async def active_medicines(session: AsyncSession) -> list[Medicine]:
+    """The medicines that may be handed out (read once for all the lines of a prescription)."""
+    return list((await session.exec(select(Medicine).where(Medicine.is_active.is_(True)))).all())
+
+
+async def equivalents(session: AsyncSession, prescribed: Medicine, today: date,
+                      catalog: list[Medicine]) -> Substitutes:
+    """The equivalents of ``prescribed`` among ``catalog`` (``active_medicines``) with their usable stock, in stock
+    first (most first), and when none is in stock the reason, as a sentence for the pharmacist."""
     result = Substitutes(dose_unit(prescribed), prescribed.units_per_pack)
     ingredient = ingredient_key(prescribed.generic_name)
     if not ingredient or not strength_key(prescribed.strength):
         result.reason = refusal(prescribed, prescribed)
         return result
-    catalog = (await session.exec(select(Medicine).where(Medicine.is_active.is_(True),
-                                                         Medicine.id != prescribed.id))).all()
-    same_ingredient = [m for m in catalog if ingredient_key(m.generic_name) == ingredient]
+    same_ingredient = [m for m in catalog if m.id != prescribed.id and ingredient_key(m.generic_name) == ingredient]
     matching = [m for m in same_ingredient if not refusal(prescribed, m)]
     stock = await stock_on_hand(session, [m.id for m in matching], today)
     matching.sort(key=lambda m: (stock[m.id] == 0, -stock[m.id], m.name))
