@@ -8,9 +8,11 @@ from nicegui import ui
 
 from services import clinic_settings
 from services.access import Actor
+from services.core.events import SettingsChanged
 from services.core.i18n import _
 
 from . import auth, theme
+from .live import subscribe
 from .stations import stations_for
 
 IDLE_CHECK_INTERVAL_S = 30
@@ -27,7 +29,8 @@ def frame(actor: Actor, title: str, *, current_path: str = '') -> Iterator[ui.co
         menu_label = _('Menu')
         menu = ui.button(icon='menu').props(f'flat round color=white aria-label="{menu_label}"').classes('lg:hidden')
         with ui.column().classes('gap-0 min-w-0'):
-            ui.label(settings.clinic_name).classes('text-xs opacity-80 leading-tight').mark('clinic-name')
+            clinic_name = ui.label(settings.clinic_name).classes('text-xs opacity-80 leading-tight') \
+                .mark('clinic-name')
             ui.label(title).classes('text-lg font-semibold leading-tight truncate').mark('station-title')
         ui.space()
         with ui.row().classes('items-center gap-2 no-wrap'):
@@ -37,6 +40,8 @@ def frame(actor: Actor, title: str, *, current_path: str = '') -> Iterator[ui.co
                 ui.label(_(actor.role.label)).classes('text-xs opacity-80 leading-tight')
             ui.button(_('Sign out'), icon='logout', on_click=lambda: ui.navigate.to('/logout')) \
                 .props('flat no-caps color=white').mark('sign-out')
+    # A new name saved on the settings page shows at once (a new clinic names itself on its first run).
+    subscribe(SettingsChanged, lambda: clinic_name.set_text(clinic_settings.current().clinic_name))
     with ui.left_drawer(value=None, bordered=True).props('width=220 breakpoint=1023').classes('bg-white p-0') \
             as drawer:
         with ui.list().props('padding').classes('w-full'):

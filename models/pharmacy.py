@@ -16,6 +16,8 @@ class Medicine(SQLModel, table=True):
     __table_args__ = (
         sa.CheckConstraint('price >= 0', name='price_nonneg'),
         sa.CheckConstraint('reorder_level >= 0', name='reorder_nonneg'),
+        sa.CheckConstraint('units_per_pack >= 1', name='units_per_pack_positive'),
+        sa.CheckConstraint("units_per_pack = 1 OR base_unit <> ''", name='pack_has_base_unit'),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -26,6 +28,10 @@ class Medicine(SQLModel, table=True):
     form: str = Field(default='tablet', max_length=30)
     strength: str = Field(default='', max_length=40)
     unit: str = Field(default='tablet', max_length=20)  # the unit that is counted and priced
+    # A unit sold as a pack ("blister", "box") holds ``units_per_pack`` of ``base_unit`` ("tablet"): what lets a
+    # substitute sold per blister replace tablets. '' and 1: the unit sold is itself the dose unit.
+    base_unit: str = Field(default='', max_length=20)
+    units_per_pack: int = 1
     price: int = Field(sa_type=sa.BigInteger)  # per unit, minor units
     reorder_level: int = 0
     is_active: bool = True

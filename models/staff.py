@@ -51,6 +51,7 @@ class Specialty(SQLModel, table=True):
     description: str = Field(default='', max_length=500)
     # Health issues / keywords that map a patient's complaint to this specialty (seed: "doctor-patient mapping").
     keywords: str = Field(default='', max_length=1000)
+    is_active: bool = True  # a deactivated specialty is no longer offered for booking; history keeps its name
 
 
 class Doctor(SQLModel, table=True):

@@ -75,7 +75,11 @@ class DoctorOption:
 
 @query
 async def bookable_services(session: AsyncSession) -> list[Service]:
-    query = select(Service).where(Service.is_active).order_by(Service.kind, Service.name)
+    """Active services, but none of a deactivated specialty (reception and /book no longer offer them)."""
+    retired = select(Specialty.id).where(Specialty.is_active.is_(False))
+    query = select(Service).where(Service.is_active, or_(Service.specialty_id.is_(None),
+                                                         Service.specialty_id.not_in(retired))) \
+        .order_by(Service.kind, Service.name)
     return list((await session.exec(query)).all())
 
 
@@ -91,7 +95,8 @@ async def specialties_for_complaint(session: AsyncSession, complaint: str) -> li
     if not said:
         return []
     scored = []
-    for specialty in (await session.exec(select(Specialty).order_by(Specialty.name))).all():
+    for specialty in (await session.exec(select(Specialty).where(Specialty.is_active)
+                                         .order_by(Specialty.name))).all():  # a deactivated one is never suggested
         names = [specialty.name, *specialty.name_translations.values()]
         phrases = {search_key(p) for p in [*specialty.keywords.split(','), *names] if p.strip()}
         score = 0.0
@@ -121,7 +126,7 @@ async def doctors_for(session: AsyncSession, *, service_id: int | None = None,
     names: dict[int, list[str]] = defaultdict(list)
     rows = await session.exec(select(DoctorSpecialty.doctor_id, Specialty.name, Specialty.name_translations)
                               .join(Specialty, Specialty.id == DoctorSpecialty.specialty_id)
-                              .where(DoctorSpecialty.doctor_id.in_([d.id for d in doctors])))
+                              .where(DoctorSpecialty.doctor_id.in_([d.id for d in doctors]), Specialty.is_active))
     for doctor_id, name, translations in rows.all():
         names[doctor_id].append(pick(name, translations))  # in the reader's language when the clinic gave it
     return [DoctorOption(id=d.id, name=f'{d.title} {d.full_name}'.strip(), specialties=', '.join(sorted(names[d.id])))

@@ -9,11 +9,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Doctor, Medicine, Role, Room, RoomKind, Service, ServiceKind, Specialty, WorkingHours
+from models import (
+    Appointment,
+    AppointmentService,
+    AppointmentStatus,
+    Doctor,
+    DoctorSpecialty,
+    Medicine,
+    Role,
+    Room,
+    RoomKind,
+    Service,
+    ServiceKind,
+    Specialty,
+    WorkingHours,
+)
 
 from . import audit
 from .access import Actor, require
@@ -22,14 +37,15 @@ from .core import i18n
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
-from .core.i18n import _
 from .core.events import CatalogChanged, publish
+from .core.i18n import _, ngettext
 from .core.money import MAX_AMOUNT
-from .text import clean_name
+from .text import clean_name, search_key
 
 CODE_RE = re.compile(r'^[A-Z0-9][A-Z0-9._-]{0,19}$')
 MAX_DURATION = 8 * 60
 _LOCK = 'catalog'
+ACTIVE_APPOINTMENTS = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)  # booked, not yet come
 
 
 @dataclass(frozen=True)
@@ -170,9 +186,60 @@ async def _get(session: AsyncSession, model, item_id: int, what: str):
 # ---------------------------------------------------------------- specialties
 
 @query
-async def list_specialties(session: AsyncSession, actor: Actor) -> list[Specialty]:
+async def list_specialties(session: AsyncSession, actor: Actor, *, active_only: bool = False) -> list[Specialty]:
+    """The specialties, active first (``active_only``: the choices for a new link, e.g. a doctor's specialty)."""
     require(actor, Role.ADMIN)
-    return list((await session.exec(select(Specialty).order_by(Specialty.name))).all())
+    query = select(Specialty).order_by(col(Specialty.is_active).desc(), Specialty.name)
+    if active_only:
+        query = query.where(Specialty.is_active)
+    return list((await session.exec(query)).all())
+
+
+async def _specialty_impact(session: AsyncSession, specialty: Specialty, now: datetime) -> str:
+    """What deactivating ``specialty`` leaves behind, as a sentence ('' when nothing): the active doctors who have
+    no other active specialty, and the upcoming appointments for its services (they stay booked)."""
+    others = select(DoctorSpecialty.doctor_id).join(Specialty, Specialty.id == DoctorSpecialty.specialty_id).where(
+        Specialty.is_active, Specialty.id != specialty.id)
+    doctors = (await session.exec(select(Doctor.title, Doctor.full_name).join(
+        DoctorSpecialty, DoctorSpecialty.doctor_id == Doctor.id).where(
+        DoctorSpecialty.specialty_id == specialty.id, Doctor.is_active, col(Doctor.id).not_in(others))
+        .order_by(Doctor.full_name))).all()
+    upcoming = (await session.exec(select(func.count(func.distinct(Appointment.id))).select_from(Appointment).join(
+        AppointmentService, AppointmentService.appointment_id == Appointment.id).join(
+        Service, Service.id == AppointmentService.service_id).where(
+        Service.specialty_id == specialty.id, col(Appointment.status).in_(ACTIVE_APPOINTMENTS),
+        Appointment.start_at >= now))).one()
+    parts = []
+    if doctors:
+        parts.append(_('{names} will have no active specialty left (complaints will no longer suggest them).')
+                     .format(names=', '.join(f'{title} {name}'.strip() for title, name in doctors)))
+    if upcoming:
+        parts.append(ngettext('{count} upcoming appointment is for a service of this specialty: it stays booked.',
+                              '{count} upcoming appointments are for services of this specialty: they stay booked.',
+                              upcoming))
+    return ' '.join(parts)
+
+
+@query
+async def specialty_deactivation_warning(session: AsyncSession, actor: Actor, specialty_id: int, *,
+                                         now: datetime) -> str:
+    """What the administrator should know before deactivating the specialty ('' when nothing)."""
+    require(actor, Role.ADMIN)
+    return await _specialty_impact(session, await _get(session, Specialty, specialty_id, 'specialty'), now)
+
+
+@action
+async def set_specialty_active(session: AsyncSession, actor: Actor, specialty_id: int, active: bool, *,
+                               now: datetime) -> Specialty:
+    """A specialty no longer offered is deactivated: reception's complaint suggestions, /book and the pickers for
+    new links stop offering it (and the services tied to it); doctors keep it in their history, appointments keep
+    their service. Allowed even when doctors or upcoming appointments depend on it: the audit says which."""
+    require(actor, Role.ADMIN)
+    specialty = await _get(session, Specialty, specialty_id, 'specialty')
+    impact = '' if active else await _specialty_impact(session, specialty, now)
+    await _set_active(session, actor, specialty, active, entity='specialty',
+                      label=specialty.name + (f'; {impact}' if impact else ''))
+    return specialty
 
 
 def _keywords(text: str) -> str:
@@ -287,7 +354,9 @@ async def save_service(session: AsyncSession, actor: Actor, service_id: int | No
     await serialize(session, _LOCK)
     service = await _get(session, Service, service_id, 'service') if service_id else Service()
     await _code_free(session, Service, values['code'], service_id, 'service')
-    if values['specialty_id'] is not None and await session.get(Specialty, values['specialty_id']) is None:
+    chosen = await session.get(Specialty, values['specialty_id']) if values['specialty_id'] is not None else None
+    if values['specialty_id'] is not None and (chosen is None or (not chosen.is_active
+                                                                  and service.specialty_id != chosen.id)):
         raise ValidationError(_('Please choose the specialty from the list.'), 'specialty')
     await _save(session, actor, service, values, entity='service', label=f'{values["code"]} {values["name"]}')
     return service
@@ -325,9 +394,12 @@ async def list_medicines(session: AsyncSession, actor: Actor, *, search: str = '
 @action
 async def save_medicine(session: AsyncSession, actor: Actor, medicine_id: int | None, *, code: str, name: str,
                         unit: str, price: int, reorder_level, generic_name: str = '', form: str = 'tablet',
-                        strength: str = '', drug_group: str = '') -> Medicine:
+                        strength: str = '', drug_group: str = '', units_per_pack=1,
+                        base_unit: str = '') -> Medicine:
     """Create or change a medicine. ``price`` is per ``unit`` (the unit counted in stock), in minor units.
-    ``drug_group`` ("Penicillins", or any group typed) is matched against the patients' allergies."""
+    ``drug_group`` ("Penicillins", or any group typed) is matched against the patients' allergies. A unit sold as a
+    pack (a blister, a box) holds ``units_per_pack`` of ``base_unit`` (tablets): what converts a prescription in
+    tablets to a substitute sold per blister."""
     require(actor, Role.ADMIN)
     if not isinstance(price, int) or price < 0 or price > MAX_AMOUNT:
         raise ValidationError(_('The price must be zero or more.'), 'price')
@@ -336,12 +408,33 @@ async def save_medicine(session: AsyncSession, actor: Actor, medicine_id: int | 
                                     10 ** 9),
               'generic_name': _optional(generic_name, 120, 'generic name'),
               'form': _optional(form, 30, 'form') or 'tablet', 'strength': _optional(strength, 40, 'strength'),
-              'drug_group': _drug_group(drug_group)}
+              'drug_group': _drug_group(drug_group), **_pack(units_per_pack, base_unit, unit)}
     await serialize(session, _LOCK)
     medicine = await _get(session, Medicine, medicine_id, 'medicine') if medicine_id else Medicine()
     await _code_free(session, Medicine, values['code'], medicine_id, 'medicine')
     await _save(session, actor, medicine, values, entity='medicine', label=f'{values["code"]} {values["name"]}')
     return medicine
+
+
+def _pack(units_per_pack, base_unit: str, unit: str) -> dict:
+    """How many dose units one unit sold holds: 1 (the unit sold is the dose unit) or a pack of ``base_unit``."""
+    try:
+        count = int(str(units_per_pack if units_per_pack not in (None, '') else 1).strip())
+    except ValueError:
+        count = 0
+    if not 1 <= count <= 100_000:
+        raise ValidationError(_('The units per pack must be a whole number from 1 to 100000 (1 when the unit sold '
+                                'is itself what a dose counts, e.g. a tablet).'), 'units_per_pack')
+    base = clean_name(base_unit or '')
+    if len(base) > 20:
+        raise ValidationError(_('The unit inside the pack can have at most {limit} characters.').format(limit=20),
+                              'base_unit')
+    if search_key(base) == search_key(clean_name(unit or '')):
+        base = ''
+    if count > 1 and not base:
+        raise ValidationError(_('A pack of {count} needs the unit inside it (e.g. tablet), different from the unit '
+                                'sold.').format(count=count), 'base_unit')
+    return {'units_per_pack': count, 'base_unit': base}
 
 
 def _drug_group(text: str) -> str:

@@ -37,8 +37,8 @@ from .booking import BOOKING_LOCK
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
-from .core.i18n import N_, _, ngettext, pick, weekday
 from .core.events import StaffChanged, publish
+from .core.i18n import N_, _, ngettext, pick, weekday
 from .queue import queue_for_doctor
 from .staff_admin import _check_license_free, _license, _phone
 from .text import clean_name, is_valid_email
@@ -287,11 +287,15 @@ async def set_offer(session: AsyncSession, actor: Actor, doctor_id: int, *, spec
 async def _link_specialties(session: AsyncSession, actor: Actor, doctor: Doctor, specialty_ids: list[int]) -> None:
     doctor_id = doctor.id
     wanted = set(specialty_ids or [])
-    known = set((await session.exec(select(Specialty.id).where(col(Specialty.id).in_(wanted)))).all())
-    if wanted - known:
+    found = {s.id: s for s in (await session.exec(select(Specialty).where(col(Specialty.id).in_(wanted)))).all()}
+    if wanted - set(found):
         raise ValidationError(_('Please choose the specialties from the list.'), 'specialties')
     current = {row.specialty_id: row for row in (await session.exec(
         select(DoctorSpecialty).where(DoctorSpecialty.doctor_id == doctor_id))).all()}
+    retired = [found[i].name for i in sorted(wanted - set(current)) if not found[i].is_active]
+    if retired:  # a link the doctor already has stays; a new one only to a specialty still offered
+        raise ValidationError(_('{names}: this specialty is deactivated and cannot be given to a doctor. Reactivate '
+                                'it in the catalog first.').format(names=', '.join(retired)), 'specialties')
     for specialty_id in set(current) - wanted:
         await session.delete(current[specialty_id])
     for specialty_id in wanted - set(current):

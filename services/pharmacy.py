@@ -2,7 +2,8 @@
 
 * Batches first-expiry-first-out; an expired batch (or one expiring today) is never used.
 * A line may be dispensed in part (the rest stays owed and the prescription stays in the queue) or replaced by
-  another medicine counted in the same unit, with a note saying why.
+  an EQUIVALENT medicine (same active ingredient and strength, see ``substitutes``), in any pack: the quantity is
+  converted to the substitute's unit and rounded up (20 tablets = 2 blisters of 10), with a note saying why.
 * The stock drops in the same transaction as the dispense record: DispenseItem rows (one per batch used, with the
   price of the day), StockMovement rows (the ledger) and the batch quantities.
 * A line the doctor prescribed despite an allergy (with a reason) is dispensed only once the pharmacist has
@@ -36,7 +37,7 @@ from models import (
     Visit,
 )
 
-from . import audit, visit_path
+from . import audit, substitutes, visit_path
 from .access import Actor, require
 from .allergies import Allergies, active_entries, allergies_of
 from .core.boundary import action, query
@@ -60,6 +61,7 @@ class PlanLine:
     item: ItemView
     remaining: int
     batches: list[BatchView]  # usable, first expiry first
+    substitutes: substitutes.Substitutes  # the equivalents the pharmacist may give instead, or why there are none
 
 
 @dataclass
@@ -97,21 +99,26 @@ async def plan(session: AsyncSession, actor: Actor, prescription_id: int, *, tod
     allergy = await allergies_of(session, patient)
     items = await items_of(session, prescription.id, allergies=await active_entries(session, patient.id), today=today)
     batches = await usable_batches(session, [i.medicine_id for i in items], today)
+    medicines = {m.id: m for m in (await session.exec(
+        select(Medicine).where(Medicine.id.in_([i.medicine_id for i in items])))).all()}
+    catalog = await substitutes.active_medicines(session) if items else []
     result = DispensePlan(prescription.id, visit.id, prescription.status, patient.full_name, patient.code,
                           allergy.summary, allergy, f'{doctor.title} {doctor.full_name}',
                           prescription.issued_at)
     for item in items:
         result.lines.append(PlanLine(item, max(item.quantity - item.dispensed_quantity, 0),
                                      [BatchView(b.id, b.batch_no, b.expiry_date, b.quantity)
-                                      for b in batches.get(item.medicine_id, [])]))
+                                      for b in batches.get(item.medicine_id, [])],
+                                     await substitutes.equivalents(session, medicines[item.medicine_id], today,
+                                                                   catalog)))
     return result
 
 
 @dataclass
 class DispenseLine:
     prescription_item_id: int
-    quantity: int
-    medicine_id: int | None = None  # another medicine than prescribed: a substitution
+    quantity: int  # in the prescribed medicine's unit (what the line still owes)
+    medicine_id: int | None = None  # another, equivalent medicine than prescribed: a substitution
     substitution_note: str = ''
 
 
@@ -216,11 +223,9 @@ async def dispense(session: AsyncSession, actor: Actor, prescription_id: int, li
         medicine, prescribed = medicines.get(line.medicine_id), medicines[items[line.prescription_item_id].medicine_id]
         if medicine is None or not medicine.is_active:
             raise NotFound(_('The substitute medicine is not available.'))
-        if medicine.unit != prescribed.unit:
-            raise ValidationError(_('{medicine} is counted in {unit}, {prescribed} in {prescribed_unit}: please '
-                                    'substitute with a medicine of the same unit.').format(
-                medicine=medicine.name, unit=medicine.unit, prescribed=prescribed.name,
-                prescribed_unit=prescribed.unit), 'medicine')
+        reason = substitutes.refusal(prescribed, medicine) if medicine.id != prescribed.id else ''
+        if reason:
+            raise ValidationError(reason + ' ' + _('Nothing was dispensed.'), 'medicine')
     _acknowledge(session, actor, [items[i] for i in dict.fromkeys(line.prescription_item_id for line in lines)],
                  medicines, acknowledged_item_ids or [], now)
     for medicine_id in medicine_ids:  # always in id order: two pharmacists never wait on each other in a circle
@@ -233,8 +238,10 @@ async def dispense(session: AsyncSession, actor: Actor, prescription_id: int, li
     session.add(record)
     await session.flush()
     for line in lines:
-        medicine = medicines[line.medicine_id]
-        for batch, amount in await _take(session, medicine, line.quantity, batches.get(medicine.id, [])):
+        medicine, prescribed = medicines[line.medicine_id], medicines[items[line.prescription_item_id].medicine_id]
+        given = substitutes.sold_quantity(line.quantity, prescribed, medicine) if medicine.id != prescribed.id \
+            else line.quantity  # a substitute in its own unit, rounded up to whole units sold
+        for batch, amount in await _take(session, medicine, given, batches.get(medicine.id, [])):
             session.add(DispenseItem(dispense_id=record.id, prescription_item_id=line.prescription_item_id,
                                      medicine_id=medicine.id, batch_id=batch.id, quantity=amount,
                                      unit_price=medicine.price, substitution_note=line.substitution_note))

@@ -88,12 +88,12 @@ async def make_ward(db, *, allergies: str = '') -> Ward:
         await session.flush()
         lab_queue = Queue(name='Laboratory', prefix='L', kind=QueueKind.LAB, room_id=room.id)
         xray = Service(code='X1', name='Chest X-ray', kind=ServiceKind.IMAGING, duration_minutes=15, price=200_000)
-        meds = [Medicine(code='M1', name='Paracetamol 500 mg tablet', generic_name='Paracetamol', unit='tablet',
-                         price=500, reorder_level=50),
-                Medicine(code='M2', name='Amoxicillin 500 mg capsule', generic_name='Amoxicillin', unit='capsule',
-                         price=1_200, reorder_level=30),
+        meds = [Medicine(code='M1', name='Paracetamol 500 mg tablet', generic_name='Paracetamol', strength='500 mg',
+                         unit='tablet', price=500, reorder_level=50),
+                Medicine(code='M2', name='Amoxicillin 500 mg capsule', generic_name='Amoxicillin', strength='500 mg',
+                         unit='capsule', price=1_200, reorder_level=30),
                 Medicine(code='M3', name='Ambroxol 15 mg/5 ml syrup', generic_name='Ambroxol', form='syrup',
-                         unit='bottle', price=30_000, reorder_level=5)]
+                         strength='15 mg/5 ml', unit='bottle', price=30_000, reorder_level=5)]
         session.add_all([lab_queue, xray, *meds])
         if allergies:  # recorded as structured entries, one per item of the list (substances)
             patient = await session.get(Patient, clinic.patient_ids[0])

@@ -117,7 +117,7 @@ class PagedTab(CatalogTab):
 
 class SpecialtiesTab(CatalogTab):
     columns = (('name', N_('Specialty')), ('keywords', N_('Complaints / keywords')),
-               ('description', N_('Description')))
+               ('description', N_('Description')), ('state', N_('State')))
     mark, empty, add_label = 'specialties-table', N_('No specialties yet.'), N_('Add specialty')
 
     def intro(self) -> None:
@@ -128,7 +128,8 @@ class SpecialtiesTab(CatalogTab):
         return await catalog.list_specialties(session, self.actor)
 
     def row(self, item: Any) -> dict:
-        return {'id': item.id, 'name': _name(item), 'keywords': item.keywords or '—', 'description': item.description}
+        return {'id': item.id, 'name': _name(item), 'keywords': item.keywords or '—', 'description': item.description,
+                'state': _state(item), 'active': item.is_active}
 
     def open_form(self, item: Any) -> None:
         SpecialtyForm(self.actor, item)
@@ -166,8 +167,10 @@ class ServicesTab(PagedTab):
 
     async def open_form(self, item: Any) -> None:
         specialties = await staff_read(lambda s: catalog.list_specialties(s, self.actor))
-        if specialties is not None:
-            ServiceForm(self.actor, item, {s.id: _name(s) for s in specialties})
+        if specialties is not None:  # a deactivated specialty only where the service already has it
+            ServiceForm(self.actor, item, {s.id: _name(s) if s.is_active else
+                                           _('{name} (deactivated)').format(name=_name(s)) for s in specialties
+                                           if s.is_active or (item is not None and item.specialty_id == s.id)})
 
 
 class MedicinesTab(PagedTab):

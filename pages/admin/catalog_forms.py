@@ -8,8 +8,9 @@ from typing import Any
 
 from nicegui import ui
 
-from clinic_ui.widgets import amount_text, error_text, staff_action
+from clinic_ui.widgets import amount_text, error_text, staff_action, staff_read
 from models import Medicine, Room, RoomKind, Service, ServiceKind, Specialty
+from models.types import utcnow
 from services import catalog, clinic_settings
 from services.access import Actor
 from services.allergies import DRUG_GROUPS, group_label
@@ -63,6 +64,7 @@ class CatalogForm:
                 ui.space()
                 ui.button(_('Cancel'), on_click=self.dialog.close).props('flat no-caps')
                 ui.button(_('Save'), on_click=self.save).props('unelevated no-caps').mark('catalog-save')
+        self.dialog.on_value_change(lambda e: None if e.value else self.dialog.delete())  # closed: gone
         self.dialog.open()
 
     def title(self, item: Any) -> str:
@@ -119,9 +121,11 @@ class CatalogForm:
 
 
 class SpecialtyForm(CatalogForm):
+    """A specialty; ``Deactivate`` first says what depends on it (doctors left without an active specialty,
+    upcoming appointments), and a second click deactivates it anyway."""
     new_title = N_('New specialty')
-    deactivates = False
     mark_prefix = 'specialty'
+    warned = False
 
     def fields(self, item: Specialty | None) -> None:
         self.name = _input(_('Name'), self.value('name'), 'specialty-name')
@@ -135,6 +139,22 @@ class SpecialtyForm(CatalogForm):
         return await catalog.save_specialty(session, self.actor, self.item_id, name=self.name.value,
                                             description=self.description.value, keywords=self.keywords.value,
                                             name_translations=self.name_translations())
+
+    async def toggle_active(self) -> None:
+        if self.item.is_active and not self.warned:
+            warning = await staff_read(lambda s: catalog.specialty_deactivation_warning(s, self.actor, self.item.id,
+                                                                                       now=utcnow()))
+            if warning is None:
+                return
+            if warning:
+                self.warned = True
+                self.error.set_text(_('Before you deactivate it: {warning} Click "Deactivate" again to deactivate '
+                                      'it anyway.').format(warning=warning))
+                return
+        await super().toggle_active()
+
+    async def set_item_active(self, session, specialty_id: int, active: bool) -> Specialty:
+        return await catalog.set_specialty_active(session, self.actor, specialty_id, active, now=utcnow())
 
 
 class RoomForm(CatalogForm):
@@ -224,6 +244,15 @@ class MedicineForm(CatalogForm):
             self.price_field = self.price_input(_('Price per unit'), 'medicine-price')
             self.reorder = ui.input(_('Reorder level'), value=str(self.value('reorder_level', 0))) \
                 .props('outlined dense inputmode=numeric').classes('w-32').mark('medicine-reorder')
+        with ui.row().classes('w-full gap-2 no-wrap'):
+            self.per_pack = ui.input(_('Pack size (units inside one unit sold)'),
+                                     value=str(self.value('units_per_pack', 1))) \
+                .props('outlined dense inputmode=numeric').classes('grow').mark('medicine-per-pack')
+            self.base_unit = _input(_('Unit inside the pack (e.g. tablet)'), self.value('base_unit'),
+                                    'medicine-base-unit', 'grow')
+        ui.label(_('Sold per blister of 10 tablets: unit sold "blister", pack size 10, unit inside "tablet". Sold '
+                   'per tablet: pack size 1. This lets the pharmacy give an equivalent medicine sold in another '
+                   'pack (same generic name and strength).')).classes('text-xs text-slate-600')
 
     async def save_item(self, session) -> Medicine:
         return await catalog.save_medicine(session, self.actor, self.item_id, code=self.code.value,
@@ -231,7 +260,9 @@ class MedicineForm(CatalogForm):
                                            price=self.price(self.price_field),
                                            reorder_level=(self.reorder.value or '').strip(),
                                            generic_name=self.generic.value, form=self.form.value,
-                                           strength=self.strength.value, drug_group=self.drug_group.value or '')
+                                           strength=self.strength.value, drug_group=self.drug_group.value or '',
+                                           units_per_pack=(self.per_pack.value or '').strip(),
+                                           base_unit=self.base_unit.value or '')
 
     async def set_item_active(self, session, medicine_id: int, active: bool) -> Medicine:
         return await catalog.set_medicine_active(session, self.actor, medicine_id, active)

@@ -36,7 +36,10 @@ async def read_form(actor: Actor, doctor_id: int) -> DoctorForm | None:
         services = (await catalog.list_services(session, actor, limit=500)).rows
         return DoctorForm(
             detail,
-            {s.id: i18n.pick(s.name, s.name_translations) for s in await catalog.list_specialties(session, actor)},
+            {s.id: i18n.pick(s.name, s.name_translations) if s.is_active
+             else _('{name} (deactivated)').format(name=i18n.pick(s.name, s.name_translations))
+             for s in await catalog.list_specialties(session, actor)
+             if s.is_active or s.id in detail.specialty_ids},  # a deactivated one only where the doctor has it
             {s.id: _('{name} ({minutes} min)').format(name=i18n.pick(s.name, s.name_translations),
                                                      minutes=s.duration_minutes)
              for s in services if s.is_active or s.id in detail.service_ids},

@@ -8,16 +8,17 @@ from datetime import date
 from nicegui import ui
 
 from clinic_ui.allergies import AllergyLine
-from clinic_ui.widgets import data_table, error_text, section_title, staff_action, staff_read, translated_columns
+from clinic_ui.widgets import data_table, error_text, section_title, staff_action, translated_columns
 from models import StockBatch
 from models.types import utcnow
 from services import clinic_settings, inventory, pharmacy, prescriptions
 from services.access import Actor
 from services.core.clock import local_today
-from services.core.i18n import N_, _
+from services.core.i18n import N_, _, ngettext
 from services.inventory import ADJUSTMENT_REASONS, GoodsIn
 from services.patients import parse_date
 from services.pharmacy import DispenseLine
+from services.substitutes import Substitute
 
 from .texts import movement_text, said
 
@@ -50,12 +51,14 @@ async def once(button: ui.button, action: Callable[[], Awaitable[None]]) -> None
 # --- Dispensing ------------------------------------------------------------------------------------------------------
 
 class DispenseLineForm:
-    """One prescribed medicine: what it is, how much to give, and an optional substitute (same unit) with a note."""
+    """One prescribed medicine: what it is, how much to give, and optionally an equivalent medicine instead (same
+    active ingredient and strength, in any pack: the quantity is converted), with a note."""
 
     def __init__(self, actor: Actor, line: pharmacy.PlanLine) -> None:
         self.actor = actor
         item = self.item = line.item
-        self.medicine_id: int | None = None
+        self.substitutes = line.substitutes
+        self.substitute: Substitute | None = None
         with ui.column().classes('w-full gap-1 border rounded p-3').mark('dispense-line'):
             with ui.row().classes('w-full items-start gap-3'):
                 self.describe(line)
@@ -63,15 +66,21 @@ class DispenseLineForm:
                                           max=line.remaining, step=1, format='%d') \
                     .props('outlined dense').classes('w-36').mark('give-quantity')
             self.checked = self.override(item)
-            with ui.expansion(_('Substitute…')).classes('w-full text-sm').props('dense'):
-                with ui.row().classes('w-full gap-2 items-start'):
-                    self.search = ui.input(_('Find the substitute')).props('outlined dense clearable') \
-                        .classes('grow').mark('substitute-search')
-                    self.note = ui.input(_('Why (required)')).props('outlined dense').classes('grow') \
-                        .mark('substitute-note')
-                self.hits = ui.column().classes('w-full gap-0')
-                self.chosen = ui.label('').classes('text-primary text-sm')
-        self.search.on_value_change(self.find)
+            in_stock = sum(1 for option in self.substitutes.options if option.on_hand)
+            title = ngettext('Substitute… ({count} equivalent in stock)', 'Substitute… ({count} equivalents in stock)',
+                             in_stock) if in_stock else _('Substitute…')
+            with ui.expansion(title, value=item.on_hand < line.remaining).classes('w-full text-sm') \
+                    .props('dense').mark('substitute-panel'):
+                self.choices = ui.column().classes('w-full gap-0').mark('substitutes')
+                with ui.row().classes('w-full gap-2 items-center'):
+                    self.chosen = ui.label('').classes('text-primary text-sm grow').mark('substitute-chosen')
+                    self.keep = ui.button(_('Give the prescribed medicine'), on_click=lambda: self.choose(None)) \
+                        .props('flat dense no-caps').mark('substitute-clear')
+                self.note = ui.input(_('Why (required)')).props('outlined dense').classes('w-full') \
+                    .mark('substitute-note')
+                self.note.set_visibility(bool(in_stock))  # nothing to choose: no reason to write
+        self.quantity.on_value_change(self.show_choices)
+        self.show_choices()
 
     @staticmethod
     def override(item: prescriptions.ItemView) -> ui.checkbox | None:
@@ -105,29 +114,50 @@ class DispenseLineForm:
             for warning in item.warnings:
                 ui.label(f'⚠ {warning}').classes('text-sm text-negative')
 
-    async def find(self) -> None:
-        """Medicines matching what was typed (two letters at least), in the prescribed unit."""
-        text, found = self.search.value, []
-        if len((text or '').strip()) >= 2:
-            found = await staff_read(lambda s: prescriptions.search_medicines(s, self.actor, text, today=today(),
-                                                                              limit=6)) or []
-        self.hits.clear()
-        with self.hits:
-            for hit in found:
-                if hit.unit == self.item.unit:
-                    ui.item(hit.label, on_click=lambda hit=hit: self.choose(hit)).props('clickable dense') \
-                        .classes('w-full')
+    def given(self) -> int:
+        return max(int(self.quantity.value or 0), 0)
 
-    def choose(self, hit: prescriptions.MedicineHit) -> None:
-        self.medicine_id = hit.id
-        self.chosen.set_text(_('Substitute: {name} ({on_hand} in stock)').format(name=hit.name, on_hand=hit.on_hand))
-        self.hits.clear()
+    def show_choices(self) -> None:
+        """The equivalents, in stock first, each with its stock and what the quantity to give comes to in its
+        pack; or why there is none to choose."""
+        self.choices.clear()
+        quantity = self.given()
+        with self.choices:
+            if self.substitutes.reason:
+                ui.label(self.substitutes.reason).classes('text-sm text-slate-700').mark('substitute-reason')
+            for option in self.substitutes.options:
+                stock = _('{count} {unit} in stock').format(count=option.on_hand, unit=option.unit) \
+                    if option.on_hand else _('OUT OF STOCK')
+                with ui.item(on_click=lambda option=option: self.choose(option)).props('dense') \
+                        .classes('w-full rounded').mark('substitute-option') as row:
+                    with ui.item_section():
+                        ui.item_label(f'{option.name} · {option.strength}').classes('font-medium')
+                        ui.item_label(self.substitutes.conversion(quantity, self.item.unit, option)) \
+                            .props('caption')
+                    with ui.item_section().props('side'):
+                        ui.item_label(stock).classes('text-positive' if option.on_hand else 'text-negative')
+                if option.on_hand:
+                    row.props('clickable')
+                else:
+                    row.props('disable')
+        if self.substitute is None:
+            self.chosen.set_text('')
+        else:
+            self.chosen.set_text(_('Substitute: {name}, {conversion}').format(
+                name=self.substitute.name,
+                conversion=self.substitutes.conversion(quantity, self.item.unit, self.substitute)))
+        self.keep.set_visibility(self.substitute is not None)
+
+    def choose(self, option: Substitute | None) -> None:
+        self.substitute = option
+        self.show_choices()
 
     def acknowledged(self) -> bool:
         return self.checked is not None and bool(self.checked.value)
 
     def entered(self) -> DispenseLine:
-        return DispenseLine(self.item.id, int(self.quantity.value or 0), self.medicine_id, self.note.value or '')
+        return DispenseLine(self.item.id, self.given(), self.substitute.id if self.substitute else None,
+                            self.note.value or '')
 
 
 class DispenseDialog:

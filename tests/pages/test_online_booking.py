@@ -9,14 +9,14 @@ from nicegui.testing.user_interaction import UserInteraction
 from sqlmodel import select
 
 from clinic_ui.ratelimit import RateLimiter
-from models import Appointment, AppointmentStatus, BookingSource, EmailOutbox, Patient
+from models import Appointment, AppointmentStatus, BookingSource, EmailOutbox, Patient, Service, ServiceKind, Specialty
 from models.types import utcnow
-from services import booking, clinic_settings
+from services import booking, catalog, clinic_settings
 from services.core.clock import local_today
 from services.core.db import get_db
 from services.core.settings import get_settings
 from tests.conftest import RETRIES, element
-from tests.factories import make_clinic
+from tests.factories import NOW, make_clinic
 from tests.services.vietnamese import vietnamese  # noqa: F401 - the real catalog, for the tests that use it
 
 
@@ -221,3 +221,22 @@ async def test_the_link_opens_in_the_bookings_language_and_the_switch_keeps_the_
     user.find(marker='lang-en').click()
     await user.should_see('Move to another time', retries=RETRIES)
     assert user.back_history[-1] == f'/book/manage?token={token}&lang=en'
+
+
+async def test_a_deactivated_specialtys_service_is_no_longer_offered_online(user: User):
+    await user.open('/login')  # starts the app
+    clinic = await make_clinic(get_db())
+    async with get_db().write() as session:
+        skin = (await session.exec(select(Specialty).where(Specialty.name == 'Dermatology'))).one()
+        session.add(Service(code='DERM', name='Skin consultation', kind=ServiceKind.CONSULTATION,
+                            duration_minutes=15, price=200_000, specialty_id=skin.id))
+        await session.commit()
+    await user.open('/book')
+    await user.should_see(marker='online-service', retries=RETRIES)
+    assert any('Skin consultation' in str(label) for label in element(user, 'online-service').options.values())
+    async with get_db().write() as session:
+        await catalog.set_specialty_active(session, clinic.admin, skin.id, False, now=NOW)
+    await user.open('/book')
+    await user.should_see(marker='online-service', retries=RETRIES)
+    labels = [str(label) for label in element(user, 'online-service').options.values()]
+    assert labels and not any('Skin consultation' in label for label in labels)

@@ -5,12 +5,23 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from models import AuditLog, Invoice, InvoiceItem, InvoiceItemKind, Room
-from services import booking, catalog
+from models import (
+    AuditLog,
+    BookingSource,
+    DoctorService,
+    Invoice,
+    InvoiceItem,
+    InvoiceItemKind,
+    Room,
+    Service,
+    ServiceKind,
+    Specialty,
+)
+from services import booking, catalog, doctors_admin
 from services.core import i18n
 from services.core.errors import Conflict, ValidationError
 from services.core.money import parse_money
-from tests.factories import make_clinic
+from tests.factories import NOW, TZ, local, make_clinic
 
 
 async def audit_actions(db) -> set[str]:
@@ -145,3 +156,50 @@ async def test_a_name_in_an_unknown_language_is_refused(db):
         with pytest.raises(ValidationError, match='The name in Tiếng Việt can have at most 120 characters'):
             await catalog.save_service(session, clinic.admin, None, code='X1', name='X-ray', kind='imaging',
                                        duration_minutes=10, price=0, name_translations={'vi': 'x' * 121})
+
+
+async def test_a_deactivated_specialty_leaves_booking_but_stays_in_history(db):
+    clinic = await make_clinic(db)
+    async with db.write() as session:
+        skin = (await session.exec(select(Specialty).where(Specialty.name == 'Dermatology'))).one()
+        derm = Service(code='DERM', name='Skin consultation', kind=ServiceKind.CONSULTATION, duration_minutes=15,
+                       price=200_000, specialty_id=skin.id)
+        session.add(derm)
+        await session.flush()
+        session.add(DoctorService(doctor_id=clinic.doctor_ids[1], service_id=derm.id))
+        await session.commit()
+    async with db.write() as session:
+        await booking.book(session, clinic.reception, patient_id=clinic.patient_ids[0], service_id=derm.id,
+                           doctor_id=clinic.doctor_ids[1], start_at=local(24, 9), source=BookingSource.PHONE,
+                           tz=TZ, now=NOW)
+    async with db.read() as session:
+        assert [s.name for s in await booking.specialties_for_complaint(session, 'an itching rash')] == ['Dermatology']
+        assert derm.id in [s.id for s in await booking.bookable_services(session)]
+        warning = await catalog.specialty_deactivation_warning(session, clinic.admin, skin.id, now=NOW)
+    assert warning == ('Dr. Trần Văn Minh will have no active specialty left (complaints will no longer suggest them). '
+                       '1 upcoming appointment is for a service of this specialty: it stays booked.')
+    async with db.write() as session:
+        await catalog.set_specialty_active(session, clinic.admin, skin.id, False, now=NOW)
+    async with db.read() as session:
+        assert await booking.specialties_for_complaint(session, 'an itching rash') == []
+        assert derm.id not in [s.id for s in await booking.bookable_services(session)]  # reception and /book
+        assert [o.specialties for o in await booking.doctors_for(session, service_id=clinic.consultation_id)] \
+            == ['General medicine', '']
+        assert [s.name for s in await catalog.list_specialties(session, clinic.admin, active_only=True)] \
+            == ['General medicine']
+        rows = {r.id: r.specialties for r in await doctors_admin.list_doctors(session, clinic.admin)}
+        audit = (await session.exec(select(AuditLog).where(AuditLog.action == 'specialty_deactivated'))).one()
+    assert rows[clinic.doctor_ids[1]] == 'Dermatology'  # the doctor's record still names it
+    assert 'Trần Văn Minh will have no active specialty left' in audit.detail
+    with pytest.raises(ValidationError, match='Dermatology: this specialty is deactivated'):
+        async with db.write() as session:  # no new link to it ...
+            await doctors_admin.set_offer(session, clinic.admin, clinic.doctor_ids[0],
+                                          specialty_ids=[skin.id], service_ids=[clinic.consultation_id])
+    async with db.write() as session:  # ... but the doctor who has it keeps it when other things change
+        await doctors_admin.set_offer(session, clinic.admin, clinic.doctor_ids[1], specialty_ids=[skin.id],
+                                      service_ids=[clinic.consultation_id, derm.id])
+    async with db.write() as session:
+        await catalog.set_specialty_active(session, clinic.admin, skin.id, True, now=NOW)
+    async with db.read() as session:
+        assert [s.name for s in await booking.specialties_for_complaint(session, 'rash')] == ['Dermatology']
+        assert derm.id in [s.id for s in await booking.bookable_services(session)]

@@ -95,8 +95,8 @@ async def test_the_rest_is_given_as_a_substitute_with_a_note(db):
     rx, item_id = await amoxicillin_rx(db, ward)
     await dispense(db, ward, rx, DispenseLine(item_id, 20))
     async with db.write() as session:  # another amoxicillin, from another maker
-        other = Medicine(code='M9', name='Amoxicillin 500 mg capsule (Stada)', generic_name='Amoxicillin',
-                         unit='capsule', price=1_400)
+        other = Medicine(code='M9', name='Amoxicillin 500 mg capsule (Stada)', generic_name='amoxicillin ',
+                         strength='0,5 g', unit='capsule', price=1_400)
         session.add(other)
         await session.commit()
     await add_stock(db, other.id, 'S1', TODAY + timedelta(days=200), 50)

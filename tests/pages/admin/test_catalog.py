@@ -4,7 +4,7 @@ from __future__ import annotations
 from nicegui.testing import User
 from sqlmodel import select
 
-from models import Medicine, Room
+from models import Medicine, Room, Specialty
 from services.core import i18n
 from services.core.db import get_db
 from tests.conftest import RETRIES, element
@@ -63,6 +63,26 @@ async def test_a_medicine_gets_a_drug_group_from_the_list(user: User):
     assert medicine.drug_group == 'penicillins'
 
 
+async def test_a_medicine_sold_per_blister_records_its_pack(user: User):
+    await signed_in(user)
+    await user.open('/admin/catalog?tab=medicines')
+    await user.should_see(marker='medicines-table', retries=RETRIES)
+    user.find(marker='add-medicine-search').click()
+    user.find(marker='medicine-code').type('PARA10')
+    user.find(marker='medicine-name').type('Panadol 500 mg blister')
+    user.find(marker='medicine-unit').clear().type('blister')
+    user.find(marker='medicine-price').type('4,000')
+    user.find(marker='medicine-per-pack').clear().type('10')
+    user.find(marker='catalog-save').click()
+    await user.should_see('A pack of 10 needs the unit inside it', retries=RETRIES)
+    user.find(marker='medicine-base-unit').type('tablet')
+    user.find(marker='catalog-save').click()
+    await user.should_see('Saved.', retries=RETRIES)
+    async with get_db().read() as session:
+        medicine = (await session.exec(select(Medicine).where(Medicine.code == 'PARA10'))).one()
+    assert (medicine.unit, medicine.units_per_pack, medicine.base_unit) == ('blister', 10, 'tablet')
+
+
 async def test_a_room_gets_its_name_in_the_other_language(user: User):
     await signed_in(user)
     await user.open('/admin/catalog?tab=rooms')
@@ -83,3 +103,28 @@ async def test_a_room_gets_its_name_in_the_other_language(user: User):
         assert i18n.pick(room.name, room.name_translations) == 'Ultrasound'
     await user.open('/admin/catalog?tab=rooms')
     await rows_where(user, 'rooms-table', lambda rows: any(r['name'] == 'Ultrasound' for r in rows))
+
+
+async def test_deactivating_a_specialty_warns_first_then_shows_it_deactivated(user: User):
+    await signed_in(user)
+    await user.open('/admin/catalog?tab=specialties')
+    rows = await rows_where(user, 'specialties-table', lambda rows: len(rows) == 2)
+    skin = next(r for r in rows if r['name'] == 'Dermatology')
+    assert skin['state'] == 'active'
+    user.find(marker='specialties-table').trigger('rowClick', [{}, skin, 1])
+    await user.should_see(marker='catalog-toggle', retries=RETRIES)
+    user.find(marker='catalog-toggle').click()
+    await user.should_see('Before you deactivate it: Dr. Trần Văn Minh will have no active specialty left',
+                          retries=RETRIES)
+    async with get_db().read() as session:
+        assert (await session.get(Specialty, skin['id'])).is_active  # warned, nothing changed yet
+    user.find(marker='catalog-toggle').click()
+    await user.should_see('Deactivated.', retries=RETRIES)
+    await rows_where(user, 'specialties-table',
+                     lambda rows: any(r['name'] == 'Dermatology' and r['state'] == 'deactivated' for r in rows))
+    user.find(marker='specialties-table').trigger('rowClick', [{}, skin, 1])
+    await user.should_see('Reactivate', retries=RETRIES)
+    user.find(marker='catalog-toggle').click()
+    await user.should_see('Reactivated.', retries=RETRIES)
+    await rows_where(user, 'specialties-table',
+                     lambda rows: any(r['name'] == 'Dermatology' and r['state'] == 'active' for r in rows))

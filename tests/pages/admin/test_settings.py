@@ -23,6 +23,7 @@ async def test_settings_change_the_clinic_name_everywhere(user: User):
     user.find(marker='save-clinic').click()
     await user.should_see('Saved.', retries=RETRIES)
     assert clinic_settings.current().clinic_name == 'Phòng khám Hòa An'
+    await user.should_see(marker='clinic-name', content='Phòng khám Hòa An', retries=RETRIES)  # this page's header
     await user.open('/admin')
     await user.should_see(marker='clinic-name', content='Phòng khám Hòa An', retries=RETRIES)
     await user.open('/admin/audit')
