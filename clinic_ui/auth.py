@@ -28,6 +28,7 @@ from services.core.settings import get_settings
 from . import ratelimit
 
 _KEY = 'staff'
+_ENDED = 'staff_ended'  # why this browser's last session ended ('idle', 'signed_out', ...), until the next sign-in
 SIGN_IN_TOKEN_S = 60  # the sign-in page hands over to /login/complete within this time
 
 
@@ -81,11 +82,21 @@ def _record(actor: Actor, epoch: int) -> dict:
 def sign_in(actor: Actor, epoch: int) -> None:
     """Sign this browser's session in (or re-sign it with a new epoch after changing one's own password).
     A fresh sign-in goes through ``begin_sign_in`` instead, which also gives the browser a new session."""
-    _storage()[_KEY] = _record(actor, epoch)
+    storage = _storage()
+    storage[_KEY] = _record(actor, epoch)
+    storage.pop(_ENDED, None)
 
 
-def sign_out() -> None:
-    _storage().pop(_KEY, None)
+def sign_out(reason: str = 'signed_out') -> None:
+    storage = _storage()
+    storage.pop(_KEY, None)
+    storage[_ENDED] = reason
+
+
+def ended_reason() -> str | None:
+    """Why this browser's last session ended, so that every page opened afterwards says the same (a tab's idle
+    timer and a search typed at the same moment must not tell "idle" to one and "signed out" to the other)."""
+    return _storage().get(_ENDED)
 
 
 def _idle_limit_s() -> float:
@@ -108,6 +119,7 @@ def signed(*, touch: bool = True) -> Signed | None:
     now = time.time()
     if now - data.get('last_seen', 0) > _idle_limit_s():
         storage.pop(_KEY, None)
+        storage[_ENDED] = 'idle'
         return None
     if touch:
         storage[_KEY] = {**data, 'last_seen': now}
@@ -131,14 +143,13 @@ async def verify(session: AsyncSession, *, touch: bool = True) -> users.SessionA
     """The account behind this browser's session, checked in the database: active, and its sessions not ended
     since this one began. Raises ``users.SessionEnded`` (with the reason) and signs this browser out otherwise.
     ``touch``: this counts as activity (a person's click or search, not a live update)."""
-    had_session = _KEY in _storage()
     found = signed(touch=touch)
-    if found is None:  # it was there a moment ago: it went idle; else it was signed out (maybe in another tab)
-        raise users.session_ended('idle' if had_session else 'signed_out')
+    if found is None:  # it went idle just now or earlier, or was signed out (maybe in another tab)
+        raise users.session_ended(ended_reason() or 'signed_out')
     try:
         account = await users.signed_in_account(session, found.actor.user_id, found.epoch)
-    except users.SessionEnded:
-        sign_out()
+    except users.SessionEnded as ended:
+        sign_out(ended.reason)
         raise
     if account.actor != found.actor:  # name or role changed meanwhile: show the fresh one from now on
         sign_in(account.actor, found.epoch)
@@ -233,6 +244,7 @@ async def complete_sign_in(request: Request, token: str) -> str | None:
     new_id = str(uuid.uuid4())
     storage = await _new_browser_storage(new_id)
     storage[_KEY] = {**pending.record, 'last_seen': time.time()}
+    storage.pop(_ENDED, None)
     app.storage.user.pop(_KEY, None)  # the old id's storage (this request's)
     request.session['id'] = new_id  # the session middleware sends the new, signed cookie with the response
     return pending.target

@@ -71,7 +71,7 @@ def public_page(path: str, *, title: str, **options: Any):
 async def _resolve_actor(request: Request) -> Actor | RedirectResponse:
     """The person this browser is signed in as, checked against their account; or where to send the browser."""
     if auth.session_actor(touch=False) is None:
-        return RedirectResponse(auth.login_url(request.url.path), status_code=303)
+        return RedirectResponse(auth.login_url(request.url.path, reason=auth.ended_reason() or ''), status_code=303)
     try:
         async with get_db().read() as session:
             account = await auth.verify(session)

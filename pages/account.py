@@ -185,8 +185,8 @@ async def logout_page(reason: str | None = None):
     actor = auth.session_actor(touch=False)
     if actor is not None:
         await transaction.write(lambda s: users.record_logout(s, actor, reason=reason or ''))
-    auth.sign_out()
     reason = reason if reason in REASONS else 'signed_out'
+    auth.sign_out(reason)
     browser = auth.browser_id()
     if browser:
         tabs.end_browser(browser, reason)  # the other open tabs of this browser follow at once

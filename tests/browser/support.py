@@ -89,3 +89,20 @@ class DemoApp:
             self.process.wait(timeout=20)
         if self.database:
             asyncio.run(postgres_admin(f'DROP DATABASE IF EXISTS {self.database} WITH (FORCE)'))
+
+    def speaks(self, username: str, language: str) -> None:
+        """The account's own language (its screens are written in it from the next sign-in)."""
+        from sqlmodel import update
+
+        from models import User
+        from services.core.db import Database
+
+        async def change() -> None:
+            database = Database(self.env['CLINIC_DATABASE_URL'])
+            try:
+                async with database.write() as session:
+                    await session.exec(update(User).where(User.username == username).values(language=language))
+                    await session.commit()
+            finally:
+                await database.dispose()
+        asyncio.run(change())

@@ -3,7 +3,6 @@ with the difference, the closed day with its sheet, and the administrator's list
 Screenshots go to tests/artifacts/drawer-*.png to be looked at."""
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -57,26 +56,6 @@ def browser():
         driver.quit()
 
 
-def speaks(app: DemoApp, username: str, language: str) -> None:
-    """The account's own language (its screens are written in it from the next sign-in)."""
-    from sqlmodel import select
-
-    from models import User
-    from services.core.db import Database
-
-    async def change() -> None:
-        database = Database(app.env['CLINIC_DATABASE_URL'])
-        try:
-            async with database.write() as session:
-                user = (await session.exec(select(User).where(User.username == username))).one()
-                user.language = language
-                session.add(user)
-                await session.commit()
-        finally:
-            await database.dispose()
-    asyncio.run(change())
-
-
 def field(driver, label: str):
     """The first input whose label reads ``label``."""
     return wait(driver, 10).until(EC.element_to_be_clickable(
@@ -85,7 +64,7 @@ def field(driver, label: str):
 
 
 def open_drawer(driver, app: DemoApp, username: str, language: str, day: str) -> None:
-    speaks(app, username, language)
+    app.speaks(username, language)
     driver.get(app.url + '/logout')
     sign_in(driver, app.url, username)
     wait(driver).until(lambda d: '/login' not in d.current_url)

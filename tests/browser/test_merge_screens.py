@@ -26,12 +26,12 @@ TABLET = (1280, 800)
 
 
 @pytest.fixture(scope='module')
-def app() -> Iterator[tuple[str, str, dict[str, int]]]:
+def app() -> Iterator[tuple[DemoApp, dict[str, int]]]:
     demo = DemoApp(patients=40)
     demo.start()
     try:
         ids = asyncio.run(twins(demo.env['CLINIC_DATABASE_URL']))
-        yield demo.url, demo.env['CLINIC_DATABASE_URL'], ids
+        yield demo, ids
     finally:
         demo.stop()
 
@@ -62,24 +62,11 @@ async def twins(url: str) -> dict[str, int]:
         await database.dispose()
 
 
-async def set_language(url: str, language: str) -> None:
-    import sqlalchemy as sa
-
-    from services.core.db import Database
-    database = Database(url)
-    try:
-        async with database.write() as session:
-            await session.exec(sa.text("UPDATE users SET language = :l WHERE username = 'reception'")
-                               .bindparams(l=language))
-            await session.commit()
-    finally:
-        await database.dispose()
-
-
 @pytest.mark.parametrize('language, merge_label', [('vi', 'Gộp với…'), ('en', 'Merge with…')])
 def test_the_merge_preview_on_a_tablet(app, artifacts_dir, language, merge_label):
-    base, url, ids = app
-    asyncio.run(set_language(url, language))
+    demo, ids = app
+    base = demo.url
+    demo.speaks('reception', language)
     browser = chromium(TABLET)
     try:
         sign_in(browser, base, 'reception')

@@ -57,21 +57,6 @@ async def prepare(database_url: str) -> None:
         await database.dispose()
 
 
-async def speak(database_url: str, language: str) -> None:
-    """The pharmacist's own language."""
-    import sqlalchemy as sa
-
-    from services.core.db import Database
-    database = Database(database_url)
-    try:
-        async with database.write() as session:
-            await session.exec(sa.text("UPDATE users SET language = :language WHERE username = 'pharmacy'")
-                               .bindparams(language=language))
-            await session.commit()
-    finally:
-        await database.dispose()
-
-
 @pytest.fixture(scope='module')
 def app() -> Iterator[DemoApp]:
     demo = DemoApp(CLINIC_DEMO='0')
@@ -135,7 +120,7 @@ def open_the_prescription(driver, base: str) -> None:
                    'Amoxicillin 250 mg capsule (250 mg, capsule).'}),
 ])
 def test_the_substitutes_and_why_there_is_none(app, tablet, artifacts_dir, language, texts):
-    asyncio.run(speak(app.env['CLINIC_DATABASE_URL'], language))
+    app.speaks('pharmacy', language)
     open_the_prescription(tablet, app.url)
     card = tablet.find_element(By.CSS_SELECTOR, '.q-dialog .q-card')
     wait(tablet).until(lambda d: texts['why'] in card.text)  # amoxicillin short: its substitutes are open

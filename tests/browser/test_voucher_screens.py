@@ -82,20 +82,6 @@ async def issue_vouchers(database_url: str) -> None:
         await database.dispose()
 
 
-async def speak(database_url: str, language: str) -> None:
-    from sqlmodel import update
-
-    from models import User
-    from services.core.db import Database
-    database = Database(database_url)
-    try:
-        async with database.write() as session:
-            await session.exec(update(User).where(User.username == 'admin').values(language=language))
-            await session.commit()
-    finally:
-        await database.dispose()
-
-
 @pytest.fixture(scope='module')
 def app() -> Iterator[DemoApp]:
     demo = DemoApp(patients=30)
@@ -155,7 +141,7 @@ WORDS = {  # language: (page title, new voucher, usage, uses taken on TET-2027, 
 @pytest.mark.parametrize('language', ['vi', 'en'])
 def test_the_vouchers_page_its_form_and_a_vouchers_usage(app, browser, language):
     title, new, usage, taken, whole = WORDS[language]
-    asyncio.run(speak(app.env['CLINIC_DATABASE_URL'], language))
+    app.speaks('admin', language)
     viewport(browser, LAPTOP)
     browser.get(app.url + '/logout')
     sign_in(browser, app.url, 'admin')

@@ -138,6 +138,23 @@ async def test_an_idle_session_refuses_a_search_from_an_open_page(user: User, mo
     await user.should_not_see('Lê Thị Hồng')
 
 
+async def test_every_page_opened_after_an_idle_sign_out_says_it_was_idle(user: User, monkeypatch):
+    """The tab's idle timer, a search typed at that moment and the next page opened all tell the same reason (the
+    first to notice ended the session; the others said "You have signed out." before)."""
+    await started_clinic(user)
+    await sign_in(user, 'reception')
+    await user.should_see(marker='patient-search', retries=RETRIES)
+    from clinic_ui import auth
+    monkeypatch.setattr(auth, '_idle_limit_s', lambda: -1)
+    user.find(marker='patient-search').type('hong le')
+    await user.should_see(marker='login-reason', content='without activity', retries=RETRIES)
+    await user.open('/reception')
+    await user.should_see(marker='login-reason', content='without activity', retries=RETRIES)
+    await user.open('/logout')  # a person who then signs out on purpose is told that
+    await user.open('/reception')
+    await user.should_see(marker='login-reason', content='You have signed out.', retries=RETRIES)
+
+
 # -- 2. changing one's password ends one's other sessions -----------------------------------------------------
 
 async def test_changing_ones_password_ends_the_other_sessions_and_keeps_this_one(user: User):
