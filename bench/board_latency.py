@@ -1,20 +1,24 @@
-"""How fast a call reaches the waiting-room boards, and what a board costs the server.
+"""How fast a call reaches the waiting-room boards and the doctor's own screen, and what a board costs the server.
 
-    .venv/bin/python bench/board_latency.py [--clients 10 100 300] [--calls 20] [--patients 300]
+    .venv/bin/python bench/board_latency.py [--clients 0 100 300] [--calls 20] [--runs 3] [--patients 300]
+    .venv/bin/python bench/board_latency.py --app-dir ../other-checkout   # the same measure of another version
     BENCH_VERBOSE=1 ...   # also one line per call
 
 Starts `python main.py` (127.0.0.1 only) on a fresh SQLite demo database, checks in walk-ins for the first doctor
-and issues a display key (through the services, before the boards connect). For each N it restarts the app, opens
-N boards (`/board?key=...`) and a few staff pages (the doctor's worklist, reception's queues: one per 20 boards)
-and connects each over NiceGUI's real websocket protocol, spoken directly (Engine.IO 4 / Socket.IO 5: the page's
-client_id and next_message_id in the query, implicit handshake, pongs, and an "ack" every 3 s as nicegui.js sends).
-Each frame is time-stamped on arrival, before any decoding, so the figures are the server's, not this script's
-(which also pauses its own garbage collector while it measures). The simulated doctor then presses "Call next"
-(the socket event a browser sends) once to warm up, then `--calls` times.
+and issues a display key (through the services, before the boards connect). For each N and each run it restarts
+the app, opens N boards (`/board?key=...`) and a few staff pages (the doctor's worklist, reception's queues: one
+per 20 boards) and connects each over NiceGUI's real websocket protocol, spoken directly (Engine.IO 4 / Socket.IO
+5: the page's client_id and next_message_id in the query, implicit handshake, pongs, and an "ack" every 3 s as
+nicegui.js sends). Each frame is time-stamped on arrival, before any decoding, so the figures are the server's,
+not this script's (which also pauses its own garbage collector while it measures). The simulated doctor then
+presses "Call next" (the socket event a browser sends) once to warm up, then `--calls` times.
 
-Printed per N, for every client and call: the latency to the new number's arrival, from the commit of the call
-(the server's event log, CLINIC_EVENT_LOG, written right after each commit) and from the click; p50 / p95 / max;
-updates delivered / expected; and the server's resident memory per connected board. Everything stops by itself.
+Printed per N and run, for every client and call: the latency to the new number's arrival, from the commit of
+the call (the server's event log, CLINIC_EVENT_LOG, written right after each commit) and from the click, p50 /
+p95 / max; the same from the click for the doctor's own worklist alone; updates delivered / expected; the
+server's resident memory per connected board, and how much of it stays once every board has left (40 s later,
+when NiceGUI has forgotten their tabs);
+the machine's load average. Everything stops by itself.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import argparse
 import asyncio
 import gc
 import json
+import multiprocessing
 import os
 import re
 import statistics
@@ -44,10 +49,12 @@ from bench.startup import free_port, rss_mb  # noqa: E402
 
 PASSWORD = 'bench-pass-1'
 WS_PATH = '/_nicegui_ws/socket.io'
+FORGOTTEN_S = 40  # main.py's reconnect_timeout (30 s: a TV's network may drop for a while) and some margin
 
 
 class Server:
-    def __init__(self, data_dir: Path, patients: int) -> None:
+    def __init__(self, data_dir: Path, patients: int, app_dir: Path = ROOT) -> None:
+        self.app_dir = app_dir
         self.port = free_port()
         self.url = f'http://127.0.0.1:{self.port}'
         self.database_url = f'sqlite+aiosqlite:///{data_dir / "clinic.db"}'
@@ -62,7 +69,7 @@ class Server:
     def start(self) -> None:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, 'a') as log:
-            self.process = subprocess.Popen([sys.executable, 'main.py'], cwd=ROOT, env=self.env, stdout=log,
+            self.process = subprocess.Popen([sys.executable, 'main.py'], cwd=self.app_dir, env=self.env, stdout=log,
                                             stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 180
         while 'is ready' not in self.log_path.read_text()[offset:]:
@@ -165,6 +172,7 @@ class Page:
     acker: asyncio.Task | None = None
     next_id: int | None = None
     waiting_for: str | None = None
+    needle: str | None = None  # what shows it arrived (the label; on the worklist, the called patient's card)
     arrived: dict[str, float] = field(default_factory=dict)
     opened: str | None = None  # a page the server told this tab to open (as the browser then would)
 
@@ -232,7 +240,7 @@ class Page:
             found = text.rfind('"_id":')  # every message is numbered; the browser acknowledges them
             if found > 0:
                 self.next_id = int(text[found + 6:].rstrip(']}').split(',')[0]) + 1
-            if self.waiting_for and self.waiting_for not in self.arrived and self.waiting_for in text:
+            if self.waiting_for and self.waiting_for not in self.arrived and self.needle in text:
                 self.arrived[self.waiting_for] = arrived
             if self.kind == 'board':  # boards are only watched; staff pages are also driven
                 continue
@@ -315,12 +323,87 @@ async def see_patient(doctor: Page) -> None:
         await asyncio.sleep(0.02)
 
 
+async def _boards_here(base: str, key: str, count: int, conn) -> None:
+    """``count`` boards in this process, driven through ``conn``: watch for a label, report when it arrived."""
+    http = httpx.AsyncClient(timeout=60)
+    pages: list[Page] = []
+    gate = asyncio.Semaphore(4)
+
+    async def open_board() -> None:
+        async with gate:
+            pages.append(await open_page(http, base, f'/board?key={key}', 'board'))
+
+    await asyncio.gather(*(open_board() for _ in range(count)))
+    loop = asyncio.get_running_loop()
+    conn.send(len(pages))
+    gc.collect()
+    gc.disable()  # this process's own collections would delay reading the frames: measure the server only
+    while True:
+        command, label = await loop.run_in_executor(None, conn.recv)
+        if command == 'watch':
+            for page in pages:
+                page.waiting_for = page.needle = label
+            conn.send('ok')
+        elif command == 'collect':
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not all(label in page.arrived for page in pages):
+                await asyncio.sleep(0.005)
+            conn.send([page.arrived.get(label) for page in pages])
+        else:
+            for page in pages:
+                await page.close()
+            await http.aclose()
+            conn.send('closed')
+            return
+
+
+def _board_process(base: str, key: str, count: int, conn) -> None:
+    asyncio.run(_boards_here(base, key, count, conn))
+
+
+class Boards:
+    """The simulated TVs, spread over a few processes apart from this one (which drives the doctor), so that
+    reading hundreds of sockets at once does not itself delay the arrivals measured. Arrival times are the
+    system's monotonic clock, the same in every process."""
+
+    def __init__(self, base: str, key: str, count: int, processes: int) -> None:
+        context = multiprocessing.get_context('fork')
+        shares = [count // processes + (index < count % processes) for index in range(processes)] if count else []
+        self.conns = []
+        self.processes = []
+        for share in (share for share in shares if share):
+            ours, theirs = context.Pipe()
+            process = context.Process(target=_board_process, args=(base, key, share, theirs), daemon=True)
+            process.start()
+            self.conns.append(ours)
+            self.processes.append(process)
+        self.count = sum(conn.recv() for conn in self.conns)
+
+    def watch(self, label: str) -> None:
+        for conn in self.conns:
+            conn.send(('watch', label))
+        for conn in self.conns:
+            conn.recv()
+
+    def collect(self, label: str) -> list[float]:
+        for conn in self.conns:
+            conn.send(('collect', label))
+        return [moment for conn in self.conns for moment in conn.recv() if moment is not None]
+
+    def close(self) -> None:
+        for conn in self.conns:
+            conn.send(('close', ''))
+        for conn, process in zip(self.conns, self.processes):
+            conn.recv()
+            process.join(timeout=30)
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
-async def measure(server: Server, key: str, boards: int, calls: int, first_number: int) -> dict:
+async def measure(server: Server, key: str, boards: int, calls: int, first_number: int, processes: int) -> dict:
     base = server.url
     doctor_http = await signed_in(base, 'doctor')
     reception_http = await signed_in(base, 'reception')
@@ -330,43 +413,42 @@ async def measure(server: Server, key: str, boards: int, calls: int, first_numbe
                         for _ in range(max(1, boards // 20))]
     await asyncio.sleep(1)
     before = rss_mb(server.process.pid)
-    anonymous = httpx.AsyncClient(timeout=60)
-    pages: list[Page] = []
-    gate = asyncio.Semaphore(8)
-
-    async def open_board() -> None:
-        async with gate:
-            pages.append(await open_page(anonymous, base, f'/board?key={key}', 'board'))
-
-    await asyncio.gather(*(open_board() for _ in range(boards)))
+    tvs = await asyncio.to_thread(Boards, base, key, boards, processes)
     await asyncio.sleep(3)
     after = rss_mb(server.process.pid)
-    everyone = pages + staff
     await doctor.emit(call_id, 'click', {})  # warm-up: the first call of a fresh process is not measured
     await see_patient(doctor)
     await asyncio.sleep(1.5)
+    profiler = profile(server.process.pid, boards) if os.environ.get('BENCH_PROFILE') else None
     gc.collect()
     gc.disable()  # this process's own collections would delay reading the frames: measure the server only
     from_commit: list[float] = []
     from_click: list[float] = []
     by_kind: dict[str, list[float]] = {}
+    click_by_kind: dict[str, list[float]] = {}
     delivered = 0
     for index in range(calls):
         label = f'A-{first_number + 1 + index:03d}'
-        for page in everyone:
+        for page in staff:
             page.waiting_for = label
+            # the doctor's own screen: the card of the patient called (its big number), not the "called" notice
+            page.needle = f'"text":"{label}"' if page.kind == 'worklist' else label
+        await asyncio.to_thread(tvs.watch, label)
         clicked = time.monotonic()
         await doctor.emit(call_id, 'click', {})
         deadline = clicked + 10
-        while time.monotonic() < deadline and not all(label in p.arrived for p in everyone):
+        while time.monotonic() < deadline and not all(label in p.arrived for p in staff):
             await asyncio.sleep(0.002)
+        on_boards = await asyncio.to_thread(tvs.collect, label)
         committed = server.committed(label)
-        arrivals = [(page.kind, page.arrived[label]) for page in everyone if label in page.arrived]
+        arrivals = [(page.kind, page.arrived[label]) for page in staff if label in page.arrived]
+        arrivals += [('board', moment) for moment in on_boards]
         delivered += len(arrivals)
         for kind, arrived in arrivals:
             from_click.append((arrived - clicked) * 1000)
             from_commit.append((arrived - committed) * 1000)
             by_kind.setdefault(kind, []).append(from_commit[-1])
+            click_by_kind.setdefault(kind, []).append(from_click[-1])
         if os.environ.get('BENCH_VERBOSE'):
             got = sorted((arrived - committed) * 1000 for _, arrived in arrivals) or [float('nan')]
             print(f'  {label}: committed {(committed - clicked) * 1000:.0f} ms after the click; from the commit: '
@@ -374,14 +456,59 @@ async def measure(server: Server, key: str, boards: int, calls: int, first_numbe
         await see_patient(doctor)  # as a doctor does: nobody piles up in "called"
         await asyncio.sleep(0.5)
     gc.enable()
-    for page in everyone:
+    if profiler is not None:
+        profiler.send_signal(2)
+        profiler.wait(timeout=60)
+        print_profile(Path(os.environ['BENCH_PROFILE']) / f'server-{boards}.txt')
+    await asyncio.to_thread(tvs.close)  # the TVs are switched off; the staff stay
+    await asyncio.sleep(FORGOTTEN_S)  # NiceGUI forgets a tab once it did not come back within reconnect_timeout
+    left = rss_mb(server.process.pid)
+    for page in staff:
         await page.close()
-    for http in (doctor_http, reception_http, anonymous):
+    for http in (doctor_http, reception_http):
         await http.aclose()
-    return {'boards': boards, 'staff': len(staff), 'expected': calls * len(everyone), 'delivered': delivered,
-            'commit': summary(from_commit), 'click': summary(from_click),
-            'mb_per_board': (after - before) / boards, 'rss': after,
+    board_commit = by_kind.get('board', [])
+    board_click = click_by_kind.get('board', [])
+    return {'boards': boards, 'staff': len(staff), 'expected': calls * (len(staff) + boards), 'delivered': delivered,
+            'commit': summary(board_commit or from_commit), 'click': summary(board_click or from_click),
+            'worklist': summary(click_by_kind.get('worklist', [])),
+            'mb_per_board': (after - before) / boards if boards else float('nan'), 'rss': after,
+            'kept_mb': left - before, 'load': os.getloadavg()[0],
             'kinds': {kind: (statistics.median(v), percentile(v, 0.95)) for kind, v in by_kind.items()}}
+
+
+def profile(pid: int, boards: int) -> subprocess.Popen:
+    """py-spy (``pip install py-spy``) samples the server while the calls are made: BENCH_PROFILE=<folder>."""
+    folder = Path(os.environ['BENCH_PROFILE'])
+    folder.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(['py-spy', 'record', '--pid', str(pid), '--rate', '200', '--format', 'raw',
+                                '--output', str(folder / f'server-{boards}.txt')],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1)
+    return process
+
+
+def print_profile(path: Path, shown: int = 22) -> None:
+    """The event loop's time by function (inclusive), as shares of its samples that were not idle."""
+    total = 0
+    inclusive: dict[str, int] = {}
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(' ')
+        frames = [frame for frame in stack.split(';') if ' (' in frame]
+        if not any('main.py' in frame for frame in frames):  # other threads (database, file writes)
+            continue
+        if any(idle in frames[-1] for idle in ('select (selectors.py', 'poll (selectors.py')):
+            continue
+        total += int(count)
+        names = {frame.split(' (')[0] + ' (' + frame.split(' (')[1].split(':')[0].split('site-packages/')[-1]
+                 for frame in frames}
+        for name in names:
+            inclusive[name] = inclusive.get(name, 0) + int(count)
+    print(f'  profile ({path.name}): {total} busy samples of the event loop; inclusive share:')
+    skipped = ('main.py', 'runners.py', 'ui_run.py', 'server.py', '_compat.py', 'base_events.py', 'events.py')
+    rows = [(name, count) for name, count in inclusive.items() if not name.endswith(skipped)]
+    for name, count in sorted(rows, key=lambda item: -item[1])[:shown]:
+        print(f'    {100 * count / max(total, 1):5.1f}%  {name})')
 
 
 def summary(values: list[float]) -> tuple[float, float, float]:
@@ -392,42 +519,58 @@ def summary(values: list[float]) -> tuple[float, float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--clients', type=int, nargs='+', default=[10, 100, 300])
+    parser.add_argument('--clients', type=int, nargs='+', default=[0, 100, 300])
     parser.add_argument('--calls', type=int, default=20)
+    parser.add_argument('--runs', type=int, default=3)
     parser.add_argument('--patients', type=int, default=300, help='demo patients (keeps the first start short)')
     parser.add_argument('--waiting', type=int, default=30, help='patients still waiting after the last call')
+    parser.add_argument('--processes', type=int, default=4, help='processes the simulated boards are spread over')
+    parser.add_argument('--app-dir', type=Path, default=ROOT, help='the checkout whose main.py is measured')
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix='clinic-board-bench-'))
-    server = Server(data_dir, args.patients)
-    print(f'Loading the demo database in {data_dir} …', flush=True)
+    server = Server(data_dir, args.patients, args.app_dir.resolve())
+    print(f'Measuring {server.app_dir} on {os.cpu_count()} CPUs; loading the demo database in {data_dir} …',
+          flush=True)
     server.start()
     server.stop()
     results = []
     key = None
     try:
         for boards in args.clients:
-            key, number = asyncio.run(prepare(server.database_url, args.calls + 1 + args.waiting, key))
-            server.start()  # a fresh process per N: memory is measured from the same start
-            try:
-                results.append(asyncio.run(measure(server, key, boards, args.calls, number)))
-            finally:
-                server.stop()
-            row = results[-1]
-            kinds = ', '.join(f'{kind} p50/p95 {p50:.0f}/{p95:.0f} ms' for kind, (p50, p95) in row['kinds'].items())
-            print(f'N={boards}: p95 {row["commit"][1]:.1f} ms from the commit, {row["delivered"]}/{row["expected"]} '
-                  f'delivered ({kinds})', flush=True)
+            for run in range(1, args.runs + 1):
+                key, number = asyncio.run(prepare(server.database_url, args.calls + 1 + args.waiting, key))
+                server.start()  # a fresh process per run: memory is measured from the same start
+                try:
+                    results.append(asyncio.run(measure(server, key, boards, args.calls, number, args.processes)))
+                finally:
+                    server.stop()
+                row = results[-1]
+                row['run'] = run
+                kinds = ', '.join(f'{kind} p50/p95 {p50:.0f}/{p95:.0f} ms' for kind, (p50, p95) in row['kinds'].items())
+                print(f'N={boards} run {run}: p95 {row["commit"][1]:.1f} ms from the commit, '
+                      f'{row["delivered"]}/{row["expected"]} delivered ({kinds}), load {row["load"]:.2f}', flush=True)
     finally:
         server.stop()
     print()
-    print('Latency to the new number arriving at each client, from the commit of "Call next" (the issue\'s measure)')
-    print('and from the click (what the doctor sees: also the socket message in and the transaction itself)')
-    print(f'{"boards":>7} {"staff":>6} {"commit p50/p95/max ms":>22} {"click p50/p95/max ms":>21} {"delivered":>12} '
-          f'{"MB/board":>9} {"server RSS MB":>14}')
+    print('"Call next": to the new number on every board (with none, on the staff pages), from the commit and from')
+    print('the click; to the doctor\'s own worklist from the click; the server\'s memory per board, and what of it is')
+    print('still held 40 s after every board left (once NiceGUI forgot them); the 1-minute load average when the run ended')
+    print(f'{"boards":>7} {"run":>4} {"commit p50/p95/max":>19} {"click p50/p95/max":>18} {"own screen p50/p95/max":>23} '
+          f'{"delivered":>12} {"MB/board":>9} {"RSS MB":>7} {"kept MB":>8} {"load":>5}')
     for row in results:
-        commit = '/'.join(f'{v:.0f}' for v in row['commit'])
-        click = '/'.join(f'{v:.0f}' for v in row['click'])
-        print(f'{row["boards"]:>7} {row["staff"]:>6} {commit:>22} {click:>21} '
-              f'{row["delivered"]:>5}/{row["expected"]:<6} {row["mb_per_board"]:>9.2f} {row["rss"]:>14.1f}')
+        figures = ['/'.join(f'{v:.0f}' for v in row[name]) for name in ('commit', 'click', 'worklist')]
+        print(f'{row["boards"]:>7} {row["run"]:>4} {figures[0]:>19} {figures[1]:>18} {figures[2]:>23} '
+              f'{row["delivered"]:>5}/{row["expected"]:<6} {row["mb_per_board"]:>9.2f} {row["rss"]:>7.1f} '
+              f'{row["kept_mb"]:>8.1f} {row["load"]:>5.2f}')
+    print()
+    print('Median of the runs (p95 from the click: boards; own screen)')
+    for boards in args.clients:
+        rows = [row for row in results if row['boards'] == boards]
+        boards_runs = ', '.join(f'{row["click"][1]:.0f}' for row in rows)
+        own_runs = ', '.join(f'{row["worklist"][1]:.0f}' for row in rows)
+        print(f'  N={boards}: every board p95 {statistics.median(row["click"][1] for row in rows):.0f} ms '
+              f'(runs {boards_runs}); own screen p95 {statistics.median(row["worklist"][1] for row in rows):.0f} ms '
+              f'(runs {own_runs})')
 
 
 if __name__ == '__main__':

@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from nicegui import Event, context, helpers
+from nicegui import Client, Event, context, core, helpers
 
 from models.types import utcnow
 from services import clinic_settings, queue
@@ -77,9 +78,45 @@ def read_once(event: DomainEvent, key: str, loader: Callable[[], Awaitable[T]]) 
     slot = (event.number, key)
     future = _reads.get(slot)
     if future is None:
-        future = _reads[slot] = asyncio.ensure_future(loader())
-        asyncio.get_running_loop().call_later(KEEP_READ_S, _reads.pop, slot, None)
+        future = asyncio.ensure_future(loader())
+        _keep(slot, future)
     return asyncio.shield(future)
+
+
+def _keep(slot: tuple[int, str], future: asyncio.Future) -> None:
+    _reads[slot] = future
+    asyncio.get_running_loop().call_later(KEEP_READ_S, _reads.pop, slot, None)
+
+
+@asynccontextmanager
+async def acting_first() -> AsyncIterator[dict[int, queue.QueueView]]:
+    """For a screen that acts and shows the outcome itself ("Call next"): events its action commits inside the
+    block reach the other screens and the boards only once this screen's update went out, when the block ends.
+    Put the queues the action returned in the dict it yields: every screen then shows that state without reading
+    it again."""
+    known: dict[int, queue.QueueView] = {}
+    client = context.client
+    with bus.holding() as held:
+        yield known
+        for event in held:
+            view = known.get(event.queue_id) if isinstance(event, QueueChanged) else None
+            if view is not None and (event.number, 'queue') not in _reads:
+                future = asyncio.get_running_loop().create_future()
+                future.set_result(view)
+                _keep((event.number, 'queue'), future)
+        if held:
+            await _sent(client)
+
+
+async def _sent(client: Client, at_most_s: float = 0.1) -> None:
+    """Until what ``client``'s tab has to send went out (NiceGUI sends it on its own task, within milliseconds)."""
+    outbox = client.outbox
+    if not client.has_socket_connection or not (outbox.updates or outbox.messages):
+        return
+    target = outbox.next_message_id + 1
+    deadline = asyncio.get_running_loop().time() + at_most_s
+    while outbox.next_message_id < target and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.001)
 
 
 async def _read_queue(queue_id: int) -> queue.QueueView | None:
@@ -96,3 +133,12 @@ def queue_view(event: QueueChanged) -> Awaitable[queue.QueueView | None]:
     """The queue's new state after ``event``, read once for every screen. Callers show it only where the person or
     display key may see that queue (checked when their page was built)."""
     return read_once(event, 'queue', lambda: _read_queue(event.queue_id))
+
+
+async def send_together(clients: list[Client], kind: str, payload: dict) -> None:
+    """One message to many tabs, serialised once and written to each tab's socket (NiceGUI's socket.io room per
+    tab), for screens that put it in place with their own script: the waiting-room boards. Not kept for a
+    reconnect, unlike NiceGUI's own updates: a screen that was away reads afresh when it is back."""
+    rooms = [client.id for client in clients if client.has_socket_connection]
+    if rooms:
+        await core.sio.emit(kind, payload, room=rooms)

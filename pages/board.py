@@ -21,7 +21,7 @@ from html import escape
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from nicegui import Client, context, ui
+from nicegui import context, ui
 
 from clinic_ui import live, transaction
 from clinic_ui.i18n import show_in
@@ -124,35 +124,114 @@ body { background: #0b1a2b; overflow: hidden; }
 '''
 
 
-@dataclass(eq=False)
-class Screen:
-    """One open board, as the hub sees it."""
-    client: Client
-    shows: Callable[[int], bool]                          # whether this board shows the queue
-    languages: Callable[[], tuple[str, ...]]              # the board's language(s), in the order shown
-    apply: Callable[[queue.QueueView, str, QueueChanged], None]  # the queue's new state, its card's markup, the event
+class Room:
+    """The boards open with one display key (and department): the same queues in the same languages. A queue's
+    change is built once for all of them and sent in one message, serialised once whatever the number of boards,
+    which each board's own script puts in place (``board.js``). The calls still to announce and the "Now calling"
+    line belong to the room, so that every board of it shows the very same markup."""
+
+    def __init__(self, language_choice: str | None) -> None:
+        self.language_choice = language_choice
+        self.boards: set[Board] = set()
+        self.views: dict[int, queue.QueueView] = {}  # each queue as last shown
+        # (sequence, announcement, queue prefix, voice, part): one entry per language of each call (part 0, 1)
+        self.calls: deque[tuple[int, str, str, str, int]] = deque(maxlen=8)
+        self.sequence = itertools.count(1)
+        self.latest_text: list[tuple[str, str]] = [('', '—')]
+        self.latest = latest_markup(self.latest_text, [])
+
+    def tongues(self) -> list[dict[str, str]]:
+        return tongues(languages_of(self.language_choice))
+
+    def open_with(self, views: list[queue.QueueView]) -> None:
+        """The first board of the room (again): its state starts from what that board read."""
+        self.views = {view.id: view for view in views}
+        self.calls.clear()
+        self.latest_text = []
+        self.relabel(self.tongues())
+
+    def record(self, view: queue.QueueView, event: QueueChanged, tongues_: list[dict[str, str]]) -> bool:
+        """The queue's new state, a call to announce; whether "Now calling" changed."""
+        self.views[view.id] = view
+        ticket = next((t for t in view.active if t.id == event.ticket_id), None) \
+            if event.action in ('called', 'recalled') else None
+        if ticket is None:
+            return self.relabel(tongues_)
+        for part, words in enumerate(tongues_):  # in each language, one after the other
+            self.calls.append((next(self.sequence), announcement(ticket, words, view), view.prefix, words['speech'],
+                               part))
+        self.latest_text = latest_texts(ticket, view, tongues_)
+        self.latest = latest_markup(self.latest_text, self.calls)
+        return True
+
+    def forget(self, queue_id: int, tongues_: list[dict[str, str]]) -> bool:
+        self.views.pop(queue_id, None)
+        return self.relabel(tongues_)
+
+    def relabel(self, tongues_: list[dict[str, str]]) -> bool:
+        """"Now calling": the latest call of a patient still called; nothing once they came in, left, were skipped
+        or sent elsewhere. Whether it changed."""
+        called = [(t, v) for v in self.views.values() for t in v.active
+                  if t.status == TicketStatus.CALLED and t.called_at]
+        ticket, view = max(called, key=lambda pair: pair[0].called_at, default=(None, None))
+        texts = latest_texts(ticket, view, tongues_) if ticket else [('', '—')]
+        if texts == self.latest_text:
+            return False
+        self.latest_text = texts
+        self.latest = latest_markup(texts, self.calls)
+        return True
+
+    async def update(self, view: queue.QueueView, event: QueueChanged, boards: list[Board]) -> None:
+        tongues_ = self.tongues()
+        if view.kind.value not in shown_kinds():
+            relabelled = self.forget(view.id, tongues_)
+            for board in boards:
+                board.remove_card(view.id, self.latest if relabelled else None)
+            return
+        markup = card_markup(view, tongues_)
+        latest = self.latest if self.record(view, event, tongues_) else None
+        together = []
+        for board in boards:
+            if board.follows(view.id):
+                board.sent_together(view, markup, latest)
+                together.append(board.client)
+            else:  # a queue new on this board: its card is added the usual way
+                board.show(view, markup, latest)
+        if together:
+            await live.send_together(together, 'clinic_board', {'queue': view.id, 'card': markup, 'latest': latest})
 
 
 class Hub:
-    """Every board open in this process, and their one subscriber: on a queue change it reads the queue once and
-    updates each board that shows it in a single pass (no task and no read per board). Boards leave with their tab.
-    Staff pages subscribe on their own; they are few."""
+    """Every board open in this process, by room, and their one subscriber: on a queue change it reads the queue
+    once and updates each room that shows it with one message (no task, read or serialisation per board). Boards
+    leave with their tab. Staff pages subscribe on their own; they are few."""
 
     def __init__(self) -> None:
-        self.screens: set[Screen] = set()
+        self.rooms: dict[tuple, Room] = {}
         self.generation: int | None = None
 
-    def join(self, screen: Screen) -> None:
+    @property
+    def screens(self) -> set[Board]:
+        return {board for room in self.rooms.values() for board in room.boards}
+
+    def room_for(self, scope: DisplayScope, department: int | None, views: list[queue.QueueView]) -> Room:
         if self.generation != bus.generation:  # first board, or the app was built again (between tests)
             self.generation = bus.generation
-            self.screens.clear()
+            self.rooms.clear()
             live.subscribe_process(QueueChanged, self.received)
-        self.screens.add(screen)
-        screen.client.on_delete(lambda: self.screens.discard(screen))
+        room = self.rooms.setdefault((scope.key_id, department, scope.language), Room(scope.language))
+        if not any(not board.client.is_deleted for board in room.boards):
+            room.boards.clear()
+            room.open_with(views)
+        return room
+
+    def join(self, room: Room, board: Board) -> None:
+        room.boards.add(board)
+        board.client.on_delete(lambda: room.boards.discard(board))
 
     def received(self, event: QueueChanged) -> Awaitable[None] | None:
         """It belongs to no board (not to the tab that happened to open first)."""
-        if any(screen.shows(event.queue_id) for screen in self.screens):
+        if any(board.in_scope(event.queue_id) for board in self.screens):
             return self.update(event)
         return None
 
@@ -160,18 +239,14 @@ class Hub:
         view = await live.queue_view(event)
         if view is None:
             return
-        markups: dict[tuple[str, ...], str] = {}  # one card per set of languages, however many boards show it
-        for screen in list(self.screens):  # a board may have closed while the read ran
-            if screen.client.is_deleted or not screen.shows(view.id):
+        for room in list(self.rooms.values()):  # a board may have closed while the read ran
+            boards = [board for board in room.boards if not board.client.is_deleted and board.in_scope(view.id)]
+            if not boards:
                 continue
             try:
-                languages = screen.languages()
-                markup = markups.get(languages)
-                if markup is None:
-                    markup = markups[languages] = card_markup(view, tongues(languages))
-                screen.apply(view, markup, event)
-            except Exception:  # noqa: BLE001 - one broken board must not stop the others
-                log.exception('board: updating a board failed')
+                await room.update(view, event, boards)
+            except Exception:  # noqa: BLE001 - one broken room must not stop the others
+                log.exception('board: updating the boards of a key failed')
 
 
 hub = Hub()
@@ -256,6 +331,11 @@ def latest_markup(texts: list[tuple[str, str]], calls) -> str:
             f'{in_turn(texts)}</span>')
 
 
+def latest_texts(ticket: queue.TicketView, view: queue.QueueView, tongues_: list[dict[str, str]]) -> list[tuple[str, str]]:
+    return [(words['language'], LATEST.format(label=ticket.label, room=place(ticket, view, words['language'])))
+            for words in tongues_]
+
+
 def card_markup(view: queue.QueueView, tongues_: list[dict[str, str]]) -> str:
     """A queue's card: room and doctor, the number being served with its masked name, the next numbers and the
     wait. Built once per change for every board; every text is escaped (names come from patients' records)."""
@@ -310,23 +390,20 @@ async def _fresh(scope: DisplayScope, queue_ids: list[int], tz: ZoneInfo) -> lis
 
 
 class Board:
-    """One open board: its elements (one per queue card, its content replaced when the queue changes), the calls
-    still to announce, and which queues it shows."""
+    """One open board: its elements (one per queue card, its content replaced when the queue changes) and which
+    queues it shows. What it announces is its room's (``Room``)."""
 
     def __init__(self, settings: Settings, scope: DisplayScope, department: int | None, opening: Opening,
-                 now: datetime) -> None:
+                 now: datetime, room: Room) -> None:
         self.scope = scope
         self.department = department
+        self.room = room
         self.eligible_ids = opening.eligible_ids
         self.languages = languages_of(scope.language)
         self.tongues = tongues(self.languages)
         self.client = context.client
         self.cards: dict[int, ui.html] = {}
         self.views: dict[int, queue.QueueView] = {}  # each card's queue as last shown
-        self.latest_text: list[tuple[str, str]] = [('', '—')]
-        # (sequence, announcement, queue prefix, voice, part): one entry per language of each call (part 0, 1)
-        self.calls: deque[tuple[int, str, str, str, int]] = deque(maxlen=8)
-        self.sequence = itertools.count(1)
         self.connections = 0
         self._build(settings, now)
 
@@ -340,9 +417,9 @@ class Board:
             with ui.element('div').classes('board-call').mark('board-call'):
                 self.call_title = ui.html(self.said('calling'), sanitize=False).classes('board-call-title')
                 # also carries the latest calls to announce (data-say: [[sequence, text, queue prefix], ...]);
-                # board.js speaks each new one and flashes its card. In the same update as the new numbers, and
-                # never lost when two calls go out together
-                self.latest = ui.html(latest_markup([('', '—')], []), sanitize=False).classes('board-latest') \
+                # board.js speaks each one newer than those it found on opening and flashes its card. In the same
+                # update as the new numbers, and never lost when two calls go out together
+                self.latest = ui.html(self.room.latest, sanitize=False).classes('board-latest') \
                     .mark('board-latest')
             self.header = ui.html('', sanitize=False).classes('board-columns')
             self.grid = ui.element('div').classes('board-grid').mark('board-grid')
@@ -353,11 +430,10 @@ class Board:
         return said(self.tongues, lambda words: words[key])
 
     def start(self, views: list[queue.QueueView]) -> None:
-        """The queues at work, and the last call made so far (not announced again)."""
+        """The queues at work (the last call made so far is not announced again)."""
         for view in views:
             self.show(view)
         self.lay_out()
-        self.show_latest()
 
     def lay_out(self) -> None:
         """One column for a few queues, two for more; the cards share the height."""
@@ -379,65 +455,52 @@ class Board:
         """A queue's card, in its place: the same order as a fresh board's however late the queue starts."""
         with self.grid:
             card = self.cards[view.id] = ui.html('', sanitize=False).classes('board-card') \
-                .props(f'data-queue={view.prefix}').mark(f'board-queue-{view.prefix}')
+                .props(f'data-queue={view.prefix} data-queue-id={view.id}').mark(f'board-queue-{view.prefix}')
         self.views[view.id] = view
         ordered = sorted(self.cards, key=lambda queue_id: queue.board_order(self.views[queue_id]))
         card.move(target_index=ordered.index(view.id))
         self.lay_out()
         return card
 
-    def remove_card(self, queue_id: int) -> None:
+    def remove_card(self, queue_id: int, latest: str | None = None) -> None:
         card = self.cards.pop(queue_id, None)
         self.views.pop(queue_id, None)
         if card is not None:
             card.delete()
             self.lay_out()
+        if latest is not None:
+            self.latest.set_content(latest)
 
-    def show(self, view: queue.QueueView, markup: str | None = None) -> None:
+    def follows(self, queue_id: int) -> bool:
+        """Whether this board already shows the queue (its change can then come with the room's message)."""
+        return queue_id in self.cards
+
+    def show(self, view: queue.QueueView, markup: str | None = None, latest: str | None = None) -> None:
+        """The queue's card (and "Now calling"), sent to this board alone; also when it looks unchanged here, as
+        after a reconnect (the room's messages sent meanwhile never arrived)."""
         card = self.cards.get(view.id) or self.add_card(view)
         self.views[view.id] = view
         card.set_content(markup or card_markup(view, self.tongues))
+        card.update()
+        if latest is not None:
+            self.latest.set_content(latest)
+            self.latest.update()
 
-    def show_latest(self) -> None:
-        """"Now calling": the latest call of a patient still called; nothing once they came in, left, were skipped
-        or sent elsewhere."""
-        called = [(t, v) for v in self.views.values() for t in v.active
-                  if t.status == TicketStatus.CALLED and t.called_at]
-        ticket, view = max(called, key=lambda pair: pair[0].called_at, default=(None, None))
-        texts = self.latest_texts(ticket, view) if ticket else [('', '—')]
-        if texts != self.latest_text:
-            self.latest_text = texts
-            self.latest.set_content(latest_markup(texts, self.calls))
-
-    def latest_texts(self, ticket: queue.TicketView, view: queue.QueueView) -> list[tuple[str, str]]:
-        return [(words['language'], LATEST.format(label=ticket.label, room=place(ticket, view, words['language'])))
-                for words in self.tongues]
-
-    def highlight(self, view: queue.QueueView, ticket: queue.TicketView) -> None:
-        for part, words in enumerate(self.tongues):  # in each language, one after the other
-            self.calls.append((next(self.sequence), announcement(ticket, words, view), view.prefix, words['speech'],
-                               part))
-        self.latest_text = self.latest_texts(ticket, view)
-        self.latest.set_content(latest_markup(self.latest_text, self.calls))
+    def sent_together(self, view: queue.QueueView, markup: str, latest: str | None) -> None:
+        """The room's message brings this to the browser: the server's copy of the page follows, sending nothing
+        (so that a later full update of the page, or a test, sees what the screen shows)."""
+        self.views[view.id] = view
+        card = self.cards[view.id]
+        with card._props.suspend_updates():
+            card.set_content(markup)
+        if latest is not None:
+            with self.latest._props.suspend_updates():
+                self.latest.set_content(latest)
 
     def in_scope(self, queue_id: int) -> bool:
         if queue_id in self.cards or queue_id in self.eligible_ids:
             return True
         return self.department is None and (not self.scope.queue_ids or queue_id in self.scope.queue_ids)
-
-    def apply(self, view: queue.QueueView, markup: str, event: QueueChanged) -> None:
-        """The hub's update: the queue's new card, and a call highlighted and announced (only for the stations
-        that call through the board)."""
-        if view.kind.value not in shown_kinds():
-            self.remove_card(view.id)
-            return
-        self.show(view, markup)
-        ticket = next((t for t in view.active if t.id == event.ticket_id), None) \
-            if event.action in ('called', 'recalled') else None
-        if ticket is not None:
-            self.highlight(view, ticket)
-        else:
-            self.show_latest()
 
     async def on_settings(self, event: SettingsChanged) -> None:
         """A new clinic name, announcement language or choice of stations: applied at once, without a reload."""
@@ -456,12 +519,14 @@ class Board:
         self.eligible_ids = opening.eligible_ids
         for queue_id in [q for q in self.cards if q not in opening.eligible_ids]:
             self.remove_card(queue_id)
+            self.room.views.pop(queue_id, None)
         fresh = {view.id: view for view in opening.views}
+        self.room.views.update(fresh)
+        self.room.relabel(self.tongues)  # the same for every board of the room: done by the first one
         for view in [*fresh.values(), *(v for v in self.views.values() if v.id not in fresh)]:
             self.show(view)  # in the new words
         self.lay_out()
-        self.latest_text = []
-        self.show_latest()
+        self.latest.set_content(self.room.latest)
 
     async def refresh_all(self) -> None:
         fresh = await _fresh(self.scope, list(self.cards), clinic_settings.current().tz)
@@ -470,7 +535,8 @@ class Board:
             return
         for view in fresh:
             self.show(view)
-        self.show_latest()
+        self.latest.set_content(self.room.latest)
+        self.latest.update()
 
     def on_revoked(self, event: DisplayKeyRevoked | DisplayKeyChanged) -> None:
         if event.key_id == self.scope.key_id:
@@ -520,9 +586,10 @@ async def board_page(key: str | None = None, department: int | None = None):
     now = utcnow()
     opening = await _opening(scope, department, settings.tz, now)
     show_in(languages_of(scope.language)[0])  # Quasar's own texts and the page's language attribute
-    board = Board(settings, scope, department, opening, now)
+    room = hub.room_for(scope, department, opening.views)
+    board = Board(settings, scope, department, opening, now, room)
     board.start(opening.views)
-    hub.join(Screen(board.client, board.in_scope, lambda: board.languages, board.apply))
+    hub.join(room, board)
     subscribe(DisplayKeyRevoked, board.on_revoked)
     subscribe(DisplayKeyChanged, board.on_revoked)  # e.g. a new language: opened afresh with it
     subscribe(SettingsChanged, board.on_settings)

@@ -53,8 +53,8 @@ from .core.boundary import action, query
 from .core.clock import local_today
 from .core.db import load, serialize
 from .core.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from .core.i18n import _, pick
 from .core.events import QueueChanged, publish
+from .core.i18n import _, pick
 
 LATE_GRACE = timedelta(minutes=15)    # a booked patient later than this is ordered by arrival, like a walk-in
 DEFAULT_MINUTES = 10                   # consultation length assumed until there is history
@@ -607,6 +607,23 @@ async def call_next(session: AsyncSession, actor: Actor, queue_id: int, *, tz: Z
         return await _view(session, candidate, queue, now)
     await session.rollback()
     return None
+
+
+@dataclass(frozen=True)
+class Called:
+    """"Call next" as the screen that pressed it shows it: the ticket called (None: nobody waits) and the queue as
+    it stands after the call."""
+    ticket: TicketView | None
+    queue: QueueView
+
+
+@action
+async def call_next_shown(session: AsyncSession, actor: Actor, queue_id: int, *, tz: ZoneInfo, now: datetime,
+                          room_id: int | None = None) -> Called:
+    """``call_next``, and the queue as it now stands, read in the same transaction: the screen that acted shows
+    the outcome at once, before the news reaches any other screen (no second read after the commit)."""
+    ticket = await call_next(session, actor, queue_id, tz=tz, now=now, room_id=room_id)
+    return Called(ticket, await queue_view(session, actor, queue_id, tz=tz, now=now))
 
 
 async def _view(session: AsyncSession, ticket: QueueTicket, queue: Queue, now: datetime) -> TicketView:

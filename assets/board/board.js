@@ -59,16 +59,20 @@
 
   // The "Now calling" line carries data-say="[[sequence, text, queue, voice, part], ...]" (the last few calls, one entry per
   // language of the board: they are said one after the other); every entry
-  // with a sequence not seen yet is announced, and its queue's card flashes. A page starts with an empty list
-  // (sequences start at 1 for each page).
+  // with a sequence not seen yet is announced, and its queue's card flashes. The calls already in the list when
+  // the page opens were made before: they are not announced (sequences belong to all boards of one key).
   function listen() {
-    let last = 0;
+    let last = null;
     const entries = (element) => {
       try { return JSON.parse((element && element.getAttribute("data-say")) || "[]"); } catch (error) { return []; }
     };
     const check = () => {
       const element = document.querySelector("[data-say]");
       if (!element) return;
+      if (last === null) {
+        last = Math.max(0, ...entries(element).map((entry) => entry[0]));
+        return;
+      }
       for (const [sequence, text, queue, voice, part] of entries(element)) {
         if (sequence > last) {
           last = sequence;
@@ -79,6 +83,26 @@
     };
     new MutationObserver(check).observe(document.body, { subtree: true, childList: true, attributes: true,
                                                           attributeFilter: ["data-say"] });
+    check();
+    receive();
+  }
+
+  // A queue's change is sent once to every board of the same key ("clinic_board": the queue's id, its card's
+  // markup, escaped by the server, and the "Now calling" line when it changed). It is put in NiceGUI's own copy
+  // of the page, so the page stays exactly as NiceGUI would have drawn it (and the announcements follow above).
+  function receive() {
+    if (!window.socket) return setTimeout(receive, 50); // NiceGUI opens its socket once the page is mounted
+    window.socket.on("clinic_board", (message) => {
+      place(document.querySelector(`.board-card[data-queue-id="${Number(message.queue)}"]`), message.card);
+      if (message.latest) place(document.querySelector(".board-latest"), message.latest);
+    });
+  }
+
+  function place(element, html) {
+    if (!element || typeof html !== "string") return;
+    const stored = typeof mounted_app !== "undefined" && mounted_app ? mounted_app.elements[element.id.slice(1)] : null;
+    if (stored) stored.props.innerHTML = html;
+    else element.innerHTML = html;
   }
 
   function flash(queue) {

@@ -15,7 +15,9 @@ import inspect
 import itertools
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 
 _PENDING = 'clinic_pending_events'
 _numbers = itertools.count(1)
+_held: ContextVar[list | None] = ContextVar('clinic_held_events', default=None)
 
 
 @dataclass(frozen=True, eq=False)
@@ -185,7 +188,29 @@ class Bus:
         the event loop (the code that committed goes on first)."""
         for observer in self.observers:
             observer(event)
+        held = _held.get()
+        if held is not None:
+            held.append(event)
+            return
         asyncio.get_running_loop().call_soon(self.deliver, event)
+
+    @contextmanager
+    def holding(self) -> Iterator[list[DomainEvent]]:
+        """Events committed by this task inside the block reach their subscribers only when it ends (in order, on
+        the next turn of the event loop), also when it fails: the screen that acted shows the outcome first, and
+        everybody else (the boards) hears of it after. Yields the events held so far. Nested blocks are one."""
+        if _held.get() is not None:
+            yield _held.get()
+            return
+        events: list[DomainEvent] = []
+        token = _held.set(events)
+        try:
+            yield events
+        finally:
+            _held.reset(token)
+            loop = asyncio.get_running_loop()
+            for event in events:
+                loop.call_soon(self.deliver, event)
 
     def deliver(self, event: DomainEvent) -> None:
         """Hand ``event`` to its subscribers now."""

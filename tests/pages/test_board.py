@@ -12,6 +12,7 @@ from nicegui import core
 from nicegui.testing import User
 from sqlmodel import select
 
+from clinic_ui import live
 from models import QueueKind, QueueTicket, TicketStatus
 from models.types import utcnow
 from services import checkin, display_keys, queue
@@ -50,27 +51,56 @@ def shown(field: str, text: str) -> str:
     return f'class="board-{field}">{escape(text)}</div>'
 
 
+_HEARD: dict[str, list] = {}  # a listening board's client id → [its record of "Now calling" markups]
+
+
+def _hear_messages_sent_together() -> None:
+    """Also read the messages a change sends once to all boards of a key (``live.send_together``)."""
+    original = live.send_together
+    if getattr(original, 'heard', False):
+        return
+
+    async def recording(clients, kind, payload) -> None:
+        for client in clients:
+            if client.id in _HEARD and payload.get('latest'):
+                _HEARD[client.id][0](payload['latest'])
+        await original(clients, kind, payload)
+
+    recording.heard = True
+    live.send_together = recording
+
+
 def listen_for_announcements(user: User) -> list[str]:
     """What the board sent the browser to say (call after ``open``): each new entry of the hidden element's
-    ``data-say`` list, read from the messages as they go out, as board.js reads them."""
+    ``data-say`` list, read from the messages as they go out (NiceGUI's own updates, and the one message a change
+    sends to all boards of a key), as board.js reads them: entries present when the page opened are not said."""
     spoken: list[str] = []
     outbox = user.client.outbox
     emit = outbox._emit
     say = user.find(marker='board-latest').elements.pop()
-    last = 0
+
+    def entries(markup: str) -> list:
+        found = re.search(r'data-say="([^"]*)"', markup)
+        return json.loads(unescape(found.group(1))) if found else []
+
+    last = max((entry[0] for entry in entries(say.content)), default=0)
+
+    def heard(markup: str) -> None:
+        nonlocal last
+        for sequence, text, *_rest in entries(markup):
+            if sequence > last:
+                last = sequence
+                spoken.append(text)
 
     async def recording_emit(message) -> None:
-        nonlocal last
         _, kind, data = message
         if kind == 'update' and say.id in data:
-            found = re.search(r'data-say="([^"]*)"', data[say.id]['props']['innerHTML'])
-            for sequence, text, *_rest in json.loads(unescape(found.group(1))):
-                if sequence > last:
-                    last = sequence
-                    spoken.append(text)
+            heard(data[say.id]['props']['innerHTML'])
         await emit(message)
 
     outbox._emit = recording_emit
+    _hear_messages_sent_together()
+    _HEARD[user.client.id] = [heard]
     return spoken
 
 
@@ -158,6 +188,54 @@ async def test_every_open_board_is_updated_by_one_read_and_a_closed_one_is_forgo
     for tv in tvs[1:]:
         await tv.should_see(marker='board-queue-A', content=shown('now', 'A-001'), retries=RETRIES)
         await tv.should_see(marker='board-queue-A', content=shown('next', 'A-002'))
+
+
+async def test_a_call_is_sent_once_to_every_board_of_a_key_after_the_doctor_saw_it(db, user: User, monkeypatch):
+    """The doctor's own screen shows the called patient first; then one message, built once, reaches every board
+    of the key, and no board gets its own copy of the card through NiceGUI."""
+    clinic = await make_clinic(db, patients=3)
+    await arrivals(db, clinic, 3)
+    _, key = await board_key(db, clinic)
+    tvs = [another_person() for _ in range(3)]
+    for tv in tvs:
+        await tv.open(f'/board?key={key}')
+        await tv.should_see(marker='board-queue-A', content=shown('next', 'A-001  A-002  A-003'), retries=RETRIES)
+    await sign_in(user, 'doctor')
+    await user.should_see(marker='queue-summary', content='3 waiting', retries=RETRIES)
+    happened: list[tuple] = []
+    sent_together = live.send_together
+
+    async def recording(clients, kind, payload) -> None:
+        happened.append(('boards', {client.id for client in clients}, payload))
+        await sent_together(clients, kind, payload)
+
+    monkeypatch.setattr(live, 'send_together', recording)
+
+    def watch(person: User, name: str) -> None:
+        emit = person.client.outbox._emit
+
+        async def recording_emit(message) -> None:
+            _, kind, data = message
+            if kind == 'update' and 'A-001' in json.dumps(data, default=str):
+                happened.append((name, kind))
+            await emit(message)
+
+        person.client.outbox._emit = recording_emit
+
+    watch(user, 'doctor')
+    for number, tv in enumerate(tvs):
+        watch(tv, f'tv {number}')
+    user.find(marker='call-next').click()
+    await user.should_see(marker='active-ticket', content='A-001', retries=RETRIES)
+    for tv in tvs:
+        await tv.should_see(marker='board-queue-A', content=shown('now', 'A-001'), retries=RETRIES)
+    to_boards = [entry for entry in happened if entry[0] == 'boards']
+    assert len(to_boards) == 1  # one message for the three boards
+    assert to_boards[0][1] == {tv.client.id for tv in tvs}
+    assert shown('now', 'A-001') in to_boards[0][2]['card'] and 'A-001  →  Room 1' in to_boards[0][2]['latest']
+    order = [entry[0] for entry in happened]
+    assert order.index('doctor') < order.index('boards')  # the doctor first
+    assert not [name for name in order if name.startswith('tv')]  # no board got a copy of its own
 
 
 async def test_wrong_missing_or_revoked_display_key_shows_nothing(db, user: User):

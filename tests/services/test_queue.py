@@ -106,6 +106,36 @@ async def test_appointments_are_served_around_their_time_walk_ins_fill_gaps_prio
     assert [t.label if t else None for t in called] == ['A-006', 'A-002', 'A-003', 'A-004', 'A-005', 'A-001', None]
 
 
+async def test_the_screen_that_calls_gets_the_queue_as_it_stands_and_the_news_waits_for_it(db):
+    """"Call next" returns the queue after the call (read in its transaction); inside ``bus.holding()`` nobody
+    hears of it until the block ends, also when the block fails."""
+    clinic = await make_clinic(db, patients=2)
+    await walk_in(db, clinic, 0, local(DAY, 8, 0))
+    await walk_in(db, clinic, 1, local(DAY, 8, 5))
+    queue_id = await doctor_queue_id(db, clinic)
+    heard = []
+    bus.subscribe(QueueChanged, heard.append)
+    with bus.holding() as held:
+        async with db.write() as session:
+            called = await queue.call_next_shown(session, clinic.doctor_actor, queue_id, tz=TZ,
+                                                 now=local(DAY, 8, 30))
+        await asyncio.sleep(0.01)
+        assert heard == [] and [event.action for event in held] == ['called']
+    assert called.ticket.label == 'A-001'
+    assert [t.label for t in called.queue.active] == ['A-001'] and [t.label for t in called.queue.waiting] == ['A-002']
+    await asyncio.sleep(0)
+    assert [event.label for event in heard] == ['A-001']
+    with pytest.raises(RuntimeError), bus.holding():
+        async with db.write() as session:
+            await queue.call_next_shown(session, clinic.doctor_actor, queue_id, tz=TZ, now=local(DAY, 8, 40))
+        raise RuntimeError('the screen failed to show it')
+    await asyncio.sleep(0)
+    assert [event.label for event in heard] == ['A-001', 'A-002']  # committed, so told, even so
+    async with db.write() as session:
+        nobody = await queue.call_next_shown(session, clinic.doctor_actor, queue_id, tz=TZ, now=local(DAY, 8, 50))
+    assert nobody.ticket is None and [t.label for t in nobody.queue.active] == ['A-002', 'A-001']
+
+
 async def test_a_patient_goes_through_call_skip_recall_start_and_finish_with_events(db):
     clinic = await make_clinic(db, patients=2)
     first = await walk_in(db, clinic, 0, local(DAY, 8, 0))
