@@ -57,7 +57,9 @@ if __name__ in {'__main__', '__mp_main__'}:
     from nicegui import app
 
     app.on_startup(startup.tune_garbage_collection)  # after start-up's own handler
-    app.on_connect(startup.QuietCollector().on_connect)
+    collector = startup.QuietCollector()
+    app.on_connect(collector.on_connect)
+    app.on_delete(collector.on_delete)
     tls = {'ssl_certfile': str(settings.ssl_certfile), 'ssl_keyfile': str(settings.ssl_keyfile)} \
         if settings.uses_tls else {}
     ui.run(host=settings.host, port=settings.port, title=settings.clinic_name, favicon='🩺',

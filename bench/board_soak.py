@@ -1,11 +1,12 @@
 """An accelerated clinic week for the waiting-room boards: thousands of TVs connecting and leaving while the doctor
 calls, and the server's memory through it.
 
-    .venv/bin/python bench/board_soak.py [--cycles 40] [--boards 50] [--calls 5]
+    .venv/bin/python bench/board_soak.py [--cycles 40] [--boards 50] [--calls 5] [--cycle-seconds 5]
 
 Starts `python main.py` on a fresh SQLite demo database (as bench/board_latency.py does). Each cycle opens
 ``--boards`` boards over NiceGUI's real socket protocol (in separate processes), makes ``--calls`` calls ("Call
-next" on the doctor's worklist, then the consultation finished), and switches the boards off: 40 cycles of 50
+next" on the doctor's worklist, then the consultation finished), leaves them on for the rest of
+``--cycle-seconds`` and switches them off: 40 cycles of 50
 are 2,000 board connections and 200 calls, a week of a TV being switched on and off every morning and after
 every power cut in a clinic with a few dozen screens, in a few minutes.
 
@@ -31,7 +32,8 @@ from bench.board_latency import FORGOTTEN_S, Boards, Server, open_page, prepare,
 from bench.startup import rss_mb  # noqa: E402
 
 
-async def soak(server: Server, key: str, cycles: int, boards: int, calls: int, processes: int) -> list[tuple]:
+async def soak(server: Server, key: str, cycles: int, boards: int, calls: int, processes: int,
+               cycle_s: float) -> list[tuple]:
     base = server.url
     doctor_http = await signed_in(base, 'doctor')
     doctor = await open_page(doctor_http, base, '/consultation', 'worklist')
@@ -46,6 +48,7 @@ async def soak(server: Server, key: str, cycles: int, boards: int, calls: int, p
         for _ in range(calls):
             await doctor.emit(call_id, 'click', {})
             await see_patient(doctor)
+        await asyncio.sleep(max(0.0, started + cycle_s - time.monotonic()))  # the TVs stay on a while
         await asyncio.to_thread(tvs.close)
         samples.append((cycle, cycle * boards, rss_mb(server.process.pid), os.getloadavg()[0],
                         time.monotonic() - started))
@@ -72,6 +75,7 @@ def main() -> None:
     parser.add_argument('--cycles', type=int, default=40)
     parser.add_argument('--boards', type=int, default=50, help='boards opened and closed in each cycle')
     parser.add_argument('--calls', type=int, default=5, help='calls made while they are open')
+    parser.add_argument('--cycle-seconds', type=float, default=5, help='at least this long per cycle')
     parser.add_argument('--processes', type=int, default=2, help='processes the simulated boards are spread over')
     parser.add_argument('--patients', type=int, default=400, help='demo patients (enough to call every cycle)')
     args = parser.parse_args()
@@ -83,7 +87,8 @@ def main() -> None:
     key, _ = asyncio.run(prepare(server.database_url, args.cycles * args.calls + 5, None))
     server.start()
     try:
-        samples = asyncio.run(soak(server, key, args.cycles, args.boards, args.calls, args.processes))
+        samples = asyncio.run(soak(server, key, args.cycles, args.boards, args.calls, args.processes,
+                                  args.cycle_seconds))
     finally:
         server.stop()
     cycles = [sample for sample in samples if sample[0] != 'left']

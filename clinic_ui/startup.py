@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import dataclasses
 import gc
 import html
@@ -280,25 +282,50 @@ def tune_garbage_collection() -> None:
 class QuietCollector:
     """Python runs a full collection once enough new long-lived objects have piled up. After a burst of new screens
     (TVs and laptops switched on in the morning) that moment is the next busy one: typically the next call, which
-    then reaches the boards late. Instead, once many screens have connected, collect in the lull right after."""
+    then reaches the boards late. Instead, once many screens have connected, collect in the lull right after.
+
+    The same after many screens were forgotten (switched off, ``reconnect_timeout`` after they left): their pages
+    are reference cycles, which would otherwise wait for the next full collection, and the memory they held is
+    then given back to the system (``malloc_trim``), so the server's memory returns to its plateau."""
 
     def __init__(self, burst: int = 20, lull: float = 2.0) -> None:
         self.burst = burst
         self.lull = lull
         self.connected = 0
+        self.forgotten = 0
         self.timer: asyncio.TimerHandle | None = None
 
     def on_connect(self) -> None:
         self.connected += 1
         if self.connected >= self.burst:
-            if self.timer is not None:
-                self.timer.cancel()
-            self.timer = asyncio.get_running_loop().call_later(self.lull, self.collect)
+            self._soon()
+
+    def on_delete(self) -> None:
+        self.forgotten += 1
+        if self.forgotten >= self.burst:
+            self._soon()
+
+    def _soon(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = asyncio.get_running_loop().call_later(self.lull, self.collect)
 
     def collect(self) -> None:
         self.timer = None
         self.connected = 0
+        trim = self.forgotten >= self.burst
+        self.forgotten = 0
         gc.collect()
+        if trim:
+            give_back_free_memory()
+
+
+def give_back_free_memory() -> None:
+    """Return the C heap's free pages to the system (glibc's ``malloc_trim``; elsewhere nothing happens)."""
+    try:
+        ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _no_db() -> bool:

@@ -507,3 +507,27 @@ async def test_stopping_mid_batch_marks_sent_exactly_what_the_server_accepted(db
     sent = {message_id for message_id, (status, _, _) in states.items() if status == 'sent'}
     assert sent == set(slow_smtp.accepted) and len(sent) < 5  # stopped after the email in hand
     assert {status for message_id, (status, _, _) in states.items() if message_id not in sent} == {'pending'}
+
+
+async def test_after_many_screens_were_forgotten_their_memory_is_collected_and_given_back_in_the_lull(monkeypatch):
+    """Boards switched off leave reference cycles behind: after a burst of forgotten tabs the server collects them
+    once things are quiet and returns the freed heap to the system, instead of keeping it until much later."""
+    from clinic_ui import startup as shell
+    done: list[str] = []
+    monkeypatch.setattr(shell.gc, 'collect', lambda: done.append('collect'))
+    monkeypatch.setattr(shell, 'give_back_free_memory', lambda: done.append('trim'))
+    collector = shell.QuietCollector(burst=3, lull=0.05)
+    for _ in range(2):
+        collector.on_delete()
+    await asyncio.sleep(0.1)
+    assert done == []  # two tabs are not a burst
+    collector.on_delete()
+    await asyncio.sleep(0.02)
+    assert done == []  # not while tabs are still going
+    await asyncio.sleep(0.1)
+    assert done == ['collect', 'trim']
+    for _ in range(3):
+        collector.on_connect()
+    await asyncio.sleep(0.1)
+    assert done == ['collect', 'trim', 'collect']  # after new screens: collected, nothing to give back
+
