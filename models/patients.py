@@ -27,7 +27,10 @@ class Patient(SQLModel, table=True):
     code: str = Field(max_length=20, unique=True)  # e.g. P0001234, printed on tickets and receipts
     full_name: str = Field(max_length=120)
     # Lower-case, accent-free copy of the name for search ("nguyen van" finds "Nguyễn Văn").
-    search_name: str = Field(max_length=120, index=True)
+    # On PostgreSQL it sorts by "C" (bytes), like SQLite: "starts with" is then a range of the index, whatever the
+    # database's collation (a LIKE prefix cannot use an index under a language collation).
+    search_name: str = Field(max_length=120, index=True, sa_type=sa.String(120).with_variant(
+        sa.String(120, collation='C'), 'postgresql'))
     date_of_birth: date | None = Field(default=None, index=True)
     sex: Sex = Field(default=Sex.UNKNOWN, sa_type=enum_type(Sex))
     phone: str | None = Field(default=None, max_length=20, index=True)  # not unique: families share phones

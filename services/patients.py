@@ -109,36 +109,66 @@ def validate(data: PatientInput, *, today: date) -> PatientInput:
                         notes=data.notes.strip(), address=clean_name(data.address))
 
 
+def _starts_with(column, prefix: str):
+    """``column`` starts with ``prefix``, as a range its index serves: '%' and '_' are just characters.
+
+    Binary order on SQLite; on PostgreSQL the searched columns sort by "C" (see the column types), as here."""
+    return sa.and_(column >= prefix, column < prefix[:-1] + chr(min(ord(prefix[-1]) + 1, 0x10FFFF)))
+
+
+def _has_word_starting(session: AsyncSession, word: str):
+    """A word of the name starts with ``word`` (taken literally)."""
+    find = sa.func.instr if session.bind.dialect.name == 'sqlite' else sa.func.strpos
+    return find(' ' + Patient.search_name, ' ' + word) > 0
+
+
 @query
 async def search(session: AsyncSession, actor: Actor, text: str, *, limit: int = 20) -> list[PatientHit]:
-    """Find patients by name (accent- and case-insensitive, every word must match), phone, code or birth date."""
+    """Find patients by name (accent- and case-insensitive, every word must match the start of a word), phone,
+    code or birth date. What a person at the counter expects first comes first: the exact code or phone, names
+    that start with what was typed, then the other names that match."""
     require(actor, *STAFF_WITH_PATIENT_ACCESS)
     text = text.strip()[:120]
     if not text:
         return []
     columns = (Patient.id, Patient.code, Patient.full_name, Patient.date_of_birth, Patient.sex, Patient.phone)
-    query = select(*columns).where(Patient.merged_into_id.is_(None))  # a merged record lives on in its survivor
+    live = select(*columns).where(Patient.merged_into_id.is_(None))  # a merged record lives on in its survivor
+
+    async def rows(query) -> list[PatientHit]:
+        return [PatientHit(*row) for row in (await session.exec(query)).all()]
+
     if CODE_RE.match(text):
         code = text.upper()
-        complete = len(code) == 8  # P + 7 digits: use the unique index
-        query = query.where(Patient.code == code if complete else Patient.code.startswith(code))
-    elif (born := parse_date(text)) is not None:
-        query = query.where(Patient.date_of_birth == born)
-    elif re.fullmatch(r'\+?[\d\s.-]{3,20}', text):
+        if len(code) == 8:  # P + 7 digits: the unique index finds it at once
+            return await rows(live.where(Patient.code == code))
+        return await rows(live.where(_starts_with(Patient.code, code)).order_by(Patient.code).limit(limit))
+    if (born := parse_date(text)) is not None:
+        return await rows(live.where(Patient.date_of_birth == born)
+                          .order_by(Patient.search_name, Patient.id).limit(limit))
+    if re.fullmatch(r'\+?[\d\s.-]{3,20}', text):
         digits = normalize_phone(text)
         if len(digits) >= 9:  # a whole number: the phone index finds it at once
-            exact = (await session.exec(query.where(Patient.phone == digits).limit(limit))).all()
-            if exact:
-                return [PatientHit(*row) for row in exact]
-        query = query.where(Patient.phone.contains(digits))  # people often type the last digits
-    else:
-        words = search_key(text).split(' ')
-        for word in words:
-            query = query.where(or_(Patient.search_name.startswith(word), Patient.search_name.contains(' ' + word)))
-        # names that start with what was typed come first
-        query = query.order_by(sa.case((Patient.search_name.startswith(words[0]), 0), else_=1))
-    query = query.order_by(Patient.search_name, Patient.id).limit(limit)
-    return [PatientHit(*row) for row in (await session.exec(query)).all()]
+            if exact := await rows(live.where(Patient.phone == digits).order_by(Patient.search_name, Patient.id)
+                                   .limit(limit)):
+                return exact
+        # people often type the last digits: numbers that end with them first
+        return await rows(live.where(Patient.phone.contains(digits, autoescape=True))
+                          .order_by(sa.case((Patient.phone.endswith(digits, autoescape=True), 0), else_=1),
+                                    Patient.search_name, Patient.id).limit(limit))
+    key = search_key(text)
+    if not key:
+        return []
+    # names that start with what was typed, from the index; then the names with every word somewhere, those that
+    # start with the first word first
+    hits = await rows(live.where(_starts_with(Patient.search_name, key))
+                      .order_by(Patient.search_name, Patient.id).limit(limit))
+    if len(hits) < limit:
+        words = key.split(' ')
+        others = live.where(sa.not_(_starts_with(Patient.search_name, key)),
+                            *(_has_word_starting(session, word) for word in words))
+        hits += await rows(others.order_by(sa.case((_starts_with(Patient.search_name, words[0]), 0), else_=1),
+                                           Patient.search_name, Patient.id).limit(limit - len(hits)))
+    return hits
 
 
 @query

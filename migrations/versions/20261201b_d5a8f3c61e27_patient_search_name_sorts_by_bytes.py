@@ -1,0 +1,25 @@
+"""patients.search_name sorts by "C" on PostgreSQL, so a name prefix is a range of its index
+
+Revision ID: d5a8f3c61e27
+Revises: b7e1c2d4a9f0
+Create Date: 2026-12-01 00:00:00
+"""
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = 'd5a8f3c61e27'
+down_revision: str | None = 'b7e1c2d4a9f0'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # SQLite compares text by bytes already; PostgreSQL rebuilds ix_patients_search_name with the new collation
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('ALTER TABLE patients ALTER COLUMN search_name TYPE VARCHAR(120) COLLATE "C"')
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('ALTER TABLE patients ALTER COLUMN search_name TYPE VARCHAR(120) COLLATE "default"')
