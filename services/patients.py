@@ -116,10 +116,21 @@ def _starts_with(column, prefix: str):
     return sa.and_(column >= prefix, column < prefix[:-1] + chr(min(ord(prefix[-1]) + 1, 0x10FFFF)))
 
 
+def _contains(session: AsyncSession, column, text: str):
+    """``column`` contains ``text``, taken literally (quicker than LIKE, and nothing to escape)."""
+    find = sa.func.instr if session.bind.dialect.name == 'sqlite' else sa.func.strpos
+    return find(column, text) > 0
+
+
+def _ends_with(session: AsyncSession, column, text: str):
+    if session.bind.dialect.name == 'sqlite':
+        return sa.func.substr(column, -len(text)) == text
+    return sa.func.right(column, len(text)) == text
+
+
 def _has_word_starting(session: AsyncSession, word: str):
     """A word of the name starts with ``word`` (taken literally)."""
-    find = sa.func.instr if session.bind.dialect.name == 'sqlite' else sa.func.strpos
-    return find(' ' + Patient.search_name, ' ' + word) > 0
+    return sa.or_(_starts_with(Patient.search_name, word), _contains(session, Patient.search_name, ' ' + word))
 
 
 @query
@@ -152,22 +163,31 @@ async def search(session: AsyncSession, actor: Actor, text: str, *, limit: int =
                                    .limit(limit)):
                 return exact
         # people often type the last digits: numbers that end with them first
-        return await rows(live.where(Patient.phone.contains(digits, autoescape=True))
-                          .order_by(sa.case((Patient.phone.endswith(digits, autoescape=True), 0), else_=1),
+        return await rows(live.where(_contains(session, Patient.phone, digits))
+                          .order_by(sa.case((_ends_with(session, Patient.phone, digits), 0), else_=1),
                                     Patient.search_name, Patient.id).limit(limit))
     key = search_key(text)
     if not key:
         return []
-    # names that start with what was typed, from the index; then the names with every word somewhere, those that
-    # start with the first word first
-    hits = await rows(live.where(_starts_with(Patient.search_name, key))
-                      .order_by(Patient.search_name, Patient.id).limit(limit))
-    if len(hits) < limit:
-        words = key.split(' ')
-        others = live.where(sa.not_(_starts_with(Patient.search_name, key)),
-                            *(_has_word_starting(session, word) for word in words))
-        hits += await rows(others.order_by(sa.case((_starts_with(Patient.search_name, words[0]), 0), else_=1),
-                                           Patient.search_name, Patient.id).limit(limit - len(hits)))
+    # In the order of the live names' index, which each step reads without sorting (a miss reads it whole, without
+    # the table): names that start with what was typed; then those that start with its first word and have the
+    # other words; then those with every word at the start of some word.
+    words = key.split(' ')
+    name = Patient.search_name
+    has_words = [_has_word_starting(session, word) for word in words]
+    steps = [[_starts_with(name, key)]]
+    if len(words) > 1:
+        steps.append([_starts_with(name, words[0]), sa.not_(_starts_with(name, key)), *has_words[1:]])
+    steps.append([sa.not_(_starts_with(name, words[0])), *has_words])
+    hits: list[PatientHit] = []
+    for conditions in steps:
+        # the ids from the index alone (on PostgreSQL an index-only scan), then their rows
+        found = (select(Patient.id, name).where(Patient.merged_into_id.is_(None), *conditions)
+                 .order_by(name, Patient.id).limit(limit - len(hits)).subquery())
+        hits += await rows(select(*columns).join(found, found.c.id == Patient.id)
+                           .order_by(found.c.search_name, found.c.id))
+        if len(hits) == limit:
+            break
     return hits
 
 
