@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/search.py [--patients 100000] [--database-url postgresql+asyncpg://.../db] [--runs 3]
     .venv/bin/python bench/search.py --handler old     # how the field behaved before: 300 ms, every text on its own
+    .venv/bin/python bench/search.py --browser         # also in headless Chromium, on the real app
 
 Fills a fresh SQLite file (or the given PostgreSQL database: empty, or filled by an earlier run of this script) with
 the demo clinic and patients up to --patients, then, three runs each:
@@ -12,6 +13,9 @@ the demo clinic and patients up to --patients, then, three runs each:
   feeds the field's real handler (``clinic_ui.pickers.LatestOnly``) with the real query, and times the last
   keystroke → results of the last text handed to the page. Not included: the socket round trip and the browser
   drawing the list (a few ms on loopback).
+- with --browser: starts the app (main.py) on the same database, signs reception in in headless Chromium and types
+  the same kind of texts into the search field at ~8 characters a second (Selenium), timing in the page the last
+  key press → the next frame after the list shows exactly the hits the service returns for the whole text.
 """
 from __future__ import annotations
 
@@ -19,7 +23,9 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +36,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.chart import browser, free_port  # noqa: E402
 from bench.reception import TZ, add_patients  # noqa: E402
 from clinic_ui import pickers  # noqa: E402
 from models import Patient, User  # noqa: E402
@@ -37,6 +44,7 @@ from services import demo, patients, users  # noqa: E402
 from services.core.db import Database  # noqa: E402
 from services.core.migrate import upgrade  # noqa: E402
 
+PASSWORD = 'bench-pass-1'
 SAMPLES = 30            # per input and run
 KEY_INTERVAL_S = 0.125  # ~8 characters a second
 TYPED_PER_RUN = 16
@@ -58,7 +66,7 @@ async def fill(database: Database, target: int) -> None:
         ready = (await session.exec(sa.select(sa.func.count()).select_from(User))).one()[0]
     if not ready:
         async with database.write() as session:
-            await demo.load_demo(session, password='bench-pass-1', today=datetime.now(TZ).date(), tz=TZ,
+            await demo.load_demo(session, password=PASSWORD, today=datetime.now(TZ).date(), tz=TZ,
                                  patients=2000)
     await add_patients(database, target)
     if database.is_sqlite:
@@ -125,12 +133,88 @@ class Typist:
         return (final - last_key) * 1000, stale_after
 
 
+WATCH = """
+const [codes, text] = arguments;
+const input = document.querySelector('input[name=patient-search]');
+const column = input.closest('.q-field').parentElement;
+window.searchTiming = {key: 0, shown: 0};
+input.addEventListener('keydown', () => { window.searchTiming = {key: performance.now(), shown: 0}; });
+const check = () => {
+  const items = [...column.querySelectorAll('.q-item')].map(item => item.innerText);
+  if (input.value === text && !window.searchTiming.shown && items.length === codes.length
+      && codes.every((code, k) => items[k].includes(code))) {
+    requestAnimationFrame(() => { window.searchTiming.shown = performance.now(); });
+  }
+};
+new MutationObserver(check).observe(column, {subtree: true, childList: true, characterData: true});
+"""
+
+
+def start_app(url: str) -> tuple[subprocess.Popen, str, Path]:
+    data_dir = Path(tempfile.mkdtemp(prefix='clinic-search-'))
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(('PYTEST', 'NICEGUI', 'CLINIC_'))},
+           'CLINIC_DATA_DIR': str(data_dir), 'CLINIC_PORT': str(port), 'CLINIC_HOST': '127.0.0.1',
+           'CLINIC_DATABASE_URL': url}
+    log_path = data_dir / 'server.log'
+    process = subprocess.Popen([sys.executable, 'main.py'], cwd=Path(__file__).resolve().parent.parent, env=env,
+                               stdout=log_path.open('w'), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 180
+    while 'is ready' not in log_path.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError('the app did not start:\n' + log_path.read_text())
+        time.sleep(0.2)
+    return process, f'http://127.0.0.1:{port}', data_dir
+
+
+def in_chromium(url: str, typed: list[list[tuple[str, list[str]]]]) -> None:
+    """Type each text (its expected hits' codes known) into reception's search field; print the figures per run."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    process, base, data_dir = start_app(url)
+    driver = browser()
+    rng = random.Random(9)
+    try:
+        driver.get(base + '/login')
+        field = WebDriverWait(driver, 30).until(EC.element_to_be_clickable((By.NAME, 'username')))
+        field.send_keys('reception')
+        driver.find_element(By.NAME, 'password').send_keys(PASSWORD + Keys.ENTER)
+        WebDriverWait(driver, 30).until(lambda d: '/login' not in d.current_url)
+        driver.get(base + '/reception')
+        search = WebDriverWait(driver, 30).until(EC.element_to_be_clickable((By.NAME, 'patient-search')))
+        for run, texts in enumerate(typed):
+            samples = []
+            for text, codes in texts:
+                search.send_keys(Keys.CONTROL + 'a', Keys.BACKSPACE)
+                WebDriverWait(driver, 10).until(lambda d: not d.execute_script(
+                    "return document.querySelector('input[name=patient-search]').closest('.q-field')"
+                    ".parentElement.querySelectorAll('.q-item').length"))
+                time.sleep(0.3)
+                driver.execute_script(WATCH, codes, text)
+                for letter in text:
+                    search.send_keys(letter)
+                    time.sleep(KEY_INTERVAL_S * rng.uniform(0.7, 1.3))
+                timing = WebDriverWait(driver, 10, poll_frequency=0.05).until(
+                    lambda d: (t := d.execute_script('return window.searchTiming')) and t['shown'] and t)
+                samples.append(timing['shown'] - timing['key'])
+            print(f'  run {run + 1}: p50 p95 max {figures(samples)}   {len(samples)} texts   {load()}')
+    finally:
+        driver.quit()
+        process.terminate()
+        process.wait(timeout=20)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--patients', type=int, default=100_000)
     parser.add_argument('--database-url', help='PostgreSQL: empty, or filled by this script (default: fresh SQLite)')
     parser.add_argument('--runs', type=int, default=3)
     parser.add_argument('--handler', choices=('new', 'old'), default='new')
+    parser.add_argument('--browser', action='store_true', help='also type in headless Chromium on the real app')
     args = parser.parse_args()
     url = args.database_url or f'sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / "bench.db"}'
     database = Database(url)
@@ -188,7 +272,19 @@ async def main() -> None:
             keys += len(text)
         print(f'  run {run + 1}: p50 p95 max {figures(samples)}   queries {typist.queries} for {keys} keystrokes, '
               f'at most {typist.most_in_flight} in flight, older results shown after newer: {stale}   {load()}')
+    typed = []
+    for run in range(args.runs):
+        texts = []
+        for number in range(TYPED_PER_RUN // 2):
+            patient = some[100 + run * TYPED_PER_RUN + number]
+            text = patient.search_name if number % 4 < 2 else patient.phone[-4:] if number % 4 == 2 else patient.code
+            texts.append((text, [hit.code for hit in await search(text)]))
+        typed.append(texts)
     await database.dispose()
+    if args.browser:
+        print(f'\nin Chromium: last key press → results drawn (ms), typing ~{1 / KEY_INTERVAL_S:.0f} chars/s, '
+              f'debounce {pickers.SEARCH_DEBOUNCE_S * 1000:.0f} ms, the app on this database')
+        await asyncio.to_thread(in_chromium, url, typed)
 
 
 if __name__ == '__main__':
