@@ -4,6 +4,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
+from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from nicegui import ui
@@ -17,7 +18,8 @@ from services.core.i18n import _
 
 from .widgets import staff_read
 
-SEARCH_DEBOUNCE_S = 0.3
+SEARCH_DEBOUNCE_S = 0.1  # the browser sends the text after this much quiet; LatestOnly keeps the database calm
+T = TypeVar('T')
 DATE_MASK = 'DD/MM/YYYY'  # how people write a date here; the value the code reads is this text ("23/11/1980")
 
 
@@ -51,6 +53,36 @@ def patient_search(actor: Actor, on_pick: Callable[[patients.PatientHit], Awaita
     return PatientSearch(actor, on_pick, today=today, label=label, autofocus=autofocus).field
 
 
+class LatestOnly(Generic[T]):
+    """Search as you type without flooding the database: at most one query in flight, and only the latest text's
+    results are shown.
+
+    ``ask(text)`` while a query runs only records ``text``; when the query returns, its results are shown if its
+    text is still the latest, otherwise they are dropped and the latest text is queried. Results for an older text
+    never replace those of a newer one.
+    """
+
+    def __init__(self, fetch: Callable[[str], Awaitable[T]], show: Callable[[str, T], None]) -> None:
+        self.fetch, self.show = fetch, show
+        self.latest: str | None = None
+        self.busy = False
+
+    async def ask(self, text: str) -> None:
+        self.latest = text
+        if self.busy:
+            return  # the query in flight picks it up when it returns
+        self.busy = True
+        try:
+            while True:
+                asked = self.latest
+                result = await self.fetch(asked)
+                if asked == self.latest:
+                    break
+        finally:
+            self.busy = False
+        self.show(asked, result)
+
+
 class PatientSearch:
     """The field, the hits under it (name; code, birth date and age, phone) and a hint when nothing matches."""
 
@@ -65,20 +97,26 @@ class PatientSearch:
             self.results = ui.list().props('bordered separator').classes('w-full bg-white rounded')
             self.results.visible = False
             self.hint = ui.label().classes('text-sm text-slate-500')
+        self.query = LatestOnly(self.fetch, self.show_for)
         self.field.on_value_change(lambda e: self.search(e.value))
 
-    async def search(self, text: str) -> None:
+    async def search(self, text: str | None) -> None:
+        await self.query.ask((text or '').strip())
+
+    async def fetch(self, text: str) -> list[patients.PatientHit] | None:
+        if len(text) < 2:
+            return []
+        return await staff_read(lambda session: patients.search(session, self.actor, text), error_label=self.hint)
+
+    def show_for(self, text: str, hits: list[patients.PatientHit] | None) -> None:
         self.results.clear()
-        text = (text or '').strip()
         if len(text) < 2:
             self.results.visible = False
             self.hint.set_text('')
-            return
-        hits = await staff_read(lambda session: patients.search(session, self.actor, text), error_label=self.hint)
-        if hits is None:  # refused (the session ended: the tab is on its way to sign-in) or failed
+        elif hits is None:  # refused (the session ended: the tab is on its way to sign-in) or failed
             self.results.visible = False
-            return
-        self.show(hits)
+        else:
+            self.show(hits)
 
     def show(self, hits: list[patients.PatientHit]) -> None:
         self.results.visible = bool(hits)

@@ -107,3 +107,31 @@ async def test_only_reception_registers_patients(db):
     clinic = await make_clinic(db, patients=0)
     with pytest.raises(PermissionDenied):
         await create(db, clinic.cashier)
+
+
+async def test_search_puts_what_was_typed_first_at_the_counter(db):
+    clinic = await make_clinic(db, patients=4)
+    for name, phone in (('Trần Thị An', '0911 000 111'), ('Lê Trần Anh', '0911 000 222'),
+                        ('Trần Văn Bảo', '0922 111 000'), ('Võ Thị Trâm', '0933 000 333')):
+        await create(db, clinic.reception, full_name=name, phone=phone)
+    # names that start with the text first, then the names with a word that does; never the middle of a word
+    assert await find(db, clinic.reception, 'tran') == ['Trần Thị An', 'Trần Văn Bảo', 'Lê Trần Anh']
+    assert await find(db, clinic.reception, 'tran an') == ['Trần Thị An', 'Lê Trần Anh']
+    assert await find(db, clinic.reception, 'an') == ['Lê Trần Anh', 'Nguyễn Văn An', 'Trần Thị An']
+    # a phone number that ends with the digits before one that only contains them
+    assert await find(db, clinic.reception, '000') == ['Trần Văn Bảo', 'Lê Trần Anh', 'Trần Thị An',
+                                                       'Võ Thị Trâm']
+
+
+async def test_percent_and_underscore_typed_are_letters_not_wildcards(db):
+    clinic = await make_clinic(db, patients=4)
+    await create(db, clinic.reception, full_name='Nguyễn 100% Khỏe')
+    await create(db, clinic.reception, full_name='Lê A_B')
+    assert await find(db, clinic.reception, '%') == []
+    assert await find(db, clinic.reception, '%_') == []
+    assert await find(db, clinic.reception, '100%') == ['Nguyễn 100% Khỏe']
+    assert await find(db, clinic.reception, '%k') == []
+    assert await find(db, clinic.reception, 'nguyen %') == []
+    assert await find(db, clinic.reception, 'a_b') == ['Lê A_B']
+    assert await find(db, clinic.reception, 'a_') == ['Lê A_B']
+    assert await find(db, clinic.reception, 'n_') == []
