@@ -1,0 +1,147 @@
+"""The DejaVu fonts of every printed PDF, prepared once per process; each document gets a cheap private copy.
+
+fpdf2's ``add_font`` parses a TTF (cmap, metrics of every glyph) on every document, and its ``output`` cuts the
+font down in place to the glyphs used. Parsing is the costly half of a receipt (~15 ms), and a parsed font cannot
+simply be shared: the subset bookkeeping and the fontTools tables are mutated while a document is written.
+
+So, once per process (``prepare``, ~0.4 s, at start-up or on first use):
+
+- the full DejaVu font of each style is parsed once into an fpdf2 ``TTFFont`` (metrics, cmap, descriptor): the
+  *template*, never handed to a document;
+- a *working set* is cut from it with fontTools (Latin incl. Vietnamese, digits, punctuation, ₫ and the other
+  currency signs: 515 glyphs, 63 KB), kept as bytes.
+
+Each document (``new_pdf``) then gets, per style, a shallow copy of the template with its own fresh state: glyph
+widths, the used-glyph map (``SubsetMap``), missing glyphs, and a fontTools font opened from bytes. At ``output``
+the document embeds the working set if every glyph it used is in it (the usual case: fpdf2 then subsets 515
+glyphs, not ~5,900), else the full font, so a rarer glyph (Greek, Cyrillic, arrows, ∑, ♥ …) still prints. The
+metrics are the full font's, identical for the glyphs of both, so the text looks exactly as with ``add_font``.
+
+Thread-safe: templates and bytes are written once under a lock and only read afterwards; everything a document
+writes belongs to its own copy. Building a PDF is still CPU work: call the ``render_*`` functions from the event
+loop (they run in a worker thread).
+"""
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+
+from fontTools import subset, ttLib
+from fpdf import FPDF
+from fpdf.fonts import SubsetMap, TTFFont
+
+FONT_DIR = Path(__file__).resolve().parent.parent / 'assets' / 'fonts'
+FONT_FILES = {'': 'DejaVuSans.ttf', 'B': 'DejaVuSans-Bold.ttf'}  # fpdf2 style -> file
+FONT = 'DejaVu'
+# The working set: what documents print almost always (first, last code point).
+WORKING_SET = (
+    (0x0020, 0x007E),  # Basic Latin: letters, digits, punctuation
+    (0x00A0, 0x017F),  # Latin-1 (°, ×, ±, é ...), Latin Extended-A (Đ đ ă ĩ ũ ...)
+    (0x01A0, 0x01B0),  # Ơ ơ Ư ư
+    (0x0300, 0x0309),  # combining grave, acute, tilde, hook above ...
+    (0x0323, 0x0323),  # combining dot below
+    (0x1EA0, 0x1EF9),  # Vietnamese: ạ ả ấ ầ ẩ ẫ ậ ... ỹ
+    (0x2010, 0x2027),  # dashes, quotes, bullet, ellipsis
+    (0x2030, 0x203A),  # per mille, primes, angle quotes
+    (0x20AB, 0x20AC),  # ₫ €
+    (0x2116, 0x2116),  # №
+    (0x2212, 0x2212),  # minus sign
+)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    template: TTFFont         # parsed full font: read only, never given to a document
+    full: bytes               # the full font file
+    working: bytes            # the working-set font file
+    working_glyphs: frozenset[str]
+
+
+_prepared: dict[str, _Prepared] | None = None
+_lock = threading.Lock()
+
+
+def _cut(data: bytes, unicodes: list[int]) -> tuple[bytes, frozenset[str]]:
+    font = ttLib.TTFont(BytesIO(data), recalcTimestamp=False)
+    options = subset.Options()
+    options.layout_features = []
+    options.drop_tables += ['GSUB', 'GPOS', 'GDEF', 'MATH', 'kern', 'FFTM']
+    options.notdef_outline = True
+    options.recommended_glyphs = True
+    options.glyph_names = True
+    options.name_IDs = ['*']  # keep the licence and font names
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=unicodes)
+    subsetter.subset(font)
+    out = BytesIO()
+    font.save(out)
+    return out.getvalue(), frozenset(font.getGlyphOrder())
+
+
+def _prepare_style(style: str, name: str) -> _Prepared:
+    path = FONT_DIR / name
+    full = path.read_bytes()
+    template = TTFFont(FPDF(), path, f'{FONT.lower()}{style}', style)
+    template.ttfont.close()  # the template keeps the parsed metrics, not the fontTools font
+    working, glyphs = _cut(full, [code for first, last in WORKING_SET for code in range(first, last + 1)])
+    return _Prepared(template, full, working, glyphs)
+
+
+def prepare() -> dict[str, _Prepared]:
+    """Parse the fonts and cut the working set, once per process (later calls return at once)."""
+    global _prepared  # noqa: PLW0603
+    if _prepared is None:
+        with _lock:
+            if _prepared is None:
+                _prepared = {style: _prepare_style(style, name) for style, name in FONT_FILES.items()}
+    return _prepared
+
+
+def _open(data: bytes) -> ttLib.TTFont:
+    """A document's own fontTools font (lazy: tables are read when fpdf2 subsets it at ``output``). Bounding boxes
+    are recomputed on save as ``add_font`` does: skipping that saves ~2 ms a font but changes the font's header
+    (head/hhea/maxp), and poppler then draws some glyphs a pixel differently at 300 dpi."""
+    return ttLib.TTFont(BytesIO(data), recalcTimestamp=False, lazy=True)
+
+
+def _document_copy(prepared: _Prepared, index: int) -> TTFFont:
+    """A copy of the template for one document: shares only what no document writes (cmap, glyph ids,
+    descriptor); gets its own widths, used-glyph map, missing glyphs and fontTools font."""
+    font = copy.copy(prepared.template)
+    font.i = index
+    font.cw = copy.copy(prepared.template.cw)  # a defaultdict: reading an unknown char inserts into it
+    font.missing_glyphs = []
+    font.biggest_size_pt = 0
+    font._hbfont = None
+    font.ttfont = _open(prepared.working)
+    font.subset = SubsetMap(font)
+    return font
+
+
+class PreparedFontsPDF(FPDF):
+    """An ``FPDF`` with the DejaVu fonts (family ``FONT``, styles '' and 'B') already added, from the per-process
+    preparation instead of ``add_font``."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._prepared_fonts: dict[str, TTFFont] = {}
+        for style, prepared in prepare().items():
+            font = _document_copy(prepared, len(self.fonts) + 1)
+            self.fonts[font.fontkey] = font
+            self._prepared_fonts[style] = font
+
+    def output(self, *args, **kwargs):
+        """Embed the working set where it holds every glyph used, else the full font (then ``FPDF.output``)."""
+        for style, font in self._prepared_fonts.items():
+            prepared = prepare()[style]
+            if not set(font.subset.get_all_glyph_names()) <= prepared.working_glyphs:
+                font.ttfont = _open(prepared.full)
+        return super().output(*args, **kwargs)
+
+
+def new_pdf(**kwargs) -> PreparedFontsPDF:
+    """A new document (``FPDF(unit='mm', **kwargs)``) with the prepared fonts."""
+    return PreparedFontsPDF(unit='mm', **kwargs)
