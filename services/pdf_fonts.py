@@ -53,11 +53,24 @@ WORKING_SET = (
 
 
 @dataclass(frozen=True)
+class _GlyphStats:
+    """What fontTools reads from a glyph to recompute the font-wide header values (head bbox, hhea extents, maxp
+    limits) when it saves a subset: the same in every subset, so measured once."""
+    contours: int                        # numberOfContours: 0 empty, > 0 simple, < 0 composite
+    bounds: tuple[int, int, int, int]    # xMin, yMin, xMax, yMax
+    points: int = 0                      # simple: points, contours; composite: flattened
+    flat_contours: int = 0
+    depth: int = 0                       # composite: component depth
+    components: int = 0
+
+
+@dataclass(frozen=True)
 class _Prepared:
     template: TTFFont         # parsed full font: read only, never given to a document
     full: bytes               # the full font file
-    working: bytes            # the working-set font file
+    working: bytes            # the working-set font file (its glyphs as fontTools compiles them)
     working_glyphs: frozenset[str]
+    stats: dict[str, _GlyphStats]  # of the working set's glyphs
 
 
 _prepared: dict[str, _Prepared] | None = None
@@ -81,13 +94,82 @@ def _cut(data: bytes, unicodes: list[int]) -> tuple[bytes, frozenset[str]]:
     return out.getvalue(), frozenset(font.getGlyphOrder())
 
 
+def _glyph_stats(data: bytes) -> dict[str, _GlyphStats]:
+    font = ttLib.TTFont(BytesIO(data))
+    glyf = font['glyf']
+    stats = {}
+    for name in font.getGlyphOrder():
+        glyph = glyf[name]
+        if not glyph.numberOfContours:
+            stats[name] = _GlyphStats(0, (0, 0, 0, 0))
+            continue
+        bounds = (glyph.xMin, glyph.yMin, glyph.xMax, glyph.yMax)
+        if glyph.numberOfContours > 0:
+            stats[name] = _GlyphStats(glyph.numberOfContours, bounds, *glyph.getMaxpValues())
+        else:
+            points, contours, depth = glyph.getCompositeMaxpValues(glyf)
+            stats[name] = _GlyphStats(glyph.numberOfContours, bounds, points, contours, depth, len(glyph.components))
+    return stats
+
+
+class _WorkingSetFont(ttLib.TTFont):
+    """A document's copy of the working set. fpdf2 subsets it and saves it; fontTools would then unpack and repack
+    every glyph to recompute the bounding boxes (~40% of the font's cost). Its glyphs are already packed exactly as
+    fontTools packs them (the working set was saved by fontTools), so this sets the font-wide values from the
+    per-glyph figures measured once (the arithmetic of fontTools' maxp/hhea ``recalc``) and saves the glyphs as
+    they are: the same bytes (tests/services/test_pdf_fonts.py compares them)."""
+
+    stats: dict[str, _GlyphStats] = {}
+
+    def save(self, file, reorderTables=True):
+        if not self.recalcBBoxes or 'glyf' not in self:
+            return super().save(file, reorderTables)
+        self._set_header_values()
+        self.recalcBBoxes = False
+        try:
+            return super().save(file, reorderTables)
+        finally:
+            self.recalcBBoxes = True
+
+    def _set_header_values(self) -> None:
+        head, hhea, maxp, metrics = self['head'], self['hhea'], self['maxp'], self['hmtx'].metrics
+        outlined = [(name, self.stats[name]) for name in self.getGlyphOrder() if self.stats[name].contours]
+        simple = [stat for _name, stat in outlined if stat.contours > 0]
+        composite = [stat for _name, stat in outlined if stat.contours < 0]
+        if outlined:
+            head.xMin = min(stat.bounds[0] for _name, stat in outlined)
+            head.yMin = min(stat.bounds[1] for _name, stat in outlined)
+            head.xMax = max(stat.bounds[2] for _name, stat in outlined)
+            head.yMax = max(stat.bounds[3] for _name, stat in outlined)
+        else:
+            head.xMin = head.yMin = head.xMax = head.yMax = 0
+        maxp.maxPoints = max((stat.points for stat in simple), default=0)
+        maxp.maxContours = max((stat.flat_contours for stat in simple), default=0)
+        maxp.maxCompositePoints = max((stat.points for stat in composite), default=0)
+        maxp.maxCompositeContours = max((stat.flat_contours for stat in composite), default=0)
+        maxp.maxComponentElements = max((stat.components for stat in composite), default=0)
+        maxp.maxComponentDepth = max((stat.depth for stat in composite), default=0)
+        if all(metrics[name][1] == stat.bounds[0] for name, stat in outlined):
+            head.flags = head.flags | 0x2
+        else:
+            head.flags = head.flags & ~0x2
+        hhea.advanceWidthMax = max(advance for advance, _lsb in metrics.values())
+        if outlined:
+            widths = [(metrics[name], stat.bounds[2] - stat.bounds[0]) for name, stat in outlined]
+            hhea.minLeftSideBearing = min(lsb for (_advance, lsb), _width in widths)
+            hhea.minRightSideBearing = min(advance - lsb - width for (advance, lsb), width in widths)
+            hhea.xMaxExtent = max(lsb + width for (_advance, lsb), width in widths)
+        else:
+            hhea.minLeftSideBearing = hhea.minRightSideBearing = hhea.xMaxExtent = 0
+
+
 def _prepare_style(style: str, name: str) -> _Prepared:
     path = FONT_DIR / name
     full = path.read_bytes()
     template = TTFFont(FPDF(), path, f'{FONT.lower()}{style}', style)
     template.ttfont.close()  # the template keeps the parsed metrics, not the fontTools font
     working, glyphs = _cut(full, [code for first, last in WORKING_SET for code in range(first, last + 1)])
-    return _Prepared(template, full, working, glyphs)
+    return _Prepared(template, full, working, glyphs, _glyph_stats(working))
 
 
 def prepare() -> dict[str, _Prepared]:
@@ -107,6 +189,12 @@ def _open(data: bytes) -> ttLib.TTFont:
     return ttLib.TTFont(BytesIO(data), recalcTimestamp=False, lazy=True)
 
 
+def _open_working_set(prepared: _Prepared) -> _WorkingSetFont:
+    font = _WorkingSetFont(BytesIO(prepared.working), recalcTimestamp=False, lazy=True)
+    font.stats = prepared.stats
+    return font
+
+
 def _document_copy(prepared: _Prepared, index: int) -> TTFFont:
     """A copy of the template for one document: shares only what no document writes (cmap, glyph ids,
     descriptor); gets its own widths, used-glyph map, missing glyphs and fontTools font."""
@@ -116,7 +204,7 @@ def _document_copy(prepared: _Prepared, index: int) -> TTFFont:
     font.missing_glyphs = []
     font.biggest_size_pt = 0
     font._hbfont = None
-    font.ttfont = _open(prepared.working)
+    font.ttfont = _open_working_set(prepared)
     font.subset = SubsetMap(font)
     return font
 

@@ -2,6 +2,7 @@
 the same pixels (poppler's pdftoppm), the same text (pdftotext), in threads too, and glyphs beyond the working set."""
 from __future__ import annotations
 
+import random
 import re
 import shutil
 import subprocess
@@ -12,7 +13,7 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-from fontTools import ttLib
+from fontTools import subset, ttLib
 from fpdf import FPDF
 from PIL import Image
 
@@ -132,3 +133,29 @@ def test_receipts_built_in_two_threads_at_once_are_each_correct(tmp_path):
         assert ' '.join(text_of(pdf, tmp_path).split()).count(name) == 1, name
     for name, pdf in list(zip(jobs, built))[:len(names)]:
         assert pages(pdf, tmp_path) == expected[name], name
+
+
+@pytest.mark.parametrize('style', ['', 'B'])
+def test_the_working_set_is_saved_byte_for_byte_as_fonttools_would(style):
+    """A document's working-set font skips fontTools' unpacking of every glyph on save: whatever glyphs a document
+    used, the font embedded is the same, byte for byte, as fontTools' own recomputation gives."""
+    prepared = pdf_fonts.prepare()[style]
+    names = sorted(prepared.working_glyphs)
+    rng = random.Random(16)
+    for count in (1, 3, 20, 80, 250, len(names)):
+        used = rng.sample(names, count)
+        assert (subset_like_fpdf2(pdf_fonts._open_working_set(prepared), used) ==
+                subset_like_fpdf2(ttLib.TTFont(BytesIO(prepared.working), recalcTimestamp=False, lazy=True), used))
+
+
+def subset_like_fpdf2(font: ttLib.TTFont, glyphs: list[str]) -> bytes:
+    """What fpdf2's ``output`` does with a font (fpdf/output.py, ``_add_fonts``)."""
+    options = subset.Options(notdef_outline=True, recommended_glyphs=True)
+    options.drop_tables += ['FFTM', 'GDEF', 'GPOS', 'GSUB', 'MATH', 'hdmx', 'meta', 'sbix', 'CBDT', 'CBLC', 'EBDT',
+                            'EBLC', 'EBSC', 'SVG ', 'CPAL', 'COLR']
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(glyphs=glyphs)
+    subsetter.subset(font)
+    out = BytesIO()
+    font.save(out)
+    return out.getvalue()
