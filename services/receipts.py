@@ -13,7 +13,7 @@ and the A4 page never splits a row. Fonts: DejaVu, prepared once per process by
 Language. A receipt, a bill and their email are written in the patient's language (``Patient.language``, else the
 clinic's), whoever prints them: titles, headings, sentences, amounts (``1.234.567 ₫``) and dates.
 
-Building a PDF is CPU work (~30-50 ms): from the event loop call ``render_receipt`` (a worker thread).
+Building a PDF is CPU work (~15 ms): from the event loop call ``render_receipt`` (a worker thread).
 """
 from __future__ import annotations
 

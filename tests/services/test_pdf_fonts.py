@@ -17,7 +17,7 @@ from fontTools import subset, ttLib
 from fpdf import FPDF
 from PIL import Image
 
-from services import pdf_fonts, receipts
+from services import documents, pdf_fonts, receipts
 from tests.factories import TZ
 
 needs_poppler = pytest.mark.skipif(not (shutil.which('pdftotext') and shutil.which('pdftoppm')),
@@ -86,6 +86,14 @@ def test_a_receipt_looks_exactly_as_with_fpdf2s_own_font_loading(layout, tmp_pat
     monkeypatch.setattr(pdf_fonts, 'new_pdf', plain_pdf)
     plain = receipt(layout=layout)
     assert pages(prepared, tmp_path) == pages(plain, tmp_path)
+
+
+@needs_poppler
+def test_a_ticket_slip_looks_exactly_as_with_fpdf2s_own_font_loading(tmp_path, monkeypatch):
+    from tests.services.test_documents import SLIP
+    prepared = documents.ticket_slip_pdf(**SLIP)
+    monkeypatch.setattr(pdf_fonts, 'new_pdf', plain_pdf)
+    assert pages(prepared, tmp_path) == pages(documents.ticket_slip_pdf(**SLIP), tmp_path)
 
 
 @needs_poppler
