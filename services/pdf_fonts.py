@@ -4,19 +4,21 @@ fpdf2's ``add_font`` parses a TTF (cmap, metrics of every glyph) on every docume
 font down in place to the glyphs used. Parsing is the costly half of a receipt (~15 ms), and a parsed font cannot
 simply be shared: the subset bookkeeping and the fontTools tables are mutated while a document is written.
 
-So, once per process (``prepare``, ~0.4 s, at start-up or on first use):
+So, once per process (``prepare``, ~0.8 s, at start-up or on first use):
 
 - the full DejaVu font of each style is parsed once into an fpdf2 ``TTFFont`` (metrics, cmap, descriptor): the
   *template*, never handed to a document;
 - a *working set* is cut from it with fontTools (Latin incl. Vietnamese, digits, punctuation, ₫ and the other
-  currency signs: 515 glyphs, 63 KB), kept as bytes.
+  currency signs: 515 glyphs, 63 KB), kept as bytes; and a wider set (also Greek, Cyrillic, arrows, shapes:
+  ~1,800 glyphs, what every document embedded before).
 
 Each document (``new_pdf``) then gets, per style, a shallow copy of the template with its own fresh state: glyph
 widths, the used-glyph map (``SubsetMap``), missing glyphs, and a fontTools font opened from bytes. At ``output``
 the document embeds the working set if every glyph it used is in it (the usual case: fpdf2 then subsets 515
-glyphs, not ~5,900), else the full font, so a rarer glyph (Greek, Cyrillic, arrows, ∑, ♥ …) still prints. The
+glyphs, not ~5,900), else the wider set (a Greek or Russian name), else the full font, so a rarer glyph (∑, ♥ …)
+still prints. The
 metrics are the full font's, identical for the glyphs of both, so the text looks exactly as with ``add_font``.
-Saving the working set skips fontTools' unpacking and repacking of every glyph (``_WorkingSetFont``): the same
+Saving a cut skips fontTools' unpacking and repacking of every glyph (``_WorkingSetFont``): the same
 bytes, ~40% less of the font's cost. A receipt then costs ~13-15 ms instead of ~35 ms (bench/receipts.py); what
 remains is fontTools' subsetter at ``output`` (~35%) and fpdf2's text layout (~30%).
 
@@ -53,6 +55,11 @@ WORKING_SET = (
     (0x2116, 0x2116),  # №
     (0x2212, 0x2212),  # minus sign
 )
+# The wider set, for a document beyond the working set: what every document embedded before (Greek, Cyrillic ...).
+WIDE_SET = (
+    (0x0020, 0x007E), (0x00A0, 0x024F), (0x0300, 0x036F), (0x0370, 0x03FF), (0x0400, 0x04FF), (0x1E00, 0x1EFF),
+    (0x2000, 0x206F), (0x20A0, 0x20CF), (0x2100, 0x214F), (0x2190, 0x21FF), (0x2212, 0x2212), (0x25A0, 0x25FF),
+)
 
 
 @dataclass(frozen=True)
@@ -68,19 +75,27 @@ class _GlyphStats:
 
 
 @dataclass(frozen=True)
+class _Cut:
+    """A font cut from the full one by fontTools (so its glyphs are packed as fontTools packs them)."""
+    data: bytes
+    glyphs: frozenset[str]
+    stats: dict[str, _GlyphStats]
+
+
+@dataclass(frozen=True)
 class _Prepared:
     template: TTFFont         # parsed full font: read only, never given to a document
     full: bytes               # the full font file
-    working: bytes            # the working-set font file (its glyphs as fontTools compiles them)
-    working_glyphs: frozenset[str]
-    stats: dict[str, _GlyphStats]  # of the working set's glyphs
+    cuts: tuple[_Cut, ...]    # the working set, then the wider set
+
+
 
 
 _prepared: dict[str, _Prepared] | None = None
 _lock = threading.Lock()
 
 
-def _cut(data: bytes, unicodes: list[int]) -> tuple[bytes, frozenset[str]]:
+def _cut(data: bytes, ranges: tuple[tuple[int, int], ...]) -> _Cut:
     font = ttLib.TTFont(BytesIO(data), recalcTimestamp=False)
     options = subset.Options()
     options.layout_features = []
@@ -90,11 +105,11 @@ def _cut(data: bytes, unicodes: list[int]) -> tuple[bytes, frozenset[str]]:
     options.glyph_names = True
     options.name_IDs = ['*']  # keep the licence and font names
     subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=unicodes)
+    subsetter.populate(unicodes=[code for first, last in ranges for code in range(first, last + 1)])
     subsetter.subset(font)
     out = BytesIO()
     font.save(out)
-    return out.getvalue(), frozenset(font.getGlyphOrder())
+    return _Cut(out.getvalue(), frozenset(font.getGlyphOrder()), _glyph_stats(out.getvalue()))
 
 
 def _glyph_stats(data: bytes) -> dict[str, _GlyphStats]:
@@ -116,9 +131,9 @@ def _glyph_stats(data: bytes) -> dict[str, _GlyphStats]:
 
 
 class _WorkingSetFont(ttLib.TTFont):
-    """A document's copy of the working set. fpdf2 subsets it and saves it; fontTools would then unpack and repack
+    """A document's copy of a cut (the working or the wider set). fpdf2 subsets it and saves it; fontTools would then unpack and repack
     every glyph to recompute the bounding boxes (~40% of the font's cost). Its glyphs are already packed exactly as
-    fontTools packs them (the working set was saved by fontTools), so this sets the font-wide values from the
+    fontTools packs them (the cut was saved by fontTools), so this sets the font-wide values from the
     per-glyph figures measured once (the arithmetic of fontTools' maxp/hhea ``recalc``) and saves the glyphs as
     they are: the same bytes (tests/services/test_pdf_fonts.py compares them)."""
 
@@ -171,8 +186,7 @@ def _prepare_style(style: str, name: str) -> _Prepared:
     full = path.read_bytes()
     template = TTFFont(FPDF(), path, f'{FONT.lower()}{style}', style)
     template.ttfont.close()  # the template keeps the parsed metrics, not the fontTools font
-    working, glyphs = _cut(full, [code for first, last in WORKING_SET for code in range(first, last + 1)])
-    return _Prepared(template, full, working, glyphs, _glyph_stats(working))
+    return _Prepared(template, full, (_cut(full, WORKING_SET), _cut(full, WIDE_SET)))
 
 
 def prepare() -> dict[str, _Prepared]:
@@ -192,9 +206,9 @@ def _open(data: bytes) -> ttLib.TTFont:
     return ttLib.TTFont(BytesIO(data), recalcTimestamp=False, lazy=True)
 
 
-def _open_working_set(prepared: _Prepared) -> _WorkingSetFont:
-    font = _WorkingSetFont(BytesIO(prepared.working), recalcTimestamp=False, lazy=True)
-    font.stats = prepared.stats
+def _open_cut(cut: _Cut) -> _WorkingSetFont:
+    font = _WorkingSetFont(BytesIO(cut.data), recalcTimestamp=False, lazy=True)
+    font.stats = cut.stats
     return font
 
 
@@ -207,7 +221,7 @@ def _document_copy(prepared: _Prepared, index: int) -> TTFFont:
     font.missing_glyphs = []
     font.biggest_size_pt = 0
     font._hbfont = None
-    font.ttfont = _open_working_set(prepared)
+    font.ttfont = _open_cut(prepared.cuts[0])
     font.subset = SubsetMap(font)
     return font
 
@@ -225,11 +239,14 @@ class PreparedFontsPDF(FPDF):
             self._prepared_fonts[style] = font
 
     def output(self, *args, **kwargs):
-        """Embed the working set where it holds every glyph used, else the full font (then ``FPDF.output``)."""
+        """Embed the smallest prepared font that holds every glyph used: the working set, else the wider set, else
+        the full font (then ``FPDF.output``)."""
         for style, font in self._prepared_fonts.items():
             prepared = prepare()[style]
-            if not set(font.subset.get_all_glyph_names()) <= prepared.working_glyphs:
-                font.ttfont = _open(prepared.full)
+            used = set(font.subset.get_all_glyph_names())
+            if not used <= prepared.cuts[0].glyphs:
+                cut = next((cut for cut in prepared.cuts[1:] if used <= cut.glyphs), None)
+                font.ttfont = _open_cut(cut) if cut else _open(prepared.full)
         return super().output(*args, **kwargs)
 
 

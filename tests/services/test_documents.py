@@ -89,7 +89,7 @@ async def test_slips_built_at_the_same_time_in_threads_are_all_correct(tmp_path)
 def test_fonts_are_prepared_once_per_process():
     first = pdf_fonts.prepare()
     assert pdf_fonts.prepare() is first
-    assert all(len(prepared.working) < 100_000 for prepared in first.values())
+    assert all(len(prepared.cuts[0].data) < 100_000 for prepared in first.values())
     started = time.perf_counter()
     for _ in range(3):
         documents.ticket_slip_pdf(**SLIP)

@@ -25,7 +25,8 @@ needs_poppler = pytest.mark.skipif(not (shutil.which('pdftotext') and shutil.whi
 CLINIC = receipts.ClinicHeader('Phòng khám Đa khoa Hòa Bình', '12 Lê Lợi, Quận 1, TP. Hồ Chí Minh', '028 3822 1234')
 ISSUED = datetime(2026, 11, 23, 7, 5, tzinfo=timezone.utc)
 VIETNAMESE = 'Nguyễn Thị Hằng, Đặng, ₫, ư ơ'
-BEYOND_WORKING_SET = 'Ωμέγα Жанна ∑♥→'  # in DejaVu Sans, not in the working set
+BEYOND_WORKING_SET = 'Ωμέγα Жанна →'  # in DejaVu Sans and the wider set, not in the working set
+RARE = '∑♥♫'  # in DejaVu Sans only
 
 
 def plain_pdf(**kwargs) -> FPDF:
@@ -104,18 +105,23 @@ def test_vietnamese_comes_back_out_of_the_pdf_exactly(bold, tmp_path):
     assert pages(pdf, tmp_path) == pages(one_line(plain_pdf, VIETNAMESE, bold=bold), tmp_path)
 
 
+def codes(ranges) -> set[int]:
+    return {code for first, last in ranges for code in range(first, last + 1)}
+
+
 @needs_poppler
-def test_a_glyph_beyond_the_working_set_still_prints(tmp_path):
-    assert not {ord(c) for c in BEYOND_WORKING_SET if c != ' '} & {
-        code for first, last in pdf_fonts.WORKING_SET for code in range(first, last + 1)}
-    pdf = one_line(pdf_fonts.new_pdf, f'{VIETNAMESE} {BEYOND_WORKING_SET}')
-    assert text_of(pdf, tmp_path).strip() == f'{VIETNAMESE} {BEYOND_WORKING_SET}'
-    assert pages(pdf, tmp_path) == pages(one_line(plain_pdf, f'{VIETNAMESE} {BEYOND_WORKING_SET}'), tmp_path)
+@pytest.mark.parametrize('text', [BEYOND_WORKING_SET, f'{BEYOND_WORKING_SET} {RARE}'])
+def test_a_glyph_beyond_the_working_set_still_prints(text, tmp_path):
+    assert not {ord(c) for c in BEYOND_WORKING_SET + RARE if c != ' '} & codes(pdf_fonts.WORKING_SET)
+    assert not {ord(c) for c in RARE if c != ' '} & codes(pdf_fonts.WIDE_SET)
+    pdf = one_line(pdf_fonts.new_pdf, f'{VIETNAMESE} {text}')
+    assert text_of(pdf, tmp_path).strip() == f'{VIETNAMESE} {text}'
+    assert pages(pdf, tmp_path) == pages(one_line(plain_pdf, f'{VIETNAMESE} {text}'), tmp_path)
 
 
 def test_each_document_embeds_only_the_glyphs_it_used():
     """A document's used glyphs are its own: the ones before it leave nothing behind."""
-    one_line(pdf_fonts.new_pdf, f'{VIETNAMESE} {BEYOND_WORKING_SET}')
+    one_line(pdf_fonts.new_pdf, f'{VIETNAMESE} {BEYOND_WORKING_SET} {RARE}')
     one_line(pdf_fonts.new_pdf, 'xyz', bold=True)
     regular, bold = embedded_glyphs(one_line(pdf_fonts.new_pdf, 'abc'))
     glyph = pdf_fonts.prepare()[''].template.cmap
@@ -126,7 +132,7 @@ def test_each_document_embeds_only_the_glyphs_it_used():
 
 @needs_poppler
 def test_many_documents_in_a_row_each_print_all_their_text(tmp_path):
-    for text in (VIETNAMESE, BEYOND_WORKING_SET, 'Quốc Việt 0123456789', VIETNAMESE):
+    for text in (VIETNAMESE, BEYOND_WORKING_SET, RARE, 'Quốc Việt 0123456789', VIETNAMESE):
         assert text_of(one_line(pdf_fonts.new_pdf, text), tmp_path).strip() == text
 
 
@@ -144,16 +150,17 @@ def test_receipts_built_in_two_threads_at_once_are_each_correct(tmp_path):
 
 
 @pytest.mark.parametrize('style', ['', 'B'])
-def test_the_working_set_is_saved_byte_for_byte_as_fonttools_would(style):
-    """A document's working-set font skips fontTools' unpacking of every glyph on save: whatever glyphs a document
+@pytest.mark.parametrize('cut', [0, 1], ids=['working set', 'wider set'])
+def test_the_cuts_are_saved_byte_for_byte_as_fonttools_would(style, cut):
+    """A document's copy of a cut skips fontTools' unpacking of every glyph on save: whatever glyphs a document
     used, the font embedded is the same, byte for byte, as fontTools' own recomputation gives."""
-    prepared = pdf_fonts.prepare()[style]
-    names = sorted(prepared.working_glyphs)
+    prepared = pdf_fonts.prepare()[style].cuts[cut]
+    names = sorted(prepared.glyphs)
     rng = random.Random(16)
     for count in (1, 3, 20, 80, 250, len(names)):
         used = rng.sample(names, count)
-        assert (subset_like_fpdf2(pdf_fonts._open_working_set(prepared), used) ==
-                subset_like_fpdf2(ttLib.TTFont(BytesIO(prepared.working), recalcTimestamp=False, lazy=True), used))
+        assert (subset_like_fpdf2(pdf_fonts._open_cut(prepared), used) ==
+                subset_like_fpdf2(ttLib.TTFont(BytesIO(prepared.data), recalcTimestamp=False, lazy=True), used))
 
 
 def subset_like_fpdf2(font: ttLib.TTFont, glyphs: list[str]) -> bytes:
