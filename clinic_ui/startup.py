@@ -22,7 +22,7 @@ from nicegui import app, background_tasks
 from sqlmodel import select
 
 from models import User
-from services import clinic_settings, display_keys, documents, private_files, users
+from services import clinic_settings, display_keys, pdf_fonts, private_files, users
 from services.core.clock import local_today
 from services.core.db import close_db, get_db, init_db, serialize
 from services.core.events import DomainEvent, bus
@@ -211,7 +211,7 @@ def build(settings: Settings, started: float | None = None, *, database_prepared
         accounts, board_key = await load_demo(database, settings) if settings.demo else (None, None)
         mailer.start()
         await day_closer.start()  # the days that ended while the server was off are closed before the first screen
-        background_tasks.create(asyncio.to_thread(documents.prepare_fonts), name='prepare PDF fonts')
+        background_tasks.create(asyncio.to_thread(pdf_fonts.prepare), name='prepare PDF fonts')
         state.ready.set()
         print(banner(settings, accounts, started, board_key), flush=True)
 

@@ -1,7 +1,7 @@
 """Printed clinical documents: the prescription (A5), the usage-instruction labels stuck on each medicine, and a
 lab result (A4: each value with its unit, reference range and H / L / HH / LL / A mark, flagged ones in bold).
 
-Uses the per-process reduced DejaVu fonts of ``services.documents`` (``prepare_fonts``), so Vietnamese names
+Uses the DejaVu fonts prepared once per process by ``services.pdf_fonts``, so Vietnamese names
 print correctly and a document costs a few tens of milliseconds. Build them off the event loop with the
 ``render_*`` functions (a worker thread).
 
@@ -18,11 +18,13 @@ from zoneinfo import ZoneInfo
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 
+from . import pdf_fonts
 from .core import i18n
 from .core.i18n import N_, _, ngettext
-from .documents import FONT, prepare_fonts, reader_language
+from .documents import reader_language
 from .lab_results import flag_mark
 from .orders import OrderView
+from .pdf_fonts import FONT
 from .pharmacy import Label
 from .prescriptions import PrintedPrescription
 
@@ -100,10 +102,7 @@ def _nfc(text: str) -> str:
 
 
 def _new_pdf(**kwargs) -> FPDF:
-    pdf = FPDF(unit='mm', **kwargs)
-    for style, path in prepare_fonts().items():
-        pdf.add_font(FONT, style, str(path))
-    return pdf
+    return pdf_fonts.new_pdf(**kwargs)
 
 
 def _text(pdf: FPDF, text: str, *, size: float, height: float, bold: bool = False, align: Align = Align.L,

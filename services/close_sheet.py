@@ -7,16 +7,15 @@ import asyncio
 from datetime import date
 from pathlib import Path
 
-from fpdf import FPDF
-
 from models import PaymentMethod
 
+from . import pdf_fonts
 from .billing import METHOD_LABELS
 from .cashier_close import Drawer
 from .core import i18n
 from .core.i18n import _
 from .core.money import format_amount, format_money
-from .documents import FONT, prepare_fonts, reader_language
+from .documents import reader_language
 from .receipts import A4_PAGE, ClinicHeader, _Cell, _Doc
 
 
@@ -108,9 +107,7 @@ def _describe(doc: _Doc, drawer: Drawer, clinic: ClinicHeader, tz) -> None:
 def close_sheet_pdf(drawer: Drawer, clinic: ClinicHeader, *, tz) -> bytes:
     """The close sheet as PDF bytes (CPU work: call ``render_close_sheet`` from the event loop)."""
     with i18n.use(sheet_language(drawer, clinic)):
-        pdf = FPDF(unit='mm', format='A4')
-        for style, path in prepare_fonts().items():
-            pdf.add_font(FONT, style, str(path))
+        pdf = pdf_fonts.new_pdf(format='A4')
         pdf.set_title(_("Cashier's day close") + f' {drawer.day.isoformat()}')
         pdf.set_author(clinic.name)
         pdf.set_creator('Clinic Flow')

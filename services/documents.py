@@ -3,28 +3,17 @@
 Language. Everything a patient receives (slip, prescription, labels, receipts, emails) is written in the
 patient's language (``reader_language``), whoever prints it: the document is built inside ``i18n.use(...)``.
 
-Fonts. fpdf2's core fonts cannot print Vietnamese ("ễ"), so we embed DejaVu Sans (``assets/fonts``). The full
-DejaVu files hold ~6,200 glyphs plus large layout tables; fpdf2 parses them on every ``add_font`` and subsets them
-on every ``output`` (in place, so a parsed font cannot be shared between documents). That costs ~80 ms a slip.
-We pay the expensive part once per process instead: on first use (or ``prepare_fonts()`` at start-up) the fonts
-are cut down to the scripts a slip needs (Latin incl. Vietnamese, Greek, Cyrillic, punctuation, currency signs;
-~1,800 glyphs, no layout tables since we do no text shaping) and written to a private temp folder. Each slip then
-loads those small fonts: ~25-30 ms a slip instead of ~80 ms, with no fpdf2 internals touched.
+Fonts. fpdf2's core fonts cannot print Vietnamese ("ễ"), so we embed DejaVu Sans (``assets/fonts``), prepared once
+per process by ``services.pdf_fonts`` (every document gets a cheap private copy: ``pdf_fonts.new_pdf``).
 
 Building a PDF is still CPU work: from the event loop call ``render_ticket_slip`` (a worker thread).
 """
 from __future__ import annotations
 
 import asyncio
-import atexit
-import shutil
-import tempfile
-import threading
 import unicodedata
 from datetime import datetime
-from pathlib import Path
 
-from fontTools import subset, ttLib
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 from sqlmodel import select
@@ -32,34 +21,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Dispense, Patient, Visit
 
+from . import pdf_fonts
 from .core import i18n
 from .core.i18n import _
-
-FONT_DIR = Path(__file__).resolve().parent.parent / 'assets' / 'fonts'
-FONT_FILES = {'': 'DejaVuSans.ttf', 'B': 'DejaVuSans-Bold.ttf'}  # fpdf2 style -> file
-FONT = 'DejaVu'
-# Unicode blocks kept in the per-process fonts (first, last code point).
-KEPT_RANGES = (
-    (0x0020, 0x007E),  # Basic Latin
-    (0x00A0, 0x024F),  # Latin-1, Latin Extended-A/B
-    (0x0300, 0x036F),  # combining diacritics
-    (0x0370, 0x03FF),  # Greek
-    (0x0400, 0x04FF),  # Cyrillic
-    (0x1E00, 0x1EFF),  # Latin Extended Additional (Vietnamese: ạ ả ấ ầ ẩ ẫ ậ ... ỹ)
-    (0x2000, 0x206F),  # punctuation: dashes, quotes, bullet, ellipsis
-    (0x20A0, 0x20CF),  # currency signs (₫, €)
-    (0x2100, 0x214F),  # letterlike symbols (№, ℃)
-    (0x2190, 0x21FF),  # arrows
-    (0x2212, 0x2212),  # minus sign
-    (0x25A0, 0x25FF),  # geometric shapes
-)
+from .pdf_fonts import FONT
 
 SLIP_WIDTH_MM = 80
 SLIP_HEIGHT_MM = 105
 MARGIN_MM = 4
-
-_font_paths: dict[str, Path] | None = None
-_font_lock = threading.Lock()
 
 
 def reader_language(*choices: str | None, clinic: str | None = None) -> str:
@@ -91,40 +60,8 @@ async def dispense_language(session: AsyncSession, dispense_id: int, *, clinic: 
     return reader_language(language, clinic=clinic)
 
 
-def _reduce_font(source: Path, target: Path) -> None:
-    font = ttLib.TTFont(source, recalcTimestamp=False)
-    options = subset.Options()
-    options.layout_features = []
-    options.drop_tables += ['GSUB', 'GPOS', 'GDEF', 'MATH', 'kern', 'FFTM']
-    options.notdef_outline = True
-    options.glyph_names = True
-    options.name_IDs = ['*']  # keep the licence and font names
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=[code for first, last in KEPT_RANGES for code in range(first, last + 1)])
-    subsetter.subset(font)
-    font.save(target)
-
-
-def prepare_fonts() -> dict[str, Path]:
-    """Cut the slip fonts down once per process (~0.4 s); later calls return the cached paths at once.
-    (Rebuilt if the temp files vanished, e.g. a /tmp cleaner on a server that runs for weeks.)"""
-    global _font_paths  # noqa: PLW0603
-    with _font_lock:
-        if _font_paths is None or not all(path.exists() for path in _font_paths.values()):
-            folder = Path(tempfile.mkdtemp(prefix='clinic-fonts-'))
-            atexit.register(shutil.rmtree, folder, ignore_errors=True)
-            paths = {}
-            for style, name in FONT_FILES.items():
-                paths[style] = folder / name
-                _reduce_font(FONT_DIR / name, paths[style])
-            _font_paths = paths
-        return _font_paths
-
-
 def _new_slip_pdf() -> FPDF:
-    pdf = FPDF(unit='mm', format=(SLIP_WIDTH_MM, SLIP_HEIGHT_MM))
-    for style, path in prepare_fonts().items():
-        pdf.add_font(FONT, style, str(path))
+    pdf = pdf_fonts.new_pdf(format=(SLIP_WIDTH_MM, SLIP_HEIGHT_MM))
     pdf.set_margins(MARGIN_MM, MARGIN_MM, MARGIN_MM)
     pdf.set_auto_page_break(False)
     return pdf

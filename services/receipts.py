@@ -7,13 +7,13 @@ invoice (before or without payment) prints the same way, titled "Invoice".
 
 Layout. The document is first described as a list of blocks (text, table rows, rules, the logo); each block's
 height is measured with the real font (word wrap included), so the 80 mm slip is exactly as long as its content
-and the A4 page never splits a row. Fonts: the DejaVu fonts cut down once per process by
-``services.documents.prepare_fonts`` (Vietnamese, Latin, Greek, Cyrillic), so names with diacritics print.
+and the A4 page never splits a row. Fonts: DejaVu, prepared once per process by
+``services.pdf_fonts`` (each receipt gets a cheap private copy), so names with diacritics print.
 
 Language. A receipt, a bill and their email are written in the patient's language (``Patient.language``, else the
 clinic's), whoever prints them: titles, headings, sentences, amounts (``1.234.567 ₫``) and dates.
 
-Building a PDF is CPU work (~30-50 ms): from the event loop call ``render_receipt`` (a worker thread).
+Building a PDF is CPU work (~15 ms): from the event loop call ``render_receipt`` (a worker thread).
 """
 from __future__ import annotations
 
@@ -33,15 +33,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import InvoiceStatus, Payment, PaymentKind, Role
 from models.types import utcnow
 
-from . import audit, billing
+from . import audit, billing, pdf_fonts
 from .access import Actor, require
 from .core import i18n
 from .core.boundary import action, query
 from .core.errors import NotFound, ValidationError
 from .core.i18n import N_, _
 from .core.money import format_amount, format_money
-from .documents import FONT, prepare_fonts, reader_language
+from .documents import reader_language
 from .notifications import queue_email
+from .pdf_fonts import FONT
 from .text import is_valid_email
 
 log = logging.getLogger(__name__)
@@ -269,6 +270,7 @@ class _Doc:
     def __init__(self, page: _Page) -> None:
         self.page = page
         self.blocks: list[_Block] = []
+        self._wrapped: dict[int, list[list[str]]] = {}  # id(block) -> its lines (blocks live as long as the doc)
 
     def text(self, text: str, *, size: float | None = None, bold: bool = False, align: str = 'L',
              line_height: float | None = None) -> None:
@@ -311,8 +313,11 @@ class _Doc:
     # -- measuring and drawing --
 
     def _lines(self, pdf: FPDF, block: _Block) -> list[list[str]]:
+        """The wrapped lines of each cell (sets the block's font): measured once per block, not at every look."""
         pdf.set_font(FONT, 'B' if block.bold else '', block.size)
-        return [_wrap(pdf, cell.text, cell.width) for cell in block.cells]
+        if (lines := self._wrapped.get(id(block))) is None:
+            lines = self._wrapped[id(block)] = [_wrap(pdf, cell.text, cell.width) for cell in block.cells]
+        return lines
 
     def height(self, pdf: FPDF, block: _Block) -> float:
         if block.kind != 'row':
@@ -453,9 +458,7 @@ def _receipt_pdf(data: ReceiptData, clinic: ClinicHeader, *, layout: Layout, tz)
     tz = tz or data.issued_at.tzinfo
     thermal = layout == 'thermal'
     page = THERMAL_PAGE if thermal else A4_PAGE
-    pdf = FPDF(unit='mm', format='A4')
-    for style, path in prepare_fonts().items():
-        pdf.add_font(FONT, style, str(path))
+    pdf = pdf_fonts.new_pdf(format='A4')
     pdf.set_title(_('{title} {number}').format(title=_(data.title), number=data.number))
     pdf.set_author(clinic.name)
     pdf.set_creator('Clinic Flow')
