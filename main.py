@@ -44,6 +44,8 @@ if serving:
     except CannotStart as problem:
         sys.exit(f'Clinic Flow cannot start: {problem}')
 os.environ.setdefault('NICEGUI_STORAGE_PATH', str((settings.data_dir / 'sessions').resolve()))
+if settings.redis_url:  # several processes behind a load balancer: a browser's session moves with it
+    os.environ.setdefault('NICEGUI_REDIS_URL', settings.redis_url)
 
 from nicegui import ui  # noqa: E402  (after NICEGUI_STORAGE_PATH is set)
 

@@ -25,6 +25,8 @@ def preflight(settings: Settings) -> None:
     if settings.uses_tls:
         _check_certificate(settings.ssl_certfile, settings.ssl_keyfile)
     _check_port(settings.host, settings.port)
+    if settings.redis_url:
+        _check_redis(settings)
     try:
         asyncio.run(prepare_database(settings.effective_database_url))
     except DatabaseUnavailable as error:
@@ -47,6 +49,18 @@ def _check_certificate(certfile: Path, keyfile: Path) -> None:
         reason = getattr(error, 'reason', None) or getattr(error, 'strerror', None) or str(error)
         raise CannotStart(f'CLINIC_SSL_CERTFILE / CLINIC_SSL_KEYFILE: cannot use {certfile} with {keyfile}: '
                           f'{str(reason).replace("_", " ").lower()}') from None
+
+
+def _check_redis(settings: Settings) -> None:
+    """Several processes share sessions through Redis: each must sign cookies with the same secret."""
+    if settings.storage_secret is None or not settings.storage_secret.get_secret_value():
+        raise CannotStart('CLINIC_STORAGE_SECRET: set it (the same on every process) when CLINIC_REDIS_URL is set: '
+                          'each process must read the session cookies the others signed')
+    import redis  # only installations with several processes need it at start
+    try:
+        redis.Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3).ping()
+    except (redis.RedisError, ValueError) as error:
+        raise CannotStart(f'CLINIC_REDIS_URL: Redis does not answer: {error}') from None
 
 
 def _check_port(host: str, port: int) -> None:

@@ -32,7 +32,7 @@ from services.core.settings import Settings
 from services.day_close import DayCloser
 from services.mailer import Mailer
 
-from . import i18n, socket_guard
+from . import health, i18n, socket_guard
 from .security_headers import SecurityHeaders
 from .stations import STATIONS
 from .upload_limit import UploadLimit
@@ -192,6 +192,7 @@ def build(settings: Settings, started: float | None = None, *, database_prepared
     clinic_settings.put_in_force(None)  # a new app: its start-up reads the saved settings again
     private_files.make_private(settings)  # before the database, the secret or a session file is created
     socket_guard.install()  # values sent over the websocket are checked before any page sees them
+    health.install()  # /healthz for a load balancer in front of several processes
     i18n.install()  # each tab in its viewer's language
     state = readiness = Readiness()
     app.add_middleware(StartingGate, readiness=state, clinic_name=settings.clinic_name)

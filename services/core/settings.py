@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     host: str = '0.0.0.0'
     port: int = Field(8080, ge=1, le=65535)
     storage_secret: SecretStr | None = None
+    redis_url: str = ''  # several app processes: NiceGUI's sessions in Redis (needs CLINIC_STORAGE_SECRET too)
     demo: bool = False
     demo_password: SecretStr = SecretStr('demo-clinic')
     demo_patients: int = Field(2000, ge=0, le=200_000)

@@ -251,6 +251,23 @@ def test_wrong_settings_are_one_line_each_without_pydantic_boilerplate(data_dir)
          "as Asia/Ho_Chi_Minh)")]
 
 
+def test_sessions_in_redis_need_a_shared_secret_and_a_redis_that_answers(data_dir, database_url):
+    """Several processes share sessions through Redis: a missing secret or a Redis that is not there is one clear
+    line before anything starts (the URL, which may hold Redis's password, is not repeated)."""
+    closed = free_port()
+    env = app_env(data_dir, database_url, redis_url=f'redis://:hunter2@127.0.0.1:{closed}/0')
+    code, output = start_app(env, data_dir).finished()
+    assert code != 0 and 'Traceback' not in output
+    assert output.strip().startswith('Clinic Flow cannot start: CLINIC_STORAGE_SECRET: set it (the same on every '
+                                     'process) when CLINIC_REDIS_URL is set'), output
+    env = app_env(data_dir, database_url, redis_url=f'redis://:hunter2@127.0.0.1:{closed}/0',
+                  storage_secret='one-secret-for-every-process')
+    code, output = start_app(env, data_dir).finished()
+    assert code != 0 and 'Traceback' not in output
+    assert output.strip().startswith('Clinic Flow cannot start: CLINIC_REDIS_URL: Redis does not answer'), output
+    assert len(output.strip().splitlines()) == 1 and 'hunter2' not in output
+
+
 def test_a_port_in_use_is_named(data_dir, database_url):
     env = app_env(data_dir, database_url)
     with socket.socket() as taken:
