@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -33,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from bench.startup import free_port  # noqa: E402
 
 HAPROXY_CFG = '''global
-    maxconn 20000
+    maxconn {maxconn}
     log stdout format raw local0 warning
 
 defaults
@@ -128,8 +129,10 @@ class Cluster:
         servers = '\n'.join(f'    server app{i + 1} 127.0.0.1:{port} check cookie app{i + 1}'
                             for i, port in enumerate(self.ports))
         path = self.data_dir / 'haproxy.cfg'
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # two descriptors per connection, and some
+        maxconn = max(256, min(10_000, (hard if hard != resource.RLIM_INFINITY else 65_536) // 2 - 100))
         path.write_text(HAPROXY_CFG.format(host=self.host, port=self.port, stats_port=self.stats_port,
-                                           servers=servers))
+                                           servers=servers, maxconn=maxconn))
         return path
 
     def start(self) -> None:
@@ -193,6 +196,10 @@ def wait_for_port(host: str, port: int, timeout: float = 20) -> None:
     raise RuntimeError(f'nothing listens on {host}:{port}')
 
 
+def _interrupted(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--processes', type=int, default=3)
@@ -206,6 +213,7 @@ def main() -> None:
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix='clinic-cluster-'))
     cluster = Cluster(args.processes, args.database_url, args.redis_url, data_dir, port=args.port, host=args.host,
                       demo=not args.no_demo)
+    signal.signal(signal.SIGTERM, _interrupted)  # stopped by the system: as with Ctrl+C
     print(f'Starting {args.processes} app processes and HAProxy (logs in {data_dir}) …', flush=True)
     try:
         cluster.start()
