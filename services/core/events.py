@@ -160,6 +160,13 @@ class DisplayKeyChanged(DomainEvent):
     key_id: int
 
 
+@dataclass(frozen=True, eq=False)
+class EventsMissed(DomainEvent):
+    """Events of other processes may have been lost (their news channel was cut for a while, see
+    ``services.core.fanout``): every live view reads afresh. Published by this process about itself, never sent."""
+    topic: ClassVar[str] = 'missed'
+
+
 E = TypeVar('E', bound=DomainEvent)
 Handler = Callable[[Any], Any]
 
