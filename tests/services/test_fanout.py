@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from clinic_ui import startup
 from services import clinic_settings
 from services.core.db import Database
-from services.core.events import Bus, EventsMissed, QueueChanged, SettingsChanged, bus, publish
+from services.core.events import Bus, EventsMissed, OrdersChanged, QueueChanged, SettingsChanged, bus, publish
 from services.core.fanout import Fanout, decode, encode, registry
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import make_clinic
@@ -78,6 +78,12 @@ def test_every_event_class_goes_through_the_wire_and_back_alike():
     origin, received = decode(encode('me', sent), kinds)
     assert origin == 'me' and type(received) is SettingsChanged and received.keys == ('clinic_name', 'language')
     assert decode('{"origin": "x", "kind": "NoSuchEvent", "fields": {}}', kinds) is None
+
+
+def test_an_event_too_large_for_a_notification_makes_the_others_read_afresh_instead():
+    origin, received = decode(encode('me', OrdersChanged(visit_id=1, order_ids=tuple(range(100_000, 102_000)))),
+                              registry())
+    assert isinstance(received, EventsMissed)
 
 
 @on_postgresql
