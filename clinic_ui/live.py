@@ -55,14 +55,24 @@ def subscribe(kind: type[E], callback: Callable[[E], Any] | Callable[[], Any]) -
     takes_event = helpers.expects_arguments(callback)
     _subscribe(kind, callback, takes_event)
     if not takes_event and kind is not EventsMissed:
-        _subscribe(EventsMissed, callback, False)
+        on_missed(callback)
+
+
+_rereads: dict[str, set[Callable[[], Any]]] = {}  # tab -> its re-reads after EventsMissed (each once)
 
 
 def on_missed(callback: Callable[[], Any]) -> None:
     """Call ``callback`` (a re-read of what this tab shows) when events of other processes may have been lost:
     the listening connection to the database dropped and came back. For views whose ``subscribe`` callbacks
-    look at the event; callbacks without arguments re-read then by themselves."""
-    _subscribe(EventsMissed, callback, False)
+    look at the event; callbacks without arguments re-read then by themselves. Each re-read runs once, however
+    many kinds of event it follows."""
+    client = context.client
+    if client.id not in _rereads:
+        _rereads[client.id] = set()
+        client.on_delete(lambda: _rereads.pop(client.id, None))
+    if callback not in _rereads[client.id]:
+        _rereads[client.id].add(callback)
+        _subscribe(EventsMissed, callback, False)
 
 
 def _subscribe(kind: type[E], callback: Callable[..., Any], takes_event: bool) -> None:

@@ -11,6 +11,10 @@ the event from its class name and hands it to its subscribers on the event loop,
 kinds need the process to catch up first (a changed clinic setting: read the settings again before any screen
 shows them): ``prepare(kind, coroutine_function)``; the events after it wait for it.
 
+The notification leaves with the COMMIT, also for events that ``bus.holding()`` keeps from this process's own
+subscribers a moment longer (the acting screen first): holding orders the work of one process, the others have
+their own.
+
 PostgreSQL keeps nothing for a listener that is away: when the listening connection drops, the listener connects
 again (waiting longer after each failure, up to a few seconds) and then publishes ``EventsMissed`` here, so every
 live view reads afresh.
