@@ -4,6 +4,11 @@
 the tab's own context, and the subscription ends with the tab. Underneath, one NiceGUI ``Event`` per event class
 is fed by the foundation's bus (``services.core.events``), so a tab that closes mid-update is simply skipped.
 
+Several app processes on PostgreSQL hear each other's events (``services.core.fanout``); when that news was cut
+for a while, ``EventsMissed`` comes instead of what was lost. A callback without arguments is a re-read: it runs
+then too. A callback that looks at the event names its re-read with ``on_missed(callback)``. Nothing reloads a
+staff page (what was typed would be lost): the views read afresh in place.
+
 ``read_once(event, key, loader)`` shares one database read between every screen that reacts to the same event
 (the boards, the worklists and reception's queue view all show a queue after a call): the first asks, the others
 await the same answer. The answer is kept beside the event here, for a few seconds, never on the event itself.
@@ -22,7 +27,7 @@ from nicegui import Client, Event, context, core, helpers
 from models.types import utcnow
 from services import clinic_settings, queue
 from services.core.db import get_db
-from services.core.events import DomainEvent, QueueChanged, bus
+from services.core.events import DomainEvent, EventsMissed, QueueChanged, bus
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +51,32 @@ def subscribe(kind: type[E], callback: Callable[[E], Any] | Callable[[], Any]) -
     """Call ``callback`` (with the event, or without arguments) for each ``kind`` event while this tab is open.
 
     Call it inside a page function. A tab can close while its callback awaits the database; the update is then
-    simply dropped."""
-    client = context.client
+    simply dropped. A callback without arguments also runs after ``EventsMissed`` (see ``on_missed``)."""
     takes_event = helpers.expects_arguments(callback)
+    _subscribe(kind, callback, takes_event)
+    if not takes_event and kind is not EventsMissed:
+        on_missed(callback)
+
+
+_rereads: dict[str, set[Callable[[], Any]]] = {}  # tab -> its re-reads after EventsMissed (each once)
+
+
+def on_missed(callback: Callable[[], Any]) -> None:
+    """Call ``callback`` (a re-read of what this tab shows) when events of other processes may have been lost:
+    the listening connection to the database dropped and came back. For views whose ``subscribe`` callbacks
+    look at the event; callbacks without arguments re-read then by themselves. Each re-read runs once, however
+    many kinds of event it follows."""
+    client = context.client
+    if client.id not in _rereads:
+        _rereads[client.id] = set()
+        client.on_delete(lambda: _rereads.pop(client.id, None))
+    if callback not in _rereads[client.id]:
+        _rereads[client.id].add(callback)
+        _subscribe(EventsMissed, callback, False)
+
+
+def _subscribe(kind: type[E], callback: Callable[..., Any], takes_event: bool) -> None:
+    client = context.client
 
     async def guarded(event: E) -> None:
         if client.is_deleted:

@@ -1,39 +1,37 @@
-"""A small in-process rate limiter for public pages (one server process; see README for scaling out), and the
-one place that says which address a request comes from."""
+"""The public pages' rate limits (kept in the database, so they hold across server processes), and the one place
+that says which address a request comes from."""
 from __future__ import annotations
 
 import hashlib
 import ipaddress
-import time
-from collections import defaultdict, deque
+from datetime import datetime, timezone
 
 from starlette.requests import HTTPConnection
 
+from models.types import utcnow
+from services import rate_limits
+from services.core.db import get_db
 from services.core.settings import get_settings
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class RateLimiter:
-    """At most ``limit`` events per ``window_s`` seconds per key (sliding window)."""
+    """At most ``limit`` uses per ``window_s`` seconds per key (sliding window), for one kind of use (``name``)."""
 
-    def __init__(self, limit: int, window_s: float) -> None:
+    def __init__(self, name: str, limit: int, window_s: float) -> None:
+        self.name = name
         self.limit = limit
         self.window_s = window_s
-        self._events: dict[str, deque[float]] = defaultdict(deque)
 
-    def allow(self, key: str, *, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        events = self._events[key]
-        while events and events[0] <= now - self.window_s:
-            events.popleft()
-        if len(events) >= self.limit:
-            return False
-        events.append(now)
-        if len(self._events) > 10_000:  # forget idle keys, so memory stays bounded
-            for stale in [k for k, v in self._events.items() if not v or v[-1] <= now - self.window_s]:
-                del self._events[stale]
-        return True
+    async def allow(self, key: str, *, now: float | None = None) -> bool:
+        """``now``: seconds since the epoch (tests)."""
+        at = utcnow() if now is None else datetime.fromtimestamp(now, timezone.utc)
+        async with get_db().write() as session:
+            allowed = await rate_limits.allow(session, self.name, key, limit=self.limit, window_s=self.window_s,
+                                              now=at)
+            await session.commit()
+        return allowed
 
 
 def client_key(address: str | None, secret: str) -> str:

@@ -217,5 +217,6 @@ async def service_point(actor: Actor, kinds: set[QueueKind], title: str) -> Serv
         return None
     point = ServicePoint(actor, mine, {q.id: f'{q.prefix} · {pick(q.name, q.name_translations)}' for q in targets}, title)
     subscribe(QueueChanged, point.follow)
+    live.on_missed(lambda: point.refresh(touch=False))
     await point.load()
     return point

@@ -25,7 +25,8 @@ from models import User
 from services import clinic_settings, display_keys, pdf_fonts, private_files, users
 from services.core.clock import local_today
 from services.core.db import close_db, get_db, init_db, serialize
-from services.core.events import DomainEvent, bus
+from services.core.events import DomainEvent, EventsMissed, SettingsChanged, bus
+from services.core.fanout import Fanout
 from services.core.i18n import _
 from services.core.migrate import upgrade
 from services.core.settings import Settings
@@ -189,6 +190,7 @@ def build(settings: Settings, started: float | None = None, *, database_prepared
         bus.observers.append(event_log_writer(settings.event_log))
     mailer = Mailer()
     day_closer = DayCloser()
+    fanouts: list[Fanout] = []  # PostgreSQL only: the events of the other processes of the clinic
     clinic_settings.put_in_force(None)  # a new app: its start-up reads the saved settings again
     private_files.make_private(settings)  # before the database, the secret or a session file is created
     socket_guard.install()  # values sent over the websocket are checked before any page sees them
@@ -209,6 +211,8 @@ def build(settings: Settings, started: float | None = None, *, database_prepared
                 database.migrated = True
         async with database.read() as session:
             await clinic_settings.load(session)  # values saved on the settings page override CLINIC_* defaults
+        if not database.is_sqlite:
+            await start_fanout(database, fanouts)
         accounts, board_key = await load_demo(database, settings) if settings.demo else (None, None)
         mailer.start()
         await day_closer.start()  # the days that ended while the server was off are closed before the first screen
@@ -238,10 +242,25 @@ def build(settings: Settings, started: float | None = None, *, database_prepared
                 await state.task
         await mailer.stop()
         await day_closer.stop()
+        while fanouts:
+            await fanouts.pop().stop()
         await close_db()
 
     app.on_startup(startup)
     app.on_shutdown(shutdown)
+
+
+async def start_fanout(database, started: list[Fanout]) -> None:
+    """Several app processes on one PostgreSQL database: each hears the others' events. A changed setting is put
+    in force here before any screen hears of it; so are the settings after the news was cut for a while."""
+    fanout = Fanout(database.url, database.engine.sync_engine)
+
+    async def read_settings_again(_event: DomainEvent) -> None:
+        await clinic_settings.read_again(database)
+    fanout.prepare(SettingsChanged, read_settings_again)
+    fanout.prepare(EventsMissed, read_settings_again)
+    started.append(fanout)
+    await fanout.start()
 
 
 async def load_demo(database, settings: Settings) -> tuple[list, str | None]:

@@ -11,6 +11,6 @@ from .patients import Address, Patient, PatientAllergy, PatientContactChange
 from .pharmacy import Dispense, DispenseItem, Medicine, StockBatch, StockMovement
 from .scheduling import Appointment, AppointmentService, DayClosure, Queue, QueueDayCounter, QueueTicket, SlotHold, Visit
 from .staff import Doctor, DoctorLeave, DoctorService, DoctorSpecialty, Room, Service, Specialty, User, WorkingHours
-from .system import AuditLog, ClinicSetting, DisplayKey, EmailOutbox
+from .system import AuditLog, ClinicSetting, DisplayKey, EmailOutbox, RateLimitHit, SignInFailure
 
 __all__ = [name for name in dir() if not name.startswith('_')]

@@ -75,3 +75,40 @@ class ClinicSetting(SQLModel, table=True):
     value: str = Field(default='', sa_type=sa.Text)
     updated_by_id: int | None = Field(default=None, foreign_key='users.id')
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SignInFailure(SQLModel, table=True):
+    """A failed sign-in, remembered for the lockout window so that every server process of the clinic slows down
+    the same guesser (``services.sign_in_guard``). It counts for its address and for its name at that address,
+    until a right password (``for_name`` off) or an administrator's unlock (both off) lifts what it caused.
+    ``*_told``: the refusal after it was written to the audit log."""
+    __tablename__ = 'sign_in_failures'
+    __table_args__ = (
+        sa.Index('ix_sign_in_failures_address_failed_at', 'address', 'failed_at'),
+        sa.Index('ix_sign_in_failures_username', 'username'),
+        sa.Index('ix_sign_in_failures_failed_at', 'failed_at'),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    address: str = Field(max_length=64)
+    username: str = Field(max_length=40)
+    failed_at: datetime = Field(sa_type=UTCDateTime)
+    for_address: bool = True
+    for_name: bool = True
+    address_told: bool = False
+    name_told: bool = False
+
+
+class RateLimitHit(SQLModel, table=True):
+    """One use of a rate-limited public action (``bucket``: which limit; ``key``: a keyed hash of the visitor's
+    address), kept for the limit's window, so the limit holds across server processes."""
+    __tablename__ = 'rate_limit_hits'
+    __table_args__ = (
+        sa.Index('ix_rate_limit_hits_bucket_key_at', 'bucket', 'key', 'hit_at'),
+        sa.Index('ix_rate_limit_hits_bucket_at', 'bucket', 'hit_at'),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    bucket: str = Field(max_length=40)
+    key: str = Field(max_length=64)
+    hit_at: datetime = Field(sa_type=UTCDateTime)

@@ -593,5 +593,6 @@ async def board_page(key: str | None = None, department: int | None = None):
     subscribe(DisplayKeyRevoked, board.on_revoked)
     subscribe(DisplayKeyChanged, board.on_revoked)  # e.g. a new language: opened afresh with it
     subscribe(SettingsChanged, board.on_settings)
+    live.on_missed(board.refresh_all)  # another process's calls may have been lost
     board.client.on_connect(board.on_connect)
     scripts(settings, board.tongues)

@@ -28,11 +28,11 @@ from services.text import normalize_phone
 
 DAYS_SHOWN = 7
 ANY_DOCTOR = 0
-SLOT_LOOKUPS = RateLimiter(limit=60, window_s=60)      # per address
-HOLDS = RateLimiter(limit=15, window_s=600)
-BOOKINGS = RateLimiter(limit=5, window_s=3600)
-LINK_OPENS = RateLimiter(limit=30, window_s=600)      # the manage page: opening a link (guessing one is futile)
-LINK_CHANGES = RateLimiter(limit=10, window_s=3600)   # moves and cancellations through links
+SLOT_LOOKUPS = RateLimiter('slot_lookups', limit=60, window_s=60)  # per address
+HOLDS = RateLimiter('holds', limit=15, window_s=600)
+BOOKINGS = RateLimiter('bookings', limit=5, window_s=3600)
+LINK_OPENS = RateLimiter('link_opens', limit=30, window_s=600)  # the manage page: opening a link (guessing is futile)
+LINK_CHANGES = RateLimiter('link_changes', limit=10, window_s=3600)  # moves and cancellations through links
 TOO_MANY = N_('Too many requests from your connection. Please wait a few minutes, or call the clinic.')
 
 
@@ -192,7 +192,7 @@ class OnlineBooking:
         if self.choice.service.value is None:
             self.held.set_text(_('Choose the consultation first.'))
             return None
-        if not SLOT_LOOKUPS.allow(self.key):
+        if not await SLOT_LOOKUPS.allow(self.key):
             self.held.set_text(_(TOO_MANY))
             return None
         self.held.set_text('')
@@ -207,7 +207,7 @@ class OnlineBooking:
 
     async def pick(self, slot: Slot) -> None:
         await self.release()
-        if not HOLDS.allow(self.key):
+        if not await HOLDS.allow(self.key):
             self.held.set_text(_(TOO_MANY))
             return
         hold = await run_action(lambda s: booking.hold_slot(
@@ -234,7 +234,7 @@ class OnlineBooking:
         request = self.details.request()
         if request is None:
             return
-        if not BOOKINGS.allow(self.key):
+        if not await BOOKINGS.allow(self.key):
             error.set_text(_(TOO_MANY))
             return
         hold = self.hold
@@ -361,7 +361,7 @@ class ManageBooking:
     async def free_slots(self, first_day: date) -> dict[date, list[Slot]] | None:
         self.move_card.visible = False
         self.new_time = None
-        if not SLOT_LOOKUPS.allow(self.key):
+        if not await SLOT_LOOKUPS.allow(self.key):
             self.limit.set_text(_(TOO_MANY))
             return None
         self.limit.set_text('')
@@ -380,7 +380,7 @@ class ManageBooking:
     async def move(self) -> None:
         if self.new_time is None:
             return
-        if not LINK_CHANGES.allow(self.key):
+        if not await LINK_CHANGES.allow(self.key):
             self.move_error.set_text(_(TOO_MANY))
             return
         token, start_at = self.managed.token, self.new_time.start_at
@@ -406,7 +406,7 @@ class ManageBooking:
 
     async def cancel(self, dialog: ui.dialog) -> None:
         dialog.close()
-        if not LINK_CHANGES.allow(self.key):
+        if not await LINK_CHANGES.allow(self.key):
             self.error.set_text(_(TOO_MANY))
             return
         token = self.managed.token
@@ -450,7 +450,7 @@ async def manage_booking_page(request: Request, token: str = ''):
         manage: ManageBooking | None = None
         clinic_heading(settings, language, lambda: manage_path(manage.managed.token if manage else token) + '&',
                        N_('Your appointment'))
-        if not LINK_OPENS.allow(key):
+        if not await LINK_OPENS.allow(key):
             link_problem(_(TOO_MANY), settings)
             return
         try:

@@ -120,6 +120,12 @@ async def load(session: AsyncSession) -> Settings:
     return settings
 
 
+async def read_again(database) -> None:
+    """Another process saved a change (or its news may have been lost): put the saved values in force again."""
+    async with database.read() as session:
+        await load(session)
+
+
 # ---------------------------------------------------------------- validation
 
 def _text(value: str, label: str, limit: int, *, required: bool = False) -> str:

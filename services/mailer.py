@@ -12,7 +12,7 @@ import logging
 
 from . import clinic_settings
 from .core.db import get_db
-from .core.events import OutboxChanged, bus
+from .core.events import EventsMissed, OutboxChanged, bus
 from .core.settings import Settings
 from .outbox import send_due
 
@@ -38,7 +38,9 @@ class Mailer:
             return
         self._wake = asyncio.Event()  # bound to the running loop
         self._stopping = False
-        self._unsubscribe = bus.subscribe(OutboxChanged, self._on_outbox_event)
+        on_outbox = bus.subscribe(OutboxChanged, self._on_outbox_event)
+        on_missed = bus.subscribe(EventsMissed, self._on_outbox_event)  # another process may have queued some
+        self._unsubscribe = lambda: (on_outbox(), on_missed())
         if not self._settings().smtp_host:
             log.info('No SMTP server configured (CLINIC_SMTP_HOST): emails stay in the outbox until one is set.')
         self._task = asyncio.create_task(self._run(), name='email sender')

@@ -1,6 +1,7 @@
 """Who may try a password now: slows down guessing without letting a stranger lock staff out.
 
-Two records, kept in this process's memory (Clinic Flow runs as one server process):
+Two records, kept in the database (``sign_in_failures``) so that every server process of the clinic sees the same
+ones: a guesser gains nothing by landing on another process.
 
 * **per client address**: after ``max_failed`` failed sign-ins from one address within the window, that address
   must wait before each further attempt: 1 second after that failure, then 2, 4, 8, ... seconds after each next
@@ -11,21 +12,24 @@ Two records, kept in this process's memory (Clinic Flow runs as one server proce
   administrator's) for everybody.
 
 Both are keyed by the user name as typed, whether an account has it or not, so a refusal says nothing about
-which names exist. Failures older than the window are forgotten. An administrator's "Unlock" or password reset
-forgets the name's records (and those of the addresses that failed on it).
+which names exist. Failures older than the window are forgotten (deleted with the next failure). An
+administrator's "Unlock" or password reset forgets the name's records (and those of the addresses that failed on
+it).
+
+Each function works in the caller's transaction; the caller commits.
 """
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-MAX_ADDRESSES = 10_000  # memory stays bounded under a flood of addresses: the oldest records go first
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models import SignInFailure
 
-@dataclass
-class _Failures:
-    times: deque[float] = field(default_factory=deque)  # within the window, oldest first
-    told: bool = False  # the refusal after the latest failure has been written to the audit log
+ADDRESS_LENGTH = 64  # the column's: longer "addresses" (none are) are cut
 
 
 @dataclass(frozen=True)
@@ -34,73 +38,85 @@ class Verdict:
     since the latest failure (worth an audit line; the ones after it are not)."""
     wait_s: float
     first_refusal: bool = False
+    latest: tuple[int | None, int | None] = (None, None)  # the failures the refusal follows (address, name)
 
 
-class SignInGuard:
-    def __init__(self) -> None:
-        self._addresses: dict[str, _Failures] = {}
-        self._names: dict[tuple[str, str], _Failures] = {}
+_FOR_ADDRESS = col(SignInFailure.for_address).is_(True)
+_FOR_NAME = col(SignInFailure.for_name).is_(True)
 
-    def check(self, address: str, username: str, now: float, *, max_failed: int, window_s: float) -> Verdict:
-        """May ``address`` try a password for ``username`` at ``now`` (seconds)?"""
-        by_address = self._recent(self._addresses, address, now, window_s)
-        by_name = self._recent(self._names, (address, username), now, window_s)
-        wait = 0.0
-        if by_address is not None and len(by_address.times) >= max_failed:
-            backoff = min(2.0 ** (len(by_address.times) - max_failed), window_s)
-            wait = max(wait, by_address.times[-1] + backoff - now)
-        if by_name is not None and len(by_name.times) >= max_failed:
-            wait = max(wait, by_name.times[-1] + window_s - now)
-        if wait <= 0:
-            return Verdict(0.0)
-        first = not ((by_address and by_address.told) or (by_name and by_name.told))
-        for record in (by_address, by_name):
-            if record is not None:
-                record.told = True
-        return Verdict(wait, first)
 
-    def failed(self, address: str, username: str, now: float, *, max_failed: int) -> bool:
-        """Count a failed attempt. Returns True when it locked ``username`` for this address."""
-        self._forget_oldest()
-        by_address = self._addresses.setdefault(address, _Failures())
-        by_name = self._names.setdefault((address, username), _Failures())
-        for record in (by_address, by_name):
-            record.times.append(now)
-            record.told = False
-        return len(by_name.times) >= max_failed
+@dataclass(frozen=True)
+class _Record:
+    count: int
+    latest_id: int
+    latest_at: datetime
+    told: bool
 
-    def succeeded(self, address: str, username: str) -> None:
-        """The right password: this name starts afresh at this address (the address keeps its record)."""
-        self._names.pop((address, username), None)
 
-    def forget(self, username: str) -> None:
-        """An administrator unlocked the account or reset its password: lift what its failures caused."""
-        for key in [key for key in self._names if key[1] == username]:
-            del self._names[key]
-            self._addresses.pop(key[0], None)
+async def _record(session: AsyncSession, since: datetime, for_address: bool, *where) -> _Record | None:
+    """The failures within the window that count for one record: how many, and the latest."""
+    count = (await session.exec(select(sa.func.count()).select_from(SignInFailure)
+                                .where(SignInFailure.failed_at > since, *where))).one()
+    if not count:
+        return None
+    latest = (await session.exec(select(SignInFailure).where(SignInFailure.failed_at > since, *where)
+                                 .order_by(col(SignInFailure.failed_at).desc(), col(SignInFailure.id).desc())
+                                 .limit(1))).one()
+    told = latest.address_told if for_address else latest.name_told
+    return _Record(count, latest.id, latest.failed_at, told)
 
-    def clear(self) -> None:
-        self._addresses.clear()
-        self._names.clear()
 
-    @staticmethod
-    def _recent(records: dict, key, now: float, window_s: float) -> _Failures | None:
-        record = records.get(key)
-        if record is None:
-            return None
-        while record.times and record.times[0] <= now - window_s:
-            record.times.popleft()
-        if not record.times:
-            del records[key]
-            return None
-        return record
+async def check(session: AsyncSession, address: str, username: str, now: datetime, *, max_failed: int,
+                window_s: float) -> Verdict:
+    """May ``address`` try a password for ``username`` at ``now``? (Only reads.)"""
+    address = address[:ADDRESS_LENGTH]
+    since = now - timedelta(seconds=window_s)
+    by_address = await _record(session, since, True, SignInFailure.address == address, _FOR_ADDRESS)
+    by_name = await _record(session, since, False, SignInFailure.address == address,
+                            SignInFailure.username == username, _FOR_NAME)
+    wait = 0.0
+    if by_address is not None and by_address.count >= max_failed:
+        backoff = min(2.0 ** (by_address.count - max_failed), window_s)
+        wait = max(wait, (by_address.latest_at - now).total_seconds() + backoff)
+    if by_name is not None and by_name.count >= max_failed:
+        wait = max(wait, (by_name.latest_at - now).total_seconds() + window_s)
+    if wait <= 0:
+        return Verdict(0.0)
+    first = not ((by_address and by_address.told) or (by_name and by_name.told))
+    return Verdict(wait, first, (by_address.latest_id if by_address else None, by_name.latest_id if by_name else None))
 
-    def _forget_oldest(self) -> None:
-        if len(self._addresses) < MAX_ADDRESSES:
-            return
-        oldest = sorted(self._addresses, key=lambda a: self._addresses[a].times[-1] if self._addresses[a].times
-                        else 0.0)[:MAX_ADDRESSES // 10]
-        for address in oldest:
-            del self._addresses[address]
-        for key in [key for key in self._names if key[0] not in self._addresses]:
-            del self._names[key]
+
+async def told(session: AsyncSession, verdict: Verdict) -> None:
+    """The refusal ``verdict`` was audited: the next ones (until another failure) are not."""
+    by_address, by_name = verdict.latest
+    if by_address is not None:
+        await session.exec(sa.update(SignInFailure).where(SignInFailure.id == by_address).values(address_told=True))
+    if by_name is not None:
+        await session.exec(sa.update(SignInFailure).where(SignInFailure.id == by_name).values(name_told=True))
+
+
+async def failed(session: AsyncSession, address: str, username: str, now: datetime, *, max_failed: int,
+                 window_s: float) -> bool:
+    """Count a failed attempt. Returns True when it locked ``username`` for this address."""
+    address = address[:ADDRESS_LENGTH]
+    since = now - timedelta(seconds=window_s)
+    await session.exec(sa.delete(SignInFailure).where(SignInFailure.failed_at <= since))  # the table stays small
+    session.add(SignInFailure(address=address, username=username, failed_at=now))
+    await session.flush()
+    by_name = await _record(session, since, False, SignInFailure.address == address,
+                            SignInFailure.username == username, _FOR_NAME)
+    return by_name is not None and by_name.count >= max_failed
+
+
+async def succeeded(session: AsyncSession, address: str, username: str) -> None:
+    """The right password: this name starts afresh at this address (the address keeps its record)."""
+    await session.exec(sa.update(SignInFailure).where(SignInFailure.address == address[:ADDRESS_LENGTH],
+                                                   SignInFailure.username == username).values(for_name=False))
+
+
+async def forget(session: AsyncSession, username: str) -> None:
+    """An administrator unlocked the account or reset its password: lift what its failures caused."""
+    addresses = select(SignInFailure.address).where(SignInFailure.username == username, _FOR_NAME)
+    await session.exec(sa.update(SignInFailure).where(col(SignInFailure.address).in_(addresses))
+                       .values(for_address=False))
+    await session.exec(sa.update(SignInFailure).where(SignInFailure.username == username).values(for_name=False))

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Appointment, Doctor, Role, User
 from models.types import utcnow
 
-from . import audit, users
+from . import audit, sign_in_guard, users
 from .access import Actor, require
 from .booking import ACTIVE as ACTIVE_APPOINTMENTS
 from .core import i18n
@@ -306,7 +306,7 @@ async def reset_password(session: AsyncSession, actor: Actor, user_id: int) -> s
     user.failed_logins = 0
     user.locked_until = None
     users.end_sessions(user)
-    users.sign_in_guard.forget(user.username)
+    await sign_in_guard.forget(session, user.username)
     session.add(user)
     audit.record(session, actor, 'password_reset', entity='user', entity_id=user.id, detail=user.username)
     publish(session, StaffChanged(user_id=user.id))
@@ -322,7 +322,7 @@ async def unlock(session: AsyncSession, actor: Actor, user_id: int) -> User:
         raise NotFound(_('This account does not exist.'))
     user.failed_logins = 0
     user.locked_until = None
-    users.sign_in_guard.forget(user.username)
+    await sign_in_guard.forget(session, user.username)
     session.add(user)
     audit.record(session, actor, 'user_unlocked', entity='user', entity_id=user.id, detail=user.username)
     publish(session, StaffChanged(user_id=user.id))

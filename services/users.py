@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Role, User
 from models.types import utcnow
 
-from . import audit
+from . import audit, sign_in_guard
 from .access import Actor, require
 from .core.boundary import action, query
 from .core.db import serialize
@@ -23,14 +23,12 @@ from .core.errors import AuthenticationFailed, Conflict, NotFound, ValidationErr
 from .core.events import StaffChanged, publish
 from .core.i18n import LANGUAGES, N_, _, ngettext
 from .security import check_password_policy, hash_password_async, verify_password_async
-from .sign_in_guard import SignInGuard
 from .text import clean_name, is_valid_email
 
 USERNAME_RE = re.compile(r'^[a-z0-9._-]{3,40}$')
 FAILED_LOGIN_DELAY_S = 0.5  # every failed attempt costs this, whatever failed
 _BAD_CREDENTIALS = N_('Wrong user name or password.')
 NEW_ACCOUNT_EPOCH = 0  # the session epoch of a new account (the column's default)
-sign_in_guard = SignInGuard()  # this process's record of failed sign-ins, per address and per name and address
 
 
 def actor_of(user: User) -> Actor:
@@ -181,9 +179,11 @@ async def sign_in(session: AsyncSession, username: str, password: str, *, addres
     too_long = len(username) > 40 or len(password) > 128  # no account has such a name or password
     username = username[:40]
     window_s = lockout_minutes * 60
-    verdict = sign_in_guard.check(address, username, now.timestamp(), max_failed=max_failed, window_s=window_s)
+    verdict = await sign_in_guard.check(session, address, username, now, max_failed=max_failed, window_s=window_s)
     if verdict.wait_s > 0:
+        await session.commit()  # ends the read: a write on SQLite starts its own transaction
         if verdict.first_refusal:
+            await sign_in_guard.told(session, verdict)
             audit.record(session, None, 'login_refused', username=username,
                          detail=f'too many failed sign-ins from {address}')
             await session.commit()
@@ -200,7 +200,7 @@ async def sign_in(session: AsyncSession, username: str, password: str, *, addres
                      detail=f'account deactivated; from {address}')
         await session.commit()
         raise AuthenticationFailed(_('This account has been deactivated. Please ask an administrator.'))
-    sign_in_guard.succeeded(address, username)
+    await sign_in_guard.succeeded(session, address, username)
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
@@ -214,8 +214,8 @@ async def sign_in(session: AsyncSession, username: str, password: str, *, addres
 async def _failed(session: AsyncSession, user: User | None, username: str, address: str, now: datetime, *,
                   max_failed: int, window_s: float) -> None:
     """Count and audit a failed attempt, after the same delay whoever it was for."""
-    locked = sign_in_guard.failed(address, username, now.timestamp(), max_failed=max_failed)
     await asyncio.sleep(FAILED_LOGIN_DELAY_S)
+    locked = await sign_in_guard.failed(session, address, username, now, max_failed=max_failed, window_s=window_s)
     detail = f'from {address}'
     if user is None:
         detail = f'unknown user name; {detail}'

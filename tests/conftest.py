@@ -83,15 +83,6 @@ async def clean_database():
     await db_module.close_db()
 
 
-@pytest.fixture(autouse=True)
-def forget_failed_sign_ins():
-    """Failed sign-ins are remembered in memory per address: every test starts with none."""
-    from services import users
-    users.sign_in_guard.clear()
-    yield
-    users.sign_in_guard.clear()
-
-
 @pytest.fixture
 async def db() -> Database:
     """The app's database (the same object the pages use when a test also opens pages)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from nicegui import ui
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from clinic_ui.live import subscribe
+from clinic_ui.live import on_missed, subscribe
 from clinic_ui.panels import LivePanel
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import CASHIER
@@ -307,3 +307,4 @@ async def invoice_page(actor: Actor, invoice_id: int):
     invoice = Invoice(actor, invoice_id, [header, items, balance, payments], problem)
     await invoice.load()
     subscribe(BillingChanged, invoice.on_billing)
+    on_missed(invoice.refresh)

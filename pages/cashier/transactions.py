@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from nicegui import ui
 
-from clinic_ui.live import subscribe
+from clinic_ui.live import on_missed, subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import CASHIER
 from clinic_ui.widgets import error_text, money, section_title, staff_read, translated_columns
@@ -280,3 +280,6 @@ async def transactions_page(actor: Actor):
     subscribe(BillingChanged, drawer.on_billing)
     subscribe(BillingChanged, close.on_billing)
     subscribe(BillingChanged, history.on_billing)
+    on_missed(lambda: drawer.load(touch=False))
+    on_missed(lambda: close.load(touch=False))
+    on_missed(lambda: history.search(touch=False) if history.offset == 0 else None)

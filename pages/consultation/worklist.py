@@ -407,5 +407,6 @@ async def consultation_page(actor: Actor):
     appointments = AppointmentsPanel(actor, await appointment_rows.todays_rows(actor))
     subscribe(QueueChanged, worklist.follow)
     subscribe(ResultsReady, worklist.results_ready)
+    live.on_missed(worklist.refresh)
     subscribe(AppointmentChanged, appointments.refresh)
     await worklist.refresh()

@@ -9,7 +9,7 @@ from datetime import timedelta
 from nicegui import ui
 
 from clinic_ui.appointment_rows import status_label
-from clinic_ui.live import subscribe
+from clinic_ui.live import on_missed, subscribe
 from clinic_ui.pickers import date_field
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import RECEPTION
@@ -165,6 +165,7 @@ async def patient_page(actor: Actor, patient_id: int):
     await changes.refresh()
     subscribe(AppointmentChanged, upcoming.refresh)
     subscribe(PatientChanged, lambda event: changes.refresh() if event.patient_id == patient_id else None)
+    on_missed(changes.refresh)
 
 
 class PatientHeader:

@@ -103,6 +103,7 @@ async def queues_page(actor: Actor):
         .classes('text-slate-600 -mt-3')
     cards = QueueCards(actor, PriorityDialog(actor), MoveDialog(actor, today.targets), today.views)
     subscribe(QueueChanged, cards.update)
+    live.on_missed(cards.reread)
 
 
 class QueueCard:
@@ -143,6 +144,14 @@ class QueueCards:
     def remember(self, view: queue.QueueView) -> None:
         for ticket in tickets_of(view):
             self.tickets[ticket.id] = ticket
+
+    async def reread(self) -> None:
+        """Every queue read afresh (news from another server process may have been lost)."""
+        today = await staff_read(lambda s: _queues_today(s, self.actor), touch=False)
+        for view in today.views if today is not None else []:
+            if view.id in self.cards:
+                self.cards[view.id].show(view)
+                self.remember(view)
 
     async def update(self, event: QueueChanged) -> None:
         if event.queue_id not in self.cards:

@@ -6,7 +6,8 @@ the commit every subscriber of its class is called on the event loop (a rollback
 
 The bus knows nothing of screens: the app shell adapts it to NiceGUI (``clinic_ui/live.py``), background workers
 subscribe directly. Subscribers of one class are called in the order they subscribed; one that fails is logged
-and the others still run.
+and the others still run. With several app processes on PostgreSQL, ``fanout.py`` also sends each committed event
+to the other processes and delivers theirs here (``EventsMissed`` when some may have been lost).
 """
 from __future__ import annotations
 
@@ -158,6 +159,13 @@ class DisplayKeyChanged(DomainEvent):
     """A board's settings changed (its language): boards open with the key show them."""
     topic: ClassVar[str] = 'display_keys'
     key_id: int
+
+
+@dataclass(frozen=True, eq=False)
+class EventsMissed(DomainEvent):
+    """Events of other processes may have been lost (their news channel was cut for a while, see
+    ``services.core.fanout``): every live view reads afresh. Published by this process about itself, never sent."""
+    topic: ClassVar[str] = 'missed'
 
 
 E = TypeVar('E', bound=DomainEvent)

@@ -1,7 +1,7 @@
 """Starting and stopping the real app (``python main.py`` in a subprocess), as a person installing it would:
 nothing but a "starting…" page until it is ready, one clear line for a wrong setting, a quiet stop on Ctrl+C
 and SIGTERM, the addresses to open from tablets, a working board link at every demo start, several servers
-starting at once on one PostgreSQL database, and HTTPS."""
+starting at once on one PostgreSQL database (and a setting saved through one process showing on all), and HTTPS."""
 from __future__ import annotations
 
 import asyncio
@@ -393,6 +393,50 @@ def test_four_servers_starting_at_once_on_an_empty_database_all_come_up_and_load
         finally:
             await connection.close()
     assert asyncio.run(count()) == (1, patients)
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason='several servers on one database is a PostgreSQL set-up')
+def test_a_clinic_setting_saved_through_another_process_shows_on_every_server_at_once(data_dir, database_url):
+    """Two servers on one database; a third process (this test) saves a new clinic name: both show it on their
+    next page without a restart (each put it in force when it heard of the change)."""
+    apps = []
+    for n in range(2):
+        folder = data_dir / f'server{n}'
+        folder.mkdir()
+        apps.append(start_app(app_env(folder, database_url), folder))
+    try:
+        for app in apps:
+            app.wait_for('is ready')
+            assert 'Hòa Bình' not in get(f'http://127.0.0.1:{app.port}/book')[2]
+        asyncio.run(save_clinic_name(database_url, 'Phòng khám Hòa Bình'))
+        deadline = time.monotonic() + 5
+        for app in apps:
+            while 'Phòng khám Hòa Bình' not in get(f'http://127.0.0.1:{app.port}/book')[2]:
+                assert time.monotonic() < deadline, f'server on {app.port} still shows the old name'
+                time.sleep(0.05)
+    finally:
+        outputs = [app.stop() for app in apps]
+    for code, output in outputs:
+        assert code == 0 and 'Traceback' not in output, output
+
+
+async def save_clinic_name(database_url: str, name: str) -> None:
+    from services import clinic_settings
+    from services.core.db import Database
+    from services.core.events import Bus
+    from services.core.fanout import Fanout
+    from tests.factories import make_clinic
+    database = Database(database_url)
+    fanout = Fanout(database_url, database.engine.sync_engine, target=Bus())
+    await fanout.start()
+    try:
+        clinic = await make_clinic(database)
+        async with database.write() as session:
+            await clinic_settings.save_clinic(session, clinic.admin, name=name, address='', phone='')
+    finally:
+        clinic_settings.put_in_force(None)
+        await fanout.stop()
+        await database.dispose()
 
 
 # --- 7. HTTPS -------------------------------------------------------------------------------------------------

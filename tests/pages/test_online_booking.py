@@ -20,11 +20,12 @@ from tests.factories import NOW, make_clinic
 from tests.services.vietnamese import vietnamese  # noqa: F401 - the real catalog, for the tests that use it
 
 
-def test_rate_limiter_allows_a_burst_then_refuses_until_the_window_passes():
-    limiter = RateLimiter(limit=3, window_s=60)
-    assert [limiter.allow('a', now=t) for t in (0, 1, 2, 3)] == [True, True, True, False]
-    assert limiter.allow('b', now=3)  # other addresses are not affected
-    assert limiter.allow('a', now=61)
+async def test_rate_limiter_allows_a_burst_then_refuses_until_the_window_passes(db):
+    limiter = RateLimiter('test', limit=3, window_s=60)
+    assert [await limiter.allow('a', now=t) for t in (0, 1, 2, 3)] == [True, True, True, False]
+    assert await limiter.allow('b', now=3)  # other addresses are not affected
+    assert await RateLimiter('other', limit=3, window_s=60).allow('a', now=3)  # nor other limits
+    assert await limiter.allow('a', now=61)
 
 
 async def hold_a_time_next_week(user: User, service_id: int) -> None:

@@ -10,6 +10,7 @@ from sqlmodel import func, select
 from models import Patient
 from services import staff_admin
 from services.core.db import get_db
+from services.core.events import EventsMissed, bus
 from tests.conftest import RETRIES, sign_in
 from tests.factories import PASSWORD
 from tests.pages.test_sign_in import browser, eventually, started_clinic
@@ -63,6 +64,25 @@ async def test_a_deactivated_persons_open_page_goes_to_sign_in_and_registers_not
     await user.should_see(marker='login-reason', content='deactivated', retries=RETRIES)
     assert await patient_count() == before
     assert 'Patient registered.' not in user.notify.messages
+
+
+async def test_a_deactivation_whose_news_was_lost_still_ends_the_open_page_once_the_news_comes_back(user: User,
+                                                                                                   monkeypatch):
+    """Deactivated through another server process while this one's listening connection was down: when it listens
+    again (``EventsMissed``), the open page's live parts read afresh, and that read finds the session ended."""
+    clinic = await started_clinic(user)
+    await sign_in(user, 'reception')
+    await fill_new_patient(user)
+    pushed = record_pushes(user)
+    with monkeypatch.context() as patch:
+        patch.setattr(bus, 'committed', lambda event: None)  # nobody here hears of it
+        async with get_db().write() as session:
+            await staff_admin.set_active(session, clinic.admin, clinic.reception.user_id, False)
+    await asyncio.sleep(0.2)
+    assert pushed == []
+    bus.deliver(EventsMissed())
+    await eventually(lambda: pushed and set(pushed) == {'/login?reason=deactivated'},
+                     f'the page was not sent to sign-in: {pushed}')
 
 
 async def test_after_a_password_reset_an_open_page_goes_to_sign_in_and_its_search_answers_nothing(user: User):

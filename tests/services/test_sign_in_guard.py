@@ -2,15 +2,20 @@
 waits longer each time; an administrator's unlock lifts a device's lock."""
 from __future__ import annotations
 
+import asyncio
+import os
 import statistics
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services import staff_admin, users
-from services.core.db import get_db
+from services import rate_limits, staff_admin, users
+from services.core.db import Database, get_db
 from services.core.errors import AuthenticationFailed
+from tests.conftest import ROOT, TEST_DATABASE_URL
 from tests.factories import PASSWORD, make_clinic
 
 
@@ -75,3 +80,53 @@ async def test_an_administrator_unlock_lifts_a_devices_lock(db):
         await staff_admin.unlock(session, clinic.admin, clinic.cashier.user_id)
     async with db.read() as session:
         assert (await users.authenticate(session, 'cashier', PASSWORD, address='10.2.2.2')).username == 'cashier'
+
+
+GUESSES = """
+import asyncio, sys
+from services import users
+from services.core.db import Database
+from services.core.errors import AuthenticationFailed
+
+async def guess():
+    database = Database(sys.argv[1])
+    for attempt in range(5):
+        async with database.read() as session:
+            try:
+                await users.authenticate(session, 'cashier', f'guess-{attempt}-x', address='10.3.3.3')
+            except AuthenticationFailed as refused:
+                print(refused)
+    await database.dispose()
+
+users.FAILED_LOGIN_DELAY_S = 0
+asyncio.run(guess())
+"""
+
+
+async def test_failures_on_one_server_process_lock_the_name_on_the_others_too(db):
+    """Another app process takes the five wrong guesses: this one refuses the sixth (a guesser gains nothing by
+    landing on another process), but not the cashier's own workstation."""
+    await make_clinic(db)
+    env = {**os.environ, 'CLINIC_DATABASE_URL': TEST_DATABASE_URL}
+    guesses = await asyncio.to_thread(subprocess.run, [sys.executable, '-c', GUESSES, TEST_DATABASE_URL], cwd=ROOT,
+                                      env=env, capture_output=True, text=True, timeout=120)
+    assert guesses.stdout.count('Wrong user name or password.') == 5, guesses.stdout + guesses.stderr
+    async with db.read() as session:
+        with pytest.raises(AuthenticationFailed, match='Too many failed sign-ins'):
+            await users.authenticate(session, 'cashier', PASSWORD, address='10.3.3.3')
+    async with db.read() as session:
+        assert (await users.authenticate(session, 'cashier', PASSWORD, address='10.3.3.4')).username == 'cashier'
+
+
+async def test_a_public_rate_limit_holds_across_server_processes(db):
+    other = Database(TEST_DATABASE_URL)
+    now = datetime.now(timezone.utc)
+    try:
+        allowed = []
+        for process in [db, other, db, other]:
+            async with process.write() as session:
+                allowed.append(await rate_limits.allow(session, 'bookings', 'visitor', limit=3, window_s=60, now=now))
+                await session.commit()
+    finally:
+        await other.dispose()
+    assert allowed == [True, True, True, False]

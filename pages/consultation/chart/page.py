@@ -11,7 +11,7 @@ import asyncio
 from nicegui import ui
 
 from clinic_ui.lab_flags import alert_critical_results
-from clinic_ui.live import subscribe
+from clinic_ui.live import on_missed, subscribe
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import CONSULTATION
 from clinic_ui.widgets import money, staff_action
@@ -65,5 +65,6 @@ async def chart_page(actor: Actor, visit_id: int):
     panels.mark('chart-panels')  # only now: every panel and action is on the page
     subscribe(OrdersChanged, visit.follow)
     subscribe(VisitChanged, visit.follow)
+    on_missed(visit.reread)
     alert_critical_results(actor)
     visit.show()  # the record was filled in when its form was built: what is typed meanwhile stays

@@ -57,6 +57,13 @@ class OpenVisit:
         if event.visit_id == self.id and await self.reload(touch=False):
             self.show(type(event))
 
+    async def reread(self) -> None:
+        """News from another server process may have been lost: shown as if the orders and the visit changed
+        (what is being typed stays)."""
+        if await self.reload(touch=False):
+            self.show(OrdersChanged)
+            self.show(VisitChanged)
+
     def show(self, changed: type[DomainEvent] | None = None) -> None:
         for panel in self.panels:
             if changed is None or changed in panel.follows:
