@@ -1,7 +1,7 @@
 """sign-in failures and rate limit hits shared by every process
 
 Revision ID: 3f8a6c1d2e90
-Revises: b7e1c2d4a9f0
+Revises: d5a8f3c61e27
 Create Date: 2026-12-01 03:51:39.275277
 """
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 import models.types  # noqa: F401
 
 revision: str = '3f8a6c1d2e90'
-down_revision: str | None = 'b7e1c2d4a9f0'
+down_revision: str | None = 'd5a8f3c61e27'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
