@@ -170,15 +170,22 @@ async def test_a_call_on_the_worklist_shows_and_is_announced_on_another_screens_
     await finish_by_mistake_and_undo(user, board)
 
 
+async def tvs_showing_the_queue(db, clinic, count: int, *, waiting: int) -> list[User]:
+    """``count`` TVs open with one key, once ``waiting`` walk-ins wait for the first doctor (A-001 ...)."""
+    await arrivals(db, clinic, waiting)
+    _, key = await board_key(db, clinic)
+    tvs = [another_person() for _ in range(count)]
+    upcoming = '  '.join(f'A-{number:03d}' for number in range(1, min(waiting, 3) + 1))
+    for tv in tvs:
+        await tv.open(f'/board?key={key}')
+        await tv.should_see(marker='board-queue-A', content=shown('next', upcoming), retries=RETRIES)
+    return tvs
+
+
 async def test_every_open_board_is_updated_by_one_read_and_a_closed_one_is_forgotten(db, user: User):
     from pages.board import hub
     clinic = await make_clinic(db, patients=2)
-    await arrivals(db, clinic, 2)
-    _, key = await board_key(db, clinic)
-    tvs = [another_person() for _ in range(3)]
-    for tv in tvs:
-        await tv.open(f'/board?key={key}')
-        await tv.should_see(marker='board-queue-A', content=shown('next', 'A-001  A-002'), retries=RETRIES)
+    tvs = await tvs_showing_the_queue(db, clinic, 3, waiting=2)
     assert len(hub.screens) == 3
     tvs[0].client.delete()  # a TV switched off: its tab is gone
     assert len(hub.screens) == 2
@@ -194,12 +201,7 @@ async def test_a_call_is_sent_once_to_every_board_of_a_key_after_the_doctor_saw_
     """The doctor's own screen shows the called patient first; then one message, built once, reaches every board
     of the key, and no board gets its own copy of the card through NiceGUI."""
     clinic = await make_clinic(db, patients=3)
-    await arrivals(db, clinic, 3)
-    _, key = await board_key(db, clinic)
-    tvs = [another_person() for _ in range(3)]
-    for tv in tvs:
-        await tv.open(f'/board?key={key}')
-        await tv.should_see(marker='board-queue-A', content=shown('next', 'A-001  A-002  A-003'), retries=RETRIES)
+    tvs = await tvs_showing_the_queue(db, clinic, 3, waiting=3)
     await sign_in(user, 'doctor')
     await user.should_see(marker='queue-summary', content='3 waiting', retries=RETRIES)
     happened: list[tuple] = []
