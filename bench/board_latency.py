@@ -325,13 +325,13 @@ async def see_patient(doctor: Page) -> None:
 
 async def _boards_here(base: str, key: str, count: int, conn) -> None:
     """``count`` boards in this process, driven through ``conn``: watch for a label, report when it arrived."""
-    http = httpx.AsyncClient(timeout=60)
     pages: list[Page] = []
     gate = asyncio.Semaphore(4)
 
     async def open_board() -> None:
-        async with gate:
-            pages.append(await open_page(http, base, f'/board?key={key}', 'board'))
+        async with gate:  # each TV its own browser: its own cookies (behind HAProxy, its own process)
+            async with httpx.AsyncClient(timeout=60) as own:
+                pages.append(await open_page(own, base, f'/board?key={key}', 'board'))
 
     await asyncio.gather(*(open_board() for _ in range(count)))
     loop = asyncio.get_running_loop()
@@ -352,7 +352,6 @@ async def _boards_here(base: str, key: str, count: int, conn) -> None:
         else:
             for page in pages:
                 await page.close()
-            await http.aclose()
             conn.send('closed')
             return
 
