@@ -140,8 +140,10 @@ def show_confirmation(confirmation: online_booking.Confirmation, settings: Setti
     bring_into_view(card)
 
 
+# after the scroll, unless the person already put the cursor in the form (typing there must stay there)
 FOCUS_FIRST_FIELD = ('setTimeout(() => { const f = el.querySelector("input, textarea"); '
-                     'if (f) f.focus({preventScroll: true}); }, calm ? 0 : 450);')
+                     'if (f && !el.contains(document.activeElement)) f.focus({preventScroll: true}); }, '
+                     'calm ? 0 : 450);')
 
 
 def bring_into_view(element: ui.element, *, focus: bool = False) -> None:

@@ -184,10 +184,16 @@ def test_patient_books_online_from_a_phone(server, browser, artifacts_dir):
                                                                       " and contains(normalize-space(.), ':')]")))
     slot.click()
     wait(browser).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'kept for you'))
+    field = {label: browser.find_element(By.XPATH, f"//label[.//div[normalize-space(text())='{label}']]//input")
+             for label in ('Full name', 'Phone', 'Email (the confirmation is sent here)', 'Date of birth (dd/mm/yyyy)')}
+    field['Phone'].click()  # a quick patient starts with another field while the form still scrolls into view
+    time.sleep(0.8)
+    assert browser.switch_to.active_element == field['Phone']  # the form's own focus never takes the cursor away
     for label, value in (('Full name', 'Đinh Thị Quỳnh'), ('Phone', '0933111222'),
                          ('Email (the confirmation is sent here)', 'quynh@example.test'),
                          ('Date of birth (dd/mm/yyyy)', '12/03/1995')):
-        browser.find_element(By.XPATH, f"//label[.//div[normalize-space(text())='{label}']]//input").send_keys(value)
+        field[label].send_keys(value)
+    assert field['Full name'].get_attribute('value') == 'Đinh Thị Quỳnh'
     screenshot(browser, artifacts_dir, 'online-booking-form-phone', PHONE)
     click_text(browser, 'Book')
     wait(browser).until(EC.text_to_be_present_in_element((By.TAG_NAME, 'body'), 'Your appointment is booked'))
