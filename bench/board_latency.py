@@ -212,6 +212,8 @@ class Page:
         assert opened.startswith('0'), opened
         await self.ws.send_str('40')  # join the default namespace: NiceGUI's handshake runs here
         joined = await self.ws.receive_str(timeout=20)
+        while joined.startswith('42'):  # a page may already send (e.g. classes set on connect) before the ack
+            joined = await self.ws.receive_str(timeout=20)
         if not joined.startswith('40'):
             raise RuntimeError(f'{self.kind}: the server refused the socket: {joined}')
         self.reader = asyncio.create_task(self._read())

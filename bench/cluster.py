@@ -85,6 +85,7 @@ class Cluster:
         self.app_dir = app_dir
         self.ports = [free_port() for _ in range(processes)]
         self.apps: list[subprocess.Popen | None] = [None] * processes
+        self.log_start = [0] * processes  # where each process's current start begins in its log
         self.haproxy: subprocess.Popen | None = None
         self.extra_env = extra_env or {}
         secret_file = data_dir / 'storage_secret.shared'
@@ -113,13 +114,14 @@ class Cluster:
                 'CLINIC_DEMO': '1' if self.demo and index == 0 else '0', **self.extra_env}
 
     def start_app(self, index: int) -> None:
+        self.log_start[index] = self.log(index).stat().st_size if self.log(index).exists() else 0
         log = open(self.log(index), 'a')  # noqa: SIM115 - the process writes it as long as it runs
         self.apps[index] = subprocess.Popen([sys.executable, 'main.py'], cwd=self.app_dir, env=self.env(index),
                                             stdout=log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, index: int, timeout: float = 240) -> None:
         deadline = time.monotonic() + timeout
-        while 'is ready' not in (self.log(index).read_text() if self.log(index).exists() else ''):
+        while 'is ready' not in self.log(index).read_text()[self.log_start[index]:]:  # this start's own lines
             process = self.apps[index]
             if process is None or process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f'app {index + 1} did not start:\n{self.log(index).read_text()[-3000:]}')
