@@ -111,7 +111,9 @@ class Cluster:
                 'CLINIC_STORAGE_SECRET': self.secret, 'CLINIC_HOST': '127.0.0.1',
                 'CLINIC_PORT': str(self.ports[index]), 'CLINIC_TRUSTED_PROXIES': '127.0.0.1/32',
                 'CLINIC_DATA_DIR': str(self.data_dir / 'data'),  # shared: result files, backups
-                'CLINIC_DEMO': '1' if self.demo and index == 0 else '0', **self.extra_env}
+                'CLINIC_DEMO': '1' if self.demo and index == 0 else '0',
+                **({'CLINIC_LANGUAGE': 'vi'} if self.demo else {}),  # the demo clinic is Vietnamese (as --demo)
+                **self.extra_env}
 
     def start_app(self, index: int) -> None:
         self.log_start[index] = self.log(index).stat().st_size if self.log(index).exists() else 0
