@@ -136,6 +136,20 @@ async def acting_first() -> AsyncIterator[dict[int, queue.QueueView]]:
             await _sent(client)
 
 
+async def call_next_first(call: Callable[[], Awaitable[queue.Called | None]], queue_id: int,
+                          show: Callable[[queue.QueueView], None]) -> queue.Called | None:
+    """"Call next" on a screen that shows the queue (the worklist, a service point): ``call()`` runs the action
+    (``queue.call_next_shown`` through ``staff_action``), ``show`` puts the queue as it now stands on this screen
+    (if it still shows ``queue_id``), and only then do the boards and everybody else hear of it."""
+    async with acting_first() as shown:
+        called = await call()
+        if called is not None:
+            shown[called.queue.id] = called.queue
+            if called.queue.id == queue_id:
+                show(called.queue)
+    return called
+
+
 async def _sent(client: Client, at_most_s: float = 0.1) -> None:
     """Until what ``client``'s tab has to send went out (NiceGUI sends it on its own task, within milliseconds)."""
     outbox = client.outbox

@@ -123,14 +123,9 @@ class ServicePoint:
     async def call_next(self) -> None:
         self.call_button.props('loading')
         try:
-            async with live.acting_first() as shown:  # this screen first, then the boards and everybody else
-                called = await staff_action(lambda s: queue.call_next_shown(
-                    s, self.actor, self.queue_id, tz=clinic_settings.current().tz, now=utcnow(),
-                    room_id=self.counter.value))
-                if called is not None:
-                    shown[called.queue.id] = called.queue
-                    if called.queue.id == self.queue_id:
-                        self.show(called.queue)
+            called = await live.call_next_first(lambda: staff_action(lambda s: queue.call_next_shown(
+                s, self.actor, self.queue_id, tz=clinic_settings.current().tz, now=utcnow(),
+                room_id=self.counter.value)), self.queue_id, self.show)
         finally:
             self.call_button.props(remove='loading')
         ticket = called.ticket if called is not None else None

@@ -164,13 +164,9 @@ class QueueHeader:
         worklist = self.worklist
         self.call_button.props('loading')
         try:
-            async with live.acting_first() as shown:  # this screen first, then the boards and everybody else
-                called = await staff_action(lambda s: queue.call_next_shown(
-                    s, worklist.actor, worklist.queue_id, tz=clinic_settings.current().tz, now=utcnow()))
-                if called is not None:
-                    shown[called.queue.id] = called.queue
-                    if called.queue.id == worklist.queue_id:
-                        worklist.show(called.queue)
+            called = await live.call_next_first(lambda: staff_action(lambda s: queue.call_next_shown(
+                s, worklist.actor, worklist.queue_id, tz=clinic_settings.current().tz, now=utcnow())),
+                worklist.queue_id, worklist.show)
         finally:
             self.call_button.props(remove='loading')
         ticket = called.ticket if called is not None else None
