@@ -65,3 +65,47 @@ async def test_a_view_that_follows_several_kinds_of_event_reads_afresh_once(db, 
             break
     await asyncio.sleep(0.3)
     assert len(reads) == 1
+
+
+async def test_after_lost_events_the_chart_shows_an_order_placed_elsewhere_and_keeps_what_is_typed(user: User,
+                                                                                                  monkeypatch):
+    """An order placed on another process whose notification was lost appears on the open chart after
+    ``EventsMissed``; the symptoms being typed (not yet saved) stay."""
+    from pages.consultation.chart import record
+    from tests.clinical import ward_for
+    from tests.conftest import element
+    from tests.pages.test_consultation_chart import open_chart, place_blood_count
+    monkeypatch.setattr(record, 'AUTOSAVE_DELAY_S', 60)  # only the screen holds the typed text
+    ward = await ward_for(user)
+    await open_chart(user, ward)
+    user.find(marker='symptoms').type('Dry cough')
+    with monkeypatch.context() as patch:
+        patch.setattr(bus, 'committed', lambda event: None)
+        await place_blood_count(ward)
+    await asyncio.sleep(0.3)
+    await user.should_not_see('Blood count')  # nobody heard of it
+    bus.deliver(EventsMissed())
+    await user.should_see('Blood count', retries=RETRIES)
+    assert element(user, 'symptoms').value == 'Dry cough'
+
+
+async def test_after_lost_events_the_cashiers_open_bill_shows_a_discount_given_elsewhere(user: User, monkeypatch):
+    """A discount given on another process whose notification was lost: the open bill shows the new balance after
+    ``EventsMissed``, without a reload."""
+    from decimal import Decimal
+
+    from services import billing
+    from services.core.db import get_db
+    from tests.pages.counter_setup import billed_visit, cashier_clinic
+    from tests.pages.test_cashier_invoice import open_invoice
+    clinic = await cashier_clinic(user)
+    invoice_id = await billed_visit(clinic, medicines=((2, 25_000),))
+    await open_invoice(user, invoice_id, '₫200,000')
+    with monkeypatch.context() as patch:
+        patch.setattr(bus, 'committed', lambda event: None)
+        async with get_db().write() as session:
+            await billing.set_discount(session, clinic.cashier, invoice_id, percent=Decimal(10), reason='Senior')
+    await asyncio.sleep(0.3)
+    await user.should_see(marker='invoice-balance', content='₫200,000')  # nobody heard of it
+    bus.deliver(EventsMissed())
+    await user.should_see(marker='invoice-balance', content='₫180,000', retries=RETRIES)
