@@ -26,7 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import (
     Address,
     AllergyStatus,
-    EmailOutbox,
+    OutboxMessage,
     Patient,
     PatientAllergy,
     Prescription,
@@ -129,8 +129,8 @@ async def _counts(session: AsyncSession, patient: Patient) -> dict[str, int]:
         Prescription.visit_id.in_(visits)))).one()
     counts['result_files'] = (await session.exec(select(func.count()).select_from(ResultFile).join(
         ServiceOrder, ServiceOrder.id == ResultFile.order_id).where(ServiceOrder.visit_id.in_(visits)))).one()
-    counts['emails'] = (await session.exec(select(func.count()).select_from(EmailOutbox).where(
-        EmailOutbox.to_address == patient.email))).one() if patient.email else 0
+    counts['emails'] = (await session.exec(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.to_address == patient.email))).one() if patient.email else 0
     return counts
 
 

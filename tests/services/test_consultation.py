@@ -13,7 +13,7 @@ from models import (
     Appointment,
     AuditLog,
     BookingSource,
-    EmailOutbox,
+    OutboxMessage,
     MedicalRecord,
     Patient,
     Prescription,
@@ -317,7 +317,7 @@ async def test_follow_up_booking_queues_a_reminder_for_the_day_before(db):
         await consultation.schedule_follow_up_reminder(session, ward.doctor, appointment.id, settings=settings,
                                                        now=NOW)
     async with db.read() as session:
-        reminder = (await session.exec(select(EmailOutbox).where(EmailOutbox.subject.startswith('Reminder')))).one()
+        reminder = (await session.exec(select(OutboxMessage).where(OutboxMessage.subject.startswith('Reminder')))).one()
     local = reminder.next_attempt_at.astimezone(TZ)
     assert local.date() == start.date() - timedelta(days=1) and local.hour == 9
     assert reminder.to_address == 'patient0@example.test'
@@ -368,7 +368,7 @@ async def test_a_follow_up_is_booked_with_its_reminder_in_one_step(db):
     assert booked.reminded and booked.appointment.reason == f'Follow-up of {TODAY:%d/%m/%Y}'
     assert [a.id for a in await follow_ups(db)] == [booked.appointment.id]
     async with db.read() as session:
-        reminder = (await session.exec(select(EmailOutbox).where(EmailOutbox.subject.startswith('Reminder')))).one()
+        reminder = (await session.exec(select(OutboxMessage).where(OutboxMessage.subject.startswith('Reminder')))).one()
     assert reminder.to_address == 'patient0@example.test'
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from nicegui import ui
 from nicegui.testing import User
 
-from models import EmailOutbox, OutboxStatus, Role
+from models import OutboxMessage, OutboxStatus, Role
 from services import notifications, users
 from services.core.db import get_db
 from tests.conftest import RETRIES, element, sign_in
@@ -26,7 +26,7 @@ async def staff_accounts(database) -> None:
                                 role=Role.RECEPTIONIST, password=PASSWORD, must_change_password=False)
 
 
-async def a_sent_and_a_failed_email(database) -> tuple[EmailOutbox, EmailOutbox]:
+async def a_sent_and_a_failed_email(database) -> tuple[OutboxMessage, OutboxMessage]:
     async with database.write() as session:
         sent = await notifications.queue_email(session, dedupe_key='t:sent', to='a@example.test',
                                                subject='Appointment confirmed: Tue 24 Nov 09:30', body='.')
@@ -38,7 +38,7 @@ async def a_sent_and_a_failed_email(database) -> tuple[EmailOutbox, EmailOutbox]
     return sent, failed
 
 
-async def open_the_outbox(user: User) -> tuple[EmailOutbox, EmailOutbox]:
+async def open_the_outbox(user: User) -> tuple[OutboxMessage, OutboxMessage]:
     await user.open('/login')  # starts the app, so the database is ready
     await staff_accounts(get_db())
     sent, failed = await a_sent_and_a_failed_email(get_db())
@@ -65,7 +65,7 @@ async def test_a_failed_email_is_sent_again_and_the_list_follows(user: User):
     user.find(marker='outbox-table').trigger('requeue', failed.id)  # the row's "Send again" button
     await user.should_see('The email will be sent again shortly.')
     async with get_db().read() as session:
-        assert (await session.get(EmailOutbox, failed.id)).status == OutboxStatus.PENDING
+        assert (await session.get(OutboxMessage, failed.id)).status == OutboxStatus.PENDING
     for _ in range(RETRIES):  # the page refreshes in place
         if {row['id']: row for row in table.rows}[failed.id]['status'] == 'pending':
             break
