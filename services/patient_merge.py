@@ -39,7 +39,7 @@ from models import (
     metadata,
 )
 
-from . import audit, booking, patients
+from . import audit, booking, patients, phones
 from .access import Actor, require
 from .core.boundary import action
 from .core.db import load, serialize
@@ -105,7 +105,7 @@ def _show(patient: Patient, address: str) -> dict[str, str]:
     born = patient.date_of_birth.strftime('%d/%m/%Y') if patient.date_of_birth else ''
     language = patient.language or ''
     return {'full_name': patient.full_name, 'date_of_birth': born,
-            'sex': _(SEX_LABELS[patient.sex]) if patient.sex != Sex.UNKNOWN else '', 'phone': patient.phone or '',
+            'sex': _(SEX_LABELS[patient.sex]) if patient.sex != Sex.UNKNOWN else '', 'phone': phones.shown(patient.phone),
             'email': patient.email or '', 'national_id': patient.national_id or '', 'address': address,
             'notes': patient.notes, 'language': _(LANGUAGE_LABELS[language]) if language in LANGUAGE_LABELS
             else language}

@@ -90,3 +90,15 @@ def search_forms(text: str, region: str) -> tuple[str | None, str]:
     digits = re.sub(r'\D', '', text)
     fragment = digits[1:] if digits.startswith('0') and len(digits) > 3 else digits
     return whole, fragment
+
+
+def shown(stored: str | None) -> str:
+    """``display`` for the clinic's region in force (what pages show)."""
+    from . import clinic_settings  # here: the settings module reaches this one through patients
+    return display(stored, clinic_settings.current().phone_region)
+
+
+def editable(stored: str | None) -> str:
+    """A stored number as put in a form field: national format (``0901 234 567``), an old invalid one as stored."""
+    text = shown(stored)
+    return stored or '' if text.endswith('⚠') else text

@@ -1,4 +1,4 @@
-"""The email outbox at reception: what was sent and what failed, and "Send again"."""
+"""The outbox at reception: what was sent and what failed (by email, SMS or Zalo), and "Send again"."""
 from __future__ import annotations
 
 import asyncio
@@ -44,8 +44,8 @@ async def open_the_outbox(user: User) -> tuple[OutboxMessage, OutboxMessage]:
     sent, failed = await a_sent_and_a_failed_email(get_db())
     await sign_in(user, 'receptionist', PASSWORD, station='Reception')
     await user.open('/outbox')
-    await user.should_see(marker='station-title', content='Email outbox')
-    await user.should_see('Emails to patients (2)')
+    await user.should_see(marker='station-title', content='Outbox')
+    await user.should_see('Messages to patients (2)')
     return sent, failed
 
 
@@ -63,7 +63,7 @@ async def test_a_failed_email_is_sent_again_and_the_list_follows(user: User):
     _, failed = await open_the_outbox(user)
     table = element(user, 'outbox-table')
     user.find(marker='outbox-table').trigger('requeue', failed.id)  # the row's "Send again" button
-    await user.should_see('The email will be sent again shortly.')
+    await user.should_see('The message will be sent again shortly.')
     async with get_db().read() as session:
         assert (await session.get(OutboxMessage, failed.id)).status == OutboxStatus.PENDING
     for _ in range(RETRIES):  # the page refreshes in place
