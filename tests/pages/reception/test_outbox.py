@@ -71,3 +71,52 @@ async def test_a_failed_email_is_sent_again_and_the_list_follows(user: User):
             break
         await asyncio.sleep(0.02)
     assert {row['id']: row for row in table.rows}[failed.id]['status'] == 'pending'
+
+
+async def test_an_sms_the_gateway_refused_shows_its_reason_and_the_channel_filter_finds_it(user: User):
+    """A reminder SMS the gateway answers with 400: FAILED at once, the gateway's reason on the page, and only the
+    SMS when staff filter by that channel; "Send again" still works."""
+    from aiohttp import web
+
+    from models import MessageChannel
+    from services import outbox
+    from services.core.settings import Settings
+    from tests.conftest import free_port
+
+    async def refuse(request: web.Request) -> web.Response:
+        await request.json()
+        return web.json_response({'message': 'Phone number is not a mobile number'}, status=400)
+
+    app = web.Application()
+    app.router.add_post('/send', refuse)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, '127.0.0.1', port).start()
+    try:
+        await user.open('/login')
+        await staff_accounts(get_db())
+        await a_sent_and_a_failed_email(get_db())
+        async with get_db().write() as session:
+            sms = await notifications.queue_message(session, channel=MessageChannel.SMS, dedupe_key='t:sms',
+                                                    to='+84901234567', subject='Reminder: appointment Tue 24 Nov',
+                                                    body='Phòng khám: nhắc lịch hẹn.')
+            await session.commit()
+        settings = Settings(sms_url=f'http://127.0.0.1:{port}/send', smtp_host='')
+        assert await outbox.send_due(get_db(), settings) == 0
+    finally:
+        await runner.cleanup()
+    await sign_in(user, 'receptionist', PASSWORD, station='Reception')
+    await user.open('/outbox')
+    await user.should_see('Messages to patients (3)')
+    table = element(user, 'outbox-table')
+    row = {r['id']: r for r in table.rows}[sms.id]
+    assert (row['channel'], row['to'], row['status']) == ('SMS', '0901 234 567', 'failed')
+    assert row['error'] == 'HTTP 400: Phone number is not a mobile number' and row['attempts'] == 1
+    element(user, 'outbox-channel').set_value('sms')
+    await user.should_see('Messages to patients (1)')
+    assert [r['id'] for r in table.rows] == [sms.id]
+    user.find(marker='outbox-table').trigger('requeue', sms.id)
+    await user.should_see('The message will be sent again shortly.')
+    async with get_db().read() as session:
+        assert (await session.get(OutboxMessage, sms.id)).status == OutboxStatus.PENDING
