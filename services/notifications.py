@@ -320,9 +320,12 @@ def choose_channel(patient: Patient, settings, *, template: str) -> MessageChann
 
 
 def _fit_zalo(data: dict[str, str]) -> str:
-    """The template data as JSON, its values cut (the name first) so the message stays within ZNS's limit."""
-    while sum(len(v) for v in data.values()) > ZALO_TEMPLATE_MAX and len(data.get('customer_name', '')) > 10:
-        data['customer_name'] = data['customer_name'][:-10]
+    """The template data as JSON, the names cut (the patient's, then the clinic's; never the time, number or link)
+    so the message stays within ZNS's limit."""
+    for key in ('customer_name', 'clinic'):
+        excess = sum(len(v) for v in data.values()) - ZALO_TEMPLATE_MAX
+        if excess > 0 and key in data:
+            data[key] = data[key][:max(len(data[key]) - excess, 10)].rstrip()
     return json.dumps(data, ensure_ascii=False)
 
 

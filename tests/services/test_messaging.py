@@ -223,16 +223,18 @@ async def test_a_zalo_reminder_has_the_template_message_shape(db, gateway):
 
 
 async def test_zalo_template_data_stays_within_400_characters(db, gateway):
+    patient = Patient(code='P1', full_name='Nguyễn Thị ' * 12, search_name='x', phone='+84901234567',
+                      preferred_channel=MessageChannel.ZALO)  # 120 characters, the most a name has
+    link = 'https://kham.example.vn/t/' + 'x' * 60
     async with db.write() as session:
-        patient = Patient(code='P1', full_name='Nguyễn ' * 80, search_name='x', phone='+84901234567',
-                          preferred_channel=MessageChannel.ZALO)
-        session.add(patient)
-        await session.flush()
-        row = await notifications.queue_turn_near(session, patient=patient, ticket_id=1, label='A-012', ahead=3,
-                                                  link='https://kham.example.vn/t/abc', settings=zalo_settings(gateway))
+        row = await notifications.queue_turn_near(
+            session, patient=patient, ticket_id=1, label='A-012', ahead=3, link=link,
+            settings=zalo_settings(gateway, clinic_name='Phòng khám Đa khoa Quốc tế ' * 10))
         await session.commit()
     data = json.loads(row.body_text)
-    assert sum(len(value) for value in data.values()) <= 400 and data['ticket'] == 'A-012'
+    assert sum(len(value) for value in data.values()) <= 400
+    assert (data['ticket'], data['ahead'], data['link']) == ('A-012', '3', link)  # never cut
+    assert data['customer_name'].startswith('Nguyễn Thị') and data['clinic'].startswith('Phòng khám')
 
 
 # --- the channel a patient is reached by ------------------------------------------------------------------
@@ -390,3 +392,57 @@ async def test_the_migration_stores_valid_phones_in_e164_and_keeps_the_others():
         assert tuple(kept) == ('email', 'a@example.test', 'Hello', 'sent')
     finally:
         await database.dispose()
+
+
+async def test_staff_find_a_patient_by_the_phone_as_they_type_it(db):
+    from services import patients
+    clinic = await make_clinic(db, patients=0)
+    async with db.write() as session:
+        for name, phone in (('Đặng Thu Thảo', '0901 234 567'), ('Lý Văn Hải', '0911 234 567')):
+            await patients.create(session, clinic.reception, patients.PatientInput(full_name=name, phone=phone),
+                                  today=local(23, 8).date())
+        session.add(Patient(code='P0000099', full_name='Cũ Văn Số', search_name='cu van so', phone='01239998888'))
+        await session.commit()
+
+    async def find(text: str) -> list[str]:
+        async with db.read() as session:
+            return [hit.full_name for hit in await patients.search(session, clinic.reception, text)]
+    for typed in ('0901234567', '090 123 4567', '+84901234567', '84901234567', '090.123.4567'):
+        assert await find(typed) == ['Đặng Thu Thảo'], typed
+    assert await find('4567') == ['Đặng Thu Thảo', 'Lý Văn Hải']  # the last digits
+    assert await find('0901 23') == ['Đặng Thu Thảo']  # the start, as dialled
+    assert await find('01239998888') == ['Cũ Văn Số']  # an old number kept as typed is still found
+
+
+async def test_gateway_settings_are_checked_saved_and_their_secrets_never_shown(db):
+    clinic = await make_clinic(db, patients=0)
+    good = dict(sms_url='https://sms.example.vn/api/send', sms_api_key='k-123', sms_sender='AN BINH',
+                zalo_url='https://business.openapi.zalo.me/message/template', zalo_access_token='z-456',
+                zalo_template_reminder='301234', zalo_template_turn='301235', turn_near_count='4')
+    try:
+        for wrong, message in ((dict(sms_url='sms.example.vn'), 'web address'),
+                               (dict(sms_sender='Phòng khám An Bình Quận 1'), 'sender name'),
+                               (dict(zalo_template_turn='30 12'), 'template ID'),
+                               (dict(turn_near_count='2.5'), 'whole number'),
+                               (dict(turn_near_count='-1'), 'whole number'),
+                               (dict(turn_near_count='many'), 'whole number')):
+            with pytest.raises(ValidationError, match=message):
+                async with db.write() as session:
+                    await clinic_settings.save_messaging(session, clinic.admin, **{**good, **wrong})
+        async with db.read() as session:
+            assert await clinic_settings.stored(session) == {}  # bad input changed nothing
+        async with db.write() as session:
+            changed = await clinic_settings.save_messaging(session, clinic.admin, **good)
+        assert 'sms_api_key' in changed and 'turn_near_count' in changed
+        settings = clinic_settings.current()
+        assert settings.sms_api_key.get_secret_value() == 'k-123' and settings.turn_near_count == 4
+        async with db.write() as session:  # None keeps the stored key
+            await clinic_settings.save_messaging(session, clinic.admin, **{**good, 'sms_api_key': None,
+                                                                            'zalo_access_token': None})
+        assert clinic_settings.current().zalo_access_token.get_secret_value() == 'z-456'
+        async with db.read() as session:
+            audit = (await session.exec(sa.text("SELECT detail FROM audit_log WHERE action = 'setting_changed'"))).all()
+        assert not any('k-123' in row[0] or 'z-456' in row[0] for row in audit)
+        assert any(row[0] == 'sms_api_key: changed' for row in audit)
+    finally:
+        clinic_settings.put_in_force(None)
