@@ -202,9 +202,9 @@ async def list_outbox(session: AsyncSession, actor: Actor, *, status: OutboxStat
     if channel is not None:
         where.append(OutboxMessage.channel == channel)
     total = (await session.exec(select(func.count()).select_from(OutboxMessage).where(*where))).one()
-    query = (select(OutboxMessage.id, OutboxMessage.created_at, OutboxMessage.channel, OutboxMessage.to_address, OutboxMessage.subject,
-                    OutboxMessage.status, OutboxMessage.attempts, OutboxMessage.next_attempt_at, OutboxMessage.last_error,
-                    OutboxMessage.sent_at)
+    query = (select(OutboxMessage.id, OutboxMessage.created_at, OutboxMessage.channel, OutboxMessage.to_address,
+                    OutboxMessage.subject, OutboxMessage.status, OutboxMessage.attempts, OutboxMessage.next_attempt_at,
+                    OutboxMessage.last_error, OutboxMessage.sent_at)
              .where(*where)
              .order_by(sa.desc(OutboxMessage.created_at), sa.desc(OutboxMessage.id))
              .offset(max(offset, 0)).limit(max(min(limit, 200), 1)))

@@ -105,7 +105,8 @@ def _show(patient: Patient, address: str) -> dict[str, str]:
     born = patient.date_of_birth.strftime('%d/%m/%Y') if patient.date_of_birth else ''
     language = patient.language or ''
     return {'full_name': patient.full_name, 'date_of_birth': born,
-            'sex': _(SEX_LABELS[patient.sex]) if patient.sex != Sex.UNKNOWN else '', 'phone': phones.shown(patient.phone),
+            'sex': _(SEX_LABELS[patient.sex]) if patient.sex != Sex.UNKNOWN else '',
+            'phone': phones.shown(patient.phone),
             'email': patient.email or '', 'national_id': patient.national_id or '', 'address': address,
             'notes': patient.notes, 'language': _(LANGUAGE_LABELS[language]) if language in LANGUAGE_LABELS
             else language}

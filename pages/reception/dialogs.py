@@ -88,8 +88,8 @@ class CheckInDialog:
                 self.shown, self.allergies = shown, AllergyLine(shown)
                 ui.button(_('Allergies…'), icon='edit_note', on_click=self.edit_allergies) \
                     .props('flat dense no-caps').mark('edit-allergies')
-            self.phone = ui.input(_('Phone'), value=phones.editable(patient.phone)).props('outlined dense').classes('w-full') \
-                .mark('check-in-phone')
+            self.phone = ui.input(_('Phone'), value=phones.editable(patient.phone)).props('outlined dense') \
+                .classes('w-full').mark('check-in-phone')
             self.email = ui.input(_('Email'), value=patient.email or '').props('outlined dense').classes('w-full') \
                 .mark('check-in-email')
             self.priority, self.reason = priority_fields()

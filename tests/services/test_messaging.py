@@ -387,7 +387,8 @@ async def test_the_migration_stores_valid_phones_in_e164_and_keeps_the_others():
         await upgrade(database)
         async with database.read() as session:
             stored = [row[0] for row in (await session.exec(sa.text('SELECT phone FROM patients ORDER BY id'))).all()]
-            kept = (await session.exec(sa.text('SELECT channel, to_address, subject, status FROM outbox_messages'))).one()
+            kept = (await session.exec(sa.text('SELECT channel, to_address, subject, status '
+                                               'FROM outbox_messages'))).one()
         assert stored == ['+84901234567', '+84901234568', '+84901234569', '123456', '0123456789']
         assert tuple(kept) == ('email', 'a@example.test', 'Hello', 'sent')
     finally:
