@@ -253,14 +253,15 @@ class MessagingPanel:
                                     placeholder='https://sms.example.vn/api/send') \
                 .props('outlined dense').classes('w-full').mark('sms-url')
             with ui.row().classes('w-full gap-2 no-wrap'):
-                self.sms_key = _secret_field(_('API key'), settings.sms_api_key, 'sms-api-key')
+                self.sms_key = _secret_field(_('API key'), settings.sms_api_key, 'sms-api-key').classes('grow')
                 self.sms_sender = ui.input(_('Sender name (brandname)'), value=settings.sms_sender) \
                     .props('outlined dense maxlength=20').classes('grow').mark('sms-sender')
             ui.label(_('Zalo (ZNS template messages)')).classes('font-medium')
             self.zalo_url = ui.input(_('Address'), value=settings.zalo_url,
                                      placeholder='https://business.openapi.zalo.me/message/template') \
                 .props('outlined dense').classes('w-full').mark('zalo-url')
-            self.zalo_token = _secret_field(_('Access token'), settings.zalo_access_token, 'zalo-token')
+            self.zalo_token = _secret_field(_('Access token'), settings.zalo_access_token, 'zalo-token') \
+                .classes('w-full')
             with ui.row().classes('w-full gap-2 no-wrap'):
                 self.zalo_reminder = ui.input(_('Template ID: reminder'), value=settings.zalo_template_reminder) \
                     .props('outlined dense').classes('grow').mark('zalo-template-reminder')
@@ -286,4 +287,4 @@ class MessagingPanel:
 
 def _secret_field(label: str, secret, mark: str) -> ui.input:
     return ui.input(label, password=True, value=PASSWORD_UNCHANGED if secret.get_secret_value() else '') \
-        .props('outlined dense autocomplete=off').classes('grow').mark(mark)
+        .props('outlined dense autocomplete=off').mark(mark)

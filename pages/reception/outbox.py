@@ -27,7 +27,7 @@ STATUS_LABELS = {OutboxStatus.PENDING.value: N_('Pending'), OutboxStatus.SENDING
 COLUMNS = [
     {'name': 'created', 'label': N_('Queued'), 'field': 'created', 'align': 'left'},
     {'name': 'channel', 'label': N_('Channel'), 'field': 'channel', 'align': 'left'},
-    {'name': 'to', 'label': N_('To'), 'field': 'to', 'align': 'left'},
+    {'name': 'to', 'label': N_('To'), 'field': 'to', 'align': 'left', 'classes': 'whitespace-nowrap'},
     {'name': 'subject', 'label': N_('Subject'), 'field': 'subject', 'align': 'left'},
     {'name': 'status', 'label': N_('Status'), 'field': 'status', 'align': 'left'},
     {'name': 'attempts', 'label': N_('Attempts'), 'field': 'attempts', 'align': 'right'},

@@ -60,7 +60,7 @@ class ProfileForm:
             self.phone = ui.input(_('Phone'), value=phones.editable(p.phone) if p else '') \
                 .props('outlined inputmode=tel').mark('phone')
             if p and p.phone and not phones.is_stored_valid(p.phone):  # kept as typed before numbers were checked
-                self.phone.props['hint'] = _('This number is not valid: please correct it (or clear it) to save.')
+                self.phone.props['hint'] = _('Not a valid number: please correct or clear it.')
             self.email = ui.input(_('Email'), value=(p.email or '') if p else '').props('outlined inputmode=email') \
                 .mark('email')
             self.national_id = ui.input(_('National ID'), value=(p.national_id or '') if p else '').props('outlined')
@@ -72,7 +72,8 @@ class ProfileForm:
                 .classes('sm:col-span-2')
             self.channel = ui.select({'': _(CHANNELS['']), **{c.value: _(CHANNELS[c.value]) for c in MessageChannel}},
                                      value=p.preferred_channel.value if p and p.preferred_channel else '',
-                                     label=_('Reminders and messages by')).props('outlined').mark('preferred-channel')
+                                     label=_('Reminders and messages by')).props('outlined') \
+                .classes('sm:col-span-2').mark('preferred-channel')
         ui.label(_('* required, and a phone number or a date of birth')).classes('text-xs text-slate-500')
 
     def data(self, error: ui.label) -> PatientInput | None:
