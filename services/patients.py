@@ -320,7 +320,8 @@ async def change_contact(session: AsyncSession, actor: Actor, patient_id: int, *
     patient = await load(session, Patient, patient_id, _('This patient no longer exists.'))
     phone = patient.phone or '' if phone is None else phone
     email = patient.email or '' if email is None else email
-    if (phone, email) == (patient.phone or '', patient.email or ''):
+    as_stored = phones.to_e164(phone, phone_region()) or phone.strip()  # '0901 234 567' is the +84901234567 on file
+    if (as_stored, email.strip().lower()) == (patient.phone or '', patient.email or ''):
         return patient
     data = PatientInput(full_name=patient.full_name, phone=phone, date_of_birth=patient.date_of_birth,
                         sex=patient.sex, email=email, national_id=patient.national_id or '',

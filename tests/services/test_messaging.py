@@ -447,3 +447,21 @@ async def test_gateway_settings_are_checked_saved_and_their_secrets_never_shown(
         assert any(row[0] == 'sms_api_key: changed' for row in audit)
     finally:
         clinic_settings.put_in_force(None)
+
+
+async def test_the_check_in_desk_showing_the_number_as_dialled_changes_nothing(db):
+    from services import patients
+    clinic = await make_clinic(db, patients=1)  # +84901234500
+    async with db.read() as session:
+        before = (await session.get(Patient, clinic.patient_ids[0])).updated_at
+    async with db.write() as session:
+        await patients.change_contact(session, clinic.reception, clinic.patient_ids[0], phone='0901 234 500',
+                                      email='Patient0@example.test', today=local(23, 8).date())
+        await session.commit()
+    async with db.write() as session:
+        with pytest.raises(ValidationError, match='not a valid phone number'):
+            await patients.change_contact(session, clinic.reception, clinic.patient_ids[0], phone='0901 234',
+                                          email=None, today=local(23, 8).date())
+    async with db.read() as session:
+        after = await session.get(Patient, clinic.patient_ids[0])
+    assert (after.updated_at, after.phone) == (before, '+84901234500')
