@@ -465,3 +465,16 @@ async def test_the_check_in_desk_showing_the_number_as_dialled_changes_nothing(d
     async with db.read() as session:
         after = await session.get(Patient, clinic.patient_ids[0])
     assert (after.updated_at, after.phone) == (before, '+84901234500')
+
+
+async def test_starting_a_waiting_patient_without_calling_counts_as_a_call(db, gateway, in_force):
+    in_force(sms_settings(gateway, turn_near_count=1))
+    clinic = await make_clinic(db, patients=3)
+    for i in range(3):
+        await walk_in(db, clinic, i, i)
+    async with db.read() as session:
+        tickets = {t.patient_id: t for t in (await session.exec(select(QueueTicket))).all()}
+    async with db.write() as session:
+        await queue.start(session, clinic.doctor_actor, tickets[clinic.patient_ids[0]].id, now=local(23, 9))
+    [told] = await rows(db)  # the third now has one ahead
+    assert told.dedupe_key == f'ticket:{tickets[clinic.patient_ids[2]].id}:turn-near'
