@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from nicegui import ui
 
-from services import patients
+from services import patients, phones
 from services.access import Actor
 from services.booking import Slot
 from services.core import i18n
@@ -127,7 +127,7 @@ class PatientSearch:
                     with ui.item_section():
                         ui.item_label(hit.full_name).classes('text-base font-medium')
                         ui.item_label(' · '.join(p for p in (hit.code, _age(hit.date_of_birth, self.today),
-                                                             hit.phone or '') if p)).props('caption')
+                                                             phones.shown(hit.phone)) if p)).props('caption')
 
 
 SlotLoader = Callable[[date], Awaitable[dict[date, list[Slot]] | None]]

@@ -4,13 +4,13 @@ from .billing import CashierDayClose, Invoice, InvoiceItem, NumberSequence, Paym
 from .clinical import (LabAnalyte, LabReferenceRange, MedicalRecord, Prescription, PrescriptionItem, RecordAmendment,
                        ResultFile, ResultValue, ServiceOrder)
 from .enums import (AllergySeverity, AllergyStatus, AppointmentStatus, BookingSource, ChangeStatus, InvoiceItemKind,
-                    InvoiceStatus, MovementKind,
+                    InvoiceStatus, MessageChannel, MovementKind,
                     OrderStatus, OutboxStatus, PaymentKind, PaymentMethod, PrescriptionStatus, QueueKind, RecordStatus,
                     ResultFlag, Role, RoomKind, ServiceKind, Sex, TicketStatus, VisitStatus)
 from .patients import Address, Patient, PatientAllergy, PatientContactChange
 from .pharmacy import Dispense, DispenseItem, Medicine, StockBatch, StockMovement
 from .scheduling import Appointment, AppointmentService, DayClosure, Queue, QueueDayCounter, QueueTicket, SlotHold, Visit
 from .staff import Doctor, DoctorLeave, DoctorService, DoctorSpecialty, Room, Service, Specialty, User, WorkingHours
-from .system import AuditLog, ClinicSetting, DisplayKey, EmailOutbox, RateLimitHit, SignInFailure
+from .system import AuditLog, ClinicSetting, DisplayKey, OutboxMessage, RateLimitHit, SignInFailure
 
 __all__ = [name for name in dir() if not name.startswith('_')]

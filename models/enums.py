@@ -166,6 +166,13 @@ class OutboxStatus(str, Enum):
     FAILED = 'failed'  # gave up after the last retry; staff can requeue
 
 
+class MessageChannel(str, Enum):
+    """How a message reaches a patient."""
+    EMAIL = 'email'
+    SMS = 'sms'
+    ZALO = 'zalo'  # Zalo notification service (ZNS): a template message to the phone's Zalo account
+
+
 class ResultFlag(str, Enum):
     """How a measured value compares with its reference range ('' when there is no range to compare with)."""
     NONE = 'none'

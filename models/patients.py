@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from .base import metadata  # noqa: F401
-from .enums import AllergySeverity, AllergyStatus, ChangeStatus, Sex
+from .enums import AllergySeverity, AllergyStatus, ChangeStatus, MessageChannel, Sex
 from .types import UTCDateTime, enum_type, utcnow
 
 
@@ -43,6 +43,8 @@ class Patient(SQLModel, table=True):
     allergy_status: AllergyStatus = Field(default=AllergyStatus.UNKNOWN, sa_type=enum_type(AllergyStatus))
     notes: str = Field(default='', max_length=2000)
     language: str | None = Field(default=None, max_length=8)  # what the patient reads and receives in; None: the clinic's
+    # How messages reach them; None: by email when they have an address, else by SMS (services.channels).
+    preferred_channel: MessageChannel | None = Field(default=None, sa_type=enum_type(MessageChannel))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Merged into another record of the same person: hidden from search and booking, its page links the survivor.

@@ -1,4 +1,4 @@
-"""The durable email outbox and the audit log."""
+"""The durable outbox of messages to patients (email, SMS, Zalo) and the audit log."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,23 +7,27 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from .base import metadata  # noqa: F401
-from .enums import OutboxStatus
+from .enums import MessageChannel, OutboxStatus
 from .types import UTCDateTime, enum_type, utcnow
 
 
-class EmailOutbox(SQLModel, table=True):
-    """An email to send. Written in the same transaction as what caused it; a background sender delivers it."""
-    __tablename__ = 'email_outbox'
+class OutboxMessage(SQLModel, table=True):
+    """A message to a patient (an email, an SMS or a Zalo message). Written in the same transaction as what caused
+    it; a background sender delivers it through its channel."""
+    __tablename__ = 'outbox_messages'
     __table_args__ = (
         sa.CheckConstraint('attempts >= 0', name='attempts_nonneg'),
-        sa.Index('ix_email_outbox_status_next', 'status', 'next_attempt_at'),
+        sa.Index('ix_outbox_messages_status_next', 'status', 'next_attempt_at'),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(max_length=120, unique=True)  # e.g. "appointment:42:booked:0"; never queued twice
     message_id: str = Field(max_length=200, unique=True)
-    to_address: str = Field(max_length=254)
-    subject: str = Field(max_length=200)
+    channel: MessageChannel = Field(default=MessageChannel.EMAIL, sa_type=enum_type(MessageChannel))
+    to_address: str = Field(max_length=254)  # an email address, or a phone in E.164 for SMS and Zalo
+    subject: str = Field(max_length=200)  # an email's subject; for SMS and Zalo what staff read in the outbox
+    # Zalo: which kind of template (e.g. 'reminder', 'turn') and body_text holds its data as JSON; '' otherwise.
+    template: str = Field(default='', max_length=40)
     body_text: str = Field(sa_type=sa.Text)
     attachment_name: str = Field(default='', max_length=120)
     attachment_type: str = Field(default='', max_length=80)

@@ -44,7 +44,10 @@ log = logging.getLogger(__name__)
 # overrides the CLINIC_* environment default of the same name; removing it brings the default back.
 OVERRIDABLE = ('clinic_name', 'clinic_address', 'clinic_phone', 'clinic_logo', 'timezone', 'currency', 'language',
                'smtp_host', 'smtp_port', 'smtp_username', 'smtp_password', 'smtp_starttls', 'smtp_from',
-               'board_stations')
+               'board_stations',
+               # messages by SMS and Zalo, and "your turn is near" (save_messaging)
+               'sms_url', 'sms_api_key', 'sms_sender', 'zalo_url', 'zalo_access_token', 'zalo_template_reminder',
+               'zalo_template_turn', 'turn_near_count')
 _in_force: Settings | None = None
 
 LANGUAGES = {'en': 'English', 'vi': 'Tiếng Việt'}  # the languages the waiting-room board can announce in
@@ -56,7 +59,8 @@ LOGO_TYPES = {b'\x89PNG\r\n\x1a\n': '.png', b'\xff\xd8\xff': '.jpg'}
 LOGO_MAX_BYTES = 2 * 1024 * 1024
 HOST_RE = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$')
 PREFIX_RE = re.compile(r'^[A-Z]{1,3}$')
-SECRET_KEYS = {'smtp_password'}
+SECRET_KEYS = {'smtp_password',
+               'sms_api_key', 'zalo_access_token'}
 SMTP_TEST_TIMEOUT_S = 15
 _LOCK = 'clinic-settings'
 
@@ -193,7 +197,9 @@ async def _save(session: AsyncSession, actor: Actor, values: dict[str, str]) -> 
     if not changed:
         return []
     publish(session, SettingsChanged(keys=tuple(changed)))
-    if {'smtp_host', 'smtp_port', 'smtp_username', 'smtp_password', 'smtp_starttls'} & set(changed):
+    if {'smtp_host', 'smtp_port', 'smtp_username', 'smtp_password', 'smtp_starttls',
+            'sms_url', 'sms_api_key', 'sms_sender', 'zalo_url', 'zalo_access_token', 'zalo_template_reminder',
+            'zalo_template_turn'} & set(changed):
         publish(session, OutboxChanged())  # wakes the email sender: waiting emails may go out now
     new = effective(saved)
     call_after_commit(session, lambda: put_in_force(new))
@@ -408,3 +414,57 @@ async def setup_progress(session: AsyncSession, actor: Actor) -> dict[str, bool]
             'doctors': await some(Doctor, Doctor.is_active), 'hours': await some(WorkingHours),
             'medicines': await some(Medicine, Medicine.is_active),
             'staff': await some(User, User.role != Role.ADMIN, User.is_active)}
+
+
+# ---------------------------------------------------------------- messages by SMS and Zalo, "your turn is near"
+
+SENDER_RE = re.compile(r'^[A-Za-z0-9 ._-]{0,20}$')
+TEMPLATE_ID_RE = re.compile(r'^[A-Za-z0-9_-]{0,40}$')
+
+
+def _gateway_url(value: str, label: str) -> str:
+    value = (value or '').strip()
+    if not value:
+        return ''
+    try:
+        return Settings(sms_url=value).sms_url
+    except PydanticValidationError:
+        raise ValidationError(_('The {gateway} address must be a web address such as '
+                                'https://api.example.vn/send.').format(gateway=label)) from None
+
+
+def _secret(value: str | None, key: str, values: dict[str, str]) -> None:
+    """``None`` keeps the stored secret; anything else replaces it (empty: removed)."""
+    if value is None:
+        return
+    if len(value) > 2000:
+        raise ValidationError(_('The key is too long.'))
+    values[key] = value.strip()
+
+
+@action
+async def save_messaging(session: AsyncSession, actor: Actor, *, sms_url: str, sms_api_key: str | None,
+                         sms_sender: str, zalo_url: str, zalo_access_token: str | None, zalo_template_reminder: str,
+                         zalo_template_turn: str, turn_near_count: int | float | str | None) -> list[str]:
+    """The SMS gateway and the Zalo account messages go through, and when "your turn is near" is sent. Secrets:
+    ``None`` keeps the stored one. An empty address turns that channel off (its messages wait in the outbox)."""
+    require(actor, Role.ADMIN)
+    sender_name = (sms_sender or '').strip()
+    if not SENDER_RE.match(sender_name):
+        raise ValidationError(_('The SMS sender name has at most 20 letters, digits, spaces, dots or dashes, '
+                                'as registered with the provider.'))
+    templates = {key: (value or '').strip() for key, value in (('zalo_template_reminder', zalo_template_reminder),
+                                                                ('zalo_template_turn', zalo_template_turn))}
+    if any(not TEMPLATE_ID_RE.match(value) for value in templates.values()):
+        raise ValidationError(_('A Zalo template ID has at most 40 letters, digits, dashes or underscores.'))
+    try:
+        near = int(turn_near_count) if turn_near_count not in (None, '') else 0
+    except (TypeError, ValueError):
+        raise ValidationError(_('"Your turn is near" needs a whole number of patients from 0 to 50.')) from None
+    if not 0 <= near <= 50 or near != float(turn_near_count or 0):
+        raise ValidationError(_('"Your turn is near" needs a whole number of patients from 0 to 50.'))
+    values = {'sms_url': _gateway_url(sms_url, 'SMS'), 'sms_sender': sender_name,
+              'zalo_url': _gateway_url(zalo_url, 'Zalo'), **templates, 'turn_near_count': str(near)}
+    _secret(sms_api_key, 'sms_api_key', values)
+    _secret(zalo_access_token, 'zalo_access_token', values)
+    return await _save(session, actor, values)

@@ -657,12 +657,13 @@ async def current_ticket(session: AsyncSession, visit_id: int):
 @action
 async def schedule_follow_up_reminder(session: AsyncSession, actor: Actor, appointment_id: int, *, settings: Settings,
                                       now: datetime):
-    """After booking the follow-up (``booking.book``): its reminder email, sent the day before via the outbox."""
+    """After booking the follow-up (``booking.book``): its reminder (by the patient's channel), sent the day before
+    via the outbox."""
     from . import notifications
     require(actor, Role.DOCTOR, Role.RECEPTIONIST)
     row = await notifications.schedule_appointment_reminder(session, appointment_id, settings=settings, now=now)
     audit.record(session, actor, 'follow_up_reminder', entity='appointment', entity_id=appointment_id,
-                 detail='queued' if row is not None else 'no email address')
+                 detail=f'queued ({row.channel.value})' if row is not None else 'no email address nor valid phone')
     return row
 
 
@@ -693,7 +694,8 @@ async def follow_up_times(session: AsyncSession, actor: Actor, visit_id: int, *,
 @dataclass(frozen=True)
 class FollowUp:
     appointment: Appointment
-    reminded: bool  # its reminder email goes out the day before (False: the patient has no email address)
+    reminded: bool  # its reminder goes out the day before (False: the patient has no email address nor valid phone)
+    channel: str = ''  # how: 'email', 'sms' or 'zalo' (the patient's channel, see notifications.choose_channel)
 
 
 @action
@@ -710,4 +712,4 @@ async def book_follow_up(session: AsyncSession, actor: Actor, visit_id: int, *, 
                                      doctor_id=visit.doctor_id, start_at=start_at, source=BookingSource.IN_PERSON,
                                      tz=settings.tz, now=now, reason=reason, settings=settings)
     reminder = await schedule_follow_up_reminder(session, actor, appointment.id, settings=settings, now=now)
-    return FollowUp(appointment, reminder is not None)
+    return FollowUp(appointment, reminder is not None, reminder.channel.value if reminder is not None else '')

@@ -60,7 +60,7 @@ from models import (
 )
 from models.types import utcnow
 
-from . import lab_results
+from . import lab_results, phones
 from .allergies import groups_of_name
 from .core.errors import Conflict
 from .security import hash_password
@@ -866,7 +866,7 @@ class _DemoBuilder:
             elif age >= 80 and self.chance(0.3):
                 phone = None
             else:
-                phone = self.mobile()
+                phone = self.patient_mobile()
                 if 22 <= age <= 55:
                     parent_phones.append(phone)
             email = None
@@ -920,6 +920,12 @@ class _DemoBuilder:
 
     def mobile(self) -> str:
         return self.rng.choice(MOBILE_PREFIXES) + f'{self.rng.randint(0, 9_999_999):07d}'
+
+    def patient_mobile(self) -> str:
+        """A mobile number as patients' numbers are stored: E.164, and one ``phones`` takes as valid."""
+        while (number := phones.to_e164(self.mobile(), 'VN')) is None:
+            pass
+        return number
 
     # -- a year of visits -------------------------------------------------------------------------------------
 

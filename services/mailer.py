@@ -1,4 +1,4 @@
-"""The background email sender: one task per server process, woken by new outbox rows.
+"""The background sender of the outbox (email, SMS, Zalo): one task per server process, woken by new outbox rows.
 
 It sends whatever is due (``services.outbox.send_due``), then sleeps until an OUTBOX event arrives (an email
 was queued or re-queued and committed) or ``POLL_S`` pass (retries that became due, rows left by a crash, rows
@@ -14,6 +14,7 @@ from . import clinic_settings
 from .core.db import get_db
 from .core.events import EventsMissed, OutboxChanged, bus
 from .core.settings import Settings
+from .gateways import configured
 from .outbox import send_due
 
 log = logging.getLogger(__name__)
@@ -41,9 +42,10 @@ class Mailer:
         on_outbox = bus.subscribe(OutboxChanged, self._on_outbox_event)
         on_missed = bus.subscribe(EventsMissed, self._on_outbox_event)  # another process may have queued some
         self._unsubscribe = lambda: (on_outbox(), on_missed())
-        if not self._settings().smtp_host:
-            log.info('No SMTP server configured (CLINIC_SMTP_HOST): emails stay in the outbox until one is set.')
-        self._task = asyncio.create_task(self._run(), name='email sender')
+        if not configured(self._settings()):
+            log.info('No mail server, SMS gateway or Zalo account configured: messages stay in the outbox until '
+                     'one is set.')
+        self._task = asyncio.create_task(self._run(), name='outbox sender')
 
     def _settings(self) -> Settings:
         return self.settings or clinic_settings.current()

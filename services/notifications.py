@@ -1,13 +1,18 @@
-"""Emails to patients, queued in the outbox inside the caller's transaction.
+"""Messages to patients (email, SMS, Zalo), queued in the outbox inside the caller's transaction.
 
 The caller commits: an appointment email exists if and only if the booking (or change) committed, and a
 ``dedupe_key`` makes sure the same notice is never queued twice. ``services.outbox`` delivers them.
+
+Channel. Reminders and "your turn is near" go through the patient's preferred channel (``Patient.preferred_channel``;
+unset: email when they have an address, else SMS), falling back to another channel the clinic has set up and the
+patient has an address for. Texts (SMS, Zalo) are short and carry no diagnosis, service or other medical detail.
 
 Language. An appointment's email and its calendar invitation are written in the booking's language, else the
 patient's, else the clinic's (``documents.reader_language``); never in the language of the staff member who booked.
 """
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timedelta
 from email.utils import parseaddr
@@ -23,7 +28,8 @@ from models import (
     AppointmentService,
     AppointmentStatus,
     Doctor,
-    EmailOutbox,
+    MessageChannel,
+    OutboxMessage,
     OutboxStatus,
     Patient,
     Room,
@@ -31,7 +37,7 @@ from models import (
 )
 from models.types import utcnow
 
-from . import booking_links
+from . import booking_links, phones
 from .calendar import appointment_ics, appointment_uid
 from .core import i18n
 from .core.errors import NotFound
@@ -58,15 +64,26 @@ def sender(settings) -> tuple[str, str]:
     return name or settings.clinic_name, address
 
 
-async def _by_dedupe_key(session: AsyncSession, dedupe_key: str) -> EmailOutbox | None:
-    return (await session.exec(select(EmailOutbox).where(EmailOutbox.dedupe_key == dedupe_key))).first()
+async def _by_dedupe_key(session: AsyncSession, dedupe_key: str) -> OutboxMessage | None:
+    return (await session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))).first()
 
 
 async def queue_email(session: AsyncSession, *, dedupe_key: str, to: str, subject: str, body: str,
                       attachment_name: str = '', attachment_type: str = '',
-                      attachment_data: bytes | None = None) -> EmailOutbox | None:
+                      attachment_data: bytes | None = None) -> OutboxMessage | None:
     """Add an email to the outbox in the caller's transaction (not committed here). Returns the row; the
     existing row if ``dedupe_key`` was queued before (nothing is added); None if there is no address."""
+    return await queue_message(session, channel=MessageChannel.EMAIL, dedupe_key=dedupe_key, to=to,
+                               subject=subject, body=body, attachment_name=attachment_name,
+                               attachment_type=attachment_type, attachment_data=attachment_data)
+
+
+async def queue_message(session: AsyncSession, *, channel: MessageChannel, dedupe_key: str, to: str, subject: str,
+                        body: str, template: str = '', attachment_name: str = '', attachment_type: str = '',
+                        attachment_data: bytes | None = None) -> OutboxMessage | None:
+    """Add a message of any channel to the outbox in the caller's transaction (not committed here): ``to`` is an
+    email address or an E.164 phone; for Zalo ``body`` is the template's data as JSON and ``template`` its kind.
+    Returns the row, the existing one if ``dedupe_key`` was queued before, None if there is no address."""
     to = to.strip()
     if not to:
         return None
@@ -74,10 +91,10 @@ async def queue_email(session: AsyncSession, *, dedupe_key: str, to: str, subjec
     if existing is not None:
         return existing
     await session.flush()  # the caller's own pending changes first, so an error below is surely ours
-    row = EmailOutbox(dedupe_key=dedupe_key[:120], message_id=new_message_id(), to_address=to[:254],
-                      subject=subject[:200], body_text=body, attachment_name=attachment_name[:120],
-                      attachment_type=attachment_type[:80], attachment_data=attachment_data,
-                      status=OutboxStatus.PENDING, next_attempt_at=utcnow())
+    row = OutboxMessage(dedupe_key=dedupe_key[:120], message_id=new_message_id(), channel=channel,
+                        to_address=to[:254], subject=subject[:200], body_text=body, template=template[:40],
+                        attachment_name=attachment_name[:120], attachment_type=attachment_type[:80],
+                        attachment_data=attachment_data, status=OutboxStatus.PENDING, next_attempt_at=utcnow())
     try:
         async with session.begin_nested():  # a savepoint: losing a race on dedupe_key keeps the caller's work
             session.add(row)
@@ -188,7 +205,7 @@ def appointment_dedupe_key(appointment: Appointment, kind: AppointmentEmailKind,
 
 
 async def queue_appointment_email(session: AsyncSession, appointment_id: int, kind: AppointmentEmailKind, *,
-                                  settings) -> EmailOutbox | None:
+                                  settings) -> OutboxMessage | None:
     """Queue the patient's email (with a calendar invitation) about an appointment, in the caller's transaction.
     Returns None when the patient has no (valid) email address."""
     appointment = await session.get(Appointment, appointment_id)
@@ -240,13 +257,116 @@ def reminder_send_at(start_at: datetime, tz, now: datetime) -> datetime:
 
 
 async def schedule_appointment_reminder(session: AsyncSession, appointment_id: int, *, settings,
-                                        now: datetime) -> EmailOutbox | None:
-    """Queue the reminder email of an appointment to be sent the day before (in the caller's transaction). The
-    outbox sends nothing before ``next_attempt_at``. None when the patient has no email address."""
-    row = await queue_appointment_email(session, appointment_id, 'reminder', settings=settings)
+                                        now: datetime) -> OutboxMessage | None:
+    """Queue the reminder of an appointment to be sent the day before (in the caller's transaction), through the
+    patient's channel (``choose_channel``). The outbox sends nothing before ``next_attempt_at``. None when the
+    patient can be reached by no channel (no email address, no valid phone)."""
+    appointment = await session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise NotFound(_('This appointment no longer exists.'))
+    patient = await session.get(Patient, appointment.patient_id)
+    channel = choose_channel(patient, settings, template='reminder') if patient is not None else None
+    if channel is None:
+        return None
+    if channel == MessageChannel.EMAIL:
+        row = await queue_appointment_email(session, appointment_id, 'reminder', settings=settings)
+    else:
+        row = await _queue_reminder_text(session, appointment, patient, channel, settings=settings)
     if row is None or row.status != OutboxStatus.PENDING or row.attempts:
         return row
     appointment = await session.get(Appointment, appointment_id)
     row.next_attempt_at = reminder_send_at(appointment.start_at, settings.tz, now)
     session.add(row)
     return row
+
+
+# --- Channels and short texts (SMS, Zalo) ------------------------------------------------------------------------
+
+ZALO_TEMPLATE_MAX = 400  # characters of a ZNS template message
+
+
+def default_channel(patient: Patient) -> MessageChannel:
+    """Without a stated preference: email when the patient has an address, else SMS."""
+    return MessageChannel.EMAIL if is_valid_email((patient.email or '').strip()) else MessageChannel.SMS
+
+
+def _address(patient: Patient, channel: MessageChannel) -> str:
+    if channel == MessageChannel.EMAIL:
+        email = (patient.email or '').strip()
+        return email if is_valid_email(email) else ''
+    return patient.phone if phones.is_stored_valid(patient.phone) else ''
+
+
+def _set_up(channel: MessageChannel, settings, template: str) -> bool:
+    if channel == MessageChannel.EMAIL:
+        return bool(settings.smtp_host)
+    if channel == MessageChannel.SMS:
+        return bool(settings.sms_url)
+    from .gateways import zalo_templates  # here: gateways imports this module
+    return bool(settings.zalo_url and settings.zalo_access_token.get_secret_value()
+                and zalo_templates(settings).get(template))
+
+
+def choose_channel(patient: Patient, settings, *, template: str) -> MessageChannel | None:
+    """The channel a message of kind ``template`` ('reminder', 'turn') reaches the patient by: their preferred one
+    when the clinic has set it up and the patient has an address for it; else the first other channel (email,
+    SMS, Zalo) that both have; when the clinic has set up none they have, the first they have an address for (the
+    message waits in the outbox until the clinic sets that channel up). None: no address at all."""
+    preferred = patient.preferred_channel or default_channel(patient)
+    order = [preferred, *(c for c in MessageChannel if c != preferred)]
+    reachable = [c for c in order if _address(patient, c)]
+    usable = [c for c in reachable if _set_up(c, settings, template)]
+    return (usable or reachable or [None])[0]
+
+
+def _fit_zalo(data: dict[str, str]) -> str:
+    """The template data as JSON, the names cut (the patient's, then the clinic's; never the time, number or link)
+    so the message stays within ZNS's limit."""
+    for key in ('customer_name', 'clinic'):
+        excess = sum(len(v) for v in data.values()) - ZALO_TEMPLATE_MAX
+        if excess > 0 and key in data:
+            data[key] = data[key][:max(len(data[key]) - excess, 10)].rstrip()
+    return json.dumps(data, ensure_ascii=False)
+
+
+async def _queue_text(session: AsyncSession, patient: Patient, channel: MessageChannel, *, dedupe_key: str,
+                      subject: str, text: str, template: str, zalo_data: dict[str, str]) -> OutboxMessage | None:
+    body = _fit_zalo(zalo_data) if channel == MessageChannel.ZALO else text
+    return await queue_message(session, channel=channel, dedupe_key=dedupe_key, to=_address(patient, channel),
+                               subject=subject, body=body, template=template)
+
+
+async def _queue_reminder_text(session: AsyncSession, appointment: Appointment, patient: Patient,
+                               channel: MessageChannel, *, settings) -> OutboxMessage | None:
+    """The reminder as a short text: the clinic, the day and time, how to change it; nothing medical."""
+    with i18n.use(appointment_language(appointment, patient, settings)):
+        when = short_local_text(appointment.start_at, settings.tz)
+        phone = settings.clinic_phone
+        text = (_('{clinic}: reminder of your appointment on {when}. To change it, call {phone}.') if phone else
+                _('{clinic}: reminder of your appointment on {when}.')).format(
+            clinic=settings.clinic_name, when=when, phone=phone)
+        subject = _('Reminder: appointment {when}').format(when=when)
+    return await _queue_text(
+        session, patient, channel, dedupe_key=appointment_dedupe_key(appointment, 'reminder', settings.tz),
+        subject=subject, text=text, template='reminder',
+        zalo_data={'customer_name': patient.full_name, 'clinic': settings.clinic_name, 'time': when,
+                   'phone': settings.clinic_phone})
+
+
+async def queue_turn_near(session: AsyncSession, *, patient: Patient, ticket_id: int, label: str, ahead: int,
+                          link: str, settings) -> OutboxMessage | None:
+    """"Your turn is near" for a waiting ticket (in the caller's transaction: the call that brought it near).
+    Once per ticket; None when the patient can be reached by no channel."""
+    channel = choose_channel(patient, settings, template='turn')
+    if channel is None:
+        return None
+    with i18n.use(reader_language(patient.language, clinic=settings.language)):
+        text = _('{clinic}: your turn is near. Number {ticket}, {ahead} ahead of you.').format(
+            clinic=settings.clinic_name, ticket=label, ahead=ahead)
+        if link:
+            text += ' ' + _('Follow it live: {link}').format(link=link)
+        subject = _('Your turn is near: {ticket}').format(ticket=label)
+    return await _queue_text(session, patient, channel, dedupe_key=f'ticket:{ticket_id}:turn-near', subject=subject,
+                             text=text, template='turn',
+                             zalo_data={'customer_name': patient.full_name, 'clinic': settings.clinic_name,
+                                        'ticket': label, 'ahead': str(ahead), 'link': link})

@@ -18,7 +18,7 @@ from .core.errors import ValidationError
 from .core.events import PatientChanged, publish
 from .core.i18n import _
 from .core.settings import Settings
-from .text import normalize_phone, search_key
+from .text import search_key
 
 SOURCE = 'online booking'
 
@@ -72,7 +72,7 @@ async def _patient_for(session: AsyncSession, data: patients.PatientInput, now: 
     until reception accepts them."""
     existing = (await session.exec(select(Patient).where(Patient.search_name == search_key(data.full_name),
                                                          Patient.date_of_birth == data.date_of_birth,
-                                                         Patient.phone == normalize_phone(data.phone),
+                                                         Patient.phone == data.phone,
                                                          Patient.merged_into_id.is_(None)))).first()
     if existing is not None:
         differing = await patients.propose_changes(session, existing, data, source=SOURCE, now=now)

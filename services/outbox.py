@@ -1,16 +1,20 @@
-"""The email outbox: claiming due emails, sending them over SMTP, retrying with backoff, and the staff view.
+"""The outbox of messages to patients (email, SMS, Zalo): claiming due messages, sending each through its
+channel's gateway (``services.gateways``), retrying with backoff, and the staff view.
 
 Delivery guarantee (at least once, duplicates recognisable):
 
-* An email is never lost. Its row is committed in the same transaction as the booking that caused it
-  (``services.notifications.queue_email``), so it exists exactly when the booking does, and it survives restarts.
-* A sender *claims* due rows (status SENDING with a lease), sends each one with no database transaction open,
-  and marks it SENT right after the SMTP server accepted it. A failure is recorded and retried with exponential
-  backoff (30 s, 1 min, 2 min, ... capped at 1 h) until ``MAX_ATTEMPTS``; then it is FAILED and staff can
-  send it again from the outbox page.
+* A message is never lost. Its row is committed in the same transaction as what caused it (a booking, a call in
+  the queue: ``services.notifications.queue_email`` / ``queue_text``), so it exists exactly when that does, and it
+  survives restarts. A ``dedupe_key`` makes sure the same notice is never queued twice.
+* A sender *claims* due rows of the channels the clinic has set up (status SENDING with a lease), sends each one
+  with no database transaction open, and marks it SENT right after the provider accepted it. A failure is
+  recorded and retried with exponential backoff (30 s, 1 min, 2 min, ... capped at 1 h) until ``MAX_ATTEMPTS``;
+  a permanent one (the provider refused the request) is FAILED at once, with the provider's reason. Staff can
+  send a failed message again from the outbox page.
 * If the process dies mid-send, the lease runs out and the row is claimed again. The only window for a
-  duplicate is a crash between "server accepted" and "marked sent"; the resent copy carries the same
-  Message-ID (fixed when queued), so mail systems and clients can recognise it as the same message.
+  duplicate is a crash between "provider accepted" and "marked sent"; the resent copy carries the same
+  Message-ID (email) or request/tracking id (the dedupe key: SMS and Zalo), so providers and clients can
+  recognise it as the same message.
 * On PostgreSQL several server processes may send: claiming uses ``FOR UPDATE SKIP LOCKED``, so no row is sent
   by two of them at once. On SQLite write transactions are serialized anyway.
 """
@@ -18,18 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
 
-import aiosmtplib
 import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import EmailOutbox, OutboxStatus, Role
+from models import MessageChannel, OutboxMessage, OutboxStatus, Role
 from models.types import utcnow
 
 from . import audit
@@ -38,14 +39,13 @@ from .core.boundary import action, query
 from .core.errors import Conflict, NotFound
 from .core.i18n import _
 from .core.events import OutboxChanged, publish
-from .notifications import sender
+from .gateways import SMTP_TIMEOUT_S, Gateway, PermanentFailure, TemporaryFailure, configured
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
 FIRST_RETRY_S = 30
 MAX_RETRY_S = 3600
-SMTP_TIMEOUT_S = 20
 BATCH_SIZE = 10
 # A claimed batch is sent one by one; the lease must outlast the slowest batch, or another process could
 # claim the same rows while they are still being sent.
@@ -59,14 +59,15 @@ def retry_delay(attempts: int) -> timedelta:
 
 # --- The sender's side (no actor: this is the system working) ---------------------------------------------
 
-async def claim_due(session: AsyncSession, *, now: datetime, limit: int = 20,
-                    lease_seconds: int = 120) -> list[EmailOutbox]:
-    """Take due PENDING rows, and SENDING rows whose lease ran out (a crash while sending), for this sender:
-    they become SENDING until ``now + lease``. Commits; returns the claimed rows (oldest due first)."""
-    query = (select(EmailOutbox)
-             .where(col(EmailOutbox.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
-                    EmailOutbox.next_attempt_at <= now)
-             .order_by(EmailOutbox.next_attempt_at, EmailOutbox.id)
+async def claim_due(session: AsyncSession, *, now: datetime, limit: int = 20, lease_seconds: int = 120,
+                    channels: Iterable[MessageChannel] = tuple(MessageChannel)) -> list[OutboxMessage]:
+    """Take due PENDING rows of ``channels``, and SENDING rows whose lease ran out (a crash while sending), for this
+    sender: they become SENDING until ``now + lease``. Commits; returns the claimed rows (oldest due first)."""
+    query = (select(OutboxMessage)
+             .where(col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+                    col(OutboxMessage.channel).in_(list(channels)),
+                    OutboxMessage.next_attempt_at <= now)
+             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
              .limit(limit)
              .with_for_update(skip_locked=True))
     rows = list((await session.exec(query)).all())
@@ -78,8 +79,8 @@ async def claim_due(session: AsyncSession, *, now: datetime, limit: int = 20,
 
 
 async def mark_sent(session: AsyncSession, outbox_id: int, *, now: datetime) -> None:
-    """The SMTP server accepted the email. Commits."""
-    row = await session.get(EmailOutbox, outbox_id)
+    """The provider accepted the message. Commits."""
+    row = await session.get(OutboxMessage, outbox_id)
     if row is None:
         return
     row.status = OutboxStatus.SENT
@@ -93,8 +94,8 @@ async def mark_sent(session: AsyncSession, outbox_id: int, *, now: datetime) -> 
 async def mark_failed(session: AsyncSession, outbox_id: int, error: str, *, now: datetime,
                       permanent: bool = False) -> None:
     """A delivery attempt failed: retry later with backoff, or give up (FAILED) after ``MAX_ATTEMPTS`` or when
-    the failure is ``permanent`` (e.g. the server refused the address). Commits."""
-    row = await session.get(EmailOutbox, outbox_id)
+    the failure is ``permanent`` (e.g. the provider refused the request). Commits."""
+    row = await session.get(OutboxMessage, outbox_id)
     if row is None or row.status == OutboxStatus.SENT:
         return
     row.attempts += 1
@@ -111,80 +112,38 @@ async def mark_failed(session: AsyncSession, outbox_id: int, error: str, *, now:
 async def release(session: AsyncSession, outbox_ids: list[int], *, now: datetime) -> None:
     """Hand back claimed rows this sender will not send (it is stopping): PENDING and due at once, for the next
     sender, instead of waiting for their lease to run out. A row already marked sent stays sent. Commits."""
-    rows = (await session.exec(select(EmailOutbox).where(col(EmailOutbox.id).in_(outbox_ids),
-                                                         EmailOutbox.status == OutboxStatus.SENDING))).all()
+    rows = (await session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(outbox_ids),
+                                                         OutboxMessage.status == OutboxStatus.SENDING))).all()
     for row in rows:
         row.status = OutboxStatus.PENDING
         row.next_attempt_at = now
     await session.commit()
 
 
-def _content_type(value: str) -> tuple[str, str, dict[str, str]]:
-    """'text/calendar; method=REQUEST' -> ('text', 'calendar', {'method': 'REQUEST'})."""
-    kind, *parameters = [part.strip() for part in value.split(';')]
-    maintype, __, subtype = (kind or 'application/octet-stream').partition('/')
-    params = dict(p.split('=', 1) for p in parameters if '=' in p)
-    return maintype, subtype or 'octet-stream', {k.strip(): v.strip().strip('"') for k, v in params.items()}
-
-
-def build_message(row: EmailOutbox, settings) -> EmailMessage:
-    """The email as sent: UTF-8 text body; a text attachment (the .ics) attached as UTF-8 text with its
-    parameters (``method=REQUEST``), since calendar apps garble non-ASCII names in a bytes attachment."""
-    message = EmailMessage()
-    message['From'] = formataddr(sender(settings))
-    message['To'] = row.to_address
-    message['Subject'] = row.subject
-    message['Message-ID'] = row.message_id
-    message['Date'] = format_datetime(row.created_at)
-    message['Auto-Submitted'] = 'auto-generated'  # RFC 3834: no vacation auto-replies, please
-    message.set_content(row.body_text, charset='utf-8', cte='quoted-printable')
-    if row.attachment_data is not None:
-        maintype, subtype, params = _content_type(row.attachment_type)
-        name = row.attachment_name or 'attachment'
-        if maintype == 'text':
-            message.add_attachment(row.attachment_data.decode('utf-8'), subtype=subtype, charset='utf-8',
-                                   cte='quoted-printable', filename=name, params=params)
-        else:
-            message.add_attachment(row.attachment_data, maintype=maintype, subtype=subtype, filename=name)
-    return message
-
-
-async def _smtp_send(message: EmailMessage, settings) -> None:
-    implicit_tls = settings.smtp_port == 465  # SMTPS; otherwise plain SMTP, upgraded with STARTTLS if set
-    await aiosmtplib.send(message, hostname=settings.smtp_host, port=settings.smtp_port,
-                          username=settings.smtp_username or None,
-                          password=settings.smtp_password.get_secret_value() or None,
-                          use_tls=implicit_tls, start_tls=settings.smtp_starttls and not implicit_tls,
-                          timeout=SMTP_TIMEOUT_S)
-
-
-def _is_permanent(error: Exception) -> bool:
-    """The server refused every recipient with a 5xx: retrying would not help."""
-    return isinstance(error, aiosmtplib.SMTPRecipientsRefused) and all(
-        getattr(refusal, 'code', 0) >= 500 for refusal in error.recipients)
-
-
 async def send_due(database, settings, *, now: datetime | None = None,
                    stopping: Callable[[], bool] = lambda: False) -> int:
-    """Send every email that is due, batch by batch. Returns how many were sent. Does nothing when no SMTP
-    server is configured (the emails wait in the outbox). No database transaction stays open during SMTP.
+    """Send every message that is due, batch by batch, through its channel. Returns how many were sent. Messages
+    of a channel the clinic has not set up (no mail server, no SMS gateway, no Zalo account) wait in the outbox.
+    No database transaction stays open while a provider is talked to.
 
-    ``stopping`` is asked before each email: once the server is shutting down, the rest of the claimed batch is
-    handed back (``release``) and sending ends. The same happens if the task is cancelled mid-batch, the email
-    in flight included: an email is marked sent only after the SMTP server accepted it."""
-    if not settings.smtp_host:
+    ``stopping`` is asked before each message: once the server is shutting down, the rest of the claimed batch is
+    handed back (``release``) and sending ends. The same happens if the task is cancelled mid-batch, the message
+    in flight included: a message is marked sent only after the provider accepted it."""
+    gateways = configured(settings)
+    if not gateways:
         return 0
     sent = 0
     while not stopping():
         moment = now or utcnow()
         async with database.write() as session:
-            rows = await claim_due(session, now=moment, limit=BATCH_SIZE, lease_seconds=BATCH_LEASE_S)
+            rows = await claim_due(session, now=moment, limit=BATCH_SIZE, lease_seconds=BATCH_LEASE_S,
+                                   channels=gateways)
         unsent = [row.id for row in rows]
         try:
             for row in rows:
                 if stopping():
                     break
-                sent += await _deliver(database, settings, row, now=now)
+                sent += await _deliver(database, gateways[row.channel], row, now=now)
                 unsent.remove(row.id)
         finally:
             if unsent:
@@ -199,16 +158,18 @@ async def _release(database, outbox_ids: list[int]) -> None:
         await release(session, outbox_ids, now=utcnow())
 
 
-async def _deliver(database, settings, row: EmailOutbox, *, now: datetime | None) -> int:
+async def _deliver(database, gateway: Gateway, row: OutboxMessage, *, now: datetime | None) -> int:
     """Send one claimed row and record the outcome in its own short transaction. Returns 1 if sent."""
     assert row.id is not None
     try:
-        await _smtp_send(build_message(row, settings), settings)
+        await gateway.send(row)
     except Exception as error:  # noqa: BLE001 - any failure is recorded on the row and retried
-        log.warning('email %s to %s not sent: %s', row.id, row.to_address, error)
+        log.warning('%s message %s not sent: %s', row.channel.value, row.id, error)
+        permanent = isinstance(error, PermanentFailure)
+        text = str(error) if isinstance(error, (PermanentFailure, TemporaryFailure)) \
+            else f'{type(error).__name__}: {error}'
         async with database.write() as session:
-            await mark_failed(session, row.id, f'{type(error).__name__}: {error}', now=now or utcnow(),
-                              permanent=_is_permanent(error))
+            await mark_failed(session, row.id, text, now=now or utcnow(), permanent=permanent)
         return 0
     async with database.write() as session:
         await mark_sent(session, row.id, now=now or utcnow())
@@ -221,6 +182,7 @@ async def _deliver(database, settings, row: EmailOutbox, *, now: datetime | None
 class OutboxRow:
     id: int
     created_at: datetime
+    channel: MessageChannel
     to_address: str
     subject: str
     status: OutboxStatus
@@ -232,16 +194,19 @@ class OutboxRow:
 
 @query
 async def list_outbox(session: AsyncSession, actor: Actor, *, status: OutboxStatus | None = None,
-                      offset: int = 0, limit: int = 50) -> tuple[list[OutboxRow], int]:
+                      channel: MessageChannel | None = None, offset: int = 0,
+                      limit: int = 50) -> tuple[list[OutboxRow], int]:
     """One page of the outbox, newest first, and the total count (bodies and attachments are not loaded)."""
     require(actor, Role.RECEPTIONIST)
-    where = [EmailOutbox.status == status] if status is not None else []
-    total = (await session.exec(select(func.count()).select_from(EmailOutbox).where(*where))).one()
-    query = (select(EmailOutbox.id, EmailOutbox.created_at, EmailOutbox.to_address, EmailOutbox.subject,
-                    EmailOutbox.status, EmailOutbox.attempts, EmailOutbox.next_attempt_at, EmailOutbox.last_error,
-                    EmailOutbox.sent_at)
+    where = [OutboxMessage.status == status] if status is not None else []
+    if channel is not None:
+        where.append(OutboxMessage.channel == channel)
+    total = (await session.exec(select(func.count()).select_from(OutboxMessage).where(*where))).one()
+    query = (select(OutboxMessage.id, OutboxMessage.created_at, OutboxMessage.channel, OutboxMessage.to_address,
+                    OutboxMessage.subject, OutboxMessage.status, OutboxMessage.attempts, OutboxMessage.next_attempt_at,
+                    OutboxMessage.last_error, OutboxMessage.sent_at)
              .where(*where)
-             .order_by(sa.desc(EmailOutbox.created_at), sa.desc(EmailOutbox.id))
+             .order_by(sa.desc(OutboxMessage.created_at), sa.desc(OutboxMessage.id))
              .offset(max(offset, 0)).limit(max(min(limit, 200), 1)))
     rows = [OutboxRow(*row) for row in (await session.exec(query)).all()]
     return rows, total
@@ -249,16 +214,16 @@ async def list_outbox(session: AsyncSession, actor: Actor, *, status: OutboxStat
 
 @action
 async def requeue(session: AsyncSession, actor: Actor, outbox_id: int) -> None:
-    """Send a FAILED email again (e.g. after the address or the mail settings were fixed). Audited; commits."""
+    """Send a FAILED message again (e.g. after the address or the gateway settings were fixed). Audited; commits."""
     require(actor, Role.RECEPTIONIST)
-    row = await session.get(EmailOutbox, outbox_id)
+    row = await session.get(OutboxMessage, outbox_id)
     if row is None:
-        raise NotFound(_('This email is no longer in the outbox.'))
+        raise NotFound(_('This message is no longer in the outbox.'))
     if row.status != OutboxStatus.FAILED:
-        raise Conflict(_('This email has not failed; only failed emails can be sent again.'))
+        raise Conflict(_('This message has not failed; only failed messages can be sent again.'))
     row.status = OutboxStatus.PENDING
     row.attempts = 0
     row.next_attempt_at = utcnow()
-    audit.record(session, actor, 'email_requeued', entity='email_outbox', entity_id=row.id,
-                 detail=f'to {row.to_address}: {row.subject}')
+    audit.record(session, actor, 'message_requeued', entity='outbox_message', entity_id=row.id,
+                 detail=f'{row.channel.value} to {row.to_address}: {row.subject}')
     publish(session, OutboxChanged(outbox_id=row.id))

@@ -26,7 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import (
     Address,
     AllergyStatus,
-    EmailOutbox,
+    OutboxMessage,
     Patient,
     PatientAllergy,
     Prescription,
@@ -39,7 +39,7 @@ from models import (
     metadata,
 )
 
-from . import audit, booking, patients
+from . import audit, booking, patients, phones
 from .access import Actor, require
 from .core.boundary import action
 from .core.db import load, serialize
@@ -105,7 +105,8 @@ def _show(patient: Patient, address: str) -> dict[str, str]:
     born = patient.date_of_birth.strftime('%d/%m/%Y') if patient.date_of_birth else ''
     language = patient.language or ''
     return {'full_name': patient.full_name, 'date_of_birth': born,
-            'sex': _(SEX_LABELS[patient.sex]) if patient.sex != Sex.UNKNOWN else '', 'phone': patient.phone or '',
+            'sex': _(SEX_LABELS[patient.sex]) if patient.sex != Sex.UNKNOWN else '',
+            'phone': phones.shown(patient.phone),
             'email': patient.email or '', 'national_id': patient.national_id or '', 'address': address,
             'notes': patient.notes, 'language': _(LANGUAGE_LABELS[language]) if language in LANGUAGE_LABELS
             else language}
@@ -129,8 +130,8 @@ async def _counts(session: AsyncSession, patient: Patient) -> dict[str, int]:
         Prescription.visit_id.in_(visits)))).one()
     counts['result_files'] = (await session.exec(select(func.count()).select_from(ResultFile).join(
         ServiceOrder, ServiceOrder.id == ResultFile.order_id).where(ServiceOrder.visit_id.in_(visits)))).one()
-    counts['emails'] = (await session.exec(select(func.count()).select_from(EmailOutbox).where(
-        EmailOutbox.to_address == patient.email))).one() if patient.email else 0
+    counts['emails'] = (await session.exec(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.to_address == patient.email))).one() if patient.email else 0
     return counts
 
 

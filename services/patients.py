@@ -15,6 +15,7 @@ from models import (
     AppointmentStatus,
     ChangeStatus,
     Doctor,
+    MessageChannel,
     Patient,
     PatientContactChange,
     Role,
@@ -23,7 +24,7 @@ from models import (
 )
 from models.types import utcnow
 
-from . import audit, clinic_settings, notifications
+from . import audit, clinic_settings, notifications, phones
 from .access import Actor, require
 from .core.boundary import action, query
 from .core.db import load, serialize
@@ -32,7 +33,7 @@ from .core.i18n import N_, _
 from .core.events import PatientChanged, publish
 from .core.settings import Settings
 from .sequences import next_value
-from .text import clean_name, is_valid_email, is_valid_phone, normalize_phone, search_key
+from .text import clean_name, is_valid_email, search_key
 
 STAFF_WITH_PATIENT_ACCESS = (Role.RECEPTIONIST, Role.DOCTOR, Role.TECHNICIAN, Role.PHARMACIST, Role.CASHIER)
 DATE_RE = re.compile(r'^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$')
@@ -50,6 +51,7 @@ class PatientInput:
     allergies: str = ''
     notes: str = ''
     address: str = ''  # one line: street, ward, district, city
+    preferred_channel: MessageChannel | None = None  # None: email when there is an address, else SMS
 
 
 @dataclass(frozen=True)
@@ -76,16 +78,20 @@ def parse_date(text: str) -> date | None:
         return None
 
 
-def validate(data: PatientInput, *, today: date) -> PatientInput:
-    """Clean and check a patient form; raise ValidationError naming the field."""
+def phone_region() -> str:
+    """How phones typed without a country code are read: the clinic's ``phone_region`` (default VN)."""
+    return clinic_settings.current().phone_region
+
+
+def validate(data: PatientInput, *, today: date, region: str | None = None) -> PatientInput:
+    """Clean and check a patient form; raise ValidationError naming the field. The phone is stored in E.164,
+    read for ``region`` (default: the clinic's)."""
     name = clean_name(data.full_name)
     if not name:
         raise ValidationError(_('Please enter the patient\'s full name.'), 'full_name')
     if len(name) > 120:
         raise ValidationError(_('The name can have at most 120 characters.'), 'full_name')
-    phone = normalize_phone(data.phone) if data.phone.strip() else ''
-    if phone and not is_valid_phone(phone):
-        raise ValidationError(_('The phone number should have 6 to 15 digits (a leading + is allowed).'), 'phone')
+    phone = phones.validate(data.phone, region or phone_region())
     if not phone and data.date_of_birth is None:
         raise ValidationError(_('Please enter a phone number or a date of birth, so the patient can be found again.'),
                               'phone')
@@ -104,9 +110,22 @@ def validate(data: PatientInput, *, today: date) -> PatientInput:
             ('address', data.address, 200, _('The address can have at most {limit} characters.'))):
         if len(value.strip()) > limit:
             raise ValidationError(message.format(limit=limit), field)
+    channel = data.preferred_channel
+    if channel is not None and not isinstance(channel, MessageChannel):
+        try:
+            channel = MessageChannel(channel)
+        except ValueError:
+            raise ValidationError(_('Please choose how the patient receives messages from the list.'),
+                                  'preferred_channel') from None
+    if channel == MessageChannel.EMAIL and not email:
+        raise ValidationError(_('Messages by email need an email address: please enter one or choose SMS.'),
+                              'preferred_channel')
+    if channel in (MessageChannel.SMS, MessageChannel.ZALO) and not phone:
+        raise ValidationError(_('Messages by SMS or Zalo need a phone number: please enter one or choose email.'),
+                              'preferred_channel')
     return PatientInput(full_name=name, phone=phone, date_of_birth=data.date_of_birth, sex=data.sex, email=email,
                         national_id=data.national_id.strip(), allergies=data.allergies.strip(),
-                        notes=data.notes.strip(), address=clean_name(data.address))
+                        notes=data.notes.strip(), address=clean_name(data.address), preferred_channel=channel)
 
 
 def _starts_with(column, prefix: str):
@@ -156,13 +175,16 @@ async def search(session: AsyncSession, actor: Actor, text: str, *, limit: int =
     if (born := parse_date(text)) is not None:
         return await rows(live.where(Patient.date_of_birth == born)
                           .order_by(Patient.search_name, Patient.id).limit(limit))
-    if re.fullmatch(r'\+?[\d\s.-]{3,20}', text):
-        digits = normalize_phone(text)
-        if len(digits) >= 9:  # a whole number: the phone index finds it at once
-            if exact := await rows(live.where(Patient.phone == digits).order_by(Patient.search_name, Patient.id)
+    if re.fullmatch(r'\+?[\d\s.()-]{3,24}', text):
+        # Stored numbers are E.164 (+84901234567): a whole number as typed (0901234567, 090 123 4567) is read for
+        # the clinic's region and found by the phone index at once.
+        whole, digits = phones.search_forms(text, phone_region())
+        if whole is not None:
+            if exact := await rows(live.where(Patient.phone == whole).order_by(Patient.search_name, Patient.id)
                                    .limit(limit)):
                 return exact
-        # people often type the last digits: numbers that end with them first
+        # people often type the last digits: numbers that end with them first (a leading 0 is dropped, see
+        # ``search_forms``)
         return await rows(live.where(_contains(session, Patient.phone, digits))
                           .order_by(sa.case((_ends_with(session, Patient.phone, digits), 0), else_=1),
                                     Patient.search_name, Patient.id).limit(limit))
@@ -201,7 +223,7 @@ async def likely_duplicates(session: AsyncSession, actor: Actor, data: PatientIn
         conditions.append(sa.and_(Patient.search_name == search_key(data.full_name),
                                   Patient.date_of_birth == data.date_of_birth))
     if data.phone:
-        conditions.append(Patient.phone == normalize_phone(data.phone))
+        conditions.append(Patient.phone == (phones.to_e164(data.phone, phone_region()) or data.phone.strip()))
     if not conditions:
         return []
     query = (select(Patient.id, Patient.code, Patient.full_name, Patient.date_of_birth, Patient.sex, Patient.phone)
@@ -232,6 +254,7 @@ def _apply(patient: Patient, data: PatientInput) -> None:
     patient.national_id = data.national_id or None
     patient.allergies = data.allergies
     patient.notes = data.notes
+    patient.preferred_channel = data.preferred_channel
 
 
 async def _save_address(session: AsyncSession, patient_id: int, line: str) -> None:
@@ -297,11 +320,12 @@ async def change_contact(session: AsyncSession, actor: Actor, patient_id: int, *
     patient = await load(session, Patient, patient_id, _('This patient no longer exists.'))
     phone = patient.phone or '' if phone is None else phone
     email = patient.email or '' if email is None else email
-    if (phone, email) == (patient.phone or '', patient.email or ''):
+    as_stored = phones.to_e164(phone, phone_region()) or phone.strip()  # '0901 234 567' is the +84901234567 on file
+    if (as_stored, email.strip().lower()) == (patient.phone or '', patient.email or ''):
         return patient
     data = PatientInput(full_name=patient.full_name, phone=phone, date_of_birth=patient.date_of_birth,
                         sex=patient.sex, email=email, national_id=patient.national_id or '',
-                        allergies=patient.allergies, notes=patient.notes)
+                        allergies=patient.allergies, notes=patient.notes, preferred_channel=patient.preferred_channel)
     return await update(session, actor, patient_id, data, today=today)
 
 

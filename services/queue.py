@@ -47,7 +47,7 @@ from models import (
     WorkingHours,
 )
 
-from . import audit, clinic_settings
+from . import audit, clinic_settings, turn_notices
 from .access import Actor, doctor_id_of, require
 from .core.boundary import action, query
 from .core.clock import local_today
@@ -563,6 +563,7 @@ async def _change(session: AsyncSession, actor: Actor, ticket: QueueTicket, queu
                        .format(label=label))
     visit = await session.get(Visit, ticket.visit_id)
     before = _snapshot(ticket, visit)
+    left_the_line = ticket.status == TicketStatus.WAITING and to != TicketStatus.WAITING
     ticket.status = to
     if action in ('called', 'recalled'):
         ticket.called_at = now
@@ -577,6 +578,9 @@ async def _change(session: AsyncSession, actor: Actor, ticket: QueueTicket, queu
     audit.record(session, actor, _UNDOABLE, entity='queue_ticket', entity_id=ticket.id,
                  detail=json.dumps({'action': action, 'to': to.value, 'before': before, **(extra_detail or {})}))
     _announce(session, action, ticket, queue)
+    if left_the_line:  # everyone behind it moved up one place
+        await turn_notices.after_call(session, queue, ticket.service_date, settings=clinic_settings.current(),
+                                      label=lambda t: ticket_label(queue.prefix, t.number))
     return ticket
 
 

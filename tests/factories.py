@@ -97,7 +97,7 @@ async def make_clinic(db, *, patients: int = 3) -> Clinic:
         for i in range(patients):
             name = ['Lê Thị Hồng', 'Phạm Văn Đức', 'Nguyễn Văn An', 'Hoàng Minh Châu'][i % 4] + ('' if i < 4 else f' {i}')
             people.append(Patient(code=f'P{i + 1:07d}', full_name=name, search_name=search_key(name),
-                                  phone=f'09012345{i:02d}', email=f'patient{i}@example.test'))
+                                  phone=f'+849012345{i:02d}', email=f'patient{i}@example.test'))
         session.add_all(people)
         await session.commit()
         return Clinic(admin=admin, reception=actors['reception'], doctor_actor=actors['doctor'],

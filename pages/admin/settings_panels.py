@@ -233,3 +233,58 @@ class PrefixesPanel:
     async def save(self, queue_id: int, prefix: str | None) -> None:
         await staff_action(lambda s: clinic_settings.set_queue_prefix(s, self.actor, queue_id, prefix or ''),
                            error_label=self.error, success=_('Prefix saved.'))
+
+
+# ---------------------------------------------------------------- messages by SMS and Zalo, "your turn is near"
+
+class MessagingPanel:
+    """The SMS gateway and the Zalo account that reminders and "your turn is near" go through, and when that is
+    sent. Keys are never shown back: a saved one shows as dots and stays unless something else is typed."""
+
+    def __init__(self, actor: Actor, settings: Settings) -> None:
+        self.actor = actor
+        with ui.card().classes('gap-2'):
+            section_title(_('SMS and Zalo messages'))
+            ui.label(_('Reminders and "your turn is near" reach each patient by their chosen channel. Leave an '
+                       'address empty to keep that channel off (its messages wait in the outbox).')) \
+                .classes('text-sm text-slate-600')
+            ui.label(_('SMS gateway')).classes('font-medium')
+            self.sms_url = ui.input(_('Address (JSON POST)'), value=settings.sms_url,
+                                    placeholder='https://sms.example.vn/api/send') \
+                .props('outlined dense').classes('w-full').mark('sms-url')
+            with ui.row().classes('w-full gap-2 no-wrap'):
+                self.sms_key = _secret_field(_('API key'), settings.sms_api_key, 'sms-api-key').classes('grow')
+                self.sms_sender = ui.input(_('Sender name (brandname)'), value=settings.sms_sender) \
+                    .props('outlined dense maxlength=20').classes('grow').mark('sms-sender')
+            ui.label(_('Zalo (ZNS template messages)')).classes('font-medium')
+            self.zalo_url = ui.input(_('Address'), value=settings.zalo_url,
+                                     placeholder='https://business.openapi.zalo.me/message/template') \
+                .props('outlined dense').classes('w-full').mark('zalo-url')
+            self.zalo_token = _secret_field(_('Access token'), settings.zalo_access_token, 'zalo-token') \
+                .classes('w-full')
+            with ui.row().classes('w-full gap-2 no-wrap'):
+                self.zalo_reminder = ui.input(_('Template ID: reminder'), value=settings.zalo_template_reminder) \
+                    .props('outlined dense').classes('grow').mark('zalo-template-reminder')
+                self.zalo_turn = ui.input(_('Template ID: your turn is near'), value=settings.zalo_template_turn) \
+                    .props('outlined dense').classes('grow').mark('zalo-template-turn')
+            ui.separator()
+            self.near = ui.number(_('"Your turn is near" when this many patients are ahead (0: off)'),
+                                  value=settings.turn_near_count, min=0, max=50, step=1, format='%d') \
+                .props('outlined dense').classes('w-full').mark('turn-near-count')
+            self.error = error_text()
+            _save_button(self.save, 'save-messaging')
+
+    async def save(self) -> None:
+        def typed(field: ui.input) -> str | None:
+            return None if field.value == PASSWORD_UNCHANGED else field.value or ''
+        sms_key, zalo_token = typed(self.sms_key), typed(self.zalo_token)
+        _saved(await staff_action(lambda s: clinic_settings.save_messaging(
+            s, self.actor, sms_url=self.sms_url.value or '', sms_api_key=sms_key,
+            sms_sender=self.sms_sender.value or '', zalo_url=self.zalo_url.value or '', zalo_access_token=zalo_token,
+            zalo_template_reminder=self.zalo_reminder.value or '', zalo_template_turn=self.zalo_turn.value or '',
+            turn_near_count=self.near.value), error_label=self.error))
+
+
+def _secret_field(label: str, secret, mark: str) -> ui.input:
+    return ui.input(label, password=True, value=PASSWORD_UNCHANGED if secret.get_secret_value() else '') \
+        .props('outlined dense autocomplete=off').mark(mark)

@@ -13,7 +13,7 @@ from clinic_ui.pickers import SlotGrid, patient_search
 from clinic_ui.widgets import error_text, staff_action, staff_read
 from models import Patient
 from models.types import utcnow
-from services import allergies, appointments, booking, checkin, clinic_settings, patients, queue
+from services import allergies, appointments, booking, checkin, clinic_settings, patients, phones, queue
 from services.access import Actor
 from services.allergies import Allergies
 from services.booking import Slot
@@ -88,8 +88,8 @@ class CheckInDialog:
                 self.shown, self.allergies = shown, AllergyLine(shown)
                 ui.button(_('Allergies…'), icon='edit_note', on_click=self.edit_allergies) \
                     .props('flat dense no-caps').mark('edit-allergies')
-            self.phone = ui.input(_('Phone'), value=patient.phone or '').props('outlined dense').classes('w-full') \
-                .mark('check-in-phone')
+            self.phone = ui.input(_('Phone'), value=phones.editable(patient.phone)).props('outlined dense') \
+                .classes('w-full').mark('check-in-phone')
             self.email = ui.input(_('Email'), value=patient.email or '').props('outlined dense').classes('w-full') \
                 .mark('check-in-email')
             self.priority, self.reason = priority_fields()
@@ -329,7 +329,7 @@ class DuplicateWarning:
             for twin in twins:
                 born = twin.date_of_birth.strftime('%d/%m/%Y') if twin.date_of_birth else ''
                 with ui.row().classes('w-full items-center justify-between'):
-                    ui.label(f'{twin.full_name} · {twin.code} · {born} · {twin.phone or ""}')
+                    ui.label(f'{twin.full_name} · {twin.code} · {born} · {phones.shown(twin.phone)}')
                     ui.button(_('Open'), on_click=lambda t=twin: ui.navigate.to(f'/reception/patients/{t.id}')) \
                         .props('flat no-caps')
             with ui.row().classes('w-full justify-end'):

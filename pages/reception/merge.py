@@ -8,7 +8,7 @@ from clinic_ui.pickers import patient_search
 from clinic_ui.widgets import error_text, staff_action, staff_read
 from models import Patient
 from models.types import utcnow
-from services import patient_merge, patients
+from services import patient_merge, patients, phones
 from services.access import Actor
 from services.core.i18n import _
 from services.patient_merge import KEEP, OTHER, MergePreview, MergeSide
@@ -43,7 +43,7 @@ class ChooseOther:
                         with ui.item(on_click=lambda t=twin: self.pick(t)).props('clickable').mark('merge-twin'):
                             with ui.item_section():
                                 ui.item_label(twin.full_name).classes('font-medium')
-                                ui.item_label(' · '.join(p for p in (twin.code, born, twin.phone or '') if p)) \
+                                ui.item_label(' · '.join(p for p in (twin.code, born, phones.shown(twin.phone)) if p)) \
                                     .props('caption')
             patient_search(actor, self.pick, today=today, label=_('Or find the other record: name, phone, code (P…)'))
             with ui.row().classes('w-full justify-end'):

@@ -14,9 +14,9 @@ from clinic_ui.pickers import date_field
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import RECEPTION
 from clinic_ui.widgets import error_text, section_title, staff_action, staff_read
-from models import AppointmentStatus, Patient, Sex
+from models import AppointmentStatus, MessageChannel, Patient, Sex
 from models.types import utcnow
-from services import appointments, clinic_settings, patients
+from services import appointments, clinic_settings, patients, phones
 from services.access import Actor
 from services.core import i18n
 from services.core.clock import local_today
@@ -32,6 +32,8 @@ SEXES = {Sex.FEMALE: N_('Female'), Sex.MALE: N_('Male'), Sex.OTHER: N_('Other'),
 VISIT_STATUSES = {'waiting': N_('waiting'), 'in consultation': N_('in consultation'), 'in services': N_('in services'),
                   'awaiting pharmacy': N_('awaiting pharmacy'), 'awaiting payment': N_('awaiting payment'),
                   'paid': N_('paid'), 'closed': N_('closed'), 'cancelled': N_('cancelled')}
+CHANNELS = {'': N_('Automatic: email if the patient has one, else SMS'), 'email': N_('Email'), 'sms': N_('SMS'),
+            'zalo': N_('Zalo')}
 CHANGED_FIELDS = {'full_name': N_('Name'), 'email': N_('Email')}  # details typed online, by field
 CHANGE_SOURCES = {'online booking': N_('online booking')}  # where they were typed, as the service records it
 UPCOMING = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN)
@@ -55,8 +57,10 @@ class ProfileForm:
                 .props('outlined inputmode=numeric').mark('date-of-birth')
             self.sex = ui.select({s.value: _(label) for s, label in SEXES.items()},
                                  value=(p.sex if p else Sex.UNKNOWN).value, label=_('Sex')).props('outlined')
-            self.phone = ui.input(_('Phone'), value=(p.phone or '') if p else '').props('outlined inputmode=tel') \
-                .mark('phone')
+            self.phone = ui.input(_('Phone'), value=phones.editable(p.phone) if p else '') \
+                .props('outlined inputmode=tel').mark('phone')
+            if p and p.phone and not phones.is_stored_valid(p.phone):  # kept as typed before numbers were checked
+                self.phone.props['hint'] = _('Not a valid number: please correct or clear it.')
             self.email = ui.input(_('Email'), value=(p.email or '') if p else '').props('outlined inputmode=email') \
                 .mark('email')
             self.national_id = ui.input(_('National ID'), value=(p.national_id or '') if p else '').props('outlined')
@@ -66,6 +70,10 @@ class ProfileForm:
             self.allergies.props['hint'] = _('Free text; the allergy list is kept at check-in and in the chart.')
             self.notes = ui.textarea(_('Notes'), value=p.notes if p else '').props('outlined autogrow') \
                 .classes('sm:col-span-2')
+            self.channel = ui.select({'': _(CHANNELS['']), **{c.value: _(CHANNELS[c.value]) for c in MessageChannel}},
+                                     value=p.preferred_channel.value if p and p.preferred_channel else '',
+                                     label=_('Reminders and messages by')).props('outlined') \
+                .classes('sm:col-span-2').mark('preferred-channel')
         ui.label(_('* required, and a phone number or a date of birth')).classes('text-xs text-slate-500')
 
     def data(self, error: ui.label) -> PatientInput | None:
@@ -77,7 +85,8 @@ class ProfileForm:
         return PatientInput(full_name=self.name.value or '', phone=self.phone.value or '', date_of_birth=born,
                             sex=Sex(self.sex.value), email=self.email.value or '',
                             national_id=self.national_id.value or '', allergies=self.allergies.value or '',
-                            notes=self.notes.value or '', address=self.address.value or '')
+                            notes=self.notes.value or '', address=self.address.value or '',
+                            preferred_channel=MessageChannel(self.channel.value) if self.channel.value else None)
 
 
 # -- a new patient -----------------------------------------------------------------------------------------------

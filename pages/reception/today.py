@@ -100,7 +100,7 @@ def day_heading(today: date) -> ui.label:
             ui.label(i18n.day(today, 'full')).classes('text-slate-600')
             ui.link(_('All appointments'), '/reception/appointments')
             ui.link(_('Queues'), '/reception/queues')
-            ui.link(_('Email outbox'), '/outbox')
+            ui.link(_('Outbox: emails, SMS, Zalo'), '/outbox')
     return title
 
 

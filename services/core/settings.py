@@ -85,6 +85,18 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     smtp_from: str = ''
 
+    # Patients' phones and the messages to them besides email (SMS, Zalo); see services/phones.py and
+    # services/gateways.py. Empty URLs: that channel is off (its messages wait in the outbox).
+    phone_region: str = 'VN'  # how a number typed without +country code is read (ISO 3166 region)
+    sms_url: str = ''  # the SMS provider's HTTP endpoint (JSON POST)
+    sms_api_key: SecretStr = SecretStr('')
+    sms_sender: str = ''  # the registered sender name (brandname)
+    zalo_url: str = ''  # Zalo ZNS template message endpoint
+    zalo_access_token: SecretStr = SecretStr('')
+    zalo_template_reminder: str = ''  # ZNS template ids, per kind of message
+    zalo_template_turn: str = ''
+    turn_near_count: int = Field(3, ge=0, le=50)  # "your turn is near" when this many patients are ahead; 0: off
+
     @field_validator('database_url')
     @classmethod
     def _supported_database(cls, value: str) -> str:
@@ -125,6 +137,24 @@ class Settings(BaseSettings):
         if value and (parts.scheme not in ('https', 'http') or not parts.netloc or ' ' in value
                       or parts.query or parts.fragment):
             raise ValueError(f'{value!r} is not a web address; write it as https://booking.example.vn')
+        return value
+
+    @field_validator('phone_region')
+    @classmethod
+    def _valid_phone_region(cls, value: str) -> str:
+        import phonenumbers
+        value = value.strip().upper()
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f'unknown phone region {value!r} (use a two-letter country code such as VN)')
+        return value
+
+    @field_validator('sms_url', 'zalo_url')
+    @classmethod
+    def _valid_gateway_url(cls, value: str) -> str:
+        value = value.strip()
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ('https', 'http') or not parts.netloc or ' ' in value):
+            raise ValueError(f'{value!r} is not a web address; write it as https://api.example.vn/send')
         return value
 
     @field_validator('timezone')

@@ -51,7 +51,7 @@ async def twins(url: str) -> dict[str, int]:
             keep = (await session.exec(select(Patient).join(Visit, Visit.patient_id == Patient.id).where(
                 Patient.id.not_in(busy), Patient.date_of_birth.is_not(None)).order_by(Patient.id))).first()
             other = Patient(code='P0009999', full_name=keep.full_name.upper(), search_name=search_key(keep.full_name),
-                            date_of_birth=keep.date_of_birth, phone='0987000111', email='second.record@example.vn',
+                            date_of_birth=keep.date_of_birth, phone='+84987000111', email='second.record@example.vn',
                             sex=keep.sex, notes='Đăng ký lại tại quầy, quên mã bệnh nhân')
             session.add(other)
             await session.flush()

@@ -120,13 +120,13 @@ async def emailed_link(app, address: str) -> str:
     """The link to manage the booking, from the newest email queued for ``address``."""
     from sqlmodel import select
 
-    from models import EmailOutbox
+    from models import OutboxMessage
     from services.core.db import Database
     database = Database(app.env['CLINIC_DATABASE_URL'])
     try:
         async with database.read() as session:
-            email = (await session.exec(select(EmailOutbox).where(EmailOutbox.to_address == address)
-                                        .order_by(EmailOutbox.id.desc()))).first()
+            email = (await session.exec(select(OutboxMessage).where(OutboxMessage.to_address == address)
+                                        .order_by(OutboxMessage.id.desc()))).first()
     finally:
         await database.dispose()
     return re.search(r'https?://\S+/book/manage\?token=\S+', email.body_text).group(0)

@@ -518,9 +518,9 @@ def slow_smtp(request):
 
 
 async def queue_emails(db, count: int) -> None:
-    from models import EmailOutbox
+    from models import OutboxMessage
     async with db.write() as session:
-        session.add_all(EmailOutbox(dedupe_key=f'test:{n}', message_id=f'<mail-{n}@clinic.test>',
+        session.add_all(OutboxMessage(dedupe_key=f'test:{n}', message_id=f'<mail-{n}@clinic.test>',
                                     to_address=f'patient{n}@example.test', subject=f'Email {n}', body_text='Hello')
                         for n in range(count))
         await session.commit()
@@ -529,9 +529,9 @@ async def queue_emails(db, count: int) -> None:
 async def outbox_states(db) -> dict[str, tuple]:
     from sqlmodel import select
 
-    from models import EmailOutbox
+    from models import OutboxMessage
     async with db.read() as session:
-        rows = (await session.exec(select(EmailOutbox))).all()
+        rows = (await session.exec(select(OutboxMessage))).all()
     return {row.message_id: (row.status.value, row.next_attempt_at, row.attempts) for row in rows}
 
 

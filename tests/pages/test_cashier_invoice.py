@@ -7,7 +7,7 @@ from decimal import Decimal
 from nicegui.testing import User
 from sqlmodel import select
 
-from models import EmailOutbox, Invoice, InvoiceStatus, Payment, PaymentKind, Visit, VisitStatus
+from models import OutboxMessage, Invoice, InvoiceStatus, Payment, PaymentKind, Visit, VisitStatus
 from services import billing
 from services.billing import Tender
 from services.core.db import get_db
@@ -97,7 +97,7 @@ async def test_the_receipt_goes_to_the_patient_through_the_outbox(user: User):
     user.find(marker='send-email').click()
     await user.should_see('in the outbox', retries=RETRIES)
     async with get_db().read() as session:
-        mail = (await session.exec(select(EmailOutbox))).one()
+        mail = (await session.exec(select(OutboxMessage))).one()
     assert mail.to_address == 'patient0@example.test' and mail.attachment_data.startswith(b'%PDF')
 
 

@@ -12,7 +12,7 @@ from sqlmodel import select
 from models import (
     Appointment,
     BookingSource,
-    EmailOutbox,
+    OutboxMessage,
     MedicalRecord,
     OrderStatus,
     Patient,
@@ -222,7 +222,7 @@ async def test_a_follow_up_is_booked_in_the_doctors_free_time_with_a_reminder(us
     await user.should_see('A reminder email goes out the day before.', retries=RETRIES)
     async with get_db().read() as session:
         booked = (await session.exec(select(Appointment).where(Appointment.source == BookingSource.IN_PERSON))).one()
-        reminder = (await session.exec(select(EmailOutbox).where(EmailOutbox.subject.startswith('Reminder')))).one()
+        reminder = (await session.exec(select(OutboxMessage).where(OutboxMessage.subject.startswith('Reminder')))).one()
     assert booked.reason == f'Follow-up of {TODAY:%d/%m/%Y}' and reminder.to_address == 'patient0@example.test'
     when = booked.start_at.astimezone(TZ)
     await user.should_see(marker='follow-up-booked', content=f'Follow-up booked for {when:%A %d/%m/%Y %H:%M}.')

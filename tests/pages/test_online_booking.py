@@ -9,7 +9,8 @@ from nicegui.testing.user_interaction import UserInteraction
 from sqlmodel import select
 
 from clinic_ui.ratelimit import RateLimiter
-from models import Appointment, AppointmentStatus, BookingSource, EmailOutbox, Patient, Service, ServiceKind, Specialty
+from models import (Appointment, AppointmentStatus, BookingSource, OutboxMessage, Patient, Service, ServiceKind,
+                    Specialty)
 from models.types import utcnow
 from services import booking, catalog, clinic_settings
 from services.core.clock import local_today
@@ -140,7 +141,7 @@ async def booked_with_link(clinic, settings, *, days: int = 7) -> tuple[int, str
                                          start_at=start, source=BookingSource.PHONE, tz=settings.tz, now=utcnow(),
                                          settings=settings)
     async with get_db().read() as session:
-        email = (await session.exec(select(EmailOutbox))).one()
+        email = (await session.exec(select(OutboxMessage))).one()
     return appointment.id, LINK.search(email.body_text).group(1)
 
 
@@ -156,7 +157,7 @@ async def test_the_patient_cancels_through_the_link_in_their_email(user: User, l
     await user.should_see('Your appointment has been cancelled', retries=RETRIES)
     async with get_db().read() as session:
         assert (await session.get(Appointment, appointment_id)).status == AppointmentStatus.CANCELLED
-        assert len((await session.exec(select(EmailOutbox))).all()) == 2  # the "cancelled" email too
+        assert len((await session.exec(select(OutboxMessage))).all()) == 2  # the "cancelled" email too
     await user.open(f'/book/manage?token={token}')  # the same link again
     await user.should_see('This appointment has been cancelled', retries=RETRIES)
     await user.should_not_see(marker='manage-cancel')
@@ -176,7 +177,7 @@ async def test_the_patient_moves_through_the_link_to_another_free_time(user: Use
     await user.should_see('Your appointment has been moved', retries=RETRIES)
     async with get_db().read() as session:
         moved = await session.get(Appointment, appointment_id)
-        emails = (await session.exec(select(EmailOutbox).order_by(EmailOutbox.id))).all()
+        emails = (await session.exec(select(OutboxMessage).order_by(OutboxMessage.id))).all()
     assert moved.sequence == 1 and moved.status == AppointmentStatus.SCHEDULED
     assert moved.start_at.astimezone(linked.tz).date() == local_today(linked.tz) + timedelta(days=7)
     assert moved.start_at.astimezone(linked.tz).time() != time(10)
@@ -214,7 +215,7 @@ async def test_the_link_opens_in_the_bookings_language_and_the_switch_keeps_the_
         await session.commit()
     __, token = await booked_with_link(clinic, linked)
     async with get_db().read() as session:
-        email = (await session.exec(select(EmailOutbox))).one()
+        email = (await session.exec(select(OutboxMessage))).one()
     assert LINK.search(email.body_text).group(2) == 'vi'
     await user.open(f'/book/manage?token={token}&lang=vi')
     await user.should_see('Lịch hẹn của bạn', retries=RETRIES)

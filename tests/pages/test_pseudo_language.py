@@ -26,7 +26,7 @@ from tests.clinical import ward_for
 from tests.conftest import RETRIES, sign_in
 
 MARKED = re.compile(r'⟦[^⟦⟧]*⟧')  # the innermost marked text (a translated text may hold another)
-CODES = re.compile(r'\b[A-Z]{3}\b|[\w.+-]+@[\w.-]+|\b[\w-]+(\.[\w-]+)*\.(com|org|net|vn)\b|\b[A-Z]{1,3}-?\d+\b|\b[A-Z]\d{2}(\.\d)?\b|\b\d+\s?(mg|ml|kg|cm|mmHg|bpm|min|h|g|mL|L)\b')
+CODES = re.compile(r'https?://\S+|\b[A-Z]{3}\b|[\w.+-]+@[\w.-]+|\b[\w-]+(\.[\w-]+)*\.(com|org|net|vn)\b|\b[A-Z]{1,3}-?\d+\b|\b[A-Z]\d{2}(\.\d)?\b|\b\d+\s?(mg|ml|kg|cm|mmHg|bpm|min|h|g|mL|L)\b')
 ALWAYS = {'Clinic', 'Flow', 'ICD', 'SpO', 'BMI', 'mmHg', 'bpm', 'kg', 'cm', 'mg', 'ml', 'VND', 'PDF', 'CSV', 'A4',
           'mm', 'EN', 'VI', 'PostgreSQL', 'SQLite', 'SMTP', 'HTTPS', 'QR', 'ECG', 'ID', 'OK', 'AM', 'PM', 'UTC'}
 LOCALE = Locale.parse(i18n.BABEL_LOCALE[i18n.PSEUDO])

@@ -24,7 +24,7 @@ from models import (
     Appointment,
     AuditLog,
     ChangeStatus,
-    EmailOutbox,
+    OutboxMessage,
     Patient,
     PatientContactChange,
     Payment,
@@ -166,7 +166,7 @@ async def test_a_booking_with_a_known_patients_details_and_another_email_leaves_
         patient = await session.get(Patient, patient_id)
     assert (patient.email, patient.full_name) == ('patient0@example.test', 'Lê Thị Hồng')
     assert [a.patient_id for a in await rows(db, Appointment)] == [patient_id]  # booked for the recognised patient
-    assert [e.to_address for e in await rows(db, EmailOutbox)] == ['patient0@example.test']  # the address on record
+    assert [e.to_address for e in await rows(db, OutboxMessage)] == ['patient0@example.test']  # the address on record
     changes = await rows(db, PatientContactChange)
     assert {(c.field, c.old_value, c.new_value, c.status, c.source) for c in changes} == {
         ('email', 'patient0@example.test', 'attacker@evil.test', ChangeStatus.PENDING, 'online booking'),
@@ -219,11 +219,11 @@ async def test_reception_accepts_or_rejects_each_change_once_and_both_are_audite
 async def test_without_an_email_on_record_the_confirmation_waits_until_reception_accepts_the_address(db):
     clinic, _ = await known_patient(db, email=None)
     confirmation = await book_online(db, clinic, email='hong.new@example.test')
-    assert confirmation.details_to_check and await rows(db, EmailOutbox) == []
+    assert confirmation.details_to_check and await rows(db, OutboxMessage) == []
     change = (await rows(db, PatientContactChange))[0]
     async with db.write() as session:
         await patients.decide_change(session, clinic.reception, change.id, accept=True, now=NOW)
-    sent = await rows(db, EmailOutbox)
+    sent = await rows(db, OutboxMessage)
     assert [e.to_address for e in sent] == ['hong.new@example.test'] and 'confirmed' in sent[0].subject
 
 

@@ -13,7 +13,7 @@ from sqlmodel import select
 from models import (
     Dispense,
     DispenseItem,
-    EmailOutbox,
+    OutboxMessage,
     InvoiceItemKind,
     MedicalRecord,
     Medicine,
@@ -114,7 +114,7 @@ async def test_the_receipt_prints_one_line_per_medicine_and_no_discount_reason(d
         await receipts.email_receipt(session, clinic.cashier, result.receipt_number, to='lan@example.test',
                                      settings=Settings(clinic_name='Hòa Bình'))
     async with db.read() as session:
-        mail = (await session.exec(select(EmailOutbox))).one()
+        mail = (await session.exec(select(OutboxMessage))).one()
     assert 'Brother' not in mail.body_text and 'Brother' not in mail.subject
     assert 'Brother' not in flat(pdf_text(mail.attachment_data, tmp_path))
     # The cashier's screen still has the reason.

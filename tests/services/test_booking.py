@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
-from models import Appointment, AppointmentStatus, BookingSource, DoctorLeave, EmailOutbox, QueueTicket, Visit
+from models import Appointment, AppointmentStatus, BookingSource, DoctorLeave, OutboxMessage, QueueTicket, Visit
 from services import booking, checkin
 from services.core.errors import Conflict, PermissionDenied, ValidationError
 from services.core.settings import Settings
@@ -130,7 +130,7 @@ async def test_reschedule_cancel_and_no_show(db):
         gone = await booking.mark_no_show(session, clinic.reception, other.id, now=local(23, 12, 0))
         assert gone.status == AppointmentStatus.NO_SHOW
     async with db.read() as session:
-        kinds = sorted(row.dedupe_key.split(':')[2] for row in (await session.exec(select(EmailOutbox))).all())
+        kinds = sorted(row.dedupe_key.split(':')[2] for row in (await session.exec(select(OutboxMessage))).all())
     assert kinds == ['booked', 'booked', 'cancelled', 'rescheduled']
 
 

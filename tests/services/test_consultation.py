@@ -13,7 +13,8 @@ from models import (
     Appointment,
     AuditLog,
     BookingSource,
-    EmailOutbox,
+    MessageChannel,
+    OutboxMessage,
     MedicalRecord,
     Patient,
     Prescription,
@@ -317,7 +318,7 @@ async def test_follow_up_booking_queues_a_reminder_for_the_day_before(db):
         await consultation.schedule_follow_up_reminder(session, ward.doctor, appointment.id, settings=settings,
                                                        now=NOW)
     async with db.read() as session:
-        reminder = (await session.exec(select(EmailOutbox).where(EmailOutbox.subject.startswith('Reminder')))).one()
+        reminder = (await session.exec(select(OutboxMessage).where(OutboxMessage.subject.startswith('Reminder')))).one()
     local = reminder.next_attempt_at.astimezone(TZ)
     assert local.date() == start.date() - timedelta(days=1) and local.hour == 9
     assert reminder.to_address == 'patient0@example.test'
@@ -368,15 +369,29 @@ async def test_a_follow_up_is_booked_with_its_reminder_in_one_step(db):
     assert booked.reminded and booked.appointment.reason == f'Follow-up of {TODAY:%d/%m/%Y}'
     assert [a.id for a in await follow_ups(db)] == [booked.appointment.id]
     async with db.read() as session:
-        reminder = (await session.exec(select(EmailOutbox).where(EmailOutbox.subject.startswith('Reminder')))).one()
+        reminder = (await session.exec(select(OutboxMessage).where(OutboxMessage.subject.startswith('Reminder')))).one()
     assert reminder.to_address == 'patient0@example.test'
 
 
-async def test_a_follow_up_of_a_patient_without_email_has_no_reminder(db):
+async def test_a_follow_up_of_a_patient_without_email_is_reminded_by_sms(db):
     ward = await make_ward(db)
     async with db.write() as session:
         patient = await session.get(Patient, ward.patient_id)
         patient.email = None
+        session.add(patient)
+        await session.commit()
+    booked = await book_follow_up(db, ward, (NOW + timedelta(days=14)).astimezone(TZ).replace(hour=9, minute=0))
+    assert booked.reminded and len(await follow_ups(db)) == 1
+    async with db.read() as session:
+        reminder = (await session.exec(select(OutboxMessage))).one()
+    assert (reminder.channel, reminder.to_address) == (MessageChannel.SMS, patient.phone)
+
+
+async def test_a_follow_up_of_a_patient_without_email_nor_valid_phone_has_no_reminder(db):
+    ward = await make_ward(db)
+    async with db.write() as session:
+        patient = await session.get(Patient, ward.patient_id)
+        patient.email, patient.phone = None, '123456'  # an old number kept as typed before numbers were checked
         session.add(patient)
         await session.commit()
     booked = await book_follow_up(db, ward, (NOW + timedelta(days=14)).astimezone(TZ).replace(hour=9, minute=0))

@@ -47,7 +47,7 @@ from models import (
     Visit,
     WorkingHours,
 )
-from services import lab_results
+from services import lab_results, phones
 from services.core.errors import Conflict
 from services.demo import DemoSummary, is_empty, load_demo
 from services.text import search_key
@@ -128,7 +128,7 @@ async def test_vietnamese_names_survive_a_round_trip(db):
         assert patient.code.startswith("P") and len(patient.code) == 8  # P0000001, as services.patients numbers them
         assert patient.phone is not None or patient.date_of_birth is not None
         if patient.phone:
-            assert patient.phone.isdigit() and len(patient.phone) == 10 and patient.phone.startswith('0')
+            assert phones.is_stored_valid(patient.phone) and patient.phone.startswith('+84')
     assert len({p.code for p in patients}) == len(patients)
 
 

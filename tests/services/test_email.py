@@ -22,7 +22,7 @@ from models import (
     AuditLog,
     BookingSource,
     Doctor,
-    EmailOutbox,
+    OutboxMessage,
     OutboxStatus,
     Patient,
     Role,
@@ -109,16 +109,16 @@ async def make_appointment(db, *, patient_email: str | None = 'anh.tran@example.
         return appointment.id
 
 
-async def queue(db, appointment_id: int, kind: str, settings: Settings) -> EmailOutbox | None:
+async def queue(db, appointment_id: int, kind: str, settings: Settings) -> OutboxMessage | None:
     async with db.write() as session:
         row = await notifications.queue_appointment_email(session, appointment_id, kind, settings=settings)
         await session.commit()
         return row
 
 
-async def outbox_rows(db) -> list[EmailOutbox]:
+async def outbox_rows(db) -> list[OutboxMessage]:
     async with db.read() as session:
-        return list((await session.exec(select(EmailOutbox).order_by(EmailOutbox.id))).all())
+        return list((await session.exec(select(OutboxMessage).order_by(OutboxMessage.id))).all())
 
 
 async def make_receptionist(db) -> Actor:
@@ -358,7 +358,7 @@ async def test_after_the_last_attempt_the_email_fails_and_staff_can_send_it_agai
     async with db.write() as session:
         await outbox.requeue(session, actor, row.id)
     async with db.read() as session:
-        audit = (await session.exec(select(AuditLog).where(AuditLog.action == 'email_requeued'))).one()
+        audit = (await session.exec(select(AuditLog).where(AuditLog.action == 'message_requeued'))).one()
     assert audit.entity_id == row.id and audit.user_id == actor.user_id
     assert await outbox.send_due(db, mail_settings(smtp.port)) == 1
     assert len(smtp.messages) == 1
@@ -370,7 +370,7 @@ async def test_an_email_left_sending_by_a_crash_is_sent_after_its_lease(db, smtp
     row = await queue(db, appointment_id, 'booked', settings)
     now = datetime.now(timezone.utc)
     async with db.write() as session:  # a sender claimed it, then the process died
-        claimed = await session.get(EmailOutbox, row.id)
+        claimed = await session.get(OutboxMessage, row.id)
         claimed.status, claimed.next_attempt_at = OutboxStatus.SENDING, now + timedelta(seconds=60)
         await session.commit()
     assert await outbox.send_due(db, settings, now=now) == 0  # lease still running: maybe still being sent
@@ -398,7 +398,7 @@ async def test_the_outbox_list_pages_and_filters_for_reception_only(db, smtp):
         page, total = await outbox.list_outbox(session, actor, offset=5, limit=5)
         pending, pending_total = await outbox.list_outbox(session, actor, status=OutboxStatus.PENDING)
         failed, failed_total = await outbox.list_outbox(session, actor, status=OutboxStatus.FAILED)
-        count = (await session.exec(select(func.count()).select_from(EmailOutbox))).one()
+        count = (await session.exec(select(func.count()).select_from(OutboxMessage))).one()
     assert (total, len(page), pending_total, failed_total, count) == (7, 2, 7, 0, 7)
     cashier = Actor(user_id=actor.user_id, username='c', full_name='C', role=Role.CASHIER)
     async with db.read() as session:

@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr
 from sqlmodel import select
 
-from models import Appointment, AppointmentStatus, AuditLog, BookingSource, EmailOutbox, Patient
+from models import Appointment, AppointmentStatus, AuditLog, BookingSource, OutboxMessage, Patient
 from services import booking, booking_links, online_booking
 from services.core import i18n
 from services.core.errors import Conflict, ValidationError
@@ -44,7 +44,7 @@ async def test_online_booking_creates_the_patient_and_queues_the_confirmation(db
     assert confirmation.start_at == local(23, 10, 0) and confirmation.doctor_name == 'Dr. Nguyễn Thị Lan'
     async with db.read() as session:
         appointment = (await session.exec(select(Appointment))).one()
-        email = (await session.exec(select(EmailOutbox))).one()
+        email = (await session.exec(select(OutboxMessage))).one()
         patients = (await session.exec(select(Patient).where(Patient.full_name == 'Lê Thị Hồng'))).all()
     assert appointment.source == BookingSource.WEB and appointment.reason == 'Đau họng'
     assert email.to_address == 'hong@example.test'
@@ -86,7 +86,7 @@ async def test_a_returning_patient_gets_the_confirmation_in_their_language(db, l
         async with db.write() as session:
             await online_booking.book(session, hold_token=held.token, request=REQUEST, tz=TZ, now=NOW)
     async with db.read() as session:
-        email = (await session.exec(select(EmailOutbox))).one()
+        email = (await session.exec(select(OutboxMessage))).one()
     assert email.subject.startswith(subject) and email.body_text.startswith(greeting)
 
 
@@ -146,7 +146,7 @@ async def test_a_booking_never_changes_a_returning_patients_language_and_writes_
     async with db.read() as session:
         appointment = (await session.exec(select(Appointment))).one()
         patient = await session.get(Patient, appointment.patient_id)
-        email = (await session.exec(select(EmailOutbox))).one()
+        email = (await session.exec(select(OutboxMessage))).one()
     assert patient.id == clinic.patient_ids[0] and patient.language == 'en' and appointment.language == 'vi'
     assert email.subject.startswith('Xác nhận lịch hẹn: ') and email.body_text.startswith('Kính gửi Lê Thị Hồng,')
 
@@ -165,7 +165,7 @@ async def book_online(db, clinic, start, *, language=None):
         await online_booking.book(session, hold_token=held.token, tz=TZ, now=NOW, settings=LINKED,
                                   request=dataclasses.replace(REQUEST, language=language))
     async with db.read() as session:
-        email = (await session.exec(select(EmailOutbox))).one()
+        email = (await session.exec(select(OutboxMessage))).one()
     return email, LINK.search(email.body_text).group(1)
 
 
@@ -173,7 +173,7 @@ async def state(db):
     """The appointment, the emails and the audit trail as they are now."""
     async with db.read() as session:
         return ((await session.exec(select(Appointment).order_by(Appointment.id))).first(),
-                (await session.exec(select(EmailOutbox).order_by(EmailOutbox.id))).all(),
+                (await session.exec(select(OutboxMessage).order_by(OutboxMessage.id))).all(),
                 (await session.exec(select(AuditLog).where(AuditLog.entity == 'appointment')
                                     .order_by(AuditLog.id))).all())
 
@@ -301,7 +301,7 @@ async def test_the_patient_moves_through_the_link_never_onto_a_time_taken_meanwh
                                                   settings=LINKED)
     async with db.read() as session:
         appointment = (await session.exec(select(Appointment).order_by(Appointment.id))).first()
-        emails = (await session.exec(select(EmailOutbox).order_by(EmailOutbox.id))).all()
+        emails = (await session.exec(select(OutboxMessage).order_by(OutboxMessage.id))).all()
         audit_row = (await session.exec(select(AuditLog).order_by(AuditLog.id.desc()))).first()
     assert appointment.start_at == local(24, 11, 15) and moved.start_at == local(24, 11, 15)
     assert emails[-1].subject.startswith('Appointment moved') and emails[-1].to_address == 'hong@example.test'

@@ -160,7 +160,7 @@ async def test_chosen_details_survive_and_allergies_are_united(db):
     shown = await preview(db, clinic.reception, keep.id, other.id)
     assert shown.differing == ['full_name', 'sex', 'phone', 'email', 'national_id', 'address', 'notes']
     assert shown.refusal == ''
-    assert (shown.keep.values['phone'], shown.other.values['phone']) == ('0912345678', '0987654321')
+    assert (shown.keep.values['phone'], shown.other.values['phone']) == ('0912 345 678', '0987 654 321')
     assert shown.other.allergies == ['Aspirin', 'peanuts']
     assert shown.other.counts['addresses'] == 1 and shown.other.counts['patient_allergies'] == 1
 
@@ -169,7 +169,7 @@ async def test_chosen_details_survive_and_allergies_are_united(db):
     survivor = await merge(db, clinic.reception, keep.id, other.id, choices)
     assert (survivor.id, survivor.code) == (keep.id, keep.code)
     assert (survivor.full_name, survivor.sex, survivor.phone, survivor.email, survivor.national_id,
-            survivor.notes) == ('Nguyễn Văn Bình', Sex.MALE, '0912345678', 'old@example.test', '079080001234',
+            survivor.notes) == ('Nguyễn Văn Bình', Sex.MALE, '+84912345678', 'old@example.test', '079080001234',
                                 'prefers mornings')
     assert survivor.allergies == 'penicillin rash; peanuts'
     assert survivor.allergy_status == AllergyStatus.RECORDED
@@ -177,7 +177,7 @@ async def test_chosen_details_survive_and_allergies_are_united(db):
         assert await patients.primary_address(session, keep.id) == '34 Hai Bà Trưng'
         merged = await session.get(Patient, other.id)
         assert merged.national_id is None  # released: unique among patients
-        assert merged.full_name == 'Nguyễn Văn Bình' and merged.phone == '0987654321'  # kept as registered
+        assert merged.full_name == 'Nguyễn Văn Bình' and merged.phone == '+84987654321'  # kept as registered
         entries = (await session.exec(select(PatientAllergy.substance).where(
             PatientAllergy.patient_id == keep.id))).all()
         assert entries == ['Aspirin']

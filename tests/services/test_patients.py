@@ -48,13 +48,20 @@ async def test_new_patients_get_the_next_free_code_and_clean_data(db):
                            email='Mai@Example.TEST', sex=Sex.FEMALE)
     assert patient.code == 'P0000004'
     assert patient.full_name == 'trần THỊ mai' and patient.search_name == 'tran thi mai'
-    assert patient.phone == '0912345678' and patient.email == 'mai@example.test'
+    assert patient.phone == '+84912345678' and patient.email == 'mai@example.test'
 
 
 @pytest.mark.parametrize('fields, message', [
     ({'full_name': '  '}, 'full name'),
     ({'phone': '', 'date_of_birth': None}, 'phone number or a date of birth'),
-    ({'phone': '12ab'}, '6 to 15 digits'),
+    ({'phone': '12ab'}, 'not a valid phone number'),
+    ({'phone': '123456'}, '"123456" is not a valid phone number'),
+    ({'phone': '0123 456 7890'}, 'not a valid phone number'),  # a retired 11-digit mobile prefix
+    ({'phone': '0281234567'}, 'not a valid phone number'),  # a Hồ Chí Minh City landline lacks a digit
+    ({'phone': '0912345678', 'preferred_channel': 'email'}, 'need an email address'),
+    ({'phone': '', 'date_of_birth': date(1990, 1, 1), 'email': 'a@example.test', 'preferred_channel': 'sms'},
+     'need a phone number'),
+    ({'phone': '0912345678', 'preferred_channel': 'fax'}, 'not one of the choices'),
     ({'date_of_birth': date(2030, 1, 1)}, 'cannot be in the future'),
     ({'email': 'not an email'}, 'valid email'),
     ({'full_name': 'x' * 121}, 'at most 120'),
@@ -99,7 +106,7 @@ async def test_edit_refuses_a_stale_form_and_a_taken_national_id(db):
                                         PatientInput(full_name='Nguyễn Văn Bình', phone='0912345679',
                                                      address='12 Lê Lợi, Quận 1, TP.HCM'),
                                         today=TODAY, expected_updated_at=first.updated_at)
-        assert updated.phone == '0912345679'
+        assert updated.phone == '+84912345679'
         assert await patients.primary_address(session, first.id) == '12 Lê Lợi, Quận 1, TP.HCM'
 
 

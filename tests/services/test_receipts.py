@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from models import EmailOutbox, Patient
+from models import OutboxMessage, Patient
 from services import billing, receipts
 from services.billing import Tender
 from services.core import i18n
@@ -203,7 +203,7 @@ async def test_the_receipt_and_its_email_follow_the_patients_language(db):
             await receipts.email_receipt(session, clinic.cashier, first, to='hong@example.test', settings=settings)
             await receipts.email_receipt(session, clinic.cashier, refund, to='hong@example.test', settings=settings)
     async with db.read() as session:
-        paid, refunded = (await session.exec(select(EmailOutbox).order_by(EmailOutbox.id))).all()
+        paid, refunded = (await session.exec(select(OutboxMessage).order_by(OutboxMessage.id))).all()
     assert paid.subject == f'Biên lai {first} từ Phòng khám An Bình'
     body = flat(paid.body_text)  # Babel keeps the amount and its sign together (a no-break space)
     assert 'Kính gửi Lê Thị Hồng,' in body

@@ -77,7 +77,9 @@ class FollowUpPanel:
         when = follow_up.appointment.start_at.astimezone(visit.tz)
         booked = _('Follow-up booked for {weekday} {day} {time}.').format(
             weekday=i18n.weekday(when), day=f'{when:%d/%m/%Y}', time=f'{when:%H:%M}')
-        reminder = (_('A reminder email goes out the day before.') if follow_up.reminded
-                    else _('(No email address: no reminder.)'))
+        reminder = {'email': _('A reminder email goes out the day before.'),
+                    'sms': _('A reminder SMS goes out the day before.'),
+                    'zalo': _('A Zalo reminder goes out the day before.')}.get(
+            follow_up.channel, _('(No email address nor valid phone: no reminder.)'))
         self.booked.set_text(f'{booked} {reminder}')
         self.times.clear()

@@ -8,7 +8,7 @@ from nicegui import ui
 from clinic_ui.allergies import AllergyChip, AllergyDialog
 from clinic_ui.lab_flags import FLAG_CLASSES, value_text
 from clinic_ui.widgets import data_table, section_title, translated_columns
-from services import consultation
+from services import consultation, phones
 from services.core.clock import local_today
 from services.core.events import OrdersChanged, VisitChanged
 from services.core.i18n import N_, _, ngettext
@@ -47,7 +47,7 @@ def facts_text(patient: consultation.PatientSummary, today: date) -> str:
     facts = [patient.code, ngettext('{count} year', '{count} years', age) if age is not None else '',
              _(SEXES[patient.sex]) if patient.sex in SEXES else '',
              _('born {date}').format(date=f'{patient.date_of_birth:%d/%m/%Y}') if patient.date_of_birth else '',
-             patient.phone]
+             phones.shown(patient.phone)]
     return ' · '.join(f for f in facts if f)
 
 

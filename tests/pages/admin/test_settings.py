@@ -50,3 +50,30 @@ async def test_the_administrator_chooses_which_stations_call_through_the_board(u
     await user.open('/admin/settings')  # the page shows what is saved
     await user.should_see(marker='board-station-lab', retries=RETRIES)
     assert element(user, 'board-station-pharmacy').value and not element(user, 'board-station-lab').value
+
+
+async def test_the_administrator_sets_the_sms_gateway_and_its_key_is_never_shown_back(user: User):
+    await signed_in(user)
+    await user.open('/admin/settings')
+    await user.should_see(marker='sms-url', retries=RETRIES)
+    user.find(marker='sms-url').type('sms.example.vn')
+    user.find(marker='save-messaging').click()
+    await user.should_see('must be a web address', retries=RETRIES)
+    assert clinic_settings.current().sms_url == ''  # nothing saved
+    user.find(marker='sms-url').clear().type('https://sms.example.vn/api/send')
+    user.find(marker='sms-api-key').type('key-123456')
+    user.find(marker='sms-sender').type('ANBINH')
+    element(user, 'turn-near-count').set_value(2)
+    user.find(marker='save-messaging').click()
+    await user.should_see('Saved.', retries=RETRIES)
+    settings = clinic_settings.current()
+    assert (settings.sms_url, settings.sms_sender, settings.turn_near_count) == \
+        ('https://sms.example.vn/api/send', 'ANBINH', 2)
+    assert settings.sms_api_key.get_secret_value() == 'key-123456'
+    await user.open('/admin/settings')
+    await user.should_see(marker='sms-api-key', retries=RETRIES)
+    assert element(user, 'sms-api-key').value == '••••••••'  # a saved key shows as dots, never itself
+    user.find(marker='sms-sender').clear().type('AN BINH')
+    user.find(marker='save-messaging').click()
+    await user.should_see('Saved.', retries=RETRIES)
+    assert clinic_settings.current().sms_api_key.get_secret_value() == 'key-123456'  # the dots kept it

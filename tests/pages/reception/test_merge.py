@@ -15,10 +15,10 @@ from tests.pages.reception.helpers import signed_in_clinic
 
 async def test_merging_a_duplicate_through_the_dialog(user: User):
     clinic = await signed_in_clinic(user)
-    keep_id = clinic.patient_ids[0]  # Lê Thị Hồng, P0000001, phone 0901234500
+    keep_id = clinic.patient_ids[0]  # Lê Thị Hồng, P0000001, phone +84901234500
     async with get_db().write() as session:
         twin = Patient(code='P0000009', full_name='Le Thi Hong B', search_name=search_key('Le Thi Hong B'),
-                       phone='0901234500', date_of_birth=date(1975, 3, 8), notes='registered twice')
+                       phone='+84901234500', date_of_birth=date(1975, 3, 8), notes='registered twice')
         session.add(twin)
         await session.flush()
         session.add(Visit(patient_id=twin.id, doctor_id=clinic.doctor_ids[0], visit_date=date(2026, 10, 2),

@@ -2,9 +2,9 @@
 from nicegui.testing import User
 from sqlmodel import select
 
-from models import Patient
+from models import MessageChannel, Patient
 from services.core.db import get_db
-from tests.conftest import RETRIES
+from tests.conftest import RETRIES, element
 from tests.factories import on_duty_around_the_clock
 from tests.pages.reception.helpers import signed_in_clinic
 
@@ -50,3 +50,25 @@ async def test_walk_in_suggests_a_doctor_from_the_complaint(user: User):
     await user.should_see(marker='walk-in-chosen', content='Dr. Trần Văn Minh', retries=RETRIES)
     user.find(marker='confirm-walk-in').click()
     await user.should_see(marker='ticket-number', content='A-001', retries=RETRIES)  # the first queue of the day gets A
+
+
+async def test_registering_checks_the_phone_stores_it_in_e164_with_the_chosen_channel(user: User):
+    await signed_in_clinic(user)
+    await user.open('/reception/patients/new')
+    await user.should_see(marker='full-name', retries=RETRIES)
+    user.find(marker='full-name').type('Ngô Thị Vy')
+    user.find(marker='phone').type('123456')
+    user.find(marker='save-patient').click()
+    await user.should_see('"123456" is not a valid phone number', retries=RETRIES)
+    user.find(marker='phone').clear().type('0977 123 456')
+    element(user, 'preferred-channel').set_value('email')
+    user.find(marker='save-patient').click()
+    await user.should_see('need an email address', retries=RETRIES)
+    element(user, 'preferred-channel').set_value('sms')
+    user.find(marker='save-patient').click()
+    await user.should_see(marker='patient-heading', content='Ngô Thị Vy', retries=RETRIES)
+    async with get_db().read() as session:
+        created = (await session.exec(select(Patient).where(Patient.full_name == 'Ngô Thị Vy'))).one()
+    assert (created.phone, created.preferred_channel) == ('+84977123456', MessageChannel.SMS)
+    assert element(user, 'phone').value == '0977 123 456'  # shown as dialled
+    assert element(user, 'preferred-channel').value == 'sms'
