@@ -26,7 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import ClinicSetting, Doctor, Invoice, Medicine, Queue, Role, Room, Service, User, WorkingHours
 from models.types import utcnow
 
-from . import audit
+from . import audit, vietqr
 from .access import Actor, require
 from .core import i18n
 from .core.boundary import action, query
@@ -44,7 +44,8 @@ log = logging.getLogger(__name__)
 # overrides the CLINIC_* environment default of the same name; removing it brings the default back.
 OVERRIDABLE = ('clinic_name', 'clinic_address', 'clinic_phone', 'clinic_logo', 'timezone', 'currency', 'language',
                'smtp_host', 'smtp_port', 'smtp_username', 'smtp_password', 'smtp_starttls', 'smtp_from',
-               'board_stations')
+               'board_stations',
+               'bank_bin', 'bank_account', 'bank_account_name')
 _in_force: Settings | None = None
 
 LANGUAGES = {'en': 'English', 'vi': 'Tiếng Việt'}  # the languages the waiting-room board can announce in
@@ -408,3 +409,23 @@ async def setup_progress(session: AsyncSession, actor: Actor) -> dict[str, bool]
             'doctors': await some(Doctor, Doctor.is_active), 'hours': await some(WorkingHours),
             'medicines': await some(Medicine, Medicine.is_active),
             'staff': await some(User, User.role != Role.ADMIN, User.is_active)}
+
+
+# ---------------------------------------------------------------- bank account for transfers (VietQR)
+
+@action
+async def save_bank(session: AsyncSession, actor: Actor, *, bank_bin: str, account: str, holder: str) -> list[str]:
+    """The account patients transfer to (a VietQR code on bills and at the cashier). All three empty: no account,
+    no QR code anywhere."""
+    require(actor, Role.ADMIN)
+    bank_bin, account, holder = (bank_bin or '').strip(), (account or '').strip(), clean_name(holder or '')
+    if not (bank_bin or account or holder):
+        return await _save(session, actor, {'bank_bin': '', 'bank_account': '', 'bank_account_name': ''})
+    values = {'bank_bin': vietqr.clean_bin(bank_bin), 'bank_account': vietqr.clean_account(account)}
+    if not holder:
+        raise ValidationError(_('Please enter the account holder\'s name as the bank shows it.'), 'holder')
+    if len(holder) > vietqr.HOLDER_MAX:
+        raise ValidationError(_('The account holder\'s name can have at most {limit} characters.').format(
+            limit=vietqr.HOLDER_MAX), 'holder')
+    values['bank_account_name'] = holder
+    return await _save(session, actor, values)

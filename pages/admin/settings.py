@@ -16,7 +16,8 @@ from services.access import Actor
 from services.core.events import SettingsChanged, StaffChanged
 from services.core.i18n import N_, _
 
-from .settings_panels import LOGO_URL, BoardStationsPanel, ClinicPanel, MailPanel, PrefixesPanel, RegionPanel
+from .settings_panels import (LOGO_URL, BankPanel, BoardStationsPanel, ClinicPanel, MailPanel, PrefixesPanel,
+                              RegionPanel)
 
 
 @staff_page(ADMIN, '/admin/settings', title=N_('Clinic settings'))
@@ -32,6 +33,7 @@ async def settings_page(actor: Actor):
         BoardStationsPanel(actor, settings)
         MailPanel(actor, settings)
         queues = PrefixesPanel(actor)
+        BankPanel(actor, settings)
     queues.show(prefixes)
 
     async def refresh() -> None:

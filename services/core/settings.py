@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     smtp_from: str = ''
 
+    # The clinic's bank account for transfers (VietQR on bills): the bank's 6-digit BIN, the account number, the
+    # account holder's name as the bank shows it. No BIN or no account: no QR code anywhere.
+    bank_bin: str = ''
+    bank_account: str = ''
+    bank_account_name: str = ''
+
     @field_validator('database_url')
     @classmethod
     def _supported_database(cls, value: str) -> str:
