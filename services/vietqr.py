@@ -172,15 +172,12 @@ class InvoiceTransfer:
     """What a bill shows to be paid by transfer: the QR payload and the details beside it."""
     payload: str
     amount: int          # what is still due (dong)
-    invoice_number: str  # also the transfer's note
+    invoice_number: str
+    purpose: str         # the transfer's note (the invoice number, in plain letters)
     bank_bin: str
     bank: str            # the bank's short name (or its BIN)
     account: str
     holder: str
-
-    @property
-    def purpose(self) -> str:
-        return clean_purpose(self.invoice_number)
 
 
 def bank_is_set(settings) -> bool:
@@ -197,8 +194,9 @@ def for_invoice(invoice: Invoice, settings) -> InvoiceTransfer | None:
     if due <= 0 or due > MAX_TRANSFER:
         return None
     try:
-        text = payload(settings.bank_bin, settings.bank_account, amount=due, purpose=invoice.number)
+        purpose = clean_purpose(invoice.number)
+        text = payload(settings.bank_bin, settings.bank_account, amount=due, purpose=purpose)
     except ValidationError:
         return None  # an invoice number no note can carry: the cashier takes the payment another way
-    return InvoiceTransfer(text, due, invoice.number, settings.bank_bin, bank_name(settings.bank_bin),
+    return InvoiceTransfer(text, due, invoice.number, purpose, settings.bank_bin, bank_name(settings.bank_bin),
                            settings.bank_account, settings.bank_account_name)
