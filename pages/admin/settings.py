@@ -16,8 +16,7 @@ from services.access import Actor
 from services.core.events import SettingsChanged, StaffChanged
 from services.core.i18n import N_, _
 
-from .settings_panels import (LOGO_URL, BankPanel, BoardStationsPanel, ClinicPanel, MailPanel, PrefixesPanel,
-                              RegionPanel)
+from .settings_panels import LOGO_URL, BankPanel, BoardStationsPanel, ClinicPanel, MailPanel, PrefixesPanel, RegionPanel
 
 
 @staff_page(ADMIN, '/admin/settings', title=N_('Clinic settings'))
