@@ -135,8 +135,15 @@ class PaymentDialog:
                                reference=reference)
         for element in (tender.method, tender.amount, tender.received):
             element.on_value_change(self.update)
+        tender.method.on_value_change(lambda: self.suggest_reference(tender))
         self.tenders.append(tender)
         self.update()
+
+    def suggest_reference(self, tender: TenderRow) -> None:
+        """A bank transfer needs its reference: it starts as the invoice number, the note the patient's transfer
+        carries (the cashier adds the bank's transaction code)."""
+        if tender.method.value == PaymentMethod.BANK_TRANSFER and not (tender.reference.value or '').strip():
+            tender.reference.set_value(self.view.invoice.number)
 
     def remove(self, tender: TenderRow) -> None:
         self.tenders.remove(tender)

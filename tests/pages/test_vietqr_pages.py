@@ -84,3 +84,16 @@ async def test_no_bank_account_no_code(user: User):
     await user.open(f'/cashier/invoices/{invoice_id}')
     await user.should_see(marker='invoice-balance', content='₫150,000', retries=RETRIES)
     await user.should_not_see(marker='transfer-panel', retries=RETRIES)
+
+
+async def test_choosing_bank_transfer_starts_the_reference_with_the_invoice_number(user: User):
+    clinic = await cashier_clinic(user)
+    invoice_id = await billed_visit(clinic)
+    async with get_db().read() as session:
+        number = (await session.get(Invoice, invoice_id)).number
+    await user.open(f'/cashier/invoices/{invoice_id}')
+    await user.should_see(marker='invoice-balance', content='₫150,000', retries=RETRIES)
+    user.find(marker='take-payment').click()
+    await user.should_see(marker='payment-dialog', retries=RETRIES)
+    element(user, 'tender-method').set_value(BANK)
+    assert element(user, 'tender-reference').value == number

@@ -3,6 +3,7 @@ follows what is still due on a bill, and is the very code printed on bills and r
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pypdfium2
 import pytest
@@ -177,13 +178,16 @@ async def test_the_bank_account_is_saved_checked_and_removed(db):
 
 # --- Printed: decoded from the PDF --------------------------------------------------------------------------------
 
-def decoded(pdf: bytes) -> list[str]:
-    """The QR codes on the PDF's pages, read back from an image at 200 dpi (as a phone would see the paper)."""
+def decoded(pdf: bytes, save_as: Path | None = None) -> list[str]:
+    """The QR codes on the PDF's pages, read back from an image at 200 dpi (as a phone would see the paper);
+    ``save_as``: the first page's image, to look at."""
     document = pypdfium2.PdfDocument(pdf)
     try:
         texts = []
-        for page in document:
+        for index, page in enumerate(document):
             image = page.render(scale=200 / 72).to_pil()
+            if save_as is not None and index == 0:
+                image.save(save_as)
             texts += [code.text for code in zxingcpp.read_barcodes(image)]
         return texts
     finally:
@@ -199,15 +203,17 @@ async def _bill_paid_in_part(db):
 
 
 @pytest.mark.parametrize('layout', ['a4', 'thermal'])
-async def test_the_printed_bill_and_receipt_carry_the_code_for_the_balance(db, bank_set, layout):
+async def test_the_printed_bill_and_receipt_carry_the_code_for_the_balance(db, bank_set, layout, artifacts_dir):
     clinic, invoice_id, number = await _bill_paid_in_part(db)
     header = receipts.ClinicHeader.from_settings(bank_set)
     async with db.read() as session:
         bill_data = await receipts.bill_data(session, clinic.cashier, invoice_id, now=NOW)
         receipt = await receipts.receipt_data(session, clinic.cashier, number)
     expected = vietqr.payload('970436', '1023456789', amount=120_000, purpose=bill_data.invoice_number)
-    assert decoded(receipts.receipt_pdf(bill_data, header, layout=layout, tz=TZ)) == [expected]
-    assert decoded(receipts.receipt_pdf(receipt, header, layout=layout, tz=TZ)) == [expected]
+    assert decoded(receipts.receipt_pdf(bill_data, header, layout=layout, tz=TZ),
+                   artifacts_dir / f'vietqr-bill-{layout}.png') == [expected]
+    assert decoded(receipts.receipt_pdf(receipt, header, layout=layout, tz=TZ),
+                   artifacts_dir / f'vietqr-receipt-{layout}.png') == [expected]
 
 
 async def test_a_paid_receipt_and_a_stale_one_print_no_code(db, bank_set):
