@@ -634,6 +634,10 @@ def _check_tenders(tenders: list[Tender]) -> list[Tender]:
         reference = ' '.join((tender.reference or '').split())
         if len(reference) > 80:
             raise ValidationError(_('A reference can have at most 80 characters.'))
+        if method == PaymentMethod.BANK_TRANSFER and not reference:
+            # How the transfer is found again on the bank statement (its transaction code or its note).
+            raise ValidationError(_('Please enter the reference of the bank transfer (its transaction code or '
+                                    'note).'), 'reference')
         checked.append(Tender(method, tender.amount, tendered, reference))
     return checked
 

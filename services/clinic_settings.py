@@ -26,7 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import ClinicSetting, Doctor, Invoice, Medicine, Queue, Role, Room, Service, User, WorkingHours
 from models.types import utcnow
 
-from . import audit
+from . import audit, vietqr
 from .access import Actor, require
 from .core import i18n
 from .core.boundary import action, query
@@ -47,7 +47,9 @@ OVERRIDABLE = ('clinic_name', 'clinic_address', 'clinic_phone', 'clinic_logo', '
                'board_stations',
                # messages by SMS and Zalo, and "your turn is near" (save_messaging)
                'sms_url', 'sms_api_key', 'sms_sender', 'zalo_url', 'zalo_access_token', 'zalo_template_reminder',
-               'zalo_template_turn', 'turn_near_count')
+               'zalo_template_turn', 'turn_near_count',
+               # the bank account for transfers (save_bank)
+               'bank_bin', 'bank_account', 'bank_account_name')
 _in_force: Settings | None = None
 
 LANGUAGES = {'en': 'English', 'vi': 'Tiếng Việt'}  # the languages the waiting-room board can announce in
@@ -467,4 +469,24 @@ async def save_messaging(session: AsyncSession, actor: Actor, *, sms_url: str, s
               'zalo_url': _gateway_url(zalo_url, 'Zalo'), **templates, 'turn_near_count': str(near)}
     _secret(sms_api_key, 'sms_api_key', values)
     _secret(zalo_access_token, 'zalo_access_token', values)
+    return await _save(session, actor, values)
+
+
+# ---------------------------------------------------------------- bank account for transfers (VietQR)
+
+@action
+async def save_bank(session: AsyncSession, actor: Actor, *, bank_bin: str, account: str, holder: str) -> list[str]:
+    """The account patients transfer to (a VietQR code on bills and at the cashier). All three empty: no account,
+    no QR code anywhere."""
+    require(actor, Role.ADMIN)
+    bank_bin, account, holder = (bank_bin or '').strip(), (account or '').strip(), clean_name(holder or '')
+    if not (bank_bin or account or holder):
+        return await _save(session, actor, {'bank_bin': '', 'bank_account': '', 'bank_account_name': ''})
+    values = {'bank_bin': vietqr.clean_bin(bank_bin), 'bank_account': vietqr.clean_account(account)}
+    if not holder:
+        raise ValidationError(_('Please enter the account holder\'s name as the bank shows it.'), 'holder')
+    if len(holder) > vietqr.HOLDER_MAX:
+        raise ValidationError(_('The account holder\'s name can have at most {limit} characters.').format(
+            limit=vietqr.HOLDER_MAX), 'holder')
+    values['bank_account_name'] = holder
     return await _save(session, actor, values)

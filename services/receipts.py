@@ -18,6 +18,7 @@ Building a PDF is CPU work (~15 ms): from the event loop call ``render_receipt``
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import unicodedata
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import InvoiceStatus, Payment, PaymentKind, Role
 from models.types import utcnow
 
-from . import audit, billing, pdf_fonts
+from . import audit, billing, clinic_settings, pdf_fonts, qr, vietqr
 from .access import Actor, require
 from .core import i18n
 from .core.boundary import action, query
@@ -114,6 +115,7 @@ class ReceiptData:
     refund_of: str = ''        # the receipt a refund gives money back from
     void_reason: str = ''
     language: str | None = None  # the patient's language (None: the clinic's)
+    transfer: vietqr.InvoiceTransfer | None = None  # the VietQR code for what is due (a bill; a receipt with a balance)
 
     @property
     def is_refund(self) -> bool:
@@ -183,7 +185,14 @@ async def receipt_data(session: AsyncSession, actor: Actor, number: str) -> Rece
                      refund_of=(original.receipt_number if original else '') or '?')
     return _base(view, title=RECEIPT, number=number, issued_at=first.received_at, cashier=first.cashier,
                  payments=[_payment(p) for p in mine], paid_before=paid_before, paid_total=paid_total,
-                 refunded_total=refunded_total)
+                 refunded_total=refunded_total, transfer=_transfer_left(view, view.invoice.total - paid_total))
+
+
+def _transfer_left(view: billing.InvoiceView, balance_then: int) -> vietqr.InvoiceTransfer | None:
+    """A receipt that leaves a balance shows the QR code to transfer it, as long as that is still what is due: once
+    more was paid (or the bill was voided), a reprint shows none, so nobody pays the same balance twice."""
+    transfer = vietqr.for_invoice(view.invoice, clinic_settings.current())
+    return transfer if transfer is not None and balance_then > 0 and transfer.amount == balance_then else None
 
 
 @query
@@ -193,7 +202,8 @@ async def bill_data(session: AsyncSession, actor: Actor, invoice_id: int, *, now
     payments = [p for p in view.payments if p.kind == PaymentKind.PAYMENT]
     return _base(view, title=INVOICE, number=view.invoice.number, issued_at=now or utcnow(),
                  cashier=actor.full_name, payments=[_payment(p) for p in payments],
-                 paid_total=view.invoice.amount_paid, refunded_total=view.refunded)
+                 paid_total=view.invoice.amount_paid, refunded_total=view.refunded,
+                 transfer=vietqr.for_invoice(view.invoice, clinic_settings.current()))
 
 
 # --- Layout ---------------------------------------------------------------------------------------------------------
@@ -218,6 +228,7 @@ class _Block:
     line_height: float = 4.5
     gap: float = 0
     image: Path | None = None
+    picture: bytes = b''           # 'qr': the PNG of a QR code, drawn at the left of the block's text (or above it)
     image_size: tuple[float, float] = (0, 0)
     dashed: bool = True
     fill: bool = False
@@ -298,6 +309,17 @@ class _Doc:
     def gap(self, mm: float) -> None:
         self.blocks.append(_Block('gap', gap=mm))
 
+    def qr(self, png: bytes, size: float, text: str, *, beside: bool) -> None:
+        """A QR code ``size`` mm square with ``text`` beside it (A4) or a centred code with the text under it."""
+        if beside:
+            gap = 4
+            self.blocks.append(_Block('qr', [_Cell(text, self.page.content - size - gap)], self.page.base_size,
+                                      line_height=self.page.line_height, picture=png, image_size=(size, size),
+                                      gap=size))
+        else:
+            self.blocks.append(_Block('qr', [], picture=png, image_size=(size, size), gap=size + 1))
+            self.text(text, align='C')
+
     def image(self, path: Path, width: float) -> None:
         try:
             with Image.open(path) as picture:
@@ -320,6 +342,8 @@ class _Doc:
         return lines
 
     def height(self, pdf: FPDF, block: _Block) -> float:
+        if block.kind == 'qr' and block.cells:
+            return max(block.gap, max(len(lines) for lines in self._lines(pdf, block)) * block.line_height)
         if block.kind != 'row':
             return block.gap
         return max(len(lines) for lines in self._lines(pdf, block)) * block.line_height
@@ -343,6 +367,14 @@ class _Doc:
             elif block.kind == 'image':
                 image_width, image_height = block.image_size
                 pdf.image(str(block.image), x=(width - image_width) / 2, y=y, w=image_width, h=image_height)
+            elif block.kind == 'qr':
+                size = block.image_size[0]
+                x = margin if block.cells else (width - size) / 2
+                pdf.image(io.BytesIO(block.picture), x=x, y=y, w=size, h=size)
+                for cell, lines in zip(block.cells, self._lines(pdf, block)):
+                    for index, line in enumerate(lines):
+                        pdf.set_xy(margin + size + 4, y + 2 + index * block.line_height)
+                        pdf.cell(cell.width, block.line_height, line, align=cell.align)
             elif block.kind == 'row':
                 if block.fill:
                     pdf.set_fill_color(236, 242, 241)
@@ -436,8 +468,24 @@ def _describe(doc: _Doc, data: ReceiptData, clinic: ClinicHeader, tz, thermal: b
         pair(_('Refunded'), money(-data.refunded_total))
     pair(_('Balance due'), with_currency(data.balance), size=page.base_size + 1, bold=True)
     doc.rule()
+    if data.transfer is not None and not data.is_refund:
+        _describe_transfer(doc, data.transfer, with_currency, thermal)
+        doc.rule()
     doc.text(_('Thank you. Please keep this receipt.') if data.title != INVOICE else
              _('This is a bill, not a receipt.'), size=page.base_size - 1, align='C')
+
+
+def _describe_transfer(doc: _Doc, transfer: vietqr.InvoiceTransfer, with_currency, thermal: bool) -> None:
+    """The VietQR code for the amount due, with what a payer checks in their banking app beside it."""
+    lines = [_('Pay by bank transfer (VietQR)'),
+             _('Scan with your banking app.'),
+             _('Bank: {bank}').format(bank=transfer.bank),
+             _('Account: {account}').format(account=transfer.account)]
+    if transfer.holder:
+        lines.append(_('Account holder: {name}').format(name=transfer.holder))
+    lines += [_('Amount: {amount}').format(amount=with_currency(transfer.amount)),
+              _('Transfer note: {note}').format(note=transfer.purpose)]
+    doc.qr(qr.png(transfer.payload), 40 if thermal else 42, '\n'.join(lines), beside=not thermal)
 
 
 def receipt_language(data: ReceiptData, clinic: ClinicHeader) -> str:

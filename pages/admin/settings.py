@@ -16,8 +16,8 @@ from services.access import Actor
 from services.core.events import SettingsChanged, StaffChanged
 from services.core.i18n import N_, _
 
-from .settings_panels import (LOGO_URL, BoardStationsPanel, ClinicPanel, MailPanel, MessagingPanel, PrefixesPanel,
-                              RegionPanel)
+from .settings_panels import (LOGO_URL, BankPanel, BoardStationsPanel, ClinicPanel, MailPanel, MessagingPanel,
+                              PrefixesPanel, RegionPanel)
 
 
 @staff_page(ADMIN, '/admin/settings', title=N_('Clinic settings'))
@@ -34,6 +34,7 @@ async def settings_page(actor: Actor):
         MailPanel(actor, settings)
         queues = PrefixesPanel(actor)
         MessagingPanel(actor, settings)
+        BankPanel(actor, settings)
     queues.show(prefixes)
 
     async def refresh() -> None:

@@ -6,7 +6,7 @@ import time
 from nicegui import events, ui
 
 from clinic_ui.widgets import KeyedList, error_text, section_title, staff_action
-from services import clinic_settings
+from services import clinic_settings, vietqr
 from services.access import Actor
 from services.clinic_settings import LANGUAGES
 from services.core.i18n import _
@@ -288,3 +288,34 @@ class MessagingPanel:
 def _secret_field(label: str, secret, mark: str) -> ui.input:
     return ui.input(label, password=True, value=PASSWORD_UNCHANGED if secret.get_secret_value() else '') \
         .props('outlined dense autocomplete=off').mark(mark)
+
+
+# --- Bank account for transfers (VietQR) ---------------------------------------------------------------------------
+
+class BankPanel:
+    """The clinic's bank account: bills and the cashier's screen show a VietQR code for the amount due."""
+
+    def __init__(self, actor: Actor, settings: Settings) -> None:
+        self.actor = actor
+        with ui.card().classes('gap-2').mark('bank-panel'):
+            section_title(_('Bank account for transfers (VietQR)'))
+            ui.label(_('Bills and the cashier\'s screen show a QR code that banking apps scan to transfer the amount '
+                       'due, with the invoice number as the note. Leave all three empty for no QR code.')) \
+                .classes('text-sm text-slate-600')
+            banks = {bin_: f'{name} ({bin_})' for bin_, name in vietqr.BANKS.items()}
+            if settings.bank_bin and settings.bank_bin not in banks:
+                banks[settings.bank_bin] = settings.bank_bin
+            self.bank = ui.select(banks, value=settings.bank_bin or None, with_input=True, new_value_mode='add-unique',
+                                  clearable=True, label=_('Bank (or type its 6-digit BIN)')) \
+                .props('outlined dense').classes('w-full').mark('bank-bin')
+            self.account = ui.input(_('Account number'), value=settings.bank_account) \
+                .props('outlined dense').classes('w-full').mark('bank-account')
+            self.holder = ui.input(_('Account holder, as the bank shows it'), value=settings.bank_account_name) \
+                .props('outlined dense').classes('w-full').mark('bank-holder')
+            self.error = error_text()
+            _save_button(self.save, 'save-bank')
+
+    async def save(self) -> None:
+        _saved(await staff_action(lambda s: clinic_settings.save_bank(
+            s, self.actor, bank_bin=self.bank.value or '', account=self.account.value or '',
+            holder=self.holder.value or ''), error_label=self.error))

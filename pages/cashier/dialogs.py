@@ -47,7 +47,8 @@ class ShareInputs:
 class TenderRow:
     """One method of a payment: the method, the amount, the cash received (cash) or a reference (other methods)."""
 
-    def __init__(self, method: PaymentMethod, amount: int, on_remove: Callable[[TenderRow], None]) -> None:
+    def __init__(self, method: PaymentMethod, amount: int, on_remove: Callable[[TenderRow], None], *,
+                 reference: str = '') -> None:
         with ui.row().classes('w-full items-center gap-2 no-wrap') as self.row:
             self.method = ui.select({m: method_text(m) for m in CASHIER_METHODS}, value=method) \
                 .props('outlined dense').classes('w-36').mark('tender-method')
@@ -55,7 +56,8 @@ class TenderRow:
                 .classes('grow').mark('tender-amount')
             self.received = ui.input(_('Cash received')).props('outlined dense inputmode=decimal').classes('grow') \
                 .mark('tender-received')
-            self.reference = ui.input(_('Reference')).props('outlined dense').classes('grow').mark('tender-reference')
+            self.reference = ui.input(_('Reference'), value=reference).props('outlined dense').classes('grow') \
+                .mark('tender-reference')
             said(ui.button(icon='close', on_click=lambda: on_remove(self)).props('flat dense round'), 'aria-label',
                  _('Remove'))
         self.received.bind_visibility_from(self.method, 'value', lambda m: m == PaymentMethod.CASH)
@@ -87,7 +89,9 @@ class TenderRow:
 class PaymentDialog:
     """Take a payment of the balance, split between methods; cash shows the change."""
 
-    def __init__(self, actor: Actor, view: billing.InvoiceView) -> None:
+    def __init__(self, actor: Actor, view: billing.InvoiceView, *, method: PaymentMethod = PaymentMethod.CASH,
+                 reference: str = '') -> None:
+        """``method`` and ``reference``: how the first method is suggested (a transfer with the note it carries)."""
         self.actor, self.view, self.balance = actor, view, view.balance
         self.tenders: list[TenderRow] = []
         with ui.dialog() as self.dialog, ui.card().classes('w-full max-w-xl gap-2').mark('payment-dialog'):
@@ -96,7 +100,7 @@ class PaymentDialog:
             self.rows = ui.column().classes('w-full gap-2')
             self.summary = ui.label().classes('text-slate-700').mark('payment-summary')
             self.error = error_text()
-            self.add()
+            self.add(method, reference=reference)
             ui.button(_('Add another method'), icon='add', on_click=lambda: self.add(PaymentMethod.CARD)) \
                 .props('flat no-caps').mark('add-tender')
             with ui.row().classes('w-full justify-end'):
@@ -124,14 +128,22 @@ class PaymentDialog:
                                                                           left=money(self.balance - total))
         self.summary.set_text(text)
 
-    def add(self, method: PaymentMethod = PaymentMethod.CASH) -> None:
+    def add(self, method: PaymentMethod = PaymentMethod.CASH, *, reference: str = '') -> None:
         """Another method, suggested with what is left of the balance."""
         with self.rows:
-            tender = TenderRow(method, max(self.balance - self.entered()[0], 0), on_remove=self.remove)
+            tender = TenderRow(method, max(self.balance - self.entered()[0], 0), on_remove=self.remove,
+                               reference=reference)
         for element in (tender.method, tender.amount, tender.received):
             element.on_value_change(self.update)
+        tender.method.on_value_change(lambda: self.suggest_reference(tender))
         self.tenders.append(tender)
         self.update()
+
+    def suggest_reference(self, tender: TenderRow) -> None:
+        """A bank transfer needs its reference: it starts as the invoice number, the note the patient's transfer
+        carries (the cashier adds the bank's transaction code)."""
+        if tender.method.value == PaymentMethod.BANK_TRANSFER and not (tender.reference.value or '').strip():
+            tender.reference.set_value(self.view.invoice.number)
 
     def remove(self, tender: TenderRow) -> None:
         self.tenders.remove(tender)

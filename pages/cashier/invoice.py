@@ -11,9 +11,9 @@ from clinic_ui.panels import LivePanel
 from clinic_ui.routes import staff_page
 from clinic_ui.stations import CASHIER
 from clinic_ui.widgets import amount_text, money, on_row, section_title, staff_action, translated_columns
-from models import InvoiceStatus, PaymentKind, VisitStatus
+from models import InvoiceStatus, PaymentKind, PaymentMethod, VisitStatus
 from models.types import utcnow
-from services import billing, clinic_settings
+from services import billing, clinic_settings, qr, vietqr
 from services.access import Actor
 from services.core.events import BillingChanged
 from services.core.i18n import N_, _
@@ -243,6 +243,50 @@ class BalanceBox:
         VoidDialog(self.actor, self.view).open()
 
 
+class TransferPanel:
+    """The VietQR code for the balance due (when the clinic's bank account is set), what the patient's banking app
+    will show beside it, and the button that records the transfer once it arrived."""
+
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
+        self.view: billing.InvoiceView | None = None
+        self.transfer: vietqr.InvoiceTransfer | None = None
+        with ui.card().classes('w-full gap-2').mark('transfer-panel') as self.card:
+            section_title(_('Pay by bank transfer (VietQR)'))
+            with ui.row().classes('w-full items-start gap-3 no-wrap'):
+                self.code = ui.image().classes('w-40 h-40 shrink-0 border rounded').mark('transfer-qr')
+                with ui.column().classes('gap-0 text-sm min-w-0'):
+                    self.amount = ui.label().classes('text-lg font-bold text-primary').mark('transfer-amount')
+                    self.bank = ui.label()
+                    self.account = ui.label().classes('break-all')
+                    self.holder = ui.label()
+                    self.note = ui.label().classes('font-medium').mark('transfer-note')
+            ui.label(_('The patient scans the code with their banking app. Once the money is in the clinic\'s '
+                       'account, record it with the bank\'s transaction code.')).classes('text-xs text-slate-600')
+            ui.button(_('Transfer received…'), icon='account_balance', on_click=self.received) \
+                .props('outline no-caps').classes('w-full').mark('transfer-received')
+        self.card.set_visibility(False)
+
+    def show(self, view: billing.InvoiceView) -> None:
+        self.view = view
+        transfer = self.transfer = vietqr.for_invoice(view.invoice, clinic_settings.current())
+        self.card.set_visibility(transfer is not None)
+        if transfer is None:
+            return
+        self.code.set_source(qr.svg_data_uri(transfer.payload))
+        said(self.code, 'alt', _('VietQR code to transfer {amount}').format(amount=money(transfer.amount)))
+        self.amount.set_text(money(transfer.amount))
+        self.bank.set_text(_('Bank: {bank}').format(bank=f'{transfer.bank} ({transfer.bank_bin})'
+                                                      if transfer.bank != transfer.bank_bin else transfer.bank))
+        self.account.set_text(_('Account: {account}').format(account=transfer.account))
+        self.holder.set_text(_('Account holder: {name}').format(name=transfer.holder))
+        self.note.set_text(_('Transfer note: {note}').format(note=transfer.purpose))
+
+    def received(self) -> None:
+        """The payment dialog with a bank transfer of the balance, its reference started with the note."""
+        PaymentDialog(self.actor, self.view, method=PaymentMethod.BANK_TRANSFER, reference=self.transfer.purpose).open()
+
+
 class PaymentsPanel:
     """Payments and refunds, each receipt with its print, email and refund buttons."""
 
@@ -301,10 +345,12 @@ async def invoice_page(actor: Actor, invoice_id: int):
     header = InvoiceHeader()
     with ui.row().classes('w-full items-start gap-4'):
         items = InvoiceItems()
-        balance = BalanceBox(actor, invoice_id)
+        with ui.column().classes('w-full lg:w-[24rem] gap-4'):
+            balance = BalanceBox(actor, invoice_id)
+            transfer = TransferPanel(actor)
     payments = PaymentsPanel(actor)
     problem = ui.label().classes('text-negative text-lg')  # an unknown invoice, say
-    invoice = Invoice(actor, invoice_id, [header, items, balance, payments], problem)
+    invoice = Invoice(actor, invoice_id, [header, items, balance, transfer, payments], problem)
     await invoice.load()
     subscribe(BillingChanged, invoice.on_billing)
     on_missed(invoice.refresh)

@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     zalo_template_turn: str = ''
     turn_near_count: int = Field(3, ge=0, le=50)  # "your turn is near" when this many patients are ahead; 0: off
 
+    # The clinic's bank account for transfers (VietQR on bills): the bank's 6-digit BIN, the account number, the
+    # account holder's name as the bank shows it. No BIN or no account: no QR code anywhere.
+    bank_bin: str = ''
+    bank_account: str = ''
+    bank_account_name: str = ''
+
     @field_validator('database_url')
     @classmethod
     def _supported_database(cls, value: str) -> str:

@@ -19,6 +19,7 @@ from nicegui.testing import User
 from sqlmodel import SQLModel, update
 
 from models import User as Account
+from services import vietqr
 from services.core import i18n
 from services.core.db import get_db
 from services.core.settings import get_settings
@@ -29,6 +30,7 @@ MARKED = re.compile(r'⟦[^⟦⟧]*⟧')  # the innermost marked text (a transla
 CODES = re.compile(r'https?://\S+|\b[A-Z]{3}\b|[\w.+-]+@[\w.-]+|\b[\w-]+(\.[\w-]+)*\.(com|org|net|vn)\b|\b[A-Z]{1,3}-?\d+\b|\b[A-Z]\d{2}(\.\d)?\b|\b\d+\s?(mg|ml|kg|cm|mmHg|bpm|min|h|g|mL|L)\b')
 ALWAYS = {'Clinic', 'Flow', 'ICD', 'SpO', 'BMI', 'mmHg', 'bpm', 'kg', 'cm', 'mg', 'ml', 'VND', 'PDF', 'CSV', 'A4',
           'mm', 'EN', 'VI', 'PostgreSQL', 'SQLite', 'SMTP', 'HTTPS', 'QR', 'ECG', 'ID', 'OK', 'AM', 'PM', 'UTC'}
+ALWAYS |= set(vietqr.BANKS.values())  # the banks' own names (VietQR settings)
 LOCALE = Locale.parse(i18n.BABEL_LOCALE[i18n.PSEUDO])
 DATE_WORDS = {name for kind in (LOCALE.months, LOCALE.days) for context in kind.values()
               for width in context.values() for name in width.values()}

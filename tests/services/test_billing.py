@@ -513,7 +513,8 @@ async def _pay_all(database, clinic, invoice_id: int, payments) -> int:
     for method, amount in payments:
         shown = await view(database, clinic.admin, invoice_id)
         try:
-            await pay(database, clinic.admin, invoice_id, Tender(method, amount))
+            reference = 'FT1' if method == BANK else ''  # a transfer is taken with its reference
+            await pay(database, clinic.admin, invoice_id, Tender(method, amount, reference=reference))
             expected_paid += amount
         except Conflict:
             assert amount > shown.balance or shown.balance == 0

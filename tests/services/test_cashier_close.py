@@ -170,7 +170,9 @@ async def _scenario(float_, moves) -> None:
         for method, amount, tendered_extra, refund_part in moves:
             invoice_id = await bill(database, clinic.cashier, await make_visit(database, clinic))
             tendered = amount + tendered_extra if method == CASH else None
-            await pay(database, clinic.cashier, invoice_id, Tender(method, amount, tendered=tendered))
+            reference = 'FT1' if method == BANK else ''  # a transfer needs its reference
+            await pay(database, clinic.cashier, invoice_id,
+                      Tender(method, amount, tendered=tendered, reference=reference))
             async with database.read() as session:
                 payment = (await billing.invoice_view(session, clinic.cashier, invoice_id)).payments[0]
             back = amount * refund_part // 4
