@@ -141,3 +141,11 @@ async def read(session: AsyncSession, token: str, *, settings: Settings, now: da
                        ahead=ahead, wait_minutes=mine.wait_minutes if ahead is not None else None,
                        now_serving=serving.label if serving is not None and serving.id != ticket.id else '',
                        call_count=mine.call_count, back_with_results=mine.back_with_results, amount_due=due, **base)
+
+
+def link_for(visit_id: int, issued_at: datetime, settings: Settings, *, base_url: str = '') -> str:
+    """The whole address of the ticket page of a visit whose ticket was issued at ``issued_at`` (its clinic day is
+    the visit's): for the QR code on the slip and on reception's screen. ``base_url``: where the staff page was
+    opened, used when the clinic has no public address (``CLINIC_PUBLIC_URL``)."""
+    day = issued_at.astimezone(settings.tz).date()
+    return ticket_links.ticket_url(ticket_links.make_token(visit_id, day, settings), settings, base_url=base_url)
