@@ -27,7 +27,7 @@ from services import clinic_settings, ticket_status
 from services.core import i18n
 from services.core.errors import DomainError
 from services.core.events import BillingChanged, QueueChanged, ResultsReady, VisitChanged
-from services.core.i18n import N_, _
+from services.core.i18n import N_, _, ngettext
 from services.core.settings import Settings
 from services.ticket_status import Stage, TicketState
 
@@ -51,7 +51,8 @@ PLACES = {QueueKind.DOCTOR: N_('Please go to the doctor'), QueueKind.LAB: N_('Pl
 
 def language_switch(shown: str) -> None:
     """EN | VI: this page again in the other language (the browser remembers the choice). Big enough for a thumb."""
-    with ui.row().classes('items-center gap-0 no-wrap shrink-0').props(f'role=navigation aria-label="{_("Language")}"') \
+    label = _('Language')
+    with ui.row().classes('items-center gap-0 no-wrap shrink-0').props(f'role=navigation aria-label="{label}"') \
             .mark('language-switch'):
         for index, code in enumerate(i18n.LANGUAGES):
             if index:
@@ -72,8 +73,7 @@ def problem(message: str, mark: str) -> None:
 def wait_text(state: TicketState) -> str:
     if state.ahead == 0:
         return _('You are next.')
-    return _('{count} patients ahead of you').format(count=state.ahead) if state.ahead != 1 else \
-        _('1 patient ahead of you')
+    return ngettext('{count} patient ahead of you', '{count} patients ahead of you', state.ahead)
 
 
 class TicketView:
@@ -144,7 +144,8 @@ class TicketView:
         state = self.state
         self.body.clear()
         with self.body:
-            ui.page_title(f'{state.label or _("Your visit")} · {self.settings.clinic_name}')
+            heading = state.label or _('Your visit')
+            ui.page_title(f'{heading} · {self.settings.clinic_name}')
             if state.stage == Stage.DONE:
                 self.thanks()
             elif state.stage == Stage.CANCELLED:
@@ -235,7 +236,8 @@ async def ticket_page(request: Request, token: str):
     settings = clinic_settings.current()
     theme.apply()
     ui.add_css(CSS)
-    ui.page_title(f'{_("Your ticket")} · {settings.clinic_name}')
+    heading = _('Your ticket')
+    ui.page_title(f'{heading} · {settings.clinic_name}')
     key = client_key(client_address(request), settings.resolved_storage_secret())
     page = ui.column().classes('w-full max-w-md mx-auto p-3 gap-4')
     if await BAD_LINKS.exhausted(key):
@@ -267,8 +269,9 @@ async def ticket_page(request: Request, token: str):
     live.subscribe(ResultsReady, view.on_visit)
     live.on_missed(view.refresh)
     context.client.on_connect(view.on_connect)
+    options = json.dumps({'enableText': _('Tap here to turn on the sound')})
     ui.add_body_html(f'<script>{TICKET_JS}</script><script>document.addEventListener("DOMContentLoaded", () => '
-                     f'clinicTicket.init({json.dumps({"enableText": _("Tap here to turn on the sound")})}));</script>')
+                     f'clinicTicket.init({options}));</script>')
 
 
 def header(settings: Settings, language: str) -> None:

@@ -61,7 +61,7 @@ async def test_in_the_patients_language_unless_the_visitor_chose_another(user: U
         await session.exec(update(Patient).where(Patient.id == clinic.patient_ids[0]).values(language='vi'))
         await session.commit()
     await user.open(path_of(ticket))
-    await user.should_see('Bạn là người tiếp theo.', retries=RETRIES)
+    await user.should_see('Quý khách là người tiếp theo.', retries=RETRIES)
     await user.open(path_of(ticket) + '?lang=en')
     await user.should_see('You are next.', retries=RETRIES)
 
