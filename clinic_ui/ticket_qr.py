@@ -27,8 +27,8 @@ def ticket_qr(visit_id: int, issued_at: datetime) -> None:
     link = ticket_link(visit_id, issued_at)
     with ui.column().classes('items-center gap-1').mark('ticket-qr-panel'):
         ui.image(qr.svg_data_uri(link)).classes('w-44 h-44').props('no-spinner no-transition fit=contain') \
-            .mark('ticket-qr')
+            .mark('ticket-qr').classes('ticket-qr')
         ui.label(_('The patient scans this code to follow their turn on their phone.')) \
             .classes('text-sm text-slate-600 text-center max-w-[16rem]')
         ui.link(link, link, new_tab=True).classes('text-xs text-slate-500 break-all text-center max-w-[18rem]') \
-            .mark('ticket-link')
+            .mark('ticket-link').classes('ticket-link')

@@ -37,8 +37,8 @@ TOO_MANY = N_('Too many wrong links from your connection. Please wait a few minu
 
 CSS = '''
 .ticket-sound-prompt { position: fixed; left: 50%; bottom: 16px; transform: translateX(-50%); z-index: 50;
-  padding: 14px 22px; border-radius: 999px; border: 0; background: #0f766e; color: #fff; font-size: 17px;
-  font-weight: 600; box-shadow: 0 6px 20px rgba(15, 23, 42, .25); max-width: calc(100vw - 32px); }
+  padding: 14px 22px; border-radius: 16px; border: 0; background: #0f766e; color: #fff; font-size: 17px;
+  font-weight: 600; box-shadow: 0 6px 20px rgba(15, 23, 42, .25); width: calc(100vw - 32px); max-width: 420px; }
 .ticket-sound-prompt[hidden] { display: none; }
 .ticket-called { animation: ticket-pulse 1.2s ease-in-out 3; }
 @keyframes ticket-pulse { 50% { transform: scale(1.03); } }
@@ -149,7 +149,8 @@ class TicketView:
             if state.stage == Stage.DONE:
                 self.thanks()
             elif state.stage == Stage.CANCELLED:
-                problem(_('This visit was cancelled. If this is a mistake, please ask at reception.'), 'ticket-cancelled')
+                problem(_('This visit was cancelled. If this is a mistake, please ask at reception.'),
+                        'ticket-cancelled')
             elif state.stage == Stage.CALLED:
                 self.called()
             else:
@@ -164,34 +165,41 @@ class TicketView:
         if self.state.label:
             ui.label(_('Your number')).classes('text-sm uppercase tracking-wide opacity-80')
             ui.label(self.state.label).classes(f'{classes} font-extrabold leading-none tabular-nums') \
-                .mark('ticket-number')
+                .mark('ticket-number').classes('ticket-number')
 
     def called(self) -> None:
+        """The room big (its code on one line, its name under it), then the number: read at a glance."""
         state = self.state
         with ui.card().classes('w-full gap-2 p-5 bg-amber-300 text-slate-900 ticket-called items-center text-center') \
                 .props('role=alert aria-live=assertive').mark('ticket-called'):
-            ui.label(_("It's your turn!")).classes('text-2xl font-bold').mark('ticket-headline')
+            ui.label(_("It's your turn!")).classes('text-2xl font-bold ticket-headline').mark('ticket-headline')
             ui.label(_('Please go to')).classes('text-lg')
-            ui.label(state.room or state.queue).classes('text-5xl font-extrabold leading-tight break-words') \
-                .mark('ticket-room')
+            with ui.column().classes('items-center gap-0 ticket-room').mark('ticket-room'):
+                if state.room_code:
+                    ui.label(state.room_code).classes('text-6xl font-extrabold leading-tight break-all')
+                name = state.room_name_shown or (state.queue if not state.room_code else '')
+                if name:
+                    ui.label(name).classes('text-2xl font-bold leading-tight break-words')
             self.number('text-5xl')
-            if state.room and state.queue:
+            if state.queue and (state.room_code or state.room_name_shown):
                 ui.label(state.queue).classes('text-base')
 
     def waiting(self) -> None:
         state = self.state
         with ui.card().classes('w-full gap-2 p-5 items-center text-center').mark('ticket-card'):
-            ui.label(self.headline()).classes('text-xl font-semibold text-primary').mark('ticket-headline')
+            ui.label(self.headline()).classes('text-xl font-semibold text-primary ticket-headline') \
+                .mark('ticket-headline')
             self.number()
             if state.queue:
-                ui.label(state.queue).classes('text-lg font-medium').mark('ticket-queue')
+                ui.label(state.queue).classes('text-lg font-medium ticket-queue').mark('ticket-queue')
             if state.room:
                 with ui.row().classes('items-center gap-1 no-wrap'):
                     ui.icon('meeting_room').classes('text-slate-500')
-                    ui.label(_('Room: {room}').format(room=state.room)).classes('text-lg').mark('ticket-room')
+                    ui.label(_('Room: {room}').format(room=state.room)).classes('text-lg ticket-room') \
+                        .mark('ticket-room')
         if state.stage == Stage.WAITING and state.ahead is not None:
             with ui.card().classes('w-full gap-1 p-4').mark('ticket-wait'):
-                ui.label(wait_text(state)).classes('text-2xl font-bold').mark('ticket-ahead')
+                ui.label(wait_text(state)).classes('text-2xl font-bold ticket-ahead').mark('ticket-ahead')
                 if state.ahead and state.wait_minutes:
                     ui.label(_('About {minutes} min').format(minutes=state.wait_minutes)).classes('text-lg') \
                         .mark('ticket-minutes')
@@ -225,7 +233,7 @@ class TicketView:
     def thanks(self) -> None:
         with ui.card().classes('w-full gap-3 p-6 items-center text-center bg-teal-50').mark('ticket-done'):
             ui.icon('favorite', size='xl').classes('text-primary')
-            ui.label(_('Thank you!')).classes('text-3xl font-bold text-primary').mark('ticket-headline')
+            ui.label(_('Thank you!')).classes('text-3xl font-bold text-primary ticket-headline').mark('ticket-headline')
             ui.label(_('Your visit is complete. We wish you good health.')).classes('text-lg')
 
 

@@ -75,6 +75,12 @@ class TicketState:
         return pick(self.queue_name, self.queue_names)
 
     @property
+    def room_name_shown(self) -> str:
+        """The room's name in the reader's language ('' when it has none besides its code)."""
+        name = pick(self.room_name, self.room_names)
+        return '' if name == self.room_code else name
+
+    @property
     def room(self) -> str:
         """``R1 · Room 1`` in the reader's language (the code alone when the room has no other name)."""
         name = pick(self.room_name, self.room_names)

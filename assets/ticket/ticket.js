@@ -14,7 +14,6 @@
     prompt.type = "button";
     prompt.className = "ticket-sound-prompt";
     prompt.textContent = options.enableText;
-    prompt.setAttribute("data-testid", "ticket-sound");
     prompt.addEventListener("click", unlock);
     document.body.appendChild(prompt);
     document.addEventListener("pointerdown", unlock, true);

@@ -52,7 +52,9 @@ async def test_the_page_shows_the_number_and_follows_the_call_live(user: User):
     async with get_db().write() as session:
         await queue.call_next(session, clinic.doctor_actor, queue_id, tz=clinic_settings.current().tz, now=utcnow())
     await user.should_see("It's your turn!", retries=RETRIES)
-    await user.should_see(marker='ticket-room', content='R1 · Room 1')
+    await user.should_see(marker='ticket-called')
+    await user.should_see('R1')
+    await user.should_see('Room 1')
 
 
 async def test_in_the_patients_language_unless_the_visitor_chose_another(user: User):
