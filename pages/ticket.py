@@ -190,7 +190,7 @@ class TicketView:
             ui.label(self.headline()).classes('text-xl font-semibold text-primary ticket-headline') \
                 .mark('ticket-headline')
             self.number()
-            if state.queue:
+            if state.queue and state.queue != state.room_name_shown:  # the lab's queue is often named as its room
                 ui.label(state.queue).classes('text-lg font-medium ticket-queue').mark('ticket-queue')
             if state.room:
                 with ui.row().classes('items-center gap-1 no-wrap'):

@@ -95,7 +95,7 @@ def the_phones_follow_to_the_lab(clinic: Clinic, phones: dict) -> None:
         shot(phone, clinic.artifacts, f'ticket-04-phone-at-the-lab-{language}')
     assert text_of(phones['en'], 'ticket-headline') == 'Please go to the laboratory'
     assert text_of(phones['vi'], 'ticket-headline') == 'Mời quý khách đến phòng xét nghiệm'
-    assert 'Laboratory' in text_of(phones['en'], 'ticket-queue')
+    assert text_of(phones['en'], 'ticket-room') == 'Room: R201 · Laboratory'
     assert text_of(phones['en'], 'ticket-ahead') == 'You are next.'
 
 

@@ -2,6 +2,7 @@
 forged and expired links say so, and too many bad links from one address are refused."""
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from nicegui.testing import User
@@ -12,6 +13,7 @@ from models.types import utcnow
 from services import checkin, clinic_settings, queue, ticket_links
 from services.core.clock import local_today
 from services.core.db import get_db
+from services.core.events import EventsMissed, bus
 from tests.conftest import RETRIES
 from tests.factories import Clinic, make_clinic, on_duty_around_the_clock
 
@@ -81,3 +83,20 @@ async def test_forged_and_expired_links_say_so_and_bad_links_are_limited_per_add
     await user.open(path_of(ticket))  # even a good link, once this address sent too many bad ones
     await user.should_see('Too many wrong links', retries=RETRIES)
     await user.should_not_see(ticket.label)
+
+
+async def test_after_lost_news_the_page_reads_afresh(user: User, monkeypatch):
+    """A call committed by another process whose news was lost: ``EventsMissed`` makes the page read again."""
+    clinic, ticket = await clinic_with_a_walk_in(user)
+    await user.open(path_of(ticket))
+    await user.should_see('You are next.', retries=RETRIES)
+    with monkeypatch.context() as patch:
+        patch.setattr(bus, 'committed', lambda event: None)
+        async with get_db().write() as session:
+            queue_id = (await queue.queue_for_doctor(session, clinic.doctor_ids[0])).id
+            await queue.call_next(session, clinic.doctor_actor, queue_id, tz=clinic_settings.current().tz,
+                                  now=utcnow())
+    await asyncio.sleep(0.3)
+    await user.should_not_see("It's your turn!")  # nobody heard of it
+    bus.deliver(EventsMissed())
+    await user.should_see("It's your turn!", retries=RETRIES)
