@@ -18,9 +18,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Invoice, InvoiceStatus, Patient, Queue, QueueKind, TicketStatus, Visit, VisitStatus
 
 from . import queue, ticket_links
+from .core import i18n
 from .core.boundary import query
 from .core.errors import DomainError, NotFound
-from .core import i18n
 from .core.i18n import _, pick
 from .core.settings import Settings
 

@@ -15,17 +15,17 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.test_journeys import LAPTOP, PHONE, wait
-from tests.browser.test_patient_path import (  # noqa: F401 - clinic: the journey's app and browsers
+from tests.browser.test_patient_path import (
     DIALOG,
     Clinic,
     button,
     click,
-    clinic,
     doctor_orders_a_blood_count_and_waits,
     reception_books_for_today,
     row,
     shot,
 )
+from tests.browser.test_patient_path import clinic as journey_clinic  # noqa: F401 - the fixture ``clinic``
 
 CALLED = "//*[contains(@class,'ticket-called')]"
 
