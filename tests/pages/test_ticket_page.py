@@ -10,7 +10,7 @@ from sqlmodel import update
 
 from models import Patient
 from models.types import utcnow
-from services import checkin, clinic_settings, queue, ticket_links
+from services import billing, checkin, clinic_settings, queue, ticket_links
 from services.core.clock import local_today
 from services.core.db import get_db
 from services.core.events import EventsMissed, bus
@@ -100,3 +100,21 @@ async def test_after_lost_news_the_page_reads_afresh(user: User, monkeypatch):
     await user.should_not_see("It's your turn!")  # nobody heard of it
     bus.deliver(EventsMissed())
     await user.should_see("It's your turn!", retries=RETRIES)
+
+
+async def test_the_bills_total_appears_live_once_the_cashier_bills_the_visit(user: User):
+    await user.open('/login')
+    clinic = await make_clinic(get_db())
+    await on_duty_around_the_clock(get_db(), clinic.doctor_ids)
+    settings = clinic_settings.current()
+    async with get_db().write() as session:
+        ticket = await checkin.walk_in(session, clinic.reception, patient_id=clinic.patient_ids[0],
+                                       doctor_id=clinic.doctor_ids[0], tz=settings.tz, now=utcnow(),
+                                       service_id=clinic.consultation_id)
+    await user.open(path_of(ticket) + '?lang=en')
+    await user.should_see('You are next.', retries=RETRIES)
+    await user.should_not_see(marker='ticket-bill')
+    async with get_db().write() as session:
+        await billing.bill_visit(session, clinic.cashier, ticket.visit_id)
+    await user.should_see(marker='ticket-due', content='150,000', retries=RETRIES)
+    await user.should_see(marker='ticket-payment-qr')  # the place kept for the bank transfer's code
