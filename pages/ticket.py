@@ -222,13 +222,14 @@ class TicketView:
         return _('Please wait to be called')
 
     def bill(self) -> None:
-        with ui.card().classes('w-full gap-2 p-5').mark('ticket-bill'):
+        with ui.card().classes('w-full gap-2 p-5 ticket-bill').mark('ticket-bill'):
             ui.label(_('Your bill is ready')).classes('text-lg font-semibold')
             ui.label(_('To pay: {amount}').format(amount=money(self.state.amount_due))) \
-                .classes('text-3xl font-bold tabular-nums').mark('ticket-due')
+                .classes('text-3xl font-bold tabular-nums ticket-due').mark('ticket-due')
             ui.label(_('Please pay at the cashier.')).classes('text-slate-600')
             # PAYMENT QR CODE: the bank transfer code (services/vietqr.py) goes in this element, under the total.
-            ui.element('div').classes('w-full flex justify-center empty:hidden').mark('ticket-payment-qr')
+            ui.element('div').classes('w-full flex justify-center empty:hidden ticket-payment-qr') \
+                .mark('ticket-payment-qr')
 
     def thanks(self) -> None:
         with ui.card().classes('w-full gap-3 p-6 items-center text-center bg-teal-50').mark('ticket-done'):

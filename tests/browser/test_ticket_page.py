@@ -5,7 +5,9 @@ to the lab and the phone follows to the lab's queue. Two phones, one in Vietname
 each step go to tests/artifacts/ticket-*.png."""
 from __future__ import annotations
 
+import asyncio
 import io
+import re
 import time
 
 import zxingcpp
@@ -25,7 +27,7 @@ from tests.browser.test_patient_path import (
     row,
     shot,
 )
-from tests.browser.test_patient_path import clinic as journey_clinic  # noqa: F401 - the fixture ``clinic``
+from tests.browser.test_patient_path import clinic as journey_clinic  # noqa: F401 - the journey's fixture
 
 CALLED = "//*[contains(@class,'ticket-called')]"
 
@@ -99,7 +101,39 @@ def the_phones_follow_to_the_lab(clinic: Clinic, phones: dict) -> None:
     assert text_of(phones['en'], 'ticket-ahead') == 'You are next.'
 
 
-def test_the_patient_follows_their_turn_on_their_phone_from_check_in_to_the_lab(clinic):
+async def _bill_the_visit(url: str, code: str, day) -> None:
+    """The cashier bills what the visit has so far (the consultation, the blood count), as the app's services do."""
+    from sqlmodel import select
+
+    from models import Patient, User, Visit
+    from services import billing, users
+    from services.core.db import Database
+
+    database = Database(url)
+    try:
+        async with database.write() as session:
+            cashier = users.actor_of((await session.exec(select(User).where(User.username == 'cashier'))).one())
+            visit_id = (await session.exec(select(Visit.id).join(Patient, Patient.id == Visit.patient_id)
+                                           .where(Patient.code == code, Visit.visit_date == day))).one()
+            await billing.bill_visit(session, cashier, visit_id)
+    finally:
+        await database.dispose()
+
+
+def the_bill_shows_with_its_total(clinic: Clinic, phones: dict) -> None:
+    """Billed by another process here (the test's): read again on opening the page, its total shows."""
+    asyncio.run(_bill_the_visit(clinic.database_url, clinic.cast.code, clinic.today()))
+    for language, phone in phones.items():
+        phone.refresh()
+        due = wait(phone).until(EC.visibility_of_element_located((By.CSS_SELECTOR, '.ticket-due')))
+        assert re.search(r'\d{3}[.,]000', due.text), due.text
+        phone.execute_script('arguments[0].scrollIntoView({block: "center"})', due)
+        shot(phone, clinic.artifacts, f'ticket-05-phone-bill-{language}')
+        assert phone.execute_script('return document.documentElement.scrollWidth <= window.innerWidth')
+
+
+def test_the_patient_follows_their_turn_on_their_phone_from_check_in_to_the_lab(journey_clinic):  # noqa: F811
+    clinic = journey_clinic
     reception = reception_books_for_today(clinic)
     link = reception_checks_in_and_shows_the_code(clinic, reception)
     phones = {language: open_the_phone(clinic, link, language) for language in ('en', 'vi')}
@@ -114,3 +148,4 @@ def test_the_patient_follows_their_turn_on_their_phone_from_check_in_to_the_lab(
             else 'Quý khách đang được khám'))
     doctor_orders_a_blood_count_and_waits(clinic, doctor, reception)
     the_phones_follow_to_the_lab(clinic, phones)
+    the_bill_shows_with_its_total(clinic, phones)
