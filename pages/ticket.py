@@ -248,7 +248,7 @@ async def ticket_page(request: Request, token: str):
     heading = _('Your ticket')
     ui.page_title(f'{heading} · {settings.clinic_name}')
     key = client_key(client_address(request), settings.resolved_storage_secret())
-    page = ui.column().classes('w-full max-w-md mx-auto p-3 gap-4')
+    page = ui.column().classes('w-full max-w-md mx-auto p-3 pb-24 gap-4')  # room under the sound button
     if await BAD_LINKS.exhausted(key):
         with page:
             header(settings, i18n.current())
