@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 
 from fastapi import Request
@@ -30,6 +31,8 @@ from services.core.events import BillingChanged, QueueChanged, ResultsReady, Vis
 from services.core.i18n import N_, _, ngettext
 from services.core.settings import Settings
 from services.ticket_status import Stage, TicketState
+
+log = logging.getLogger(__name__)
 
 TICKET_JS = (Path(__file__).resolve().parent.parent / 'assets' / 'ticket' / 'ticket.js').read_text(encoding='utf-8')
 BAD_LINKS = RateLimiter('ticket_links', limit=20, window_s=600)  # per address: guessing links is futile anyway
@@ -118,14 +121,18 @@ class TicketView:
         while True:
             self.again = False
             try:
-                state = await transaction.read(lambda s: ticket_status.read(s, self.token, settings=self.settings,
-                                                                            now=utcnow()))
+                with self.body:  # a refusal is written in this tab's language
+                    state = await transaction.read(lambda s: ticket_status.read(s, self.token, settings=self.settings,
+                                                                                now=utcnow()))
             except DomainError as refused:  # the day ended meanwhile (expired), or the visit is gone
                 if self.client.is_deleted:
                     return
                 self.body.clear()
                 with self.body:
                     problem(str(refused), 'ticket-expired')
+                return
+            except Exception:  # noqa: BLE001 - the page must survive a failed read; the next news or reconnect heals it
+                log.exception('ticket page: reading the visit failed')
                 return
             if self.client.is_deleted:
                 return
