@@ -169,3 +169,19 @@ async def test_forged_expired_and_stale_links_are_refused(db):
                 expired:
             await ticket_status.read(session, good, settings=SETTINGS, now=NOW + timedelta(days=1))
         assert expired.value.day == TODAY
+
+
+async def test_the_link_for_a_ticket_opens_its_visit_at_the_clinics_public_address_or_the_staff_pages(db):
+    ward = await make_ward(db)
+    async with db.read() as session:
+        issued = (await checkin.ticket_for_visit(session, ward.clinic.reception, ward.visit_id)).issued_at
+    local = ticket_status.link_for(ward.visit_id, issued, SETTINGS.model_copy(update={'public_url': ''}),
+                                   base_url='http://192.168.1.10:8080/')
+    assert local.startswith('http://192.168.1.10:8080/t/')
+    public = ticket_status.link_for(ward.visit_id, issued, SETTINGS.model_copy(
+        update={'public_url': 'https://clinic.example.vn'}), base_url='http://192.168.1.10:8080/')
+    assert public.startswith('https://clinic.example.vn/t/')
+    assert public.rsplit('/', 1)[1] == token(ward.visit_id)  # the visit's own day: the same token
+    async with db.read() as session:
+        shown = await ticket_status.read(session, public.rsplit('/', 1)[1], settings=SETTINGS, now=LATER)
+    assert shown.label == 'A-001'
