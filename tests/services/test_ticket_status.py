@@ -36,11 +36,11 @@ async def doctor_queue_id(db, ward: Ward) -> int:
         return (await queue.queue_for_doctor(session, ward.clinic.doctor_ids[0])).id
 
 
-async def walk_in(db, ward: Ward, patient: int, *, priority: int = 0, minutes: int = 5) -> checkin.Ticket:
+async def walk_in(db, ward: Ward, patient: int) -> checkin.Ticket:
     async with db.write() as session:
         return await checkin.walk_in(session, ward.clinic.reception, patient_id=ward.clinic.patient_ids[patient],
-                                     doctor_id=ward.clinic.doctor_ids[0], tz=TZ, now=NOW + timedelta(minutes=minutes),
-                                     reason='Cough', priority=priority, priority_reason='Elderly' if priority else '')
+                                     doctor_id=ward.clinic.doctor_ids[0], tz=TZ, now=NOW + timedelta(minutes=5),
+                                     reason='Cough')
 
 
 async def call_next(db, ward: Ward) -> queue.TicketView:
@@ -53,8 +53,8 @@ async def test_waiting_shows_the_number_the_doctor_the_patients_ahead_and_the_wa
     first = await state(db, ward.visit_id)
     assert (first.stage, first.kind, first.label, first.ahead, first.wait_minutes) == \
         (Stage.WAITING, QueueKind.DOCTOR, 'A-001', 0, 0)
-    assert (first.queue_name, first.room, first.now_serving, first.amount_due) == ('Dr. Nguyễn Thị Lan', 'R1 · Room 1', '',
-                                                                                   None)
+    assert (first.queue_name, first.room, first.now_serving, first.amount_due) == \
+        ('Dr. Nguyễn Thị Lan', 'R1 · Room 1', '', None)
     second = await walk_in(db, ward, 1)
     later = await state(db, second.visit_id)
     assert (later.label, later.ahead, later.wait_minutes) == ('A-002', 1, queue.DEFAULT_MINUTES)
