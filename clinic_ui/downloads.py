@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi.responses import FileResponse, Response
 
-from services import checkin, clinic_settings, clinical_pdf, documents, files, orders, prescriptions
+from services import checkin, clinic_settings, clinical_pdf, documents, files, orders, prescriptions, ticket_status
 from services.access import Actor
 from services.core.clock import local_today
 
@@ -58,14 +58,16 @@ async def result_file(actor: Actor, file_id: int) -> FileResponse:
                         headers={'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff'})
 
 
-async def ticket_pdf(actor: Actor, visit_id: int) -> Response:
-    """The 80 mm ticket slip of the visit's latest ticket, opened in a new tab to print."""
+async def ticket_pdf(actor: Actor, visit_id: int, *, base_url: str = '') -> Response:
+    """The 80 mm ticket slip of the visit's latest ticket, opened in a new tab to print, with the QR code of the
+    patient's live ticket page (``base_url``: where the staff page was opened, if the clinic has no public address)."""
     settings = clinic_settings.current()
     ticket = await transaction.read(lambda s: checkin.ticket_for_visit(s, actor, visit_id))
     pdf = await documents.render_ticket_slip(
         clinic_name=settings.clinic_name, ticket=ticket.label, patient_name=ticket.patient_name,
         doctor=ticket.queue_name, room=ticket.room, issued_at_local=ticket.issued_at.astimezone(settings.tz),
         waiting_ahead=ticket.waiting_ahead,
+        link=ticket_status.link_for(ticket.visit_id, ticket.issued_at, settings, base_url=base_url),
         language=await _patient_language(settings, patient_code=ticket.patient_code))
     return Response(pdf, media_type='application/pdf',
                     headers={'Content-Disposition': f'inline; filename="ticket-{ticket.label}.pdf"'})

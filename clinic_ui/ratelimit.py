@@ -33,6 +33,12 @@ class RateLimiter:
             await session.commit()
         return allowed
 
+    async def exhausted(self, key: str) -> bool:
+        """Whether ``key`` has used up its uses for now (this asks only: nothing is counted)."""
+        async with get_db().read() as session:
+            return await rate_limits.exhausted(session, self.name, key, limit=self.limit, window_s=self.window_s,
+                                               now=utcnow())
+
 
 def client_key(address: str | None, secret: str) -> str:
     """A keyed hash of the client's address: enough to rate-limit, without storing addresses."""

@@ -134,6 +134,8 @@ def _file_wrapper(spec: PageSpec) -> Callable[..., Any]:
             if not spec.station.allows(actor.role):
                 return PlainTextResponse(_('Your role ({role}) cannot open this.').format(role=_(actor.role.label)),
                                          status_code=403)
+            if 'request' in inspect.signature(spec.builder).parameters:  # e.g. to write the page's own address
+                params['request'] = request
             try:
                 return await spec.builder(actor, **params)
             except DomainError as error:  # e.g. an unknown or impossible id typed into the address: 404, not 500
@@ -176,7 +178,7 @@ def _public_wrapper(spec: PageSpec) -> Callable[..., Any]:
 
 
 def _signature_with_request(builder: Callable[..., Any]) -> inspect.Signature:
-    params = [p for name, p in inspect.signature(builder).parameters.items() if name != 'actor']
+    params = [p for name, p in inspect.signature(builder).parameters.items() if name not in ('actor', 'request')]
     return inspect.Signature([inspect.Parameter('request', inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                                 annotation=Request), *params])
 

@@ -11,6 +11,7 @@ Building a PDF is still CPU work: from the event loop call ``render_ticket_slip`
 from __future__ import annotations
 
 import asyncio
+import io
 import unicodedata
 from datetime import datetime
 
@@ -21,13 +22,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Dispense, Patient, Visit
 
-from . import pdf_fonts
+from . import pdf_fonts, qr
 from .core import i18n
 from .core.i18n import _
 from .pdf_fonts import FONT
 
 SLIP_WIDTH_MM = 80
 SLIP_HEIGHT_MM = 105
+QR_MM = 34  # the ticket link's code: big enough for any phone camera at arm's length
+SLIP_WITH_QR_MM = SLIP_HEIGHT_MM + QR_MM + 12
 MARGIN_MM = 4
 
 
@@ -60,8 +63,8 @@ async def dispense_language(session: AsyncSession, dispense_id: int, *, clinic: 
     return reader_language(language, clinic=clinic)
 
 
-def _new_slip_pdf() -> FPDF:
-    pdf = pdf_fonts.new_pdf(format=(SLIP_WIDTH_MM, SLIP_HEIGHT_MM))
+def _new_slip_pdf(height_mm: float = SLIP_HEIGHT_MM) -> FPDF:
+    pdf = pdf_fonts.new_pdf(format=(SLIP_WIDTH_MM, height_mm))
     pdf.set_margins(MARGIN_MM, MARGIN_MM, MARGIN_MM)
     pdf.set_auto_page_break(False)
     return pdf
@@ -92,11 +95,13 @@ def slip_time_text(moment: datetime) -> str:
 
 
 def ticket_slip_pdf(*, clinic_name: str, ticket: str, patient_name: str, doctor: str, room: str,
-                    issued_at_local: datetime, waiting_ahead: int | None, language: str | None = None) -> bytes:
+                    issued_at_local: datetime, waiting_ahead: int | None, language: str | None = None,
+                    link: str = '') -> bytes:
     """The patient's own queue slip, 80 mm wide (thermal receipt printers), as PDF bytes, in ``language`` (the
-    patient's: ``reader_language``; None: the clinic's)."""
+    patient's: ``reader_language``; None: the clinic's). ``link``: their live ticket page, printed as a QR code
+    (the slip is then taller)."""
     with i18n.use(reader_language(language)):
-        pdf = _new_slip_pdf()
+        pdf = _new_slip_pdf(SLIP_WITH_QR_MM if link else SLIP_HEIGHT_MM)
         pdf.set_title(_('Ticket {ticket}').format(ticket=ticket))
         pdf.set_creator(clinic_name)
         pdf.add_page()
@@ -118,6 +123,10 @@ def ticket_slip_pdf(*, clinic_name: str, ticket: str, patient_name: str, doctor:
                   align=Align.L)
         _rule(pdf)
         _line(pdf, _('Please wait until your number is shown on the screen and called.'), size=8, height=4)
+        if link:
+            _rule(pdf)
+            _line(pdf, _('Scan to follow your turn on your phone'), size=9, height=4.5, bold=True)
+            pdf.image(io.BytesIO(qr.png(link)), x=(SLIP_WIDTH_MM - QR_MM) / 2, y=pdf.get_y() + 1, w=QR_MM, h=QR_MM)
         return bytes(pdf.output())
 
 

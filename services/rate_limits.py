@@ -27,3 +27,13 @@ async def allow(session: AsyncSession, bucket: str, key: str, *, limit: int, win
         return False
     session.add(RateLimitHit(bucket=bucket, key=key, hit_at=now))
     return True
+
+
+async def exhausted(session: AsyncSession, bucket: str, key: str, *, limit: int, window_s: float,
+                    now: datetime) -> bool:
+    """Whether ``key`` has used up ``bucket`` at ``now``, counting nothing (e.g. a visitor who sent too many bad
+    links is refused before the next link is even read, good or bad)."""
+    used = (await session.exec(select(func.count()).select_from(RateLimitHit).where(
+        RateLimitHit.bucket == bucket, RateLimitHit.key == key[:KEY_LENGTH],
+        RateLimitHit.hit_at > now - timedelta(seconds=window_s)))).one()
+    return used >= limit

@@ -10,6 +10,7 @@ from nicegui import ui
 
 from clinic_ui.allergies import AllergyDialog, AllergyLine
 from clinic_ui.pickers import SlotGrid, patient_search
+from clinic_ui.ticket_qr import ticket_qr
 from clinic_ui.widgets import error_text, staff_action, staff_read
 from models import Patient
 from models.types import utcnow
@@ -51,6 +52,7 @@ def show_ticket(ticket: checkin.Ticket) -> None:
         ui.label(_('{queue} · {room}').format(queue=ticket.queue_name, room=ticket.room)).classes('text-slate-700')
         ui.label(_('Patients ahead: {count}').format(count=ticket.waiting_ahead)).classes('text-slate-600') \
             .mark('ticket-ahead')
+        ticket_qr(ticket.visit_id, ticket.issued_at)
         with ui.row():
             ui.button(_('Print ticket'), icon='print',
                       on_click=lambda: ui.navigate.to(ticket_url(ticket.visit_id), new_tab=True)) \

@@ -2,6 +2,8 @@
 slip of the ticket a patient sent to the lab was given."""
 from __future__ import annotations
 
+from fastapi import Request
+
 from clinic_ui import downloads
 from clinic_ui.routes import staff_file
 from clinic_ui.stations import CONSULTATION
@@ -24,6 +26,6 @@ async def consultation_result_pdf(actor: Actor, order_id: int):
 
 
 @staff_file(CONSULTATION, '/consultation/tickets/{visit_id}.pdf')
-async def consultation_ticket_pdf(actor: Actor, visit_id: int):
+async def consultation_ticket_pdf(actor: Actor, visit_id: int, request: Request):
     """The slip of the ticket the patient was just given (sent to the lab)."""
-    return await downloads.ticket_pdf(actor, visit_id)
+    return await downloads.ticket_pdf(actor, visit_id, base_url=str(request.base_url))

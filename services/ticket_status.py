@@ -1,0 +1,157 @@
+"""The patient's live ticket page, as a rule free of any UI: what the holder of a ticket link may see of their visit.
+
+The link (``services.ticket_links``) is the credential: no person signs in, so ``read`` takes no actor. It answers
+with the visit's current ticket only (the patient follows it from the doctor's queue to the lab and back): its
+number, the queue and room, where the patient stands, how many patients are ahead (the queue's own calling order,
+``queue.load_views``), the estimated wait (the queue's recent consultation lengths) and, once the bill is ready, what
+is due. Of anyone else it tells nothing but the number being served now in the same queue.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import Enum
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Invoice, InvoiceStatus, Patient, Queue, QueueKind, TicketStatus, Visit, VisitStatus
+
+from . import queue, ticket_links
+from .core import i18n
+from .core.boundary import query
+from .core.errors import DomainError, NotFound
+from .core.i18n import _, pick
+from .core.settings import Settings
+
+
+class InvalidLink(NotFound):
+    """Forged, altered, cut short, or for a visit that no longer exists."""
+
+
+class ExpiredLink(DomainError):
+    """A real link, for an earlier clinic day."""
+
+    def __init__(self, message: str, day: date) -> None:
+        super().__init__(message)
+        self.day = day
+
+
+class Stage(str, Enum):
+    WAITING = 'waiting'        # in a queue (the doctor's, the lab's, the cashier's ...), or on the way to it
+    CALLED = 'called'          # go to the room now
+    SERVING = 'serving'        # being seen / served
+    MISSED = 'missed'          # called, did not come: set aside until they come back
+    DONE = 'done'              # the visit is over: thank you
+    CANCELLED = 'cancelled'
+
+
+@dataclass(frozen=True)
+class TicketState:
+    """What the ticket page shows. ``kind``: where the patient is (the doctor, the lab, the cashier ...);
+    ``label`` is empty when the visit holds no ticket now (e.g. sent to the cashier without a number)."""
+    visit_id: int
+    visit_date: date
+    stage: Stage
+    kind: QueueKind | None = None
+    queue_id: int | None = None        # to follow that queue's news; never shown
+    label: str = ''                    # A-012
+    queue_name: str = ''
+    queue_names: dict[str, str] = field(default_factory=dict)
+    room_code: str = ''
+    room_name: str = ''
+    room_names: dict[str, str] = field(default_factory=dict)
+    ahead: int | None = None           # waiting only
+    wait_minutes: int | None = None    # waiting only
+    now_serving: str = ''              # the number called last in the same queue, if any
+    call_count: int = 0                # goes up with each call: a new call chimes
+    back_with_results: bool = False
+    amount_due: int | None = None      # the bill is ready: what is left to pay
+    language: str | None = None        # the patient's own
+
+    @property
+    def queue(self) -> str:
+        """The queue's name in the reader's language."""
+        return pick(self.queue_name, self.queue_names)
+
+    @property
+    def room_name_shown(self) -> str:
+        """The room's name in the reader's language ('' when it has none besides its code)."""
+        name = pick(self.room_name, self.room_names)
+        return '' if name == self.room_code else name
+
+    @property
+    def room(self) -> str:
+        """``R1 · Room 1`` in the reader's language (the code alone when the room has no other name)."""
+        name = pick(self.room_name, self.room_names)
+        if not name or name == self.room_code:
+            return self.room_code
+        return f'{self.room_code} · {name}' if self.room_code else name
+
+
+_PLACE_OF_VISIT = {VisitStatus.WAITING: QueueKind.DOCTOR, VisitStatus.IN_CONSULTATION: QueueKind.DOCTOR,
+                   VisitStatus.IN_SERVICES: QueueKind.LAB, VisitStatus.AWAITING_PHARMACY: QueueKind.PHARMACY,
+                   VisitStatus.AWAITING_PAYMENT: QueueKind.CASHIER}
+_STAGE_OF_TICKET = {TicketStatus.WAITING: Stage.WAITING, TicketStatus.CALLED: Stage.CALLED,
+                    TicketStatus.IN_SERVICE: Stage.SERVING, TicketStatus.SKIPPED: Stage.MISSED}
+
+
+def claim_of(token: str, settings: Settings, now: datetime) -> ticket_links.TicketClaim:
+    """The visit the link names; ``InvalidLink`` or ``ExpiredLink`` (with its day) otherwise."""
+    claim = ticket_links.read_token(token, settings)
+    if claim is None:
+        raise InvalidLink(_('This link is not valid. Please scan the code on your ticket again, or ask at '
+                            'reception.'))
+    if ticket_links.is_expired(claim, now):
+        day = (claim.expires_at - timedelta(seconds=1)).astimezone(settings.tz).date()
+        raise ExpiredLink(_('This ticket was for {day}; it has expired.').format(day=i18n.day(day, 'full')), day)
+    return claim
+
+
+async def _amount_due(session: AsyncSession, visit_id: int) -> int | None:
+    """What is left to pay on the visit's bills, once there is a bill (None: no bill yet, or nothing left)."""
+    rows = (await session.exec(select(Invoice.total, Invoice.amount_paid).where(
+        Invoice.visit_id == visit_id,
+        Invoice.status.in_([InvoiceStatus.UNPAID, InvoiceStatus.PARTIALLY_PAID])))).all()
+    due = sum(total - paid for total, paid in rows)
+    return due if due > 0 else None
+
+
+@query
+async def read(session: AsyncSession, token: str, *, settings: Settings, now: datetime) -> TicketState:
+    """The visit's state as its patient may see it (the link is checked first: ``InvalidLink``, ``ExpiredLink``)."""
+    claim = claim_of(token, settings, now)
+    visit = await session.get(Visit, claim.visit_id)
+    if visit is None:
+        raise InvalidLink(_('This link is not valid. Please scan the code on your ticket again, or ask at '
+                            'reception.'))
+    language = (await session.exec(select(Patient.language).where(Patient.id == visit.patient_id))).first()
+    base = {'visit_id': visit.id, 'visit_date': visit.visit_date, 'language': language}
+    if visit.status in (VisitStatus.CLOSED, VisitStatus.PAID):
+        return TicketState(stage=Stage.DONE, **base)
+    if visit.status == VisitStatus.CANCELLED:
+        return TicketState(stage=Stage.CANCELLED, **base)
+    due = await _amount_due(session, visit.id)
+    ticket = await queue.active_ticket(session, visit.id)
+    if ticket is None:  # between two places without a number (e.g. to the cashier of a clinic that calls nobody)
+        kind = QueueKind.CASHIER if due is not None else _PLACE_OF_VISIT.get(visit.status)
+        return TicketState(stage=Stage.WAITING, kind=kind, amount_due=due, **base)
+    line = await session.get(Queue, ticket.queue_id)
+    view = (await queue.load_views(session, [line], day=ticket.service_date, now=now))[0]
+    mine = next(t for t in (*view.active, *view.waiting, *view.skipped) if t.id == ticket.id)
+    ahead = next((i for i, t in enumerate(view.waiting) if t.id == ticket.id), None)
+    serving = view.now_serving
+    return TicketState(stage=_STAGE_OF_TICKET[ticket.status], kind=line.kind, queue_id=line.id, label=mine.label,
+                       queue_name=line.name, queue_names=dict(line.name_translations or {}),
+                       room_code=mine.room_code, room_name=mine.room_name, room_names=dict(mine.room_names),
+                       ahead=ahead, wait_minutes=mine.wait_minutes if ahead is not None else None,
+                       now_serving=serving.label if serving is not None and serving.id != ticket.id else '',
+                       call_count=mine.call_count, back_with_results=mine.back_with_results, amount_due=due, **base)
+
+
+def link_for(visit_id: int, issued_at: datetime, settings: Settings, *, base_url: str = '') -> str:
+    """The whole address of the ticket page of a visit whose ticket was issued at ``issued_at`` (its clinic day is
+    the visit's): for the QR code on the slip and on reception's screen. ``base_url``: where the staff page was
+    opened, used when the clinic has no public address (``CLINIC_PUBLIC_URL``)."""
+    day = issued_at.astimezone(settings.tz).date()
+    return ticket_links.ticket_url(ticket_links.make_token(visit_id, day, settings), settings, base_url=base_url)

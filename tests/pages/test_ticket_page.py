@@ -1,0 +1,120 @@
+"""The patient's live ticket page (``/t/<token>``): no sign-in, follows the call live, in the patient's language;
+forged and expired links say so, and too many bad links from one address are refused."""
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from nicegui.testing import User
+from sqlmodel import update
+
+from models import Patient
+from models.types import utcnow
+from services import billing, checkin, clinic_settings, queue, ticket_links
+from services.core.clock import local_today
+from services.core.db import get_db
+from services.core.events import EventsMissed, bus
+from tests.conftest import RETRIES
+from tests.factories import Clinic, make_clinic, on_duty_around_the_clock
+
+
+async def walk_in(clinic: Clinic, patient: int = 0) -> checkin.Ticket:
+    settings = clinic_settings.current()
+    async with get_db().write() as session:
+        return await checkin.walk_in(session, clinic.reception, patient_id=clinic.patient_ids[patient],
+                                     doctor_id=clinic.doctor_ids[0], tz=settings.tz, now=utcnow(), reason='Cough')
+
+
+def path_of(ticket: checkin.Ticket) -> str:
+    settings = clinic_settings.current()
+    return ticket_links.ticket_path(ticket_links.make_token(ticket.visit_id, local_today(settings.tz), settings))
+
+
+async def clinic_with_a_walk_in(user: User) -> tuple[Clinic, checkin.Ticket]:
+    await user.open('/login')  # starts the app
+    clinic = await make_clinic(get_db())
+    await on_duty_around_the_clock(get_db(), clinic.doctor_ids)
+    return clinic, await walk_in(clinic)
+
+
+async def test_the_page_shows_the_number_and_follows_the_call_live(user: User):
+    clinic, ticket = await clinic_with_a_walk_in(user)
+    other = await walk_in(clinic, 1)
+    await user.open(path_of(other))
+    await user.should_see(other.label, retries=RETRIES)
+    await user.should_see('1 patient ahead of you')
+    await user.should_see('Room: R1 · Room 1')
+    await user.should_not_see('Lê Thị Hồng')  # the patient ahead: nothing of them
+    await user.should_not_see(ticket.label)
+    async with get_db().write() as session:
+        queue_id = (await queue.queue_for_doctor(session, clinic.doctor_ids[0])).id
+        await queue.call_next(session, clinic.doctor_actor, queue_id, tz=clinic_settings.current().tz, now=utcnow())
+    await user.should_see('You are next.', retries=RETRIES)  # the one ahead was called: live, no reload
+    await user.should_see(f'Now serving: {ticket.label}')
+    async with get_db().write() as session:
+        await queue.call_next(session, clinic.doctor_actor, queue_id, tz=clinic_settings.current().tz, now=utcnow())
+    await user.should_see("It's your turn!", retries=RETRIES)
+    await user.should_see(marker='ticket-called')
+    await user.should_see('R1')
+    await user.should_see('Room 1')
+
+
+async def test_in_the_patients_language_unless_the_visitor_chose_another(user: User):
+    clinic, ticket = await clinic_with_a_walk_in(user)
+    async with get_db().write() as session:
+        await session.exec(update(Patient).where(Patient.id == clinic.patient_ids[0]).values(language='vi'))
+        await session.commit()
+    await user.open(path_of(ticket))
+    await user.should_see('Quý khách là người tiếp theo.', retries=RETRIES)
+    await user.open(path_of(ticket) + '?lang=en')
+    await user.should_see('You are next.', retries=RETRIES)
+
+
+async def test_forged_and_expired_links_say_so_and_bad_links_are_limited_per_address(user: User):
+    clinic, ticket = await clinic_with_a_walk_in(user)
+    settings = clinic_settings.current()
+    await user.open('/t/not-a-real-ticket?lang=en')
+    await user.should_see('This link is not valid', retries=RETRIES)
+    yesterday = local_today(settings.tz) - timedelta(days=1)
+    await user.open(ticket_links.ticket_path(ticket_links.make_token(ticket.visit_id, yesterday, settings)))
+    await user.should_see('it has expired', retries=RETRIES)
+    for attempt in range(19):
+        await user.open(f'/t/forged{attempt}.abc')
+    await user.open(path_of(ticket))  # even a good link, once this address sent too many bad ones
+    await user.should_see('Too many wrong links', retries=RETRIES)
+    await user.should_not_see(ticket.label)
+
+
+async def test_after_lost_news_the_page_reads_afresh(user: User, monkeypatch):
+    """A call committed by another process whose news was lost: ``EventsMissed`` makes the page read again."""
+    clinic, ticket = await clinic_with_a_walk_in(user)
+    await user.open(path_of(ticket))
+    await user.should_see('You are next.', retries=RETRIES)
+    with monkeypatch.context() as patch:
+        patch.setattr(bus, 'committed', lambda event: None)
+        async with get_db().write() as session:
+            queue_id = (await queue.queue_for_doctor(session, clinic.doctor_ids[0])).id
+            await queue.call_next(session, clinic.doctor_actor, queue_id, tz=clinic_settings.current().tz,
+                                  now=utcnow())
+    await asyncio.sleep(0.3)
+    await user.should_not_see("It's your turn!")  # nobody heard of it
+    bus.deliver(EventsMissed())
+    await user.should_see("It's your turn!", retries=RETRIES)
+
+
+async def test_the_bills_total_appears_live_once_the_cashier_bills_the_visit(user: User):
+    await user.open('/login')
+    clinic = await make_clinic(get_db())
+    await on_duty_around_the_clock(get_db(), clinic.doctor_ids)
+    settings = clinic_settings.current()
+    async with get_db().write() as session:
+        ticket = await checkin.walk_in(session, clinic.reception, patient_id=clinic.patient_ids[0],
+                                       doctor_id=clinic.doctor_ids[0], tz=settings.tz, now=utcnow(),
+                                       service_id=clinic.consultation_id)
+    await user.open(path_of(ticket) + '?lang=en')
+    await user.should_see('You are next.', retries=RETRIES)
+    await user.should_not_see(marker='ticket-bill')
+    async with get_db().write() as session:
+        await billing.bill_visit(session, clinic.cashier, ticket.visit_id)
+    await user.should_see(marker='ticket-due', content='150,000', retries=RETRIES)
+    await user.should_see(marker='ticket-payment-qr')  # the place kept for the bank transfer's code
