@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 # overrides the CLINIC_* environment default of the same name; removing it brings the default back.
 OVERRIDABLE = ('clinic_name', 'clinic_address', 'clinic_phone', 'clinic_logo', 'timezone', 'currency', 'language',
                'smtp_host', 'smtp_port', 'smtp_username', 'smtp_password', 'smtp_starttls', 'smtp_from',
-               'board_stations')
+               'board_stations', 'kiosk_walk_ins')
 _in_force: Settings | None = None
 
 LANGUAGES = {'en': 'English', 'vi': 'Tiếng Việt'}  # the languages the waiting-room board can announce in
@@ -408,3 +408,12 @@ async def setup_progress(session: AsyncSession, actor: Actor) -> dict[str, bool]
             'doctors': await some(Doctor, Doctor.is_active), 'hours': await some(WorkingHours),
             'medicines': await some(Medicine, Medicine.is_active),
             'staff': await some(User, User.role != Role.ADMIN, User.is_active)}
+
+
+# ---------------------------------------------------------------- the self check-in kiosk
+
+@action
+async def save_kiosk(session: AsyncSession, actor: Actor, *, walk_ins: bool) -> list[str]:
+    """Whether a known patient may take a walk-in ticket at the self check-in kiosk (off: reception only)."""
+    require(actor, Role.ADMIN)
+    return await _save(session, actor, {'kiosk_walk_ins': 'true' if walk_ins else 'false'})

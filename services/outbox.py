@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, make_msgid
+from html import escape
 
 import aiosmtplib
 import sqlalchemy as sa
@@ -32,7 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import EmailOutbox, OutboxStatus, Role
 from models.types import utcnow
 
-from . import audit
+from . import audit, qr
 from .access import Actor, require
 from .core.boundary import action, query
 from .core.errors import Conflict, NotFound
@@ -138,6 +139,8 @@ def build_message(row: EmailOutbox, settings) -> EmailMessage:
     message['Date'] = format_datetime(row.created_at)
     message['Auto-Submitted'] = 'auto-generated'  # RFC 3834: no vacation auto-replies, please
     message.set_content(row.body_text, charset='utf-8', cte='quoted-printable')
+    if row.qr_text:
+        _add_qr_part(message, row)
     if row.attachment_data is not None:
         maintype, subtype, params = _content_type(row.attachment_type)
         name = row.attachment_name or 'attachment'
@@ -147,6 +150,21 @@ def build_message(row: EmailOutbox, settings) -> EmailMessage:
         else:
             message.add_attachment(row.attachment_data, maintype=maintype, subtype=subtype, filename=name)
     return message
+
+
+def _add_qr_part(message: EmailMessage, row: EmailOutbox) -> None:
+    """An HTML alternative of the text with ``row.qr_text`` drawn as a QR code, inline (a related image): mail
+    apps show it under the text; a text-only reader still has the code as text in the body."""
+    cid = make_msgid(domain='clinic-flow')
+    text = escape(row.body_text)
+    message.add_alternative(
+        '<!DOCTYPE html><html><body>'
+        f'<pre style="font-family:inherit;font-size:14px;white-space:pre-wrap">{text}</pre>'
+        f'<p><img src="cid:{cid[1:-1]}" width="220" height="220" alt="{escape(row.qr_text)}"></p>'
+        '</body></html>', subtype='html', charset='utf-8')
+    html = message.get_payload()[-1]
+    html.add_related(qr.png(row.qr_text, scale=6), maintype='image', subtype='png', cid=cid,
+                     filename='check-in.png', disposition='inline')
 
 
 async def _smtp_send(message: EmailMessage, settings) -> None:
