@@ -255,6 +255,12 @@ async def walk_in_doctors(session: AsyncSession, actor: Actor, *, tz: ZoneInfo, 
     who take no walk-in (hours ended, not working today, on leave); the doctors of the specialties ``complaint``
     suggests first within each. With their hours today, the patients waiting and the probable wait."""
     require(actor, Role.RECEPTIONIST)
+    return await walk_in_doctor_list(session, tz=tz, now=now, complaint=complaint)
+
+
+async def walk_in_doctor_list(session: AsyncSession, *, tz: ZoneInfo, now: datetime,
+                              complaint: str = '') -> list[WalkInDoctor]:
+    """``walk_in_doctors`` without the staff check (the kiosk checks its own key)."""
     doctors = await booking.doctors_for(session)
     found = await booking.specialties_for_complaint(session, complaint) if complaint.strip() else []
     fitting = {d.id for d in await booking.doctors_for(session, specialty_ids=[s.id for s in found])} if found \
@@ -307,6 +313,11 @@ async def _open_visit(session: AsyncSession, actor: Actor | None, appointment: A
 async def ticket_for_visit(session: AsyncSession, actor: Actor, visit_id: int) -> Ticket:
     """The ticket of a visit, e.g. to print the slip again (reception; the doctor who sent the patient on)."""
     require(actor, Role.RECEPTIONIST, Role.DOCTOR)
+    return await latest_ticket(session, visit_id)
+
+
+async def latest_ticket(session: AsyncSession, visit_id: int) -> Ticket:
+    """``ticket_for_visit`` without the staff check (the kiosk prints the ticket it has just issued)."""
     ticket = (await session.exec(select(QueueTicket).where(QueueTicket.visit_id == visit_id)
                                  .order_by(QueueTicket.id.desc()))).first()
     if ticket is None:
