@@ -1,5 +1,5 @@
 """Administration: clinic settings (name, logo, region, the stations calling through the board, queue prefixes, email
-server with a test email); the panels are in ``settings_panels.py``."""
+server with a test email, the self check-in kiosk); the panels are in ``settings_panels.py``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,7 +16,15 @@ from services.access import Actor
 from services.core.events import SettingsChanged, StaffChanged
 from services.core.i18n import N_, _
 
-from .settings_panels import LOGO_URL, BoardStationsPanel, ClinicPanel, MailPanel, PrefixesPanel, RegionPanel
+from .settings_panels import (
+    LOGO_URL,
+    BoardStationsPanel,
+    ClinicPanel,
+    KioskPanel,
+    MailPanel,
+    PrefixesPanel,
+    RegionPanel,
+)
 
 
 @staff_page(ADMIN, '/admin/settings', title=N_('Clinic settings'))
@@ -32,6 +40,7 @@ async def settings_page(actor: Actor):
         BoardStationsPanel(actor, settings)
         MailPanel(actor, settings)
         queues = PrefixesPanel(actor)
+        KioskPanel(actor, settings)
     queues.show(prefixes)
 
     async def refresh() -> None:
