@@ -173,6 +173,7 @@ def test_a_patient_checks_in_with_the_qr_code_of_their_email_and_bad_codes_are_r
     forged = code(app, first + 1000).split('.')[0] + '.' + good.split('.')[1]
     scan(tablet, forged)
     see(tablet, 'Mã này không phải mã làm thủ tục của phòng khám')
+    shot(tablet, artifacts_dir, 'kiosk-refused-vi')
     scan(tablet, code(app, first, days_ago=1))
     see(tablet, 'Mã làm thủ tục này đã hết hạn')
     scan(tablet, 'chỉ là chữ')  # garbage from a scanner set to another layout
