@@ -6,6 +6,7 @@ person whose role may open it: a URL typed by hand gives no access.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -186,15 +187,13 @@ def _public_wrapper(spec: PageSpec) -> Callable[..., Any]:
 
 
 def _public_file_wrapper(spec: PageSpec) -> Callable[..., Any]:
+    @functools.wraps(spec.builder)  # the handler's parameters are the route's
     async def download(**params: Any):
-        with i18n.use(i18n.current()):
-            try:
-                return await spec.builder(**params)
-            except DomainError as error:
-                return PlainTextResponse(str(error), status_code=_STATUS.get(type(error), 400))
+        try:
+            return await spec.builder(**params)
+        except DomainError as error:
+            return PlainTextResponse(str(error), status_code=_STATUS.get(type(error), 400))
 
-    download.__signature__ = inspect.signature(spec.builder)  # type: ignore[attr-defined]
-    download.__name__ = spec.builder.__name__
     return download
 
 
