@@ -468,4 +468,6 @@ async def kiosk_slip(key: str = '', t: str = '', lang: str = '') -> Response:
             waiting_ahead=ticket.waiting_ahead, language=i18n.current())
     return Response(pdf, media_type='application/pdf',
                     headers={'Content-Disposition': f'inline; filename="ticket-{ticket.label}.pdf"',
-                             'Cache-Control': 'no-store'})
+                             'Cache-Control': 'no-store',
+                             # printed from a hidden frame of the kiosk's own page (every other response: DENY)
+                             'X-Frame-Options': 'SAMEORIGIN', 'Content-Security-Policy': "frame-ancestors 'self'"})
