@@ -123,8 +123,9 @@ def scan(driver, text: str) -> None:
 
 
 def see(driver, text: str, seconds: float = 20):
+    contains = f'contains(normalize-space(.), "{text}")'
     return wait(driver, seconds).until(EC.visibility_of_element_located(
-        (By.XPATH, f'//*[contains(normalize-space(.), "{text}") and not(.//*[contains(normalize-space(.), "{text}")])]')))
+        (By.XPATH, f'//*[{contains} and not(.//*[{contains}])]')))
 
 
 def tap(driver, label: str) -> None:
