@@ -105,6 +105,7 @@ class Kiosk:
         self.born = ''
         self.field = 'phone'
         self.scanner: ui.input | None = None
+        self.error: ui.label | None = None
         self.client = context.client
         with ui.element('div').classes('kiosk w-full').mark('kiosk'):
             self.head = ui.row().classes('kiosk-head w-full items-center justify-between no-wrap')
@@ -164,7 +165,7 @@ class Kiosk:
         if time.monotonic() - self.last_touch < IDLE_S:
             return
         if not self.at_start or self.language != self.home_language or self.phone or self.born \
-                or (self.scanner is not None and self.scanner.value):
+                or (self.scanner is not None and self.scanner.value) or self.error.text:
             self.reset()
 
     def reset(self) -> None:

@@ -148,6 +148,13 @@ async def test_the_kiosk_returns_to_the_start_in_its_language_when_left_idle(use
     await user.should_see(marker='kiosk-welcome', retries=RETRIES)
     await user.should_not_see('0901234500')
     await user.should_see(content='Xin chào!', retries=RETRIES)  # the kiosk's own language again
+    await scan(user, 'not a code')  # a refusal left on the start screen goes too
+    await user.should_see(marker='kiosk-error', content='Mã này không phải', retries=RETRIES)
+    for _ in range(RETRIES):
+        if not element(user, 'kiosk-error').text:
+            break
+        await asyncio.sleep(0.1)
+    assert element(user, 'kiosk-error').text == ''
 
 
 async def test_a_board_key_does_not_open_the_kiosk(user: User):
