@@ -106,6 +106,7 @@ class Kiosk:
         self.field = 'phone'
         self.scanner: ui.input | None = None
         self.error: ui.label | None = None
+        self.busy = False
         self.client = context.client
         with ui.element('div').classes('kiosk w-full').mark('kiosk'):
             self.head = ui.row().classes('kiosk-head w-full items-center justify-between no-wrap')
@@ -149,8 +150,12 @@ class Kiosk:
         return ui.label().classes('kiosk-error').props('role=alert').mark('kiosk-error')
 
     async def run(self, call: Callable[[Any], Awaitable[Any]], error: ui.label, *, write: bool = True) -> Any:
-        """A service call; a refusal is shown in ``error`` (nothing changed), the result returned otherwise."""
+        """A service call; a refusal is shown in ``error`` (nothing changed), the result returned otherwise. One
+        at a time: a second tap while the first is under way does nothing."""
         self.touch()
+        if self.busy:
+            return None
+        self.busy = True
         error.set_text('')
         try:
             return await (transaction.write(call) if write else transaction.read(call))
@@ -159,6 +164,8 @@ class Kiosk:
         except Exception:  # noqa: BLE001 - the patient gets a message, the log gets the trace
             log.exception('kiosk: a request failed')
             error.set_text(_('Something went wrong. Please ask at reception.'))
+        finally:
+            self.busy = False
         return None
 
     async def check_idle(self) -> None:

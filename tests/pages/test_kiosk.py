@@ -68,7 +68,9 @@ async def test_a_scanned_code_checks_in_and_shows_the_ticket_with_its_qr_code(us
     await user.should_see(marker='kiosk-doctor', content='Dr. Nguyễn Thị Lan')
     await user.should_not_see('Lê Thị Hồng')
     user.find(marker='kiosk-check-in').click()
+    user.find(marker='kiosk-check-in').click()  # an impatient second tap
     await user.should_see(marker='kiosk-ticket-number', content='A-001', retries=RETRIES)
+    await user.should_not_see(marker='kiosk-error', content='already')
     qr_image = element(user, 'kiosk-ticket-qr')
     assert qr_image.props['src'].startswith('data:image/svg+xml;base64,')
     assert await visits() == 1
