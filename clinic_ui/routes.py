@@ -6,6 +6,7 @@ person whose role may open it: a URL typed by hand gives no access.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -41,6 +42,7 @@ class PageSpec:
 
 _specs: dict[str, PageSpec] = {}  # by path: re-importing a page module replaces its pages
 _files: dict[str, PageSpec] = {}  # downloads (PDFs), same access rules as pages
+_public_files: dict[str, PageSpec] = {}  # downloads without sign-in
 
 
 def staff_page(station: Station, path: str | None = None, *, title: str | None = None, **options: Any):
@@ -57,6 +59,15 @@ def staff_file(station: Station, path: str):
     """Declare a download of ``station`` (e.g. a PDF): ``handler(actor, **path_params)`` returns a Response."""
     def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
         _files[path] = PageSpec(path, handler, path, station)
+        return handler
+    return decorator
+
+
+def public_file(path: str):
+    """Declare a download without sign-in (e.g. the kiosk's ticket slip): ``handler(**params)`` returns a Response
+    and checks its own proof (a key, a signed token); a domain error answers with its status and message."""
+    def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
+        _public_files[path] = PageSpec(path, handler, path)
         return handler
     return decorator
 
@@ -177,6 +188,17 @@ def _public_wrapper(spec: PageSpec) -> Callable[..., Any]:
     return page
 
 
+def _public_file_wrapper(spec: PageSpec) -> Callable[..., Any]:
+    @functools.wraps(spec.builder)  # the handler's parameters are the route's
+    async def download(**params: Any):
+        try:
+            return await spec.builder(**params)
+        except DomainError as error:
+            return PlainTextResponse(str(error), status_code=_STATUS.get(type(error), 400))
+
+    return download
+
+
 def _signature_with_request(builder: Callable[..., Any]) -> inspect.Signature:
     params = [p for name, p in inspect.signature(builder).parameters.items() if name not in ('actor', 'request')]
     return inspect.Signature([inspect.Parameter('request', inspect.Parameter.POSITIONAL_OR_KEYWORD,
@@ -197,4 +219,6 @@ def register_all() -> None:
         ui.page(spec.path, title=spec.title, **spec.options)(handler)
     for spec in _files.values():
         app.get(spec.path, include_in_schema=False)(_file_wrapper(spec))
+    for spec in _public_files.values():
+        app.get(spec.path, include_in_schema=False)(_public_file_wrapper(spec))
     app.get('/login/complete', include_in_schema=False)(_complete_sign_in)

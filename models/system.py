@@ -32,6 +32,8 @@ class OutboxMessage(SQLModel, table=True):
     attachment_name: str = Field(default='', max_length=120)
     attachment_type: str = Field(default='', max_length=80)
     attachment_data: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    # A QR code drawn at sending time into an HTML part of the email (e.g. the check-in code); '': text only
+    qr_text: str = Field(default='', max_length=200, sa_column_kwargs={'server_default': ''})
     status: OutboxStatus = Field(default=OutboxStatus.PENDING, sa_type=enum_type(OutboxStatus))
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -56,9 +58,11 @@ class AuditLog(SQLModel, table=True):
 
 
 class DisplayKey(SQLModel, table=True):
-    """A key that lets a waiting-room TV open the board without a keyboard (in its URL). Revocable; only the
-    board accepts it. The key itself is never stored, only its SHA-256."""
+    """A key that lets a waiting-room TV open the board, or an entrance tablet the self check-in kiosk, without a
+    keyboard (in its URL). Revocable; a board key opens only the board, a kiosk key only the kiosk. The key itself
+    is never stored, only its SHA-256."""
     __tablename__ = 'display_keys'
+    __table_args__ = (sa.CheckConstraint("purpose IN ('board', 'kiosk')", name='purpose_known'),)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=80)  # e.g. "Waiting room TV, ground floor"
@@ -69,6 +73,7 @@ class DisplayKey(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     language: str | None = Field(default=None, max_length=8)  # 'en', 'vi', or 'both' (one after the other); None: the clinic's
+    purpose: str = Field(default='board', max_length=8, sa_column_kwargs={'server_default': 'board'})  # or 'kiosk'
 
 
 class ClinicSetting(SQLModel, table=True):

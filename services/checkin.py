@@ -32,7 +32,7 @@ from .access import Actor, require
 from .core.boundary import action, query
 from .core.clock import local_today
 from .core.db import load, serialize
-from .core.errors import Conflict, NotFound, ValidationError
+from .core.errors import Conflict, DomainError, NotFound, ValidationError
 from .core.i18n import _, pick
 from .core.events import AppointmentChanged, QueueChanged, VisitChanged, publish
 
@@ -61,6 +61,20 @@ async def _ticket(session: AsyncSession, ticket: QueueTicket, queue_row: Queue, 
                   waiting_ahead=ahead)
 
 
+def refusal(appointment: Appointment, *, tz: ZoneInfo, now: datetime) -> DomainError | None:
+    """Why ``appointment`` cannot be checked in now (already checked in, cancelled or done, another day), or None.
+    The same rules at the reception desk and at the self check-in kiosk."""
+    if appointment.status == AppointmentStatus.CHECKED_IN:
+        return Conflict(_('This patient is already checked in.'))
+    if appointment.status not in booking.CHANGEABLE:
+        return Conflict(booking.status_refusal(appointment.status, checking_in=True))
+    day = appointment.start_at.astimezone(tz).date()
+    if day != local_today(tz, now):
+        return ValidationError(_('This appointment is for {day}, not today. Reschedule it, or '
+                                 'register the patient as a walk-in.').format(day=day.strftime("%d/%m/%Y")))
+    return None
+
+
 @action
 async def check_in(session: AsyncSession, actor: Actor, appointment_id: int, *, tz: ZoneInfo, now: datetime,
                    priority: int = 0, priority_reason: str = '', phone: str | None = None,
@@ -71,18 +85,25 @@ async def check_in(session: AsyncSession, actor: Actor, appointment_id: int, *, 
     priority_reason = queue.check_priority(priority, priority_reason)
     await serialize(session, booking.BOOKING_LOCK)
     appointment = await load(session, Appointment, appointment_id, _('This appointment does not exist.'))
-    if appointment.status == AppointmentStatus.CHECKED_IN:
-        raise Conflict(_('This patient is already checked in.'))
-    if appointment.status not in booking.CHANGEABLE:
-        raise Conflict(booking.status_refusal(appointment.status, checking_in=True))
+    if (refused := refusal(appointment, tz=tz, now=now)) is not None:
+        raise refused
     today = local_today(tz, now)
-    day = appointment.start_at.astimezone(tz).date()
-    if day != today:
-        raise ValidationError(_('This appointment is for {day}, not today. Reschedule it, or '
-                                'register the patient as a walk-in.').format(day=day.strftime("%d/%m/%Y")))
     await patients.change_contact(session, actor, appointment.patient_id, phone=phone, email=email, today=today)
     return await _open_visit(session, actor, appointment, today=today, now=now, walk_in=False, priority=priority,
                              priority_reason=priority_reason)
+
+
+async def check_in_unattended(session: AsyncSession, appointment_id: int, *, tz: ZoneInfo, now: datetime,
+                              source: str) -> Ticket:
+    """The patient checks themselves in (the kiosk, which proved who they are before calling this): the desk's
+    rules, no priority, no contact change. ``source`` names the kiosk in the audit log. In the caller's
+    transaction."""
+    await serialize(session, booking.BOOKING_LOCK)
+    appointment = await load(session, Appointment, appointment_id, _('This appointment does not exist.'))
+    if (refused := refusal(appointment, tz=tz, now=now)) is not None:
+        raise refused
+    return await _open_visit(session, None, appointment, today=local_today(tz, now), now=now, walk_in=False,
+                             priority=0, priority_reason='', source=source)
 
 
 @action
@@ -92,6 +113,21 @@ async def walk_in(session: AsyncSession, actor: Actor, *, patient_id: int, docto
     """A patient without an appointment: today's next place in the doctor's queue, no fixed time."""
     require(actor, Role.RECEPTIONIST)
     priority_reason = queue.check_priority(priority, priority_reason)
+    return await _walk_in(session, actor, patient_id=patient_id, doctor_id=doctor_id, tz=tz, now=now,
+                          service_id=service_id, reason=reason, priority=priority, priority_reason=priority_reason)
+
+
+async def walk_in_unattended(session: AsyncSession, *, patient_id: int, doctor_id: int, tz: ZoneInfo, now: datetime,
+                             source: str) -> Ticket:
+    """A known patient takes a walk-in ticket themselves (the kiosk, which proved who they are): the doctor's
+    consultation, the desk's rules. In the caller's transaction."""
+    return await _walk_in(session, None, patient_id=patient_id, doctor_id=doctor_id, tz=tz, now=now,
+                          service_id=None, reason='', priority=0, priority_reason='', source=source)
+
+
+async def _walk_in(session: AsyncSession, actor: Actor | None, *, patient_id: int, doctor_id: int, tz: ZoneInfo,
+                   now: datetime, service_id: int | None, reason: str, priority: int, priority_reason: str,
+                   source: str = '') -> Ticket:
     reason = reason.strip()
     if len(reason) > 500:
         raise ValidationError(_('The reason can have at most 500 characters.'), 'reason')
@@ -111,12 +147,13 @@ async def walk_in(session: AsyncSession, actor: Actor, *, patient_id: int, docto
     room_id = _walk_in_room(doctor, duty)
     appointment = Appointment(uuid=str(uuid.uuid4()), patient_id=patient_id, doctor_id=doctor_id, room_id=room_id,
                               start_at=now, end_at=now + timedelta(minutes=service.duration_minutes),
-                              source=BookingSource.WALK_IN, reason=reason, created_by_id=actor.user_id)
+                              source=BookingSource.WALK_IN, reason=reason,
+                              created_by_id=actor.user_id if actor else None)
     session.add(appointment)
     await session.flush()
     session.add(AppointmentService(appointment_id=appointment.id, service_id=service_id))
     return await _open_visit(session, actor, appointment, today=today, now=now, walk_in=True, priority=priority,
-                             priority_reason=priority_reason)
+                             priority_reason=priority_reason, source=source)
 
 
 # -- who can see a walk-in now ------------------------------------------------------------------------------
@@ -218,6 +255,12 @@ async def walk_in_doctors(session: AsyncSession, actor: Actor, *, tz: ZoneInfo, 
     who take no walk-in (hours ended, not working today, on leave); the doctors of the specialties ``complaint``
     suggests first within each. With their hours today, the patients waiting and the probable wait."""
     require(actor, Role.RECEPTIONIST)
+    return await walk_in_doctor_list(session, tz=tz, now=now, complaint=complaint)
+
+
+async def walk_in_doctor_list(session: AsyncSession, *, tz: ZoneInfo, now: datetime,
+                              complaint: str = '') -> list[WalkInDoctor]:
+    """``walk_in_doctors`` without the staff check (the kiosk checks its own key)."""
     doctors = await booking.doctors_for(session)
     found = await booking.specialties_for_complaint(session, complaint) if complaint.strip() else []
     fitting = {d.id for d in await booking.doctors_for(session, specialty_ids=[s.id for s in found])} if found \
@@ -239,12 +282,12 @@ async def walk_in_doctors(session: AsyncSession, actor: Actor, *, tz: ZoneInfo, 
     return sorted(shown, key=lambda d: (_DUTY_ORDER[d.state], not d.suggested))
 
 
-async def _open_visit(session: AsyncSession, actor: Actor, appointment: Appointment, *, today, now: datetime,
-                      walk_in: bool, priority: int, priority_reason: str) -> Ticket:
+async def _open_visit(session: AsyncSession, actor: Actor | None, appointment: Appointment, *, today,
+                      now: datetime, walk_in: bool, priority: int, priority_reason: str, source: str = '') -> Ticket:
     patient = await session.get(Patient, appointment.patient_id)
     visit = Visit(patient_id=appointment.patient_id, appointment_id=appointment.id, doctor_id=appointment.doctor_id,
                   visit_date=today, status=VisitStatus.WAITING, is_walk_in=walk_in, checked_in_at=now,
-                  checked_in_by_id=actor.user_id)
+                  checked_in_by_id=actor.user_id if actor else None)
     session.add(visit)
     await session.flush()
     doctor_queue = await queue.queue_for_doctor(session, appointment.doctor_id)
@@ -257,7 +300,7 @@ async def _open_visit(session: AsyncSession, actor: Actor, appointment: Appointm
     appointment.updated_at = now
     session.add_all([appointment, ticket])
     audit.record(session, actor, 'walk_in' if walk_in else 'checked_in', entity='visit', entity_id=visit.id,
-                 detail=queue.ticket_label(doctor_queue.prefix, ticket.number))
+                 detail=queue.ticket_label(doctor_queue.prefix, ticket.number), username=source)
     result = await _ticket(session, ticket, doctor_queue, patient)
     publish(session, VisitChanged(visit_id=visit.id, patient_id=visit.patient_id, status=visit.status.value))
     publish(session, QueueChanged(queue_id=doctor_queue.id, ticket_id=ticket.id, visit_id=visit.id, action='issued',
@@ -270,6 +313,11 @@ async def _open_visit(session: AsyncSession, actor: Actor, appointment: Appointm
 async def ticket_for_visit(session: AsyncSession, actor: Actor, visit_id: int) -> Ticket:
     """The ticket of a visit, e.g. to print the slip again (reception; the doctor who sent the patient on)."""
     require(actor, Role.RECEPTIONIST, Role.DOCTOR)
+    return await latest_ticket(session, visit_id)
+
+
+async def latest_ticket(session: AsyncSession, visit_id: int) -> Ticket:
+    """``ticket_for_visit`` without the staff check (the kiosk prints the ticket it has just issued)."""
     ticket = (await session.exec(select(QueueTicket).where(QueueTicket.visit_id == visit_id)
                                  .order_by(QueueTicket.id.desc()))).first()
     if ticket is None:

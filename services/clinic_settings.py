@@ -49,7 +49,8 @@ OVERRIDABLE = ('clinic_name', 'clinic_address', 'clinic_phone', 'clinic_logo', '
                'sms_url', 'sms_api_key', 'sms_sender', 'zalo_url', 'zalo_access_token', 'zalo_template_reminder',
                'zalo_template_turn', 'turn_near_count',
                # the bank account for transfers (save_bank)
-               'bank_bin', 'bank_account', 'bank_account_name')
+               'bank_bin', 'bank_account', 'bank_account_name',
+               'kiosk_walk_ins')  # the self check-in kiosk (save_kiosk)
 _in_force: Settings | None = None
 
 LANGUAGES = {'en': 'English', 'vi': 'Tiếng Việt'}  # the languages the waiting-room board can announce in
@@ -490,3 +491,12 @@ async def save_bank(session: AsyncSession, actor: Actor, *, bank_bin: str, accou
             limit=vietqr.HOLDER_MAX), 'holder')
     values['bank_account_name'] = holder
     return await _save(session, actor, values)
+
+
+# ---------------------------------------------------------------- the self check-in kiosk
+
+@action
+async def save_kiosk(session: AsyncSession, actor: Actor, *, walk_ins: bool) -> list[str]:
+    """Whether a known patient may take a walk-in ticket at the self check-in kiosk (off: reception only)."""
+    require(actor, Role.ADMIN)
+    return await _save(session, actor, {'kiosk_walk_ins': 'true' if walk_ins else 'false'})

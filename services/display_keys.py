@@ -1,7 +1,9 @@
-"""Display keys: how a waiting-room TV opens the board without a keyboard (the key is in its URL).
+"""Display keys: how a waiting-room TV opens the board, and an entrance tablet the self check-in kiosk, without a
+keyboard (the key is in its URL).
 
 Only administrators issue, rename and revoke keys. The plain key is shown once, when issued; the database keeps
-its SHA-256 only. A key opens the board and nothing else (no staff session comes with it).
+its SHA-256 only. A board key opens the board and nothing else, a kiosk key the kiosk and nothing else (no staff
+session comes with either).
 """
 from __future__ import annotations
 
@@ -39,14 +41,22 @@ class DisplayScope:
 
 
 BOTH = 'both'
+BOARD, KIOSK = 'board', 'kiosk'  # what a key opens
+PURPOSES = (BOARD, KIOSK)
 
 
-def _language(language: str | None) -> str | None:
+def _language(language: str | None, purpose: str = BOARD) -> str | None:
     if language in (None, ''):
         return None
-    if language != BOTH and language not in i18n.LANGUAGES:
+    if (language != BOTH or purpose != BOARD) and language not in i18n.LANGUAGES:
         raise ValidationError(_('Please choose the board\'s language from the list.'), 'language')
     return language
+
+
+def _purpose(purpose: str) -> str:
+    if purpose not in PURPOSES:
+        raise ValidationError(_('Please choose whether the key opens the board or the kiosk.'), 'purpose')
+    return purpose
 
 
 def hash_key(key: str) -> str:
@@ -71,21 +81,26 @@ def _clean_name(name: str) -> str:
 
 
 @action
-async def issue(session: AsyncSession, actor: Actor, name: str, *,
-                queue_ids: list[int] | None = None, language: str | None = None) -> tuple[DisplayKey, str]:
-    """A new key. Returns the row and the plain key: show it once, it cannot be read back later."""
+async def issue(session: AsyncSession, actor: Actor, name: str, *, queue_ids: list[int] | None = None,
+                language: str | None = None, purpose: str = BOARD) -> tuple[DisplayKey, str]:
+    """A new key: for a board (``queue_ids``: what it shows) or a kiosk (its first language; every queue). Returns
+    the row and the plain key: show it once, it cannot be read back later."""
     require(actor, Role.ADMIN)
     name = _clean_name(name)
+    purpose = _purpose(purpose)
+    if purpose == KIOSK:
+        queue_ids = None
     if queue_ids:
         known = set((await session.exec(select(Queue.id).where(Queue.id.in_(queue_ids)))).all())
         if known != set(queue_ids):
             raise ValidationError(_('One of the chosen queues does not exist.'), 'queues')
     key = secrets.token_urlsafe(KEY_BYTES)
     row = DisplayKey(name=name, key_hash=hash_key(key), queue_ids=_queue_ids_text(queue_ids),
-                     created_by_id=actor.user_id, language=_language(language))
+                     created_by_id=actor.user_id, language=_language(language, purpose), purpose=purpose)
     session.add(row)
     await session.flush()
-    audit.record(session, actor, 'display_key_issued', entity='display_key', entity_id=row.id, detail=name)
+    audit.record(session, actor, 'display_key_issued', entity='display_key', entity_id=row.id,
+                 detail=name if purpose == BOARD else f'{name} ({purpose})')
     return row, key
 
 
@@ -121,7 +136,7 @@ async def set_language(session: AsyncSession, actor: Actor, key_id: int, languag
     row = await _key(session, key_id)
     if row.revoked_at is not None:
         raise Conflict(_('This display key is revoked.'))
-    row.language = _language(language)
+    row.language = _language(language, row.purpose)
     session.add(row)
     audit.record(session, actor, 'display_key_language', entity='display_key', entity_id=row.id,
                  detail=row.language or 'clinic')
@@ -144,14 +159,16 @@ async def revoke(session: AsyncSession, actor: Actor, key_id: int, *, now: datet
 
 
 @action
-async def verify(session: AsyncSession, key: str | None, *, now: datetime | None = None) -> DisplayScope | None:
-    """The scope of a valid key, or None (missing, unknown or revoked). With ``now``, notes when the display was
-    last seen (the caller commits)."""
+async def verify(session: AsyncSession, key: str | None, *, now: datetime | None = None,
+                 purpose: str = BOARD) -> DisplayScope | None:
+    """The scope of a valid key for ``purpose``, or None (missing, unknown, revoked, or a key of the other kind).
+    With ``now``, notes when the display was last seen (the caller commits)."""
     if not key or len(key) > 200:
         return None
     digest = hash_key(key)
     row = (await session.exec(select(DisplayKey).where(DisplayKey.key_hash == digest))).first()
-    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest) \
+            or row.purpose != purpose:
         return None
     if now is not None and (row.last_seen_at is None or now - row.last_seen_at > SEEN_EVERY):
         row.last_seen_at = now

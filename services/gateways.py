@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import json
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, make_msgid
+from html import escape
 from typing import Protocol
 
 import aiosmtplib
@@ -30,6 +31,7 @@ import httpx
 
 from models import MessageChannel, OutboxMessage
 
+from . import qr
 from .notifications import sender
 from .phones import digits_only
 
@@ -71,6 +73,8 @@ def build_message(row: OutboxMessage, settings) -> EmailMessage:
     message['Date'] = format_datetime(row.created_at)
     message['Auto-Submitted'] = 'auto-generated'  # RFC 3834: no vacation auto-replies, please
     message.set_content(row.body_text, charset='utf-8', cte='quoted-printable')
+    if row.qr_text:
+        _add_qr_part(message, row)
     if row.attachment_data is not None:
         maintype, subtype, params = _content_type(row.attachment_type)
         name = row.attachment_name or 'attachment'
@@ -80,6 +84,21 @@ def build_message(row: OutboxMessage, settings) -> EmailMessage:
         else:
             message.add_attachment(row.attachment_data, maintype=maintype, subtype=subtype, filename=name)
     return message
+
+
+def _add_qr_part(message: EmailMessage, row: OutboxMessage) -> None:
+    """An HTML alternative of the text with ``row.qr_text`` drawn as a QR code, inline (a related image): mail
+    apps show it under the text; a text-only reader still has the code as text in the body."""
+    cid = make_msgid(domain='clinic-flow')
+    text = escape(row.body_text)
+    message.add_alternative(
+        '<!DOCTYPE html><html><body>'
+        f'<pre style="font-family:inherit;font-size:14px;white-space:pre-wrap">{text}</pre>'
+        f'<p><img src="cid:{cid[1:-1]}" width="220" height="220" alt="{escape(row.qr_text)}"></p>'
+        '</body></html>', subtype='html', charset='utf-8')
+    html = message.get_payload()[-1]
+    html.add_related(qr.png(row.qr_text, scale=6), maintype='image', subtype='png', cid=cid,
+                     filename='check-in.png', disposition='inline')
 
 
 class EmailGateway:

@@ -37,7 +37,7 @@ from models import (
 )
 from models.types import utcnow
 
-from . import booking_links, phones
+from . import booking_links, checkin_codes, phones
 from .calendar import appointment_ics, appointment_uid
 from .core import i18n
 from .core.errors import NotFound
@@ -70,17 +70,17 @@ async def _by_dedupe_key(session: AsyncSession, dedupe_key: str) -> OutboxMessag
 
 async def queue_email(session: AsyncSession, *, dedupe_key: str, to: str, subject: str, body: str,
                       attachment_name: str = '', attachment_type: str = '',
-                      attachment_data: bytes | None = None) -> OutboxMessage | None:
+                      attachment_data: bytes | None = None, qr_text: str = '') -> OutboxMessage | None:
     """Add an email to the outbox in the caller's transaction (not committed here). Returns the row; the
     existing row if ``dedupe_key`` was queued before (nothing is added); None if there is no address."""
     return await queue_message(session, channel=MessageChannel.EMAIL, dedupe_key=dedupe_key, to=to,
                                subject=subject, body=body, attachment_name=attachment_name,
-                               attachment_type=attachment_type, attachment_data=attachment_data)
+                               attachment_type=attachment_type, attachment_data=attachment_data, qr_text=qr_text)
 
 
 async def queue_message(session: AsyncSession, *, channel: MessageChannel, dedupe_key: str, to: str, subject: str,
                         body: str, template: str = '', attachment_name: str = '', attachment_type: str = '',
-                        attachment_data: bytes | None = None) -> OutboxMessage | None:
+                        attachment_data: bytes | None = None, qr_text: str = '') -> OutboxMessage | None:
     """Add a message of any channel to the outbox in the caller's transaction (not committed here): ``to`` is an
     email address or an E.164 phone; for Zalo ``body`` is the template's data as JSON and ``template`` its kind.
     Returns the row, the existing one if ``dedupe_key`` was queued before, None if there is no address."""
@@ -94,7 +94,8 @@ async def queue_message(session: AsyncSession, *, channel: MessageChannel, dedup
     row = OutboxMessage(dedupe_key=dedupe_key[:120], message_id=new_message_id(), channel=channel,
                         to_address=to[:254], subject=subject[:200], body_text=body, template=template[:40],
                         attachment_name=attachment_name[:120], attachment_type=attachment_type[:80],
-                        attachment_data=attachment_data, status=OutboxStatus.PENDING, next_attempt_at=utcnow())
+                        attachment_data=attachment_data, qr_text=qr_text[:200],
+                        status=OutboxStatus.PENDING, next_attempt_at=utcnow())
     try:
         async with session.begin_nested():  # a savepoint: losing a race on dedupe_key keeps the caller's work
             session.add(row)
@@ -150,7 +151,7 @@ def _room_text(room: Room | None) -> str:
 
 
 def _body(kind: AppointmentEmailKind, *, settings, patient: Patient, appointment: Appointment, doctor: str,
-          services: list[str], room: str, link: str = '') -> str:
+          services: list[str], room: str, link: str = '', checkin_code: str = '') -> str:
     """The email's text, in the current language."""
     details = [(_('When:'), long_local_text(appointment.start_at, appointment.end_at, settings.tz)),
                (_('Doctor:'), doctor)]
@@ -171,6 +172,10 @@ def _body(kind: AppointmentEmailKind, *, settings, patient: Patient, appointment
                      _('To book a new appointment, please call us.'))
     else:
         lines.append(_('Please arrive 10 minutes early and bring your ID or insurance card.'))
+        if checkin_code:
+            lines += [_('On the day, check yourself in at the kiosk at the entrance: show it the QR code of this '
+                        'email, or type your phone number and date of birth.'),
+                      _('Check-in code: {code}').format(code=checkin_code)]
         if link:
             deadline = appointment.start_at - timedelta(hours=settings.online_change_hours)
             lines += [_('You can move or cancel this appointment yourself until {deadline}:').format(
@@ -190,6 +195,14 @@ def _manage_link(appointment: Appointment, kind: AppointmentEmailKind, language:
         return ''
     token = booking_links.make_token(appointment.uuid, appointment.sequence, appointment.start_at, settings)
     return booking_links.manage_url(token, language, settings)
+
+
+def _checkin_code(appointment: Appointment, kind: AppointmentEmailKind, settings) -> str:
+    """The code the self check-in kiosk reads (``checkin_codes``), valid until the end of the appointment's day:
+    in every email of a booking the patient may still come to."""
+    if kind == 'cancelled' or appointment.status not in LINK_STATUSES:
+        return ''
+    return checkin_codes.make_code(appointment.id, appointment.start_at.astimezone(settings.tz).date(), settings)
 
 
 def appointment_language(appointment: Appointment, patient: Patient, settings) -> str:
@@ -226,8 +239,10 @@ async def queue_appointment_email(session: AsyncSession, appointment_id: int, ki
         room = _room_text(room_row)
         subject = _(_SUBJECTS[kind]).format(when=short_local_text(appointment.start_at, settings.tz),
                                             doctor=doctor)
+        code = _checkin_code(appointment, kind, settings)
         body = _body(kind, settings=settings, patient=patient, appointment=appointment, doctor=doctor,
-                     services=services, room=room, link=_manage_link(appointment, kind, language, settings))
+                     services=services, room=room, link=_manage_link(appointment, kind, language, settings),
+                     checkin_code=code)
         location = ', '.join(part for part in (room, settings.clinic_name, settings.clinic_address) if part)
         summary = _('{services} with {doctor}').format(services=', '.join(services) or _('Appointment'),
                                                        doctor=doctor)
@@ -240,7 +255,7 @@ async def queue_appointment_email(session: AsyncSession, appointment_id: int, ki
     return await queue_email(session, dedupe_key=appointment_dedupe_key(appointment, kind, settings.tz), to=email,
                              subject=subject, body=body, attachment_name='invite.ics',
                              attachment_type=f'text/calendar; method={method}',
-                             attachment_data=ics.encode('utf-8'))
+                             attachment_data=ics.encode('utf-8'), qr_text=code)
 
 
 # --- Follow-up reminders ----------------------------------------------------------------------------------------

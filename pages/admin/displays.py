@@ -1,4 +1,5 @@
-"""Administration: the display keys of the waiting-room boards (issue, name, revoke)."""
+"""Administration: the display keys of the waiting-room boards and of the self check-in kiosks (issue, name,
+revoke)."""
 from __future__ import annotations
 
 import json
@@ -20,6 +21,7 @@ from .dialogs import RenameDisplayDialog
 
 COLUMNS = [
     {'name': 'name', 'label': N_('Display'), 'field': 'name', 'align': 'left'},
+    {'name': 'purpose', 'label': N_('Opens'), 'field': 'purpose', 'align': 'left'},
     {'name': 'queues', 'label': N_('Shows'), 'field': 'queues', 'align': 'left'},
     {'name': 'language', 'label': N_('Language'), 'field': 'language', 'align': 'left'},
     {'name': 'created', 'label': N_('Issued'), 'field': 'created', 'align': 'left'},
@@ -38,6 +40,11 @@ def actions_slot() -> str:
         f'size="sm" flat no-caps '
         f'color="{color}" @click="() => $parent.$emit(\'key_action\', [\'{name}\', props.row.id])" />'
         for name, label, icon, color in buttons) + '</q-td>'
+
+
+def purpose_choices() -> dict[str, str]:
+    """What a key opens."""
+    return {display_keys.BOARD: _('Waiting-room board'), display_keys.KIOSK: _('Self check-in kiosk')}
 
 
 def language_choices() -> dict[str, str]:
@@ -60,6 +67,8 @@ class NewDisplay:
             with ui.row().classes('w-full items-start gap-3'):
                 self.name = ui.input(_('Name'), placeholder=_('Waiting room TV, ground floor')).props('outlined') \
                     .classes('grow').mark('display-name')
+                self.purpose = ui.select(purpose_choices(), value=display_keys.BOARD, label=_('Opens')) \
+                    .props('outlined').classes('w-56').mark('display-purpose')
                 self.scope = ui.select(queues, multiple=True, label=_('Queues (empty: all)')) \
                     .props('outlined use-chips').classes('w-80').mark('display-queues')
                 self.language = ui.select(language_choices(), value='', label=_('Language')) \
@@ -71,7 +80,8 @@ class NewDisplay:
     async def issue(self) -> None:
         result = await staff_action(lambda s: display_keys.issue(s, self.actor, self.name.value or '',
                                                                  queue_ids=list(self.scope.value or []),
-                                                                 language=self.language.value or None),
+                                                                 language=self.language.value or None,
+                                                                 purpose=self.purpose.value or display_keys.BOARD),
                                     error_label=self.error)
         if result is None:
             return
@@ -86,8 +96,13 @@ class NewDisplay:
         with self.issued:
             ui.label(_('Open this address on "{display}" (shown once: copy it now):').format(display=row.name)) \
                 .classes('font-medium')
-            ui.label(f'{self.base}/board?key={key}').classes('font-mono text-sm bg-slate-100 p-2 rounded break-all') \
-                .mark('display-url')
+            ui.label(f'{self.base}/{row.purpose}?key={key}') \
+                .classes('font-mono text-sm bg-slate-100 p-2 rounded break-all').mark('display-url')
+            if row.purpose == display_keys.KIOSK:
+                ui.label(_('Tip: open it on the entrance tablet in the browser\'s kiosk mode and allow the camera, so '
+                           'patients can show the QR code of their appointment email.')) \
+                    .classes('text-sm text-slate-600')
+                return
             ui.label(_('Tip: start the TV browser in kiosk mode with --autoplay-policy=no-user-gesture-required so '
                        'announcements play without a tap, also after a restart.')).classes('text-sm text-slate-600')
 
@@ -112,9 +127,11 @@ class DisplayKeys:
 
     def show(self, keys: list[display_keys.DisplayKey]) -> None:
         languages = language_choices()
-        self.table.rows = [{'id': r.id, 'name': r.name, 'created': self.when(r.created_at),
+        purposes = purpose_choices()
+        self.table.rows = [{'purpose': purposes.get(r.purpose, r.purpose), 'id': r.id, 'name': r.name, 'created': self.when(r.created_at),
                             'seen': self.when(r.last_seen_at), 'revoked': r.revoked_at is not None,
-                            'queues': ', '.join(self.queues.get(int(i), '?') for i in r.queue_ids.split(',') if i)
+                            'queues': '—' if r.purpose == display_keys.KIOSK else
+                            ', '.join(self.queues.get(int(i), '?') for i in r.queue_ids.split(',') if i)
                             or _('All queues'),
                             'language': languages.get(r.language or '', r.language), 'language_code': r.language or '',
                             'state': _('revoked {when}').format(when=self.when(r.revoked_at)) if r.revoked_at
@@ -169,6 +186,8 @@ async def displays_page(actor: Actor):
     section_title(_('Waiting-room displays'))
     ui.label(_('A display key lets a TV open the board without signing in. It opens the board and nothing else; '
                'revoke it when a TV is replaced or the link was shared by mistake.')).classes('text-slate-600 -mt-3')
+    ui.label(_('A kiosk key opens the self check-in kiosk on the entrance tablet, and nothing else.')) \
+        .classes('text-slate-600 -mt-3')
     new_display = NewDisplay(actor, queues)
     keys = DisplayKeys(actor, queues)
     new_display.on_issued = keys.load

@@ -1,5 +1,5 @@
 """Administration: clinic settings (name, logo, region, the stations calling through the board, queue prefixes, email
-server with a test email, SMS and Zalo gateways); the panels are in ``settings_panels.py``."""
+server with a test email, SMS and Zalo gateways, the bank account for VietQR, the self check-in kiosk); the panels are in ``settings_panels.py``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,8 +16,8 @@ from services.access import Actor
 from services.core.events import SettingsChanged, StaffChanged
 from services.core.i18n import N_, _
 
-from .settings_panels import (LOGO_URL, BankPanel, BoardStationsPanel, ClinicPanel, MailPanel, MessagingPanel,
-                              PrefixesPanel, RegionPanel)
+from .settings_panels import (LOGO_URL, BankPanel, BoardStationsPanel, ClinicPanel, KioskPanel, MailPanel,
+                              MessagingPanel, PrefixesPanel, RegionPanel)
 
 
 @staff_page(ADMIN, '/admin/settings', title=N_('Clinic settings'))
@@ -35,6 +35,7 @@ async def settings_page(actor: Actor):
         queues = PrefixesPanel(actor)
         MessagingPanel(actor, settings)
         BankPanel(actor, settings)
+        KioskPanel(actor, settings)
     queues.show(prefixes)
 
     async def refresh() -> None:

@@ -319,3 +319,26 @@ class BankPanel:
         _saved(await staff_action(lambda s: clinic_settings.save_bank(
             s, self.actor, bank_bin=self.bank.value or '', account=self.account.value or '',
             holder=self.holder.value or ''), error_label=self.error))
+
+
+# ---------------------------------------------------------------- the self check-in kiosk
+
+class KioskPanel:
+    """The self check-in kiosk: whether a known patient may take a walk-in ticket there."""
+
+    def __init__(self, actor: Actor, settings: Settings) -> None:
+        self.actor = actor
+        with ui.card().classes('gap-2'):
+            section_title(_('Self check-in kiosk'))
+            ui.label(_('Patients with an appointment check themselves in at the kiosk. Walk-in tickets there are '
+                       'only for patients the clinic knows (found by phone number and date of birth); new patients '
+                       'go to reception.')).classes('text-sm text-slate-600')
+            self.walk_ins = ui.checkbox(_('Patients without an appointment may take a walk-in ticket at the kiosk'),
+                                        value=settings.kiosk_walk_ins).mark('kiosk-walk-ins')
+            self.error = error_text()
+            _save_button(self.save, 'save-kiosk')
+
+    async def save(self) -> None:
+        _saved(await staff_action(lambda s: clinic_settings.save_kiosk(s, self.actor,
+                                                                      walk_ins=bool(self.walk_ins.value)),
+                                  error_label=self.error))

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # this many hours before it starts (later, they call the clinic).
     public_url: str = ''
     online_change_hours: int = Field(4, ge=0, le=24 * 14)
+    # The self check-in kiosk: whether a known patient (found by phone and birth date) may take a walk-in ticket
+    # there; off: walk-ins go to reception.
+    kiosk_walk_ins: bool = False
 
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
     max_failed_logins: int = Field(5, ge=1, le=100)
