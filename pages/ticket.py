@@ -24,7 +24,7 @@ from clinic_ui.routes import public_page
 from clinic_ui.widgets import money
 from models import QueueKind
 from models.types import utcnow
-from services import clinic_settings, ticket_status
+from services import clinic_settings, qr, ticket_status
 from services.core import i18n
 from services.core.errors import DomainError
 from services.core.events import BillingChanged, QueueChanged, ResultsReady, VisitChanged
@@ -234,9 +234,13 @@ class TicketView:
             ui.label(_('To pay: {amount}').format(amount=money(self.state.amount_due))) \
                 .classes('text-3xl font-bold tabular-nums ticket-due').mark('ticket-due')
             ui.label(_('Please pay at the cashier.')).classes('text-slate-600')
-            # PAYMENT QR CODE: the bank transfer code (services/vietqr.py) goes in this element, under the total.
-            ui.element('div').classes('w-full flex justify-center empty:hidden ticket-payment-qr') \
-                .mark('ticket-payment-qr')
+            for transfer in self.state.transfers:  # the clinic's bank account is set: pay by transfer (VietQR)
+                with ui.column().classes('w-full items-center gap-1 ticket-payment-qr').mark('ticket-payment-qr'):
+                    ui.label(_('Or pay by bank transfer: scan with your banking app')).classes('text-slate-600')
+                    ui.image(qr.svg_data_uri(transfer.payload)).classes('w-56 h-56').props('no-spinner no-transition') \
+                        .mark('ticket-transfer-qr')
+                    ui.label(f'{transfer.bank} · {transfer.account}').classes('font-medium')
+                    ui.label(_('Transfer note: {note}').format(note=transfer.purpose)).classes('text-sm text-slate-600')
 
     def thanks(self) -> None:
         with ui.card().classes('w-full gap-3 p-6 items-center text-center bg-teal-50').mark('ticket-done'):

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Invoice, InvoiceStatus, Patient, Queue, QueueKind, TicketStatus, Visit, VisitStatus
 
-from . import queue, ticket_links
+from . import queue, ticket_links, vietqr
 from .core import i18n
 from .core.boundary import query
 from .core.errors import DomainError, NotFound
@@ -67,6 +67,7 @@ class TicketState:
     call_count: int = 0                # goes up with each call: a new call chimes
     back_with_results: bool = False
     amount_due: int | None = None      # the bill is ready: what is left to pay
+    transfers: tuple[vietqr.InvoiceTransfer, ...] = ()  # the bank transfer (VietQR) per open bill, if the clinic has an account
     language: str | None = None        # the patient's own
 
     @property
@@ -108,13 +109,17 @@ def claim_of(token: str, settings: Settings, now: datetime) -> ticket_links.Tick
     return claim
 
 
-async def _amount_due(session: AsyncSession, visit_id: int) -> int | None:
-    """What is left to pay on the visit's bills, once there is a bill (None: no bill yet, or nothing left)."""
-    rows = (await session.exec(select(Invoice.total, Invoice.amount_paid).where(
-        Invoice.visit_id == visit_id,
-        Invoice.status.in_([InvoiceStatus.UNPAID, InvoiceStatus.PARTIALLY_PAID])))).all()
-    due = sum(total - paid for total, paid in rows)
-    return due if due > 0 else None
+async def _bills(session: AsyncSession, visit_id: int, settings: Settings) -> dict:
+    """What is left to pay on the visit's bills, once there is a bill (None: no bill yet, or nothing left), and the
+    bank transfer that pays each (none without the clinic's bank account)."""
+    invoices = (await session.exec(select(Invoice).where(
+        Invoice.visit_id == visit_id, Invoice.status.in_([InvoiceStatus.UNPAID, InvoiceStatus.PARTIALLY_PAID]))
+        .order_by(Invoice.id))).all()
+    due = sum(invoice.total - invoice.amount_paid for invoice in invoices)
+    if due <= 0:
+        return {'amount_due': None}
+    transfers = tuple(t for t in (vietqr.for_invoice(invoice, settings) for invoice in invoices) if t is not None)
+    return {'amount_due': due, 'transfers': transfers}
 
 
 @query
@@ -131,11 +136,12 @@ async def read(session: AsyncSession, token: str, *, settings: Settings, now: da
         return TicketState(stage=Stage.DONE, **base)
     if visit.status == VisitStatus.CANCELLED:
         return TicketState(stage=Stage.CANCELLED, **base)
-    due = await _amount_due(session, visit.id)
+    bills = await _bills(session, visit.id, settings)
+    due = bills['amount_due']
     ticket = await queue.active_ticket(session, visit.id)
     if ticket is None:  # between two places without a number (e.g. to the cashier of a clinic that calls nobody)
         kind = QueueKind.CASHIER if due is not None else _PLACE_OF_VISIT.get(visit.status)
-        return TicketState(stage=Stage.WAITING, kind=kind, amount_due=due, **base)
+        return TicketState(stage=Stage.WAITING, kind=kind, **bills, **base)
     line = await session.get(Queue, ticket.queue_id)
     view = (await queue.load_views(session, [line], day=ticket.service_date, now=now))[0]
     mine = next(t for t in (*view.active, *view.waiting, *view.skipped) if t.id == ticket.id)
@@ -146,7 +152,7 @@ async def read(session: AsyncSession, token: str, *, settings: Settings, now: da
                        room_code=mine.room_code, room_name=mine.room_name, room_names=dict(mine.room_names),
                        ahead=ahead, wait_minutes=mine.wait_minutes if ahead is not None else None,
                        now_serving=serving.label if serving is not None and serving.id != ticket.id else '',
-                       call_count=mine.call_count, back_with_results=mine.back_with_results, amount_due=due, **base)
+                       call_count=mine.call_count, back_with_results=mine.back_with_results, **bills, **base)
 
 
 def link_for(visit_id: int, issued_at: datetime, settings: Settings, *, base_url: str = '') -> str:

@@ -3,19 +3,21 @@ forged and expired links say so, and too many bad links from one address are ref
 from __future__ import annotations
 
 import asyncio
+import base64
 from datetime import timedelta
 
 from nicegui.testing import User
 from sqlmodel import update
 
-from models import Patient
+from models import Invoice, Patient
 from models.types import utcnow
-from services import billing, checkin, clinic_settings, queue, ticket_links
+from services import billing, checkin, clinic_settings, qr, queue, ticket_links, vietqr
 from services.core.clock import local_today
 from services.core.db import get_db
 from services.core.events import EventsMissed, bus
-from tests.conftest import RETRIES
+from tests.conftest import RETRIES, element
 from tests.factories import Clinic, make_clinic, on_duty_around_the_clock
+from tests.pages.admin.helpers import restore_settings  # noqa: F401 - an autouse fixture
 
 
 async def walk_in(clinic: Clinic, patient: int = 0) -> checkin.Ticket:
@@ -117,4 +119,28 @@ async def test_the_bills_total_appears_live_once_the_cashier_bills_the_visit(use
     async with get_db().write() as session:
         await billing.bill_visit(session, clinic.cashier, ticket.visit_id)
     await user.should_see(marker='ticket-due', content='150,000', retries=RETRIES)
-    await user.should_see(marker='ticket-payment-qr')  # the place kept for the bank transfer's code
+    await user.should_not_see(marker='ticket-transfer-qr')  # the clinic has no bank account: no code
+
+
+async def test_with_the_clinics_bank_account_the_phone_shows_the_transfer_code_for_what_is_due(user: User):
+    await user.open('/login')
+    clinic = await make_clinic(get_db())
+    await on_duty_around_the_clock(get_db(), clinic.doctor_ids)
+    clinic_settings.put_in_force(clinic_settings.current().model_copy(update={
+        'bank_bin': '970436', 'bank_account': '1023456789', 'bank_account_name': 'PHONG KHAM AN BINH'}))
+    settings = clinic_settings.current()
+    async with get_db().write() as session:
+        ticket = await checkin.walk_in(session, clinic.reception, patient_id=clinic.patient_ids[0],
+                                       doctor_id=clinic.doctor_ids[0], tz=settings.tz, now=utcnow(),
+                                       service_id=clinic.consultation_id)
+    await user.open(path_of(ticket) + '?lang=en')
+    await user.should_see('You are next.', retries=RETRIES)
+    async with get_db().write() as session:
+        invoice_id = await billing.bill_visit(session, clinic.cashier, ticket.visit_id)
+    async with get_db().read() as session:
+        invoice = await session.get(Invoice, invoice_id)
+    await user.should_see(marker='ticket-transfer-qr', retries=RETRIES)
+    source = element(user, 'ticket-transfer-qr').source
+    expected = vietqr.payload('970436', '1023456789', amount=150_000, purpose=vietqr.clean_purpose(invoice.number))
+    assert base64.b64decode(source.split(',', 1)[1]).decode('ascii') == qr.svg(expected)
+    await user.should_see(f'Transfer note: {vietqr.clean_purpose(invoice.number)}')
