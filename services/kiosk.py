@@ -21,9 +21,10 @@ from datetime import date, datetime
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Appointment, AppointmentStatus, Doctor, Patient, Room, Visit, VisitStatus
+from models import Appointment, AppointmentStatus, Doctor, Patient, Queue, Room, Visit, VisitStatus
 
 from . import booking, checkin, checkin_codes, display_keys, rate_limits, ticket_links
+from .core import i18n
 from .core.boundary import action, query
 from .core.clock import day_bounds, local_today
 from .core.errors import PermissionDenied, ValidationError
@@ -121,12 +122,23 @@ def _refusal(appointment: Appointment, tz, now: datetime) -> str:
         day=day.strftime('%d/%m/%Y'))
 
 
+async def _doctor_text(session: AsyncSession, doctor: Doctor | None) -> str:
+    """The doctor as the board and the patient's phone call them: their queue's name in the reader's language
+    ("BS. ..." in Vietnamese), else title and name."""
+    if doctor is None:
+        return ''
+    line = (await session.exec(select(Queue).where(Queue.doctor_id == doctor.id))).first()
+    if line is not None and (line.name_translations or {}).get(i18n.current()):
+        return pick(line.name, line.name_translations)
+    return f'{doctor.title} {doctor.full_name}'.strip()
+
+
 async def _found(session: AsyncSession, appointment: Appointment, patient: Patient, settings: Settings,
                  now: datetime) -> Found:
     doctor = await session.get(Doctor, appointment.doctor_id)
     room = await session.get(Room, appointment.room_id) if appointment.room_id else None
     return Found(appointment_id=appointment.id, initials=initials(patient.full_name), start_at=appointment.start_at,
-                 doctor=f'{doctor.title} {doctor.full_name}'.strip() if doctor else '',
+                 doctor=await _doctor_text(session, doctor),
                  room=f'{room.code} {pick(room.name, room.name_translations)}'.strip() if room else '',
                  refusal=_refusal(appointment, settings.tz, now))
 
@@ -201,8 +213,7 @@ async def find_by_phone(session: AsyncSession, key: str, phone: str, birth_date:
 async def _ticket(session: AsyncSession, ticket: checkin.Ticket, settings: Settings, now: datetime) -> KioskTicket:
     visit = await session.get(Visit, ticket.visit_id)
     doctor = await session.get(Doctor, visit.doctor_id) if visit.doctor_id else None
-    return KioskTicket(label=ticket.label, doctor=f'{doctor.title} {doctor.full_name}'.strip() if doctor
-                       else ticket.queue_name, room=ticket.room, waiting_ahead=ticket.waiting_ahead,
+    return KioskTicket(label=ticket.label, doctor=await _doctor_text(session, doctor) or ticket.queue_name, room=ticket.room, waiting_ahead=ticket.waiting_ahead,
                        token=ticket_links.make_token(visit.id, visit.visit_date, settings))
 
 
