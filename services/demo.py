@@ -364,7 +364,7 @@ DIAGNOSES = [
 
 ADVICE = ['Drink plenty of water and rest.', 'Return if symptoms persist beyond 3 days or get worse.',
           'Take the medicines as prescribed and finish the course.', 'Avoid spicy food and alcohol.',
-          'Follow-up visit in 2 weeks.']
+          'Come back for a check-up in two weeks.']
 CHRONIC_ADVICE = ['Low-salt diet, 30 minutes of exercise a day, measure blood pressure at home.',
                   'Keep a diet low in sugar and fat; check blood glucose regularly.',
                   'Monthly follow-up; bring your home measurements.']

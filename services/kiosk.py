@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Appointment, AppointmentStatus, Doctor, Patient, Queue, Room, Visit, VisitStatus
 
-from . import booking, checkin, checkin_codes, display_keys, rate_limits, ticket_links
+from . import booking, checkin, checkin_codes, display_keys, phones, rate_limits, ticket_links
 from .core import i18n
 from .core.boundary import action, query
 from .core.clock import day_bounds, local_today
@@ -169,9 +169,9 @@ def _phone_key(phone: str, settings: Settings) -> str:
     return hashlib.sha256(f'{settings.resolved_storage_secret()}:kiosk:{phone}'.encode()).hexdigest()[:32]
 
 
-async def _patients(session: AsyncSession, phone: str, birth_date: date) -> list[Patient]:
-    phone = normalize_phone(phone or '')
-    if len(phone.lstrip('+')) < 6:
+async def _patients(session: AsyncSession, phone: str, birth_date: date, settings: Settings) -> list[Patient]:
+    phone = phones.to_e164(phone or '', settings.phone_region)  # as stored; a number that is not one finds nobody
+    if phone is None:
         return []
     return list((await session.exec(select(Patient).where(
         Patient.phone == phone, Patient.date_of_birth == birth_date,
@@ -193,13 +193,13 @@ async def find_by_phone(session: AsyncSession, key: str, phone: str, birth_date:
     """Today's appointments of the patient with this phone number and date of birth. Rate-limited; a miss says
     the same whether or not the number is known (and still counts against the limits: it is committed)."""
     scope = await _kiosk(session, key)
-    number = normalize_phone(phone or '')
+    number = phones.to_e164(phone or '', settings.phone_region) or normalize_phone(phone or '')
     if not await rate_limits.allow(session, 'kiosk-lookup', f'kiosk:{scope.key_id}', limit=PER_KIOSK[0],
                                    window_s=PER_KIOSK[1], now=now) \
             or not await rate_limits.allow(session, 'kiosk-phone', _phone_key(number, settings), limit=PER_PHONE[0],
                                            window_s=PER_PHONE[1], now=now):
         raise KioskRefused(_('Too many tries. Please wait a few minutes, or ask at reception.'))
-    people = await _patients(session, number, birth_date)
+    people = await _patients(session, number, birth_date, settings)
     appointments = await _today(session, [p.id for p in people], settings, now) if people else []
     may_walk_in = settings.kiosk_walk_ins and len(people) == 1 and not appointments
     if not appointments and not may_walk_in:
@@ -227,7 +227,7 @@ async def check_in(session: AsyncSession, key: str, appointment_id: int, *, now:
     if code is not None:
         proven = (await _by_code(session, code, now=now, settings=settings)).id == appointment_id
     else:
-        people = await _patients(session, phone or '', birth_date) if birth_date else []
+        people = await _patients(session, phone or '', birth_date, settings) if birth_date else []
         appointment = await session.get(Appointment, appointment_id)
         proven = appointment is not None and appointment.patient_id in {p.id for p in people}
     if not proven:
@@ -258,7 +258,7 @@ async def walk_in(session: AsyncSession, key: str, *, phone: str, birth_date: da
     ticket for ``doctor_id``'s consultation. Once a day: a second ticket is asked for at reception."""
     scope = await _kiosk(session, key)
     _walk_ins_allowed(settings)
-    people = await _patients(session, phone, birth_date)
+    people = await _patients(session, phone, birth_date, settings)
     if len(people) != 1:
         raise KioskRefused(no_match())
     patient = people[0]

@@ -187,7 +187,7 @@ def test_a_patient_checks_in_with_the_qr_code_of_their_email_and_bad_codes_are_r
     tap(tablet, 'Đúng, làm thủ tục')
     number = wait(tablet, 20).until(EC.visibility_of_element_located((By.CSS_SELECTOR, '.kiosk-ticket'))).text
     assert number.startswith(('A-', 'B-', 'C-')) or '-' in number
-    see(tablet, 'Quét mã để theo dõi lượt khám trên điện thoại')
+    see(tablet, 'Quét mã để theo dõi lượt của quý khách trên điện thoại')
     wait(tablet, 10).until(lambda d: qr_on_screen(d))
     [link] = qr_on_screen(tablet)
     assert link.startswith(app.url + '/t/')

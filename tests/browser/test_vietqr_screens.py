@@ -29,16 +29,42 @@ BANK = {'CLINIC_BANK_BIN': '970436', 'CLINIC_BANK_ACCOUNT': '1023456789',
 
 
 async def _partly_paid(url: str):
-    """An invoice of the demo clinic with part of it paid: (id, number, balance)."""
+    """A bill of the demo clinic with part of it paid: (id, number, balance). Made here, at whatever hour the test
+    runs (the demo's own bills of the day may all be paid by then): a walk-in for a consultation, billed, 50,000
+    paid in cash."""
+    from zoneinfo import ZoneInfo
+
     from sqlmodel import select
 
-    from models import Invoice, InvoiceStatus
+    from models import Doctor, Invoice, Patient, Role, Service, User
+    from models.types import utcnow
+    from services import billing, checkin
+    from services.access import Actor
+    from services.billing import Tender
     from services.core.db import Database
+    from tests.factories import on_duty_around_the_clock
+    from tests.services.test_billing import CASH
     database = Database(url)
+    tz = ZoneInfo('Asia/Ho_Chi_Minh')
     try:
         async with database.read() as session:
-            invoice = (await session.exec(select(Invoice).where(Invoice.status == InvoiceStatus.PARTIALLY_PAID)
-                                          .order_by(Invoice.id.desc()))).first()
+            def actor(user: User) -> Actor:
+                return Actor(user.id, user.username, user.full_name, user.role)
+            reception = actor((await session.exec(select(User).where(User.role == Role.RECEPTIONIST))).first())
+            cashier = actor((await session.exec(select(User).where(User.role == Role.CASHIER))).first())
+            doctor_id = (await session.exec(select(Doctor.id).where(Doctor.is_active).order_by(Doctor.id))).first()
+            patient_id = (await session.exec(select(Patient.id).order_by(Patient.id.desc()))).first()
+            service_id = (await session.exec(select(Service.id).where(Service.is_active).order_by(Service.id))).first()
+        await on_duty_around_the_clock(database, [doctor_id])
+        async with database.write() as session:
+            ticket = await checkin.walk_in(session, reception, patient_id=patient_id, doctor_id=doctor_id, tz=tz,
+                                           now=utcnow(), service_id=service_id)
+        async with database.write() as session:
+            invoice_id = await billing.bill_visit(session, cashier, ticket.visit_id)
+        async with database.write() as session:
+            await billing.pay(session, cashier, invoice_id, [Tender(CASH, 50_000)])
+        async with database.read() as session:
+            invoice = await session.get(Invoice, invoice_id)
             return invoice.id, invoice.number, invoice.total - invoice.amount_paid
     finally:
         await database.dispose()

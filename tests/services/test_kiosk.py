@@ -9,7 +9,7 @@ from pydantic import SecretStr
 from sqlmodel import func, select
 
 from models import Appointment, AppointmentStatus, AuditLog, BookingSource, Patient, Visit
-from services import booking, checkin_codes, display_keys, kiosk, notifications, outbox, ticket_links
+from services import booking, checkin_codes, display_keys, gateways, kiosk, notifications, ticket_links
 from services.core.errors import Conflict, PermissionDenied, ValidationError
 from services.core.settings import get_settings
 from tests.factories import TZ, local, make_clinic
@@ -251,7 +251,7 @@ async def test_the_confirmation_email_carries_the_check_in_code_as_text_and_as_a
         await session.commit()
     code = code_of(appointment)
     assert row.qr_text == code and f'Check-in code: {code}' in row.body_text
-    message = email.message_from_bytes(outbox.build_message(row, settings()).as_bytes())
+    message = email.message_from_bytes(gateways.build_message(row, settings()).as_bytes())
     types = [part.get_content_type() for part in message.walk()]
     assert types == ['multipart/mixed', 'multipart/alternative', 'text/plain', 'multipart/related', 'text/html',
                      'image/png', 'text/calendar']
