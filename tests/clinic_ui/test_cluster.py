@@ -190,7 +190,9 @@ def _failover(cluster: Cluster) -> None:
         cluster.kill(dead)
         killed = time.monotonic()
         asyncio.run(_call_on(cluster.app_url(alive)))
-        while labels[0] not in tv.find_element(By.CSS_SELECTOR, '.board-now').text:
+        # Read in one step in the page: after the reconnect the board draws its cards anew, so an element found a
+        # moment before may already be gone (a stale reference, seen in CI).
+        while labels[0] not in tv.execute_script("return document.querySelector('.board-now')?.innerText || ''"):
             assert time.monotonic() - killed < 5, 'the TV did not show the call made on the other process within 5 s'
             time.sleep(0.05)
         assert tv.get_cookie('CLINICSERVER')['value'] == f'app{alive + 1}'
