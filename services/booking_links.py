@@ -6,14 +6,11 @@ with HMAC-SHA256 under a key derived from the storage secret. Nothing about the 
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urlencode
 
+from . import signed_tokens
 from .core.settings import Settings
 
 MANAGE_PATH = '/book/manage'
@@ -29,38 +26,21 @@ class LinkClaim:
     expires_at: datetime
 
 
-def _key(settings: Settings) -> bytes:
-    return hmac.new(settings.resolved_storage_secret().encode(), _PURPOSE, hashlib.sha256).digest()
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b'=').decode('ascii')
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + '=' * (-len(text) % 4))
-
-
 def make_token(appointment_uuid: str, sequence: int, expires_at: datetime, settings: Settings) -> str:
-    payload = _b64(f'{appointment_uuid}.{sequence}.{int(expires_at.timestamp())}'.encode('ascii'))
-    signature = hmac.new(_key(settings), payload.encode('ascii'), hashlib.sha256).digest()[:_SIGNATURE_BYTES]
-    return f'{payload}.{_b64(signature)}'
+    return signed_tokens.sign((appointment_uuid, sequence, int(expires_at.timestamp())), settings,
+                              purpose=_PURPOSE, signature_bytes=_SIGNATURE_BYTES)
 
 
 def read_token(token: str, settings: Settings) -> LinkClaim | None:
     """The claim of a token signed by this clinic; None when it is garbled, cut short or forged. (Expiry is the
     caller's to judge, so that it can say so.)"""
-    payload, dot, signature = (token or '').strip().partition('.')
-    if not dot or len(token) > 300:
+    fields = signed_tokens.read(token, settings, purpose=_PURPOSE, signature_bytes=_SIGNATURE_BYTES,
+                                max_length=300, fields=3)
+    if fields is None:
         return None
     try:
-        given = _unb64(signature)
-        expected = hmac.new(_key(settings), payload.encode('ascii'), hashlib.sha256).digest()[:_SIGNATURE_BYTES]
-        if not hmac.compare_digest(given, expected):
-            return None
-        appointment_uuid, sequence, expires = _unb64(payload).decode('ascii').split('.')
-        return LinkClaim(appointment_uuid, int(sequence), datetime.fromtimestamp(int(expires), timezone.utc))
-    except (ValueError, UnicodeError, binascii.Error):
+        return LinkClaim(fields[0], int(fields[1]), datetime.fromtimestamp(int(fields[2]), timezone.utc))
+    except (ValueError, OverflowError, OSError):
         return None
 
 

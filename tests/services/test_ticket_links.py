@@ -42,3 +42,15 @@ def test_the_qr_code_reads_back_as_the_link():
     image = Image.open(io.BytesIO(qr.png(url)))
     assert [r.text for r in zxingcpp.read_barcodes(image)] == [url]
     assert qr.svg_data_uri(url).startswith('data:image/svg+xml;base64,')
+
+
+def test_a_booking_link_or_a_check_in_code_never_passes_as_a_ticket_link():
+    """Each kind of token is signed for its own purpose: the same visit id in another kind is refused."""
+    from services import booking_links, checkin_codes
+    code = checkin_codes.make_code(42, DAY, SETTINGS)
+    assert checkin_codes.read_code(code, SETTINGS).appointment_id == 42
+    assert ticket_links.read_token(code, SETTINGS) is None
+    link = booking_links.make_token('0a1b', 3, datetime(2026, 12, 2, tzinfo=timezone.utc), SETTINGS)
+    assert booking_links.read_token(link, SETTINGS).sequence == 3
+    assert booking_links.read_token(link[:-1] + '!', SETTINGS) is None  # an altered character: refused
+    assert ticket_links.read_token(link, SETTINGS) is None and checkin_codes.read_code(link, SETTINGS) is None
