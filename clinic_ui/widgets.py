@@ -9,6 +9,7 @@ from nicegui import context, events, ui
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services import clinic_settings
+from services.core import i18n
 from services.core.db import get_db
 from services.core.errors import DomainError
 from services.core.i18n import N_, _
@@ -197,3 +198,22 @@ class KeyedList:
 
     def __len__(self) -> int:
         return len(self.shown)
+
+
+def language_switch(shown: str, target: Callable[[], str] = lambda: '?') -> None:
+    """For public pages (patients' phones): EN | VI, this page (``target()``, ending in ``?`` or ``&``; asked at the click, as the page may have changed
+    its address meanwhile) again in the other language (the browser remembers the choice). Big enough for a thumb."""
+    label = _('Language')
+    with ui.row().classes('items-center gap-0 no-wrap shrink-0').props(f'role=navigation aria-label="{label}"') \
+            .mark('language-switch'):
+        for index, code in enumerate(i18n.LANGUAGES):
+            if index:
+                ui.label('|').classes('text-slate-400 px-1')
+            button = ui.button(code.upper(), on_click=lambda c=code: ui.navigate.to(f'{target()}lang={c}')) \
+                .props(f'flat no-caps size=md padding="8px 12px" lang={code} '
+                       f'aria-label="{i18n.LANGUAGES[code]}" aria-current={"true" if code == shown else "false"}') \
+                .classes('min-w-[48px] min-h-[44px] text-base font-semibold').mark(f'lang-{code}')
+            if code == shown:
+                button.classes('text-primary underline underline-offset-4')
+            else:
+                button.classes('text-slate-600')

@@ -14,7 +14,7 @@ from clinic_ui import theme, transaction
 from clinic_ui.pickers import SlotGrid
 from clinic_ui.ratelimit import RateLimiter, client_address, client_key
 from clinic_ui.routes import public_page
-from clinic_ui.widgets import error_text, money, run_action
+from clinic_ui.widgets import error_text, language_switch, money, run_action
 from models import Service
 from models.types import utcnow
 from services import booking, clinic_settings, online_booking
@@ -248,25 +248,6 @@ class OnlineBooking:
             self.time_card.visible = False
             with self.done:
                 show_confirmation(confirmation, self.settings)
-
-
-def language_switch(shown: str, target: Callable[[], str] = lambda: '/book?') -> None:
-    """EN | VI: this page (``target()``, ending in ``?`` or ``&``; asked at the click, as the page may have changed
-    its address meanwhile) again in the other language (the browser remembers the choice). Big enough for a thumb."""
-    label = _('Language')
-    with ui.row().classes('items-center gap-0 no-wrap shrink-0').props(f'role=navigation aria-label="{label}"') \
-            .mark('language-switch'):
-        for index, code in enumerate(i18n.LANGUAGES):
-            if index:
-                ui.label('|').classes('text-slate-400 px-1')
-            button = ui.button(code.upper(), on_click=lambda c=code: ui.navigate.to(f'{target()}lang={c}')) \
-                .props(f'flat no-caps size=md padding="8px 12px" lang={code} '
-                       f'aria-label="{i18n.LANGUAGES[code]}" aria-current={"true" if code == shown else "false"}') \
-                .classes('min-w-[48px] min-h-[44px] text-base font-semibold').mark(f'lang-{code}')
-            if code == shown:
-                button.classes('text-primary underline underline-offset-4')
-            else:
-                button.classes('text-slate-600')
 
 
 def clinic_heading(settings: Settings, language: str, target: Callable[[], str] = lambda: '/book?',

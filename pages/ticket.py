@@ -21,7 +21,7 @@ from clinic_ui import live, theme, transaction
 from clinic_ui.i18n import show_in, visitor_language
 from clinic_ui.ratelimit import RateLimiter, client_address, client_key
 from clinic_ui.routes import public_page
-from clinic_ui.widgets import money
+from clinic_ui.widgets import language_switch, money
 from models import QueueKind
 from models.types import utcnow
 from services import clinic_settings, qr, ticket_status
@@ -50,21 +50,6 @@ CSS = '''
 PLACES = {QueueKind.DOCTOR: N_('Please go to the doctor'), QueueKind.LAB: N_('Please go to the laboratory'),
           QueueKind.IMAGING: N_('Please go to imaging'), QueueKind.PROCEDURE: N_('Please go to the procedure room'),
           QueueKind.PHARMACY: N_('Please go to the pharmacy'), QueueKind.CASHIER: N_('Please go to the cashier')}
-
-
-def language_switch(shown: str) -> None:
-    """EN | VI: this page again in the other language (the browser remembers the choice). Big enough for a thumb."""
-    label = _('Language')
-    with ui.row().classes('items-center gap-0 no-wrap shrink-0').props(f'role=navigation aria-label="{label}"') \
-            .mark('language-switch'):
-        for index, code in enumerate(i18n.LANGUAGES):
-            if index:
-                ui.label('|').classes('text-slate-400 px-1')
-            button = ui.button(code.upper(), on_click=lambda c=code: ui.navigate.to(f'?lang={c}')) \
-                .props(f'flat no-caps size=md padding="8px 12px" lang={code} aria-label="{i18n.LANGUAGES[code]}" '
-                       f'aria-current={"true" if code == shown else "false"}') \
-                .classes('min-w-[48px] min-h-[44px] text-base font-semibold').mark(f'lang-{code}')
-            button.classes('text-primary underline underline-offset-4' if code == shown else 'text-slate-600')
 
 
 def problem(message: str, mark: str) -> None:
