@@ -11,6 +11,7 @@ import shutil
 import socket
 import sys
 import tempfile
+import weakref
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,50 @@ async def user(user):
     from clinic_ui import startup
     await startup.wait_until_ready()
     return user
+
+
+def _route_navigation_and_notes_to_their_own_tab() -> None:
+    """In a browser, ``ui.navigate.to`` and ``ui.notify`` act on the tab whose page called them. NiceGUI's
+    simulated users share one global ``ui.navigate``/``ui.notify``: whichever user was touched last (even by its
+    page's JavaScript going out in the background) gets them, so a test with several tabs could see one tab's
+    "go to sign-in" land in another (seen in CI). Here they go to the user whose page called them."""
+    from nicegui import context
+    from nicegui.testing import user as user_module
+    from nicegui.testing.user_navigate import UserNavigate
+    from nicegui.testing.user_notify import UserNotify
+    users: weakref.WeakSet = weakref.WeakSet()
+    original_init = user_module.User.__init__
+
+    def init(self, *args, **kwargs) -> None:
+        original_init(self, *args, **kwargs)
+        users.add(self)
+
+    def owner(default):
+        try:
+            client = context.client
+        except RuntimeError:  # not called from a page
+            return default
+        for candidate in list(users):
+            if object.__getattribute__(candidate, 'client') is client:
+                return candidate
+        return default
+
+    original_to = UserNavigate.to
+    original_notify = UserNotify.__call__
+
+    def to(self, target, new_tab: bool = False) -> None:
+        original_to(object.__getattribute__(owner(self.user), 'navigate'), target, new_tab)
+
+    def notify(self, message, **kwargs) -> None:
+        found = owner(None)
+        original_notify(object.__getattribute__(found, 'notify') if found is not None else self, message, **kwargs)
+
+    user_module.User.__init__ = init
+    UserNavigate.to = to
+    UserNotify.__call__ = notify
+
+
+_route_navigation_and_notes_to_their_own_tab()
 
 
 # --- shared by the page tests -----------------------------------------------------------------------------------

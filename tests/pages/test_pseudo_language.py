@@ -198,7 +198,7 @@ async def test_the_voucher_page_its_rows_and_dialogs_skip_no_translation(user: U
     for _ in range(RETRIES):
         if len(next(iter(user.find(marker='voucher-table').elements)).rows) == 3:
             break
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.1)
     await assert_all_translated(user, '/admin/vouchers')
     user.find(marker='new-voucher').click()
     await user.should_see(marker='voucher-dialog', retries=RETRIES)

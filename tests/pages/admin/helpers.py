@@ -29,7 +29,7 @@ async def rows_where(user: User, marker: str, check: Callable[[list[dict]], bool
         rows = element(user, marker).rows
         if check(rows):
             return rows
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.1)
     raise AssertionError(f'{marker}: {element(user, marker).rows}')
 
 

@@ -69,7 +69,7 @@ async def test_a_failed_email_is_sent_again_and_the_list_follows(user: User):
     for _ in range(RETRIES):  # the page refreshes in place
         if {row['id']: row for row in table.rows}[failed.id]['status'] == 'pending':
             break
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)
     assert {row['id']: row for row in table.rows}[failed.id]['status'] == 'pending'
 
 
