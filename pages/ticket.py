@@ -274,6 +274,8 @@ async def ticket_page(request: Request, token: str):
     live.subscribe(ResultsReady, view.on_visit)
     live.on_missed(view.refresh)
     context.client.on_connect(view.on_connect)
+    if state.expires_at is not None:  # at the end of the clinic day the open page says the ticket has expired
+        ui.timer(max((state.expires_at - utcnow()).total_seconds(), 0) + 1, view.refresh, once=True)
     options = json.dumps({'enableText': _('Tap here to turn on the sound')})
     ui.add_body_html(f'<script>{TICKET_JS}</script><script>document.addEventListener("DOMContentLoaded", () => '
                      f'clinicTicket.init({options}));</script>')

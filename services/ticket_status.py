@@ -69,6 +69,7 @@ class TicketState:
     amount_due: int | None = None      # the bill is ready: what is left to pay
     transfers: tuple[vietqr.InvoiceTransfer, ...] = ()  # the bank transfer (VietQR) per open bill, if the clinic has an account
     language: str | None = None        # the patient's own
+    expires_at: datetime | None = None  # the link's end (the end of the visit's clinic day): the page says so then
 
     @property
     def queue(self) -> str:
@@ -131,7 +132,8 @@ async def read(session: AsyncSession, token: str, *, settings: Settings, now: da
         raise InvalidLink(_('This link is not valid. Please scan the code on your ticket again, or ask at '
                             'reception.'))
     language = (await session.exec(select(Patient.language).where(Patient.id == visit.patient_id))).first()
-    base = {'visit_id': visit.id, 'visit_date': visit.visit_date, 'language': language}
+    base = {'visit_id': visit.id, 'visit_date': visit.visit_date, 'language': language,
+            'expires_at': claim.expires_at}
     if visit.status in (VisitStatus.CLOSED, VisitStatus.PAID):
         return TicketState(stage=Stage.DONE, **base)
     if visit.status == VisitStatus.CANCELLED:

@@ -144,3 +144,19 @@ async def test_with_the_clinics_bank_account_the_phone_shows_the_transfer_code_f
     expected = vietqr.payload('970436', '1023456789', amount=150_000, purpose=vietqr.clean_purpose(invoice.number))
     assert base64.b64decode(source.split(',', 1)[1]).decode('ascii') == qr.svg(expected)
     await user.should_see(f'Transfer note: {vietqr.clean_purpose(invoice.number)}')
+
+
+async def test_an_open_page_says_the_ticket_expired_when_the_clinic_day_ends(user: User, monkeypatch):
+    """Left open on the phone past midnight, with no news from the clinic: the page says so by itself."""
+    import pages.ticket
+    clinic, ticket = await clinic_with_a_walk_in(user)
+    settings = clinic_settings.current()
+    claim = ticket_links.read_token(ticket_links.make_token(ticket.visit_id, local_today(settings.tz), settings),
+                                    settings)
+    clock = {'now': claim.expires_at - timedelta(seconds=0.5)}  # half a second before the day ends
+    monkeypatch.setattr(pages.ticket, 'utcnow', lambda: clock['now'])
+    await user.open(path_of(ticket))
+    await user.should_see('You are next.', retries=RETRIES)
+    clock['now'] = claim.expires_at + timedelta(minutes=1)
+    await user.should_see('it has expired', retries=RETRIES)
+    await user.should_not_see('You are next.')
