@@ -325,17 +325,18 @@ async def see_patient(doctor: Page) -> None:
         await asyncio.sleep(0.02)
 
 
-async def _boards_here(base: str, key: str, count: int, conn) -> None:
-    """``count`` boards in this process, driven through ``conn``: watch for a label, report when it arrived."""
+async def _boards_here(base: str, paths: list[str], conn) -> None:
+    """A board (or a patient's phone) per path in this process, driven through ``conn``: watch for a label, report
+    when it arrived."""
     pages: list[Page] = []
     gate = asyncio.Semaphore(4)
 
-    async def open_board() -> None:
+    async def open_board(path: str) -> None:
         async with gate:  # each TV its own browser: its own cookies (behind HAProxy, its own process)
             async with httpx.AsyncClient(timeout=60) as own:
-                pages.append(await open_page(own, base, f'/board?key={key}', 'board'))
+                pages.append(await open_page(own, base, path, 'board'))
 
-    await asyncio.gather(*(open_board() for _ in range(count)))
+    await asyncio.gather(*(open_board(path) for path in paths))
     loop = asyncio.get_running_loop()
     conn.send(len(pages))
     gc.collect()
@@ -358,8 +359,8 @@ async def _boards_here(base: str, key: str, count: int, conn) -> None:
             return
 
 
-def _board_process(base: str, key: str, count: int, conn) -> None:
-    asyncio.run(_boards_here(base, key, count, conn))
+def _board_process(base: str, paths: list[str], conn) -> None:
+    asyncio.run(_boards_here(base, paths, conn))
 
 
 class Boards:
@@ -367,14 +368,16 @@ class Boards:
     reading hundreds of sockets at once does not itself delay the arrivals measured. Arrival times are the
     system's monotonic clock, the same in every process."""
 
-    def __init__(self, base: str, key: str, count: int, processes: int) -> None:
+    def __init__(self, base: str, key: str, count: int, processes: int, *, paths: list[str] | None = None) -> None:
+        """``count`` boards opened with ``key``; or, given ``paths``, one watcher per path (e.g. patients' phones)."""
         context = multiprocessing.get_context('fork')
-        shares = [count // processes + (index < count % processes) for index in range(processes)] if count else []
+        paths = paths if paths is not None else [f'/board?key={key}'] * count
+        shares = [paths[index::processes] for index in range(processes)]
         self.conns = []
         self.processes = []
         for share in (share for share in shares if share):
             ours, theirs = context.Pipe()
-            process = context.Process(target=_board_process, args=(base, key, share, theirs), daemon=True)
+            process = context.Process(target=_board_process, args=(base, share, theirs), daemon=True)
             process.start()
             self.conns.append(ours)
             self.processes.append(process)

@@ -72,18 +72,17 @@ class TicketView:
         self.client = context.client
         self.connections = 0
         self.reading: asyncio.Task | None = None
-        self.again = False
+        self.pending: QueueChanged | str | None = None  # what to read next: 'all', or a queue's news to follow
         self.body = ui.column().classes('w-full gap-4').mark('ticket-body')
         self.draw()
 
     # -- reading ---------------------------------------------------------------------------------------------------
 
-    def follows(self, queue_id: int | None, visit_id: int | None) -> bool:
-        return visit_id == self.state.visit_id or (queue_id is not None and queue_id == self.state.queue_id)
-
     def on_queue(self, event: QueueChanged) -> None:
-        if self.follows(event.queue_id, event.visit_id):
+        if event.visit_id == self.state.visit_id:  # this patient's own turn: the visit may have moved on too
             self.refresh()
+        elif event.queue_id == self.state.queue_id:  # someone else's turn in the same queue
+            self.refresh(event)
 
     def on_visit(self, event: VisitChanged | BillingChanged | ResultsReady) -> None:
         if event.visit_id == self.state.visit_id:
@@ -95,40 +94,49 @@ class TicketView:
         if self.connections > 1:
             self.refresh()
 
-    def refresh(self) -> None:
-        """Read afresh; news arriving during a read leads to one more read after it, not one per event."""
-        if self.reading is not None and not self.reading.done():
-            self.again = True
-            return
-        self.reading = asyncio.ensure_future(self._read())
+    def refresh(self, news: QueueChanged | None = None) -> None:
+        """Read afresh: everything, or (``news`` of another patient's turn) only the queue's new view, which every
+        screen following that queue shares. News arriving during a read leads to one more read after it, not one
+        per event; a read of everything covers any news."""
+        if news is None or self.pending == 'all':
+            self.pending = 'all'
+        else:
+            self.pending = news  # the latest news: its view is the freshest
+        if self.reading is None or self.reading.done():
+            self.reading = asyncio.ensure_future(self._read())
 
     async def _read(self) -> None:
-        while True:
-            self.again = False
-            try:
-                with self.body:  # a refusal is written in this tab's language
-                    state = await transaction.read(lambda s: ticket_status.read(s, self.token, settings=self.settings,
-                                                                                now=utcnow()))
-            except DomainError as refused:  # the day ended meanwhile (expired), or the visit is gone
-                if self.client.is_deleted:
+        while self.pending is not None:
+            job, self.pending = self.pending, None
+            state = None
+            if isinstance(job, QueueChanged):
+                view = await live.queue_view(job)
+                state = ticket_status.following(self.state, view) if view is not None else None
+            if state is None:
+                try:
+                    with self.body:  # a refusal is written in this tab's language
+                        state = await transaction.read(lambda s: ticket_status.read(
+                            s, self.token, settings=self.settings, now=utcnow()))
+                except DomainError as refused:  # the day ended meanwhile (expired), or the visit is gone
+                    if not self.client.is_deleted:
+                        self.body.clear()
+                        with self.body:
+                            problem(str(refused), 'ticket-expired')
                     return
-                self.body.clear()
-                with self.body:
-                    problem(str(refused), 'ticket-expired')
-                return
-            except Exception:  # noqa: BLE001 - the page must survive a failed read; the next news or reconnect heals it
-                log.exception('ticket page: reading the visit failed')
-                return
+                except Exception:  # noqa: BLE001 - the page must survive a failed read; the next news heals it
+                    log.exception('ticket page: reading the visit failed')
+                    return
             if self.client.is_deleted:
                 return
-            called = state.stage == Stage.CALLED and (self.state.stage != Stage.CALLED
-                                                      or state.call_count > self.state.call_count)
-            self.state = state
-            self.draw()
-            if called:
-                self.client.run_javascript('clinicTicket.alert()')
-            if not self.again:
-                return
+            self.show(state)
+
+    def show(self, state: TicketState) -> None:
+        called = state.stage == Stage.CALLED and (self.state.stage != Stage.CALLED
+                                                  or state.call_count > self.state.call_count)
+        self.state = state
+        self.draw()
+        if called:
+            self.client.run_javascript('clinicTicket.alert()')
 
     # -- drawing ---------------------------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ is due. Of anyone else it tells nothing but the number being served now in the s
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import Enum
 
@@ -55,6 +55,7 @@ class TicketState:
     stage: Stage
     kind: QueueKind | None = None
     queue_id: int | None = None        # to follow that queue's news; never shown
+    ticket_id: int | None = None       # to find it in that queue's view; never shown
     label: str = ''                    # A-012
     queue_name: str = ''
     queue_names: dict[str, str] = field(default_factory=dict)
@@ -146,16 +147,35 @@ async def read(session: AsyncSession, token: str, *, settings: Settings, now: da
         return TicketState(stage=Stage.WAITING, kind=kind, **bills, **base)
     line = await session.get(Queue, ticket.queue_id)
     view = (await queue.load_views(session, [line], day=ticket.service_date, now=now))[0]
-    mine = next(t for t in (*view.active, *view.waiting, *view.skipped) if t.id == ticket.id)
-    ahead = next((i for i, t in enumerate(view.waiting) if t.id == ticket.id), None)
-    serving = view.now_serving
-    return TicketState(stage=_STAGE_OF_TICKET[ticket.status], kind=line.kind, queue_id=line.id, label=mine.label,
-                       queue_name=line.name, queue_names=dict(line.name_translations or {}),
-                       room_code=mine.room_code, room_name=mine.room_name, room_names=dict(mine.room_names),
-                       ahead=ahead, wait_minutes=mine.wait_minutes if ahead is not None else None,
-                       now_serving=serving.label if serving is not None and serving.id != ticket.id else '',
-                       call_count=mine.call_count, back_with_results=mine.back_with_results, **bills, **base)
+    fields = _in_queue(view, ticket.id) or {'stage': Stage.WAITING, 'kind': line.kind}  # (one read: always found)
+    return TicketState(**fields, **bills, **base)
 
+
+def following(state: TicketState, view: queue.QueueView) -> TicketState | None:
+    """The state after a change to the queue the ticket is in, from that queue's new view (read once for every
+    screen following it, ``clinic_ui.live.queue_view``) with no read of its own: the visit and its bills did not
+    change by another patient's turn. None when the view does not hold the ticket (moved on, finished): then read
+    everything (``read``)."""
+    if state.ticket_id is None or view.id != state.queue_id:
+        return None
+    fields = _in_queue(view, state.ticket_id)
+    return None if fields is None else replace(state, **fields)
+
+
+def _in_queue(view: queue.QueueView, ticket_id: int) -> dict | None:
+    """What the page shows of a ticket in its queue's view: its number, room, place in the line, the number served
+    now. None when the view does not hold the ticket."""
+    mine = next((t for t in (*view.active, *view.waiting, *view.skipped) if t.id == ticket_id), None)
+    if mine is None:
+        return None
+    ahead = next((i for i, t in enumerate(view.waiting) if t.id == ticket_id), None)
+    serving = view.now_serving
+    return {'stage': _STAGE_OF_TICKET[mine.status], 'kind': view.kind, 'queue_id': view.id, 'ticket_id': mine.id,
+            'label': mine.label, 'queue_name': view.name, 'queue_names': dict(view.names or {}),
+            'room_code': mine.room_code, 'room_name': mine.room_name, 'room_names': dict(mine.room_names),
+            'ahead': ahead, 'wait_minutes': mine.wait_minutes if ahead is not None else None,
+            'now_serving': serving.label if serving is not None and serving.id != ticket_id else '',
+            'call_count': mine.call_count, 'back_with_results': mine.back_with_results}
 
 def link_for(visit_id: int, issued_at: datetime, settings: Settings, *, base_url: str = '') -> str:
     """The whole address of the ticket page of a visit whose ticket was issued at ``issued_at`` (its clinic day is

@@ -160,3 +160,33 @@ async def test_an_open_page_says_the_ticket_expired_when_the_clinic_day_ends(use
     clock['now'] = claim.expires_at + timedelta(minutes=1)
     await user.should_see('it has expired', retries=RETRIES)
     await user.should_not_see('You are next.')
+
+
+async def test_phones_in_one_queue_share_one_read_of_it_when_another_patient_is_called(user: User, monkeypatch):
+    """Three patients wait with their phones open; the doctor calls the first: the two others see one patient fewer
+    ahead, and the queue was read once for all of them (and the staff screens), not once per phone."""
+    from services import queue as queue_service
+    clinic, first = await clinic_with_a_walk_in(user)
+    second, third = await walk_in(clinic, 1), await walk_in(clinic, 2)
+    phones = [user, User(user.http_client), User(user.http_client)]
+    for phone, ticket in zip(phones, (first, second, third)):
+        await phone.open(path_of(ticket))
+    await phones[2].should_see('2 patients ahead of you', retries=RETRIES)
+    reads = []
+    load_views = queue_service.load_views
+
+    async def counted(session, queues, **kwargs):
+        reads.append([q.id for q in queues])
+        return await load_views(session, queues, **kwargs)
+
+    monkeypatch.setattr(queue_service, 'load_views', counted)
+    async with get_db().write() as session:
+        queue_id = (await queue_service.queue_for_doctor(session, clinic.doctor_ids[0])).id
+        await queue_service.call_next(session, clinic.doctor_actor, queue_id, tz=clinic_settings.current().tz,
+                                      now=utcnow())
+    await phones[0].should_see("It's your turn!", retries=RETRIES)
+    await phones[1].should_see('You are next.', retries=RETRIES)
+    await phones[1].should_see(f'Now serving: {first.label}')
+    await phones[2].should_see('1 patient ahead of you', retries=RETRIES)
+    await asyncio.sleep(0.3)
+    assert reads.count([queue_id]) == 2, reads  # once shared by the two waiting phones, once by the one called

@@ -97,6 +97,31 @@ async def test_called_being_seen_and_missed(db):
     assert (await state(db, ward.visit_id)).stage == Stage.SERVING
 
 
+async def test_following_the_queues_shared_view_gives_what_reading_it_all_gives(db):
+    """After another patient's turn the page updates from the queue's view that every screen shares: the same state
+    as its own full read; a ticket the view no longer holds asks for the full read (None)."""
+    ward = await make_ward(db)
+    second = await walk_in(db, ward, 1)
+    elderly = await walk_in_third(db, ward)  # called first
+    waiting = (ward.visit_id, second.visit_id)
+    before = {visit: await state(db, visit) for visit in (*waiting, elderly)}
+    called = await call_next(db, ward)
+
+    async def shared_view():
+        async with db.read() as session:
+            return (await queue.board_views(session, [await doctor_queue_id(db, ward)], tz=TZ, now=LATER))[0]
+
+    view = await shared_view()
+    for visit in waiting:
+        assert ticket_status.following(before[visit], view) == await state(db, visit)
+    assert [before[visit].ahead for visit in waiting] == [1, 2]
+    assert [ticket_status.following(before[visit], view).ahead for visit in waiting] == [0, 1]
+    async with db.write() as session:  # the elderly patient is seen and leaves the doctor's queue
+        await queue.start(session, ward.doctor, called.id, now=LATER)
+        await queue.finish(session, ward.doctor, called.id, now=LATER)
+    assert ticket_status.following(before[elderly], await shared_view()) is None
+
+
 async def test_sent_to_the_lab_the_page_follows_the_visits_new_ticket_and_back(db):
     ward = await make_ward(db)
     async with db.write() as session:
