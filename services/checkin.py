@@ -33,8 +33,8 @@ from .core.boundary import action, query
 from .core.clock import local_today
 from .core.db import load, serialize
 from .core.errors import Conflict, DomainError, NotFound, ValidationError
-from .core.i18n import _, pick
 from .core.events import AppointmentChanged, QueueChanged, VisitChanged, publish
+from .core.i18n import _, pick
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,8 @@ from .core import i18n
 from .core.boundary import action, query
 from .core.db import call_after_commit, serialize
 from .core.errors import Conflict, DomainError, NotFound, ValidationError
-from .core.i18n import N_, _, ngettext
 from .core.events import OutboxChanged, SettingsChanged, publish
+from .core.i18n import N_, _, ngettext
 from .core.settings import CURRENCY_EXPONENTS, Settings, get_settings
 from .notifications import sender
 from .text import clean_name, is_valid_email, is_valid_phone, normalize_phone

@@ -33,8 +33,8 @@ from .core.boundary import action
 from .core.clock import day_bounds, local_today
 from .core.db import Database, get_db, serialize
 from .core.errors import ValidationError
-from .core.i18n import _
 from .core.events import AppointmentChanged, VisitChanged, publish
+from .core.i18n import _
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from models.types import utcnow
 
 from . import audit
 from .access import Actor, require
+from .core import i18n
 from .core.boundary import action, query
 from .core.errors import Conflict, NotFound, ValidationError
-from .core import i18n
 from .core.events import DisplayKeyChanged, DisplayKeyRevoked, publish
 from .core.i18n import _
 

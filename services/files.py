@@ -22,8 +22,8 @@ from . import audit
 from .access import Actor, require
 from .core.boundary import action
 from .core.errors import Conflict, NotFound, ValidationError
-from .core.i18n import _, number
 from .core.events import OrdersChanged, publish
+from .core.i18n import _, number
 
 SIGNATURES = (
     (b'\x89PNG\r\n\x1a\n', 'image/png', '.png'),

@@ -37,8 +37,8 @@ from . import audit
 from .access import Actor, require
 from .core.boundary import action, query
 from .core.errors import Conflict, NotFound
-from .core.i18n import _
 from .core.events import OutboxChanged, publish
+from .core.i18n import _
 from .gateways import SMTP_TIMEOUT_S, Gateway, PermanentFailure, TemporaryFailure, configured
 
 log = logging.getLogger(__name__)

@@ -29,8 +29,8 @@ from .access import Actor, require
 from .core.boundary import action, query
 from .core.db import load, serialize
 from .core.errors import Conflict, ValidationError
-from .core.i18n import N_, _
 from .core.events import PatientChanged, publish
+from .core.i18n import N_, _
 from .core.settings import Settings
 from .sequences import next_value
 from .text import clean_name, is_valid_email, search_key

@@ -24,8 +24,8 @@ from .core import i18n
 from .core.boundary import action, query
 from .core.db import serialize
 from .core.errors import Conflict, NotFound, ValidationError
-from .core.i18n import _, ngettext
 from .core.events import StaffChanged, publish
+from .core.i18n import _, ngettext
 from .queue import queue_for_doctor
 from .security import check_password_policy, hash_password_async
 from .text import is_valid_phone, normalize_phone

@@ -56,8 +56,8 @@ from models import (
 from . import queue
 from .access import Actor, require
 from .core.boundary import query
-from .core.i18n import N_, _, ngettext, number
 from .core.events import AppointmentChanged, ResultsReady, VisitChanged, publish
+from .core.i18n import N_, _, ngettext, number
 
 OPEN_ORDERS = (OrderStatus.PENDING, OrderStatus.IN_PROGRESS)
 NOT_DISPENSED = (PrescriptionStatus.ISSUED,)  # a partly dispensed prescription: the pharmacy handed out what it could

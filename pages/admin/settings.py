@@ -16,8 +16,17 @@ from services.access import Actor
 from services.core.events import SettingsChanged, StaffChanged
 from services.core.i18n import N_, _
 
-from .settings_panels import (LOGO_URL, BankPanel, BoardStationsPanel, ClinicPanel, KioskPanel, MailPanel,
-                              MessagingPanel, PrefixesPanel, RegionPanel)
+from .settings_panels import (
+    LOGO_URL,
+    BankPanel,
+    BoardStationsPanel,
+    ClinicPanel,
+    KioskPanel,
+    MailPanel,
+    MessagingPanel,
+    PrefixesPanel,
+    RegionPanel,
+)
 
 
 @staff_page(ADMIN, '/admin/settings', title=N_('Clinic settings'))

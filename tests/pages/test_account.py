@@ -8,8 +8,8 @@ from models import Role
 from models import User as UserRow
 from services import users
 from services.core.db import get_db
-from tests.services.vietnamese import vietnamese  # noqa: F401 - the real catalog, for the tests that use it
 from tests.conftest import RETRIES, element, sign_in
+from tests.services.vietnamese import vietnamese  # noqa: F401 - the real catalog, for the tests that use it
 
 PASSWORD = 'clinic-pass-1'
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from nicegui.testing import User
 from sqlmodel import select
 
-from models import OutboxMessage, Invoice, InvoiceStatus, Payment, PaymentKind, Visit, VisitStatus
+from models import Invoice, InvoiceStatus, OutboxMessage, Payment, PaymentKind, Visit, VisitStatus
 from services import billing
 from services.billing import Tender
 from services.core.db import get_db

@@ -12,9 +12,9 @@ from sqlmodel import select
 from models import (
     Appointment,
     BookingSource,
-    OutboxMessage,
     MedicalRecord,
     OrderStatus,
+    OutboxMessage,
     Patient,
     Prescription,
     PrescriptionItem,

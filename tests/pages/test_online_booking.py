@@ -9,8 +9,16 @@ from nicegui.testing.user_interaction import UserInteraction
 from sqlmodel import select
 
 from clinic_ui.ratelimit import RateLimiter
-from models import (Appointment, AppointmentStatus, BookingSource, OutboxMessage, Patient, Service, ServiceKind,
-                    Specialty)
+from models import (
+    Appointment,
+    AppointmentStatus,
+    BookingSource,
+    OutboxMessage,
+    Patient,
+    Service,
+    ServiceKind,
+    Specialty,
+)
 from models.types import utcnow
 from services import booking, catalog, clinic_settings
 from services.core.clock import local_today

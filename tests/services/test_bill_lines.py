@@ -13,10 +13,10 @@ from sqlmodel import select
 from models import (
     Dispense,
     DispenseItem,
-    OutboxMessage,
     InvoiceItemKind,
     MedicalRecord,
     Medicine,
+    OutboxMessage,
     Prescription,
     StockBatch,
     Visit,

@@ -41,7 +41,7 @@ from models import (
 from services import billing, reports
 from services.billing import Share, Tender
 from services.core.db import Database
-from services.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from services.core.errors import Conflict, PermissionDenied, ValidationError
 from services.core.money import parse_money
 from tests.conftest import TEST_DATABASE_URL, truncate_all
 from tests.factories import NOW, TZ, local, make_clinic

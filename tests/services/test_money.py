@@ -1,8 +1,8 @@
 """Money typed at the counter and in the price list: one reading for every screen, nothing guessed."""
 import pytest
 
-from services.core.errors import ValidationError
 from services.core import i18n
+from services.core.errors import ValidationError
 from services.core.money import format_amount, format_money, parse_money
 
 
