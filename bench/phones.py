@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/phones.py [--phones 0 100 300] [--calls 15] [--runs 2] [--patients 600]
     .venv/bin/python bench/phones.py --app-dir ../other-checkout   # the same measure of another version
+    BENCH_PROFILE=/tmp/profiles ...   # also where the server's time goes (py-spy)
 
 Starts `python main.py` (127.0.0.1 only) on a fresh SQLite demo database and checks in walk-ins for the first
 doctor (as bench/board_latency.py, whose simulated browsers it uses: NiceGUI's real socket protocol, frames
@@ -27,7 +28,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.board_latency import Boards, Server, open_page, prepare, see_patient, signed_in, summary  # noqa: E402
+from bench.board_latency import (  # noqa: E402
+    Boards,
+    Server,
+    open_page,
+    prepare,
+    print_profile,
+    profile,
+    see_patient,
+    signed_in,
+    summary,
+)
 from bench.startup import rss_mb  # noqa: E402
 
 
@@ -76,6 +87,7 @@ async def measure(server: Server, phones: int, calls: int, first_number: int, pr
     await doctor.emit(call_id, 'click', {})  # warm-up: the first call of a fresh process is not measured
     await see_patient(doctor)
     await asyncio.sleep(1.5)
+    profiler = profile(server.process.pid, phones) if os.environ.get('BENCH_PROFILE') else None
     gc.collect()
     gc.disable()  # this process's own collections would delay reading the frames: measure the server only
     from_commit: list[float] = []
@@ -93,6 +105,10 @@ async def measure(server: Server, phones: int, calls: int, first_number: int, pr
         await asyncio.sleep(0.5)
     cpu = cpu_seconds(server.process.pid) - cpu_before
     gc.enable()
+    if profiler is not None:
+        profiler.send_signal(2)
+        profiler.wait(timeout=60)
+        print_profile(Path(os.environ['BENCH_PROFILE']) / f'server-{phones}.txt', shown=40)
     await asyncio.to_thread(watchers.close)
     await doctor.close()
     await doctor_http.aclose()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi import Request
@@ -64,6 +65,29 @@ def wait_text(state: TicketState) -> str:
     return ngettext('{count} patient ahead of you', '{count} patients ahead of you', state.ahead)
 
 
+LINE_FIELDS = ('ahead', 'wait_minutes', 'now_serving')  # what another patient's turn changes
+
+
+class Line:
+    """While waiting: how many are ahead, about how long, the number served now. Updated in place (hundreds of
+    phones may follow one queue: each call then changes three texts per phone, and builds nothing)."""
+
+    def __init__(self, state: TicketState) -> None:
+        with ui.card().classes('w-full gap-1 p-4').mark('ticket-wait'):
+            self.ahead = ui.label().classes('text-2xl font-bold ticket-ahead').mark('ticket-ahead')
+            self.minutes = ui.label().classes('text-lg').mark('ticket-minutes')
+            self.serving = ui.label().classes('text-base text-slate-600').mark('ticket-now-serving')
+        self.show(state)
+
+    def show(self, state: TicketState) -> None:
+        self.ahead.set_text(wait_text(state))
+        minutes = state.wait_minutes if state.ahead else None
+        self.minutes.set_text(_('About {minutes} min').format(minutes=minutes) if minutes else '')
+        self.minutes.set_visibility(bool(minutes))
+        self.serving.set_text(_('Now serving: {number}').format(number=state.now_serving) if state.now_serving else '')
+        self.serving.set_visibility(bool(state.now_serving))
+
+
 class TicketView:
     """The page's one card, drawn again from each new state; the title follows the number."""
 
@@ -74,6 +98,7 @@ class TicketView:
         self.reading: asyncio.Task | None = None
         self.pending: QueueChanged | str | None = None  # what to read next: 'all', or a queue's news to follow
         self.body = ui.column().classes('w-full gap-4').mark('ticket-body')
+        self.line: Line | None = None  # where the patient stands in the line, while waiting
         self.draw()
 
     # -- reading ---------------------------------------------------------------------------------------------------
@@ -133,8 +158,14 @@ class TicketView:
     def show(self, state: TicketState) -> None:
         called = state.stage == Stage.CALLED and (self.state.stage != Stage.CALLED
                                                   or state.call_count > self.state.call_count)
+        only_the_line_moved = self.line is not None and state.stage == Stage.WAITING and state.ahead is not None \
+            and replace(self.state, **{name: getattr(state, name) for name in LINE_FIELDS}) == state
         self.state = state
-        self.draw()
+        if only_the_line_moved:  # another patient's turn, the common news: three texts change, nothing is rebuilt
+            with self.body:
+                self.line.show(state)
+        else:
+            self.draw()
         if called:
             self.client.run_javascript('clinicTicket.alert()')
 
@@ -143,6 +174,7 @@ class TicketView:
     def draw(self) -> None:
         state = self.state
         self.body.clear()
+        self.line = None
         with self.body:
             heading = state.label or _('Your visit')
             ui.page_title(f'{heading} · {self.settings.clinic_name}')
@@ -198,14 +230,7 @@ class TicketView:
                     ui.label(_('Room: {room}').format(room=state.room)).classes('text-lg ticket-room') \
                         .mark('ticket-room')
         if state.stage == Stage.WAITING and state.ahead is not None:
-            with ui.card().classes('w-full gap-1 p-4').mark('ticket-wait'):
-                ui.label(wait_text(state)).classes('text-2xl font-bold ticket-ahead').mark('ticket-ahead')
-                if state.ahead and state.wait_minutes:
-                    ui.label(_('About {minutes} min').format(minutes=state.wait_minutes)).classes('text-lg') \
-                        .mark('ticket-minutes')
-                if state.now_serving:
-                    ui.label(_('Now serving: {number}').format(number=state.now_serving)) \
-                        .classes('text-base text-slate-600').mark('ticket-now-serving')
+            self.line = Line(state)
 
     def headline(self) -> str:
         state = self.state

@@ -172,6 +172,8 @@ async def test_phones_in_one_queue_share_one_read_of_it_when_another_patient_is_
     for phone, ticket in zip(phones, (first, second, third)):
         await phone.open(path_of(ticket))
     await phones[2].should_see('2 patients ahead of you', retries=RETRIES)
+    number_shown = phones[2].find(marker='ticket-number').elements.pop()
+    await phones[1].should_see('About ')
     reads = []
     load_views = queue_service.load_views
 
@@ -190,3 +192,5 @@ async def test_phones_in_one_queue_share_one_read_of_it_when_another_patient_is_
     await phones[2].should_see('1 patient ahead of you', retries=RETRIES)
     await asyncio.sleep(0.3)
     assert reads.count([queue_id]) == 2, reads  # once shared by the two waiting phones, once by the one called
+    assert phones[2].find(marker='ticket-number').elements.pop() is number_shown  # only the line's texts changed
+    await phones[1].should_not_see('About ')  # next: no wait time any more (nothing left of a text that went)
