@@ -521,6 +521,27 @@ def summary(values: list[float]) -> tuple[float, float, float]:
     return statistics.median(values), percentile(values, 0.95), max(values)
 
 
+def demo_server(prefix: str, patients: int, app_dir: Path) -> Server:
+    """A server on a fresh demo database in a new data folder (loaded once now, so that each run starts alike)."""
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ['CLINIC_DATA_DIR'] = str(data_dir)  # the server's secret is kept there (links signed here hold)
+    server = Server(data_dir, patients, app_dir.resolve())
+    print(f'Measuring {server.app_dir} on {os.cpu_count()} CPUs; loading the demo database in {data_dir} …',
+          flush=True)
+    server.start()
+    server.stop()
+    return server
+
+
+def in_fresh_process(server: Server, measure_it) -> dict:
+    """``measure_it()`` against a freshly started server (memory is measured from the same start each run)."""
+    server.start()
+    try:
+        return asyncio.run(measure_it())
+    finally:
+        server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--clients', type=int, nargs='+', default=[0, 100, 300])
@@ -531,23 +552,15 @@ def main() -> None:
     parser.add_argument('--processes', type=int, default=4, help='processes the simulated boards are spread over')
     parser.add_argument('--app-dir', type=Path, default=ROOT, help='the checkout whose main.py is measured')
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix='clinic-board-bench-'))
-    server = Server(data_dir, args.patients, args.app_dir.resolve())
-    print(f'Measuring {server.app_dir} on {os.cpu_count()} CPUs; loading the demo database in {data_dir} …',
-          flush=True)
-    server.start()
-    server.stop()
+    server = demo_server('clinic-board-bench-', args.patients, args.app_dir)
     results = []
     key = None
     try:
         for boards in args.clients:
             for run in range(1, args.runs + 1):
                 key, number = asyncio.run(prepare(server.database_url, args.calls + 1 + args.waiting, key))
-                server.start()  # a fresh process per run: memory is measured from the same start
-                try:
-                    results.append(asyncio.run(measure(server, key, boards, args.calls, number, args.processes)))
-                finally:
-                    server.stop()
+                results.append(in_fresh_process(server, lambda: measure(server, key, boards, args.calls, number,
+                                                                        args.processes)))
                 row = results[-1]
                 row['run'] = run
                 kinds = ', '.join(f'{kind} p50/p95 {p50:.0f}/{p95:.0f} ms' for kind, (p50, p95) in row['kinds'].items())

@@ -21,8 +21,6 @@ import asyncio
 import gc
 import os
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +29,8 @@ sys.path.insert(0, str(ROOT))
 from bench.board_latency import (  # noqa: E402
     Boards,
     Server,
+    demo_server,
+    in_fresh_process,
     open_page,
     prepare,
     print_profile,
@@ -126,26 +126,15 @@ def main() -> None:
     parser.add_argument('--processes', type=int, default=4, help='processes the simulated phones are spread over')
     parser.add_argument('--app-dir', type=Path, default=ROOT, help='the checkout whose main.py is measured')
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix='clinic-phone-bench-'))
-    os.environ['CLINIC_DATA_DIR'] = str(data_dir)  # the server's signing secret is kept there: links it accepts
-    server = Server(data_dir, args.patients, args.app_dir.resolve())
-    print(f'Measuring {server.app_dir} on {os.cpu_count()} CPUs; loading the demo database in {data_dir} …',
-          flush=True)
-    server.start()
-    server.stop()
+    server = demo_server('clinic-phone-bench-', args.patients, args.app_dir)
     results = []
     key = None
     try:
         for phones in args.phones:
             for run in range(1, args.runs + 1):
                 key, number = asyncio.run(prepare(server.database_url, args.calls + 1 + max(args.phones), key))
-                server.start()
-                try:
-                    started = time.monotonic()
-                    row = asyncio.run(measure(server, phones, args.calls, number, args.processes))
-                finally:
-                    server.stop()
-                row['run'], row['seconds'] = run, time.monotonic() - started
+                row = in_fresh_process(server, lambda: measure(server, phones, args.calls, number, args.processes))
+                row['run'] = run
                 results.append(row)
                 print(f'N={phones} run {run}: p95 {row["commit"][1]:.1f} ms from the commit, '
                       f'{row["delivered"]}/{row["expected"]} delivered, {row["cpu_ms_per_call"]:.0f} ms CPU per call, '

@@ -13,6 +13,7 @@ import logging
 import re
 import string
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
 from pathlib import Path
@@ -48,6 +49,8 @@ OVERRIDABLE = ('clinic_name', 'clinic_address', 'clinic_phone', 'clinic_logo', '
                # messages by SMS and Zalo, and "your turn is near" (save_messaging)
                'sms_url', 'sms_api_key', 'sms_sender', 'zalo_url', 'zalo_access_token', 'zalo_template_reminder',
                'zalo_template_turn', 'turn_near_count',
+               # renewing the Zalo access token (save_messaging; the new pair: store_zalo_tokens)
+               'zalo_app_id', 'zalo_secret_key', 'zalo_refresh_token', 'zalo_token_expires_at',
                # the bank account for transfers (save_bank)
                'bank_bin', 'bank_account', 'bank_account_name',
                'kiosk_walk_ins')  # the self check-in kiosk (save_kiosk)
@@ -63,7 +66,8 @@ LOGO_MAX_BYTES = 2 * 1024 * 1024
 HOST_RE = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$')
 PREFIX_RE = re.compile(r'^[A-Z]{1,3}$')
 SECRET_KEYS = {'smtp_password',
-               'sms_api_key', 'zalo_access_token'}
+               'sms_api_key', 'zalo_access_token', 'zalo_secret_key', 'zalo_refresh_token'}
+ZALO_APP_ID_RE = re.compile(r'^[0-9]{1,25}$')
 SMTP_TEST_TIMEOUT_S = 15
 _LOCK = 'clinic-settings'
 
@@ -177,9 +181,9 @@ def _from_address(value: str) -> str:
 
 # ---------------------------------------------------------------- saving
 
-async def _save(session: AsyncSession, actor: Actor, values: dict[str, str]) -> list[str]:
+async def _save(session: AsyncSession, actor: Actor | None, values: dict[str, str]) -> list[str]:
     """Store ``values`` (already validated), audit what changed; they are in force once the change committed.
-    Returns the changed keys."""
+    Returns the changed keys. ``actor`` None: the clinic's own software changed them (e.g. a renewed token)."""
     await serialize(session, _LOCK)
     saved = await stored(session)
     in_force = current()
@@ -191,18 +195,19 @@ async def _save(session: AsyncSession, actor: Actor, values: dict[str, str]) -> 
         row = await session.get(ClinicSetting, key)
         if row is None:
             row = ClinicSetting(key=key)
-        row.value, row.updated_by_id, row.updated_at = value, actor.user_id, utcnow()
+        row.value, row.updated_by_id, row.updated_at = value, actor.user_id if actor else None, utcnow()
         session.add(row)
         saved[key] = value
         changed.append(key)
         shown = 'changed' if key in SECRET_KEYS else f'"{before}" -> "{value}"'
-        audit.record(session, actor, 'setting_changed', entity='setting', detail=f'{key}: {shown}')
+        audit.record(session, actor, 'setting_changed', entity='setting', detail=f'{key}: {shown}',
+                     username='' if actor else 'system')
     if not changed:
         return []
     publish(session, SettingsChanged(keys=tuple(changed)))
     if {'smtp_host', 'smtp_port', 'smtp_username', 'smtp_password', 'smtp_starttls',
             'sms_url', 'sms_api_key', 'sms_sender', 'zalo_url', 'zalo_access_token', 'zalo_template_reminder',
-            'zalo_template_turn'} & set(changed):
+            'zalo_template_turn', 'zalo_app_id', 'zalo_secret_key', 'zalo_refresh_token'} & set(changed):
         publish(session, OutboxChanged())  # wakes the email sender: waiting emails may go out now
     new = effective(saved)
     call_after_commit(session, lambda: put_in_force(new))
@@ -448,9 +453,12 @@ def _secret(value: str | None, key: str, values: dict[str, str]) -> None:
 @action
 async def save_messaging(session: AsyncSession, actor: Actor, *, sms_url: str, sms_api_key: str | None,
                          sms_sender: str, zalo_url: str, zalo_access_token: str | None, zalo_template_reminder: str,
-                         zalo_template_turn: str, turn_near_count: int | float | str | None) -> list[str]:
+                         zalo_template_turn: str, turn_near_count: int | float | str | None, zalo_app_id: str = '',
+                         zalo_secret_key: str | None = None, zalo_refresh_token: str | None = None) -> list[str]:
     """The SMS gateway and the Zalo account messages go through, and when "your turn is near" is sent. Secrets:
-    ``None`` keeps the stored one. An empty address turns that channel off (its messages wait in the outbox)."""
+    ``None`` keeps the stored one. An empty address turns that channel off (its messages wait in the outbox).
+    With the Zalo app's id, secret key and a refresh token the access token is renewed by itself
+    (``services.zalo_tokens``); a token typed here is used as it is until Zalo refuses it."""
     require(actor, Role.ADMIN)
     sender_name = (sms_sender or '').strip()
     if not SENDER_RE.match(sender_name):
@@ -468,9 +476,25 @@ async def save_messaging(session: AsyncSession, actor: Actor, *, sms_url: str, s
         raise ValidationError(_('"Your turn is near" needs a whole number of patients from 0 to 50.'))
     values = {'sms_url': _gateway_url(sms_url, 'SMS'), 'sms_sender': sender_name,
               'zalo_url': _gateway_url(zalo_url, 'Zalo'), **templates, 'turn_near_count': str(near)}
+    app_id = (zalo_app_id or '').strip()
+    if app_id and not ZALO_APP_ID_RE.match(app_id):
+        raise ValidationError(_('The Zalo app ID is the number shown for the app on developers.zalo.me.'))
+    values['zalo_app_id'] = app_id
     _secret(sms_api_key, 'sms_api_key', values)
     _secret(zalo_access_token, 'zalo_access_token', values)
+    _secret(zalo_secret_key, 'zalo_secret_key', values)
+    _secret(zalo_refresh_token, 'zalo_refresh_token', values)
+    if zalo_access_token is not None or zalo_refresh_token is not None:
+        values['zalo_token_expires_at'] = ''  # typed by a person: its end is not known
     return await _save(session, actor, values)
+
+
+async def store_zalo_tokens(session: AsyncSession, *, access_token: str, refresh_token: str,
+                            expires_at: datetime) -> None:
+    """The pair Zalo just issued in place of the stored one (``services.zalo_tokens``): saved like a setting, in
+    force in every process once committed, audited as a change by the system (the tokens never shown)."""
+    await _save(session, None, {'zalo_access_token': access_token, 'zalo_refresh_token': refresh_token,
+                                'zalo_token_expires_at': expires_at.astimezone(timezone.utc).isoformat()})
 
 
 # ---------------------------------------------------------------- bank account for transfers (VietQR)

@@ -16,7 +16,8 @@ brandname providers take this shape directly or through a small adapter at their
 
 Zalo ZNS (``CLINIC_ZALO_URL``, ``CLINIC_ZALO_ACCESS_TOKEN``, one template id per kind of message): a POST with the
 ``access_token`` header and ``{"phone": "84901234567", "template_id": ..., "template_data": {...},
-"tracking_id": "<dedupe key>"}``; success is ``{"error": 0, ...}``.
+"tracking_id": "<dedupe key>"}``; success is ``{"error": 0, ...}``. The access token is renewed by itself when the
+clinic set the Zalo app's id, secret key and a refresh token (``services.zalo_tokens``).
 """
 from __future__ import annotations
 
@@ -30,10 +31,12 @@ import aiosmtplib
 import httpx
 
 from models import MessageChannel, OutboxMessage
+from models.types import utcnow
 
 from . import qr
 from .notifications import sender
 from .phones import digits_only
+from .zalo_tokens import RenewalFailed, ZaloTokens
 
 HTTP_TIMEOUT_S = 20
 SMTP_TIMEOUT_S = 20
@@ -180,9 +183,20 @@ class SmsGateway:
             raise TemporaryFailure(f'the SMS gateway answered with an error: {json.dumps(answer)[:REASON_CHARS]}')
 
 
+TOKEN_REFUSED = {-124, -216}  # Zalo's codes for an access token that is invalid or has expired
+
+
+def _token_refused(answer: dict) -> bool:
+    try:
+        code = int(answer.get('error') or 0)
+    except (TypeError, ValueError):
+        code = 0
+    return code in TOKEN_REFUSED or 'access token' in str(answer.get('message', '')).lower().replace('_', ' ')
+
+
 class ZaloGateway:
-    def __init__(self, url: str, access_token: str, templates: dict[str, str]) -> None:
-        self.url, self.access_token, self.templates = url, access_token, templates
+    def __init__(self, url: str, tokens: ZaloTokens, templates: dict[str, str]) -> None:
+        self.url, self.tokens, self.templates = url, tokens, templates
 
     def body(self, message: OutboxMessage) -> dict:
         template_id = self.templates.get(message.template, '')
@@ -192,7 +206,16 @@ class ZaloGateway:
                 'template_data': json.loads(message.body_text), 'tracking_id': message.dedupe_key}
 
     async def send(self, message: OutboxMessage) -> None:
-        answer = await _post(self.url, headers={'access_token': self.access_token}, body=self.body(message))
+        """Sent with the current access token; if Zalo refuses the token, once more with a renewed one."""
+        body = self.body(message)
+        try:
+            token = await self.tokens.token(utcnow())
+            answer = await _post(self.url, headers={'access_token': token}, body=body)
+            if _token_refused(answer) and self.tokens.renewable:
+                await self.tokens.renew(utcnow(), refused=token)
+                answer = await _post(self.url, headers={'access_token': self.tokens.access_token}, body=body)
+        except RenewalFailed as failed:
+            raise TemporaryFailure(str(failed)) from failed
         if _reports_error(answer):
             raise TemporaryFailure(f'Zalo answered with an error: {json.dumps(answer)[:REASON_CHARS]}')
 
@@ -204,15 +227,16 @@ def zalo_templates(settings) -> dict[str, str]:
     return {'reminder': settings.zalo_template_reminder.strip(), 'turn': settings.zalo_template_turn.strip()}
 
 
-def configured(settings) -> dict[MessageChannel, Gateway]:
-    """The channels the clinic's settings make usable, each with its gateway. Messages of other channels wait."""
+def configured(settings, database=None) -> dict[MessageChannel, Gateway]:
+    """The channels the clinic's settings make usable, each with its gateway. Messages of other channels wait.
+    ``database``: where a renewed Zalo token is stored (without it, the token is used as set)."""
     gateways: dict[MessageChannel, Gateway] = {}
     if settings.smtp_host:
         gateways[MessageChannel.EMAIL] = EmailGateway(settings)
     if settings.sms_url:
         gateways[MessageChannel.SMS] = SmsGateway(settings.sms_url, settings.sms_api_key.get_secret_value(),
                                                   settings.sms_sender)
-    if settings.zalo_url and settings.zalo_access_token.get_secret_value():
-        gateways[MessageChannel.ZALO] = ZaloGateway(settings.zalo_url, settings.zalo_access_token.get_secret_value(),
-                                                    zalo_templates(settings))
+    tokens = ZaloTokens(database, settings)
+    if settings.zalo_url and (tokens.access_token or tokens.renewable):
+        gateways[MessageChannel.ZALO] = ZaloGateway(settings.zalo_url, tokens, zalo_templates(settings))
     return gateways

@@ -129,7 +129,7 @@ async def send_due(database, settings, *, now: datetime | None = None,
     ``stopping`` is asked before each message: once the server is shutting down, the rest of the claimed batch is
     handed back (``release``) and sending ends. The same happens if the task is cancelled mid-batch, the message
     in flight included: a message is marked sent only after the provider accepted it."""
-    gateways = configured(settings)
+    gateways = configured(settings, database)
     if not gateways:
         return 0
     sent = 0

@@ -6,9 +6,10 @@ import time
 from nicegui import events, ui
 
 from clinic_ui.widgets import KeyedList, error_text, section_title, staff_action
-from services import clinic_settings, vietqr
+from services import clinic_settings, vietqr, zalo_tokens
 from services.access import Actor
 from services.clinic_settings import LANGUAGES
+from services.core import i18n
 from services.core.i18n import _
 from services.core.settings import CURRENCY_EXPONENTS, Settings
 
@@ -263,6 +264,14 @@ class MessagingPanel:
             self.zalo_token = _secret_field(_('Access token'), settings.zalo_access_token, 'zalo-token') \
                 .classes('w-full')
             with ui.row().classes('w-full gap-2 no-wrap'):
+                self.zalo_app = ui.input(_('App ID'), value=settings.zalo_app_id) \
+                    .props('outlined dense inputmode=numeric').classes('grow').mark('zalo-app-id')
+                self.zalo_secret = _secret_field(_('App secret key'), settings.zalo_secret_key, 'zalo-secret-key') \
+                    .classes('grow')
+                self.zalo_refresh = _secret_field(_('Refresh token'), settings.zalo_refresh_token,
+                                                  'zalo-refresh-token').classes('grow')
+            ui.label(zalo_renewal_text(settings)).classes('text-sm text-slate-600').mark('zalo-renewal')
+            with ui.row().classes('w-full gap-2 no-wrap'):
                 self.zalo_reminder = ui.input(_('Template ID: reminder'), value=settings.zalo_template_reminder) \
                     .props('outlined dense').classes('grow').mark('zalo-template-reminder')
                 self.zalo_turn = ui.input(_('Template ID: your turn is near'), value=settings.zalo_template_turn) \
@@ -278,11 +287,25 @@ class MessagingPanel:
         def typed(field: ui.input) -> str | None:
             return None if field.value == PASSWORD_UNCHANGED else field.value or ''
         sms_key, zalo_token = typed(self.sms_key), typed(self.zalo_token)
+        zalo_secret, zalo_refresh = typed(self.zalo_secret), typed(self.zalo_refresh)
         _saved(await staff_action(lambda s: clinic_settings.save_messaging(
             s, self.actor, sms_url=self.sms_url.value or '', sms_api_key=sms_key,
             sms_sender=self.sms_sender.value or '', zalo_url=self.zalo_url.value or '', zalo_access_token=zalo_token,
             zalo_template_reminder=self.zalo_reminder.value or '', zalo_template_turn=self.zalo_turn.value or '',
-            turn_near_count=self.near.value), error_label=self.error))
+            turn_near_count=self.near.value, zalo_app_id=self.zalo_app.value or '', zalo_secret_key=zalo_secret,
+            zalo_refresh_token=zalo_refresh), error_label=self.error))
+
+
+def zalo_renewal_text(settings: Settings) -> str:
+    """Whether the Zalo access token renews by itself, and until when the current one holds."""
+    if not zalo_tokens.renews_by_itself(settings):
+        return _('Zalo access tokens last about 25 hours. With the app ID, its secret key and a refresh token '
+                 '(from developers.zalo.me), the token is renewed by itself; without them, enter a new one here.')
+    until = zalo_tokens.expires_at(settings)
+    if until is None:
+        return _('The access token is renewed by itself when it is due or when Zalo refuses it.')
+    shown = i18n.moment(until.astimezone(settings.tz))
+    return _('The access token is renewed by itself; the current one holds until {moment}.').format(moment=shown)
 
 
 def _secret_field(label: str, secret, mark: str) -> ui.input:

@@ -96,6 +96,13 @@ class Settings(BaseSettings):
     sms_sender: str = ''  # the registered sender name (brandname)
     zalo_url: str = ''  # Zalo ZNS template message endpoint
     zalo_access_token: SecretStr = SecretStr('')
+    # With the Zalo app's id and secret key and a refresh token, the access token (valid about 25 hours) is renewed
+    # before it expires or when Zalo refuses it; each renewal stores the new pair (a refresh token works once).
+    zalo_app_id: str = ''
+    zalo_secret_key: SecretStr = SecretStr('')
+    zalo_refresh_token: SecretStr = SecretStr('')
+    zalo_token_expires_at: str = ''  # when the stored access token expires (ISO 8601, UTC; '' unknown)
+    zalo_oauth_url: str = 'https://oauth.zaloapp.com/v4/oa/access_token'
     zalo_template_reminder: str = ''  # ZNS template ids, per kind of message
     zalo_template_turn: str = ''
     turn_near_count: int = Field(3, ge=0, le=50)  # "your turn is near" when this many patients are ahead; 0: off
@@ -157,7 +164,7 @@ class Settings(BaseSettings):
             raise ValueError(f'unknown phone region {value!r} (use a two-letter country code such as VN)')
         return value
 
-    @field_validator('sms_url', 'zalo_url')
+    @field_validator('sms_url', 'zalo_url', 'zalo_oauth_url')
     @classmethod
     def _valid_gateway_url(cls, value: str) -> str:
         value = value.strip()

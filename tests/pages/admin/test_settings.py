@@ -77,3 +77,24 @@ async def test_the_administrator_sets_the_sms_gateway_and_its_key_is_never_shown
     user.find(marker='save-messaging').click()
     await user.should_see('Saved.', retries=RETRIES)
     assert clinic_settings.current().sms_api_key.get_secret_value() == 'key-123456'  # the dots kept it
+
+
+async def test_the_administrator_sets_the_zalo_apps_keys_and_the_page_says_the_token_renews_by_itself(user: User):
+    await signed_in(user)
+    await user.open('/admin/settings')
+    await user.should_see(marker='zalo-renewal', content='enter a new one here', retries=RETRIES)
+    user.find(marker='zalo-url').type('https://business.openapi.zalo.me/message/template')
+    user.find(marker='zalo-app-id').type('my app')
+    user.find(marker='save-messaging').click()
+    await user.should_see('The Zalo app ID is the number', retries=RETRIES)
+    user.find(marker='zalo-app-id').clear().type('4291763606161179100')
+    user.find(marker='zalo-secret-key').type('app-secret')
+    user.find(marker='zalo-refresh-token').type('refresh-from-zalo')
+    user.find(marker='save-messaging').click()
+    await user.should_see('Saved.', retries=RETRIES)
+    settings = clinic_settings.current()
+    assert (settings.zalo_app_id, settings.zalo_secret_key.get_secret_value(),
+            settings.zalo_refresh_token.get_secret_value()) == ('4291763606161179100', 'app-secret', 'refresh-from-zalo')
+    await user.open('/admin/settings')
+    await user.should_see(marker='zalo-renewal', content='renewed by itself when it is due', retries=RETRIES)
+    assert element(user, 'zalo-secret-key').value == element(user, 'zalo-refresh-token').value == '••••••••'
