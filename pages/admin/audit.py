@@ -70,9 +70,8 @@ class AuditLog:
         self.error = error_text()
         self.table = ui.table(columns=translated_columns(COLUMNS), rows=[],
                               row_key='id') \
-            .props('flat bordered dense wrap-cells hide-pagination') \
-            .props(f'no-data-label="{_("No entries match.")}"') \
-            .classes('w-full').mark('audit-table')
+            .props('flat bordered dense wrap-cells hide-pagination').classes('w-full').mark('audit-table')
+        self.table.props['no-data-label'] = _('No entries match.')
         with ui.row().classes('w-full items-center justify-end gap-2'):
             self.position = ui.label().classes('text-sm text-slate-600')
             self.newer_button = ui.button(_('Newer'), icon='chevron_left', on_click=self.newer) \

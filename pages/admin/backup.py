@@ -71,9 +71,8 @@ class Backups:
         ui.label(_('Kept in {folder}').format(folder=backup.backup_dir(settings).resolve())) \
             .classes('text-sm text-slate-600')
         self.table = ui.table(columns=translated_columns(COLUMNS), rows=[], row_key='name') \
-            .props('flat bordered dense hide-pagination').props(f'no-data-label="{_("No backups yet.")}"') \
-            .classes('w-full') \
-            .mark('backups-table')
+            .props('flat bordered dense hide-pagination').classes('w-full').mark('backups-table')
+        self.table.props['no-data-label'] = _('No backups yet.')
         self.table.add_slot('body-cell-download', DOWNLOAD_SLOT)
 
     async def load(self) -> None:

@@ -73,7 +73,8 @@ class AccountDialog:
         self.full_name = _field(_('Full name'), account and account.full_name, 'account-full-name')
         self.username = _field(_('User name (for signing in)'), account and account.username, 'account-username')
         if account is not None:
-            self.username.props('readonly').props(f'hint="{_("The user name never changes.")}"')
+            self.username.props('readonly')
+            self.username.props['hint'] = _('The user name never changes.')
         self.role = ui.select(roles(), label=_('Role'), value=account.role.value if account else None) \
             .props('outlined dense').classes('w-full').mark('account-role')
         self.license_number = _field(_('License number (doctors)'), account and account.license_number,

@@ -50,7 +50,8 @@ class LabPanelsTab:
         self.table = ui.table(columns=[{'name': key, 'label': _(label), 'field': key, 'align': 'left'}
                                        for key, label in COLUMNS], rows=[], row_key='id') \
             .props('flat bordered wrap-cells hide-pagination table-class="cursor-pointer"') \
-            .props(f'no-data-label="{_("No lab tests on the price list.")}"').classes('w-full').mark('lab-panels-table')
+            .classes('w-full').mark('lab-panels-table')
+        self.table.props['no-data-label'] = _('No lab tests on the price list.')
         self.table.add_slot('body-cell-state', STATE_SLOT)
         on_row(self.table, 'rowClick', self.open)
 

@@ -73,9 +73,8 @@ class LogoPanel:
         self.uploader = ui.upload(on_upload=self.upload, auto_upload=True,
                                   max_file_size=clinic_settings.LOGO_MAX_BYTES,
                                   on_rejected=lambda: self.error.set_text(_('The logo can be at most 2 MB.'))) \
-            .props('accept="image/png,image/jpeg" flat bordered').props(f'label="{_("Choose a logo")}"') \
-            .classes('w-full') \
-            .mark('logo-upload')
+            .props('accept="image/png,image/jpeg" flat bordered').classes('w-full').mark('logo-upload')
+        self.uploader.props['label'] = _('Choose a logo')
         self.show_logo(bool(settings.clinic_logo))
 
     def show_logo(self, shown: bool) -> None:
@@ -268,8 +267,8 @@ class MessagingPanel:
                     .props('outlined dense inputmode=numeric').classes('grow').mark('zalo-app-id')
                 self.zalo_secret = _secret_field(_('App secret key'), settings.zalo_secret_key, 'zalo-secret-key') \
                     .classes('grow')
-                self.zalo_refresh = _secret_field(_('Refresh token'), settings.zalo_refresh_token,
-                                                  'zalo-refresh-token').classes('grow')
+            self.zalo_refresh = _secret_field(_('Refresh token'), settings.zalo_refresh_token, 'zalo-refresh-token') \
+                .classes('w-full')
             ui.label(zalo_renewal_text(settings)).classes('text-sm text-slate-600').mark('zalo-renewal')
             with ui.row().classes('w-full gap-2 no-wrap'):
                 self.zalo_reminder = ui.input(_('Template ID: reminder'), value=settings.zalo_template_reminder) \
