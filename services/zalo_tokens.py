@@ -17,6 +17,7 @@ Without those settings the token typed on the settings page is used as it is (th
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -24,6 +25,8 @@ import httpx
 from . import clinic_settings
 from .core.db import serialize
 from .core.settings import Settings
+
+log = logging.getLogger(__name__)
 
 RENEW_BEFORE = timedelta(minutes=30)  # renew this long before the stored token expires
 OAUTH_TIMEOUT_S = 15
@@ -86,9 +89,15 @@ class ZaloTokens:
         return expires_at is not None and expires_at - now <= RENEW_BEFORE
 
     async def token(self, now: datetime) -> str:
-        """The token to send with: renewed first if it is missing or about to expire (and renewable)."""
+        """The token to send with: renewed first if it is missing or about to expire (and renewable). If renewing
+        fails while the current token still holds, it is used meanwhile (the next message tries again)."""
         if self.renewable and (not self.access_token or self._expiring(self.expires_at, now)):
-            await self.renew(now, refused=self.access_token)
+            try:
+                await self.renew(now, refused=self.access_token)
+            except RenewalFailed as failed:
+                if not self.access_token or self.expires_at is None or self.expires_at <= now:
+                    raise
+                log.warning('%s; the current Zalo token holds until %s', failed, self.expires_at.isoformat())
         return self.access_token
 
     async def renew(self, now: datetime, *, refused: str) -> None:

@@ -169,6 +169,14 @@ async def test_a_failed_renewal_leaves_the_message_waiting_with_zalos_reason(db,
     assert 'HTTP 502' in (await rows(db))[0].last_error or 'JSONDecodeError' in (await rows(db))[0].last_error
 
 
+async def test_while_zalo_cannot_renew_a_token_that_still_holds_is_used(db, zalo):
+    zalo.oauth_down = True
+    settings = renewable(zalo, zalo_token_expires_at=(utcnow() + timedelta(minutes=10)).isoformat())
+    await a_zalo_reminder(db, settings)
+    assert await outbox.send_due(db, settings, now=DUE) == 1  # sent with the token that holds 10 more minutes
+    assert len(zalo.renewals) == 1 and zalo.requests[-1][0]['access_token'] == 'access-1'
+
+
 async def test_without_the_apps_keys_a_refused_token_is_not_renewed_and_says_what_to_do(db, zalo):
     zalo.valid = set()
     settings = zalo_settings(zalo, zalo_access_token='access-1')
