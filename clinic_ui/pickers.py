@@ -96,6 +96,7 @@ class PatientSearch:
                 .classes('w-full text-lg').mark('patient-search')
             self.results = ui.list().props('bordered separator').classes('w-full bg-white rounded')
             self.results.visible = False
+            self.rows: list[_HitRow] = []
             self.hint = ui.label().classes('text-sm text-slate-500')
         self.query = LatestOnly(self.fetch, self.show_for)
         self.field.on_value_change(lambda e: self.search(e.value))
@@ -109,25 +110,46 @@ class PatientSearch:
         return await staff_read(lambda session: patients.search(session, self.actor, text), error_label=self.hint)
 
     def show_for(self, text: str, hits: list[patients.PatientHit] | None) -> None:
-        self.results.clear()
         if len(text) < 2:
+            self.show([])
             self.results.visible = False
             self.hint.set_text('')
         elif hits is None:  # refused (the session ended: the tab is on its way to sign-in) or failed
+            self.show([])
             self.results.visible = False
         else:
             self.show(hits)
 
     def show(self, hits: list[patients.PatientHit]) -> None:
+        """The hits in the rows already drawn (more rows only when more hits than ever before): each keystroke
+        changes a few texts instead of building the list again."""
         self.results.visible = bool(hits)
         self.hint.set_text('' if hits else _('No patient found. Check the spelling, or register a new patient.'))
-        with self.results:
-            for hit in hits:
-                with ui.item(on_click=lambda h=hit: self.on_pick(h)).props('clickable').mark('patient-hit'):
-                    with ui.item_section():
-                        ui.item_label(hit.full_name).classes('text-base font-medium')
-                        ui.item_label(' · '.join(p for p in (hit.code, _age(hit.date_of_birth, self.today),
-                                                             phones.shown(hit.phone)) if p)).props('caption')
+        while len(self.rows) < len(hits):
+            with self.results:
+                self.rows.append(_HitRow(self.on_pick))
+        for index, row in enumerate(self.rows):
+            row.show(hits[index] if index < len(hits) else None, self.today)
+
+
+class _HitRow:
+    """One line of the search's hits: the name; code, birth date and age, phone. Hidden while unused."""
+
+    def __init__(self, on_pick: Callable[[patients.PatientHit], Awaitable[None] | None]) -> None:
+        self.hit: patients.PatientHit | None = None
+        with ui.item(on_click=lambda: on_pick(self.hit) if self.hit is not None else None).props('clickable') \
+                .mark('patient-hit') as self.item:
+            with ui.item_section():
+                self.name = ui.item_label().classes('text-base font-medium')
+                self.details = ui.item_label().props('caption')
+
+    def show(self, hit: patients.PatientHit | None, today: date) -> None:
+        self.hit = hit
+        self.item.set_visibility(hit is not None)
+        if hit is not None:
+            self.name.set_text(hit.full_name)
+            self.details.set_text(' · '.join(p for p in (hit.code, _age(hit.date_of_birth, today),
+                                                         phones.shown(hit.phone)) if p))
 
 
 SlotLoader = Callable[[date], Awaitable[dict[date, list[Slot]] | None]]

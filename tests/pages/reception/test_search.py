@@ -92,3 +92,28 @@ async def test_percent_typed_is_a_character_and_names_starting_with_the_text_com
     field.clear().type('van')
     await user.should_see('Phạm Văn Đức', retries=RETRIES)
     assert hits_shown(user) == ['Văn Thị Mai', 'Nguyễn Văn An', 'Phạm Văn Đức']
+
+
+async def test_a_new_text_changes_the_hits_in_place_and_a_click_picks_the_patient_now_shown(user: User):
+    """Each keystroke rewrites the rows already drawn (no list built again); a row shows, and picks, its new
+    patient."""
+    clinic = await signed_in_clinic(user)
+    field = user.find(marker='patient-search')
+    field.type('van')
+    await user.should_see('Phạm Văn Đức', retries=RETRIES)
+    rows_before = sorted(user.find(marker='patient-hit').elements, key=lambda hit: hit.id)
+    field.clear().type('duc')
+    for _ in range(RETRIES):  # (cleared, the list hides until the new text's hits come)
+        if user._sees(None, None, 'patient-hit', None) and hits_shown(user) == ['Phạm Văn Đức']:
+            break
+        await asyncio.sleep(0.1)
+    assert hits_shown(user) == ['Phạm Văn Đức']
+    assert user.find(marker='patient-hit').elements == {rows_before[0]}  # the same row, its texts changed
+    async with get_db().read() as session:
+        duc = (await patients.search(session, clinic.reception, 'pham van duc'))[0]
+    user.find(marker='patient-hit').click()
+    for _ in range(RETRIES):
+        if user.back_history[-1] == f'/reception/patients/{duc.id}':
+            break
+        await asyncio.sleep(0.1)
+    assert user.back_history[-1] == f'/reception/patients/{duc.id}'
