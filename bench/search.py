@@ -140,13 +140,14 @@ const column = input.closest('.q-field').parentElement;
 window.searchTiming = {key: 0, shown: 0};
 input.addEventListener('keydown', () => { window.searchTiming = {key: performance.now(), shown: 0}; });
 const check = () => {
-  const items = [...column.querySelectorAll('.q-item')].map(item => item.innerText);
+  const items = [...column.querySelectorAll('.q-item')].filter(item => item.offsetParent !== null)
+    .map(item => item.innerText);  // the rows shown (unused rows are kept, hidden)
   if (input.value === text && !window.searchTiming.shown && items.length === codes.length
       && codes.every((code, k) => items[k].includes(code))) {
     requestAnimationFrame(() => { window.searchTiming.shown = performance.now(); });
   }
 };
-new MutationObserver(check).observe(column, {subtree: true, childList: true, characterData: true});
+new MutationObserver(check).observe(column, {subtree: true, childList: true, characterData: true, attributes: true});
 """
 
 
@@ -190,8 +191,8 @@ def in_chromium(url: str, typed: list[list[tuple[str, list[str]]]]) -> None:
             for text, codes in texts:
                 search.send_keys(Keys.CONTROL + 'a', Keys.BACKSPACE)
                 WebDriverWait(driver, 10).until(lambda d: not d.execute_script(
-                    "return document.querySelector('input[name=patient-search]').closest('.q-field')"
-                    ".parentElement.querySelectorAll('.q-item').length"))
+                    "return [...document.querySelector('input[name=patient-search]').closest('.q-field')"
+                    ".parentElement.querySelectorAll('.q-item')].filter(item => item.offsetParent !== null).length"))
                 time.sleep(0.3)
                 driver.execute_script(WATCH, codes, text)
                 for letter in text:
