@@ -146,10 +146,9 @@ class _HitRow:
     def show(self, hit: patients.PatientHit | None, today: date) -> None:
         self.hit = hit
         self.item.set_visibility(hit is not None)
-        if hit is not None:
-            self.name.set_text(hit.full_name)
-            self.details.set_text(' · '.join(p for p in (hit.code, _age(hit.date_of_birth, today),
-                                                         phones.shown(hit.phone)) if p))
+        self.name.set_text(hit.full_name if hit else '')  # (hidden rows keep nobody's name in the page)
+        self.details.set_text(' · '.join(p for p in (hit.code, _age(hit.date_of_birth, today),
+                                                     phones.shown(hit.phone)) if p) if hit else '')
 
 
 SlotLoader = Callable[[date], Awaitable[dict[date, list[Slot]] | None]]
