@@ -134,6 +134,7 @@ class Room:
         self.language_choice = language_choice
         self.boards: set[Board] = set()
         self.views: dict[int, queue.QueueView] = {}  # each queue as last shown
+        self.changes: dict[int, int] = {}  # per queue: how many of its changes were shown (see ``newer_than``)
         # (sequence, announcement, queue prefix, voice, part): one entry per language of each call (part 0, 1)
         self.calls: deque[tuple[int, str, str, str, int]] = deque(maxlen=8)
         self.sequence = itertools.count(1)
@@ -150,9 +151,15 @@ class Room:
         self.latest_text = []
         self.relabel(self.tongues())
 
+    def newer_than(self, seen: dict[int, int], views: list[queue.QueueView]) -> list[queue.QueueView]:
+        """Of ``views`` (read when the changes shown were ``seen``), those no change shown since has overtaken: a
+        read that started before a call must not put the board back to before it."""
+        return [view for view in views if self.changes.get(view.id, 0) == seen.get(view.id, 0)]
+
     def record(self, view: queue.QueueView, event: QueueChanged, tongues_: list[dict[str, str]]) -> bool:
         """The queue's new state, a call to announce; whether "Now calling" changed."""
         self.views[view.id] = view
+        self.changes[view.id] = self.changes.get(view.id, 0) + 1
         ticket = next((t for t in view.active if t.id == event.ticket_id), None) \
             if event.action in ('called', 'recalled') else None
         if ticket is None:
@@ -515,12 +522,13 @@ class Board:
         self.empty.set_content(self.said('none'))
         self.foot.set_content(foot_markup(self.tongues))
         self.client.run_javascript(f'clinicBoard.configure({json.dumps(browser_options(settings, self.tongues))})')
+        seen = dict(self.room.changes)
         opening = await _opening(self.scope, self.department, settings.tz, utcnow())
         self.eligible_ids = opening.eligible_ids
         for queue_id in [q for q in self.cards if q not in opening.eligible_ids]:
             self.remove_card(queue_id)
             self.room.views.pop(queue_id, None)
-        fresh = {view.id: view for view in opening.views}
+        fresh = {view.id: view for view in self.room.newer_than(seen, opening.views)}
         self.room.views.update(fresh)
         self.room.relabel(self.tongues)  # the same for every board of the room: done by the first one
         for view in [*fresh.values(), *(v for v in self.views.values() if v.id not in fresh)]:
@@ -529,11 +537,12 @@ class Board:
         self.latest.set_content(self.room.latest)
 
     async def refresh_all(self) -> None:
+        seen = dict(self.room.changes)
         fresh = await _fresh(self.scope, list(self.cards), clinic_settings.current().tz)
         if fresh is None:
             self.client.run_javascript('location.reload()')
             return
-        for view in fresh:
+        for view in self.room.newer_than(seen, fresh):
             self.show(view)
         self.latest.set_content(self.room.latest)
         self.latest.update()
