@@ -111,11 +111,11 @@ class PatientSearch:
 
     def show_for(self, text: str, hits: list[patients.PatientHit] | None) -> None:
         if len(text) < 2:
-            self.show([])
+            self._fill([])
             self.results.visible = False
             self.hint.set_text('')
         elif hits is None:  # refused (the session ended: the tab is on its way to sign-in) or failed
-            self.show([])
+            self._fill([])
             self.results.visible = False
         else:
             self.show(hits)
@@ -125,6 +125,9 @@ class PatientSearch:
         changes a few texts instead of building the list again."""
         self.results.visible = bool(hits)
         self.hint.set_text('' if hits else _('No patient found. Check the spelling, or register a new patient.'))
+        self._fill(hits)
+
+    def _fill(self, hits: list[patients.PatientHit]) -> None:
         while len(self.rows) < len(hits):
             with self.results:
                 self.rows.append(_HitRow(self.on_pick))

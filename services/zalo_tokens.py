@@ -45,10 +45,6 @@ def _moment(text: str) -> datetime | None:
     return moment.replace(tzinfo=moment.tzinfo or timezone.utc) if moment else None
 
 
-def _secret(value) -> str:
-    return value.get_secret_value() if hasattr(value, 'get_secret_value') else (value or '')
-
-
 _lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 
 
@@ -62,7 +58,7 @@ def _process_lock() -> asyncio.Lock:
 
 def renews_by_itself(settings: Settings) -> bool:
     """The settings hold what renewing takes: the app's id and secret key, and a refresh token."""
-    return bool(settings.zalo_app_id and _secret(settings.zalo_secret_key) and _secret(settings.zalo_refresh_token))
+    return bool(settings.zalo_app_id and settings.zalo_secret_key.get_secret_value() and settings.zalo_refresh_token.get_secret_value())
 
 
 def expires_at(settings: Settings) -> datetime | None:
@@ -76,13 +72,13 @@ class ZaloTokens:
     def __init__(self, database, settings: Settings) -> None:
         self.database = database
         self.settings = settings
-        self.access_token = _secret(settings.zalo_access_token)
+        self.access_token = settings.zalo_access_token.get_secret_value()
         self.expires_at = _moment(settings.zalo_token_expires_at)
 
     @property
     def renewable(self) -> bool:
         settings = self.settings
-        return bool(self.database is not None and settings.zalo_app_id and _secret(settings.zalo_secret_key)
+        return bool(self.database is not None and settings.zalo_app_id and settings.zalo_secret_key.get_secret_value()
                     and settings.zalo_oauth_url)
 
     def _expiring(self, expires_at: datetime | None, now: datetime) -> bool:
@@ -124,7 +120,7 @@ class ZaloTokens:
 
     def _take_stored(self, saved: dict[str, str], refused: str, now: datetime) -> bool:
         """Another process (or a person) stored a token other than the refused one, not about to expire: use it."""
-        stored = saved.get('zalo_access_token', _secret(self.settings.zalo_access_token))
+        stored = saved.get('zalo_access_token', self.settings.zalo_access_token.get_secret_value())
         expires_at = _moment(saved.get('zalo_token_expires_at', self.settings.zalo_token_expires_at))
         if stored and stored != refused and not self._expiring(expires_at, now):
             self.access_token, self.expires_at = stored, expires_at
@@ -132,14 +128,14 @@ class ZaloTokens:
         return False
 
     async def _exchange(self, saved: dict[str, str]) -> dict:
-        refresh_token = saved.get('zalo_refresh_token', _secret(self.settings.zalo_refresh_token))
+        refresh_token = saved.get('zalo_refresh_token', self.settings.zalo_refresh_token.get_secret_value())
         if not refresh_token:
             raise RenewalFailed('The Zalo access token needs renewing, but no refresh token is stored: enter one in '
                                 'Settings → Messages.')
         try:
             async with httpx.AsyncClient(timeout=OAUTH_TIMEOUT_S, follow_redirects=False) as client:
                 response = await client.post(
-                    self.settings.zalo_oauth_url, headers={'secret_key': _secret(self.settings.zalo_secret_key)},
+                    self.settings.zalo_oauth_url, headers={'secret_key': self.settings.zalo_secret_key.get_secret_value()},
                     data={'app_id': self.settings.zalo_app_id, 'grant_type': 'refresh_token',
                           'refresh_token': refresh_token})
             answer = response.json()
